@@ -1,0 +1,181 @@
+/* common.c -- messages, option parsing and model/backend setup shared by the subcommands. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "common.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *hd_cmd = NULL;
+int hd_verbosity = 2;
+
+static void vmsg(const char *kind, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "hyenadna%s%s: %s", hd_cmd ? " " : "", hd_cmd ? hd_cmd : "", kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void hd_errorf(const char *fmt, ...)
+{
+    if (hd_verbosity < 1) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void hd_warnf(const char *fmt, ...)
+{
+    if (hd_verbosity < 2) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void hd_infof(const char *fmt, ...)
+{
+    if (hd_verbosity < 3) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+int hd_fail(void)
+{
+    hd_errorf("%s", hd_error());
+    return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+}
+
+int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno) {
+        hd_errorf("option %s: '%s' is not an integer", opt, s);
+        return -1;
+    }
+    if (v < lo || v > hi) {
+        hd_errorf("option %s: %ld is out of range [%ld, %ld]", opt, v, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int hd_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v)) {
+        hd_errorf("option %s: '%s' is not a number", opt, s);
+        return -1;
+    }
+    if (v < lo || v > hi) {
+        hd_errorf("option %s: %g is out of range [%g, %g]", opt, v, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+const char *hd_resolve_model(const char *arg)
+{
+    if (arg) return arg;
+    const char *env = getenv("HYENADNA_MODEL");
+    if (env && *env) return env;
+    static char path[PATH_MAX + 64];
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(path, sizeof path, "%s/data/models/default", exe);
+            if (exists(path)) return path;
+        }
+    }
+    snprintf(path, sizeof path, "%s/models/default", HD_PKGDATADIR);
+    if (exists(path)) return path;
+    return NULL;
+}
+
+hd_model *hd_open_model(const char *arg)
+{
+    const char *loc = hd_resolve_model(arg);
+    if (!loc) {
+        hd_errorf("no model given and no default model bundled: use -m MODEL (a directory with config.json + "
+                  "model.safetensors, or a .safetensors file) or set HYENADNA_MODEL");
+        return NULL;
+    }
+    hd_model *m = hd_model_open(loc);
+    if (!m) hd_fail();
+    return m;
+}
+
+int hd_common_opt(hd_common_opts *o, int c, const char *arg)
+{
+    long v;
+    switch (c) {
+    case 'm': o->model = arg; return 1;
+    case OPT_THREADS:
+    case '@':
+        if (hd_parse_long("--threads", arg, 0, 4096, &v)) return -1;
+        o->threads = (int)v;
+        return 1;
+    case OPT_DEVICE: o->device = arg; return 1;
+    case OPT_VERBOSITY:
+        if (hd_parse_long("--verbosity", arg, 0, 10, &v)) return -1;
+        hd_verbosity = (int)v;
+        return 1;
+    case OPT_PROGRESS: o->progress = 1; return 1;
+    default: return 0;
+    }
+}
+
+void hd_common_usage(FILE *fp)
+{
+    fprintf(fp,
+            "Model and compute options:\n"
+            "  -m, --model MODEL      model directory (config.json + model.safetensors) or .safetensors file\n"
+            "                         [$HYENADNA_MODEL, else the bundled default model]\n"
+            "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"
+            "      --device DEV       auto, cpu, cuda or cuda:N [auto]\n"
+            "General options:\n"
+            "      --progress         report progress on stderr even when it is not a terminal\n"
+            "      --verbosity INT    0 silent, 1 errors, 2 warnings, 3 information [2]\n"
+            "  -h, --help             print this help and exit\n");
+}
+
+hd_backend *hd_open_backend(const hd_common_opts *o)
+{
+    hd_backend *be = hd_backend_new(o->device ? o->device : "auto", o->threads);
+    if (!be) hd_fail();
+    return be;
+}
+
+int hd_finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE) hd_errorf("error writing to standard output: %s", strerror(errno));
+        return status ? status : EXIT_INPUT;
+    }
+    return status;
+}

@@ -1,0 +1,57 @@
+/* common.h -- shared pieces of the subcommands: messages, option parsing, model and device setup. */
+#ifndef HD_CMD_COMMON_H
+#define HD_CMD_COMMON_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "../src/backend.h"
+#include "../src/model.h"
+#include "../src/util.h"
+
+/* exit statuses (man hyenadna, EXIT STATUS) */
+#define EXIT_OK 0
+#define EXIT_INPUT 1   /* usage error or bad input */
+#define EXIT_MODEL 2   /* model-file or resource failure */
+
+extern const char *hd_cmd;      /* "embed", ... for message prefixes */
+extern int hd_verbosity;        /* 0 quiet, 1 errors, 2 +warnings (default), 3 +info */
+
+void hd_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hd_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hd_infof(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the library's last error with the command prefix; return the exit status of its kind. */
+int hd_fail(void);
+
+/* Strict integer/float option parsing: the whole string, within [lo, hi]; an error names the option. */
+int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+int hd_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+
+/* The model to use: the -m argument, else $HYENADNA_MODEL, else the bundled default model
+ * (next to the binary in a build tree, or under the installed data directory). */
+const char *hd_resolve_model(const char *arg);
+hd_model *hd_open_model(const char *arg);   /* prints the error itself */
+
+/* Options shared by the model-running subcommands (documented once, see hd_common_usage). */
+typedef struct {
+    const char *model;
+    const char *device;
+    int threads;
+    int progress;
+} hd_common_opts;
+
+enum { OPT_THREADS = 1000, OPT_DEVICE, OPT_VERBOSITY, OPT_PROGRESS, OPT_HELP, OPT_COMMON_END };
+#define HD_COMMON_LONGOPTS \
+    {"model", required_argument, NULL, 'm'}, {"threads", required_argument, NULL, OPT_THREADS}, \
+    {"device", required_argument, NULL, OPT_DEVICE}, {"verbosity", required_argument, NULL, OPT_VERBOSITY}, \
+    {"progress", no_argument, NULL, OPT_PROGRESS}, {"help", no_argument, NULL, OPT_HELP}
+
+/* Handle one of the shared options; 1 handled, 0 not a shared option, -1 bad value (message printed). */
+int hd_common_opt(hd_common_opts *o, int c, const char *arg);
+void hd_common_usage(FILE *fp);
+hd_backend *hd_open_backend(const hd_common_opts *o);   /* prints the error itself */
+
+/* Close stdout, checking for delayed write errors; returns the exit status to use. */
+int hd_finish_stdout(int status);
+
+#endif

@@ -1,0 +1,188 @@
+/* forward.c -- `hyenadna forward`: run a model on every FASTA record; write safetensors. */
+#include "config.h"
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/hyena.h"
+#include "../src/safetensors.h"
+#include "../src/seqio.h"
+#include "../src/tokenizer.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: hyenadna forward [options] [-m MODEL] <in.fa>|-\n"
+            "\n"
+            "Run the model on every FASTA record and write a safetensors file with, per record NAME\n"
+            "(the first word of the header): tokens.NAME (I32 [L], the ids fed) and hidden.NAME\n"
+            "(F32 [L, width], the final normed hidden state), plus logits.NAME (F32 [L, rows])\n"
+            "with --logits and residual.layerK.NAME with --residuals.\n"
+            "\n"
+            "Output options:\n"
+            "  -o, --output FILE      write to FILE [standard output]\n"
+            "      --logits           also write the LM logits\n"
+            "      --residuals        also write the residual stream after every block\n"
+            "      --no-hidden        do not write the hidden states\n"
+            "Input options:\n"
+            "      --special STR      special tokens: none, cls-sep ([CLS]...[SEP]) or sep (...[SEP]) [none]\n"
+            "      --layer INT        hidden.NAME is the residual stream after block INT (0-based) [final norm]\n"
+            "      --shift FLOAT      HyenaDNA filter modulation shift [0.05; 0 is the training-code path]\n");
+    hd_common_usage(fp);
+}
+
+typedef struct {
+    hd_stw *w;
+    const char *name;
+    int failed;
+} resid_ctx;
+
+static void on_block(void *ud, int layer, const float *r, size_t L, int width)
+{
+    resid_ctx *rc = ud;
+    char key[1024];
+    snprintf(key, sizeof key, "residual.layer%d.%s", layer, rc->name);
+    int64_t shape[2] = {(int64_t)L, width};
+    if (!rc->failed && hd_stw_add(rc->w, key, HD_F32, 2, shape, r)) rc->failed = 1;
+}
+
+int main_forward(int argc, char **argv)
+{
+    enum { OPT_LOGITS = OPT_COMMON_END, OPT_RESID, OPT_NOHIDDEN, OPT_SPECIAL, OPT_LAYER, OPT_SHIFT };
+    static const struct option lo[] = {
+        HD_COMMON_LONGOPTS,
+        {"output", required_argument, NULL, 'o'}, {"logits", no_argument, NULL, OPT_LOGITS},
+        {"residuals", no_argument, NULL, OPT_RESID}, {"no-hidden", no_argument, NULL, OPT_NOHIDDEN},
+        {"special", required_argument, NULL, OPT_SPECIAL}, {"layer", required_argument, NULL, OPT_LAYER},
+        {"shift", required_argument, NULL, OPT_SHIFT}, {NULL, 0, NULL, 0}};
+    hd_common_opts co = {0};
+    const char *out = "-";
+    int c, want_logits = 0, want_resid = 0, want_hidden = 1, shift_set = 0;
+    long layer = -1;
+    double shift = 0.05;
+    hd_special sp = HD_SPECIAL_NONE;
+    while ((c = getopt_long(argc, argv, "m:o:@:h", lo, NULL)) >= 0) {
+        int r = hd_common_opt(&co, c, optarg);
+        if (r < 0) return EXIT_INPUT;
+        if (r) continue;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case OPT_LOGITS: want_logits = 1; break;
+        case OPT_RESID: want_resid = 1; break;
+        case OPT_NOHIDDEN: want_hidden = 0; break;
+        case OPT_SPECIAL:
+            if (hd_special_parse(optarg, &sp)) {
+                hd_errorf("option --special: '%s' is not one of none, cls-sep, sep", optarg);
+                return EXIT_INPUT;
+            }
+            break;
+        case OPT_LAYER:
+            if (hd_parse_long("--layer", optarg, 0, 1 << 20, &layer)) return EXIT_INPUT;
+            break;
+        case OPT_SHIFT:
+            if (hd_parse_double("--shift", optarg, -1e6, 1e6, &shift)) return EXIT_INPUT;
+            shift_set = 1;
+            break;
+        case 'h':
+        case OPT_HELP: usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_INPUT;
+        }
+    }
+    const char *in;
+    if (optind < argc) in = argv[optind++];
+    else if (!isatty(STDIN_FILENO)) in = "-";
+    else {
+        hd_errorf("no input FASTA given");
+        usage(stderr);
+        return EXIT_INPUT;
+    }
+    if (optind < argc) {
+        hd_errorf("unexpected argument '%s'", argv[optind]);
+        return EXIT_INPUT;
+    }
+    if (!strcmp(out, "-") && isatty(STDOUT_FILENO)) {
+        hd_errorf("refusing to write binary safetensors to a terminal: use -o FILE or redirect the output");
+        return EXIT_INPUT;
+    }
+
+    int status = EXIT_OK;
+    hd_model *m = NULL;
+    hd_backend *be = NULL;
+    hd_fasta *fa = NULL;
+    hd_stw *w = NULL;
+    int32_t *ids = NULL;
+    float *hidden = NULL, *logits = NULL;
+
+    if (!(m = hd_open_model(co.model))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    if (layer >= m->n_layer) {
+        hd_errorf("option --layer: %ld is not a block of this model (0..%d)", layer, m->n_layer - 1);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (shift_set) hd_hyena_set_shift(m, (float)shift);
+    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    if (!(fa = hd_fasta_open(in))) { status = hd_fail(); goto done; }
+    if (!(w = hd_stw_open(out))) { status = hd_fail(); goto done; }
+
+    hd_seqrec rec;
+    int r;
+    long nrec = 0;
+    while ((r = hd_fasta_next(fa, &rec)) > 0) {
+        size_t L = rec.len + hd_special_extra(sp);
+        if (m->max_len > 0 && L > (size_t)m->max_len) {
+            hd_errorf("record %s of %s: %zu tokens exceed the model's maximum length of %ld", rec.name, in, L, m->max_len);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        free(ids); free(hidden); free(logits);
+        ids = malloc((L ? L : 1) * sizeof *ids);
+        hidden = want_hidden ? hd_alloc((L ? L : 1) * (size_t)m->d_hidden * sizeof(float), "the hidden states") : NULL;
+        logits = want_logits ? hd_alloc((L ? L : 1) * (size_t)m->n_logits * sizeof(float), "the logits") : NULL;
+        if (!ids || (want_hidden && !hidden) || (want_logits && !logits)) { status = hd_fail(); goto done; }
+        if (hd_tokenize(rec.seq, rec.len, sp, ids, rec.name) < 0) {
+            hd_errorf("%s: %s", in, hd_error());
+            status = EXIT_INPUT;
+            goto done;
+        }
+        resid_ctx rctx = {w, rec.name, 0};
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = (int)layer,
+                    .on_block = want_resid ? on_block : NULL, .ud = &rctx};
+        if (hd_model_forward(m, be, ids, L, &f)) {
+            hd_errorf("record %s: %s", rec.name, hd_error());
+            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+            goto done;
+        }
+        if (rctx.failed) { status = hd_fail(); goto done; }
+        char key[1024];
+        int64_t s1[1] = {(int64_t)L}, s2[2] = {(int64_t)L, m->d_hidden};
+        snprintf(key, sizeof key, "tokens.%s", rec.name);
+        if (hd_stw_add(w, key, HD_I32, 1, s1, ids)) { status = hd_fail(); goto done; }
+        if (want_hidden) {
+            snprintf(key, sizeof key, "hidden.%s", rec.name);
+            if (hd_stw_add(w, key, HD_F32, 2, s2, hidden)) { status = hd_fail(); goto done; }
+        }
+        if (want_logits) {
+            s2[1] = m->n_logits;
+            snprintf(key, sizeof key, "logits.%s", rec.name);
+            if (hd_stw_add(w, key, HD_F32, 2, s2, logits)) { status = hd_fail(); goto done; }
+        }
+        nrec++;
+    }
+    if (r < 0) { status = hd_fail(); goto done; }
+    hd_stw_meta(w, "model", m->location);
+    hd_stw_meta(w, "family", hd_family_name(m->family));
+    hd_stw_meta(w, "special", sp == HD_SPECIAL_NONE ? "none" : sp == HD_SPECIAL_SEP ? "sep" : "cls-sep");
+    hd_stw_meta(w, "generator", "hyenadna forward " PACKAGE_VERSION);
+    if (hd_stw_close(w)) { w = NULL; status = hd_fail(); goto done; }
+    w = NULL;
+    hd_infof("%ld records", nrec);
+done:
+    if (w) hd_stw_abort(w);
+    free(ids); free(hidden); free(logits);
+    hd_fasta_close(fa);
+    hd_backend_free(be);
+    hd_model_close(m);
+    return status;
+}

@@ -1,0 +1,81 @@
+/* info.c -- `hyenadna info`: describe a model. */
+#include "config.h"
+#include "common.h"
+
+#include <string.h>
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: hyenadna info [options] [-m MODEL]\n"
+            "\n"
+            "Describe a model: family, configuration, learned parameters (fixed buffers such as\n"
+            "pos_emb.z/t and modulation.deltas not counted), file size, and which tensors were\n"
+            "aliased or defaulted.  Without -m the bundled default model is described.\n"
+            "\n"
+            "Options:\n"
+            "  -m, --model MODEL      model directory or .safetensors file [default model]\n"
+            "  -t, --tensors          also list every tensor with its dtype and shape\n"
+            "      --verbosity INT    0 silent, 1 errors, 2 warnings, 3 information [2]\n"
+            "  -h, --help             print this help and exit\n");
+}
+
+int main_info(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"model", required_argument, NULL, 'm'}, {"tensors", no_argument, NULL, 't'},
+        {"verbosity", required_argument, NULL, OPT_VERBOSITY}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    hd_common_opts co = {0};
+    int c, tensors = 0;
+    while ((c = getopt_long(argc, argv, "m:th", lo, NULL)) >= 0) {
+        int r = hd_common_opt(&co, c, optarg);
+        if (r < 0) return EXIT_INPUT;
+        if (r) continue;
+        switch (c) {
+        case 't': tensors = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_INPUT;
+        }
+    }
+    if (optind < argc) {
+        hd_errorf("unexpected argument '%s' (the model is given with -m)", argv[optind]);
+        usage(stderr);
+        return EXIT_INPUT;
+    }
+    hd_model *m = hd_open_model(co.model);
+    if (!m) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+
+    char sz[32];
+    printf("model\t%s\n", m->location);
+    printf("weights\t%s\n", m->weights_path);
+    printf("config\t%s\n", m->config_path ? m->config_path : "(safetensors __metadata__)");
+    printf("family\t%s\n", hd_family_name(m->family));
+    printf("variant\t%s\n", m->variant);
+    printf("d_model\t%d\n", m->d_model);
+    printf("n_layer\t%d\n", m->n_layer);
+    if (m->max_len > 0) printf("max_length\t%ld\n", m->max_len);
+    else printf("max_length\tunlimited\n");
+    printf("vocab_size\t%d\n", m->vocab_size);
+    printf("logit_rows\t%d\n", m->n_logits);
+    printf("hidden_width\t%d\n", m->d_hidden);
+    printf("objective\t%s\n", m->causal ? "causal (next base)" : "masked");
+    printf("rc_equivariant\t%s\n", m->rc_equivariant ? "yes" : "no");
+    printf("parameters\t%zu\n", hd_model_n_params(m));
+    printf("tensors\t%d\n", hd_st_count(m->st));
+    printf("file_size\t%zu (%s)\n", hd_st_file_size(m->st), hd_fmt_bytes((double)hd_st_file_size(m->st), sz, sizeof sz));
+    printf("backends\t%s\n", hd_backends_compiled());
+    int ncuda = hd_cuda_device_count();
+    printf("device\tcpu (auto; %d CUDA device%s visible)\n", ncuda, ncuda == 1 ? "" : "s");
+    for (int i = 0; i < m->n_notes; i++) printf("alias\t%s\n", m->notes[i]);
+    if (tensors) {
+        static const char *kinds[] = {"unused", "learned", "buffer", "alias"};
+        for (int i = 0; i < hd_st_count(m->st); i++) {
+            const hd_tensor_info *t = hd_st_get(m->st, i);
+            printf("tensor\t%s\t%s\t[", t->name, hd_dtype_name(t->dtype));
+            for (int d = 0; d < t->ndim; d++) printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
+            printf("]\t%s\n", kinds[m->used[i] & 3]);
+        }
+    }
+    hd_model_close(m);
+    return EXIT_OK;
+}

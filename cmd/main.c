@@ -1,0 +1,115 @@
+/* main.c -- the hyenadna dispatcher (bcftools-style command table with groups). */
+#include "config.h"
+#include "common.h"
+
+#include <htslib/hts.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../src/output.h"
+
+int main_info(int argc, char **argv);
+int main_forward(int argc, char **argv);
+
+typedef struct {
+    int (*func)(int, char **);
+    const char *name, *help;
+} cmd_t;
+
+static const cmd_t cmds[] = {
+    {NULL, "Models", NULL},
+    {main_info, "info", "describe a model: family, shape, parameters, aliased tensors"},
+    {NULL, "Inference", NULL},
+    {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "\n"
+            "Program: hyenadna (DNA language models on the command line: HyenaDNA, Caduceus, DNA-xLSTM)\n"
+            "Version: %s (using htslib %s)\n"
+            "\n"
+            "Usage:   hyenadna <command> [options]\n",
+            PACKAGE_VERSION, hts_version());
+    for (const cmd_t *c = cmds; c->name; c++) {
+        if (!c->func) fprintf(fp, "\n -- %s\n", c->name);
+        else fprintf(fp, "    %-16s %s\n", c->name, c->help);
+    }
+    fprintf(fp,
+            "\n"
+            " -- Help\n"
+            "    help CMD         print the help of CMD\n"
+            "    --version        print the version and the compiled-in backends\n"
+            "\n"
+            "Exit status: 0 success, 1 usage error or bad input, 2 model-file or resource failure.\n"
+            "Input FASTA may be plain, gzip or bgzip compressed, or '-' for standard input.\n\n");
+}
+
+static void version(void)
+{
+    printf("hyenadna %s\n", PACKAGE_VERSION);
+    printf("Using htslib %s\n", hts_version());
+    printf("Backends: %s", hd_backends_compiled());
+#ifdef HAVE_CUDA
+    int n = hd_cuda_device_count();
+    printf(" (CUDA backend compiled in; %d device%s visible)", n, n == 1 ? "" : "s");
+#else
+    printf(" (CUDA backend not compiled in)");
+#endif
+    printf("\nCPU: FFTW3 single precision, OpenBLAS\n");
+    printf("Copyright (C) 2026 the hyenadna authors. License: MIT.\n");
+}
+
+static const cmd_t *find(const char *name)
+{
+    for (const cmd_t *c = cmds; c->name; c++)
+        if (c->func && !strcmp(c->name, name)) return c;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version") || !strcmp(cmd, "-v")) {
+        version();
+        return hd_finish_stdout(0);
+    }
+    if (!strcmp(cmd, "--version-only")) {
+        printf("%s+htslib-%s\n", PACKAGE_VERSION, hts_version());
+        return hd_finish_stdout(0);
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || (!strcmp(cmd, "help") && argc == 2)) {
+        usage(stdout);
+        return hd_finish_stdout(0);
+    }
+    char *help_argv[3];
+    if (!strcmp(cmd, "help")) {
+        const cmd_t *c = find(argv[2]);
+        if (!c) {
+            fprintf(stderr, "hyenadna: unrecognized command '%s'\n", argv[2]);
+            return 1;
+        }
+        help_argv[0] = (char *)c->name;
+        help_argv[1] = "--help";
+        help_argv[2] = NULL;
+        hd_cmd = c->name;
+        return hd_finish_stdout(c->func(2, help_argv));
+    }
+    const cmd_t *c = find(cmd);
+    if (!c) {
+        fprintf(stderr, "hyenadna: unrecognized command '%s'\n", cmd);
+        return 1;
+    }
+    hd_cmd = c->name;
+    /* a closed downstream pipe ends the run quietly (status 141, as other tools) */
+    signal(SIGPIPE, SIG_DFL);
+    hd_out_install_signal_cleanup();
+    return hd_finish_stdout(c->func(argc - 1, argv + 1));
+}

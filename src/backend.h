@@ -1,0 +1,104 @@
+/* backend.h -- the compute backend interface (the ops table).
+ *
+ * Models call these ops and never include FFTW, BLAS or CUDA headers.  Buffers passed to ops are
+ * backend memory (hd_backend.alloc); on the CPU that is ordinary host memory.  Matrices are
+ * row-major; "channel-major" buffers hold one row per channel ([C, L]) so that per-channel work over
+ * time (short and long convolutions, scans) reads contiguous memory. */
+#ifndef HD_BACKEND_H
+#define HD_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hd_backend hd_backend;
+typedef struct hd_spectra hd_spectra;   /* cached FFT of a bank of long filters */
+
+struct hd_backend {
+    const char *name;    /* "cpu", "cuda" */
+    int nthreads;
+    void *priv;
+
+    /* ---- memory ---- */
+    void *(*alloc)(hd_backend *be, size_t bytes, const char *what);   /* NULL + hd_error on failure */
+    void (*free)(hd_backend *be, void *p);
+    /* weights: a backend copy of host data (the CPU returns the pointer itself) */
+    const float *(*weights)(hd_backend *be, const float *host, size_t n);
+    void (*upload)(hd_backend *be, void *dst, const void *host, size_t bytes);
+    void (*download)(hd_backend *be, void *host, const void *src, size_t bytes);
+
+    /* ---- dense ---- */
+    /* Y[m, n] = Σ_k X[m, k]·W[n, k] + b[n]   (X [M, K] row stride ldx; W [N, K]; Y row stride ldy; b may be NULL) */
+    void (*linear)(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
+                   const float *W, const float *b, size_t N, float *Y, size_t ldy);
+    /* channel-major output: Yt[n, m] = Σ_k W[n, k]·X[m, k] + b[n]   (Yt row stride ldy) */
+    void (*linear_cm_out)(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
+                          const float *W, const float *b, size_t N, float *Yt, size_t ldy);
+    /* channel-major input: Y[m, n] = Σ_k Xt[k, m]·W[n, k] + b[n]   (Xt [K, M] row stride ldx) */
+    void (*linear_cm_in)(hd_backend *be, const float *Xt, size_t M, size_t K, size_t ldx,
+                         const float *W, const float *b, size_t N, float *Y, size_t ldy);
+
+    /* ---- position-wise ---- */
+    /* Y = LayerNorm(X) over D (biased variance); Y may alias X */
+    void (*layernorm)(hd_backend *be, const float *X, size_t M, size_t D, const float *gamma, const float *beta,
+                      float eps, float *Y);
+    /* Y = X / sqrt(mean(X²) + eps) · gamma; Y may alias X */
+    void (*rmsnorm)(hd_backend *be, const float *X, size_t M, size_t D, const float *gamma, float eps, float *Y);
+    void (*gelu_tanh)(hd_backend *be, float *x, size_t n);          /* in place */
+    void (*add)(hd_backend *be, float *y, const float *x, size_t n);  /* y += x */
+    /* x[m, h] = sin(freq[h]·x[m, h]) for an [M, H] matrix (the Sin activation of the Hyena filter MLP) */
+    void (*sin_freq)(hd_backend *be, float *x, size_t M, size_t H, const float *freq);
+    /* Exponential modulation of channel-major filters k [C, T] (row stride ldk), positions t[0..T):
+     * k[c, i] *= exp(−t[i]·|delta[c]|) + shift */
+    void (*modulate_cm)(hd_backend *be, float *k, size_t C, size_t T, size_t ldk, const float *t,
+                        const float *delta, float shift);
+
+    /* ---- per channel over time (channel-major) ---- */
+    /* Depthwise causal conv (cross-correlation as PyTorch conv1d, left zero padding K−1):
+     * y[c, t] = b[c] + Σ_j w[c, j]·x[c, hist + t − (K−1) + j]; x rows hold `hist` earlier positions before
+     * output position 0 (indices below 0 read as 0).  y may not alias x. */
+    void (*causal_conv)(hd_backend *be, const float *x, size_t C, size_t T, size_t ldx, size_t hist,
+                        const float *w, size_t K, const float *b, float *y, size_t ldy);
+    /* y[c, t] = a[c, t]·b[c, t] over C rows of T (row strides lda, ldb, ldy); y may alias a or b */
+    void (*mul_cm)(hd_backend *be, const float *a, size_t lda, const float *b, size_t ldb, float *y, size_t ldy,
+                   size_t C, size_t T);
+
+    /* ---- long convolution (FFT) ---- */
+    /* FFT size used for sequences of length L (≥ 2L−1). */
+    size_t (*fft_size)(hd_backend *be, size_t L);
+    /* Spectra of C filters k[c, 0..Lk) (row stride ldk) for FFT size N, scaled by 1/N. */
+    hd_spectra *(*spectra_new)(hd_backend *be, const float *k, size_t C, size_t Lk, size_t ldk, size_t N);
+    void (*spectra_free)(hd_backend *be, hd_spectra *s);
+    size_t (*spectra_bytes)(hd_backend *be, size_t C, size_t N);
+    /* In place, per channel c: u[c, t] ← Σ_{τ≤t} k[c, τ]·u[c, t−τ] + dbias[c]·u[c, t], t < L.
+     * The filter comes from `spec` (made for N = fft_size(L) from at least L taps) or, when spec is NULL,
+     * from k[c, 0..min(L, Lk)) (row stride ldk), transformed on the fly. */
+    int (*fftconv)(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
+                   const float *k, size_t Lk, size_t ldk, const float *dbias);
+
+    void (*destroy)(hd_backend *be);
+
+    /* cached filter spectra, owned by the backend (see hd_backend_cache_get) */
+    struct hd_cache_entry *cache;
+    int n_cache;
+    size_t cache_bytes;
+};
+
+/* A small cache of filter spectra owned by the backend, keyed by (owner, layer, N): a model passes
+ * its unique id (hd_model.uid) as owner.  Entries beyond the byte budget evict the oldest. */
+const hd_spectra *hd_backend_cache_get(hd_backend *be, uint64_t owner, int layer, size_t N);
+void hd_backend_cache_put(hd_backend *be, uint64_t owner, int layer, size_t N, hd_spectra *s, size_t bytes);
+void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
+#define HD_SPECTRA_CACHE_BUDGET ((size_t)768 << 20)
+
+/* The CPU backend: nthreads 0 = every core. */
+hd_backend *hd_backend_cpu_new(int nthreads);
+
+/* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure. */
+hd_backend *hd_backend_new(const char *device, int nthreads);
+void hd_backend_free(hd_backend *be);
+
+/* Which backends are compiled in ("cpu" or "cpu, cuda"), and whether a usable GPU is present. */
+const char *hd_backends_compiled(void);
+int hd_cuda_device_count(void);   /* 0 when none or not compiled in */
+
+#endif

@@ -1,0 +1,416 @@
+/* backend_cpu.c -- the CPU backend: OpenBLAS for the projections, FFTW3f for the long convolutions,
+ * OpenMP threads over rows and channels. */
+#include "backend.h"
+#include "util.h"
+
+/* fftw3.h before cblas.h: OpenBLAS pulls in <complex.h>, which would change fftwf_complex */
+#include <fftw3.h>
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MAX_PLANS 32
+
+typedef struct {
+    size_t N;
+    fftwf_plan r2c, c2r;
+} fft_plan;
+
+typedef struct {
+    fft_plan plans[MAX_PLANS];
+    int n_plans;
+    pthread_mutex_t lock;
+} cpu_priv;
+
+struct hd_spectra {
+    size_t C, N, nc;     /* nc = N/2 + 1 complex values per channel */
+    size_t stride;       /* nc rounded up to 4 complex values: every row SIMD-aligned for FFTW */
+    fftwf_complex *K;
+};
+
+static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---------------------------------------------------------------- memory */
+
+static void *cpu_alloc(hd_backend *be, size_t bytes, const char *what) { return hd_alloc(bytes, what); }
+static void cpu_free(hd_backend *be, void *p) { hd_free(p); }
+static const float *cpu_weights(hd_backend *be, const float *host, size_t n) { return host; }
+static void cpu_copy(hd_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (dst != src) memcpy(dst, src, bytes);
+}
+
+/* ---------------------------------------------------------------- dense */
+
+static void fill_bias_rows(float *Y, size_t M, size_t N, size_t ldy, const float *b)
+{
+    #pragma omp parallel for schedule(static) if (M * N > 65536)
+    for (size_t m = 0; m < M; m++) {
+        if (b) memcpy(Y + m * ldy, b, N * sizeof(float));
+        else memset(Y + m * ldy, 0, N * sizeof(float));
+    }
+}
+
+/* GEMMs are split into fixed blocks of positions, each computed by single-threaded OpenBLAS on one
+ * OpenMP thread: the block layout does not depend on the thread count, so results are bit-identical
+ * with 1 and N threads (OpenBLAS's own threading changes the rounding with the thread count). */
+#define GEMM_BLOCK 256
+
+static void cpu_linear(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
+                       const float *W, const float *b, size_t N, float *Y, size_t ldy)
+{
+    if (!M || !N) return;
+    fill_bias_rows(Y, M, N, ldy, b);
+    #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
+    for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
+        size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)N, (int)K, 1.0f, X + m0 * ldx, (int)ldx,
+                    W, (int)K, 1.0f, Y + m0 * ldy, (int)ldy);
+    }
+}
+
+static void cpu_linear_cm_out(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
+                              const float *W, const float *b, size_t N, float *Yt, size_t ldy)
+{
+    if (!M || !N) return;
+    #pragma omp parallel for schedule(static) if (M * N > 65536)
+    for (size_t n = 0; n < N; n++) {
+        float v = b ? b[n] : 0.0f, *y = Yt + n * ldy;
+        for (size_t m = 0; m < M; m++) y[m] = v;
+    }
+    #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
+    for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
+        size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)mb, (int)K, 1.0f, W, (int)K,
+                    X + m0 * ldx, (int)ldx, 1.0f, Yt + m0, (int)ldy);
+    }
+}
+
+static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K, size_t ldx,
+                             const float *W, const float *b, size_t N, float *Y, size_t ldy)
+{
+    if (!M || !N) return;
+    fill_bias_rows(Y, M, N, ldy, b);
+    #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
+    for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
+        size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)mb, (int)N, (int)K, 1.0f, Xt + m0, (int)ldx,
+                    W, (int)K, 1.0f, Y + m0 * ldy, (int)ldy);
+    }
+}
+
+/* ---------------------------------------------------------------- position-wise */
+
+static void cpu_layernorm(hd_backend *be, const float *X, size_t M, size_t D, const float *g, const float *bt,
+                          float eps, float *Y)
+{
+    #pragma omp parallel for schedule(static) if (M * D > 32768)
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * D;
+        float *y = Y + m * D;
+        double s = 0, ss = 0;
+        for (size_t d = 0; d < D; d++) s += x[d];
+        double mean = s / (double)D;
+        for (size_t d = 0; d < D; d++) { double t = x[d] - mean; ss += t * t; }
+        float rstd = (float)(1.0 / sqrt(ss / (double)D + eps)), mu = (float)mean;
+        for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) * rstd * g[d] + (bt ? bt[d] : 0.0f);
+    }
+}
+
+static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, const float *g, float eps, float *Y)
+{
+    #pragma omp parallel for schedule(static) if (M * D > 32768)
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * D;
+        float *y = Y + m * D;
+        double ss = 0;
+        for (size_t d = 0; d < D; d++) ss += (double)x[d] * x[d];
+        float r = (float)(1.0 / sqrt(ss / (double)D + eps));
+        for (size_t d = 0; d < D; d++) y[d] = x[d] * r * g[d];
+    }
+}
+
+static void cpu_gelu_tanh(hd_backend *be, float *x, size_t n)
+{
+    const float k0 = 0.7978845608028654f, k1 = 0.044715f;
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float a = x[i];
+        x[i] = 0.5f * a * (1.0f + tanhf(k0 * (a + k1 * a * a * a)));
+    }
+}
+
+static void cpu_add(hd_backend *be, float *y, const float *x, size_t n)
+{
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+static void cpu_sin_freq(hd_backend *be, float *x, size_t M, size_t H, const float *freq)
+{
+    #pragma omp parallel for schedule(static) if (M * H > 32768)
+    for (size_t m = 0; m < M; m++)
+        for (size_t h = 0; h < H; h++) x[m * H + h] = sinf(freq[h] * x[m * H + h]);
+}
+
+static void cpu_modulate_cm(hd_backend *be, float *k, size_t C, size_t T, size_t ldk, const float *t,
+                            const float *delta, float shift)
+{
+    #pragma omp parallel for schedule(static) if (C * T > 32768)
+    for (size_t c = 0; c < C; c++) {
+        float ad = fabsf(delta[c]), *kc = k + c * ldk;
+        for (size_t i = 0; i < T; i++) kc[i] *= expf(-t[i] * ad) + shift;
+    }
+}
+
+/* ---------------------------------------------------------------- per channel */
+
+static void cpu_causal_conv(hd_backend *be, const float *x, size_t C, size_t T, size_t ldx, size_t hist,
+                            const float *w, size_t K, const float *b, float *y, size_t ldy)
+{
+    #pragma omp parallel for schedule(static) if (C * T > 32768)
+    for (size_t c = 0; c < C; c++) {
+        const float *xc = x + c * ldx, *wc = w + c * K;
+        float *yc = y + c * ldy, bias = b ? b[c] : 0.0f;
+        for (size_t t = 0; t < T; t++) {
+            float s = bias;
+            /* input index hist + t − (K−1) + j */
+            for (size_t j = 0; j < K; j++) {
+                size_t ip = hist + t + j;
+                if (ip < K - 1) continue;
+                s += wc[j] * xc[ip - (K - 1)];
+            }
+            yc[t] = s;
+        }
+    }
+}
+
+static void cpu_mul_cm(hd_backend *be, const float *a, size_t lda, const float *b, size_t ldb, float *y, size_t ldy,
+                       size_t C, size_t T)
+{
+    #pragma omp parallel for schedule(static) if (C * T > 32768)
+    for (size_t c = 0; c < C; c++) {
+        const float *ac = a + c * lda, *bc = b + c * ldb;
+        float *yc = y + c * ldy;
+        for (size_t t = 0; t < T; t++) yc[t] = ac[t] * bc[t];
+    }
+}
+
+/* ---------------------------------------------------------------- FFT */
+
+/* Smallest N ≥ 2L−1 of the form 2^a·3^b·5^c·7^d, sizes FFTW transforms fast. */
+static size_t cpu_fft_size(hd_backend *be, size_t L)
+{
+    size_t need = L ? 2 * L - 1 : 1, best = 1;
+    while (best < need) best <<= 1;
+    for (size_t p7 = 1; p7 < best; p7 *= 7)
+        for (size_t p5 = p7; p5 < best; p5 *= 5)
+            for (size_t p3 = p5; p3 < best; p3 *= 3) {
+                size_t v = p3;
+                while (v < need) v <<= 1;
+                if (v < best) best = v;
+            }
+    return best < 2 ? 2 : best;
+}
+
+static fft_plan *get_plan(hd_backend *be, size_t N)
+{
+    cpu_priv *P = be->priv;
+    pthread_mutex_lock(&P->lock);
+    fft_plan *res = NULL;
+    for (int i = 0; i < P->n_plans; i++)
+        if (P->plans[i].N == N) { res = &P->plans[i]; goto out; }
+    if (P->n_plans == MAX_PLANS) {   /* evict the oldest */
+        fftwf_destroy_plan(P->plans[0].r2c);
+        fftwf_destroy_plan(P->plans[0].c2r);
+        memmove(P->plans, P->plans + 1, (MAX_PLANS - 1) * sizeof *P->plans);
+        P->n_plans--;
+    }
+    float *in = fftwf_malloc(N * sizeof(float));
+    fftwf_complex *out = fftwf_malloc((N / 2 + 1) * sizeof(fftwf_complex));
+    if (!in || !out) {
+        fftwf_free(in);
+        fftwf_free(out);
+        hd_set_error(HD_EMODEL, "out of memory for an FFT of size %zu", N);
+        goto out;
+    }
+    pthread_mutex_lock(&fftw_planner_lock);
+    fft_plan *p = &P->plans[P->n_plans];
+    p->N = N;
+    /* FFTW_ESTIMATE: planning with FFTW_MEASURE costs minutes at 2^21 points */
+    p->r2c = fftwf_plan_dft_r2c_1d((int)N, in, out, FFTW_ESTIMATE);
+    p->c2r = fftwf_plan_dft_c2r_1d((int)N, out, in, FFTW_ESTIMATE);
+    pthread_mutex_unlock(&fftw_planner_lock);
+    fftwf_free(in);
+    fftwf_free(out);
+    if (!p->r2c || !p->c2r) { hd_set_error(HD_EMODEL, "FFTW could not plan a transform of size %zu", N); goto out; }
+    P->n_plans++;
+    res = p;
+out:
+    pthread_mutex_unlock(&P->lock);
+    return res;
+}
+
+static size_t spectra_stride(size_t N) { return (N / 2 + 1 + 3) & ~(size_t)3; }
+static size_t cpu_spectra_bytes(hd_backend *be, size_t C, size_t N) { return C * spectra_stride(N) * sizeof(fftwf_complex); }
+
+/* Transform one filter row (zero-padded to N) into K[0..nc), scaled by 1/N. */
+static void filter_spectrum(const fft_plan *p, const float *k, size_t Lk, float *buf, fftwf_complex *K)
+{
+    size_t N = p->N, n = Lk < N ? Lk : N;
+    memcpy(buf, k, n * sizeof(float));
+    memset(buf + n, 0, (N - n) * sizeof(float));
+    fftwf_execute_dft_r2c(p->r2c, buf, K);
+    float s = 1.0f / (float)N;
+    for (size_t i = 0; i < N / 2 + 1; i++) { K[i][0] *= s; K[i][1] *= s; }
+}
+
+static hd_spectra *cpu_spectra_new(hd_backend *be, const float *k, size_t C, size_t Lk, size_t ldk, size_t N)
+{
+    fft_plan *p = get_plan(be, N);
+    if (!p) return NULL;
+    hd_spectra *s = calloc(1, sizeof *s);
+    if (!s) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    s->C = C;
+    s->N = N;
+    s->nc = N / 2 + 1;
+    s->stride = spectra_stride(N);
+    s->K = fftwf_malloc(C * s->stride * sizeof(fftwf_complex));
+    if (!s->K) { free(s); hd_set_error(HD_EMODEL, "out of memory for filter spectra (%zu channels × %zu)", C, N); return NULL; }
+    int fail = 0;
+    #pragma omp parallel
+    {
+        float *buf = fftwf_malloc(N * sizeof(float));
+        if (!buf) {
+            #pragma omp atomic write
+            fail = 1;
+        }
+        #pragma omp for schedule(dynamic, 4)
+        for (size_t c = 0; c < C; c++)
+            if (buf) filter_spectrum(p, k + c * ldk, Lk, buf, s->K + c * s->stride);
+        fftwf_free(buf);
+    }
+    if (fail) {
+        fftwf_free(s->K);
+        free(s);
+        hd_set_error(HD_EMODEL, "out of memory for FFT buffers of size %zu", N);
+        return NULL;
+    }
+    return s;
+}
+
+static void cpu_spectra_free(hd_backend *be, hd_spectra *s)
+{
+    if (!s) return;
+    fftwf_free(s->K);
+    free(s);
+}
+
+static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
+                       const float *k, size_t Lk, size_t ldk, const float *dbias)
+{
+    if (!L || !C) return 0;
+    size_t N = spec ? spec->N : cpu_fft_size(be, L);
+    if (N < 2 * L - 1) { hd_set_error(HD_EMODEL, "internal error: FFT size %zu too small for length %zu", N, L); return -1; }
+    fft_plan *p = get_plan(be, N);
+    if (!p) return -1;
+    size_t nc = N / 2 + 1;
+    int fail = 0;
+    #pragma omp parallel
+    {
+        float *buf = fftwf_malloc(N * sizeof(float));
+        fftwf_complex *U = fftwf_malloc(nc * sizeof(fftwf_complex));
+        fftwf_complex *Kc = spec ? NULL : fftwf_malloc(nc * sizeof(fftwf_complex));
+        int ok = buf && U && (spec || Kc);
+        if (!ok) {
+            #pragma omp atomic write
+            fail = 1;
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < C; c++) {
+            if (!ok) continue;
+            float *uc = u + c * ldu;
+            const fftwf_complex *K;
+            if (spec) K = spec->K + c * spec->stride;
+            else {
+                filter_spectrum(p, k + c * ldk, Lk < L ? Lk : L, buf, Kc);
+                K = Kc;
+            }
+            memcpy(buf, uc, L * sizeof(float));
+            memset(buf + L, 0, (N - L) * sizeof(float));
+            fftwf_execute_dft_r2c(p->r2c, buf, U);
+            for (size_t i = 0; i < nc; i++) {
+                float re = U[i][0] * K[i][0] - U[i][1] * K[i][1];
+                float im = U[i][0] * K[i][1] + U[i][1] * K[i][0];
+                U[i][0] = re;
+                U[i][1] = im;
+            }
+            fftwf_execute_dft_c2r(p->c2r, U, buf);
+            float db = dbias ? dbias[c] : 0.0f;
+            for (size_t t = 0; t < L; t++) uc[t] = buf[t] + db * uc[t];
+        }
+        fftwf_free(buf);
+        fftwf_free(U);
+        fftwf_free(Kc);
+    }
+    if (fail) { hd_set_error(HD_EMODEL, "out of memory for FFT buffers of size %zu", N); return -1; }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void cpu_destroy(hd_backend *be)
+{
+    cpu_priv *P = be->priv;
+    for (int i = 0; i < P->n_plans; i++) {
+        fftwf_destroy_plan(P->plans[i].r2c);
+        fftwf_destroy_plan(P->plans[i].c2r);
+    }
+    pthread_mutex_destroy(&P->lock);
+    free(P);
+    free(be);
+}
+
+hd_backend *hd_backend_cpu_new(int nthreads)
+{
+    hd_backend *be = calloc(1, sizeof *be);
+    cpu_priv *P = calloc(1, sizeof *P);
+    if (!be || !P) { free(be); free(P); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    pthread_mutex_init(&P->lock, NULL);
+    if (nthreads <= 0) nthreads = hd_default_threads();
+    be->name = "cpu";
+    be->nthreads = nthreads;
+    be->priv = P;
+#ifdef _OPENMP
+    omp_set_num_threads(nthreads);
+#endif
+    openblas_set_num_threads(1);   /* threads come from the OpenMP loops around each GEMM block */
+    be->alloc = cpu_alloc;
+    be->free = cpu_free;
+    be->weights = cpu_weights;
+    be->upload = cpu_copy;
+    be->download = cpu_copy;
+    be->linear = cpu_linear;
+    be->linear_cm_out = cpu_linear_cm_out;
+    be->linear_cm_in = cpu_linear_cm_in;
+    be->layernorm = cpu_layernorm;
+    be->rmsnorm = cpu_rmsnorm;
+    be->gelu_tanh = cpu_gelu_tanh;
+    be->add = cpu_add;
+    be->sin_freq = cpu_sin_freq;
+    be->modulate_cm = cpu_modulate_cm;
+    be->causal_conv = cpu_causal_conv;
+    be->mul_cm = cpu_mul_cm;
+    be->fft_size = cpu_fft_size;
+    be->spectra_new = cpu_spectra_new;
+    be->spectra_free = cpu_spectra_free;
+    be->spectra_bytes = cpu_spectra_bytes;
+    be->fftconv = cpu_fftconv;
+    be->destroy = cpu_destroy;
+    return be;
+}

@@ -1,0 +1,382 @@
+/* hyena.c -- the HyenaDNA forward pass (MODELS.md §3.4).
+ *
+ *   r = E_tok[ids]
+ *   per block:  r += HyenaMixer(LN1(r));  r += MLP(LN2(r))
+ *   hidden = LN_f(r);  logits = hidden · W_headᵀ
+ *
+ * Memory is bounded by design: position-wise work (norms, projections, short filter, MLP) runs in
+ * chunks of positions; the long convolution runs channel by channel on channel-major buffers
+ * x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], the filter k [D, L]
+ * while a block runs, and chunk-sized scratch. */
+#include "hyena.h"
+#include "backend.h"
+#include "model.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HYENA_CHUNK 2048                 /* positions per chunk of position-wise work */
+
+typedef struct {
+    const float *in_proj_w, *in_proj_b;          /* [3D, D], [3D] */
+    const float *short_filter_w, *short_filter_b;/* [3D, 1, 3], [3D] */
+    const float *out_proj_w, *out_proj_b;        /* [D, D], [D] */
+    const float *filter_bias;                    /* [D]  (Dbias, the skip term) */
+    const float *z, *t;                          /* [Lmax, E], [Lmax] */
+    const float *freq;                           /* [H] shared by every Sin */
+    const float *mlp_w[8], *mlp_b[8];            /* filter MLP linears: E→H, (H→H)×inner, H→D (no bias) */
+    const float *deltas;                         /* [D] */
+    const float *norm1_w, *norm1_b, *norm2_w, *norm2_b;
+    const float *fc1_w, *fc1_b, *fc2_w, *fc2_b;  /* [F, D], [F], [D, F], [D] */
+} hyena_block;
+
+typedef struct {
+    int D, F, E, H, n_inner, rows;
+    long Lmax;
+    float eps, shift;
+    const float *wte;          /* [rows, D] */
+    const float *head;         /* [rows, D] */
+    const float *ln_f_w, *ln_f_b;
+    hyena_block *blk;
+} hyena;
+
+/* ---------------------------------------------------------------- loading */
+
+static int hyena_load(hd_model *m)
+{
+    long D, N, F, Lmax, E, H, order, inner, vocab, mult;
+    double eps, shift;
+    if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &N) ||
+        hd_cfg_int(m, "d_inner", 4 * D, 0, 1, 1 << 20, &F) || hd_cfg_int(m, "max_seq_len", 0, 1, 1, 1L << 31, &Lmax) ||
+        hd_cfg_int(m, "emb_dim", 5, 0, 3, 1 << 16, &E) || hd_cfg_int(m, "filter_order", 64, 0, 1, 1 << 16, &H) ||
+        hd_cfg_int(m, "hyena_order", 2, 0, 2, 2, &order) || hd_cfg_int(m, "num_inner_mlps", 2, 0, 0, 6, &inner) ||
+        hd_cfg_int(m, "vocab_size", 12, 0, 12, 1 << 20, &vocab) ||
+        hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 1 << 16, &mult) ||
+        hd_cfg_num(m, "layer_norm_epsilon", 1e-5, &eps) || hd_cfg_num(m, "modulation_shift", 0.05, &shift))
+        return -1;
+    hyena *h = calloc(1, sizeof *h);
+    if (!h) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    m->impl = h;
+    h->D = (int)D, h->F = (int)F, h->E = (int)E, h->H = (int)H, h->n_inner = (int)inner;
+    h->Lmax = Lmax;
+    h->eps = (float)eps;
+    h->shift = (float)shift;
+    h->rows = (int)((vocab + mult - 1) / mult * mult);
+    m->d_model = (int)D;
+    m->n_layer = (int)N;
+    m->max_len = Lmax;
+    m->vocab_size = (int)vocab;
+    m->n_logits = h->rows;
+    m->d_hidden = (int)D;
+    m->causal = 1;
+    snprintf(m->variant, sizeof m->variant, "order %ld, %ld layers", order, N);
+
+    if (!(h->wte = hd_model_f32(m, 1, HD_SHAPE(h->rows, D), "embeddings.word_embeddings.weight"))) return -1;
+    if (!(h->ln_f_w = hd_model_f32(m, 1, HD_SHAPE(D), "ln_f.weight")) ||
+        !(h->ln_f_b = hd_model_f32(m, 1, HD_SHAPE(D), "ln_f.bias")))
+        return -1;
+    if (hd_model_tensor(m, "lm_head.weight")) {
+        if (!(h->head = hd_model_f32(m, 1, HD_SHAPE(h->rows, D), "lm_head.weight"))) return -1;
+    } else {
+        h->head = h->wte;
+        hd_model_note(m, "lm_head.weight: absent, tied to embeddings.word_embeddings.weight");
+    }
+
+    h->blk = calloc((size_t)N, sizeof *h->blk);
+    if (!h->blk) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    int shared_freq_noted = 0;
+    for (int i = 0; i < N; i++) {
+        hyena_block *b = &h->blk[i];
+#define P(field, kind, name, ...) \
+        if (!(b->field = hd_model_f32(m, kind, HD_SHAPE(__VA_ARGS__), "layers.%d." name, i))) return -1
+        P(in_proj_w, 1, "mixer.in_proj.weight", 3 * D, D);
+        P(in_proj_b, 1, "mixer.in_proj.bias", 3 * D);
+        P(short_filter_w, 1, "mixer.short_filter.weight", 3 * D, 1, 3);
+        P(short_filter_b, 1, "mixer.short_filter.bias", 3 * D);
+        P(out_proj_w, 1, "mixer.out_proj.weight", D, D);
+        P(out_proj_b, 1, "mixer.out_proj.bias", D);
+        P(filter_bias, 1, "mixer.filter_fn.bias", D);
+        P(z, 2, "mixer.filter_fn.pos_emb.z", 1, Lmax, E);
+        P(t, 2, "mixer.filter_fn.pos_emb.t", 1, Lmax, 1);
+        P(deltas, 2, "mixer.filter_fn.modulation.deltas", 1, 1, D);
+        P(norm1_w, 1, "norm1.weight", D);
+        P(norm1_b, 1, "norm1.bias", D);
+        P(norm2_w, 1, "norm2.weight", D);
+        P(norm2_b, 1, "norm2.bias", D);
+        P(fc1_w, 1, "mlp.fc1.weight", F, D);
+        P(fc1_b, 1, "mlp.fc1.bias", F);
+        P(fc2_w, 1, "mlp.fc2.weight", D, F);
+        P(fc2_b, 1, "mlp.fc2.bias", D);
+        /* filter MLP: Linear at even indices 0, 2, …, 2·(inner+1); one shared Sin module at the odd ones,
+         * of which the checkpoint may keep any one name (MODELS.md §3.3.1) */
+        int nlin = (int)inner + 2;
+        for (int j = 0; j < nlin; j++) {
+            long in = j == 0 ? E : H, out = j == nlin - 1 ? D : H;
+            if (!(b->mlp_w[j] = hd_model_f32(m, 1, HD_SHAPE(out, in), "layers.%d.mixer.filter_fn.implicit_filter.%d.weight", i, 2 * j)))
+                return -1;
+            if (j < nlin - 1 &&
+                !(b->mlp_b[j] = hd_model_f32(m, 1, HD_SHAPE(out), "layers.%d.mixer.filter_fn.implicit_filter.%d.bias", i, 2 * j)))
+                return -1;
+        }
+        int nfreq = 0;
+        for (int j = 1; j < 2 * nlin - 1; j += 2) {
+            char nm[160];
+            snprintf(nm, sizeof nm, "layers.%d.mixer.filter_fn.implicit_filter.%d.freq", i, j);
+            if (!hd_model_tensor(m, nm)) continue;
+            if (!nfreq) {
+                if (!(b->freq = hd_model_f32(m, 1, HD_SHAPE(1, H), "%s", nm))) return -1;
+            } else {
+                const float *dup = hd_model_f32(m, 3, HD_SHAPE(1, H), "%s", nm);
+                if (!dup) return -1;
+            }
+            nfreq++;
+        }
+        if (!nfreq) {
+            hd_set_error(HD_EMODEL, "%s: tensor 'layers.%d.mixer.filter_fn.implicit_filter.1.freq' is missing (also looked for .3.freq, .5.freq)",
+                         m->weights_path, i);
+            return -1;
+        }
+        if (!shared_freq_noted) {
+            hd_model_note(m, "implicit_filter.{1,3,5}.freq: one shared Sin frequency per layer (%d of %d names stored)",
+                          nfreq, nlin - 1);
+            shared_freq_noted = 1;
+        }
+#undef P
+    }
+    return 0;
+}
+
+static void hyena_free(hd_model *m)
+{
+    hyena *h = m->impl;
+    if (!h) return;
+    free(h->blk);
+    free(h);
+    m->impl = NULL;
+}
+
+void hd_hyena_set_shift(hd_model *m, float shift)
+{
+    hyena *h = m->impl;
+    if (m->family != HD_FAM_HYENA || !h) return;
+    if (h->shift != shift) m->uid = hd_new_uid();   /* cached spectra of the old shift no longer apply */
+    h->shift = shift;
+}
+
+/* ---------------------------------------------------------------- implicit filter (§3.4.5) */
+
+/* k [D, T] channel-major (row stride ldk) for positions 0..T−1:
+ *   a = sin(φ ⊙ (z·W0ᵀ + b0)); a = sin(φ ⊙ (a·Wᵀ + b)) per inner layer; h = a·W_lastᵀ;
+ *   k[c, i] = h[i, c] · (exp(−t_i·|δ_c|) + shift) */
+static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b, size_t T, float *k, size_t ldk)
+{
+    size_t H = (size_t)h->H, step = HYENA_CHUNK * 4;
+    float *a0 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
+    float *a1 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
+    if (!a0 || !a1) { be->free(be, a0); be->free(be, a1); return -1; }
+    int nlin = h->n_inner + 2;
+    for (size_t p0 = 0; p0 < T; p0 += step) {
+        size_t n = T - p0 < step ? T - p0 : step;
+        be->linear(be, b->z + p0 * h->E, n, (size_t)h->E, (size_t)h->E, b->mlp_w[0], b->mlp_b[0], H, a0, H);
+        be->sin_freq(be, a0, n, H, b->freq);
+        for (int j = 1; j < nlin - 1; j++) {
+            be->linear(be, a0, n, H, H, b->mlp_w[j], b->mlp_b[j], H, a1, H);
+            be->sin_freq(be, a1, n, H, b->freq);
+            float *tmp = a0; a0 = a1; a1 = tmp;
+        }
+        be->linear_cm_out(be, a0, n, H, H, b->mlp_w[nlin - 1], NULL, (size_t)h->D, k + p0, ldk);
+    }
+    be->modulate_cm(be, k, (size_t)h->D, T, ldk, b->t, b->deltas, h->shift);
+    be->free(be, a0);
+    be->free(be, a1);
+    return 0;
+}
+
+int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out)
+{
+    hyena *h = m->impl;
+    if (m->family != HD_FAM_HYENA || layer < 0 || layer >= m->n_layer || L > (size_t)h->Lmax) {
+        hd_set_error(HD_EINPUT, "no filter for layer %d at length %zu", layer, L);
+        return -1;
+    }
+    size_t D = (size_t)h->D;
+    float *k = be->alloc(be, D * (L ? L : 1) * sizeof(float), "long filter");
+    float *kh = malloc(D * (L ? L : 1) * sizeof(float));
+    if (!k || !kh) { be->free(be, k); free(kh); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    int rc = hyena_filter_cm(be, h, &h->blk[layer], L, k, L);
+    if (!rc) {
+        be->download(be, kh, k, D * L * sizeof(float));
+        for (size_t c = 0; c < D; c++)
+            for (size_t i = 0; i < L; i++) out[i * D + c] = kh[c * L + i];
+    }
+    be->free(be, k);
+    free(kh);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+typedef struct {
+    size_t L, D, F, cs;
+    float *r;          /* [L, D] residual stream */
+    float *x0, *g;     /* [D, L] output gate; v⊙x1 then the long-convolution output */
+    float *k;          /* [D, L] long filter, when its spectra are not cached */
+    float *hc;         /* [cs+2, D] normed chunk */
+    float *pc;         /* [3D, cs+2] in_proj output, channel-major */
+    float *x1c;        /* [D, cs] */
+    float *mc;         /* [cs, F] MLP hidden */
+    float *oc;         /* [cs, max(D, rows)] chunk output */
+} hyena_buf;
+
+static void buf_free(hd_backend *be, hyena_buf *B)
+{
+    float **p[] = {&B->r, &B->x0, &B->g, &B->k, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc};
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
+}
+
+static int buf_alloc(hd_backend *be, const hyena *h, size_t L, hyena_buf *B)
+{
+    memset(B, 0, sizeof *B);
+    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < HYENA_CHUNK ? L : HYENA_CHUNK, LD, w;
+    size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D);
+    B->L = L, B->D = D, B->F = F, B->cs = cs;
+    if (hd_mul(L, D * sizeof(float), &LD)) { hd_set_error(HD_EMODEL, "out of memory: sequence too long"); return -1; }
+    (void)w;
+    if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LD, "the Hyena gate x0")) ||
+        !(B->g = be->alloc(be, LD, "the long-convolution input")) ||
+        !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
+        !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk")) ||
+        !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk")) ||
+        !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk")) ||
+        !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
+        buf_free(be, B);
+        return -1;
+    }
+    return 0;
+}
+
+/* Spectra of block b's filter for FFT size N, cached by the backend across calls when every block's
+ * fit the cache budget (the filter depends only on the weights: MODELS.md §3.4.5, prefix property). */
+static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, size_t N)
+{
+    hyena *h = m->impl;
+    hyena_block *b = &h->blk[layer];
+    const hd_spectra *cached = hd_backend_cache_get(be, m->uid, layer, N);
+    if (cached) return cached;
+    size_t bytes = be->spectra_bytes(be, (size_t)h->D, N);
+    if (bytes * (size_t)m->n_layer > HD_SPECTRA_CACHE_BUDGET) return NULL;
+    /* the spectra hold (N+1)/2 taps, enough for every L with fft_size(L) == N */
+    size_t taps = (N + 1) / 2;
+    if (taps > (size_t)h->Lmax) taps = (size_t)h->Lmax;
+    float *k = be->alloc(be, (size_t)h->D * taps * sizeof(float), "long filter");
+    if (!k) { hd_clear_error(); return NULL; }
+    hd_spectra *s = NULL;
+    if (!hyena_filter_cm(be, h, b, taps, k, taps)) s = be->spectra_new(be, k, (size_t)h->D, taps, taps, N);
+    be->free(be, k);
+    if (!s) { hd_clear_error(); return NULL; }
+    hd_backend_cache_put(be, m->uid, layer, N, s, bytes);
+    return s;
+}
+
+/* r += HyenaMixer(LN1(r)) (§3.4.4) */
+static int hyena_mixer(hd_model *m, hd_backend *be, int layer, hyena_buf *B)
+{
+    hyena *h = m->impl;
+    hyena_block *b = &h->blk[layer];
+    size_t L = B->L, D = B->D, cs = B->cs;
+    /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 */
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2, ld = n + hs;
+        be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
+        be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
+        const float *w = b->short_filter_w, *bs = b->short_filter_b;
+        be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, L);                           /* x0 */
+        be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);           /* x1 */
+        be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, L); /* v */
+        be->mul_cm(be, B->g + m0, L, B->x1c, n, B->g + m0, L, D, n);
+    }
+    /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
+    size_t N = be->fft_size(be, L);
+    const hd_spectra *spec = block_spectra(m, be, layer, N);
+    if (!spec) {
+        if (!B->k && !(B->k = be->alloc(be, D * L * sizeof(float), "the long filter"))) return -1;
+        if (hyena_filter_cm(be, h, b, L, B->k, L)) return -1;
+    }
+    if (be->fftconv(be, B->g, D, L, L, spec, B->k, L, L, b->filter_bias)) return -1;
+    /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
+    be->mul_cm(be, B->g, L, B->x0, L, B->x0, L, D, L);
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs;
+        be->linear_cm_in(be, B->x0 + m0, n, D, L, b->out_proj_w, b->out_proj_b, D, B->oc, D);
+        be->add(be, B->r + m0 * D, B->oc, n * D);
+    }
+    return 0;
+}
+
+/* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) */
+static void hyena_mlp(hd_backend *be, hyena_block *b, hyena_buf *B)
+{
+    size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs;
+        be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, 1e-5f, B->hc);
+        be->linear(be, B->hc, n, D, D, b->fc1_w, b->fc1_b, F, B->mc, F);
+        be->gelu_tanh(be, B->mc, n * F);
+        be->linear(be, B->mc, n, F, F, b->fc2_w, b->fc2_b, D, B->oc, D);
+        be->add(be, B->r + m0 * D, B->oc, n * D);
+    }
+}
+
+static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
+{
+    hyena *h = m->impl;
+    if (L == 0) return 0;
+    hyena_buf B;
+    if (buf_alloc(be, h, L, &B)) return -1;
+    size_t D = B.D, cs = B.cs, rows = (size_t)h->rows;
+    int rc = -1, is_cpu = !strcmp(be->name, "cpu");
+    float *host = NULL;
+
+    /* embedding (§3.4.1) */
+    float *emb = malloc(cs * D * sizeof(float));
+    if (!emb) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs;
+        for (size_t i = 0; i < n; i++) memcpy(emb + i * D, h->wte + (size_t)ids[m0 + i] * D, D * sizeof(float));
+        be->upload(be, B.r + m0 * D, emb, n * D * sizeof(float));
+    }
+    free(emb);
+
+    if (!is_cpu && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
+    int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
+    for (int i = 0; i <= last; i++) {
+        if (hyena_mixer(m, be, i, &B)) goto out;
+        hyena_mlp(be, &h->blk[i], &B);
+        if (f->on_block) {
+            if (!is_cpu) be->download(be, host, B.r, L * D * sizeof(float));
+            f->on_block(f->ud, i, is_cpu ? B.r : host, L, (int)D);
+        }
+        if (i == f->layer && f->hidden) be->download(be, f->hidden, B.r, L * D * sizeof(float));
+    }
+    /* final norm and head (§3.4.7) */
+    if ((f->hidden && f->layer < 0) || f->logits) {
+        for (size_t m0 = 0; m0 < L; m0 += cs) {
+            size_t n = L - m0 < cs ? L - m0 : cs;
+            be->layernorm(be, B.r + m0 * D, n, D, h->ln_f_w, h->ln_f_b, h->eps, B.hc);
+            if (f->hidden && f->layer < 0) be->download(be, f->hidden + m0 * D, B.hc, n * D * sizeof(float));
+            if (f->logits) {
+                be->linear(be, B.hc, n, D, D, h->head, NULL, rows, B.oc, rows);
+                be->download(be, f->logits + m0 * rows, B.oc, n * rows * sizeof(float));
+            }
+        }
+    }
+    rc = 0;
+out:
+    hd_free(host);
+    buf_free(be, &B);
+    return rc;
+}
+
+const hd_family_ops hd_hyena_ops = {"hyenadna", hyena_load, hyena_free, hyena_forward};

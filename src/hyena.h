@@ -1,0 +1,17 @@
+/* hyena.h -- HyenaDNA-specific entry points beyond the generic model interface. */
+#ifndef HD_HYENA_H
+#define HD_HYENA_H
+
+#include <stddef.h>
+
+struct hd_model;
+struct hd_backend;
+
+/* The modulated implicit long filter k of block `layer` for positions 0..L−1, written as [L, d_model]
+ * (host memory).  It depends only on the weights (MODELS.md §3.4.5). */
+int hd_hyena_filter(struct hd_model *m, struct hd_backend *be, int layer, size_t L, float *out);
+
+/* The exponential-modulation shift (0.05 in the public inference code, 0.0 on the training path). */
+void hd_hyena_set_shift(struct hd_model *m, float shift);
+
+#endif

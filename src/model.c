@@ -1,0 +1,438 @@
+/* model.c -- opening a model: locate config + weights, detect the family, resolve tensor names. */
+#define _GNU_SOURCE
+#include "model.h"
+#include "backend.h"
+#include "util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+uint64_t hd_new_uid(void)
+{
+    static uint64_t next = 1;
+    return __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+}
+
+const char *hd_family_name(hd_family f)
+{
+    switch (f) {
+    case HD_FAM_HYENA: return "hyenadna";
+    case HD_FAM_CADUCEUS: return "caduceus";
+    case HD_FAM_XLSTM: return "xlstm";
+    default: return "unknown";
+    }
+}
+
+static int is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Strip the checkpoint-specific prefixes and the gradient-checkpointing infix (MODELS.md §3.3.2). */
+static char *canonical_name(const char *name)
+{
+    static const char *prefixes[] = {"hyena.backbone.", "caduceus.backbone.", "model.backbone.", "backbone.",
+                                     "hyena.", "caduceus.", "model.", NULL};
+    for (int i = 0; prefixes[i]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (!strncmp(name, prefixes[i], n)) { name += n; break; }
+    }
+    char *s = strdup(name);
+    if (!s) return NULL;
+    static const char *infix[][2] = {{".mixer.layer.", ".mixer."}, {".mlp.layer.", ".mlp."}};
+    for (int k = 0; k < 2; k++) {
+        char *p = strstr(s, infix[k][0]);
+        if (p) memmove(p + strlen(infix[k][1]), p + strlen(infix[k][0]), strlen(p + strlen(infix[k][0])) + 1);
+    }
+    return s;
+}
+
+static json_t *load_json(const char *path)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (!j) {
+        if (!is_file(path)) hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(ENOENT));
+        else hd_set_error(HD_EMODEL, "%s: invalid JSON at line %d: %s", path, e.line, e.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        hd_set_error(HD_EMODEL, "%s: the config is not a JSON object", path);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static hd_family detect_family(hd_model *m)
+{
+    json_t *c = m->config;
+    const char *mt = json_string_value(json_object_get(c, "model_type"));
+    if (mt) {
+        if (strstr(mt, "hyena")) return HD_FAM_HYENA;
+        if (strstr(mt, "caduceus")) return HD_FAM_CADUCEUS;
+        if (strstr(mt, "xlstm") || strstr(mt, "xLSTM")) return HD_FAM_XLSTM;
+    }
+    json_t *arch = json_object_get(c, "architectures");
+    size_t i;
+    json_t *a;
+    json_array_foreach(arch, i, a) {
+        const char *s = json_string_value(a);
+        if (!s) continue;
+        if (strstr(s, "Hyena")) return HD_FAM_HYENA;
+        if (strstr(s, "Caduceus")) return HD_FAM_CADUCEUS;
+        if (strstr(s, "xLSTM") || strstr(s, "XLSTM")) return HD_FAM_XLSTM;
+    }
+    const char *tg = json_string_value(json_object_get(c, "_target_"));
+    if (tg && (strstr(tg, "xlstm") || strstr(tg, "xLSTM"))) return HD_FAM_XLSTM;
+    json_t *layer = json_object_get(c, "layer");
+    const char *ln = json_string_value(json_object_get(layer, "_name_"));
+    if (ln && strstr(ln, "hyena")) return HD_FAM_HYENA;
+    /* fall back on the tensor names */
+    for (int k = 0; k < hd_st_count(m->st); k++) {
+        const char *n = hd_st_get(m->st, k)->name;
+        if (strstr(n, "filter_fn.") || strstr(n, "hyena.")) return HD_FAM_HYENA;
+        if (strstr(n, "mamba_fwd.") || strstr(n, "caduceus.")) return HD_FAM_CADUCEUS;
+        if (strstr(n, "xlstm_block_stack.")) return HD_FAM_XLSTM;
+    }
+    return HD_FAM_UNKNOWN;
+}
+
+hd_model *hd_model_open(const char *location)
+{
+    hd_model *m = calloc(1, sizeof *m);
+    if (!m) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    m->location = strdup(location);
+    m->uid = hd_new_uid();
+    json_t *root = NULL;
+
+    if (is_dir(location)) {
+        m->weights_path = hd_sprintf("%s/model.safetensors", location);
+        if (!is_file(m->weights_path)) {
+            hd_set_error(HD_EMODEL, "%s: no model.safetensors in the model directory", location);
+            goto fail;
+        }
+        m->config_path = hd_sprintf("%s/config.json", location);
+        if (!is_file(m->config_path)) {
+            free(m->config_path);
+            m->config_path = hd_sprintf("%s/model_config.json", location);
+        }
+        if (!is_file(m->config_path)) {
+            hd_set_error(HD_EMODEL, "%s: no config.json in the model directory", location);
+            goto fail;
+        }
+    } else if (is_file(location)) {
+        m->weights_path = strdup(location);
+    } else {
+        hd_set_error(HD_EMODEL, "cannot open model '%s': %s", location, strerror(ENOENT));
+        goto fail;
+    }
+
+    m->st = hd_st_open(m->weights_path);
+    if (!m->st) goto fail;
+
+    if (!m->config_path) {
+        const char *meta = hd_st_meta(m->st, "config");
+        if (meta) {
+            json_error_t e;
+            root = json_loads(meta, JSON_REJECT_DUPLICATES, &e);
+            if (!root || !json_is_object(root)) {
+                hd_set_error(HD_EMODEL, "%s: the 'config' entry of __metadata__ is not a JSON object: %s",
+                             m->weights_path, root ? "wrong type" : e.text);
+                goto fail;
+            }
+        } else {
+            /* a config.json beside the file */
+            const char *slash = strrchr(location, '/');
+            int dl = slash ? (int)(slash - location) : 1;
+            m->config_path = hd_sprintf("%.*s/config.json", dl, slash ? location : ".");
+            if (!is_file(m->config_path)) {
+                hd_set_error(HD_EMODEL, "%s: no config: the file's __metadata__ has no 'config' entry and there is no %s",
+                             location, m->config_path);
+                goto fail;
+            }
+        }
+    }
+    if (!root) {
+        root = load_json(m->config_path);
+        if (!root) goto fail;
+    }
+    m->config_root = root;
+    /* DNA-xLSTM's model_config.json nests the hyper-parameters under "config" */
+    json_t *inner = json_object_get(root, "config");
+    m->config = json_is_object(inner) ? inner : root;
+
+    int n = hd_st_count(m->st);
+    m->used = calloc(n ? n : 1, 1);
+    m->canon = calloc(n ? n : 1, sizeof *m->canon);
+    if (!m->used || !m->canon) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
+    for (int i = 0; i < n; i++) {
+        m->canon[i] = canonical_name(hd_st_get(m->st, i)->name);
+        if (!m->canon[i]) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->canon[i], m->canon[j])) {
+                hd_set_error(HD_EMODEL, "%s: tensors '%s' and '%s' name the same weight", m->weights_path,
+                             hd_st_get(m->st, j)->name, hd_st_get(m->st, i)->name);
+                goto fail;
+            }
+
+    m->family = detect_family(m);
+    switch (m->family) {
+    case HD_FAM_HYENA: m->ops = &hd_hyena_ops; break;
+    case HD_FAM_CADUCEUS: m->ops = &hd_caduceus_ops; break;
+    case HD_FAM_XLSTM: m->ops = &hd_xlstm_ops; break;
+    default:
+        hd_set_error(HD_EMODEL, "%s: cannot tell the model family (no model_type, architectures or known tensor names)",
+                     m->config_path ? m->config_path : m->weights_path);
+        goto fail;
+    }
+    m->vocab_size = 12;
+    if (m->ops->load(m) < 0) goto fail;
+
+    for (int i = 0; i < n; i++)
+        if (!m->used[i]) {
+            hd_set_error(HD_EMODEL, "%s: unknown tensor '%s' for a %s model", m->weights_path,
+                         hd_st_get(m->st, i)->name, hd_family_name(m->family));
+            goto fail;
+        }
+    return m;
+fail:
+    hd_model_close(m);
+    return NULL;
+}
+
+void hd_model_close(hd_model *m)
+{
+    if (!m) return;
+    if (m->ops && m->ops->free) m->ops->free(m);
+    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    free(m->owned);
+    for (int i = 0; i < m->n_notes; i++) free(m->notes[i]);
+    free(m->notes);
+    if (m->canon)
+        for (int i = 0; i < hd_st_count(m->st); i++) free(m->canon[i]);
+    free(m->canon);
+    free(m->used);
+    if (m->config_root) json_decref(m->config_root);
+    hd_st_close(m->st);
+    free(m->location);
+    free(m->weights_path);
+    free(m->config_path);
+    free(m);
+}
+
+int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
+{
+    if (m->max_len > 0 && L > (size_t)m->max_len) {
+        hd_set_error(HD_EINPUT, "input of %zu tokens is longer than the model's maximum length of %ld", L, m->max_len);
+        return -1;
+    }
+    if (f->layer >= m->n_layer) {
+        hd_set_error(HD_EINPUT, "layer %d does not exist: the model has %d layers (0..%d)", f->layer, m->n_layer, m->n_layer - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < L; i++)
+        if (ids[i] < 0 || ids[i] >= m->n_logits) {
+            hd_set_error(HD_EINPUT, "token id %d at position %zu is outside the model's vocabulary", ids[i], i + 1);
+            return -1;
+        }
+    return m->ops->forward(m, be, ids, L, f);
+}
+
+size_t hd_model_n_params(const hd_model *m)
+{
+    size_t tot = 0;
+    for (int i = 0; i < hd_st_count(m->st); i++)
+        if (m->used[i] == 1) tot += hd_st_get(m->st, i)->numel;
+    return tot;
+}
+
+/* ---------------------------------------------------------------- config */
+
+json_t *hd_cfg_get(hd_model *m, const char *key)
+{
+    json_t *v = json_object_get(m->config, key);
+    if (v) return v;
+    /* the original Lightning HyenaDNA config nests the layer settings under "layer" */
+    json_t *layer = json_object_get(m->config, "layer");
+    if (json_is_object(layer)) {
+        static const char *alias[][2] = {{"max_seq_len", "l_max"}, {"filter_order", "filter_order"},
+                                         {"emb_dim", "emb_dim"}, {"activation_freq", "w"},
+                                         {"short_filter_order", "local_order"}, {NULL, NULL}};
+        for (int i = 0; alias[i][0]; i++)
+            if (!strcmp(alias[i][0], key)) return json_object_get(layer, alias[i][1]);
+        return json_object_get(layer, key);
+    }
+    return NULL;
+}
+
+static const char *cfg_name(hd_model *m) { return m->config_path ? m->config_path : m->weights_path; }
+
+int hd_cfg_int(hd_model *m, const char *key, long def, int required, long lo, long hi, long *out)
+{
+    json_t *v = hd_cfg_get(m, key);
+    if (!v || json_is_null(v)) {
+        if (required) { hd_set_error(HD_EMODEL, "%s: config key '%s' is missing", cfg_name(m), key); return -1; }
+        *out = def;
+        return 0;
+    }
+    double d;
+    if (json_is_integer(v)) d = (double)json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) == (double)(long)json_real_value(v)) d = json_real_value(v);
+    else { hd_set_error(HD_EMODEL, "%s: config key '%s' is not an integer", cfg_name(m), key); return -1; }
+    if (d < (double)lo || d > (double)hi) {
+        hd_set_error(HD_EMODEL, "%s: config key '%s' = %.0f is out of range [%ld, %ld]", cfg_name(m), key, d, lo, hi);
+        return -1;
+    }
+    *out = (long)d;
+    return 0;
+}
+
+int hd_cfg_num(hd_model *m, const char *key, double def, double *out)
+{
+    json_t *v = hd_cfg_get(m, key);
+    if (!v || json_is_null(v)) { *out = def; return 0; }
+    if (!json_is_number(v)) { hd_set_error(HD_EMODEL, "%s: config key '%s' is not a number", cfg_name(m), key); return -1; }
+    *out = json_number_value(v);
+    return 0;
+}
+
+int hd_cfg_bool(hd_model *m, const char *key, int def)
+{
+    json_t *v = hd_cfg_get(m, key);
+    if (json_is_boolean(v)) return json_is_true(v);
+    if (json_is_integer(v)) return json_integer_value(v) != 0;
+    return def;
+}
+
+const char *hd_cfg_str(hd_model *m, const char *key) { return json_string_value(hd_cfg_get(m, key)); }
+
+/* ---------------------------------------------------------------- tensors */
+
+static int find_canon(hd_model *m, const char *canon)
+{
+    for (int i = 0; i < hd_st_count(m->st); i++)
+        if (!strcmp(m->canon[i], canon)) return i;
+    return -1;
+}
+
+const hd_tensor_info *hd_model_tensor(hd_model *m, const char *canon)
+{
+    int i = find_canon(m, canon);
+    return i < 0 ? NULL : hd_st_get(m->st, i);
+}
+
+int hd_model_mark(hd_model *m, const char *canon, int kind)
+{
+    int i = find_canon(m, canon);
+    if (i < 0) return -1;
+    m->used[i] = (unsigned char)kind;
+    return 0;
+}
+
+const char *hd_model_display(hd_model *m, const char *canon)
+{
+    const hd_tensor_info *t = hd_model_tensor(m, canon);
+    return t ? t->name : canon;
+}
+
+void hd_model_note(hd_model *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    if (!s) return;
+    char **n = realloc(m->notes, (m->n_notes + 1) * sizeof *n);
+    if (!n) { free(s); return; }
+    m->notes = n;
+    m->notes[m->n_notes++] = s;
+}
+
+static void fmt_shape(char *buf, size_t n, const int64_t *shape, int ndim)
+{
+    size_t k = 0;
+    k += snprintf(buf + k, n - k, "[");
+    for (int d = 0; d < ndim && k < n; d++) k += snprintf(buf + k, n - k, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+/* Do the shapes agree once dimensions of size 1 are dropped? */
+static int shape_match(const hd_tensor_info *t, const int64_t *shape, int ndim)
+{
+    int i = 0, j = 0;
+    for (;;) {
+        while (i < t->ndim && t->shape[i] == 1) i++;
+        while (j < ndim && shape[j] == 1) j++;
+        if (i == t->ndim || j == ndim) return i == t->ndim && j == ndim;
+        if (t->shape[i] != shape[j]) return 0;
+        i++, j++;
+    }
+}
+
+static const float *model_f32(hd_model *m, int kind, const int64_t *shape, int ndim, int required, const char *canon)
+{
+    int i = find_canon(m, canon);
+    if (i < 0) {
+        if (required) hd_set_error(HD_EMODEL, "%s: tensor '%s' is missing", m->weights_path, canon);
+        return NULL;
+    }
+    const hd_tensor_info *t = hd_st_get(m->st, i);
+    if (!shape_match(t, shape, ndim)) {
+        char a[128], b[128];
+        fmt_shape(a, sizeof a, t->shape, t->ndim);
+        fmt_shape(b, sizeof b, shape, ndim);
+        hd_set_error(HD_EMODEL, "%s: tensor '%s' has shape %s, expected %s", m->weights_path, t->name, a, b);
+        return NULL;
+    }
+    if (t->dtype != HD_F32 && t->dtype != HD_F16 && t->dtype != HD_BF16) {
+        hd_set_error(HD_EMODEL, "%s: tensor '%s' has dtype %s, expected a floating-point type", m->weights_path,
+                     t->name, hd_dtype_name(t->dtype));
+        return NULL;
+    }
+    m->used[i] = (unsigned char)kind;
+    if (t->dtype == HD_F32 && ((uintptr_t)t->data & 3) == 0) return t->data;
+    float *copy = hd_alloc(t->numel * sizeof(float), t->name);
+    if (!copy) return NULL;
+    void **o = realloc(m->owned, (m->n_owned + 1) * sizeof *o);
+    if (!o) { free(copy); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    m->owned = o;
+    m->owned[m->n_owned++] = copy;
+    hd_tensor_to_f32(t, copy);
+    return copy;
+}
+
+const float *hd_model_f32(hd_model *m, int kind, const int64_t *shape, int ndim, const char *fmt, ...)
+{
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return model_f32(m, kind, shape, ndim, 1, name);
+}
+
+const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int ndim, const char *fmt, ...)
+{
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (find_canon(m, name) < 0) return NULL;
+    return model_f32(m, kind, shape, ndim, 1, name);
+}

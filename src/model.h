@@ -1,0 +1,115 @@
+/* model.h -- a loaded model: weights (mmap'd safetensors), config, family and hyper-parameters.
+ *
+ * A model is opened from a directory holding config.json (or model_config.json) + model.safetensors,
+ * the layout of the public Hugging Face checkpoints, or from a single .safetensors file whose
+ * __metadata__ holds the config JSON under "config" (else a config.json beside it). */
+#ifndef HD_MODEL_H
+#define HD_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safetensors.h"
+
+struct json_t;
+struct hd_backend;
+
+typedef enum { HD_FAM_UNKNOWN = 0, HD_FAM_HYENA, HD_FAM_CADUCEUS, HD_FAM_XLSTM } hd_family;
+
+typedef struct hd_model hd_model;
+
+/* What a forward pass should produce.  Every pointer may be NULL. */
+typedef struct {
+    float *hidden;    /* [L, d_hidden]: final normed hidden state, or the residual after block `layer` */
+    float *logits;    /* [L, n_logits] */
+    int layer;        /* -1: final norm output; K >= 0: residual stream after block K (0-based) */
+    /* called with the residual stream [L, d_hidden] after each block (for tests and --layer) */
+    void (*on_block)(void *ud, int layer, const float *resid, size_t L, int width);
+    void *ud;
+} hd_fwd;
+
+typedef struct hd_family_ops {
+    const char *name;
+    int (*load)(hd_model *m);                  /* read config, resolve tensors, fill m->impl */
+    void (*free)(hd_model *m);
+    int (*forward)(hd_model *m, struct hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f);
+} hd_family_ops;
+
+struct hd_model {
+    hd_family family;
+    const hd_family_ops *ops;
+    char *location;          /* as given to hd_model_open */
+    char *weights_path;
+    char *config_path;       /* NULL when the config came from the safetensors metadata */
+    hd_st *st;
+    struct json_t *config_root;   /* the whole config document */
+    struct json_t *config;        /* the object holding the hyper-parameters */
+
+    /* hyper-parameters common to every family */
+    int d_model;
+    int n_layer;
+    long max_len;            /* longest input in tokens; 0 = no limit */
+    int vocab_size;          /* real vocabulary (12) */
+    int n_logits;            /* columns of the LM head output */
+    int d_hidden;            /* width of the hidden output (2·d_model for Caduceus-PS, DNA-xLSTM bidir) */
+    int causal;              /* 1: next-token LM (HyenaDNA); 0: masked LM */
+    int rc_equivariant;      /* 1: Caduceus-PS */
+    char variant[64];        /* e.g. "PH", "PS", "mLSTM" */
+
+    /* bookkeeping of the tensors */
+    unsigned char *used;     /* per tensor of st: 1 learned, 2 buffer, 3 alias/ignored */
+    char **canon;            /* per tensor: canonical name (family prefix stripped) */
+    char **notes;            /* aliased or defaulted tensors, for `info` */
+    int n_notes;
+    void **owned;            /* converted copies */
+    int n_owned;
+
+    uint64_t uid;            /* unique per opened model and setting (keys backend caches) */
+    void *impl;              /* family state */
+};
+
+/* Open a model; NULL with hd_error() on failure (hd_error_kind() == HD_EMODEL). */
+hd_model *hd_model_open(const char *location);
+void hd_model_close(hd_model *m);
+
+const char *hd_family_name(hd_family f);
+uint64_t hd_new_uid(void);   /* a fresh cache key */
+
+/* Run the model.  ids: token ids; L must be <= max_len when max_len > 0. */
+int hd_model_forward(hd_model *m, struct hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f);
+
+/* Learned parameters stored in the file (buffers such as pos_emb.z/t, deltas excluded). */
+size_t hd_model_n_params(const hd_model *m);
+
+/* ---- for the family loaders ---- */
+
+/* Config access: the key is looked up in m->config, then in the nested objects listed by the family
+ * ("layer" for Lightning HyenaDNA).  Missing key: `def` is returned, or with required=1 an error. */
+int hd_cfg_int(hd_model *m, const char *key, long def, int required, long lo, long hi, long *out);
+int hd_cfg_num(hd_model *m, const char *key, double def, double *out);
+int hd_cfg_bool(hd_model *m, const char *key, int def);
+const char *hd_cfg_str(hd_model *m, const char *key);
+struct json_t *hd_cfg_get(hd_model *m, const char *key);
+
+/* Look a tensor up by canonical name (printf-style), check its shape (dims of size 1 are ignored in
+ * the comparison, so [1,1,D] matches [D]) and return float32 data (mmap'd when possible).
+ * kind: 1 learned parameter, 2 fixed buffer.  NULL with an error naming the tensor and the file. */
+const float *hd_model_f32(hd_model *m, int kind, const int64_t *shape, int ndim, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Same, returning NULL without error when absent. */
+const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int ndim, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+const hd_tensor_info *hd_model_tensor(hd_model *m, const char *canon);   /* NULL when absent */
+int hd_model_mark(hd_model *m, const char *canon, int kind);              /* 0 when found */
+void hd_model_note(hd_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Display name of a canonical name (the name as stored in the file, or the canonical name). */
+const char *hd_model_display(hd_model *m, const char *canon);
+
+#define HD_SHAPE(...) ((const int64_t[]){__VA_ARGS__}), (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+
+/* families */
+extern const hd_family_ops hd_hyena_ops;
+extern const hd_family_ops hd_caduceus_ops;
+extern const hd_family_ops hd_xlstm_ops;
+
+#endif

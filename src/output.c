@@ -1,0 +1,168 @@
+/* output.c -- atomic output files (temporary name, then rename), optionally BGZF-compressed. */
+#define _GNU_SOURCE
+#include "output.h"
+#include "util.h"
+
+#include <errno.h>
+#include <htslib/bgzf.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct hd_outfile {
+    char *path;      /* final name, or "-" */
+    char *tmp;       /* temporary name, NULL for stdout */
+    FILE *fp;
+    BGZF *bgzf;
+    int slot;        /* index in the pending list */
+};
+
+/* Pending temporary names, for removal by the signal handler. */
+#define HD_MAX_PENDING 64
+static char *volatile pending[HD_MAX_PENDING];
+
+static void on_fatal_signal(int sig)
+{
+    for (int i = 0; i < HD_MAX_PENDING; i++)
+        if (pending[i]) unlink(pending[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void hd_out_install_signal_cleanup(void)
+{
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
+}
+
+int hd_has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), m = strlen(suffix);
+    return n >= m && !strcasecmp(name + n - m, suffix);
+}
+
+hd_outfile *hd_out_open(const char *path, int text)
+{
+    hd_outfile *o = calloc(1, sizeof *o);
+    if (!o) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    o->slot = -1;
+    o->path = strdup(path);
+    int compress = text && hd_has_suffix(path, ".gz");
+    int fd;
+    if (!strcmp(path, "-")) {
+        fd = dup(STDOUT_FILENO);
+    } else {
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        int dirlen = slash ? (int)(slash - path + 1) : 0;
+        o->tmp = hd_sprintf("%.*s.%s.tmp.XXXXXX", dirlen, path, base);
+        if (!o->tmp) goto fail;
+        fd = mkstemp(o->tmp);
+        if (fd < 0) {
+            hd_set_error(HD_EINPUT, "cannot create output file '%s': %s", path, strerror(errno));
+            free(o->tmp);
+            o->tmp = NULL;
+            goto fail;
+        }
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(fd, 0666 & ~um);
+        for (int i = 0; i < HD_MAX_PENDING; i++)
+            if (!pending[i]) { pending[i] = o->tmp; o->slot = i; break; }
+    }
+    if (fd < 0) { hd_set_error(HD_EINPUT, "cannot write to standard output: %s", strerror(errno)); goto fail; }
+    if (compress) {
+        o->bgzf = bgzf_dopen(fd, "w");
+        if (!o->bgzf) { close(fd); hd_set_error(HD_EINPUT, "cannot open '%s' for BGZF output", path); goto fail; }
+    } else {
+        o->fp = fdopen(fd, "wb");
+        if (!o->fp) { close(fd); hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno)); goto fail; }
+    }
+    return o;
+fail:
+    hd_out_abort(o);
+    return NULL;
+}
+
+FILE *hd_out_fp(hd_outfile *o) { return o->fp; }
+const char *hd_out_path(const hd_outfile *o) { return o->path; }
+
+int hd_out_write(hd_outfile *o, const void *buf, size_t n)
+{
+    if (o->bgzf) {
+        if (bgzf_write(o->bgzf, buf, n) != (ssize_t)n) goto err;
+    } else if (n && fwrite(buf, 1, n, o->fp) != n) goto err;
+    return 0;
+err:
+    hd_set_error(HD_EINPUT, "%s: write failed: %s", o->path, errno ? strerror(errno) : "I/O error");
+    return -1;
+}
+
+int hd_out_printf(hd_outfile *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc;
+    if (o->fp) {
+        rc = vfprintf(o->fp, fmt, ap) < 0 ? -1 : 0;
+        if (rc) hd_set_error(HD_EINPUT, "%s: write failed: %s", o->path, strerror(errno));
+    } else {
+        char sbuf[4096], *s = sbuf;
+        va_list aq;
+        va_copy(aq, ap);
+        int n = vsnprintf(sbuf, sizeof sbuf, fmt, ap);
+        if (n >= (int)sizeof sbuf) {
+            s = malloc((size_t)n + 1);
+            if (s) vsnprintf(s, (size_t)n + 1, fmt, aq);
+        }
+        va_end(aq);
+        rc = s ? hd_out_write(o, s, (size_t)n) : -1;
+        if (s != sbuf) free(s);
+    }
+    va_end(ap);
+    return rc;
+}
+
+static void unpend(hd_outfile *o)
+{
+    if (o->slot >= 0) pending[o->slot] = NULL;
+    o->slot = -1;
+}
+
+int hd_out_close(hd_outfile *o)
+{
+    int rc = 0;
+    if (o->bgzf) rc = bgzf_close(o->bgzf) < 0 ? -1 : 0;
+    else if (o->fp) {
+        if (fflush(o->fp) || ferror(o->fp)) rc = -1;
+        if (fclose(o->fp)) rc = -1;
+    }
+    o->fp = NULL;
+    o->bgzf = NULL;
+    if (rc) {
+        hd_set_error(HD_EINPUT, "%s: write failed: %s", o->path, errno ? strerror(errno) : "I/O error");
+    } else if (o->tmp && rename(o->tmp, o->path) < 0) {
+        hd_set_error(HD_EINPUT, "cannot rename output into place as '%s': %s", o->path, strerror(errno));
+        rc = -1;
+    } else if (o->tmp) {
+        unpend(o);
+        free(o->tmp);
+        o->tmp = NULL;
+    }
+    hd_out_abort(o);
+    return rc;
+}
+
+void hd_out_abort(hd_outfile *o)
+{
+    if (!o) return;
+    if (o->bgzf) bgzf_close(o->bgzf);
+    if (o->fp) fclose(o->fp);
+    if (o->tmp) { unlink(o->tmp); unpend(o); free(o->tmp); }
+    free(o->path);
+    free(o);
+}

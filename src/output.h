@@ -1,0 +1,29 @@
+/* output.h -- output files that appear under their final name only when complete.
+ *
+ * A file is written to a temporary name in the destination's directory and renamed into place by
+ * hd_out_close(); hd_out_abort() (or a fatal signal, see hd_out_install_signal_cleanup) removes the
+ * temporary.  "-" writes to stdout.  Names ending in .gz are BGZF-compressed (when `text` is set). */
+#ifndef HD_OUTPUT_H
+#define HD_OUTPUT_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+typedef struct hd_outfile hd_outfile;
+
+/* text: 1 to allow BGZF compression for names ending in ".gz" (write with hd_out_write/printf). */
+hd_outfile *hd_out_open(const char *path, int text);
+FILE *hd_out_fp(hd_outfile *o);             /* plain stream (NULL when compressing) */
+const char *hd_out_path(const hd_outfile *o);
+int hd_out_write(hd_outfile *o, const void *buf, size_t n);
+int hd_out_printf(hd_outfile *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int hd_out_close(hd_outfile *o);            /* flush, close, rename; 0 on success */
+void hd_out_abort(hd_outfile *o);           /* discard; nothing is left under the final name */
+
+/* Remove every pending temporary file when SIGINT/SIGTERM/SIGHUP arrive. */
+void hd_out_install_signal_cleanup(void);
+
+/* Does the name end with this suffix? */
+int hd_has_suffix(const char *name, const char *suffix);
+
+#endif

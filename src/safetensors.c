@@ -1,0 +1,406 @@
+/* safetensors.c -- safetensors reader and writer.
+ *
+ * Validation follows the reference implementation (CONVENTIONS.md, "safetensors"): header length
+ * within the file and under 100,000,000 bytes, a JSON object without duplicate keys, known dtypes,
+ * shape × element size equal to the byte span, spans that tile the data area exactly. */
+#define _GNU_SOURCE
+#include "safetensors.h"
+#include "output.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HD_ST_MAX_HEADER 100000000ULL
+
+struct hd_st {
+    char *path;
+    const uint8_t *base;   /* whole file */
+    size_t size;
+    int mapped;
+    int n;
+    hd_tensor_info *t;
+    json_t *meta;          /* __metadata__ object, or NULL */
+};
+
+static const char *dtype_names[HD_DTYPE_COUNT] = {"F32", "F16", "BF16", "I64", "I32"};
+static const size_t dtype_sizes[HD_DTYPE_COUNT] = {4, 2, 2, 8, 4};
+
+const char *hd_dtype_name(hd_dtype t) { return t < HD_DTYPE_COUNT ? dtype_names[t] : "?"; }
+size_t hd_dtype_size(hd_dtype t) { return t < HD_DTYPE_COUNT ? dtype_sizes[t] : 0; }
+
+static int parse_dtype(const char *s, hd_dtype *out)
+{
+    for (int i = 0; i < HD_DTYPE_COUNT; i++)
+        if (!strcmp(s, dtype_names[i])) { *out = (hd_dtype)i; return 0; }
+    return -1;
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const hd_tensor_info *x = *(const hd_tensor_info *const *)a, *y = *(const hd_tensor_info *const *)b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int st_parse(hd_st *st)
+{
+    const char *P = st->path;
+    if (st->size < 8) {
+        hd_set_error(HD_EMODEL, "%s: not a safetensors file (truncated: %zu bytes, no header length)", P, st->size);
+        return -1;
+    }
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = (n << 8) | st->base[i];
+    if (n > HD_ST_MAX_HEADER) {
+        hd_set_error(HD_EMODEL, "%s: safetensors header length %llu exceeds the 100,000,000-byte limit (corrupt or not a safetensors file)",
+                     P, (unsigned long long)n);
+        return -1;
+    }
+    if (n > st->size - 8) {
+        hd_set_error(HD_EMODEL, "%s: safetensors header length %llu runs past the end of the file (%zu bytes): truncated or corrupt",
+                     P, (unsigned long long)n, st->size);
+        return -1;
+    }
+    if (n < 2 || st->base[8] != '{') {
+        hd_set_error(HD_EMODEL, "%s: safetensors header is not a JSON object", P);
+        return -1;
+    }
+    const uint8_t *data = st->base + 8 + n;
+    size_t dsize = st->size - 8 - (size_t)n;
+
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)st->base + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        hd_set_error(HD_EMODEL, "%s: invalid JSON in safetensors header (byte %d): %s", P, jerr.position, jerr.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        hd_set_error(HD_EMODEL, "%s: safetensors header is not a JSON object", P);
+        return -1;
+    }
+    size_t cnt = json_object_size(root);
+    st->t = calloc(cnt ? cnt : 1, sizeof *st->t);
+    if (!st->t) { json_decref(root); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    const char *key;
+    json_t *val;
+    int rc = -1;
+    json_object_foreach(root, key, val) {
+        if (!strcmp(key, "__metadata__")) {
+            if (!json_is_object(val)) { hd_set_error(HD_EMODEL, "%s: __metadata__ is not an object", P); goto done; }
+            const char *mk; json_t *mv;
+            json_object_foreach(val, mk, mv) if (!json_is_string(mv)) {
+                hd_set_error(HD_EMODEL, "%s: __metadata__ value of '%s' is not a string", P, mk);
+                goto done;
+            }
+            st->meta = json_incref(val);
+            continue;
+        }
+        hd_tensor_info *t = &st->t[st->n];
+        if (!json_is_object(val)) { hd_set_error(HD_EMODEL, "%s: tensor '%s': header entry is not an object", P, key); goto done; }
+        json_t *jd = json_object_get(val, "dtype"), *js = json_object_get(val, "shape"), *jo = json_object_get(val, "data_offsets");
+        if (!json_is_string(jd) || !json_is_array(js) || !json_is_array(jo) || json_array_size(jo) != 2) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s': header entry needs dtype, shape and data_offsets [begin, end]", P, key);
+            goto done;
+        }
+        if (parse_dtype(json_string_value(jd), &t->dtype)) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s': unsupported dtype '%s' (supported: F32, F16, BF16, I64, I32)",
+                         P, key, json_string_value(jd));
+            goto done;
+        }
+        if (json_array_size(js) > HD_MAX_DIMS) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s': %zu dimensions (at most %d supported)", P, key, json_array_size(js), HD_MAX_DIMS);
+            goto done;
+        }
+        t->ndim = (int)json_array_size(js);
+        size_t numel = 1;
+        for (int d = 0; d < t->ndim; d++) {
+            json_t *e = json_array_get(js, d);
+            if (!json_is_integer(e) || json_integer_value(e) < 0) {
+                hd_set_error(HD_EMODEL, "%s: tensor '%s': shape entry %d is not a non-negative integer", P, key, d);
+                goto done;
+            }
+            t->shape[d] = json_integer_value(e);
+            if (hd_mul(numel, (size_t)t->shape[d], &numel)) {
+                hd_set_error(HD_EMODEL, "%s: tensor '%s': shape overflows", P, key);
+                goto done;
+            }
+        }
+        t->numel = numel;
+        json_t *b = json_array_get(jo, 0), *e = json_array_get(jo, 1);
+        if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 || json_integer_value(e) < json_integer_value(b)) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s': data_offsets must be non-negative integers with begin <= end", P, key);
+            goto done;
+        }
+        t->begin = (size_t)json_integer_value(b);
+        t->end = (size_t)json_integer_value(e);
+        size_t bytes;
+        if (hd_mul(numel, dtype_sizes[t->dtype], &bytes) || bytes != t->end - t->begin) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s': shape and dtype %s do not match the %zu bytes its data_offsets span",
+                         P, key, json_string_value(jd), t->end - t->begin);
+            goto done;
+        }
+        if (t->end > dsize) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s': data_offsets [%zu, %zu) lie outside the %zu-byte data area (truncated file?)",
+                         P, key, t->begin, t->end, dsize);
+            goto done;
+        }
+        t->name = strdup(key);
+        if (!t->name) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+        t->data = data + t->begin;
+        st->n++;
+    }
+    /* the spans must tile the data area exactly: no overlaps, no holes */
+    if (st->n) {
+        hd_tensor_info **s = malloc(st->n * sizeof *s);
+        if (!s) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+        for (int i = 0; i < st->n; i++) s[i] = &st->t[i];
+        qsort(s, st->n, sizeof *s, cmp_begin);
+        size_t pos = 0;
+        for (int i = 0; i < st->n; i++) {
+            if (s[i]->begin < pos) {
+                hd_set_error(HD_EMODEL, "%s: tensors '%s' and '%s' overlap in the data area", P, s[i - 1]->name, s[i]->name);
+                free(s);
+                goto done;
+            }
+            if (s[i]->begin > pos) {
+                hd_set_error(HD_EMODEL, "%s: gap in the data area before tensor '%s' (bytes %zu..%zu belong to no tensor)",
+                             P, s[i]->name, pos, s[i]->begin);
+                free(s);
+                goto done;
+            }
+            pos = s[i]->end;
+        }
+        free(s);
+        if (pos != dsize) {
+            hd_set_error(HD_EMODEL, "%s: the data area holds %zu bytes but the tensors cover %zu (corrupt file)", P, dsize, pos);
+            goto done;
+        }
+    } else if (dsize != 0) {
+        hd_set_error(HD_EMODEL, "%s: %zu bytes of data but no tensors in the header", P, dsize);
+        goto done;
+    }
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+hd_st *hd_st_from_buffer(const void *buf, size_t size, const char *name)
+{
+    hd_st *st = calloc(1, sizeof *st);
+    if (!st) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    st->path = strdup(name ? name : "(buffer)");
+    st->base = buf;
+    st->size = size;
+    if (!st->path || st_parse(st) < 0) { hd_st_close(st); return NULL; }
+    return st;
+}
+
+hd_st *hd_st_open(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        hd_set_error(HD_EMODEL, "'%s' is not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    hd_st *st = calloc(1, sizeof *st);
+    if (!st) { close(fd); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    st->path = strdup(path);
+    st->size = (size_t)sb.st_size;
+    if (st->size) {
+        void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            hd_set_error(HD_EMODEL, "cannot map '%s': %s", path, strerror(errno));
+            close(fd);
+            free(st->path);
+            free(st);
+            return NULL;
+        }
+        st->base = m;
+        st->mapped = 1;
+    } else st->base = (const uint8_t *)"";
+    close(fd);
+    if (st_parse(st) < 0) { hd_st_close(st); return NULL; }
+    return st;
+}
+
+void hd_st_close(hd_st *st)
+{
+    if (!st) return;
+    for (int i = 0; i < st->n; i++) free(st->t[i].name);
+    free(st->t);
+    if (st->meta) json_decref(st->meta);
+    if (st->mapped) munmap((void *)st->base, st->size);
+    free(st->path);
+    free(st);
+}
+
+const char *hd_st_path(const hd_st *st) { return st->path; }
+size_t hd_st_file_size(const hd_st *st) { return st->size; }
+int hd_st_count(const hd_st *st) { return st->n; }
+const hd_tensor_info *hd_st_get(const hd_st *st, int i) { return i >= 0 && i < st->n ? &st->t[i] : NULL; }
+
+int hd_st_index(const hd_st *st, const char *name)
+{
+    for (int i = 0; i < st->n; i++)
+        if (!strcmp(st->t[i].name, name)) return i;
+    return -1;
+}
+
+const hd_tensor_info *hd_st_find(const hd_st *st, const char *name)
+{
+    int i = hd_st_index(st, name);
+    return i < 0 ? NULL : &st->t[i];
+}
+
+const char *hd_st_meta(const hd_st *st, const char *key)
+{
+    if (!st->meta) return NULL;
+    return json_string_value(json_object_get(st->meta, key));
+}
+
+int hd_tensor_to_f32(const hd_tensor_info *t, float *dst)
+{
+    const uint8_t *p = t->data;
+    for (size_t i = 0; i < t->numel; i++) {
+        switch (t->dtype) {
+        case HD_F32: { float v; memcpy(&v, p + 4 * i, 4); dst[i] = v; break; }
+        case HD_F16: { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = hd_f16_to_f32(h); break; }
+        case HD_BF16: { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = hd_bf16_to_f32(h); break; }
+        case HD_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); dst[i] = (float)v; break; }
+        case HD_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); dst[i] = (float)v; break; }
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+int hd_tensor_to_i64(const hd_tensor_info *t, int64_t *dst)
+{
+    const uint8_t *p = t->data;
+    for (size_t i = 0; i < t->numel; i++) {
+        if (t->dtype == HD_I64) memcpy(&dst[i], p + 8 * i, 8);
+        else if (t->dtype == HD_I32) { int32_t v; memcpy(&v, p + 4 * i, 4); dst[i] = v; }
+        else { hd_set_error(HD_EMODEL, "tensor '%s' is %s, expected an integer tensor", t->name, hd_dtype_name(t->dtype)); return -1; }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+struct hd_stw {
+    hd_outfile *out;
+    FILE *spill;           /* tensor data, in the order added */
+    json_t *hdr;
+    json_t *meta;
+    size_t pos;
+};
+
+hd_stw *hd_stw_open(const char *path)
+{
+    hd_stw *w = calloc(1, sizeof *w);
+    if (!w) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    w->out = hd_out_open(path, 0);
+    if (!w->out) { free(w); return NULL; }
+    w->spill = tmpfile();
+    if (!w->spill) {
+        hd_set_error(HD_EINPUT, "cannot create a temporary file for '%s': %s", path, strerror(errno));
+        hd_out_abort(w->out);
+        free(w);
+        return NULL;
+    }
+    w->hdr = json_object();
+    w->meta = json_object();
+    return w;
+}
+
+int hd_stw_add(hd_stw *w, const char *name, hd_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+    size_t numel = 1, bytes;
+    json_t *js = json_array();
+    for (int d = 0; d < ndim; d++) {
+        numel *= (size_t)shape[d];
+        json_array_append_new(js, json_integer(shape[d]));
+    }
+    bytes = numel * hd_dtype_size(dtype);
+    if (json_object_get(w->hdr, name)) {
+        json_decref(js);
+        hd_set_error(HD_EINPUT, "%s: duplicate tensor name '%s' (are two records named alike?)", hd_out_path(w->out), name);
+        return -1;
+    }
+    if (bytes && fwrite(data, 1, bytes, w->spill) != bytes) {
+        json_decref(js);
+        hd_set_error(HD_EINPUT, "%s: cannot write temporary data: %s", hd_out_path(w->out), strerror(errno));
+        return -1;
+    }
+    json_t *e = json_object();
+    json_object_set_new(e, "dtype", json_string(hd_dtype_name(dtype)));
+    json_object_set_new(e, "shape", js);
+    json_t *off = json_array();
+    json_array_append_new(off, json_integer((json_int_t)w->pos));
+    json_array_append_new(off, json_integer((json_int_t)(w->pos + bytes)));
+    json_object_set_new(e, "data_offsets", off);
+    json_object_set_new(w->hdr, name, e);
+    w->pos += bytes;
+    return 0;
+}
+
+int hd_stw_meta(hd_stw *w, const char *key, const char *value)
+{
+    return json_object_set_new(w->meta, key, json_string(value ? value : ""));
+}
+
+int hd_stw_close(hd_stw *w)
+{
+    int rc = -1;
+    char *js = NULL;
+    if (json_object_size(w->meta)) json_object_set(w->hdr, "__metadata__", w->meta);
+    js = json_dumps(w->hdr, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!js) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    size_t n = strlen(js), padded = (n + 7) & ~(size_t)7;
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    FILE *fp = hd_out_fp(w->out);
+    if (fwrite(len, 1, 8, fp) != 8 || fwrite(js, 1, n, fp) != n) goto werr;
+    for (size_t i = n; i < padded; i++) if (fputc(' ', fp) == EOF) goto werr;
+    if (fflush(w->spill) || fseeko(w->spill, 0, SEEK_SET)) goto werr;
+    char buf[1 << 16];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, w->spill)) > 0)
+        if (fwrite(buf, 1, r, fp) != r) goto werr;
+    if (ferror(w->spill)) goto werr;
+    rc = hd_out_close(w->out);
+    w->out = NULL;
+    goto out;
+werr:
+    hd_set_error(HD_EINPUT, "%s: write failed: %s", hd_out_path(w->out), strerror(errno));
+out:
+    free(js);
+    if (w->out) hd_out_abort(w->out);
+    fclose(w->spill);
+    json_decref(w->hdr);
+    json_decref(w->meta);
+    free(w);
+    return rc;
+}
+
+void hd_stw_abort(hd_stw *w)
+{
+    if (!w) return;
+    if (w->out) hd_out_abort(w->out);
+    fclose(w->spill);
+    json_decref(w->hdr);
+    json_decref(w->meta);
+    free(w);
+}

@@ -1,0 +1,77 @@
+/* tokenizer.c -- character tokenizer ([CLS]=0 ... A=7 C=8 G=9 T=10 N=11). */
+#include "tokenizer.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <string.h>
+
+int hd_special_parse(const char *s, hd_special *out)
+{
+    if (!strcmp(s, "none")) *out = HD_SPECIAL_NONE;
+    else if (!strcmp(s, "cls-sep")) *out = HD_SPECIAL_CLS_SEP;
+    else if (!strcmp(s, "sep")) *out = HD_SPECIAL_SEP;
+    else return -1;
+    return 0;
+}
+
+size_t hd_special_extra(hd_special sp) { return sp == HD_SPECIAL_CLS_SEP ? 2 : sp == HD_SPECIAL_SEP ? 1 : 0; }
+
+int hd_base_id(int c)
+{
+    switch (toupper((unsigned char)c)) {
+    case 'A': return HD_TOK_A;
+    case 'C': return HD_TOK_C;
+    case 'G': return HD_TOK_G;
+    case 'T': return HD_TOK_T;
+    case 'N': case 'R': case 'Y': case 'S': case 'W': case 'K': case 'M':
+    case 'B': case 'D': case 'H': case 'V': return HD_TOK_N;
+    default: return -1;
+    }
+}
+
+long hd_tokenize(const char *seq, size_t n, hd_special sp, int32_t *ids, const char *record)
+{
+    size_t k = 0;
+    if (sp == HD_SPECIAL_CLS_SEP) ids[k++] = HD_TOK_CLS;
+    for (size_t i = 0; i < n; i++) {
+        int id = hd_base_id(seq[i]);
+        if (id < 0) {
+            unsigned char c = (unsigned char)seq[i];
+            if (isprint(c))
+                hd_set_error(HD_EINPUT, "invalid character '%c' in record %s at position %zu", c, record ? record : "?", i + 1);
+            else
+                hd_set_error(HD_EINPUT, "invalid byte 0x%02x in record %s at position %zu", c, record ? record : "?", i + 1);
+            return -1;
+        }
+        ids[k++] = id;
+    }
+    if (sp != HD_SPECIAL_NONE) ids[k++] = HD_TOK_SEP;
+    return (long)k;
+}
+
+char hd_id_base(int id)
+{
+    static const char b[] = "ACGTN";
+    return id >= HD_TOK_A && id <= HD_TOK_N ? b[id - HD_TOK_A] : '?';
+}
+
+int hd_id_complement(int id)
+{
+    switch (id) {
+    case HD_TOK_A: return HD_TOK_T;
+    case HD_TOK_T: return HD_TOK_A;
+    case HD_TOK_C: return HD_TOK_G;
+    case HD_TOK_G: return HD_TOK_C;
+    default: return id;
+    }
+}
+
+void hd_ids_revcomp(int32_t *ids, size_t n)
+{
+    for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
+        int32_t a = ids[i];
+        ids[i] = hd_id_complement(ids[j]);
+        ids[j] = hd_id_complement(a);
+    }
+    if (n % 2) ids[n / 2] = hd_id_complement(ids[n / 2]);
+}

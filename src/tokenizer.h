@@ -1,0 +1,35 @@
+/* tokenizer.h -- the character tokenizer shared by HyenaDNA, Caduceus and DNA-xLSTM (MODELS.md §2). */
+#ifndef HD_TOKENIZER_H
+#define HD_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    HD_TOK_CLS = 0, HD_TOK_SEP = 1, HD_TOK_BOS = 2, HD_TOK_MASK = 3, HD_TOK_PAD = 4,
+    HD_TOK_RESERVED = 5, HD_TOK_UNK = 6, HD_TOK_A = 7, HD_TOK_C = 8, HD_TOK_G = 9,
+    HD_TOK_T = 10, HD_TOK_N = 11, HD_TOK_VOCAB = 12
+};
+
+/* Special tokens wrapped around the bases. */
+typedef enum { HD_SPECIAL_NONE = 0, HD_SPECIAL_CLS_SEP, HD_SPECIAL_SEP } hd_special;
+
+int hd_special_parse(const char *s, hd_special *out);      /* "none", "cls-sep", "sep" */
+size_t hd_special_extra(hd_special sp);                    /* tokens added */
+
+/* Token id of one base character: upper-cases soft-masked bases, maps the IUPAC ambiguity codes
+ * (R Y S W K M B D H V, and N) to N; -1 for any other character. */
+int hd_base_id(int c);
+
+/* Tokenize n bases into ids (room for n + hd_special_extra(sp)).  On a character outside the
+ * alphabet: -1 and an error naming `record` and the 1-based position.  Returns the id count. */
+long hd_tokenize(const char *seq, size_t n, hd_special sp, int32_t *ids, const char *record);
+
+/* The base character of an id ('A', 'C', 'G', 'T', 'N'; '?' otherwise). */
+char hd_id_base(int id);
+/* The complement of an id (A<->T, C<->G, everything else itself). */
+int hd_id_complement(int id);
+/* Reverse complement of a token array in place. */
+void hd_ids_revcomp(int32_t *ids, size_t n);
+
+#endif

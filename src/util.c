@@ -1,0 +1,147 @@
+/* util.c -- errors, checked allocation and small helpers. */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static __thread char hd_errbuf[1024];
+static __thread int hd_errkind;
+
+void hd_set_error(int kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(hd_errbuf, sizeof hd_errbuf, fmt, ap);
+    va_end(ap);
+    hd_errkind = kind;
+}
+
+const char *hd_error(void) { return hd_errbuf[0] ? hd_errbuf : "unknown error"; }
+int hd_error_kind(void) { return hd_errkind ? hd_errkind : HD_EINPUT; }
+void hd_clear_error(void) { hd_errbuf[0] = 0; hd_errkind = 0; }
+
+size_t hd_mem_available(void)
+{
+    /* MemAvailable from /proc/meminfo; fall back to physical pages. */
+    FILE *fp = fopen("/proc/meminfo", "r");
+    if (fp) {
+        char line[256];
+        unsigned long long kb = 0;
+        while (fgets(line, sizeof line, fp))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+        fclose(fp);
+        if (kb) return (size_t)kb * 1024;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && psz > 0) return (size_t)pages * (size_t)psz;
+    return SIZE_MAX;
+}
+
+const char *hd_fmt_bytes(double b, char *buf, size_t n)
+{
+    const char *u[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    int i = 0;
+    while (b >= 1000 && i < 5) { b /= 1000; i++; }
+    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+    return buf;
+}
+
+void *hd_alloc(size_t n, const char *what)
+{
+    if (n == 0) n = 64;
+    size_t avail = hd_mem_available();
+    if (n > avail) {
+        char a[32], b[32];
+        hd_set_error(HD_EMODEL, "out of memory: %s needs %s but only %s are available",
+                     what ? what : "a buffer", hd_fmt_bytes((double)n, a, sizeof a),
+                     hd_fmt_bytes((double)avail, b, sizeof b));
+        return NULL;
+    }
+    size_t rounded;
+    if (hd_add(n, 63, &rounded)) goto oom;
+    rounded &= ~(size_t)63;
+    void *p = aligned_alloc(64, rounded);
+    if (!p) goto oom;
+    return p;
+oom:;
+    char a[32];
+    hd_set_error(HD_EMODEL, "out of memory: %s needs %s", what ? what : "a buffer",
+                 hd_fmt_bytes((double)n, a, sizeof a));
+    return NULL;
+}
+
+void *hd_calloc(size_t n, size_t size, const char *what)
+{
+    size_t tot;
+    if (hd_mul(n, size, &tot)) {
+        hd_set_error(HD_EMODEL, "out of memory: %s: size overflows", what ? what : "a buffer");
+        return NULL;
+    }
+    void *p = hd_alloc(tot, what);
+    if (p) memset(p, 0, tot);
+    return p;
+}
+
+void hd_free(void *p) { free(p); }
+
+char *hd_strdup(const char *s)
+{
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) hd_set_error(HD_EMODEL, "out of memory");
+    return d;
+}
+
+char *hd_sprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    if (!s) hd_set_error(HD_EMODEL, "out of memory");
+    return s;
+}
+
+int hd_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+float hd_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else { /* subnormal */
+            int e = -1;
+            do { man <<= 1; e++; } while (!(man & 0x400));
+            man &= 0x3ff;
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | (man << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+float hd_bf16_to_f32(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+double hd_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,58 @@
+/* util.h -- errors, checked arithmetic, allocation and small helpers of libhyenadna.
+ *
+ * The library never prints and never exits: a function that fails returns NULL or a negative
+ * number and leaves a message in a per-thread buffer, read with hd_error(). */
+#ifndef HD_UTIL_H
+#define HD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Error kinds, mapped to the command's exit status (1 input/usage, 2 model/resource). */
+enum { HD_EINPUT = 1, HD_EMODEL = 2 };
+
+void hd_set_error(int kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *hd_error(void);
+int hd_error_kind(void);          /* HD_EINPUT or HD_EMODEL of the last error */
+void hd_clear_error(void);
+
+/* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
+static inline int hd_mul(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
+static inline int hd_add(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a) return -1;
+    *out = a + b;
+    return 0;
+}
+
+/* Allocation that records "out of memory: N bytes for WHAT" on failure.  Sizes are checked
+ * against the memory the machine can give (physical RAM) before asking, so an absurd request
+ * is an error that says how much it needs rather than an OOM kill later. */
+void *hd_alloc(size_t n, const char *what);            /* uninitialised, 64-byte aligned */
+void *hd_calloc(size_t n, size_t size, const char *what); /* zeroed, 64-byte aligned */
+void hd_free(void *p);
+size_t hd_mem_available(void);                          /* bytes of RAM the OS says are available */
+
+char *hd_strdup(const char *s);
+char *hd_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Thread count: 0 means every online core. */
+int hd_default_threads(void);
+
+/* Human-readable byte count into buf ("1.8 MB"). */
+const char *hd_fmt_bytes(double bytes, char *buf, size_t n);
+
+/* Half-precision conversions. */
+float hd_f16_to_f32(uint16_t h);
+float hd_bf16_to_f32(uint16_t h);
+
+/* Monotonic seconds. */
+double hd_now(void);
+
+#endif

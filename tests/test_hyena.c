@@ -1,0 +1,253 @@
+/* test_hyena.c -- HyenaDNA parity with the reference (tests/data/hyenadna-tiny, see its README). */
+#include "testutil.h"
+#include "backend.h"
+#include "hyena.h"
+#include "model.h"
+#include "seqio.h"
+#include "tokenizer.h"
+
+#define TINY TESTDATA("hyenadna-tiny")
+#define REL_BAR 1e-4
+#define ABS_BAR 1e-3
+
+static hd_model *M;
+static hd_backend *BE;
+static hd_st *EXP;
+
+static void setup(void)
+{
+    M = hd_model_open(TINY);
+    cr_assert_not_null(M, "%s", hd_error());
+    BE = hd_backend_cpu_new(2);
+    cr_assert_not_null(BE);
+    EXP = hd_st_open(TINY "/expected.safetensors");
+    cr_assert_not_null(EXP, "%s", hd_error());
+}
+
+static void teardown(void)
+{
+    hd_st_close(EXP);
+    hd_backend_free(BE);
+    hd_model_close(M);
+}
+
+static void check(const char *what, const float *got, const char *expected_name, size_t n_expect)
+{
+    size_t n;
+    float *e = st_f32(EXP, expected_name, &n);
+    cr_assert_eq(n, n_expect, "%s: size %zu, expected %zu", what, n_expect, n);
+    double mx, rel = rel_frob(got, e, n, &mx);
+    cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "%s: rel_F %.3g max_abs %.3g", what, rel, mx);
+    free(e);
+}
+
+typedef struct { const char *rec; float *resid[8]; size_t L; } resid_cap;
+
+static void capture(void *ud, int layer, const float *r, size_t L, int w)
+{
+    resid_cap *c = ud;
+    c->resid[layer] = malloc(L * w * sizeof(float));
+    memcpy(c->resid[layer], r, L * w * sizeof(float));
+}
+
+Test(hyena, fixture_parity_library, .init = setup, .fini = teardown)
+{
+    hd_fasta *fa = hd_fasta_open(TINY "/input.fa");
+    cr_assert_not_null(fa);
+    hd_seqrec rec;
+    int nrec = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len, D = 128;
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
+        char key[256];
+        snprintf(key, sizeof key, "tokens.%s", rec.name);
+        size_t n;
+        float *tok = st_f32(EXP, key, &n);
+        cr_assert_eq(n, L);
+        for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s token %zu", rec.name, i);
+        free(tok);
+        float *hidden = malloc(L * D * sizeof(float)), *logits = malloc(L * 16 * sizeof(float));
+        resid_cap cap = {rec.name, {0}, L};
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1, .on_block = capture, .ud = &cap};
+        cr_assert_eq(hd_model_forward(M, BE, ids, L, &f), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check(key, hidden, key, L * D);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        check(key, logits, key, L * 16);
+        for (int k = 0; k < 2; k++) {
+            snprintf(key, sizeof key, "residual.layer%d.%s", k, rec.name);
+            if (hd_st_find(EXP, key)) check(key, cap.resid[k], key, L * D);
+            free(cap.resid[k]);
+        }
+        /* the [CLS] … [SEP] run where the fixture has one */
+        snprintf(key, sizeof key, "hidden_cls_sep.%s", rec.name);
+        if (hd_st_find(EXP, key)) {
+            int32_t *ids2 = malloc((L + 2) * sizeof *ids2);
+            cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_CLS_SEP, ids2, rec.name), (long)L + 2);
+            char tk[256];
+            snprintf(tk, sizeof tk, "tokens_cls_sep.%s", rec.name);
+            float *t2 = st_f32(EXP, tk, &n);
+            for (size_t i = 0; i < L + 2; i++) cr_assert_eq(ids2[i], (int32_t)t2[i]);
+            free(t2);
+            float *h2 = malloc((L + 2) * D * sizeof(float));
+            hd_fwd f2 = {.hidden = h2, .layer = -1};
+            cr_assert_eq(hd_model_forward(M, BE, ids2, L + 2, &f2), 0);
+            check(key, h2, key, (L + 2) * D);
+            free(h2);
+            free(ids2);
+        }
+        free(hidden);
+        free(logits);
+        free(ids);
+        nrec++;
+    }
+    hd_fasta_close(fa);
+    cr_assert_eq(nrec, 8, "input.fa has 8 records, read %d", nrec);
+}
+
+Test(hyena, filters, .init = setup, .fini = teardown)
+{
+    size_t L = 255;
+    float *k = malloc(L * 128 * sizeof(float));
+    for (int layer = 0; layer < 2; layer++) {
+        char key[64];
+        snprintf(key, sizeof key, "filter.layer%d", layer);
+        cr_assert_eq(hd_hyena_filter(M, BE, layer, L, k), 0, "%s", hd_error());
+        check(key, k, key, L * 128);
+    }
+    free(k);
+}
+
+Test(hyena, shift_zero_changes_the_output, .init = setup, .fini = teardown)
+{
+    /* the training-code path (shift 0) must differ from the reference by about 7e-2 (MODELS.md §3.7) */
+    size_t n, L;
+    float *tok = st_f32(EXP, "tokens.seq5", &L);
+    int32_t *ids = malloc(L * sizeof *ids);
+    for (size_t i = 0; i < L; i++) ids[i] = (int32_t)tok[i];
+    float *h = malloc(L * 128 * sizeof(float));
+    hd_hyena_set_shift(M, 0.0f);
+    hd_fwd f = {.hidden = h, .layer = -1};
+    cr_assert_eq(hd_model_forward(M, BE, ids, L, &f), 0);
+    float *e = st_f32(EXP, "hidden.seq5", &n);
+    double rel = rel_frob(h, e, n, NULL);
+    cr_assert(rel > 1e-2 && rel < 0.3, "shift 0 gave rel %.3g", rel);
+    hd_hyena_set_shift(M, 0.05f);
+    cr_assert_eq(hd_model_forward(M, BE, ids, L, &f), 0);
+    cr_assert(rel_frob(h, e, n, NULL) < REL_BAR);
+    free(e); free(h); free(ids); free(tok);
+}
+
+static void random_ids(int32_t *ids, size_t L, unsigned seed)
+{
+    srand(seed);
+    for (size_t i = 0; i < L; i++) ids[i] = 7 + rand() % 5;
+}
+
+Test(hyena, prefix_consistency_and_max_length, .init = setup, .fini = teardown)
+{
+    size_t Lmax = 1026, D = 128;
+    int32_t *ids = malloc(Lmax * sizeof *ids);
+    random_ids(ids, Lmax, 7);
+    float *full = malloc(Lmax * D * sizeof(float)), *pre = malloc(Lmax * D * sizeof(float));
+    hd_fwd f = {.hidden = full, .layer = -1};
+    cr_assert_eq(hd_model_forward(M, BE, ids, Lmax, &f), 0, "%s", hd_error());
+    for (size_t i = 0; i < Lmax * D; i++) cr_assert(isfinite(full[i]));
+    size_t ks[] = {1, 2, 3, 300, 513, 1025};
+    for (size_t j = 0; j < sizeof ks / sizeof *ks; j++) {
+        hd_fwd g = {.hidden = pre, .layer = -1};
+        cr_assert_eq(hd_model_forward(M, BE, ids, ks[j], &g), 0);
+        double mx, rel = rel_frob(pre, full, ks[j] * D, &mx);
+        cr_assert(rel < 1e-5, "prefix %zu of %zu differs: rel %.3g", ks[j], Lmax, rel);
+    }
+    free(pre);
+    free(full);
+    /* one token more than the maximum is an error naming the limit */
+    int32_t *more = malloc((Lmax + 1) * sizeof *more);
+    random_ids(more, Lmax + 1, 3);
+    float *h = malloc((Lmax + 1) * D * sizeof(float));
+    hd_fwd f2 = {.hidden = h, .layer = -1};
+    hd_clear_error();
+    cr_assert_neq(hd_model_forward(M, BE, more, Lmax + 1, &f2), 0);
+    cr_assert(strstr(hd_error(), "1026"), "%s", hd_error());
+    free(h); free(more); free(ids);
+}
+
+Test(hyena, residual_layer_output, .init = setup, .fini = teardown)
+{
+    size_t L, n;
+    float *tok = st_f32(EXP, "tokens.seq5", &L);
+    int32_t *ids = malloc(L * sizeof *ids);
+    for (size_t i = 0; i < L; i++) ids[i] = (int32_t)tok[i];
+    float *h = malloc(L * 128 * sizeof(float));
+    hd_fwd f = {.hidden = h, .layer = 0};
+    cr_assert_eq(hd_model_forward(M, BE, ids, L, &f), 0);
+    float *e = st_f32(EXP, "residual.layer0.seq5", &n);
+    cr_assert(rel_frob(h, e, n, NULL) < REL_BAR);
+    free(e); free(h); free(ids); free(tok);
+}
+
+Test(hyena, threads_give_identical_results, .init = setup, .fini = teardown)
+{
+    size_t L = 700, D = 128;
+    int32_t *ids = malloc(L * sizeof *ids);
+    random_ids(ids, L, 11);
+    float *a = malloc(L * D * sizeof(float)), *b = malloc(L * D * sizeof(float));
+    hd_backend *one = hd_backend_cpu_new(1);
+    hd_fwd fa = {.hidden = a, .layer = -1}, fb = {.hidden = b, .layer = -1};
+    cr_assert_eq(hd_model_forward(M, one, ids, L, &fa), 0);
+    hd_backend_free(one);
+    hd_backend *two = hd_backend_cpu_new(2);
+    cr_assert_eq(hd_model_forward(M, two, ids, L, &fb), 0);
+    hd_backend_free(two);
+    cr_assert(rel_frob(a, b, L * D, NULL) < 1e-6);
+    free(a); free(b); free(ids);
+}
+
+/* end to end through the binary: `hyenadna forward --logits` reproduces expected.safetensors */
+Test(hyena, forward_cli_end_to_end)
+{
+    char *d = tmp_dir();
+    char cmd[2048], out[600];
+    snprintf(out, sizeof out, "%s/out.safetensors", d);
+    snprintf(cmd, sizeof cmd, "'%s/hyenadna' forward -m '%s' --logits --residuals -o '%s' '%s/input.fa'",
+             HD_BUILDDIR, TINY, out, TINY);
+    cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+    hd_st *got = hd_st_open(out), *exp = hd_st_open(TINY "/expected.safetensors");
+    cr_assert_not_null(got, "%s", hd_error());
+    int compared = 0;
+    for (int i = 0; i < hd_st_count(exp); i++) {
+        const hd_tensor_info *e = hd_st_get(exp, i);
+        if (strstr(e->name, "cls_sep") || !strncmp(e->name, "filter.", 7)) continue;
+        const hd_tensor_info *g = hd_st_find(got, e->name);
+        cr_assert_not_null(g, "forward output lacks %s", e->name);
+        cr_assert_eq(g->numel, e->numel, "%s", e->name);
+        cr_assert_eq(g->dtype, e->dtype, "%s dtype", e->name);
+        float *a = malloc(g->numel * sizeof(float) + 4), *b = malloc(e->numel * sizeof(float) + 4);
+        hd_tensor_to_f32(g, a);
+        hd_tensor_to_f32(e, b);
+        double mx, rel = rel_frob(a, b, e->numel, &mx);
+        if (e->dtype == HD_I32) cr_assert_eq(rel, 0.0, "%s", e->name);
+        else cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "%s: rel %.3g max %.3g", e->name, rel, mx);
+        free(a); free(b);
+        compared++;
+    }
+    cr_assert_geq(compared, 26);
+    hd_st_close(got);
+    hd_st_close(exp);
+    /* the cls-sep convention */
+    snprintf(cmd, sizeof cmd, "'%s/hyenadna' forward -m '%s' --special cls-sep -o '%s' '%s/input.fa'",
+             HD_BUILDDIR, TINY, out, TINY);
+    cr_assert_eq(system(cmd), 0);
+    got = hd_st_open(out);
+    exp = hd_st_open(TINY "/expected.safetensors");
+    size_t n;
+    float *a = st_f32(got, "hidden.seq4", &n), *b = st_f32(exp, "hidden_cls_sep.seq4", NULL);
+    cr_assert(rel_frob(a, b, n, NULL) <= REL_BAR);
+    free(a); free(b);
+    hd_st_close(got);
+    hd_st_close(exp);
+    rm_rf(d);
+    free(d);
+}

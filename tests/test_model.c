@@ -1,0 +1,298 @@
+/* test_model.c -- model loading: family detection, tensor-name variants, parameter counts, errors. */
+#include "testutil.h"
+#include "model.h"
+
+#include <jansson.h>
+
+#define TINY TESTDATA("hyenadna-tiny")
+
+/* Copy the tiny model into dir with every tensor name passed through rename() (NULL drops it);
+ * extra != NULL adds one more tensor of 4 floats under that name.  The config is config_json or
+ * the fixture's config. */
+typedef const char *(*rename_fn)(const char *name, char *buf, size_t n);
+
+static char *variant(rename_fn rn, const char *extra, const char *config_json)
+{
+    char *d = tmp_dir();
+    char path[512];
+    hd_st *src = hd_st_open(TINY "/model.safetensors");
+    cr_assert_not_null(src, "%s", hd_error());
+    snprintf(path, sizeof path, "%s/model.safetensors", d);
+    hd_stw *w = hd_stw_open(path);
+    cr_assert_not_null(w);
+    for (int i = 0; i < hd_st_count(src); i++) {
+        const hd_tensor_info *t = hd_st_get(src, i);
+        char buf[512];
+        const char *nm = rn ? rn(t->name, buf, sizeof buf) : t->name;
+        if (!nm) continue;
+        cr_assert_eq(hd_stw_add(w, nm, t->dtype, t->ndim, t->shape, t->data), 0, "%s", hd_error());
+    }
+    if (extra) {
+        int64_t s[1] = {4};
+        float v[4] = {0};
+        hd_stw_add(w, extra, HD_F32, 1, s, v);
+    }
+    cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
+    hd_st_close(src);
+    snprintf(path, sizeof path, "%s/config.json", d);
+    if (config_json) {
+        FILE *fp = fopen(path, "w");
+        fputs(config_json, fp);
+        fclose(fp);
+    } else {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "cp '%s/config.json' '%s'", TINY, path);
+        cr_assert_eq(system(cmd), 0);
+    }
+    return d;
+}
+
+static hd_model *open_ok(const char *loc)
+{
+    hd_clear_error();
+    hd_model *m = hd_model_open(loc);
+    cr_assert_not_null(m, "%s: %s", loc, hd_error());
+    return m;
+}
+
+static void open_fails(const char *loc, const char *needle)
+{
+    hd_clear_error();
+    hd_model *m = hd_model_open(loc);
+    cr_assert_null(m, "%s opened but should not", loc);
+    cr_assert(strstr(hd_error(), needle), "error '%s' lacks '%s'", hd_error(), needle);
+    cr_assert_eq(hd_error_kind(), HD_EMODEL);
+}
+
+/* learned parameters of the HyenaDNA tiny shape: MODELS.md §3.1 gives 436,096 with a tied head;
+ * the fixture stores an untied head (+16·128) */
+#define TINY_PARAMS (436096 + 16 * 128)
+
+Test(model, hyena_tiny_hf_layout)
+{
+    hd_model *m = open_ok(TINY);
+    cr_assert_eq(m->family, HD_FAM_HYENA);
+    cr_assert_eq(m->d_model, 128);
+    cr_assert_eq(m->n_layer, 2);
+    cr_assert_eq(m->max_len, 1026);
+    cr_assert_eq(m->n_logits, 16);
+    cr_assert_eq(hd_model_n_params(m), TINY_PARAMS);
+    hd_model_close(m);
+}
+
+static const char *lightning(const char *name, char *buf, size_t n)
+{
+    /* hyena.backbone.X -> model.backbone.X with the gradient-checkpointing infix; head dropped (tied) */
+    if (!strcmp(name, "lm_head.weight")) return NULL;
+    const char *rest = name + strlen("hyena.backbone.");
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "model.backbone.%s", rest);
+    char *p;
+    if ((p = strstr(tmp, ".mixer."))) {
+        snprintf(buf, n, "%.*s.mixer.layer.%s", (int)(p - tmp), tmp, p + 7);
+    } else if ((p = strstr(tmp, ".mlp."))) {
+        snprintf(buf, n, "%.*s.mlp.layer.%s", (int)(p - tmp), tmp, p + 5);
+    } else snprintf(buf, n, "%s", tmp);
+    return buf;
+}
+
+static const char *lightning_no_infix(const char *name, char *buf, size_t n)
+{
+    if (!strcmp(name, "lm_head.weight")) { snprintf(buf, n, "model.lm_head.weight"); return buf; }
+    snprintf(buf, n, "model.backbone.%s", name + strlen("hyena.backbone."));
+    return buf;
+}
+
+static const char *freq_at_5(const char *name, char *buf, size_t n)
+{
+    const char *p = strstr(name, "implicit_filter.1.freq");
+    if (!p) return name;
+    snprintf(buf, n, "%.*simplicit_filter.5.freq", (int)(p - name), name);
+    return buf;
+}
+
+static const char *drop_in_proj(const char *name, char *buf, size_t n)
+{
+    return strstr(name, "layers.1.mixer.in_proj.weight") ? NULL : name;
+}
+
+static const char *lightning_cfg =
+    "{\"d_model\": 128, \"n_layer\": 2, \"d_inner\": 512, \"vocab_size\": 12, \"resid_dropout\": 0.0,"
+    " \"embed_dropout\": 0.1, \"fused_mlp\": false, \"fused_dropout_add_ln\": true, \"residual_in_fp32\": true,"
+    " \"pad_vocab_size_multiple\": 8, \"return_hidden_state\": true, \"checkpoint_mixer\": true, \"checkpoint_mlp\": true,"
+    " \"layer\": {\"_name_\": \"hyena\", \"emb_dim\": 5, \"filter_order\": 64, \"local_order\": 3, \"l_max\": 1026,"
+    " \"modulate\": true, \"w\": 10, \"lr\": 6e-4, \"wd\": 0.0, \"lr_pos_emb\": 0.0}}";
+
+Test(model, lightning_names_and_config)
+{
+    char *d = variant(lightning, NULL, lightning_cfg);
+    hd_model *m = open_ok(d);
+    cr_assert_eq(m->family, HD_FAM_HYENA);
+    cr_assert_eq(m->max_len, 1026);
+    /* head tied: the untied head's 2048 parameters are gone */
+    cr_assert_eq(hd_model_n_params(m), 436096);
+    int tied = 0;
+    for (int i = 0; i < m->n_notes; i++) tied |= strstr(m->notes[i], "lm_head") != NULL;
+    cr_assert(tied, "the tied head is not reported");
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+
+    d = variant(lightning_no_infix, NULL, lightning_cfg);
+    m = open_ok(d);
+    cr_assert_eq(hd_model_n_params(m), TINY_PARAMS);
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+}
+
+Test(model, shared_freq_any_name)
+{
+    char *d = variant(freq_at_5, NULL, NULL);
+    hd_model *m = open_ok(d);
+    cr_assert_eq(hd_model_n_params(m), TINY_PARAMS);
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+}
+
+Test(model, all_three_freq_names)
+{
+    /* the Lightning state dict lists the shared freq three times: counted once */
+    char *d = variant(NULL, NULL, NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", d);
+    hd_st *src = hd_st_open(TINY "/model.safetensors");
+    hd_stw *w = hd_stw_open(path);
+    for (int i = 0; i < hd_st_count(src); i++) {
+        const hd_tensor_info *t = hd_st_get(src, i);
+        hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data);
+        const char *p = strstr(t->name, "implicit_filter.1.freq");
+        if (p) {
+            char nm[512];
+            for (int k = 3; k <= 5; k += 2) {
+                snprintf(nm, sizeof nm, "%.*simplicit_filter.%d.freq", (int)(p - t->name), t->name, k);
+                hd_stw_add(w, nm, t->dtype, t->ndim, t->shape, t->data);
+            }
+        }
+    }
+    cr_assert_eq(hd_stw_close(w), 0);
+    hd_st_close(src);
+    hd_model *m = open_ok(d);
+    cr_assert_eq(hd_model_n_params(m), TINY_PARAMS);
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+}
+
+Test(model, single_file_with_metadata_config)
+{
+    char *d = tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/bundle.safetensors", d);
+    hd_st *src = hd_st_open(TINY "/model.safetensors");
+    hd_stw *w = hd_stw_open(path);
+    for (int i = 0; i < hd_st_count(src); i++) {
+        const hd_tensor_info *t = hd_st_get(src, i);
+        hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data);
+    }
+    json_t *cfg = json_load_file(TINY "/config.json", 0, NULL);
+    char *cs = json_dumps(cfg, JSON_COMPACT);
+    hd_stw_meta(w, "config", cs);
+    free(cs);
+    json_decref(cfg);
+    cr_assert_eq(hd_stw_close(w), 0);
+    hd_st_close(src);
+    hd_model *m = open_ok(path);
+    cr_assert_eq(m->family, HD_FAM_HYENA);
+    cr_assert_null(m->config_path);
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+}
+
+Test(model, missing_unknown_and_misshapen_tensors)
+{
+    char *d = variant(drop_in_proj, NULL, NULL);
+    open_fails(d, "layers.1.mixer.in_proj.weight");
+    rm_rf(d);
+    free(d);
+    d = variant(NULL, "hyena.backbone.layers.0.mixer.mystery.weight", NULL);
+    open_fails(d, "unknown tensor 'hyena.backbone.layers.0.mixer.mystery.weight'");
+    rm_rf(d);
+    free(d);
+    /* a config that disagrees with the stored shapes */
+    char *cfg = NULL;
+    json_t *j = json_load_file(TINY "/config.json", 0, NULL);
+    json_object_set_new(j, "d_inner", json_integer(256));
+    cfg = json_dumps(j, 0);
+    json_decref(j);
+    d = variant(NULL, NULL, cfg);
+    open_fails(d, "has shape [512, 128], expected [256, 128]");
+    free(cfg);
+    rm_rf(d);
+    free(d);
+}
+
+Test(model, absurd_configs)
+{
+    const char *bad[][2] = {
+        {"{\"model_type\":\"hyenadna\",\"d_model\":0,\"n_layer\":2,\"max_seq_len\":1026}", "d_model"},
+        {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":1000000000,\"max_seq_len\":1026}", "n_layer"},
+        {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":2}", "max_seq_len"},
+        {"{\"model_type\":\"hyenadna\",\"d_model\":\"x\",\"n_layer\":2,\"max_seq_len\":1026}", "d_model"},
+        {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":2,\"max_seq_len\":1026,\"hyena_order\":3}", "hyena_order"},
+        {"not json", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *d = variant(NULL, NULL, bad[i][0]);
+        open_fails(d, bad[i][1]);
+        rm_rf(d);
+        free(d);
+    }
+}
+
+Test(model, missing_files)
+{
+    open_fails("/nonexistent/model", "/nonexistent/model");
+    char *d = tmp_dir();
+    open_fails(d, "no model.safetensors");
+    rm_rf(d);
+    free(d);
+}
+
+/* the learned parameters of a fixture: every float tensor but the fixed buffers */
+static size_t count_stored(const char *dir)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    hd_st *st = hd_st_open(p);
+    size_t n = 0;
+    for (int i = 0; i < hd_st_count(st); i++) {
+        const hd_tensor_info *t = hd_st_get(st, i);
+        if (t->dtype == HD_I64 || strstr(t->name, "pos_emb.") || strstr(t->name, "modulation.deltas")) continue;
+        n += t->numel;
+    }
+    hd_st_close(st);
+    return n;
+}
+
+Test(model, every_fixture_family)
+{
+    struct { const char *dir; hd_family fam; int d, n, rc; } sets[] = {
+        {TESTDATA("hyenadna-tiny"), HD_FAM_HYENA, 128, 2, 0},
+        {TESTDATA("caduceus-ph"), HD_FAM_CADUCEUS, 64, 2, 0},
+        {TESTDATA("caduceus-ps"), HD_FAM_CADUCEUS, 64, 2, 1},
+        {TESTDATA("xlstm-mlstm"), HD_FAM_XLSTM, 64, 2, 0},
+        {TESTDATA("xlstm-slstm"), HD_FAM_XLSTM, 64, 2, 0},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        hd_model *m = open_ok(sets[i].dir);
+        cr_assert_eq(m->family, sets[i].fam, "%s", sets[i].dir);
+        cr_assert_eq(m->d_model, sets[i].d, "%s", sets[i].dir);
+        cr_assert_eq(m->n_layer, sets[i].n, "%s", sets[i].dir);
+        cr_assert_eq(m->rc_equivariant, sets[i].rc, "%s", sets[i].dir);
+        cr_assert_eq(hd_model_n_params(m), count_stored(sets[i].dir), "%s", sets[i].dir);
+        hd_model_close(m);
+    }
+}

@@ -1,0 +1,57 @@
+/* testutil.h -- helpers shared by the Criterion suites. */
+#ifndef HD_TESTUTIL_H
+#define HD_TESTUTIL_H
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safetensors.h"
+#include "util.h"
+
+/* relative Frobenius error ‖c − e‖ / ‖e‖ and max |c − e| */
+static inline double rel_frob(const float *c, const float *e, size_t n, double *max_abs)
+{
+    double num = 0, den = 0, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)c[i] - (double)e[i];
+        num += d * d;
+        den += (double)e[i] * e[i];
+        if (fabs(d) > mx || isnan(d)) mx = isnan(d) ? INFINITY : fabs(d);
+    }
+    if (max_abs) *max_abs = mx;
+    if (isnan(num)) return INFINITY;
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* float32 copy of a tensor of an open safetensors file (asserts it exists) */
+static inline float *st_f32(hd_st *st, const char *name, size_t *n)
+{
+    const hd_tensor_info *t = hd_st_find(st, name);
+    cr_assert_not_null(t, "tensor %s missing from %s", name, hd_st_path(st));
+    float *v = malloc((t->numel ? t->numel : 1) * sizeof(float));
+    hd_tensor_to_f32(t, v);
+    if (n) *n = t->numel;
+    return v;
+}
+
+#define TESTDATA(p) HD_TESTDATA "/" p
+
+static inline char *tmp_dir(void)
+{
+    char *d = strdup("/tmp/hdtest.XXXXXX");
+    cr_assert_not_null(mkdtemp(d));
+    return d;
+}
+
+static inline void rm_rf(const char *d)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    int rc = system(cmd);
+    (void)rc;
+}
+
+#endif
