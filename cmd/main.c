@@ -2,10 +2,14 @@
 #include "config.h"
 #include "common.h"
 
+#include <cblas.h>
 #include <htslib/hts.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "../src/output.h"
 
@@ -70,8 +74,36 @@ static const cmd_t *find(const char *name)
     return NULL;
 }
 
+/* Two run-time settings are read by the libraries when they load, before main() runs, so when the user
+ * has set neither, the program re-runs itself once with them in the environment:
+ * - OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to its Prescott (SSE3)
+ *   kernels, several times slower than the AVX2/AVX-512 ones: OPENBLAS_CORETYPE picks the right ones;
+ * - libgomp's threads spin at every barrier by default, which wastes most of the CPU when the cores are
+ *   shared with other jobs (a pipeline running several tools): OMP_WAIT_POLICY=passive lets them sleep.
+ * HYENADNA_NO_ENV_TUNE=1 turns this off. */
+static void tune_environment(char **argv)
+{
+    if (getenv("HYENADNA_NO_ENV_TUNE") || getenv("HYENADNA_ENV_TUNED")) return;
+    int changed = 0;
+    if (!getenv("OPENBLAS_CORETYPE") && !strcasecmp(openblas_get_corename(), "prescott")) {
+        __builtin_cpu_init();
+        const char *core = NULL;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+            core = "SkylakeX";
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            core = "Haswell";
+        if (core) { setenv("OPENBLAS_CORETYPE", core, 1); changed = 1; }
+    }
+    if (!getenv("OMP_WAIT_POLICY")) { setenv("OMP_WAIT_POLICY", "passive", 1); changed = 1; }
+    if (!changed) return;
+    setenv("HYENADNA_ENV_TUNED", "1", 1);
+    execv("/proc/self/exe", argv);   /* on failure, carry on as we are */
+}
+
 int main(int argc, char **argv)
 {
+    tune_environment(argv);
     if (argc < 2) {
         usage(stderr);
         return 1;

@@ -2,6 +2,7 @@
  * OpenMP threads over rows and channels. */
 #include "backend.h"
 #include "util.h"
+#include "vecmath.h"
 
 /* fftw3.h before cblas.h: OpenBLAS pulls in <complex.h>, which would change fftwf_complex */
 #include <fftw3.h>
@@ -135,13 +136,15 @@ static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, cons
     }
 }
 
+/* gelu_tanh(a) = 0.5·a·(1 + tanh(u)) = a / (1 + exp(−2u)), u = sqrt(2/π)·(a + 0.044715·a³):
+ * the same function, through an exp that vectorises (vecmath.h) */
 static void cpu_gelu_tanh(hd_backend *be, float *x, size_t n)
 {
-    const float k0 = 0.7978845608028654f, k1 = 0.044715f;
-    #pragma omp parallel for schedule(static) if (n > 65536)
+    const float k0 = -2.0f * 0.7978845608028654f, k1 = 0.044715f;
+    #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float a = x[i];
-        x[i] = 0.5f * a * (1.0f + tanhf(k0 * (a + k1 * a * a * a)));
+        x[i] = a / (1.0f + hd_expf(k0 * (a + k1 * a * a * a)));
     }
 }
 
@@ -177,15 +180,23 @@ static void cpu_causal_conv(hd_backend *be, const float *x, size_t C, size_t T, 
     for (size_t c = 0; c < C; c++) {
         const float *xc = x + c * ldx, *wc = w + c * K;
         float *yc = y + c * ldy, bias = b ? b[c] : 0.0f;
-        for (size_t t = 0; t < T; t++) {
+        /* output t reads x[hist + t − (K−1) + j]; the first outputs may reach before the history */
+        size_t t0 = hist >= K - 1 ? 0 : K - 1 - hist;
+        if (t0 > T) t0 = T;
+        for (size_t t = 0; t < t0; t++) {
             float s = bias;
-            /* input index hist + t − (K−1) + j */
-            for (size_t j = 0; j < K; j++) {
-                size_t ip = hist + t + j;
-                if (ip < K - 1) continue;
-                s += wc[j] * xc[ip - (K - 1)];
-            }
+            for (size_t j = 0; j < K; j++)
+                if (hist + t + j >= K - 1) s += wc[j] * xc[hist + t + j - (K - 1)];
             yc[t] = s;
+        }
+        const float *xs = xc + (hist + t0 - (K - 1));   /* input of output t0, tap 0 */
+        float *ys = yc + t0;
+        size_t n = T - t0;
+        for (size_t u = 0; u < n; u++) ys[u] = bias;
+        for (size_t j = 0; j < K; j++) {
+            float wj = wc[j];
+            #pragma omp simd
+            for (size_t u = 0; u < n; u++) ys[u] += wj * xs[u + j];
         }
     }
 }

@@ -69,3 +69,20 @@ Test(tokenizer, reverse_complement)
     hd_ids_revcomp(odd, 3);
     cr_assert_eq(odd[0], 8); cr_assert_eq(odd[1], 9); cr_assert_eq(odd[2], 10);
 }
+
+/* the vectorisable exp of vecmath.h against libm over the float range that matters */
+#include "vecmath.h"
+Test(vecmath, expf_accuracy)
+{
+    double worst = 0;
+    for (float x = -87.0f; x < 88.0f; x += 0.0137f) {
+        double e = exp((double)x), got = hd_expf(x);
+        double rel = fabs(got - e) / e;
+        if (rel > worst) worst = rel;
+    }
+    cr_assert(worst < 4e-7, "hd_expf relative error %.3g", worst);
+    cr_assert_eq(hd_expf(-200.0f), 0.0f);
+    cr_assert(isinf(hd_expf(200.0f)));
+    cr_assert_float_eq(hd_expf(0.0f), 1.0f, 0);
+    cr_assert_float_eq(hd_siluf(0.0f), 0.0f, 0);
+}

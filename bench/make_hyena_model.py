@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""make_hyena_model.py -- random-weight HyenaDNA models in the exact -hf layout and shape of the public
+checkpoints (MODELS.md §3.1, §3.3.1), for benchmarks.  pos_emb.z/t are built as the reference builds them.
+
+usage: make_hyena_model.py SIZE OUT_DIR     SIZE: tiny-1k small-32k medium-160k medium-450k large-1m
+"""
+import json, math, os, struct, sys
+
+import torch
+
+SIZES = {
+    "tiny-1k": (128, 2, 1026),
+    "small-32k": (256, 4, 32770),
+    "medium-160k": (256, 8, 160002),
+    "medium-450k": (256, 8, 450002),
+    "large-1m": (256, 8, 1000002),
+}
+
+
+def write_safetensors(path, tensors, meta=None):
+    hdr, off, blobs = {}, 0, []
+    for k in sorted(tensors):
+        t = tensors[k].contiguous().to(torch.float32)
+        b = t.numpy().tobytes()
+        hdr[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    if meta:
+        hdr["__metadata__"] = meta
+    h = json.dumps(hdr, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def main():
+    size, out = sys.argv[1], sys.argv[2]
+    D, N, Lmax = SIZES[size]
+    Fd, E, H = 4 * D, 5, 64
+    g = torch.Generator().manual_seed(7)
+    rnd = lambda *s, std=0.02: torch.randn(*s, generator=g) * std
+    t = torch.linspace(0, 1, Lmax)[None, :, None]
+    bands = (E - 1) // 2
+    tr = torch.linspace(0, Lmax - 1, Lmax)[None, :, None]
+    w = 2 * math.pi * tr / Lmax
+    f = torch.linspace(1e-4, bands - 1, bands)[None, None]
+    zc = torch.exp(-1j * f * w)
+    z = torch.cat([t, zc.real, zc.imag], dim=-1)
+    P = "hyena.backbone."
+    W = {P + "embeddings.word_embeddings.weight": rnd(16, D, std=1.0),
+         P + "ln_f.weight": 1 + rnd(D), P + "ln_f.bias": rnd(D), "lm_head.weight": rnd(16, D, std=1.0)}
+    for i in range(N):
+        p = f"{P}layers.{i}."
+        W.update({
+            p + "mixer.in_proj.weight": rnd(3 * D, D, std=D ** -0.5), p + "mixer.in_proj.bias": rnd(3 * D),
+            p + "mixer.out_proj.weight": rnd(D, D, std=D ** -0.5), p + "mixer.out_proj.bias": rnd(D),
+            p + "mixer.short_filter.weight": rnd(3 * D, 1, 3, std=0.5), p + "mixer.short_filter.bias": rnd(3 * D),
+            p + "mixer.filter_fn.bias": rnd(D, std=1.0),
+            p + "mixer.filter_fn.pos_emb.z": z.clone(), p + "mixer.filter_fn.pos_emb.t": t.clone(),
+            p + "mixer.filter_fn.implicit_filter.0.weight": rnd(H, E, std=0.5), p + "mixer.filter_fn.implicit_filter.0.bias": rnd(H),
+            p + "mixer.filter_fn.implicit_filter.1.freq": 10 + rnd(1, H, std=1.0),
+            p + "mixer.filter_fn.implicit_filter.2.weight": rnd(H, H, std=0.125), p + "mixer.filter_fn.implicit_filter.2.bias": rnd(H),
+            p + "mixer.filter_fn.implicit_filter.4.weight": rnd(H, H, std=0.125), p + "mixer.filter_fn.implicit_filter.4.bias": rnd(H),
+            p + "mixer.filter_fn.implicit_filter.6.weight": rnd(D, H, std=0.125),
+            p + "mixer.filter_fn.modulation.deltas": torch.linspace(math.log(1e-2) / 1.5, math.log(1e-2) / 0.3, D)[None, None],
+            p + "norm1.weight": 1 + rnd(D), p + "norm1.bias": rnd(D), p + "norm2.weight": 1 + rnd(D), p + "norm2.bias": rnd(D),
+            p + "mlp.fc1.weight": rnd(Fd, D, std=D ** -0.5), p + "mlp.fc1.bias": rnd(Fd),
+            p + "mlp.fc2.weight": rnd(D, Fd, std=Fd ** -0.5), p + "mlp.fc2.bias": rnd(D),
+        })
+    os.makedirs(out, exist_ok=True)
+    cfg = json.load(open(os.path.join(os.path.dirname(__file__), "..", "tests", "data", "hyenadna-tiny", "config.json")))
+    cfg.update(d_model=D, n_layer=N, d_inner=Fd, max_seq_len=Lmax)
+    json.dump(cfg, open(os.path.join(out, "config.json"), "w"), indent=2)
+    write_safetensors(os.path.join(out, "model.safetensors"), W, {"format": "pt"})
+
+
+if __name__ == "__main__":
+    main()
