@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef HAVE_CUDA
+#if defined(HAVE_CUDA) && !defined(HD_FUZZ_BUILD)
 int hd_cuda_probe_devices(void);   /* kernels/device.cu */
 #endif
 
 int hd_cuda_device_count(void)
 {
-#ifdef HAVE_CUDA
+#if defined(HAVE_CUDA) && !defined(HD_FUZZ_BUILD)
     return hd_cuda_probe_devices();
 #else
     return 0;
@@ -21,7 +21,7 @@ int hd_cuda_device_count(void)
 
 const char *hd_backends_compiled(void)
 {
-#ifdef HAVE_CUDA
+#if defined(HAVE_CUDA) && !defined(HD_FUZZ_BUILD)
     return "cpu, cuda";
 #else
     return "cpu";
@@ -32,7 +32,7 @@ hd_backend *hd_backend_new(const char *device, int nthreads)
 {
     if (!device || !strcmp(device, "auto") || !strcmp(device, "cpu")) return hd_backend_cpu_new(nthreads);
     if (!strncmp(device, "cuda", 4) && (device[4] == 0 || device[4] == ':')) {
-#ifdef HAVE_CUDA
+#if defined(HAVE_CUDA) && !defined(HD_FUZZ_BUILD)
         if (hd_cuda_device_count() <= 0) {
             hd_set_error(HD_EMODEL, "--device %s: no usable CUDA device (no GPU or no driver)", device);
             return NULL;

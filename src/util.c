@@ -53,7 +53,8 @@ const char *hd_fmt_bytes(double b, char *buf, size_t n)
 void *hd_alloc(size_t n, const char *what)
 {
     if (n == 0) n = 64;
-    size_t avail = hd_mem_available();
+    /* only large requests are checked against the memory available (reading /proc costs a syscall) */
+    size_t avail = n >= ((size_t)64 << 20) ? hd_mem_available() : SIZE_MAX;
     if (n > avail) {
         char a[32], b[32];
         hd_set_error(HD_EMODEL, "out of memory: %s needs %s but only %s are available",
