@@ -75,6 +75,45 @@ struct hd_backend {
     int (*fftconv)(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                    const float *k, size_t Lk, size_t ldk, const float *dbias);
 
+    /* ---- DNA-xLSTM (MODELS.md §5; src/backend_cpu_xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
+    /* Y[t, c] = X[t', c'] with t' = M−1−t when rev_rows (Lrev) else t, c' = C−1−c when rev_cols else c
+     * (both: RC); added to Y with accumulate.  Y may not alias X. */
+    void (*flip)(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t M, size_t C,
+                 int rev_rows, int rev_cols, int accumulate);
+    /* LayerNorm (biased variance, no bias) over each of G groups of DG consecutive values of every row of a
+     * contiguous [M, G·DG] matrix, scaled by gamma [G·DG]; Y may alias X */
+    void (*groupnorm)(hd_backend *be, const float *X, size_t M, size_t G, size_t DG, const float *gamma, float eps,
+                      float *Y);
+    /* Depthwise causal conv over rows (PyTorch conv1d, left zero padding K−1), then SiLU when silu:
+     * Y[t, c] = act(b[c] + Σ_j w[c, j]·X[t − (K−1) + j, c]); b may be NULL; Y may not alias X */
+    void (*conv_rows)(hd_backend *be, const float *X, size_t ldx, size_t M, size_t C, const float *w, size_t K,
+                      const float *b, int silu, float *Y, size_t ldy);
+    /* Block-diagonal ("headwise") linear: Y[m, h·DO + o] = Σ_d W[h, o, d]·X[m, h·DI + d] + b[h·DO + o]
+     * (W [H, DO, DI]; b may be NULL) */
+    void (*headwise)(hd_backend *be, const float *X, size_t ldx, size_t M, size_t H, size_t DI, size_t DO,
+                     const float *W, const float *b, float *Y, size_t ldy);
+    /* In place rotary embedding of interleaved pairs (2j, 2j+1) of each of H heads of DH values, row m at
+     * position m: (a, b) ← (a·cos − b·sin, a·sin + b·cos), cos/sin tables [M, DH/2] */
+    void (*rope)(hd_backend *be, float *X, size_t ldx, size_t M, size_t H, size_t DH, const float *cos,
+                 const float *sin);
+    /* The mLSTM cell (MODELS.md §5.7) over L positions and NH heads of DH: q, k, v [L, NH·DH] (row stride
+     * ldqkv), input/forget gate pre-activations ig, fg [L, NH] (row stride ldg); H [L, NH·DH] (row stride
+     * ldh) gets h̃.  form: HD_MLSTM_PARALLEL, HD_MLSTM_CHUNKWISE (chunk positions per chunk; the last chunk
+     * may be shorter) or HD_MLSTM_RECURRENT.  −1 with hd_error on failure (scratch memory). */
+    int (*mlstm_cell)(hd_backend *be, const float *q, const float *k, const float *v, size_t ldqkv,
+                      const float *ig, const float *fg, size_t ldg, size_t L, size_t NH, size_t DH, int form,
+                      size_t chunk, float *H, size_t ldh);
+    /* mLSTM output gate: H[m, c] = (H[m, c] + skip[c]·Xc[m, c]) · silu(Z[m, c]) */
+    void (*mlstm_gate)(hd_backend *be, float *H, size_t ldh, const float *Xc, size_t ldx, const float *skip,
+                       const float *Z, size_t ldz, size_t M, size_t C);
+    /* The sLSTM cell (MODELS.md §5.8), states starting at 0: Wx [L, 4·NH·DH] gate-major (i, f, z, o), each
+     * gate (head, unit); R [NH, DH, 4·DH] (CUDA layout: [h, d_in, gate·DH + j]); b [NH·4·DH] ordered
+     * (head, gate, j).  Y [L, NH·DH] gets y; with rev_heads head h is written to slot NH−1−h.  −1 on failure. */
+    int (*slstm_cell)(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
+                      size_t NH, size_t DH, int rev_heads, float *Y, size_t ldy);
+    /* Y[m, u] = gelu_erf(G[m, u]) · G[m, U + u] for G [M, 2U] contiguous, Y [M, U] contiguous */
+    void (*gelu_erf_mul)(hd_backend *be, const float *G, size_t M, size_t U, float *Y);
+
     void (*destroy)(hd_backend *be);
 
     /* cached filter spectra, owned by the backend (see hd_backend_cache_get) */
@@ -92,6 +131,9 @@ void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
 
 /* The CPU backend: nthreads 0 = every core. */
 hd_backend *hd_backend_cpu_new(int nthreads);
+/* Fills in the DNA-xLSTM ops of a CPU backend (src/backend_cpu_xlstm.c). */
+void hd_backend_cpu_xlstm_init(hd_backend *be);
+enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2 };
 
 /* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure. */
 hd_backend *hd_backend_new(const char *device, int nthreads);

@@ -425,5 +425,6 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
     be->destroy = cpu_destroy;
+    hd_backend_cpu_xlstm_init(be);
     return be;
 }
