@@ -351,7 +351,7 @@ static int find_config(hd_ckpt *c, ckpt_priv *p)
         c->config_from = "hyper_parameters";
     }
     if (cfg) {
-        c->config_json = json_dumps(cfg, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+        c->config_json = json_dumps(cfg, JSON_INDENT(4) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
         if (!c->config_json) { json_decref(j); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     }
     json_decref(j);
