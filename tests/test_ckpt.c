@@ -180,6 +180,7 @@ typedef struct { unsigned char *p; size_t n, cap; } buf;
 
 static void put(buf *b, const void *d, size_t n)
 {
+    if (!n) return;
     if (b->n + n > b->cap) {
         b->cap = (b->n + n) * 2 + 64;
         b->p = realloc(b->p, b->cap);
@@ -264,7 +265,7 @@ static buf make_zip(const zin *e, int ne, int zip64)
             deflateEnd(&s);
         } else {
             cdata[i] = malloc(e[i].n + 1);
-            memcpy(cdata[i], e[i].data, e[i].n);
+            if (e[i].n) memcpy(cdata[i], e[i].data, e[i].n);
             csz[i] = e[i].n;
         }
         loff[i] = z.n;
