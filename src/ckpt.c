@@ -406,7 +406,10 @@ static int tensor_data(hd_ckpt *c, ckpt_priv *p, const char *name, hd_pkobj *t, 
         out->shape[d] = t->u.tensor.shape[d];
         out->numel *= (size_t)out->shape[d];   /* bounded by the storage size (checked by the reader) */
     }
-    out->nbytes = out->numel * es;
+    if (hd_mul(out->numel, es, &out->nbytes)) {   /* stride-0 (expanded) views can be large */
+        hd_set_error(HD_EMODEL, "%s: tensor '%s' is too large", c->path, name);
+        return -1;
+    }
     const unsigned char *src = base + (size_t)t->u.tensor.offset * es;
     int contiguous = 1;
     int64_t want = 1;
@@ -507,6 +510,10 @@ static int extract(hd_ckpt *c, ckpt_priv *p)
             continue;
         }
         const char *name = k->u.str.s;
+        if (!strcmp(name, "__metadata__")) {
+            hd_set_error(HD_EMODEL, "%s: the state dict has an entry named '__metadata__'", c->path);
+            goto fail;
+        }
         if (v->type != HD_PK_TENSOR) {
             if (add_report(c, "dropped\t%s\t%s, not a tensor", name, hd_pk_describe(v, desc, sizeof desc)) < 0) goto fail;
             continue;

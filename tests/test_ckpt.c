@@ -565,3 +565,27 @@ Test(ckpt, legacy_and_foreign_files)
     rm_rf(d);
     free(d);
 }
+
+Test(ckpt, expanded_view_and_reserved_name)
+{
+    /* shape [2, 3] with strides (0, 1) over storage '0' from element 3: rows [4, 5, 6] twice */
+    buf q = {0};
+    put8(&q, 0x80), put8(&q, 2), put8(&q, '}'), pk_str(&q, "e");
+    pk_tensor(&q, "FloatStorage", "0", 6, 3, 2, 3, 0, 1);
+    put8(&q, 's'), put8(&q, '.');
+    buf z = ckpt_zip(&q, 0, 0);
+    hd_ckpt *c = open_buf(&z);
+    cr_assert_not_null(c, "%s", hd_error());
+    const float want[6] = {4, 5, 6, 4, 5, 6};
+    cr_assert_eq(c->t[0].nbytes, sizeof want);
+    cr_assert(!memcmp(c->t[0].data, want, sizeof want));
+    hd_ckpt_close(c);
+    free(z.p), free(q.p);
+    q = (buf){0};
+    put8(&q, 0x80), put8(&q, 2), put8(&q, '}'), pk_str(&q, "__metadata__");
+    pk_tensor(&q, "FloatStorage", "0", 6, 0, 2, 3, 3, 1);
+    put8(&q, 's'), put8(&q, '.');
+    z = ckpt_zip(&q, 0, 0);
+    expect_error(&z, "'__metadata__'");
+    free(z.p), free(q.p);
+}
