@@ -15,6 +15,7 @@
 
 int main_info(int argc, char **argv);
 int main_forward(int argc, char **argv);
+int main_convert(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -24,6 +25,7 @@ typedef struct {
 static const cmd_t cmds[] = {
     {NULL, "Models", NULL},
     {main_info, "info", "describe a model: family, shape, parameters, aliased tensors"},
+    {main_convert, "convert", "convert a PyTorch checkpoint (.ckpt/.bin/.pt) to a model directory"},
     {NULL, "Inference", NULL},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
     {NULL, NULL, NULL},

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "model.h"
 #include "backend.h"
+#include "ckpt.h"
 #include "util.h"
 
 #include <errno.h>
@@ -139,7 +140,10 @@ hd_model *hd_model_open(const char *location)
         goto fail;
     }
 
-    m->st = hd_st_open(m->weights_path);
+    if (hd_ckpt_sniff(m->weights_path) > 0)   /* a PyTorch checkpoint (.ckpt/.bin/.pt): converted in memory, ckpt.c */
+        m->st = hd_ckpt_load_st(m->weights_path, &m->owned, &m->n_owned);
+    else
+        m->st = hd_st_open(m->weights_path);
     if (!m->st) goto fail;
 
     if (!m->config_path) {

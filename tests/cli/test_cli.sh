@@ -44,7 +44,7 @@ v=$("$H" --version | sed '1!d; s/^.*hyenadna //')
 if echo "$v" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$'; then ok; else bad "nf-core version extraction gave '$v'"; fi
 
 # every subcommand: CMD --help and help CMD on stdout with exit 0, bad option exit 1
-for c in info forward; do
+for c in info forward convert; do
   expect 0 "$c --help" -- "$H" "$c" --help
   has "$tmp/out" "Usage: hyenadna $c" "$c --help"
   empty "$tmp/err" "$c --help stderr"
@@ -109,6 +109,57 @@ if cmp -s "$tmp/t1.safetensors" "$tmp/t2.safetensors"; then ok; else bad "1 and 
 st=${PIPESTATUS[0]}
 if [ "$st" -eq 0 ] || [ "$st" -eq 141 ]; then ok; else bad "closed stdout: exit $st"; fi
 empty "$tmp/err" "closed stdout stderr"
+
+# convert: PyTorch checkpoints (tests/data/ckpt, made by tests/make_ckpt_fixtures.py)
+C=$T/ckpt
+body() { local n; n=$(od -An -t u8 -N8 "$1" | tr -d ' '); tail -c +$((9 + n)) "$1"; }   # safetensors data area
+expect 0 "convert lightning hyenadna" -- "$H" convert -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
+has "$tmp/out" "^config	hyper_parameters.model" "convert takes the config from hyper_parameters"
+has "$tmp/out" "^aliased	model.backbone.layers.0.mixer.filter_fn.implicit_filter.3.freq" "convert reports the shared freq"
+has "$tmp/out" "^dropped	optimizer_states	list with 12 tensors" "convert reports the optimizer state"
+has "$tmp/out" "^dropped	train_torchmetrics.perplexity.total	metric state" "convert drops torchmetrics"
+has "$tmp/out" "^family	hyenadna" "convert checks the family"
+has "$tmp/out" "^summary	56 tensors kept" "convert summary"
+if [ -s "$tmp/hconv/model.safetensors" ] && [ -s "$tmp/hconv/config.json" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "convert output directory"; ls -A "$tmp" "$tmp/hconv"; fi
+expect 0 "info on a checkpoint" -- "$H" info -m "$C/hyenadna-lightning.ckpt"
+has "$tmp/out" "^parameters	438144" "info on a checkpoint counts the parameters"
+"$H" forward -m "$T/hyenadna-tiny" --logits -o "$tmp/f0.safetensors" "$T/hyenadna-tiny/input.fa"
+"$H" forward -m "$tmp/hconv" --logits -o "$tmp/f1.safetensors" "$T/hyenadna-tiny/input.fa"
+"$H" forward -m "$C/hyenadna-lightning.ckpt" --logits -o "$tmp/f2.safetensors" "$T/hyenadna-tiny/input.fa"
+if [ -s "$tmp/f0.safetensors" ] && cmp -s <(body "$tmp/f0.safetensors") <(body "$tmp/f1.safetensors"); then ok; else bad "forward on the converted model differs from the fixture"; fi
+if [ -s "$tmp/f2.safetensors" ] && cmp -s <(body "$tmp/f0.safetensors") <(body "$tmp/f2.safetensors"); then ok; else bad "forward on the checkpoint differs from the fixture"; fi
+expect 0 "convert lightning xlstm" -- "$H" convert -o "$tmp/xconv/" "$C/xlstm-lightning.ckpt"
+has "$tmp/out" "^family	xlstm" "convert xlstm family"
+has "$tmp/out" "^parameters	63312" "convert xlstm parameters"
+# a bare state dict needs --config; nothing is left behind on failure
+expect 2 "convert without a config" -- "$H" convert -o "$tmp/xp" "$C/xlstm-plain.bin"
+has "$tmp/err" "xlstm-plain.bin" "missing config names the file"
+has "$tmp/err" "\-\-config" "missing config suggests --config"
+if [ ! -e "$tmp/xp" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "failed convert left output"; ls -A "$tmp"; fi
+expect 0 "convert with --config to one file" -- "$H" convert -c "$T/xlstm-mlstm/config.json" -o "$tmp/xp.safetensors" "$C/xlstm-plain.bin"
+expect 0 "info on the single converted file" -- "$H" info -m "$tmp/xp.safetensors"
+has "$tmp/out" "^family	xlstm" "single-file config from __metadata__"
+expect 1 "convert onto an existing file" -- "$H" convert -c "$T/xlstm-mlstm/config.json" -o "$tmp/xp.safetensors" "$C/xlstm-plain.bin"
+has "$tmp/err" "\-\-force" "existing output suggests --force"
+expect 0 "convert --force" -- "$H" convert -f -c "$T/xlstm-mlstm/config.json" -o "$tmp/xp.safetensors" "$C/xlstm-plain.bin"
+expect 1 "convert into a non-empty directory" -- "$H" convert -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
+expect 0 "convert --force into a directory" -- "$H" convert -f -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
+expect 0 "convert --dry-run" -- "$H" convert -n "$C/misc.pt"
+has "$tmp/out" "^kept	w_t	F32	\[6, 4\]" "dry run lists a transposed view"
+has "$tmp/out" "^kept	b	BF16	\[2, 3, 4\]" "dry run lists bf16"
+has "$tmp/out" "^state_dict	model" "dry run finds the model entry"
+# not a checkpoint, a truncated one, a config that is not JSON: errors naming the file
+expect 2 "convert a FASTA file" -- "$H" convert -o "$tmp/fa" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "input.fa" "not a checkpoint names the file"
+head -c 100000 "$C/hyenadna-lightning.ckpt" > "$tmp/trunc.ckpt"
+expect 2 "convert a truncated checkpoint" -- "$H" convert -o "$tmp/tr" "$tmp/trunc.ckpt"
+has "$tmp/err" "trunc.ckpt" "truncated checkpoint named"
+expect 2 "forward on a truncated checkpoint" -- "$H" forward -m "$tmp/trunc.ckpt" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "trunc.ckpt" "truncated checkpoint named by -m"
+expect 1 "convert with a bad --config" -- "$H" convert -c "$T/hyenadna-tiny/input.fa" -o "$tmp/bc" "$C/xlstm-plain.bin"
+has "$tmp/err" "input.fa" "bad --config named"
+if [ ! -e "$tmp/fa" ] && [ ! -e "$tmp/tr" ] && [ ! -e "$tmp/bc" ]; then ok; else bad "failed convert left output"; fi
+expect 1 "convert without input" -- "$H" convert -o "$tmp/none"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
