@@ -33,6 +33,8 @@ struct hd_spectra {
     fftwf_complex *K;
 };
 
+void hd_backend_cpu_mamba_register(hd_backend *be);   /* backend_cpu_mamba.c */
+
 static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---------------------------------------------------------------- memory */
@@ -411,6 +413,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_free = cpu_spectra_free;
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
+    hd_backend_cpu_mamba_register(be);
     be->destroy = cpu_destroy;
     return be;
 }
