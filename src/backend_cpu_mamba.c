@@ -7,6 +7,12 @@
  * exp/log come from the polynomial versions below, which vectorise too (libm's expf does not without
  * -ffast-math).  OpenMP threads take whole channel blocks; the block layout does not depend on the
  * thread count, so results are bit-identical for any number of threads. */
+/* Let the vectoriser if-convert the clamps and selects below: without it GCC keeps branches, since a
+ * float comparison may raise an FP exception (nothing here inspects the FP exception flags). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include "backend.h"
 #include "util.h"
 
@@ -129,11 +135,13 @@ static inline void scan_block(size_t e0, size_t cb, const size_t N, size_t T, co
             }
             const float *dtc = dt + (e0 + c) * lddt + t0, *uc = u + (e0 + c) * ldu + t0;
             float bias = dt_bias ? dt_bias[e0 + c] : 0.0f;
+            float dv[SCAN_TC];
+            #pragma omp simd
+            for (size_t t = 0; t < tn; t++) dv[t] = v_softplus(dtc[t] + bias);
             for (size_t t = 0; t < tn; t++) {
-                float d = v_softplus(dtc[t] + bias);
-                dl[t][c] = d;
+                dl[t][c] = dv[t];
                 ul[t][c] = uc[t];
-                du[t][c] = d * uc[t];
+                du[t][c] = dv[t] * uc[t];
             }
         }
         for (size_t t = 0; t < tn; t++) {
