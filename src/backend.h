@@ -113,6 +113,25 @@ struct hd_backend {
                       size_t NH, size_t DH, int rev_heads, float *Y, size_t ldy);
     /* Y[m, u] = gelu_erf(G[m, u]) · G[m, U + u] for G [M, 2U] contiguous, Y [M, U] contiguous */
     void (*gelu_erf_mul)(hd_backend *be, const float *G, size_t M, size_t U, float *Y);
+    /* ---- Mamba (Caduceus) ---- */
+    /* x ← x·sigmoid(x) over n values, in place */
+    void (*silu)(hd_backend *be, float *x, size_t n);
+    /* y[c, t] ← y[c, t]·silu(z[c, t]) over C rows of T (row strides ldy, ldz) */
+    void (*mul_silu_cm)(hd_backend *be, float *y, size_t ldy, const float *z, size_t ldz, size_t C, size_t T);
+    /* dst[c, t] = src[c, T−1−t] over C rows of T (row strides lds, ldd); dst may not alias src.
+     * With C = 1 and T = M·D it reverses an [M, D] matrix in rows and columns. */
+    void (*flip_cm)(hd_backend *be, const float *src, size_t lds, float *dst, size_t ldd, size_t C, size_t T);
+    /* Selective scan of Mamba v1 (MODELS.md §4.4, steps 5–7) over T steps for E channels, N states:
+     *   Δ = softplus(dt[e, t] + dt_bias[e])  (threshold 20)
+     *   h[e, n] ← exp(Δ·A[e, n])·h[e, n] + Δ·B[t, n]·u[e, t]
+     *   y[e, t] = Σ_n C[t, n]·h[e, n] + Dskip[e]·u[e, t]
+     * u, dt, y channel-major (row strides ldu, lddt, ldy); B and C row-major [T, ·] with row stride ldbc;
+     * A = −exp(A_log) [E, N]; state [E, N] carries h between calls (HD_SCAN_FRESH: start from 0).
+     * HD_SCAN_REVERSE_Y: step t is written to column T−1−t of y; HD_SCAN_ACCUMULATE: y += instead of =. */
+    void (*selective_scan)(hd_backend *be, size_t E, size_t N, size_t T, const float *u, size_t ldu,
+                           const float *dt, size_t lddt, const float *dt_bias, const float *A,
+                           const float *B, const float *C, size_t ldbc, const float *Dskip,
+                           float *state, float *y, size_t ldy, int flags);
 
     void (*destroy)(hd_backend *be);
 
@@ -128,6 +147,11 @@ const hd_spectra *hd_backend_cache_get(hd_backend *be, uint64_t owner, int layer
 void hd_backend_cache_put(hd_backend *be, uint64_t owner, int layer, size_t N, hd_spectra *s, size_t bytes);
 void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
 #define HD_SPECTRA_CACHE_BUDGET ((size_t)768 << 20)
+
+/* selective_scan flags */
+#define HD_SCAN_FRESH 1
+#define HD_SCAN_REVERSE_Y 2
+#define HD_SCAN_ACCUMULATE 4
 
 /* The CPU backend: nthreads 0 = every core. */
 hd_backend *hd_backend_cpu_new(int nthreads);

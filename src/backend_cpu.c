@@ -34,6 +34,8 @@ struct hd_spectra {
     fftwf_complex *K;
 };
 
+void hd_backend_cpu_mamba_register(hd_backend *be);   /* backend_cpu_mamba.c */
+
 static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---------------------------------------------------------------- memory */
@@ -424,6 +426,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_free = cpu_spectra_free;
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
+    hd_backend_cpu_mamba_register(be);
     be->destroy = cpu_destroy;
     hd_backend_cpu_xlstm_init(be);
     return be;

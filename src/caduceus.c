@@ -1,42 +1,570 @@
 /* caduceus.c -- Caduceus (BiMamba, RC-aware) models (MODELS.md §4).
- * Loading only for now: the forward pass arrives with the Caduceus issue. */
+ *
+ * PH (rcps false):                          PS (rcps true, hidden and residual [L, 2D] in two halves):
+ *   r = Emb[ids]                              r0 = Emb[ids], r1 = rev_c(Emb[comp(ids)])
+ *   per block: r (+= h); h = M(RMS_w(r))      per block: r0 (+= h0), r1 (+= h1); swap(r0, r1);
+ *                                               h0 = M(RMS_w(r0)); h1 = RC(M(RMS_w(RC(r1))))
+ *   hidden = RMS_wf(r + h)                    hidden = [RMS_wf(r0 + h0), RMS_rev(wf)(r1 + h1)]
+ *   logits = hidden·Embᵀ                      logits[v] = Emb[v]·hidden0 + rev(Emb[comp v])·hidden1
+ * with M = BiMamba: M(u) = Mamba_fwd(u) + Lrev(Mamba_rev(Lrev(u))), in/out projections shared.
+ * (RC(RMS_rev(w)(s)) = RMS_w(RC(s)), which is how the rc half is normed here.)
+ *
+ * Memory: besides r and h ([L, D] each, twice for PS, plus one [L, D] scratch for PS) a block holds the
+ * shared input projection xz [2E, L] and the gated sum of both directions y [E, L], channel-major; the
+ * convolution, Δ and the scan run in chunks of positions (the reverse direction from the end), carrying
+ * the conv history and the [E, N] scan state from chunk to chunk. */
+#include "caduceus.h"
 #include "backend.h"
 #include "model.h"
 #include "util.h"
 
 #include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int caduceus_load(hd_model *m)
+#define CAD_CHUNK 2048
+
+typedef struct {
+    const float *conv_w, *conv_b;   /* [E, 1, K], [E] (NULL without conv_bias) */
+    const float *x_proj;            /* [R + 2N, E] */
+    const float *dt_w, *dt_b;       /* [E, R], [E] */
+    const float *Dskip;             /* [E] */
+    float *A;                       /* owned: −exp(A_log) [E, N] */
+} mamba_dir;
+
+typedef struct {
+    const float *norm_w;            /* [D] */
+    const float *in_proj;           /* [2E, D], shared by both directions */
+    const float *out_proj;          /* [D, E], shared */
+    mamba_dir dir[2];
+} cad_layer;
+
+typedef struct {
+    int D, E, N, R, K, rows, rcps, bidir, swap;
+    float eps;
+    int *comp;                      /* [rows] */
+    const float *emb;               /* [rows, D] */
+    const float *head;              /* [rows, D] (the embedding when tied) */
+    float *emb_rc;                  /* PS: [rows, D]  rev(Emb[comp v]) */
+    float *head_rc;                 /* PS: [rows, D]  rev(head[comp v]) (== emb_rc when tied) */
+    const float *norm_f;
+    float *norm_f_rev;              /* PS */
+    cad_layer *layer;
+    size_t chunk;
+    hd_caduceus_tap_fn tap;
+    void *tap_ud;
+} caduceus;
+
+/* ---------------------------------------------------------------- loading */
+
+static int read_comp_config(hd_model *m, caduceus *c)
 {
-    long D, N, vocab;
-    if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &N) ||
-        hd_cfg_int(m, "vocab_size", 16, 0, 12, 1 << 20, &vocab))
-        return -1;
-    int rcps = hd_cfg_bool(m, "rcps", 0);
-    m->d_model = (int)D;
-    m->n_layer = (int)N;
-    m->max_len = 0;
-    m->n_logits = (int)vocab;
-    m->d_hidden = rcps ? 2 * (int)D : (int)D;
-    m->causal = 0;
-    m->rc_equivariant = rcps;
-    snprintf(m->variant, sizeof m->variant, "%s", rcps ? "PS (RC-equivariant)" : "PH");
-    for (int i = 0; i < hd_st_count(m->st); i++) {
-        const char *c = m->canon[i];
-        m->used[i] = strstr(c, "complement_map") ? 2 : 1;
+    json_t *cm = hd_cfg_get(m, "complement_map");
+    for (int v = 0; v < c->rows; v++) c->comp[v] = v;
+    if (!cm || json_is_null(cm)) {   /* the common vocabulary (MODELS.md §2) */
+        if (c->rows > 10) c->comp[7] = 10, c->comp[10] = 7, c->comp[8] = 9, c->comp[9] = 8;
+        return 0;
     }
-    hd_model_note(m, "mamba_rev.in_proj / mamba_rev.out_proj: absent, tied to mamba_fwd (bidirectional_weight_tie)");
-    hd_model_note(m, "lm_head.weight: absent, tied to the embedding");
+    const char *cfg = m->config_path ? m->config_path : m->weights_path;
+    if (!json_is_object(cm)) {
+        hd_set_error(HD_EMODEL, "%s: config key 'complement_map' is not an object", cfg);
+        return -1;
+    }
+    const char *k;
+    json_t *val;
+    json_object_foreach(cm, k, val) {
+        char *end;
+        long key = strtol(k, &end, 10);
+        if (*end || end == k || key < 0 || key >= c->rows || !json_is_integer(val) || json_integer_value(val) < 0 ||
+            json_integer_value(val) >= c->rows) {
+            hd_set_error(HD_EMODEL, "%s: complement_map entry '%s' is not a token id mapping within 0..%d", cfg, k,
+                         c->rows - 1);
+            return -1;
+        }
+        c->comp[key] = (int)json_integer_value(val);
+    }
     return 0;
 }
 
-static void caduceus_free(hd_model *m) {}
+static int read_comp_buffer(hd_model *m, caduceus *c, const char *canon)
+{
+    const hd_tensor_info *t = hd_model_tensor(m, canon);
+    if (!t) return 0;
+    if ((t->dtype != HD_I64 && t->dtype != HD_I32) || t->numel != (size_t)c->rows) {
+        hd_set_error(HD_EMODEL, "%s: tensor '%s' should be an integer vector of %d ids (%s, %zu values)", m->weights_path,
+                     t->name, c->rows, hd_dtype_name(t->dtype), t->numel);
+        return -1;
+    }
+    int64_t v[4096];
+    if (c->rows > 4096 || hd_tensor_to_i64(t, v)) {
+        hd_set_error(HD_EMODEL, "%s: cannot read tensor '%s'", m->weights_path, t->name);
+        return -1;
+    }
+    for (int i = 0; i < c->rows; i++)
+        if (v[i] != c->comp[i]) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s' maps id %d to %lld, but the config's complement_map says %d",
+                         m->weights_path, t->name, i, (long long)v[i], c->comp[i]);
+            return -1;
+        }
+    hd_model_mark(m, canon, 2);
+    return 0;
+}
+
+static int caduceus_load(hd_model *m)
+{
+    long D, NL, vocab, mult, N = 16, K = 4, expand = 2, R;
+    double eps;
+    if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &NL) ||
+        hd_cfg_int(m, "vocab_size", 16, 0, 12, 4096, &vocab) ||
+        hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 4096, &mult) || hd_cfg_num(m, "norm_epsilon", 1e-5, &eps))
+        return -1;
+    const char *cfg = m->config_path ? m->config_path : m->weights_path;
+    R = (D + 15) / 16;
+    json_t *ssm = hd_cfg_get(m, "ssm_cfg");
+    if (ssm && json_is_object(ssm)) {
+        json_t *v;
+#define SSM_INT(key, var, lo, hi) \
+        if ((v = json_object_get(ssm, key)) && !json_is_null(v)) { \
+            if (!json_is_integer(v) || json_integer_value(v) < (lo) || json_integer_value(v) > (hi)) { \
+                hd_set_error(HD_EMODEL, "%s: ssm_cfg.%s must be an integer in [%d, %d]", cfg, key, lo, hi); \
+                return -1; \
+            } \
+            var = (long)json_integer_value(v); \
+        }
+        SSM_INT("d_state", N, 1, 1024);
+        SSM_INT("d_conv", K, 1, 64);
+        SSM_INT("expand", expand, 1, 64);
+        v = json_object_get(ssm, "dt_rank");
+        if (v && !json_is_null(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "auto"))) {
+            SSM_INT("dt_rank", R, 1, 65536);
+        }
+#undef SSM_INT
+        if (json_is_true(json_object_get(ssm, "bias"))) {
+            hd_set_error(HD_EMODEL, "%s: ssm_cfg.bias = true (biased in/out projections) is not supported", cfg);
+            return -1;
+        }
+    }
+    if (!hd_cfg_bool(m, "rms_norm", 1)) {
+        hd_set_error(HD_EMODEL, "%s: rms_norm = false (LayerNorm Caduceus) is not supported", cfg);
+        return -1;
+    }
+    const char *strat = hd_cfg_str(m, "bidirectional_strategy");
+    if (strat && strcmp(strat, "add")) {
+        hd_set_error(HD_EMODEL, "%s: bidirectional_strategy '%s' is not supported (only 'add')", cfg, strat);
+        return -1;
+    }
+    caduceus *c = calloc(1, sizeof *c);
+    if (!c) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    m->impl = c;
+    c->D = (int)D, c->N = (int)N, c->K = (int)K, c->E = (int)(expand * D), c->R = (int)R;
+    c->rows = (int)((vocab + mult - 1) / mult * mult);
+    c->rcps = hd_cfg_bool(m, "rcps", 0);
+    c->bidir = hd_cfg_bool(m, "bidirectional", 1);
+    c->swap = c->rcps && hd_cfg_bool(m, "fused_add_norm", 1);
+    c->eps = (float)eps;
+    c->chunk = CAD_CHUNK;
+    long E = c->E, rows = c->rows;
+
+    m->d_model = (int)D;
+    m->n_layer = (int)NL;
+    m->max_len = 0;
+    m->n_logits = c->rows;
+    m->d_hidden = c->rcps ? 2 * (int)D : (int)D;
+    m->causal = 0;
+    m->rc_equivariant = c->rcps;
+    snprintf(m->variant, sizeof m->variant, "%s", c->rcps ? "PS (RC-equivariant)" : "PH");
+    if (!c->bidir) snprintf(m->variant + strlen(m->variant), sizeof m->variant - strlen(m->variant), ", unidirectional");
+    if (c->rcps && !c->swap) hd_model_note(m, "fused_add_norm = false: RCPS residual halves are not swapped");
+
+    /* complement map: config, checked against the PS buffers */
+    if (!(c->comp = calloc((size_t)rows, sizeof *c->comp))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (read_comp_config(m, c)) return -1;
+    for (int v = 0; v < rows; v++)
+        if (c->comp[c->comp[v]] != v) {
+            hd_set_error(HD_EMODEL, "%s: complement_map is not an involution (%d -> %d -> %d)", cfg, v, c->comp[v],
+                         c->comp[c->comp[v]]);
+            return -1;
+        }
+    if (read_comp_buffer(m, c, "embeddings.word_embeddings.complement_map") ||
+        read_comp_buffer(m, c, "lm_head.complement_map"))
+        return -1;
+
+    const char *emb_name = c->rcps ? "embeddings.word_embeddings.embedding.weight" : "embeddings.word_embeddings.weight";
+    const char *head_name = c->rcps ? "lm_head.lm_head.weight" : "lm_head.weight";
+    if (!(c->emb = hd_model_f32(m, 1, HD_SHAPE(rows, D), "%s", emb_name))) return -1;
+    if (hd_model_tensor(m, head_name)) {
+        if (!(c->head = hd_model_f32(m, 1, HD_SHAPE(rows, D), "%s", head_name))) return -1;
+    } else {
+        c->head = c->emb;
+        hd_model_note(m, "%s: absent, tied to %s", head_name, emb_name);
+    }
+    if (!(c->norm_f = hd_model_f32(m, 1, HD_SHAPE(D), "norm_f.weight"))) return -1;
+    if (c->rcps) {
+        c->emb_rc = malloc((size_t)rows * D * sizeof(float));
+        c->head_rc = c->head == c->emb ? c->emb_rc : malloc((size_t)rows * D * sizeof(float));
+        c->norm_f_rev = malloc((size_t)D * sizeof(float));
+        if (!c->emb_rc || !c->head_rc || !c->norm_f_rev) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        for (long v = 0; v < rows; v++)
+            for (long d = 0; d < D; d++) {
+                c->emb_rc[v * D + d] = c->emb[(size_t)c->comp[v] * D + (D - 1 - d)];
+                if (c->head_rc != c->emb_rc) c->head_rc[v * D + d] = c->head[(size_t)c->comp[v] * D + (D - 1 - d)];
+            }
+        for (long d = 0; d < D; d++) c->norm_f_rev[d] = c->norm_f[D - 1 - d];
+    }
+
+    if (!(c->layer = calloc((size_t)NL, sizeof *c->layer))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    const char *mix = c->rcps ? "mixer.submodule" : "mixer";
+    int tied_noted = 0;
+    for (int i = 0; i < NL; i++) {
+        cad_layer *ly = &c->layer[i];
+        if (!(ly->norm_w = hd_model_f32(m, 1, HD_SHAPE(D), "layers.%d.norm.weight", i)) ||
+            !(ly->in_proj = hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "layers.%d.%s.mamba_fwd.in_proj.weight", i, mix)) ||
+            !(ly->out_proj = hd_model_f32(m, 1, HD_SHAPE(D, E), "layers.%d.%s.mamba_fwd.out_proj.weight", i, mix)))
+            return -1;
+        for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
+            mamba_dir *md = &ly->dir[d];
+            const char *dn = d ? "mamba_rev" : "mamba_fwd";
+            const float *A_log;
+#define T(field, ...) if (!(md->field = hd_model_f32(m, 1, HD_SHAPE(__VA_ARGS__), "layers.%d.%s.%s.%s", i, mix, dn, name))) return -1
+            const char *name;
+            name = "conv1d.weight"; T(conv_w, E, 1, K);
+            name = "x_proj.weight"; T(x_proj, R + 2 * N, E);
+            name = "dt_proj.weight"; T(dt_w, E, R);
+            name = "dt_proj.bias"; T(dt_b, E);
+            name = "D"; T(Dskip, E);
+#undef T
+            char cb[256];
+            snprintf(cb, sizeof cb, "layers.%d.%s.%s.conv1d.bias", i, mix, dn);
+            if (hd_model_tensor(m, cb) && !(md->conv_b = hd_model_f32(m, 1, HD_SHAPE(E), "%s", cb))) return -1;
+            if (!(A_log = hd_model_f32(m, 1, HD_SHAPE(E, N), "layers.%d.%s.%s.A_log", i, mix, dn))) return -1;
+            if (!(md->A = malloc((size_t)E * N * sizeof(float)))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+            for (long j = 0; j < E * N; j++) md->A[j] = -expf(A_log[j]);
+        }
+        if (c->bidir) {
+            char nm[256];
+            for (int p = 0; p < 2; p++) {
+                snprintf(nm, sizeof nm, "layers.%d.%s.mamba_rev.%s.weight", i, mix, p ? "out_proj" : "in_proj");
+                if (hd_model_tensor(m, nm)) {
+                    hd_set_error(HD_EMODEL, "%s: tensor '%s' is stored: untied BiMamba projections "
+                                 "(bidirectional_weight_tie false) are not supported", m->weights_path,
+                                 hd_model_display(m, nm));
+                    return -1;
+                }
+            }
+            if (!tied_noted) {
+                hd_model_note(m, "layers.{0..%ld}.%s.mamba_rev.in_proj.weight / out_proj.weight: absent, tied to "
+                              "mamba_fwd (bidirectional_weight_tie)", NL - 1, mix);
+                tied_noted = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void caduceus_free(hd_model *m)
+{
+    caduceus *c = m->impl;
+    if (!c) return;
+    if (c->layer)
+        for (int i = 0; i < m->n_layer; i++) {
+            free(c->layer[i].dir[0].A);
+            free(c->layer[i].dir[1].A);
+        }
+    free(c->layer);
+    if (c->head_rc != c->emb_rc) free(c->head_rc);
+    free(c->emb_rc);
+    free(c->norm_f_rev);
+    free(c->comp);
+    free(c);
+    m->impl = NULL;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+const int *hd_caduceus_complement(const hd_model *m)
+{
+    if (!m || m->family != HD_FAM_CADUCEUS || !m->impl) return NULL;
+    return ((const caduceus *)m->impl)->comp;
+}
+
+int hd_caduceus_rc_ids(const hd_model *m, const int32_t *ids, size_t L, int32_t *out)
+{
+    const int *comp = hd_caduceus_complement(m);
+    if (!comp) { hd_set_error(HD_EINPUT, "not a Caduceus model"); return -1; }
+    for (size_t i = 0; i < L; i++) {
+        int32_t v = ids[L - 1 - i];
+        out[i] = v >= 0 && v < m->n_logits ? comp[v] : v;
+    }
+    return 0;
+}
+
+int hd_caduceus_conjoin(const hd_model *m, const float *hidden, const float *hidden_rc, size_t L, float *out)
+{
+    if (!hd_caduceus_complement(m)) { hd_set_error(HD_EINPUT, "not a Caduceus model"); return -1; }
+    size_t D = (size_t)m->d_model;
+    if (m->rc_equivariant) {
+        for (size_t t = 0; t < L; t++)
+            for (size_t c = 0; c < D; c++)
+                out[t * D + c] = 0.5f * (hidden[t * 2 * D + c] + hidden[(L - 1 - t) * 2 * D + (2 * D - 1 - c)]);
+        return 0;
+    }
+    if (!hidden_rc) { hd_set_error(HD_EINPUT, "Caduceus-PH conjoining needs the hidden states of the reverse-complement run"); return -1; }
+    for (size_t t = 0; t < L; t++)
+        for (size_t c = 0; c < D; c++) out[t * D + c] = 0.5f * (hidden[t * D + c] + hidden_rc[(L - 1 - t) * D + c]);
+    return 0;
+}
+
+int hd_caduceus_conjoin_logits(const hd_model *m, const float *logits, const float *logits_rc, size_t L, float *out)
+{
+    const int *comp = hd_caduceus_complement(m);
+    if (!comp) { hd_set_error(HD_EINPUT, "not a Caduceus model"); return -1; }
+    if (!logits_rc) { hd_set_error(HD_EINPUT, "conjoining logits needs the logits of the reverse-complement run"); return -1; }
+    size_t V = (size_t)m->n_logits;
+    for (size_t t = 0; t < L; t++)
+        for (size_t v = 0; v < V; v++)
+            out[t * V + v] = 0.5f * (logits[t * V + v] + logits_rc[(L - 1 - t) * V + (size_t)comp[v]]);
+    return 0;
+}
+
+void hd_caduceus_set_tap(hd_model *m, hd_caduceus_tap_fn fn, void *ud)
+{
+    if (!m || m->family != HD_FAM_CADUCEUS || !m->impl) return;
+    caduceus *c = m->impl;
+    c->tap = fn;
+    c->tap_ud = ud;
+}
+
+void hd_caduceus_set_chunk(hd_model *m, size_t positions)
+{
+    if (!m || m->family != HD_FAM_CADUCEUS || !m->impl) return;
+    ((caduceus *)m->impl)->chunk = positions ? positions : CAD_CHUNK;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+typedef struct {
+    size_t L, cs;
+    float *r[2], *h[2];  /* [L, D]: residual and hidden halves (PH uses [0] only) */
+    float *tmp;          /* PS: [L, D] the RC'd input/output of the rc half */
+    float *xz;           /* [2E, L] in_proj output, channel-major: x rows 0..E−1, z rows E..2E−1 */
+    float *y;            /* [E, L] sum of both directions' scan outputs, then gated */
+    float *nc;           /* [cs, D] a normed chunk */
+    float *xr;           /* [E, cs + K − 1] reversed chunk of x with its conv history */
+    float *s;            /* [E, cs] silu(conv(x)) */
+    float *dt;           /* [E, cs] dt_proj output (bias added in the scan) */
+    float *xdbl;         /* [cs, R + 2N] x_proj output: dt | B | C */
+    float *state;        /* [E, N] */
+    float *oc, *oc2;     /* [cs, max(D, rows)] */
+    float *host;         /* host copy [L, d_hidden] for taps and on_block (PS interleaving) */
+} cad_buf;
+
+static void cbuf_free(hd_backend *be, cad_buf *B)
+{
+    float **p[] = {&B->r[0], &B->r[1], &B->h[0], &B->h[1], &B->tmp, &B->xz, &B->y, &B->nc,
+                   &B->xr, &B->s, &B->dt, &B->xdbl, &B->state, &B->oc, &B->oc2};
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
+    hd_free(B->host);
+    B->host = NULL;
+}
+
+static int cbuf_alloc(hd_backend *be, const caduceus *c, size_t L, int want_host, cad_buf *B)
+{
+    memset(B, 0, sizeof *B);
+    size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K, W = (size_t)(c->R + 2 * c->N);
+    size_t cs = L < c->chunk ? L : c->chunk, LD, LE;
+    size_t wide = (size_t)(c->rows > c->D ? c->rows : c->D);
+    B->L = L, B->cs = cs;
+    if (hd_mul(L, D * sizeof(float), &LD) || hd_mul(L, E * sizeof(float), &LE) || LE > SIZE_MAX / 2) {
+        hd_set_error(HD_EMODEL, "out of memory: sequence too long");
+        return -1;
+    }
+    int halves = c->rcps ? 2 : 1;
+    for (int i = 0; i < halves; i++)
+        if (!(B->r[i] = be->alloc(be, LD, "the residual stream")) || !(B->h[i] = be->alloc(be, LD, "the hidden states")))
+            goto fail;
+    if (c->rcps && !(B->tmp = be->alloc(be, LD, "the reverse-complement half")))
+        goto fail;
+    if (!(B->xz = be->alloc(be, 2 * LE, "the BiMamba input projection")) ||
+        !(B->y = be->alloc(be, LE, "the BiMamba scan output")) ||
+        !(B->nc = be->alloc(be, cs * D * sizeof(float), "a chunk")) ||
+        !(B->xr = be->alloc(be, E * (cs + K) * sizeof(float), "a chunk")) ||
+        !(B->s = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
+        !(B->dt = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
+        !(B->xdbl = be->alloc(be, cs * W * sizeof(float), "a chunk")) ||
+        !(B->state = be->alloc(be, E * N * sizeof(float), "the scan state")) ||
+        !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk")) ||
+        !(B->oc2 = be->alloc(be, cs * wide * sizeof(float), "a chunk")))
+        goto fail;
+    if (want_host && !(B->host = hd_alloc(LD * halves, "a host copy of the hidden states"))) goto fail;
+    return 0;
+fail:
+    cbuf_free(be, B);
+    return -1;
+}
+
+/* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in. */
+static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, const float *in, float *out, cad_buf *B)
+{
+    size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K;
+    size_t R = (size_t)c->R, W = R + 2 * N;
+    /* 1. shared input projection of both directions (§4.5) */
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs;
+        be->rmsnorm(be, in + m0 * D, n, D, ly->norm_w, c->eps, B->nc);
+        be->linear_cm_out(be, B->nc, n, D, D, ly->in_proj, NULL, 2 * E, B->xz + m0, L);
+    }
+    /* 2–7 per direction; the reverse one walks the sequence from the end */
+    for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
+        const mamba_dir *md = &ly->dir[d];
+        for (size_t t0 = 0; t0 < L; t0 += cs) {
+            size_t n = L - t0 < cs ? L - t0 : cs, hs = t0 < K - 1 ? t0 : K - 1;
+            const float *xin;
+            size_t ldx;
+            if (!d) {
+                xin = B->xz + (t0 - hs);
+                ldx = L;
+            } else {
+                /* reversed positions t0 − hs … t0 + n − 1 = original L−1−t0+hs … L−t0−n */
+                be->flip_cm(be, B->xz + (L - t0 - n), L, B->xr, hs + n, E, hs + n);
+                xin = B->xr;
+                ldx = hs + n;
+            }
+            be->causal_conv(be, xin, E, n, ldx, hs, md->conv_w, K, md->conv_b, B->s, n);
+            be->silu(be, B->s, E * n);
+            be->linear_cm_in(be, B->s, n, E, n, md->x_proj, NULL, W, B->xdbl, W);
+            be->linear_cm_out(be, B->xdbl, n, R, W, md->dt_w, NULL, E, B->dt, n);
+            int flags = (t0 ? 0 : HD_SCAN_FRESH) | (d ? HD_SCAN_REVERSE_Y | HD_SCAN_ACCUMULATE : 0);
+            be->selective_scan(be, E, N, n, B->s, n, B->dt, n, md->dt_b, md->A, B->xdbl + R, B->xdbl + R + N, W,
+                               md->Dskip, B->state, d ? B->y + (L - t0 - n) : B->y + t0, L, flags);
+        }
+    }
+    /* 8. gate with silu(z) (z is shared: the reverse direction's z is Lrev(z)) and 9. project out */
+    be->mul_silu_cm(be, B->y, L, B->xz + E * L, L, E, L);
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs;
+        be->linear_cm_in(be, B->y + m0, n, E, L, ly->out_proj, NULL, D, out + m0 * D, D);
+    }
+}
+
+/* [L, d_hidden] host view of a (pair of) device buffers: PS halves interleaved into B->host */
+static const float *host_view(const caduceus *c, hd_backend *be, cad_buf *B, float *const *half, int is_cpu)
+{
+    size_t L = B->L, D = (size_t)c->D;
+    if (!c->rcps) {
+        if (is_cpu) return half[0];
+        be->download(be, B->host, half[0], L * D * sizeof(float));
+        return B->host;
+    }
+    /* interleave rows: download each half into the second half of host rows, then arrange */
+    float *tmp = hd_alloc(D * (L < 4096 ? L : 4096) * sizeof(float), "a host chunk");
+    if (!tmp) return NULL;
+    for (int hh = 0; hh < 2; hh++)
+        for (size_t m0 = 0; m0 < L; m0 += 4096) {
+            size_t n = L - m0 < 4096 ? L - m0 : 4096;
+            be->download(be, tmp, half[hh] + m0 * D, n * D * sizeof(float));
+            for (size_t i = 0; i < n; i++) memcpy(B->host + (m0 + i) * 2 * D + hh * D, tmp + i * D, D * sizeof(float));
+        }
+    hd_free(tmp);
+    return B->host;
+}
 
 static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
 {
-    hd_set_error(HD_EMODEL, "%s: the Caduceus forward pass is not available in this build yet", m->location);
-    return -1;
+    caduceus *c = m->impl;
+    if (L == 0) return 0;
+    if (!be->selective_scan || !be->silu || !be->mul_silu_cm || !be->flip_cm) {
+        hd_set_error(HD_EMODEL, "%s: the %s backend has no Mamba ops: Caduceus runs on the CPU backend only", m->location,
+                     be->name);
+        return -1;
+    }
+    int is_cpu = !strcmp(be->name, "cpu");
+    int want_host = (c->tap || f->on_block || (f->layer >= 0 && f->hidden)) && (c->rcps || !is_cpu);
+    cad_buf B;
+    if (cbuf_alloc(be, c, L, want_host, &B)) return -1;
+    size_t D = (size_t)c->D, cs = B.cs, rows = (size_t)c->rows, W = (size_t)m->d_hidden;
+    int rc = -1, halves = c->rcps ? 2 : 1;
+    const float *hv;
+
+    /* embedding (§4.7; RCPSEmbedding §4.8) */
+    float *emb = malloc(cs * D * sizeof(float));
+    if (!emb) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    for (int hh = 0; hh < halves; hh++) {
+        const float *tab = hh ? c->emb_rc : c->emb;
+        for (size_t m0 = 0; m0 < L; m0 += cs) {
+            size_t n = L - m0 < cs ? L - m0 : cs;
+            for (size_t i = 0; i < n; i++) memcpy(emb + i * D, tab + (size_t)ids[m0 + i] * D, D * sizeof(float));
+            be->upload(be, B.r[hh] + m0 * D, emb, n * D * sizeof(float));
+        }
+    }
+    free(emb);
+    if (c->tap) {
+        if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+        c->tap(c->tap_ud, "embedding", -1, hv, L, (int)W);
+    }
+
+    int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
+    for (int i = 0; i <= last; i++) {
+        const cad_layer *ly = &c->layer[i];
+        /* fused add-norm: the residual r (+ h) was formed at the end of the previous block; PS swaps halves */
+        if (c->swap) {
+            float *t = B.r[0]; B.r[0] = B.r[1]; B.r[1] = t;
+        }
+        if (c->tap) {
+            if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+            c->tap(c->tap_ud, "residual", i, hv, L, (int)W);
+        }
+        bimamba(c, be, ly, B.r[0], B.h[0], &B);
+        if (c->rcps) {
+            be->flip_cm(be, B.r[1], 0, B.tmp, 0, 1, L * D);     /* RC(r1) */
+            bimamba(c, be, ly, B.tmp, B.tmp, &B);
+            be->flip_cm(be, B.tmp, 0, B.h[1], 0, 1, L * D);     /* h1 = RC(M(RMS_w(RC(r1)))) */
+        }
+        if (c->tap) {
+            if (!(hv = host_view(c, be, &B, B.h, is_cpu))) goto out;
+            c->tap(c->tap_ud, "layer", i, hv, L, (int)W);
+        }
+        for (int hh = 0; hh < halves; hh++) be->add(be, B.r[hh], B.h[hh], L * D);
+        if (f->on_block) {
+            if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+            f->on_block(f->ud, i, hv, L, (int)W);
+        }
+        if (i == f->layer && f->hidden) {
+            if (!(hv = host_view(c, be, &B, B.r, 1))) goto out;
+            if (!c->rcps) be->download(be, f->hidden, B.r[0], L * D * sizeof(float));
+            else memcpy(f->hidden, hv, L * W * sizeof(float));
+        }
+    }
+
+    /* final norm (no swap) and the tied (RCPS) head */
+    if ((f->hidden && f->layer < 0) || f->logits) {
+        float *hrow = f->hidden && f->layer < 0 && c->rcps ? malloc(cs * D * sizeof(float)) : NULL;
+        if (f->hidden && f->layer < 0 && c->rcps && !hrow) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+        for (size_t m0 = 0; m0 < L; m0 += cs) {
+            size_t n = L - m0 < cs ? L - m0 : cs;
+            for (int hh = 0; hh < halves; hh++) {
+                be->rmsnorm(be, B.r[hh] + m0 * D, n, D, hh ? c->norm_f_rev : c->norm_f, c->eps, B.nc);
+                if (f->hidden && f->layer < 0) {
+                    if (!c->rcps) be->download(be, f->hidden + m0 * D, B.nc, n * D * sizeof(float));
+                    else {
+                        be->download(be, hrow, B.nc, n * D * sizeof(float));
+                        for (size_t i = 0; i < n; i++)
+                            memcpy(f->hidden + (m0 + i) * W + hh * D, hrow + i * D, D * sizeof(float));
+                    }
+                }
+                if (f->logits) {
+                    be->linear(be, B.nc, n, D, D, hh ? c->head_rc : c->head, NULL, rows, hh ? B.oc2 : B.oc, rows);
+                    if (hh) be->add(be, B.oc, B.oc2, n * rows);
+                }
+            }
+            if (f->logits) be->download(be, f->logits + m0 * rows, B.oc, n * rows * sizeof(float));
+        }
+        free(hrow);
+    }
+    rc = 0;
+out:
+    cbuf_free(be, &B);
+    return rc;
 }
 
 const hd_family_ops hd_caduceus_ops = {"caduceus", caduceus_load, caduceus_free, caduceus_forward};
