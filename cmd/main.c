@@ -15,6 +15,7 @@
 
 int main_info(int argc, char **argv);
 int main_forward(int argc, char **argv);
+int main_classify(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -26,6 +27,7 @@ static const cmd_t cmds[] = {
     {main_info, "info", "describe a model: family, shape, parameters, aliased tensors"},
     {NULL, "Inference", NULL},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {NULL, NULL, NULL},
 };
 
