@@ -771,6 +771,13 @@ hd_head *hd_head_fit(hd_clf_method method, const float *X, const int *y, size_t 
                      const hd_fit_opts *o)
 {
     if (!n || D <= 0 || C < 2) { hd_set_error(HD_EINPUT, "nothing to fit: %zu examples, %d classes", n, C); return NULL; }
+    for (int c = 0; c < C; c++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) k += y[i] == c;
+        if (!k) { hd_set_error(HD_EINPUT, "class '%s' has no training examples", classes[c]); return NULL; }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (y[i] < 0 || y[i] >= C) { hd_set_error(HD_EINPUT, "label %d of example %zu out of range", y[i], i); return NULL; }
     hd_head *h = head_new(method, D, C, classes);
     if (!h) return NULL;
     size_t CD = (size_t)C * D, nD;
