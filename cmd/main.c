@@ -16,6 +16,7 @@
 int main_info(int argc, char **argv);
 int main_forward(int argc, char **argv);
 int main_convert(int argc, char **argv);
+int main_classify(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -28,6 +29,7 @@ static const cmd_t cmds[] = {
     {main_convert, "convert", "convert a PyTorch checkpoint (.ckpt/.bin/.pt) to a model directory"},
     {NULL, "Inference", NULL},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {NULL, NULL, NULL},
 };
 

@@ -45,6 +45,7 @@ if echo "$v" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$'; then ok; else bad "nf-core v
 
 # every subcommand: CMD --help and help CMD on stdout with exit 0, bad option exit 1
 for c in info forward convert; do
+for c in info forward classify; do
   expect 0 "$c --help" -- "$H" "$c" --help
   has "$tmp/out" "Usage: hyenadna $c" "$c --help"
   empty "$tmp/err" "$c --help stderr"
@@ -160,6 +161,48 @@ expect 1 "convert with a bad --config" -- "$H" convert -c "$T/hyenadna-tiny/inpu
 has "$tmp/err" "input.fa" "bad --config named"
 if [ ! -e "$tmp/fa" ] && [ ! -e "$tmp/tr" ] && [ ! -e "$tmp/bc" ]; then ok; else bad "failed convert left output"; fi
 expect 1 "convert without input" -- "$H" convert -o "$tmp/none"
+# classify: labelled windows of seq6 (fwd) against their reverse complements (rc)
+awk '/^>/{p=($1==">seq6")} !/^>/&&p{printf "%s",$0}' "$T/hyenadna-tiny/input.fa" > "$tmp/s6"
+s6=$(cat "$tmp/s6")
+: > "$tmp/train.fa"; : > "$tmp/test.fa"
+for i in 0 1 2 3 4 5 6 7 8 9 10 11; do
+  w=${s6:$((i*80)):64}; r=$(echo "$w" | rev | tr ACGT TGCA)
+  if [ $((i % 2)) -eq 0 ]; then f="$tmp/train.fa"; else f="$tmp/test.fa"; fi
+  printf '>w%d label=fwd\n%s\n>r%d label=rc\n%s\n' "$i" "$w" "$i" "$r" >> "$f"
+done
+expect 0 "classify kmer" -- "$H" classify --method kmer --train "$tmp/train.fa" "$tmp/test.fa" --metrics "$tmp/m.json"
+has "$tmp/out" "^#name	label	score_fwd	score_rc	prob_fwd	prob_rc	true_label$" "classify TSV header"
+if [ "$(grep -vc '^#' "$tmp/out")" -eq 12 ]; then ok; else bad "classify kmer: expected 12 rows"; fi
+has "$tmp/m.json" '"confusion_matrix"' "classify metrics JSON"
+has "$tmp/err" "accuracy" "classify metrics summary on stderr"
+expect 0 "classify context" -- "$H" classify -m "$T/hyenadna-tiny" --shots 2 --train "$tmp/train.fa" "$tmp/test.fa"
+if awk -F'\t' '!/^#/{n++; s=$5+$6; if (s<0.999||s>1.001) bad=1; if (($3>$4)!=($2=="fwd")) bad=1} END{exit !(n==12 && !bad)}' "$tmp/out"; then ok; else bad "classify context: probabilities or labels inconsistent"; head -3 "$tmp/out"; fi
+expect 0 "classify centroid --save-head" -- "$H" classify -m "$T/hyenadna-tiny" --method centroid --pool last --train "$tmp/train.fa" --save-head "$tmp/h.safetensors" "$tmp/test.fa"
+cp "$tmp/out" "$tmp/c1"
+expect 0 "classify --head" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" "$tmp/test.fa"
+if cmp -s "$tmp/out" "$tmp/c1"; then ok; else bad "saved head gives other calls"; fi
+expect 1 "classify --head with another pooling" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" --pool mean "$tmp/test.fa"
+has "$tmp/err" "h.safetensors" "head pooling refusal names the head"
+expect 1 "classify --head for another model" -- "$H" classify -m "$T/caduceus-ph" --head "$tmp/h.safetensors" "$tmp/test.fa"
+has "$tmp/err" "another model" "head model refusal"
+printf '>a label=x\nACGT\n>b\nACGT\n' > "$tmp/nolab.fa"
+expect 1 "classify missing label=" -- "$H" classify --method kmer --train "$tmp/nolab.fa" "$tmp/test.fa"
+has "$tmp/err" "nolab.fa: record b" "missing label= names file and record"
+printf '>a label=x\nACGT\n>b label=x\nACGT\n' > "$tmp/one.fa"
+expect 1 "classify one class" -- "$H" classify --method kmer --train "$tmp/one.fa" -o "$tmp/none.tsv" "$tmp/test.fa"
+has "$tmp/err" "one.fa: only one class" "one class named"
+if [ ! -e "$tmp/none.tsv" ]; then ok; else bad "classify left an output after an error"; fi
+# genome windows: BED9 with one colour per label
+cp "$T/hyenadna-tiny/input.fa" "$tmp/ref.fa"
+expect 0 "classify region windows" -- "$H" classify -m "$T/hyenadna-tiny" --method logistic --train "$tmp/train.fa" -f "$tmp/ref.fa" -r seq6:1-400 --window 100
+has "$tmp/out" '^track .*itemRgb="On"' "classify BED track line"
+if [ "$(grep -c '^seq6	' "$tmp/out")" -eq 4 ] && awk -F'\t' '/^seq6/{if ($2%100||$3-$2!=100||$9!~/^[0-9]+,[0-9]+,[0-9]+$/) exit 1}' "$tmp/out"; then ok; else bad "classify BED9 windows"; head -4 "$tmp/out"; fi
+expect 0 "classify --cv" -- "$H" classify --method kmer --train "$tmp/train.fa" --cv 3 --seed 5
+if [ "$(grep -vc '^#' "$tmp/out")" -eq 12 ]; then ok; else bad "classify --cv rows"; fi
+cp "$tmp/out" "$tmp/cv1"
+"$H" classify --method kmer --train "$tmp/train.fa" --cv 3 --seed 5 > "$tmp/cv2" 2>/dev/null
+if cmp -s "$tmp/cv1" "$tmp/cv2"; then ok; else bad "classify --cv not deterministic"; fi
+expect 1 "classify without --train" -- "$H" classify --method kmer "$tmp/test.fa"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,210 @@
+/* classify.h -- few-shot and in-context classification of DNA sequences (hyenadna classify).
+ *
+ * The pieces are pure functions over plain arrays so that each can be tested without the command:
+ * labelled-input parsers, a seeded PRNG, k-mer features, pooling of hidden states, the in-context
+ * scorer of causal models, centroid / k-nearest-neighbour / logistic-regression heads, their
+ * safetensors form, and classification metrics. */
+#ifndef HD_CLASSIFY_H
+#define HD_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hd_model;
+struct hd_backend;
+
+/* ------------------------------------------------------------------ PRNG (splitmix64 + xoshiro256**) */
+typedef struct { uint64_t s[4]; } hd_rng;
+void hd_rng_init(hd_rng *r, uint64_t seed);          /* state from splitmix64(seed) */
+uint64_t hd_rng_next(hd_rng *r);
+uint64_t hd_rng_below(hd_rng *r, uint64_t n);        /* uniform in [0, n), unbiased (rejection); n > 0 */
+void hd_shuffle_idx(hd_rng *r, size_t *v, size_t n); /* Fisher-Yates */
+
+/* ------------------------------------------------------------------ labelled sequences */
+typedef struct {
+    char *name;      /* record name (FASTA), "chrom:beg-end" (BED, 1-based) or "lineN" (TSV) */
+    char *seq;       /* bases as read (NUL-terminated) */
+    size_t len;
+    int label;       /* index into hd_lset.classes; -1 when unlabelled */
+    char *chrom;     /* BED/windows: the interval (0-based half-open); NULL otherwise */
+    int64_t beg, end;
+} hd_lseq;
+
+typedef struct {
+    hd_lseq *v;
+    size_t n, cap;
+    char **classes;  /* in order of first appearance */
+    int n_classes;
+} hd_lset;
+
+void hd_lset_free(hd_lset *s);
+/* Add a record; label NULL = unlabelled.  The strings are copied.  0 or -1 (out of memory). */
+int hd_lset_add(hd_lset *s, const char *name, const char *seq, size_t len, const char *label,
+                const char *chrom, int64_t beg, int64_t end);
+int hd_lset_class(const hd_lset *s, const char *label);       /* index, -1 when absent */
+int hd_lset_class_add(hd_lset *s, const char *label);         /* index (added when new), -1 OOM */
+
+/* The value of `label=NAME` in a FASTA header description (whitespace-separated words); the value
+ * is copied into buf (size n).  1 found, 0 absent, -1 present but empty or too long. */
+int hd_header_label(const char *comment, char *buf, size_t n);
+
+/* Read a labelled training file: FASTA whose header descriptions hold label=NAME, a TSV of
+ * `label<TAB>sequence` lines, or a BED of `chrom start end label` (needs `ref`, an indexed FASTA).
+ * The format is told by the first line that is neither empty nor a comment ('#', "track", "browser"):
+ * '>' FASTA, four or more tab-separated fields with integer 2nd and 3rd BED, else TSV.
+ * Every record must carry a label; at least two classes are needed, each non-empty.
+ * -1 with an error naming the file and the record or line. */
+int hd_read_labelled(const char *path, const char *ref, hd_lset *out);
+
+/* Check that a labelled set has >= 2 classes, each with at least one record (what = file name). */
+int hd_lset_check_classes(const hd_lset *s, const char *what);
+
+/* ------------------------------------------------------------------ shots and folds */
+/* Pick up to `shots` examples of each class (0 = all), in a seeded shuffled order.  out receives the
+ * indices class by class (class 0's shots first), counts[c] how many of class c; returns the total.
+ * idx has room for s->n entries. */
+size_t hd_pick_shots(const hd_lset *s, const size_t *subset, size_t n_subset, int shots, uint64_t seed,
+                     size_t *out, size_t *counts);
+/* Stratified K-fold: fold[i] in [0, k) for every record of s (seeded shuffle within each class, then
+ * round-robin).  -1 when a class has fewer than k records (error names the class). */
+int hd_stratified_folds(const hd_lset *s, int k, uint64_t seed, int *fold);
+
+/* ------------------------------------------------------------------ features */
+/* k-mer frequencies: counts of the 4^k k-mers of A/C/G/T (case-insensitive; k-mers with any other
+ * character skipped) divided by their total; rc = 1 averages with the reverse complement's vector.
+ * out has 4^k entries.  Returns the number of k-mers counted. */
+size_t hd_kmer_features(const char *seq, size_t n, int k, int rc, float *out);
+
+typedef enum { HD_POOL_MEAN = 0, HD_POOL_LAST, HD_POOL_MAX } hd_pool;
+int hd_pool_parse(const char *s, hd_pool *out);    /* "mean", "last", "max" */
+const char *hd_pool_name(hd_pool p);
+/* Pool hidden states [L, D] over positions into out [D]. */
+void hd_pool_hidden(const float *hidden, size_t L, size_t D, hd_pool p, float *out);
+
+/* The pooled final hidden state of one sequence (token ids), averaged with that of its reverse
+ * complement when rc.  out [m->d_hidden].  -1 with hd_error on failure. */
+int hd_embed_ids(struct hd_model *m, struct hd_backend *be, const int32_t *ids, size_t L, hd_pool p, int rc,
+                 float *out);
+
+/* ------------------------------------------------------------------ in-context scoring */
+/* Join examples with [SEP] after each (e1 [SEP] e2 [SEP] ... en [SEP]) and keep the last `max_tokens`
+ * tokens (0 = no limit).  out has room for the full length; returns the prompt length. */
+size_t hd_ctx_join(const int32_t *const *ex, const size_t *len, int n, size_t max_tokens, int32_t *out);
+
+/* Log-likelihood convention: the log-softmax over all n_logits columns of logits row t−1 scores
+ * token t.  Mean over the query tokens q[0..nq) following a prompt of np >= 1 tokens (q[0] is
+ * scored from the prompt's last row); with np == 0, positions 1..nq−1 are scored (0 when nq < 2).
+ * Runs one forward pass of np + nq tokens.  -1 with hd_error on failure. */
+int hd_ctx_mean_ll(struct hd_model *m, struct hd_backend *be, const int32_t *prompt, size_t np,
+                   const int32_t *q, size_t nq, double *mean_ll);
+
+/* Mean log-softmax of ids[t] under logits row t−1 for t in [from, L) (logits [L, nl]). */
+double hd_mean_next_ll(const float *logits, size_t nl, const int32_t *ids, size_t from, size_t L);
+
+/* ------------------------------------------------------------------ heads */
+typedef enum { HD_CLF_CONTEXT = 0, HD_CLF_CENTROID, HD_CLF_KNN, HD_CLF_LOGISTIC, HD_CLF_KMER } hd_clf_method;
+int hd_clf_method_parse(const char *s, hd_clf_method *out);
+const char *hd_clf_method_name(hd_clf_method m);
+
+typedef struct {
+    hd_clf_method method;        /* CENTROID, KNN, LOGISTIC or KMER (logistic on k-mers) */
+    int n_classes, dim;
+    char **classes;
+    /* centroid: class means [C, D] */
+    float *centroids;
+    /* knn: the training vectors [n, D] and labels */
+    float *X;
+    int *y;
+    size_t n;
+    int k;
+    /* logistic: standardisation and the fitted weights W [C, D], b [C] */
+    double *mu, *sd, *W, *b;
+    /* the features: pooling and model identity, or k-mer size */
+    hd_pool pool;
+    int rc, kmer;
+    char *model_id, *model_path;
+} hd_head;
+
+void hd_head_free(hd_head *h);
+
+/* Fit a head on n feature vectors X [n, D] with labels y in [0, C).  classes are copied.
+ * centroid: per-class means; knn: keeps the vectors (k neighbours); logistic/kmer: multinomial
+ * logistic regression with L2 penalty l2 (on W, not b) on standardised features, fitted by L-BFGS
+ * (max_iter iterations, stop when the gradient's max-norm < tol). */
+typedef struct { double l2; int max_iter; double tol; int knn_k; } hd_fit_opts;
+hd_head *hd_head_fit(hd_clf_method method, const float *X, const int *y, size_t n, int D, int C,
+                     char *const *classes, const hd_fit_opts *o);
+
+/* Class scores of one vector: centroid cosine similarities, knn vote fractions (ties in the
+ * prediction broken by the summed similarity), logistic linear scores (softmax = probabilities).
+ * scores [C].  Returns the predicted class. */
+int hd_head_predict(const hd_head *h, const float *x, double *scores);
+
+/* Objective of the logistic fit (mean cross-entropy + l2/2·‖W‖²) and its gradient w.r.t. W, b
+ * on standardised features Z [n, D] (for tests).  gW [C, D], gb [C] may be NULL. */
+double hd_logistic_objective(const double *W, const double *b, const double *Z, const int *y, size_t n, int D,
+                             int C, double l2, double *gW, double *gb);
+
+/* Save / load a head (safetensors; metadata records method, classes, features, model identity). */
+int hd_head_save(const hd_head *h, const char *path);
+hd_head *hd_head_load(const char *path);
+
+/* Identity of a model's weights: a 64-bit FNV-1a hash of the safetensors header and the file size,
+ * as 16 hex digits + ":" + size.  NULL with hd_error. */
+char *hd_model_identity(const struct hd_model *m);
+
+/* ------------------------------------------------------------------ metrics */
+typedef struct {
+    int C;
+    long *cm;        /* [C, C]: rows true, columns predicted */
+    long n, correct;
+    double accuracy, mcc;
+    double *precision, *recall, *f1;   /* [C]; NaN when undefined (no predictions / no members) */
+} hd_metrics;
+
+int hd_metrics_compute(const int *truth, const int *pred, size_t n, int C, hd_metrics *out);
+void hd_metrics_free(hd_metrics *m);
+/* Gorodkin's multiclass MCC of a confusion matrix [C, C] (0 when the denominator is 0). */
+double hd_mcc_multiclass(const long *cm, int C);
+/* JSON document (jansson) of the metrics; returns a malloc'd string or NULL. */
+char *hd_metrics_json(const hd_metrics *m, char *const *classes, const char *method);
+
+/* softmax of n scores into p */
+void hd_softmax(const double *s, int n, double *p);
+
+#endif
+
+/* ------------------------------------------------------------------ context scores and queries (2) */
+/* In-context class scores of one query q[0..nq): for class c the prompt is the last
+ * min(plen[c], max_len − nq) tokens of prompts[c] (a hd_ctx_join result with no limit), and
+ * scores[c] = hd_ctx_mean_ll(prompt, q) − hd_ctx_mean_ll(no prompt, q); *baseline gets the latter.
+ * The query must leave room for at least one prompt token.  -1 with hd_error. */
+int hd_ctx_scores(struct hd_model *m, struct hd_backend *be, const int32_t *const *prompts, const size_t *plen, int C,
+                  const int32_t *q, size_t nq, double *scores, double *baseline);
+
+/* Query sources: FASTA records, BED intervals of a reference, or a region of a reference, each
+ * optionally cut into windows (window > 0: starts 0, stride, 2·stride, ... while the window fits, plus
+ * one window ending at the end when the tail is not covered; a sequence shorter than the window is
+ * one query). */
+typedef struct {
+    const char *path;     /* FASTA or BED query file (NULL: the region of ref) */
+    const char *ref;      /* indexed reference FASTA for BED queries and regions */
+    const char *region;   /* chr, chr:beg-end (1-based inclusive) */
+    int bed;              /* path is BED */
+    long window, stride;
+} hd_qspec;
+
+typedef struct {
+    const char *name;     /* record name, or chrom:beg-end (1-based) for intervals and windows */
+    const char *chrom;    /* NULL for whole FASTA records */
+    int64_t beg, end;     /* 0-based half-open, on chrom */
+    const char *seq;
+    size_t len;
+    const char *label;    /* true label (FASTA label=, BED 4th column) or NULL */
+} hd_query;
+
+typedef struct hd_qreader hd_qreader;
+hd_qreader *hd_qreader_open(const hd_qspec *spec);
+int hd_qreader_next(hd_qreader *q, hd_query *out);   /* 1 one more, 0 end, -1 error */
+int hd_qreader_regional(const hd_qreader *q);         /* 1 when queries are intervals (BED output) */
+void hd_qreader_close(hd_qreader *q);
