@@ -7,11 +7,12 @@
 # usage: bench/bench_hyena.sh [BUILD_DIR] [THREADS] [LENGTHS...]
 #   BUILD_DIR holds the hyenadna binary and bench/gemm_rate (make bench/gemm_rate) [.]
 #   LENGTHS default: 1024 32768 160000 1000000.  HD_BENCH_TORCH=0 skips PyTorch runs (they need ~20 GB at 1M).
+#   HD_BENCH_PY=/path/to/venv/bin/python3 compares with another PyTorch (e.g. PyPI torch).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-.}; threads=${2:-2}; shift $(( $# > 2 ? 2 : $# )) || true
 lengths=${*:-1024 32768 160000 1000000}
-py=/usr/bin/python3
+py=${HD_BENCH_PY:-/usr/bin/python3}   # the PyTorch to compare with (Debian python3-torch, or a venv with PyPI torch)
 out=$here/out; mkdir -p "$out"
 H=$build/hyenadna
 [ -x "$build/bench/gemm_rate" ] || make -C "$build" bench/gemm_rate >/dev/null

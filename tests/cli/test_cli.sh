@@ -44,8 +44,8 @@ v=$("$H" --version | sed '1!d; s/^.*hyenadna //')
 if echo "$v" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$'; then ok; else bad "nf-core version extraction gave '$v'"; fi
 
 # every subcommand: CMD --help and help CMD on stdout with exit 0, bad option exit 1
-for c in info forward convert; do
-for c in info forward classify; do
+cmds=$("$H" --help | awk '/^ -- Help/{exit} /^    [a-z]/{print $1}')
+for c in $cmds; do
   expect 0 "$c --help" -- "$H" "$c" --help
   has "$tmp/out" "Usage: hyenadna $c" "$c --help"
   empty "$tmp/err" "$c --help stderr"
