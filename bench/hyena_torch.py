@@ -102,12 +102,12 @@ def main():
             f.write(">rand\n" + "".join("ACGT"[i - 7] for i in ids.tolist()) + "\n")
     m = Hyena(a.model)
     with torch.no_grad():
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         hid = m.forward(ids)
-        dt = time.time() - t0
+        dt, dc = time.time() - t0, time.process_time() - c0
     if a.out:
         hid.numpy().astype("float32").tofile(a.out)
-    print(f"seconds={dt:.3f} peak_rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+    print(f"seconds={dt:.3f} cpu_seconds={dc:.3f} peak_rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
 
 
 if __name__ == "__main__":
