@@ -14,7 +14,8 @@ static inline float hd_expf(float x)
     const float hi = 88.3762626647950f, lo = -87.3365447504021f;
     x = x > hi ? hi : x;
     float xc = x < lo ? lo : x;
-    float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+    /* n = round(x / ln 2) by the 1.5·2^23 trick (floorf is a library call before SSE4.1) */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
