@@ -80,12 +80,25 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
     case empty_format:
         break;
     default:
-        if (fmt.category != unknown_category || fmt.format != unknown_format) {
+        /* text htslib does not recognise may still be FASTA (with characters it does not expect, which
+         * the tokenizer then reports with their position); refuse only what is clearly something else */
+        if (fmt.format != unknown_format && fmt.format != text_format) {
             char *d = hts_format_description(&fmt);
             hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (it looks like %s)", path, d ? d : "something else");
             free(d);
             hclose_abruptly(hf);
             goto fail;
+        }
+        if (fmt.compression == no_compression) {
+            /* uncompressed text: it must start like FASTA or FASTQ (after blank lines) */
+            char buf[256];
+            ssize_t n = hpeek(hf, buf, sizeof buf), i = 0;
+            while (i < n && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' ' || buf[i] == '\t')) i++;
+            if (i < n && buf[i] != '>' && buf[i] != '@') {
+                hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (a FASTA record starts with '>')", path);
+                hclose_abruptly(hf);
+                goto fail;
+            }
         }
         break;
     }
