@@ -67,7 +67,7 @@ typedef struct {
     /* progress */
     int progress;
     double t0, last;
-    long done;
+    long done, shown;
     size_t done_bases;
 } batcher;
 
@@ -82,7 +82,12 @@ static void progress(batcher *b, int final)
     if (!b->progress) return;
     double now = hd_now();
     if (!final && now - b->last < 1.0) return;
+    if (final && b->shown == b->done && b->shown) {   /* already on the line: just end it */
+        fputc('\n', stderr);
+        return;
+    }
     b->last = now;
+    b->shown = b->done;
     double el = now - b->t0;
     fprintf(stderr, "\rhyenadna embed: %ld sequences, %zu bases, %.0f bases/s%s", b->done, b->done_bases,
             el > 0 ? (double)b->done_bases / el : 0.0, final ? "\n" : "");
@@ -374,11 +379,13 @@ int main_embed(int argc, char **argv)
     int width = hd_embedder_width(emb);
     if (!(w = hd_emb_writer_open(out, fmt, width, eo.pool))) { status = hd_fail(); goto done; }
 
-    bt = (batcher){.max_n = (size_t)batch_size, .max_bases = (size_t)1 << 22, .emb = emb, .w = w, .width = width,
+    /* a batch holds up to 4 Mbases; with --pool none (one vector per base) up to 256 MB of output */
+    size_t max_bases = eo.pool == HD_POOL_NONE ? ((size_t)1 << 26) / (size_t)width : (size_t)1 << 22;
+    bt = (batcher){.max_n = (size_t)batch_size, .max_bases = max_bases ? max_bases : 1, .emb = emb, .w = w, .width = width,
                    .pool = eo.pool, .progress = co.progress || isatty(STDERR_FILENO), .t0 = hd_now()};
     bt.last = bt.t0;
     wo = (winopts){.window = window, .stride = stride, .no_split = no_split, .max_len = m->max_len, .rc = eo.rc,
-                   .input = in, .kind = fai ? "region" : align ? "read" : "record"};
+                   .input = strcmp(in, "-") ? in : "standard input", .kind = fai ? "region" : align ? "read" : "record"};
 
     if (fai) {
         for (size_t i = 0; i < regs.n; i++) {

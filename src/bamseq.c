@@ -18,6 +18,7 @@ KSEQ_INIT(BGZF *, bgzf_read_int)
 
 struct hd_seqin {
     char *path;
+    const char *disp;    /* the path, or "standard input", for messages */
     int align;
     /* FASTA */
     BGZF *bg;
@@ -41,15 +42,17 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
         hd_set_error(HD_EMODEL, "out of memory");
         return NULL;
     }
+    in->disp = strcmp(path, "-") ? in->path : "standard input";
+    const char *nm = in->disp;
     errno = 0;
     hFILE *hf = hopen(path, "r");
     if (!hf) {
-        hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, errno ? strerror(errno) : "unknown error");
+        hd_set_error(HD_EINPUT, "cannot open '%s': %s", nm, errno ? strerror(errno) : "unknown error");
         goto fail;
     }
     htsFormat fmt;
     if (hts_detect_format2(hf, path, &fmt) < 0) {
-        hd_set_error(HD_EINPUT, "%s: read error while detecting the format: %s", path, errno ? strerror(errno) : "I/O error");
+        hd_set_error(HD_EINPUT, "%s: read error while detecting the format: %s", nm, errno ? strerror(errno) : "I/O error");
         hclose_abruptly(hf);
         goto fail;
     }
@@ -61,15 +64,15 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
         in->fp = hts_hopen(hf, path, "r");
         if (!in->fp) {
             hclose_abruptly(hf);
-            hd_set_error(HD_EINPUT, "cannot open '%s' as %s", path, fmt.format == sam ? "SAM" : fmt.format == bam ? "BAM" : "CRAM");
+            hd_set_error(HD_EINPUT, "cannot open '%s' as %s", nm, fmt.format == sam ? "SAM" : fmt.format == bam ? "BAM" : "CRAM");
             goto fail;
         }
         if (reference && hts_set_fai_filename(in->fp, reference)) {
-            hd_set_error(HD_EINPUT, "%s: cannot use the reference '%s'", path, reference);
+            hd_set_error(HD_EINPUT, "%s: cannot use the reference '%s'", nm, reference);
             goto fail;
         }
         if (!(in->hdr = sam_hdr_read(in->fp))) {
-            hd_set_error(HD_EINPUT, "%s: cannot read the SAM header", path);
+            hd_set_error(HD_EINPUT, "%s: cannot read the SAM header", nm);
             goto fail;
         }
         if (!(in->b = bam_init1())) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
@@ -84,7 +87,7 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
          * the tokenizer then reports with their position); refuse only what is clearly something else */
         if (fmt.format != unknown_format && fmt.format != text_format) {
             char *d = hts_format_description(&fmt);
-            hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (it looks like %s)", path, d ? d : "something else");
+            hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (it looks like %s)", nm, d ? d : "something else");
             free(d);
             hclose_abruptly(hf);
             goto fail;
@@ -95,7 +98,7 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
             ssize_t n = hpeek(hf, buf, sizeof buf), i = 0;
             while (i < n && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' ' || buf[i] == '\t')) i++;
             if (i < n && buf[i] != '>' && buf[i] != '@') {
-                hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (a FASTA record starts with '>')", path);
+                hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (a FASTA record starts with '>')", nm);
                 hclose_abruptly(hf);
                 goto fail;
             }
@@ -104,7 +107,7 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
     }
     if (!(in->bg = bgzf_hopen(hf, "r"))) {
         hclose_abruptly(hf);
-        hd_set_error(HD_EINPUT, "cannot read '%s'", path);
+        hd_set_error(HD_EINPUT, "cannot read '%s'", nm);
         goto fail;
     }
     if (!(in->ks = kseq_init(in->bg))) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
@@ -141,7 +144,7 @@ void hd_seqin_set_filter(hd_seqin *in, const hd_read_filter *f) { in->filt = *f;
 int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
 {
     if (!in->align) {
-        hd_set_error(HD_EINPUT, "%s: not an alignment file", in->path);
+        hd_set_error(HD_EINPUT, "%s: not an alignment file", in->disp);
         return -1;
     }
     if (!strcmp(in->path, "-")) {
@@ -153,7 +156,7 @@ int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
     in->idx = sam_index_load(in->fp, in->path);
     hts_set_log_level(lvl);
     if (!in->idx) {
-        hd_set_error(HD_EINPUT, "%s: no index found for the region query (run samtools index %s)", in->path, in->path);
+        hd_set_error(HD_EINPUT, "%s: no index found for the region query (run samtools index %s)", in->disp, in->disp);
         return -1;
     }
     char **reg = calloc(rs->n ? rs->n : 1, sizeof *reg);
@@ -164,7 +167,7 @@ int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
     if (!rc) {
         in->itr = sam_itr_regarray(in->idx, in->hdr, reg, (unsigned)rs->n);
         if (!in->itr) {
-            hd_set_error(HD_EINPUT, "%s: cannot query the regions through the index", in->path);
+            hd_set_error(HD_EINPUT, "%s: cannot query the regions through the index", in->disp);
             rc = -1;
         }
     } else hd_set_error(HD_EMODEL, "out of memory");
@@ -179,7 +182,7 @@ static int next_fasta(hd_seqin *in, hd_sequnit *u)
     if (r == -1) return 0;
     if (r < -1) {
         const char *why = r == -2 ? "truncated quality string" : r == -3 ? "read error" : "malformed record";
-        hd_set_error(HD_EINPUT, "%s: %s after record %ld", in->path, why, in->n);
+        hd_set_error(HD_EINPUT, "%s: %s after record %ld", in->disp, why, in->n);
         return -1;
     }
     /* drop carriage returns and whitespace inside the sequence (Windows line endings) */
@@ -192,7 +195,7 @@ static int next_fasta(hd_seqin *in, hd_sequnit *u)
     kstring_t *nm = &in->ks->name;
     while (nm->l && nm->s[nm->l - 1] == '\r') nm->s[--nm->l] = 0;
     if (!nm->l) {
-        hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", in->path, in->n + 1);
+        hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", in->disp, in->n + 1);
         return -1;
     }
     in->n++;
@@ -224,7 +227,7 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
         int r = in->itr ? sam_itr_next(in->fp, in->itr, b) : sam_read1(in->fp, in->hdr, b);
         if (r == -1) return 0;
         if (r < -1) {
-            hd_set_error(HD_EINPUT, "%s: truncated or corrupt record after read %ld", in->path, in->n);
+            hd_set_error(HD_EINPUT, "%s: truncated or corrupt record after read %ld", in->disp, in->n);
             return -1;
         }
         in->n++;

@@ -178,7 +178,7 @@ static int check_span(const hd_contigs *d, int id, int64_t beg, int64_t end, con
 {
     int64_t len = d->len[id];
     if (beg < 0 || end <= beg) {
-        hd_set_error(HD_EINPUT, "region %s is empty or reversed", what);
+        hd_set_error(HD_EINPUT, "region %s is empty, reversed or starts before the first base", what);
         return -1;
     }
     if (end > len) {

@@ -120,6 +120,9 @@ expect 0 "embed .tsv.gz" -- E -o "$tmp/e.tsv.gz" "$T/hyenadna-tiny/input.fa"
 if zcat "$tmp/e.tsv.gz" | cmp -s - "$tmp/e.tsv"; then ok; else bad "embed .tsv.gz is not the TSV under zcat"; fi
 expect 0 "embed 1 thread" -- E --threads 1 -o "$tmp/e1.tsv" "$T/hyenadna-tiny/input.fa"
 if cmp -s "$tmp/e1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: 1 and 2 threads differ"; fi
+expect 0 "embed batch size 1 with --progress" -- E -b 1 --progress -o "$tmp/b1.tsv" "$T/hyenadna-tiny/input.fa"
+if cmp -s "$tmp/b1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: batch size 1 differs from 64"; fi
+has "$tmp/err" "8 sequences, 1482 bases" "embed --progress line"
 : > "$tmp/empty.fa"
 expect 0 "embed empty input" -- E "$tmp/empty.fa"
 if [ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#name'; then ok; else bad "embed empty input: header only"; fi
