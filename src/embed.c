@@ -65,22 +65,21 @@ void hd_pool_rows(const float *x, size_t L, int D, int reverse, hd_pool pool, fl
     }
 }
 
-void hd_conjoin(const float *f, const float *r, size_t L, int D, hd_pool pool, float *out)
+int hd_conjoin(const float *f, const float *r, size_t L, int D, hd_pool pool, float *out)
 {
     size_t d = (size_t)D;
     if (pool == HD_POOL_NONE) {
         for (size_t t = 0; t < L; t++)
             for (size_t c = 0; c < d; c++) out[t * d + c] = 0.5f * (f[t * d + c] + r[(L - 1 - t) * d + c]);
-        return;
+        return 0;
     }
     float *tmp = malloc(d * sizeof *tmp);
+    if (!tmp) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     hd_pool_rows(f, L, D, 0, pool, out);
-    if (!tmp) {   /* never expected; keep going with the forward view only */
-        return;
-    }
     hd_pool_rows(r, L, D, 0, pool, tmp);
     for (size_t c = 0; c < d; c++) out[c] = 0.5f * (out[c] + tmp[c]);
     free(tmp);
+    return 0;
 }
 
 void hd_ps_split(const float *h, size_t L, int D, float *f1, float *f2)
@@ -191,7 +190,7 @@ int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name,
     int dh = e->m->d_hidden;
     if (e->ps) {
         hd_ps_split(e->h, n, dh / 2, e->f1, e->f2);
-        hd_conjoin(e->f1, e->f2, n, dh / 2, e->o.pool, out);
+        if (hd_conjoin(e->f1, e->f2, n, dh / 2, e->o.pool, out)) return -1;
     } else if (e->o.rc) {
         memcpy(e->ids_rc, e->ids, n * sizeof *e->ids);
         hd_ids_revcomp(e->ids_rc, n);
@@ -203,7 +202,7 @@ int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name,
             free(msg);
             return -1;
         }
-        hd_conjoin(e->h, e->h_rc, n, dh, e->o.pool, out);
+        if (hd_conjoin(e->h, e->h_rc, n, dh, e->o.pool, out)) return -1;
     } else {
         hd_pool_rows(e->h, n, dh, 0, e->o.pool, out);
     }

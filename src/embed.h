@@ -23,7 +23,7 @@ void hd_pool_rows(const float *x, size_t L, int D, int reverse, hd_pool pool, fl
  *   pooled:        out [D]    = (pool(f) + pool(r)) / 2, each pooled in its own reading order
  *                               (so "last" is the last base read on each strand);
  *   HD_POOL_NONE:  out [L, D] = (f[t] + r[L-1-t]) / 2, r flipped back along the sequence first. */
-void hd_conjoin(const float *f, const float *r, size_t L, int D, hd_pool pool, float *out);
+int hd_conjoin(const float *f, const float *r, size_t L, int D, hd_pool pool, float *out);   /* -1: out of memory */
 
 /* Caduceus-PS (MODELS.md §4.8, "RC-invariant downstream features"): the hidden state h [L, 2D] of an
  * RC-equivariant model splits into f1 = h[:, 0:D] and f2 = RC(h[:, D:2D]), the second half flipped in

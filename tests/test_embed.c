@@ -218,10 +218,10 @@ Test(embed, pool_and_conjoin_primitives)
     cr_assert(o[0] == 3 && o[1] == 2);
     /* conjoin, per base: r is stored in the reverse strand's order */
     const float r[6] = {10, 20, 30, 40, 50, 60};
-    hd_conjoin(x, r, 3, 2, HD_POOL_NONE, o);
+    cr_assert_eq(hd_conjoin(x, r, 3, 2, HD_POOL_NONE, o), 0);
     cr_assert(o[0] == (1 + 50) / 2.f && o[1] == (-4 + 60) / 2.f && o[4] == (-5 + 10) / 2.f && o[5] == (0.5f + 20) / 2.f);
     /* pooled: each strand in its own order, "last" of the reverse strand is its last row */
-    hd_conjoin(x, r, 3, 2, HD_POOL_LAST, o);
+    cr_assert_eq(hd_conjoin(x, r, 3, 2, HD_POOL_LAST, o), 0);
     cr_assert(o[0] == (-5 + 50) / 2.f && o[1] == (0.5f + 60) / 2.f);
     /* PS split: f2[t, c] = h[L-1-t, 2D-1-c] (MODELS.md §4.8) */
     const float h[3 * 4] = {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23};
