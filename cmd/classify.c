@@ -79,7 +79,7 @@ typedef struct {
 
 static int feature_dim(const clf *c)
 {
-    return c->method == HD_CLF_KMER ? 1 << (2 * c->kmer) : c->m->d_hidden;
+    return c->method == HD_CLF_KMER ? 1 << (2 * c->kmer) : hd_embed_width(c->m, c->rc);
 }
 
 /* features of one sequence */

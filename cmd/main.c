@@ -17,6 +17,7 @@ int main_info(int argc, char **argv);
 int main_forward(int argc, char **argv);
 int main_convert(int argc, char **argv);
 int main_classify(int argc, char **argv);
+int main_embed(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -28,8 +29,9 @@ static const cmd_t cmds[] = {
     {main_info, "info", "describe a model: family, shape, parameters, aliased tensors"},
     {main_convert, "convert", "convert a PyTorch checkpoint (.ckpt/.bin/.pt) to a model directory"},
     {NULL, "Inference", NULL},
-    {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {main_embed, "embed", "embeddings of FASTA records, regions, windows or BAM reads (TSV, BED, safetensors)"},
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
+    {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
     {NULL, NULL, NULL},
 };
 

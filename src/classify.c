@@ -461,66 +461,6 @@ size_t hd_kmer_features(const char *seq, size_t n, int k, int rc, float *out)
     return total;
 }
 
-int hd_pool_parse(const char *s, hd_pool *out)
-{
-    if (!strcmp(s, "mean")) *out = HD_POOL_MEAN;
-    else if (!strcmp(s, "last")) *out = HD_POOL_LAST;
-    else if (!strcmp(s, "max")) *out = HD_POOL_MAX;
-    else return -1;
-    return 0;
-}
-
-const char *hd_pool_name(hd_pool p)
-{
-    return p == HD_POOL_LAST ? "last" : p == HD_POOL_MAX ? "max" : "mean";
-}
-
-void hd_pool_hidden(const float *h, size_t L, size_t D, hd_pool p, float *out)
-{
-    if (p == HD_POOL_LAST) {
-        memcpy(out, h + (L - 1) * D, D * sizeof *out);
-        return;
-    }
-    for (size_t d = 0; d < D; d++) {
-        if (p == HD_POOL_MAX) {
-            float m = h[d];
-            for (size_t t = 1; t < L; t++) m = fmaxf(m, h[t * D + d]);
-            out[d] = m;
-        } else {
-            double s = 0;
-            for (size_t t = 0; t < L; t++) s += h[t * D + d];
-            out[d] = (float)(s / (double)L);
-        }
-    }
-}
-
-int hd_embed_ids(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_pool p, int rc, float *out)
-{
-    if (!L) { hd_set_error(HD_EINPUT, "empty sequence"); return -1; }
-    size_t D = (size_t)m->d_hidden, n;
-    if (hd_mul(L, D, &n)) { hd_set_error(HD_EINPUT, "sequence too long"); return -1; }
-    float *h = hd_alloc(n * sizeof *h, "the hidden states");
-    float *tmp = rc ? hd_alloc(D * sizeof *tmp, "an embedding") : NULL;
-    int32_t *rids = rc ? malloc(L * sizeof *rids) : NULL;
-    int ret = -1;
-    if (!h || (rc && (!tmp || !rids))) goto done;
-    hd_fwd f = {.hidden = h, .layer = -1};
-    if (hd_model_forward(m, be, ids, L, &f)) goto done;
-    hd_pool_hidden(h, L, D, p, out);
-    if (rc) {
-        memcpy(rids, ids, L * sizeof *rids);
-        hd_ids_revcomp(rids, L);
-        if (hd_model_forward(m, be, rids, L, &f)) goto done;
-        hd_pool_hidden(h, L, D, p, tmp);
-        for (size_t d = 0; d < D; d++) out[d] = 0.5f * (out[d] + tmp[d]);
-    }
-    ret = 0;
-done:
-    hd_free(h);
-    hd_free(tmp);
-    free(rids);
-    return ret;
-}
 
 /* ================================================================== in-context scoring */
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "embed.h"
+
 struct hd_model;
 struct hd_backend;
 
@@ -75,16 +77,7 @@ int hd_stratified_folds(const hd_lset *s, int k, uint64_t seed, int *fold);
  * out has 4^k entries.  Returns the number of k-mers counted. */
 size_t hd_kmer_features(const char *seq, size_t n, int k, int rc, float *out);
 
-typedef enum { HD_POOL_MEAN = 0, HD_POOL_LAST, HD_POOL_MAX } hd_pool;
-int hd_pool_parse(const char *s, hd_pool *out);    /* "mean", "last", "max" */
-const char *hd_pool_name(hd_pool p);
-/* Pool hidden states [L, D] over positions into out [D]. */
-void hd_pool_hidden(const float *hidden, size_t L, size_t D, hd_pool p, float *out);
-
-/* The pooled final hidden state of one sequence (token ids), averaged with that of its reverse
- * complement when rc.  out [m->d_hidden].  -1 with hd_error on failure. */
-int hd_embed_ids(struct hd_model *m, struct hd_backend *be, const int32_t *ids, size_t L, hd_pool p, int rc,
-                 float *out);
+/* Pooling and pooled embeddings (hd_pool, hd_pool_parse, hd_embed_ids, hd_embed_width) come from embed.h. */
 
 /* ------------------------------------------------------------------ in-context scoring */
 /* Join examples with [SEP] after each (e1 [SEP] e2 [SEP] ... en [SEP]) and keep the last `max_tokens`

@@ -319,13 +319,13 @@ Test(classify, kmer_features)
 Test(classify, pooling)
 {
     float h[3 * 2] = {1, -1, 3, 5, 2, 0}, o[2];
-    hd_pool_hidden(h, 3, 2, HD_POOL_MEAN, o);
+    hd_pool_rows(h, 3, 2, 0, HD_POOL_MEAN, o);
     cr_assert_float_eq(o[0], 2.0f, 1e-6);
     cr_assert_float_eq(o[1], 4.0f / 3, 1e-6);
-    hd_pool_hidden(h, 3, 2, HD_POOL_MAX, o);
+    hd_pool_rows(h, 3, 2, 0, HD_POOL_MAX, o);
     cr_assert_eq(o[0], 3.0f);
     cr_assert_eq(o[1], 5.0f);
-    hd_pool_hidden(h, 3, 2, HD_POOL_LAST, o);
+    hd_pool_rows(h, 3, 2, 0, HD_POOL_LAST, o);
     cr_assert_eq(o[0], 2.0f);
     cr_assert_eq(o[1], 0.0f);
 }

@@ -203,6 +203,77 @@ cp "$tmp/out" "$tmp/cv1"
 "$H" classify --method kmer --train "$tmp/train.fa" --cv 3 --seed 5 > "$tmp/cv2" 2>/dev/null
 if cmp -s "$tmp/cv1" "$tmp/cv2"; then ok; else bad "classify --cv not deterministic"; fi
 expect 1 "classify without --train" -- "$H" classify --method kmer "$tmp/test.fa"
+# embed: records, empty input, errors naming what is at fault, compressed output
+E() { "$H" embed -m "$T/hyenadna-tiny" "$@"; }
+expect 0 "embed records" -- E -o "$tmp/e.tsv" "$T/hyenadna-tiny/input.fa"
+if [ "$(grep -vc '^#' "$tmp/e.tsv")" -eq 8 ]; then ok; else bad "embed: expected 8 rows"; fi
+if head -1 "$tmp/e.tsv" | grep -q "^#name	chrom	start	end	strand	dim0	.*	dim127$"; then ok; else bad "embed TSV header"; fi
+if awk -F'\t' '!/^#/ && NF != 133 { exit 1 }' "$tmp/e.tsv"; then ok; else bad "embed TSV: 5 + 128 columns"; fi
+expect 0 "embed .tsv.gz" -- E -o "$tmp/e.tsv.gz" "$T/hyenadna-tiny/input.fa"
+if zcat "$tmp/e.tsv.gz" | cmp -s - "$tmp/e.tsv"; then ok; else bad "embed .tsv.gz is not the TSV under zcat"; fi
+expect 0 "embed 1 thread" -- E --threads 1 -o "$tmp/e1.tsv" "$T/hyenadna-tiny/input.fa"
+if cmp -s "$tmp/e1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: 1 and 2 threads differ"; fi
+expect 0 "embed batch size 1 with --progress" -- E -b 1 --progress -o "$tmp/b1.tsv" "$T/hyenadna-tiny/input.fa"
+if cmp -s "$tmp/b1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: batch size 1 differs from 64"; fi
+has "$tmp/err" "8 sequences, 1482 bases" "embed --progress line"
+: > "$tmp/empty.fa"
+expect 0 "embed empty input" -- E "$tmp/empty.fa"
+if [ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#name'; then ok; else bad "embed empty input: header only"; fi
+# (an explicit empty file on stdin: /dev/null is not always a character device in containers)
+E -O bed - < "$tmp/empty.fa" > "$tmp/out" 2> "$tmp/err"; st=$?
+if [ $st -eq 0 ]; then ok; else bad "embed empty stdin as BED: exit $st"; sed 's/^/    /' "$tmp/err" | head -3; fi
+if [ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#chrom	start	end	name	score	strand	dim0'; then ok; else bad "embed empty BED: header only"; fi
+expect 0 "embed empty input to safetensors" -- E -o "$tmp/empty.safetensors" "$tmp/empty.fa"
+if [ -s "$tmp/empty.safetensors" ]; then ok; else bad "embed empty safetensors missing"; fi
+cp "$T/hyenadna-tiny/input.fa" "$tmp/g.fa"
+expect 1 "embed region outside the contig" -- E -r seq6:1000-1025 -o "$tmp/r.tsv" "$tmp/g.fa"
+has "$tmp/err" "seq6:1000-1025" "region outside named"
+has "$tmp/err" "1024 bases" "region outside gives the length"
+if [ ! -e "$tmp/r.tsv" ]; then ok; else bad "embed left output after a region error"; fi
+expect 1 "embed unknown contig" -- E -r chrQ:1-10 "$tmp/g.fa"
+has "$tmp/err" "chrQ" "unknown contig named"
+printf 'seq6\t1020\t1025\n' > "$tmp/r.bed"
+expect 1 "embed BED region outside" -- E -R "$tmp/r.bed" "$tmp/g.fa"
+has "$tmp/err" "r.bed line 1" "BED region outside names the line"
+printf 'seq6\t1023\t1024\n' > "$tmp/edge.bed"
+expect 0 "embed BED region at the edge" -- E -R "$tmp/edge.bed" "$tmp/g.fa"
+if grep -q "^seq6:1024-1024	seq6	1023	1024	+	" "$tmp/out"; then ok; else bad "embed BED edge coordinates"; fi
+expect 1 "embed regions from stdin" -- E -r seq1 -
+has "$tmp/err" "standard input" "regions need a file"
+gzip -c "$tmp/g.fa" > "$tmp/g.fa.gz"
+expect 1 "embed regions of a gzip FASTA" -- E -r seq1 "$tmp/g.fa.gz"
+has "$tmp/err" "bgzip" "gzip FASTA for regions: advice"
+expect 0 "embed gzip FASTA whole records" -- E -o "$tmp/gz.tsv" "$tmp/g.fa.gz"
+if cmp -s "$tmp/gz.tsv" "$tmp/e.tsv"; then ok; else bad "embed gzip and plain FASTA differ"; fi
+expect 1 "embed --no-split" -- E --no-split "$tmp/long.fa"
+has "$tmp/err" "1026" "--no-split names the limit"
+has "$tmp/err" "record long" "--no-split names the record"
+expect 0 "embed splits long records" -- E "$tmp/long.fa"
+has "$tmp/err" "warning" "embed split warning"
+if [ "$(grep -vc '^#' "$tmp/out")" -eq 2 ]; then ok; else bad "embed: 1030 bases give 2 windows"; fi
+expect 1 "embed --pool none to TSV" -- E --pool none -o "$tmp/n.tsv" "$tmp/g.fa"
+has "$tmp/err" "\-\-pool none" "--pool none needs safetensors named"
+expect 1 "embed bad --pool" -- E --pool median "$tmp/g.fa"
+has "$tmp/err" "median" "bad --pool named"
+expect 1 "embed bad -O" -- E -O parquet "$tmp/g.fa"
+has "$tmp/err" "parquet" "bad -O named"
+expect 1 "embed --stride without --window" -- E -s 10 "$tmp/g.fa"
+has "$tmp/err" "\-\-window" "--stride needs --window"
+expect 1 "embed --window over the maximum" -- E -w 2000 "$tmp/g.fa"
+has "$tmp/err" "\-\-window" "--window over the maximum named"
+expect 1 "embed --layer out of range" -- E --layer 5 "$tmp/g.fa"
+has "$tmp/err" "\-\-layer" "--layer out of range named"
+expect 1 "embed bad base" -- E -o "$tmp/bb.tsv" "$tmp/bad.fa"
+has "$tmp/err" "r1" "embed bad base names the record"
+has "$tmp/err" "position 5" "embed bad base names the position"
+if [ ! -e "$tmp/bb.tsv" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "embed partial output left behind"; ls -A "$tmp"; fi
+expect 1 "embed missing input" -- E "$tmp/none.fa"
+has "$tmp/err" "none.fa" "embed missing input named"
+expect 1 "embed VCF input" -- E <(printf '##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n')
+has "$tmp/err" "not FASTA" "embed rejects a VCF"
+printf 'hello world\n' > "$tmp/text.txt"
+expect 1 "embed plain text" -- E "$tmp/text.txt"
+has "$tmp/err" "text.txt: not FASTA" "embed rejects text that is not FASTA"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,310 @@
+/* regions.c -- region strings and files checked against a sequence dictionary; FASTA index access;
+ * sliding windows. */
+#define _GNU_SOURCE
+#include "regions.h"
+#include "output.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <htslib/hts.h>
+#include <htslib/hts_log.h>
+#include <htslib/khash.h>
+#include <htslib/kstring.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+KHASH_MAP_INIT_STR(hd_cid, int)
+
+struct hd_contigs {
+    char *source;      /* the file the names come from, for messages */
+    int n;
+    char **name;
+    int64_t *len;
+    khash_t(hd_cid) *h;
+};
+
+static hd_contigs *contigs_new(int n, const char *source)
+{
+    hd_contigs *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->source = hd_strdup(source ? source : "the input");
+    c->name = calloc(n ? (size_t)n : 1, sizeof *c->name);
+    c->len = calloc(n ? (size_t)n : 1, sizeof *c->len);
+    c->h = kh_init(hd_cid);
+    if (!c->source || !c->name || !c->len || !c->h) {
+        hd_contigs_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int contigs_add(hd_contigs *c, const char *name, int64_t len)
+{
+    char *dup = hd_strdup(name);
+    if (!dup) return -1;
+    int absent;
+    khint_t k = kh_put(hd_cid, c->h, dup, &absent);
+    if (absent < 0) { free(dup); return -1; }
+    c->name[c->n] = dup;
+    c->len[c->n] = len;
+    if (absent) kh_val(c->h, k) = c->n;   /* a duplicate name keeps its first id */
+    c->n++;
+    return 0;
+}
+
+hd_contigs *hd_contigs_from_fai(const faidx_t *fai, const char *source)
+{
+    int n = faidx_nseq(fai);
+    hd_contigs *c = contigs_new(n, source);
+    if (!c) goto oom;
+    for (int i = 0; i < n; i++) {
+        const char *nm = faidx_iseq(fai, i);
+        if (contigs_add(c, nm, faidx_seq_len(fai, nm))) goto oom;
+    }
+    return c;
+oom:
+    hd_contigs_free(c);
+    hd_set_error(HD_EMODEL, "out of memory reading the sequence names of %s", source);
+    return NULL;
+}
+
+hd_contigs *hd_contigs_from_sam(const sam_hdr_t *h, const char *source)
+{
+    int n = sam_hdr_nref(h);
+    hd_contigs *c = contigs_new(n, source);
+    if (!c) goto oom;
+    for (int i = 0; i < n; i++)
+        if (contigs_add(c, sam_hdr_tid2name(h, i), sam_hdr_tid2len(h, i))) goto oom;
+    return c;
+oom:
+    hd_contigs_free(c);
+    hd_set_error(HD_EMODEL, "out of memory reading the sequence names of %s", source);
+    return NULL;
+}
+
+void hd_contigs_free(hd_contigs *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) free(c->name[i]);
+    free(c->name);
+    free(c->len);
+    if (c->h) kh_destroy(hd_cid, c->h);
+    free(c->source);
+    free(c);
+}
+
+int hd_contigs_n(const hd_contigs *c) { return c->n; }
+const char *hd_contigs_name(const hd_contigs *c, int id) { return id >= 0 && id < c->n ? c->name[id] : NULL; }
+int64_t hd_contigs_len(const hd_contigs *c, int id) { return id >= 0 && id < c->n ? c->len[id] : -1; }
+
+int hd_contigs_id(const hd_contigs *c, const char *name)
+{
+    khint_t k = kh_get(hd_cid, c->h, name);
+    return k == kh_end(c->h) ? -1 : kh_val(c->h, k);
+}
+
+static int getid(void *ud, const char *name) { return hd_contigs_id(ud, name); }
+
+/* ------------------------------------------------------------------ FASTA index */
+
+faidx_t *hd_faidx_open(const char *path)
+{
+    if (!strcmp(path, "-")) {
+        hd_set_error(HD_EINPUT, "regions need an indexable FASTA file, not standard input");
+        return NULL;
+    }
+    enum htsLogLevel lvl = hts_get_log_level();
+    hts_set_log_level(HTS_LOG_OFF);
+    errno = 0;
+    faidx_t *fai = fai_load(path);
+    hts_set_log_level(lvl);
+    if (!fai) {
+        htsFile *f = hts_open(path, "r");
+        int gz = f && hts_get_format(f)->compression == gzip;
+        if (f) hts_close(f);
+        if (gz)
+            hd_set_error(HD_EINPUT, "%s: cannot index a gzip-compressed FASTA for regions: compress it with "
+                                    "bgzip instead of gzip", path);
+        else
+            hd_set_error(HD_EINPUT, "%s: cannot load or build the FASTA index (.fai)%s%s", path,
+                         errno ? ": " : "", errno ? strerror(errno) : "");
+    }
+    return fai;
+}
+
+char *hd_faidx_fetch(const faidx_t *fai, const char *path, const char *chrom, int64_t beg, int64_t end)
+{
+    hts_pos_t len = 0;
+    char *s = NULL;
+    if (end > beg) s = faidx_fetch_seq64(fai, chrom, beg, end - 1, &len);
+    else s = calloc(1, 1);
+    if (!s || (end > beg && len != end - beg)) {
+        free(s);
+        hd_set_error(HD_EINPUT, "%s: cannot read %s:%" PRId64 "-%" PRId64 " from the FASTA file", path, chrom,
+                     beg + 1, end);
+        return NULL;
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------------ region lists */
+
+static int push(hd_regions *rs, const char *chrom, int64_t beg, int64_t end)
+{
+    if (rs->n == rs->m) {
+        size_t m = rs->m ? 2 * rs->m : 16;
+        hd_region *v = realloc(rs->v, m * sizeof *v);
+        if (!v) { hd_set_error(HD_EMODEL, "out of memory for the region list"); return -1; }
+        rs->v = v;
+        rs->m = m;
+    }
+    char *c = hd_strdup(chrom);
+    if (!c) { hd_set_error(HD_EMODEL, "out of memory for the region list"); return -1; }
+    rs->v[rs->n++] = (hd_region){c, beg, end};
+    return 0;
+}
+
+void hd_regions_free(hd_regions *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) free(rs->v[i].chrom);
+    free(rs->v);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* check [beg, end) against the contig; `what` names the region in messages */
+static int check_span(const hd_contigs *d, int id, int64_t beg, int64_t end, const char *what)
+{
+    int64_t len = d->len[id];
+    if (beg < 0 || end <= beg) {
+        hd_set_error(HD_EINPUT, "region %s is empty, reversed or starts before the first base", what);
+        return -1;
+    }
+    if (end > len) {
+        hd_set_error(HD_EINPUT, "region %s lies outside %s, which has %" PRId64 " bases in %s", what, d->name[id],
+                     len, d->source);
+        return -1;
+    }
+    return 0;
+}
+
+int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
+{
+    const char *s = spec;
+    while (*s) {
+        int tid = -1;
+        hts_pos_t beg = 0, end = 0;
+        enum htsLogLevel lvl = hts_get_log_level();
+        hts_set_log_level(HTS_LOG_OFF);
+        const char *next = hts_parse_region(s, &tid, &beg, &end, getid, (void *)dict, HTS_PARSE_LIST);
+        hts_set_log_level(lvl);
+        /* the text of this region alone, for messages */
+        const char *stop = next ? next : s + strlen(s);
+        int n = (int)(stop - s);
+        if (next && n > 0 && s[n - 1] == ',') n--;
+        if (!next) {
+            /* this region's text: up to the next comma (positions hold no commas in a list) */
+            const char *comma = strchr(s, ',');
+            int rn = comma ? (int)(comma - s) : (int)strlen(s);
+            const char *colon = memrchr(s, ':', (size_t)rn);
+            int cn = colon ? (int)(colon - s) : rn;
+            if (tid == -1 && cn > 0)
+                hd_set_error(HD_EINPUT, "region '%.*s': no sequence named '%.*s' in %s", rn, s, cn, s, dict->source);
+            else
+                hd_set_error(HD_EINPUT, "region '%.*s' cannot be parsed (expected chr, chr:beg or chr:beg-end, 1-based)",
+                             rn, s);
+            return -1;
+        }
+        if (end == HTS_POS_MAX) end = dict->len[tid];   /* "chr" or "chr:beg": to the end of the contig */
+        char *what = hd_sprintf("'%.*s'", n, s);
+        int rc = what ? check_span(dict, tid, beg, end, what) : -1;
+        free(what);
+        if (rc || push(rs, dict->name[tid], beg, end)) return -1;
+        s = next;
+    }
+    return 0;
+}
+
+int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict)
+{
+    int bed = hd_has_suffix(path, ".bed") || hd_has_suffix(path, ".bed.gz") || hd_has_suffix(path, ".bed.bgz");
+    htsFile *fp = hts_open(path, "r");
+    if (!fp) {
+        hd_set_error(HD_EINPUT, "cannot open region file '%s': %s", path, errno ? strerror(errno) : "unknown error");
+        return -1;
+    }
+    kstring_t line = {0, 0, NULL};
+    long lineno = 0;
+    int rc = 0, r;
+    while ((r = hts_getline(fp, '\n', &line)) >= 0) {
+        lineno++;
+        while (line.l && (line.s[line.l - 1] == '\r' || line.s[line.l - 1] == ' ')) line.s[--line.l] = 0;
+        char *p = line.s;
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p || *p == '#' || !strncmp(p, "track", 5) || !strncmp(p, "browser", 7)) continue;
+        char *f[3] = {NULL, NULL, NULL};
+        int nf = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(p, "\t", &save); tok && nf < 3; tok = strtok_r(NULL, "\t", &save)) f[nf++] = tok;
+        if (nf < 3) {
+            hd_set_error(HD_EINPUT, "%s line %ld: expected tab-separated chrom, start and end", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *e1, *e2;
+        errno = 0;
+        long long b = strtoll(f[1], &e1, 10), e = strtoll(f[2], &e2, 10);
+        if (*e1 || *e2 || errno || e1 == f[1] || e2 == f[2]) {
+            hd_set_error(HD_EINPUT, "%s line %ld: start '%s' or end '%s' is not an integer", path, lineno, f[1], f[2]);
+            rc = -1;
+            break;
+        }
+        int id = hd_contigs_id(dict, f[0]);
+        if (id < 0) {
+            hd_set_error(HD_EINPUT, "%s line %ld: no sequence named '%s' in %s", path, lineno, f[0], dict->source);
+            rc = -1;
+            break;
+        }
+        int64_t beg = bed ? b : b - 1, end = e;
+        char *what = hd_sprintf("%s:%lld-%lld (%s line %ld)", f[0], bed ? b + 1 : b, e, path, lineno);
+        if (!what || check_span(dict, id, beg, end, what) || push(rs, f[0], beg, end)) {
+            free(what);
+            rc = -1;
+            break;
+        }
+        free(what);
+    }
+    if (!rc && r < -1) {
+        hd_set_error(HD_EINPUT, "%s: read error after line %ld", path, lineno);
+        rc = -1;
+    }
+    free(line.s);
+    hts_close(fp);
+    return rc;
+}
+
+char *hd_region_str(const char *chrom, int64_t beg, int64_t end)
+{
+    int brace = strchr(chrom, ':') != NULL;
+    return hd_sprintf("%s%s%s:%" PRId64 "-%" PRId64, brace ? "{" : "", chrom, brace ? "}" : "", beg + 1, end);
+}
+
+/* ------------------------------------------------------------------ windows */
+
+size_t hd_window_count(int64_t len, int64_t w, int64_t s)
+{
+    if (len <= w) return 1;
+    size_t n = (size_t)((len - w) / s) + 1;
+    if ((int64_t)(n - 1) * s + w < len) n++;
+    return n;
+}
+
+void hd_window_get(int64_t len, int64_t w, int64_t s, size_t i, int64_t *beg, int64_t *end)
+{
+    if (len <= w) { *beg = 0; *end = len; return; }
+    int64_t b = (int64_t)i * s;
+    if (b + w > len) b = len - w;   /* the last window, flush with the end */
+    *beg = b;
+    *end = b + w;
+}
