@@ -5,8 +5,9 @@
  * For each length L: random token ids (seeded), then for each precision a fresh backend on DEVICE
  * (default cuda), one warm-up forward (weights uploaded, filter spectra and FFT plans made), then REPS
  * timed forwards, each producing the final hidden state [L, d_model] in host memory.  Printed: one
- * table row per (L, precision) with the warm-up time, the best and median timed forward, tokens per
- * second, device memory held by the backend, and the relative Frobenius error of the hidden state
+ * table row per (L, precision) with the warm-up time, the best and median timed forward, compute_s (one
+ * more forward without any output: final norm skipped, nothing downloaded), tokens per second (best),
+ * device memory held by the backend, and the relative Frobenius error of the hidden state
  * against the fp32 run on DEVICE and, for L ≤ CPU_REF_MAX_L, against a CPU fp32 forward. */
 #define _GNU_SOURCE
 #include "config.h"
@@ -22,6 +23,7 @@
 
 #ifdef HAVE_CUDA
 size_t hd_cuda_backend_bytes(hd_backend *be);   /* kernels/backend_cuda.cu */
+int hd_cuda_backend_sync(hd_backend *be);
 #endif
 
 static double rel_frob(const float *c, const float *e, size_t n)
@@ -77,8 +79,8 @@ int main(int argc, char **argv)
     if (!m) { fprintf(stderr, "gpubench: %s\n", hd_error()); return 2; }
     size_t D = (size_t)m->d_hidden;
     int status = 0;
-    printf("%-10s %9s %-5s %9s %9s %9s %9s %9s %12s %12s\n", "model", "L", "prec", "warmup_s", "best_s", "median_s",
-           "ktok/s", "dev_MiB", "rel_vs_fp32", "rel_vs_cpu");
+    printf("%-10s %9s %-5s %9s %9s %9s %9s %9s %9s %12s %12s\n", "backend", "L", "prec", "warmup_s", "best_s",
+           "median_s", "compute_s", "ktok/s", "dev_MiB", "rel_vs_fp32", "rel_vs_cpu");
     char *lcopy = hd_strdup(lens), *lsave = NULL;
     for (char *tok = strtok_r(lcopy, ",", &lsave); tok; tok = strtok_r(NULL, ",", &lsave)) {
         size_t L = (size_t)atol(tok);
@@ -149,6 +151,14 @@ int main(int argc, char **argv)
                 hd_backend_free(be);
                 continue;
             }
+            /* the same forward without any output (no final norm, nothing downloaded): the compute alone */
+            hd_fwd f0 = {.layer = -1};
+            t0 = hd_now();
+            int rc0 = hd_model_forward(m, be, ids, L, &f0);
+#ifdef HAVE_CUDA
+            if (!rc0 && !strcmp(be->name, "cuda")) rc0 = hd_cuda_backend_sync(be);
+#endif
+            double tc = rc0 ? NAN : hd_now() - t0;
             qsort(ts, (size_t)reps, sizeof *ts, cmp_double);
             double mib = 0;
 #ifdef HAVE_CUDA
@@ -161,8 +171,8 @@ int main(int argc, char **argv)
             char r32[32] = "-", rcpu[32] = "-";
             if (ref32) snprintf(r32, sizeof r32, "%.3g", rel_frob(h, ref32, L * D));
             if (refcpu) snprintf(rcpu, sizeof rcpu, "%.3g", rel_frob(h, refcpu, L * D));
-            printf("%-10s %9zu %-5s %9.3f %9.3f %9.3f %9.1f %9.0f %12s %12s\n", be->name, L, p, warm, ts[0],
-                   ts[reps / 2], (double)L / ts[0] / 1e3, mib, r32, rcpu);
+            printf("%-10s %9zu %-5s %9.3f %9.3f %9.3f %9.3f %9.1f %9.0f %12s %12s\n", be->name, L, p, warm, ts[0],
+                   ts[reps / 2], tc, (double)L / ts[0] / 1e3, mib, r32, rcpu);
             fflush(stdout);
             free(ts);
             hd_backend_free(be);

@@ -80,7 +80,7 @@ struct hd_spectra {
     cufftComplex *K;    // [C, nc], scaled by 1/N
 };
 
-#define MAX_PLANS 16
+#define MAX_PLANS 8   // each plan holds a cuFFT work area: keep few
 #define FFT_BATCH_BYTES ((size_t)512 << 20)   // default complex bytes per batched transform
 
 static cuda_priv *P_(hd_backend *be) { return (cuda_priv *)be->priv; }
@@ -563,17 +563,18 @@ static fft_plan *get_plan(cuda_priv *P, size_t N, int batch)
         P->plans.erase(P->plans.begin());
     }
     fft_plan p = {N, batch, 0, 0};
-    int n[1] = {(int)N};
-    cufftResult r = cufftPlanMany(&p.r2c, 1, n, NULL, 1, 0, NULL, 1, 0, CUFFT_R2C, batch);
+    // explicit layouts: transform j reads real[j·N ..] and writes complex[j·nc ..] (and back)
+    int n[1] = {(int)N}, re[1] = {(int)N}, cx[1] = {(int)(N / 2 + 1)};
+    cufftResult r = cufftPlanMany(&p.r2c, 1, n, re, 1, re[0], cx, 1, cx[0], CUFFT_R2C, batch);
     if (r != CUFFT_SUCCESS) {   // usually out of memory for the work area: give the reserve back, retry
         release_free_blocks(P);
-        r = cufftPlanMany(&p.r2c, 1, n, NULL, 1, 0, NULL, 1, 0, CUFFT_R2C, batch);
+        r = cufftPlanMany(&p.r2c, 1, n, re, 1, re[0], cx, 1, cx[0], CUFFT_R2C, batch);
     }
     if (!ck_fft(P, r, "cufftPlanMany (R2C)")) return NULL;
-    r = cufftPlanMany(&p.c2r, 1, n, NULL, 1, 0, NULL, 1, 0, CUFFT_C2R, batch);
+    r = cufftPlanMany(&p.c2r, 1, n, cx, 1, cx[0], re, 1, re[0], CUFFT_C2R, batch);
     if (r != CUFFT_SUCCESS) {
         release_free_blocks(P);
-        r = cufftPlanMany(&p.c2r, 1, n, NULL, 1, 0, NULL, 1, 0, CUFFT_C2R, batch);
+        r = cufftPlanMany(&p.c2r, 1, n, cx, 1, cx[0], re, 1, re[0], CUFFT_C2R, batch);
     }
     if (!ck_fft(P, r, "cufftPlanMany (C2R)")) {
         cufftDestroy(p.r2c);
@@ -725,6 +726,33 @@ static int cuda_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu
     return report(P);
 }
 
+// ---------------------------------------------------------------- lookup
+
+__global__ void k_embed(const int32_t *ids, size_t n, const float *table, size_t D, float *out)
+{
+    GRID_STRIDE(i, n * D) out[i] = table[(size_t)ids[i / D] * D + i % D];
+}
+
+// the ids go up in pieces of at most 1M (4 MB of device scratch)
+static void cuda_embed(hd_backend *be, const int32_t *ids, size_t n, const float *table, size_t D, float *out)
+{
+    cuda_priv *P = P_(be);
+    if (!n || !D) return;
+    size_t step = n < ((size_t)1 << 20) ? n : ((size_t)1 << 20);
+    int32_t *d = (int32_t *)cuda_alloc(be, step * sizeof(int32_t), "token ids");
+    if (!d) {   // remembered: the next fftconv or download reports it
+        fail_(P, "allocating token ids", hd_error());
+        return;
+    }
+    for (size_t i0 = 0; i0 < n && !P->err[0]; i0 += step) {
+        size_t m = n - i0 < step ? n - i0 : step;
+        cuda_upload(be, d, ids + i0, m * sizeof(int32_t));
+        k_embed<<<grid_for(m * D), THREADS, 0, P->stream>>>(d, m, table, D, out + i0 * D);
+        ck_launch(P, "embed");
+    }
+    cuda_free(be, d);
+}
+
 // ---------------------------------------------------------------- lifecycle
 
 static void cuda_destroy(hd_backend *be)
@@ -821,6 +849,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->spectra_free = cuda_spectra_free;
     be->spectra_bytes = cuda_spectra_bytes;
     be->fftconv = cuda_fftconv;
+    be->embed = cuda_embed;
     // Ops appended to hd_backend after these (Mamba, xLSTM) stay NULL: hd_backend_supports() then
     // sends those families to the CPU under --device auto.
     return be;
@@ -849,6 +878,14 @@ extern "C" int hd_cuda_set_precision(hd_backend *be, const char *prec)
 }
 
 extern "C" const char *hd_cuda_backend_device(hd_backend *be) { return P_(be)->desc; }
+
+// wait for the queued work; -1 + hd_error when some of it failed (for timing)
+extern "C" int hd_cuda_backend_sync(hd_backend *be)
+{
+    cuda_priv *P = P_(be);
+    ck(P, cudaStreamSynchronize(P->stream), "synchronising");
+    return report(P);
+}
 
 // device memory held: the allocator's reserve plus the weight copies
 extern "C" size_t hd_cuda_backend_bytes(hd_backend *be) { return P_(be)->reserved + P_(be)->weight_bytes; }

@@ -137,7 +137,7 @@ int hd_backend_supports(const hd_backend *be, int fam)
     case HD_FAM_HYENA:
         return be->linear && be->linear_cm_out && be->linear_cm_in && be->layernorm && be->gelu_tanh && be->add &&
                be->sin_freq && be->modulate_cm && be->causal_conv && be->mul_cm && be->fft_size && be->spectra_new &&
-               be->spectra_free && be->spectra_bytes && be->fftconv;
+               be->spectra_free && be->spectra_bytes && be->fftconv && be->embed;
     default:
         /* Caduceus (Mamba) and DNA-xLSTM call ops appended to hd_backend by their own work: list them
          * here (as for HyenaDNA) once the GPU implements them.  Until then only the CPU runs them. */

@@ -75,6 +75,11 @@ struct hd_backend {
     int (*fftconv)(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                    const float *k, size_t Lk, size_t ldk, const float *dbias);
 
+    /* ---- lookup ---- */
+    /* out[i, :] = table[ids[i], :] for i < n (row stride D): ids in host memory, each < the rows of table;
+     * table from weights(); out backend memory */
+    void (*embed)(hd_backend *be, const int32_t *ids, size_t n, const float *table, size_t D, float *out);
+
     void (*destroy)(hd_backend *be);
 
     /* cached filter spectra, owned by the backend (see hd_backend_cache_get) */

@@ -365,14 +365,9 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     float *host = NULL;
 
     /* embedding (§3.4.1) */
-    float *emb = malloc(cs * D * sizeof(float));
-    if (!emb) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
-        for (size_t i = 0; i < n; i++) memcpy(emb + i * D, h->wte + (size_t)ids[m0 + i] * D, D * sizeof(float));
-        be->upload(be, B.r + m0 * D, emb, n * D * sizeof(float));
-    }
-    free(emb);
+    const float *wte = be->weights(be, h->wte, rows * D);
+    if (!wte) goto out;
+    be->embed(be, ids, L, wte, D, B.r);
 
     if (!is_cpu && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;

@@ -353,13 +353,13 @@ Test(cuda_ops, fftconv, .fini = teardown)
 
 Test(cuda_ops, fftconv_several_batches, .fini = teardown)
 {
-    /* batches of 5 channels of FFT size 2048 (40 KiB of complex values): 23 channels → 5 batches, the last
-     * partial, with and without cached spectra */
-    setenv("HYENADNA_CUDA_FFT_BATCH", "41000", 1);
+    /* L 1000 → FFT size 2000 = 2^4·5^3, 1001 complex values (8008 bytes) per channel: batches of 5
+     * channels, so 23 channels make 5 batches, the last partial, with and without cached spectra */
+    setenv("HYENADNA_CUDA_FFT_BATCH", "40140", 1);
     NEED_GPU();
-    cr_assert_eq(CPU->fft_size(CPU, 1000), 2048);
+    cr_assert_eq(CPU->fft_size(CPU, 1000), 2000);
     fftconv_case(23, 1000, 1000, 0, 1);
-    fftconv_case(23, 1000, 1024, 1, 1);
+    fftconv_case(23, 1000, 1000, 1, 1);
     unsetenv("HYENADNA_CUDA_FFT_BATCH");
 }
 
@@ -368,6 +368,23 @@ Test(cuda_ops, fftconv_long, .fini = teardown)
     NEED_GPU();
     fftconv_case(8, 160000, 160000, 0, 1);
     fftconv_case(4, 1000002, 1000002, 1, 1);   /* FFT size near 2^21, the 1M model's */
+}
+
+Test(cuda_ops, embed, .fini = teardown)
+{
+    NEED_GPU();
+    size_t rows = 16, D = 200, n = 3001;
+    float *table = rnd(rows * D, -1, 1), *want = malloc(n * D * sizeof(float));
+    int32_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)(frand(0, 1) * (float)rows) % (int32_t)rows;
+    CPU->embed(CPU, ids, n, table, D, want);
+    const float *dt = GPU->weights(GPU, table, rows * D);
+    cr_assert_not_null(dt, "%s", hd_error());
+    float *dout = GPU->alloc(GPU, n * D * sizeof(float), "out");
+    GPU->embed(GPU, ids, n, dt, D, dout);
+    float *got = back(dout, n * D);
+    cr_assert_eq(memcmp(got, want, n * D * sizeof(float)), 0, "embed is an exact copy of the rows");
+    free(table); free(want); free(ids); free(got);
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -511,9 +528,9 @@ Test(cuda_hyena, prefix_consistency_and_cpu_agreement, .fini = teardown)
         double rel = rel_frob(pre, g, ks[j] * D, NULL);
         cr_assert(rel < 1e-5, "GPU prefix %zu differs: rel %.3g", ks[j], rel);
     }
-    /* tf32 and bf16 stay close to fp32 on this small model */
+    /* tf32 and bf16 stay near fp32 on this small model (a sanity bar, not an accuracy claim) */
     const char *pr[] = {"tf32", "bf16"};
-    double bars[] = {1e-2, 5e-2};
+    double bars[] = {2e-2, 1e-1};
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(hd_backend_set_precision(GPU, pr[i]), 0, "%s", hd_error());
         hd_fwd fp = {.hidden = pre, .layer = -1};
