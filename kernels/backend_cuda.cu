@@ -240,7 +240,10 @@ static const float *cuda_weights(hd_backend *be, const float *host, size_t n)
             return NULL;
         }
     }
-    if (!ck(P, cudaMemcpy(d, host, n * sizeof(float), cudaMemcpyHostToDevice), "uploading weights")) {
+    // on the backend's stream: a plain cudaMemcpy from pageable memory may return before the data has
+    // landed, and the non-blocking stream would not wait for it
+    if (!ck(P, cudaMemcpyAsync(d, host, n * sizeof(float), cudaMemcpyHostToDevice, P->stream), "uploading weights") ||
+        !ck(P, cudaStreamSynchronize(P->stream), "uploading weights")) {
         cudaFree(d);
         report(P);
         return NULL;

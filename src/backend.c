@@ -13,6 +13,7 @@
 int hd_cuda_probe_devices(void);                                   /* kernels/device.cu */
 int hd_cuda_set_precision(hd_backend *be, const char *precision);  /* kernels/backend_cuda.cu */
 const char *hd_cuda_backend_device(hd_backend *be);
+int hd_cuda_backend_sync(hd_backend *be);
 #else
 hd_backend *hd_backend_cuda_new(int device, int nthreads)
 {
@@ -116,6 +117,14 @@ int hd_backend_set_precision(hd_backend *be, const char *precision)
         hd_set_error(HD_EINPUT, "precision %s needs the CUDA backend (the %s backend computes in fp32)", precision, be->name);
         return -1;
     }
+    return 0;
+}
+
+int hd_backend_check(hd_backend *be)
+{
+#ifdef HAVE_CUDA
+    if (!strcmp(be->name, "cuda")) return hd_cuda_backend_sync(be);
+#endif
     return 0;
 }
 

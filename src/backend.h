@@ -116,6 +116,8 @@ hd_backend *hd_backend_cuda_new(int device, int nthreads);
 /* Precision of the projections: "fp32" (default), "tf32" or "bf16" (CUDA only; the CPU accepts only
  * fp32).  -1 + hd_error on an unknown name or a backend that cannot do it. */
 int hd_backend_set_precision(hd_backend *be, const char *precision);
+/* 0 when every op queued so far succeeded; else -1 + hd_error (waits for a GPU to finish). */
+int hd_backend_check(hd_backend *be);
 /* Human-readable device: "cpu (N threads)" or "cuda:0 (NVIDIA H200, 140 GiB, sm_90)". */
 const char *hd_backend_device(hd_backend *be);
 /* Name of CUDA device i into buf ("" when unknown). */

@@ -250,7 +250,8 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
             return -1;
         }
     if (!(be = hd_backend_for(be, m->family))) return -1;   /* "auto" on a GPU: the CPU for uncovered families */
-    return m->ops->forward(m, be, ids, L, f);
+    if (m->ops->forward(m, be, ids, L, f)) return -1;
+    return hd_backend_check(be);   /* a GPU failure inside a void op surfaces here */
 }
 
 size_t hd_model_n_params(const hd_model *m)
