@@ -167,7 +167,24 @@ void hd_common_usage(FILE *fp)
 hd_backend *hd_open_backend(const hd_common_opts *o)
 {
     hd_backend *be = hd_backend_new(o->device ? o->device : "auto", o->threads);
-    if (!be) hd_fail();
+    if (!be) {
+        hd_fail();
+        return NULL;
+    }
+    /* HYENADNA_PRECISION=fp32|tf32|bf16: precision of the GPU projections (the CPU always computes fp32) */
+    const char *prec = getenv("HYENADNA_PRECISION");
+    if (prec && *prec && hd_backend_set_precision(be, prec)) {
+        if (hd_error_kind() == HD_EINPUT && !strcmp(be->name, "cpu") &&
+            (!strcmp(prec, "tf32") || !strcmp(prec, "bf16"))) {
+            hd_warnf("HYENADNA_PRECISION=%s ignored: the CPU backend computes in fp32", prec);
+        } else {
+            hd_errorf("HYENADNA_PRECISION: %s", hd_error());
+            hd_backend_free(be);
+            hd_set_error(HD_EINPUT, "bad HYENADNA_PRECISION");
+            return NULL;
+        }
+    }
+    hd_infof("compute device: %s", hd_backend_device(be));
     return be;
 }
 

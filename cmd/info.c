@@ -64,8 +64,13 @@ int main_info(int argc, char **argv)
     printf("tensors\t%d\n", hd_st_count(m->st));
     printf("file_size\t%zu (%s)\n", hd_st_file_size(m->st), hd_fmt_bytes((double)hd_st_file_size(m->st), sz, sizeof sz));
     printf("backends\t%s\n", hd_backends_compiled());
+    /* the device `--device auto` runs this model on */
     int ncuda = hd_cuda_device_count();
-    printf("device\tcpu (auto; %d CUDA device%s visible)\n", ncuda, ncuda == 1 ? "" : "s");
+    hd_backend *be = hd_backend_new("auto", 1), *use = be ? hd_backend_for(be, m->family) : NULL;
+    if (use && strcmp(use->name, "cpu")) printf("device\t%s (auto)\n", hd_backend_device(use));
+    else if (ncuda > 0 && use) printf("device\tcpu (auto; the CUDA backend does not cover %s models)\n", hd_family_name(m->family));
+    else printf("device\tcpu (auto; %d CUDA device%s visible)\n", ncuda, ncuda == 1 ? "" : "s");
+    hd_backend_free(be);
     for (int i = 0; i < m->n_notes; i++) printf("alias\t%s\n", m->notes[i]);
     if (tensors) {
         static const char *kinds[] = {"unused", "learned", "buffer", "alias"};

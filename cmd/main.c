@@ -66,8 +66,16 @@ static void version(void)
 #ifdef HAVE_CUDA
     int n = hd_cuda_device_count();
     printf(" (CUDA backend compiled in; %d device%s visible)", n, n == 1 ? "" : "s");
+    if (n > 0) {
+        char name[256];
+        hd_cuda_device_name(0, name, sizeof name);
+        printf("\nDevice (--device auto): cuda:0 (%s) for HyenaDNA; cpu for families the GPU does not cover", name);
+    } else {
+        printf("\nDevice (--device auto): cpu (no CUDA device visible)");
+    }
 #else
     printf(" (CUDA backend not compiled in)");
+    printf("\nDevice (--device auto): cpu");
 #endif
     printf("\nCPU: FFTW3 single precision, OpenBLAS\n");
     printf("Copyright (C) 2026 the hyenadna authors. License: MIT.\n");

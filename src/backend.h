@@ -132,6 +132,10 @@ struct hd_backend {
                            const float *dt, size_t lddt, const float *dt_bias, const float *A,
                            const float *B, const float *C, size_t ldbc, const float *Dskip,
                            float *state, float *y, size_t ldy, int flags);
+    /* ---- lookup ---- */
+    /* out[i, :] = table[ids[i], :] for i < n (row stride D): ids in host memory, each < the rows of table;
+     * table from weights(); out backend memory */
+    void (*embed)(hd_backend *be, const int32_t *ids, size_t n, const float *table, size_t D, float *out);
 
     void (*destroy)(hd_backend *be);
 
@@ -139,6 +143,11 @@ struct hd_backend {
     struct hd_cache_entry *cache;
     int n_cache;
     size_t cache_bytes;
+
+    /* chosen by "auto": the CPU backend used for the families this backend does not cover
+     * (see hd_backend_for); created on first use, owned and freed with this backend */
+    int automatic;
+    struct hd_backend *fallback;
 };
 
 /* A small cache of filter spectra owned by the backend, keyed by (owner, layer, N): a model passes
@@ -166,5 +175,24 @@ void hd_backend_free(hd_backend *be);
 /* Which backends are compiled in ("cpu" or "cpu, cuda"), and whether a usable GPU is present. */
 const char *hd_backends_compiled(void);
 int hd_cuda_device_count(void);   /* 0 when none or not compiled in */
+
+/* The CUDA backend on device N (NULL + hd_error when none or not compiled in). */
+hd_backend *hd_backend_cuda_new(int device, int nthreads);
+/* Precision of the projections: "fp32" (default), "tf32" or "bf16" (CUDA only; the CPU accepts only
+ * fp32).  -1 + hd_error on an unknown name or a backend that cannot do it. */
+int hd_backend_set_precision(hd_backend *be, const char *precision);
+/* 0 when every op queued so far succeeded; else -1 + hd_error (waits for a GPU to finish). */
+int hd_backend_check(hd_backend *be);
+/* Human-readable device: "cpu (N threads)" or "cuda:0 (NVIDIA H200, 140 GiB, sm_90)". */
+const char *hd_backend_device(hd_backend *be);
+/* Name of CUDA device i into buf ("" when unknown). */
+void hd_cuda_device_name(int i, char *buf, size_t n);
+
+/* Whether `be` has every op the family's forward pass calls (ops the backend does not implement are
+ * NULL).  `fam` is an hd_family (model.h). */
+int hd_backend_supports(const hd_backend *be, int fam);
+/* The backend to run family `fam` on: `be` itself when it supports it; else, when `be` was chosen by
+ * "auto", a CPU backend owned by `be`; else NULL + hd_error (explicit --device cuda). */
+hd_backend *hd_backend_for(hd_backend *be, int fam);
 
 #endif

@@ -377,6 +377,13 @@ static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu,
     return 0;
 }
 
+/* ---------------------------------------------------------------- lookup */
+
+static void cpu_embed(hd_backend *be, const int32_t *ids, size_t n, const float *table, size_t D, float *out)
+{
+    for (size_t i = 0; i < n; i++) memcpy(out + i * D, table + (size_t)ids[i] * D, D * sizeof(float));
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static void cpu_destroy(hd_backend *be)
@@ -427,6 +434,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
     hd_backend_cpu_mamba_register(be);
+    be->embed = cpu_embed;
     be->destroy = cpu_destroy;
     hd_backend_cpu_xlstm_init(be);
     return be;

@@ -19,6 +19,9 @@
 
 #define HYENA_CHUNK 2048                 /* positions per chunk of position-wise work */
 
+/* A GPU wants fewer, larger launches: 16× longer chunks there (a few hundred MB of scratch at D 256). */
+static size_t hyena_chunk(const hd_backend *be) { return strcmp(be->name, "cpu") ? HYENA_CHUNK * 16 : HYENA_CHUNK; }
+
 typedef struct {
     const float *in_proj_w, *in_proj_b;          /* [3D, D], [3D] */
     const float *short_filter_w, *short_filter_b;/* [3D, 1, 3], [3D] */
@@ -165,6 +168,28 @@ void hd_hyena_set_shift(hd_model *m, float shift)
     h->shift = shift;
 }
 
+/* Block b's weights as backend memory (device copies on a GPU, uploaded once and cached by the backend;
+ * the CPU returns the host pointers themselves).  Every weight an op reads goes through here. */
+static int block_weights(hd_backend *be, const hyena *h, const hyena_block *b, hyena_block *w)
+{
+    size_t D = (size_t)h->D, F = (size_t)h->F, E = (size_t)h->E, H = (size_t)h->H, Lm = (size_t)h->Lmax;
+    int nlin = h->n_inner + 2;
+    *w = *b;
+#define W(field, n) if (b->field && !(w->field = be->weights(be, b->field, (n)))) return -1
+    W(in_proj_w, 3 * D * D); W(in_proj_b, 3 * D);
+    W(short_filter_w, 3 * D * 3); W(short_filter_b, 3 * D);
+    W(out_proj_w, D * D); W(out_proj_b, D);
+    W(filter_bias, D); W(z, Lm * E); W(t, Lm); W(freq, H); W(deltas, D);
+    W(norm1_w, D); W(norm1_b, D); W(norm2_w, D); W(norm2_b, D);
+    W(fc1_w, F * D); W(fc1_b, F); W(fc2_w, D * F); W(fc2_b, D);
+    for (int j = 0; j < nlin; j++) {
+        W(mlp_w[j], (j == nlin - 1 ? D : H) * (j == 0 ? E : H));
+        W(mlp_b[j], H);
+    }
+#undef W
+    return 0;
+}
+
 /* ---------------------------------------------------------------- implicit filter (§3.4.5) */
 
 /* k [D, T] channel-major (row stride ldk) for positions 0..T−1:
@@ -172,7 +197,7 @@ void hd_hyena_set_shift(hd_model *m, float shift)
  *   k[c, i] = h[i, c] · (exp(−t_i·|δ_c|) + shift) */
 static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b, size_t T, float *k, size_t ldk)
 {
-    size_t H = (size_t)h->H, step = HYENA_CHUNK * 4;
+    size_t H = (size_t)h->H, step = hyena_chunk(be) * 4;
     float *a0 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
     float *a1 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
     if (!a0 || !a1) { be->free(be, a0); be->free(be, a1); return -1; }
@@ -202,10 +227,12 @@ int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out
         return -1;
     }
     size_t D = (size_t)h->D;
+    hyena_block wb;
+    if (block_weights(be, h, &h->blk[layer], &wb)) return -1;
     float *k = be->alloc(be, D * (L ? L : 1) * sizeof(float), "long filter");
     float *kh = malloc(D * (L ? L : 1) * sizeof(float));
     if (!k || !kh) { be->free(be, k); free(kh); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-    int rc = hyena_filter_cm(be, h, &h->blk[layer], L, k, L);
+    int rc = hyena_filter_cm(be, h, &wb, L, k, L);
     if (!rc) {
         be->download(be, kh, k, D * L * sizeof(float));
         for (size_t c = 0; c < D; c++)
@@ -239,7 +266,7 @@ static void buf_free(hd_backend *be, hyena_buf *B)
 static int buf_alloc(hd_backend *be, const hyena *h, size_t L, hyena_buf *B)
 {
     memset(B, 0, sizeof *B);
-    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < HYENA_CHUNK ? L : HYENA_CHUNK, LD, w;
+    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < hyena_chunk(be) ? L : hyena_chunk(be), LD, w;
     size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D);
     B->L = L, B->D = D, B->F = F, B->cs = cs;
     if (hd_mul(L, D * sizeof(float), &LD)) { hd_set_error(HD_EMODEL, "out of memory: sequence too long"); return -1; }
@@ -259,10 +286,9 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, hyena_buf *B)
 
 /* Spectra of block b's filter for FFT size N, cached by the backend across calls when every block's
  * fit the cache budget (the filter depends only on the weights: MODELS.md §3.4.5, prefix property). */
-static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, size_t N)
+static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, const hyena_block *b, size_t N)
 {
     hyena *h = m->impl;
-    hyena_block *b = &h->blk[layer];
     const hd_spectra *cached = hd_backend_cache_get(be, m->uid, layer, N);
     if (cached) return cached;
     size_t bytes = be->spectra_bytes(be, (size_t)h->D, N);
@@ -281,10 +307,9 @@ static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, s
 }
 
 /* r += HyenaMixer(LN1(r)) (§3.4.4) */
-static int hyena_mixer(hd_model *m, hd_backend *be, int layer, hyena_buf *B)
+static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B)
 {
     hyena *h = m->impl;
-    hyena_block *b = &h->blk[layer];
     size_t L = B->L, D = B->D, cs = B->cs;
     /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 */
     for (size_t m0 = 0; m0 < L; m0 += cs) {
@@ -299,7 +324,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, hyena_buf *B)
     }
     /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
     size_t N = be->fft_size(be, L);
-    const hd_spectra *spec = block_spectra(m, be, layer, N);
+    const hd_spectra *spec = block_spectra(m, be, layer, b, N);
     if (!spec) {
         if (!B->k && !(B->k = be->alloc(be, D * L * sizeof(float), "the long filter"))) return -1;
         if (hyena_filter_cm(be, h, b, L, B->k, L)) return -1;
@@ -316,7 +341,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, hyena_buf *B)
 }
 
 /* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) */
-static void hyena_mlp(hd_backend *be, hyena_block *b, hyena_buf *B)
+static void hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
 {
     size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
     for (size_t m0 = 0; m0 < L; m0 += cs) {
@@ -340,20 +365,16 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     float *host = NULL;
 
     /* embedding (§3.4.1) */
-    float *emb = malloc(cs * D * sizeof(float));
-    if (!emb) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
-        for (size_t i = 0; i < n; i++) memcpy(emb + i * D, h->wte + (size_t)ids[m0 + i] * D, D * sizeof(float));
-        be->upload(be, B.r + m0 * D, emb, n * D * sizeof(float));
-    }
-    free(emb);
+    const float *wte = be->weights(be, h->wte, rows * D);
+    if (!wte) goto out;
+    be->embed(be, ids, L, wte, D, B.r);
 
     if (!is_cpu && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
-        if (hyena_mixer(m, be, i, &B)) goto out;
-        hyena_mlp(be, &h->blk[i], &B);
+        hyena_block wb;
+        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B)) goto out;
+        hyena_mlp(be, &wb, &B);
         if (f->on_block) {
             if (!is_cpu) be->download(be, host, B.r, L * D * sizeof(float));
             f->on_block(f->ud, i, is_cpu ? B.r : host, L, (int)D);
@@ -362,12 +383,15 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     }
     /* final norm and head (§3.4.7) */
     if ((f->hidden && f->layer < 0) || f->logits) {
+        const float *ln_w = be->weights(be, h->ln_f_w, D), *ln_b = be->weights(be, h->ln_f_b, D);
+        const float *head = f->logits ? be->weights(be, h->head, rows * D) : NULL;
+        if (!ln_w || !ln_b || (f->logits && !head)) goto out;
         for (size_t m0 = 0; m0 < L; m0 += cs) {
             size_t n = L - m0 < cs ? L - m0 : cs;
-            be->layernorm(be, B.r + m0 * D, n, D, h->ln_f_w, h->ln_f_b, h->eps, B.hc);
+            be->layernorm(be, B.r + m0 * D, n, D, ln_w, ln_b, h->eps, B.hc);
             if (f->hidden && f->layer < 0) be->download(be, f->hidden + m0 * D, B.hc, n * D * sizeof(float));
             if (f->logits) {
-                be->linear(be, B.hc, n, D, D, h->head, NULL, rows, B.oc, rows);
+                be->linear(be, B.hc, n, D, D, head, NULL, rows, B.oc, rows);
                 be->download(be, f->logits + m0 * rows, B.oc, n * rows * sizeof(float));
             }
         }

@@ -253,7 +253,9 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
             hd_set_error(HD_EINPUT, "token id %d at position %zu is outside the model's vocabulary", ids[i], i + 1);
             return -1;
         }
-    return m->ops->forward(m, be, ids, L, f);
+    if (!(be = hd_backend_for(be, m->family))) return -1;   /* "auto" on a GPU: the CPU for uncovered families */
+    if (m->ops->forward(m, be, ids, L, f)) return -1;
+    return hd_backend_check(be);   /* a GPU failure inside a void op surfaces here */
 }
 
 size_t hd_model_n_params(const hd_model *m)

@@ -443,6 +443,7 @@ Test(embed, ps_conjoin_on_an_equivariant_model)
 {
     hd_model m;
     memset(&m, 0, sizeof m);
+    hd_backend *be = hd_backend_cpu_new(1);
     m.family = HD_FAM_CADUCEUS;
     m.ops = &fake_ops;
     m.location = "fake";
@@ -458,15 +459,15 @@ Test(embed, ps_conjoin_on_an_equivariant_model)
     hd_tokenize(rcs, L, HD_SPECIAL_NONE, rids, "s");
     float *h = malloc(L * 2 * PSD * sizeof(float)), *hr = malloc(L * 2 * PSD * sizeof(float));
     hd_fwd f = {.hidden = h, .layer = -1}, fr = {.hidden = hr, .layer = -1};
-    cr_assert_eq(hd_model_forward(&m, NULL, ids, L, &f), 0);
-    cr_assert_eq(hd_model_forward(&m, NULL, rids, L, &fr), 0);
+    cr_assert_eq(hd_model_forward(&m, be, ids, L, &f), 0);
+    cr_assert_eq(hd_model_forward(&m, be, rids, L, &fr), 0);
     /* the fake is equivariant */
     for (size_t t = 0; t < L; t++)
         for (int c = 0; c < 2 * PSD; c++)
             cr_assert_float_eq(hr[t * 2 * PSD + c], h[(L - 1 - t) * 2 * PSD + 2 * PSD - 1 - c], 1e-6);
     for (int p = HD_POOL_MEAN; p <= HD_POOL_NONE; p++) {
         hd_embed_opts o = {.pool = (hd_pool)p, .rc = 1, .layer = -1};
-        hd_embedder *e = hd_embedder_new(&m, NULL, &o);
+        hd_embedder *e = hd_embedder_new(&m, be, &o);
         cr_assert_not_null(e);
         cr_assert_eq(hd_embedder_width(e), PSD, "the conjoined width is d_hidden / 2");
         float *a = malloc(L * PSD * sizeof(float)), *b = malloc(L * PSD * sizeof(float));
@@ -502,10 +503,11 @@ Test(embed, ps_conjoin_on_an_equivariant_model)
     }
     /* without --rc the whole 2D hidden state is kept */
     hd_embed_opts o = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1};
-    hd_embedder *e = hd_embedder_new(&m, NULL, &o);
+    hd_embedder *e = hd_embedder_new(&m, be, &o);
     cr_assert_eq(hd_embedder_width(e), 2 * PSD);
     hd_embedder_free(e);
     free(rcs); free(ids); free(rids); free(h); free(hr);
+    hd_backend_free(be);
 }
 
 /* ------------------------------------------------------------------ end to end through the binary */

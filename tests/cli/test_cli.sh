@@ -105,6 +105,24 @@ if cmp -s "$tmp/a.safetensors" "$tmp/b.safetensors"; then ok; else bad "gzip and
 "$H" forward -m "$T/hyenadna-tiny" --threads 2 -o "$tmp/t2.safetensors" "$T/hyenadna-tiny/input.fa"
 if cmp -s "$tmp/t1.safetensors" "$tmp/t2.safetensors"; then ok; else bad "1 and 2 threads differ"; fi
 
+# --device: a malformed name is a usage error (1); cuda without a usable device is a resource error (2);
+# auto always runs (the GPU when one is visible, else the CPU)
+expect 1 "bad --device" -- "$H" forward -m "$T/hyenadna-tiny" --device cuda:x -o "$tmp/d.safetensors" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "cuda:x" "bad --device named"
+if "$H" --version | grep -q "0 devices visible\|not compiled in"; then
+  expect 2 "--device cuda without a GPU" -- "$H" forward -m "$T/hyenadna-tiny" --device cuda -o "$tmp/d.safetensors" "$T/hyenadna-tiny/input.fa"
+  has "$tmp/err" "\-\-device cuda" "--device cuda error names the option"
+  if [ ! -e "$tmp/d.safetensors" ]; then ok; else bad "--device cuda failure left an output"; fi
+fi
+expect 0 "--device auto" -- "$H" forward -m "$T/hyenadna-tiny" --device auto -o "$tmp/d.safetensors" "$T/hyenadna-tiny/input.fa"
+"$H" --version > "$tmp/ver"
+has "$tmp/ver" "^Device (--device auto): " "--version names the device auto uses"
+"$H" info -m "$T/hyenadna-tiny" > "$tmp/info"
+has "$tmp/info" "^device	" "info names the device"
+HYENADNA_PRECISION=fp64 "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/d.safetensors" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err"; st=$?
+if [ $st -eq 1 ]; then ok; else bad "HYENADNA_PRECISION=fp64: exit $st, expected 1"; fi
+has "$tmp/err" "HYENADNA_PRECISION" "bad precision names the variable"
+
 # stdout closed early ends quietly
 "$H" forward -m "$T/hyenadna-tiny" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err" | head -c 10 > /dev/null
 st=${PIPESTATUS[0]}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test_bench.sh -- the tools bench/gpu-check.sh relies on, exercised on the CPU so that they are known
+# to work before a GPU session runs them: make_model writes a loadable model (deterministically),
+# stcompare passes equal outputs and fails different ones, gpubench times a forward.
+# Run by `make check` with HYENADNA and TESTDATA set (the tools are built next to hyenadna).
+set -u
+H=${HYENADNA:?HYENADNA not set}
+T=${TESTDATA:?TESTDATA not set}
+S=${SRCDIR:-.}
+B=$(dirname "$H")/bench
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+expect() {   # expect STATUS DESCRIPTION -- command...
+  local want=$1 what=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" "$tmp/out" | head -8; fi
+}
+has() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -5 "$1" | sed 's/^/    /'; fi; }
+
+bash -n "$S/bench/gpu-check.sh" && ok || bad "bench/gpu-check.sh has a syntax error"
+
+# make_model: a small HyenaDNA the CLI can load; the same seed gives the same file
+expect 0 "make_model" -- "$B/make_model" -d 32 -n 2 -f 64 -L 3000 -s 5 "$tmp/m"
+expect 0 "make_model again" -- "$B/make_model" -d 32 -n 2 -f 64 -L 3000 -s 5 "$tmp/m2"
+if cmp -s "$tmp/m/model.safetensors" "$tmp/m2/model.safetensors"; then ok; else bad "make_model is not deterministic"; fi
+expect 0 "info on the made model" -- "$H" info -m "$tmp/m"
+has "$tmp/out" "^family	hyenadna" "made model family"
+has "$tmp/out" "^d_model	32" "made model d_model"
+has "$tmp/out" "^max_length	3000" "made model max length"
+expect 1 "make_model without a directory" -- "$B/make_model" -d 32
+
+# a forward on it, twice (1 and 2 threads): stcompare finds them equal
+awk 'BEGIN { srand(3); printf(">r1\n"); for (i = 0; i < 2500; i++) printf("%s", substr("ACGT", int(rand()*4)+1, 1)); printf("\n>r2\nACGTTGCA\n") }' > "$tmp/in.fa"
+expect 0 "forward on the made model" -- "$H" forward --device cpu -m "$tmp/m" --logits -o "$tmp/a.safetensors" "$tmp/in.fa"
+expect 0 "forward, 1 thread" -- "$H" forward --device cpu -@ 1 -m "$tmp/m" --logits -o "$tmp/b.safetensors" "$tmp/in.fa"
+expect 0 "stcompare equal" -- "$B/stcompare" "$tmp/a.safetensors" "$tmp/b.safetensors"
+has "$tmp/out" "compared 6 tensors" "stcompare counts tokens, hidden and logits of two records"
+
+# stcompare against the fixture: the CPU forward passes, the shift-0 forward fails the bars
+"$H" forward --device cpu -m "$T/hyenadna-tiny" --logits -o "$tmp/t.safetensors" "$T/hyenadna-tiny/input.fa"
+expect 0 "stcompare CPU vs fixture" -- "$B/stcompare" -q "$tmp/t.safetensors" "$T/hyenadna-tiny/expected.safetensors"
+has "$tmp/out" "compared 24 tensors" "stcompare compares every record's tokens, hidden and logits"
+"$H" forward --device cpu -m "$T/hyenadna-tiny" --shift 0 -o "$tmp/s.safetensors" "$T/hyenadna-tiny/input.fa"
+expect 1 "stcompare detects a different model" -- "$B/stcompare" "$tmp/s.safetensors" "$T/hyenadna-tiny/expected.safetensors"
+has "$tmp/out" "hidden.seq5.*FAIL" "stcompare names the tensor over the bar"
+expect 0 "stcompare with a loose bar" -- "$B/stcompare" -r 1 -a 100 "$tmp/s.safetensors" "$T/hyenadna-tiny/expected.safetensors"
+expect 2 "stcompare on a missing file" -- "$B/stcompare" "$tmp/none.safetensors" "$tmp/a.safetensors"
+expect 2 "stcompare with nothing in common" -- "$B/stcompare" "$tmp/a.safetensors" "$T/hyenadna-tiny/expected.safetensors"
+
+# gpubench on the CPU: a table row per length, the CPU reference equal to itself
+expect 0 "gpubench -d cpu" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 100,2000 -p fp32 -r 1 -c 2000 -@ 2
+has "$tmp/out" "rel_vs_cpu" "gpubench header"
+if awk '$1 == "cpu" && $2 == 2000 && $3 == "fp32" && $NF == "0" { f = 1 } END { exit !f }' "$tmp/out"; then ok; else bad "gpubench row for L=2000"; cat "$tmp/out"; fi
+expect 1 "gpubench tf32 on the CPU" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 100 -p tf32 -r 1
+has "$tmp/err" "tf32" "gpubench names the precision"
+expect 1 "gpubench beyond max length" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 3001 -p fp32 -r 1
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
