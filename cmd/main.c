@@ -11,6 +11,7 @@
 
 int main_info(int argc, char **argv);
 int main_forward(int argc, char **argv);
+int main_score_variants(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -22,6 +23,7 @@ static const cmd_t cmds[] = {
     {main_info, "info", "describe a model: family, shape, parameters, aliased tensors"},
     {NULL, "Inference", NULL},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},
     {NULL, NULL, NULL},
 };
 
