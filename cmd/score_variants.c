@@ -304,7 +304,12 @@ static int emit(ctx *x, item *it)
         bcf_update_info_float(x->ohdr, rec, "HDNA_LLR", have_llr ? x->fbuf : NULL, have_llr ? n : 0);
         bcf_update_info_float(x->ohdr, rec, "HDNA_EDIST", have_ed ? x->ebuf : NULL, have_ed ? n : 0);
         if (bcf_write(x->ofp, x->ohdr, rec) < 0) {
-            hd_set_error(HD_EINPUT, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
+            if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
+                hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
+                             "VCF header (BCF output needs every contig, FILTER and tag declared)", x->out,
+                             bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag");
+            else
+                hd_set_error(HD_EINPUT, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
             rc = -1;
         }
     }
