@@ -18,6 +18,7 @@ int main_forward(int argc, char **argv);
 int main_convert(int argc, char **argv);
 int main_classify(int argc, char **argv);
 int main_embed(int argc, char **argv);
+int main_score_variants(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -30,6 +31,7 @@ static const cmd_t cmds[] = {
     {main_convert, "convert", "convert a PyTorch checkpoint (.ckpt/.bin/.pt) to a model directory"},
     {NULL, "Inference", NULL},
     {main_embed, "embed", "embeddings of FASTA records, regions, windows or BAM reads (TSV, BED, safetensors)"},
+    {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
     {NULL, NULL, NULL},

@@ -166,3 +166,54 @@ void hd_out_abort(hd_outfile *o)
     free(o->path);
     free(o);
 }
+
+/* ---- temporary names for writers that open files by name (htslib hts_open) ---- */
+
+char *hd_out_tmpname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    char *tmp = hd_sprintf("%.*s.%s.tmp.XXXXXX", dirlen, path, base);
+    if (!tmp) return NULL;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        hd_set_error(HD_EINPUT, "cannot create output file '%s': %s", path, strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    close(fd);
+    for (int i = 0; i < HD_MAX_PENDING; i++)
+        if (!pending[i]) { pending[i] = tmp; break; }
+    return tmp;
+}
+
+static void unpend_name(const char *tmp)
+{
+    for (int i = 0; i < HD_MAX_PENDING; i++)
+        if (pending[i] == tmp) pending[i] = NULL;
+}
+
+int hd_out_commit(char *tmp, const char *path)
+{
+    int rc = 0;
+    if (rename(tmp, path) < 0) {
+        hd_set_error(HD_EINPUT, "cannot rename output into place as '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        rc = -1;
+    }
+    unpend_name(tmp);
+    free(tmp);
+    return rc;
+}
+
+void hd_out_discard(char *tmp)
+{
+    if (!tmp) return;
+    unlink(tmp);
+    unpend_name(tmp);
+    free(tmp);
+}

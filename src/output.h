@@ -23,6 +23,12 @@ void hd_out_abort(hd_outfile *o);           /* discard; nothing is left under th
 /* Remove every pending temporary file when SIGINT/SIGTERM/SIGHUP arrive. */
 void hd_out_install_signal_cleanup(void);
 
+/* For writers that open files by name (htslib): a temporary name beside `path`, created empty and removed
+ * on a fatal signal; hd_out_commit renames it to `path`, hd_out_discard removes it (both free `tmp`). */
+char *hd_out_tmpname(const char *path);
+int hd_out_commit(char *tmp, const char *path);
+void hd_out_discard(char *tmp);
+
 /* Does the name end with this suffix? */
 int hd_has_suffix(const char *name, const char *suffix);
 

@@ -1,0 +1,792 @@
+/* score_variants.c -- `hyenadna score-variants`: VCF/BCF in, every record out, annotated with model
+ * scores (HDNA_LLR, HDNA_EDIST); or saturation mutagenesis of a region (--all-snvs).  The scoring itself
+ * lives in src/varscore.c; this file parses options, reads the reference and the records, and writes. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "common.h"
+
+#include <errno.h>
+#include <htslib/faidx.h>
+#include <htslib/hts.h>
+#include <htslib/kstring.h>
+#include <htslib/vcf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../src/output.h"
+#include "../src/tokenizer.h"
+#include "../src/varscore.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: hyenadna score-variants [options] -f REF.fa [-m MODEL] <in.vcf>|<in.vcf.gz>|<in.bcf>|-\n"
+            "       hyenadna score-variants [options] -f REF.fa [-m MODEL] --all-snvs -r CHR:BEG-END\n"
+            "\n"
+            "Score every ALT allele of every record with a DNA language model and write every record back,\n"
+            "in input order and otherwise unchanged, with the INFO tags HDNA_LLR (log-likelihood ratio of ALT\n"
+            "against REF) and HDNA_EDIST (cosine distance of the mean-pooled embeddings), Number=A.\n"
+            "Records that cannot be scored pass through unannotated and are counted on stderr.\n"
+            "\n"
+            "Input options:\n"
+            "  -f, --fasta-ref FILE   reference FASTA (plain or bgzip; .fai made when absent)\n"
+            "                         [the VCF's ##reference= file, else $HYENADNA_REF]\n"
+            "      --all-snvs         score the 3 other bases at every position of the -r region (no VCF)\n"
+            "  -r, --region REG       CHR:BEG-END (1-based, inclusive) for --all-snvs\n"
+            "      --strict           a REF allele that does not match the reference is an error\n"
+            "Scoring options:\n"
+            "  -s, --score MODE       window, prefix (causal models), masked or unmasked (masked models)\n"
+            "                         [window for causal models, masked for masked models]\n"
+            "  -w, --window INT       window width in bases [min(1024, the model's maximum length)]\n"
+            "      --chunk INT        reference chunk length of prefix/unmasked modes [the model's maximum]\n"
+            "      --overlap INT      overlap of consecutive chunks [window/2]\n"
+            "      --rc               average every score over the forward strand and the reverse complement\n"
+            "      --edist            compute HDNA_EDIST [on in window mode, off in the other modes]\n"
+            "      --no-edist         do not compute HDNA_EDIST\n"
+            "      --batch INT        records scored together (windows shared and run in parallel) [2048]\n"
+            "Output options:\n"
+            "  -o, --output FILE      write to FILE [standard output]\n"
+            "  -O, --output-type T    v VCF, z bgzipped VCF, b BCF, u uncompressed BCF, t TSV\n"
+            "                         [from the -o suffix (.vcf .vcf.gz .bcf .tsv .tsv.gz), else v;\n"
+            "                         t with --all-snvs]\n"
+            "  -W, --write-index      index bgzipped VCF (.tbi) or BCF (.csi) output\n"
+            "      --no-version       do not add the ##hyenadna_score-variants* header lines\n");
+    hd_common_usage(fp);
+}
+
+/* ---------------------------------------------------------------- reference */
+
+typedef struct {
+    faidx_t *fai;
+    const char *path;
+    int cur;              /* faidx index of the loaded contig, -1 none */
+    char *seq;            /* upper-case bases */
+    uint8_t *ids;
+    hd_vs_contig c;
+} refseq;
+
+static int ref_open(refseq *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->cur = -1;
+    r->path = path;
+    if (access(path, R_OK)) {
+        hd_set_error(HD_EINPUT, "cannot read reference '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    hts_set_log_level(HTS_LOG_OFF);
+    r->fai = fai_load3(path, NULL, NULL, FAI_CREATE);
+    hts_set_log_level(HTS_LOG_WARNING);
+    if (!r->fai) {
+        hd_set_error(HD_EINPUT, "cannot index reference '%s': it must be a plain or bgzip-compressed FASTA, and "
+                     "its directory writable when REF.fai does not exist yet", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void ref_close(refseq *r)
+{
+    if (r->fai) fai_destroy(r->fai);
+    free(r->seq);
+    free(r->ids);
+}
+
+/* Load contig `name`; 1 loaded, 0 not in the reference, -1 error. */
+static int ref_load(refseq *r, const char *name)
+{
+    if (r->cur >= 0 && !strcmp(r->c.name, name)) return 1;
+    if (!faidx_has_seq(r->fai, name)) return 0;
+    hts_pos_t len = 0;
+    char *s = faidx_fetch_seq64(r->fai, name, 0, HTS_POS_MAX, &len);
+    if (!s || len < 0) {
+        free(s);
+        hd_set_error(HD_EINPUT, "cannot read contig %s of reference '%s'", name, r->path);
+        return -1;
+    }
+    free(r->seq);
+    free(r->ids);
+    r->seq = s;
+    r->ids = malloc(len ? (size_t)len : 1);
+    if (!r->ids) { hd_set_error(HD_EMODEL, "out of memory for contig %s", name); return -1; }
+    for (hts_pos_t i = 0; i < len; i++)
+        if (s[i] >= 'a' && s[i] <= 'z') s[i] -= 32;
+    hd_vs_seq_ids(s, (size_t)len, r->ids);
+    int n = faidx_nseq(r->fai);
+    r->cur = -1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(faidx_iseq(r->fai, i), name)) { r->cur = i; break; }
+    r->c = (hd_vs_contig){r->cur, faidx_iseq(r->fai, r->cur), r->ids, (size_t)len};
+    return 1;
+}
+
+/* The reference to use: -f, else the VCF's ##reference= (a readable file, file:// allowed), else $HYENADNA_REF. */
+static const char *resolve_ref(const char *arg, bcf_hdr_t *hdr, char *buf, size_t n)
+{
+    if (arg) return arg;
+    if (hdr) {
+        bcf_hrec_t *h = bcf_hdr_get_hrec(hdr, BCF_HL_GEN, "reference", NULL, NULL);
+        if (h && h->value) {
+            const char *v = h->value;
+            if (!strncmp(v, "file://", 7)) v += 7;
+            if (*v && !access(v, R_OK)) {
+                snprintf(buf, n, "%s", v);
+                return buf;
+            }
+            hd_infof("the ##reference=%s line does not name a readable file", h->value);
+        }
+    }
+    const char *env = getenv("HYENADNA_REF");
+    if (env && *env) return env;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- records */
+
+enum { R_SCORED = 0, R_NOALT, R_SYMBOLIC, R_CONTIG, R_MISMATCH, R_NONLY, R_INDEL, R_NREASONS };
+static const char *reason_name[R_NREASONS] = {"scored", "no ALT allele", "symbolic or '*' ALT", "contig not in the reference",
+                                              "REF not matching the reference", "N-only window",
+                                              "indel (no masked-model LLR)"};
+
+typedef struct {
+    bcf1_t *rec;
+    int reason;
+    int nalt, cap;
+    long *h;             /* per ALT: batch handle, -1 not scored */
+} item;
+
+typedef struct {
+    /* options */
+    int strict, otype, clevel, write_index, no_version, all_snvs;
+    const char *out, *in, *region;
+    hd_vs_opts vo;
+    char **argv;
+    int argc;
+    /* state */
+    hd_model *m;
+    refseq ref;
+    hd_vs_batch *batch;
+    bcf_hdr_t *ihdr, *ohdr;
+    htsFile *ofp;
+    char *tmp;             /* temporary output name (VCF/BCF to a file) */
+    hd_outfile *tsv;
+    long counts[R_NREASONS];
+    long nrec, alleles_scored, alleles_unscorable;
+    float *fbuf, *ebuf;
+    int fcap;
+} ctx;
+
+static int ref_check(ctx *x, bcf1_t *rec, size_t p, const char *refal, long recno)
+{
+    size_t rl = strlen(refal), len = x->ref.c.len;
+    int ok = p + rl <= len;
+    for (size_t i = 0; ok && i < rl; i++) {
+        char a = refal[i];
+        if (a >= 'a' && a <= 'z') a -= 32;
+        if (a != x->ref.seq[p + i]) ok = 0;
+    }
+    if (!ok && x->strict) {
+        if (p >= len)
+            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos " %s): position beyond the end of contig %s "
+                         "(length %zu) in '%s'", recno, bcf_seqname(x->ihdr, rec), rec->pos + 1, refal, x->ref.c.name, len,
+                         x->ref.path);
+        else
+            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): REF allele '%s' does not match the reference '%.*s' "
+                         "in '%s'", recno, bcf_seqname(x->ihdr, rec), rec->pos + 1, refal,
+                         (int)(len - p < rl ? len - p : rl), x->ref.seq + p, x->ref.path);
+    }
+    return ok;
+}
+
+/* Plan the scoring of one record; 0 ok, -1 error. */
+static int plan(ctx *x, item *it, long recno)
+{
+    bcf1_t *rec = it->rec;
+    if (bcf_unpack(rec, BCF_UN_STR) < 0) {
+        hd_set_error(HD_EINPUT, "record %ld: cannot parse", recno);
+        return -1;
+    }
+    it->nalt = rec->n_allele > 1 ? rec->n_allele - 1 : 0;
+    if (it->nalt > it->cap) {
+        long *h = realloc(it->h, (size_t)it->nalt * sizeof *h);
+        if (!h) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        it->h = h, it->cap = it->nalt;
+    }
+    for (int i = 0; i < it->nalt; i++) it->h[i] = -1;
+    if (!it->nalt) { it->reason = R_NOALT; return 0; }
+    int r = ref_load(&x->ref, bcf_seqname(x->ihdr, rec));
+    if (r < 0) return -1;
+    if (!r) { it->reason = R_CONTIG; return 0; }
+    size_t p = (size_t)rec->pos;
+    const char *refal = rec->d.allele[0];
+    if (!ref_check(x, rec, p, refal, recno)) {
+        if (x->strict) return -1;
+        it->reason = R_MISMATCH;
+        return 0;
+    }
+    /* a window without a single A/C/G/T base carries no signal */
+    size_t W = x->vo.window, s = hd_vs_window_start(p, W, x->ref.c.len), e = s + W < x->ref.c.len ? s + W : x->ref.c.len;
+    int any = 0;
+    for (size_t i = s; i < e && !any; i++) any = x->ref.ids[i] != HD_TOK_N;
+    if (!any) { it->reason = R_NONLY; return 0; }
+    size_t rl = strlen(refal);
+    int nscored = 0;
+    for (int a = 0; a < it->nalt; a++) {
+        const char *al = rec->d.allele[a + 1];
+        size_t n = strlen(al);
+        int32_t sbuf[256], *ids = n <= 256 ? sbuf : malloc(n * sizeof *ids);
+        if (!ids) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        if (hd_vs_allele_ids(al, ids, n) < 0) {
+            x->alleles_unscorable++;
+        } else {
+            it->h[a] = hd_vs_batch_add(x->batch, &x->ref.c, p, rl, ids, n);
+            if (it->h[a] < 0) { if (ids != sbuf) free(ids); return -1; }
+            nscored++;
+        }
+        if (ids != sbuf) free(ids);
+    }
+    it->reason = nscored ? R_SCORED : R_SYMBOLIC;
+    return 0;
+}
+
+static void fmt_val(kstring_t *ks, double v)
+{
+    if (isnan(v)) kputc('.', ks);
+    else ksprintf(ks, "%.6g", v);
+}
+
+/* Write one record with its scores. */
+static int emit(ctx *x, item *it)
+{
+    bcf1_t *rec = it->rec;
+    int n = it->nalt, have_llr = 0, have_ed = 0;
+    if (n > x->fcap) {
+        float *a = realloc(x->fbuf, (size_t)n * sizeof *a), *b = a ? realloc(x->ebuf, (size_t)n * sizeof *b) : NULL;
+        if (a) x->fbuf = a;
+        if (b) x->ebuf = b;
+        if (!a || !b) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        x->fcap = n;
+    }
+    double *llr = calloc(n ? (size_t)n : 1, sizeof *llr), *ed = calloc(n ? (size_t)n : 1, sizeof *ed);
+    if (!llr || !ed) { free(llr); free(ed); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    for (int a = 0; a < n; a++) {
+        llr[a] = ed[a] = NAN;
+        if (it->reason == R_SCORED && it->h[a] >= 0) hd_vs_batch_result(x->batch, it->h[a], &llr[a], &ed[a]);
+        if (!isnan(llr[a])) have_llr = 1;
+        if (!isnan(ed[a])) have_ed = 1;
+        if (!isnan(llr[a]) || !isnan(ed[a])) x->alleles_scored++;
+        if (isnan(llr[a])) bcf_float_set_missing(x->fbuf[a]);
+        else x->fbuf[a] = (float)llr[a];
+        if (isnan(ed[a])) bcf_float_set_missing(x->ebuf[a]);
+        else x->ebuf[a] = (float)ed[a];
+    }
+    if (it->reason == R_SCORED && !have_llr && !have_ed) it->reason = R_INDEL;
+    x->counts[it->reason]++;
+    int rc = 0;
+    if (x->tsv) {
+        kstring_t ks = {0, 0, NULL};
+        for (int a = 0; a < (n ? n : 1); a++) {
+            ks.l = 0;
+            ksprintf(&ks, "%s\t%" PRIhts_pos "\t%s\t%s\t%s\t", bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->d.id,
+                     rec->d.allele[0], n ? rec->d.allele[a + 1] : ".");
+            fmt_val(&ks, n ? llr[a] : NAN);
+            kputc('\t', &ks);
+            fmt_val(&ks, n ? ed[a] : NAN);
+            kputc('\n', &ks);
+            if (hd_out_write(x->tsv, ks.s, ks.l)) { rc = -1; break; }
+        }
+        free(ks.s);
+    } else {
+        /* unscored records carry no (stale) tags */
+        bcf_update_info_float(x->ohdr, rec, "HDNA_LLR", have_llr ? x->fbuf : NULL, have_llr ? n : 0);
+        bcf_update_info_float(x->ohdr, rec, "HDNA_EDIST", have_ed ? x->ebuf : NULL, have_ed ? n : 0);
+        if (bcf_write(x->ofp, x->ohdr, rec) < 0) {
+            if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
+                hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
+                             "VCF header (BCF output needs every contig, FILTER and tag declared)", x->out,
+                             bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag");
+            else
+                hd_set_error(HD_EINPUT, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
+            rc = -1;
+        }
+    }
+    free(llr);
+    free(ed);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static int parse_otype(const char *s, int *otype, int *level)
+{
+    if (!s[0] || !strchr("vzbut", s[0])) return -1;
+    *otype = s[0];
+    *level = -1;
+    if (s[1]) {
+        if (s[1] < '0' || s[1] > '9' || s[2]) return -1;
+        *level = s[1] - '0';
+    }
+    return 0;
+}
+
+static int otype_from_name(const char *p)
+{
+    if (hd_has_suffix(p, ".vcf.gz") || hd_has_suffix(p, ".vcf.bgz")) return 'z';
+    if (hd_has_suffix(p, ".bcf")) return 'b';
+    if (hd_has_suffix(p, ".vcf")) return 'v';
+    if (hd_has_suffix(p, ".tsv") || hd_has_suffix(p, ".tsv.gz") || hd_has_suffix(p, ".txt") || hd_has_suffix(p, ".txt.gz"))
+        return 't';
+    return 0;
+}
+
+static void model_desc(ctx *x, kstring_t *d)
+{
+    const char *loc = x->m->location, *slash = strrchr(loc, '/');
+    while (slash && !slash[1] && slash > loc) {   /* trailing slash */
+        const char *q = slash - 1;
+        while (q > loc && *q != '/') q--;
+        loc = *q == '/' ? q + 1 : q;
+        slash = NULL;
+    }
+    if (slash) loc = slash + 1;
+    ksprintf(d, "model %.*s (%s)", (int)strcspn(loc, "/\""), loc, hd_family_name(x->m->family));
+}
+
+static int open_output(ctx *x)
+{
+    if (x->otype == 't') {
+        if (!(x->tsv = hd_out_open(x->out, 1))) return -1;
+        const char *h = "#chrom\tpos\tid\tref\talt\tllr\tedist\n";
+        return hd_out_write(x->tsv, h, strlen(h));
+    }
+    /* one header for reading and writing: contigs that htslib adds while parsing stay known to the writer */
+    x->ohdr = x->ihdr;
+    kstring_t d = {0, 0, NULL}, m = {0, 0, NULL};
+    model_desc(x, &m);
+    const char *strand = x->vo.rc ? "mean of the forward strand and the reverse complement" : "forward strand";
+    if (!bcf_hdr_idinfo_exists(x->ohdr, BCF_HL_INFO, bcf_hdr_id2int(x->ohdr, BCF_DT_ID, "HDNA_LLR"))) {
+        ksprintf(&d, "##INFO=<ID=HDNA_LLR,Number=A,Type=Float,Description=\"hyenadna log-likelihood ratio of ALT vs REF "
+                     "(natural log; negative = less likely than REF), score mode %s: ", hd_vs_mode_name(x->vo.mode));
+        switch (x->vo.mode) {
+        case HD_VS_WINDOW: ksprintf(&d, "ll(ALT window) - ll(REF window), causal log-likelihood of %zu-bp windows", x->vo.window); break;
+        case HD_VS_PREFIX:
+            ksprintf(&d, "log p(ALT|prefix) - log p(REF|prefix) at the SNV in %zu-bp reference chunks overlapping by %zu "
+                         "(indels: window mode, %zu-bp windows)", x->vo.chunk, x->vo.overlap, x->vo.window);
+            break;
+        case HD_VS_MASKED: ksprintf(&d, "log p(ALT) - log p(REF) at the [MASK]ed variant base of a %zu-bp window", x->vo.window); break;
+        case HD_VS_UNMASKED:
+            ksprintf(&d, "log p(ALT) - log p(REF) at the variant base, unmasked, in %zu-bp reference chunks", x->vo.chunk);
+            break;
+        }
+        ksprintf(&d, "; %s; %s\">", strand, m.s);
+        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
+    }
+    if (!bcf_hdr_idinfo_exists(x->ohdr, BCF_HL_INFO, bcf_hdr_id2int(x->ohdr, BCF_DT_ID, "HDNA_EDIST"))) {
+        d.l = 0;
+        ksprintf(&d, "##INFO=<ID=HDNA_EDIST,Number=A,Type=Float,Description=\"hyenadna embedding distance: cosine distance "
+                     "between the mean-pooled final hidden states of the REF and ALT %zu-bp windows; %s; %s\">",
+                 x->vo.window, strand, m.s);
+        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
+    }
+    if (!x->no_version) {
+        d.l = 0;
+        ksprintf(&d, "##hyenadna_score-variantsVersion=%s+htslib-%s", PACKAGE_VERSION, hts_version());
+        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
+        d.l = 0;
+        kputs("##hyenadna_score-variantsCommand=", &d);
+        for (int i = 0; i < x->argc; i++) {
+            if (i) kputc(' ', &d);
+            kputs(x->argv[i], &d);
+        }
+        time_t t = time(NULL);
+        ksprintf(&d, "; Date=%s", ctime(&t));
+        if (d.l && d.s[d.l - 1] == '\n') d.s[--d.l] = 0;
+        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
+        d.l = 0;
+        ksprintf(&d, "##hyenadna_score-variantsModel=%s;family=%s;score=%s;window=%zu;rc=%d", x->m->location,
+                 hd_family_name(x->m->family), hd_vs_mode_name(x->vo.mode), x->vo.window, x->vo.rc);
+        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
+    }
+    free(d.s);
+    free(m.s);
+    d.s = m.s = NULL;
+    if (bcf_hdr_sync(x->ohdr) < 0) goto fail;
+    char mode[8] = "w";
+    if (x->otype == 'z') strcat(mode, "z");
+    else if (x->otype == 'b') strcat(mode, "b");
+    else if (x->otype == 'u') strcat(mode, "bu");
+    if (x->clevel >= 0 && x->otype != 'v' && x->otype != 'u') {
+        size_t l = strlen(mode);
+        mode[l] = (char)('0' + x->clevel);
+        mode[l + 1] = 0;
+    }
+    const char *name = x->out;
+    if (strcmp(x->out, "-")) {
+        if (!(x->tmp = hd_out_tmpname(x->out))) return -1;
+        name = x->tmp;
+    }
+    if (!(x->ofp = hts_open(name, mode))) {
+        hd_set_error(HD_EINPUT, "cannot open output '%s': %s", x->out, strerror(errno));
+        return -1;
+    }
+    if (bcf_hdr_write(x->ofp, x->ohdr) < 0) {
+        hd_set_error(HD_EINPUT, "%s: cannot write the header", x->out);
+        return -1;
+    }
+    return 0;
+fail:
+    free(d.s);
+    free(m.s);
+    hd_set_error(HD_EINPUT, "cannot add the score declarations to the VCF header");
+    return -1;
+}
+
+static int close_output(ctx *x)
+{
+    if (x->tsv) {
+        int r = hd_out_close(x->tsv);
+        x->tsv = NULL;
+        return r;
+    }
+    int r = hts_close(x->ofp);
+    x->ofp = NULL;
+    if (r < 0) {
+        hd_set_error(HD_EINPUT, "%s: write failed", x->out);
+        return -1;
+    }
+    if (!x->tmp) return 0;
+    char *itmp = NULL, *iname = NULL;
+    if (x->write_index) {
+        int csi = x->otype == 'b' || x->otype == 'u';
+        iname = hd_sprintf("%s.%s", x->out, csi ? "csi" : "tbi");
+        if (!iname || !(itmp = hd_out_tmpname(iname))) { free(iname); return -1; }
+        if (bcf_index_build3(x->tmp, itmp, csi ? 14 : 0, 0) < 0) {
+            hd_set_error(HD_EINPUT, "cannot index '%s' (is it sorted?)", x->out);
+            hd_out_discard(itmp);
+            free(iname);
+            return -1;
+        }
+    }
+    r = hd_out_commit(x->tmp, x->out);
+    x->tmp = NULL;
+    if (itmp) {
+        if (!r) r = hd_out_commit(itmp, iname);
+        else hd_out_discard(itmp);
+    }
+    free(iname);
+    return r;
+}
+
+static void abort_output(ctx *x)
+{
+    if (x->tsv) hd_out_abort(x->tsv);
+    x->tsv = NULL;
+    if (x->ofp) hts_close(x->ofp);
+    x->ofp = NULL;
+    hd_out_discard(x->tmp);
+    x->tmp = NULL;
+}
+
+/* ---------------------------------------------------------------- --all-snvs records */
+
+typedef struct {
+    int tid;
+    hts_pos_t pos, end;
+    long skipped_n;
+} snv_gen;
+
+static bcf_hdr_t *snv_header(ctx *x)
+{
+    bcf_hdr_t *h = bcf_hdr_init("w");
+    if (!h) return NULL;
+    kstring_t s = {0, 0, NULL};
+    for (int i = 0; i < faidx_nseq(x->ref.fai); i++) {
+        s.l = 0;
+        const char *n = faidx_iseq(x->ref.fai, i);
+        ksprintf(&s, "##contig=<ID=%s,length=%" PRIhts_pos ">", n, (hts_pos_t)faidx_seq_len(x->ref.fai, n));
+        bcf_hdr_append(h, s.s);
+    }
+    s.l = 0;
+    ksprintf(&s, "##reference=%s", x->ref.path);
+    bcf_hdr_append(h, s.s);
+    free(s.s);
+    if (bcf_hdr_sync(h) < 0) { bcf_hdr_destroy(h); return NULL; }
+    return h;
+}
+
+/* Next saturation-mutagenesis record into rec; 1 made, 0 done. */
+static int snv_next(ctx *x, snv_gen *g, bcf1_t *rec)
+{
+    const char *name = faidx_iseq(x->ref.fai, g->tid);
+    if (ref_load(&x->ref, name) <= 0) return 0;
+    while (g->pos < g->end) {
+        char b = x->ref.seq[g->pos];
+        if (!strchr("ACGT", b)) { g->pos++; g->skipped_n++; continue; }
+        char al[8], *q = al;
+        *q++ = b;
+        for (const char *c = "ACGT"; *c; c++)
+            if (*c != b) *q++ = ',', *q++ = *c;
+        *q = 0;
+        bcf_clear(rec);
+        rec->rid = bcf_hdr_name2id(x->ihdr, name);
+        rec->pos = g->pos++;
+        bcf_float_set_missing(rec->qual);
+        bcf_update_id(x->ihdr, rec, ".");
+        bcf_update_alleles_str(x->ihdr, rec, al);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main_score_variants(int argc, char **argv)
+{
+    enum { OPT_STRICT = OPT_COMMON_END, OPT_ALLSNVS, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_EDIST, OPT_NOEDIST, OPT_BATCH,
+           OPT_NOVERSION };
+    static const struct option lo[] = {
+        HD_COMMON_LONGOPTS,
+        {"fasta-ref", required_argument, NULL, 'f'}, {"all-snvs", no_argument, NULL, OPT_ALLSNVS},
+        {"region", required_argument, NULL, 'r'}, {"strict", no_argument, NULL, OPT_STRICT},
+        {"score", required_argument, NULL, 's'}, {"window", required_argument, NULL, 'w'},
+        {"chunk", required_argument, NULL, OPT_CHUNK}, {"overlap", required_argument, NULL, OPT_OVERLAP},
+        {"rc", no_argument, NULL, OPT_RC}, {"edist", no_argument, NULL, OPT_EDIST},
+        {"no-edist", no_argument, NULL, OPT_NOEDIST}, {"batch", required_argument, NULL, OPT_BATCH},
+        {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
+        {"write-index", no_argument, NULL, 'W'}, {"no-version", no_argument, NULL, OPT_NOVERSION},
+        {NULL, 0, NULL, 0}};
+    hd_common_opts co = {0};
+    ctx X = {0}, *x = &X;
+    x->out = "-";
+    x->otype = 0;
+    x->clevel = -1;
+    x->argc = argc, x->argv = argv;
+    const char *fasta = NULL, *score = NULL;
+    long window = -1, chunk = -1, overlap = -1, batch = 2048, v;
+    int edist = -1, c;
+    while ((c = getopt_long(argc, argv, "m:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
+        int r = hd_common_opt(&co, c, optarg);
+        if (r < 0) return EXIT_INPUT;
+        if (r) continue;
+        switch (c) {
+        case 'f': fasta = optarg; break;
+        case 'r': x->region = optarg; break;
+        case OPT_ALLSNVS: x->all_snvs = 1; break;
+        case OPT_STRICT: x->strict = 1; break;
+        case 's': score = optarg; break;
+        case 'w': if (hd_parse_long("--window", optarg, 1, 1L << 30, &window)) return EXIT_INPUT; break;
+        case OPT_CHUNK: if (hd_parse_long("--chunk", optarg, 1, 1L << 30, &chunk)) return EXIT_INPUT; break;
+        case OPT_OVERLAP: if (hd_parse_long("--overlap", optarg, 0, 1L << 30, &overlap)) return EXIT_INPUT; break;
+        case OPT_RC: x->vo.rc = 1; break;
+        case OPT_EDIST: edist = 1; break;
+        case OPT_NOEDIST: edist = 0; break;
+        case OPT_BATCH: if (hd_parse_long("--batch", optarg, 1, 1L << 24, &batch)) return EXIT_INPUT; break;
+        case 'o': x->out = optarg; break;
+        case 'O':
+            if (parse_otype(optarg, &x->otype, &x->clevel)) {
+                hd_errorf("option --output-type: '%s' is not one of v, z, b, u, t (z and b may take a level 0-9)", optarg);
+                return EXIT_INPUT;
+            }
+            break;
+        case 'W': x->write_index = 1; break;
+        case OPT_NOVERSION: x->no_version = 1; break;
+        case 'h':
+        case OPT_HELP: usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_INPUT;
+        }
+    }
+    (void)v;
+    if (x->all_snvs) {
+        if (!x->region) { hd_errorf("--all-snvs needs a region: -r CHR:BEG-END"); return EXIT_INPUT; }
+        if (optind < argc) { hd_errorf("--all-snvs takes no input file ('%s' given)", argv[optind]); return EXIT_INPUT; }
+    } else {
+        if (x->region) { hd_errorf("option -r/--region is used with --all-snvs only"); return EXIT_INPUT; }
+        if (optind < argc) x->in = argv[optind++];
+        else if (!isatty(STDIN_FILENO)) x->in = "-";
+        else {
+            hd_errorf("no input VCF/BCF given");
+            usage(stderr);
+            return EXIT_INPUT;
+        }
+        if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return EXIT_INPUT; }
+    }
+    if (!x->otype) {
+        x->otype = strcmp(x->out, "-") ? otype_from_name(x->out) : 0;
+        if (!x->otype) x->otype = x->all_snvs ? 't' : 'v';
+    }
+    if (x->write_index && (x->otype == 'v' || x->otype == 't' || !strcmp(x->out, "-"))) {
+        hd_errorf("option --write-index needs bgzipped VCF or BCF output to a file (-o FILE -O z|b)");
+        return EXIT_INPUT;
+    }
+    if (x->otype != 't' && x->otype != 'v' && !strcmp(x->out, "-") && isatty(STDOUT_FILENO)) {
+        hd_errorf("refusing to write compressed output to a terminal: use -o FILE or redirect the output");
+        return EXIT_INPUT;
+    }
+
+    int status = EXIT_OK;
+    htsFile *ifp = NULL;
+    hd_backend *be = NULL;
+    hd_vs_engine *eng = NULL;
+    item *items = NULL;
+    snv_gen gen = {0};
+    char refbuf[4096];
+    long nitems = 0;
+
+    /* input first: its header may name the reference */
+    if (!x->all_snvs) {
+        if (!(ifp = hts_open(x->in, "r"))) {
+            hd_errorf("cannot open '%s': %s", x->in, strerror(errno));
+            return EXIT_INPUT;
+        }
+        if (hts_get_format(ifp)->category != variant_data) {
+            hd_errorf("'%s' is not a VCF or BCF file", x->in);
+            hts_close(ifp);
+            return EXIT_INPUT;
+        }
+        if (!(x->ihdr = bcf_hdr_read(ifp))) {
+            hd_errorf("'%s': cannot read the VCF header", x->in);
+            hts_close(ifp);
+            return EXIT_INPUT;
+        }
+    }
+    const char *refp = resolve_ref(fasta, x->ihdr, refbuf, sizeof refbuf);
+    if (!refp) {
+        hd_errorf("a reference FASTA is needed: give -f REF.fa, a ##reference= header line naming a readable file, "
+                  "or set HYENADNA_REF");
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (ref_open(&x->ref, refp)) { status = hd_fail(); goto done; }
+    if (x->all_snvs) {
+        hts_pos_t beg, end;
+        int tid;
+        if (!fai_parse_region(x->ref.fai, x->region, &tid, &beg, &end, 0) || tid < 0) {
+            hd_errorf("option -r: '%s' is not a region of '%s' (CHR:BEG-END)", x->region, refp);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        hts_pos_t clen = faidx_seq_len(x->ref.fai, faidx_iseq(x->ref.fai, tid));
+        if (end > clen) end = clen;
+        gen = (snv_gen){tid, beg, end, 0};
+        if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); status = EXIT_MODEL; goto done; }
+    }
+
+    if (!(x->m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    hd_model *m = x->m;
+    long maxlen = m->max_len > 0 ? m->max_len : 0;
+    if (score) {
+        if (hd_vs_mode_parse(score, &x->vo.mode)) {
+            hd_errorf("option --score: '%s' is not one of window, prefix, masked, unmasked", score);
+            status = EXIT_INPUT;
+            goto done;
+        }
+    } else x->vo.mode = m->causal ? HD_VS_WINDOW : HD_VS_MASKED;
+    if ((x->vo.mode == HD_VS_WINDOW || x->vo.mode == HD_VS_PREFIX) && !m->causal) {
+        hd_errorf("option --score %s needs a causal model (HyenaDNA); %s is a masked model: use --score masked or "
+                  "unmasked", hd_vs_mode_name(x->vo.mode), m->location);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if ((x->vo.mode == HD_VS_MASKED || x->vo.mode == HD_VS_UNMASKED) && m->causal)
+        hd_warnf("--score %s on a causal model: the logits at a position predict the next base, so this LLR is not "
+                 "the masked-model score", hd_vs_mode_name(x->vo.mode));
+    if (window < 0) window = maxlen && maxlen < 1024 ? maxlen : 1024;
+    if (maxlen && window > maxlen) {
+        hd_errorf("option --window: %ld exceeds the model's maximum length of %ld", window, maxlen);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (chunk < 0) chunk = maxlen ? maxlen : 1L << 16;
+    if (maxlen && chunk > maxlen) {
+        hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", chunk, maxlen);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (overlap < 0) overlap = window / 2 < chunk ? window / 2 : chunk - 1;
+    if (overlap >= chunk) {
+        hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", overlap, chunk);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    x->vo.window = (size_t)window, x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap;
+    x->vo.edist = edist >= 0 ? edist : x->vo.mode == HD_VS_WINDOW;
+
+    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    /* windows run in parallel on private CPU backends for the families whose forward is re-entrant */
+    int nw = m->family == HD_FAM_HYENA ? be->nthreads : 1;
+    if (!(eng = hd_vs_engine_new(m, be, nw)) || !(x->batch = hd_vs_batch_new(eng, &x->vo))) { status = hd_fail(); goto done; }
+    if (open_output(x)) { status = hd_fail(); goto done; }
+
+    items = calloc((size_t)batch, sizeof *items);
+    if (!items) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    for (long i = 0; i < batch; i++)
+        if (!(items[i].rec = bcf_init())) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    nitems = batch;
+
+    double t0 = hd_now();
+    int eof = 0;
+    const size_t token_budget = (size_t)1 << 25;
+    while (!eof) {
+        long n = 0;
+        while (n < batch && hd_vs_batch_tokens(x->batch) < token_budget) {
+            int r;
+            if (x->all_snvs) r = snv_next(x, &gen, items[n].rec) ? 0 : -1;
+            else r = bcf_read(ifp, x->ihdr, items[n].rec);
+            if (r < -1) {
+                hd_errorf("%s: cannot read record %ld (after %ld records)", x->in, x->nrec + 1, x->nrec);
+                status = EXIT_INPUT;
+                goto done;
+            }
+            if (r == -1) { eof = 1; break; }
+            x->nrec++;
+            if (plan(x, &items[n], x->nrec)) { status = hd_fail(); goto done; }
+            n++;
+        }
+        if (hd_vs_batch_size(x->batch) && hd_vs_batch_run(x->batch)) {
+            hd_errorf("scoring failed: %s", hd_error());
+            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+            goto done;
+        }
+        for (long i = 0; i < n; i++)
+            if (emit(x, &items[i])) { status = hd_fail(); goto done; }
+        hd_vs_batch_clear(x->batch);
+        if (co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2))
+            fprintf(stderr, "\rhyenadna score-variants: %ld records", x->nrec);
+    }
+    if (close_output(x)) { status = hd_fail(); goto done; }
+    double dt = hd_now() - t0;
+    if (co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2)) fputc('\n', stderr);
+    if (hd_verbosity >= 2) {
+        kstring_t s = {0, 0, NULL};
+        ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", x->nrec, x->counts[R_SCORED],
+                 x->nrec - x->counts[R_SCORED]);
+        int first = 1;
+        for (int r = 1; r < R_NREASONS; r++)
+            if (x->counts[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", x->counts[r], reason_name[r]); first = 0; }
+        if (!first) kputc(')', &s);
+        ksprintf(&s, "; %ld ALT alleles scored", x->alleles_scored);
+        if (x->alleles_unscorable) ksprintf(&s, ", %ld symbolic ALT alleles left unscored", x->alleles_unscorable);
+        if (gen.skipped_n) ksprintf(&s, "; %ld non-ACGT positions skipped", gen.skipped_n);
+        ksprintf(&s, "; %zu forward passes, %.2f s, %.1f variants/s", hd_vs_engine_forwards(eng), dt,
+                 dt > 0 ? (double)x->alleles_scored / dt : 0.0);
+        fprintf(stderr, "hyenadna score-variants: %s\n", s.s);
+        free(s.s);
+    }
+done:
+    if (status) abort_output(x);
+    for (long i = 0; i < nitems; i++) { bcf_destroy(items[i].rec); free(items[i].h); }
+    free(items);
+    free(x->fbuf);
+    free(x->ebuf);
+    hd_vs_batch_free(x->batch);
+    hd_vs_engine_free(eng);
+    hd_backend_free(be);
+    if (x->ihdr) bcf_hdr_destroy(x->ihdr);
+    if (ifp) hts_close(ifp);
+    ref_close(&x->ref);
+    hd_model_close(x->m);
+    return status;
+}

@@ -1,0 +1,604 @@
+/* varscore.c -- variant scoring: windows, log-likelihoods, the parallel job runner and the batch planner
+ * (see varscore.h). */
+#include "varscore.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "backend.h"
+#include "model.h"
+#include "tokenizer.h"
+#include "util.h"
+
+/* ================================================================ 1. pure functions */
+
+size_t hd_vs_window_start(size_t p, size_t W, size_t clen)
+{
+    size_t a = p > W / 2 ? p - W / 2 : 0;
+    size_t b = clen > W ? clen - W : 0;
+    return a < b ? a : b;
+}
+
+size_t hd_vs_ref_window(const uint8_t *ref, size_t clen, size_t s, size_t W, int32_t *out)
+{
+    size_t n = s < clen ? clen - s : 0;
+    if (n > W) n = W;
+    for (size_t i = 0; i < n; i++) out[i] = ref[s + i];
+    return n;
+}
+
+size_t hd_vs_alt_window(const uint8_t *ref, size_t clen, size_t s, size_t p, size_t reflen, const int32_t *alt,
+                        size_t altlen, size_t W, int32_t *out)
+{
+    size_t n = 0;
+    for (size_t i = s; i < p && n < W; i++) out[n++] = ref[i];
+    for (size_t i = 0; i < altlen && n < W; i++) out[n++] = alt[i];
+    for (size_t i = p + reflen; i < clen && n < W; i++) out[n++] = ref[i];
+    return n;
+}
+
+double hd_vs_logprob(const float *row, int nl, int a)
+{
+    double mx = row[0];
+    for (int i = 1; i < nl; i++)
+        if (row[i] > mx) mx = row[i];
+    double s = 0;
+    for (int i = 0; i < nl; i++) s += exp((double)row[i] - mx);
+    return (double)row[a] - mx - log(s);
+}
+
+double hd_vs_loglik(const float *logits, size_t L, int nl, const int32_t *x)
+{
+    double ll = 0;
+    for (size_t t = 1; t < L; t++) ll += hd_vs_logprob(logits + (t - 1) * (size_t)nl, nl, x[t]);
+    return ll;
+}
+
+void hd_vs_meanpool(const float *h, size_t L, size_t D, float *out)
+{
+    for (size_t d = 0; d < D; d++) {
+        double s = 0;
+        for (size_t t = 0; t < L; t++) s += h[t * D + d];
+        out[d] = L ? (float)(s / (double)L) : 0.0f;
+    }
+}
+
+double hd_vs_cosdist(const float *a, const float *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    if (aa <= 0 || bb <= 0) return 0;
+    return 1.0 - ab / (sqrt(aa) * sqrt(bb));
+}
+
+long hd_vs_allele_ids(const char *allele, int32_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *c = allele; *c; c++) {
+        int id = hd_base_id((unsigned char)*c);
+        if (id < HD_TOK_A || id > HD_TOK_N) return -1;
+        if (n < cap) out[n] = id;
+        n++;
+    }
+    return n ? (long)n : -1;
+}
+
+void hd_vs_seq_ids(const char *seq, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int id = hd_base_id((unsigned char)seq[i]);
+        out[i] = (uint8_t)(id >= HD_TOK_A && id <= HD_TOK_N ? id : HD_TOK_N);
+    }
+}
+
+/* ================================================================ 2. job runner */
+
+void hd_vs_job_free(hd_vs_job *j)
+{
+    free(j->ids);
+    free(j->q);
+    free(j->pool);
+    memset(j, 0, sizeof *j);
+}
+
+struct hd_vs_engine {
+    hd_model *m;
+    hd_backend *be;       /* the caller's */
+    hd_backend **wbe;     /* private single-threaded CPU backends, nw of them (NULL when nw == 1) */
+    int nw;
+    size_t forwards;
+};
+
+hd_vs_engine *hd_vs_engine_new(hd_model *m, hd_backend *be, int nworkers)
+{
+    hd_vs_engine *e = calloc(1, sizeof *e);
+    if (!e) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    e->m = m, e->be = be, e->nw = 1;
+#ifdef _OPENMP
+    if (nworkers > 1 && !strcmp(be->name, "cpu")) {
+        e->wbe = calloc((size_t)nworkers, sizeof *e->wbe);
+        if (!e->wbe) { free(e); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+        for (int i = 0; i < nworkers; i++)
+            if (!(e->wbe[i] = hd_backend_cpu_new(1))) { e->nw = i; hd_vs_engine_free(e); return NULL; }
+        e->nw = nworkers;
+    }
+#else
+    (void)nworkers;
+#endif
+    return e;
+}
+
+void hd_vs_engine_free(hd_vs_engine *e)
+{
+    if (!e) return;
+    if (e->wbe)
+        for (int i = 0; i < e->nw; i++) hd_backend_free(e->wbe[i]);
+    free(e->wbe);
+    free(e);
+}
+
+int hd_vs_engine_workers(const hd_vs_engine *e) { return e->nw; }
+size_t hd_vs_engine_forwards(const hd_vs_engine *e) { return e->forwards; }
+
+static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, float *hidden)
+{
+    int want_logits = j->want_ll || j->nq;
+    hd_fwd f = {.hidden = j->want_pool ? hidden : NULL, .logits = want_logits ? logits : NULL, .layer = -1};
+    if (hd_model_forward(m, be, j->ids, j->L, &f)) return -1;
+    int nl = m->n_logits;
+    if (j->want_ll) j->ll = hd_vs_loglik(logits, j->L, nl, j->ids);
+    for (size_t i = 0; i < j->nq; i++) {
+        const float *row = logits + j->q[i].row * (size_t)nl;
+        j->q[i].out = hd_vs_logprob(row, nl, j->q[i].a) - hd_vs_logprob(row, nl, j->q[i].b);
+    }
+    if (j->want_pool) {
+        if (!j->pool && !(j->pool = malloc((size_t)m->d_hidden * sizeof(float)))) {
+            hd_set_error(HD_EMODEL, "out of memory");
+            return -1;
+        }
+        hd_vs_meanpool(hidden, j->L, (size_t)m->d_hidden, j->pool);
+    }
+    return 0;
+}
+
+int hd_vs_run(hd_vs_engine *e, hd_vs_job *jobs, size_t n)
+{
+    hd_model *m = e->m;
+    size_t Lmax = 1;
+    int any_pool = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].L > Lmax) Lmax = jobs[i].L;
+        any_pool |= jobs[i].want_pool;
+        if (jobs[i].nq || jobs[i].want_ll) {
+            for (size_t k = 0; k < jobs[i].nq; k++)
+                if (jobs[i].q[k].row >= jobs[i].L) {
+                    hd_set_error(HD_EINPUT, "internal error: query row %zu outside a window of %zu", jobs[i].q[k].row,
+                                 jobs[i].L);
+                    return -1;
+                }
+        }
+    }
+    size_t nlog, nhid;
+    if (hd_mul(Lmax, (size_t)m->n_logits * sizeof(float), &nlog) || hd_mul(Lmax, (size_t)m->d_hidden * sizeof(float), &nhid)) {
+        hd_set_error(HD_EMODEL, "out of memory: window of %zu tokens", Lmax);
+        return -1;
+    }
+    int failed = 0;
+    char errmsg[1024] = "";
+    int errkind = HD_EMODEL;
+    int nw = e->wbe ? e->nw : 1;
+    if ((size_t)nw > n) nw = n ? (int)n : 1;
+    #pragma omp parallel num_threads(nw) if (nw > 1)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        hd_backend *be = e->wbe ? e->wbe[t] : e->be;
+        float *logits = hd_alloc(nlog, "the logits of a window");
+        float *hidden = any_pool ? hd_alloc(nhid, "the hidden states of a window") : NULL;
+        if (!logits || (any_pool && !hidden)) {
+            #pragma omp critical(hd_vs_err)
+            if (!failed) { failed = 1; snprintf(errmsg, sizeof errmsg, "%s", hd_error()); errkind = HD_EMODEL; }
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (size_t i = 0; i < n; i++) {
+            int skip;
+            #pragma omp atomic read
+            skip = failed;
+            if (skip) continue;
+            if (run_one(m, be, &jobs[i], logits, hidden)) {
+                #pragma omp critical(hd_vs_err)
+                if (!failed) {
+                    failed = 1;
+                    snprintf(errmsg, sizeof errmsg, "window of %zu tokens: %s", jobs[i].L, hd_error());
+                    errkind = hd_error_kind();
+                }
+            }
+        }
+        hd_free(logits);
+        hd_free(hidden);
+    }
+    if (failed) {
+        hd_set_error(errkind, "%s", errmsg);
+        return -1;
+    }
+    e->forwards += n;
+    return 0;
+}
+
+/* ================================================================ 3. batch planner */
+
+const char *hd_vs_mode_name(hd_vs_mode m)
+{
+    static const char *names[] = {"window", "prefix", "masked", "unmasked"};
+    return m <= HD_VS_UNMASKED ? names[m] : "?";
+}
+
+int hd_vs_mode_parse(const char *s, hd_vs_mode *out)
+{
+    for (int i = 0; i <= HD_VS_UNMASKED; i++)
+        if (!strcmp(s, hd_vs_mode_name((hd_vs_mode)i))) { *out = (hd_vs_mode)i; return 0; }
+    return -1;
+}
+
+/* How an allele's LLR is computed. */
+enum { LLR_NONE = 0, LLR_WINDOW, LLR_QUERY };
+
+typedef struct {
+    int status;
+    int llr_kind;
+    int nstrand;            /* 1, or 2 with rc */
+    long ref_job[2], alt_job[2];      /* LLR_WINDOW */
+    long q_job[2];                    /* LLR_QUERY: job and its query range */
+    size_t q0[2], nq[2];
+    long pref_job[2], palt_job[2];    /* EDIST (-1: not computed) */
+} allele;
+
+typedef struct {
+    int chunk;              /* 1: a reference chunk (compared by key), 0: compared by content */
+    int contig, strand;
+    size_t k;
+} jkey;
+
+struct hd_vs_batch {
+    hd_vs_engine *e;
+    hd_vs_opts o;
+    hd_vs_job *jobs;
+    jkey *keys;
+    size_t nj, capj;
+    long *ht;              /* job index + 1, open addressing */
+    size_t htcap;
+    allele *al;
+    size_t na, capa;
+    size_t tokens;
+    int32_t *w1, *w2;      /* scratch windows (W + 1 each) */
+};
+
+hd_vs_batch *hd_vs_batch_new(hd_vs_engine *e, const hd_vs_opts *o)
+{
+    hd_vs_batch *b = calloc(1, sizeof *b);
+    if (!b) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    b->e = e, b->o = *o;
+    if (b->o.window < 1) b->o.window = 1;
+    if (b->o.chunk < 1) b->o.chunk = b->o.window;
+    if (b->o.overlap >= b->o.chunk) b->o.overlap = b->o.chunk - 1;
+    b->w1 = malloc((b->o.window + 1) * sizeof(int32_t));
+    b->w2 = malloc((b->o.window + 1) * sizeof(int32_t));
+    b->htcap = 1024;
+    b->ht = calloc(b->htcap, sizeof *b->ht);
+    if (!b->w1 || !b->w2 || !b->ht) { hd_vs_batch_free(b); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    return b;
+}
+
+void hd_vs_batch_clear(hd_vs_batch *b)
+{
+    for (size_t i = 0; i < b->nj; i++) hd_vs_job_free(&b->jobs[i]);
+    b->nj = 0;
+    b->na = 0;
+    b->tokens = 0;
+    memset(b->ht, 0, b->htcap * sizeof *b->ht);
+}
+
+void hd_vs_batch_free(hd_vs_batch *b)
+{
+    if (!b) return;
+    if (b->ht) hd_vs_batch_clear(b);
+    free(b->jobs);
+    free(b->keys);
+    free(b->ht);
+    free(b->al);
+    free(b->w1);
+    free(b->w2);
+    free(b);
+}
+
+size_t hd_vs_batch_size(const hd_vs_batch *b) { return b->na; }
+size_t hd_vs_batch_tokens(const hd_vs_batch *b) { return b->tokens; }
+
+static uint64_t hash_ids(const int32_t *ids, size_t L)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)L;
+    for (size_t i = 0; i < L; i++) {
+        h ^= (uint64_t)(uint32_t)ids[i];
+        h *= 1099511628211ULL;
+    }
+    return h | 1;   /* never 0 */
+}
+
+static uint64_t hash_key(const jkey *k)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    uint64_t v[3] = {(uint64_t)(uint32_t)k->contig, (uint64_t)k->k, (uint64_t)k->strand};
+    for (int i = 0; i < 3; i++) {
+        h ^= v[i] + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+        h *= 0xff51afd7ed558ccdULL;
+    }
+    return (h << 1) | 1;
+}
+
+static int ht_grow(hd_vs_batch *b)
+{
+    size_t cap = b->htcap * 2;
+    long *ht = calloc(cap, sizeof *ht);
+    if (!ht) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    for (size_t i = 0; i < b->htcap; i++) {
+        if (!b->ht[i]) continue;
+        size_t s = b->jobs[b->ht[i] - 1].hash & (cap - 1);
+        while (ht[s]) s = (s + 1) & (cap - 1);
+        ht[s] = b->ht[i];
+    }
+    free(b->ht);
+    b->ht = ht;
+    b->htcap = cap;
+    return 0;
+}
+
+/* The job for this window (content ids[0..L), or the chunk `key` when key != NULL and ids == NULL:
+ * then fill() builds its ids).  Flags are OR'ed into an existing job. */
+
+
+static long get_job(hd_vs_batch *b, const int32_t *ids, size_t L, const jkey *key, const hd_vs_contig *c,
+                    size_t cstart, int want_ll, int want_pool)
+{
+    uint64_t h = key ? hash_key(key) : hash_ids(ids, L);
+    size_t s = h & (b->htcap - 1);
+    while (b->ht[s]) {
+        long j = b->ht[s] - 1;
+        hd_vs_job *J = &b->jobs[j];
+        const jkey *K = &b->keys[j];
+        int same = J->hash == h && J->L == L &&
+                   (key ? K->chunk && K->contig == key->contig && K->k == key->k && K->strand == key->strand
+                        : !K->chunk && !memcmp(J->ids, ids, L * sizeof *ids));
+        if (same) {
+            J->want_ll |= want_ll;
+            J->want_pool |= want_pool;
+            return j;
+        }
+        s = (s + 1) & (b->htcap - 1);
+    }
+    if (b->nj == b->capj) {
+        size_t cap = b->capj ? 2 * b->capj : 256;
+        hd_vs_job *nj = realloc(b->jobs, cap * sizeof *nj);
+        if (!nj) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        b->jobs = nj;
+        jkey *nk = realloc(b->keys, cap * sizeof *nk);
+        if (!nk) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        b->keys = nk;
+        b->capj = cap;
+    }
+    hd_vs_job *J = &b->jobs[b->nj];
+    memset(J, 0, sizeof *J);
+    J->ids = malloc((L ? L : 1) * sizeof *J->ids);
+    if (!J->ids) { hd_set_error(HD_EMODEL, "out of memory: a window of %zu tokens", L); return -1; }
+    if (key) {
+        for (size_t i = 0; i < L; i++) J->ids[i] = c->ids[cstart + i];
+        if (key->strand) hd_ids_revcomp(J->ids, L);
+        b->keys[b->nj] = *key;
+    } else {
+        memcpy(J->ids, ids, L * sizeof *ids);
+        b->keys[b->nj] = (jkey){0, 0, 0, 0};
+    }
+    J->L = L, J->hash = h, J->want_ll = want_ll, J->want_pool = want_pool;
+    b->tokens += L;
+    long j = (long)b->nj++;
+    b->ht[s] = j + 1;
+    if (2 * b->nj > b->htcap && ht_grow(b)) return -1;
+    return j;
+}
+
+static long add_query(hd_vs_batch *b, long j, size_t row, int a, int bb)
+{
+    hd_vs_job *J = &b->jobs[j];
+    if (J->nq == J->cap_q) {
+        size_t cap = J->cap_q ? 2 * J->cap_q : 4;
+        hd_vs_query *q = realloc(J->q, cap * sizeof *q);
+        if (!q) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        J->q = q, J->cap_q = cap;
+    }
+    J->q[J->nq] = (hd_vs_query){row, a, bb, 0};
+    return (long)J->nq++;
+}
+
+/* REF and ALT windows of strand st (1: reverse complemented) into b->w1 / b->w2; lengths returned. */
+static void windows(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
+                    size_t altlen, int st, size_t *nr, size_t *na, size_t *s_out)
+{
+    size_t W = b->o.window, s = hd_vs_window_start(p, W, c->len);
+    *nr = hd_vs_ref_window(c->ids, c->len, s, W, b->w1);
+    *na = hd_vs_alt_window(c->ids, c->len, s, p, reflen, alt, altlen, W, b->w2);
+    if (st) {
+        hd_ids_revcomp(b->w1, *nr);
+        hd_ids_revcomp(b->w2, *na);
+    }
+    if (s_out) *s_out = s;
+}
+
+/* Chunk geometry for prefix/unmasked modes. */
+static void chunk_geom(const hd_vs_batch *b, const hd_vs_contig *c, size_t *C, size_t *stride, size_t *K)
+{
+    *C = b->o.chunk < c->len ? b->o.chunk : c->len;
+    size_t O = b->o.overlap < *C ? b->o.overlap : *C - 1;
+    *stride = *C - O;
+    *K = c->len <= *C ? 1 : (c->len - *C + *stride - 1) / *stride + 1;
+}
+
+long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
+                     size_t altlen)
+{
+    if (p + reflen > c->len || reflen == 0 || altlen == 0) {
+        hd_set_error(HD_EINPUT, "%s:%zu: allele outside the contig (length %zu)", c->name, p + 1, c->len);
+        return -1;
+    }
+    if (b->na == b->capa) {
+        size_t cap = b->capa ? 2 * b->capa : 256;
+        allele *na = realloc(b->al, cap * sizeof *na);
+        if (!na) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        b->al = na, b->capa = cap;
+    }
+    allele *A = &b->al[b->na];
+    memset(A, 0, sizeof *A);
+    A->nstrand = b->o.rc ? 2 : 1;
+    for (int st = 0; st < 2; st++) A->ref_job[st] = A->alt_job[st] = A->q_job[st] = A->pref_job[st] = A->palt_job[st] = -1;
+    int snv = reflen == 1 && altlen == 1, subst = reflen == altlen;
+    hd_vs_mode mode = b->o.mode;
+    size_t nr, na, s;
+
+    if (mode == HD_VS_PREFIX || mode == HD_VS_UNMASKED) {
+        /* one pass per reference chunk; SNVs (and, unmasked, substitutions) read from it */
+        size_t C, stride, K, kk[2];
+        chunk_geom(b, c, &C, &stride, &K);
+        int ok = mode == HD_VS_PREFIX ? snv : subst;
+        for (int st = 0; ok && st < A->nstrand; st++) {
+            size_t k;
+            size_t klo = p < C ? 0 : (p - C + 1 + stride - 1) / stride, khi = p / stride;
+            if (khi > K - 1) khi = K - 1;
+            if (klo > khi) klo = khi;
+            if (mode == HD_VS_PREFIX) k = st ? khi : klo;
+            else {   /* the chunk that puts the variant furthest from both ends */
+                size_t best = 0;
+                k = klo;
+                for (size_t q = klo; q <= khi; q++) {
+                    size_t cs = q * stride, len = c->len - cs < C ? c->len - cs : C;
+                    if (p + reflen > cs + len) continue;
+                    size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
+                    if (q == klo || mn > best) best = mn, k = q;
+                }
+            }
+            size_t cs = k * stride, len = c->len - cs < C ? c->len - cs : C;
+            if (p < cs || p + reflen > cs + len) { ok = 0; break; }
+            if (mode == HD_VS_PREFIX) {
+                size_t rel = p - cs, j = st ? len - 1 - rel : rel;
+                if (j < 1) { ok = 0; break; }
+            }
+            kk[st] = k;
+        }
+        if (ok) {
+            A->llr_kind = LLR_QUERY;
+            for (int st = 0; st < A->nstrand; st++) {
+                size_t cs = kk[st] * stride, len = c->len - cs < C ? c->len - cs : C;
+                jkey key = {1, c->id, st, kk[st]};
+                long j = get_job(b, NULL, len, &key, c, cs, 0, 0);
+                if (j < 0) return -1;
+                A->q_job[st] = j;
+                A->q0[st] = b->jobs[j].nq;
+                for (size_t i = 0; i < reflen; i++) {
+                    int r = c->ids[p + i], a = alt[i];
+                    if (subst && reflen > 1 && r == a) continue;
+                    size_t rel = p + i - cs, row;
+                    if (mode == HD_VS_PREFIX) row = st ? len - 1 - rel - 1 : rel - 1;
+                    else row = st ? len - 1 - rel : rel;
+                    if (st) r = hd_id_complement(r), a = hd_id_complement(a);
+                    if (add_query(b, j, row, a, r) < 0) return -1;
+                }
+                A->nq[st] = b->jobs[j].nq - A->q0[st];
+            }
+        } else if (mode == HD_VS_PREFIX) {
+            mode = HD_VS_WINDOW;    /* indels, MNPs, variants without a prefix: window mode */
+        } else {
+            A->llr_kind = LLR_NONE;
+            A->status = HD_VS_NO_LLR_INDEL;
+        }
+    }
+    if (mode == HD_VS_WINDOW) {
+        A->llr_kind = LLR_WINDOW;
+        for (int st = 0; st < A->nstrand; st++) {
+            windows(b, c, p, reflen, alt, altlen, st, &nr, &na, NULL);
+            if ((A->ref_job[st] = get_job(b, b->w1, nr, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
+            if ((A->alt_job[st] = get_job(b, b->w2, na, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
+            A->pref_job[st] = b->o.edist ? A->ref_job[st] : -1;
+            A->palt_job[st] = b->o.edist ? A->alt_job[st] : -1;
+        }
+    } else if (mode == HD_VS_MASKED) {
+        if (!subst) {
+            A->llr_kind = LLR_NONE;
+            A->status = HD_VS_NO_LLR_INDEL;
+        } else {
+            A->llr_kind = LLR_QUERY;
+            for (int st = 0; st < A->nstrand; st++) {
+                size_t W = b->o.window;
+                s = hd_vs_window_start(p, W, c->len);
+                nr = hd_vs_ref_window(c->ids, c->len, s, W, b->w1);
+                size_t npos = 0, pos[64];
+                for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
+                    if (reflen > 1 && c->ids[p + i] == alt[i]) continue;
+                    if (npos == 64) break;
+                    pos[npos++] = i;
+                    b->w1[p + i - s] = HD_TOK_MASK;
+                }
+                if (st) hd_ids_revcomp(b->w1, nr);
+                long j = get_job(b, b->w1, nr, NULL, c, 0, 0, 0);
+                if (j < 0) return -1;
+                A->q_job[st] = j;
+                A->q0[st] = b->jobs[j].nq;
+                for (size_t q = 0; q < npos; q++) {
+                    size_t rel = p + pos[q] - s;
+                    int r = c->ids[p + pos[q]], a = alt[pos[q]];
+                    if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
+                    if (add_query(b, j, rel, a, r) < 0) return -1;
+                }
+                A->nq[st] = b->jobs[j].nq - A->q0[st];
+            }
+        }
+    }
+    if (b->o.edist && A->pref_job[0] < 0) {
+        for (int st = 0; st < A->nstrand; st++) {
+            windows(b, c, p, reflen, alt, altlen, st, &nr, &na, NULL);
+            if ((A->pref_job[st] = get_job(b, b->w1, nr, NULL, c, 0, 0, 1)) < 0) return -1;
+            if ((A->palt_job[st] = get_job(b, b->w2, na, NULL, c, 0, 0, 1)) < 0) return -1;
+        }
+    }
+    return (long)b->na++;
+}
+
+int hd_vs_batch_run(hd_vs_batch *b)
+{
+    return hd_vs_run(b->e, b->jobs, b->nj);
+}
+
+int hd_vs_batch_result(const hd_vs_batch *b, long h, double *llr, double *edist)
+{
+    const allele *A = &b->al[h];
+    double l = 0, d = 0;
+    for (int st = 0; st < A->nstrand; st++) {
+        if (A->llr_kind == LLR_WINDOW) l += b->jobs[A->alt_job[st]].ll - b->jobs[A->ref_job[st]].ll;
+        else if (A->llr_kind == LLR_QUERY) {
+            const hd_vs_job *J = &b->jobs[A->q_job[st]];
+            for (size_t i = 0; i < A->nq[st]; i++) l += J->q[A->q0[st] + i].out;
+        }
+        if (A->pref_job[st] >= 0)
+            d += hd_vs_cosdist(b->jobs[A->pref_job[st]].pool, b->jobs[A->palt_job[st]].pool,
+                               (size_t)b->e->m->d_hidden);
+    }
+    if (llr) *llr = A->llr_kind == LLR_NONE ? NAN : l / A->nstrand;
+    if (edist) *edist = A->pref_job[0] >= 0 ? d / A->nstrand : NAN;
+    return A->status;
+}

@@ -1,0 +1,134 @@
+/* varscore.h -- variant scoring with DNA language models (`hyenadna score-variants`).
+ *
+ * Three layers, each usable on its own:
+ *   1. pure functions: the REF/ALT windows around a variant, the causal log-likelihood of a window from
+ *      its logits, log-probability differences, mean pooling and cosine distance;
+ *   2. a job runner (hd_vs_engine): token windows in, ll / pooled embedding / logit-row queries out, run
+ *      in parallel over windows (one single-threaded CPU backend per worker) or on one backend;
+ *   3. a batch planner (hd_vs_batch): alleles in (contig, position, REF, ALT), the distinct windows and
+ *      reference chunks they need are built once (a window shared by several alleles is run once), run,
+ *      and the scores read back per allele.
+ *
+ * Coordinates are 0-based.  Token ids are those of tokenizer.h (A=7 C=8 G=9 T=10 N=11, [MASK]=3). */
+#ifndef HD_VARSCORE_H
+#define HD_VARSCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hd_model;
+struct hd_backend;
+
+/* ---------------------------------------------------------------- 1. pure functions */
+
+/* Start of the REF window of width W around the variant whose first REF base is at p on a contig of
+ * length clen: s = min(max(0, p − ⌊W/2⌋), max(0, clen − W)). */
+size_t hd_vs_window_start(size_t p, size_t W, size_t clen);
+
+/* REF window: ref[s, s + n) with n = min(W, clen − s); returns n (ids written to out, room for W). */
+size_t hd_vs_ref_window(const uint8_t *ref, size_t clen, size_t s, size_t W, int32_t *out);
+
+/* ALT window: ref[s, p) + alt + ref[p + reflen, clen), cut to W tokens; returns its length.
+ * Requires s ≤ p and p + reflen ≤ clen. */
+size_t hd_vs_alt_window(const uint8_t *ref, size_t clen, size_t s, size_t p, size_t reflen, const int32_t *alt,
+                        size_t altlen, size_t W, int32_t *out);
+
+/* log softmax(row)[a] over all nl entries of the row (double precision). */
+double hd_vs_logprob(const float *row, int nl, int a);
+/* ll(x) = Σ_{t=1}^{L−1} log softmax(logits[t−1])[x[t]]  (position 0 is not scored). */
+double hd_vs_loglik(const float *logits, size_t L, int nl, const int32_t *x);
+/* out[d] = mean over the L rows of h[L, D]. */
+void hd_vs_meanpool(const float *h, size_t L, size_t D, float *out);
+/* 1 − a·b / (‖a‖‖b‖); 0 when either vector is zero. */
+double hd_vs_cosdist(const float *a, const float *b, size_t n);
+
+/* Token ids of the bases of an allele string (A C G T N, IUPAC codes → N, any case); -1 when the allele
+ * holds anything else (symbolic <...>, '*', breakends, '.'). */
+long hd_vs_allele_ids(const char *allele, int32_t *out, size_t cap);
+
+/* ---------------------------------------------------------------- 2. job runner */
+
+typedef struct {
+    size_t row;      /* logits row read */
+    int32_t a, b;    /* out = log p(a) − log p(b) at that row */
+    double out;
+} hd_vs_query;
+
+typedef struct {
+    int32_t *ids;          /* owned by the job (freed by hd_vs_job_free) */
+    size_t L;
+    int want_ll, want_pool;
+    hd_vs_query *q;
+    size_t nq, cap_q;
+    /* results */
+    double ll;
+    float *pool;           /* [d_hidden] when want_pool */
+    uint64_t hash;         /* content hash (for deduplication) */
+} hd_vs_job;
+
+void hd_vs_job_free(hd_vs_job *j);
+
+typedef struct hd_vs_engine hd_vs_engine;
+
+/* An engine over a model and a backend (both stay owned by the caller).  With a CPU backend and
+ * nworkers > 1, windows run in parallel on nworkers private single-threaded CPU backends; otherwise they
+ * run one after another on `be`.  NULL + hd_error on failure. */
+hd_vs_engine *hd_vs_engine_new(struct hd_model *m, struct hd_backend *be, int nworkers);
+void hd_vs_engine_free(hd_vs_engine *e);
+int hd_vs_engine_workers(const hd_vs_engine *e);
+/* Run n jobs; 0 on success, -1 + hd_error (naming the failing window's length) otherwise. */
+int hd_vs_run(hd_vs_engine *e, hd_vs_job *jobs, size_t n);
+size_t hd_vs_engine_forwards(const hd_vs_engine *e);   /* forward passes run so far */
+
+/* ---------------------------------------------------------------- 3. batch planner */
+
+typedef enum {
+    HD_VS_WINDOW = 0,   /* causal: ll(ALT window) − ll(REF window) */
+    HD_VS_PREFIX,       /* causal: log p(ALT | prefix) − log p(REF | prefix), one pass per reference chunk */
+    HD_VS_MASKED,       /* masked LM: variant base(s) replaced by [MASK], log p(ALT) − log p(REF) there */
+    HD_VS_UNMASKED      /* masked LM read without masking, one pass per reference chunk */
+} hd_vs_mode;
+
+const char *hd_vs_mode_name(hd_vs_mode m);
+int hd_vs_mode_parse(const char *s, hd_vs_mode *out);   /* 0 ok, -1 unknown */
+
+typedef struct {
+    hd_vs_mode mode;
+    size_t window;     /* W */
+    size_t chunk;      /* reference chunk length for prefix/unmasked modes */
+    size_t overlap;    /* overlap of consecutive chunks */
+    int rc;            /* average over the forward strand and the reverse complement */
+    int edist;         /* compute the embedding cosine distance */
+} hd_vs_opts;
+
+/* A reference contig as token ids (uppercase, unknown characters → N). */
+typedef struct {
+    int id;               /* distinct per contig (keys the chunk cache) */
+    const char *name;
+    const uint8_t *ids;   /* [len] */
+    size_t len;
+} hd_vs_contig;
+
+/* Convert bases to ids (the contig form): A C G T → 7..10, everything else → N (11). */
+void hd_vs_seq_ids(const char *seq, size_t n, uint8_t *out);
+
+typedef struct hd_vs_batch hd_vs_batch;
+
+hd_vs_batch *hd_vs_batch_new(hd_vs_engine *e, const hd_vs_opts *o);
+void hd_vs_batch_free(hd_vs_batch *b);
+
+/* Why an allele gets no LLR (its EDIST may still be computed). */
+enum { HD_VS_OK = 0, HD_VS_NO_LLR_INDEL = 1 };
+
+/* Queue one allele: the variant's REF (reflen ids at p; the caller has checked them against the contig)
+ * and one ALT (ids).  Returns a handle ≥ 0, or -1 + hd_error. */
+long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
+                     size_t altlen);
+size_t hd_vs_batch_size(const hd_vs_batch *b);        /* alleles queued */
+size_t hd_vs_batch_tokens(const hd_vs_batch *b);      /* tokens held by its windows */
+int hd_vs_batch_run(hd_vs_batch *b);
+/* Scores of an allele after the run (NAN when not computed); returns HD_VS_OK or why llr is NAN. */
+int hd_vs_batch_result(const hd_vs_batch *b, long h, double *llr, double *edist);
+void hd_vs_batch_clear(hd_vs_batch *b);                /* forget every allele and window */
+
+#endif
