@@ -657,30 +657,15 @@ int hd_ckpt_sniff(const char *path)
 
 hd_ckpt *hd_ckpt_open(const char *path)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        hd_set_error(HD_EMODEL, "'%s' is not a regular file", path);
-        close(fd);
-        return NULL;
-    }
+    const unsigned char *base;
+    size_t size;
+    if (hd_map_file(path, &base, &size) < 0) return NULL;
     hd_ckpt *c = ckpt_new(path);
-    if (!c) { close(fd); return NULL; }
+    if (!c) { hd_unmap_file(base, size); return NULL; }
     ckpt_priv *p = c->priv;
-    p->size = (size_t)sb.st_size;
-    if (p->size) {
-        void *m = mmap(NULL, p->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            hd_set_error(HD_EMODEL, "cannot map '%s': %s", path, strerror(errno));
-            close(fd);
-            hd_ckpt_close(c);
-            return NULL;
-        }
-        p->base = m;
-        p->mapped = 1;
-    } else p->base = (const unsigned char *)"";
-    close(fd);
+    p->base = base;
+    p->size = size;
+    p->mapped = 1;
     if (legacy_error(path, p->base, p->size) || open_common(c, p, NULL) < 0) {
         hd_ckpt_close(c);
         return NULL;
@@ -703,7 +688,7 @@ void hd_ckpt_close(hd_ckpt *c)
         free(p->pkl_name);
         for (int i = 0; i < p->n_owned; i++) free(p->owned[i]);
         free(p->owned);
-        if (p->mapped) munmap((void *)p->base, p->size);
+        if (p->mapped) hd_unmap_file(p->base, p->size);
         free(p);
     }
     for (int i = 0; i < c->n; i++) free(c->t[i].name);

@@ -21,7 +21,7 @@
 
 struct hd_st {
     char *path;
-    const uint8_t *base;   /* whole file */
+    const unsigned char *base;   /* whole file */
     size_t size;
     int mapped;
     int n;
@@ -206,31 +206,15 @@ hd_st *hd_st_from_buffer(const void *buf, size_t size, const char *name)
 
 hd_st *hd_st_open(const char *path)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        hd_set_error(HD_EMODEL, "'%s' is not a regular file", path);
-        close(fd);
+    hd_st *st = calloc(1, sizeof *st);
+    if (!st) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    st->path = strdup(path);
+    if (!st->path || hd_map_file(path, &st->base, &st->size) < 0) {
+        free(st->path);
+        free(st);
         return NULL;
     }
-    hd_st *st = calloc(1, sizeof *st);
-    if (!st) { close(fd); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    st->path = strdup(path);
-    st->size = (size_t)sb.st_size;
-    if (st->size) {
-        void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            hd_set_error(HD_EMODEL, "cannot map '%s': %s", path, strerror(errno));
-            close(fd);
-            free(st->path);
-            free(st);
-            return NULL;
-        }
-        st->base = m;
-        st->mapped = 1;
-    } else st->base = (const uint8_t *)"";
-    close(fd);
+    st->mapped = 1;
     if (st_parse(st) < 0) { hd_st_close(st); return NULL; }
     return st;
 }
@@ -241,7 +225,7 @@ void hd_st_close(hd_st *st)
     for (int i = 0; i < st->n; i++) free(st->t[i].name);
     free(st->t);
     if (st->meta) json_decref(st->meta);
-    if (st->mapped) munmap((void *)st->base, st->size);
+    if (st->mapped) hd_unmap_file(st->base, st->size);
     free(st->path);
     free(st);
 }

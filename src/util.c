@@ -2,9 +2,13 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,4 +149,36 @@ double hd_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static const unsigned char hd_empty_file[1];
+
+int hd_map_file(const char *path, const unsigned char **base, size_t *size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(errno)); return -1; }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        hd_set_error(HD_EMODEL, "'%s' is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    *size = (size_t)sb.st_size;
+    *base = hd_empty_file;
+    if (*size) {
+        void *m = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            hd_set_error(HD_EMODEL, "cannot map '%s': %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        *base = m;
+    }
+    close(fd);
+    return 0;
+}
+
+void hd_unmap_file(const unsigned char *base, size_t size)
+{
+    if (base && base != hd_empty_file && size) munmap((void *)base, size);
 }

@@ -52,6 +52,11 @@ const char *hd_fmt_bytes(double bytes, char *buf, size_t n);
 float hd_f16_to_f32(uint16_t h);
 float hd_bf16_to_f32(uint16_t h);
 
+/* Map a whole regular file read-only; base and size describe it (an empty file maps to a static empty
+ * buffer); hd_unmap_file releases it.  -1 with an error naming the file. */
+int hd_map_file(const char *path, const unsigned char **base, size_t *size);
+void hd_unmap_file(const unsigned char *base, size_t size);
+
 /* Monotonic seconds. */
 double hd_now(void);
 
