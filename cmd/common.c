@@ -141,6 +141,7 @@ int hd_common_opt(hd_common_opts *o, int c, const char *arg)
         o->threads = (int)v;
         return 1;
     case OPT_DEVICE: o->device = arg; return 1;
+    case OPT_PRECISION: o->precision = arg; return 1;
     case OPT_VERBOSITY:
         if (hd_parse_long("--verbosity", arg, 0, 10, &v)) return -1;
         hd_verbosity = (int)v;
@@ -158,6 +159,7 @@ void hd_common_usage(FILE *fp)
             "                         [$HYENADNA_MODEL, else the bundled default model]\n"
             "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"
             "      --device DEV       auto, cpu, cuda or cuda:N [auto]\n"
+            "      --precision STR    GPU projections in fp32, tf32 or bf16 [fp32; $HYENADNA_PRECISION]\n"
             "General options:\n"
             "      --progress         report progress on stderr even when it is not a terminal\n"
             "      --verbosity INT    0 silent, 1 errors, 2 warnings, 3 information [2]\n"
@@ -171,16 +173,17 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
         hd_fail();
         return NULL;
     }
-    /* HYENADNA_PRECISION=fp32|tf32|bf16: precision of the GPU projections (the CPU always computes fp32) */
-    const char *prec = getenv("HYENADNA_PRECISION");
+    /* --precision or HYENADNA_PRECISION=fp32|tf32|bf16: precision of the GPU projections (the CPU always
+     * computes fp32) */
+    const char *prec = o->precision ? o->precision : getenv("HYENADNA_PRECISION");
     if (prec && *prec && hd_backend_set_precision(be, prec)) {
         if (hd_error_kind() == HD_EINPUT && !strcmp(be->name, "cpu") &&
             (!strcmp(prec, "tf32") || !strcmp(prec, "bf16"))) {
-            hd_warnf("HYENADNA_PRECISION=%s ignored: the CPU backend computes in fp32", prec);
+            hd_warnf("precision %s ignored: the CPU backend computes in fp32", prec);
         } else {
-            hd_errorf("HYENADNA_PRECISION: %s", hd_error());
+            hd_errorf("%s: %s", o->precision ? "option --precision" : "HYENADNA_PRECISION", hd_error());
             hd_backend_free(be);
-            hd_set_error(HD_EINPUT, "bad HYENADNA_PRECISION");
+            hd_set_error(HD_EINPUT, "bad precision");
             return NULL;
         }
     }

@@ -36,14 +36,16 @@ hd_model *hd_open_model(const char *arg);   /* prints the error itself */
 typedef struct {
     const char *model;
     const char *device;
+    const char *precision;
     int threads;
     int progress;
 } hd_common_opts;
 
-enum { OPT_THREADS = 1000, OPT_DEVICE, OPT_VERBOSITY, OPT_PROGRESS, OPT_HELP, OPT_COMMON_END };
+enum { OPT_THREADS = 1000, OPT_DEVICE, OPT_PRECISION, OPT_VERBOSITY, OPT_PROGRESS, OPT_HELP, OPT_COMMON_END };
 #define HD_COMMON_LONGOPTS \
     {"model", required_argument, NULL, 'm'}, {"threads", required_argument, NULL, OPT_THREADS}, \
-    {"device", required_argument, NULL, OPT_DEVICE}, {"verbosity", required_argument, NULL, OPT_VERBOSITY}, \
+    {"device", required_argument, NULL, OPT_DEVICE}, {"precision", required_argument, NULL, OPT_PRECISION}, \
+    {"verbosity", required_argument, NULL, OPT_VERBOSITY}, \
     {"progress", no_argument, NULL, OPT_PROGRESS}, {"help", no_argument, NULL, OPT_HELP}
 
 /* Handle one of the shared options; 1 handled, 0 not a shared option, -1 bad value (message printed). */
