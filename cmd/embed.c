@@ -12,6 +12,7 @@
 #include "../src/bamseq.h"
 #include "../src/embed.h"
 #include "../src/regions.h"
+#include "../src/shard.h"
 
 static void usage(FILE *fp)
 {
@@ -41,7 +42,10 @@ static void usage(FILE *fp)
             "      --secondary          also embed secondary alignments\n"
             "      --supplementary      also embed supplementary alignments\n"
             "Processing options:\n"
-            "  -b, --batch-size INT     sequences grouped by length per batch [64]\n");
+            "  -b, --batch-size INT     sequences grouped by length per batch [64]\n"
+            "      --shard I/N          embed the I-th of N contiguous blocks of the output rows (1-based);\n"
+            "                           the N outputs, concatenated in shard order without their repeated\n"
+            "                           header lines, are the output of the whole run (not with input '-')\n");
     hd_common_usage(fp);
 }
 
@@ -69,6 +73,9 @@ typedef struct {
     double t0, last;
     long done, shown;
     size_t done_bases;
+    /* --shard: the output rows [lo, hi) of all rows numbered in output order; idx is the next row's number */
+    int sharded, is_last;  /* is_last: this is shard N/N */
+    uint64_t idx, lo, hi;
 } batcher;
 
 static void job_free(job *j)
@@ -164,10 +171,24 @@ typedef struct {
     long n_split, n_empty;
 } winopts;
 
+/* The number of output rows (embeddings) of a unit of len bases, as enqueue_unit makes them. */
+static uint64_t unit_rows(const winopts *wo, int64_t len)
+{
+    if (len <= 0) return 0;
+    if (wo->window) return hd_window_count(len, wo->window, wo->stride);
+    if (wo->max_len > 0 && len > wo->max_len && !wo->no_split) return hd_window_count(len, wo->max_len, wo->max_len);
+    return 1;   /* with --no-split a too long unit is one row: its error comes when it is reached */
+}
+
 /* A unit: a FASTA record, a region or a read.  region = 1: FASTA coordinates (windows named chr:beg-end);
  * 0: a read (windows named QNAME:beg-end in read coordinates, keeping the alignment's span). */
 static int enqueue_unit(batcher *b, winopts *wo, const hd_sequnit *u, int is_read)
 {
+    uint64_t first = b->idx, nrows = unit_rows(wo, (int64_t)u->len);
+    b->idx += nrows;
+    /* outside this shard; an empty unit (no row) is reported by the shard holding the row after it */
+    if (b->sharded && (nrows ? first + nrows <= b->lo || first >= b->hi : first < b->lo || (first >= b->hi && !b->is_last)))
+        return 0;
     if (u->len == 0) {
         if (wo->n_empty++ < 5) hd_warnf("%s %s of %s is empty: skipped", wo->kind, u->name, wo->input);
         return 0;
@@ -191,11 +212,13 @@ static int enqueue_unit(batcher *b, winopts *wo, const hd_sequnit *u, int is_rea
         windowed = 1;
     }
     if (!windowed) {
+        if (b->sharded && (first < b->lo || first >= b->hi)) return 0;
         char *nm = hd_strdup(u->name);
         return add_job(b, nm, u->chrom, u->start, u->end, u->strand, u->seq, u->len);
     }
     size_t nw = hd_window_count(len, w, s);
     for (size_t i = 0; i < nw; i++) {
+        if (b->sharded && (first + i < b->lo || first + i >= b->hi)) continue;
         int64_t wb, we;
         hd_window_get(len, w, s, i, &wb, &we);
         char *nm;
@@ -216,7 +239,8 @@ static int enqueue_unit(batcher *b, winopts *wo, const hd_sequnit *u, int is_rea
 
 int main_embed(int argc, char **argv)
 {
-    enum { OPT_POOL = OPT_COMMON_END, OPT_RC, OPT_LAYER, OPT_NOSPLIT, OPT_UNMAPPED, OPT_SECONDARY, OPT_SUPPL };
+    enum { OPT_POOL = OPT_COMMON_END, OPT_RC, OPT_LAYER, OPT_NOSPLIT, OPT_UNMAPPED, OPT_SECONDARY, OPT_SUPPL,
+           OPT_SHARD };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"output", required_argument, NULL, 'o'}, {"output-fmt", required_argument, NULL, 'O'},
@@ -227,7 +251,8 @@ int main_embed(int argc, char **argv)
         {"no-split", no_argument, NULL, OPT_NOSPLIT}, {"reference", required_argument, NULL, 'T'},
         {"min-mapq", required_argument, NULL, 'q'}, {"unmapped", no_argument, NULL, OPT_UNMAPPED},
         {"secondary", no_argument, NULL, OPT_SECONDARY}, {"supplementary", no_argument, NULL, OPT_SUPPL},
-        {"batch-size", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+        {"batch-size", required_argument, NULL, 'b'}, {"shard", required_argument, NULL, OPT_SHARD},
+        {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     const char *out = "-", *fmt_arg = NULL, *reference = NULL;
     const char **reg_args = NULL, **reg_files = NULL;
@@ -237,6 +262,7 @@ int main_embed(int argc, char **argv)
     long v, window = 0, stride = 0, batch_size = 64;
     int no_split = 0, c;
     int status = EXIT_OK;
+    hd_shard shard = {0, 0};
     reg_args = calloc((size_t)argc, sizeof *reg_args);
     reg_files = calloc((size_t)argc, sizeof *reg_files);
     if (!reg_args || !reg_files) { free(reg_args); free(reg_files); hd_errorf("out of memory"); return EXIT_MODEL; }
@@ -279,6 +305,12 @@ int main_embed(int argc, char **argv)
         case 'b':
             if (hd_parse_long("--batch-size", optarg, 1, 1 << 20, &batch_size)) USAGE_ERROR();
             break;
+        case OPT_SHARD:
+            if (hd_shard_parse(optarg, &shard)) {
+                hd_errorf("option --shard: %s", hd_error());
+                USAGE_ERROR();
+            }
+            break;
         case 'h':
         case OPT_HELP: usage(stdout); goto early;
         default: usage(stderr); USAGE_ERROR();
@@ -294,6 +326,11 @@ int main_embed(int argc, char **argv)
     }
     if (optind < argc) {
         hd_errorf("unexpected argument '%s'", argv[optind]);
+        USAGE_ERROR();
+    }
+    if (shard.n && !strcmp(in, "-")) {
+        hd_errorf("option --shard needs an input file, not standard input: every shard reads the input to count "
+                  "the rows before it embeds its block of them");
         USAGE_ERROR();
     }
     if (stride && !window) {
@@ -387,9 +424,40 @@ int main_embed(int argc, char **argv)
     wo = (winopts){.window = window, .stride = stride, .no_split = no_split, .max_len = m->max_len, .rc = eo.rc,
                    .input = strcmp(in, "-") ? in : "standard input", .kind = fai ? "region" : align ? "read" : "record"};
 
+    if (shard.n) {
+        /* count the rows of the whole run, then take this shard's contiguous block of them */
+        uint64_t total = 0;
+        if (fai) {
+            for (size_t i = 0; i < regs.n; i++) total += unit_rows(&wo, regs.v[i].end - regs.v[i].beg);
+        } else {
+            hd_seqin *cnt = hd_seqin_open(in, reference);
+            hd_sequnit u;
+            int r = cnt ? 0 : -1;
+            if (cnt && align) {
+                if (use_regions && hd_seqin_set_regions(cnt, &regs)) r = -1;
+                hd_seqin_set_filter(cnt, &rf);
+            }
+            while (!r && (r = hd_seqin_next(cnt, &u)) > 0) {
+                total += unit_rows(&wo, (int64_t)u.len);
+                r = 0;
+            }
+            hd_seqin_close(cnt);
+            if (r < 0) { status = hd_fail(); goto done; }
+        }
+        hd_shard_range(&shard, total, &bt.lo, &bt.hi);
+        bt.sharded = 1;
+        bt.is_last = shard.i == shard.n;
+        hd_infof("shard %ld/%ld: rows %" PRIu64 " to %" PRIu64 " of %" PRIu64, shard.i, shard.n, bt.lo + 1, bt.hi, total);
+    }
+
     if (fai) {
         for (size_t i = 0; i < regs.n; i++) {
             hd_region *r = &regs.v[i];
+            if (bt.sharded) {   /* skip the regions outside the shard without reading them */
+                uint64_t nr = unit_rows(&wo, r->end - r->beg);
+                if (bt.idx >= bt.hi && !bt.is_last) break;
+                if (nr && (bt.idx + nr <= bt.lo || bt.idx >= bt.hi)) { bt.idx += nr; continue; }
+            }
             if (!(regseq = hd_faidx_fetch(fai, in, r->chrom, r->beg, r->end))) { status = hd_fail(); goto done; }
             char *nm = hd_region_str(r->chrom, r->beg, r->end);
             hd_sequnit u = {.name = nm ? nm : r->chrom, .chrom = r->chrom, .start = r->beg, .end = r->end,
@@ -406,6 +474,7 @@ int main_embed(int argc, char **argv)
         while ((r = hd_seqin_next(src, &u)) > 0) {
             if (!align && eo.rc) u.strand = '.';
             if (enqueue_unit(&bt, &wo, &u, align)) { status = hd_fail(); goto done; }
+            if (bt.sharded && bt.idx >= bt.hi && !bt.is_last) break;   /* the rest belongs to later shards */
         }
         if (r < 0) { status = hd_fail(); goto done; }
     }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <htslib/faidx.h>
 #include <htslib/hts.h>
+#include <htslib/kseq.h>
 #include <htslib/kstring.h>
 #include <htslib/vcf.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "../src/output.h"
+#include "../src/shard.h"
 #include "../src/tokenizer.h"
 #include "../src/varscore.h"
 
@@ -47,6 +49,10 @@ static void usage(FILE *fp)
             "      --edist            compute HDNA_EDIST [on in window mode, off in the other modes]\n"
             "      --no-edist         do not compute HDNA_EDIST\n"
             "      --batch INT        records scored together (windows shared and run in parallel) [2048]\n"
+            "      --shard I/N        score and write only the I-th of N contiguous blocks of the records\n"
+            "                         (with --all-snvs: of the positions of the region), 1-based; the N\n"
+            "                         outputs joined in shard order (bcftools concat) are the whole run's\n"
+            "                         records (not with input '-')\n"
             "Output options:\n"
             "  -o, --output FILE      write to FILE [standard output]\n"
             "  -O, --output-type T    v VCF, z bgzipped VCF, b BCF, u uncompressed BCF, t TSV\n"
@@ -175,6 +181,7 @@ typedef struct {
     hd_outfile *tsv;
     long counts[R_NREASONS];
     long nrec, alleles_scored, alleles_unscorable;
+    long nskip;            /* records read but outside the --shard block */
     float *fbuf, *ebuf;
     int fcap;
 } ctx;
@@ -541,12 +548,45 @@ static int snv_next(ctx *x, snv_gen *g, bcf1_t *rec)
     return 0;
 }
 
+/* ---------------------------------------------------------------- --shard */
+
+/* The number of records of a VCF/BCF file (a first pass for --shard): data lines of a text VCF, records of a BCF. */
+static int count_records(const char *path, uint64_t *n)
+{
+    *n = 0;
+    htsFile *fp = hts_open(path, "r");
+    if (!fp) { hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno)); return -1; }
+    int rc = 0;
+    if (hts_get_format(fp)->format == vcf) {
+        kstring_t line = {0, 0, NULL};
+        int r;
+        while ((r = hts_getline(fp, KS_SEP_LINE, &line)) >= 0)
+            if (line.l && line.s[0] != '#') (*n)++;
+        if (r < -1) { hd_set_error(HD_EINPUT, "%s: read error while counting the records for --shard", path); rc = -1; }
+        free(line.s);
+    } else {
+        bcf_hdr_t *h = bcf_hdr_read(fp);
+        bcf1_t *rec = h ? bcf_init() : NULL;
+        int r = -1;
+        if (!rec) { hd_set_error(HD_EINPUT, "'%s': cannot read the header", path); rc = -1; }
+        while (rec && (r = bcf_read(fp, h, rec)) == 0) (*n)++;
+        if (rec && r < -1) {
+            hd_set_error(HD_EINPUT, "%s: cannot read record %" PRIu64 " while counting the records for --shard", path, *n + 1);
+            rc = -1;
+        }
+        if (rec) bcf_destroy(rec);
+        if (h) bcf_hdr_destroy(h);
+    }
+    hts_close(fp);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main_score_variants(int argc, char **argv)
 {
     enum { OPT_STRICT = OPT_COMMON_END, OPT_ALLSNVS, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_EDIST, OPT_NOEDIST, OPT_BATCH,
-           OPT_NOVERSION };
+           OPT_NOVERSION, OPT_SHARD };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"fasta-ref", required_argument, NULL, 'f'}, {"all-snvs", no_argument, NULL, OPT_ALLSNVS},
@@ -557,7 +597,7 @@ int main_score_variants(int argc, char **argv)
         {"no-edist", no_argument, NULL, OPT_NOEDIST}, {"batch", required_argument, NULL, OPT_BATCH},
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
         {"write-index", no_argument, NULL, 'W'}, {"no-version", no_argument, NULL, OPT_NOVERSION},
-        {NULL, 0, NULL, 0}};
+        {"shard", required_argument, NULL, OPT_SHARD}, {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     ctx X = {0}, *x = &X;
     x->out = "-";
@@ -567,6 +607,7 @@ int main_score_variants(int argc, char **argv)
     const char *fasta = NULL, *score = NULL;
     long window = -1, chunk = -1, overlap = -1, batch = 2048, v;
     int edist = -1, c;
+    hd_shard shard = {0, 0};
     while ((c = getopt_long(argc, argv, "m:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
         if (r < 0) return EXIT_INPUT;
@@ -593,6 +634,9 @@ int main_score_variants(int argc, char **argv)
             break;
         case 'W': x->write_index = 1; break;
         case OPT_NOVERSION: x->no_version = 1; break;
+        case OPT_SHARD:
+            if (hd_shard_parse(optarg, &shard)) { hd_errorf("option --shard: %s", hd_error()); return EXIT_INPUT; }
+            break;
         case 'h':
         case OPT_HELP: usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_INPUT;
@@ -612,6 +656,11 @@ int main_score_variants(int argc, char **argv)
             return EXIT_INPUT;
         }
         if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return EXIT_INPUT; }
+        if (shard.n && !strcmp(x->in, "-")) {
+            hd_errorf("option --shard needs an input file, not standard input: every shard reads the input to count "
+                      "the records before it scores its block of them");
+            return EXIT_INPUT;
+        }
     }
     if (!x->otype) {
         x->otype = strcmp(x->out, "-") ? otype_from_name(x->out) : 0;
@@ -671,6 +720,14 @@ int main_score_variants(int argc, char **argv)
         hts_pos_t clen = faidx_seq_len(x->ref.fai, faidx_iseq(x->ref.fai, tid));
         if (end > clen) end = clen;
         gen = (snv_gen){tid, beg, end, 0};
+        if (shard.n) {   /* a contiguous block of the region's positions */
+            uint64_t lo, hi;
+            hd_shard_range(&shard, end > beg ? (uint64_t)(end - beg) : 0, &lo, &hi);
+            gen.pos = beg + (hts_pos_t)lo;
+            gen.end = beg + (hts_pos_t)hi;
+            hd_infof("shard %ld/%ld: positions %" PRIhts_pos "-%" PRIhts_pos " of %s", shard.i, shard.n, gen.pos + 1,
+                     gen.end, x->region);
+        }
         if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); status = EXIT_MODEL; goto done; }
     }
 
@@ -726,6 +783,14 @@ int main_score_variants(int argc, char **argv)
         if (!(items[i].rec = bcf_init())) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
     nitems = batch;
 
+    uint64_t rlo = 0, rhi = UINT64_MAX;   /* the records [rlo, rhi) of the input, 0-based, are this shard's */
+    if (shard.n && !x->all_snvs) {
+        uint64_t total = 0;
+        if (count_records(x->in, &total)) { status = hd_fail(); goto done; }
+        hd_shard_range(&shard, total, &rlo, &rhi);
+        hd_infof("shard %ld/%ld: records %" PRIu64 " to %" PRIu64 " of %" PRIu64, shard.i, shard.n, rlo + 1, rhi, total);
+    }
+
     double t0 = hd_now();
     int eof = 0;
     const size_t token_budget = (size_t)1 << 25;
@@ -734,6 +799,7 @@ int main_score_variants(int argc, char **argv)
         while (n < batch && hd_vs_batch_tokens(x->batch) < token_budget) {
             int r;
             if (x->all_snvs) r = snv_next(x, &gen, items[n].rec) ? 0 : -1;
+            else if ((uint64_t)x->nrec >= rhi) r = -1;   /* the rest belongs to later shards */
             else r = bcf_read(ifp, x->ihdr, items[n].rec);
             if (r < -1) {
                 hd_errorf("%s: cannot read record %ld (after %ld records)", x->in, x->nrec + 1, x->nrec);
@@ -742,6 +808,7 @@ int main_score_variants(int argc, char **argv)
             }
             if (r == -1) { eof = 1; break; }
             x->nrec++;
+            if ((uint64_t)x->nrec <= rlo) { x->nskip++; continue; }   /* before this shard's block */
             if (plan(x, &items[n], x->nrec)) { status = hd_fail(); goto done; }
             n++;
         }
@@ -761,8 +828,9 @@ int main_score_variants(int argc, char **argv)
     if (co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2)) fputc('\n', stderr);
     if (hd_verbosity >= 2) {
         kstring_t s = {0, 0, NULL};
-        ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", x->nrec, x->counts[R_SCORED],
-                 x->nrec - x->counts[R_SCORED]);
+        long nout = x->nrec - x->nskip;
+        ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", nout, x->counts[R_SCORED],
+                 nout - x->counts[R_SCORED]);
         int first = 1;
         for (int r = 1; r < R_NREASONS; r++)
             if (x->counts[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", x->counts[r], reason_name[r]); first = 0; }
