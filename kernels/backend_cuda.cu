@@ -19,12 +19,16 @@
 #include <cuda_runtime.h>
 #include <cufft.h>
 
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <new>
+
+#define HD_STR2(x) #x
+#define HD_STR(x) HD_STR2(x)
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +36,84 @@ extern "C" {
 #include "backend.h"
 #include "util.h"
 }
+
+// ---------------------------------------------------------------- cuBLAS and cuFFT, loaded on demand
+// The runtime is linked statically and the two libraries are opened with dlopen only when a CUDA backend
+// starts: linked normally, they add some 200 MB to the memory of every run, GPU or not (their
+// relocations are processed at program start).  The calls below go through these pointers.
+namespace culib {
+static cublasStatus_t (*Create)(cublasHandle_t *);
+static cublasStatus_t (*Destroy)(cublasHandle_t);
+static cublasStatus_t (*SetStream)(cublasHandle_t, cudaStream_t);
+static cublasStatus_t (*SetMathMode)(cublasHandle_t, cublasMath_t);
+static cublasStatus_t (*GemmEx)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void *,
+                                const void *, cudaDataType, int, const void *, cudaDataType, int, const void *, void *,
+                                cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+static cufftResult (*PlanMany)(cufftHandle *, int, int *, int *, int, int, int *, int, int, cufftType, int);
+static cufftResult (*ExecR2C)(cufftHandle, cufftReal *, cufftComplex *);
+static cufftResult (*ExecC2R)(cufftHandle, cufftComplex *, cufftReal *);
+static cufftResult (*FftSetStream)(cufftHandle, cudaStream_t);
+static cufftResult (*FftDestroy)(cufftHandle);
+
+static void *open_first(const char *const *names)
+{
+    for (int i = 0; names[i]; i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (h) return h;
+    }
+    return NULL;
+}
+
+// 0 when both libraries and every symbol were found; -1 with an error naming what is missing.
+static int load(void)
+{
+    static int state = 0;   // 0 not tried, 1 loaded, -1 failed
+    static char why[512];
+    if (state) {
+        if (state < 0) hd_set_error(HD_EMODEL, "%s", why);
+        return state > 0 ? 0 : -1;
+    }
+    static const char *const blas_names[] = {"libcublas.so." HD_STR(CUBLAS_VER_MAJOR), "libcublas.so", NULL};
+    static const char *const fft_names[] = {"libcufft.so." HD_STR(CUFFT_VER_MAJOR), "libcufft.so", NULL};
+    void *b = open_first(blas_names), *f = open_first(fft_names);
+    const char *miss = !b ? blas_names[0] : !f ? fft_names[0] : NULL;
+#define SYM(lib, var, name) \
+    if (!miss && !(*(void **)&var = dlsym(lib, name))) miss = name
+    SYM(b, Create, "cublasCreate_v2");
+    SYM(b, Destroy, "cublasDestroy_v2");
+    SYM(b, SetStream, "cublasSetStream_v2");
+    SYM(b, SetMathMode, "cublasSetMathMode");
+    SYM(b, GemmEx, "cublasGemmEx");
+    SYM(f, PlanMany, "cufftPlanMany");
+    SYM(f, ExecR2C, "cufftExecR2C");
+    SYM(f, ExecC2R, "cufftExecC2R");
+    SYM(f, FftSetStream, "cufftSetStream");
+    SYM(f, FftDestroy, "cufftDestroy");
+#undef SYM
+    if (miss) {
+        snprintf(why, sizeof why, "the CUDA backend cannot load %s: %s", miss, dlerror() ? dlerror() : "not found");
+        hd_set_error(HD_EMODEL, "%s", why);
+        state = -1;
+        return -1;
+    }
+    state = 1;
+    return 0;
+}
+}  // namespace culib
+
+#undef cublasCreate
+#undef cublasDestroy
+#undef cublasSetStream
+#define cublasCreate culib::Create
+#define cublasDestroy culib::Destroy
+#define cublasSetStream culib::SetStream
+#define cublasSetMathMode culib::SetMathMode
+#define cublasGemmEx culib::GemmEx
+#define cufftPlanMany culib::PlanMany
+#define cufftExecR2C culib::ExecR2C
+#define cufftExecC2R culib::ExecC2R
+#define cufftSetStream culib::FftSetStream
+#define cufftDestroy culib::FftDestroy
 
 // ---------------------------------------------------------------- state
 
@@ -779,9 +861,13 @@ static void cuda_destroy(hd_backend *be)
     free(be);
 }
 
+// Can cuBLAS and cuFFT be loaded?  (0, or -1 with an error naming the library or symbol)
+extern "C" int hd_cuda_libs_load(void) { return culib::load(); }
+
 extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
 {
     int n = 0;
+    if (culib::load()) return NULL;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n <= 0) {
         cudaGetLastError();
         hd_set_error(HD_EMODEL, "no usable CUDA device (no GPU or no driver)");

@@ -175,6 +175,9 @@ void hd_backend_free(hd_backend *be);
 /* Which backends are compiled in ("cpu" or "cpu, cuda"), and whether a usable GPU is present. */
 const char *hd_backends_compiled(void);
 int hd_cuda_device_count(void);   /* 0 when none or not compiled in */
+#ifdef HAVE_CUDA
+int hd_cuda_libs_load(void);      /* cuBLAS and cuFFT are opened on demand: 0 when both load */
+#endif
 
 /* The CUDA backend on device N (NULL + hd_error when none or not compiled in). */
 hd_backend *hd_backend_cuda_new(int device, int nthreads);

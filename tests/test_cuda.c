@@ -93,6 +93,13 @@ static void close_enough(const char *what, const float *gpu, const float *cpu, s
 /* per precision: relative tolerance of a GEMM with K ≤ 300 against the fp32 CPU result */
 static const struct { const char *name; double rel; } PRECS[] = {{"fp32", 1e-5}, {"tf32", 4e-3}, {"bf16", 3e-2}};
 
+/* runs without a GPU: the backend opens cuBLAS and cuFFT with dlopen, so their names and symbols must
+ * resolve on any machine with the toolkit (CI compiles and links the CUDA code) */
+Test(cuda_libs, cublas_and_cufft_load)
+{
+    cr_assert_eq(hd_cuda_libs_load(), 0, "%s", hd_error());
+}
+
 Test(cuda_ops, linear, .fini = teardown)
 {
     NEED_GPU();
