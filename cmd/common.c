@@ -112,6 +112,11 @@ const char *hd_resolve_model(const char *arg)
             if (exists(path)) return path;
         }
     }
+#ifdef HD_SRCDATADIR
+    /* an uninstalled build (in or out of the source tree) finds the source tree's bundled model */
+    snprintf(path, sizeof path, "%s/models/default", HD_SRCDATADIR);
+    if (exists(path)) return path;
+#endif
     snprintf(path, sizeof path, "%s/models/default", HD_PKGDATADIR);
     if (exists(path)) return path;
     return NULL;

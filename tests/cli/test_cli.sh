@@ -400,6 +400,24 @@ if [ "$(bcftools view -H "$sv/sat.vcf" 2>/dev/null | wc -l)" -eq 10 ]; then ok; 
 expect 1 "score-variants --all-snvs without -r" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" --all-snvs
 expect 1 "score-variants --all-snvs bad region" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" --all-snvs -r ctgQ:1-5
 has "$tmp/err" "ctgQ" "bad region named"
+# the bundled default model (data/models/default) is found without -m, also from an out-of-tree build
+S=${SRCDIR:?SRCDIR not set}
+if [ -s "$S/data/models/default/model.safetensors" ]; then ok; else bad "bundled default model missing under $S/data/models/default"; fi
+expect 0 "info without -m" -- env -u HYENADNA_MODEL "$H" info
+has "$tmp/out" "^model	.*models/default" "info without -m names the default model"
+has "$tmp/out" "^family	hyenadna" "default model family"
+has "$tmp/out" "^d_model	128" "default model width"
+has "$tmp/out" "^n_layer	2" "default model depth"
+has "$tmp/out" "^max_length	1026" "default model max length"
+has "$tmp/out" "^parameters	438144" "default model learned parameters"
+expect 0 "HYENADNA_MODEL overrides the default" -- env HYENADNA_MODEL="$T/caduceus-ph" "$H" info
+has "$tmp/out" "^family	caduceus" "HYENADNA_MODEL used"
+expect 0 "-m overrides HYENADNA_MODEL" -- env HYENADNA_MODEL="$T/caduceus-ph" "$H" info -m "$T/hyenadna-tiny"
+has "$tmp/out" "^family	hyenadna" "-m used"
+# the quick start: forward with the default model on the example FASTA (first 3 records here)
+awk '/^>/{n++} n<=3' "$S/data/example.fa" > "$tmp/ex.fa"
+expect 0 "forward on data/example.fa with the default model" -- env -u HYENADNA_MODEL "$H" forward --logits -o "$tmp/ex.safetensors" "$tmp/ex.fa"
+if head -c 4096 "$tmp/ex.safetensors" | grep -aq 'logits.22:20002001-20003000'; then ok; else bad "forward on example.fa: logits of the third record missing"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
