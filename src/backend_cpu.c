@@ -109,20 +109,31 @@ static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K
 
 /* ---------------------------------------------------------------- position-wise */
 
+/* The hot elementwise loops are compiled for AVX-512, AVX2 and the baseline, chosen at run time
+ * (GCC function multiversioning); each clone gives the same result on every call, whatever the thread
+ * count. */
+#define HD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+HD_CLONES static void layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y)
+{
+    double s = 0, ss = 0;
+    #pragma omp simd reduction(+ : s)
+    for (size_t d = 0; d < D; d++) s += x[d];
+    double mean = s / (double)D;
+    #pragma omp simd reduction(+ : ss)
+    for (size_t d = 0; d < D; d++) { double t = x[d] - mean; ss += t * t; }
+    float rstd = (float)(1.0 / sqrt(ss / (double)D + eps)), mu = (float)mean;
+    if (bt)
+        for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) * rstd * g[d] + bt[d];
+    else
+        for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) * rstd * g[d];
+}
+
 static void cpu_layernorm(hd_backend *be, const float *X, size_t M, size_t D, const float *g, const float *bt,
                           float eps, float *Y)
 {
     #pragma omp parallel for schedule(static) if (M * D > 32768)
-    for (size_t m = 0; m < M; m++) {
-        const float *x = X + m * D;
-        float *y = Y + m * D;
-        double s = 0, ss = 0;
-        for (size_t d = 0; d < D; d++) s += x[d];
-        double mean = s / (double)D;
-        for (size_t d = 0; d < D; d++) { double t = x[d] - mean; ss += t * t; }
-        float rstd = (float)(1.0 / sqrt(ss / (double)D + eps)), mu = (float)mean;
-        for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) * rstd * g[d] + (bt ? bt[d] : 0.0f);
-    }
+    for (size_t m = 0; m < M; m++) layernorm_row(X + m * D, D, g, bt, eps, Y + m * D);
 }
 
 static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, const float *g, float eps, float *Y)
@@ -140,14 +151,21 @@ static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, cons
 
 /* gelu_tanh(a) = 0.5·a·(1 + tanh(u)) = a / (1 + exp(−2u)), u = sqrt(2/π)·(a + 0.044715·a³):
  * the same function, through an exp that vectorises (vecmath.h) */
-static void cpu_gelu_tanh(hd_backend *be, float *x, size_t n)
+HD_CLONES static void gelu_tanh_range(float *x, size_t n)
 {
     const float k0 = -2.0f * 0.7978845608028654f, k1 = 0.044715f;
-    #pragma omp parallel for simd schedule(static) if (n > 65536)
+    #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float a = x[i];
         x[i] = a / (1.0f + hd_expf(k0 * (a + k1 * a * a * a)));
     }
+}
+
+static void cpu_gelu_tanh(hd_backend *be, float *x, size_t n)
+{
+    const size_t step = 16384;
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i += step) gelu_tanh_range(x + i, n - i < step ? n - i : step);
 }
 
 static void cpu_add(hd_backend *be, float *y, const float *x, size_t n)
