@@ -217,6 +217,11 @@ static int plan(ctx *x, item *it, long recno)
     if (!it->nalt) { it->reason = R_NOALT; return 0; }
     int r = ref_load(&x->ref, bcf_seqname(x->ihdr, rec));
     if (r < 0) return -1;
+    if (!r && x->strict) {
+        hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): contig %s is not in the reference '%s'", recno,
+                     bcf_seqname(x->ihdr, rec), rec->pos + 1, bcf_seqname(x->ihdr, rec), x->ref.path);
+        return -1;
+    }
     if (!r) { it->reason = R_CONTIG; return 0; }
     const char *refal = rec->d.allele[0];
     if (!ref_check(x, rec, refal, recno)) {
