@@ -67,6 +67,12 @@ for fam in HY CA XL; do
   fails 2 "$(sed 's/^[a-z]*\.backbone\.//' "$I/nan$fam.name")" "Inf weight ($fam) names the tensor" -- "$H" embed -m "$I/nan$fam" -o @OUT@/o.tsv "$src/input.fa"
 done
 
+# checkpoints (convert): nothing of the output directory or its temporary twin is left
+head -c 3000 "$T/ckpt/hyenadna-lightning.ckpt" > "$I/trunc.ckpt"
+fails 2 "trunc.ckpt" "truncated checkpoint" -- "$H" convert -o @OUT@/model "$I/trunc.ckpt"
+printf 'PK\003\004garbage' > "$I/garbage.ckpt"
+fails 2 "garbage.ckpt" "corrupt zip checkpoint" -- "$H" convert -o @OUT@/model "$I/garbage.ckpt"
+
 # ------------------------------------------------------------------ configs
 cfg() { mk "$1" "$2"; perl -0777 -i -pe "$3" "$I/$2/config.json"; }
 cfg "$HY" dmodel0 's/"d_model": 128/"d_model": 0/'
@@ -91,6 +97,11 @@ fails 2 "pos_emb.z" "max_seq_len 2e9 (terabytes of filters) against 1026-long te
 printf '>s1\nACGTXYZ\n' > "$I/badchar.fa"
 fails 1 "s1" "bad character in FASTA" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/badchar.fa"
 fails 1 "s1" "bad character (embed)" -- "$H" embed -m "$HY" -o @OUT@/o.tsv "$I/badchar.fa"
+# the bad record comes after good ones: the output already opened must vanish, temp file included
+{ for i in 1 2 3 4 5 6; do printf '>ok%d\nACGTACGTAC\n' $i; done; printf '>late\nACGT!ACGT\n'; } > "$I/late.fa"
+fails 1 "late" "bad character in a later record (forward)" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/late.fa"
+fails 1 "late" "bad character in a later record (embed tsv)" -- "$H" embed -m "$HY" -o @OUT@/o.tsv "$I/late.fa"
+fails 1 "late" "bad character in a later record (embed safetensors)" -- "$H" embed -m "$HY" -o @OUT@/o.safetensors "$I/late.fa"
 printf '>s1\nACGT\n>empty\n>s3\nACGT\n' > "$I/empty.fa"
 fails 1 "empty" "empty record" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/empty.fa"
 printf '>s1\nACGT\n>s1\nACGA\n' > "$I/dup.fa"
@@ -142,6 +153,7 @@ printf 'chr1\t50\t20\tx\nchr1\t100\t160\ty\n' > "$I/rev.bed"
 fails 1 "rev.bed" "BED with start > end" -- "$H" classify --method centroid -m "$HY" -f "$REF" -t "$I/rev.bed" -o @OUT@/o.tsv "$I/q.fa"
 printf 'chr1\t10\t20\tx\nchr1\t590\t700\ty\n' > "$I/past.bed"
 fails 1 "past.bed" "BED past the contig end" -- "$H" classify --method centroid -m "$HY" -f "$REF" -t "$I/past.bed" -o @OUT@/o.tsv "$I/q.fa"
+fails 1 "late" "bad character in a later query (classify)" -- "$H" classify --method centroid -m "$HY" -t "$I/train.fa" --metrics @OUT@/m.json -o @OUT@/o.tsv "$I/late.fa"
 fails 1 "--method" "--method context with a masked model" -- "$H" classify --method context -m "$CA" -t "$I/train.fa" -o @OUT@/o.tsv "$I/q.fa"
 fails 1 "--method" "unknown --method" -- "$H" classify --method frob -m "$HY" -t "$I/train.fa" -o @OUT@/o.tsv "$I/q.fa"
 printf 'chr1\t30\t10\n' > "$I/qrev.bed"
