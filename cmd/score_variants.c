@@ -36,7 +36,7 @@ static void usage(FILE *fp)
             "                         [the VCF's ##reference= file, else $HYENADNA_REF]\n"
             "      --all-snvs         score the 3 other bases at every position of the -r region (no VCF)\n"
             "  -r, --region REG       CHR:BEG-END (1-based, inclusive) for --all-snvs\n"
-            "      --strict           a REF allele that does not match the reference is an error\n"
+            "      --strict           a REF allele that does not match the reference (or a contig it lacks) is an error\n"
             "Scoring options:\n"
             "  -s, --score MODE       window, prefix (causal models), masked or unmasked (masked models)\n"
             "                         [window for causal models, masked for masked models]\n"
