@@ -88,6 +88,9 @@ fails 2 "config.json" "config not JSON object" -- "$H" forward -m "$I/badjson" -
 # a maximum length needing terabytes: the request is refused before allocating, saying how much
 cfg "$HY" hugelen 's/"max_seq_len": 1026/"max_seq_len": 4000000000000/'
 fails 2 "max_seq_len" "max_seq_len 4e12" -- "$H" forward -m "$I/hugelen" -o @OUT@/o.st "$FA"
+# DNA-xLSTM builds its RoPE tables from max_length at load: 2^31 rows need ~275 GB, refused before allocating
+cfg "$T/xlstm-mlstm" ropelen 's/"max_length": 256/"max_length": 2147483648/'
+fails 2 "max_length 2147483648 needs" "xLSTM max_length 2^31 (RoPE tables)" -- "$H" forward -m "$I/ropelen" -o @OUT@/o.st "$T/xlstm-mlstm/input.fa"
 awk 'BEGIN{print ">long"; s=""; for(i=0;i<4000;i++) s=s "ACGTACGTAC"; print s}' > "$I/long.fa"
 cfg "$HY" bigwidth 's/"max_seq_len": 1026/"max_seq_len": 100000000/'
 cfg "$HY" tblen 's/"max_seq_len": 1026/"max_seq_len": 2000000000/'
