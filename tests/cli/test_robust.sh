@@ -59,5 +59,23 @@ for fam in hyenadna-tiny caduceus-ph xlstm-slstm; do
 done
 same "classify context hyenadna-tiny" clc -- "$H" classify -m "$HY" -@ @THR@ --method context -t "$tmp/train.fa" -o @OUT@ "$tmp/many.fa"
 
+# ------------------------------------------------------------------ interrupted runs leave nothing behind
+awk 'BEGIN{srand(9); for(r=0;r<400;r++){s=""; for(i=0;i<1000;i++) s=s substr("ACGT",int(rand()*4)+1,1); printf ">b%d\n%s\n", r, s}}' > "$tmp/big.fa"
+interrupted() {   # DESCRIPTION -- command with @OUT@ (a fresh directory)
+  local what=$1; shift 2
+  local o=$tmp/int.$RANDOM; mkdir -p "$o"
+  local cmd=() a; for a in "$@"; do cmd+=("${a//@OUT@/$o}"); done
+  "${cmd[@]}" 2>/dev/null & local pid=$! i
+  for i in $(seq 100); do [ -n "$(ls -A "$o")" ] && break; sleep 0.05; done
+  kill -TERM $pid 2>/dev/null; wait $pid; local rc=$?
+  if [ $rc -ne 143 ]; then bad "$what: interrupted run exited $rc, expected 143 (did it finish first?)"; return; fi
+  if [ -n "$(ls -A "$o")" ]; then bad "$what: interrupted run left $(ls -A "$o")"; return; fi
+  ok
+}
+interrupted "forward"        -- "$H" forward -@1 -m "$HY" -o @OUT@/x.st "$tmp/big.fa"
+interrupted "embed"          -- "$H" embed -@1 -m "$HY" -o @OUT@/x.tsv "$tmp/big.fa"
+interrupted "score-variants" -- "$H" score-variants -@1 -m "$HY" --all-snvs -f "$tmp/big.fa" -r b1 -o @OUT@/x.vcf.gz
+interrupted "classify"       -- "$H" classify -@1 -m "$HY" --method knn -t "$tmp/train.fa" -o @OUT@/x.tsv "$tmp/big.fa"
+
 echo "test_robust: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
