@@ -74,6 +74,9 @@ fails 2 "trunc.ckpt" "truncated checkpoint" -- "$H" convert -o @OUT@/model "$I/t
 printf 'PK\003\004garbage' > "$I/garbage.ckpt"
 fails 2 "garbage.ckpt" "corrupt zip checkpoint" -- "$H" convert -o @OUT@/model "$I/garbage.ckpt"
 
+( cd "$I" && "$H" convert -o - "$T/ckpt/hyenadna-lightning.ckpt" >/dev/null 2>"$tmp/stderr"; echo $? > "$tmp/rc" )
+[ "$(cat "$tmp/rc")" = 1 ] && grep -q "option -o" "$tmp/stderr" && [ ! -e "$I/-" ] && ok || bad "convert -o - must be refused, not make a directory '-'"
+
 # ------------------------------------------------------------------ configs
 cfg() { mk "$1" "$2"; perl -0777 -i -pe "$3" "$I/$2/config.json"; }
 cfg "$HY" dmodel0 's/"d_model": 128/"d_model": 0/'
