@@ -143,6 +143,10 @@ int main_convert(int argc, char **argv)
         usage(stderr);
         return EXIT_INPUT;
     }
+    if (out && !strcmp(out, "-")) {   /* '-' means standard output elsewhere: never a directory named '-' */
+        hd_errorf("option -o: convert writes a model directory or a .safetensors file, not standard output ('-')");
+        return EXIT_INPUT;
+    }
     int single = out && hd_has_suffix(out, ".safetensors");
     char *outp = out ? strdup(out) : NULL;
     if (outp)

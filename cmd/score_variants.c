@@ -38,7 +38,7 @@ static void usage(FILE *fp)
             "                         [the VCF's ##reference= file, else $HYENADNA_REF]\n"
             "      --all-snvs         score the 3 other bases at every position of the -r region (no VCF)\n"
             "  -r, --region REG       CHR:BEG-END (1-based, inclusive) for --all-snvs\n"
-            "      --strict           a REF allele that does not match the reference is an error\n"
+            "      --strict           a REF allele that does not match the reference (or a contig it lacks) is an error\n"
             "Scoring options:\n"
             "  -s, --score MODE       window, prefix (causal models), masked or unmasked (masked models)\n"
             "                         [window for causal models, masked for masked models]\n"
@@ -186,26 +186,24 @@ typedef struct {
     int fcap;
 } ctx;
 
-static int ref_check(ctx *x, bcf1_t *rec, size_t p, const char *refal, long recno)
+static int ref_check(ctx *x, bcf1_t *rec, const char *refal, long recno)
 {
     size_t rl = strlen(refal), len = x->ref.c.len;
-    int ok = p + rl <= len;
-    for (size_t i = 0; ok && i < rl; i++) {
-        char a = refal[i];
-        if (a >= 'a' && a <= 'z') a -= 32;
-        if (a != x->ref.seq[p + i]) ok = 0;
-    }
-    if (!ok && x->strict) {
-        if (p >= len)
-            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos " %s): position beyond the end of contig %s "
+    int ok = hd_vs_check_ref(x->ref.seq, len, rec->pos, refal);
+    if (ok <= 0 && x->strict) {
+        if (ok == -2)
+            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): empty REF allele", recno, bcf_seqname(x->ihdr, rec),
+                         rec->pos + 1);
+        else if (ok == -1)
+            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos " %s): position outside contig %s "
                          "(length %zu) in '%s'", recno, bcf_seqname(x->ihdr, rec), rec->pos + 1, refal, x->ref.c.name, len,
                          x->ref.path);
         else
             hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): REF allele '%s' does not match the reference '%.*s' "
                          "in '%s'", recno, bcf_seqname(x->ihdr, rec), rec->pos + 1, refal,
-                         (int)(len - p < rl ? len - p : rl), x->ref.seq + p, x->ref.path);
+                         (int)(len - (size_t)rec->pos < rl ? len - (size_t)rec->pos : rl), x->ref.seq + rec->pos, x->ref.path);
     }
-    return ok;
+    return ok > 0;
 }
 
 /* Plan the scoring of one record; 0 ok, -1 error. */
@@ -226,14 +224,19 @@ static int plan(ctx *x, item *it, long recno)
     if (!it->nalt) { it->reason = R_NOALT; return 0; }
     int r = ref_load(&x->ref, bcf_seqname(x->ihdr, rec));
     if (r < 0) return -1;
+    if (!r && x->strict) {
+        hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): contig %s is not in the reference '%s'", recno,
+                     bcf_seqname(x->ihdr, rec), rec->pos + 1, bcf_seqname(x->ihdr, rec), x->ref.path);
+        return -1;
+    }
     if (!r) { it->reason = R_CONTIG; return 0; }
-    size_t p = (size_t)rec->pos;
     const char *refal = rec->d.allele[0];
-    if (!ref_check(x, rec, p, refal, recno)) {
+    if (!ref_check(x, rec, refal, recno)) {
         if (x->strict) return -1;
         it->reason = R_MISMATCH;
         return 0;
     }
+    size_t p = (size_t)rec->pos;
     /* a window without a single A/C/G/T base carries no signal */
     size_t W = x->vo.window, s = hd_vs_window_start(p, W, x->ref.c.len), e = s + W < x->ref.c.len ? s + W : x->ref.c.len;
     int any = 0;

@@ -313,7 +313,15 @@ static hd_spectra *cpu_spectra_new(hd_backend *be, const float *k, size_t C, siz
     s->N = N;
     s->nc = N / 2 + 1;
     s->stride = spectra_stride(N);
-    s->K = fftwf_malloc(C * s->stride * sizeof(fftwf_complex));
+    size_t kb = C * s->stride * sizeof(fftwf_complex);
+    if (kb >= ((size_t)64 << 20) && kb > hd_mem_available()) {   /* fftwf_malloc bypasses hd_alloc's check */
+        char a[32], b[32];
+        hd_set_error(HD_EMODEL, "out of memory: the filter spectra (%zu channels × %zu) need %s but only %s are available",
+                     C, N, hd_fmt_bytes((double)kb, a, sizeof a), hd_fmt_bytes((double)hd_mem_available(), b, sizeof b));
+        free(s);
+        return NULL;
+    }
+    s->K = fftwf_malloc(kb);
     if (!s->K) { free(s); hd_set_error(HD_EMODEL, "out of memory for filter spectra (%zu channels × %zu)", C, N); return NULL; }
     int fail = 0;
     #pragma omp parallel

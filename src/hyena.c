@@ -230,8 +230,8 @@ int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out
     hyena_block wb;
     if (block_weights(be, h, &h->blk[layer], &wb)) return -1;
     float *k = be->alloc(be, D * (L ? L : 1) * sizeof(float), "long filter");
-    float *kh = malloc(D * (L ? L : 1) * sizeof(float));
-    if (!k || !kh) { be->free(be, k); free(kh); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    float *kh = k ? hd_alloc(D * (L ? L : 1) * sizeof(float), "long filter (host copy)") : NULL;
+    if (!k || !kh) { be->free(be, k); free(kh); return -1; }   /* the allocators name the request's size */
     int rc = hyena_filter_cm(be, h, &wb, L, k, L);
     if (!rc) {
         be->download(be, kh, k, D * L * sizeof(float));

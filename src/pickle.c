@@ -258,6 +258,9 @@ static hd_pkobj *top(hd_pk *pk)
 }
 
 /* pop to the last MARK: returns the index of the first item; the items stay in stack[k..old sp) */
+/* &stack[k]; NULL while nothing was ever pushed (NULL + 0 is undefined behaviour in C: fuzz finding) */
+static hd_pkobj **stack_at(hd_pk *pk, size_t k) { return pk->stack ? pk->stack + k : NULL; }
+
 static int pop_mark(hd_pk *pk, size_t *k, size_t *cnt)
 {
     if (!pk->nmarks) { fail(pk, "no MARK on the stack"); return -1; }
@@ -612,7 +615,7 @@ static int run(hd_pk *pk, hd_pkobj **root)
             break;
         case 't': case 'l': case 0x91: /* TUPLE, LIST, FROZENSET */
             if (pop_mark(pk, &k, &cnt)) return -1;
-            if (push(pk, make_seq(pk, op == 'l' ? HD_PK_LIST : HD_PK_TUPLE, pk->stack + k, cnt))) return -1;
+            if (push(pk, make_seq(pk, op == 'l' ? HD_PK_LIST : HD_PK_TUPLE, stack_at(pk, k), cnt))) return -1;
             break;
         case 'd': /* DICT */
             if (pop_mark(pk, &k, &cnt)) return -1;
@@ -633,7 +636,7 @@ static int run(hd_pk *pk, hd_pkobj **root)
                 cnt = 1;
             } else {
                 if (pop_mark(pk, &k, &cnt)) return -1;
-                items = pk->stack + k;
+                items = stack_at(pk, k);
             }
             if (!(c = top(pk))) return -1;
             if (c->type == HD_PK_OBJECT) {
@@ -656,7 +659,7 @@ static int run(hd_pk *pk, hd_pkobj **root)
             } else {
                 if (pop_mark(pk, &k, &cnt)) return -1;
                 if (cnt % 2) { fail(pk, "odd number of items for SETITEMS"); return -1; }
-                items = pk->stack + k;
+                items = stack_at(pk, k);
             }
             if (!(c = top(pk))) return -1;
             if (c->type == HD_PK_OBJECT) {
@@ -710,7 +713,7 @@ static int run(hd_pk *pk, hd_pkobj **root)
             const char *mod = take_line(pk, &ml);
             const char *name = mod ? take_line(pk, &nl) : NULL;
             if (!name || pop_mark(pk, &k, &cnt)) return -1;
-            hd_pkobj *args = make_seq(pk, HD_PK_TUPLE, pk->stack + k, cnt);
+            hd_pkobj *args = make_seq(pk, HD_PK_TUPLE, stack_at(pk, k), cnt);
             hd_pkobj *g = args ? global_new(pk, mod, ml, name, nl) : NULL;
             if (!g || push(pk, placeholder(pk, g, args))) return -1;
             break;

@@ -31,6 +31,17 @@ hd_fasta *hd_fasta_open(const char *path)
         free(f);
         return NULL;
     }
+    /* kseq silently skips whatever precedes the first header: refuse text that is not FASTA/FASTQ */
+    int c;
+    while ((c = gzgetc(f->fp)) == ' ' || c == '\t' || c == '\r' || c == '\n') {}
+    if (c != -1 && c != '>' && c != '@') {
+        hd_set_error(HD_EINPUT, "'%s' is not FASTA or FASTQ: the first record does not start with '>' or '@'", path);
+        gzclose(f->fp);
+        free(f->path);
+        free(f);
+        return NULL;
+    }
+    if (c != -1) gzungetc(c, f->fp);
     f->ks = kseq_init(f->fp);
     return f;
 }
@@ -56,6 +67,10 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
     while (cm->l && cm->s[cm->l - 1] == '\r') cm->s[--cm->l] = 0;
     if (!nm->l) {
         hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", f->path, f->n + 1);
+        return -1;
+    }
+    if (!s->l) {
+        hd_set_error(HD_EINPUT, "%s: record %ld (%s) has an empty sequence", f->path, f->n + 1, nm->s);
         return -1;
     }
     rec->name = nm->s;

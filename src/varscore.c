@@ -91,6 +91,19 @@ long hd_vs_allele_ids(const char *allele, int32_t *out, size_t cap)
     return n ? (long)n : -1;
 }
 
+int hd_vs_check_ref(const char *seq, size_t len, int64_t pos, const char *refal)
+{
+    size_t rl = strlen(refal);
+    if (!rl) return -2;
+    if (pos < 0 || (uint64_t)pos >= len || rl > len - (size_t)pos) return -1;
+    for (size_t i = 0; i < rl; i++) {
+        char a = refal[i];
+        if (a >= 'a' && a <= 'z') a -= 32;
+        if (a != seq[(size_t)pos + i]) return 0;
+    }
+    return 1;
+}
+
 void hd_vs_seq_ids(const char *seq, size_t n, uint8_t *out)
 {
     for (size_t i = 0; i < n; i++) {

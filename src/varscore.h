@@ -109,6 +109,11 @@ typedef struct {
     size_t len;
 } hd_vs_contig;
 
+/* Check a VCF REF allele against a contig (upper-case bases seq[0, len)) at 0-based position pos:
+ * 1 it matches (case-insensitive), 0 it does not, -1 it reaches outside the contig (pos < 0 — POS 0 —,
+ * pos ≥ len, or pos + strlen(refal) > len), -2 it is empty. */
+int hd_vs_check_ref(const char *seq, size_t len, int64_t pos, const char *refal);
+
 /* Convert bases to ids (the contig form): A C G T → 7..10, everything else → N (11). */
 void hd_vs_seq_ids(const char *seq, size_t n, uint8_t *out);
 

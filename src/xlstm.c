@@ -86,8 +86,8 @@ static float *own(xlstm *x, size_t n)
     float **o = realloc(x->own, (x->n_own + 1) * sizeof *o);
     if (!o) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
     x->own = o;
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    if (!p) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    float *p = hd_alloc(n * sizeof(float), "a derived weight table");   /* checked against free memory */
+    if (!p) return NULL;
     x->own[x->n_own++] = p;
     return p;
 }
@@ -254,6 +254,14 @@ static int load_slstm(hd_model *m, xlstm *x, int i, xblock *b)
 static int make_rope(xlstm *x)
 {
     size_t P = (size_t)x->mDH / 2, n = (size_t)x->ctx * P;
+    /* both tables are made at load from the config alone: refuse an absurd max_length before allocating */
+    double need = 2.0 * (double)n * sizeof(float);
+    if (need >= (double)(64 << 20) && need > (double)hd_mem_available()) {
+        char a[32], b[32];
+        hd_set_error(HD_EMODEL, "out of memory: config max_length %ld needs RoPE tables of %s but only %s are available",
+                     x->ctx, hd_fmt_bytes(need, a, sizeof a), hd_fmt_bytes((double)hd_mem_available(), b, sizeof b));
+        return -1;
+    }
     if (!(x->rope_cos = own(x, n)) || !(x->rope_sin = own(x, n))) return -1;
     float *inv = malloc(P * sizeof(float));
     if (!inv) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }

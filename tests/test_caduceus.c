@@ -69,9 +69,10 @@ static void tap(void *ud, const char *what, int layer, const float *x, size_t L,
 {
     capture *c = ud;
     cr_assert(layer < 4);
-    if (!strcmp(what, "embedding")) c->emb = dup(x, L * w);
-    else if (!strcmp(what, "layer")) c->layer[layer] = dup(x, L * w);
-    else if (!strcmp(what, "residual")) c->resid[layer] = dup(x, L * w);
+    /* a tap may fire more than once (RCPS halves): keep the last, free the earlier copy */
+    if (!strcmp(what, "embedding")) free(c->emb), c->emb = dup(x, L * w);
+    else if (!strcmp(what, "layer")) free(c->layer[layer]), c->layer[layer] = dup(x, L * w);
+    else if (!strcmp(what, "residual")) free(c->resid[layer]), c->resid[layer] = dup(x, L * w);
     else cr_assert_fail("unknown tap %s", what);
 }
 

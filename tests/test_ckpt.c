@@ -589,3 +589,25 @@ Test(ckpt, expanded_view_and_reserved_name)
     expect_error(&z, "'__metadata__'");
     free(z.p), free(q.p);
 }
+
+/* fuzz finding (fuzz_ckpt, input "(\x90I"): a MARK then a sequence opcode before anything was ever pushed
+ * formed &stack[k] from a NULL stack (undefined behaviour flagged by UBSan).  Each such stream is now read
+ * (an empty sequence) or refused with an error naming the stream, without touching the NULL stack. */
+Test(ckpt, fuzz_empty_stack_sequences)
+{
+    static const char *const bad[] = {"(\x90I", "(e", "(\x90", "(b"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        hd_pkobj *root = NULL;
+        hd_pk *pk = hd_pk_load(bad[i], strlen(bad[i]), "fuzz.pkl", NULL, &root);
+        cr_assert_null(pk, "stream %zu accepted", i);
+        cr_assert(strstr(hd_error(), "fuzz.pkl"), "error does not name the stream: %s", hd_error());
+    }
+    static const char *const good[] = {"(l.", "(t."};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        hd_pkobj *root = NULL;
+        hd_pk *pk = hd_pk_load(good[i], strlen(good[i]), "fuzz.pkl", NULL, &root);
+        cr_assert_not_null(pk, "%s", hd_error());
+        cr_assert_eq(root->type, i ? HD_PK_TUPLE : HD_PK_LIST);
+        hd_pk_free(pk);
+    }
+}

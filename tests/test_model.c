@@ -296,3 +296,11 @@ Test(model, every_fixture_family)
         hd_model_close(m);
     }
 }
+
+/* A request beyond the memory available is refused before allocating, with the size it needs. */
+Test(model, alloc_refuses_terabytes)
+{
+    void *p = hd_alloc((size_t)1 << 42, "a 4 TiB test buffer");
+    cr_assert_null(p);
+    cr_assert(strstr(hd_error(), "a 4 TiB test buffer needs"), "error: %s", hd_error());
+}

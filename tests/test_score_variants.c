@@ -621,3 +621,20 @@ Test(cli, prefix_matches_forward_logits, .init = cli_setup, .fini = cli_teardown
     free(lg);
     hd_st_close(st);
 }
+
+/* fuzz finding (fuzz_vcf): a VCF POS of 0 gives pos −1, and the REF check computed p + reflen in size_t, which
+ * wrapped to 0 and let the comparison read the byte before the contig.  hd_vs_check_ref takes the signed
+ * position and bounds it first. */
+Test(varscore, check_ref_bounds)
+{
+    const char *seq = "ACGTN";
+    cr_assert_eq(hd_vs_check_ref(seq, 5, -1, "A"), -1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, -1, "AC"), -1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, 5, "A"), -1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, 4, "NA"), -1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, INT64_MAX, "A"), -1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, 0, ""), -2);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, 0, "acgtn"), 1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, 1, "CG"), 1);
+    cr_assert_eq(hd_vs_check_ref(seq, 5, 1, "CA"), 0);
+}

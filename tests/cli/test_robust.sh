@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test_robust.sh -- stdout closed early ends every subcommand quietly (status 0 or 141, no crash, no error
+# message; convert writes a directory, not a stream), and outputs are byte-identical with 1 and N threads for every fixture family.
+# Run by `make check` with HYENADNA and TESTDATA set.
+set -u
+H=${HYENADNA:?HYENADNA not set}
+T=${TESTDATA:?TESTDATA not set}
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+
+# a reference and variants on it, a labelled training set
+printf '>chr1\n' > "$tmp/ref.fa"
+awk 'BEGIN{srand(7); for(l=0;l<20;l++){s=""; for(i=0;i<60;i++) s=s substr("ACGT",int(rand()*4)+1,1); print s}}' >> "$tmp/ref.fa"
+{ printf '##fileformat=VCFv4.2\n##contig=<ID=chr1,length=1200>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n'
+  for p in 5 100 333 600 1100; do
+    b=$(awk -v p=$p 'NR>1{s=s $0} END{print substr(s,p,1)}' "$tmp/ref.fa"); a=A; [ "$b" = A ] && a=G
+    printf 'chr1\t%d\t.\t%s\t%s\t.\t.\t.\n' $p "$b" "$a"; done; } > "$tmp/v.vcf"
+awk 'BEGIN{srand(11); for(r=0;r<12;r++){s=""; for(i=0;i<80;i++) s=s substr(r<6?"AACGT":"CGGTT",int(rand()*5)+1,1);
+  printf ">r%d label=%s\n%s\n", r, (r<6?"a":"b"), s}}' > "$tmp/train.fa"
+awk 'BEGIN{srand(5); for(r=0;r<40;r++){s=""; for(i=0;i<300;i++) s=s substr("ACGT",int(rand()*4)+1,1); printf ">q%d\n%s\n", r, s}}' > "$tmp/many.fa"
+
+# ------------------------------------------------------------------ stdout closed early
+early() {   # DESCRIPTION -- command...
+  local what=$1; shift 2
+  ( "$@" 2>"$tmp/err"; echo $? > "$tmp/rc" ) | head -c 10 > /dev/null
+  local rc; rc=$(cat "$tmp/rc")
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 141 ]; then bad "$what | head -c 10: exit $rc"; sed 's/^/    /' "$tmp/err" | head -3; return; fi
+  if grep -qiE 'error|sanitizer|segmentation|abort' "$tmp/err"; then bad "$what | head -c 10: $(head -2 "$tmp/err")"; return; fi
+  ok
+}
+HY=$T/hyenadna-tiny
+early "info"            -- "$H" info -m "$HY"
+early "forward"         -- "$H" forward -m "$HY" "$tmp/many.fa"
+early "embed"           -- "$H" embed -m "$HY" "$tmp/many.fa"
+early "embed safetensors" -- "$H" embed -m "$HY" -O safetensors "$tmp/many.fa"
+early "score-variants"  -- "$H" score-variants -m "$HY" -f "$tmp/ref.fa" "$tmp/v.vcf"
+early "score-variants --all-snvs" -- "$H" score-variants -m "$HY" -f "$tmp/ref.fa" --all-snvs -r chr1:1-200
+early "classify"        -- "$H" classify -m "$HY" --method centroid -t "$tmp/train.fa" "$tmp/many.fa"
+
+# ------------------------------------------------------------------ 1 vs N threads: byte-identical
+same() {   # DESCRIPTION OUTNAME -- command with @THR@ and @OUT@...
+  local what=$1 name=$2; shift 3
+  local t a cmd
+  for t in 1 3; do
+    cmd=(); for a in "$@"; do a=${a//@THR@/$t}; cmd+=("${a//@OUT@/$tmp/$name.$t}"); done
+    if ! "${cmd[@]}" 2>"$tmp/err"; then bad "$what -@$t failed: $(head -2 "$tmp/err")"; return; fi
+  done
+  if cmp -s "$tmp/$name.1" "$tmp/$name.3" && [ -s "$tmp/$name.1" ]; then ok; else bad "$what: output differs between -@1 and -@3"; fi
+}
+for fam in hyenadna-tiny caduceus-ph xlstm-slstm; do
+  M=$T/$fam
+  same "forward $fam" fw.$fam -- "$H" forward -m "$M" -@ @THR@ --logits -o @OUT@ "$tmp/many.fa"
+  same "embed $fam" em.$fam -- "$H" embed -m "$M" -@ @THR@ -o @OUT@ "$tmp/many.fa"
+  case $fam in hyenadna*) mode=window;; *) mode=masked;; esac
+  same "score-variants $fam" sv.$fam -- "$H" score-variants -m "$M" -@ @THR@ -s $mode --no-version -f "$tmp/ref.fa" -o @OUT@ "$tmp/v.vcf"
+  same "classify $fam" cl.$fam -- "$H" classify -m "$M" -@ @THR@ --method logistic -t "$tmp/train.fa" -o @OUT@ "$tmp/many.fa"
+done
+same "classify context hyenadna-tiny" clc -- "$H" classify -m "$HY" -@ @THR@ --method context -t "$tmp/train.fa" -o @OUT@ "$tmp/many.fa"
+
+# ------------------------------------------------------------------ interrupted runs leave nothing behind
+awk 'BEGIN{srand(9); for(r=0;r<400;r++){s=""; for(i=0;i<1000;i++) s=s substr("ACGT",int(rand()*4)+1,1); printf ">b%d\n%s\n", r, s}}' > "$tmp/big.fa"
+interrupted() {   # DESCRIPTION -- command with @OUT@ (a fresh directory)
+  local what=$1; shift 2
+  local o=$tmp/int.$RANDOM; mkdir -p "$o"
+  local cmd=() a; for a in "$@"; do cmd+=("${a//@OUT@/$o}"); done
+  "${cmd[@]}" 2>/dev/null & local pid=$! i
+  for i in $(seq 100); do [ -n "$(ls -A "$o")" ] && break; sleep 0.05; done
+  kill -TERM $pid 2>/dev/null; wait $pid; local rc=$?
+  if [ $rc -ne 143 ]; then bad "$what: interrupted run exited $rc, expected 143 (did it finish first?)"; return; fi
+  if [ -n "$(ls -A "$o")" ]; then bad "$what: interrupted run left $(ls -A "$o")"; return; fi
+  ok
+}
+interrupted "forward"        -- "$H" forward -@1 -m "$HY" -o @OUT@/x.st "$tmp/big.fa"
+interrupted "embed"          -- "$H" embed -@1 -m "$HY" -o @OUT@/x.tsv "$tmp/big.fa"
+interrupted "score-variants" -- "$H" score-variants -@1 -m "$HY" --all-snvs -f "$tmp/big.fa" -r b1 -o @OUT@/x.vcf.gz
+interrupted "classify"       -- "$H" classify -@1 -m "$HY" --method knn -t "$tmp/train.fa" -o @OUT@/x.tsv "$tmp/big.fa"
+
+echo "test_robust: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
