@@ -4,9 +4,12 @@ checkpoints (MODELS.md §3.1, §3.3.1), for benchmarks.  pos_emb.z/t are built a
 
 usage: make_hyena_model.py SIZE OUT_DIR     SIZE: tiny-1k small-32k medium-160k medium-450k large-1m
 """
-import json, math, os, struct, sys
+import json, math, os, sys
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "train"))
+from hdmodel import write_safetensors  # noqa: E402  (the recipe's writer: one safetensors writer in Python)
 
 SIZES = {
     "tiny-1k": (128, 2, 1026),
@@ -15,27 +18,6 @@ SIZES = {
     "medium-450k": (256, 8, 450002),
     "large-1m": (256, 8, 1000002),
 }
-
-
-def write_safetensors(path, tensors, meta=None):
-    hdr, off, blobs = {}, 0, []
-    for k in sorted(tensors):
-        t = tensors[k].contiguous().to(torch.float32)
-        b = t.numpy().tobytes()
-        hdr[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    if meta:
-        hdr["__metadata__"] = meta
-    h = json.dumps(hdr, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def main():
