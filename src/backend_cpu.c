@@ -168,10 +168,17 @@ static void cpu_gelu_tanh(hd_backend *be, float *x, size_t n)
     for (size_t i = 0; i < n; i += step) gelu_tanh_range(x + i, n - i < step ? n - i : step);
 }
 
+HD_CLONES static void add_range(float *y, const float *x, size_t n)
+{
+    #pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
 static void cpu_add(hd_backend *be, float *y, const float *x, size_t n)
 {
+    const size_t step = 16384;
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
+    for (size_t i = 0; i < n; i += step) add_range(y + i, x + i, n - i < step ? n - i : step);
 }
 
 static void cpu_sin_freq(hd_backend *be, float *x, size_t M, size_t H, const float *freq)
@@ -181,17 +188,31 @@ static void cpu_sin_freq(hd_backend *be, float *x, size_t M, size_t H, const flo
         for (size_t h = 0; h < H; h++) x[m * H + h] = sinf(freq[h] * x[m * H + h]);
 }
 
+HD_CLONES static void modulate_row(float *kc, const float *t, size_t T, float ad, float shift)
+{
+    #pragma omp simd
+    for (size_t i = 0; i < T; i++) kc[i] *= hd_expf(-t[i] * ad) + shift;
+}
+
 static void cpu_modulate_cm(hd_backend *be, float *k, size_t C, size_t T, size_t ldk, const float *t,
                             const float *delta, float shift)
 {
     #pragma omp parallel for schedule(static) if (C * T > 32768)
-    for (size_t c = 0; c < C; c++) {
-        float ad = fabsf(delta[c]), *kc = k + c * ldk;
-        for (size_t i = 0; i < T; i++) kc[i] *= expf(-t[i] * ad) + shift;
-    }
+    for (size_t c = 0; c < C; c++) modulate_row(k + c * ldk, t, T, fabsf(delta[c]), shift);
 }
 
 /* ---------------------------------------------------------------- per channel */
+
+/* ys[u] = bias + Σ_j w[j]·xs[u + j] for u < n (xs: the input of the first output, tap 0) */
+HD_CLONES static void conv_row(const float *xs, const float *w, size_t K, float bias, float *ys, size_t n)
+{
+    for (size_t u = 0; u < n; u++) ys[u] = bias;
+    for (size_t j = 0; j < K; j++) {
+        float wj = w[j];
+        #pragma omp simd
+        for (size_t u = 0; u < n; u++) ys[u] += wj * xs[u + j];
+    }
+}
 
 static void cpu_causal_conv(hd_backend *be, const float *x, size_t C, size_t T, size_t ldx, size_t hist,
                             const float *w, size_t K, const float *b, float *y, size_t ldy)
@@ -209,27 +230,21 @@ static void cpu_causal_conv(hd_backend *be, const float *x, size_t C, size_t T, 
                 if (hist + t + j >= K - 1) s += wc[j] * xc[hist + t + j - (K - 1)];
             yc[t] = s;
         }
-        const float *xs = xc + (hist + t0 - (K - 1));   /* input of output t0, tap 0 */
-        float *ys = yc + t0;
-        size_t n = T - t0;
-        for (size_t u = 0; u < n; u++) ys[u] = bias;
-        for (size_t j = 0; j < K; j++) {
-            float wj = wc[j];
-            #pragma omp simd
-            for (size_t u = 0; u < n; u++) ys[u] += wj * xs[u + j];
-        }
+        conv_row(xc + (hist + t0 - (K - 1)), wc, K, bias, yc + t0, T - t0);
     }
+}
+
+HD_CLONES static void mul_row(const float *a, const float *b, float *y, size_t T)
+{
+    #pragma omp simd   /* y may be a or b itself: element t only reads and writes index t */
+    for (size_t t = 0; t < T; t++) y[t] = a[t] * b[t];
 }
 
 static void cpu_mul_cm(hd_backend *be, const float *a, size_t lda, const float *b, size_t ldb, float *y, size_t ldy,
                        size_t C, size_t T)
 {
     #pragma omp parallel for schedule(static) if (C * T > 32768)
-    for (size_t c = 0; c < C; c++) {
-        const float *ac = a + c * lda, *bc = b + c * ldb;
-        float *yc = y + c * ldy;
-        for (size_t t = 0; t < T; t++) yc[t] = ac[t] * bc[t];
-    }
+    for (size_t c = 0; c < C; c++) mul_row(a + c * lda, b + c * ldb, y + c * ldy, T);
 }
 
 /* ---------------------------------------------------------------- FFT */
@@ -352,6 +367,17 @@ static void cpu_spectra_free(hd_backend *be, hd_spectra *s)
     free(s);
 }
 
+/* U[i] ← U[i]·K[i] over n complex values stored as (re, im) float pairs */
+HD_CLONES static void cmul_row(float *U, const float *K, size_t n)
+{
+    #pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float ur = U[2 * i], ui = U[2 * i + 1], kr = K[2 * i], ki = K[2 * i + 1];
+        U[2 * i] = ur * kr - ui * ki;
+        U[2 * i + 1] = ur * ki + ui * kr;
+    }
+}
+
 static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                        const float *k, size_t Lk, size_t ldk, const float *dbias)
 {
@@ -385,12 +411,7 @@ static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu,
             memcpy(buf, uc, L * sizeof(float));
             memset(buf + L, 0, (N - L) * sizeof(float));
             fftwf_execute_dft_r2c(p->r2c, buf, U);
-            for (size_t i = 0; i < nc; i++) {
-                float re = U[i][0] * K[i][0] - U[i][1] * K[i][1];
-                float im = U[i][0] * K[i][1] + U[i][1] * K[i][0];
-                U[i][0] = re;
-                U[i][1] = im;
-            }
+            cmul_row((float *)U, (const float *)K, nc);
             fftwf_execute_dft_c2r(p->c2r, U, buf);
             float db = dbias ? dbias[c] : 0.0f;
             for (size_t t = 0; t < L; t++) uc[t] = buf[t] + db * uc[t];
