@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < F * 3 * D; i++) W[i] = (float)(i % 5) * 0.01f;
     struct { size_t K, N; } shapes[] = {{D, 3 * D}, {D, D}, {D, F}, {F, D}};
     double flops = 0, secs = 0, cpus = 0;
-    for (int rep = 0; rep < 3; rep++)
+    for (int rep = 0; rep < 12; rep++)   /* the first is a warm-up */
         for (int s = 0; s < 4; s++) {
             double t = hd_now(), c = cpu_now();
             be->linear(be, X, M, shapes[s].K, shapes[s].K, W, NULL, shapes[s].N, Y, shapes[s].N);
