@@ -1,5 +1,6 @@
 /* bamseq.c -- sequences from FASTA/FASTQ or from the reads of SAM/BAM/CRAM, format detected by content. */
 #include "bamseq.h"
+#include "seqio.h"
 #include "util.h"
 
 #include <errno.h>
@@ -185,15 +186,8 @@ static int next_fasta(hd_seqin *in, hd_sequnit *u)
         hd_set_error(HD_EINPUT, "%s: %s after record %ld", in->disp, why, in->n);
         return -1;
     }
-    /* drop carriage returns and whitespace inside the sequence (Windows line endings) */
-    kstring_t *s = &in->ks->seq;
-    size_t k = 0;
-    for (size_t i = 0; i < s->l; i++)
-        if (s->s[i] != '\r' && s->s[i] != ' ' && s->s[i] != '\t') s->s[k++] = s->s[i];
-    s->l = k;
-    if (s->s) s->s[k] = 0;
-    kstring_t *nm = &in->ks->name;
-    while (nm->l && nm->s[nm->l - 1] == '\r') nm->s[--nm->l] = 0;
+    kstring_t *s = &in->ks->seq, *nm = &in->ks->name;
+    hd_seq_tidy(s, nm, NULL);   /* Windows line endings */
     if (!nm->l) {
         hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", in->disp, in->n + 1);
         return -1;

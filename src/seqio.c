@@ -55,16 +55,8 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
         hd_set_error(HD_EINPUT, "%s: %s after record %ld", f->path, why, f->n);
         return -1;
     }
-    /* drop carriage returns (Windows line endings) and any whitespace inside the sequence */
-    kstring_t *s = &f->ks->seq;
-    size_t k = 0;
-    for (size_t i = 0; i < s->l; i++)
-        if (s->s[i] != '\r' && s->s[i] != ' ' && s->s[i] != '\t') s->s[k++] = s->s[i];
-    s->l = k;
-    if (s->s) s->s[k] = 0;
-    kstring_t *nm = &f->ks->name, *cm = &f->ks->comment;
-    while (nm->l && nm->s[nm->l - 1] == '\r') nm->s[--nm->l] = 0;
-    while (cm->l && cm->s[cm->l - 1] == '\r') cm->s[--cm->l] = 0;
+    kstring_t *s = &f->ks->seq, *nm = &f->ks->name, *cm = &f->ks->comment;
+    hd_seq_tidy(s, nm, cm);
     if (!nm->l) {
         hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", f->path, f->n + 1);
         return -1;
@@ -79,6 +71,17 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
     rec->len = s->l;
     rec->index = f->n++;
     return 1;
+}
+
+void hd_seq_tidy(kstring_t *s, kstring_t *nm, kstring_t *cm)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->l; i++)
+        if (s->s[i] != '\r' && s->s[i] != ' ' && s->s[i] != '\t') s->s[k++] = s->s[i];
+    s->l = k;
+    if (s->s) s->s[k] = 0;
+    while (nm->l && nm->s[nm->l - 1] == '\r') nm->s[--nm->l] = 0;
+    while (cm && cm->l && cm->s[cm->l - 1] == '\r') cm->s[--cm->l] = 0;
 }
 
 void hd_fasta_close(hd_fasta *f)

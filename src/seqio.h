@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <htslib/kstring.h>
+
 typedef struct hd_fasta hd_fasta;
 
 typedef struct {
@@ -18,5 +20,9 @@ hd_fasta *hd_fasta_open(const char *path);   /* "-" = stdin; NULL + hd_error */
 /* 1 record read, 0 end of input, -1 error (hd_error names the file and record). */
 int hd_fasta_next(hd_fasta *f, hd_seqrec *rec);
 void hd_fasta_close(hd_fasta *f);
+
+/* Tidy a record read by kseq: remove carriage returns, spaces and tabs inside the sequence and trailing
+ * carriage returns of the name and comment (Windows line endings).  comment may be NULL. */
+void hd_seq_tidy(kstring_t *seq, kstring_t *name, kstring_t *comment);
 
 #endif
