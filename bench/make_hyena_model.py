@@ -9,7 +9,7 @@ import json, math, os, sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "train"))
-from hdmodel import write_safetensors  # noqa: E402  (the recipe's writer: one safetensors writer in Python)
+from hdmodel import positional_features, write_safetensors  # noqa: E402  (shared with the training recipe)
 
 SIZES = {
     "tiny-1k": (128, 2, 1026),
@@ -26,13 +26,7 @@ def main():
     Fd, E, H = 4 * D, 5, 64
     g = torch.Generator().manual_seed(7)
     rnd = lambda *s, std=0.02: torch.randn(*s, generator=g) * std
-    t = torch.linspace(0, 1, Lmax)[None, :, None]
-    bands = (E - 1) // 2
-    tr = torch.linspace(0, Lmax - 1, Lmax)[None, :, None]
-    w = 2 * math.pi * tr / Lmax
-    f = torch.linspace(1e-4, bands - 1, bands)[None, None]
-    zc = torch.exp(-1j * f * w)
-    z = torch.cat([t, zc.real, zc.imag], dim=-1)
+    z, t = positional_features(Lmax, E)
     P = "hyena.backbone."
     W = {P + "embeddings.word_embeddings.weight": rnd(16, D, std=1.0),
          P + "ln_f.weight": 1 + rnd(D), P + "ln_f.bias": rnd(D), "lm_head.weight": rnd(16, D, std=1.0)}

@@ -196,6 +196,13 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
     return be;
 }
 
+int hd_refuse_tty_output(const char *out, const char *what)
+{
+    if (strcmp(out, "-") || !isatty(STDOUT_FILENO)) return 0;
+    hd_errorf("refusing to write %s output to a terminal: use -o FILE or redirect the output", what);
+    return 1;
+}
+
 int hd_finish_stdout(int status)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {

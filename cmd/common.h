@@ -53,6 +53,10 @@ int hd_common_opt(hd_common_opts *o, int c, const char *arg);
 void hd_common_usage(FILE *fp);
 hd_backend *hd_open_backend(const hd_common_opts *o);   /* prints the error itself */
 
+/* Binary or compressed output to stdout when stdout is a terminal: an error saying so (what: "binary
+ * safetensors", "compressed"); 1 when refused. */
+int hd_refuse_tty_output(const char *out, const char *what);
+
 /* Close stdout, checking for delayed write errors; returns the exit status to use. */
 int hd_finish_stdout(int status);
 

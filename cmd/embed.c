@@ -356,10 +356,7 @@ int main_embed(int argc, char **argv)
                   "(-O safetensors or -o FILE.safetensors), not %s", hd_emb_fmt_name(fmt));
         USAGE_ERROR();
     }
-    if (fmt == HD_EMB_SAFETENSORS && !strcmp(out, "-") && isatty(STDOUT_FILENO)) {
-        hd_errorf("refusing to write binary safetensors to a terminal: use -o FILE or redirect the output");
-        USAGE_ERROR();
-    }
+    if (fmt == HD_EMB_SAFETENSORS && hd_refuse_tty_output(out, "binary safetensors")) USAGE_ERROR();
 
     hd_model *m = NULL;
     hd_backend *be = NULL;

@@ -102,10 +102,7 @@ int main_forward(int argc, char **argv)
         hd_errorf("unexpected argument '%s'", argv[optind]);
         return EXIT_INPUT;
     }
-    if (!strcmp(out, "-") && isatty(STDOUT_FILENO)) {
-        hd_errorf("refusing to write binary safetensors to a terminal: use -o FILE or redirect the output");
-        return EXIT_INPUT;
-    }
+    if (hd_refuse_tty_output(out, "binary safetensors")) return EXIT_INPUT;
 
     int status = EXIT_OK;
     hd_model *m = NULL;

@@ -673,10 +673,7 @@ int main_score_variants(int argc, char **argv)
         hd_errorf("option --write-index needs bgzipped VCF or BCF output to a file (-o FILE -O z|b)");
         return EXIT_INPUT;
     }
-    if (x->otype != 't' && x->otype != 'v' && !strcmp(x->out, "-") && isatty(STDOUT_FILENO)) {
-        hd_errorf("refusing to write compressed output to a terminal: use -o FILE or redirect the output");
-        return EXIT_INPUT;
-    }
+    if (x->otype != 't' && x->otype != 'v' && hd_refuse_tty_output(x->out, "compressed")) return EXIT_INPUT;
 
     int status = EXIT_OK;
     htsFile *ifp = NULL;

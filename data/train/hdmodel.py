@@ -40,18 +40,23 @@ class Sin(nn.Module):
         return torch.sin(self.freq * x)
 
 
+def positional_features(lmax, emb_dim=5):
+    """pos_emb.z [1, Lmax, E] and pos_emb.t [1, Lmax, 1] exactly as the reference constructs them
+    (MODELS.md 3.4.5; stored in the checkpoints, never trained)."""
+    t = torch.linspace(0, 1, lmax)[None, :, None]
+    bands = (emb_dim - 1) // 2
+    t_rescaled = torch.linspace(0, lmax - 1, lmax)[None, :, None]
+    w = 2 * math.pi * t_rescaled / lmax
+    f = torch.linspace(1e-4, bands - 1, bands)[None, None]
+    z = torch.exp(-1j * f * w)
+    return torch.cat([t, z.real, z.imag], dim=-1), t
+
+
 class HyenaFilter(nn.Module):
     def __init__(self, d, lmax, emb_dim=5, order=64, w=10.0):
         super().__init__()
         self.bias = nn.Parameter(torch.randn(d))
-        # positional features exactly as the reference constructs them (stored, never trained)
-        t = torch.linspace(0, 1, lmax)[None, :, None]
-        bands = (emb_dim - 1) // 2
-        t_rescaled = torch.linspace(0, lmax - 1, lmax)[None, :, None]
-        w_ = 2 * math.pi * t_rescaled / lmax
-        f = torch.linspace(1e-4, bands - 1, bands)[None, None]
-        z = torch.exp(-1j * f * w_)
-        z = torch.cat([t, z.real, z.imag], dim=-1)
+        z, t = positional_features(lmax, emb_dim)
         self.register_buffer('z', z.float())
         self.register_buffer('t', t.float())
         self.sin = Sin(order, w)
