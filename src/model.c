@@ -259,6 +259,64 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
     return hd_backend_check(be);   /* a GPU failure inside a void op surfaces here */
 }
 
+/* ---------------------------------------------------------------- cached decoding */
+
+hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
+{
+    if (!m->causal || !m->ops->decoder_new) {
+        hd_set_error(HD_EINPUT, "%s is a %s model: cached decoding needs a causal (next-token) model",
+                     m->location, m->causal ? hd_family_name(m->family) : "masked");
+        return NULL;
+    }
+    if (m->max_len > 0 && max_len > (size_t)m->max_len) {
+        hd_set_error(HD_EINPUT, "%zu tokens exceed the model's maximum length of %ld", max_len, m->max_len);
+        return NULL;
+    }
+    if (!(be = hd_backend_for(be, m->family))) return NULL;
+    hd_decoder *d = m->ops->decoder_new(m, be, max_len);
+    if (d) { d->m = m; d->be = be; d->pos = 0; d->max_len = max_len; }
+    return d;
+}
+
+static int decoder_check_ids(hd_decoder *d, const int32_t *ids, size_t n)
+{
+    if (d->pos + n > d->max_len) {
+        hd_set_error(HD_EINPUT, "reached the maximum length of %zu tokens", d->max_len);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= d->m->n_logits) {
+            hd_set_error(HD_EINPUT, "token id %d at position %zu is outside the model's vocabulary", ids[i], d->pos + i + 1);
+            return -1;
+        }
+    return 0;
+}
+
+int hd_decoder_prefill(hd_decoder *d, const int32_t *ids, size_t n, float *logits)
+{
+    if (d->pos != 0 || n == 0) {
+        hd_set_error(HD_EINPUT, "prefill needs a non-empty prompt before any decoding step");
+        return -1;
+    }
+    if (decoder_check_ids(d, ids, n)) return -1;
+    if (d->prefill(d, ids, n, logits)) return -1;
+    d->pos = n;
+    return hd_backend_check(d->be);
+}
+
+int hd_decoder_step(hd_decoder *d, int32_t id, float *logits)
+{
+    if (decoder_check_ids(d, &id, 1)) return -1;
+    if (d->step(d, id, logits)) return -1;
+    d->pos++;
+    return hd_backend_check(d->be);
+}
+
+void hd_decoder_free(hd_decoder *d)
+{
+    if (d) d->free(d);
+}
+
 size_t hd_model_n_params(const hd_model *m)
 {
     size_t tot = 0;

@@ -28,11 +28,31 @@ typedef struct {
     void *ud;
 } hd_fwd;
 
+/* Incremental (cached) decoding of a causal model: prefill a prompt once, then one token per step.
+ * A family that supports it fills in decoder_new; the returned object carries its own vtable, so the
+ * family keeps its state (FIR caches, recurrent states, KV cache...) private. */
+typedef struct hd_decoder hd_decoder;
+struct hd_decoder {
+    hd_model *m;
+    struct hd_backend *be;
+    size_t pos;       /* tokens consumed so far (prompt + steps) */
+    size_t max_len;   /* capacity chosen at creation (≤ the model's max_len when it has one) */
+    /* Consume the n prompt tokens (one batched forward, not token by token); logits of the last prompt
+     * position → logits [n_logits] (may be NULL).  Called at most once, before any step; n ≥ 1. */
+    int (*prefill)(hd_decoder *d, const int32_t *ids, size_t n, float *logits);
+    /* Consume one token; its logits (the prediction of the next token) → logits [n_logits]. */
+    int (*step)(hd_decoder *d, int32_t id, float *logits);
+    void (*free)(hd_decoder *d);
+};
+
 typedef struct hd_family_ops {
     const char *name;
     int (*load)(hd_model *m);                  /* read config, resolve tensors, fill m->impl */
     void (*free)(hd_model *m);
     int (*forward)(hd_model *m, struct hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f);
+    /* NULL when the family has no cached decoding (masked models); else a decoder for up to max_len
+     * tokens, NULL + hd_error on failure */
+    hd_decoder *(*decoder_new)(hd_model *m, struct hd_backend *be, size_t max_len);
 } hd_family_ops;
 
 struct hd_model {
@@ -77,6 +97,14 @@ uint64_t hd_new_uid(void);   /* a fresh cache key */
 
 /* Run the model.  ids: token ids; L must be <= max_len when max_len > 0. */
 int hd_model_forward(hd_model *m, struct hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f);
+
+/* Cached decoding (see hd_decoder).  hd_decoder_new fails with HD_EINPUT for a masked model or a family
+ * without a decoder, and when max_len exceeds the model's maximum length.  prefill/step check the
+ * token ids and the capacity (HD_EINPUT "reached the maximum length of N tokens"). */
+hd_decoder *hd_decoder_new(hd_model *m, struct hd_backend *be, size_t max_len);
+int hd_decoder_prefill(hd_decoder *d, const int32_t *ids, size_t n, float *logits);
+int hd_decoder_step(hd_decoder *d, int32_t id, float *logits);
+void hd_decoder_free(hd_decoder *d);
 
 /* Learned parameters stored in the file (buffers such as pos_emb.z/t, deltas excluded). */
 size_t hd_model_n_params(const hd_model *m);
