@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../src/ckpt.h"
-#include "../src/output.h"
+#include "ckpt.h"
+#include "output.h"
 
 static void usage(FILE *fp)
 {

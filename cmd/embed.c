@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/bamseq.h"
-#include "../src/embed.h"
-#include "../src/regions.h"
-#include "../src/shard.h"
+#include "bamseq.h"
+#include "embed.h"
+#include "regions.h"
+#include "shard.h"
 
 static void usage(FILE *fp)
 {

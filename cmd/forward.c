@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/hyena.h"
-#include "../src/safetensors.h"
-#include "../src/seqio.h"
-#include "../src/tokenizer.h"
+#include "hyena.h"
+#include "safetensors.h"
+#include "seqio.h"
+#include "tokenizer.h"
 
 static void usage(FILE *fp)
 {

@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/output.h"
-#include "../src/shard.h"
-#include "../src/tokenizer.h"
-#include "../src/varscore.h"
+#include "output.h"
+#include "shard.h"
+#include "tokenizer.h"
+#include "varscore.h"
 
 static void usage(FILE *fp)
 {
