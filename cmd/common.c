@@ -279,8 +279,10 @@ int hd_refuse_tty_output(const char *out, const char *what)
 
 int hd_finish_stdout(int status)
 {
+    static int reported;
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE) hd_errorf("error writing to standard output: %s", strerror(errno));
+        if (errno != EPIPE && !reported) hd_errorf("error writing to standard output: %s", strerror(errno));
+        reported = 1;
         return status ? status : EXIT_MODEL;
     }
     return status;

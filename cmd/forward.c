@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hyena.h"
 #include "safetensors.h"
@@ -90,18 +89,8 @@ int main_forward(int argc, char **argv)
         default: usage(stderr); return EXIT_INPUT;
         }
     }
-    const char *in;
-    if (optind < argc) in = argv[optind++];
-    else if (!isatty(STDIN_FILENO)) in = "-";
-    else {
-        hd_errorf("no input FASTA given");
-        usage(stderr);
-        return EXIT_INPUT;
-    }
-    if (optind < argc) {
-        hd_errorf("unexpected argument '%s'", argv[optind]);
-        return EXIT_INPUT;
-    }
+    const char *in = hd_input_arg(argc, argv, "a FASTA or FASTQ file; '-' for standard input", usage);
+    if (!in) return EXIT_INPUT;
     if (hd_refuse_tty_output(out, "binary safetensors")) return EXIT_INPUT;
 
     int status = EXIT_OK;
@@ -112,20 +101,23 @@ int main_forward(int argc, char **argv)
     int32_t *ids = NULL;
     float *hidden = NULL, *logits = NULL;
 
-    if (!(m = hd_open_model(co.model))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    if (!(m = hd_open_model(co.model))) return hd_exit_status(hd_error_kind());
     if (layer >= m->n_layer) {
         hd_errorf("option --layer: %ld is not a block of this model (0..%d)", layer, m->n_layer - 1);
         status = EXIT_INPUT;
         goto done;
     }
     if (shift_set) hd_hyena_set_shift(m, (float)shift);
-    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    if (!(be = hd_open_backend(&co))) { status = hd_exit_status(hd_error_kind()); goto done; }
     if (!(fa = hd_fasta_open(in))) { status = hd_fail(); goto done; }
     if (!(w = hd_stw_open(out))) { status = hd_fail(); goto done; }
 
     hd_seqrec rec;
     int r;
     long nrec = 0;
+    uint64_t nbases = 0;
+    hd_progress pg;
+    hd_progress_start(&pg, co.progress, "records", 0);
     while ((r = hd_fasta_next(fa, &rec)) > 0) {
         size_t L = rec.len + hd_special_extra(sp);
         if (m->max_len > 0 && L > (size_t)m->max_len) {
@@ -133,10 +125,10 @@ int main_forward(int argc, char **argv)
             status = EXIT_INPUT;
             goto done;
         }
-        free(ids); free(hidden); free(logits);
-        ids = malloc((L ? L : 1) * sizeof *ids);
-        hidden = want_hidden ? hd_alloc((L ? L : 1) * (size_t)m->d_hidden * sizeof(float), "the hidden states") : NULL;
-        logits = want_logits ? hd_alloc((L ? L : 1) * (size_t)m->n_logits * sizeof(float), "the logits") : NULL;
+        hd_free(ids); hd_free(hidden); hd_free(logits);
+        ids = hd_alloc(L * sizeof *ids, "the token ids");
+        hidden = want_hidden ? hd_alloc(L * (size_t)m->d_hidden * sizeof(float), "the hidden states") : NULL;
+        logits = want_logits ? hd_alloc(L * (size_t)m->n_logits * sizeof(float), "the logits") : NULL;
         if (!ids || (want_hidden && !hidden) || (want_logits && !logits)) { status = hd_fail(); goto done; }
         if (hd_tokenize(rec.seq, rec.len, sp, ids, rec.name) < 0) {
             hd_errorf("%s: %s", in, hd_error());
@@ -148,7 +140,7 @@ int main_forward(int argc, char **argv)
                     .on_block = want_resid ? on_block : NULL, .ud = &rctx};
         if (hd_model_forward(m, be, ids, L, &f)) {
             hd_errorf("record %s: %s", rec.name, hd_error());
-            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+            status = hd_exit_status(hd_error_kind());
             goto done;
         }
         if (rctx.failed) { status = hd_fail(); goto done; }
@@ -166,7 +158,10 @@ int main_forward(int argc, char **argv)
             if (hd_stw_add(w, key, HD_F32, 2, s2, logits)) { status = hd_fail(); goto done; }
         }
         nrec++;
+        nbases += rec.len;
+        hd_progress_update(&pg, (uint64_t)nrec, nbases);
     }
+    hd_progress_end(&pg);
     if (r < 0) { status = hd_fail(); goto done; }
     hd_stw_meta(w, "model", m->location);
     hd_stw_meta(w, "family", hd_family_name(m->family));
@@ -177,7 +172,7 @@ int main_forward(int argc, char **argv)
     hd_infof("%ld records", nrec);
 done:
     if (w) hd_stw_abort(w);
-    free(ids); free(hidden); free(logits);
+    hd_free(ids); hd_free(hidden); hd_free(logits);
     hd_fasta_close(fa);
     hd_backend_free(be);
     hd_model_close(m);
