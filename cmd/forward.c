@@ -104,7 +104,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
 {
     size_t L = rec->len + hd_special_extra(a->sp);
     if (m->max_len > 0 && L > (size_t)m->max_len) {
-        hd_errorf("record %s of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, a->in, L,
+        hd_errorf("record '%s' of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, a->in, L,
                   m->max_len);
         return EXIT_INPUT;
     }
@@ -122,7 +122,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
     hd_fwd f = {.hidden = hidden, .logits = logits, .layer = (int)a->layer,
                 .on_block = a->want_resid ? on_block : NULL, .ud = &rctx};
     if (hd_model_forward(m, be, ids, L, &f)) {
-        hd_errorf("record %s: %s", rec->name, hd_error());
+        hd_errorf("%s: record '%s': %s", a->in, rec->name, hd_error());
         status = hd_exit_status(hd_error_kind());
         goto done;
     }

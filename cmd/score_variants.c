@@ -419,9 +419,9 @@ static int open_output(ctx *x)
         ksprintf(&d, "##hyenadna_score-variantsVersion=%s+htslib-%s", PACKAGE_VERSION, hts_version());
         if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
         d.l = 0;
-        kputs("##hyenadna_score-variantsCommand=", &d);
-        for (int i = 0; i < x->argc; i++) {
-            if (i) kputc(' ', &d);
+        kputs("##hyenadna_score-variantsCommand=score-variants", &d);
+        for (int i = 1; i < x->argc; i++) {
+            kputc(' ', &d);
             kputs(x->argv[i], &d);
         }
         time_t t = time(NULL);
