@@ -16,11 +16,19 @@
 
 /* ================================================================ 1. pure functions */
 
+hd_vs_win hd_vs_window(size_t p, size_t reflen, size_t altlen, size_t W, size_t n)
+{
+    size_t dp = reflen > altlen ? reflen - altlen : 0;   /* d⁺ < n: the REF allele lies in the contig */
+    hd_vs_win w;
+    w.L = W < n - dp ? W : n - dp;
+    size_t a = p > w.L / 2 ? p - w.L / 2 : 0, b = n - w.L - dp;
+    w.s = a < b ? a : b;
+    return w;
+}
+
 size_t hd_vs_window_start(size_t p, size_t W, size_t clen)
 {
-    size_t a = p > W / 2 ? p - W / 2 : 0;
-    size_t b = clen > W ? clen - W : 0;
-    return a < b ? a : b;
+    return clen ? hd_vs_window(p, 1, 1, W, clen).s : 0;
 }
 
 size_t hd_vs_ref_window(const uint8_t *ref, size_t clen, size_t s, size_t W, int32_t *out)
@@ -82,13 +90,63 @@ double hd_vs_cosdist(const float *a, const float *b, size_t n)
 long hd_vs_allele_ids(const char *allele, int32_t *out, size_t cap)
 {
     size_t n = 0;
+    int other = 0;
     for (const char *c = allele; *c; c++) {
         int id = hd_base_id((unsigned char)*c);
         if (id < HD_TOK_A || id > HD_TOK_N) return -1;
+        if (id == HD_TOK_N) other = 1;   /* N or an IUPAC code */
         if (n < cap) out[n] = id;
         n++;
     }
-    return n ? (long)n : -1;
+    if (!n) return -1;
+    return other ? -2 : (long)n;
+}
+
+int hd_vs_stretches_build(hd_vs_stretches *r, const char *seq, size_t n)
+{
+    r->n = 0;
+    for (size_t i = 0; i < n;) {
+        char c = seq[i];
+        if (c == 'A' || c == 'C' || c == 'G' || c == 'T') { i++; continue; }
+        size_t b = i;
+        int only_n = 1;
+        for (; i < n && !strchr("ACGT", seq[i]); i++) only_n &= seq[i] == 'N';
+        if (r->n == r->m) {
+            size_t m = r->m ? 2 * r->m : 64;
+            hd_vs_stretch *v = realloc(r->v, m * sizeof *v);
+            if (!v) { hd_set_oom("the non-ACGT stretches of a contig"); return -1; }
+            r->v = v, r->m = m;
+        }
+        r->v[r->n++] = (hd_vs_stretch){b, i, only_n};
+    }
+    return 0;
+}
+
+void hd_vs_stretches_free(hd_vs_stretches *r)
+{
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+int hd_vs_stretches_check(const hd_vs_stretches *r, size_t beg, size_t end)
+{
+    size_t lo = 0, hi = r->n;   /* the first run ending after beg */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->v[mid].end <= beg) lo = mid + 1;
+        else hi = mid;
+    }
+    int k = HD_VS_SPAN_ACGT;
+    for (size_t i = lo; i < r->n && r->v[i].beg < end; i++) {
+        if (!r->v[i].only_n) return HD_VS_SPAN_OTHER;
+        k = HD_VS_SPAN_N;
+    }
+    return k;
+}
+
+int hd_vs_model_has_n(const hd_model *m)
+{
+    return m && m->vocab_size > HD_TOK_N;
 }
 
 int hd_vs_check_ref(const char *seq, size_t len, int64_t pos, const char *refal)
@@ -441,18 +499,26 @@ static long add_query(hd_vs_batch *b, long j, size_t row, int a, int bb)
     return (long)J->nq++;
 }
 
-/* REF and ALT windows of strand st (1: reverse complemented) into b->w1 / b->w2; lengths returned. */
+/* REF and ALT windows (hd_vs_window) of strand st (1: reverse complemented) into b->w1 / b->w2; both are
+ * w->L long. */
 static void windows(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
-                    size_t altlen, int st, size_t *nr, size_t *na, size_t *s_out)
+                    size_t altlen, const hd_vs_win *w, int st)
 {
-    size_t W = b->o.window, s = hd_vs_window_start(p, W, c->len);
-    *nr = hd_vs_ref_window(c->ids, c->len, s, W, b->w1);
-    *na = hd_vs_alt_window(c->ids, c->len, s, p, reflen, alt, altlen, W, b->w2);
+    size_t nr = hd_vs_ref_window(c->ids, c->len, w->s, w->L, b->w1);
+    size_t na = hd_vs_alt_window(c->ids, c->len, w->s, p, reflen, alt, altlen, w->L, b->w2);
     if (st) {
-        hd_ids_revcomp(b->w1, *nr);
-        hd_ids_revcomp(b->w2, *na);
+        hd_ids_revcomp(b->w1, nr);
+        hd_ids_revcomp(b->w2, na);
     }
-    if (s_out) *s_out = s;
+}
+
+/* The reference bases [lo, hi) the REF and ALT windows read (the ALT window reads past s + Lw after a
+ * deletion). */
+static void window_span(const hd_vs_win *w, size_t p, size_t reflen, size_t altlen, size_t *lo, size_t *hi)
+{
+    size_t e = w->s + w->L, head = p - w->s + altlen;   /* ALT window: ref[s, p) + ALT, then ref from p + reflen */
+    if (head < w->L && p + reflen + (w->L - head) > e) e = p + reflen + (w->L - head);
+    *lo = w->s, *hi = e;
 }
 
 /* Chunk geometry for prefix/unmasked modes. */
@@ -462,6 +528,49 @@ static void chunk_geom(const hd_vs_batch *b, const hd_vs_contig *c, size_t *C, s
     size_t O = b->o.overlap < *C ? b->o.overlap : *C - 1;
     *stride = *C - O;
     *K = c->len <= *C ? 1 : (c->len - *C + *stride - 1) / *stride + 1;
+}
+
+/* The chunk of each strand that scores the variant in prefix/unmasked mode (kk[st]); 0 when there is none
+ * (then prefix mode falls back to window mode, unmasked mode has no LLR). */
+static int choose_chunks(const hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, int nstrand,
+                         size_t kk[2])
+{
+    size_t C, stride, K;
+    chunk_geom(b, c, &C, &stride, &K);
+    hd_vs_mode mode = b->o.mode;
+    for (int st = 0; st < nstrand; st++) {
+        size_t k;
+        size_t klo = p < C ? 0 : (p - C + 1 + stride - 1) / stride, khi = p / stride;
+        if (khi > K - 1) khi = K - 1;
+        if (klo > khi) klo = khi;
+        if (mode == HD_VS_PREFIX) k = st ? khi : klo;
+        else {   /* the chunk that puts the variant furthest from both ends */
+            size_t best = 0;
+            k = klo;
+            for (size_t q = klo; q <= khi; q++) {
+                size_t cs = q * stride, len = c->len - cs < C ? c->len - cs : C;
+                if (p + reflen > cs + len) continue;
+                size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
+                if (q == klo || mn > best) best = mn, k = q;
+            }
+        }
+        size_t cs = k * stride, len = c->len - cs < C ? c->len - cs : C;
+        if (p < cs || p + reflen > cs + len) return 0;
+        if (mode == HD_VS_PREFIX) {
+            size_t rel = p - cs, j = st ? len - 1 - rel : rel;
+            if (j < 1) return 0;
+        }
+        kk[st] = k;
+    }
+    return 1;
+}
+
+/* Do the bases [lo, hi) of c hold only what a score may read (A C G T, and N with an N token)? */
+static int span_ok(const hd_vs_batch *b, const hd_vs_contig *c, size_t lo, size_t hi)
+{
+    if (!c->stretches) return 1;
+    int k = hd_vs_stretches_check(c->stretches, lo, hi);
+    return k == HD_VS_SPAN_ACGT || (k == HD_VS_SPAN_N && b->o.n_token);
 }
 
 long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
@@ -483,110 +592,106 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
     for (int st = 0; st < 2; st++) A->ref_job[st] = A->alt_job[st] = A->q_job[st] = A->pref_job[st] = A->palt_job[st] = -1;
     int snv = reflen == 1 && altlen == 1, subst = reflen == altlen;
     hd_vs_mode mode = b->o.mode;
-    size_t nr, na, s;
+    hd_vs_win w = hd_vs_window(p, reflen, altlen, b->o.window, c->len);
 
+    /* 1. what is scored how: reference chunks (prefix, unmasked), windows, or no LLR */
+    size_t kk[2] = {0, 0}, C, stride, K;
+    int chunks = 0;
     if (mode == HD_VS_PREFIX || mode == HD_VS_UNMASKED) {
-        /* one pass per reference chunk; SNVs (and, unmasked, substitutions) read from it */
-        size_t C, stride, K, kk[2];
-        chunk_geom(b, c, &C, &stride, &K);
-        int ok = mode == HD_VS_PREFIX ? snv : subst;
-        for (int st = 0; ok && st < A->nstrand; st++) {
-            size_t k;
-            size_t klo = p < C ? 0 : (p - C + 1 + stride - 1) / stride, khi = p / stride;
-            if (khi > K - 1) khi = K - 1;
-            if (klo > khi) klo = khi;
-            if (mode == HD_VS_PREFIX) k = st ? khi : klo;
-            else {   /* the chunk that puts the variant furthest from both ends */
-                size_t best = 0;
-                k = klo;
-                for (size_t q = klo; q <= khi; q++) {
-                    size_t cs = q * stride, len = c->len - cs < C ? c->len - cs : C;
-                    if (p + reflen > cs + len) continue;
-                    size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
-                    if (q == klo || mn > best) best = mn, k = q;
-                }
-            }
-            size_t cs = k * stride, len = c->len - cs < C ? c->len - cs : C;
-            if (p < cs || p + reflen > cs + len) { ok = 0; break; }
-            if (mode == HD_VS_PREFIX) {
-                size_t rel = p - cs, j = st ? len - 1 - rel : rel;
-                if (j < 1) { ok = 0; break; }
-            }
-            kk[st] = k;
-        }
-        if (ok) {
-            A->llr_kind = LLR_QUERY;
-            for (int st = 0; st < A->nstrand; st++) {
-                size_t cs = kk[st] * stride, len = c->len - cs < C ? c->len - cs : C;
-                jkey key = {1, c->id, st, kk[st]};
-                long j = get_job(b, NULL, len, &key, c, cs, 0, 0);
-                if (j < 0) return -1;
-                A->q_job[st] = j;
-                A->q0[st] = b->jobs[j].nq;
-                for (size_t i = 0; i < reflen; i++) {
-                    int r = c->ids[p + i], a = alt[i];
-                    if (subst && reflen > 1 && r == a) continue;
-                    size_t rel = p + i - cs, row;
-                    if (mode == HD_VS_PREFIX) row = st ? len - 1 - rel - 1 : rel - 1;
-                    else row = st ? len - 1 - rel : rel;
-                    if (st) r = hd_id_complement(r), a = hd_id_complement(a);
-                    if (add_query(b, j, row, a, r) < 0) return -1;
-                }
-                A->nq[st] = b->jobs[j].nq - A->q0[st];
-            }
-        } else if (mode == HD_VS_PREFIX) {
-            mode = HD_VS_WINDOW;    /* indels, MNPs, variants without a prefix: window mode */
-        } else {
-            A->llr_kind = LLR_NONE;
-            A->status = HD_VS_NO_LLR_INDEL;
-        }
+        chunks = (mode == HD_VS_PREFIX ? snv : subst) && choose_chunks(b, c, p, reflen, A->nstrand, kk);
+        if (!chunks && mode == HD_VS_PREFIX) mode = HD_VS_WINDOW;   /* indels, MNPs, variants without a prefix */
     }
-    if (mode == HD_VS_WINDOW) {
+    chunk_geom(b, c, &C, &stride, &K);
+    if ((mode == HD_VS_UNMASKED && !chunks) || (mode == HD_VS_MASKED && !subst)) {
+        A->llr_kind = LLR_NONE;
+        A->status = HD_VS_NO_LLR_INDEL;
+    }
+    int edist_windows = b->o.edist && mode != HD_VS_WINDOW;   /* EDIST on windows of their own */
+
+    /* 2. the bases the scores read hold only A C G T (and N with an N token) */
+    int ok = 1;
+    for (int st = 0; chunks && st < A->nstrand; st++) {
+        size_t cs = kk[st] * stride, len = c->len - cs < C ? c->len - cs : C;
+        size_t lo = cs, hi = cs + len;   /* unmasked: the chunk; prefix: the prefix of the strand and the variant */
+        if (mode == HD_VS_PREFIX) {
+            if (st) lo = p;
+            else hi = p + 1;
+        }
+        ok &= span_ok(b, c, lo, hi);
+    }
+    if (mode == HD_VS_WINDOW || edist_windows) {
+        size_t lo, hi;
+        window_span(&w, p, reflen, altlen, &lo, &hi);
+        ok &= span_ok(b, c, lo, hi);
+    } else if (mode == HD_VS_MASKED && subst) {
+        ok &= span_ok(b, c, w.s, w.s + w.L);
+    }
+    if (!ok) {
+        A->llr_kind = LLR_NONE;
+        A->status = HD_VS_NONACGT_WINDOW;
+        return (long)b->na++;
+    }
+
+    /* 3. the forward passes */
+    if (chunks) {
+        A->llr_kind = LLR_QUERY;
+        for (int st = 0; st < A->nstrand; st++) {
+            size_t cs = kk[st] * stride, len = c->len - cs < C ? c->len - cs : C;
+            jkey key = {1, c->id, st, kk[st]};
+            long j = get_job(b, NULL, len, &key, c, cs, 0, 0);
+            if (j < 0) return -1;
+            A->q_job[st] = j;
+            A->q0[st] = b->jobs[j].nq;
+            for (size_t i = 0; i < reflen; i++) {
+                int r = c->ids[p + i], a = alt[i];
+                if (subst && reflen > 1 && r == a) continue;
+                size_t rel = p + i - cs, row;
+                if (mode == HD_VS_PREFIX) row = st ? len - 1 - rel - 1 : rel - 1;
+                else row = st ? len - 1 - rel : rel;
+                if (st) r = hd_id_complement(r), a = hd_id_complement(a);
+                if (add_query(b, j, row, a, r) < 0) return -1;
+            }
+            A->nq[st] = b->jobs[j].nq - A->q0[st];
+        }
+    } else if (mode == HD_VS_WINDOW) {
         A->llr_kind = LLR_WINDOW;
         for (int st = 0; st < A->nstrand; st++) {
-            windows(b, c, p, reflen, alt, altlen, st, &nr, &na, NULL);
-            if ((A->ref_job[st] = get_job(b, b->w1, nr, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
-            if ((A->alt_job[st] = get_job(b, b->w2, na, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
+            windows(b, c, p, reflen, alt, altlen, &w, st);
+            if ((A->ref_job[st] = get_job(b, b->w1, w.L, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
+            if ((A->alt_job[st] = get_job(b, b->w2, w.L, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
             A->pref_job[st] = b->o.edist ? A->ref_job[st] : -1;
             A->palt_job[st] = b->o.edist ? A->alt_job[st] : -1;
         }
-    } else if (mode == HD_VS_MASKED) {
-        if (!subst) {
-            A->llr_kind = LLR_NONE;
-            A->status = HD_VS_NO_LLR_INDEL;
-        } else {
-            A->llr_kind = LLR_QUERY;
-            for (int st = 0; st < A->nstrand; st++) {
-                size_t W = b->o.window;
-                s = hd_vs_window_start(p, W, c->len);
-                nr = hd_vs_ref_window(c->ids, c->len, s, W, b->w1);
-                size_t npos = 0, pos[64];
-                for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
-                    if (reflen > 1 && c->ids[p + i] == alt[i]) continue;
-                    if (npos == 64) break;
-                    pos[npos++] = i;
-                    b->w1[p + i - s] = HD_TOK_MASK;
-                }
-                if (st) hd_ids_revcomp(b->w1, nr);
-                long j = get_job(b, b->w1, nr, NULL, c, 0, 0, 0);
-                if (j < 0) return -1;
-                A->q_job[st] = j;
-                A->q0[st] = b->jobs[j].nq;
-                for (size_t q = 0; q < npos; q++) {
-                    size_t rel = p + pos[q] - s;
-                    int r = c->ids[p + pos[q]], a = alt[pos[q]];
-                    if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
-                    if (add_query(b, j, rel, a, r) < 0) return -1;
-                }
-                A->nq[st] = b->jobs[j].nq - A->q0[st];
+    } else if (mode == HD_VS_MASKED && subst) {
+        A->llr_kind = LLR_QUERY;
+        for (int st = 0; st < A->nstrand; st++) {
+            size_t s = w.s, nr = hd_vs_ref_window(c->ids, c->len, s, w.L, b->w1);
+            size_t npos = 0, pos[64];
+            for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
+                if (reflen > 1 && c->ids[p + i] == alt[i]) continue;
+                if (npos == 64) break;
+                pos[npos++] = i;
+                b->w1[p + i - s] = HD_TOK_MASK;
             }
+            if (st) hd_ids_revcomp(b->w1, nr);
+            long j = get_job(b, b->w1, nr, NULL, c, 0, 0, 0);
+            if (j < 0) return -1;
+            A->q_job[st] = j;
+            A->q0[st] = b->jobs[j].nq;
+            for (size_t q = 0; q < npos; q++) {
+                size_t rel = p + pos[q] - s;
+                int r = c->ids[p + pos[q]], a = alt[pos[q]];
+                if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
+                if (add_query(b, j, rel, a, r) < 0) return -1;
+            }
+            A->nq[st] = b->jobs[j].nq - A->q0[st];
         }
     }
-    if (b->o.edist && A->pref_job[0] < 0) {
+    if (edist_windows) {
         for (int st = 0; st < A->nstrand; st++) {
-            windows(b, c, p, reflen, alt, altlen, st, &nr, &na, NULL);
-            if ((A->pref_job[st] = get_job(b, b->w1, nr, NULL, c, 0, 0, 1)) < 0) return -1;
-            if ((A->palt_job[st] = get_job(b, b->w2, na, NULL, c, 0, 0, 1)) < 0) return -1;
+            windows(b, c, p, reflen, alt, altlen, &w, st);
+            if ((A->pref_job[st] = get_job(b, b->w1, w.L, NULL, c, 0, 0, 1)) < 0) return -1;
+            if ((A->palt_job[st] = get_job(b, b->w2, w.L, NULL, c, 0, 0, 1)) < 0) return -1;
         }
     }
     return (long)b->na++;
@@ -602,10 +707,17 @@ int hd_vs_batch_result(const hd_vs_batch *b, long h, double *llr, double *edist)
     const allele *A = &b->al[h];
     double l = 0, d = 0;
     for (int st = 0; st < A->nstrand; st++) {
-        if (A->llr_kind == LLR_WINDOW) l += b->jobs[A->alt_job[st]].ll - b->jobs[A->ref_job[st]].ll;
-        else if (A->llr_kind == LLR_QUERY) {
+        if (A->llr_kind == LLR_WINDOW) {
+            const hd_vs_job *ja = &b->jobs[A->alt_job[st]], *jr = &b->jobs[A->ref_job[st]];
+            if (b->o.llr_mean)   /* ll sums over positions 1..L−1 */
+                l += ja->ll / (double)(ja->L > 1 ? ja->L - 1 : 1) - jr->ll / (double)(jr->L > 1 ? jr->L - 1 : 1);
+            else
+                l += ja->ll - jr->ll;
+        } else if (A->llr_kind == LLR_QUERY) {
             const hd_vs_job *J = &b->jobs[A->q_job[st]];
-            for (size_t i = 0; i < A->nq[st]; i++) l += J->q[A->q0[st] + i].out;
+            double q = 0;
+            for (size_t i = 0; i < A->nq[st]; i++) q += J->q[A->q0[st] + i].out;
+            l += b->o.llr_mean && A->nq[st] ? q / (double)A->nq[st] : q;
         }
         if (A->pref_job[st] >= 0)
             d += hd_vs_cosdist(b->jobs[A->pref_job[st]].pool, b->jobs[A->palt_job[st]].pool,

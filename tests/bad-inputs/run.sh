@@ -157,7 +157,7 @@ vhdr() { printf '##fileformat=VCFv4.2\n##contig=<ID=chr1,length=600>\n#CHROM\tPO
 fails 1 "chrZ" "contig missing from the reference (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/nocontig.vcf"
 mm=$(alt "$b10")
 { vhdr; printf 'chr1\t10\t.\t%s\t%s\t.\t.\t.\n' "$mm" "$b10"; } > "$I/mismatch.vcf"
-fails 1 "record 1 (chr1:10)" "REF mismatch (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/mismatch.vcf"
+fails 1 "mismatch.vcf line 4 (chr1:10)" "REF mismatch (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/mismatch.vcf"
 { vhdr; printf 'chr1\t0\t.\t%s\t%s\t.\t.\t.\n' "$b1" "$(alt "$b1")"; } > "$I/pos0.vcf"
 fails 1 "chr1:0" "POS 0 (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/pos0.vcf"
 "$H" score-variants -m "$HY" -f "$REF" -o "$tmp/pos0.vcf" "$I/pos0.vcf" 2>/dev/null && grep -v '^#' "$tmp/pos0.vcf" | grep -q 'chr1	0' \

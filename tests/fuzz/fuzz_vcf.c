@@ -32,7 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             fz_upper[i][k] = c >= 'a' && c <= 'z' ? c - 32 : c;
         }
         hd_vs_seq_ids(fz_upper[i], n, ids);
-        fz_contig[i] = (hd_vs_contig){i, fz_names[i], ids, n};
+        fz_contig[i] = (hd_vs_contig){i, fz_names[i], ids, n, NULL};
     }
     return 0;
 }
@@ -79,11 +79,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         fprintf(stderr, "batch_add refused a checked allele: %s\n", hd_error());
                         abort();
                     }
-                    /* the pure window builders, as the planner uses them */
+                    /* the pure window builders, as the planner uses them: both windows exactly Lw long */
+                    hd_vs_win win = hd_vs_window(p, rl, n, W, c->len);
                     int32_t *w = malloc((W + 1) * sizeof *w);
-                    size_t nr = hd_vs_ref_window(c->ids, c->len, s, W, w);
-                    size_t na = hd_vs_alt_window(c->ids, c->len, s, p, rl, ids, n, W, w);
-                    if (nr > W || na > W) abort();
+                    size_t nr = hd_vs_ref_window(c->ids, c->len, win.s, win.L, w);
+                    size_t na = hd_vs_alt_window(c->ids, c->len, win.s, p, rl, ids, n, win.L, w);
+                    if (win.L > W || win.s > p || nr != win.L || na != win.L) abort();
                     free(w);
                 }
                 free(ids);
