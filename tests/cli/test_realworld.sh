@@ -255,5 +255,32 @@ bcftools norm -m- direct.vcf 2>/dev/null | bcftools query -f '%ALT %INFO/HDNA_LL
 [ "$(wc -l < ann.txt)" -eq 6 ] && ! grep -q ' \.$' ann.txt && ok || bad "recipe: every ALT annotated: $(tr '\n' ';' < ann.txt)"
 paste -d' ' ann.txt dir.txt | awk '{d=$2-$4; if (d<0) d=-d; if ($1!=$3 || d>1e-4*($2<0?-$2:$2)+1e-5) bad=1} END{exit bad}' && ok || bad "recipe values differ from the VCF output: $(paste -d' ' ann.txt dir.txt | tr '\n' ';')"
 
+# ------------------------------------------------------------------ classify -o NAME.bed with FASTA queries: refused, not TSV under a .bed name
+run 1 "classify -o calls.bed with FASTA queries" -- "$H" classify --method kmer -t train.fa -o calls.bed sp.fa
+has "$tmp/err" "hyenadna classify: option -o calls.bed: FASTA queries give one TSV row per record" "classify .bed output refused"
+[ ! -e calls.bed ] && ok || bad "classify left calls.bed"
+run 0 "classify -o windows.bed with --window" -- "$H" classify --method kmer -t train.fa --window 40 -o windows.bed sp.fa
+[ "$(grep -vc '^#\|^track' windows.bed)" -eq 4 ] && ok || bad "classify windows as BED9: $(cat windows.bed)"
+
+# ------------------------------------------------------------------ an empty input: the header only, exit 0, in every command
+: > none.fa
+run 0 "embed, empty input" -- "$H" embed -m "$M" none.fa
+[ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#name' && ok || bad "embed empty: $(head -c 200 "$tmp/out")"
+run 0 "classify, empty query file" -- "$H" classify --method kmer -t train.fa none.fa
+[ "$(cat "$tmp/out")" = "$(printf '#name\tlabel\tscore_a\tscore_b\tprob_a\tprob_b')" ] && ok || bad "classify empty: $(cat "$tmp/out")"
+run 0 "classify, empty BED query file" -- "$H" classify --method kmer -t train.fa -f sp.fa --bed -o none.bed none.fa
+[ "$(grep -c '^track' none.bed)" -eq 1 ] && [ "$(grep -vc '^track\|^#' none.bed)" -eq 0 ] && ok || bad "classify empty BED: $(cat none.bed)"
+run 0 "forward, empty input" -- "$H" forward -m "$M" -o none.st none.fa
+[ -s none.st ] && ok || bad "forward empty: no file"
+vh 17 > none.vcf
+run 0 "score-variants, a VCF without records" -- "$H" score-variants -m "$M" -f g17.fa -O t none.vcf
+[ "$(cat "$tmp/out")" = "$(printf '#chrom\tpos\tid\tref\talt\tllr\tedist')" ] && ok || bad "score-variants empty: $(cat "$tmp/out")"
+
+# ------------------------------------------------------------------ the default model reads 1,026 bases (README, hyenadna info)
+printf '>x\n%s\n' "$(rnd 1026 61)" > b1026.fa; printf '>x\n%s\n' "$(rnd 1027 62)" > b1027.fa
+run 0 "the default model takes 1,026 bases" -- env -u HYENADNA_MODEL "$H" forward -o b.st b1026.fa
+run 1 "the default model refuses 1,027 bases" -- env -u HYENADNA_MODEL "$H" forward -o b.st b1027.fa
+has "$tmp/err" "maximum length of 1026" "1,026 is the limit"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
