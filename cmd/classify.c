@@ -415,14 +415,14 @@ static int run_queries(const args *a, state *s, writer *w)
         }
         if (w->truth) {
             if (!q.label) {
-                hd_errorf("%s: query %s has no label while earlier queries have one", qname, q.name);
+                hd_errorf("%s: query '%s' has no label while earlier queries have one", qname, q.name);
                 status = EXIT_INPUT;
                 goto done;
             }
             for (int k = 0; k < C->C; k++)
                 if (!strcmp(C->classes[k], q.label)) tl = k;
             if (tl < 0) {
-                hd_errorf("%s: query %s has the label '%s', which is not a class of the training set", qname, q.name,
+                hd_errorf("%s: query '%s' has the label '%s', which is not a class of the training set", qname, q.name,
                           q.label);
                 status = EXIT_INPUT;
                 goto done;

@@ -271,7 +271,7 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
     size_t n = (size_t)b->core.l_qseq;
     in->seq.l = 0;
     if (ks_resize(&in->seq, n + 1) < 0 || !in->name.s) {
-        hd_set_error(HD_ERESOURCE, "out of memory for read %s", bam_get_qname(b));
+        hd_set_error(HD_ERESOURCE, "out of memory for read '%s'", bam_get_qname(b));
         return -1;
     }
     const uint8_t *s = bam_get_seq(b);
