@@ -4,7 +4,7 @@
  *
  * Coordinates are 0-based half-open in memory.  Region strings are 1-based inclusive as in samtools
  * (`chr`, `chr:beg`, `chr:beg-end`, `{chr:with:colons}:beg-end`); region files named .bed/.bed.gz are
- * 0-based half-open, other region files tab-separated `chr beg end` 1-based inclusive (CONVENTIONS.md §7). */
+ * 0-based half-open, other region files tab-separated `chr beg end` 1-based inclusive (as samtools reads them). */
 #ifndef HD_REGIONS_H
 #define HD_REGIONS_H
 
