@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../src/output.h"
+#include "../src/plot.h"
 #include "../src/shard.h"
 #include "../src/tokenizer.h"
 #include "../src/varscore.h"
@@ -59,7 +60,9 @@ static void usage(FILE *fp)
             "                         [from the -o suffix (.vcf .vcf.gz .bcf .tsv .tsv.gz), else v;\n"
             "                         t with --all-snvs]\n"
             "  -W, --write-index      index bgzipped VCF (.tbi) or BCF (.csi) output\n"
-            "      --no-version       do not add the ##hyenadna_score-variants* header lines\n");
+            "      --no-version       do not add the ##hyenadna_score-variants* header lines\n"
+            "      --plot FILE        with --all-snvs: also draw the scores as a heatmap, SVG (PNG when FILE\n"
+            "                         ends in .png; see man hyenadna-plot) [none]\n");
     hd_common_usage(fp);
 }
 
@@ -184,6 +187,10 @@ typedef struct {
     long nskip;            /* records read but outside the --shard block */
     float *fbuf, *ebuf;
     int fcap;
+    const char *plot;      /* --plot FILE */
+    double *pl_llr;        /* [4 pl_n]: the LLRs of the heatmap (plot.h) */
+    hts_pos_t pl_beg;
+    size_t pl_n;
 } ctx;
 
 static int ref_check(ctx *x, bcf1_t *rec, const char *refal, long recno)
@@ -262,6 +269,37 @@ static int plan(ctx *x, item *it, long recno)
     return 0;
 }
 
+/* ---------------------------------------------------------------- --plot (the heatmap of --all-snvs) */
+
+static void model_desc(ctx *x, kstring_t *d);
+
+static void plot_add(ctx *x, bcf1_t *rec, const double *llr, int n)
+{
+    size_t i = (size_t)(rec->pos - x->pl_beg);
+    for (int a = 0; a < n && i < x->pl_n; a++) {
+        const char *al = rec->d.allele[a + 1], *b = strchr("ACGT", al[0]);
+        if (b && !al[1]) x->pl_llr[4 * i + (b - "ACGT")] = llr[a];
+    }
+}
+
+static int plot_write(ctx *x)
+{
+    kstring_t sub = {0, 0, NULL};
+    model_desc(x, &sub);
+    ksprintf(&sub, " \xc2\xb7 score %s", hd_vs_mode_name(x->vo.mode));
+    if (x->vo.mode == HD_VS_WINDOW || x->vo.mode == HD_VS_MASKED) ksprintf(&sub, ", %zu-bp windows", x->vo.window);
+    else ksprintf(&sub, ", %zu-bp chunks", x->vo.chunk);
+    if (x->vo.rc) kputs(", mean with the reverse complement", &sub);
+    hd_plot_region r = {x->ref.c.name, x->pl_beg, x->pl_n, x->ref.seq + x->pl_beg, NULL, sub.s};
+    size_t len = 0;
+    char *svg = sub.s ? hd_plot_heatmap_svg(&r, x->pl_llr, NULL, &len) : NULL;
+    int rc = svg ? hd_plot_write(x->plot, svg, len, hd_plot_is_png(x->plot)) : -1;
+    if (!sub.s) hd_set_error(HD_EMODEL, "out of memory");
+    free(svg);
+    free(sub.s);
+    return rc;
+}
+
 static void fmt_val(kstring_t *ks, double v)
 {
     if (isnan(v)) kputc('.', ks);
@@ -295,6 +333,7 @@ static int emit(ctx *x, item *it)
     }
     if (it->reason == R_SCORED && !have_llr && !have_ed) it->reason = R_INDEL;
     x->counts[it->reason]++;
+    if (x->pl_llr) plot_add(x, rec, llr, n);
     int rc = 0;
     if (x->tsv) {
         kstring_t ks = {0, 0, NULL};
@@ -589,7 +628,7 @@ static int count_records(const char *path, uint64_t *n)
 int main_score_variants(int argc, char **argv)
 {
     enum { OPT_STRICT = OPT_COMMON_END, OPT_ALLSNVS, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_EDIST, OPT_NOEDIST, OPT_BATCH,
-           OPT_NOVERSION, OPT_SHARD };
+           OPT_NOVERSION, OPT_SHARD, OPT_PLOT };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"fasta-ref", required_argument, NULL, 'f'}, {"all-snvs", no_argument, NULL, OPT_ALLSNVS},
@@ -600,7 +639,7 @@ int main_score_variants(int argc, char **argv)
         {"no-edist", no_argument, NULL, OPT_NOEDIST}, {"batch", required_argument, NULL, OPT_BATCH},
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
         {"write-index", no_argument, NULL, 'W'}, {"no-version", no_argument, NULL, OPT_NOVERSION},
-        {"shard", required_argument, NULL, OPT_SHARD}, {NULL, 0, NULL, 0}};
+        {"shard", required_argument, NULL, OPT_SHARD}, {"plot", required_argument, NULL, OPT_PLOT}, {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     ctx X = {0}, *x = &X;
     x->out = "-";
@@ -637,6 +676,7 @@ int main_score_variants(int argc, char **argv)
             break;
         case 'W': x->write_index = 1; break;
         case OPT_NOVERSION: x->no_version = 1; break;
+        case OPT_PLOT: x->plot = optarg; break;
         case OPT_SHARD:
             if (hd_shard_parse(optarg, &shard)) { hd_errorf("option --shard: %s", hd_error()); return EXIT_INPUT; }
             break;
@@ -649,7 +689,9 @@ int main_score_variants(int argc, char **argv)
     if (x->all_snvs) {
         if (!x->region) { hd_errorf("--all-snvs needs a region: -r CHR:BEG-END"); return EXIT_INPUT; }
         if (optind < argc) { hd_errorf("--all-snvs takes no input file ('%s' given)", argv[optind]); return EXIT_INPUT; }
+        if (x->plot && hd_plot_is_png(x->plot) && hd_plot_png_check()) return hd_fail();
     } else {
+        if (x->plot) { hd_errorf("option --plot draws the scores of --all-snvs -r REGION"); return EXIT_INPUT; }
         if (x->region) { hd_errorf("option -r/--region is used with --all-snvs only"); return EXIT_INPUT; }
         if (optind < argc) x->in = argv[optind++];
         else if (!isatty(STDIN_FILENO)) x->in = "-";
@@ -727,6 +769,18 @@ int main_score_variants(int argc, char **argv)
             gen.end = beg + (hts_pos_t)hi;
             hd_infof("shard %ld/%ld: positions %" PRIhts_pos "-%" PRIhts_pos " of %s", shard.i, shard.n, gen.pos + 1,
                      gen.end, x->region);
+        }
+        if (x->plot) {   /* the heatmap's positions: the region (this shard's block of it) */
+            x->pl_beg = gen.pos;
+            x->pl_n = gen.end > gen.pos ? (size_t)(gen.end - gen.pos) : 0;
+            if (x->pl_n > HD_PLOT_MAX_POSITIONS || !x->pl_n) {
+                hd_errorf("option --plot: %s has %zu positions; the heatmap shows 1 to %d", x->region, x->pl_n,
+                          HD_PLOT_MAX_POSITIONS);
+                status = EXIT_INPUT;
+                goto done;
+            }
+            if (!(x->pl_llr = malloc(4 * x->pl_n * sizeof *x->pl_llr))) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+            for (size_t i = 0; i < 4 * x->pl_n; i++) x->pl_llr[i] = NAN;
         }
         if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); status = EXIT_MODEL; goto done; }
     }
@@ -824,6 +878,10 @@ int main_score_variants(int argc, char **argv)
             fprintf(stderr, "\rhyenadna score-variants: %ld records", x->nrec);
     }
     if (close_output(x)) { status = hd_fail(); goto done; }
+    if (x->plot && (ref_load(&x->ref, faidx_iseq(x->ref.fai, gen.tid)) <= 0 || plot_write(x))) {
+        status = hd_fail();
+        goto done;
+    }
     double dt = hd_now() - t0;
     if (co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2)) fputc('\n', stderr);
     if (hd_verbosity >= 2) {
@@ -849,6 +907,7 @@ done:
     free(items);
     free(x->fbuf);
     free(x->ebuf);
+    free(x->pl_llr);
     hd_vs_batch_free(x->batch);
     hd_vs_engine_free(eng);
     hd_backend_free(be);
