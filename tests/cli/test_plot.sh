@@ -120,6 +120,9 @@ PATH=$T/nobin "$H" plot --snv "$T/sat.tsv" -r $R -o "$T/no.png" 2>"$T/err"; rc=$
 PATH=$T/nobin "$H" score-variants -f "$REF" --all-snvs -r $RT -o "$T/no.tsv" --plot "$T/no.png" 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'rsvg-convert' "$T/err" && [ ! -e "$T/no.tsv" ] && ok || bad "score-variants --plot PNG without rsvg-convert: status $rc"
 
+# ---------------------------------------------------------------- the README's pictures are well-formed and render
+for f in "$S"/docs/img/*.svg; do xmlok "$f"; cp "$f" "$T/readme.svg"; render "$T/readme.svg"; done
+
 # ---------------------------------------------------------------- errors (status 1, a message, no output)
 err() {   # expected status, what the message must contain, command...
   local st=$1 msg=$2; shift 2
