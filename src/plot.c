@@ -4,6 +4,7 @@
 #include "plot.h"
 #include "output.h"
 #include "svg.h"
+#include "tokenizer.h"
 #include "util.h"
 
 #include <errno.h>
@@ -25,15 +26,11 @@ static const char BASES[4] = {'A', 'C', 'G', 'T'};
 /* sequence-logo colours (A green, C blue, G orange, T red) */
 static const char *const BASE_COLOUR[4] = {"#1b9e3e", "#1f64b4", "#f08c00", "#d62728"};
 
+/* 0 A, 1 C, 2 G, 3 T (any case); -1 for anything else */
 static int base_index(char c)
 {
-    switch (c) {
-    case 'A': case 'a': return 0;
-    case 'C': case 'c': return 1;
-    case 'G': case 'g': return 2;
-    case 'T': case 't': return 3;
-    default: return -1;
-    }
+    int id = hd_base_id((unsigned char)c);
+    return id >= HD_TOK_A && id <= HD_TOK_T ? id - HD_TOK_A : -1;
 }
 
 static int check_region(const hd_plot_region *r)
