@@ -48,13 +48,15 @@ static int check_region(const hd_plot_region *r)
     return 0;
 }
 
-/* "22:20,000,901-20,001,000 (100 bp)" */
-static void region_label(const hd_plot_region *r, char *buf, size_t n)
+/* The title: r->title, or "WHAT CHR:BEG-END (N bp)" with thousands separators (malloc'd; NULL + hd_error). */
+static char *figure_title(const hd_plot_region *r, const char *what)
 {
     char b[32], e[32];
     hd_svg_fmt_int(r->beg + 1, b, sizeof b);
     hd_svg_fmt_int(r->beg + (int64_t)r->n, e, sizeof e);
-    snprintf(buf, n, "%s:%s-%s (%zu bp)", r->chrom, b, e, r->n);
+    char *t = r->title ? hd_strdup(r->title) : hd_sprintf("%s %s:%s-%s (%zu bp)", what, r->chrom, b, e, r->n);
+    if (!t) hd_set_error(HD_EMODEL, "out of memory");
+    return t;
 }
 
 /* The title and subtitle lines at the top; returns the y where the figure starts. */
@@ -125,10 +127,8 @@ char *hd_plot_heatmap_svg(const hd_plot_region *r, const double *llr, const hd_p
     }
     if (!(vmax > 0)) vmax = amax > 0 && isfinite(amax) ? hd_svg_nice_ceil(amax) : 1;
 
-    char reg[128], title[512];
-    region_label(r, reg, sizeof reg);
-    if (r->title) snprintf(title, sizeof title, "%s", r->title);
-    else snprintf(title, sizeof title, "Saturation mutagenesis of %s", reg);
+    char *title = figure_title(r, "Saturation mutagenesis of");
+    if (!title) return NULL;
 
     const double left = 34, right = 40, bar_w = 240;
     double plotw = (double)per * cw;
@@ -245,6 +245,7 @@ char *hd_plot_heatmap_svg(const hd_plot_region *r, const double *llr, const hd_p
     }
     hd_svg_puts(g, "</g>\n");
     hd_svg_end(g);
+    free(title);
     return hd_svg_finish(g, len);
 }
 
@@ -475,10 +476,8 @@ char *hd_plot_tracks_svg(const hd_plot_region *r, const hd_plot_track *t, int nt
     }
     for (int k = 0; k < np; k++) set_range(&ps[k], r, t);
 
-    char reg[128], title[512];
-    region_label(r, reg, sizeof reg);
-    if (r->title) snprintf(title, sizeof title, "%s", r->title);
-    else snprintf(title, sizeof title, "Model tracks over %s", reg);
+    char *title = figure_title(r, "Model tracks over");
+    if (!title) return NULL;
     size_t n = r->n;
     double pxb = 1000.0 / (double)n;
     if (pxb > 16) pxb = 16;
@@ -528,7 +527,7 @@ char *hd_plot_tracks_svg(const hd_plot_region *r, const hd_plot_track *t, int nt
         hd_svg_printf(g, "<path d=\"M%.6g %.6gH%.6g\" stroke=\"#bbb\" stroke-width=\"0.8\"%s/>\n", left, y0, left + dw,
                       p->lo < 0 && p->hi > 0 ? " stroke-dasharray=\"3 3\"" : "");
         if (p->kind == P_LOGO) {
-            if (draw_logo_panel(g, p, t, r, left, pxb, pt)) { hd_svg_free(g); return NULL; }
+            if (draw_logo_panel(g, p, t, r, left, pxb, pt)) { hd_svg_free(g); free(title); return NULL; }
         } else {
             draw_line_panel(g, p, &t[p->tr[0]], n, left, pxb, pt);
             draw_points(g, p, &t[p->tr[0]], r, left, pxb, pt);
@@ -551,6 +550,7 @@ char *hd_plot_tracks_svg(const hd_plot_region *r, const hd_plot_track *t, int nt
     }
     draw_xaxis(g, p0, p1, left, pxb, yb);
     hd_svg_end(g);
+    free(title);
     return hd_svg_finish(g, len);
 }
 

@@ -26,21 +26,39 @@ void hd_svg_printf(hd_svg *g, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+    int n = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 && p[0] >= 0xC2 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+          : (p[0] & 0xF8) == 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((p[k] & 0xC0) != 0x80) return 0;
+    if (n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))) return 0;   /* overlong, surrogate */
+    if (n == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))) return 0;
+    return n;
+}
+
 void hd_svg_esc(hd_svg *g, const char *s)
 {
-    for (const char *p = s; *p && !g->err; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p && !g->err;) {
         const char *e = NULL;
+        int n = utf8_len(p);
         switch (*p) {
         case '&': e = "&amp;"; break;
         case '<': e = "&lt;"; break;
         case '>': e = "&gt;"; break;
         case '"': e = "&quot;"; break;
         default:
-            /* control characters are not allowed in XML 1.0 character data */
-            if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n') e = "?";
+            /* control characters and broken UTF-8 are not allowed in XML character data */
+            if ((*p < 0x20 && *p != '\t' && *p != '\n') || !n) e = "?";
         }
-        if (e) hd_svg_puts(g, e);
-        else if (kputc(*p, &g->s) < 0) g->err = 1;
+        if (e) {
+            hd_svg_puts(g, e);
+            p++;
+        } else {
+            if (kputsn((const char *)p, (size_t)n, &g->s) < 0) g->err = 1;
+            p += n;
+        }
     }
 }
 

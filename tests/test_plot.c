@@ -91,6 +91,11 @@ Test(svg, escaping)
     cr_assert_not_null(s);
     cr_assert_str_eq(s, "<text x=\"1\" y=\"2\">a&lt;b &amp; &quot;c&quot;&gt;d?</text>\n");
     free(s);
+    /* UTF-8 passes, broken UTF-8 does not */
+    hd_svg_esc(&g, "\xe2\x88\x92 \xc3\x97|\xff|\xc3|\xed\xa0\x80|\xf0\x9f\x98\x80");
+    s = hd_svg_finish(&g, &n);
+    cr_assert_str_eq(s, "\xe2\x88\x92 \xc3\x97|?|?|???|\xf0\x9f\x98\x80");
+    free(s);
 }
 
 /* 12 positions: ACGTN..., with one missing LLR */

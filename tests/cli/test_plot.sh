@@ -49,6 +49,8 @@ diff <(grep -o '<rect class="[a-z]*"[^>]*><title>[^<]*' "$T/sat.svg") <(grep -o 
 "$H" plot --snv "$T/sat.tsv" -r $R --strip 100 --title "my title" -o "$T/p100.svg" && ok || bad "plot --strip 100"
 check "three strips of 100" $CHECK heatmap "$T/p100.svg" "$T/sat.tsv" $R 3
 grep -q '>my title<' "$T/p100.svg" && ok || bad "--title not used"
+"$H" plot --snv "$T/sat.tsv" -r $R --title "$(printf 'a <b> & \xff\x01 %%s %.0s' $(seq 300))" -o "$T/odd.svg" && ok || bad "plot --title with odd bytes"
+xmlok "$T/odd.svg"
 render "$T/p100.svg"
 
 # N bases: empty columns (the example reference is N before 20,000,001)
