@@ -306,7 +306,7 @@ static void set_range(panel *p, const hd_plot_region *r, const hd_plot_track *t)
             if (s > mx) mx = s;
         }
         (void)any;
-        p->lo = 0, p->hi = fmax(2, hd_svg_nice_ceil(mx));
+        p->lo = 0, p->hi = mx > 0 ? hd_svg_nice_ceil(mx) : 2;   /* 0 to the tallest stack (2 bits when all is flat) */
         return;
     }
     int any = track_range(t[p->tr[0]].v, r->n, &mn, &mx);
@@ -316,10 +316,13 @@ static void set_range(panel *p, const hd_plot_region *r, const hd_plot_track *t)
         p->hi = mx > 0 ? hd_svg_nice_ceil(mx) : 0;
         p->lo = mn < 0 ? -hd_svg_nice_ceil(-mn) : -1;
         break;
-    case P_ENTROPY:
-    case P_IC:
+    case P_ENTROPY:   /* 0 to 2 bits, the whole range of the entropy of 4 outcomes */
         p->lo = mn < 0 ? -hd_svg_nice_ceil(-mn) : 0;
         p->hi = fmax(2, mx > 0 ? hd_svg_nice_ceil(mx) : 0);
+        break;
+    case P_IC:        /* 0 to the largest value, like the stacks */
+        p->lo = mn < 0 ? -hd_svg_nice_ceil(-mn) : 0;
+        p->hi = mx > 0 ? hd_svg_nice_ceil(mx) : 2;
         break;
     default:
         p->lo = mn < 0 ? -hd_svg_nice_ceil(-mn) : 0;
