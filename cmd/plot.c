@@ -19,8 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../src/plot.h"
-#include "../src/regions.h"
+#include "plot.h"
+#include "regions.h"
 
 static void usage(FILE *fp)
 {
