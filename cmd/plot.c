@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "plot.h"
 #include "regions.h"
 
@@ -59,21 +60,32 @@ static void usage(FILE *fp)
 
 typedef struct {
     char *chrom;
-    int64_t beg, end;   /* 0-based half-open; end = INT64_MAX: to the end of the contig */
+    int64_t beg, end;   /* 0-based half-open; end = INT64_MAX: not known yet (no dictionary) */
+    int open_end;       /* given as CHR or CHR:BEG */
 } region;
 
-static int parse_region(const char *s, region *r)
+/* The region string by the rule of every command (regions.h, hyenadna(1) INPUT FILES) when there is a
+ * sequence dictionary (the FASTA of -f, or the first bigWig's chromosomes); an SNV table without -f has
+ * none, and then CHR, CHR:BEG or CHR:BEG-END is read as it is, unchecked. */
+static int parse_region(const char *s, const hd_contigs *dict, region *r)
 {
     hts_pos_t beg = 0, end = 0;
     const char *q = hts_parse_reg64(s, &beg, &end);
+    r->open_end = q && end >= HTS_POS_MAX;
+    if (dict) {
+        hd_region g;
+        if (hd_region_parse(s, dict, &g)) { hd_errorf("option -r: %s", hd_error()); return -1; }
+        r->chrom = g.chrom, r->beg = g.beg, r->end = g.end;
+        return 0;
+    }
     if (!q || q == s || beg < 0 || end <= beg) {
         hd_errorf("option -r: '%s' is not a region (CHR:BEG-END, 1-based and inclusive, or CHR)", s);
         return -1;
     }
-    r->chrom = strndup(s, (size_t)(q - s));
+    if (!(r->chrom = strndup(s, (size_t)(q - s)))) { hd_set_oom(NULL); return hd_fail(), -1; }
     r->beg = beg;
-    r->end = end >= HTS_POS_MAX ? INT64_MAX : end;
-    return r->chrom ? 0 : -1;
+    r->end = r->open_end ? INT64_MAX : end;
+    return 0;
 }
 
 static int check_width(const region *r)
@@ -132,12 +144,12 @@ static int header_cols(char *line, snv_cols *c)
     return c->chrom >= 0 && c->pos >= 0 && c->ref >= 0 && c->alt >= 0 && c->llr >= 0 ? 0 : -1;
 }
 
-/* One data line; 1 kept, 0 not in the region or not an SNV, -1 error (printed). */
+/* One data line, kept when it is an SNV in the region; 0 or an exit status (the error printed). */
 static int snv_line(const char *path, kstring_t *line, long lineno, const snv_cols *hc, const region *r, snv_rows *rows)
 {
     int nf = 0;
     int *off = ksplit(line, '\t', &nf);
-    if (!off) { hd_errorf("out of memory"); return -1; }
+    if (!off) { hd_set_oom(NULL); return hd_fail(); }
     snv_cols c = *hc;
     if (c.ncol == 0) {   /* no header: the layouts of the two writers */
         if (nf == 7) c = (snv_cols){0, 1, 3, 4, 5, 7};
@@ -154,7 +166,7 @@ static int snv_line(const char *path, kstring_t *line, long lineno, const snv_co
         hd_errorf("%s: %s has %d columns; expected the columns chrom pos ref alt llr (a '#chrom ...' header line "
                   "naming them, or the 7 columns of score-variants -O t, or the 5 of track)", path, where, nf);
         free(off);
-        return -1;
+        return EXIT_INPUT;
     }
     const char *chrom = line->s + off[c.chrom], *ps = line->s + off[c.pos], *ls = line->s + off[c.llr];
     int rc = 0;
@@ -164,7 +176,7 @@ static int snv_line(const char *path, kstring_t *line, long lineno, const snv_co
     long long pos = strtoll(ps, &e, 10);
     if (!*ps || *e || errno || pos < 1) {
         hd_errorf("%s: %s: '%s' is not a position (1-based)", path, where, ps);
-        rc = -1;
+        rc = EXIT_INPUT;
         goto done;
     }
     if (pos - 1 < r->beg || pos - 1 >= r->end) goto done;
@@ -177,14 +189,14 @@ static int snv_line(const char *path, kstring_t *line, long lineno, const snv_co
         v = strtod(ls, &e);
         if (!*ls || *e || errno == EINVAL) {
             hd_errorf("%s: %s (%s:%lld): '%s' is not an LLR", path, where, chrom, pos, ls);
-            rc = -1;
+            rc = EXIT_INPUT;
             goto done;
         }
     }
     if (rows->n == rows->m) {
         size_t m = rows->m ? 2 * rows->m : 1024;
         snv_row *nv = realloc(rows->v, m * sizeof *nv);
-        if (!nv) { hd_errorf("out of memory"); rc = -1; goto done; }
+        if (!nv) { hd_set_oom(NULL); rc = hd_fail(); goto done; }
         rows->v = nv, rows->m = m;
     }
     rows->v[rows->n++] = (snv_row){pos - 1, (char)rb, (char)ab, v};
@@ -193,32 +205,33 @@ static int snv_line(const char *path, kstring_t *line, long lineno, const snv_co
     if (rows->hi - rows->lo > HD_PLOT_MAX_POSITIONS) {
         hd_errorf("%s: the rows of %s span more than %d positions: give a narrower region with -r", path, r->chrom,
                   HD_PLOT_MAX_POSITIONS);
-        rc = -1;
+        rc = EXIT_INPUT;
         goto done;
     }
-    rc = 1;
 done:
     free(off);
     return rc;
 }
 
-/* Read the SNVs of the region; the header's columns are taken from its last '#' line. */
+/* Read the SNVs of the region (through the tabix index when there is one); the columns are named by the
+ * last '#' line before the data.  0 or an exit status (the error printed). */
 static int read_snv(const char *path, const region *r, snv_rows *rows)
 {
-    hts_set_log_level(HTS_LOG_OFF);
-    htsFile *fp = hts_open(path, "r");
-    hts_set_log_level(HTS_LOG_WARNING);
-    if (!fp) { hd_errorf("cannot open SNV table '%s': %s", path, strerror(errno)); return -1; }
+    enum htsLogLevel lvl = hts_get_log_level();
+    hts_set_log_level(HTS_LOG_OFF);   /* the error below says it once */
+    htsFile *fp = hd_input_hts_open(path);
+    hts_set_log_level(lvl);
+    if (!fp) return hd_fail();
     kstring_t line = {0, 0, NULL}, hdr = {0, 0, NULL};
     snv_cols cols = {-1, -1, -1, -1, -1, 0};
     long lineno = 0;
-    int rc = -1, got, first_data = 0;
+    int rc = EXIT_INPUT, got, first_data = 0;
     while ((got = hts_getline(fp, KS_SEP_LINE, &line)) >= 0) {
         lineno++;
         if (line.l && line.s[line.l - 1] == '\r') line.s[--line.l] = 0;
         if (line.l && line.s[0] == '#') {
             hdr.l = 0;
-            kputs(line.s, &hdr);
+            if (kputs(line.s, &hdr) < 0) { hd_set_oom(NULL); rc = hd_fail(); goto out; }
             continue;
         }
         first_data = 1;
@@ -230,18 +243,18 @@ static int read_snv(const char *path, const region *r, snv_rows *rows)
         goto out;
     }
     hts_set_log_level(HTS_LOG_OFF);
-    tbx_t *tbx = fp->format.compression == bgzf ? tbx_index_load3(path, NULL, HTS_IDX_SILENT_FAIL) : NULL;
-    hts_set_log_level(HTS_LOG_WARNING);
+    tbx_t *tbx = fp->format.compression == bgzf && strcmp(path, "-") ? tbx_index_load3(path, NULL, HTS_IDX_SILENT_FAIL) : NULL;
+    hts_set_log_level(lvl);
     if (tbx) {
         hd_infof("reading %s through its tabix index", path);
         int tid = tbx_name2id(tbx, r->chrom);
         rc = 0;
         if (tid >= 0) {
             hts_itr_t *itr = tbx_itr_queryi(tbx, tid, r->beg, r->end == INT64_MAX ? HTS_POS_MAX : r->end);
-            if (!itr) { hd_errorf("%s: cannot query the tabix index for %s", path, r->chrom); rc = -1; }
+            if (!itr) { hd_errorf("%s: cannot query the tabix index for %s", path, r->chrom); rc = EXIT_INPUT; }
             while (itr && (got = tbx_itr_next(fp, tbx, itr, &line)) >= 0)
-                if (line.l && line.s[0] != '#' && snv_line(path, &line, 0, &cols, r, rows) < 0) { rc = -1; break; }
-            if (itr && got < -1 && !rc) { hd_errorf("%s: read error in %s", path, r->chrom); rc = -1; }
+                if (line.l && line.s[0] != '#' && (rc = snv_line(path, &line, 0, &cols, r, rows))) break;
+            if (itr && got < -1 && !rc) { hd_errorf("%s: read error in %s", path, r->chrom); rc = EXIT_INPUT; }
             if (itr) tbx_itr_destroy(itr);
         }
         tbx_destroy(tbx);
@@ -251,9 +264,9 @@ static int read_snv(const char *path, const region *r, snv_rows *rows)
         do {
             if (line.l && line.s[line.l - 1] == '\r') line.s[--line.l] = 0;
             if (!line.l || line.s[0] == '#') continue;
-            if (snv_line(path, &line, lineno, &cols, r, rows) < 0) goto out;
+            if ((rc = snv_line(path, &line, lineno, &cols, r, rows))) goto out;
         } while ((got = hts_getline(fp, KS_SEP_LINE, &line)) >= 0 && ++lineno);
-        if (got < -1) { hd_errorf("%s: read error at line %ld", path, lineno + 1); goto out; }
+        if (got < -1) { hd_errorf("%s: read error at line %ld", path, lineno + 1); rc = EXIT_INPUT; goto out; }
     }
     rc = 0;
 out:
@@ -284,56 +297,95 @@ static char *bw_track_name(const char *path)
     return strndup(b, l);
 }
 
-/* The values of a bigWig file over the region (fixing its end at the contig's when open); NaN = none. */
-static int read_bigwig(const char *path, region *r, float **out)
+/* Open a bigWig file (checking its magic number first: libBigWig prints to stderr on other files). */
+static bigWigFile_t *open_bigwig(const char *path)
 {
     FILE *f = fopen(path, "rb");
     unsigned char magic[4] = {0};
-    if (!f) { hd_errorf("cannot open bigWig file '%s': %s", path, strerror(errno)); return -1; }
+    if (!f) { hd_errorf("cannot open bigWig file '%s': %s", path, strerror(errno)); return NULL; }
     size_t got = fread(magic, 1, 4, f);
     fclose(f);
     uint32_t m = (uint32_t)magic[0] | (uint32_t)magic[1] << 8 | (uint32_t)magic[2] << 16 | (uint32_t)magic[3] << 24;
     if (got != 4 || m != BIGWIG_MAGIC) {
         hd_errorf("'%s' is not a bigWig file", path);
-        return -1;
+        return NULL;
     }
     bigWigFile_t *bw = bwOpen((char *)path, NULL, "r");
-    if (!bw) { hd_errorf("cannot read bigWig file '%s' (damaged?)", path); return -1; }
-    int rc = -1;
+    if (!bw || !bw->cl) {
+        hd_errorf("cannot read bigWig file '%s' (damaged?)", path);
+        if (bw) bwClose(bw);
+        return NULL;
+    }
+    return bw;
+}
+
+/* The chromosomes of a bigWig file as a sequence dictionary. */
+static hd_contigs *bigwig_contigs(bigWigFile_t *bw, const char *path)
+{
+    int64_t n = bw->cl->nKeys;
+    int64_t *len = malloc((n ? (size_t)n : 1) * sizeof *len);
+    if (!len) { hd_set_oom(NULL); return NULL; }
+    for (int64_t i = 0; i < n; i++) len[i] = bw->cl->len[i];
+    hd_contigs *c = n > INT32_MAX ? NULL : hd_contigs_from_list((int)n, (const char *const *)bw->cl->chrom, len, path);
+    free(len);
+    if (!c && n > INT32_MAX) hd_set_error(HD_EINPUT, "'%s' has %" PRId64 " chromosomes", path, n);
+    return c;
+}
+
+/* The values of a bigWig file over the region (NaN = no value); 0 or an exit status. */
+static int read_bigwig(bigWigFile_t *bw, const char *path, const region *r, float **out)
+{
     uint32_t tid = bwGetTid(bw, r->chrom);
     if (tid == (uint32_t)-1) {
         hd_errorf("option -r: contig %s is not in bigWig file '%s'", r->chrom, path);
-        goto out;
+        return EXIT_INPUT;
     }
     int64_t len = bw->cl->len[tid];
-    if (r->end == INT64_MAX) r->end = len;
     if (r->beg >= len || r->end > len) {
         hd_errorf("option -r: %s:%" PRId64 "-%" PRId64 " reaches outside contig %s (length %" PRId64 ") of '%s'", r->chrom,
                   r->beg + 1, r->end, r->chrom, len, path);
-        goto out;
+        return EXIT_INPUT;
     }
-    if (check_width(r)) goto out;
     bwOverlappingIntervals_t *o = bwGetValues(bw, r->chrom, (uint32_t)r->beg, (uint32_t)r->end, 1);
     if (!o || o->l != (uint32_t)(r->end - r->beg)) {
         hd_errorf("cannot read %s:%" PRId64 "-%" PRId64 " from bigWig file '%s' (damaged?)", r->chrom, r->beg + 1, r->end,
                   path);
         if (o) bwDestroyOverlappingIntervals(o);
-        goto out;
+        return EXIT_INPUT;
     }
     float *v = malloc(o->l * sizeof *v);
-    if (!v) { hd_errorf("out of memory"); bwDestroyOverlappingIntervals(o); goto out; }
-    memcpy(v, o->value, o->l * sizeof *v);
+    if (v) memcpy(v, o->value, o->l * sizeof *v);
     bwDestroyOverlappingIntervals(o);
+    if (!v) { hd_set_oom(NULL); return hd_fail(); }
     *out = v;
-    rc = 0;
-out:
-    bwClose(bw);
-    return rc;
+    return 0;
 }
 
-/* ---------------------------------------------------------------- main */
+/* ---------------------------------------------------------------- parse, read, draw */
 
-int main_plot(int argc, char **argv)
+enum { MAXT = 16 };   /* bigWig files of one picture */
+
+typedef struct {
+    /* options */
+    const char *snv, *bigwig, *reg, *fasta, *title, *out;
+    long strip;
+    double vmax;
+    int png;
+    /* state */
+    faidx_t *fai;
+    hd_contigs *dict;       /* the sequence dictionary of the region (-f, else the first bigWig), or NULL */
+    region r;
+    char *refseq;           /* [r.end - r.beg] with -f */
+    snv_rows rows;
+    int nt, bw_inited;
+    char *path[MAXT], *tname[MAXT];
+    bigWigFile_t *bw[MAXT];
+    float *tval[MAXT];
+    kstring_t sub;          /* the subtitle */
+} ctx;
+
+/* 0 parsed, 1 --help printed, -1 usage error (printed) */
+static int parse_args(int argc, char **argv, ctx *x)
 {
     enum { OPT_SNV = OPT_COMMON_END, OPT_BIGWIG, OPT_TITLE, OPT_STRIP, OPT_VMAX, OPT_PNG };
     static const struct option lo[] = {
@@ -344,160 +396,189 @@ int main_plot(int argc, char **argv)
         {"png", no_argument, NULL, OPT_PNG}, {"verbosity", required_argument, NULL, OPT_VERBOSITY},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
-    const char *snv = NULL, *bigwig = NULL, *reg = NULL, *fasta = NULL, *title = NULL, *out = "-";
-    long strip = HD_PLOT_STRIP;
-    double vmax = 0;
-    int c, png = 0, bw_inited = 0;
+    x->out = "-";
+    x->strip = HD_PLOT_STRIP;
+    int c;
     while ((c = getopt_long(argc, argv, "r:f:o:h", lo, NULL)) >= 0) {
-        int rr = hd_common_opt(&co, c, optarg);
-        if (rr < 0) return EXIT_INPUT;
-        if (rr) continue;
+        int r = hd_common_opt(&co, c, optarg);
+        if (r < 0) return -1;
+        if (r) continue;
         switch (c) {
-        case OPT_SNV: snv = optarg; break;
-        case OPT_BIGWIG: bigwig = optarg; break;
-        case 'r': reg = optarg; break;
-        case 'f': fasta = optarg; break;
-        case OPT_TITLE: title = optarg; break;
-        case OPT_STRIP: if (hd_parse_long("--strip", optarg, 1, HD_PLOT_MAX_POSITIONS, &strip)) return EXIT_INPUT; break;
-        case OPT_VMAX: if (hd_parse_double("--vmax", optarg, 1e-30, 1e30, &vmax)) return EXIT_INPUT; break;
-        case 'o': out = optarg; break;
-        case OPT_PNG: png = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_INPUT;
+        case OPT_SNV: x->snv = optarg; break;
+        case OPT_BIGWIG: x->bigwig = optarg; break;
+        case 'r': x->reg = optarg; break;
+        case 'f': x->fasta = optarg; break;
+        case OPT_TITLE: x->title = optarg; break;
+        case OPT_STRIP: if (hd_parse_long("--strip", optarg, 1, HD_PLOT_MAX_POSITIONS, &x->strip)) return -1; break;
+        case OPT_VMAX: if (hd_parse_double("--vmax", optarg, 1e-30, 1e30, &x->vmax)) return -1; break;
+        case 'o': x->out = optarg; break;
+        case OPT_PNG: x->png = 1; break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
-    if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); usage(stderr); return EXIT_INPUT; }
-    if (!snv == !bigwig) {
-        hd_errorf(snv ? "give --snv or --bigwig, not both" : "nothing to draw: give --snv TABLE or --bigwig FILE.bw");
+    if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); usage(stderr); return -1; }
+    if (!x->snv == !x->bigwig) {
+        hd_errorf(x->snv ? "give --snv or --bigwig, not both" : "nothing to draw: give --snv TABLE or --bigwig FILE.bw");
         usage(stderr);
-        return EXIT_INPUT;
+        return -1;
     }
-    if (!reg) { hd_errorf("a region is needed: -r CHR:BEG-END"); return EXIT_INPUT; }
-    if (hd_plot_is_png(out)) png = 1;
-    if (png && hd_refuse_tty_output(out, "binary PNG")) return EXIT_INPUT;
-    if (png && hd_plot_png_check()) return hd_fail();
+    if (!x->reg) { hd_errorf("a region is needed: -r CHR:BEG-END"); return -1; }
+    if (hd_plot_is_png(x->out)) x->png = 1;
+    return 0;
+}
 
-    region r = {0};
-    if (parse_region(reg, &r) || check_width(&r)) { free(r.chrom); return EXIT_INPUT; }
-    int status = EXIT_INPUT;
-    faidx_t *fai = NULL;
-    char *refseq = NULL, *svg = NULL;
-    snv_rows rows = {0};
-    double *llr = NULL;
-    enum { MAXT = 16 };
-    hd_plot_track tr[MAXT];
-    char *tnames[MAXT] = {0};
-    float *tvals[MAXT] = {0};
-    int nt = 0;
-    size_t len = 0;
-    kstring_t ks = {0, 0, NULL};
-
-    if (snv) {
-        if (read_snv(snv, &r, &rows)) goto done;
-        if (r.end == INT64_MAX) {   /* CHR alone: the rows' extent */
-            if (!rows.n) { hd_errorf("%s: no SNV of contig %s", snv, r.chrom); goto done; }
-            r.beg = rows.lo, r.end = rows.hi;
-        }
-        if (!rows.n) {
-            hd_errorf("%s: no SNV in %s:%" PRId64 "-%" PRId64, snv, r.chrom, r.beg + 1, r.end);
-            goto done;
-        }
-        if (rows.skipped) hd_infof("%s: %ld rows that are not single-base substitutions ignored", snv, rows.skipped);
-    } else {
-        if (bwInit(1 << 17)) { hd_errorf("cannot initialise libBigWig"); status = EXIT_MODEL; goto done; }
-        bw_inited = 1;
-        kputs("bigWig: ", &ks);
-        for (const char *p = bigwig; *p;) {
+/* The bigWig files (opened), the reference, the sequence dictionary and the region; 0 or an exit status. */
+static int open_inputs(ctx *x)
+{
+    if (x->png && hd_refuse_tty_output(x->out, "binary PNG")) return EXIT_INPUT;
+    if (x->png && hd_plot_png_check()) return hd_fail();
+    if (x->bigwig) {
+        if (bwInit(1 << 17)) { hd_set_error(HD_ERESOURCE, "cannot initialise libBigWig"); return hd_fail(); }
+        x->bw_inited = 1;
+        kputs("bigWig: ", &x->sub);
+        for (const char *p = x->bigwig; *p;) {
             size_t l = strcspn(p, ",");
             if (l) {
-                if (nt == MAXT) { hd_errorf("option --bigwig: more than %d files", MAXT); goto done; }
-                char *path = strndup(p, l);
-                if (!path) { hd_errorf("out of memory"); goto done; }
-                tnames[nt] = bw_track_name(path);
-                int e = !tnames[nt] || read_bigwig(path, &r, &tvals[nt]);
-                const char *base = strrchr(path, '/');
-                ksprintf(&ks, "%s%s", nt ? ", " : "", base ? base + 1 : path);
-                free(path);
-                tr[nt] = (hd_plot_track){tnames[nt], tvals[nt]};
-                nt++;
-                if (e) goto done;
+                if (x->nt == MAXT) { hd_errorf("option --bigwig: more than %d files", MAXT); return EXIT_INPUT; }
+                int k = x->nt++;
+                if (!(x->path[k] = strndup(p, l)) || !(x->tname[k] = bw_track_name(x->path[k]))) {
+                    hd_set_oom(NULL);
+                    return hd_fail();
+                }
+                if (!(x->bw[k] = open_bigwig(x->path[k]))) return EXIT_INPUT;
+                const char *b = strrchr(x->path[k], '/');
+                ksprintf(&x->sub, "%s%s", k ? ", " : "", b ? b + 1 : x->path[k]);
             }
             p += l;
             if (*p == ',') p++;
         }
-        if (!nt) { hd_errorf("option --bigwig: no file named"); goto done; }
+        if (!x->nt) { hd_errorf("option --bigwig: no file named"); return EXIT_INPUT; }
     }
-    hd_plot_region pr = {r.chrom, r.beg, (size_t)(r.end - r.beg), NULL, title, NULL};
-    if (fasta) {
-        if (!(fai = hd_faidx_open(fasta))) { status = hd_fail(); goto done; }
-        if (!faidx_has_seq(fai, r.chrom)) { hd_errorf("contig %s is not in the reference '%s'", r.chrom, fasta); goto done; }
-        if (r.end > faidx_seq_len(fai, r.chrom)) {
-            hd_errorf("%s:%" PRId64 "-%" PRId64 " reaches past the end of contig %s in '%s'", r.chrom, r.beg + 1, r.end,
-                      r.chrom, fasta);
-            goto done;
+    if (x->fasta) {
+        if (!(x->fai = hd_faidx_open(x->fasta)) || !(x->dict = hd_contigs_from_fai(x->fai, x->fasta))) return hd_fail();
+    } else if (x->bigwig && !(x->dict = bigwig_contigs(x->bw[0], x->path[0]))) return hd_fail();
+    if (parse_region(x->reg, x->dict, &x->r)) return EXIT_INPUT;
+    return 0;
+}
+
+/* The SNVs of the region; a region without an end is cut to the span of the rows.  0 or an exit status. */
+static int load_snv(ctx *x)
+{
+    region *r = &x->r;
+    int st = read_snv(x->snv, r, &x->rows);
+    if (st) return st;
+    if (!x->rows.n) {
+        hd_errorf("%s: no SNV in %s:%" PRId64 "-%" PRId64, x->snv, r->chrom, r->beg + 1,
+                  r->end == INT64_MAX ? (int64_t)HTS_POS_MAX : r->end);
+        return EXIT_INPUT;
+    }
+    if (r->open_end) {
+        if (r->beg < x->rows.lo) r->beg = x->rows.lo;
+        r->end = x->rows.hi;
+    }
+    if (x->rows.skipped)
+        hd_infof("%s: %ld rows that are not single-base substitutions ignored", x->snv, x->rows.skipped);
+    const char *b = strrchr(x->snv, '/');
+    ksprintf(&x->sub, "LLRs from %s", b ? b + 1 : x->snv);
+    return 0;
+}
+
+/* The reference bases of the region (-f); 0 or an exit status. */
+static int load_ref(ctx *x)
+{
+    if (!x->fai) return 0;
+    if (!(x->refseq = hd_faidx_fetch(x->fai, x->fasta, x->r.chrom, x->r.beg, x->r.end))) return hd_fail();
+    for (char *q = x->refseq; *q; q++)
+        if (*q >= 'a' && *q <= 'z') *q -= 32;
+    return 0;
+}
+
+/* The heatmap of the SNVs: per position the reference base (the table's, else -f's) and 4 LLRs. */
+static int draw_heatmap(ctx *x, hd_plot_region *pr, char **svg, size_t *len)
+{
+    size_t n = pr->n;
+    char *ref = malloc(n + 1);
+    double *llr = malloc(4 * n * sizeof *llr);
+    unsigned char *seen = calloc(n, 1);
+    int st = EXIT_INPUT;
+    if (!ref || !llr || !seen) { hd_set_oom(NULL); st = hd_fail(); goto out; }
+    for (size_t i = 0; i < n; i++) ref[i] = x->refseq ? x->refseq[i] : 'N';
+    ref[n] = 0;
+    for (size_t i = 0; i < 4 * n; i++) llr[i] = NAN;
+    for (size_t k = 0; k < x->rows.n; k++) {
+        const snv_row *w = &x->rows.v[k];
+        if (w->pos < x->r.beg || w->pos >= x->r.end) continue;
+        size_t i = (size_t)(w->pos - x->r.beg);
+        char rb = "ACGT"[(int)w->ref], ab = "ACGT"[(int)w->alt];
+        if (seen[i] && ref[i] != rb) {
+            hd_errorf("%s: two REF bases at %s:%" PRId64 " (%c and %c)", x->snv, x->r.chrom, w->pos + 1, ref[i], rb);
+            goto out;
         }
-        if (!(refseq = hd_faidx_fetch(fai, fasta, r.chrom, r.beg, r.end))) { status = hd_fail(); goto done; }
-        for (char *q = refseq; *q; q++)
-            if (*q >= 'a' && *q <= 'z') *q -= 32;
-        pr.ref = refseq;
-    }
-    if (snv) {
-        size_t n = pr.n;
-        char *ref = malloc(n + 1);
-        llr = malloc(4 * n * sizeof *llr);
-        if (!ref || !llr) { free(ref); hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
-        for (size_t i = 0; i < n; i++) ref[i] = refseq ? refseq[i] : 'N';
-        ref[n] = 0;
-        for (size_t i = 0; i < 4 * n; i++) llr[i] = NAN;
-        unsigned char *seen = calloc(n, 1);
-        if (!seen) { free(ref); hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
-        for (size_t k = 0; k < rows.n; k++) {
-            snv_row *w = &rows.v[k];
-            size_t i = (size_t)(w->pos - r.beg);
-            char rb = "ACGT"[(int)w->ref];
-            if (seen[i] && ref[i] != rb) {
-                hd_errorf("%s: two REF bases at %s:%" PRId64 " (%c and %c)", snv, r.chrom, w->pos + 1, ref[i], rb);
-                free(ref), free(seen);
-                goto done;
-            }
-            if (!seen[i] && refseq && strchr("ACGT", refseq[i]) && refseq[i] != rb) {
-                hd_errorf("%s: the REF base %c at %s:%" PRId64 " is %c in the reference '%s'", snv, rb, r.chrom, w->pos + 1,
-                          refseq[i], fasta);
-                free(ref), free(seen);
-                goto done;
-            }
-            if (seen[i] & (1 << w->alt)) {
-                hd_errorf("%s: two rows for %s:%" PRId64 " %c>%c", snv, r.chrom, w->pos + 1, rb, "ACGT"[(int)w->alt]);
-                free(ref), free(seen);
-                goto done;
-            }
-            seen[i] |= (unsigned char)(1 << w->alt) | 0x10;
-            ref[i] = rb;
-            llr[4 * i + w->alt] = w->llr;
+        if (!seen[i] && x->refseq && strchr("ACGT", x->refseq[i]) && x->refseq[i] != rb) {
+            hd_errorf("%s: the REF base %c at %s:%" PRId64 " is %c in the reference '%s'", x->snv, rb, x->r.chrom,
+                      w->pos + 1, x->refseq[i], x->fasta);
+            goto out;
         }
-        free(seen);
-        pr.ref = ref;
-        const char *b = strrchr(snv, '/');
-        ksprintf(&ks, "LLRs from %s", b ? b + 1 : snv);
-        pr.subtitle = ks.s;
-        hd_plot_heatmap_opts ho = {(size_t)strip, vmax};
-        svg = hd_plot_heatmap_svg(&pr, llr, &ho, &len);
-        free(ref);
-    } else {
-        pr.subtitle = ks.s;
-        svg = hd_plot_tracks_svg(&pr, tr, nt, &len);
+        if (seen[i] & (1 << w->alt)) {
+            hd_errorf("%s: two rows for %s:%" PRId64 " %c>%c", x->snv, x->r.chrom, w->pos + 1, rb, ab);
+            goto out;
+        }
+        seen[i] |= (unsigned char)(1 << w->alt);
+        ref[i] = rb;
+        llr[4 * i + w->alt] = w->llr;
     }
-    if (!svg || hd_plot_write(out, svg, len, png)) { status = hd_fail(); goto done; }
-    status = EXIT_OK;
-done:
-    if (bw_inited) bwCleanup();
-    for (int k = 0; k < nt; k++) free(tnames[k]), free(tvals[k]);
-    free(ks.s);
-    free(svg);
+    pr->ref = ref;
+    hd_plot_heatmap_opts ho = {(size_t)x->strip, x->vmax};
+    st = (*svg = hd_plot_heatmap_svg(pr, llr, &ho, len)) ? 0 : hd_fail();
+out:
+    free(ref);
     free(llr);
-    free(rows.v);
-    free(refseq);
-    if (fai) fai_destroy(fai);
-    free(r.chrom);
-    return status;
+    free(seen);
+    return st;
+}
+
+static void ctx_free(ctx *x)
+{
+    for (int k = 0; k < x->nt; k++) {
+        if (x->bw[k]) bwClose(x->bw[k]);
+        free(x->path[k]), free(x->tname[k]), free(x->tval[k]);
+    }
+    if (x->bw_inited) bwCleanup();
+    free(x->rows.v);
+    free(x->refseq);
+    free(x->sub.s);
+    free(x->r.chrom);
+    hd_contigs_free(x->dict);
+    if (x->fai) fai_destroy(x->fai);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main_plot(int argc, char **argv)
+{
+    ctx X = {0}, *x = &X;
+    int st = parse_args(argc, argv, x);
+    if (st) return st > 0 ? EXIT_OK : EXIT_INPUT;
+    char *svg = NULL;
+    size_t len = 0;
+    if ((st = open_inputs(x)) || (x->snv && (st = load_snv(x)))) goto done;
+    if (check_width(&x->r)) { st = EXIT_INPUT; goto done; }
+    if ((st = load_ref(x))) goto done;
+    hd_plot_region pr = {x->r.chrom, x->r.beg, (size_t)(x->r.end - x->r.beg), x->refseq, x->title, x->sub.s};
+    if (x->snv) {
+        if ((st = draw_heatmap(x, &pr, &svg, &len))) goto done;
+    } else {
+        hd_plot_track tr[MAXT];
+        for (int k = 0; k < x->nt; k++) {
+            if ((st = read_bigwig(x->bw[k], x->path[k], &x->r, &x->tval[k]))) goto done;
+            tr[k] = (hd_plot_track){x->tname[k], x->tval[k]};
+        }
+        if (!(svg = hd_plot_tracks_svg(&pr, tr, x->nt, &len))) { st = hd_fail(); goto done; }
+    }
+    if (hd_plot_write(x->out, svg, len, x->png)) st = hd_fail();
+done:
+    free(svg);
+    ctx_free(x);
+    return st;
 }

@@ -55,7 +55,7 @@ static char *figure_title(const hd_plot_region *r, const char *what)
     hd_svg_fmt_int(r->beg + 1, b, sizeof b);
     hd_svg_fmt_int(r->beg + (int64_t)r->n, e, sizeof e);
     char *t = r->title ? hd_strdup(r->title) : hd_sprintf("%s %s:%s-%s (%zu bp)", what, r->chrom, b, e, r->n);
-    if (!t) hd_set_error(HD_EMODEL, "out of memory");
+    if (!t) hd_set_error(HD_ERESOURCE, "out of memory");
     return t;
 }
 
@@ -387,7 +387,7 @@ static int draw_logo_panel(hd_svg *g, const panel *p, const hd_plot_track *t, co
 {
     size_t n = r->n;
     double *yy = malloc(n * 8 * sizeof *yy);   /* per position and base: top y, height */
-    if (!yy) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!yy) { hd_set_error(HD_ERESOURCE, "out of memory"); return -1; }
     for (size_t i = 0; i < n; i++) {
         int ord[4], k = 0;
         for (int b = 0; b < 4; b++) {
@@ -581,7 +581,7 @@ int hd_plot_png_check(void)
 {
     char *f = find_rsvg();
     if (f) { free(f); return 0; }
-    hd_set_error(HD_EMODEL, "PNG output needs rsvg-convert, which is not on $PATH: install it (Debian package "
+    hd_set_error(HD_ERESOURCE, "PNG output needs rsvg-convert, which is not on $PATH: install it (Debian package "
                  "librsvg2-bin) or write SVG (a name ending in .svg, no --png)");
     return -1;
 }
@@ -608,13 +608,13 @@ static int render_png(const char *svg, size_t len, char **png, size_t *pn)
     char *fs = hd_sprintf("%s/hyenadna-plot-XXXXXX.svg", td), *fp = hd_sprintf("%s/hyenadna-plot-XXXXXX.png", td),
          *fe = hd_sprintf("%s/hyenadna-plot-XXXXXX.err", td);
     int ds = -1, dp = -1, de = -1, rc = -1;
-    if (!fs || !fp || !fe) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    if (!fs || !fp || !fe) { hd_set_error(HD_ERESOURCE, "out of memory"); goto out; }
     if ((ds = mkstemps(fs, 4)) < 0 || (dp = mkstemps(fp, 4)) < 0 || (de = mkstemps(fe, 4)) < 0) {
-        hd_set_error(HD_EMODEL, "cannot create a temporary file in %s for rsvg-convert: %s", td, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot create a temporary file in %s for rsvg-convert: %s", td, strerror(errno));
         goto out;
     }
     if (write_all(ds, svg, len)) {
-        hd_set_error(HD_EMODEL, "cannot write the temporary file %s: %s", fs, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot write the temporary file %s: %s", fs, strerror(errno));
         goto out;
     }
     posix_spawn_file_actions_t fa;
@@ -625,16 +625,16 @@ static int render_png(const char *svg, size_t len, char **png, size_t *pn)
     pid_t pid;
     int e = posix_spawn(&pid, exe, &fa, NULL, argv, environ), st = 0;
     posix_spawn_file_actions_destroy(&fa);
-    if (e) { hd_set_error(HD_EMODEL, "cannot run %s: %s", exe, strerror(e)); goto out; }
+    if (e) { hd_set_error(HD_ERESOURCE, "cannot run %s: %s", exe, strerror(e)); goto out; }
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) { hd_set_error(HD_EMODEL, "waiting for rsvg-convert: %s", strerror(errno)); goto out; }
+        if (errno != EINTR) { hd_set_error(HD_ERESOURCE, "waiting for rsvg-convert: %s", strerror(errno)); goto out; }
     /* rsvg-convert may replace the file rather than write into it: read it by name */
     FILE *pf = WIFEXITED(st) && !WEXITSTATUS(st) ? fopen(fp, "rb") : NULL;
     kstring_t pk = {0, 0, NULL};
     char buf[65536];
     size_t m;
     while (pf && (m = fread(buf, 1, sizeof buf, pf)) > 0)
-        if (kputsn(buf, m, &pk) < 0) { hd_set_error(HD_EMODEL, "out of memory"); fclose(pf); free(pk.s); goto out; }
+        if (kputsn(buf, m, &pk) < 0) { hd_set_error(HD_ERESOURCE, "out of memory"); fclose(pf); free(pk.s); goto out; }
     int bad = !pf || ferror(pf) || pk.l < 8 || memcmp(pk.s, "\x89PNG", 4);
     if (pf) fclose(pf);
     if (bad) {
@@ -642,7 +642,7 @@ static int render_png(const char *svg, size_t len, char **png, size_t *pn)
         ssize_t k = pread(de, msg, sizeof msg - 1, 0);
         msg[k > 0 ? k : 0] = 0;
         msg[strcspn(msg, "\n")] = 0;
-        hd_set_error(HD_EMODEL, "rsvg-convert failed to render the PNG%s%s", *msg ? ": " : "", msg);
+        hd_set_error(HD_ERESOURCE, "rsvg-convert failed to render the PNG%s%s", *msg ? ": " : "", msg);
         free(pk.s);
         goto out;
     }

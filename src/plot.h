@@ -68,7 +68,7 @@ int hd_plot_is_png(const char *path);
 int hd_plot_png_check(void);
 /* Write a figure to path ("-" = standard output): the SVG text as it is, or (png) the PNG rendered from
  * it by rsvg-convert at one pixel per SVG unit.  The file appears under its name only when complete.
- * 0 on success, -1 + hd_error (HD_EMODEL when rsvg-convert is missing or fails). */
+ * 0 on success, -1 + hd_error (HD_ERESOURCE when rsvg-convert is missing or fails). */
 int hd_plot_write(const char *path, const char *svg, size_t len, int png);
 
 #endif

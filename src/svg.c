@@ -126,7 +126,7 @@ char *hd_svg_finish(hd_svg *g, size_t *len)
 {
     if (g->err || !g->s.s) {
         hd_svg_free(g);
-        hd_set_error(HD_EMODEL, "out of memory while drawing the SVG");
+        hd_set_error(HD_ERESOURCE, "out of memory while drawing the SVG");
         return NULL;
     }
     char *s = g->s.s;

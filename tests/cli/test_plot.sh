@@ -70,6 +70,13 @@ zcat "$T/snv.tsv.gz" | tail -n +2 > "$T/snv_nohdr.tsv"   # no header: 5 columns 
 "$H" plot --snv "$T/snv_nohdr.tsv" -r $R2 -f "$REF" -o "$T/nohdr.svg" && ok || bad "plot of a headerless table"
 diff <(grep -o '<title>[^<]*' "$T/nohdr.svg") <(grep -o '<title>[^<]*' "$T/tbx.svg") >/dev/null \
   && ok || bad "a headerless 5-column table gives other cells"
+# CHR alone: the span of the table's rows; thousands separators (with -f, the rule of every command); stdin
+"$H" plot --snv "$T/sat.tsv" -r 22 -o "$T/whole.svg" && check "-r CHR: the rows' span" $CHECK heatmap "$T/whole.svg" "$T/sat.tsv" $R 2 \
+  || bad "plot -r 22"
+"$H" plot --snv "$T/sat.tsv" -f "$REF" -r 22:20,000,911-20,000,990 -o "$T/sep.svg" && check "-r with separators" $CHECK heatmap "$T/sep.svg" "$T/sat.tsv" $R2 1 \
+  || bad "plot -r 22:20,000,911-20,000,990"
+"$H" plot --snv - -r $R2 -o "$T/stdin.svg" < "$T/sat.tsv" && check "table on standard input" $CHECK heatmap "$T/stdin.svg" "$T/sat.tsv" $R2 1 \
+  || bad "plot --snv -"
 # a table without some SNVs: grey "no value" cells
 awk -F'\t' '!($2 == 20000920 && $5 == "A")' "$T/sat.tsv" > "$T/holes.tsv"
 "$H" plot --snv "$T/holes.tsv" -r $R2 -o "$T/holes.svg" && ok || bad "plot of a table with a missing row"
@@ -137,7 +144,7 @@ err 1 "nothing to draw" "$H" plot -r $R -o "$T/e.svg"
 err 1 "not both" "$H" plot --snv "$T/sat.tsv" --bigwig "$T/out.logp.bw" -r $R -o "$T/e.svg"
 err 1 "at most 10000" "$H" plot --snv "$T/sat.tsv" -r 22:20000001-20010001 -o "$T/e.svg"
 err 1 "not a region" "$H" plot --snv "$T/sat.tsv" -r 22:30-20 -o "$T/e.svg"
-err 1 "cannot open SNV table" "$H" plot --snv "$T/absent.tsv" -r $R -o "$T/e.svg"
+err 1 "cannot open '$T/absent.tsv'" "$H" plot --snv "$T/absent.tsv" -r $R -o "$T/e.svg"
 err 1 "no SNV in" "$H" plot --snv "$T/sat.tsv" -r 21:1-100 -o "$T/e.svg"
 printf '22\t20000900\tA\n' > "$T/short.tsv"
 err 1 "short.tsv: line 1 has 3 columns" "$H" plot --snv "$T/short.tsv" -r $R -o "$T/e.svg"
@@ -149,8 +156,10 @@ b=$(awk -F'\t' '$2 == 20000900 {print $4; exit}' "$T/sat.tsv")   # the real base
 printf '#chrom\tpos\tref\talt\tllr\n22\t20000900\t%s\tC\t1\n' $([ "$b" = A ] && echo G || echo A) > "$T/mism.tsv"
 err 1 "is $b in the reference" "$H" plot --snv "$T/mism.tsv" -r $R -f "$REF" -o "$T/e.svg"
 err 1 "is not a bigWig file" "$H" plot --bigwig "$T/sat.tsv" -r $RT -o "$T/e.svg"
-err 1 "contig 7 is not in bigWig file" "$H" plot --bigwig "$T/out.logp.bw" -r 7:1-100 -o "$T/e.svg"
-err 1 "reaches outside contig 22" "$H" plot --bigwig "$T/out.logp.bw" -r 22:20099990-20100010 -o "$T/e.svg"
+err 1 "no sequence named '7' in $T/out.logp.bw" "$H" plot --bigwig "$T/out.logp.bw" -r 7:1-100 -o "$T/e.svg"
+echo "5 1.5" | "$MKBW" "$T/other.x.bw" chrT 1000
+err 1 "contig 22 is not in bigWig file '$T/other.x.bw'" "$H" plot --bigwig "$T/out.logp.bw,$T/other.x.bw" -r $RT -o "$T/e.svg"
+err 1 "lies outside 22, which has 20100000 bases" "$H" plot --bigwig "$T/out.logp.bw" -r 22:20099990-20100010 -o "$T/e.svg"
 err 1 "cannot open bigWig file" "$H" plot --bigwig "$T/absent.bw" -r $RT -o "$T/e.svg"
 err 1 "given twice" "$H" plot --bigwig "$T/out.logp.bw,$T/out.logp.bw" -r $RT -o "$T/e.svg"
 err 1 "option --strip" "$H" plot --snv "$T/sat.tsv" -r $R --strip 0 -o "$T/e.svg"
