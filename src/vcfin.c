@@ -3,6 +3,7 @@
 #include "input.h"
 #include "util.h"
 
+#include <htslib/bgzf.h>
 #include <htslib/kseq.h>
 #include <htslib/kstring.h>
 #include <inttypes.h>
@@ -107,6 +108,11 @@ int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec)
         return -1;
     }
     v->nrec++;
+    if (v->fp->format.compression != no_compression && v->fp->fp.bgzf->errcode) {   /* a line cut short */
+        hd_set_error(HD_EINPUT, "%s: read error at line %" PRId64 " (truncated or corrupt compressed data)", v->disp,
+                     v->line);
+        return -1;
+    }
     if (v->ks.l && v->ks.s[v->ks.l - 1] == '\r') v->ks.s[--v->ks.l] = 0;   /* Windows line ending */
     const char *why;
     if (hd_vcf_line_check(v->ks.s ? v->ks.s : "", v->ks.l, &why)) {

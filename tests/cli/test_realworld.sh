@@ -224,6 +224,11 @@ mal empty 5 "an empty line" -- '\n'
 { vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t30\t.\tA' "${G:9:1}"; } > trunc.vcf
 run 1 "a truncated last line" -- "$H" score-variants -m "$M" -f g17.fa -o trunc.out.vcf trunc.vcf
 has "$tmp/err" "trunc.vcf line 5: malformed VCF data line: fewer than 8" "a truncated line is bad input, not a write failure"
+{ vh 17; awk 'BEGIN{srand(9); for(i=1;i<=20000;i++) printf "17\t5\tid%d_%d\tA\tG\t.\t.\t.\n", i, int(rand()*1e9)}'; } | bgzip -c > big.vcf.gz
+head -c $(( $(wc -c < big.vcf.gz) / 2 )) big.vcf.gz > cut.vcf.gz
+run 1 "a bgzipped VCF cut short" -- "$H" score-variants -m "$M" -f g17.fa -Ob -o cut.bcf cut.vcf.gz
+if grep -q "^hyenadna score-variants: cut.vcf.gz: read error at line [0-9]* (truncated or corrupt compressed data)$" "$tmp/err"; then ok; else bad "cut VCF: $(cat "$tmp/err")"; fi
+[ ! -e cut.bcf ] && ok || bad "a cut VCF left cut.bcf"
 bcftools view -Ob -o ok17.bcf ok17.vcf 2>/dev/null
 run 0 "BCF input (binary: no line checks)" -- "$H" score-variants -m "$M" -f g17.fa -O t ok17.bcf
 
