@@ -97,7 +97,7 @@ static int features(clf *c, const char *seq, size_t len, const char *name, const
     int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
     if (!ids) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     int r = -1;
-    if (hd_tokenize(seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
+    if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
         hd_set_error(HD_EINPUT, "%s: %s", file, hd_error());
     } else if (hd_embed_ids(c->m, c->be, ids, len, c->pool, c->rc, out)) {
         char *e = hd_sprintf("%s: record %s: %s", file, name, hd_error());
@@ -158,7 +158,7 @@ static int clf_build(clf *c, const hd_lset *tr, const size_t *idx, size_t n, int
             for (size_t j = 0; j < K && !bad; j++) {
                 const hd_lseq *r = &tr->v[pick[off + j]];
                 toks[j] = malloc(r->len * sizeof(int32_t));
-                if (!toks[j] || hd_tokenize(r->seq, r->len, HD_SPECIAL_NONE, toks[j], r->name) < 0) {
+                if (!toks[j] || hd_model_tokenize(c->m, r->seq, r->len, HD_SPECIAL_NONE, toks[j], r->name) < 0) {
                     if (toks[j]) hd_set_error(HD_EINPUT, "%s: %s", file, hd_error());
                     else hd_set_error(HD_EMODEL, "out of memory");
                     bad = 1;
@@ -167,6 +167,9 @@ static int clf_build(clf *c, const hd_lset *tr, const size_t *idx, size_t n, int
                 len[j] = r->len;
             }
             if (!bad) c->plen[k] = hd_ctx_join(ex, len, (int)K, 0, c->prompts[k]);
+            /* byte-token models (Evo 2) separate the examples with their end-of-document id 0 */
+            for (size_t t = 0; !bad && c->m->tokenizer == HD_TOKENIZER_BYTES && t < c->plen[k]; t++)
+                if (c->prompts[k][t] == HD_TOK_SEP) c->prompts[k][t] = 0;
             for (size_t j = 0; j < K && toks; j++) free(toks[j]);
             free(toks); free(ex); free(len);
             if (bad) goto done;
@@ -214,7 +217,7 @@ static int clf_predict(clf *c, const char *seq, size_t len, const char *name, co
     if (c->method == HD_CLF_CONTEXT) {
         int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
         if (!ids) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-        if (hd_tokenize(seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
+        if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
             hd_set_error(HD_EINPUT, "%s: %s", file, hd_error());
             free(ids);
             return -1;
@@ -361,7 +364,7 @@ int main_classify(int argc, char **argv)
     hd_clf_method method = HD_CLF_CONTEXT;
     hd_pool pool = HD_POOL_MEAN;
     int kmer_set = 0;
-    while ((c = getopt_long(argc, argv, "m:o:@:ht:k:f:r:", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:o:@:ht:k:f:r:", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
         if (r < 0) return EXIT_INPUT;
         if (r) continue;

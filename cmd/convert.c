@@ -1,4 +1,4 @@
-/* convert.c -- `hyenadna convert`: a PyTorch checkpoint (.ckpt/.bin/.pt) to model.safetensors + config.json. */
+/* convert.c -- `hyenadna convert`: a PyTorch checkpoint (.ckpt/.bin/.pt) to model.safetensors + its config. */
 #include "config.h"
 #include "common.h"
 
@@ -12,27 +12,31 @@
 
 #include "../src/ckpt.h"
 #include "../src/output.h"
+#include "../src/yamlcfg.h"
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: hyenadna convert [options] -o OUT_DIR <in.ckpt|in.bin|in.pt>\n"
             "\n"
-            "Read a PyTorch checkpoint (torch.save zip: a Lightning .ckpt, an HF pytorch_model.bin, a .pt)\n"
-            "without Python and write the model directory the other commands load: OUT_DIR/model.safetensors\n"
-            "and OUT_DIR/config.json.  The state dict is taken from 'state_dict' (Lightning), 'model', or the\n"
-            "top level; optimizer state, metric entries and non-tensor values are dropped; a name that is the\n"
-            "same view of the same storage as an earlier one (tied weights) is dropped as an alias.  The config\n"
-            "comes from the Lightning hyper_parameters (their 'model' section) unless --config is given.\n"
-            "The pickle is never executed: unknown classes become inert placeholders.  A report of what was\n"
-            "kept, dropped and aliased is printed on standard output.  Any -m option of the other commands\n"
-            "also accepts a checkpoint directly (converted in memory).\n"
+            "Read a PyTorch checkpoint (torch.save zip: a Lightning .ckpt, an HF pytorch_model.bin, an Evo 2\n"
+            ".pt) without Python and write the model directory the other commands load: OUT_DIR/model.safetensors\n"
+            "and OUT_DIR/config.json (config.yml for a vortex YAML).  Tensors keep their dtype (BF16 stays BF16)\n"
+            "and are streamed from the mapped file.  The state dict is taken from 'state_dict' (Lightning),\n"
+            "'model', or the top level; optimizer state, metric entries and non-tensor values (Evo 2's\n"
+            "_extra_state entries) are dropped; a name that is the same view of the same storage as an earlier\n"
+            "one (tied weights) is dropped as an alias.  The config comes from the Lightning hyper_parameters\n"
+            "(their 'model' section) unless --config is given; an Evo 2 7B checkpoint without one gets the\n"
+            "shipped config that fits it.  The pickle is never executed: unknown classes become inert\n"
+            "placeholders.  A report of what was kept, dropped and aliased is printed on standard output.  Any\n"
+            "-m option of the other commands also accepts a checkpoint directly (read in place).\n"
             "\n"
             "Options:\n"
             "  -o, --output OUT       output model directory (must not exist or be empty), or a single\n"
             "                         OUT.safetensors file holding the config in its __metadata__\n"
-            "  -c, --config FILE      model config JSON to write instead of the checkpoint's\n"
-            "  -f, --force            replace model.safetensors and config.json in a non-empty OUT_DIR,\n"
+            "  -c, --config FILE      model config to write instead of the checkpoint's (JSON, or a vortex\n"
+            "                         YAML for Evo 2)\n"
+            "  -f, --force            replace model.safetensors and the config in a non-empty OUT_DIR,\n"
             "                         or an existing OUT.safetensors\n"
             "  -n, --dry-run          print the report only; write nothing\n"
             "      --no-check         do not check that the converted model loads\n"
@@ -63,21 +67,29 @@ static int write_file(const char *path, const void *buf, size_t n)
     return hd_out_close(o);
 }
 
-static char *load_config(const char *path)
+/* The config file's text, checked: JSON, or YAML (then *json_out gets it as JSON for a single-file output). */
+static char *load_config(const char *path, char **json_out)
 {
     json_error_t e;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        if (access(path, R_OK) < 0) hd_errorf("cannot open config '%s': %s", path, strerror(errno));
-        else hd_errorf("%s: invalid JSON at line %d: %s", path, e.line, e.text);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        hd_errorf("%s: the config is not a JSON object", path);
+    if (hd_is_yaml_name(path)) {
+        json_t *y = hd_yaml_load_file(path);
+        if (!y) { hd_errorf("%s", hd_error()); return NULL; }
+        *json_out = json_dumps(y, JSON_INDENT(4) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        json_decref(y);
+    } else {
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+        if (!j) {
+            if (access(path, R_OK) < 0) hd_errorf("cannot open config '%s': %s", path, strerror(errno));
+            else hd_errorf("%s: invalid JSON at line %d: %s", path, e.line, e.text);
+            return NULL;
+        }
+        if (!json_is_object(j)) {
+            hd_errorf("%s: the config is not a JSON object", path);
+            json_decref(j);
+            return NULL;
+        }
         json_decref(j);
-        return NULL;
     }
-    json_decref(j);
     /* written as given */
     FILE *fp = fopen(path, "rb");
     char *s = NULL;
@@ -92,6 +104,16 @@ static char *load_config(const char *path)
     }
     if (fp) fclose(fp);
     return s;
+}
+
+/* vortex tensor names (Evo 2) */
+static int is_evo2(const hd_ckpt *ck)
+{
+    for (int i = 0; i < ck->n; i++)
+        if (!strncmp(ck->t[i].name, "blocks.", 7) &&
+            (strstr(ck->t[i].name, ".filter.short_filter_weight") || strstr(ck->t[i].name, ".inner_mha_cls.")))
+            return 1;
+    return 0;
 }
 
 static void rm_tmp(const char *dir, const char *f1, const char *f2)
@@ -112,6 +134,7 @@ int main_convert(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     const char *out = NULL, *cfg_path = NULL;
+    char *picked = NULL, *picked_note = NULL;
     int c, force = 0, dry = 0, check = 1;
     while ((c = getopt_long(argc, argv, "o:c:fnh", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
@@ -119,7 +142,6 @@ int main_convert(int argc, char **argv)
         if (r) continue;
         switch (c) {
         case 'o': out = optarg; break;
-        case 'c': cfg_path = optarg; break;
         case 'f': force = 1; break;
         case 'n': dry = 1; break;
         case OPT_NOCHECK: check = 0; break;
@@ -127,6 +149,7 @@ int main_convert(int argc, char **argv)
         default: usage(stderr); return EXIT_INPUT;
         }
     }
+    cfg_path = co.config;
     if (optind >= argc) {
         hd_errorf("no input checkpoint given");
         usage(stderr);
@@ -174,13 +197,24 @@ int main_convert(int argc, char **argv)
     hd_ckpt *ck = hd_ckpt_open(in);
     if (!ck) { free(outp); return hd_fail(); }
 
-    int status = EXIT_OK;
-    char *config = NULL, *tmpdir = NULL, *wpath = NULL;
-    void *img = NULL;
+    int status = EXIT_OK, yaml = 0, evo2 = is_evo2(ck);
+    char *config = NULL, *config_json = NULL, *tmpdir = NULL, *wpath = NULL;
     const char *config_from = NULL;
+    if (evo2 && (check || !cfg_path)) {
+        /* an Evo 2 checkpoint: load it first, so that an FP8 checkpoint or a config that does not fit fails before
+         * anything is written, and so that a shipped config is picked when none is given (docs/models.md §6.1) */
+        hd_model *m = hd_model_open_with(in, cfg_path);
+        if (!m) { status = hd_fail(); goto done; }
+        if (!cfg_path && m->config_path) {
+            cfg_path = picked = strdup(m->config_path);
+            config_from = picked_note = m->config_note ? strdup(m->config_note) : NULL;
+        }
+        hd_model_close(m);
+    }
     if (cfg_path) {
-        if (!(config = load_config(cfg_path))) { status = EXIT_INPUT; goto done; }
-        config_from = cfg_path;
+        if (!(config = load_config(cfg_path, &config_json))) { status = EXIT_INPUT; goto done; }
+        yaml = hd_is_yaml_name(cfg_path);
+        if (!config_from) config_from = cfg_path;
     } else if (ck->config_json) {
         config = strdup(ck->config_json);
         config_from = ck->config_from;
@@ -216,8 +250,6 @@ int main_convert(int argc, char **argv)
     if (dry) goto done;
 
     /* write into OUT.tmp.XXXXXX, check, then move into place */
-    size_t isz = 0;
-    if (!(img = hd_ckpt_image(ck, single ? config : NULL, &isz))) { status = hd_fail(); goto done; }
     if (!(tmpdir = hd_sprintf("%s.tmp.XXXXXX", outp)) || !mkdtemp(tmpdir)) {
         hd_errorf("cannot create a temporary directory next to '%s': %s", outp, strerror(errno));
         free(tmpdir);
@@ -230,14 +262,21 @@ int main_convert(int argc, char **argv)
     chmod(tmpdir, 0777 & ~um);
     const char *base = strrchr(outp, '/');
     base = base ? base + 1 : outp;
-    const char *wname = single ? base : "model.safetensors";
+    const char *wname = single ? base : "model.safetensors", *cname = yaml ? "config.yml" : "config.json";
     wpath = hd_sprintf("%s/%s", tmpdir, wname);
-    char *cpath = single ? NULL : hd_sprintf("%s/config.json", tmpdir);
-    if (!wpath || (!single && !cpath) || write_file(wpath, img, isz) < 0 ||
+    char *cpath = single ? NULL : hd_sprintf("%s/%s", tmpdir, cname);
+    /* the Transformer Engine FP8 state is not kept, but its presence is: the loader's FP8 rule needs it */
+    int nfp8 = 0;
+    for (int i = 0; i < ck->n_extra; i++) nfp8 += ck->extra[i].kind == HD_XS_FP8 && strstr(ck->extra[i].name, "projections._extra_state");
+    char nfp8s[32];
+    snprintf(nfp8s, sizeof nfp8s, "%d", nfp8);
+    const char *meta[] = {"te_fp8_states", nfp8s, NULL};
+    if (!wpath || (!single && !cpath) ||
+        hd_ckpt_write(ck, single ? (config_json ? config_json : config) : NULL, nfp8 ? meta : NULL, wpath) < 0 ||
         (!single && write_file(cpath, config, strlen(config)) < 0)) {
         free(cpath);
         status = hd_fail();
-        rm_tmp(tmpdir, wname, "config.json");
+        rm_tmp(tmpdir, wname, cname);
         goto done;
     }
     free(cpath);
@@ -245,7 +284,7 @@ int main_convert(int argc, char **argv)
         hd_model *m = hd_model_open(single ? wpath : tmpdir);
         if (!m) {
             hd_errorf("%s: the converted model does not load: %s", in, hd_error());
-            rm_tmp(tmpdir, wname, "config.json");
+            rm_tmp(tmpdir, wname, cname);
             status = EXIT_MODEL;
             goto done;
         }
@@ -260,7 +299,7 @@ int main_convert(int argc, char **argv)
     } else if (rename(tmpdir, outp) == 0) ok = 1;
     else if (force && (errno == ENOTEMPTY || errno == EEXIST)) {
         /* replace the two files inside the existing directory */
-        char *a = hd_sprintf("%s/config.json", tmpdir), *b = hd_sprintf("%s/config.json", outp);
+        char *a = hd_sprintf("%s/%s", tmpdir, cname), *b = hd_sprintf("%s/%s", outp, cname);
         char *c2 = hd_sprintf("%s/model.safetensors", outp);
         ok = a && b && c2 && rename(wpath, c2) == 0 && rename(a, b) == 0;
         free(a), free(b), free(c2);
@@ -268,7 +307,7 @@ int main_convert(int argc, char **argv)
     } else ok = 0;
     if (!ok) {
         hd_errorf("cannot move the converted model into '%s': %s", outp, strerror(errno));
-        rm_tmp(tmpdir, wname, "config.json");
+        rm_tmp(tmpdir, wname, cname);
         status = EXIT_MODEL;
         goto done;
     }
@@ -277,8 +316,10 @@ int main_convert(int argc, char **argv)
 done:
     free(wpath);
     free(tmpdir);
-    free(img);
     free(config);
+    free(config_json);
+    free(picked);
+    free(picked_note);
     free(outp);
     hd_ckpt_close(ck);
     return hd_finish_stdout(status);

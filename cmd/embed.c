@@ -27,7 +27,8 @@ static void usage(FILE *fp)
             "  -O, --output-fmt FMT     tsv, bed or safetensors [from the suffix of FILE, else tsv]\n"
             "      --pool STR           mean, last, max or none (one vector per base; safetensors only) [mean]\n"
             "      --rc                 average with the reverse complement (Caduceus-PS: conjoin the halves)\n"
-            "      --layer INT          embed the residual stream after block INT (0-based) [final norm]\n"
+            "      --layer LAYER        embed the residual stream after block LAYER (0-based) or, for Evo 2,\n"
+            "                           a module output such as blocks.28.mlp.l3 [final norm]\n"
             "Input options:\n"
             "  -r, --region REG[,...]   embed these regions (chr, chr:beg or chr:beg-end, 1-based inclusive)\n"
             "  -R, --regions-file FILE  embed the regions of FILE (.bed: 0-based half-open; else chr beg end 1-based)\n"
@@ -36,6 +37,8 @@ static void usage(FILE *fp)
             "      --no-split           fail on a sequence longer than the model's maximum length\n"
             "                           [split it into windows of the maximum length, with a warning]\n"
             "  -T, --reference FILE     reference FASTA of a CRAM input\n"
+            "      --keep-case          Evo 2 (byte tokens): feed soft-masked lower-case bases as they are\n"
+            "                           [upper-case them, as for every model]\n"
             "Read options (SAM/BAM/CRAM input):\n"
             "  -q, --min-mapq INT       skip mapped reads with a lower mapping quality [0]\n"
             "      --unmapped           also embed unmapped reads\n"
@@ -240,7 +243,7 @@ static int enqueue_unit(batcher *b, winopts *wo, const hd_sequnit *u, int is_rea
 int main_embed(int argc, char **argv)
 {
     enum { OPT_POOL = OPT_COMMON_END, OPT_RC, OPT_LAYER, OPT_NOSPLIT, OPT_UNMAPPED, OPT_SECONDARY, OPT_SUPPL,
-           OPT_SHARD };
+           OPT_SHARD, OPT_KEEPCASE };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"output", required_argument, NULL, 'o'}, {"output-fmt", required_argument, NULL, 'O'},
@@ -252,12 +255,15 @@ int main_embed(int argc, char **argv)
         {"min-mapq", required_argument, NULL, 'q'}, {"unmapped", no_argument, NULL, OPT_UNMAPPED},
         {"secondary", no_argument, NULL, OPT_SECONDARY}, {"supplementary", no_argument, NULL, OPT_SUPPL},
         {"batch-size", required_argument, NULL, 'b'}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"keep-case", no_argument, NULL, OPT_KEEPCASE},
         {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     const char *out = "-", *fmt_arg = NULL, *reference = NULL;
     const char **reg_args = NULL, **reg_files = NULL;
     int n_reg_args = 0, n_reg_files = 0;
     hd_embed_opts eo = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1};
+    const char *layer_arg = NULL;
+    int keep_case = 0;
     hd_read_filter rf = {0};
     long v, window = 0, stride = 0, batch_size = 64;
     int no_split = 0, c;
@@ -267,7 +273,7 @@ int main_embed(int argc, char **argv)
     reg_files = calloc((size_t)argc, sizeof *reg_files);
     if (!reg_args || !reg_files) { free(reg_args); free(reg_files); hd_errorf("out of memory"); return EXIT_MODEL; }
 #define USAGE_ERROR() do { status = EXIT_INPUT; goto early; } while (0)
-    while ((c = getopt_long(argc, argv, "m:o:O:r:R:w:s:T:q:b:@:h", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:o:O:r:R:w:s:T:q:b:@:h", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
         if (r < 0) USAGE_ERROR();
         if (r) continue;
@@ -281,10 +287,8 @@ int main_embed(int argc, char **argv)
             }
             break;
         case OPT_RC: eo.rc = 1; break;
-        case OPT_LAYER:
-            if (hd_parse_long("--layer", optarg, 0, 1 << 20, &v)) USAGE_ERROR();
-            eo.layer = (int)v;
-            break;
+        case OPT_LAYER: layer_arg = optarg; break;
+        case OPT_KEEPCASE: keep_case = 1; break;
         case 'r': reg_args[n_reg_args++] = optarg; break;
         case 'R': reg_files[n_reg_files++] = optarg; break;
         case 'w':
@@ -371,10 +375,19 @@ int main_embed(int argc, char **argv)
     char *regseq = NULL;
 
     if (!(m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-    if (eo.layer >= m->n_layer) {
-        hd_errorf("option --layer: %d is not a block of this model (0..%d)", eo.layer, m->n_layer - 1);
-        status = EXIT_INPUT;
-        goto done;
+    if (layer_arg) {
+        int tap;
+        if (hd_model_parse_layer(m, layer_arg, &eo.layer, &tap)) {
+            hd_errorf("option --layer: %s", hd_error());
+            status = EXIT_INPUT;
+            goto done;
+        }
+        eo.has_tap = tap >= 0;
+        eo.tap = tap;
+    }
+    if (keep_case) {
+        if (m->tokenizer == HD_TOKENIZER_BYTES) m->keep_case = 1;
+        else hd_warnf("--keep-case has no effect on a %s model (its vocabulary has no lower-case bases)", hd_family_name(m->family));
     }
     if (window && m->max_len > 0 && window > m->max_len) {
         hd_errorf("option --window: %ld bases exceed the model's maximum length of %ld", window, m->max_len);
@@ -482,8 +495,7 @@ int main_embed(int argc, char **argv)
     hd_emb_writer_meta(w, "family", hd_family_name(m->family));
     hd_emb_writer_meta(w, "pooling", hd_pool_name(eo.pool));
     hd_emb_writer_meta(w, "rc", eo.rc ? (m->rc_equivariant ? "conjoined" : "averaged") : "no");
-    snprintf(buf, sizeof buf, "%d", eo.layer);
-    hd_emb_writer_meta(w, "layer", eo.layer < 0 ? "final" : buf);
+    hd_emb_writer_meta(w, "layer", layer_arg ? layer_arg : "final");
     snprintf(buf, sizeof buf, "%d", width);
     hd_emb_writer_meta(w, "width", buf);
     hd_emb_writer_meta(w, "input", in);

@@ -611,7 +611,7 @@ int main_score_variants(int argc, char **argv)
     long window = -1, chunk = -1, overlap = -1, batch = 2048, v;
     int edist = -1, c;
     hd_shard shard = {0, 0};
-    while ((c = getopt_long(argc, argv, "m:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
         if (r < 0) return EXIT_INPUT;
         if (r) continue;

@@ -482,6 +482,35 @@ static void evo2_free(hd_model *m)
 
 /* ---------------------------------------------------------------- the shipped configs (§6.1) */
 
+const char *hd_evo2_shipped_config(long H, int n_blocks, long inner, long tgrid, const char *name, char *why, size_t n)
+{
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if (H != 4096 || n_blocks != 32 || (inner != 11264 && inner != 11008)) {
+        snprintf(why, n, "hidden size %ld, %d blocks and inner MLP size %ld are none of the released 7B checkpoints' "
+                 "(4096, 32, 11264 or 11008)", H, n_blocks, inner);
+        return NULL;
+    }
+    int n262 = strcasestr(base, "262k") != NULL, nbase = strcasestr(base, "base") != NULL || strcasestr(base, "8k") != NULL;
+    if (inner == 11264) {
+        snprintf(why, n, "inner MLP size 11264 is evo2_7b's (1M context)%s",
+                 n262 || nbase ? "; the file name suggests another 7B model, but the shapes decide" : "");
+        return "evo2-7b-1m.yml";
+    }
+    if (tgrid == 262144 || (!tgrid && n262 && !nbase)) {
+        snprintf(why, n, "inner MLP size 11008 and %s: evo2_7b_262k",
+                 tgrid ? "time grids of 262,144 positions" : "'262k' in the file name");
+        return "evo2-7b-262k.yml";
+    }
+    if (!tgrid) {
+        snprintf(why, n, "inner MLP size 11008 and no filter.t time grids: evo2_7b_base (8k context)");
+        return "evo2-7b-8k.yml";
+    }
+    snprintf(why, n, "inner MLP size 11008 with time grids of %ld positions matches none of them (evo2_7b_262k: 262,144; "
+             "evo2_7b_base: none)", tgrid);
+    return NULL;
+}
+
 int hd_evo2_pick_config(hd_model *m, json_t **root)
 {
     const hd_tensor_info *emb = hd_st_find(m->st, "embedding_layer.weight");
@@ -491,38 +520,18 @@ int hd_evo2_pick_config(hd_model *m, json_t **root)
     for (int i = 0; i < hd_st_count(m->st); i++) {
         const hd_tensor_info *t = hd_st_get(m->st, i);
         int k;
-        if (sscanf(t->name, "blocks.%d.", &k) == 1 && k + 1 > nl) nl = k + 1;
+        if (sscanf(t->name, "blocks.%d.", &k) == 1 && k >= 0 && k < (1 << 20) && k + 1 > nl) nl = k + 1;
         size_t n = strlen(t->name);
         if (n > 9 && !strcmp(t->name + n - 9, ".filter.t") && t->ndim) tlen = (long)t->shape[t->ndim - 1];
     }
-    const char *base = strrchr(m->weights_path, '/');
-    base = base ? base + 1 : m->weights_path;
-    if (H != 4096 || nl != 32 || (I != 11264 && I != 11008)) {
-        hd_set_error(HD_EMODEL, "%s: an Evo 2 checkpoint without a config (hidden size %ld, %d blocks, inner MLP size %ld): the "
-                     "shipped configs cover the released 7B checkpoints only (evo2_7b, evo2_7b_262k, evo2_7b_base); give its "
-                     "vortex YAML with -c CONFIG.yml or put it next to the checkpoint",
-                     m->location, H, nl, I);
+    char why[320];
+    const char *file = hd_evo2_shipped_config(H, nl, I, tlen, m->weights_path, why, sizeof why);
+    if (!file) {
+        hd_set_error(HD_EMODEL, "%s: an Evo 2 checkpoint without a config, and no shipped config fits (%s): give its "
+                     "vortex YAML with -c CONFIG.yml or put it next to the checkpoint (the shipped configs cover the "
+                     "released 7B checkpoints evo2_7b, evo2_7b_262k and evo2_7b_base)", m->location, why);
         return -1;
     }
-    const char *file, *why;
-    char buf[256];
-    int n262 = strcasestr(base, "262k") != NULL, n8k = strcasestr(base, "base") != NULL || strcasestr(base, "8k") != NULL;
-    if (I == 11264) {
-        file = "evo2-7b-1m.yml";
-        snprintf(buf, sizeof buf, "inner MLP size 11264 is evo2_7b's (1M context)%s",
-                 n262 || n8k ? "; the file name suggests another 7B model but the shapes decide" : "");
-    } else if (tlen == 262144 || (!tlen && n262)) {
-        file = "evo2-7b-262k.yml";
-        snprintf(buf, sizeof buf, "inner MLP size 11008 and %s: evo2_7b_262k", tlen ? "time grids of 262,144 positions" : "'262k' in the file name");
-    } else if (!tlen) {
-        file = "evo2-7b-8k.yml";
-        snprintf(buf, sizeof buf, "inner MLP size 11008 and no filter.t time grids: evo2_7b_base (8k context)");
-    } else {
-        hd_set_error(HD_EMODEL, "%s: a 7B Evo 2 checkpoint with inner MLP size 11008 and time grids of %ld positions matches none "
-                     "of the shipped configs (262k: 262,144; base: none): give its vortex YAML with -c CONFIG.yml", m->location, tlen);
-        return -1;
-    }
-    why = buf;
     char rel[128];
     snprintf(rel, sizeof rel, "configs/evo2/%s", file);
     char *path = hd_data_path(rel);

@@ -19,6 +19,11 @@ int hd_evo2_looks_like(const hd_st *st);
  * m->config_note and returns the parsed config in *root; -1 with an error saying why none fits. */
 int hd_evo2_pick_config(struct hd_model *m, struct json_t **root);
 
+/* The shipped config (a file name under configs/evo2/) for a checkpoint of hidden size H, n_blocks blocks, inner
+ * MLP size `inner`, HCL time grids of tgrid positions (0: none) and file name `name`; why[] says why.  NULL with
+ * why[] saying why none fits. */
+const char *hd_evo2_shipped_config(long H, int n_blocks, long inner, long tgrid, const char *name, char *why, size_t n);
+
 /* The HCL long filter of block `layer` for t < L: out [hidden_size, L] (host memory), h[c, t] =
  * Σ_s residues[c, s]·exp(log_poles[c, s]·t). */
 int hd_evo2_hcl_filter(struct hd_model *m, struct hd_backend *be, int layer, size_t L, float *out);

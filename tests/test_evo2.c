@@ -7,6 +7,7 @@
 #include "evo2.h"
 #include "model.h"
 #include "seqio.h"
+#include "yamlcfg.h"
 
 #include <jansson.h>
 #include <sys/stat.h>
@@ -434,4 +435,67 @@ Test(evo2, layer_names)
     cr_assert_neq(hd_model_parse_layer(m, "blocks.1.mlp.l2", &blk, &tap), 0);
     cr_assert(strstr(hd_error(), "blocks.1.mlp.l2"), "%s", hd_error());
     hd_model_close(m);
+}
+
+Test(evo2, shipped_config_choice)
+{
+    char why[320];
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11264, 1048576, "/x/evo2_7b.pt", why, sizeof why), "evo2-7b-1m.yml");
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11008, 262144, "/x/model.pt", why, sizeof why), "evo2-7b-262k.yml");
+    cr_assert(strstr(why, "262,144"), "%s", why);
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11008, 0, "evo2_7b_base.pt", why, sizeof why), "evo2-7b-8k.yml");
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11008, 0, "evo2_7b_262k.pt", why, sizeof why), "evo2-7b-262k.yml");
+    /* the shapes decide over the name */
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11264, 0, "evo2_7b_262k.pt", why, sizeof why), "evo2-7b-1m.yml");
+    cr_assert_null(hd_evo2_shipped_config(4096, 32, 11008, 1048576, "m.pt", why, sizeof why));
+    cr_assert_null(hd_evo2_shipped_config(1920, 25, 5120, 0, "evo2_1b_base.pt", why, sizeof why));
+    cr_assert(strstr(why, "1920"), "%s", why);
+}
+
+/* the shipped YAMLs parse and hold the published values */
+Test(evo2, shipped_configs_parse)
+{
+    static const struct { const char *file; long inner, maxlen; double scale; } c[] = {
+        {"evo2-7b-1m.yml", 11264, 1048576, 128}, {"evo2-7b-262k.yml", 11008, 262144, 32}, {"evo2-7b-8k.yml", 11008, 32768, 0}};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/configs/evo2/%s", HD_SRCDATADIR, c[i].file);
+        json_t *j = hd_yaml_load_file(p);
+        cr_assert_not_null(j, "%s", hd_error());
+        cr_assert_eq(json_integer_value(json_object_get(j, "hidden_size")), 4096);
+        cr_assert_eq(json_integer_value(json_object_get(j, "inner_mlp_size")), c[i].inner);
+        cr_assert_eq(json_integer_value(json_object_get(j, "max_seqlen")), c[i].maxlen);
+        cr_assert_eq(json_array_size(json_object_get(j, "attn_layer_idxs")), 5);
+        cr_assert_eq(json_integer_value(json_array_get(json_object_get(j, "attn_layer_idxs"), 4)), 31);
+        cr_assert_eq(json_is_true(json_object_get(j, "use_interpolated_rotary_pos_emb")), c[i].scale > 0);
+        if (c[i].scale > 0) cr_assert_eq(json_number_value(json_object_get(j, "rotary_emb_scaling_factor")), c[i].scale);
+        cr_assert_eq(json_real_value(json_object_get(j, "eps")), 1e-6);
+        json_decref(j);
+    }
+}
+
+Test(evo2, yaml_values)
+{
+    const char *y = "a: 1\nb: 0.5\nc: True\nd: false\ne: [1, 2,3]\nf: 'x'\ng: torch.nn.init.zeros_\nh: ~\ni: 1e-6\nj: \"12\"\n";
+    json_t *j = hd_yaml_load_buffer(y, strlen(y), "t.yml");
+    cr_assert_not_null(j, "%s", hd_error());
+    cr_assert(json_is_integer(json_object_get(j, "a")));
+    cr_assert_eq(json_real_value(json_object_get(j, "b")), 0.5);
+    cr_assert(json_is_true(json_object_get(j, "c")));
+    cr_assert(json_is_false(json_object_get(j, "d")));
+    cr_assert_eq(json_array_size(json_object_get(j, "e")), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "f")), "x");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "g")), "torch.nn.init.zeros_");
+    cr_assert(json_is_null(json_object_get(j, "h")));
+    cr_assert_eq(json_real_value(json_object_get(j, "i")), 1e-6);
+    cr_assert(json_is_string(json_object_get(j, "j")));
+    json_decref(j);
+    const char *dup = "a: 1\na: 2\n";
+    cr_assert_null(hd_yaml_load_buffer(dup, strlen(dup), "d.yml"));
+    cr_assert(strstr(hd_error(), "d.yml") && strstr(hd_error(), "twice"), "%s", hd_error());
+    const char *bad = "a: [1, 2\n";
+    cr_assert_null(hd_yaml_load_buffer(bad, strlen(bad), "b.yml"));
+    cr_assert(strstr(hd_error(), "b.yml") && strstr(hd_error(), "line"), "%s", hd_error());
+    const char *list = "- 1\n- 2\n";
+    cr_assert_null(hd_yaml_load_buffer(list, strlen(list), "l.yml"));
 }
