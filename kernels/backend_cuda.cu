@@ -132,6 +132,12 @@ struct weight {
     uint64_t fp;
 };
 
+struct weight16 {
+    uint16_t *d;
+    size_t n;
+    uint64_t fp;
+};
+
 struct fft_plan {
     size_t N;
     int batch;
@@ -149,6 +155,8 @@ struct cuda_priv {
     size_t reserved;                                  // bytes held by the allocator
     std::unordered_map<const float *, weight> weights;
     std::vector<float *> retired;                     // replaced weight copies, freed at destroy
+    std::unordered_map<const uint16_t *, weight16> weights16;   // BF16 matrices (Evo 2)
+    std::vector<uint16_t *> retired16;
     size_t weight_bytes;
     std::vector<fft_plan> plans;
     size_t fft_batch_bytes;                           // complex bytes per batched transform
@@ -838,6 +846,10 @@ static void cuda_embed(hd_backend *be, const int32_t *ids, size_t n, const float
     cuda_free(be, d);
 }
 
+// ---------------------------------------------------------------- Evo 2
+
+#include "backend_cuda_evo2.cuh"
+
 // ---------------------------------------------------------------- lifecycle
 
 static void cuda_destroy(hd_backend *be)
@@ -854,6 +866,8 @@ static void cuda_destroy(hd_backend *be)
         for (auto &b : P->free_blocks) cudaFree(b.p);
         for (auto &kv : P->weights) cudaFree(kv.second.d);
         for (float *d : P->retired) cudaFree(d);
+        for (auto &kv : P->weights16) cudaFree(kv.second.d);
+        for (uint16_t *d : P->retired16) cudaFree(d);
         if (P->blas) cublasDestroy(P->blas);
         if (P->stream) cudaStreamDestroy(P->stream);
         delete P;
@@ -939,6 +953,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->spectra_bytes = cuda_spectra_bytes;
     be->fftconv = cuda_fftconv;
     be->embed = cuda_embed;
+    cuda_evo2_init(be);
     // Ops appended to hd_backend after these (Mamba, xLSTM) stay NULL: hd_backend_supports() then
     // sends those families to the CPU under --device auto.
     return be;
