@@ -63,6 +63,25 @@ if [ "$(grep -vc '^#' "$tmp/e.tsv")" -eq 8 ]; then ok; else bad "embed: 8 rows";
 expect 0 "embed --layer blocks.2.mlp.l3" -- "$H" embed --keep-case --layer blocks.2.mlp.l3 -m "$E" -o "$tmp/e2.tsv" "$E/input.fa"
 if ! cmp -s "$tmp/e.tsv" "$tmp/e2.tsv"; then ok; else bad "embed --layer changes nothing"; fi
 
+# score-variants (causal windows, both strands) and classify on byte tokens
+printf '>c\n%s\n' "$(grep -v '^>' "$E/input.fa" | tr -d '\n' | head -c 1500)" >"$tmp/ref.fa"
+printf '##fileformat=VCFv4.2\n##contig=<ID=c,length=1500>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n' >"$tmp/v.vcf"
+pos=700; refb=$(sed -n 2p "$tmp/ref.fa" | cut -c$pos); alt=A; [ "$refb" = A ] && alt=C
+printf 'c\t%d\t.\t%s\t%s\t.\t.\t.\n' "$pos" "$refb" "$alt" >>"$tmp/v.vcf"
+expect 0 "score-variants --window 512 --rc" -- "$H" score-variants -m "$E" -f "$tmp/ref.fa" --window 512 --rc -O t "$tmp/v.vcf"
+if awk -F'\t' '!/^#/ && $6 != "" && $6 != "." {n++} END {exit n != 1}' "$tmp/out"; then ok; else bad "score-variants: one LLR"; cat "$tmp/out"; fi
+awk '/^>/{n++; print ">r" n " label=" (n % 2 ? "a" : "b"); next} {print}' "$E/input.fa" >"$tmp/lab.fa"
+expect 0 "classify centroid" -- "$H" classify -m "$E" --method centroid --train "$tmp/lab.fa" "$E/input.fa"
+if [ "$(grep -vc '^#' "$tmp/out")" -eq 8 ]; then ok; else bad "classify: 8 rows"; fi
+
+# the benchmark's model generator: a small shape loads and runs, deterministically
+expect 0 "make_evo2" -- "$B/make_evo2" -H 32 -n 5 -a 2 -i 48 -g 8 -p SMLAS -L 4096 -s 3 "$tmp/gen"
+expect 0 "make_evo2 again" -- "$B/make_evo2" -H 32 -n 5 -a 2 -i 48 -g 8 -p SMLAS -L 4096 -s 3 "$tmp/gen2"
+if cmp -s "$tmp/gen/model.safetensors" "$tmp/gen2/model.safetensors"; then ok; else bad "make_evo2 is not deterministic"; fi
+expect 0 "info on the generated model" -- "$H" info -m "$tmp/gen"
+has "$tmp/out" "^variant	SMLAS, 2 heads" "generated block pattern"
+expect 0 "forward on the generated model" -- "$H" forward --logits -m "$tmp/gen" -o "$tmp/g.st" "$E/input.fa"
+
 # errors, each naming the thing at fault
 expect 1 "bad --layer" -- "$H" forward -m "$E" --layer blocks.2.mlp.l9 -o "$tmp/x.st" "$E/input.fa"
 has "$tmp/err" "blocks.2.mlp.l9" "bad --layer named"
