@@ -319,16 +319,19 @@ static int load_block(hd_model *m, evo2 *e, int k, int type, const char *mlp_act
 
 static int evo2_load(hd_model *m)
 {
-    long H, NL, NH, V, S, Ks, I, mult, maxlen, pgroups;
+    long H, NL, NH, V, S, Ks, I, mult, mp, maxlen, pgroups;
     double eps, scale;
     if (hd_cfg_int(m, "hidden_size", 0, 1, 1, 1 << 20, &H) || hd_cfg_int(m, "num_layers", 0, 1, 1, 4096, &NL) ||
         hd_cfg_int(m, "num_attention_heads", 0, 1, 1, 1 << 16, &NH) || hd_cfg_int(m, "vocab_size", 512, 0, 1, 1 << 20, &V) ||
         hd_cfg_int(m, "state_size", 16, 0, 1, 4096, &S) || hd_cfg_int(m, "short_filter_length", 3, 0, 1, 1024, &Ks) ||
         hd_cfg_int(m, "inner_size_multiple_of", 64, 0, 1, 1 << 20, &mult) ||
+        hd_cfg_int(m, "model_parallel_size", 1, 0, 1, 1 << 16, &mp) ||
         hd_cfg_int(m, "max_seqlen", 0, 0, 0, 1L << 40, &maxlen) || hd_cfg_int(m, "proj_groups", 1, 0, 1, 1 << 16, &pgroups) ||
         hd_cfg_num(m, "eps", 1e-6, &eps))
         return -1;
-    /* vortex's default inner size, unless given */
+    /* vortex's default inner size, unless given: 8H/3 rounded up to a multiple of inner_size_multiple_of ×
+     * model_parallel_size */
+    mult *= mp;
     long Idef = mult * ((2 * H * 4 / 3 + mult - 1) / mult);
     if (hd_cfg_int(m, "inner_mlp_size", Idef, 0, 1, 1 << 24, &I)) return -1;
     if (H % NH || (H / NH) % 2) {
