@@ -199,6 +199,12 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
     return be;
 }
 
+void hd_keep_case(hd_model *m)
+{
+    if (m->tokenizer == HD_TOKENIZER_BYTES) m->keep_case = 1;
+    else hd_warnf("--keep-case has no effect on a %s model (its vocabulary has no lower-case bases)", hd_family_name(m->family));
+}
+
 int hd_refuse_tty_output(const char *out, const char *what)
 {
     if (strcmp(out, "-") || !isatty(STDOUT_FILENO)) return 0;

@@ -56,6 +56,10 @@ int hd_common_opt(hd_common_opts *o, int c, const char *arg);
 void hd_common_usage(FILE *fp);
 hd_backend *hd_open_backend(const hd_common_opts *o);   /* prints the error itself */
 
+/* --keep-case: feed soft-masked bases as they are to a byte-token model (Evo 2); a warning for the others,
+ * whose vocabularies have no lower-case bases. */
+void hd_keep_case(hd_model *m);
+
 /* Binary or compressed output to stdout when stdout is a terminal: an error saying so (what: "binary
  * safetensors", "compressed"); 1 when refused. */
 int hd_refuse_tty_output(const char *out, const char *what);

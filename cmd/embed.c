@@ -385,10 +385,7 @@ int main_embed(int argc, char **argv)
         eo.has_tap = tap >= 0;
         eo.tap = tap;
     }
-    if (keep_case) {
-        if (m->tokenizer == HD_TOKENIZER_BYTES) m->keep_case = 1;
-        else hd_warnf("--keep-case has no effect on a %s model (its vocabulary has no lower-case bases)", hd_family_name(m->family));
-    }
+    if (keep_case) hd_keep_case(m);
     if (window && m->max_len > 0 && window > m->max_len) {
         hd_errorf("option --window: %ld bases exceed the model's maximum length of %ld", window, m->max_len);
         status = EXIT_INPUT;

@@ -159,10 +159,7 @@ int main_forward(int argc, char **argv)
         }
         if (rctx.layer_tap[i] >= 0) taps[n_taps++] = rctx.layer_tap[i];
     }
-    if (keep_case) {
-        if (m->tokenizer == HD_TOKENIZER_BYTES) m->keep_case = 1;
-        else hd_warnf("--keep-case has no effect on a %s model (its vocabulary has no lower-case bases)", hd_family_name(m->family));
-    }
+    if (keep_case) hd_keep_case(m);
     if (shift_set) hd_hyena_set_shift(m, (float)shift);
     if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
     if (!(fa = hd_fasta_open(in))) { status = hd_fail(); goto done; }

@@ -310,6 +310,33 @@ static uint64_t fingerprint(const float *h, size_t n)
     return x;
 }
 
+// A device copy of `bytes` of host data for the weight caches (its own cudaMalloc: weights outlive the pool).
+// On the backend's stream: a plain cudaMemcpy from pageable memory may return before the data has landed,
+// and the non-blocking stream would not wait for it.  NULL + hd_error on failure.
+static void *upload_weight(cuda_priv *P, const void *host, size_t bytes)
+{
+    void *d = NULL;
+    size_t b = bytes ? bytes : 1;
+    if (cudaMalloc(&d, b) != cudaSuccess) {
+        cudaGetLastError();
+        release_free_blocks(P);
+        if (cudaMalloc(&d, b) != cudaSuccess) {
+            cudaGetLastError();
+            char a[32];
+            hd_set_error(HD_EMODEL, "out of GPU memory: %s for the model weights", hd_fmt_bytes((double)b, a, sizeof a));
+            return NULL;
+        }
+    }
+    if (!ck(P, cudaMemcpyAsync(d, host, bytes, cudaMemcpyHostToDevice, P->stream), "uploading weights") ||
+        !ck(P, cudaStreamSynchronize(P->stream), "uploading weights")) {
+        cudaFree(d);
+        report(P);
+        return NULL;
+    }
+    P->weight_bytes += b;
+    return d;
+}
+
 static const float *cuda_weights(hd_backend *be, const float *host, size_t n)
 {
     cuda_priv *P = P_(be);
@@ -318,29 +345,10 @@ static const float *cuda_weights(hd_backend *be, const float *host, size_t n)
     auto it = P->weights.find(host);
     if (it != P->weights.end() && it->second.n == n && it->second.fp == fingerprint(host, n))
         return it->second.d;
-    float *d = NULL;
-    size_t bytes = (n ? n : 1) * sizeof(float);
-    if (cudaMalloc((void **)&d, bytes) != cudaSuccess) {
-        cudaGetLastError();
-        release_free_blocks(P);
-        if (cudaMalloc((void **)&d, bytes) != cudaSuccess) {
-            cudaGetLastError();
-            char a[32];
-            hd_set_error(HD_EMODEL, "out of GPU memory: %s for the model weights", hd_fmt_bytes((double)bytes, a, sizeof a));
-            return NULL;
-        }
-    }
-    // on the backend's stream: a plain cudaMemcpy from pageable memory may return before the data has
-    // landed, and the non-blocking stream would not wait for it
-    if (!ck(P, cudaMemcpyAsync(d, host, n * sizeof(float), cudaMemcpyHostToDevice, P->stream), "uploading weights") ||
-        !ck(P, cudaStreamSynchronize(P->stream), "uploading weights")) {
-        cudaFree(d);
-        report(P);
-        return NULL;
-    }
+    float *d = (float *)upload_weight(P, host, n * sizeof(float));
+    if (!d) return NULL;
     if (it != P->weights.end()) P->retired.push_back(it->second.d);   // may still be queued on the stream
     P->weights[host] = weight{d, n, fingerprint(host, n)};
-    P->weight_bytes += bytes;
     return d;
 }
 

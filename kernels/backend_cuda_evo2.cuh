@@ -20,27 +20,10 @@ static const uint16_t *cuda_weights_bf16(hd_backend *be, const uint16_t *host, s
     uint64_t fp = fingerprint((const float *)(const void *)host, n / 2);
     auto it = P->weights16.find(host);
     if (it != P->weights16.end() && it->second.n == n && it->second.fp == fp) return it->second.d;
-    uint16_t *d = NULL;
-    size_t bytes = (n ? n : 1) * sizeof(uint16_t);
-    if (cudaMalloc((void **)&d, bytes) != cudaSuccess) {
-        cudaGetLastError();
-        release_free_blocks(P);
-        if (cudaMalloc((void **)&d, bytes) != cudaSuccess) {
-            cudaGetLastError();
-            char a[32];
-            hd_set_error(HD_EMODEL, "out of GPU memory: %s for the model weights", hd_fmt_bytes((double)bytes, a, sizeof a));
-            return NULL;
-        }
-    }
-    if (!ck(P, cudaMemcpyAsync(d, host, n * sizeof(uint16_t), cudaMemcpyHostToDevice, P->stream), "uploading weights") ||
-        !ck(P, cudaStreamSynchronize(P->stream), "uploading weights")) {
-        cudaFree(d);
-        report(P);
-        return NULL;
-    }
+    uint16_t *d = (uint16_t *)upload_weight(P, host, n * sizeof(uint16_t));
+    if (!d) return NULL;
     if (it != P->weights16.end()) P->retired16.push_back(it->second.d);
     P->weights16[host] = weight16{d, n, fp};
-    P->weight_bytes += bytes;
     return d;
 }
 

@@ -833,12 +833,15 @@ static int cmp_image(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size)
+/* The safetensors header of the kept tensors in file order (*order, sorted by descending alignment then name):
+ * the 8-byte length and the padded JSON in *hdr (hd_alloc'd, *hdr_len bytes); *data_len bytes of data follow. */
+static int image_header(const hd_ckpt *c, const char *config_json, const char *const *meta_kv, hd_ckpt_tensor ***order,
+                        unsigned char **hdr, size_t *hdr_len, size_t *data_len)
 {
     hd_ckpt_tensor **s = malloc((c->n ? c->n : 1) * sizeof *s);
     json_t *h = json_object(), *meta = json_object();
-    unsigned char *img = NULL;
     char *hs = NULL;
+    int rc = -1;
     if (!s || !h || !meta) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
     for (int i = 0; i < c->n; i++) s[i] = &c->t[i];
     qsort(s, c->n, sizeof *s, cmp_image);
@@ -846,40 +849,57 @@ void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size)
     json_object_set_new(meta, "format", json_string("pt"));
     json_object_set_new(meta, "source", json_string(base ? base + 1 : c->path));
     if (config_json) json_object_set_new(meta, "config", json_string(config_json));
+    for (int i = 0; meta_kv && meta_kv[i] && meta_kv[i + 1]; i += 2) json_object_set_new(meta, meta_kv[i], json_string(meta_kv[i + 1]));
     json_object_set_new(h, "__metadata__", meta);
     meta = NULL;
     size_t off = 0;
     for (int i = 0; i < c->n; i++) {
-        json_t *e = json_object(), *shape = json_array();
+        json_t *e = json_object(), *shape = json_array(), *offs = json_array();
         for (int d = 0; d < s[i]->ndim; d++) json_array_append_new(shape, json_integer(s[i]->shape[d]));
         json_object_set_new(e, "dtype", json_string(hd_dtype_name(s[i]->dtype)));
         json_object_set_new(e, "shape", shape);
-        json_t *offs = json_array();
         json_array_append_new(offs, json_integer((json_int_t)off));
         json_array_append_new(offs, json_integer((json_int_t)(off + s[i]->nbytes)));
         json_object_set_new(e, "data_offsets", offs);
         if (json_object_set_new(h, s[i]->name, e)) { hd_set_error(HD_EMODEL, "%s: bad tensor name '%s'", c->path, s[i]->name); goto done; }
         off += s[i]->nbytes;
     }
-    hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!hs) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
-    size_t hl = strlen(hs), hpad = (hl + 7) & ~(size_t)7, total;
-    if (hd_add(8 + hpad, off, &total)) { hd_set_error(HD_EMODEL, "%s: too large", c->path); goto done; }
-    img = hd_alloc(total, "the converted weights");
-    if (!img) goto done;
-    for (int i = 0; i < 8; i++) img[i] = (unsigned char)((uint64_t)hpad >> (8 * i));
-    memcpy(img + 8, hs, hl);
-    memset(img + 8 + hl, ' ', hpad - hl);
-    off = 8 + hpad;
+    if (!(hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER))) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+    size_t hl = strlen(hs), hpad = (hl + 7) & ~(size_t)7;
+    if (!(*hdr = hd_alloc(8 + hpad, "a safetensors header"))) goto done;
+    for (int i = 0; i < 8; i++) (*hdr)[i] = (unsigned char)((uint64_t)hpad >> (8 * i));
+    memcpy(*hdr + 8, hs, hl);
+    memset(*hdr + 8 + hl, ' ', hpad - hl);
+    *hdr_len = 8 + hpad;
+    *data_len = off;
+    *order = s;
+    s = NULL;
+    rc = 0;
+done:
+    free(hs);
+    free(s);
+    json_decref(meta);
+    json_decref(h);
+    return rc;
+}
+
+void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size)
+{
+    hd_ckpt_tensor **s = NULL;
+    unsigned char *hdr = NULL, *img = NULL;
+    size_t hl = 0, dl = 0, total;
+    if (image_header(c, config_json, NULL, &s, &hdr, &hl, &dl) < 0) return NULL;
+    if (hd_add(hl, dl, &total)) { hd_set_error(HD_EMODEL, "%s: too large", c->path); goto done; }
+    if (!(img = hd_alloc(total, "the converted weights"))) goto done;
+    memcpy(img, hdr, hl);
+    size_t off = hl;
     for (int i = 0; i < c->n; i++) {
         if (s[i]->nbytes) memcpy(img + off, s[i]->data, s[i]->nbytes);
         off += s[i]->nbytes;
     }
     *size = total;
 done:
-    free(hs);
-    json_decref(meta);
-    json_decref(h);
+    hd_free(hdr);
     free(s);
     return img;
 }
@@ -918,50 +938,20 @@ done:
 
 int hd_ckpt_write(const hd_ckpt *c, const char *config_json, const char *const *meta_kv, const char *path)
 {
-    hd_ckpt_tensor **s = malloc((c->n ? c->n : 1) * sizeof *s);
-    json_t *h = json_object(), *meta = json_object();
-    char *hs = NULL;
+    hd_ckpt_tensor **s = NULL;
+    unsigned char *hdr = NULL;
+    size_t hl = 0, dl = 0;
     hd_outfile *o = NULL;
     int rc = -1;
-    if (!s || !h || !meta) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
-    for (int i = 0; i < c->n; i++) s[i] = &c->t[i];
-    qsort(s, c->n, sizeof *s, cmp_image);
-    const char *base = strrchr(c->path, '/');
-    json_object_set_new(meta, "format", json_string("pt"));
-    json_object_set_new(meta, "source", json_string(base ? base + 1 : c->path));
-    if (config_json) json_object_set_new(meta, "config", json_string(config_json));
-    for (int i = 0; meta_kv && meta_kv[i] && meta_kv[i + 1]; i += 2) json_object_set_new(meta, meta_kv[i], json_string(meta_kv[i + 1]));
-    json_object_set_new(h, "__metadata__", meta);
-    meta = NULL;
-    size_t off = 0;
-    for (int i = 0; i < c->n; i++) {
-        json_t *e = json_object(), *shape = json_array(), *offs = json_array();
-        for (int d = 0; d < s[i]->ndim; d++) json_array_append_new(shape, json_integer(s[i]->shape[d]));
-        json_object_set_new(e, "dtype", json_string(hd_dtype_name(s[i]->dtype)));
-        json_object_set_new(e, "shape", shape);
-        json_array_append_new(offs, json_integer((json_int_t)off));
-        json_array_append_new(offs, json_integer((json_int_t)(off + s[i]->nbytes)));
-        json_object_set_new(e, "data_offsets", offs);
-        if (json_object_set_new(h, s[i]->name, e)) { hd_set_error(HD_EMODEL, "%s: bad tensor name '%s'", c->path, s[i]->name); goto done; }
-        off += s[i]->nbytes;
-    }
-    if (!(hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER))) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
-    size_t hl = strlen(hs), hpad = (hl + 7) & ~(size_t)7;
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hpad >> (8 * i));
-    if (!(o = hd_out_open(path, 0))) goto done;
-    if (hd_out_write(o, len8, 8) < 0 || hd_out_write(o, hs, hl) < 0) goto done;
-    for (size_t i = hl; i < hpad; i++)
-        if (hd_out_write(o, " ", 1) < 0) goto done;
+    if (image_header(c, config_json, meta_kv, &s, &hdr, &hl, &dl) < 0) return -1;
+    if (!(o = hd_out_open(path, 0)) || hd_out_write(o, hdr, hl) < 0) goto done;
     for (int i = 0; i < c->n; i++)   /* straight from the mapping: no copy of the whole model in memory */
         if (s[i]->nbytes && hd_out_write(o, s[i]->data, s[i]->nbytes) < 0) goto done;
     rc = hd_out_close(o);
     o = NULL;
 done:
     if (o) hd_out_abort(o);
-    free(hs);
-    json_decref(meta);
-    json_decref(h);
+    hd_free(hdr);
     free(s);
     return rc;
 }
