@@ -408,7 +408,13 @@ static int evo2_load(hd_model *m)
             goto out;
         }
         snprintf(nm, sizeof nm, "blocks.%ld.inner_mha_cls.rotary_emb.inv_freq", k);
-        if (check_dim(m, nm, 0, H / NH / 2, "num_attention_heads (the head size)")) goto out;
+        const hd_tensor_info *fq = hd_model_tensor(m, nm);
+        if (fq && (fq->ndim != 1 || fq->shape[0] != H / NH / 2)) {
+            hd_set_error(HD_EMODEL, "%s: config num_attention_heads = %ld (head size %ld) contradicts the checkpoint: tensor "
+                         "'%s' holds %lld rotary frequencies, not %ld, in %s", cfg_name(m), NH, H / NH, hd_model_display(m, nm),
+                         (long long)(fq->ndim ? fq->shape[0] : 0), H / NH / 2, m->weights_path);
+            goto out;
+        }
         snprintf(nm, sizeof nm, "blocks.%ld.filter.log_poles", k);
         if (check_dim(m, nm, 1, S, "state_size")) goto out;
         snprintf(nm, sizeof nm, "blocks.%ld.filter.short_filter_weight", k);
