@@ -56,7 +56,7 @@ static char *canonical_name(const char *name)
         size_t n = strlen(prefixes[i]);
         if (!strncmp(name, prefixes[i], n)) { name += n; break; }
     }
-    char *s = strdup(name);
+    char *s = hd_strdup(name);
     if (!s) return NULL;
     static const char *infix[][2] = {{".mixer.layer.", ".mixer."}, {".mlp.layer.", ".mlp."}};
     for (int k = 0; k < 2; k++) {
@@ -170,18 +170,18 @@ hd_model *hd_model_open_with(const char *location, const char *config)
 {
     hd_model *m = calloc(1, sizeof *m);
     if (!m) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    m->location = strdup(location);
     m->uid = hd_new_uid();
     json_t *root = NULL;
     int many = 0;
+    if (!(m->location = hd_strdup(location))) goto fail;
 
     if (config) {
         if (!is_file(config)) { hd_set_error(HD_EMODEL, "cannot open config '%s': %s", config, strerror(ENOENT)); goto fail; }
-        m->config_path = strdup(config);
+        if (!(m->config_path = hd_strdup(config))) goto fail;
         m->config_note = strdup("given with -c/--config");
     }
     if (is_dir(location)) {
-        m->weights_path = hd_sprintf("%s/model.safetensors", location);
+        if (!(m->weights_path = hd_sprintf("%s/model.safetensors", location))) goto fail;
         if (!is_file(m->weights_path)) {
             free(m->weights_path);
             static const char *const pt[] = {".pt", ".pth", NULL};
@@ -210,7 +210,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             if (m->config_path) m->config_note = strdup("found in the model directory");
         }
     } else if (is_file(location)) {
-        m->weights_path = strdup(location);
+        if (!(m->weights_path = hd_strdup(location))) goto fail;
     } else {
         hd_set_error(HD_EMODEL, "cannot open model '%s': %s", location, strerror(ENOENT));
         goto fail;
