@@ -420,6 +420,18 @@ static int evo2_load(hd_model *m)
         snprintf(nm, sizeof nm, "blocks.%ld.filter.short_filter_weight", k);
         if (check_dim(m, nm, -1, Ks, "short_filter_length")) goto out;
     }
+    long nf;
+    if (hd_cfg_int(m, "num_filters", H, 0, 1, 1 << 20, &nf)) goto out;
+    if (nf != H) {
+        hd_set_error(HD_EMODEL, "%s: num_filters = %ld differs from hidden_size %ld, which is not supported", cfg_name(m), nf, H);
+        goto out;
+    }
+    const char *pf = hd_cfg_str(m, "prefill_style");
+    if (pf && strcmp(pf, "fft")) {
+        hd_set_error(HD_EMODEL, "%s: prefill_style '%s' is not supported (the HCL state is filled as prefill_style: fft)",
+                     cfg_name(m), pf);
+        goto out;
+    }
     if (fp8_check(m, e, type)) goto out;
 
     m->d_model = (int)H;
