@@ -146,7 +146,7 @@ int hd_vs_stretches_check(const hd_vs_stretches *r, size_t beg, size_t end)
 
 int hd_vs_model_has_n(const hd_model *m)
 {
-    return m && m->vocab_size > HD_TOK_N;
+    return m && hd_model_base_token(m, HD_TOK_N) < m->vocab_size;
 }
 
 int hd_vs_check_ref(const char *seq, size_t len, int64_t pos, const char *refal)

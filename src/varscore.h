@@ -79,7 +79,7 @@ enum { HD_VS_SPAN_ACGT = 0, HD_VS_SPAN_N = 1, HD_VS_SPAN_OTHER = 2 };   /* only 
 int hd_vs_stretches_check(const hd_vs_stretches *r, size_t beg, size_t end);
 
 /* Whether the model has a token for N, so that N in a window is read as what it is (every family hyenadna
- * runs does: the character vocabulary of docs/models.md §2 has N = 11). */
+ * runs does: the character vocabulary of docs/models.md §2 has N = 11, Evo 2's bytes (§6.3) 'N'). */
 int hd_vs_model_has_n(const struct hd_model *m);
 
 /* ---------------------------------------------------------------- 2. job runner */
