@@ -71,6 +71,7 @@ typedef struct {
     int cur;              /* faidx index of the loaded contig, -1 none */
     char *seq;            /* upper-case bases */
     uint8_t *ids;
+    size_t origin;        /* the chunk grid's origin on the contigs loaded (--all-snvs -r) */
     hd_vs_contig c;
 } refseq;
 
@@ -125,7 +126,8 @@ static int ref_load(refseq *r, const char *name)
     r->cur = -1;
     for (int i = 0; i < n; i++)
         if (!strcmp(faidx_iseq(r->fai, i), name)) { r->cur = i; break; }
-    r->c = (hd_vs_contig){r->cur, faidx_iseq(r->fai, r->cur), r->ids, (size_t)len};
+    r->c = (hd_vs_contig){.id = r->cur, .name = faidx_iseq(r->fai, r->cur), .ids = r->ids, .len = (size_t)len,
+                          .origin = r->origin < (size_t)len ? r->origin : 0};
     return 1;
 }
 
@@ -681,6 +683,7 @@ int main_score_variants(int argc, char **argv)
     hd_vs_engine *eng = NULL;
     item *items = NULL;
     snv_gen gen = {0};
+    hts_pos_t region_beg = 0;   /* --all-snvs: the region's first base (not the shard's) */
     char refbuf[4096];
     long nitems = 0;
 
@@ -720,6 +723,7 @@ int main_score_variants(int argc, char **argv)
         hts_pos_t clen = faidx_seq_len(x->ref.fai, faidx_iseq(x->ref.fai, tid));
         if (end > clen) end = clen;
         gen = (snv_gen){tid, beg, end, 0};
+        region_beg = beg;
         if (shard.n) {   /* a contiguous block of the region's positions */
             uint64_t lo, hi;
             hd_shard_range(&shard, end > beg ? (uint64_t)(end - beg) : 0, &lo, &hi);
@@ -769,6 +773,8 @@ int main_score_variants(int argc, char **argv)
         goto done;
     }
     x->vo.window = (size_t)window, x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap;
+    /* --all-snvs -r: the chunks start O bases before the region (or at the contig start), as in `track` */
+    if (x->all_snvs) x->ref.origin = region_beg > overlap ? (size_t)(region_beg - overlap) : 0;
     x->vo.edist = edist >= 0 ? edist : x->vo.mode == HD_VS_WINDOW;
 
     if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }

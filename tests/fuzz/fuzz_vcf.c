@@ -32,7 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             fz_upper[i][k] = c >= 'a' && c <= 'z' ? c - 32 : c;
         }
         hd_vs_seq_ids(fz_upper[i], n, ids);
-        fz_contig[i] = (hd_vs_contig){i, fz_names[i], ids, n};
+        fz_contig[i] = (hd_vs_contig){.id = i, .name = fz_names[i], .ids = ids, .len = n};
     }
     return 0;
 }
