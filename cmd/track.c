@@ -1,0 +1,778 @@
+/* track.c -- `hyenadna track`: per-base genome-browser tracks of what a model thinks of every base (bigWig
+ * or bgzipped bedGraph) and the tabix table of every SNV; `--merge` joins the outputs of `--shard` runs.
+ *
+ * The scores are score-variants' (src/varscore.c): every A/C/G/T base of the regions is queued as its
+ * three SNVs in a batch planner that runs one forward pass per reference chunk (prefix, unmasked) or per
+ * masked window, so the LLRs are those `score-variants --all-snvs` writes, to the last digit; the tracks are
+ * functions of them (src/track.c).  The regions are walked in blocks of whole chunks, reading the reference
+ * a block at a time: memory follows the chunk, never the contig. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "common.h"
+
+#include <errno.h>
+#include <htslib/kstring.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../src/output.h"
+#include "../src/regions.h"
+#include "../src/shard.h"
+#include "../src/tokenizer.h"
+#include "../src/track.h"
+#include "../src/varscore.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: hyenadna track [options] -f REF.fa [-r REG[,REG...] | -R FILE] -o PREFIX\n"
+            "       hyenadna track --merge PREFIX PART1 PART2 ...\n"
+            "\n"
+            "Genome-browser tracks of what a DNA language model thinks of every base of the regions (every\n"
+            "contig of REF without -r/-R), from one forward pass per reference chunk, and the table of the\n"
+            "log-likelihood ratio of every possible SNV (the values of score-variants --all-snvs with the\n"
+            "same options).  Outputs appear under their final names only when complete.\n"
+            "\n"
+            "Input options:\n"
+            "  -f, --fasta-ref FILE   reference FASTA, plain or bgzip (indexed; .fai made when absent)\n"
+            "  -r, --region REG       CHR, CHR:BEG or CHR:BEG-END (1-based, inclusive), comma-separated\n"
+            "  -R, --regions-file F   regions from a file (.bed 0-based, else CHR BEG END 1-based)\n"
+            "                         [regions are sorted and overlapping or adjacent ones merged]\n"
+            "Track options:\n"
+            "      --what LIST        the outputs, comma-separated [logp,entropy]:\n"
+            "                           logp     log2 p(reference base), the model's distribution over\n"
+            "                                    A, C, G, T renormalised            -> PREFIX.logp.bw\n"
+            "                           entropy  entropy of that distribution in bits (0-2) -> PREFIX.entropy.bw\n"
+            "                           ic       2 - entropy                        -> PREFIX.ic.bw\n"
+            "                           probs    p(base) x (2 - entropy), the heights of a sequence logo\n"
+            "                                                                       -> PREFIX.{A,C,G,T}.bw\n"
+            "                           llr      log p(ALT) - log p(REF) (natural log) of the 3 SNVs at\n"
+            "                                    every base, bgzipped + tabix-indexed -> PREFIX.snv.tsv.gz\n"
+            "                           all      all of these\n"
+            "  -s, --score MODE       prefix (causal models): each base given the bases before it, read\n"
+            "                         from one pass per chunk [the default for causal models];\n"
+            "                         masked (masked models): each base replaced by [MASK] in a window of\n"
+            "                         -w bases around it - one forward pass of W tokens PER BASE, W times\n"
+            "                         the cost of unmasked [the default for masked models];\n"
+            "                         unmasked (masked models): read without masking, one pass per chunk\n"
+            "      --chunk INT        chunk length C [the model's maximum length]\n"
+            "      --overlap INT      overlap O of consecutive chunks, < C [C/2]; chunk k covers bases\n"
+            "                         [k(C-O), k(C-O)+C) from the contig start, or from O bases before the\n"
+            "                         region when that is later; a base takes its values from the earliest\n"
+            "                         chunk holding it (prefix), the one centring it best (unmasked)\n"
+            "  -w, --window INT       masked mode: window width [min(1024, the model's maximum length)]\n"
+            "      --rc               average the LLRs with those of the reverse complement (each base\n"
+            "                         scored given the bases after it); every track then follows them\n"
+            "      --shard I/N        compute only the I-th of N contiguous pieces of the regions' bases\n"
+            "                         (in output order); `--merge` joins the N outputs into the single run's\n"
+            "Output options:\n"
+            "  -o, --output PREFIX    output name prefix (required)\n"
+            "  -O, --output-type T    bigwig (PREFIX.NAME.bw, with zoom levels) or bedgraph (bgzipped,\n"
+            "                         tabix-indexed PREFIX.NAME.bedgraph.gz, one line per base) [bigwig]\n"
+            "      --merge            join shard outputs: PREFIX PART1 PART2 ... (the parts' -o prefixes, in\n"
+            "                         shard order); every track file PART1 has is merged\n"
+            "No value (a gap) at the first base of a contig in prefix mode (the last too with --rc) and at\n"
+            "bases other than A, C, G, T.  Contigs come in the byte order of their names, as bigWig's\n"
+            "chromosome tree wants them.\n");
+    hd_common_usage(fp);
+}
+
+/* ---------------------------------------------------------------- what is written */
+
+enum { W_LOGP = 1, W_ENTROPY = 2, W_IC = 4, W_PROBS = 8, W_LLR = 16 };
+
+static int parse_what(const char *s, int *out)
+{
+    static const struct { const char *name; int bits; } w[] = {
+        {"logp", W_LOGP}, {"entropy", W_ENTROPY}, {"ic", W_IC}, {"probs", W_PROBS}, {"llr", W_LLR},
+        {"all", W_LOGP | W_ENTROPY | W_IC | W_PROBS | W_LLR}};
+    *out = 0;
+    const char *p = s;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int found = 0;
+        for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+            if (strlen(w[i].name) == n && !strncmp(p, w[i].name, n)) { *out |= w[i].bits; found = 1; }
+        if (!found) {
+            hd_errorf("option --what: '%.*s' is not one of logp, entropy, ic, probs, llr, all", (int)n, p);
+            return -1;
+        }
+        p += n;
+        if (*p) p++;
+    }
+    if (!*out) { hd_errorf("option --what: nothing to compute in '%s'", s); return -1; }
+    return 0;
+}
+
+/* Is track t (HD_TRK_*) asked for? */
+static int wants(int what, int t)
+{
+    switch (t) {
+    case HD_TRK_LOGP: return what & W_LOGP;
+    case HD_TRK_ENTROPY: return what & W_ENTROPY;
+    case HD_TRK_IC: return what & W_IC;
+    default: return what & W_PROBS;
+    }
+}
+
+static const char *track_desc(int t)
+{
+    switch (t) {
+    case HD_TRK_LOGP: return "log2 p(reference base)";
+    case HD_TRK_ENTROPY: return "entropy of p(A,C,G,T) in bits";
+    case HD_TRK_IC: return "information content, 2 - entropy";
+    default: return "p(base) x information content";
+    }
+}
+
+static char *out_name(const char *prefix, const char *name, hd_tf_format fmt)
+{
+    return hd_sprintf("%s.%s.%s", prefix, name, fmt == HD_TF_BIGWIG ? "bw" : "bedgraph.gz");
+}
+
+/* An output that exists and is not a regular file (a folder) cannot be replaced. */
+static int check_replaceable(const char *path)
+{
+    struct stat sb;
+    if (!stat(path, &sb) && !S_ISREG(sb.st_mode)) {
+        hd_errorf("cannot replace the existing output '%s': it is not a regular file", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the outputs of one run */
+
+typedef struct {
+    hd_trackfile *tf[HD_TRK_N];
+    hd_tabfile *snv;
+} outputs;
+
+static int outputs_finish_commit(outputs *o)
+{
+    for (int t = 0; t < HD_TRK_N; t++)
+        if (o->tf[t] && hd_tf_finish(o->tf[t])) return -1;
+    if (o->snv && hd_tab_finish(o->snv)) return -1;
+    int rc = 0;
+    for (int t = 0; t < HD_TRK_N; t++) {
+        if (o->tf[t] && hd_tf_commit(o->tf[t])) rc = -1;
+        o->tf[t] = NULL;
+    }
+    if (o->snv && hd_tab_commit(o->snv)) rc = -1;
+    o->snv = NULL;
+    return rc;
+}
+
+static void outputs_abort(outputs *o)
+{
+    for (int t = 0; t < HD_TRK_N; t++) hd_tf_abort(o->tf[t]);
+    hd_tab_abort(o->snv);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---------------------------------------------------------------- progress */
+
+typedef struct {
+    int on;
+    double t0, last;
+    uint64_t total;
+} progress;
+
+static void fmt_dur(double s, char *buf, size_t n)
+{
+    if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+static void progress_show(progress *p, uint64_t done, int final)
+{
+    if (!p->on) return;
+    double now = hd_now();
+    if (!final && now - p->last < 0.5) return;
+    p->last = now;
+    double dt = now - p->t0, rate = dt > 0 ? (double)done / dt : 0;
+    char eta[32];
+    fmt_dur(rate > 0 ? (double)(p->total - done) / rate : NAN, eta, sizeof eta);
+    fprintf(stderr, "\rhyenadna track: %" PRIu64 " of %" PRIu64 " bases (%.1f%%), %.0f bases/s, ETA %s   ", done, p->total,
+            p->total ? 100.0 * (double)done / (double)p->total : 100.0, rate, eta);
+    if (final) fputc('\n', stderr);
+}
+
+/* ---------------------------------------------------------------- regions */
+
+/* A piece of the work: bases [beg, end) of FASTA contig tid, from a region whose chunk grid starts at
+ * origin; oid is the contig's place in the output order. */
+typedef struct {
+    int tid, oid;
+    int64_t beg, end;
+    size_t origin;
+} piece;
+
+static const hd_contigs *sort_dict;
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(hd_contigs_name(sort_dict, *(const int *)a), hd_contigs_name(sort_dict, *(const int *)b));
+}
+
+static const int *sort_rank;
+static int cmp_region(const void *a, const void *b)
+{
+    const hd_region *x = a, *y = b;
+    int rx = sort_rank[hd_contigs_id(sort_dict, x->chrom)], ry = sort_rank[hd_contigs_id(sort_dict, y->chrom)];
+    if (rx != ry) return rx < ry ? -1 : 1;
+    return x->beg < y->beg ? -1 : x->beg > y->beg;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+typedef struct {
+    /* options */
+    int what;
+    hd_tf_format fmt;
+    const char *fasta, *prefix;
+    hd_vs_opts vo;
+    /* state */
+    faidx_t *fai;
+    hd_contigs *dict;
+    hd_model *m;
+    hd_vs_batch *batch;
+    outputs out;
+    progress prog;
+    uint64_t done, nvalues, ngaps;
+    /* a block's scratch */
+    long *h;               /* 3 batch handles per base */
+    size_t hcap;
+    kstring_t line;
+} ctx;
+
+static int grow_handles(ctx *x, size_t n)
+{
+    if (n <= x->hcap) return 0;
+    long *h = realloc(x->h, n * sizeof *h);
+    if (!h) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    x->h = h, x->hcap = n;
+    return 0;
+}
+
+/* Score bases [a, e) of piece pc (one block) and write their values. */
+static int run_block(ctx *x, const piece *pc, size_t a, size_t e)
+{
+    const char *name = hd_contigs_name(x->dict, pc->tid);
+    size_t clen = (size_t)hd_contigs_len(x->dict, pc->tid);
+    hd_vs_contig c = {.id = pc->tid, .name = name, .len = clen, .origin = pc->origin};
+    size_t lo, hi;
+    hd_vs_span(x->batch, &c, a, e, &lo, &hi);
+    char *seq = hd_faidx_fetch(x->fai, x->fasta, name, (int64_t)lo, (int64_t)hi);
+    uint8_t *ids = seq ? malloc(hi - lo) : NULL;
+    if (!ids) { free(seq); if (seq) hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    hd_vs_seq_ids(seq, hi - lo, ids);
+    free(seq);
+    c.ids = ids, c.off = lo, c.n = hi - lo;
+    int rc = -1;
+    if (grow_handles(x, 3 * (e - a))) goto done;
+    for (size_t p = a; p < e; p++) {
+        int r = ids[p - lo];
+        long *h = x->h + 3 * (p - a);
+        if (r < HD_TOK_A || r > HD_TOK_T) { h[0] = -1; continue; }
+        for (int b = 0, j = 0; b < 4; b++) {
+            int32_t alt = HD_TOK_A + b;
+            if (alt == r) continue;
+            if ((h[j++] = hd_vs_batch_add(x->batch, &c, p, 1, &alt, 1)) < 0) goto done;
+        }
+    }
+    if (hd_vs_batch_size(x->batch) && hd_vs_batch_run(x->batch)) goto done;
+    for (size_t p = a; p < e; p++) {
+        int r = ids[p - lo];
+        const long *h = x->h + 3 * (p - a);
+        double llr[4] = {0, 0, 0, 0};
+        int gap = h[0] < 0;
+        for (int b = 0, j = 0; !gap && b < 4; b++) {
+            if (HD_TOK_A + b == r) continue;
+            if (hd_vs_batch_result(x->batch, h[j++], &llr[b], NULL) != HD_VS_OK || isnan(llr[b])) gap = 1;
+        }
+        float v[HD_TRK_N];
+        if (gap) {
+            for (int t = 0; t < HD_TRK_N; t++) v[t] = NAN;
+            x->ngaps++;
+        } else {
+            hd_track_values(r - HD_TOK_A, llr, v);
+            x->nvalues++;
+        }
+        for (int t = 0; t < HD_TRK_N; t++)
+            if (x->out.tf[t] && hd_tf_put(x->out.tf[t], pc->oid, (int64_t)p, v[t])) goto done;
+        if (x->out.snv && !gap) {
+            x->line.l = 0;
+            for (int b = 0; b < 4; b++) {
+                if (HD_TOK_A + b == r) continue;
+                /* the text score-variants --all-snvs writes for the same SNV */
+                ksprintf(&x->line, "%s\t%zu\t%c\t%c\t%.6g\n", name, p + 1, hd_id_base(r), "ACGT"[b], llr[b]);
+            }
+            if (hd_tab_write(x->out.snv, x->line.s, x->line.l)) goto done;
+        }
+    }
+    rc = 0;
+done:
+    hd_vs_batch_clear(x->batch);
+    free(ids);
+    return rc;
+}
+
+/* Blocks of a piece: whole chunks' worth of bases (prefix, unmasked), so that a chunk is run once, or a
+ * fixed number of masked windows. */
+static int run_piece(ctx *x, const piece *pc, int nworkers)
+{
+    size_t clen = (size_t)hd_contigs_len(x->dict, pc->tid);
+    int chunks = x->vo.mode == HD_VS_PREFIX || x->vo.mode == HD_VS_UNMASKED;
+    hd_vs_grid g;
+    hd_vs_grid_init(&g, pc->origin, clen, x->vo.chunk, x->vo.overlap);
+    size_t B = 16 * (size_t)nworkers, cap = ((size_t)1 << 20) / g.stride;   /* chunks per block */
+    if (B > cap) B = cap;
+    if (B < 1) B = 1;
+    size_t mb = ((size_t)1 << 22) / x->vo.window;                          /* masked bases per block */
+    if (mb < 1) mb = 1;
+    for (size_t a = (size_t)pc->beg; a < (size_t)pc->end;) {
+        size_t e;
+        if (chunks) {   /* up to where chunk first(a) + B starts to own bases: after chunk first(a) + B − 1 ends */
+            size_t k = hd_vs_grid_first(&g, a) + B - 1, cs, n;
+            hd_vs_grid_chunk(&g, k < g.K ? k : g.K - 1, &cs, &n);
+            e = k < g.K ? cs + n : clen;
+        } else e = a + mb;
+        if (e > (size_t)pc->end) e = (size_t)pc->end;
+        if (e <= a) e = a + 1;
+        if (run_block(x, pc, a, e)) return -1;
+        x->done += e - a;
+        progress_show(&x->prog, x->done, 0);
+        a = e;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- --merge */
+
+typedef struct {
+    hd_trackfile *tf;
+    const char *part;
+    int contig;
+    int64_t last;
+} merge_bw;
+
+static int merge_bw_value(void *ud, int contig, int64_t beg, int64_t end, float v)
+{
+    merge_bw *mb = ud;
+    if (contig < mb->contig || (contig == mb->contig && beg <= mb->last)) {
+        hd_set_error(HD_EINPUT, "%s: its values overlap or come before those of the previous part (give the parts in "
+                     "shard order)", mb->part);
+        return -1;
+    }
+    for (int64_t p = beg; p < end; p++)
+        if (hd_tf_put(mb->tf, contig, p, v)) return -1;
+    mb->contig = contig, mb->last = end - 1;
+    return 0;
+}
+
+typedef struct {
+    hd_tabfile *tab;
+    int first;            /* copy the '#' lines (of the first part only) */
+} merge_tab;
+
+static int merge_tab_line(void *ud, const char *line, size_t n)
+{
+    merge_tab *mt = ud;
+    if (n && line[0] == '#' && !mt->first) return 0;
+    if (hd_tab_write(mt->tab, line, n) || hd_tab_write(mt->tab, "\n", 1)) return -1;
+    return 0;
+}
+
+static int same_chroms(const hd_chroms *a, const hd_chroms *b)
+{
+    if (a->n != b->n) return 0;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->name[i], b->name[i]) || a->len[i] != b->len[i]) return 0;
+    return 1;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return !stat(p, &sb);
+}
+
+/* The file of track t (HD_TRK_N: the SNV table) of a run with this prefix. */
+static char *part_file(const char *prefix, int t, hd_tf_format fmt)
+{
+    return t == HD_TRK_N ? hd_sprintf("%s.snv.tsv.gz", prefix) : out_name(prefix, hd_track_name(t), fmt);
+}
+
+/* Every track file of the first part, joined over the parts through the writers of a run, so the result
+ * is the single run's output. */
+static int merge_main(const char *prefix, char **parts, int nparts)
+{
+    hd_trackfile *bw[HD_TRK_N] = {0};
+    hd_tabfile *tab[HD_TRK_N + 1] = {0};
+    hd_bwread *r0 = NULL, *rd = NULL;
+    char *path = NULL, *src = NULL;
+    int status = EXIT_OK, nfound = 0;
+    for (int t = 0; t <= HD_TRK_N; t++) {
+        int fmt = -1;   /* the kind of file the first part has for this track, if any */
+        for (int f = 0; f < (t < HD_TRK_N ? 2 : 1) && fmt < 0; f++) {
+            free(src);
+            if (!(src = part_file(parts[0], t, (hd_tf_format)f))) { status = EXIT_MODEL; goto done; }
+            if (file_exists(src)) fmt = f;
+        }
+        if (fmt < 0) continue;
+        nfound++;
+        free(path);
+        if (!(path = part_file(prefix, t, (hd_tf_format)fmt))) { status = EXIT_MODEL; goto done; }
+        if (check_replaceable(path)) { status = EXIT_INPUT; goto done; }
+        int bigwig = t < HD_TRK_N && fmt == HD_TF_BIGWIG;
+        merge_bw mb = {NULL, NULL, -1, -1};
+        for (int i = 0; i < nparts; i++) {
+            free(src);
+            if (!(src = part_file(parts[i], t, (hd_tf_format)fmt))) { status = EXIT_MODEL; goto done; }
+            if (!file_exists(src)) {
+                hd_errorf("part %d: '%s' is missing (the first part has it)", i + 1, src);
+                status = EXIT_INPUT;
+                goto done;
+            }
+            if (bigwig) {
+                if (!(rd = hd_bw_open(src))) { status = hd_fail(); goto done; }
+                if (!i) {
+                    r0 = rd;
+                    if (!(bw[t] = mb.tf = hd_tf_open(path, HD_TF_BIGWIG, hd_bw_chroms(r0), NULL))) {
+                        status = hd_fail();
+                        goto done;
+                    }
+                } else if (!same_chroms(hd_bw_chroms(r0), hd_bw_chroms(rd))) {
+                    hd_errorf("'%s': its chromosome list differs from that of the first part", src);
+                    status = EXIT_INPUT;
+                    goto done;
+                }
+                mb.part = src;
+                if (hd_bw_walk(rd, merge_bw_value, &mb)) { status = hd_fail(); goto done; }
+                if (rd != r0) hd_bw_close(rd);
+                rd = NULL;
+            } else {
+                if (!i && !(tab[t] = hd_tab_open(path, t == HD_TRK_N ? HD_TAB_SNV : HD_TAB_BED))) {
+                    status = hd_fail();
+                    goto done;
+                }
+                merge_tab mt = {tab[t], !i};
+                if (hd_tab_walk(src, merge_tab_line, &mt)) { status = hd_fail(); goto done; }
+            }
+        }
+        hd_bw_close(r0);
+        r0 = NULL;
+    }
+    if (!nfound) {
+        hd_errorf("no track files of '%s' found (%s.NAME.bw, .NAME.bedgraph.gz or .snv.tsv.gz)", parts[0], parts[0]);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    for (int t = 0; t <= HD_TRK_N; t++)
+        if ((t < HD_TRK_N && bw[t] && hd_tf_finish(bw[t])) || (tab[t] && hd_tab_finish(tab[t]))) {
+            status = hd_fail();
+            goto done;
+        }
+    for (int t = 0; t <= HD_TRK_N; t++) {
+        if (t < HD_TRK_N && bw[t] && hd_tf_commit(bw[t])) status = hd_fail();
+        if (t < HD_TRK_N) bw[t] = NULL;
+        if (tab[t] && hd_tab_commit(tab[t])) status = hd_fail();
+        tab[t] = NULL;
+    }
+done:
+    if (rd != r0) hd_bw_close(rd);
+    hd_bw_close(r0);
+    for (int t = 0; t <= HD_TRK_N; t++) {
+        if (t < HD_TRK_N) hd_tf_abort(bw[t]);
+        hd_tab_abort(tab[t]);
+    }
+    free(path);
+    free(src);
+    return status;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main_track(int argc, char **argv)
+{
+    enum { OPT_WHAT = OPT_COMMON_END, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_SHARD, OPT_MERGE };
+    static const struct option lo[] = {
+        HD_COMMON_LONGOPTS,
+        {"fasta-ref", required_argument, NULL, 'f'}, {"region", required_argument, NULL, 'r'},
+        {"regions-file", required_argument, NULL, 'R'}, {"what", required_argument, NULL, OPT_WHAT},
+        {"score", required_argument, NULL, 's'}, {"chunk", required_argument, NULL, OPT_CHUNK},
+        {"overlap", required_argument, NULL, OPT_OVERLAP}, {"window", required_argument, NULL, 'w'},
+        {"rc", no_argument, NULL, OPT_RC}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
+        {"merge", no_argument, NULL, OPT_MERGE}, {NULL, 0, NULL, 0}};
+    hd_common_opts co = {0};
+    ctx X = {0}, *x = &X;
+    x->what = W_LOGP | W_ENTROPY;
+    x->fmt = HD_TF_BIGWIG;
+    const char *region = NULL, *regfile = NULL, *score = NULL;
+    long chunk = -1, overlap = -1, window = -1;
+    int merge = 0, c;
+    hd_shard shard = {0, 0};
+    while ((c = getopt_long(argc, argv, "m:@:hf:r:R:s:w:o:O:", lo, NULL)) >= 0) {
+        int r = hd_common_opt(&co, c, optarg);
+        if (r < 0) return EXIT_INPUT;
+        if (r) continue;
+        switch (c) {
+        case 'f': x->fasta = optarg; break;
+        case 'r': region = optarg; break;
+        case 'R': regfile = optarg; break;
+        case OPT_WHAT: if (parse_what(optarg, &x->what)) return EXIT_INPUT; break;
+        case 's': score = optarg; break;
+        case OPT_CHUNK: if (hd_parse_long("--chunk", optarg, 1, 1L << 30, &chunk)) return EXIT_INPUT; break;
+        case OPT_OVERLAP: if (hd_parse_long("--overlap", optarg, 0, 1L << 30, &overlap)) return EXIT_INPUT; break;
+        case 'w': if (hd_parse_long("--window", optarg, 1, 1L << 30, &window)) return EXIT_INPUT; break;
+        case OPT_RC: x->vo.rc = 1; break;
+        case OPT_SHARD:
+            if (hd_shard_parse(optarg, &shard)) { hd_errorf("option --shard: %s", hd_error()); return EXIT_INPUT; }
+            break;
+        case 'o': x->prefix = optarg; break;
+        case 'O':
+            if (!strcmp(optarg, "bigwig") || !strcmp(optarg, "bw")) x->fmt = HD_TF_BIGWIG;
+            else if (!strcmp(optarg, "bedgraph") || !strcmp(optarg, "bg")) x->fmt = HD_TF_BEDGRAPH;
+            else { hd_errorf("option --output-type: '%s' is not bigwig or bedgraph", optarg); return EXIT_INPUT; }
+            break;
+        case OPT_MERGE: merge = 1; break;
+        case 'h':
+        case OPT_HELP: usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_INPUT;
+        }
+    }
+    if (merge) {
+        if (argc - optind < 2) {
+            hd_errorf("--merge needs the output PREFIX and at least one PART prefix");
+            return EXIT_INPUT;
+        }
+        return merge_main(argv[optind], argv + optind + 1, argc - optind - 1);
+    }
+    if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return EXIT_INPUT; }
+    if (!x->fasta) { hd_errorf("a reference FASTA is needed: -f REF.fa"); usage(stderr); return EXIT_INPUT; }
+    if (!x->prefix || !*x->prefix || !strcmp(x->prefix, "-")) {
+        hd_errorf("an output prefix is needed: -o PREFIX (the tracks are several files, PREFIX.NAME.bw)");
+        return EXIT_INPUT;
+    }
+    if (region && regfile) { hd_errorf("options -r and -R cannot be used together"); return EXIT_INPUT; }
+
+    int status = EXIT_OK;
+    hd_regions rs = {0};
+    piece *pcs = NULL;
+    size_t npcs = 0;
+    int *order = NULL, *rank = NULL;
+    const char **cname = NULL;
+    int64_t *clen = NULL;
+    hd_backend *be = NULL;
+    hd_vs_engine *eng = NULL;
+    char *path = NULL;
+
+    /* the reference and its contigs, in output order (byte order of the names) */
+    if (access(x->fasta, R_OK)) {
+        hd_errorf("cannot read reference '%s': %s", x->fasta, strerror(errno));
+        return EXIT_INPUT;
+    }
+    if (!(x->fai = hd_faidx_open(x->fasta)) || !(x->dict = hd_contigs_from_fai(x->fai, x->fasta))) {
+        status = hd_fail();
+        goto done;
+    }
+    int nc = hd_contigs_n(x->dict);
+    order = malloc((nc ? (size_t)nc : 1) * sizeof *order);
+    rank = malloc((nc ? (size_t)nc : 1) * sizeof *rank);
+    cname = malloc((nc ? (size_t)nc : 1) * sizeof *cname);
+    clen = malloc((nc ? (size_t)nc : 1) * sizeof *clen);
+    if (!order || !rank || !cname || !clen) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    for (int i = 0; i < nc; i++) order[i] = i;
+    sort_dict = x->dict;
+    qsort(order, (size_t)nc, sizeof *order, cmp_name);
+    for (int i = 0; i < nc; i++) {
+        rank[order[i]] = i;
+        cname[i] = hd_contigs_name(x->dict, order[i]);
+        clen[i] = hd_contigs_len(x->dict, order[i]);
+    }
+    hd_chroms chroms = {nc, cname, clen};
+
+    /* the regions, sorted and merged */
+    if (region && hd_regions_parse(&rs, region, x->dict)) { hd_errorf("option -r: %s", hd_error()); status = EXIT_INPUT; goto done; }
+    if (regfile && hd_regions_read(&rs, regfile, x->dict)) { status = hd_fail(); goto done; }
+    for (int i = 0; !region && !regfile && i < nc; i++) {   /* every contig */
+        if (hd_contigs_len(x->dict, i) <= 0) continue;
+        if (rs.n == rs.m) {
+            size_t mm = rs.m ? 2 * rs.m : 16;
+            hd_region *v = realloc(rs.v, mm * sizeof *v);
+            if (!v) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+            rs.v = v, rs.m = mm;
+        }
+        rs.v[rs.n] = (hd_region){hd_strdup(hd_contigs_name(x->dict, i)), 0, hd_contigs_len(x->dict, i)};
+        if (!rs.v[rs.n++].chrom) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    }
+    if (!rs.n) { hd_errorf("no regions to compute ('%s' has no bases)", x->fasta); status = EXIT_INPUT; goto done; }
+    sort_rank = rank;
+    qsort(rs.v, rs.n, sizeof *rs.v, cmp_region);
+
+    /* the model and the scoring */
+    if (!(x->m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    hd_model *m = x->m;
+    if (m->n_logits <= HD_TOK_T) {
+        hd_errorf("%s: the model has no language-model head giving logits for A, C, G, T (%d logit rows); track needs "
+                  "one", m->location, m->n_logits);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (score) {
+        if (hd_vs_mode_parse(score, &x->vo.mode) || x->vo.mode == HD_VS_WINDOW) {
+            hd_errorf("option --score: '%s' is not one of prefix, masked, unmasked", score);
+            status = EXIT_INPUT;
+            goto done;
+        }
+    } else x->vo.mode = m->causal ? HD_VS_PREFIX : HD_VS_MASKED;
+    if (x->vo.mode == HD_VS_PREFIX && !m->causal) {
+        hd_errorf("option --score prefix needs a causal model (HyenaDNA); %s is a masked model: use --score masked or "
+                  "unmasked", m->location);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (x->vo.mode != HD_VS_PREFIX && m->causal) {
+        hd_errorf("option --score %s needs a masked model (Caduceus); %s is causal: its logits at a base predict the "
+                  "next one (use --score prefix)", hd_vs_mode_name(x->vo.mode), m->location);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    long maxlen = m->max_len > 0 ? m->max_len : 0;
+    if (chunk < 0) chunk = maxlen ? maxlen : 1L << 16;
+    if (maxlen && chunk > maxlen) {
+        hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", chunk, maxlen);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (overlap < 0) overlap = chunk / 2;
+    if (overlap >= chunk) {
+        hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", overlap, chunk);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (window < 0) window = maxlen && maxlen < 1024 ? maxlen : 1024;
+    if (maxlen && window > maxlen) {
+        hd_errorf("option --window: %ld exceeds the model's maximum length of %ld", window, maxlen);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap, x->vo.window = (size_t)window;
+    x->vo.edist = 0, x->vo.prefix_only = 1;
+    int chunked = x->vo.mode != HD_VS_MASKED;
+
+    /* merge overlapping or adjacent regions; each keeps one chunk grid (from O bases before it) */
+    size_t nr = 0;
+    for (size_t i = 0; i < rs.n; i++) {
+        if (nr && !strcmp(rs.v[nr - 1].chrom, rs.v[i].chrom) && rs.v[i].beg <= rs.v[nr - 1].end) {
+            if (rs.v[i].end > rs.v[nr - 1].end) rs.v[nr - 1].end = rs.v[i].end;
+            free(rs.v[i].chrom);
+            continue;
+        }
+        rs.v[nr++] = rs.v[i];
+    }
+    rs.n = nr;
+    uint64_t total = 0;
+    for (size_t i = 0; i < rs.n; i++) total += (uint64_t)(rs.v[i].end - rs.v[i].beg);
+    uint64_t slo = 0, shi = total;
+    hd_shard_range(&shard, total, &slo, &shi);
+    if (!(pcs = calloc(rs.n, sizeof *pcs))) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    uint64_t at = 0;
+    for (size_t i = 0; i < rs.n; i++) {
+        const hd_region *r = &rs.v[i];
+        uint64_t n = (uint64_t)(r->end - r->beg), b = at > slo ? at : slo, e = at + n < shi ? at + n : shi;
+        if (b < e) {
+            int tid = hd_contigs_id(x->dict, r->chrom);
+            pcs[npcs++] = (piece){tid, rank[tid], r->beg + (int64_t)(b - at), r->beg + (int64_t)(e - at),
+                                  chunked && r->beg > overlap ? (size_t)(r->beg - overlap) : 0};
+        }
+        at += n;
+    }
+    if (shard.n) hd_infof("shard %ld/%ld: bases %" PRIu64 "-%" PRIu64 " of %" PRIu64, shard.i, shard.n, slo + 1, shi, total);
+
+    /* the outputs (temporary names until the end) */
+    for (int t = 0; t < HD_TRK_N; t++) {
+        if (!wants(x->what, t)) continue;
+        free(path);
+        if (!(path = out_name(x->prefix, hd_track_name(t), x->fmt))) { status = EXIT_MODEL; goto done; }
+        if (check_replaceable(path)) { status = EXIT_INPUT; goto done; }
+    }
+    if (x->what & W_LLR) {
+        free(path);
+        if (!(path = hd_sprintf("%s.snv.tsv.gz", x->prefix))) { status = EXIT_MODEL; goto done; }
+        if (check_replaceable(path)) { status = EXIT_INPUT; goto done; }
+    }
+    kstring_t desc = {0, 0, NULL}, mdesc = {0, 0, NULL};
+    ksprintf(&mdesc, "model=%s (%s), score=%s, ", m->location, hd_family_name(m->family), hd_vs_mode_name(x->vo.mode));
+    if (chunked) ksprintf(&mdesc, "chunk=%zu, overlap=%zu", x->vo.chunk, x->vo.overlap);
+    else ksprintf(&mdesc, "window=%zu", x->vo.window);
+    ksprintf(&mdesc, ", rc=%d", x->vo.rc);
+    for (int t = 0; t < HD_TRK_N && !status; t++) {
+        if (!wants(x->what, t)) continue;
+        free(path);
+        path = out_name(x->prefix, hd_track_name(t), x->fmt);
+        desc.l = 0;
+        ksprintf(&desc, "hyenadna track %s: %s; %s", hd_track_name(t), track_desc(t), mdesc.s);
+        if (!path || !(x->out.tf[t] = hd_tf_open(path, x->fmt, &chroms, desc.s))) status = path ? hd_fail() : EXIT_MODEL;
+    }
+    if (!status && (x->what & W_LLR)) {
+        free(path);
+        path = hd_sprintf("%s.snv.tsv.gz", x->prefix);
+        if (!path || !(x->out.snv = hd_tab_open(path, HD_TAB_SNV))) status = path ? hd_fail() : EXIT_MODEL;
+        else {
+            desc.l = 0;
+            ksprintf(&desc, "##hyenadna track: llr = log p(ALT) - log p(REF), natural log; %s\n#chrom\tpos\tref\talt\tllr\n",
+                     mdesc.s);
+            if (hd_tab_write(x->out.snv, desc.s, desc.l)) status = hd_fail();
+        }
+    }
+    free(desc.s);
+    free(mdesc.s);
+    if (status) goto done;
+
+    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    int nw = m->family == HD_FAM_HYENA ? be->nthreads : 1;
+    if (!(eng = hd_vs_engine_new(m, be, nw)) || !(x->batch = hd_vs_batch_new(eng, &x->vo))) { status = hd_fail(); goto done; }
+
+    uint64_t todo = 0;
+    for (size_t i = 0; i < npcs; i++) todo += (uint64_t)(pcs[i].end - pcs[i].beg);
+    x->prog = (progress){co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2), hd_now(), 0, todo};
+    for (size_t i = 0; i < npcs; i++)
+        if (run_piece(x, &pcs[i], hd_vs_engine_workers(eng))) {
+            hd_errorf("%s: %s", hd_contigs_name(x->dict, pcs[i].tid), hd_error());
+            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+            goto done;
+        }
+    progress_show(&x->prog, x->done, 1);
+    if (outputs_finish_commit(&x->out)) { status = hd_fail(); goto done; }
+    double dt = hd_now() - x->prog.t0;
+    if (hd_verbosity >= 2)
+        fprintf(stderr, "hyenadna track: %" PRIu64 " bases: %" PRIu64 " with values, %" PRIu64 " gaps; %zu forward passes, "
+                "%.2f s, %.0f bases/s\n", x->done, x->nvalues, x->ngaps, hd_vs_engine_forwards(eng), dt,
+                dt > 0 ? (double)x->done / dt : 0.0);
+done:
+    outputs_abort(&x->out);
+    free(path);
+    free(x->h);
+    free(x->line.s);
+    hd_vs_batch_free(x->batch);
+    hd_vs_engine_free(eng);
+    hd_backend_free(be);
+    hd_model_close(x->m);
+    hd_regions_free(&rs);
+    free(pcs);
+    free(order);
+    free(rank);
+    free(cname);
+    free(clen);
+    hd_contigs_free(x->dict);
+    if (x->fai) fai_destroy(x->fai);
+    return status;
+}

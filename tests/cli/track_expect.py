@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""track_expect.py -- the values `hyenadna track` must write, computed independently (Debian python3-numpy
+and python3-pybigwig only) from `hyenadna forward --logits` run on the chunks of the rule, and compared with
+the bigWig files and the SNV table of a run.
+
+    track_expect.py HYENADNA MODEL REF.fa CONTIG C O RC PREFIX
+
+The rule (man hyenadna-track): chunk k covers [k(C-O), k(C-O)+C) of the contig (the last one may be
+shorter); a base takes its values from the earliest chunk holding it, read at the row before it (causal
+model); with RC=1 the reverse strand is scored too, from the latest chunk holding the base, reverse-
+complemented, and the log-likelihood ratios of the two strands are averaged.  Checked: every base of the
+first two chunks, the gaps (first base, N; last base with RC), the chromosome list of every bigWig."""
+import json
+import math
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pyBigWig
+
+TOK = {"A": 7, "C": 8, "G": 9, "T": 10}
+COMP = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+
+
+def read_fasta(path):
+    seqs, name = {}, None
+    for line in open(path):
+        line = line.strip()
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            seqs[name] = []
+        elif name:
+            seqs[name].append(line.upper())
+    return {k: "".join(v) for k, v in seqs.items()}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        head = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for k, v in head.items():
+        if k == "__metadata__" or v["dtype"] != "F32":
+            continue
+        a, b = v["data_offsets"]
+        out[k] = np.frombuffer(data[a:b], dtype="<f4").reshape(v["shape"])
+    return out
+
+
+def logits_of(hy, model, seqs):
+    """logits [L, rows] of each sequence (name -> bases) from `hyenadna forward --logits`."""
+    with tempfile.TemporaryDirectory() as d:
+        fa = d + "/chunks.fa"
+        with open(fa, "w") as f:
+            for k, s in seqs.items():
+                f.write(">%s\n%s\n" % (k, s))
+        st = d + "/out.safetensors"
+        subprocess.run([hy, "forward", "-m", model, "--logits", "--no-hidden", "-@", "1", "-o", st, fa], check=True,
+                       stderr=subprocess.DEVNULL)
+        t = read_safetensors(st)
+    return {k: t["logits." + k].astype(np.float64) for k in seqs}
+
+
+def log_softmax(row):
+    m = row.max()
+    return row - m - math.log(np.exp(row - m).sum())
+
+
+def main():
+    hy, model, ref, contig, C, O, rc, prefix = sys.argv[1:9]
+    C, O, rc = int(C), int(O), int(rc)
+    seqs = read_fasta(ref)
+    s = seqs[contig]
+    L = len(s)
+    stride = C - O
+    K = 1 if L <= C else (L - C + stride - 1) // stride + 1
+    start = [k * stride for k in range(K)]
+    end = [min(x + C, L) for x in start]
+    # the bases of the first two chunks, and the chunks they need (the reverse strand's latest ones too)
+    upto = end[1] if K > 1 else end[0]
+    first = lambda p: min(k for k in range(K) if start[k] <= p < end[k])
+    last = lambda p: max(k for k in range(K) if start[k] <= p < end[k])
+    need = sorted({first(p) for p in range(upto)} | ({last(p) for p in range(upto)} if rc else set()))
+    fwd = logits_of(hy, model, {"c%d" % k: s[start[k]:end[k]] for k in need})
+    rev = {}
+    if rc:
+        rcs = {"c%d" % k: "".join(COMP[b] for b in reversed(s[start[k]:end[k]])) for k in need}
+        rev = logits_of(hy, model, rcs)
+
+    bw = {t: pyBigWig.open("%s.%s.bw" % (prefix, t)) for t in ["logp", "entropy", "ic", "A", "C", "G", "T"]}
+    snv = {}
+    for line in subprocess.run(["bgzip", "-dc", prefix + ".snv.tsv.gz"], check=True, capture_output=True,
+                               text=True).stdout.splitlines():
+        if line.startswith("#"):
+            continue
+        c, p, r, a, v = line.split("\t")
+        if c == contig:
+            snv[(int(p) - 1, a)] = float(v)
+
+    bad = 0
+    checked = 0
+
+    def close(got, want, what):
+        nonlocal bad
+        if not (abs(got - want) <= 1e-5 + 1e-5 * abs(want)):
+            bad += 1
+            if bad <= 10:
+                print("FAIL: %s: got %.9g, expected %.9g" % (what, got, want))
+
+    # every bigWig: the FASTA's contigs and lengths, every one of them
+    for t, f in bw.items():
+        if f.chroms() != {k: len(v) for k, v in seqs.items()}:
+            bad += 1
+            print("FAIL: %s.bw chromosome list %s" % (t, f.chroms()))
+        if f.header()["nLevels"] < 1:
+            bad += 1
+            print("FAIL: %s.bw has no zoom level" % t)
+    vals = {t: np.array(f.values(contig, 0, upto)) for t, f in bw.items()}
+    for p in range(upto):
+        ref_b = s[p]
+        gap = ref_b not in TOK or p == 0 or (rc and p == L - 1)
+        if gap:
+            for t in vals:
+                if not math.isnan(vals[t][p]):
+                    bad += 1
+                    print("FAIL: %s at %s:%d is %g, expected a gap" % (t, contig, p + 1, vals[t][p]))
+            if any((p, a) in snv for a in "ACGT"):
+                bad += 1
+                print("FAIL: SNV rows at the gap %s:%d" % (contig, p + 1))
+            continue
+        # natural-log LLR of each base against the reference base, per strand, then averaged
+        k = first(p)
+        lp = log_softmax(fwd["c%d" % k][p - start[k] - 1])
+        llr = {b: lp[TOK[b]] - lp[TOK[ref_b]] for b in "ACGT"}
+        if rc:
+            k = last(p)
+            n = end[k] - start[k]
+            lq = log_softmax(rev["c%d" % k][(n - 1 - (p - start[k])) - 1])
+            for b in "ACGT":
+                llr[b] = (llr[b] + lq[TOK[COMP[b]]] - lq[TOK[COMP[ref_b]]]) / 2
+        # the distribution over A, C, G, T those ratios define
+        z = sum(math.exp(llr[b]) for b in "ACGT")
+        q = {b: math.exp(llr[b]) / z for b in "ACGT"}
+        h = -sum(q[b] * math.log2(q[b]) for b in "ACGT")
+        want = {"logp": math.log2(q[ref_b]), "entropy": h, "ic": 2 - h}
+        for b in "ACGT":
+            want[b] = q[b] * (2 - h)
+        for t in vals:
+            close(vals[t][p], want[t], "%s at %s:%d" % (t, contig, p + 1))
+        for b in "ACGT":
+            if b == ref_b:
+                continue
+            if (p, b) not in snv:
+                bad += 1
+                print("FAIL: no SNV row %s:%d %s>%s" % (contig, p + 1, ref_b, b))
+            else:
+                close(snv[(p, b)], llr[b], "llr %s:%d %s>%s" % (contig, p + 1, ref_b, b))
+        checked += 1
+    print("%d bases of %s checked (chunks %s of %d), %d failures" % (checked, contig, need, K, bad))
+    sys.exit(1 if bad or checked < upto // 2 else 0)
+
+
+if __name__ == "__main__":
+    main()
