@@ -42,6 +42,11 @@ expect w2 300 100 0 s
 "$H" track -m "$M" -f ref.fa -r w1,w2 --what all --chunk 300 --overlap 100 --rc -o r 2>/dev/null || bad "--rc run failed"
 expect w1 300 100 1 r
 expect w2 300 100 1 r
+# a region: its chunks start O bases before it (not at the contig start), the bases around it are gaps
+"$H" track -m "$M" -f ref.fa -r w1:1234-2345 --what all --chunk 300 --overlap 100 -o g 2>/dev/null || bad "region run failed"
+expect w1 300 100 0 g 1234 2345
+"$H" track -m "$M" -f ref.fa -r w1:1234-2345 --what all --chunk 300 --overlap 100 --rc -o gr 2>/dev/null || bad "region --rc run failed"
+expect w1 300 100 1 gr 1234 2345
 
 # bedGraph: the same values as the bigWig (printed %.6g), the same gaps
 "$H" track -m "$M" -f ref.fa -r w1,w2 --what logp,probs --chunk 300 --overlap 100 -O bedgraph -o s 2>/dev/null || bad "bedgraph run failed"

@@ -3,13 +3,15 @@
 and python3-pybigwig only) from `hyenadna forward --logits` run on the chunks of the rule, and compared with
 the bigWig files and the SNV table of a run.
 
-    track_expect.py HYENADNA MODEL REF.fa CONTIG C O RC PREFIX
+    track_expect.py HYENADNA MODEL REF.fa CONTIG C O RC PREFIX [BEG END]
 
-The rule (man hyenadna-track): chunk k covers [k(C-O), k(C-O)+C) of the contig (the last one may be
-shorter); a base takes its values from the earliest chunk holding it, read at the row before it (causal
+The rule (man hyenadna-track): chunk k covers [g + k(C-O), g + k(C-O)+C) of the contig, g = 0, or for a
+region BEG-END (1-based, inclusive) g = max(0, BEG-1-O) (the last chunk may be shorter, ending at the contig
+end); a base takes its values from the earliest chunk holding it, read at the row before it (causal
 model); with RC=1 the reverse strand is scored too, from the latest chunk holding the base, reverse-
 complemented, and the log-likelihood ratios of the two strands are averaged.  Checked: every base of the
-first two chunks, the gaps (first base, N; last base with RC), the chromosome list of every bigWig."""
+first two chunks (those of the region), the gaps (first base, N; last base with RC; outside the region),
+the chromosome list of every bigWig."""
 import json
 import math
 import struct
@@ -75,15 +77,19 @@ def main():
     seqs = read_fasta(ref)
     s = seqs[contig]
     L = len(s)
+    beg, fin = (int(sys.argv[9]) - 1, int(sys.argv[10])) if len(sys.argv) > 10 else (0, L)
+    g = max(0, beg - O)
+    C = min(C, L - g)
     stride = C - O
-    K = 1 if L <= C else (L - C + stride - 1) // stride + 1
-    start = [k * stride for k in range(K)]
+    K = 1 if L - g <= C else (L - g - C + stride - 1) // stride + 1
+    start = [g + k * stride for k in range(K)]
     end = [min(x + C, L) for x in start]
     # the bases of the first two chunks, and the chunks they need (the reverse strand's latest ones too)
     upto = end[1] if K > 1 else end[0]
     first = lambda p: min(k for k in range(K) if start[k] <= p < end[k])
     last = lambda p: max(k for k in range(K) if start[k] <= p < end[k])
-    need = sorted({first(p) for p in range(upto)} | ({last(p) for p in range(upto)} if rc else set()))
+    span = range(max(beg, g), min(upto, fin))
+    need = sorted({first(p) for p in span} | ({last(p) for p in span} if rc else set()))
     fwd = logits_of(hy, model, {"c%d" % k: s[start[k]:end[k]] for k in need})
     rev = {}
     if rc:
@@ -121,7 +127,7 @@ def main():
     vals = {t: np.array(f.values(contig, 0, upto)) for t, f in bw.items()}
     for p in range(upto):
         ref_b = s[p]
-        gap = ref_b not in TOK or p == 0 or (rc and p == L - 1)
+        gap = ref_b not in TOK or p == 0 or (rc and p == L - 1) or not beg <= p < fin
         if gap:
             for t in vals:
                 if not math.isnan(vals[t][p]):
@@ -160,7 +166,7 @@ def main():
                 close(snv[(p, b)], llr[b], "llr %s:%d %s>%s" % (contig, p + 1, ref_b, b))
         checked += 1
     print("%d bases of %s checked (chunks %s of %d), %d failures" % (checked, contig, need, K, bad))
-    sys.exit(1 if bad or checked < upto // 2 else 0)
+    sys.exit(1 if bad or checked < len(span) // 2 else 0)
 
 
 if __name__ == "__main__":
