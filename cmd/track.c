@@ -246,15 +246,30 @@ typedef struct {
 } block_vals;
 
 typedef struct {
-    /* options */
-    int what;
+    /* options (parse_args) */
+    hd_common_opts co;
+    int what, merge;
     hd_tf_format fmt;
-    const char *fasta, *prefix;
+    const char *fasta, *prefix, *region, *regfile, *score;
+    long chunk, overlap, window;
+    hd_shard shard;
+    char **merge_parts;    /* --merge: PREFIX PART1 PART2 ... */
+    int merge_n;
     hd_vs_opts vo;
-    /* state */
+    /* state (setup) */
     faidx_t *fai;
     hd_contigs *dict;
+    int *order, *rank;     /* output order of the contigs (byte order of the names); rank -1: empty */
+    const char **cname;
+    int64_t *clen;
+    hd_chroms chroms;
+    hd_regions rs;
+    piece *pcs;            /* this run's pieces of the regions */
+    size_t npcs;
+    uint64_t total, slo, shi, todo;
     hd_model *m;
+    hd_backend *be;
+    hd_vs_engine *eng;
     hd_vs_batch *batch;
     outputs out;
     progress prog;
@@ -544,7 +559,8 @@ done:
 
 /* ---------------------------------------------------------------- main */
 
-int main_track(int argc, char **argv)
+/* 0 ok, 1 --help printed, -1 error (printed) */
+static int parse_args(int argc, char **argv, ctx *x)
 {
     enum { OPT_WHAT = OPT_COMMON_END, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_SHARD, OPT_MERGE };
     static const struct option lo[] = {
@@ -556,212 +572,214 @@ int main_track(int argc, char **argv)
         {"rc", no_argument, NULL, OPT_RC}, {"shard", required_argument, NULL, OPT_SHARD},
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
         {"merge", no_argument, NULL, OPT_MERGE}, {NULL, 0, NULL, 0}};
-    hd_common_opts co = {0};
-    ctx X = {0}, *x = &X;
     x->what = W_LOGP | W_ENTROPY;
     x->fmt = HD_TF_BIGWIG;
-    const char *region = NULL, *regfile = NULL, *score = NULL;
-    long chunk = -1, overlap = -1, window = -1;
-    int merge = 0, c;
-    hd_shard shard = {0, 0};
+    x->chunk = x->overlap = x->window = -1;
+    int c;
     while ((c = getopt_long(argc, argv, "m:@:hf:r:R:s:w:o:O:", lo, NULL)) >= 0) {
-        int r = hd_common_opt(&co, c, optarg);
-        if (r < 0) return EXIT_INPUT;
+        int r = hd_common_opt(&x->co, c, optarg);
+        if (r < 0) return -1;
         if (r) continue;
         switch (c) {
         case 'f': x->fasta = optarg; break;
-        case 'r': region = optarg; break;
-        case 'R': regfile = optarg; break;
-        case OPT_WHAT: if (parse_what(optarg, &x->what)) return EXIT_INPUT; break;
-        case 's': score = optarg; break;
-        case OPT_CHUNK: if (hd_parse_long("--chunk", optarg, 1, 1L << 30, &chunk)) return EXIT_INPUT; break;
-        case OPT_OVERLAP: if (hd_parse_long("--overlap", optarg, 0, 1L << 30, &overlap)) return EXIT_INPUT; break;
-        case 'w': if (hd_parse_long("--window", optarg, 1, 1L << 30, &window)) return EXIT_INPUT; break;
+        case 'r': x->region = optarg; break;
+        case 'R': x->regfile = optarg; break;
+        case OPT_WHAT: if (parse_what(optarg, &x->what)) return -1; break;
+        case 's': x->score = optarg; break;
+        case OPT_CHUNK: if (hd_parse_long("--chunk", optarg, 1, 1L << 30, &x->chunk)) return -1; break;
+        case OPT_OVERLAP: if (hd_parse_long("--overlap", optarg, 0, 1L << 30, &x->overlap)) return -1; break;
+        case 'w': if (hd_parse_long("--window", optarg, 1, 1L << 30, &x->window)) return -1; break;
         case OPT_RC: x->vo.rc = 1; break;
         case OPT_SHARD:
-            if (hd_shard_parse(optarg, &shard)) { hd_errorf("option --shard: %s", hd_error()); return EXIT_INPUT; }
+            if (hd_shard_parse(optarg, &x->shard)) { hd_errorf("option --shard: %s", hd_error()); return -1; }
             break;
         case 'o': x->prefix = optarg; break;
         case 'O':
             if (!strcmp(optarg, "bigwig") || !strcmp(optarg, "bw")) x->fmt = HD_TF_BIGWIG;
             else if (!strcmp(optarg, "bedgraph") || !strcmp(optarg, "bg")) x->fmt = HD_TF_BEDGRAPH;
-            else { hd_errorf("option --output-type: '%s' is not bigwig or bedgraph", optarg); return EXIT_INPUT; }
+            else { hd_errorf("option --output-type: '%s' is not bigwig or bedgraph", optarg); return -1; }
             break;
-        case OPT_MERGE: merge = 1; break;
+        case OPT_MERGE: x->merge = 1; break;
         case 'h':
-        case OPT_HELP: usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_INPUT;
+        case OPT_HELP: usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
-    if (merge) {
-        if (argc - optind < 2) {
-            hd_errorf("--merge needs the output PREFIX and at least one PART prefix");
-            return EXIT_INPUT;
-        }
-        return merge_main(argv[optind], argv + optind + 1, argc - optind - 1);
+    if (x->merge) {
+        x->merge_parts = argv + optind;
+        x->merge_n = argc - optind;
+    } else if (optind < argc) {
+        hd_errorf("unexpected argument '%s'", argv[optind]);
+        return -1;
     }
-    if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return EXIT_INPUT; }
-    if (!x->fasta) { hd_errorf("a reference FASTA is needed: -f REF.fa"); usage(stderr); return EXIT_INPUT; }
+    return 0;
+}
+
+/* Options that need nothing opened; 0 ok, -1 error (printed). */
+static int check_args(ctx *x)
+{
+    if (x->merge) {
+        if (x->merge_n < 2) { hd_errorf("--merge needs the output PREFIX and at least one PART prefix"); return -1; }
+        return 0;
+    }
+    if (!x->fasta) { hd_errorf("a reference FASTA is needed: -f REF.fa"); usage(stderr); return -1; }
     if (!x->prefix || !*x->prefix || !strcmp(x->prefix, "-")) {
         hd_errorf("an output prefix is needed: -o PREFIX (the tracks are several files, PREFIX.NAME.bw)");
-        return EXIT_INPUT;
+        return -1;
     }
-    if (region && regfile) { hd_errorf("options -r and -R cannot be used together"); return EXIT_INPUT; }
+    if (x->region && x->regfile) { hd_errorf("options -r and -R cannot be used together"); return -1; }
+    return 0;
+}
 
-    /* the forward passes allocate and free their buffers (MBs) once per chunk: keep those pages in the
-     * heap instead of mapping and faulting them in again each time (a tenth of the CPU time otherwise) */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-
-    int status = EXIT_OK;
-    hd_regions rs = {0};
-    piece *pcs = NULL;
-    size_t npcs = 0;
-    int *order = NULL, *rank = NULL;
-    const char **cname = NULL;
-    int64_t *clen = NULL;
-    hd_backend *be = NULL;
-    hd_vs_engine *eng = NULL;
-    char *path = NULL;
-
-    /* the reference and its contigs, in output order (byte order of the names) */
+/* The reference and its contigs in output order (byte order of the names); 0 or an exit status. */
+static int setup_reference(ctx *x)
+{
     if (access(x->fasta, R_OK)) {
         hd_errorf("cannot read reference '%s': %s", x->fasta, strerror(errno));
         return EXIT_INPUT;
     }
-    if (!(x->fai = hd_faidx_open(x->fasta)) || !(x->dict = hd_contigs_from_fai(x->fai, x->fasta))) {
-        status = hd_fail();
-        goto done;
-    }
+    if (!(x->fai = hd_faidx_open(x->fasta)) || !(x->dict = hd_contigs_from_fai(x->fai, x->fasta))) return hd_fail();
     int nc = hd_contigs_n(x->dict);
-    order = malloc((nc ? (size_t)nc : 1) * sizeof *order);
-    rank = malloc((nc ? (size_t)nc : 1) * sizeof *rank);
-    cname = malloc((nc ? (size_t)nc : 1) * sizeof *cname);
-    clen = malloc((nc ? (size_t)nc : 1) * sizeof *clen);
-    if (!order || !rank || !cname || !clen) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
-    for (int i = 0; i < nc; i++) order[i] = i;
-    sort_dict = x->dict;
-    qsort(order, (size_t)nc, sizeof *order, cmp_name);
+    size_t n = nc ? (size_t)nc : 1;
+    x->order = malloc(n * sizeof *x->order);
+    x->rank = malloc(n * sizeof *x->rank);
+    x->cname = malloc(n * sizeof *x->cname);
+    x->clen = malloc(n * sizeof *x->clen);
+    if (!x->order || !x->rank || !x->cname || !x->clen) { hd_errorf("out of memory"); return EXIT_MODEL; }
+    /* empty records have no bases to show and cannot be in a bigWig's chromosome list */
+    int no = 0;
     for (int i = 0; i < nc; i++) {
-        rank[order[i]] = i;
-        cname[i] = hd_contigs_name(x->dict, order[i]);
-        clen[i] = hd_contigs_len(x->dict, order[i]);
+        x->rank[i] = -1;
+        if (hd_contigs_len(x->dict, i) > 0) x->order[no++] = i;
     }
-    hd_chroms chroms = {nc, cname, clen};
-
-    /* the regions, sorted and merged */
-    if (region && hd_regions_parse(&rs, region, x->dict)) { hd_errorf("option -r: %s", hd_error()); status = EXIT_INPUT; goto done; }
-    if (regfile && hd_regions_read(&rs, regfile, x->dict)) { status = hd_fail(); goto done; }
-    for (int i = 0; !region && !regfile && i < nc; i++) {   /* every contig */
-        if (hd_contigs_len(x->dict, i) <= 0) continue;
-        if (rs.n == rs.m) {
-            size_t mm = rs.m ? 2 * rs.m : 16;
-            hd_region *v = realloc(rs.v, mm * sizeof *v);
-            if (!v) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
-            rs.v = v, rs.m = mm;
-        }
-        rs.v[rs.n] = (hd_region){hd_strdup(hd_contigs_name(x->dict, i)), 0, hd_contigs_len(x->dict, i)};
-        if (!rs.v[rs.n++].chrom) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    sort_dict = x->dict;
+    qsort(x->order, (size_t)no, sizeof *x->order, cmp_name);
+    for (int i = 0; i < no; i++) {
+        x->rank[x->order[i]] = i;
+        x->cname[i] = hd_contigs_name(x->dict, x->order[i]);
+        x->clen[i] = hd_contigs_len(x->dict, x->order[i]);
     }
-    if (!rs.n) { hd_errorf("no regions to compute ('%s' has no bases)", x->fasta); status = EXIT_INPUT; goto done; }
-    sort_rank = rank;
-    qsort(rs.v, rs.n, sizeof *rs.v, cmp_region);
+    x->chroms = (hd_chroms){no, x->cname, x->clen};
+    return 0;
+}
 
-    /* the model and the scoring */
-    if (!(x->m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+/* The model, the score mode and the chunking; 0 or an exit status. */
+static int setup_model(ctx *x)
+{
+    if (!(x->m = hd_open_model(x->co.model))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
     hd_model *m = x->m;
     if (m->n_logits <= HD_TOK_T) {
         hd_errorf("%s: the model has no language-model head giving logits for A, C, G, T (%d logit rows); track needs "
                   "one", m->location, m->n_logits);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
-    if (score) {
-        if (hd_vs_mode_parse(score, &x->vo.mode) || x->vo.mode == HD_VS_WINDOW) {
-            hd_errorf("option --score: '%s' is not one of prefix, masked, unmasked", score);
-            status = EXIT_INPUT;
-            goto done;
+    if (x->score) {
+        if (hd_vs_mode_parse(x->score, &x->vo.mode) || x->vo.mode == HD_VS_WINDOW) {
+            hd_errorf("option --score: '%s' is not one of prefix, masked, unmasked", x->score);
+            return EXIT_INPUT;
         }
     } else x->vo.mode = m->causal ? HD_VS_PREFIX : HD_VS_MASKED;
     if (x->vo.mode == HD_VS_PREFIX && !m->causal) {
         hd_errorf("option --score prefix needs a causal model (HyenaDNA); %s is a masked model: use --score masked or "
                   "unmasked", m->location);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     if (x->vo.mode != HD_VS_PREFIX && m->causal) {
         hd_errorf("option --score %s needs a masked model (Caduceus); %s is causal: its logits at a base predict the "
                   "next one (use --score prefix)", hd_vs_mode_name(x->vo.mode), m->location);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     long maxlen = m->max_len > 0 ? m->max_len : 0;
-    if (chunk < 0) chunk = maxlen ? maxlen : 1L << 16;
-    if (maxlen && chunk > maxlen) {
-        hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", chunk, maxlen);
-        status = EXIT_INPUT;
-        goto done;
+    if (x->chunk < 0) x->chunk = maxlen ? maxlen : 1L << 16;
+    if (maxlen && x->chunk > maxlen) {
+        hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", x->chunk, maxlen);
+        return EXIT_INPUT;
     }
-    if (overlap < 0) overlap = chunk / 2;
-    if (overlap >= chunk) {
-        hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", overlap, chunk);
-        status = EXIT_INPUT;
-        goto done;
+    if (x->overlap < 0) x->overlap = x->chunk / 2;
+    if (x->overlap >= x->chunk) {
+        hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", x->overlap, x->chunk);
+        return EXIT_INPUT;
     }
-    if (window < 0) window = maxlen && maxlen < 1024 ? maxlen : 1024;
-    if (maxlen && window > maxlen) {
-        hd_errorf("option --window: %ld exceeds the model's maximum length of %ld", window, maxlen);
-        status = EXIT_INPUT;
-        goto done;
+    if (x->window < 0) x->window = maxlen && maxlen < 1024 ? maxlen : 1024;
+    if (maxlen && x->window > maxlen) {
+        hd_errorf("option --window: %ld exceeds the model's maximum length of %ld", x->window, maxlen);
+        return EXIT_INPUT;
     }
-    x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap, x->vo.window = (size_t)window;
+    x->vo.chunk = (size_t)x->chunk, x->vo.overlap = (size_t)x->overlap, x->vo.window = (size_t)x->window;
     x->vo.edist = 0, x->vo.prefix_only = 1;
-    int chunked = x->vo.mode != HD_VS_MASKED;
+    return 0;
+}
 
-    /* merge overlapping or adjacent regions; each keeps one chunk grid (from O bases before it) */
+/* The regions, sorted in output order and merged, then this run's pieces of them (--shard); each region
+ * keeps one chunk grid, from O bases before it.  0 or an exit status. */
+static int setup_regions(ctx *x)
+{
+    hd_regions *rs = &x->rs;
+    if (x->region && hd_regions_parse(rs, x->region, x->dict)) { hd_errorf("option -r: %s", hd_error()); return EXIT_INPUT; }
+    if (x->regfile && hd_regions_read(rs, x->regfile, x->dict)) return hd_fail();
+    for (int i = 0; !x->region && !x->regfile && i < hd_contigs_n(x->dict); i++) {   /* every contig */
+        if (hd_contigs_len(x->dict, i) <= 0) continue;
+        if (rs->n == rs->m) {
+            size_t mm = rs->m ? 2 * rs->m : 16;
+            hd_region *v = realloc(rs->v, mm * sizeof *v);
+            if (!v) { hd_errorf("out of memory"); return EXIT_MODEL; }
+            rs->v = v, rs->m = mm;
+        }
+        rs->v[rs->n] = (hd_region){hd_strdup(hd_contigs_name(x->dict, i)), 0, hd_contigs_len(x->dict, i)};
+        if (!rs->v[rs->n++].chrom) { hd_errorf("out of memory"); return EXIT_MODEL; }
+    }
+    if (!rs->n) { hd_errorf("no regions to compute ('%s' has no bases)", x->fasta); return EXIT_INPUT; }
+    sort_dict = x->dict;
+    sort_rank = x->rank;
+    qsort(rs->v, rs->n, sizeof *rs->v, cmp_region);
     size_t nr = 0;
-    for (size_t i = 0; i < rs.n; i++) {
-        if (nr && !strcmp(rs.v[nr - 1].chrom, rs.v[i].chrom) && rs.v[i].beg <= rs.v[nr - 1].end) {
-            if (rs.v[i].end > rs.v[nr - 1].end) rs.v[nr - 1].end = rs.v[i].end;
-            free(rs.v[i].chrom);
+    for (size_t i = 0; i < rs->n; i++) {
+        if (nr && !strcmp(rs->v[nr - 1].chrom, rs->v[i].chrom) && rs->v[i].beg <= rs->v[nr - 1].end) {
+            if (rs->v[i].end > rs->v[nr - 1].end) rs->v[nr - 1].end = rs->v[i].end;
+            free(rs->v[i].chrom);
             continue;
         }
-        rs.v[nr++] = rs.v[i];
+        rs->v[nr++] = rs->v[i];
     }
-    rs.n = nr;
-    uint64_t total = 0;
-    for (size_t i = 0; i < rs.n; i++) total += (uint64_t)(rs.v[i].end - rs.v[i].beg);
-    uint64_t slo = 0, shi = total;
-    hd_shard_range(&shard, total, &slo, &shi);
-    if (!(pcs = calloc(rs.n, sizeof *pcs))) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
+    rs->n = nr;
+    for (size_t i = 0; i < rs->n; i++) x->total += (uint64_t)(rs->v[i].end - rs->v[i].beg);
+    hd_shard_range(&x->shard, x->total, &x->slo, &x->shi);
+    if (!(x->pcs = calloc(rs->n, sizeof *x->pcs))) { hd_errorf("out of memory"); return EXIT_MODEL; }
+    int chunked = x->vo.mode != HD_VS_MASKED;
     uint64_t at = 0;
-    for (size_t i = 0; i < rs.n; i++) {
-        const hd_region *r = &rs.v[i];
-        uint64_t n = (uint64_t)(r->end - r->beg), b = at > slo ? at : slo, e = at + n < shi ? at + n : shi;
+    for (size_t i = 0; i < rs->n; i++) {
+        const hd_region *r = &rs->v[i];
+        uint64_t n = (uint64_t)(r->end - r->beg), b = at > x->slo ? at : x->slo, e = at + n < x->shi ? at + n : x->shi;
         if (b < e) {
             int tid = hd_contigs_id(x->dict, r->chrom);
-            pcs[npcs++] = (piece){tid, rank[tid], r->beg + (int64_t)(b - at), r->beg + (int64_t)(e - at),
-                                  chunked && r->beg > overlap ? (size_t)(r->beg - overlap) : 0};
+            x->pcs[x->npcs++] = (piece){tid, x->rank[tid], r->beg + (int64_t)(b - at), r->beg + (int64_t)(e - at),
+                                        chunked && r->beg > x->overlap ? (size_t)(r->beg - x->overlap) : 0};
+            x->todo += e - b;
         }
         at += n;
     }
-    if (shard.n) hd_infof("shard %ld/%ld: bases %" PRIu64 "-%" PRIu64 " of %" PRIu64, shard.i, shard.n, slo + 1, shi, total);
+    if (x->shard.n)
+        hd_infof("shard %ld/%ld: bases %" PRIu64 "-%" PRIu64 " of %" PRIu64, x->shard.i, x->shard.n, x->slo + 1, x->shi,
+                 x->total);
+    return 0;
+}
 
-    /* the outputs (temporary names until the end) */
-    for (int t = 0; t < HD_TRK_N; t++) {
-        if (!wants(x->what, t)) continue;
+/* The outputs, under temporary names until the end; 0 or an exit status. */
+static int open_outputs(ctx *x)
+{
+    int status = 0;
+    char *path = NULL;
+    for (int t = 0; t <= HD_TRK_N && !status; t++) {   /* every output name first: nothing opened on an error */
+        if (t < HD_TRK_N ? !wants(x->what, t) : !(x->what & W_LLR)) continue;
         free(path);
-        if (!(path = out_name(x->prefix, hd_track_name(t), x->fmt))) { status = EXIT_MODEL; goto done; }
-        if (check_replaceable(path)) { status = EXIT_INPUT; goto done; }
+        path = t < HD_TRK_N ? out_name(x->prefix, hd_track_name(t), x->fmt) : hd_sprintf("%s.snv.tsv.gz", x->prefix);
+        if (!path) status = EXIT_MODEL;
+        else if (check_replaceable(path)) status = EXIT_INPUT;
     }
-    if (x->what & W_LLR) {
-        free(path);
-        if (!(path = hd_sprintf("%s.snv.tsv.gz", x->prefix))) { status = EXIT_MODEL; goto done; }
-        if (check_replaceable(path)) { status = EXIT_INPUT; goto done; }
-    }
+    hd_model *m = x->m;
     kstring_t desc = {0, 0, NULL}, mdesc = {0, 0, NULL};
     ksprintf(&mdesc, "model=%s (%s), score=%s, ", m->location, hd_family_name(m->family), hd_vs_mode_name(x->vo.mode));
-    if (chunked) ksprintf(&mdesc, "chunk=%zu, overlap=%zu", x->vo.chunk, x->vo.overlap);
+    if (x->vo.mode != HD_VS_MASKED) ksprintf(&mdesc, "chunk=%zu, overlap=%zu", x->vo.chunk, x->vo.overlap);
     else ksprintf(&mdesc, "window=%zu", x->vo.window);
     ksprintf(&mdesc, ", rc=%d", x->vo.rc);
     for (int t = 0; t < HD_TRK_N && !status; t++) {
@@ -770,7 +788,7 @@ int main_track(int argc, char **argv)
         path = out_name(x->prefix, hd_track_name(t), x->fmt);
         desc.l = 0;
         ksprintf(&desc, "hyenadna track %s: %s; %s", hd_track_name(t), track_desc(t), mdesc.s);
-        if (!path || !(x->out.tf[t] = hd_tf_open(path, x->fmt, &chroms, desc.s))) status = path ? hd_fail() : EXIT_MODEL;
+        if (!path || !(x->out.tf[t] = hd_tf_open(path, x->fmt, &x->chroms, desc.s))) status = path ? hd_fail() : EXIT_MODEL;
     }
     if (!status && (x->what & W_LLR)) {
         free(path);
@@ -785,47 +803,78 @@ int main_track(int argc, char **argv)
     }
     free(desc.s);
     free(mdesc.s);
-    if (status) goto done;
+    free(path);
+    return status;
+}
 
-    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-    int nw = m->family == HD_FAM_HYENA ? be->nthreads : 1;
-    if (!(eng = hd_vs_engine_new(m, be, nw)) || !(x->batch = hd_vs_batch_new(eng, &x->vo))) { status = hd_fail(); goto done; }
+static int setup(ctx *x)
+{
+    int status;
+    if ((status = setup_reference(x)) || (status = setup_model(x)) || (status = setup_regions(x)) ||
+        (status = open_outputs(x)))
+        return status;
+    if (!(x->be = hd_open_backend(&x->co))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    /* chunks run in parallel on private CPU backends for the families whose forward is re-entrant */
+    int nw = x->m->family == HD_FAM_HYENA ? x->be->nthreads : 1;
+    if (!(x->eng = hd_vs_engine_new(x->m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo))) return hd_fail();
+    return 0;
+}
 
-    uint64_t todo = 0;
-    for (size_t i = 0; i < npcs; i++) todo += (uint64_t)(pcs[i].end - pcs[i].beg);
-    x->prog = (progress){co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2), hd_now(), 0, todo};
-    for (size_t i = 0; i < npcs; i++)
-        if (run_piece(x, &pcs[i], hd_vs_engine_workers(eng))) {
-            hd_errorf("%s: %s", hd_contigs_name(x->dict, pcs[i].tid), hd_error());
-            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
-            goto done;
+static int run(ctx *x)
+{
+    x->prog = (progress){x->co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2), hd_now(), 0, x->todo};
+    for (size_t i = 0; i < x->npcs; i++)
+        if (run_piece(x, &x->pcs[i], hd_vs_engine_workers(x->eng))) {
+            hd_errorf("%s: %s", hd_contigs_name(x->dict, x->pcs[i].tid), hd_error());
+            return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
         }
     progress_show(&x->prog, x->done, 1);
-    if (outputs_finish_commit(&x->out)) { status = hd_fail(); goto done; }
+    return outputs_finish_commit(&x->out) ? hd_fail() : 0;
+}
+
+static void report(ctx *x)
+{
     double dt = hd_now() - x->prog.t0;
     if (hd_verbosity >= 2)
         fprintf(stderr, "hyenadna track: %" PRIu64 " bases: %" PRIu64 " with values, %" PRIu64 " gaps; %zu forward passes, "
-                "%.2f s, %.0f bases/s\n", x->done, x->nvalues, x->ngaps, hd_vs_engine_forwards(eng), dt,
+                "%.2f s, %.0f bases/s\n", x->done, x->nvalues, x->ngaps, hd_vs_engine_forwards(x->eng), dt,
                 dt > 0 ? (double)x->done / dt : 0.0);
-done:
+}
+
+static void ctx_free(ctx *x)
+{
     outputs_abort(&x->out);
-    free(path);
     free(x->h);
     free(x->bref);
     free(x->bv.llr);
     for (int t = 0; t < HD_TRK_N; t++) free(x->bv.v[t]);
     free(x->line.s);
     hd_vs_batch_free(x->batch);
-    hd_vs_engine_free(eng);
-    hd_backend_free(be);
+    hd_vs_engine_free(x->eng);
+    hd_backend_free(x->be);
     hd_model_close(x->m);
-    hd_regions_free(&rs);
-    free(pcs);
-    free(order);
-    free(rank);
-    free(cname);
-    free(clen);
+    hd_regions_free(&x->rs);
+    free(x->pcs);
+    free(x->order);
+    free(x->rank);
+    free(x->cname);
+    free(x->clen);
     hd_contigs_free(x->dict);
     if (x->fai) fai_destroy(x->fai);
+}
+
+int main_track(int argc, char **argv)
+{
+    ctx X = {0}, *x = &X;
+    int r = parse_args(argc, argv, x), status;
+    if (r) return r > 0 ? EXIT_OK : EXIT_INPUT;
+    if (check_args(x)) return EXIT_INPUT;
+    if (x->merge) return merge_main(x->merge_parts[0], x->merge_parts + 1, x->merge_n - 1);
+    /* the forward passes allocate and free their buffers (MBs) once per chunk: keep those pages in the
+     * heap instead of mapping and faulting them in again each time (a tenth of the CPU time otherwise) */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    if (!(status = setup(x)) && !(status = run(x))) report(x);
+    ctx_free(x);
     return status;
 }
