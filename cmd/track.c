@@ -69,7 +69,7 @@ static void usage(FILE *fp)
             "      --rc               average the LLRs with those of the reverse complement (each base\n"
             "                         scored given the bases after it); every track then follows them\n"
             "      --shard I/N        compute only the I-th of N contiguous pieces of the regions' bases\n"
-            "                         (in output order); `--merge` joins the N outputs into the single run's\n"
+            "                         (in output order); --merge joins the N outputs into one run's files\n"
             "Output options:\n"
             "  -o, --output PREFIX    output name prefix (required)\n"
             "  -O, --output-type T    bigwig (PREFIX.NAME.bw, with zoom levels) or bedgraph (bgzipped,\n"

@@ -2,7 +2,9 @@
 # test_track_values.sh -- the values of `hyenadna track` at every base of the first two chunks of real DNA
 # equal those computed independently (tests/cli/track_expect.py, numpy) from `hyenadna forward --logits` on
 # the chunks of the rule: default chunking, small chunks, --rc, N inside the chunks; the bigWig files open
-# in pyBigWig with the FASTA's chromosome sizes and zoom levels; bedGraph output holds the same values.
+# in pyBigWig with the FASTA's chromosome sizes and zoom levels, and their structure (chromosome tree, data
+# R-tree, blocks, zoom records, summary), parsed without libBigWig, is what the UCSC tools read; bedGraph
+# output holds the same values.
 # Needs Debian's python3-numpy and python3-pybigwig (.ci/run installs them); skips (77) without them.
 set -u
 H=${HYENADNA:?HYENADNA not set}

@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 import numpy as np
 import pyBigWig
@@ -71,6 +72,112 @@ def log_softmax(row):
     return row - m - math.log(np.exp(row - m).sum())
 
 
+def check_bigwig_file(path, sizes):
+    """The bigWig structure as the UCSC tools read it, parsed here without libBigWig (which pyBigWig uses):
+    the chromosome B+ tree (every contig, sorted keys), the data R-tree (leaves in order, each block's items
+    inside the block's range and the contig), the zoom levels (increasing reductions, records inside the
+    contigs) and the total summary (min <= max).  Returns a list of problems."""
+    bad = []
+    b = open(path, "rb").read()
+    magic, version, nzoom, ct_off, data_off, idx_off = struct.unpack_from("<IHHQQQ", b, 0)
+    bufsize = struct.unpack_from("<I", b, 52)[0]
+    if magic != 0x888FFC26 or struct.unpack_from("<I", b, len(b) - 4)[0] != 0x888FFC26:
+        return ["bad magic at the start or the end"]
+    if nzoom < 1:
+        bad.append("no zoom level")
+    # chromosome tree
+    m, bs, ks, vs, n = struct.unpack_from("<IIIIQ", b, ct_off)
+    names = {}
+
+    def ctree(off):
+        leaf, _, cnt = struct.unpack_from("<BBH", b, off)
+        off += 4
+        for _ in range(cnt):
+            key = b[off:off + ks].rstrip(b"\0").decode()
+            if leaf:
+                cid, size = struct.unpack_from("<II", b, off + ks)
+                names[cid] = (key, size)
+            else:
+                ctree(struct.unpack_from("<Q", b, off + ks)[0])
+            off += ks + 8
+    ctree(ct_off + 32)
+    keys = [names[i][0] for i in sorted(names)]
+    if m != 0x78CA8C91 or n != len(names) or {k: v for k, v in names.values()} != sizes:
+        bad.append("chromosome tree %s != %s" % (dict(names.values()), sizes))
+    if keys != sorted(keys, key=lambda k: k.encode()):
+        bad.append("chromosome ids not in the byte order of the names")
+    size_of = {i: names[i][1] for i in names}
+
+    def leaves(off, out):
+        leaf, _, cnt = struct.unpack_from("<BBH", b, off)
+        off += 4
+        for _ in range(cnt):
+            if leaf:
+                out.append(struct.unpack_from("<IIIIQQ", b, off))
+                off += 32
+            else:
+                leaves(struct.unpack_from("<Q", b, off + 16)[0], out)
+                off += 24
+        return out
+
+    def index(off):
+        if struct.unpack_from("<I", b, off)[0] != 0x2468ACE0:
+            bad.append("bad R-tree magic at %d" % off)
+            return []
+        return leaves(off + 48, [])
+
+    def block(off, sz):
+        raw = b[off:off + sz]
+        return zlib.decompress(raw) if bufsize else raw
+
+    prev = (-1, -1)
+    vals = []
+    nblocks = struct.unpack_from("<Q", b, data_off)[0]
+    items = index(idx_off)
+    if len(items) != nblocks:
+        bad.append("%d index leaves for %d data blocks" % (len(items), nblocks))
+    for c0, s0, c1, e1, off, sz in items:
+        d = block(off, sz)
+        cid, bs_, be_, step, span, typ, _, cnt = struct.unpack_from("<IIIIIBBH", d, 0)
+        if not (c0 == c1 == cid and s0 == bs_ and e1 == be_ and (c0, s0) >= prev and e1 <= size_of.get(c0, -1)):
+            bad.append("data block %s: header %s, contig size %s" % ((c0, s0, c1, e1), (cid, bs_, be_), size_of.get(c0)))
+        prev = (c0, e1)
+        for i in range(cnt):
+            if typ == 2:
+                st, v = struct.unpack_from("<If", d, 24 + 8 * i)
+                en = st + span
+            elif typ == 1:
+                st, en, v = struct.unpack_from("<IIf", d, 24 + 12 * i)
+            else:
+                st = bs_ + i * step
+                en = st + span
+                v = struct.unpack_from("<f", d, 24 + 4 * i)[0]
+            vals.append(v)
+            if not (s0 <= st < en <= e1):
+                bad.append("item [%d, %d) outside its block [%d, %d)" % (st, en, s0, e1))
+                break
+    # zoom levels
+    last = 0
+    for z in range(nzoom):
+        red, _, zdata, zidx = struct.unpack_from("<IIQQ", b, 64 + 24 * z)
+        if red <= last:
+            bad.append("zoom reductions not increasing")
+        last = red
+        for c0, s0, c1, e1, off, sz in index(zidx):
+            d = block(off, sz)
+            for k in range(len(d) // 32):
+                cid, st, en, valid, mn, mx, sm, sq = struct.unpack_from("<IIIIffff", d, 32 * k)
+                if not (st < en <= size_of.get(cid, -1) and mn <= mx and valid > 0):
+                    bad.append("zoom %d record %s" % (red, (cid, st, en, valid, mn, mx)))
+                    break
+    smin, smax = struct.unpack_from("<dd", b, struct.unpack_from("<Q", b, 44)[0] + 8)
+    if vals and (smin != min(vals) or smax != max(vals)):
+        bad.append("summary min/max %g/%g, the values' %g/%g" % (smin, smax, min(vals), max(vals)))
+    if len(vals) < 100:
+        bad.append("only %d values in the data blocks" % len(vals))
+    return bad
+
+
 def main():
     hy, model, ref, contig, C, O, rc, prefix = sys.argv[1:9]
     C, O, rc = int(C), int(O), int(rc)
@@ -116,7 +223,11 @@ def main():
             if bad <= 10:
                 print("FAIL: %s: got %.9g, expected %.9g" % (what, got, want))
 
-    # every bigWig: the FASTA's contigs and lengths, every one of them
+    # every bigWig: the FASTA's contigs and lengths, every one of them; its structure as the UCSC tools read it
+    for t in bw:
+        for problem in check_bigwig_file("%s.%s.bw" % (prefix, t), {k: len(v) for k, v in seqs.items()})[:5]:
+            bad += 1
+            print("FAIL: %s.%s.bw: %s" % (prefix, t, problem))
     for t, f in bw.items():
         if f.chroms() != {k: len(v) for k, v in seqs.items()}:
             bad += 1
