@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "output.h"
 #include "util.h"
@@ -148,6 +149,165 @@ int hd_tab_walk(const char *path, int (*fn)(void *ud, const char *line, size_t n
 
 #define TF_BUF 4096
 
+/* ---- zoom levels
+ * libBigWig 0.4.7 builds a bigWig's zoom levels at bwClose by reading every value of a contig back at once
+ * (12 bytes per base: 3 GB for a human chr1), so they are made here instead, as the values stream in, and
+ * appended after libBigWig has finished the file: level k summarises bins of R0·4^k bases (R0 from
+ * zoom_base) in 32-byte records (contig, start, end, bases with a value, min, max, sum, sum of squares),
+ * which stay in memory until the end: the "zoom buffers", 32 bytes per R0 bases covered at most. */
+#define ZOOM_LEVELS 10
+#define ZOOM_PER_BLOCK 512            /* records per compressed block (16 KB, under the 32 KB buffer) */
+#define RTREE_FANOUT 256              /* children per R-tree node */
+
+typedef struct {
+    uint32_t chrom, start, end, valid;
+    float min, max, sum, sumsq;
+} zrec;
+
+typedef struct {
+    uint32_t reduction;
+    zrec *r;
+    size_t n, m;
+    int open;                          /* cur holds a record being filled */
+    zrec cur;
+    double sum, sumsq;                 /* cur's sums, in double until it is stored */
+} zoom;
+
+/* The first zoom level, 16·4^k bases: the smallest k whose records (32 bytes each) for the whole genome
+ * fit 128 MiB, so that the zoom buffers stay bounded whatever the genome (1,024 bases for a human one). */
+static uint32_t zoom_base(uint64_t genome)
+{
+    uint64_t z = 16;
+    while (genome / z * 32 > ((uint64_t)128 << 20) && z < ((uint64_t)1 << 30)) z *= 4;
+    return (uint32_t)z;
+}
+
+static int zoom_store(zoom *z)
+{
+    if (!z->open) return 0;
+    if (z->n == z->m) {
+        size_t m = z->m ? 2 * z->m : 1024;
+        zrec *r = realloc(z->r, m * sizeof *r);
+        if (!r) { hd_set_error(HD_EMODEL, "out of memory for the zoom levels of a bigWig"); return -1; }
+        z->r = r, z->m = m;
+    }
+    z->cur.sum = (float)z->sum, z->cur.sumsq = (float)z->sumsq;
+    z->r[z->n++] = z->cur;
+    z->open = 0;
+    return 0;
+}
+
+static int zoom_add(zoom *z, uint32_t chrom, uint32_t pos, float v)
+{
+    if (z->open && (z->cur.chrom != chrom || z->cur.start / z->reduction != pos / z->reduction) && zoom_store(z)) return -1;
+    if (!z->open) {
+        z->cur = (zrec){chrom, pos, pos + 1, 0, v, v, 0, 0};
+        z->sum = z->sumsq = 0;
+        z->open = 1;
+    }
+    z->cur.end = pos + 1;
+    z->cur.valid++;
+    if (v < z->cur.min) z->cur.min = v;
+    if (v > z->cur.max) z->cur.max = v;
+    z->sum += v;
+    z->sumsq += (double)v * v;
+    return 0;
+}
+
+/* little-endian writers (bigWig is little-endian; so are the machines this builds for) */
+static int w32(FILE *f, uint32_t v) { return fwrite(&v, 4, 1, f) == 1 ? 0 : -1; }
+static int w64(FILE *f, uint64_t v) { return fwrite(&v, 8, 1, f) == 1 ? 0 : -1; }
+
+typedef struct { uint32_t c0, s0, c1, e1; uint64_t off, size; } rleaf;
+
+/* A cirTree (R-tree) index of the blocks `lf` at the current end of f, bottom-up bulk loaded: nodes of up to
+ * RTREE_FANOUT children, the root first.  data_end: the file offset after the last block. */
+static int write_rtree(FILE *f, const rleaf *lf, size_t n, uint32_t items_per_slot, uint64_t data_end)
+{
+    /* level sizes: level 0 the leaves' parents (leaf nodes), each level above groups the one below */
+    size_t cnt[16], nl = 0, k = n;
+    do {
+        k = (k + RTREE_FANOUT - 1) / RTREE_FANOUT;
+        cnt[nl++] = k;
+    } while (k > 1 && nl < 16);
+    /* offsets: the header (48 bytes), then the levels from the root down to the leaf nodes */
+    uint64_t base = (uint64_t)ftell(f) + 48, start[16];
+    uint64_t at = base;
+    for (int l = (int)nl - 1; l >= 0; l--) {
+        start[l] = at;
+        size_t below = l ? cnt[l - 1] : n;    /* children at this level */
+        at += 4 * cnt[l] + (uint64_t)below * (l ? 24 : 32);
+    }
+    int bad = w32(f, 0x2468ACE0) || w32(f, RTREE_FANOUT) || w64(f, n) || w32(f, n ? lf[0].c0 : 0) ||
+              w32(f, n ? lf[0].s0 : 0) || w32(f, n ? lf[n - 1].c1 : 0) || w32(f, n ? lf[n - 1].e1 : 0) ||
+              w64(f, data_end) || w32(f, items_per_slot) || w32(f, 0);
+    /* the span of child i of level l: the range of the leaves below it */
+    for (int l = (int)nl - 1; l >= 0 && !bad; l--) {
+        size_t below = l ? cnt[l - 1] : n;
+        size_t span = 1;                      /* leaves per child at this level */
+        for (int q = 0; q < l; q++) span *= RTREE_FANOUT;
+        for (size_t node = 0; node < cnt[l] && !bad; node++) {
+            size_t c0 = node * RTREE_FANOUT, c1 = c0 + RTREE_FANOUT < below ? c0 + RTREE_FANOUT : below;
+            uint8_t hdr[4] = {(uint8_t)(l == 0), 0, (uint8_t)((c1 - c0) & 0xff), (uint8_t)((c1 - c0) >> 8)};
+            bad |= fwrite(hdr, 4, 1, f) != 1;
+            for (size_t c = c0; c < c1 && !bad; c++) {
+                size_t a = c * span, b = (c + 1) * span < n ? (c + 1) * span : n;
+                bad |= w32(f, lf[a].c0) || w32(f, lf[a].s0) || w32(f, lf[b - 1].c1) || w32(f, lf[b - 1].e1);
+                if (l == 0) bad |= w64(f, lf[c].off) || w64(f, lf[c].size);
+                else   /* node c of the level below, whose nodes before the last are all full */
+                    bad |= w64(f, start[l - 1] + (uint64_t)c * (4 + RTREE_FANOUT * (l - 1 ? 24 : 32)));
+            }
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+/* Append the zoom levels to the finished bigWig at path (libBigWig reserved the 10 header slots) and end it
+ * with the magic again. */
+static int zoom_write(const char *path, zoom *zl, int nz)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f) return -1;
+    int bad = fseek(f, 0, SEEK_END) != 0;
+    uint64_t doff[ZOOM_LEVELS], ioff[ZOOM_LEVELS];
+    unsigned char raw[ZOOM_PER_BLOCK * 32];
+    uLongf cap = compressBound(sizeof raw);
+    unsigned char *comp = malloc(cap);
+    rleaf *lf = NULL;
+    if (!comp) bad = 1;
+    for (int k = 0; k < nz && !bad; k++) {
+        zoom *z = &zl[k];
+        doff[k] = (uint64_t)ftell(f);
+        bad |= w32(f, (uint32_t)z->n);
+        size_t nb = 0;
+        free(lf);
+        lf = malloc((z->n + 1) * sizeof *lf);
+        if (!lf) { bad = 1; break; }
+        for (size_t i = 0; i < z->n && !bad;) {   /* blocks of one contig's records */
+            size_t j = i;
+            while (j < z->n && j - i < ZOOM_PER_BLOCK && z->r[j].chrom == z->r[i].chrom) j++;
+            for (size_t q = i; q < j; q++) memcpy(raw + 32 * (q - i), &z->r[q], 32);
+            uLongf sz = cap;
+            uint64_t off = (uint64_t)ftell(f);
+            bad |= compress(comp, &sz, raw, (uLong)(32 * (j - i))) != Z_OK || fwrite(comp, 1, sz, f) != sz;
+            lf[nb++] = (rleaf){z->r[i].chrom, z->r[i].start, z->r[j - 1].chrom, z->r[j - 1].end, off, sz};
+            i = j;
+        }
+        ioff[k] = (uint64_t)ftell(f);
+        bad |= write_rtree(f, lf, nb, ZOOM_PER_BLOCK, ioff[k]);
+    }
+    free(lf);
+    free(comp);
+    bad |= w32(f, BIGWIG_MAGIC);
+    for (int k = 0; k < nz && !bad; k++)
+        bad |= fseek(f, 64 + 24 * k, SEEK_SET) || w32(f, zl[k].reduction) || w32(f, 0) || w64(f, doff[k]) ||
+               w64(f, ioff[k]);
+    uint16_t n16 = (uint16_t)nz;
+    bad |= fseek(f, 6, SEEK_SET) || fwrite(&n16, 2, 1, f) != 1;
+    bad |= fclose(f) != 0;
+    return bad ? -1 : 0;
+}
+
 struct hd_trackfile {
     hd_tf_format fmt;
     char *path, *tmp;
@@ -164,6 +324,8 @@ struct hd_trackfile {
     size_t nb;
     double vmin, vmax;
     uint64_t genome;     /* Σ contig lengths */
+    zoom zl[ZOOM_LEVELS];
+    int nzoom;
     /* bedGraph */
     hd_tabfile *tab;
     kstring_t line;
@@ -215,6 +377,12 @@ hd_trackfile *hd_tf_open(const char *path, hd_tf_format fmt, const hd_chroms *ch
         }
         len32[i] = (uint32_t)t->len[i];
     }
+    /* zoom levels of R0·4^k bases while no coarser than the longest contig (one level at least) */
+    int64_t longest = 0;
+    for (int i = 0; i < t->nchrom; i++) longest = t->len[i] > longest ? t->len[i] : longest;
+    uint64_t red = zoom_base(t->genome);
+    for (t->nzoom = 0; t->nzoom < ZOOM_LEVELS && (!t->nzoom || red <= (uint64_t)longest) && red <= UINT32_MAX; red *= 4)
+        t->zl[t->nzoom++].reduction = (uint32_t)red;
     if (!(t->tmp = hd_out_tmpname(path))) { free(len32); hd_tf_abort(t); return NULL; }
     int bad = !(t->bw = bwOpen(t->tmp, NULL, "w")) || bwCreateHdr(t->bw, 10) ||
               !(t->bw->cl = bwCreateChromList((const char *const *)t->name, len32, t->nchrom)) || bwWriteHdr(t->bw);
@@ -265,18 +433,11 @@ int hd_tf_put(hd_trackfile *t, int contig, int64_t pos, float v)
         ksprintf(&t->line, "%s\t%" PRId64 "\t%" PRId64 "\t%.6g\n", t->name[contig], pos, pos + 1, v);
         return hd_tab_write(t->tab, t->line.s, t->line.l);
     }
+    for (int k = 0; k < t->nzoom; k++)
+        if (zoom_add(&t->zl[k], (uint32_t)contig, (uint32_t)pos, v)) return -1;
     t->pos[t->nb] = (uint32_t)pos;
     t->val[t->nb++] = v;
     return t->nb == TF_BUF ? bw_flush(t) : 0;
-}
-
-/* The first zoom level, 16·4^k bases: the smallest k whose records (32 bytes each) for the whole genome
- * fit 128 MiB, so that libBigWig's in-memory zoom buffers stay bounded whatever the genome. */
-static uint32_t zoom_base(uint64_t genome)
-{
-    uint64_t z = 16;
-    while (genome / z * 32 > ((uint64_t)128 << 20) && z < ((uint64_t)1 << 30)) z *= 4;
-    return (uint32_t)z;
 }
 
 int hd_tf_finish(hd_trackfile *t)
@@ -287,11 +448,16 @@ int hd_tf_finish(hd_trackfile *t)
     /* libBigWig 0.4.7 keeps the first value only as the minimum (a file of negative values got a maximum
      * of DBL_MIN): store both as seen here */
     if (bw->writeBuffer->nEntries) bw->hdr->minVal = t->vmin, bw->hdr->maxVal = t->vmax;
-    /* libBigWig sets the first zoom level to 16 × the mean entry width: make that the level chosen above */
-    bw->writeBuffer->runningWidthSum = bw->writeBuffer->nEntries * (zoom_base(t->genome) / 16);
+    bw->hdr->nLevels = 0;   /* the zoom levels are ours (above): libBigWig leaves the 10 slots it reserved empty */
     int bad = fflush(bw->URL->x.fp) || ferror(bw->URL->x.fp);
     bwClose(bw);
     t->bw = NULL;
+    int nz = 0;
+    for (int k = 0; k < t->nzoom; k++) {
+        if (zoom_store(&t->zl[k])) return -1;
+        if (t->zl[k].n) nz = k + 1;
+    }
+    if (!bad && nz && zoom_write(t->tmp, t->zl, nz)) bad = 1;
     /* bwClose reports no status: a complete file ends with the bigWig magic */
     uint32_t magic = 0;
     FILE *f = bad ? NULL : fopen(t->tmp, "rb");
@@ -329,6 +495,7 @@ void hd_tf_abort(hd_trackfile *t)
     for (int i = 0; t->name && i < t->nchrom; i++) free(t->name[i]);
     free(t->name);
     free(t->len);
+    for (int k = 0; k < ZOOM_LEVELS; k++) free(t->zl[k].r);
     free(t->line.s);
     free(t->path);
     free(t);

@@ -9,6 +9,7 @@
 #include "track.h"
 #include "varscore.h"
 
+#include <bigWig.h>
 #include <htslib/bgzf.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -237,6 +238,50 @@ Test(track, bigwig_roundtrip)
     bgzf_close(f);
     cr_assert_eq(n, (ssize_t)strlen(rows));
     cr_assert(!memcmp(buf, rows, (size_t)n));
+    rm_rf(d);
+    free(d);
+}
+
+/* zoom levels (written by src/track.c, not libBigWig) over enough records for a two-level R-tree, read by
+ * libBigWig: the statistics it takes from them equal those of the full data */
+Test(track, bigwig_zoom_levels)
+{
+    char *d = tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/z.bw", d);
+    const char *names[] = {"a", "b", "c"};
+    int64_t lens[] = {2621440, 800000, 3000};   /* > 256 blocks of 512 level-0 records: a two-level R-tree */
+    hd_chroms ch = {3, names, lens};
+    hd_trackfile *t = hd_tf_open(path, HD_TF_BIGWIG, &ch, NULL);
+    cr_assert_not_null(t, "%s", hd_error());
+    for (int c = 0; c < 3; c++)
+        for (int64_t p = 0; p < lens[c]; p++) {
+            float v = (p / 1000) % 7 == 3 ? NAN : (float)(sin((double)p * 0.001 + c) * 2 - 1);   /* gaps of 1 kb */
+            cr_assert_eq(hd_tf_put(t, c, p, v), 0);
+        }
+    cr_assert_eq(hd_tf_finish(t), 0, "%s", hd_error());
+    cr_assert_eq(hd_tf_commit(t), 0);
+    bigWigFile_t *bw = bwOpen(path, NULL, "r");
+    cr_assert_not_null(bw);
+    cr_assert_geq(bw->hdr->nLevels, 5, "zoom levels: %d", bw->hdr->nLevels);
+    cr_assert_eq(bw->hdr->zoomHdrs->level[0], 16);
+    /* bins on multiples of 16·4^k, so that zoom records lie wholly inside or outside them (records are
+     * aligned to their reduction) and only float rounding separates the two */
+    struct { const char *c; uint32_t s, e, nb; } q[] = {{"a", 0, 2621440, 10}, {"a", 262144, 1048576, 12},
+                                                       {"b", 0, 786432, 3}, {"b", 4096, 4096 + 64 * 1024, 64}};
+    enum bwStatsType types[] = {mean, min, max, cov};
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++)
+        for (int k = 0; k < 4; k++) {
+            double *z = bwStats(bw, q[i].c, q[i].s, q[i].e, q[i].nb, types[k]);
+            double *f = bwStatsFromFull(bw, q[i].c, q[i].s, q[i].e, q[i].nb, types[k]);
+            cr_assert(z && f);
+            for (uint32_t j = 0; j < q[i].nb; j++)
+                cr_assert(fabs(z[j] - f[j]) <= 1e-4 * (1 + fabs(f[j])), "%s:%u-%u bin %u stat %d: zoom %g, full %g",
+                          q[i].c, q[i].s, q[i].e, j, k, z[j], f[j]);
+            free(z);
+            free(f);
+        }
+    bwClose(bw);
     rm_rf(d);
     free(d);
 }
