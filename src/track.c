@@ -173,12 +173,13 @@ typedef struct {
     double sum, sumsq;                 /* cur's sums, in double until it is stored */
 } zoom;
 
-/* The first zoom level, 16·4^k bases: the smallest k whose records (32 bytes each) for the whole genome
- * fit 128 MiB, so that the zoom buffers stay bounded whatever the genome (1,024 bases for a human one). */
+/* The first zoom level, 16·4^k bases: the smallest k that gives the whole genome at most 2^20 records
+ * (32 MiB), so that the zoom buffers stay bounded whatever the genome (4,096 bases for a human one; all
+ * the levels of a file together take at most 4/3 of that). */
 static uint32_t zoom_base(uint64_t genome)
 {
     uint64_t z = 16;
-    while (genome / z * 32 > ((uint64_t)128 << 20) && z < ((uint64_t)1 << 30)) z *= 4;
+    while (genome / z > ((uint64_t)1 << 20) && z < ((uint64_t)1 << 30)) z *= 4;
     return (uint32_t)z;
 }
 

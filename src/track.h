@@ -42,8 +42,8 @@ typedef enum { HD_TF_BIGWIG = 0, HD_TF_BEDGRAPH } hd_tf_format;
 typedef struct hd_trackfile hd_trackfile;
 
 /* A per-base track at `path`.  bigWig: every contig of `chroms` in its header (lengths < 2^32); one entry
- * per base with a value (span 1); zoom levels from 16·4^k bases, the first k the smallest that keeps the
- * finest level's records (32 bytes per 16·4^k bases of the genome) within 128 MiB.  bedGraph: BGZF, a
+ * per base with a value (span 1); zoom levels of 16·4^k bases and up, k the smallest that keeps the finest
+ * level within 2^20 records (32 MiB) for the whole genome, made as the values come.  bedGraph: BGZF, a
  * first line "# <desc>", then one line `chrom beg end value` (%.6g) per base, tabix-indexed
  * (path + ".tbi").  NULL + hd_error naming the file. */
 hd_trackfile *hd_tf_open(const char *path, hd_tf_format fmt, const hd_chroms *chroms, const char *desc);
