@@ -20,12 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../src/output.h"
-#include "../src/regions.h"
-#include "../src/shard.h"
-#include "../src/tokenizer.h"
-#include "../src/track.h"
-#include "../src/varscore.h"
+#include "output.h"
+#include "regions.h"
+#include "shard.h"
+#include "tokenizer.h"
+#include "track.h"
+#include "varscore.h"
 
 static void usage(FILE *fp)
 {
