@@ -135,7 +135,8 @@ static char *out_name(const char *prefix, const char *name, hd_tf_format fmt)
     return hd_sprintf("%s.%s.%s", prefix, name, fmt == HD_TF_BIGWIG ? "bw" : "bedgraph.gz");
 }
 
-/* An output that exists and is not a regular file (a folder) cannot be replaced. */
+/* An output that exists and is not a regular file (a folder) cannot be replaced: a resource failure (exit 2),
+ * as every output that cannot be created. */
 static int check_replaceable(const char *path)
 {
     struct stat sb;
@@ -173,36 +174,6 @@ static void outputs_abort(outputs *o)
     for (int t = 0; t < HD_TRK_N; t++) hd_tf_abort(o->tf[t]);
     hd_tab_abort(o->snv);
     memset(o, 0, sizeof *o);
-}
-
-/* ---------------------------------------------------------------- progress */
-
-typedef struct {
-    int on;
-    double t0, last;
-    uint64_t total;
-} progress;
-
-static void fmt_dur(double s, char *buf, size_t n)
-{
-    if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
-    else if (s < 60) snprintf(buf, n, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
-}
-
-static void progress_show(progress *p, uint64_t done, int final)
-{
-    if (!p->on) return;
-    double now = hd_now();
-    if (!final && now - p->last < 0.5) return;
-    p->last = now;
-    double dt = now - p->t0, rate = dt > 0 ? (double)done / dt : 0;
-    char eta[32];
-    fmt_dur(rate > 0 ? (double)(p->total - done) / rate : NAN, eta, sizeof eta);
-    fprintf(stderr, "\rhyenadna track: %" PRIu64 " of %" PRIu64 " bases (%.1f%%), %.0f bases/s, ETA %s   ", done, p->total,
-            p->total ? 100.0 * (double)done / (double)p->total : 100.0, rate, eta);
-    if (final) fputc('\n', stderr);
 }
 
 /* ---------------------------------------------------------------- regions */
@@ -272,7 +243,8 @@ typedef struct {
     hd_vs_engine *eng;
     hd_vs_batch *batch;
     outputs out;
-    progress prog;
+    hd_progress prog;
+    double t0;
     uint64_t done, nvalues, ngaps;
     /* another consumer of the values (NULL: none) */
     int (*on_block)(void *ud, const block_vals *b);
@@ -299,7 +271,7 @@ static int grow_block(ctx *x, size_t n)
         if (!v) { r = NULL; break; }
         x->bv.v[t] = v;
     }
-    if (!r) { hd_set_error(HD_EMODEL, "out of memory for a block of %zu bases", n); return -1; }
+    if (!r) { hd_set_oom("a block of bases"); return -1; }
     x->cap = n;
     return 0;
 }
@@ -335,7 +307,7 @@ static int run_block(ctx *x, const piece *pc, size_t a, size_t e)
     if (grow_block(x, n)) return -1;
     char *seq = hd_faidx_fetch(x->fai, x->fasta, name, (int64_t)lo, (int64_t)hi);
     uint8_t *ids = seq ? malloc(hi - lo) : NULL;
-    if (!ids) { free(seq); if (seq) hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!ids) { free(seq); if (seq) hd_set_oom(NULL); return -1; }
     hd_vs_seq_ids(seq, hi - lo, ids);
     free(seq);
     c.ids = ids, c.off = lo, c.n = hi - lo;
@@ -407,7 +379,7 @@ static int run_piece(ctx *x, const piece *pc, int nworkers)
         if (e <= a) e = a + 1;
         if (run_block(x, pc, a, e)) return -1;
         x->done += e - a;
-        progress_show(&x->prog, x->done, 0);
+        hd_progress_update(&x->prog, x->done, 0);
         a = e;
     }
     return 0;
@@ -489,7 +461,7 @@ static int merge_main(const char *prefix, char **parts, int nparts)
         nfound++;
         free(path);
         if (!(path = part_file(prefix, t, (hd_tf_format)fmt))) { status = EXIT_MODEL; goto done; }
-        if (check_replaceable(path)) { status = EXIT_INPUT; goto done; }
+        if (check_replaceable(path)) { status = EXIT_MODEL; goto done; }
         int bigwig = t < HD_TRK_N && fmt == HD_TF_BIGWIG;
         merge_bw mb = {NULL, NULL, -1, -1};
         for (int i = 0; i < nparts; i++) {
@@ -666,7 +638,7 @@ static int setup_reference(ctx *x)
 /* The model, the score mode and the chunking; 0 or an exit status. */
 static int setup_model(ctx *x)
 {
-    if (!(x->m = hd_open_model(x->co.model))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    if (!(x->m = hd_open_model(x->co.model))) return hd_exit_status(hd_error_kind());
     hd_model *m = x->m;
     if (m->n_logits <= HD_TOK_T) {
         hd_errorf("%s: the model has no language-model head giving logits for A, C, G, T (%d logit rows); track needs "
@@ -774,7 +746,7 @@ static int open_outputs(ctx *x)
         free(path);
         path = t < HD_TRK_N ? out_name(x->prefix, hd_track_name(t), x->fmt) : hd_sprintf("%s.snv.tsv.gz", x->prefix);
         if (!path) status = EXIT_MODEL;
-        else if (check_replaceable(path)) status = EXIT_INPUT;
+        else if (check_replaceable(path)) status = EXIT_MODEL;
     }
     hd_model *m = x->m;
     kstring_t desc = {0, 0, NULL}, mdesc = {0, 0, NULL};
@@ -813,7 +785,7 @@ static int setup(ctx *x)
     if ((status = setup_reference(x)) || (status = setup_model(x)) || (status = setup_regions(x)) ||
         (status = open_outputs(x)))
         return status;
-    if (!(x->be = hd_open_backend(&x->co))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
     /* chunks run in parallel on private CPU backends for the families whose forward is re-entrant */
     int nw = x->m->family == HD_FAM_HYENA ? x->be->nthreads : 1;
     if (!(x->eng = hd_vs_engine_new(x->m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo))) return hd_fail();
@@ -822,19 +794,20 @@ static int setup(ctx *x)
 
 static int run(ctx *x)
 {
-    x->prog = (progress){x->co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2), hd_now(), 0, x->todo};
+    x->t0 = hd_now();
+    hd_progress_start(&x->prog, x->co.progress, "bases", x->todo);
     for (size_t i = 0; i < x->npcs; i++)
         if (run_piece(x, &x->pcs[i], hd_vs_engine_workers(x->eng))) {
             hd_errorf("%s: %s", hd_contigs_name(x->dict, x->pcs[i].tid), hd_error());
-            return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+            return hd_exit_status(hd_error_kind());
         }
-    progress_show(&x->prog, x->done, 1);
+    hd_progress_end(&x->prog);
     return outputs_finish_commit(&x->out) ? hd_fail() : 0;
 }
 
 static void report(ctx *x)
 {
-    double dt = hd_now() - x->prog.t0;
+    double dt = hd_now() - x->t0;
     if (hd_verbosity >= 2)
         fprintf(stderr, "hyenadna track: %" PRIu64 " bases: %" PRIu64 " with values, %" PRIu64 " gaps; %zu forward passes, "
                 "%.2f s, %.0f bases/s\n", x->done, x->nvalues, x->ngaps, hd_vs_engine_forwards(x->eng), dt,

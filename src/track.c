@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "input.h"
 #include "output.h"
 #include "util.h"
 
@@ -64,13 +65,13 @@ hd_tabfile *hd_tab_open(const char *path, hd_tab_kind kind)
     hd_tabfile *t = calloc(1, sizeof *t);
     if (!t || !(t->path = hd_strdup(path))) {
         free(t);
-        hd_set_error(HD_EMODEL, "out of memory");
+        hd_set_oom(NULL);
         return NULL;
     }
     t->kind = kind;
     if (!(t->tmp = hd_out_tmpname(path))) { hd_tab_abort(t); return NULL; }
     if (!(t->fp = bgzf_open(t->tmp, "w"))) {
-        hd_set_error(HD_EINPUT, "cannot open output '%s': %s", path, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot open output '%s': %s", path, strerror(errno));
         hd_tab_abort(t);
         return NULL;
     }
@@ -80,7 +81,7 @@ hd_tabfile *hd_tab_open(const char *path, hd_tab_kind kind)
 int hd_tab_write(hd_tabfile *t, const char *s, size_t n)
 {
     if (bgzf_write(t->fp, s, n) != (ssize_t)n) {
-        hd_set_error(HD_EINPUT, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
+        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
         return -1;
     }
     return 0;
@@ -91,13 +92,13 @@ int hd_tab_finish(hd_tabfile *t)
     int r = bgzf_close(t->fp);
     t->fp = NULL;
     if (r < 0) {
-        hd_set_error(HD_EINPUT, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
+        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
         return -1;
     }
     if (!(t->ipath = hd_sprintf("%s.tbi", t->path)) || !(t->itmp = hd_out_tmpname(t->ipath))) return -1;
     tbx_conf_t snv = {TBX_GENERIC, 1, 2, 2, '#', 0};
     if (tbx_index_build3(t->tmp, t->itmp, 0, 0, t->kind == HD_TAB_BED ? &tbx_conf_bed : &snv) < 0) {
-        hd_set_error(HD_EINPUT, "%s: cannot build the tabix index", t->path);
+        hd_set_error(HD_EINPUT, "%s: cannot build the tabix index (are the rows in order?)", t->path);
         return -1;
     }
     return 0;
@@ -127,11 +128,8 @@ void hd_tab_abort(hd_tabfile *t)
 
 int hd_tab_walk(const char *path, int (*fn)(void *ud, const char *line, size_t n), void *ud)
 {
-    htsFile *fp = hts_open(path, "r");
-    if (!fp) {
-        hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
+    htsFile *fp = hd_input_hts_open(path);
+    if (!fp) return -1;
     kstring_t s = {0, 0, NULL};
     int r, rc = 0;
     while ((r = hts_getline(fp, KS_SEP_LINE, &s)) >= 0)
@@ -189,7 +187,7 @@ static int zoom_store(zoom *z)
     if (z->n == z->m) {
         size_t m = z->m ? 2 * z->m : 1024;
         zrec *r = realloc(z->r, m * sizeof *r);
-        if (!r) { hd_set_error(HD_EMODEL, "out of memory for the zoom levels of a bigWig"); return -1; }
+        if (!r) { hd_set_oom("the zoom levels of a bigWig"); return -1; }
         z->r = r, z->m = m;
     }
     z->cur.sum = (float)z->sum, z->cur.sumsq = (float)z->sumsq;
@@ -351,7 +349,7 @@ hd_trackfile *hd_tf_open(const char *path, hd_tf_format fmt, const hd_chroms *ch
     hd_trackfile *t = calloc(1, sizeof *t);
     if (!t || !(t->path = hd_strdup(path)) || tf_chroms(t, chroms)) {
         hd_tf_abort(t);
-        hd_set_error(HD_EMODEL, "out of memory");
+        hd_set_oom(NULL);
         return NULL;
     }
     t->fmt = fmt;
@@ -367,7 +365,7 @@ hd_trackfile *hd_tf_open(const char *path, hd_tf_format fmt, const hd_chroms *ch
         return t;
     }
     uint32_t *len32 = malloc((t->nchrom ? (size_t)t->nchrom : 1) * sizeof *len32);
-    if (!len32) { hd_tf_abort(t); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    if (!len32) { hd_tf_abort(t); hd_set_oom(NULL); return NULL; }
     for (int i = 0; i < t->nchrom; i++) {
         if (t->len[i] <= 0 || t->len[i] > (int64_t)UINT32_MAX) {
             hd_set_error(HD_EINPUT, "%s: contig %s has %" PRId64 " bases; a bigWig holds contigs of 1 to 2^32-1 bases",
@@ -389,7 +387,7 @@ hd_trackfile *hd_tf_open(const char *path, hd_tf_format fmt, const hd_chroms *ch
               !(t->bw->cl = bwCreateChromList((const char *const *)t->name, len32, t->nchrom)) || bwWriteHdr(t->bw);
     free(len32);
     if (bad) {
-        hd_set_error(HD_EINPUT, "cannot write the bigWig header of '%s'%s%s", path, errno ? ": " : "",
+        hd_set_error(HD_ERESOURCE, "cannot write the bigWig header of '%s'%s%s", path, errno ? ": " : "",
                      errno ? strerror(errno) : "");
         hd_tf_abort(t);
         return NULL;
@@ -407,7 +405,7 @@ static int bw_flush(hd_trackfile *t)
     t->started = 1;
     t->nb = 0;
     if (r || ferror(t->bw->URL->x.fp)) {
-        hd_set_error(HD_EINPUT, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
+        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
         return -1;
     }
     return 0;
@@ -467,7 +465,7 @@ int hd_tf_finish(hd_trackfile *t)
         fclose(f);
     }
     if (magic != BIGWIG_MAGIC) {
-        hd_set_error(HD_EINPUT, "%s: write failed (the bigWig could not be completed)", t->path);
+        hd_set_error(HD_ERESOURCE, "%s: write failed (the bigWig could not be completed)", t->path);
         return -1;
     }
     return 0;
@@ -516,7 +514,7 @@ hd_bwread *hd_bw_open(const char *path)
     hd_bwread *r = calloc(1, sizeof *r);
     if (!r || !(r->path = hd_strdup(path))) {
         free(r);
-        hd_set_error(HD_EMODEL, "out of memory");
+        hd_set_oom(NULL);
         return NULL;
     }
     if (!bwIsBigWig(path, NULL) || !(r->bw = bwOpen(path, NULL, "r"))) {
