@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "plot.h"
 #include "regions.h"
 #include "shard.h"
 #include "tokenizer.h"
@@ -75,7 +76,10 @@ static void usage(FILE *fp)
             "  -O, --output-type T    bigwig (PREFIX.NAME.bw, with zoom levels) or bedgraph (bgzipped,\n"
             "                         tabix-indexed PREFIX.NAME.bedgraph.gz, one line per base) [bigwig]\n"
             "      --merge            join shard outputs: PREFIX PART1 PART2 ... (the parts' -o prefixes, in\n"
-            "                         shard order); every track file PART1 has is merged\n"
+            "                         shard order); every track file PART1 has is merged\n"            "      --plot FILE        also draw the tracks of the region (one region of at most 10000 bases,\n"
+            "                         not with --shard: plot --bigwig draws merged tracks) as stacked\n"
+            "                         panels, or with --what llr alone the heatmap of its SNVs; SVG (PNG\n"
+            "                         when FILE ends in .png; see man hyenadna-plot) [none]\n"
             "No value (a gap) at the first base of a contig in prefix mode (the last too with --rc) and at\n"
             "bases other than A, C, G, T.  Contigs come in the byte order of their names, as bigWig's\n"
             "chromosome tree wants them.\n");
@@ -154,11 +158,18 @@ typedef struct {
     hd_tabfile *snv;
 } outputs;
 
-static int outputs_finish_commit(outputs *o)
+/* Every output complete under its temporary name(s); 0 on success. */
+static int outputs_finish(outputs *o)
 {
     for (int t = 0; t < HD_TRK_N; t++)
         if (o->tf[t] && hd_tf_finish(o->tf[t])) return -1;
     if (o->snv && hd_tab_finish(o->snv)) return -1;
+    return 0;
+}
+
+/* Every finished output renamed into place. */
+static int outputs_commit(outputs *o)
+{
     int rc = 0;
     for (int t = 0; t < HD_TRK_N; t++) {
         if (o->tf[t] && hd_tf_commit(o->tf[t])) rc = -1;
@@ -249,6 +260,14 @@ typedef struct {
     /* another consumer of the values (NULL: none) */
     int (*on_block)(void *ud, const block_vals *b);
     void *on_block_ud;
+    /* --plot: the values of the one region drawn */
+    const char *plot;
+    int64_t pl_beg;
+    size_t pl_n;
+    const char *pl_chrom;
+    float *pl_v[HD_TRK_N];   /* [pl_n] each, for the tracks asked for */
+    double *pl_llr;          /* [4 pl_n] with --what llr alone (the heatmap) */
+    char *pl_ref;            /* [pl_n] */
     /* a block's scratch */
     long *h;                 /* 3 batch handles per base */
     block_vals bv;
@@ -529,12 +548,92 @@ done:
     return status;
 }
 
+/* ---------------------------------------------------------------- --plot */
+
+/* The region drawn: the only one, of 1 .. HD_PLOT_MAX_POSITIONS bases; 0 or an exit status. */
+static int plot_open(ctx *x)
+{
+    if (hd_plot_is_png(x->plot) && hd_plot_png_check()) return hd_fail();
+    if (x->rs.n != 1 || x->rs.v[0].end - x->rs.v[0].beg > HD_PLOT_MAX_POSITIONS) {
+        hd_errorf("option --plot draws one region of at most %d bases (-r CHR:BEG-END); %s", HD_PLOT_MAX_POSITIONS,
+                  x->rs.n != 1 ? "the regions are several" : "the region is longer");
+        return EXIT_INPUT;
+    }
+    x->pl_chrom = x->rs.v[0].chrom;
+    x->pl_beg = x->rs.v[0].beg;
+    x->pl_n = (size_t)(x->rs.v[0].end - x->rs.v[0].beg);
+    int tracks = x->what & (W_LOGP | W_ENTROPY | W_IC | W_PROBS);
+    if (!(x->pl_ref = malloc(x->pl_n))) { hd_set_oom("the plot"); return hd_fail(); }
+    memset(x->pl_ref, 'N', x->pl_n);
+    for (int t = 0; t < HD_TRK_N; t++) {
+        if (!tracks || !wants(x->what, t)) continue;
+        if (!(x->pl_v[t] = malloc(x->pl_n * sizeof *x->pl_v[t]))) { hd_set_oom("the plot"); return hd_fail(); }
+        for (size_t i = 0; i < x->pl_n; i++) x->pl_v[t][i] = NAN;
+    }
+    if (!tracks) {
+        if (!(x->pl_llr = malloc(4 * x->pl_n * sizeof *x->pl_llr))) { hd_set_oom("the plot"); return hd_fail(); }
+        for (size_t i = 0; i < 4 * x->pl_n; i++) x->pl_llr[i] = NAN;
+    }
+    return 0;
+}
+
+/* on_block: keep the values of the region drawn */
+static int plot_collect(void *ud, const block_vals *b)
+{
+    ctx *x = ud;
+    for (size_t i = 0; i < b->n; i++) {
+        int64_t p = b->beg + (int64_t)i - x->pl_beg;
+        if (p < 0 || (size_t)p >= x->pl_n) continue;
+        x->pl_ref[p] = b->ref[i];
+        for (int t = 0; t < HD_TRK_N; t++)
+            if (x->pl_v[t]) x->pl_v[t][p] = b->v[t][i];
+        if (x->pl_llr)
+            for (int k = 0; k < 4; k++) x->pl_llr[4 * p + k] = b->llr[i][k];
+    }
+    return 0;
+}
+
+static int plot_write(ctx *x)
+{
+    hd_model *m = x->m;
+    const char *loc = m->location, *slash = strrchr(loc, '/');
+    while (slash && !slash[1] && slash > loc) {   /* a trailing slash: the folder's own name */
+        const char *q = slash - 1;
+        while (q > loc && *q != '/') q--;
+        loc = *q == '/' ? q + 1 : q;
+        slash = NULL;
+    }
+    if (slash) loc = slash + 1;
+    kstring_t sub = {0, 0, NULL};
+    ksprintf(&sub, "model %.*s (%s) \xc2\xb7 score %s", (int)strcspn(loc, "/"), loc, hd_family_name(m->family),
+             hd_vs_mode_name(x->vo.mode));
+    if (x->vo.mode == HD_VS_MASKED) ksprintf(&sub, ", %zu-bp windows", x->vo.window);
+    else ksprintf(&sub, ", %zu-bp chunks overlapping by %zu", x->vo.chunk, x->vo.overlap);
+    if (x->vo.rc) kputs(", mean with the reverse complement", &sub);
+    if (!sub.s) { hd_set_oom(NULL); return -1; }
+    hd_plot_region r = {x->pl_chrom, x->pl_beg, x->pl_n, x->pl_ref, NULL, sub.s};
+    size_t len = 0;
+    char *svg;
+    if (x->pl_llr) svg = hd_plot_heatmap_svg(&r, x->pl_llr, NULL, &len);
+    else {
+        hd_plot_track tr[HD_TRK_N];
+        int nt = 0;
+        for (int t = 0; t < HD_TRK_N; t++)
+            if (x->pl_v[t]) tr[nt++] = (hd_plot_track){hd_track_name(t), x->pl_v[t]};
+        svg = hd_plot_tracks_svg(&r, tr, nt, &len);
+    }
+    int rc = svg ? hd_plot_write(x->plot, svg, len, hd_plot_is_png(x->plot)) : -1;
+    free(svg);
+    free(sub.s);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* 0 ok, 1 --help printed, -1 error (printed) */
 static int parse_args(int argc, char **argv, ctx *x)
 {
-    enum { OPT_WHAT = OPT_COMMON_END, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_SHARD, OPT_MERGE };
+    enum { OPT_WHAT = OPT_COMMON_END, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_SHARD, OPT_MERGE, OPT_PLOT };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"fasta-ref", required_argument, NULL, 'f'}, {"region", required_argument, NULL, 'r'},
@@ -543,7 +642,7 @@ static int parse_args(int argc, char **argv, ctx *x)
         {"overlap", required_argument, NULL, OPT_OVERLAP}, {"window", required_argument, NULL, 'w'},
         {"rc", no_argument, NULL, OPT_RC}, {"shard", required_argument, NULL, OPT_SHARD},
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
-        {"merge", no_argument, NULL, OPT_MERGE}, {NULL, 0, NULL, 0}};
+        {"merge", no_argument, NULL, OPT_MERGE}, {"plot", required_argument, NULL, OPT_PLOT}, {NULL, 0, NULL, 0}};
     x->what = W_LOGP | W_ENTROPY;
     x->fmt = HD_TF_BIGWIG;
     x->chunk = x->overlap = x->window = -1;
@@ -572,6 +671,7 @@ static int parse_args(int argc, char **argv, ctx *x)
             else { hd_errorf("option --output-type: '%s' is not bigwig or bedgraph", optarg); return -1; }
             break;
         case OPT_MERGE: x->merge = 1; break;
+        case OPT_PLOT: x->plot = optarg; break;
         case 'h':
         case OPT_HELP: usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -592,6 +692,7 @@ static int check_args(ctx *x)
 {
     if (x->merge) {
         if (x->merge_n < 2) { hd_errorf("--merge needs the output PREFIX and at least one PART prefix"); return -1; }
+        if (x->plot) { hd_errorf("option --plot draws a run's values; with --merge use hyenadna plot --bigwig"); return -1; }
         return 0;
     }
     if (!x->fasta) { hd_errorf("a reference FASTA is needed: -f REF.fa"); usage(stderr); return -1; }
@@ -600,6 +701,11 @@ static int check_args(ctx *x)
         return -1;
     }
     if (x->region && x->regfile) { hd_errorf("options -r and -R cannot be used together"); return -1; }
+    if (x->plot && x->shard.n) {
+        hd_errorf("option --plot draws the region of one whole run, not of a --shard piece (draw the merged tracks "
+                  "with hyenadna plot --bigwig)");
+        return -1;
+    }
     return 0;
 }
 
@@ -783,7 +889,7 @@ static int setup(ctx *x)
 {
     int status;
     if ((status = setup_reference(x)) || (status = setup_model(x)) || (status = setup_regions(x)) ||
-        (status = open_outputs(x)))
+        (x->plot && (status = plot_open(x))) || (status = open_outputs(x)))
         return status;
     if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
     /* chunks run in parallel on private CPU backends for the families whose forward is re-entrant */
@@ -794,6 +900,7 @@ static int setup(ctx *x)
 
 static int run(ctx *x)
 {
+    if (x->plot) x->on_block = plot_collect, x->on_block_ud = x;
     x->t0 = hd_now();
     hd_progress_start(&x->prog, x->co.progress, "bases", x->todo);
     for (size_t i = 0; i < x->npcs; i++)
@@ -802,7 +909,9 @@ static int run(ctx *x)
             return hd_exit_status(hd_error_kind());
         }
     hd_progress_end(&x->prog);
-    return outputs_finish_commit(&x->out) ? hd_fail() : 0;
+    /* every output complete, the picture drawn, then the outputs renamed into place */
+    if (outputs_finish(&x->out) || (x->plot && plot_write(x)) || outputs_commit(&x->out)) return hd_fail();
+    return 0;
 }
 
 static void report(ctx *x)
@@ -822,6 +931,9 @@ static void ctx_free(ctx *x)
     free(x->bv.llr);
     for (int t = 0; t < HD_TRK_N; t++) free(x->bv.v[t]);
     free(x->line.s);
+    for (int t = 0; t < HD_TRK_N; t++) free(x->pl_v[t]);
+    free(x->pl_llr);
+    free(x->pl_ref);
     hd_vs_batch_free(x->batch);
     hd_vs_engine_free(x->eng);
     hd_backend_free(x->be);

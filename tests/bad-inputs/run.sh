@@ -218,6 +218,8 @@ mkdir -p "$tmp/rep/t.entropy.bw"
 [ $st -eq 2 ] && grep -q "t.entropy.bw" "$tmp/stderr" && [ "$(ls -A "$tmp/rep")" = t.entropy.bw ] && ok \
   || bad "track: an output that is a folder: exit $st, $(cat "$tmp/stderr"), left $(ls -A "$tmp/rep")"
 fails 1 "no track files" "track --merge: parts without track files" -- "$H" track --merge @OUT@/m "$tmp/nothere"
+fails 1 "--plot" "track --plot with --shard" -- "$H" track -m "$HY" -f "$REF" -r chr1:1-50 --shard 1/2 --plot @OUT@/p.svg -o @OUT@/t
+fails 1 "--plot" "track --plot over two regions" -- "$H" track -m "$HY" -f "$REF" -r chr1:1-50,chr1:100-150 --plot @OUT@/p.svg -o @OUT@/t
 
 # ------------------------------------------------------------------ options
 fails 1 "--threads" "negative thread count" -- "$H" forward -m "$HY" -@ -3 -o @OUT@/o.st "$FA"

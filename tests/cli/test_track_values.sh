@@ -4,7 +4,7 @@
 # the chunks of the rule: default chunking, small chunks, --rc, N inside the chunks; the bigWig files open
 # in pyBigWig with the FASTA's chromosome sizes and zoom levels, and their structure (chromosome tree, data
 # R-tree, blocks, zoom records, summary), parsed without libBigWig, is what the UCSC tools read; bedGraph
-# output holds the same values.
+# output holds the same values; --plot draws the values of the tracks and of the table.
 # Needs Debian's python3-numpy and python3-pybigwig (.ci/run installs them); skips (77) without them.
 set -u
 H=${HYENADNA:?HYENADNA not set}
@@ -76,6 +76,54 @@ for t in ["logp", "A", "C", "G", "T"]:
 raise SystemExit(1 if bad else 0)
 EOF
 then ok; else bad "bedGraph values differ from the bigWig's"; fi
+
+# --plot: the picture's values (the <title> of every point and cell) are those of the tracks and of the table
+"$H" track -m "$M" -f ref.fa -r w2:381-460 --what logp,entropy,probs --chunk 300 --overlap 100 --plot p.svg -o p 2>/dev/null \
+  && "$H" track -m "$M" -f ref.fa -r w2:381-460 --what llr --chunk 300 --overlap 100 --plot h.svg -o h 2>/dev/null \
+  || bad "--plot runs failed"
+if "$PY" - <<'EOF2'
+import gzip, math, re, xml.etree.ElementTree as ET
+import pyBigWig
+bad = 0
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse("p.svg").getroot()
+groups = {g.get("data-track"): g for g in root.iter(ns + "g") if g.get("class") == "points"}
+for t in ["logp", "entropy", "A", "C", "G", "T"]:
+    bw = pyBigWig.open("p.%s.bw" % t)
+    want = bw.values("w2", 380, 460)
+    got = {}
+    for el in groups.get(t, ET.Element("g")).iter(ns + "title"):
+        pos, val = el.text.split()
+        got[int(pos)] = float(val)
+    for i, w in enumerate(want):
+        g = got.get(381 + i)
+        if math.isnan(w):
+            bad += g is not None   # a gap is drawn as a gap: no point
+        elif g is None or abs(g - w) > 1e-5 * max(1, abs(w)):
+            bad += 1
+    if len(got) != sum(not math.isnan(w) for w in want) or len(got) < 40:
+        bad += 1
+        print("%s: %d points for %d values" % (t, len(got), sum(not math.isnan(w) for w in want)))
+# the heatmap: 3 cells with a value per base with a value, equal to the table
+rows = {}
+for line in gzip.open("h.snv.tsv.gz", "rt"):
+    if not line.startswith("#"):
+        c, p, r, a, v = line.split()
+        rows[(int(p), r, a)] = float(v)
+cells = {}
+for el in ET.parse("h.svg").getroot().iter(ns + "title"):
+    m = re.fullmatch(r"(\d+) ([ACGT])>([ACGT]) (\S+)", el.text or "")
+    if m and m.group(4) not in ("no", "."):
+        try:
+            cells[(int(m.group(1)), m.group(2), m.group(3))] = float(m.group(4))
+        except ValueError:
+            pass
+if cells.keys() != rows.keys() or any(abs(cells[k] - rows[k]) > 1e-5 * max(1, abs(rows[k])) for k in rows):
+    bad += 1
+    print("heatmap: %d cells, table: %d rows" % (len(cells), len(rows)))
+raise SystemExit(1 if bad else 0)
+EOF2
+then ok; else bad "--plot values differ from the tracks or the table"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
