@@ -647,7 +647,7 @@ static int parse_args(int argc, char **argv, ctx *x)
     x->fmt = HD_TF_BIGWIG;
     x->chunk = x->overlap = x->window = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:@:hf:r:R:s:w:o:O:", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:@:hf:r:R:s:w:o:O:", lo, NULL)) >= 0) {
         int r = hd_common_opt(&x->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;
@@ -746,7 +746,9 @@ static int setup_model(ctx *x)
 {
     if (!(x->m = hd_open_model(x->co.model))) return hd_exit_status(hd_error_kind());
     hd_model *m = x->m;
-    if (m->n_logits <= HD_TOK_T) {
+    int head = 1;   /* logit rows for the model's tokens of A, C, G and T */
+    for (int b = HD_TOK_A; b <= HD_TOK_T; b++) head &= hd_model_base_token(m, b) >= 0 && hd_model_base_token(m, b) < m->n_logits;
+    if (!head) {
         hd_errorf("%s: the model has no language-model head giving logits for A, C, G, T (%d logit rows); track needs "
                   "one", m->location, m->n_logits);
         return EXIT_INPUT;

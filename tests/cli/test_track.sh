@@ -3,8 +3,9 @@
 # `score-variants --all-snvs --score prefix` with the same chunking (forward, --rc, a region whose chunks
 # start O bases before it), gaps at the first base of a contig (and the last with --rc) and at N, contigs
 # in name order, shards merged equal one run byte for byte (bigWig, bedGraph, tables; empty shards too),
-# identical outputs for 1 and 2 threads, masked and unmasked modes of a masked model equal score-variants',
-# progress on stderr.  (Values against `forward --logits` and the bigWig contents: test_track_values.sh.)
+# identical outputs for 1 and 2 threads, masked and unmasked modes of a masked model and the Evo 2 fixture
+# (byte tokens) equal score-variants', progress on stderr.  (Values against `forward --logits` and the
+# bigWig contents: test_track_values.sh.)
 set -u
 H=${HYENADNA:?HYENADNA not set}
 T=${TESTDATA:?TESTDATA not set}
@@ -96,6 +97,15 @@ for mode in "unmasked --chunk 300 --overlap 100" "masked -w 64"; do
   want=$("$H" score-variants -m "$CA" --all-snvs --no-edist -O t -f ref.fa -r w1:901-1000 --score $mode 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
   [ "$(tab_rows ca.snv.tsv.gz | wc -l)" -eq 300 ] && [ "$(tab_rows ca.snv.tsv.gz)" = "$want" ] && ok || bad "caduceus --score $mode differs from score-variants"
 done
+
+# ---- a model with its own token ids (Evo 2's bytes, the fixture): the table still equals score-variants'
+E2="$T/evo2-tiny"
+if [ -s "$E2/model.pt" ]; then
+  "$H" track -m "$E2" -f ref.fa -r w1:201-1400 --what llr,logp --chunk 256 -o e2 2>>log.txt || bad "evo2 track failed"
+  want=$("$H" score-variants -m "$E2" --all-snvs --no-edist -O t -f ref.fa -r w1:201-1400 --score prefix --chunk 256 --overlap 128 \
+         2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
+  [ "$(tab_rows e2.snv.tsv.gz | wc -l)" -eq 3600 ] && [ "$(tab_rows e2.snv.tsv.gz)" = "$want" ] && ok || bad "evo2 SNV table differs from score-variants"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
