@@ -103,6 +103,7 @@ typedef struct {
     item *items;
     long nitems;
     hd_vs_snvgen gen;
+    int64_t region_beg;    /* --all-snvs: the region's first base (not the shard's) */
     uint64_t rlo, rhi;     /* the records [rlo, rhi) of the input, 0-based, are this shard's */
     htsFile *ofp;
     char *tmp;             /* temporary output name (VCF/BCF to a file) */
@@ -554,6 +555,7 @@ static int open_reference(ctx *x)
         return EXIT_INPUT;
     }
     x->gen = (hd_vs_snvgen){hd_contigs_id(dict, reg.chrom), reg.beg, reg.end, 0};
+    x->region_beg = reg.beg;
     free(reg.chrom);
     hd_contigs_free(dict);
     if (x->shard.n) {   /* a contiguous block of the region's positions */
@@ -606,6 +608,8 @@ static int open_scorer(ctx *x)
         return EXIT_INPUT;
     }
     x->vo.window = (size_t)window, x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap;
+    /* --all-snvs -r: the chunks start O bases before the region (or at the contig start), as in `track` */
+    if (x->all_snvs) hd_vsref_set_origin(x->ref, x->region_beg > overlap ? (size_t)(x->region_beg - overlap) : 0);
     x->vo.edist = x->edist >= 0 ? x->edist : x->vo.mode == HD_VS_WINDOW;
     x->vo.n_token = hd_vs_model_has_n(m);
     if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());

@@ -20,6 +20,7 @@ struct hd_vsref {
     char *seq;            /* its upper-case bases */
     uint8_t *ids;
     hd_vs_stretches st;
+    size_t origin;        /* the chunk grid's origin (hd_vsref_set_origin) */
     hd_vs_contig c;
 };
 
@@ -55,6 +56,12 @@ faidx_t *hd_vsref_fai(const hd_vsref *r) { return r->fai; }
 const hd_vs_contig *hd_vsref_contig(const hd_vsref *r) { return &r->c; }
 const char *hd_vsref_seq(const hd_vsref *r) { return r->seq; }
 
+void hd_vsref_set_origin(hd_vsref *r, size_t origin)
+{
+    r->origin = origin;
+    if (r->name) r->c.origin = origin < r->c.len ? origin : 0;
+}
+
 int hd_vsref_load(hd_vsref *r, const char *name)
 {
     if (r->name && !strcmp(r->name, name)) return 1;
@@ -88,7 +95,8 @@ int hd_vsref_load(hd_vsref *r, const char *name)
     int id = 0;
     for (int i = 0; i < faidx_nseq(r->fai); i++)
         if (!strcmp(faidx_iseq(r->fai, i), name)) { id = i; break; }
-    r->c = (hd_vs_contig){id, r->name, r->ids, n, &r->st};
+    r->c = (hd_vs_contig){.id = id, .name = r->name, .ids = r->ids, .len = n, .origin = r->origin < n ? r->origin : 0,
+                          .stretches = &r->st};
     return 1;
 }
 

@@ -27,6 +27,9 @@ faidx_t *hd_vsref_fai(const hd_vsref *r);
  * "REF.fa: invalid character 'C' in record 'NAME' at position P"). */
 int hd_vsref_load(hd_vsref *r, const char *name);
 const hd_vs_contig *hd_vsref_contig(const hd_vsref *r);   /* the current contig: ids and non-ACGT stretches */
+/* The origin of the chunk grid (varscore.h, hd_vs_grid) of the contigs loaded from now on (0 where it would
+ * lie past a contig's end). */
+void hd_vsref_set_origin(hd_vsref *r, size_t origin);
 const char *hd_vsref_seq(const hd_vsref *r);              /* its upper-case bases */
 
 /* ---------------------------------------------------------------- the records */
