@@ -1,7 +1,7 @@
 // backend_cuda.cu -- the CUDA backend: cuBLAS for the projections, cuFFT for the long convolutions,
 // small fused kernels for the position-wise and per-channel ops.
 //
-// Every op does exactly what the CPU op of the same name does (src/backend_cpu.c is the reference,
+// Every op does exactly what the CPU op of the same name does (src/backends/cpu/ is the reference,
 // tests/test_cuda.c compares the two on random inputs).  Everything runs on one stream, in order, so
 // a buffer freed by the model can be handed out again at once: later work on the stream cannot
 // overtake earlier work that still reads it.

@@ -75,7 +75,7 @@ struct hd_backend {
     int (*fftconv)(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                    const float *k, size_t Lk, size_t ldk, const float *dbias);
 
-    /* ---- DNA-xLSTM (MODELS.md §5; src/backend_cpu_xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
+    /* ---- DNA-xLSTM (MODELS.md §5; src/backends/cpu/xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
     /* Y[t, c] = X[t', c'] with t' = M−1−t when rev_rows (Lrev) else t, c' = C−1−c when rev_cols else c
      * (both: RC); added to Y with accumulate.  Y may not alias X. */
     void (*flip)(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t M, size_t C,
@@ -164,8 +164,6 @@ void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
 
 /* The CPU backend: nthreads 0 = every core. */
 hd_backend *hd_backend_cpu_new(int nthreads);
-/* Fills in the DNA-xLSTM ops of a CPU backend (src/backend_cpu_xlstm.c). */
-void hd_backend_cpu_xlstm_init(hd_backend *be);
 enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2 };
 
 /* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure. */
