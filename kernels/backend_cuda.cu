@@ -838,6 +838,37 @@ static void cuda_embed(hd_backend *be, const int32_t *ids, size_t n, const float
     cuda_free(be, d);
 }
 
+// ---------------------------------------------------------------- control
+
+// precision of the projections: fp32 (default), tf32 or bf16 (inputs rounded inside cuBLAS, fp32 accumulate)
+static int cuda_set_precision(hd_backend *be, hd_precision prec)
+{
+    cuda_priv *P = P_(be);
+    precision p = prec == HD_PREC_TF32 ? PREC_TF32 : prec == HD_PREC_BF16 ? PREC_BF16 : PREC_FP32;
+    cublasMath_t mode = p == PREC_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+    cublasStatus_t s = cublasSetMathMode(P->blas, mode);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        hd_set_error(HD_EMODEL, "cuBLAS refused the %s math mode (status %d)",
+                     p == PREC_TF32 ? "tf32" : p == PREC_BF16 ? "bf16" : "fp32", (int)s);
+        return -1;
+    }
+    P->prec = p;
+    return 0;
+}
+
+static const char *cuda_describe(hd_backend *be) { return P_(be)->desc; }
+
+// wait for the queued work; -1 + hd_error when some of it failed
+static int cuda_sync(hd_backend *be)
+{
+    cuda_priv *P = P_(be);
+    ck(P, cudaStreamSynchronize(P->stream), "synchronising");
+    return report(P);
+}
+
+// device memory held: the allocator's reserve plus the weight copies
+static size_t cuda_memory_held(hd_backend *be) { return P_(be)->reserved + P_(be)->weight_bytes; }
+
 // ---------------------------------------------------------------- lifecycle
 
 static void cuda_destroy(hd_backend *be)
@@ -894,6 +925,13 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->name = "cuda";
     be->nthreads = nthreads;
     be->destroy = cuda_destroy;
+    be->host_memory = 0;
+    be->chunk = 2048 * 16;   // fewer, larger launches than the CPU's 2048 (a few hundred MB of scratch at D 256)
+    be->precisions = HD_PREC_FP32 | HD_PREC_TF32 | HD_PREC_BF16;
+    be->describe = cuda_describe;
+    be->set_precision = cuda_set_precision;
+    be->sync = cuda_sync;
+    be->memory_held = cuda_memory_held;
     cudaError_t e = cudaSetDevice(device);
     if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&P->stream, cudaStreamNonBlocking);
     if (e != cudaSuccess) {
@@ -939,42 +977,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->spectra_bytes = cuda_spectra_bytes;
     be->fftconv = cuda_fftconv;
     be->embed = cuda_embed;
-    // Ops appended to hd_backend after these (Mamba, xLSTM) stay NULL: hd_backend_supports() then
-    // sends those families to the CPU under --device auto.
+    // The Mamba (Caduceus) and DNA-xLSTM ops stay NULL: hd_backend_for() then sends those families
+    // (their hd_family_ops.needs) to the CPU under --device auto.
     return be;
 }
-
-// precision of the projections: fp32 (default), tf32 or bf16 (inputs rounded inside cuBLAS, fp32 accumulate)
-extern "C" int hd_cuda_set_precision(hd_backend *be, const char *prec)
-{
-    cuda_priv *P = P_(be);
-    precision p;
-    cublasMath_t mode;
-    if (!strcmp(prec, "fp32")) p = PREC_FP32, mode = CUBLAS_DEFAULT_MATH;
-    else if (!strcmp(prec, "tf32")) p = PREC_TF32, mode = CUBLAS_TF32_TENSOR_OP_MATH;
-    else if (!strcmp(prec, "bf16")) p = PREC_BF16, mode = CUBLAS_DEFAULT_MATH;
-    else {
-        hd_set_error(HD_EINPUT, "precision '%s': expected fp32, tf32 or bf16", prec);
-        return -1;
-    }
-    cublasStatus_t s = cublasSetMathMode(P->blas, mode);
-    if (s != CUBLAS_STATUS_SUCCESS) {
-        hd_set_error(HD_EMODEL, "cuBLAS refused the %s math mode (status %d)", prec, (int)s);
-        return -1;
-    }
-    P->prec = p;
-    return 0;
-}
-
-extern "C" const char *hd_cuda_backend_device(hd_backend *be) { return P_(be)->desc; }
-
-// wait for the queued work; -1 + hd_error when some of it failed (for timing)
-extern "C" int hd_cuda_backend_sync(hd_backend *be)
-{
-    cuda_priv *P = P_(be);
-    ck(P, cudaStreamSynchronize(P->stream), "synchronising");
-    return report(P);
-}
-
-// device memory held: the allocator's reserve plus the weight copies
-extern "C" size_t hd_cuda_backend_bytes(hd_backend *be) { return P_(be)->reserved + P_(be)->weight_bytes; }

@@ -448,11 +448,11 @@ static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, cons
 }
 
 /* [L, d_hidden] host view of a (pair of) device buffers: PS halves interleaved into B->host */
-static const float *host_view(const caduceus *c, hd_backend *be, cad_buf *B, float *const *half, int is_cpu)
+static const float *host_view(const caduceus *c, hd_backend *be, cad_buf *B, float *const *half, int is_host)
 {
     size_t L = B->L, D = (size_t)c->D;
     if (!c->rcps) {
-        if (is_cpu) return half[0];
+        if (is_host) return half[0];
         be->download(be, B->host, half[0], L * D * sizeof(float));
         return B->host;
     }
@@ -473,13 +473,8 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
 {
     caduceus *c = m->impl;
     if (L == 0) return 0;
-    if (!be->selective_scan || !be->silu || !be->mul_silu_cm || !be->flip_cm) {
-        hd_set_error(HD_EMODEL, "%s: the %s backend has no Mamba ops: Caduceus runs on the CPU backend only", m->location,
-                     be->name);
-        return -1;
-    }
-    int is_cpu = !strcmp(be->name, "cpu");
-    int want_host = (c->tap || f->on_block || (f->layer >= 0 && f->hidden)) && (c->rcps || !is_cpu);
+    int is_host = be->host_memory;
+    int want_host = (c->tap || f->on_block || (f->layer >= 0 && f->hidden)) && (c->rcps || !is_host);
     cad_buf B;
     if (cbuf_alloc(be, c, L, want_host, &B)) return -1;
     size_t D = (size_t)c->D, cs = B.cs, rows = (size_t)c->rows, W = (size_t)m->d_hidden;
@@ -499,7 +494,7 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
     }
     free(emb);
     if (c->tap) {
-        if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+        if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
         c->tap(c->tap_ud, "embedding", -1, hv, L, (int)W);
     }
 
@@ -511,7 +506,7 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
             float *t = B.r[0]; B.r[0] = B.r[1]; B.r[1] = t;
         }
         if (c->tap) {
-            if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+            if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
             c->tap(c->tap_ud, "residual", i, hv, L, (int)W);
         }
         bimamba(c, be, ly, B.r[0], B.h[0], &B);
@@ -521,12 +516,12 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
             be->flip_cm(be, B.tmp, 0, B.h[1], 0, 1, L * D);     /* h1 = RC(M(RMS_w(RC(r1)))) */
         }
         if (c->tap) {
-            if (!(hv = host_view(c, be, &B, B.h, is_cpu))) goto out;
+            if (!(hv = host_view(c, be, &B, B.h, is_host))) goto out;
             c->tap(c->tap_ud, "layer", i, hv, L, (int)W);
         }
         for (int hh = 0; hh < halves; hh++) be->add(be, B.r[hh], B.h[hh], L * D);
         if (f->on_block) {
-            if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+            if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
             f->on_block(f->ud, i, hv, L, (int)W);
         }
         if (i == f->layer && f->hidden) {
@@ -567,4 +562,11 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_caduceus_ops = {"caduceus", caduceus_load, caduceus_free, caduceus_forward, NULL};
+/* The backend ops the forward pass calls. */
+static const hd_op caduceus_needs[] = {
+    HD_OP(rmsnorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv), HD_OP(silu),
+    HD_OP(flip_cm), HD_OP(selective_scan), HD_OP(mul_silu_cm), HD_OP(add), HD_OPS_END};
+
+const hd_family_ops hd_caduceus_ops = {
+    .name = "caduceus", .load = caduceus_load, .free = caduceus_free, .forward = caduceus_forward,
+    .needs = caduceus_needs};

@@ -53,6 +53,9 @@ typedef struct hd_family_ops {
     /* NULL when the family has no cached decoding (masked models); else a decoder for up to max_len
      * tokens, NULL + hd_error on failure */
     hd_decoder *(*decoder_new)(hd_model *m, struct hd_backend *be, size_t max_len);
+    /* the backend ops forward and decoder_new call (backend.h: HD_OP(...), ..., HD_OPS_END), declared next
+     * to the family's forward pass: hd_model_forward runs the model on a backend that has them all */
+    const struct hd_op *needs;
 } hd_family_ops;
 
 struct hd_model {
@@ -93,6 +96,9 @@ hd_model *hd_model_open(const char *location);
 void hd_model_close(hd_model *m);
 
 const char *hd_family_name(hd_family f);
+/* The family's operations; NULL for HD_FAM_UNKNOWN or past the last family (so that
+ * `for (f = HD_FAM_UNKNOWN + 1; hd_family_ops_of(f); f++)` visits every family). */
+const hd_family_ops *hd_family_ops_of(hd_family f);
 uint64_t hd_new_uid(void);   /* a fresh cache key */
 
 /* Run the model.  ids: token ids; L must be <= max_len when max_len > 0. */

@@ -602,14 +602,10 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
 {
     xlstm *x = m->impl;
     if (L == 0) return 0;
-    if (!be->mlstm_cell || !be->slstm_cell) {
-        hd_set_error(HD_EMODEL, "the %s backend has no DNA-xLSTM ops", be->name);
-        return -1;
-    }
     xbuf B;
     if (xbuf_alloc(be, x, L, &B)) return -1;
     size_t D = (size_t)x->D, W = (size_t)x->W, V = (size_t)x->V;
-    int rc = -1, is_cpu = !strcmp(be->name, "cpu");
+    int rc = -1, is_host = be->host_memory;
     float *host = hd_alloc(L * W * sizeof(float), "the embedded sequence");
     if (!host) goto out;
 
@@ -637,8 +633,8 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
             be->flip(be, B.T, W, B.X, W, L, W, 1, 0, 0);
         } else if (run_block(be, x, i, &B, B.X)) goto out;
         if (f->on_block) {
-            if (!is_cpu) be->download(be, host, B.X, L * W * sizeof(float));
-            f->on_block(f->ud, i, is_cpu ? B.X : host, L, (int)W);
+            if (!is_host) be->download(be, host, B.X, L * W * sizeof(float));
+            f->on_block(f->ud, i, is_host ? B.X : host, L, (int)W);
         }
         if (i == f->layer && f->hidden) be->download(be, f->hidden, B.X, L * W * sizeof(float));
     }
@@ -658,4 +654,11 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, NULL};
+/* The backend ops the forward pass calls. */
+static const hd_op xlstm_needs[] = {
+    HD_OP(layernorm), HD_OP(groupnorm), HD_OP(linear), HD_OP(conv_rows), HD_OP(headwise), HD_OP(rope),
+    HD_OP(mlstm_cell), HD_OP(mlstm_gate), HD_OP(slstm_cell), HD_OP(gelu_erf_mul), HD_OP(flip), HD_OP(add),
+    HD_OPS_END};
+
+const hd_family_ops hd_xlstm_ops = {
+    .name = "xlstm", .load = xlstm_load, .free = xlstm_free, .forward = xlstm_forward, .needs = xlstm_needs};

@@ -552,17 +552,17 @@ Test(cuda_hyena, prefix_consistency_and_cpu_agreement, .fini = teardown)
 Test(cuda_hyena, uncovered_family_falls_back_only_under_auto, .fini = teardown)
 {
     NEED_GPU();
-    cr_assert(hd_backend_supports(GPU, HD_FAM_HYENA));
-    cr_assert(!hd_backend_supports(GPU, HD_FAM_CADUCEUS));
+    cr_assert(hd_backend_supports(GPU, hd_hyena_ops.needs));
+    cr_assert(!hd_backend_supports(GPU, hd_caduceus_ops.needs));
     hd_clear_error();
-    cr_assert_null(hd_backend_for(GPU, HD_FAM_CADUCEUS), "explicit --device cuda does not fall back");
+    cr_assert_null(hd_backend_for(GPU, hd_caduceus_ops.needs, "caduceus"), "explicit --device cuda does not fall back");
     cr_assert(strstr(hd_error(), "--device cpu"), "%s", hd_error());
     hd_backend *be = hd_backend_new("auto", 0);
     cr_assert_not_null(be);
-    hd_backend *fb = hd_backend_for(be, HD_FAM_XLSTM);
+    hd_backend *fb = hd_backend_for(be, hd_xlstm_ops.needs, "xlstm");
     cr_assert_not_null(fb);
     cr_assert_str_eq(fb->name, "cpu");
-    cr_assert_eq(hd_backend_for(be, HD_FAM_HYENA), be);
+    cr_assert_eq(hd_backend_for(be, hd_hyena_ops.needs, "hyenadna"), be);
     hd_backend_free(be);
 }
 
@@ -582,7 +582,7 @@ Test(cuda_select, device_names)
     hd_backend *be = hd_backend_new("auto", 1);
     cr_assert_not_null(be, "auto never fails: %s", hd_error());
     cr_assert_str_eq(be->name, hd_cuda_device_count() > 0 ? "cuda" : "cpu");
-    cr_assert(hd_backend_supports(be, HD_FAM_HYENA));
+    cr_assert(hd_backend_supports(be, hd_hyena_ops.needs));
     hd_backend_free(be);
 }
 
@@ -605,8 +605,8 @@ Test(cuda_select, cpu_precision)
     cr_assert(strstr(hd_error(), "CUDA"), "%s", hd_error());
     cr_assert_neq(hd_backend_set_precision(be, "fp64"), 0);
     cr_assert_eq(hd_error_kind(), HD_EINPUT);
-    cr_assert(hd_backend_supports(be, HD_FAM_CADUCEUS) && hd_backend_supports(be, HD_FAM_XLSTM));
-    cr_assert_eq(hd_backend_for(be, HD_FAM_CADUCEUS), be);
+    cr_assert(hd_backend_supports(be, hd_caduceus_ops.needs) && hd_backend_supports(be, hd_xlstm_ops.needs));
+    cr_assert_eq(hd_backend_for(be, hd_caduceus_ops.needs, "caduceus"), be);
     hd_backend_free(be);
 }
 

@@ -506,6 +506,15 @@ static void cpu_embed(hd_backend *be, const int32_t *ids, size_t n, const float 
 
 /* ---------------------------------------------------------------- lifecycle */
 
+static const char *cpu_describe(hd_backend *be)
+{
+    static __thread char buf[64];
+    snprintf(buf, sizeof buf, "%s (%d thread%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s");
+    return buf;
+}
+
+static hd_backend *cpu_spawn(hd_backend *be, int nthreads) { return hd_backend_cpu_new(nthreads); }
+
 static void cpu_destroy(hd_backend *be)
 {
     cpu_priv *P = be->priv;
@@ -528,6 +537,11 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->name = "cpu";
     be->nthreads = nthreads;
     be->priv = P;
+    be->host_memory = 1;
+    be->chunk = 2048;
+    be->precisions = HD_PREC_FP32;
+    be->describe = cpu_describe;
+    be->spawn = cpu_spawn;
 #ifdef _OPENMP
     omp_set_num_threads(nthreads);
 #endif
