@@ -192,6 +192,7 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
             return NULL;
         }
     }
+    if (be->note[0]) hd_warnf("%s", be->note);   /* e.g. --device auto did not take the GPU, and why */
     hd_infof("compute device: %s", hd_backend_device(be));
     return be;
 }

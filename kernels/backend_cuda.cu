@@ -908,6 +908,17 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
         hd_set_error(HD_EMODEL, "CUDA device %d does not exist (%d device%s visible: 0..%d)", device, n, n == 1 ? "" : "s", n - 1);
         return NULL;
     }
+    // a device the kernels were not built for is refused here, not at the first launch
+    cudaDeviceProp prop;
+    bool have_prop = cudaGetDeviceProperties(&prop, device) == cudaSuccess;
+    if (!have_prop) cudaGetLastError();
+    if (have_prop && hd_cuda_arch_runs(hd_cuda_archs(), prop.major, prop.minor) == 0) {
+        hd_set_error(HD_EMODEL, "cuda:%d (%.100s) has compute capability %d.%d, but the CUDA kernels of this hyenadna "
+                     "were built for %.80s only (rebuild with NVCCFLAGS including -gencode arch=compute_%d%d,code=sm_%d%d)",
+                     device, prop.name, prop.major, prop.minor, hd_cuda_archs(), prop.major, prop.minor, prop.major,
+                     prop.minor);
+        return NULL;
+    }
     hd_backend *be = (hd_backend *)calloc(1, sizeof *be);
     cuda_priv *P = new (std::nothrow) cuda_priv();
     if (!be || !P) {
@@ -948,8 +959,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
         cuda_destroy(be);
         return NULL;
     }
-    cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess)
+    if (have_prop)
         snprintf(P->desc, sizeof P->desc, "cuda:%d (%.200s, %.0f GiB, sm_%d%d)", device, prop.name,
                  (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024), prop.major, prop.minor);
     else

@@ -41,6 +41,37 @@ int hd_cuda_device_count(void)
 #endif
 }
 
+#ifndef HD_CUDA_ARCHS
+#define HD_CUDA_ARCHS ""
+#endif
+
+const char *hd_cuda_archs(void)
+{
+    const char *e = getenv("HYENADNA_CUDA_ARCHS");
+    return e ? e : HD_CUDA_ARCHS;
+}
+
+int hd_cuda_arch_runs(const char *archs, int major, int minor)
+{
+    int known = 0, dev = major * 10 + minor;
+    for (const char *p = archs; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, " ,");
+        char tok[32];
+        snprintf(tok, sizeof tok, "%.*s", (int)(n < sizeof tok ? n : sizeof tok - 1), p);
+        p += n;
+        int ptx = !strncmp(tok, "compute_", 8), bin = !strncmp(tok, "sm_", 3);
+        if (!ptx && !bin) continue;
+        char *end;
+        long cc = strtol(tok + (ptx ? 8 : 3), &end, 10);
+        if (end == tok + (ptx ? 8 : 3) || cc <= 0 || (*end && (end[0] < 'a' || end[0] > 'z' || end[1]))) continue;
+        known = 1;
+        int exact = *end == 'a';   /* sm_90a, compute_90a: that device only (sm_100f: the family, as sm_100) */
+        if (exact ? dev == cc : ptx ? dev >= cc : major == cc / 10 && minor >= cc % 10) return 1;
+    }
+    return known ? 0 : -1;
+}
+
 const char *hd_backends_compiled(void)
 {
 #ifdef HAVE_CUDA
@@ -64,14 +95,19 @@ static int cuda_index(const char *device)
 hd_backend *hd_backend_new(const char *device, int nthreads)
 {
     if (!device || !strcmp(device, "auto")) {
-        /* the GPU when one is usable, else (or when it cannot start) the CPU, without an error */
+        /* the GPU when one is usable, else the CPU, without an error: with a note when a GPU is there but
+         * cannot start (or the kernels were not built for it) */
         if (hd_cuda_device_count() > 0) {
             hd_backend *be = hd_backend_cuda_new(0, nthreads);
             if (be) {
                 be->automatic = 1;
                 return be;
             }
+            char why[200];
+            snprintf(why, sizeof why, "%s", hd_error());
             hd_clear_error();
+            if ((be = hd_backend_cpu_new(nthreads))) snprintf(be->note, sizeof be->note, "the GPU is not used: %s", why);
+            return be;
         }
         return hd_backend_cpu_new(nthreads);
     }

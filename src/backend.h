@@ -211,6 +211,14 @@ int hd_cuda_libs_load(void);      /* cuBLAS and cuFFT are opened on demand: 0 wh
 hd_backend *hd_backend_cuda_new(int device, int nthreads);
 /* Name of CUDA device i into buf ("" when unknown). */
 void hd_cuda_device_name(int i, char *buf, size_t n);
+/* The GPU code the CUDA kernels were built for, "sm_80 sm_90 compute_90" (configure: HD_CUDA_ARCHS from
+ * NVCCFLAGS; $HYENADNA_CUDA_ARCHS overrides it, to try the refusal on a GPU the build covers); "" when
+ * not known or not compiled in. */
+const char *hd_cuda_archs(void);
+/* Whether code built for `archs` runs on a device of compute capability major.minor: an sm_XY binary
+ * runs on X.y for y ≥ Y, compute_XY PTX on X.Y and every later device (…a suffixes: on X.Y only).
+ * 1 yes, 0 no, -1 when archs names nothing (not known). */
+int hd_cuda_arch_runs(const char *archs, int major, int minor);
 
 /* HD_PREC_* of "fp32", "tf32" or "bf16"; 0 for any other name. */
 hd_precision hd_precision_parse(const char *name);

@@ -132,3 +132,24 @@ Test(backend, fft_convolution_is_linear_convolution, .init = setup, .fini = tear
         free(u); free(k); free(db); free(u2); free(want);
     }
 }
+
+/* the built-architecture rule the CUDA backend applies when it opens a device (no GPU needed) */
+Test(backend, cuda_arch_rule)
+{
+    const char *built = "sm_80 sm_90 compute_90";   /* configure's default NVCCFLAGS */
+    static const struct { int major, minor, runs; } cases[] = {
+        {8, 0, 1}, {8, 6, 1}, {8, 9, 1},   /* the sm_80 binary on any 8.x with x ≥ 0 */
+        {9, 0, 1}, {10, 0, 1}, {12, 0, 1}, /* sm_90, then the compute_90 PTX compiled at load */
+        {7, 5, 0}, {7, 0, 0}, {6, 1, 0},   /* older than every image */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        cr_assert_eq(hd_cuda_arch_runs(built, cases[i].major, cases[i].minor), cases[i].runs, "cc %d.%d", cases[i].major,
+                     cases[i].minor);
+    cr_assert_eq(hd_cuda_arch_runs("sm_80", 9, 0), 0, "a binary does not run on a later major");
+    cr_assert_eq(hd_cuda_arch_runs("sm_86", 8, 0), 0, "nor on an earlier minor");
+    cr_assert_eq(hd_cuda_arch_runs("compute_80", 8, 6), 1);
+    cr_assert_eq(hd_cuda_arch_runs("sm_90a", 9, 0), 1);
+    cr_assert_eq(hd_cuda_arch_runs("sm_90a compute_90a", 10, 0), 0, "arch-specific code runs on that device only");
+    cr_assert_eq(hd_cuda_arch_runs("", 7, 5), -1, "unknown: not refused");
+    cr_assert_eq(hd_cuda_arch_runs("native", 7, 5), -1);
+}
