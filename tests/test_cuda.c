@@ -1,4 +1,4 @@
-/* test_cuda.c -- the CUDA backend against the CPU backend (built only with --with-cuda).
+/* test_cuda.c -- the CUDA backend against the CPU backend (built only when the CUDA backend is).
  *
  * Every op of the table in tests/backend_ops.h runs on the GPU next to the CPU on the same fresh random
  * inputs, compared with a tolerance per op (relative Frobenius error and max abs error; the projections in
