@@ -17,6 +17,8 @@
 #include "testutil.h"
 #include "backend.h"
 
+#include <criterion/parameterized.h>
+
 #define OPB 12   /* buffers per case */
 
 /* One case of a row: its buffers (host data) and parameters. */
@@ -886,7 +888,24 @@ static const op_row OP_ROWS[] = {
 };
 #define N_OP_ROWS (sizeof OP_ROWS / sizeof *OP_ROWS)
 
+/* the rows as parameters: one parameterized test per row (ParameterizedTest(size_t *row, ...)) */
+static struct criterion_test_params op_all_rows(void)
+{
+    static size_t rows[N_OP_ROWS];
+    for (size_t i = 0; i < N_OP_ROWS; i++) rows[i] = i;
+    return cr_make_param_array(size_t, rows, N_OP_ROWS);
+}
+
 /* ---------------------------------------------------------------- running a row */
+
+/* Case v of row r: fresh inputs from the row's own seed. */
+static void op_case_make(const op_row *r, int v, opcase *c)
+{
+    memset(c, 0, sizeof *c);
+    c->variant = v;
+    op_seed(r->name, v);
+    r->make(c);
+}
 
 /* Whether be has every op of row r. */
 static int op_row_runs_on(const op_row *r, const hd_backend *be)
@@ -955,10 +974,7 @@ static int op_check_row(const op_row *r, hd_backend *be, hd_backend *other, int 
         {HD_PREC_FP32, "fp32", 0}, {HD_PREC_TF32, "tf32", 4e-3}, {HD_PREC_BF16, "bf16", 3e-2}};
     for (int v = 0; v < r->variants; v++) {
         opcase c;
-        memset(&c, 0, sizeof c);
-        c.variant = v;
-        op_seed(r->name, v);
-        r->make(&c);
+        op_case_make(r, v, &c);
         double *want[OPB] = {0};
         float *exp_f[OPB] = {0}, *got[OPB] = {0};
         if (!other) {

@@ -5,14 +5,7 @@
 #include "backend_ops.h"
 #include "model.h"
 
-#include <criterion/parameterized.h>
-
-ParameterizedTestParameters(backend_ops, cpu_against_reference)
-{
-    static size_t rows[N_OP_ROWS];
-    for (size_t i = 0; i < N_OP_ROWS; i++) rows[i] = i;
-    return cr_make_param_array(size_t, rows, N_OP_ROWS);
-}
+ParameterizedTestParameters(backend_ops, cpu_against_reference) { return op_all_rows(); }
 
 ParameterizedTest(size_t *row, backend_ops, cpu_against_reference)
 {
@@ -27,12 +20,7 @@ ParameterizedTest(size_t *row, backend_ops, cpu_against_reference)
 /* Bit-identical results for any thread count: each case on 1 thread, then on 4 (the large cases pass the
  * ops' thresholds for splitting work over threads).  The thread count is process-wide (OpenMP), so each
  * backend is made just before it runs. */
-ParameterizedTestParameters(backend_ops, cpu_threads_bit_identical)
-{
-    static size_t rows[N_OP_ROWS];
-    for (size_t i = 0; i < N_OP_ROWS; i++) rows[i] = i;
-    return cr_make_param_array(size_t, rows, N_OP_ROWS);
-}
+ParameterizedTestParameters(backend_ops, cpu_threads_bit_identical) { return op_all_rows(); }
 
 ParameterizedTest(size_t *row, backend_ops, cpu_threads_bit_identical)
 {
@@ -40,10 +28,7 @@ ParameterizedTest(size_t *row, backend_ops, cpu_threads_bit_identical)
     if (r->check) cr_skip_test("%s: no numerical output", r->name);
     for (int v = 0; v < r->variants; v++) {
         opcase c;
-        memset(&c, 0, sizeof c);
-        c.variant = v;
-        op_seed(r->name, v);
-        r->make(&c);
+        op_case_make(r, v, &c);
         float *one[OPB] = {0}, *four[OPB] = {0};
         hd_backend *be = hd_backend_cpu_new(1);
         op_run_on(r, &c, be, one);
@@ -88,9 +73,7 @@ Test(backend_ops, a_wrong_op_fails)
         if (!strcmp(OP_ROWS[i].name, "add")) r = &OP_ROWS[i];
     cr_assert_not_null(r);
     opcase c;
-    memset(&c, 0, sizeof c);
-    op_seed(r->name, 0);
-    r->make(&c);
+    op_case_make(r, 0, &c);
     double *want = malloc(c.n[0] * sizeof *want);
     for (size_t k = 0; k < c.n[0]; k++) want[k] = c.h[0][k];
     double *w[OPB] = {want};

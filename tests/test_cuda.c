@@ -12,8 +12,6 @@
 #include "seqio.h"
 #include "tokenizer.h"
 
-#include <criterion/parameterized.h>
-
 #define TINY TESTDATA("hyenadna-tiny")
 #define REL_BAR 1e-4
 #define ABS_BAR 1e-3
@@ -85,12 +83,7 @@ static void close_enough(const char *what, const float *gpu, const float *cpu, s
 
 /* ---------------------------------------------------------------- every op against the CPU */
 
-ParameterizedTestParameters(cuda_ops, against_cpu)
-{
-    static size_t rows[N_OP_ROWS];
-    for (size_t i = 0; i < N_OP_ROWS; i++) rows[i] = i;
-    return cr_make_param_array(size_t, rows, N_OP_ROWS);
-}
+ParameterizedTestParameters(cuda_ops, against_cpu) { return op_all_rows(); }
 
 ParameterizedTest(size_t *row, cuda_ops, against_cpu, .fini = teardown)
 {
