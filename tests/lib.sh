@@ -22,7 +22,7 @@ need() {
   local t pkg
   for t in "$@"; do
     command -v "$t" >/dev/null 2>&1 && continue
-    case $t in bgzip|tabix) pkg=tabix ;; groff) pkg=groff-base ;; *) pkg=$t ;; esac
+    case $t in bgzip|tabix) pkg=tabix ;; groff) pkg=groff-base ;; rsvg-convert) pkg=librsvg2-bin ;; *) pkg=$t ;; esac
     echo "SKIP: $(basename "$0") needs $t (apt-get install $pkg)"
     exit 77
   done
