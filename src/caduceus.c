@@ -10,9 +10,9 @@
  * (RC(RMS_rev(w)(s)) = RMS_w(RC(s)), which is how the rc half is normed here.)
  *
  * Memory: besides r and h ([L, D] each, twice for PS, plus one [L, D] scratch for PS) a block holds the
- * shared input projection xz [2E, L] and the gated sum of both directions y [E, L], channel-major; the
- * convolution, Δ and the scan run in chunks of positions (the reverse direction from the end), carrying
- * the conv history and the [E, N] scan state from chunk to chunk. */
+ * shared input projection xz [L, 2E] and the gated sum of both directions y [L, E], row-major; the
+ * convolution, Δ and the scan run in chunks of positions (the reverse direction from the end, reading the
+ * sequence backwards in place), carrying the [E, N] scan state from chunk to chunk. */
 #include "caduceus.h"
 #include "backend.h"
 #include "model.h"
@@ -26,7 +26,7 @@
 #define CAD_CHUNK 2048
 
 typedef struct {
-    const float *conv_w, *conv_b;   /* [E, 1, K], [E] (NULL without conv_bias) */
+    const float *conv_w, *conv_b;   /* owned: the taps transposed [K, E]; [E] (NULL without conv_bias) */
     const float *x_proj;            /* [R + 2N, E] */
     const float *dt_w, *dt_b;       /* [E, R], [E] */
     const float *Dskip;             /* [E] */
@@ -228,7 +228,8 @@ static int caduceus_load(hd_model *m)
             const float *A_log;
 #define T(field, ...) if (!(md->field = hd_model_f32(m, 1, HD_SHAPE(__VA_ARGS__), "layers.%d.%s.%s.%s", i, mix, dn, name))) return -1
             const char *name;
-            name = "conv1d.weight"; T(conv_w, E, 1, K);
+            const float *cw;
+            if (!(cw = hd_model_f32(m, 1, HD_SHAPE(E, 1, K), "layers.%d.%s.%s.conv1d.weight", i, mix, dn))) return -1;
             name = "x_proj.weight"; T(x_proj, R + 2 * N, E);
             name = "dt_proj.weight"; T(dt_w, E, R);
             name = "dt_proj.bias"; T(dt_b, E);
@@ -241,6 +242,10 @@ static int caduceus_load(hd_model *m)
             float *A = malloc((size_t)E * N * sizeof(float));
             if (!(md->A = A)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
             for (long j = 0; j < E * N; j++) A[j] = -expf(A_log[j]);
+            float *wt = malloc((size_t)E * K * sizeof(float));   /* taps-major for conv_silu_rows */
+            if (!(md->conv_w = wt)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+            for (long e = 0; e < E; e++)
+                for (long j = 0; j < K; j++) wt[j * E + e] = cw[e * K + j];
         }
         if (c->bidir) {
             char nm[256];
@@ -269,8 +274,10 @@ static void caduceus_free(hd_model *m)
     if (!c) return;
     if (c->layer)
         for (int i = 0; i < m->n_layer; i++) {
-            free((float *)c->layer[i].dir[0].A);
-            free((float *)c->layer[i].dir[1].A);
+            for (int d = 0; d < 2; d++) {
+                free((float *)c->layer[i].dir[d].A);
+                free((float *)c->layer[i].dir[d].conv_w);
+            }
         }
     free(c->layer);
     if (c->head_rc != c->emb_rc) free(c->head_rc);
@@ -348,12 +355,11 @@ typedef struct {
     size_t L, cs;
     float *r[2], *h[2];  /* [L, D]: residual and hidden halves (PH uses [0] only) */
     float *tmp;          /* PS: [L, D] the RC'd input/output of the rc half */
-    float *xz;           /* [2E, L] in_proj output, channel-major: x rows 0..E−1, z rows E..2E−1 */
-    float *y;            /* [E, L] sum of both directions' scan outputs, then gated */
+    float *xz;           /* [L, 2E] in_proj output: x columns 0..E−1, z columns E..2E−1 */
+    float *y;            /* [L, E] sum of both directions' scan outputs, then gated */
     float *nc;           /* [cs, D] a normed chunk */
-    float *xr;           /* [E, cs + K − 1] reversed chunk of x with its conv history */
-    float *s;            /* [E, cs] silu(conv(x)) */
-    float *dt;           /* [E, cs] dt_proj output (bias added in the scan) */
+    float *s;            /* [cs, E] silu(conv(x)) */
+    float *dt;           /* [cs, E] dt_proj output (bias added in the scan) */
     float *xdbl;         /* [cs, R + 2N] x_proj output: dt | B | C */
     float *state;        /* [E, N] */
     float *oc, *oc2;     /* [cs, max(D, rows)] */
@@ -363,7 +369,7 @@ typedef struct {
 static void cbuf_free(hd_backend *be, cad_buf *B)
 {
     float **p[] = {&B->r[0], &B->r[1], &B->h[0], &B->h[1], &B->tmp, &B->xz, &B->y, &B->nc,
-                   &B->xr, &B->s, &B->dt, &B->xdbl, &B->state, &B->oc, &B->oc2};
+                   &B->s, &B->dt, &B->xdbl, &B->state, &B->oc, &B->oc2};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
     hd_free(B->host);
     B->host = NULL;
@@ -372,7 +378,7 @@ static void cbuf_free(hd_backend *be, cad_buf *B)
 static int cbuf_alloc(hd_backend *be, const caduceus *c, size_t L, int want_host, cad_buf *B)
 {
     memset(B, 0, sizeof *B);
-    size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K, W = (size_t)(c->R + 2 * c->N);
+    size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, W = (size_t)(c->R + 2 * c->N);
     size_t cs = L < c->chunk ? L : c->chunk, LD, LE;
     size_t wide = (size_t)(c->rows > c->D ? c->rows : c->D);
     B->L = L, B->cs = cs;
@@ -389,7 +395,6 @@ static int cbuf_alloc(hd_backend *be, const caduceus *c, size_t L, int want_host
     if (!(B->xz = be->alloc(be, 2 * LE, "the BiMamba input projection")) ||
         !(B->y = be->alloc(be, LE, "the BiMamba scan output")) ||
         !(B->nc = be->alloc(be, cs * D * sizeof(float), "a chunk")) ||
-        !(B->xr = be->alloc(be, E * (cs + K) * sizeof(float), "a chunk")) ||
         !(B->s = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
         !(B->dt = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
         !(B->xdbl = be->alloc(be, cs * W * sizeof(float), "a chunk")) ||
@@ -420,47 +425,48 @@ static int layer_weights(hd_backend *be, const caduceus *c, const cad_layer *ly,
     return 0;
 }
 
+/* One direction of a Mamba mixer over positions t0 … t0 + n − 1 (§4.4 steps 2–7), row-major throughout:
+ * the reverse direction (d = 1) reads the sequence backwards without copying it (its convolution reaches
+ * into later positions, its scan runs from the chunk's end, its state comes from the chunk after), adds its
+ * output to the forward one's and applies the gate silu(z) to the sum (z being shared: the reverse
+ * direction's z is Lrev(z)).  A unidirectional model gates its only direction. */
+static void mamba_chunk(const caduceus *c, hd_backend *be, const mamba_dir *md, int d, size_t t0, size_t n, cad_buf *B)
+{
+    size_t L = B->L, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K, R = (size_t)c->R, W = R + 2 * N;
+    /* positions of history the convolution may read: before the chunk (forward), after it (reverse) */
+    size_t room = d ? L - t0 - n : t0, hist = room < K - 1 ? room : K - 1;
+    const float *x = B->xz + t0 * 2 * E, *z = d || !c->bidir ? B->xz + t0 * 2 * E + E : NULL;
+    be->conv_silu_rows(be, x, 2 * E, n, E, hist, md->conv_w, K, md->conv_b, d, B->s, E);
+    be->linear(be, B->s, n, E, E, md->x_proj, NULL, W, B->xdbl, W);
+    be->linear(be, B->xdbl, n, R, W, md->dt_w, NULL, E, B->dt, E);
+    int first = d ? t0 + n == L : t0 == 0;
+    int flags = (first ? HD_SCAN_FRESH : 0) | (d ? HD_SCAN_BACKWARD | HD_SCAN_ACCUMULATE : 0);
+    be->selective_scan(be, E, N, n, B->s, E, B->dt, E, md->dt_b, md->A, B->xdbl + R, B->xdbl + R + N, W, md->Dskip, z,
+                       2 * E, B->state, B->y + t0 * E, E, flags);
+}
+
 /* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in.  ly: backend weights. */
 static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, const float *in, float *out, cad_buf *B)
 {
-    size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K;
-    size_t R = (size_t)c->R, W = R + 2 * N;
+    size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E;
     /* 1. shared input projection of both directions (§4.5) */
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->rmsnorm(be, in + m0 * D, n, D, ly->norm_w, c->eps, B->nc);
-        be->linear_cm_out(be, B->nc, n, D, D, ly->in_proj, NULL, 2 * E, B->xz + m0, L);
+        be->linear(be, B->nc, n, D, D, ly->in_proj, NULL, 2 * E, B->xz + m0 * 2 * E, 2 * E);
     }
-    /* 2–7 per direction; the reverse one walks the sequence from the end */
-    for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
-        const mamba_dir *md = &ly->dir[d];
-        for (size_t t0 = 0; t0 < L; t0 += cs) {
-            size_t n = L - t0 < cs ? L - t0 : cs, hs = t0 < K - 1 ? t0 : K - 1;
-            const float *xin;
-            size_t ldx;
-            if (!d) {
-                xin = B->xz + (t0 - hs);
-                ldx = L;
-            } else {
-                /* reversed positions t0 − hs … t0 + n − 1 = original L−1−t0+hs … L−t0−n */
-                be->flip_cm(be, B->xz + (L - t0 - n), L, B->xr, hs + n, E, hs + n);
-                xin = B->xr;
-                ldx = hs + n;
-            }
-            be->causal_conv(be, xin, E, n, ldx, hs, md->conv_w, K, md->conv_b, B->s, n);
-            be->silu(be, B->s, E * n);
-            be->linear_cm_in(be, B->s, n, E, n, md->x_proj, NULL, W, B->xdbl, W);
-            be->linear_cm_out(be, B->xdbl, n, R, W, md->dt_w, NULL, E, B->dt, n);
-            int flags = (t0 ? 0 : HD_SCAN_FRESH) | (d ? HD_SCAN_REVERSE_Y | HD_SCAN_ACCUMULATE : 0);
-            be->selective_scan(be, E, N, n, B->s, n, B->dt, n, md->dt_b, md->A, B->xdbl + R, B->xdbl + R + N, W,
-                               md->Dskip, B->state, d ? B->y + (L - t0 - n) : B->y + t0, L, flags);
+    /* 2–8: the forward direction chunk by chunk from the start, the reverse one from the end */
+    for (size_t t0 = 0; t0 < L; t0 += cs) mamba_chunk(c, be, &ly->dir[0], 0, t0, L - t0 < cs ? L - t0 : cs, B);
+    if (c->bidir)
+        for (size_t t1 = L; t1 > 0;) {
+            size_t n = t1 < cs ? t1 : cs;
+            t1 -= n;
+            mamba_chunk(c, be, &ly->dir[1], 1, t1, n, B);
         }
-    }
-    /* 8. gate with silu(z) (z is shared: the reverse direction's z is Lrev(z)) and 9. project out */
-    be->mul_silu_cm(be, B->y, L, B->xz + E * L, L, E, L);
+    /* 9. the shared output projection */
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
-        be->linear_cm_in(be, B->y + m0, n, E, L, ly->out_proj, NULL, D, out + m0 * D, D);
+        be->linear(be, B->y + m0 * E, n, E, E, ly->out_proj, NULL, D, out + m0 * D, D);
     }
 }
 
@@ -587,8 +593,8 @@ out:
 
 /* The backend ops the forward pass calls. */
 static const hd_op caduceus_needs[] = {
-    HD_OP(rmsnorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv), HD_OP(silu),
-    HD_OP(flip_cm), HD_OP(selective_scan), HD_OP(mul_silu_cm), HD_OP(add), HD_OPS_END};
+    HD_OP(rmsnorm), HD_OP(linear), HD_OP(conv_silu_rows), HD_OP(selective_scan), HD_OP(flip_cm), HD_OP(add),
+    HD_OPS_END};
 
 const hd_family_ops hd_caduceus_ops = {
     .name = "caduceus", .load = caduceus_load, .free = caduceus_free, .forward = caduceus_forward,
