@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../src/hub.h"
+
 const char *hd_cmd = NULL;
 int hd_verbosity = 2;
 
@@ -97,9 +99,11 @@ static int exists(const char *p)
 
 const char *hd_resolve_model(const char *arg)
 {
-    if (arg) return arg;
+    static char *hub;   /* hf:OWNER/REPO[@REVISION]: from the local cache only, never the network */
     const char *env = getenv("HYENADNA_MODEL");
-    if (env && *env) return env;
+    if (!arg && env && *env) arg = env;
+    if (arg && !strncmp(arg, "hf:", 3)) return free(hub), hub = hd_hub_resolve(arg + 3);
+    if (arg) return arg;
     static char path[PATH_MAX + 64];
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -125,6 +129,10 @@ const char *hd_resolve_model(const char *arg)
 hd_model *hd_open_model(const char *arg)
 {
     const char *loc = hd_resolve_model(arg);
+    if (!loc && (arg || getenv("HYENADNA_MODEL"))) {   /* hf:... not in the cache */
+        hd_fail();
+        return NULL;
+    }
     if (!loc) {
         hd_errorf("no model given and no default model bundled: use -m MODEL (a directory with config.json + "
                   "model.safetensors, or a .safetensors file) or set HYENADNA_MODEL");
@@ -160,7 +168,8 @@ void hd_common_usage(FILE *fp)
 {
     fprintf(fp,
             "Model and compute options:\n"
-            "  -m, --model MODEL      model directory (config.json + model.safetensors) or .safetensors file\n"
+            "  -m, --model MODEL      model directory (config.json + model.safetensors), .safetensors file,\n"
+            "                         or hf:OWNER/REPO[@REV] from the cache (see hyenadna pull)\n"
             "                         [$HYENADNA_MODEL, else the bundled default model]\n"
             "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"
             "      --device DEV       auto, cpu, cuda or cuda:N [auto]\n"
