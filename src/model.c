@@ -4,6 +4,7 @@
 #include "backend.h"
 #include "ckpt.h"
 #include "util.h"
+#include "vocab.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -223,6 +224,7 @@ void hd_model_close(hd_model *m)
 {
     if (!m) return;
     if (m->ops && m->ops->free) m->ops->free(m);
+    hd_vocab_free(m->vocab);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     for (int i = 0; i < m->n_notes; i++) free(m->notes[i]);
@@ -255,7 +257,7 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
             return -1;
         }
     if (!(be = hd_backend_for(be, m->family))) return -1;   /* "auto" on a GPU: the CPU for uncovered families */
-    if (m->ops->forward(m, be, ids, L, f)) return -1;
+    if (m->vocab ? hd_vocab_forward(m, be, ids, L, f) : m->ops->forward(m, be, ids, L, f)) return -1;
     return hd_backend_check(be);   /* a GPU failure inside a void op surfaces here */
 }
 
@@ -263,6 +265,10 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
 
 hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
 {
+    if (m->vocab && m->causal) {
+        hd_set_error(HD_EINPUT, "%s: cached decoding of a model with its own token ids is not supported", m->location);
+        return NULL;
+    }
     if (!m->causal || !m->ops->decoder_new) {
         hd_set_error(HD_EINPUT, "%s is a %s model: cached decoding needs a causal (next-token) model",
                      m->location, m->causal ? hd_family_name(m->family) : "masked");

@@ -170,6 +170,9 @@ if [ -d "$R/plant" ]; then
   check "pull of a .bin-only repository ($err)" '[ $rc -eq 0 ] && [ -L "$out/pytorch_model.bin" ] && [ -L "$out/tokenizer.json" ]'
   run info -m hf:test/plant
   check "-m hf: opens its pytorch_model.bin ($err)" '[ $rc -eq 0 ] && echo "$out" | grep -q "^weights.*pytorch_model.bin"'
+  "$H" forward -m "$T/plantcaduceus/pytorch_model.bin" -o "$W/pdirect.st" "$T/plantcaduceus/input.fa" 2>/dev/null
+  run forward -m hf:test/plant -o "$W/phub.st" "$T/plantcaduceus/input.fa"
+  check "... and runs it as the file itself ($err)" '[ $rc -eq 0 ] && same_tensors "$W/pdirect.st" "$W/phub.st"'
 fi
 stop_server
 
