@@ -123,7 +123,8 @@ static int caduceus_vocab(hd_model *m, caduceus *c)
     if (!v) {
         if (c->rows < HD_TOK_VOCAB) {
             hd_set_error(HD_EMODEL, "%s: vocab_size gives %d rows, fewer than the %d token ids of the common vocabulary, "
-                         "and no tokenizer.json beside it numbers the model's own tokens", cfg, c->rows, HD_TOK_VOCAB);
+                         "and no tokenizer.json beside it numbers the model's own tokens (copy the repository's "
+                         "tokenizer.json there)", cfg, c->rows, HD_TOK_VOCAB);
             return -1;
         }
         return 0;

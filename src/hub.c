@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -822,18 +823,27 @@ static int sha256_file(const char *path, char hex[65])
         hd_set_error(HD_EMODEL, "sha256 is not available from GnuTLS");
         return -1;
     }
-    static __thread unsigned char buf[1 << 20];
+    size_t cap = 1 << 20;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        gnutls_hash_deinit(h, NULL);
+        close(fd);
+        hd_set_error(HD_EMODEL, "out of memory");
+        return -1;
+    }
     ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) != 0) {
+    while ((n = read(fd, buf, cap)) != 0) {
         if (n < 0) {
             if (errno == EINTR) continue;
             hd_set_error(HD_EMODEL, "cannot read %s: %s", path, strerror(errno));
-            gnutls_hash_deinit(h, buf);
+            gnutls_hash_deinit(h, NULL);
+            free(buf);
             close(fd);
             return -1;
         }
         gnutls_hash(h, buf, (size_t)n);
     }
+    free(buf);
     close(fd);
     unsigned char dig[32];
     gnutls_hash_deinit(h, dig);
@@ -1141,6 +1151,12 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
     size_t n_items = 0;
     const char *ep = hd_hub_endpoint();
 
+    const char *off = getenv("HF_HUB_OFFLINE");
+    if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes") || !strcasecmp(off, "on"))) {
+        hd_set_error(HD_EINPUT, "HF_HUB_OFFLINE is set: downloading needs the network (-m hf:%s/%s reads the cache without it)",
+                     r->owner, r->name);
+        return NULL;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) { hd_set_error(HD_EMODEL, "libcurl cannot start"); return NULL; }
     hc.o = o;
     if (!(hc.base = strdup(ep)) || origin_of(hc.base, &hc.ep) ||

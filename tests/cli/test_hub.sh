@@ -100,6 +100,8 @@ run info -m hf:test/tiny@v9
 check "a revision not in the cache names the pull command with it" '[ $rc -eq 2 ] && echo "$err" | grep -q "hyenadna pull test/tiny@v9"'
 run pull test/tiny
 check "pull with the server down: exit 2, a network error" '[ $rc -eq 2 ] && echo "$err" | grep -qi "network error"'
+HF_HUB_OFFLINE=1 run pull test/tiny
+check "pull with HF_HUB_OFFLINE=1: exit 1, says so" '[ $rc -eq 1 ] && echo "$err" | grep -q "HF_HUB_OFFLINE"'
 run models
 check "models runs without the network" '[ $rc -eq 0 ]'
 start_server
