@@ -149,18 +149,6 @@ void hd_hub_ref_free(hd_hub_ref *r)
 
 /* ================================================================ paths */
 
-static int is_dir(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 static char *home_path(const char *rest)
 {
     const char *home = getenv("HOME");
@@ -246,7 +234,7 @@ char *hd_hub_snapshot(const hd_hub_ref *r)
     char cmd[512];
     char *repo = hd_hub_repo_dir(r), *snap = NULL;
     if (!repo) return NULL;
-    if (!is_dir(repo)) {
+    if (!hd_is_dir(repo)) {
         hd_set_error(HD_EMODEL, "hf:%s/%s is not in the local cache (no %s): run '%s' first", r->owner, r->name, repo,
                      pull_cmd(r, cmd, sizeof cmd));
         free(repo);
@@ -254,7 +242,7 @@ char *hd_hub_snapshot(const hd_hub_ref *r)
     }
     if (hd_hub_is_commit(r->revision)) {
         snap = hd_sprintf("%s/snapshots/%s", repo, r->revision);
-        if (snap && is_dir(snap)) { free(repo); return snap; }
+        if (snap && hd_is_dir(snap)) { free(repo); return snap; }
         free(snap);
         snap = NULL;
     }
@@ -264,7 +252,7 @@ char *hd_hub_snapshot(const hd_hub_ref *r)
         hd_set_error(HD_EMODEL, "%s does not hold a commit hash (40 hexadecimal digits)", ref);
     } else if (commit) {
         snap = hd_sprintf("%s/snapshots/%s", repo, commit);
-        if (snap && !is_dir(snap)) {
+        if (snap && !hd_is_dir(snap)) {
             hd_set_error(HD_EMODEL, "hf:%s/%s@%s: the cache names commit %s but has no %s: run '%s' again", r->owner,
                          r->name, r->revision, commit, snap, pull_cmd(r, cmd, sizeof cmd));
             free(snap);
@@ -311,7 +299,7 @@ char *hd_hub_snapshot_model(const char *snap, const hd_hub_ref *r)
 {
     char cmd[512];
     char *p = hd_sprintf("%s/model.safetensors", snap);
-    if (p && is_file(p)) { free(p); return strdup(snap); }
+    if (p && hd_is_file(p)) { free(p); return strdup(snap); }
     free(p);
     DIR *d = opendir(snap);
     if (!d) {
@@ -327,7 +315,7 @@ char *hd_hub_snapshot_model(const char *snap, const hd_hub_ref *r)
         int cls = is_safetensors_file(n) ? 3 : !strcmp(n, "pytorch_model.bin") ? 2 : hd_hub_is_checkpoint_file(n) ? 1 : 0;
         if (!cls) continue;
         char *full = hd_sprintf("%s/%s", snap, n);
-        if (!full || !is_file(full)) { free(full); continue; }   /* a dangling link: its blob was removed */
+        if (!full || !hd_is_file(full)) { free(full); continue; }   /* a dangling link: its blob was removed */
         if (cls > best_class) {
             free(best), free(other);
             best = full, other = NULL, best_class = cls, n_best = 1;
@@ -806,7 +794,7 @@ static int mkdir_p(const char *path)
         }
     }
     free(p);
-    if (!is_dir(path)) {
+    if (!hd_is_dir(path)) {
         hd_set_error(HD_EMODEL, "%s is not a directory", path);
         return -1;
     }

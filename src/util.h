@@ -57,6 +57,10 @@ float hd_bf16_to_f32(uint16_t h);
 int hd_map_file(const char *path, const unsigned char **base, size_t *size);
 void hd_unmap_file(const unsigned char *base, size_t size);
 
+/* Does the path name a directory / a regular file (links followed)? */
+int hd_is_dir(const char *path);
+int hd_is_file(const char *path);
+
 /* Monotonic seconds. */
 double hd_now(void);
 

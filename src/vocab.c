@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* the common tokens by id (docs/models.md §2) */
 static const char *const common_name[HD_TOK_VOCAB] = {"[CLS]", "[SEP]", "[BOS]", "[MASK]", "[PAD]", "[RESERVED]",
@@ -60,8 +59,7 @@ int hd_vocab_load(hd_model *m, hd_vocab **out)
     const char *beside = m->config_path ? m->config_path : m->weights_path;
     const char *slash = strrchr(beside, '/');
     char *path = slash ? hd_sprintf("%.*s/tokenizer.json", (int)(slash - beside), beside) : strdup("tokenizer.json");
-    struct stat sb;
-    if (!path || stat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+    if (!path || !hd_is_file(path)) {
         free(path);
         return 0;
     }

@@ -132,28 +132,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.resolve(parts[0], parts[1], parts[3], "/".join(parts[4:]))
         self.error(404, "NotFound", "no such endpoint")
 
-    def listing(self, owner, name, rev):
+    def open_revision(self, owner, name, rev):
+        """(repo, commit), or (None, None) after answering with the error"""
         repo = self.repo(owner, name)
         if repo is None:
-            return self.error(404, "RepositoryNotFound", "Repository not found")
+            self.error(404, "RepositoryNotFound", "Repository not found")
+            return None, None
         if not self.gate(repo):
-            return
+            return None, None
         commit = repo.revision(rev)
         if commit is None:
-            return self.error(404, "RevisionNotFound", "Invalid rev id: " + rev)
+            self.error(404, "RevisionNotFound", "Invalid rev id: " + rev)
+            return None, None
+        return repo, commit
+
+    def listing(self, owner, name, rev):
+        repo, commit = self.open_revision(owner, name, rev)
+        if repo is None:
+            return
         names = sorted(repo.files) + repo.opt.get("extra_listing", [])
         body = json.dumps({"id": owner + "/" + name, "sha": commit, "siblings": [{"rfilename": n} for n in names]})
         self.reply(200, [("Content-Type", "application/json")], body.encode())
 
     def resolve(self, owner, name, rev, fname):
-        repo = self.repo(owner, name)
+        repo, commit = self.open_revision(owner, name, rev)
         if repo is None:
-            return self.error(404, "RepositoryNotFound", "Repository not found")
-        if not self.gate(repo):
             return
-        commit = repo.revision(rev)
-        if commit is None:
-            return self.error(404, "RevisionNotFound", "Invalid rev id: " + rev)
         if fname not in repo.files or fname in repo.opt.get("missing", []):
             return self.error(404, "EntryNotFound", "Entry not found")
         data = repo.files[fname]

@@ -30,14 +30,15 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import types
 
-import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_ckpt_fixtures import write_safetensors   # noqa: E402  (the safetensors writer of the checkpoint fixtures)
 
 CADUCEUS_COMMIT = "0060a6d8079b6a040fc55d505e15972a327b70a6"
 MAMBA_COMMIT = "34076d664838588a3c97727b263478ab9f621a07"   # v1.2.0.post1
@@ -130,22 +131,6 @@ def read_fasta(path):
     return collections.OrderedDict((k, "".join(v)) for k, v in recs.items())
 
 
-def write_safetensors(path, tensors, metadata=None):
-    codes = {torch.float32: "F32", torch.int32: "I32"}
-    hdr, blobs, off = {}, [], 0
-    if metadata:
-        hdr["__metadata__"] = metadata
-    for name, t in tensors.items():
-        raw = t.contiguous().numpy().tobytes()
-        hdr[name] = {"dtype": codes[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(hdr, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def rel_f(a, b):
     a, b = a.double(), b.double()
     return float((a - b).norm() / b.norm()) if float(b.norm()) else float((a - b).norm())
@@ -233,8 +218,7 @@ def main():
             expected["logits." + name] = l64.float()
             table.append((name, len(ids), rel_f(h32, h64), float((h32.double() - h64).abs().max()),
                           rel_f(l32, l64), float((l32.double() - l64).abs().max())))
-        write_safetensors(os.path.join(OUT, "expected.safetensors"), expected,
-                          {"generator": "tests/make_plantcaduceus_fixture.py", "precision": "float64 rounded to float32"})
+        write_safetensors(os.path.join(OUT, "expected.safetensors"), expected)
         print("record  L  rel_F hidden fp32  max_abs  rel_F logits fp32  max_abs")
         for row in table:
             print("%s %5d  %.2e  %.2e  %.2e  %.2e" % row)
