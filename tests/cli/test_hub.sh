@@ -83,6 +83,16 @@ HF_TOKEN=$TOK run pull --include 'README*' --progress test/tiny
 check "--include fetches more ($err)" '[ $rc -eq 0 ] && [ -L "$repo/snapshots/$commit/README.md" ]'
 check "--progress draws a bar with rate and ETA" 'grep -q "ETA" "$W/err"'
 
+: > "$W/log"
+run pull test/tiny
+check "a second pull finds the blobs in the cache" '[ $rc -eq 0 ] && ! grep -q "\"method\": \"GET\", \"path\": \"/lfs/" "$W/log"'
+run pull --force test/tiny
+check "--force downloads again" '[ $rc -eq 0 ] && grep -q "\"method\": \"GET\", \"path\": \"/lfs/" "$W/log" && [ "$(sha "$repo/blobs/$st")" = "$st" ]'
+run pull
+check "pull without a model: exit 1" '[ $rc -eq 1 ]'
+run pull test/tiny test/gated
+check "pull of two models: exit 1" '[ $rc -eq 1 ]'
+
 # ---------------------------------------------------------------- -m hf: with the server stopped
 stop_server
 "$H" forward -m "$T/hyenadna-tiny" --logits -o "$W/direct.st" "$T/hyenadna-tiny/input.fa" 2>/dev/null
