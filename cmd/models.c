@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/catalog.h"
-#include "../src/output.h"
+#include "catalog.h"
+#include "output.h"
 
 static void usage(FILE *fp)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/hub.h"
+#include "hub.h"
 
 static void usage(FILE *fp)
 {
@@ -48,13 +48,14 @@ static void fmt_eta(double s, char *buf, size_t n)
     else snprintf(buf, n, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
-/* one line on stderr, redrawn in place: file, bytes, bar, rate, time left */
+/* one line on stderr, redrawn in place (shown by the rule of hd_progress in common.h, but in bytes, with a bar):
+ *     hyenadna pull: model.safetensors   45.2 MB / 218.0 MB [######........] 12.3 MB/s, ETA 0:14 */
 static void on_progress(void *ud, const char *file, uint64_t done, uint64_t total)
 {
     pull_state *ps = ud;
     double now = hd_now();
     if (ps->file != file) ps->file = file, ps->t0 = now, ps->start = done, ps->last = 0;
-    if (!ps->bar || (now - ps->last < 0.1 && done < total)) return;
+    if (!ps->bar || (now - ps->last < 1.0 && done < total)) return;   /* the progress rule: once a second */
     ps->last = now;
     char a[32], b[32], r[32], eta[16], bar[31];
     double rate = now > ps->t0 ? (double)(done - ps->start) / (now - ps->t0) : 0;
@@ -62,7 +63,7 @@ static void on_progress(void *ud, const char *file, uint64_t done, uint64_t tota
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
     fmt_eta(rate > 0 && total >= done ? (double)(total - done) / rate : -1, eta, sizeof eta);
-    fprintf(stderr, "\r%-28.28s %9s / %-9s [%s] %9s/s  ETA %s \033[K", file, hd_fmt_bytes((double)done, a, sizeof a),
+    fprintf(stderr, "\rhyenadna pull: %-28.28s %9s / %-9s [%s] %9s/s, ETA %s \033[K", file, hd_fmt_bytes((double)done, a, sizeof a),
             hd_fmt_bytes((double)total, b, sizeof b), bar, hd_fmt_bytes(rate, r, sizeof r), eta);
     fflush(stderr);
 }

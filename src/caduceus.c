@@ -1,4 +1,4 @@
-/* caduceus.c -- Caduceus (BiMamba, RC-aware) models (MODELS.md §4).
+/* caduceus.c -- Caduceus (BiMamba, RC-aware) models (docs/models.md §4).
  *
  * PH (rcps false):                          PS (rcps true, hidden and residual [L, 2D] in two halves):
  *   r = Emb[ids]                              r0 = Emb[ids], r1 = rev_c(Emb[comp(ids)])
@@ -63,7 +63,7 @@ static int read_comp_config(hd_model *m, caduceus *c)
 {
     json_t *cm = hd_cfg_get(m, "complement_map");
     for (int v = 0; v < c->rows; v++) c->comp[v] = v;
-    if (!cm || json_is_null(cm)) {   /* the common vocabulary (MODELS.md §2) */
+    if (!cm || json_is_null(cm)) {   /* the common vocabulary (docs/models.md §2) */
         if (c->rows > 10) c->comp[7] = 10, c->comp[10] = 7, c->comp[8] = 9, c->comp[9] = 8;
         return 0;
     }
@@ -113,7 +113,7 @@ static int read_comp_buffer(hd_model *m, caduceus *c, const char *canon)
 }
 
 /* The model's own token ids, when a tokenizer.json beside the config numbers them differently from the common
- * vocabulary (PlantCaduceus: [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6, docs/models.md §4.2); its complement map
+ * vocabulary (PlantCaduceus: [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6, docs/models.md §4.1); its complement map
  * must then pair the bases as that vocabulary names them. */
 static int caduceus_vocab(hd_model *m, caduceus *c)
 {

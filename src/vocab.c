@@ -1,4 +1,4 @@
-/* vocab.c -- a model's own token ids seen through the common vocabulary (see vocab.h; docs/models.md §2, §4.2). */
+/* vocab.c -- a model's own token ids seen through the common vocabulary (see vocab.h; docs/models.md §2, §4.1). */
 #define _GNU_SOURCE
 #include "vocab.h"
 #include "backend.h"

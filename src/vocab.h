@@ -1,7 +1,7 @@
 /* vocab.h -- models whose token ids are not the common vocabulary (docs/models.md §2).
  *
  * PlantCaduceus, for one, numbers its tokens [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6 (the tokenizer.json beside
- * its config; docs/models.md §4.2).  Such a model is still driven with the common ids everywhere in hyenadna: the
+ * its config; docs/models.md §4.1).  Such a model is still driven with the common ids everywhere in hyenadna: the
  * ids are translated on the way in, and its logits come back in the common columns (a column the model has no
  * token for is -inf).  A family opts in by calling hd_vocab_load and hd_vocab_attach from its loader. */
 #ifndef HD_VOCAB_H
