@@ -30,6 +30,8 @@ static const cmd_t cmds[] = {
     {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {NULL, "Figures", NULL},
+    {main_plot, "plot", "SVG/PNG pictures of a region: SNV-table heatmap, bigWig track panels"},
     {NULL, NULL, NULL},
 };
 
