@@ -13,5 +13,6 @@ int main_score_variants(int argc, char **argv);
 int main_pull(int argc, char **argv);
 int main_models(int argc, char **argv);
 int main_plot(int argc, char **argv);
+int main_track(int argc, char **argv);
 
 #endif

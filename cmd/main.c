@@ -28,6 +28,7 @@ static const cmd_t cmds[] = {
     {NULL, "Inference", NULL},
     {main_embed, "embed", "embeddings of FASTA records, regions, windows or BAM reads (TSV, BED, safetensors)"},
     {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},
+    {main_track, "track", "per-base bigWig tracks (log p, entropy, logo) and a tabix table of every SNV"},
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
     {NULL, "Figures", NULL},
@@ -39,7 +40,7 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "\n"
-            "Program: hyenadna (DNA language models on the command line: HyenaDNA, Caduceus, DNA-xLSTM)\n"
+            "Program: hyenadna (DNA language models on the command line: HyenaDNA, Caduceus, DNA-xLSTM, Evo 2)\n"
             "Version: %s (using htslib %s)\n"
             "\n"
             "Usage:   hyenadna <command> [options]\n",
@@ -69,7 +70,7 @@ static void version(void)
     if (n > 0) {
         char name[256];
         hd_cuda_device_name(0, name, sizeof name);
-        printf("\nDevice (--device auto): cuda:0 (%s) for HyenaDNA; cpu for families the GPU does not cover", name);
+        printf("\nDevice (--device auto): cuda:0 (%s) for HyenaDNA and Evo 2; cpu for families the GPU does not cover", name);
     } else {
         printf("\nDevice (--device auto): cpu (no CUDA device visible)");
     }

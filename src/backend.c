@@ -150,6 +150,10 @@ int hd_backend_supports(const hd_backend *be, int fam)
         return be->linear && be->linear_cm_out && be->linear_cm_in && be->layernorm && be->gelu_tanh && be->add &&
                be->sin_freq && be->modulate_cm && be->causal_conv && be->mul_cm && be->fft_size && be->spectra_new &&
                be->spectra_free && be->spectra_bytes && be->fftconv && be->embed;
+    case HD_FAM_EVO2:
+        return be->linear_ex && be->weights_bf16 && be->rmsnorm_eps_out && be->rope_neox && be->attention &&
+               be->modal_filter && be->modal_scan && be->shift_left && be->copy_cm && be->gated_act && be->causal_conv &&
+               be->mul_cm && be->fft_size && be->fftconv && be->add && be->embed;
     default:
         /* Caduceus (Mamba) and DNA-xLSTM call ops appended to hd_backend by their own work: list them
          * here (as for HyenaDNA) once the GPU implements them.  Until then only the CPU runs them. */

@@ -559,5 +559,6 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->embed = cpu_embed;
     be->destroy = cpu_destroy;
     hd_backend_cpu_xlstm_init(be);
+    hd_backend_cpu_evo2_init(be);
     return be;
 }

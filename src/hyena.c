@@ -403,4 +403,4 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_hyena_ops = {"hyenadna", hyena_load, hyena_free, hyena_forward, NULL};
+const hd_family_ops hd_hyena_ops = {"hyenadna", hyena_load, hyena_free, hyena_forward, NULL, NULL};

@@ -654,4 +654,4 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, NULL};
+const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, NULL, NULL};
