@@ -52,6 +52,10 @@ echo '{"missing": ["model.safetensors"]}' > "$R/missing.json"
 echo '{"extra_listing": ["../../../escaped.safetensors"]}' > "$R/evil.json"
 echo '{"long_body": ["model.safetensors"]}' > "$R/long.json"
 echo '{"huge_headers": true}' > "$R/huge.json"
+if [ -d "$T/evo2-tiny" ]; then   # an Evo 2 repository: the .pt, its YAML and Hugging Face's own config.json
+  mkdir -p "$R/evo2"; cp "$T/evo2-tiny/model.pt" "$T/evo2-tiny/config.yml" "$R/evo2/"
+  echo '{"_name_or_path": "arcinstitute/evo2_7b", "model_type": "stripedhyena2"}' > "$R/evo2/config.json"
+fi
 if [ -d "$T/plantcaduceus" ]; then   # a repository with a PyTorch checkpoint only (and tokenizer.json)
   mkdir -p "$R/plant"; cp "$T/plantcaduceus/config.json" "$T/plantcaduceus/tokenizer.json" "$T/plantcaduceus/pytorch_model.bin" "$R/plant/"
 fi
@@ -175,6 +179,15 @@ check "-m hf: with '..': exit 1" '[ $rc -eq 1 ]'
 run pull test/evil
 check "a listing with a crafted file name: exit 2, refused" '[ $rc -eq 2 ] && echo "$err" | grep -q "cannot be written safely"'
 check "... nothing written outside the cache" '[ -z "$(find "$W" -name "escaped*")" ]'
+
+# ---------------------------------------------------------------- an Evo 2 repository as published
+if [ -d "$R/evo2" ]; then
+  run pull test/evo2
+  check "pull of an Evo 2 repository: the .pt, the YAML and config.json ($err)" '[ $rc -eq 0 ] && [ -L "$out/model.pt" ] && [ -L "$out/config.yml" ] && [ -L "$out/config.json" ]'
+  "$H" forward -m "$T/evo2-tiny/model.pt" -c "$T/evo2-tiny/config.yml" -o "$W/edirect.st" "$T/evo2-tiny/input.fa" 2>/dev/null
+  run forward -m hf:test/evo2 -o "$W/ehub.st" "$T/evo2-tiny/input.fa"
+  check "-m hf: runs it with its YAML, passing over Hugging Face's config.json ($err)" '[ $rc -eq 0 ] && same_tensors "$W/edirect.st" "$W/ehub.st"'
+fi
 
 # ---------------------------------------------------------------- a repository with a PyTorch checkpoint only
 if [ -d "$R/plant" ]; then
