@@ -494,7 +494,29 @@ static int xbuf_alloc(hd_backend *be, const xlstm *x, size_t L, xbuf *B)
     return 0;
 }
 
-/* U [L, D] += mLSTMLayer(LN(U))  (§5.6) */
+/* Block b's weights as backend memory (be->weights: device copies on a GPU, uploaded once and cached by the
+ * backend; the host pointers themselves on the CPU).  Every weight an op reads goes through here. */
+static int block_weights(hd_backend *be, const xlstm *x, const xblock *b, xblock *w)
+{
+    size_t D = (size_t)x->D, G = x->ps ? 2 : 1;
+    *w = *b;
+#define W(field, n) if (b->field && !(w->field = be->weights(be, b->field, (n)))) return -1
+    if (b->type == BLK_MLSTM) {
+        size_t Ei = (size_t)x->Ei, NH = (size_t)x->mNH, K = (size_t)x->mK, bs = (size_t)x->bs;
+        W(norm_g, D); W(up_w, 2 * Ei * D); W(up_b, 2 * Ei); W(conv_w, Ei * K); W(conv_b, Ei);
+        W(q_w, Ei * bs); W(q_b, Ei); W(k_w, Ei * bs); W(k_b, Ei); W(v_w, Ei * bs); W(v_b, Ei);
+        W(gate_w, 2 * NH * 3 * Ei); W(gate_b, 2 * NH); W(outnorm_g, Ei); W(skip, Ei); W(down_w, D * Ei); W(down_b, D);
+    } else {
+        size_t DH = (size_t)x->sDH, K = (size_t)x->sK, U = (size_t)x->U;
+        W(norm_g, G * D); W(conv_w, D * K); W(conv_b, D);
+        W(i_w, D * DH); W(f_w, D * DH); W(z_w, D * DH); W(o_w, D * DH); W(R, D * 4 * DH); W(bias, 4 * D);
+        W(gn_g, D); W(ffn_norm_g, G * D); W(ffn_up, 2 * U * D); W(ffn_down, D * U);
+    }
+#undef W
+    return 0;
+}
+
+/* U [L, D] += mLSTMLayer(LN(U))  (§5.6); b: backend weights */
 static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, float *U)
 {
     size_t L = B->L, D = (size_t)x->D, Ei = (size_t)x->Ei, NH = (size_t)x->mNH, DH = (size_t)x->mDH, bs = (size_t)x->bs;
@@ -506,8 +528,11 @@ static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     be->headwise(be, B->up, 2 * Ei, L, Ei / bs, bs, bs, b->v_w, b->v_b, B->qkv + 2 * Ei, 3 * Ei);   /* v from xm */
     be->linear(be, B->qkv, L, 3 * Ei, 3 * Ei, b->gate_w, b->gate_b, 2 * NH, B->g, 2 * NH);          /* before RoPE */
     if (x->rope) {
-        be->rope(be, B->qkv, 3 * Ei, L, NH, DH, x->rope_cos, x->rope_sin);
-        be->rope(be, B->qkv + Ei, 3 * Ei, L, NH, DH, x->rope_cos, x->rope_sin);
+        size_t n = (size_t)x->ctx * (DH / 2);
+        const float *cs = be->weights(be, x->rope_cos, n), *sn = be->weights(be, x->rope_sin, n);
+        if (!cs || !sn) return -1;
+        be->rope(be, B->qkv, 3 * Ei, L, NH, DH, cs, sn);
+        be->rope(be, B->qkv + Ei, 3 * Ei, L, NH, DH, cs, sn);
     }
     if (be->mlstm_cell(be, B->qkv, B->qkv + Ei, B->qkv + 2 * Ei, 3 * Ei, B->g, B->g + NH, 2 * NH, L, NH, DH, x->form,
                        x->chunk, B->h, Ei))
@@ -578,8 +603,9 @@ static int slstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
 
 static int run_block(hd_backend *be, const xlstm *x, int i, xbuf *B, float *U)
 {
-    const xblock *b = &x->blk[i];
-    return b->type == BLK_SLSTM ? slstm_block(be, x, b, B, U) : mlstm_block(be, x, b, B, U);
+    xblock w;
+    if (block_weights(be, x, &x->blk[i], &w)) return -1;
+    return w.type == BLK_SLSTM ? slstm_block(be, x, &w, B, U) : mlstm_block(be, x, &w, B, U);
 }
 
 /* one position of the absolute sinusoidal embedding (ScaledSinusoidalEmbedding, θ = 1e5) */
@@ -598,14 +624,10 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
 {
     xlstm *x = m->impl;
     if (L == 0) return 0;
-    if (!be->mlstm_cell || !be->slstm_cell) {
-        hd_set_error(HD_EMODEL, "the %s backend has no DNA-xLSTM ops", be->name);
-        return -1;
-    }
     xbuf B;
     if (xbuf_alloc(be, x, L, &B)) return -1;
     size_t D = (size_t)x->D, W = (size_t)x->W, V = (size_t)x->V;
-    int rc = -1, is_cpu = !strcmp(be->name, "cpu");
+    int rc = -1, is_host = be->host_memory;
     float *host = hd_alloc(L * W * sizeof(float), "the embedded sequence");
     if (!host) goto out;
 
@@ -633,17 +655,19 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
             be->flip(be, B.T, W, B.X, W, L, W, 1, 0, 0);
         } else if (run_block(be, x, i, &B, B.X)) goto out;
         if (f->on_block) {
-            if (!is_cpu) be->download(be, host, B.X, L * W * sizeof(float));
-            f->on_block(f->ud, i, is_cpu ? B.X : host, L, (int)W);
+            if (!is_host) be->download(be, host, B.X, L * W * sizeof(float));
+            f->on_block(f->ud, i, is_host ? B.X : host, L, (int)W);
         }
         if (i == f->layer && f->hidden) be->download(be, f->hidden, B.X, L * W * sizeof(float));
     }
     if ((f->hidden && f->layer < 0) || f->logits) {
-        if (x->ps) be->groupnorm(be, B.X, L, 2, D, x->post_g, 1e-5f, B.xn);
-        else be->layernorm(be, B.X, L, D, x->post_g, NULL, 1e-5f, B.xn);
+        const float *post_g = be->weights(be, x->post_g, W), *head = f->logits ? be->weights(be, x->head, V * W) : NULL;
+        if (!post_g || (f->logits && !head)) goto out;
+        if (x->ps) be->groupnorm(be, B.X, L, 2, D, post_g, 1e-5f, B.xn);
+        else be->layernorm(be, B.X, L, D, post_g, NULL, 1e-5f, B.xn);
         if (f->hidden && f->layer < 0) be->download(be, f->hidden, B.xn, L * W * sizeof(float));
         if (f->logits) {
-            be->linear(be, B.xn, L, W, W, x->head, NULL, V, B.lg, V);
+            be->linear(be, B.xn, L, W, W, head, NULL, V, B.lg, V);
             be->download(be, f->logits, B.lg, L * V * sizeof(float));
         }
     }
@@ -654,4 +678,11 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, NULL, NULL};
+/* The backend ops the forward pass calls. */
+static const hd_op xlstm_needs[] = {
+    HD_OP(layernorm), HD_OP(groupnorm), HD_OP(linear), HD_OP(conv_rows), HD_OP(headwise), HD_OP(rope),
+    HD_OP(mlstm_cell), HD_OP(mlstm_gate), HD_OP(slstm_cell), HD_OP(gelu_erf_mul), HD_OP(flip), HD_OP(add),
+    HD_OPS_END};
+
+const hd_family_ops hd_xlstm_ops = {
+    .name = "xlstm", .load = xlstm_load, .free = xlstm_free, .forward = xlstm_forward, .needs = xlstm_needs};

@@ -3,22 +3,8 @@
 # to work before a GPU session runs them: make_model writes a loadable model (deterministically),
 # stcompare passes equal outputs and fails different ones, gpubench times a forward.
 # Run by `make check` with HYENADNA and TESTDATA set (the tools are built next to hyenadna).
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-S=${SRCDIR:-.}
+. "$(dirname "$0")/../lib.sh"
 B=$(dirname "$H")/bench
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-expect() {   # expect STATUS DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" "$tmp/out" | head -8; fi
-}
-has() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -5 "$1" | sed 's/^/    /'; fi; }
 
 bash -n "$S/bench/gpu-check.sh" && ok || bad "bench/gpu-check.sh has a syntax error"
 
@@ -58,5 +44,4 @@ expect 1 "gpubench tf32 on the CPU" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 100 -
 has "$tmp/err" "tf32" "gpubench names the precision"
 expect 1 "gpubench beyond max length" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 3001 -p fp32 -r 1
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
 # test_hub.sh -- `hyenadna pull`, -m hf:OWNER/REPO and `hyenadna models` against a stand-in Hub on the loopback
 # interface (tests/hub_server.py: endpoint 127.0.0.1:PORT, LFS storage 127.0.0.2:PORT); no network is used.
-set -u
-H=${HYENADNA:?HYENADNA not set}
-S=${SRCDIR:?SRCDIR not set}
-T=${TESTDATA:-$S/tests/data}
-PY=$(command -v python3) || { echo "python3 missing (apt-get install python3): skipped"; exit 77; }
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/../lib.sh"
+need python3
+PY=$(command -v python3)
 check() { if eval "$2"; then ok; else bad "$1"; fi; }   # description, condition
 
-W=$(mktemp -d /tmp/hdhub.XXXXXX)
+W=$tmp
 SRV=
 stop_server() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null; SRV=; }
-trap 'stop_server; rm -rf "$W"' EXIT
+trap 'stop_server; rm -rf "$tmp"' EXIT
 start_server() {
   rm -f "$W/port"
   "$PY" "$S/tests/hub_server.py" --root "$W/root" --port-file "$W/port" --log "$W/log" &
@@ -249,5 +244,4 @@ check "models -o FILE" '[ $rc -eq 0 ] && [ "$(grep -vc "^#" "$W/models.tsv")" -g
 run models extra
 check "models: an unexpected argument is a usage error" '[ $rc -eq 1 ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
