@@ -23,6 +23,8 @@ static const cmd_t cmds[] = {
     {NULL, "Models", NULL},
     {main_info, "info", "describe a model: family, shape, parameters, aliased tensors"},
     {main_convert, "convert", "convert a PyTorch checkpoint (.ckpt/.bin/.pt) to a model directory"},
+    {main_pull, "pull", "download a model from the Hugging Face Hub into the local cache (-m hf:OWNER/REPO)"},
+    {main_models, "models", "list the public checkpoints: family, size, context, supported, cached"},
     {NULL, "Inference", NULL},
     {main_embed, "embed", "embeddings of FASTA records, regions, windows or BAM reads (TSV, BED, safetensors)"},
     {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},

@@ -104,6 +104,7 @@ struct hd_model {
     void **owned;            /* converted copies */
     int n_owned;
 
+    struct hd_vocab *vocab;  /* NULL: the common token ids (§2); else the model's own, translated (vocab.h) */
     uint64_t uid;            /* unique per opened model and setting (keys backend caches) */
     void *impl;              /* family state */
 };
