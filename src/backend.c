@@ -169,6 +169,30 @@ hd_backend *hd_backend_for(hd_backend *be, int fam)
     return NULL;
 }
 
+/* The ops each family's cached decoder calls besides those of its forward pass. */
+int hd_backend_supports_decoding(const hd_backend *be, int fam)
+{
+    if (!hd_backend_supports(be, fam) || !be->copy_rows) return 0;
+    switch (fam) {
+    case HD_FAM_HYENA: return be->longconv_step != NULL;
+    case HD_FAM_XLSTM: return be->mlstm_state && be->mlstm_step && be->slstm_cell_state;
+    default: return 0;
+    }
+}
+
+hd_backend *hd_backend_for_decoding(hd_backend *be, int fam)
+{
+    if (hd_backend_supports_decoding(be, fam)) return be;
+    if (be->automatic) {
+        if (!be->fallback) be->fallback = hd_backend_cpu_new(be->nthreads);
+        if (be->fallback && hd_backend_supports_decoding(be->fallback, fam)) return be->fallback;
+        if (!be->fallback) return NULL;
+    }
+    hd_set_error(HD_EMODEL, "the %s backend has no cached decoding for %s models%s", be->name,
+                 hd_family_name((hd_family)fam), strcmp(be->name, "cpu") ? ": use --device cpu (or auto)" : "");
+    return NULL;
+}
+
 struct hd_cache_entry {
     uint64_t owner;
     int layer;

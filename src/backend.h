@@ -132,6 +132,30 @@ struct hd_backend {
                            const float *dt, size_t lddt, const float *dt_bias, const float *A,
                            const float *B, const float *C, size_t ldbc, const float *Dskip,
                            float *state, float *y, size_t ldy, int flags);
+    /* ---- cached decoding: one new position at a time (hd_decoder in model.h; docs/models.md §3.4.4, §5.7,
+     * §5.8).  NULL on a backend without them: hd_backend_for_decoding then picks the CPU or refuses. ---- */
+    /* Y[r, 0..n) = X[r, 0..n) for `rows` rows (row strides ldx, ldy in floats; ldx 0 copies the one row X to
+     * every row of Y); X and Y do not overlap */
+    void (*copy_rows)(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t rows, size_t n);
+    /* Position t of the causal long convolution of channel-major u [C, ·] (row stride ldu) with filters
+     * k (row stride ldk, taps 0..t), added to y:  y[c·ldy] += Σ_{j≤t} k[c, j]·u[c, t−j] + dbias[c]·u[c, t]
+     * (dbias may be NULL).  O(C·t). */
+    void (*longconv_step)(hd_backend *be, const float *u, size_t ldu, size_t t, const float *k, size_t ldk,
+                          const float *dbias, size_t C, float *y, size_t ldy);
+    /* The mLSTM cell's recurrent state (§5.7) advanced over L positions at once (the chunkwise state update):
+     * per head h, state + h·(DH·DH + DH + 1) holds C [DH, DH] (k index major), n [DH] and the stabiliser m, all
+     * zero before the first position; k, v, ig, fg as in mlstm_cell.  −1 with hd_error on failure. */
+    int (*mlstm_state)(hd_backend *be, const float *k, const float *v, size_t ldkv, const float *ig, const float *fg,
+                       size_t ldg, size_t L, size_t NH, size_t DH, float *state);
+    /* One step of the recurrent form of the mLSTM cell from `state` (layout of mlstm_state, updated):
+     * q, k, v [NH·DH], ig, fg [NH] → h̃ [NH·DH] into H.  −1 with hd_error on failure. */
+    int (*mlstm_step)(hd_backend *be, const float *q, const float *k, const float *v, const float *ig,
+                       const float *fg, size_t NH, size_t DH, float *state, float *H);
+    /* The sLSTM cell of slstm_cell (no head reversal) over L positions, continuing from `state` and leaving
+     * in it the state after the last one: per head h, state + h·4·DH holds c, n, m and y [DH] each, all zero
+     * before the first position.  −1 with hd_error on failure. */
+    int (*slstm_cell_state)(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
+                            size_t NH, size_t DH, float *state, float *Y, size_t ldy);
     /* ---- lookup ---- */
     /* out[i, :] = table[ids[i], :] for i < n (row stride D): ids in host memory, each < the rows of table;
      * table from weights(); out backend memory */
@@ -197,5 +221,9 @@ int hd_backend_supports(const hd_backend *be, int fam);
 /* The backend to run family `fam` on: `be` itself when it supports it; else, when `be` was chosen by
  * "auto", a CPU backend owned by `be`; else NULL + hd_error (explicit --device cuda). */
 hd_backend *hd_backend_for(hd_backend *be, int fam);
+/* Whether `be` also has the ops of the family's cached decoder (hd_decoder, model.h), and the backend to
+ * decode family `fam` on (as hd_backend_for). */
+int hd_backend_supports_decoding(const hd_backend *be, int fam);
+hd_backend *hd_backend_for_decoding(hd_backend *be, int fam);
 
 #endif

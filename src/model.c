@@ -205,6 +205,7 @@ hd_model *hd_model_open(const char *location)
         goto fail;
     }
     m->vocab_size = 12;
+    m->bos_id = -1;
     if (m->ops->load(m) < 0) goto fail;
 
     for (int i = 0; i < n; i++)
@@ -263,16 +264,20 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
 
 hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
 {
-    if (!m->causal || !m->ops->decoder_new) {
-        hd_set_error(HD_EINPUT, "%s is a %s model: cached decoding needs a causal (next-token) model",
-                     m->location, m->causal ? hd_family_name(m->family) : "masked");
+    if (!m->causal) {
+        hd_set_error(HD_EINPUT, "%s is a masked %s model (%s): decoding needs a causal (next-token) model",
+                     m->location, hd_family_name(m->family), m->variant);
+        return NULL;
+    }
+    if (!m->ops->decoder_new) {
+        hd_set_error(HD_EINPUT, "%s: %s models have no cached decoding", m->location, hd_family_name(m->family));
         return NULL;
     }
     if (m->max_len > 0 && max_len > (size_t)m->max_len) {
         hd_set_error(HD_EINPUT, "%zu tokens exceed the model's maximum length of %ld", max_len, m->max_len);
         return NULL;
     }
-    if (!(be = hd_backend_for(be, m->family))) return NULL;
+    if (!(be = hd_backend_for_decoding(be, m->family))) return NULL;
     hd_decoder *d = m->ops->decoder_new(m, be, max_len);
     if (d) { d->m = m; d->be = be; d->pos = 0; d->max_len = max_len; }
     return d;

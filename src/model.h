@@ -30,7 +30,11 @@ typedef struct {
 
 /* Incremental (cached) decoding of a causal model: prefill a prompt once, then one token per step.
  * A family that supports it fills in decoder_new; the returned object carries its own vtable, so the
- * family keeps its state (FIR caches, recurrent states, KV cache...) private. */
+ * family keeps its state (FIR caches, recurrent states, KV cache...) private.  The logits of every step
+ * equal those of a full forward over the same prefix (to rounding, rel_F ≤ 1e-4).  Families may size
+ * their state from the capacity max_len given at creation (HyenaDNA keeps O(d·(max_len − prompt)) per
+ * layer), so ask for what will be used.  Cost per step: docs/models.md §3.4 (HyenaDNA), §5.7–5.8
+ * (DNA-xLSTM), §6.8 (Evo 2). */
 typedef struct hd_decoder hd_decoder;
 struct hd_decoder {
     hd_model *m;
@@ -73,6 +77,8 @@ struct hd_model {
     int n_logits;            /* columns of the LM head output */
     int d_hidden;            /* width of the hidden output (2·d_model for Caduceus-PS, DNA-xLSTM bidir) */
     int causal;              /* 1: next-token LM (HyenaDNA); 0: masked LM */
+    int bos_id;              /* start token a causal family's inputs begin with (generation from an empty
+                              * prompt starts from it); -1: none (HyenaDNA, DNA-xLSTM) */
     int rc_equivariant;      /* 1: Caduceus-PS */
     char variant[64];        /* e.g. "PH", "PS", "mLSTM" */
 
