@@ -19,6 +19,7 @@ int main_convert(int argc, char **argv);
 int main_classify(int argc, char **argv);
 int main_embed(int argc, char **argv);
 int main_score_variants(int argc, char **argv);
+int main_generate(int argc, char **argv);
 
 typedef struct {
     int (*func)(int, char **);
@@ -34,6 +35,7 @@ static const cmd_t cmds[] = {
     {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
+    {main_generate, "generate", "continue FASTA prompts with DNA sampled from a causal model (cached decoding)"},
     {NULL, NULL, NULL},
 };
 

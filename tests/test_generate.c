@@ -292,3 +292,95 @@ Test(sampler, chi_square)
     hd_backend_free(be);
     hd_model_close(m);
 }
+
+/* ---------------------------------------------------------------- the command line */
+
+/* `generate --temperature 0 --with-prompt` then `forward --logits` on its output: every new base is the
+ * argmax over A, C, G, T of the forward logits at the position before it */
+static void cli_greedy(const char *model, const char *prompts, long n)
+{
+    char *d = tmp_dir(), cmd[4096], out[512], st[512];
+    snprintf(out, sizeof out, "%s/out.fa", d);
+    snprintf(st, sizeof st, "%s/out.safetensors", d);
+    snprintf(cmd, sizeof cmd, "'%s/hyenadna' generate -m '%s' -n %ld --temperature 0 --with-prompt -@ 2 -o '%s' '%s'",
+             HD_BUILDDIR, model, n, out, prompts);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "'%s/hyenadna' forward -m '%s' --logits --no-hidden -o '%s' '%s'", HD_BUILDDIR, model, st, out);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    hd_st *S = hd_st_open(st);
+    cr_assert_not_null(S, "%s", hd_error());
+    hd_fasta *fp = hd_fasta_open(prompts), *fo = hd_fasta_open(out);
+    hd_seqrec p, o;
+    int nrec = 0;
+    long checked = 0;
+    while (hd_fasta_next(fp, &p) > 0) {
+        size_t P = p.len;
+        char *pname = strdup(p.name);
+        cr_assert_eq(hd_fasta_next(fo, &o), 1, "no output for %s", pname);
+        cr_assert_str_eq(o.name, pname);
+        cr_assert_eq(o.len, P + (size_t)n, "%s: %zu bases, expected %zu", o.name, o.len, P + (size_t)n);
+        char key[600];
+        snprintf(key, sizeof key, "logits.%s", o.name);
+        size_t nv;
+        float *lg = st_f32(S, key, &nv);
+        size_t V = nv / o.len;
+        for (size_t t = P - 1; t + 1 < o.len; t++) {
+            const float *l = lg + t * V;
+            int best = 0;
+            for (int b = 1; b < 4; b++)
+                if (l[ACGT[b]] > l[ACGT[best]]) best = b;
+            cr_assert_eq(o.seq[t + 1], "ACGT"[best], "%s (%s): position %zu is %c, the forward's argmax %c", model, o.name,
+                         t + 1, o.seq[t + 1], "ACGT"[best]);
+            checked++;
+        }
+        free(lg);
+        free(pname);
+        nrec++;
+    }
+    cr_assert(nrec > 0 && checked == nrec * n);
+    hd_fasta_close(fp);
+    hd_fasta_close(fo);
+    hd_st_close(S);
+    rm_rf(d);
+    free(d);
+}
+
+/* prompts of 1, 2 and 3 bases (shorter than the short filters), 17, and a real 1 kb window */
+static char *write_prompts(const char *dir, const char *fasta_1k)
+{
+    char *path = hd_sprintf("%s/prompts.fa", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, ">one\nA\n>two\nCG\n>three x\nTTA\n>seventeen\nACGTACGGTTACGATCA\n");
+    size_t L;
+    int32_t *ids = fasta_ids(fasta_1k, 0, &L);
+    fprintf(f, ">long\n");
+    for (size_t i = 0; i < L && i < 700; i++) fputc(hd_id_base(ids[i]), f);
+    fprintf(f, "\n");
+    fclose(f);
+    free(ids);
+    return path;
+}
+
+Test(cli, greedy_is_forward_argmax)
+{
+    char *d = tmp_dir();
+    char *prompts = write_prompts(d, HD_SRCDATA "/example.fa");
+    cli_greedy(TESTDATA("hyenadna-tiny"), prompts, 90);
+    cli_greedy(HD_SRCDATA "/models/default", prompts, 90);
+    char *m = model_variant(TESTDATA("xlstm-slstm"), "{\"bidirectional\": false}");
+    cli_greedy(m, prompts, 90);
+    rm_rf(m);
+    free(m);
+    /* the mLSTM fixture's RoPE table holds 256 positions */
+    FILE *f = fopen(prompts, "w");
+    fprintf(f, ">one\nA\n>two\nCG\n>three x\nTTA\n>many\nACGTACGGTTACGATCAGGCATTACGATTTACGCAGCATCAGCGGGCAGCAGGCG\n");
+    fclose(f);
+    m = model_variant(TESTDATA("xlstm-mlstm"), "{\"bidirectional\": false}");
+    cli_greedy(m, prompts, 150);
+    rm_rf(m);
+    free(m);
+    free(prompts);
+    rm_rf(d);
+    free(d);
+}
