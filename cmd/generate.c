@@ -85,7 +85,7 @@ typedef struct {
     int with_prompt, truncate, progress;
     int32_t acgt[4];         /* token ids of A, C, G, T */
     char desc[1024];         /* the header description */
-    float *logits;
+    float *logits, *logits0; /* [n_logits]: the current step's, the prompt's last */
     char *bases;             /* [n] */
     double t_prefill, t_steps;
     size_t n_steps;
@@ -115,39 +115,70 @@ static int put_bases(hd_outfile *o, const char *s, size_t n, size_t *col)
     return 0;
 }
 
-/* One sample: prefill the prompt ids [P], then `n` bases → g->bases.  0, or the exit status. */
-static int sample_one(gen *g, const hd_seqrec *rec, const int32_t *ids, size_t P, long n, long sample, long *made)
+/* the decoder of a prompt: prefilled with ids [P] for cap tokens, the last prompt position's logits in
+ * g->logits0; NULL after printing the error (its exit status in *status) */
+static hd_decoder *prefill(gen *g, const hd_seqrec *rec, const int32_t *ids, size_t P, size_t cap, int *status)
 {
-    size_t cap = P + (size_t)n - 1;   /* the last base is sampled, never fed */
+    double t0 = hd_now();
     hd_decoder *d = hd_decoder_new(g->m, g->be, cap);
-    if (!d) return hd_fail();
+    if (!d || hd_decoder_prefill(d, ids, P, g->logits0)) {
+        hd_errorf("record %s: %s", rec->name, hd_error());
+        *status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+        hd_decoder_free(d);
+        return NULL;
+    }
+    g->t_prefill += hd_now() - t0;
+    return d;
+}
+
+/* Sample `sample` of a prompt: n bases → g->bases, from decoder d (prefilled, consumed).  0, or the exit
+ * status. */
+static int sample_one(gen *g, const hd_seqrec *rec, hd_decoder *d, long n, long sample)
+{
     hd_rng r;
     hd_rng_stream(&r, g->seed, (uint64_t)rec->index, (uint64_t)sample);
-    double t0 = hd_now(), last = 0;
-    int status = 0;
-    if (hd_decoder_prefill(d, ids, P, g->logits)) {
-        hd_errorf("record %s: %s", rec->name, hd_error());
-        status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
-        goto out;
-    }
-    double t1 = hd_now();
-    g->t_prefill += t1 - t0;
+    double t1 = hd_now(), last = 0;
+    memcpy(g->logits, g->logits0, (size_t)g->m->n_logits * sizeof(float));
     for (long i = 0; i < n; i++) {
         int b = hd_sample_base(g->logits, g->acgt, &g->smp, &r);
         g->bases[i] = "ACGT"[b];
         if (g->progress) show_progress(rec->name, i + 1, n, &last, 0);
         if (i + 1 < n && hd_decoder_step(d, g->acgt[b], g->logits)) {
             hd_errorf("record %s: %s", rec->name, hd_error());
-            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
-            goto out;
+            return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
         }
     }
     if (g->progress) show_progress(rec->name, n, n, &last, 1);
     g->t_steps += hd_now() - t1;
     g->n_steps += n > 1 ? (size_t)n - 1 : 0;
-    *made = n;
-out:
+    return 0;
+}
+
+/* every sample of a prompt, written as it is done: one prefill, forked for each sample when the family's
+ * decoder can fork, else repeated */
+static int generate_samples(gen *g, const hd_seqrec *rec, const int32_t *ids, size_t P, long n)
+{
+    size_t cap = P + (size_t)n - 1;   /* the last base is drawn, never fed */
+    int status = 0;
+    hd_decoder *d0 = prefill(g, rec, ids, P, cap, &status), *d = NULL;
+    if (!d0) return status;
+    for (long k = 0; k < g->samples && !status; k++) {
+        if (k + 1 == g->samples) d = d0, d0 = NULL;   /* the last sample consumes the prefilled decoder */
+        else if (d0->fork) {
+            if (!(d = hd_decoder_fork(d0))) { status = hd_fail(); break; }
+        } else if (!(d = prefill(g, rec, ids, P, cap, &status))) break;
+        if ((status = sample_one(g, rec, d, n, k))) break;
+        hd_decoder_free(d);
+        d = NULL;
+        size_t col = 0;
+        int w = g->samples > 1 ? hd_out_printf(g->o, ">%s_s%ld %s\n", rec->name, k + 1, g->desc)
+                               : hd_out_printf(g->o, ">%s %s\n", rec->name, g->desc);
+        if (w < 0 || (g->with_prompt && put_bases(g->o, rec->seq, rec->len, &col)) ||
+            put_bases(g->o, g->bases, (size_t)n, &col) || (col && hd_out_write(g->o, "\n", 1) < 0))
+            status = hd_fail();
+    }
     hd_decoder_free(d);
+    hd_decoder_free(d0);
     return status;
 }
 
@@ -196,18 +227,7 @@ static int generate_record(gen *g, const hd_seqrec *rec)
                  rec->name, maxl, fit, n);
         n = fit;
     }
-    for (long k = 0; k < g->samples; k++) {
-        long made = 0;
-        if ((status = sample_one(g, rec, ids, P, n, k, &made))) goto out;
-        size_t col = 0;
-        int w = g->samples > 1 ? hd_out_printf(g->o, ">%s_s%ld %s\n", rec->name, k + 1, g->desc)
-                               : hd_out_printf(g->o, ">%s %s\n", rec->name, g->desc);
-        if (w < 0 || (g->with_prompt && put_bases(g->o, rec->seq, rec->len, &col)) ||
-            put_bases(g->o, g->bases, (size_t)made, &col) || (col && hd_out_write(g->o, "\n", 1) < 0)) {
-            status = hd_fail();
-            goto out;
-        }
-    }
+    status = generate_samples(g, rec, ids, P, n);
 out:
     free(ids);
     return status;
@@ -301,6 +321,7 @@ int main_generate(int argc, char **argv)
         if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
     if (!(g.be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
     if (!(g.logits = hd_alloc((size_t)g.m->n_logits * sizeof(float), "the logits")) ||
+        !(g.logits0 = hd_alloc((size_t)g.m->n_logits * sizeof(float), "the logits")) ||
         !(g.bases = hd_alloc((size_t)g.n, "the new bases"))) {
         status = hd_fail();
         goto done;
@@ -325,6 +346,7 @@ done:
     if (g.o) hd_out_abort(g.o);
     hd_fasta_close(fa);
     hd_free(g.logits);
+    hd_free(g.logits0);
     hd_free(g.bases);
     hd_backend_free(g.be);
     hd_model_close(g.m);

@@ -467,13 +467,12 @@ static void hyena_dec_head(hyena_dec *d, hd_backend *be, const float *r, float *
     if (logits) be->download(be, logits, d->oc, rows * sizeof(float));
 }
 
-static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float *logits)
+/* the caches for a prompt of P tokens and N new positions (uninitialised, but for the zero row) */
+static int hyena_dec_caches(hyena_dec *d, size_t P, size_t N)
 {
-    hyena_dec *d = (hyena_dec *)dd;
-    hd_model *m = dd->m;
-    hd_backend *be = dd->be;
-    hyena *h = m->impl;
-    size_t D = (size_t)h->D, N = dd->max_len - P, Nb = N ? N : 1;
+    hd_model *m = d->d.m;
+    hd_backend *be = d->d.be;
+    size_t D = (size_t)m->d_model, Nb = N ? N : 1;
     d->P = P, d->N = N;
     if (!(d->c = calloc((size_t)m->n_layer, sizeof *d->c))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     if (!(d->zero = be->alloc(be, Nb * sizeof(float), "the decoder's caches"))) return -1;
@@ -489,8 +488,39 @@ static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float
             !(c->y = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")) ||
             !(c->k = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")))
             return -1;
-        if (N && hyena_filter_cm(be, h, &d->w[i], N, c->k, N)) return -1;
     }
+    return 0;
+}
+
+static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len);
+
+static hd_decoder *hyena_dec_fork(hd_decoder *dd)
+{
+    hyena_dec *d = (hyena_dec *)dd, *e = (hyena_dec *)hyena_decoder_new(dd->m, dd->be, dd->max_len);
+    if (!e) return NULL;
+    hd_backend *be = dd->be;
+    size_t D = (size_t)dd->m->d_model, N = d->N, Nb = N ? N : 1;
+    if (hyena_dec_caches(e, d->P, N)) { hyena_dec_free(&e->d); return NULL; }
+    for (int i = 0; i < dd->m->n_layer; i++) {
+        hyena_cache *a = &d->c[i], *b = &e->c[i];
+        be->copy_rows(be, a->pc, 2 + N, b->pc, 2 + N, 3 * D, 2 + N);
+        be->copy_rows(be, a->g, Nb, b->g, Nb, D, Nb);
+        be->copy_rows(be, a->y, Nb, b->y, Nb, D, Nb);
+        be->copy_rows(be, a->k, Nb, b->k, Nb, D, Nb);
+    }
+    return &e->d;
+}
+
+static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float *logits)
+{
+    hyena_dec *d = (hyena_dec *)dd;
+    hd_model *m = dd->m;
+    hd_backend *be = dd->be;
+    hyena *h = m->impl;
+    size_t D = (size_t)h->D, N = dd->max_len - P;
+    if (hyena_dec_caches(d, P, N)) return -1;
+    for (int i = 0; i < m->n_layer; i++)
+        if (N && hyena_filter_cm(be, h, &d->w[i], N, d->c[i].k, N)) return -1;
     hyena_buf B;
     if (buf_alloc(be, h, P, P + N, &B)) return -1;
     int rc = -1;
@@ -551,7 +581,7 @@ static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         return NULL;
     }
     d->d.m = m, d->d.be = be;
-    d->d.prefill = hyena_dec_prefill, d->d.step = hyena_dec_step, d->d.free = hyena_dec_free;
+    d->d.prefill = hyena_dec_prefill, d->d.step = hyena_dec_step, d->d.free = hyena_dec_free, d->d.fork = hyena_dec_fork;
     for (int i = 0; i < m->n_layer; i++)
         if (block_weights(be, h, &h->blk[i], &d->w[i])) goto fail;
     if (!(d->wte = be->weights(be, h->wte, rows * D)) || !(d->head = be->weights(be, h->head, rows * D)) ||

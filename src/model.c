@@ -317,6 +317,19 @@ int hd_decoder_step(hd_decoder *d, int32_t id, float *logits)
     return hd_backend_check(d->be);
 }
 
+hd_decoder *hd_decoder_fork(hd_decoder *d)
+{
+    if (!d->fork) {
+        hd_set_error(HD_EMODEL, "%s models have no decoder fork", hd_family_name(d->m->family));
+        return NULL;
+    }
+    hd_decoder *e = d->fork(d);
+    if (!e) return NULL;
+    e->m = d->m, e->be = d->be, e->pos = d->pos, e->max_len = d->max_len;
+    if (hd_backend_check(d->be)) { hd_decoder_free(e); return NULL; }
+    return e;
+}
+
 void hd_decoder_free(hd_decoder *d)
 {
     if (d) d->free(d);

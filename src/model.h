@@ -47,6 +47,10 @@ struct hd_decoder {
     /* Consume one token; its logits (the prediction of the next token) → logits [n_logits]. */
     int (*step)(hd_decoder *d, int32_t id, float *logits);
     void (*free)(hd_decoder *d);
+    /* Optional (NULL: not supported): an independent copy of the state after the prefill and steps so
+     * far, e.g. to draw several samples from one prefill; NULL + hd_error on failure.  The wrapper copies
+     * pos and max_len. */
+    hd_decoder *(*fork)(hd_decoder *d);
 };
 
 typedef struct hd_family_ops {
@@ -110,6 +114,9 @@ int hd_model_forward(hd_model *m, struct hd_backend *be, const int32_t *ids, siz
 hd_decoder *hd_decoder_new(hd_model *m, struct hd_backend *be, size_t max_len);
 int hd_decoder_prefill(hd_decoder *d, const int32_t *ids, size_t n, float *logits);
 int hd_decoder_step(hd_decoder *d, int32_t id, float *logits);
+/* A copy of d's state (d->fork; a family without one, d->fork NULL, prefills again instead); NULL +
+ * hd_error on failure or without d->fork. */
+hd_decoder *hd_decoder_fork(hd_decoder *d);
 void hd_decoder_free(hd_decoder *d);
 
 /* Learned parameters stored in the file (buffers such as pos_emb.z/t, deltas excluded). */

@@ -836,6 +836,25 @@ static int xlstm_dec_step(hd_decoder *dd, int32_t id, float *logits)
     return 0;
 }
 
+static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len);
+
+static hd_decoder *xlstm_dec_fork(hd_decoder *dd)
+{
+    xlstm_dec *d = (xlstm_dec *)dd, *e = (xlstm_dec *)xlstm_decoder_new(dd->m, dd->be, dd->max_len);
+    if (!e) return NULL;
+    hd_backend *be = dd->be;
+    xlstm *x = dd->m->impl;
+    for (int i = 0; i < dd->m->n_layer; i++) {
+        xcache *a = &d->c[i], *b = &e->c[i];
+        size_t ns = x->blk[i].type == BLK_SLSTM ? (size_t)x->sNH * 4 * x->sDH
+                                                : (size_t)x->mNH * ((size_t)x->mDH * x->mDH + x->mDH + 1);
+        if (a->K) be->copy_rows(be, a->win, 0, b->win, 0, 1, (a->K - 1 + XLSTM_WINDOW) * a->width);
+        be->copy_rows(be, a->state, 0, b->state, 0, 1, ns);
+    }
+    e->j = d->j;
+    return &e->d;
+}
+
 static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
 {
     xlstm *x = m->impl;
@@ -852,7 +871,7 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         return NULL;
     }
     d->d.m = m, d->d.be = be;
-    d->d.prefill = xlstm_dec_prefill, d->d.step = xlstm_dec_step, d->d.free = xlstm_dec_free;
+    d->d.prefill = xlstm_dec_prefill, d->d.step = xlstm_dec_step, d->d.free = xlstm_dec_free, d->d.fork = xlstm_dec_fork;
     float *host0 = NULL;
     if (xbuf_alloc(be, x, 1, &d->S) || !(d->host = hd_alloc(D * sizeof(float), "a decoding step")) ||
         !(d->zero = be->alloc(be, wide * sizeof(float), "the decoder's state")) ||

@@ -157,6 +157,50 @@ Test(decoder, hyena_chunks)
     free(d);
 }
 
+/* a fork continues exactly as the decoder it copies, which stays usable */
+static void check_fork(hd_model *m, const int32_t *ids, size_t P, size_t S)
+{
+    hd_backend *be = hd_backend_cpu_new(2);
+    size_t V = (size_t)m->n_logits;
+    float *a = malloc(V * sizeof(float)), *b = malloc(V * sizeof(float));
+    hd_decoder *d = hd_decoder_new(m, be, P + 2 * S);
+    cr_assert_eq(hd_decoder_prefill(d, ids, P, a), 0, "%s", hd_error());
+    for (size_t i = 0; i < S; i++) cr_assert_eq(hd_decoder_step(d, ids[P + i], a), 0);
+    hd_decoder *e = hd_decoder_fork(d);
+    cr_assert_not_null(e, "%s", hd_error());
+    cr_assert_eq(e->pos, P + S);
+    for (size_t i = S; i < 2 * S; i++) {
+        cr_assert_eq(hd_decoder_step(d, ids[P + i], a), 0);
+        cr_assert_eq(hd_decoder_step(e, ids[P + i], b), 0);
+        cr_assert_arr_eq(a, b, V * sizeof(float), "%s: the fork differs at step %zu", m->location, i);
+    }
+    cr_assert_neq(hd_decoder_step(e, 7, b), 0);   /* the copy has the same capacity */
+    hd_decoder_free(e);
+    hd_decoder_free(d);
+    free(a);
+    free(b);
+    hd_backend_free(be);
+}
+
+Test(decoder, fork)
+{
+    size_t L;
+    int32_t *ids = fasta_ids(TESTDATA("hyenadna-tiny/input.fa"), 5, &L);
+    hd_model *m = hd_model_open(TESTDATA("hyenadna-tiny"));
+    check_fork(m, ids, 100, 40);
+    hd_model_close(m);
+    const char *x[] = {TESTDATA("xlstm-mlstm"), TESTDATA("xlstm-slstm")};
+    for (int i = 0; i < 2; i++) {
+        char *d = model_variant(x[i], "{\"bidirectional\": false}");
+        m = hd_model_open(d);
+        check_fork(m, ids, 30, 70);   /* past the window of convolution rows */
+        hd_model_close(m);
+        rm_rf(d);
+        free(d);
+    }
+    free(ids);
+}
+
 Test(decoder, refusals)
 {
     hd_backend *be = hd_backend_cpu_new(1);

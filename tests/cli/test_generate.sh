@@ -60,6 +60,17 @@ has "$tmp/out" "temperature=0.5 top_k=2 top_p=0.9 seed=1$" "settings in the head
 [ "$(sed -n 2p "$tmp/out")" = "ACGTTGCAACGGATTACAGATTACA" ] || [ "$(sed -n 2p "$tmp/out" | cut -c1-25)" = "ACGTTGCAACGGATTACAGATTACA" ] && ok || bad "--with-prompt starts with the prompt"
 awk '/^>p2_s1/ {getline; print; exit}' "$tmp/out" | grep -q '^ggattacaNNacgt[ACGT]\{7\}$' && ok || bad "--with-prompt keeps the prompt as given"
 
+# samples come from one prefill (forked): sample 1 of three is the single sample of the same seed
+for m in "$tiny" "$tmp/xs"; do
+  expect 0 "--num-samples 3" -- "$H" generate -m "$m" -n 90 --num-samples 3 --seed 5 "$tmp/prompts.fa"
+  awk '/^>p2_s1 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns3"
+  awk '/^>p2_s2 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns3b"
+  expect 0 "--num-samples 1" -- "$H" generate -m "$m" -n 90 --seed 5 "$tmp/prompts.fa"
+  awk '/^>p2 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns1"
+  [ -s "$tmp/ns1" ] && same "$tmp/ns3" "$tmp/ns1" "$(basename "$m"): sample 1 of 3 vs the single sample" || bad "no p2 record"
+  cmp -s "$tmp/ns3" "$tmp/ns3b" && bad "$(basename "$m"): samples 1 and 2 are equal" || ok
+done
+
 # without --seed: a seed on stderr that repeats the run
 expect 0 "random seed" -- "$H" generate -m "$tiny" -n 80 "$tmp/prompts.fa"
 has "$tmp/err" "random seed [0-9]" "the seed is printed"
