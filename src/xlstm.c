@@ -711,6 +711,13 @@ typedef struct {
     float *host;         /* [D] embedded token */
 } xlstm_dec;
 
+/* floats of block i's cell state (backend.h: mlstm_state, slstm_cell_state) */
+static size_t cell_state_floats(const xlstm *x, int i)
+{
+    if (x->blk[i].type == BLK_SLSTM) return (size_t)x->sNH * 4 * x->sDH;
+    return (size_t)x->mNH * ((size_t)x->mDH * x->mDH + x->mDH + 1);
+}
+
 static void xlstm_dec_free(hd_decoder *dd)
 {
     xlstm_dec *d = (xlstm_dec *)dd;
@@ -846,8 +853,7 @@ static hd_decoder *xlstm_dec_fork(hd_decoder *dd)
     xlstm *x = dd->m->impl;
     for (int i = 0; i < dd->m->n_layer; i++) {
         xcache *a = &d->c[i], *b = &e->c[i];
-        size_t ns = x->blk[i].type == BLK_SLSTM ? (size_t)x->sNH * 4 * x->sDH
-                                                : (size_t)x->mNH * ((size_t)x->mDH * x->mDH + x->mDH + 1);
+        size_t ns = cell_state_floats(x, i);
         if (a->K) be->copy_rows(be, a->win, 0, b->win, 0, 1, (a->K - 1 + XLSTM_WINDOW) * a->width);
         be->copy_rows(be, a->state, 0, b->state, 0, 1, ns);
     }
@@ -884,7 +890,7 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         c->K = (size_t)(sl ? x->sK : x->mK);
         c->width = sl ? D : 2 * Ei;
         c->zero = d->zero;
-        size_t ns = sl ? (size_t)x->sNH * 4 * x->sDH : (size_t)x->mNH * ((size_t)x->mDH * x->mDH + x->mDH + 1);
+        size_t ns = cell_state_floats(x, i);
         if (ns > maxstate) maxstate = ns;
         if ((c->K && !(c->win = be->alloc(be, (c->K - 1 + XLSTM_WINDOW) * c->width * sizeof(float), "the decoder's state"))) ||
             !(c->state = be->alloc(be, ns * sizeof(float), "the decoder's state")))
@@ -894,8 +900,7 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
     if (!(host0 = hd_calloc(maxstate > wide ? maxstate : wide, sizeof(float), "the decoder's state"))) goto fail;
     be->upload(be, d->zero, host0, wide * sizeof(float));
     for (int i = 0; i < m->n_layer; i++) {
-        size_t ns = x->blk[i].type == BLK_SLSTM ? (size_t)x->sNH * 4 * x->sDH
-                                                : (size_t)x->mNH * ((size_t)x->mDH * x->mDH + x->mDH + 1);
+        size_t ns = cell_state_floats(x, i);
         be->upload(be, d->c[i].state, host0, ns * sizeof(float));
     }
     hd_free(host0);
