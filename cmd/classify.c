@@ -6,12 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
-#include "../src/classify.h"
-#include "../src/output.h"
-#include "../src/tokenizer.h"
+#include "classify.h"
+#include "output.h"
 
 static void usage(FILE *fp)
 {
@@ -59,198 +56,11 @@ static void usage(FILE *fp)
 static const char *COLOURS[] = {"31,119,180", "255,127,14", "44,160,44", "214,39,40", "148,103,189",
                                 "140,86,75",  "227,119,194", "127,127,127", "188,189,34", "23,190,207"};
 
-typedef struct {
-    hd_clf_method method;
-    hd_model *m;
-    hd_backend *be;
-    hd_pool pool;
-    int rc, kmer;
-    hd_fit_opts fit;
-    int C;
-    char **classes;
-    /* context: one joined prompt per class */
-    int32_t **prompts;
-    size_t *plen;
-    /* the other methods */
-    hd_head *head;
-    int dim;
-    const char *what;   /* the file the sequences come from, for messages */
-} clf;
+/* ------------------------------------------------------------------ output */
 
-static int feature_dim(const clf *c)
-{
-    return c->method == HD_CLF_KMER ? 1 << (2 * c->kmer) : hd_embed_width(c->m, c->rc);
-}
-
-/* features of one sequence */
-static int features(clf *c, const char *seq, size_t len, const char *name, const char *file, float *out)
-{
-    if (c->method == HD_CLF_KMER) {
-        hd_kmer_features(seq, len, c->kmer, c->rc, out);
-        return 0;
-    }
-    if (c->m->max_len > 0 && len > (size_t)c->m->max_len) {
-        hd_set_error(HD_EINPUT, "%s: record %s: %zu bases exceed the model's maximum length of %ld (use --window)",
-                     file, name, len, c->m->max_len);
-        return -1;
-    }
-    int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
-    if (!ids) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-    int r = -1;
-    if (hd_tokenize(seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
-        hd_set_error(HD_EINPUT, "%s: %s", file, hd_error());
-    } else if (hd_embed_ids(c->m, c->be, ids, len, c->pool, c->rc, out)) {
-        char *e = hd_sprintf("%s: record %s: %s", file, name, hd_error());
-        hd_set_error(hd_error_kind(), "%s", e ? e : "?");
-        free(e);
-    } else {
-        r = 0;
-    }
-    free(ids);
-    return r;
-}
-
-static void clf_clear(clf *c)
-{
-    if (c->prompts)
-        for (int k = 0; k < c->C; k++) free(c->prompts[k]);
-    free(c->prompts);
-    free(c->plen);
-    c->prompts = NULL;
-    c->plen = NULL;
-    hd_head_free(c->head);
-    c->head = NULL;
-}
-
-/* Build the classifier from the records idx[0..n) of the training set (their embeddings are cached
- * in feat[i] when non-NULL). */
-static int clf_build(clf *c, const hd_lset *tr, const size_t *idx, size_t n, int shots, uint64_t seed,
-                     float **feat, const char *file)
-{
-    if (!idx) n = tr->n;
-    size_t *pick = malloc((n ? n : 1) * sizeof *pick), *counts = calloc((size_t)c->C, sizeof *counts);
-    if (!pick || !counts) { free(pick); free(counts); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-    size_t np = hd_pick_shots(tr, idx, n, shots, seed, pick, counts);
-    for (int k = 0; k < c->C; k++) {
-        if (!counts[k]) {
-            hd_set_error(HD_EINPUT, "%s: class '%s' has no training examples", file, c->classes[k]);
-            free(pick); free(counts);
-            return -1;
-        }
-        if (shots > 0 && counts[k] < (size_t)shots)
-            hd_warnf("class '%s' has %zu examples, fewer than --shots %d", c->classes[k], counts[k], shots);
-    }
-    int ret = -1;
-    if (c->method == HD_CLF_CONTEXT) {
-        c->prompts = calloc((size_t)c->C, sizeof *c->prompts);
-        c->plen = calloc((size_t)c->C, sizeof *c->plen);
-        if (!c->prompts || !c->plen) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
-        size_t off = 0;
-        for (int k = 0; k < c->C; k++) {
-            size_t tot = 0, K = counts[k];
-            for (size_t j = 0; j < K; j++) tot += tr->v[pick[off + j]].len + 1;
-            const int32_t **ex = malloc(K * sizeof *ex);
-            size_t *len = malloc(K * sizeof *len);
-            int32_t **toks = calloc(K, sizeof *toks);
-            c->prompts[k] = malloc(tot * sizeof(int32_t));
-            int bad = !ex || !len || !toks || !c->prompts[k];
-            if (bad) hd_set_error(HD_EMODEL, "out of memory");
-            for (size_t j = 0; j < K && !bad; j++) {
-                const hd_lseq *r = &tr->v[pick[off + j]];
-                toks[j] = malloc(r->len * sizeof(int32_t));
-                if (!toks[j] || hd_tokenize(r->seq, r->len, HD_SPECIAL_NONE, toks[j], r->name) < 0) {
-                    if (toks[j]) hd_set_error(HD_EINPUT, "%s: %s", file, hd_error());
-                    else hd_set_error(HD_EMODEL, "out of memory");
-                    bad = 1;
-                }
-                ex[j] = toks[j];
-                len[j] = r->len;
-            }
-            if (!bad) c->plen[k] = hd_ctx_join(ex, len, (int)K, 0, c->prompts[k]);
-            for (size_t j = 0; j < K && toks; j++) free(toks[j]);
-            free(toks); free(ex); free(len);
-            if (bad) goto done;
-            off += K;
-            if (c->m->max_len > 0 && c->plen[k] >= (size_t)c->m->max_len)
-                hd_infof("class '%s': prompt of %zu tokens is trimmed to fit %ld tokens with each query", c->classes[k],
-                         c->plen[k], c->m->max_len);
-        }
-        ret = 0;
-        goto done;
-    }
-    int D = feature_dim(c);
-    size_t nD;
-    if (hd_mul(np, (size_t)D, &nD)) { hd_set_error(HD_EINPUT, "training set too large"); goto done; }
-    float *X = hd_alloc((nD ? nD : 1) * sizeof *X, "the training features");
-    int *y = malloc((np ? np : 1) * sizeof *y);
-    if (!X || !y) { hd_free(X); free(y); hd_set_error(HD_EMODEL, "out of memory"); goto done; }
-    for (size_t j = 0; j < np; j++) {
-        size_t i = pick[j];
-        const hd_lseq *r = &tr->v[i];
-        y[j] = r->label;
-        if (feat && feat[i]) { memcpy(X + j * D, feat[i], D * sizeof *X); continue; }
-        if (features(c, r->seq, r->len, r->name, file, X + j * D)) { hd_free(X); free(y); goto done; }
-        if (feat && (feat[i] = malloc(D * sizeof(float)))) memcpy(feat[i], X + j * D, D * sizeof(float));
-    }
-    c->head = hd_head_fit(c->method, X, y, np, D, c->C, c->classes, &c->fit);
-    hd_free(X);
-    free(y);
-    if (!c->head) goto done;
-    c->head->pool = c->pool;
-    c->head->rc = c->rc;
-    c->head->kmer = c->method == HD_CLF_KMER ? c->kmer : 0;
-    ret = 0;
-done:
-    free(pick);
-    free(counts);
-    return ret;
-}
-
-/* Scores [C] and probabilities [C] (NaN when the method has none) of one sequence; the prediction. */
-static int clf_predict(clf *c, const char *seq, size_t len, const char *name, const char *file, const float *cached,
-                       double *scores, double *probs)
-{
-    int C = c->C, best = 0;
-    if (c->method == HD_CLF_CONTEXT) {
-        int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
-        if (!ids) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-        if (hd_tokenize(seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
-            hd_set_error(HD_EINPUT, "%s: %s", file, hd_error());
-            free(ids);
-            return -1;
-        }
-        int r = hd_ctx_scores(c->m, c->be, (const int32_t *const *)c->prompts, c->plen, C, ids, len, scores, NULL);
-        free(ids);
-        if (r) {
-            char *e = hd_sprintf("%s: record %s: %s", file, name, hd_error());
-            hd_set_error(hd_error_kind(), "%s", e ? e : "?");
-            free(e);
-            return -1;
-        }
-        for (int k = 1; k < C; k++)
-            if (scores[k] > scores[best]) best = k;
-        hd_softmax(scores, C, probs);
-        return best;
-    }
-    float *x = NULL;
-    if (!cached) {
-        x = malloc((size_t)c->dim * sizeof *x);
-        if (!x) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-        if (features(c, seq, len, name, file, x)) { free(x); return -1; }
-        cached = x;
-    }
-    best = hd_head_predict(c->head, cached, scores);
-    free(x);
-    if (c->method == HD_CLF_LOGISTIC || c->method == HD_CLF_KMER) hd_softmax(scores, C, probs);
-    else
-        for (int k = 0; k < C; k++) probs[k] = NAN;
-    return best;
-}
-
-static double bed_score(const clf *c, int best, const double *scores, const double *probs)
+static double bed_score(int best, const double *scores, const double *probs)
 {
     double v = isnan(probs[best]) ? scores[best] : probs[best];
-    (void)c;
     v = v < 0 ? 0 : v > 1 ? 1 : v;
     return floor(1000 * v + 0.5);
 }
@@ -260,7 +70,7 @@ typedef struct {
     int bed, truth, probs;
 } writer;
 
-static int write_header(writer *w, const clf *c)
+static int write_header(writer *w, const hd_clf *c)
 {
     int e = 0;
     if (w->bed) {
@@ -278,13 +88,13 @@ static int write_header(writer *w, const clf *c)
     return e ? -1 : 0;
 }
 
-static int write_row(writer *w, const clf *c, const char *name, const char *chrom, int64_t beg, int64_t end, int best,
+static int write_row(writer *w, const hd_clf *c, const char *name, const char *chrom, int64_t beg, int64_t end, int best,
                      const double *scores, const double *probs, const char *truth)
 {
     int e = 0;
     if (w->bed)
         e |= hd_out_printf(w->o, "%s\t%lld\t%lld\t%s\t%.0f\t.\t%lld\t%lld\t%s", chrom, (long long)beg, (long long)end,
-                           c->classes[best], bed_score(c, best, scores, probs), (long long)beg, (long long)end,
+                           c->classes[best], bed_score(best, scores, probs), (long long)beg, (long long)end,
                            COLOURS[best % 10]) < 0;
     else
         e |= hd_out_printf(w->o, "%s\t%s", name, c->classes[best]) < 0;
@@ -293,11 +103,11 @@ static int write_row(writer *w, const clf *c, const char *name, const char *chro
         for (int k = 0; k < c->C; k++) e |= hd_out_printf(w->o, "\t%.6g", probs[k]) < 0;
     if (w->truth) e |= hd_out_printf(w->o, "\t%s", truth) < 0;
     e |= hd_out_printf(w->o, "\n") < 0;
-    if (e) hd_set_error(HD_EINPUT, "error writing to '%s'", hd_out_path(w->o));
-    return e ? -1 : 0;
+    return e ? -1 : 0;   /* hd_out_printf named the file and the reason */
 }
 
-static int report_metrics(const clf *c, const int *truth, const int *pred, size_t n, const char *path)
+/* the summary on stderr and the --metrics JSON */
+static int report_metrics(const hd_clf *c, const int *truth, const int *pred, size_t n, const char *path)
 {
     hd_metrics mt;
     if (hd_metrics_compute(truth, pred, n, c->C, &mt)) return -1;
@@ -312,9 +122,9 @@ static int report_metrics(const clf *c, const int *truth, const int *pred, size_
     if (path) {
         char *js = hd_metrics_json(&mt, c->classes, hd_clf_method_name(c->method));
         hd_outfile *o = js ? hd_out_open(path, 0) : NULL;
+        if (!js) hd_set_oom(NULL);
         if (!o || hd_out_printf(o, "%s\n", js) < 0 || hd_out_close(o)) {
             if (o) hd_out_abort(o);
-            if (!js) hd_set_error(HD_EMODEL, "out of memory");
             ret = -1;
         }
         free(js);
@@ -323,20 +133,20 @@ static int report_metrics(const clf *c, const int *truth, const int *pred, size_
     return ret;
 }
 
-/* is the query file BED? (a .bed name, or -f given and the first character not '>') */
-static int query_is_bed(const char *path, int ref_given)
-{
-    if (hd_has_suffix(path, ".bed") || hd_has_suffix(path, ".bed.gz") || hd_has_suffix(path, ".bed.bgz")) return 1;
-    if (!ref_given || !strcmp(path, "-")) return 0;
-    gzFile g = gzopen(path, "rb");
-    if (!g) return 0;
-    int ch;
-    while ((ch = gzgetc(g)) == ' ' || ch == '\n' || ch == '\r' || ch == '\t') {}
-    gzclose(g);
-    return ch >= 0 && ch != '>';
-}
+/* ------------------------------------------------------------------ parse and check */
 
-int main_classify(int argc, char **argv)
+typedef struct {
+    hd_common_opts co;
+    const char *train, *out, *save, *headf, *ref, *region, *metrics, *query;
+    int method_set, pool_set, kmer_set, rc, bed;
+    long shots, seed, knn, kmer, maxit, cv, window, stride;
+    double l2;
+    hd_clf_method method;
+    hd_pool pool;
+} args;
+
+/* 0 parsed, 1 --help printed, -1 usage error (printed) */
+static int parse_args(int argc, char **argv, args *a)
 {
     enum { OPT_METHOD = OPT_COMMON_END, OPT_SHOTS, OPT_SEED, OPT_POOL, OPT_RC, OPT_KMER, OPT_L2, OPT_MAXIT, OPT_CV,
            OPT_SAVE, OPT_HEAD, OPT_WINDOW, OPT_STRIDE, OPT_BED, OPT_METRICS };
@@ -353,262 +163,255 @@ int main_classify(int argc, char **argv)
         {"window", required_argument, NULL, OPT_WINDOW}, {"stride", required_argument, NULL, OPT_STRIDE},
         {"bed", no_argument, NULL, OPT_BED}, {"output", required_argument, NULL, 'o'},
         {"metrics", required_argument, NULL, OPT_METRICS}, {NULL, 0, NULL, 0}};
-    hd_common_opts co = {0};
-    const char *train = NULL, *out = "-", *save = NULL, *headf = NULL, *ref = NULL, *region = NULL, *metrics = NULL;
-    int c, method_set = 0, pool_set = 0, rc = 0, bed = 0;
-    long shots = 0, seed = 1, knn = 5, kmer = 4, maxit = 500, cv = 0, window = 0, stride = 0;
-    double l2 = 0.01;
-    hd_clf_method method = HD_CLF_CONTEXT;
-    hd_pool pool = HD_POOL_MEAN;
-    int kmer_set = 0;
+    *a = (args){.out = "-", .seed = 1, .knn = 5, .kmer = 4, .maxit = 500, .l2 = 0.01, .method = HD_CLF_CONTEXT,
+                .pool = HD_POOL_MEAN};
+    int c;
     while ((c = getopt_long(argc, argv, "m:o:@:ht:k:f:r:", lo, NULL)) >= 0) {
-        int r = hd_common_opt(&co, c, optarg);
-        if (r < 0) return EXIT_INPUT;
+        int r = hd_common_opt(&a->co, c, optarg);
+        if (r < 0) return -1;
         if (r) continue;
         switch (c) {
-        case 't': train = optarg; break;
-        case 'o': out = optarg; break;
-        case 'f': ref = optarg; break;
-        case 'r': region = optarg; break;
+        case 't': a->train = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'f': a->ref = optarg; break;
+        case 'r': a->region = optarg; break;
         case OPT_METHOD:
-            if (hd_clf_method_parse(optarg, &method)) {
+            if (hd_clf_method_parse(optarg, &a->method)) {
                 hd_errorf("option --method: '%s' is not one of context, centroid, knn, logistic, kmer", optarg);
-                return EXIT_INPUT;
+                return -1;
             }
-            method_set = 1;
+            a->method_set = 1;
             break;
-        case OPT_SHOTS: if (hd_parse_long("--shots", optarg, 0, 1L << 30, &shots)) return EXIT_INPUT; break;
-        case OPT_SEED: if (hd_parse_long("--seed", optarg, 0, LONG_MAX, &seed)) return EXIT_INPUT; break;
+        case OPT_SHOTS: if (hd_parse_long("--shots", optarg, 0, 1L << 30, &a->shots)) return -1; break;
+        case OPT_SEED: if (hd_parse_long("--seed", optarg, 0, LONG_MAX, &a->seed)) return -1; break;
         case OPT_POOL:
-            if (hd_pool_parse(optarg, &pool)) {
+            if (hd_pool_parse(optarg, &a->pool)) {
                 hd_errorf("option --pool: '%s' is not one of mean, last, max", optarg);
-                return EXIT_INPUT;
+                return -1;
             }
-            pool_set = 1;
+            a->pool_set = 1;
             break;
-        case OPT_RC: rc = 1; break;
-        case 'k': if (hd_parse_long("--neighbours", optarg, 1, 1L << 20, &knn)) return EXIT_INPUT; break;
-        case OPT_KMER: if (hd_parse_long("--kmer", optarg, 1, 8, &kmer)) return EXIT_INPUT; kmer_set = 1; break;
-        case OPT_L2: if (hd_parse_double("--l2", optarg, 0, 1e6, &l2)) return EXIT_INPUT; break;
-        case OPT_MAXIT: if (hd_parse_long("--max-iter", optarg, 0, 1L << 24, &maxit)) return EXIT_INPUT; break;
-        case OPT_CV: if (hd_parse_long("--cv", optarg, 2, 1000, &cv)) return EXIT_INPUT; break;
-        case OPT_SAVE: save = optarg; break;
-        case OPT_HEAD: headf = optarg; break;
-        case OPT_WINDOW: if (hd_parse_long("--window", optarg, 1, 1L << 40, &window)) return EXIT_INPUT; break;
-        case OPT_STRIDE: if (hd_parse_long("--stride", optarg, 1, 1L << 40, &stride)) return EXIT_INPUT; break;
-        case OPT_BED: bed = 1; break;
-        case OPT_METRICS: metrics = optarg; break;
+        case OPT_RC: a->rc = 1; break;
+        case 'k': if (hd_parse_long("--neighbours", optarg, 1, 1L << 20, &a->knn)) return -1; break;
+        case OPT_KMER: if (hd_parse_long("--kmer", optarg, 1, 8, &a->kmer)) return -1; a->kmer_set = 1; break;
+        case OPT_L2: if (hd_parse_double("--l2", optarg, 0, 1e6, &a->l2)) return -1; break;
+        case OPT_MAXIT: if (hd_parse_long("--max-iter", optarg, 0, 1L << 24, &a->maxit)) return -1; break;
+        case OPT_CV: if (hd_parse_long("--cv", optarg, 2, 1000, &a->cv)) return -1; break;
+        case OPT_SAVE: a->save = optarg; break;
+        case OPT_HEAD: a->headf = optarg; break;
+        case OPT_WINDOW: if (hd_parse_long("--window", optarg, 1, 1L << 40, &a->window)) return -1; break;
+        case OPT_STRIDE: if (hd_parse_long("--stride", optarg, 1, 1L << 40, &a->stride)) return -1; break;
+        case OPT_BED: a->bed = 1; break;
+        case OPT_METRICS: a->metrics = optarg; break;
         case 'h':
-        case OPT_HELP: usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_INPUT;
+        case OPT_HELP: usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
-    const char *query = optind < argc ? argv[optind++] : NULL;
-    if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return EXIT_INPUT; }
-    /* ---- combinations */
-    if (!train == !headf) {
+    a->query = optind < argc ? argv[optind++] : NULL;
+    if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return -1; }
+    return 0;
+}
+
+/* the combinations of options; -1 usage error (printed) */
+static int check_args(const args *a)
+{
+    if (!a->train == !a->headf) {
         hd_errorf("give either a labelled training set (--train) or a saved head (--head)");
         usage(stderr);
-        return EXIT_INPUT;
+        return -1;
     }
-    if (cv && (!train || query || region)) {
+    if (a->cv && (!a->train || a->query || a->region)) {
         hd_errorf("option --cv: cross-validation uses --train only (no QUERY, -r or --head)");
-        return EXIT_INPUT;
+        return -1;
     }
-    if (cv && save) { hd_errorf("option --save-head cannot be combined with --cv"); return EXIT_INPUT; }
-    if (!cv && !query && !region) {
+    if (a->cv && a->save) { hd_errorf("option --save-head cannot be combined with --cv"); return -1; }
+    if (!a->cv && !a->query && !a->region) {
         hd_errorf("no QUERY given (a FASTA or BED file, or -r REGION with -f REF)");
         usage(stderr);
+        return -1;
+    }
+    if (a->region && !a->query && !a->ref) { hd_errorf("option -r: needs the reference FASTA (-f)"); return -1; }
+    if (a->stride && !a->window) { hd_errorf("option --stride needs --window"); return -1; }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the classifier */
+
+typedef struct {
+    hd_clf C;
+    hd_lset tr;
+    hd_head *loaded;
+    char *mid;             /* identity of the model's weights (heads on embeddings) */
+} state;
+
+static void state_free(state *s)
+{
+    if (s->C.head && s->C.classes == s->C.head->classes) s->C.classes = NULL;
+    hd_clf_clear(&s->C);
+    hd_head_free(s->loaded);
+    hd_lset_free(&s->tr);
+    free(s->mid);
+    hd_backend_free(s->C.be);
+    hd_model_close(s->C.m);
+}
+
+/* --head: load it and take its method and features (the options must agree); 0 or an exit status */
+static int load_head(args *a, state *s)
+{
+    if (!(s->loaded = hd_head_load(a->headf))) return hd_fail();
+    hd_head *h = s->loaded;
+    if (a->method_set && a->method != h->method) {
+        hd_errorf("option --method: %s does not match the head %s (%s)", hd_clf_method_name(a->method), a->headf,
+                  hd_clf_method_name(h->method));
         return EXIT_INPUT;
     }
-    if (region && !query && !ref) { hd_errorf("option -r: needs the reference FASTA (-f)"); return EXIT_INPUT; }
-    if (stride && !window) { hd_errorf("option --stride needs --window"); return EXIT_INPUT; }
-
-    int status = EXIT_OK;
-    clf C = {0};
-    hd_lset tr = {0};
-    hd_qreader *qr = NULL;
-    hd_outfile *o = NULL;
-    float **feat = NULL;
-    int *truth = NULL, *pred = NULL, *fold = NULL;
-    size_t nq = 0, capq = 0;
-    double *scores = NULL, *probs = NULL;
-    hd_head *loaded = NULL;
-    char *mid = NULL;
-
-    if (headf) {
-        if (!(loaded = hd_head_load(headf))) { status = hd_fail(); goto done; }
-        if (method_set && method != loaded->method) {
-            hd_errorf("option --method: %s does not match the head %s (%s)", hd_clf_method_name(method), headf,
-                      hd_clf_method_name(loaded->method));
-            status = EXIT_INPUT;
-            goto done;
-        }
-        method = loaded->method;
-        if ((pool_set && pool != loaded->pool && method != HD_CLF_KMER) || (rc && !loaded->rc) ||
-            (kmer_set && kmer != loaded->kmer)) {
-            char feat_s[32];
-            if (method == HD_CLF_KMER) snprintf(feat_s, sizeof feat_s, "--kmer %d", loaded->kmer);
-            else snprintf(feat_s, sizeof feat_s, "--pool %s", hd_pool_name(loaded->pool));
-            hd_errorf("the head %s was made with %s%s: the options given ask for other features", headf, feat_s,
-                      loaded->rc ? " --rc" : "");
-            status = EXIT_INPUT;
-            goto done;
-        }
-        pool = loaded->pool;
-        rc = loaded->rc;
-        kmer = loaded->kmer ? loaded->kmer : kmer;
+    a->method = h->method;
+    if ((a->pool_set && a->pool != h->pool && a->method != HD_CLF_KMER) || (a->rc && !h->rc) ||
+        (a->kmer_set && a->kmer != h->kmer)) {
+        char feat_s[32];
+        if (a->method == HD_CLF_KMER) snprintf(feat_s, sizeof feat_s, "--kmer %d", h->kmer);
+        else snprintf(feat_s, sizeof feat_s, "--pool %s", hd_pool_name(h->pool));
+        hd_errorf("the head %s was made with %s%s: the options given ask for other features", a->headf, feat_s,
+                  h->rc ? " --rc" : "");
+        return EXIT_INPUT;
     }
-    if (save && method_set && method == HD_CLF_CONTEXT) {
+    a->pool = h->pool;
+    a->rc = h->rc;
+    a->kmer = h->kmer ? h->kmer : a->kmer;
+    return 0;
+}
+
+/* the model and backend (kmer needs neither), the default method; 0 or an exit status */
+static int open_model(args *a, state *s)
+{
+    hd_clf *C = &s->C;
+    if (!(C->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
+    if (!a->method_set && !a->headf) a->method = C->m->causal ? HD_CLF_CONTEXT : HD_CLF_LOGISTIC;
+    if (a->method == HD_CLF_CONTEXT && !C->m->causal) {
+        hd_errorf("option --method: context needs a causal (next-token) model; %s is a %s masked LM", C->m->location,
+                  hd_family_name(C->m->family));
+        return EXIT_INPUT;
+    }
+    if (a->save && a->method == HD_CLF_CONTEXT) {
+        hd_errorf("option --save-head: the context method has no fitted head (use --method centroid, knn, "
+                  "logistic or kmer)");
+        return EXIT_INPUT;
+    }
+    if (!(C->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
+    if (a->method != HD_CLF_CONTEXT && a->method != HD_CLF_KMER) {
+        if (!(s->mid = hd_model_identity(C->m))) return hd_fail();
+        if (s->loaded && strcmp(s->mid, s->loaded->model_id)) {
+            hd_errorf("the head %s was made for another model (%s, identity %s); %s has identity %s", a->headf,
+                      s->loaded->model_path, s->loaded->model_id, C->m->location, s->mid);
+            return EXIT_INPUT;
+        }
+    }
+    return 0;
+}
+
+/* everything before the queries: head or training set, model, the classifier's settings */
+static int setup(args *a, state *s)
+{
+    int st;
+    if (a->headf && (st = load_head(a, s))) return st;
+    if (a->save && a->method_set && a->method == HD_CLF_CONTEXT) {
         hd_errorf("option --save-head: the context method has no fitted head");
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
-    /* ---- the model (not needed by kmer) */
-    if (!(method_set || headf) || method != HD_CLF_KMER) {
-        if (!(C.m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-        if (!method_set && !headf) method = C.m->causal ? HD_CLF_CONTEXT : HD_CLF_LOGISTIC;
-        if (method == HD_CLF_CONTEXT && !C.m->causal) {
-            hd_errorf("option --method: context needs a causal (next-token) model; %s is a %s masked LM", C.m->location,
-                      hd_family_name(C.m->family));
-            status = EXIT_INPUT;
-            goto done;
-        }
-        if (save && method == HD_CLF_CONTEXT) {
-            hd_errorf("option --save-head: the context method has no fitted head (use --method centroid, knn, "
-                      "logistic or kmer)");
-            status = EXIT_INPUT;
-            goto done;
-        }
-        if (!(C.be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-        if (method != HD_CLF_CONTEXT && method != HD_CLF_KMER) {
-            if (!(mid = hd_model_identity(C.m))) { status = hd_fail(); goto done; }
-            if (loaded && strcmp(mid, loaded->model_id)) {
-                hd_errorf("the head %s was made for another model (%s, identity %s); %s has identity %s", headf,
-                          loaded->model_path, loaded->model_id, C.m->location, mid);
-                status = EXIT_INPUT;
-                goto done;
-            }
-        }
-    }
-    if (method == HD_CLF_CONTEXT && rc) {
+    if ((!(a->method_set || a->headf) || a->method != HD_CLF_KMER) && (st = open_model(a, s))) return st;
+    if (a->method == HD_CLF_CONTEXT && a->rc) {
         hd_errorf("option --rc applies to centroid, knn, logistic and kmer, not to context");
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
-    C.method = method;
-    C.pool = pool;
-    C.rc = rc;
-    C.kmer = (int)kmer;
-    C.fit = (hd_fit_opts){.l2 = l2, .max_iter = (int)maxit, .tol = 1e-6, .knn_k = (int)knn};
-    if (C.m || method == HD_CLF_KMER) C.dim = method == HD_CLF_CONTEXT ? 0 : feature_dim(&C);
-
-    /* ---- the classifier */
-    if (loaded) {
-        if (loaded->dim != C.dim) {
-            hd_errorf("the head %s has %d features; this model gives %d", headf, loaded->dim, C.dim);
-            status = EXIT_INPUT;
-            goto done;
+    hd_clf *C = &s->C;
+    C->method = a->method;
+    C->pool = a->pool;
+    C->rc = a->rc;
+    C->kmer = (int)a->kmer;
+    C->fit = (hd_fit_opts){.l2 = a->l2, .max_iter = (int)a->maxit, .tol = 1e-6, .knn_k = (int)a->knn};
+    if (C->m || a->method == HD_CLF_KMER) C->dim = a->method == HD_CLF_CONTEXT ? 0 : hd_clf_dim(C);
+    if (s->loaded) {
+        if (s->loaded->dim != C->dim) {
+            hd_errorf("the head %s has %d features; this model gives %d", a->headf, s->loaded->dim, C->dim);
+            return EXIT_INPUT;
         }
-        C.head = loaded;
-        loaded = NULL;
-        C.C = C.head->n_classes;
-        C.classes = C.head->classes;
+        C->head = s->loaded;
+        s->loaded = NULL;
+        C->C = C->head->n_classes;
+        C->classes = C->head->classes;
     } else {
-        if (hd_read_labelled(train, ref, &tr)) { status = hd_fail(); goto done; }
-        C.C = tr.n_classes;
-        C.classes = tr.classes;
-        hd_infof("%s: %zu labelled records in %d classes", train, tr.n, tr.n_classes);
+        if (hd_read_labelled(a->train, a->ref, &s->tr)) return hd_fail();
+        C->C = s->tr.n_classes;
+        C->classes = s->tr.classes;
+        hd_infof("%s: %zu labelled records in %d classes", a->train, s->tr.n, s->tr.n_classes);
     }
-    scores = malloc((size_t)C.C * sizeof *scores);
-    probs = malloc((size_t)C.C * sizeof *probs);
-    if (!scores || !probs) { hd_set_error(HD_EMODEL, "out of memory"); status = hd_fail(); goto done; }
-    if (!(o = hd_out_open(out, 1))) { status = hd_fail(); goto done; }
-    writer w = {o, 0, 0, method == HD_CLF_CONTEXT || method == HD_CLF_LOGISTIC || method == HD_CLF_KMER};
+    return 0;
+}
 
-    if (cv) {
-        /* ---- K-fold cross-validation on the training set */
-        fold = malloc(tr.n * sizeof *fold);
-        truth = malloc(tr.n * sizeof *truth);
-        pred = malloc(tr.n * sizeof *pred);
-        feat = method == HD_CLF_CONTEXT ? NULL : calloc(tr.n, sizeof *feat);
-        size_t *idx = malloc(tr.n * sizeof *idx);
-        double *S = malloc(tr.n * (size_t)C.C * sizeof *S), *P = malloc(tr.n * (size_t)C.C * sizeof *P);
-        if (!fold || !truth || !pred || (method != HD_CLF_CONTEXT && !feat) || !idx || !S || !P) {
-            free(idx); free(S); free(P);
-            hd_set_error(HD_EMODEL, "out of memory");
-            status = hd_fail();
-            goto done;
-        }
-        if (hd_stratified_folds(&tr, (int)cv, (uint64_t)seed, fold)) {
-            char *e = hd_sprintf("%s: option --cv: %s", train, hd_error());
-            hd_errorf("%s", e ? e : "?");
-            free(e);
-            free(idx); free(S); free(P);
-            status = EXIT_INPUT;
-            goto done;
-        }
-        for (int f = 0; f < cv && !status; f++) {
-            size_t n = 0;
-            for (size_t i = 0; i < tr.n; i++)
-                if (fold[i] != f) idx[n++] = i;
-            if (clf_build(&C, &tr, idx, n, (int)shots, (uint64_t)seed + (uint64_t)f, feat, train)) { status = hd_fail(); break; }
-            for (size_t i = 0; i < tr.n && !status; i++) {
-                if (fold[i] != f) continue;
-                const hd_lseq *r = &tr.v[i];
-                const float *cached = feat ? feat[i] : NULL;
-                int b = clf_predict(&C, r->seq, r->len, r->name, train, cached, S + i * C.C, P + i * C.C);
-                if (b < 0) { status = hd_fail(); break; }
-                pred[i] = b;
-                truth[i] = r->label;
-            }
-            clf_clear(&C);
-        }
-        w.truth = 1;
-        if (!status && write_header(&w, &C)) { status = hd_fail(); }
-        for (size_t i = 0; i < tr.n && !status; i++)
-            if (write_row(&w, &C, tr.v[i].name, NULL, 0, 0, pred[i], S + i * C.C, P + i * C.C,
-                          tr.classes[tr.v[i].label]))
+/* ------------------------------------------------------------------ run */
+
+/* --cv: every training record predicted by the classifier built without its fold */
+static int run_cv(const args *a, state *s, writer *w)
+{
+    hd_clf *C = &s->C;
+    size_t n = s->tr.n;
+    int *pred = malloc((n ? n : 1) * sizeof *pred), *truth = malloc((n ? n : 1) * sizeof *truth);
+    double *S = malloc((n ? n : 1) * (size_t)C->C * sizeof *S), *P = malloc((n ? n : 1) * (size_t)C->C * sizeof *P);
+    int status = EXIT_OK;
+    if (!pred || !truth || !S || !P) {
+        hd_set_oom(NULL);
+        status = hd_fail();
+    } else if (hd_clf_cv(C, &s->tr, (int)a->cv, (int)a->shots, (uint64_t)a->seed, a->train, pred, S, P)) {
+        status = hd_fail();
+    } else {
+        w->truth = 1;
+        if (write_header(w, C)) status = hd_fail();
+        for (size_t i = 0; i < n && !status; i++) {
+            truth[i] = s->tr.v[i].label;
+            if (write_row(w, C, s->tr.v[i].name, NULL, 0, 0, pred[i], S + i * C->C, P + i * C->C,
+                          s->tr.classes[truth[i]]))
                 status = hd_fail();
-        free(idx); free(S); free(P);
-        if (!status && report_metrics(&C, truth, pred, tr.n, metrics)) status = hd_fail();
-        if (status) goto done;
-        if (hd_out_close(o)) { o = NULL; status = hd_fail(); goto done; }
-        o = NULL;
-        goto done;
+        }
+        if (!status && report_metrics(C, truth, pred, n, a->metrics)) status = hd_fail();
     }
+    free(pred); free(truth); free(S); free(P);
+    return status;
+}
 
-    /* ---- fit on the whole training set (or use the loaded head) */
-    if (!C.head && clf_build(&C, &tr, NULL, 0, (int)shots, (uint64_t)seed, NULL, train)) { status = hd_fail(); goto done; }
-    if (save) {
-        C.head->model_id = mid ? strdup(mid) : NULL;
-        C.head->model_path = C.m ? strdup(C.m->location) : NULL;
-        if (hd_head_save(C.head, save)) { status = hd_fail(); goto done; }
-    }
-    /* ---- queries */
-    hd_qspec qs = {.path = query, .ref = ref, .region = region, .window = window, .stride = stride};
-    qs.bed = !region && (bed || query_is_bed(query, ref != NULL));
-    const char *qname = query ? query : ref;
+/* the queries: one row each; their true labels, when they carry them, for the metrics */
+static int run_queries(const args *a, state *s, writer *w)
+{
+    hd_clf *C = &s->C;
+    hd_qspec qs = {.path = a->query, .ref = a->ref, .region = a->region, .window = a->window, .stride = a->stride};
+    qs.bed = !a->region && (a->bed || hd_query_is_bed(a->query, a->ref != NULL));
+    const char *qname = a->query ? a->query : a->ref;
+    int *truth = NULL, *pred = NULL;
+    size_t nq = 0, capq = 0;
+    double *scores = malloc((size_t)C->C * sizeof *scores), *probs = malloc((size_t)C->C * sizeof *probs);
+    hd_qreader *qr = NULL;
+    hd_progress pg;
+    hd_progress_start(&pg, a->co.progress, "queries", 0);
+    int status = EXIT_OK, r = 0;
+    if (!scores || !probs) { hd_set_oom(NULL); status = hd_fail(); goto done; }
     if (!(qr = hd_qreader_open(&qs))) { status = hd_fail(); goto done; }
-    w.bed = hd_qreader_regional(qr);
+    w->bed = hd_qreader_regional(qr);
     hd_query q;
-    int r, first = 1, progress = co.progress || isatty(STDERR_FILENO);
-    double t0 = hd_now();
+    uint64_t bases = 0;
     while ((r = hd_qreader_next(qr, &q)) > 0) {
         int tl = -1;
-        if (first) {
-            w.truth = q.label != NULL;
-            if (write_header(&w, &C)) { status = hd_fail(); goto done; }
-            first = 0;
+        if (!nq) {
+            w->truth = q.label != NULL;
+            if (write_header(w, C)) { status = hd_fail(); goto done; }
         }
-        if (w.truth) {
+        if (w->truth) {
             if (!q.label) {
                 hd_errorf("%s: query %s has no label while earlier queries have one", qname, q.name);
                 status = EXIT_INPUT;
                 goto done;
             }
-            for (int k = 0; k < C.C; k++)
-                if (!strcmp(C.classes[k], q.label)) tl = k;
+            for (int k = 0; k < C->C; k++)
+                if (!strcmp(C->classes[k], q.label)) tl = k;
             if (tl < 0) {
                 hd_errorf("%s: query %s has the label '%s', which is not a class of the training set", qname, q.name,
                           q.label);
@@ -616,9 +419,8 @@ int main_classify(int argc, char **argv)
                 goto done;
             }
         }
-        int b = clf_predict(&C, q.seq, q.len, q.name, qname, NULL, scores, probs);
-        if (b < 0) { status = hd_fail(); goto done; }
-        if (write_row(&w, &C, q.name, q.chrom, q.beg, q.end, b, scores, probs, w.truth ? q.label : NULL)) {
+        int b = hd_clf_predict(C, q.seq, q.len, q.name, qname, NULL, scores, probs);
+        if (b < 0 || write_row(w, C, q.name, q.chrom, q.beg, q.end, b, scores, probs, w->truth ? q.label : NULL)) {
             status = hd_fail();
             goto done;
         }
@@ -627,37 +429,62 @@ int main_classify(int argc, char **argv)
             int *t2 = realloc(truth, capq * sizeof *t2), *p2 = t2 ? realloc(pred, capq * sizeof *p2) : NULL;
             if (t2) truth = t2;
             if (p2) pred = p2;
-            if (!t2 || !p2) { hd_set_error(HD_EMODEL, "out of memory"); status = hd_fail(); goto done; }
+            if (!t2 || !p2) { hd_set_oom(NULL); status = hd_fail(); goto done; }
         }
         truth[nq] = tl;
         pred[nq++] = b;
-        if (progress && nq % 100 == 0 && hd_verbosity >= 2)
-            fprintf(stderr, "\rhyenadna classify: %zu queries (%.1f/s)", nq, (double)nq / (hd_now() - t0 + 1e-9));
+        bases += q.len;
+        hd_progress_update(&pg, nq, bases);
     }
-    if (progress && nq >= 100 && hd_verbosity >= 2) fputc('\n', stderr);
+    hd_progress_end(&pg);
     if (r < 0) { status = hd_fail(); goto done; }
     if (!nq) { hd_errorf("%s: no queries", qname); status = EXIT_INPUT; goto done; }
-    if (w.truth && report_metrics(&C, truth, pred, nq, metrics)) { status = hd_fail(); goto done; }
-    if (!w.truth && metrics) hd_warnf("option --metrics: the queries carry no labels; no metrics written");
-    if (hd_out_close(o)) { o = NULL; status = hd_fail(); goto done; }
-    o = NULL;
+    if (w->truth && report_metrics(C, truth, pred, nq, a->metrics)) { status = hd_fail(); goto done; }
+    if (!w->truth && a->metrics) hd_warnf("option --metrics: the queries carry no labels; no metrics written");
+done:
+    hd_qreader_close(qr);
+    free(truth); free(pred); free(scores); free(probs);
+    return status;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main_classify(int argc, char **argv)
+{
+    args a;
+    int r = parse_args(argc, argv, &a);
+    if (r) return r > 0 ? EXIT_OK : EXIT_INPUT;
+    if (check_args(&a)) return EXIT_INPUT;
+
+    state s = {0};
+    hd_outfile *o = NULL;
+    int status = setup(&a, &s);
+    if (status) goto done;
+    if (!(o = hd_out_open(a.out, 1))) { status = hd_fail(); goto done; }
+    writer w = {o, 0, 0, a.method == HD_CLF_CONTEXT || a.method == HD_CLF_LOGISTIC || a.method == HD_CLF_KMER};
+    if (a.cv) {
+        status = run_cv(&a, &s, &w);
+    } else {
+        /* fit on the whole training set (or use the loaded head), save it, classify the queries */
+        if (!s.C.head && hd_clf_build(&s.C, &s.tr, NULL, 0, (int)a.shots, (uint64_t)a.seed, NULL, a.train)) {
+            status = hd_fail();
+            goto done;
+        }
+        if (a.save) {
+            if ((s.mid && !(s.C.head->model_id = hd_strdup(s.mid))) ||
+                (s.C.m && !(s.C.head->model_path = hd_strdup(s.C.m->location))) || hd_head_save(s.C.head, a.save)) {
+                status = hd_fail();
+                goto done;
+            }
+        }
+        status = run_queries(&a, &s, &w);
+    }
+    if (!status) {
+        status = hd_out_close(o) ? hd_fail() : EXIT_OK;
+        o = NULL;
+    }
 done:
     if (o) hd_out_abort(o);
-    hd_qreader_close(qr);
-    if (feat)
-        for (size_t i = 0; i < tr.n; i++) free(feat[i]);
-    free(feat);
-    free(fold);
-    free(truth);
-    free(pred);
-    free(scores);
-    free(probs);
-    free(mid);
-    if (C.head && C.classes == C.head->classes) C.classes = NULL;
-    clf_clear(&C);
-    hd_head_free(loaded);
-    hd_lset_free(&tr);
-    hd_backend_free(C.be);
-    hd_model_close(C.m);
+    state_free(&s);
     return status;
 }

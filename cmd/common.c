@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,10 +50,83 @@ void hd_infof(const char *fmt, ...)
     va_end(ap);
 }
 
+int hd_exit_status(int kind) { return kind == HD_EINPUT ? EXIT_INPUT : EXIT_MODEL; }
+
 int hd_fail(void)
 {
     hd_errorf("%s", hd_error());
-    return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    return hd_exit_status(hd_error_kind());
+}
+
+void hd_log_to_stderr(int level, const char *msg)
+{
+    if (level <= HD_LOG_WARN) hd_warnf("%s", msg);
+    else hd_infof("%s", msg);
+}
+
+const char *hd_input_arg(int argc, char **argv, const char *what, void (*usage)(FILE *))
+{
+    const char *in;
+    if (optind < argc) in = argv[optind++];
+    else if (!isatty(STDIN_FILENO)) in = "-";
+    else {
+        hd_errorf("no input given (%s)", what);
+        if (usage) usage(stderr);
+        return NULL;
+    }
+    if (optind < argc) {
+        hd_errorf("unexpected argument '%s'", argv[optind]);
+        return NULL;
+    }
+    return in;
+}
+
+/* ------------------------------------------------------------------ progress */
+
+void hd_progress_start(hd_progress *p, int forced, const char *unit, uint64_t total)
+{
+    memset(p, 0, sizeof *p);
+    p->on = (forced || isatty(STDERR_FILENO)) && hd_verbosity > 0;
+    p->unit = unit;
+    p->total = total;
+    p->t0 = p->last = hd_now();
+}
+
+static void progress_draw(hd_progress *p, double now, int final)
+{
+    double el = now - p->t0;
+    fprintf(stderr, "\rhyenadna%s%s: %" PRIu64 " %s", hd_cmd ? " " : "", hd_cmd ? hd_cmd : "", p->done, p->unit);
+    if (p->bases) fprintf(stderr, ", %" PRIu64 " bases", p->bases);
+    double rate = el > 0 ? (double)(p->bases ? p->bases : p->done) / el : 0.0;
+    fprintf(stderr, ", %.0f %s/s", rate, p->bases ? "bases" : p->unit);
+    if (p->total && !final) {
+        double f = (double)p->done / (double)p->total;
+        fprintf(stderr, ", %.0f%%", 100 * f);
+        if (f > 0 && f < 1) {
+            long left = (long)(el * (1 - f) / f + 0.5);
+            fprintf(stderr, ", ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
+        }
+    }
+    if (final) fputc('\n', stderr);
+    fflush(stderr);
+    p->drawn = !final;
+}
+
+void hd_progress_update(hd_progress *p, uint64_t done, uint64_t bases)
+{
+    p->done = done;
+    p->bases = bases;
+    if (!p->on) return;
+    double now = hd_now();
+    if (now - p->last < 1.0) return;
+    p->last = now;
+    progress_draw(p, now, 0);
+}
+
+void hd_progress_end(hd_progress *p)
+{
+    if (!p->on || (!p->done && !p->drawn)) return;
+    progress_draw(p, hd_now(), 1);
 }
 
 int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
@@ -205,9 +279,11 @@ int hd_refuse_tty_output(const char *out, const char *what)
 
 int hd_finish_stdout(int status)
 {
+    static int reported;
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE) hd_errorf("error writing to standard output: %s", strerror(errno));
-        return status ? status : EXIT_INPUT;
+        if (errno != EPIPE && !reported) hd_errorf("error writing to standard output: %s", strerror(errno));
+        reported = 1;
+        return status ? status : EXIT_MODEL;
     }
     return status;
 }

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../src/ckpt.h"
-#include "../src/output.h"
+#include "ckpt.h"
+#include "output.h"
 
 static void usage(FILE *fp)
 {
@@ -102,7 +102,18 @@ static void rm_tmp(const char *dir, const char *f1, const char *f2)
     rmdir(dir);
 }
 
-int main_convert(int argc, char **argv)
+/* ------------------------------------------------------------------ parse and check */
+
+typedef struct {
+    hd_common_opts co;
+    const char *out, *cfg_path, *in;
+    int force, dry, check;
+    int single;            /* the output is one .safetensors file, not a directory */
+    char *outp;            /* the output without trailing slashes */
+} args;
+
+/* 0 parsed, 1 --help printed, -1 usage error (printed) */
+static int parse_args(int argc, char **argv, args *a)
 {
     enum { OPT_NOCHECK = OPT_COMMON_END };
     static const struct option lo[] = {
@@ -110,88 +121,72 @@ int main_convert(int argc, char **argv)
         {"force", no_argument, NULL, 'f'}, {"dry-run", no_argument, NULL, 'n'},
         {"no-check", no_argument, NULL, OPT_NOCHECK}, {"verbosity", required_argument, NULL, OPT_VERBOSITY},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    hd_common_opts co = {0};
-    const char *out = NULL, *cfg_path = NULL;
-    int c, force = 0, dry = 0, check = 1;
+    *a = (args){.check = 1};
+    int c;
     while ((c = getopt_long(argc, argv, "o:c:fnh", lo, NULL)) >= 0) {
-        int r = hd_common_opt(&co, c, optarg);
-        if (r < 0) return EXIT_INPUT;
+        int r = hd_common_opt(&a->co, c, optarg);
+        if (r < 0) return -1;
         if (r) continue;
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'c': cfg_path = optarg; break;
-        case 'f': force = 1; break;
-        case 'n': dry = 1; break;
-        case OPT_NOCHECK: check = 0; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_INPUT;
+        case 'o': a->out = optarg; break;
+        case 'c': a->cfg_path = optarg; break;
+        case 'f': a->force = 1; break;
+        case 'n': a->dry = 1; break;
+        case OPT_NOCHECK: a->check = 0; break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
     if (optind >= argc) {
         hd_errorf("no input checkpoint given");
         usage(stderr);
-        return EXIT_INPUT;
+        return -1;
     }
     if (optind + 1 < argc) {
         hd_errorf("unexpected argument '%s' (one checkpoint at a time)", argv[optind + 1]);
         usage(stderr);
-        return EXIT_INPUT;
+        return -1;
     }
-    const char *in = argv[optind];
-    if (!out && !dry) {
+    a->in = argv[optind];
+    return 0;
+}
+
+/* the output: given, not standard output, and free to write (or --force); -1 usage error (printed),
+ * -2 out of memory */
+static int check_args(args *a)
+{
+    if (!a->out && !a->dry) {
         hd_errorf("no output given (-o OUT_DIR)");
         usage(stderr);
-        return EXIT_INPUT;
+        return -1;
     }
-    if (out && !strcmp(out, "-")) {   /* '-' means standard output elsewhere: never a directory named '-' */
+    if (a->out && !strcmp(a->out, "-")) {   /* '-' means standard output elsewhere: never a directory named '-' */
         hd_errorf("option -o: convert writes a model directory or a .safetensors file, not standard output ('-')");
-        return EXIT_INPUT;
+        return -1;
     }
-    int single = out && hd_has_suffix(out, ".safetensors");
-    char *outp = out ? strdup(out) : NULL;
-    if (outp)
-        for (size_t l = strlen(outp); l > 1 && outp[l - 1] == '/'; l--) outp[l - 1] = 0;
-    if (outp && !dry) {
-        int ds = dir_state(outp);
-        const char *why = NULL;
-        if (single && (ds == 0 || ds == 1)) why = "is a directory";
-        else if (single && ds == 2 && !force) why = "exists; use --force to replace it";
-        else if (!single && ds == 2) why = "exists and is not a directory";
-        else if (!single && ds == 1 && !force) why = "exists and is not empty; use --force to replace its model files";
-        if (why) {
-            hd_errorf("output '%s' %s", outp, why);
-            free(outp);
-            return EXIT_INPUT;
-        }
+    a->single = a->out && hd_has_suffix(a->out, ".safetensors");
+    if (!a->out) return 0;
+    if (!(a->outp = hd_strdup(a->out))) return -2;
+    for (size_t l = strlen(a->outp); l > 1 && a->outp[l - 1] == '/'; l--) a->outp[l - 1] = 0;
+    if (a->dry) return 0;
+    int ds = dir_state(a->outp);
+    const char *why = NULL;
+    if (a->single && (ds == 0 || ds == 1)) why = "is a directory";
+    else if (a->single && ds == 2 && !a->force) why = "exists; use --force to replace it";
+    else if (!a->single && ds == 2) why = "exists and is not a directory";
+    else if (!a->single && ds == 1 && !a->force) why = "exists and is not empty; use --force to replace its model files";
+    if (why) {
+        hd_errorf("output '%s' %s", a->outp, why);
+        return -1;
     }
+    return 0;
+}
 
-    int sn = hd_ckpt_sniff(in);
-    if (sn == 0) {
-        hd_errorf("%s: not a PyTorch checkpoint (a torch.save zip archive starts with 'PK')", in);
-        free(outp);
-        return EXIT_MODEL;
-    }
-    hd_ckpt *ck = hd_ckpt_open(in);
-    if (!ck) { free(outp); return hd_fail(); }
+/* ------------------------------------------------------------------ report */
 
-    int status = EXIT_OK;
-    char *config = NULL, *tmpdir = NULL, *wpath = NULL;
-    void *img = NULL;
-    const char *config_from = NULL;
-    if (cfg_path) {
-        if (!(config = load_config(cfg_path))) { status = EXIT_INPUT; goto done; }
-        config_from = cfg_path;
-    } else if (ck->config_json) {
-        config = strdup(ck->config_json);
-        config_from = ck->config_from;
-    }
-    if (!config && !dry) {
-        hd_errorf("%s: the checkpoint holds no model config (no hyper_parameters with a model section); give one with --config FILE", in);
-        status = EXIT_MODEL;
-        goto done;
-    }
-
-    /* the report */
+/* what was kept, dropped and aliased, on standard output */
+static void print_report(const hd_ckpt *ck, const char *in, const char *config_from)
+{
     size_t nval = 0, nbytes = 0;
     int ndrop = 0, nalias = 0;
     printf("input\t%s\n", in);
@@ -213,73 +208,130 @@ int main_convert(int argc, char **argv)
     char sz[32];
     printf("summary\t%d tensors kept (%zu values, %s), %d entries dropped, %d aliases\n", ck->n, nval,
            hd_fmt_bytes((double)nbytes, sz, sizeof sz), ndrop, nalias);
-    if (dry) goto done;
+}
 
-    /* write into OUT.tmp.XXXXXX, check, then move into place */
+/* ------------------------------------------------------------------ run */
+
+/* move the checked files of tmpdir into place: the directory itself, or (--force into an existing
+ * directory) its two files, or the single file */
+static int move_into_place(const args *a, const char *tmpdir, const char *wpath)
+{
+    int ok;
+    if (a->single) {
+        ok = rename(wpath, a->outp) == 0;
+        if (ok) rmdir(tmpdir);
+    } else if (rename(tmpdir, a->outp) == 0) {
+        ok = 1;
+    } else if (a->force && (errno == ENOTEMPTY || errno == EEXIST)) {
+        /* replace the two files inside the existing directory */
+        char *c1 = hd_sprintf("%s/config.json", tmpdir), *c2 = hd_sprintf("%s/config.json", a->outp);
+        char *m2 = hd_sprintf("%s/model.safetensors", a->outp);
+        ok = c1 && c2 && m2 && rename(wpath, m2) == 0 && rename(c1, c2) == 0;
+        free(c1), free(c2), free(m2);
+        if (ok) rmdir(tmpdir);
+    } else {
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
+/* write into OUT.tmp.XXXXXX, check that the model loads, then move it into place; an exit status */
+static int write_model(const args *a, hd_ckpt *ck, const char *config)
+{
+    int status = EXIT_OK;
     size_t isz = 0;
-    if (!(img = hd_ckpt_image(ck, single ? config : NULL, &isz))) { status = hd_fail(); goto done; }
-    if (!(tmpdir = hd_sprintf("%s.tmp.XXXXXX", outp)) || !mkdtemp(tmpdir)) {
-        hd_errorf("cannot create a temporary directory next to '%s': %s", outp, strerror(errno));
+    void *img = hd_ckpt_image(ck, a->single ? config : NULL, &isz);
+    char *tmpdir = NULL, *wpath = NULL, *cpath = NULL;
+    if (!img) return hd_fail();
+    if (!(tmpdir = hd_sprintf("%s.tmp.XXXXXX", a->outp)) || !mkdtemp(tmpdir)) {
+        hd_errorf("cannot create a temporary directory next to '%s': %s", a->outp, tmpdir ? strerror(errno) : "out of memory");
         free(tmpdir);
-        tmpdir = NULL;
-        status = EXIT_MODEL;
-        goto done;
+        free(img);
+        return EXIT_MODEL;
     }
     mode_t um = umask(0);   /* mkdtemp makes 0700; give the directory the usual permissions */
     umask(um);
     chmod(tmpdir, 0777 & ~um);
-    const char *base = strrchr(outp, '/');
-    base = base ? base + 1 : outp;
-    const char *wname = single ? base : "model.safetensors";
+    const char *base = strrchr(a->outp, '/');
+    base = base ? base + 1 : a->outp;
+    const char *wname = a->single ? base : "model.safetensors";
     wpath = hd_sprintf("%s/%s", tmpdir, wname);
-    char *cpath = single ? NULL : hd_sprintf("%s/config.json", tmpdir);
-    if (!wpath || (!single && !cpath) || write_file(wpath, img, isz) < 0 ||
-        (!single && write_file(cpath, config, strlen(config)) < 0)) {
-        free(cpath);
+    cpath = a->single ? NULL : hd_sprintf("%s/config.json", tmpdir);
+    if (!wpath || (!a->single && !cpath) || write_file(wpath, img, isz) < 0 ||
+        (!a->single && write_file(cpath, config, strlen(config)) < 0)) {
         status = hd_fail();
-        rm_tmp(tmpdir, wname, "config.json");
-        goto done;
+        goto fail;
     }
-    free(cpath);
-    if (check) {
-        hd_model *m = hd_model_open(single ? wpath : tmpdir);
+    if (a->check) {
+        hd_model *m = hd_model_open(a->single ? wpath : tmpdir);
         if (!m) {
-            hd_errorf("%s: the converted model does not load: %s", in, hd_error());
-            rm_tmp(tmpdir, wname, "config.json");
+            hd_errorf("%s: the converted model does not load: %s", a->in, hd_error());
             status = EXIT_MODEL;
-            goto done;
+            goto fail;
         }
         printf("family\t%s\n", hd_family_name(m->family));
         printf("parameters\t%zu\n", hd_model_n_params(m));
         hd_model_close(m);
     }
-    int ok;
-    if (single) {
-        ok = rename(wpath, outp) == 0;
-        if (ok) rmdir(tmpdir);
-    } else if (rename(tmpdir, outp) == 0) ok = 1;
-    else if (force && (errno == ENOTEMPTY || errno == EEXIST)) {
-        /* replace the two files inside the existing directory */
-        char *a = hd_sprintf("%s/config.json", tmpdir), *b = hd_sprintf("%s/config.json", outp);
-        char *c2 = hd_sprintf("%s/model.safetensors", outp);
-        ok = a && b && c2 && rename(wpath, c2) == 0 && rename(a, b) == 0;
-        free(a), free(b), free(c2);
-        if (ok) rmdir(tmpdir);
-    } else ok = 0;
-    if (!ok) {
-        hd_errorf("cannot move the converted model into '%s': %s", outp, strerror(errno));
-        rm_tmp(tmpdir, wname, "config.json");
+    if (move_into_place(a, tmpdir, wpath)) {
+        hd_errorf("cannot move the converted model into '%s': %s", a->outp, strerror(errno));
         status = EXIT_MODEL;
-        goto done;
+        goto fail;
     }
-    printf("output\t%s\n", outp);
-    hd_infof("%s: %d tensors written to %s", in, ck->n, outp);
+    printf("output\t%s\n", a->outp);
+    hd_infof("%s: %d tensors written to %s", a->in, ck->n, a->outp);
+    goto done;
+fail:
+    rm_tmp(tmpdir, wname, "config.json");
 done:
+    free(cpath);
     free(wpath);
     free(tmpdir);
     free(img);
+    return status;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main_convert(int argc, char **argv)
+{
+    args a;
+    int r = parse_args(argc, argv, &a);
+    if (r) return r > 0 ? EXIT_OK : EXIT_INPUT;
+    if ((r = check_args(&a))) {
+        free(a.outp);
+        if (r == -2) return hd_fail();
+        return EXIT_INPUT;
+    }
+    int sn = hd_ckpt_sniff(a.in);
+    if (sn == 0) {
+        hd_errorf("%s: not a PyTorch checkpoint (a torch.save zip archive starts with 'PK')", a.in);
+        free(a.outp);
+        return EXIT_MODEL;
+    }
+    hd_ckpt *ck = hd_ckpt_open(a.in);
+    if (!ck) { free(a.outp); return hd_fail(); }
+
+    int status = EXIT_OK;
+    char *config = NULL;
+    const char *config_from = NULL;
+    if (a.cfg_path) {
+        if (!(config = load_config(a.cfg_path))) { status = EXIT_INPUT; goto done; }
+        config_from = a.cfg_path;
+    } else if (ck->config_json) {
+        if (!(config = hd_strdup(ck->config_json))) { status = hd_fail(); goto done; }
+        config_from = ck->config_from;
+    }
+    if (!config && !a.dry) {
+        hd_errorf("%s: the checkpoint holds no model config (no hyper_parameters with a model section); give one with --config FILE", a.in);
+        status = EXIT_MODEL;
+        goto done;
+    }
+    print_report(ck, a.in, config_from);
+    if (!a.dry) status = write_model(&a, ck, config);
+done:
     free(config);
-    free(outp);
+    free(a.outp);
     hd_ckpt_close(ck);
-    return hd_finish_stdout(status);
+    return status;   /* cmd/main.c checks the report's writes (hd_finish_stdout) */
 }

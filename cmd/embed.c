@@ -1,6 +1,8 @@
 /* embed.c -- `hyenadna embed`: FASTA records, regions, windows or BAM/CRAM reads to embeddings
  * (TSV, BED or safetensors).  The pieces live in src/: regions.c (regions, windows, faidx), bamseq.c
- * (input detection, FASTA and reads), embed.c (pooling, conjoining, the embedder and the writers). */
+ * (input detection, FASTA and reads), embed.c (pooling, conjoining, the embedder and the writers),
+ * embed_run.c (units -> windows -> batches -> writer, and the row count of --shard).  This file parses
+ * and checks the options, opens the inputs, runs, and reports. */
 #include "config.h"
 #include "common.h"
 
@@ -9,10 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/bamseq.h"
-#include "../src/embed.h"
-#include "../src/regions.h"
-#include "../src/shard.h"
+#include "bamseq.h"
+#include "embed.h"
+#include "embed_run.h"
+#include "input.h"
+#include "regions.h"
+#include "shard.h"
 
 static void usage(FILE *fp)
 {
@@ -49,195 +53,29 @@ static void usage(FILE *fp)
     hd_common_usage(fp);
 }
 
-/* ------------------------------------------------------------------ batches */
+/* ------------------------------------------------------------------ parse and check */
 
 typedef struct {
-    char *name, *chrom;
-    int64_t start, end;
-    char strand;
-    char *seq;
-    size_t len;
-    float *out;
-} job;
-
-typedef struct {
-    job *v;
-    size_t n, m, bases;
-    size_t max_n, max_bases;
-    hd_embedder *emb;
-    hd_emb_writer *w;
-    int width;
-    hd_pool pool;
-    /* progress */
-    int progress;
-    double t0, last;
-    long done, shown;
-    size_t done_bases;
-    /* --shard: the output rows [lo, hi) of all rows numbered in output order; idx is the next row's number */
-    int sharded, is_last;  /* is_last: this is shard N/N */
-    uint64_t idx, lo, hi;
-} batcher;
-
-static void job_free(job *j)
-{
-    free(j->name); free(j->chrom); free(j->seq); hd_free(j->out);
-    memset(j, 0, sizeof *j);
-}
-
-static void progress(batcher *b, int final)
-{
-    if (!b->progress) return;
-    double now = hd_now();
-    if (!final && now - b->last < 1.0) return;
-    if (final && b->shown == b->done && b->shown) {   /* already on the line: just end it */
-        fputc('\n', stderr);
-        return;
-    }
-    b->last = now;
-    b->shown = b->done;
-    double el = now - b->t0;
-    fprintf(stderr, "\rhyenadna embed: %ld sequences, %zu bases, %.0f bases/s%s", b->done, b->done_bases,
-            el > 0 ? (double)b->done_bases / el : 0.0, final ? "\n" : "");
-    fflush(stderr);
-}
-
-static int flush_batch(batcher *b)
-{
-    if (!b->n) return 0;
-    hd_embed_job *ej = malloc(b->n * sizeof *ej);
-    if (!ej) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-    for (size_t i = 0; i < b->n; i++) ej[i] = (hd_embed_job){b->v[i].seq, b->v[i].len, b->v[i].name, b->v[i].out};
-    int rc = hd_embedder_run_batch(b->emb, ej, b->n);
-    free(ej);
-    for (size_t i = 0; i < b->n && !rc; i++) {
-        job *j = &b->v[i];
-        rc = hd_emb_writer_add(b->w, j->name, j->chrom, j->start, j->end, j->strand, j->out,
-                               b->pool == HD_POOL_NONE ? j->len : 1);
-        b->done++;
-        b->done_bases += j->len;
-    }
-    for (size_t i = 0; i < b->n; i++) job_free(&b->v[i]);
-    b->n = 0;
-    b->bases = 0;
-    progress(b, 0);
-    return rc;
-}
-
-/* queue one sequence (the bases are copied) */
-static int add_job(batcher *b, char *name, const char *chrom, int64_t start, int64_t end, char strand,
-                   const char *seq, size_t len)
-{
-    if (b->n == b->m) {
-        size_t m = b->m ? 2 * b->m : 64;
-        job *v = realloc(b->v, m * sizeof *v);
-        if (!v) { free(name); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-        b->v = v;
-        b->m = m;
-    }
-    job *j = &b->v[b->n];
-    memset(j, 0, sizeof *j);
-    j->name = name;
-    j->chrom = hd_strdup(chrom);
-    j->start = start;
-    j->end = end;
-    j->strand = strand;
-    j->seq = malloc(len + 1);
-    j->len = len;
-    size_t rows = b->pool == HD_POOL_NONE ? len : 1, bytes;
-    if (hd_mul(rows, (size_t)b->width * sizeof(float), &bytes)) bytes = SIZE_MAX;
-    j->out = bytes == SIZE_MAX ? NULL : hd_alloc(bytes, "the embeddings");
-    if (!j->name || !j->chrom || !j->seq || !j->out) {
-        job_free(j);
-        if (bytes == SIZE_MAX || !strstr(hd_error(), "memory")) hd_set_error(HD_EMODEL, "out of memory");
-        return -1;
-    }
-    memcpy(j->seq, seq, len);
-    j->seq[len] = 0;
-    b->n++;
-    b->bases += len;
-    if (b->n >= b->max_n || b->bases >= b->max_bases) return flush_batch(b);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ windows of one sequence */
-
-typedef struct {
-    long window, stride;     /* 0: no windows asked */
+    hd_common_opts co;
+    const char *out, *fmt_arg, *reference, *in;
+    const char **reg_args, **reg_files;
+    int n_reg_args, n_reg_files;
+    hd_embed_opts eo;
+    hd_read_filter rf;
+    long window, stride, batch_size;
     int no_split;
-    long max_len;            /* the model's, 0 = none */
-    int rc;
-    const char *input;
-    const char *kind;        /* "record", "region" or "read", for messages */
-    long n_split, n_empty;
-} winopts;
+    hd_shard shard;
+    hd_emb_fmt fmt;
+} args;
 
-/* The number of output rows (embeddings) of a unit of len bases, as enqueue_unit makes them. */
-static uint64_t unit_rows(const winopts *wo, int64_t len)
+static void args_free(args *a)
 {
-    if (len <= 0) return 0;
-    if (wo->window) return hd_window_count(len, wo->window, wo->stride);
-    if (wo->max_len > 0 && len > wo->max_len && !wo->no_split) return hd_window_count(len, wo->max_len, wo->max_len);
-    return 1;   /* with --no-split a too long unit is one row: its error comes when it is reached */
+    free(a->reg_args);
+    free(a->reg_files);
 }
 
-/* A unit: a FASTA record, a region or a read.  region = 1: FASTA coordinates (windows named chr:beg-end);
- * 0: a read (windows named QNAME:beg-end in read coordinates, keeping the alignment's span). */
-static int enqueue_unit(batcher *b, winopts *wo, const hd_sequnit *u, int is_read)
-{
-    uint64_t first = b->idx, nrows = unit_rows(wo, (int64_t)u->len);
-    b->idx += nrows;
-    /* outside this shard; an empty unit (no row) is reported by the shard holding the row after it */
-    if (b->sharded && (nrows ? first + nrows <= b->lo || first >= b->hi : first < b->lo || (first >= b->hi && !b->is_last)))
-        return 0;
-    if (u->len == 0) {
-        if (wo->n_empty++ < 5) hd_warnf("%s %s of %s is empty: skipped", wo->kind, u->name, wo->input);
-        return 0;
-    }
-    int64_t len = (int64_t)u->len, w = 0, s = 0;
-    int windowed = 0;
-    if (wo->window) {
-        w = wo->window;
-        s = wo->stride;
-        windowed = 1;
-    } else if (wo->max_len > 0 && len > wo->max_len) {
-        if (wo->no_split) {
-            hd_set_error(HD_EINPUT, "%s %s of %s: %" PRId64 " bases exceed the model's maximum length of %ld (--no-split)",
-                         wo->kind, u->name, wo->input, len, wo->max_len);
-            return -1;
-        }
-        if (wo->n_split++ < 5)
-            hd_warnf("%s %s of %s: %" PRId64 " bases exceed the model's maximum length of %ld: embedding windows of %ld bases",
-                     wo->kind, u->name, wo->input, len, wo->max_len, wo->max_len);
-        w = s = wo->max_len;
-        windowed = 1;
-    }
-    if (!windowed) {
-        if (b->sharded && (first < b->lo || first >= b->hi)) return 0;
-        char *nm = hd_strdup(u->name);
-        return add_job(b, nm, u->chrom, u->start, u->end, u->strand, u->seq, u->len);
-    }
-    size_t nw = hd_window_count(len, w, s);
-    for (size_t i = 0; i < nw; i++) {
-        if (b->sharded && (first + i < b->lo || first + i >= b->hi)) continue;
-        int64_t wb, we;
-        hd_window_get(len, w, s, i, &wb, &we);
-        char *nm;
-        int rc;
-        if (is_read) {
-            nm = hd_sprintf("%s:%" PRId64 "-%" PRId64, u->name, wb + 1, we);
-            rc = add_job(b, nm, u->chrom, u->start, u->end, u->strand, u->seq + wb, (size_t)(we - wb));
-        } else {
-            nm = hd_region_str(u->chrom, u->start + wb, u->start + we);
-            rc = add_job(b, nm, u->chrom, u->start + wb, u->start + we, u->strand, u->seq + wb, (size_t)(we - wb));
-        }
-        if (rc) return -1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------ main */
-
-int main_embed(int argc, char **argv)
+/* 0 parsed, 1 --help printed, -1 usage error (printed), -2 out of memory */
+static int parse_args(int argc, char **argv, args *a)
 {
     enum { OPT_POOL = OPT_COMMON_END, OPT_RC, OPT_LAYER, OPT_NOSPLIT, OPT_UNMAPPED, OPT_SECONDARY, OPT_SUPPL,
            OPT_SHARD };
@@ -253,269 +91,286 @@ int main_embed(int argc, char **argv)
         {"secondary", no_argument, NULL, OPT_SECONDARY}, {"supplementary", no_argument, NULL, OPT_SUPPL},
         {"batch-size", required_argument, NULL, 'b'}, {"shard", required_argument, NULL, OPT_SHARD},
         {NULL, 0, NULL, 0}};
-    hd_common_opts co = {0};
-    const char *out = "-", *fmt_arg = NULL, *reference = NULL;
-    const char **reg_args = NULL, **reg_files = NULL;
-    int n_reg_args = 0, n_reg_files = 0;
-    hd_embed_opts eo = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1};
-    hd_read_filter rf = {0};
-    long v, window = 0, stride = 0, batch_size = 64;
-    int no_split = 0, c;
-    int status = EXIT_OK;
-    hd_shard shard = {0, 0};
-    reg_args = calloc((size_t)argc, sizeof *reg_args);
-    reg_files = calloc((size_t)argc, sizeof *reg_files);
-    if (!reg_args || !reg_files) { free(reg_args); free(reg_files); hd_errorf("out of memory"); return EXIT_MODEL; }
-#define USAGE_ERROR() do { status = EXIT_INPUT; goto early; } while (0)
+    *a = (args){.out = "-", .eo = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1}, .batch_size = 64};
+    a->reg_args = calloc((size_t)argc, sizeof *a->reg_args);
+    a->reg_files = calloc((size_t)argc, sizeof *a->reg_files);
+    if (!a->reg_args || !a->reg_files) return -2;
+    long v;
+    int c;
     while ((c = getopt_long(argc, argv, "m:o:O:r:R:w:s:T:q:b:@:h", lo, NULL)) >= 0) {
-        int r = hd_common_opt(&co, c, optarg);
-        if (r < 0) USAGE_ERROR();
+        int r = hd_common_opt(&a->co, c, optarg);
+        if (r < 0) return -1;
         if (r) continue;
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'O': fmt_arg = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'O': a->fmt_arg = optarg; break;
         case OPT_POOL:
-            if (hd_pool_parse(optarg, &eo.pool)) {
+            if (hd_pool_parse(optarg, &a->eo.pool)) {
                 hd_errorf("option --pool: '%s' is not one of mean, last, max, none", optarg);
-                USAGE_ERROR();
+                return -1;
             }
             break;
-        case OPT_RC: eo.rc = 1; break;
+        case OPT_RC: a->eo.rc = 1; break;
         case OPT_LAYER:
-            if (hd_parse_long("--layer", optarg, 0, 1 << 20, &v)) USAGE_ERROR();
-            eo.layer = (int)v;
+            if (hd_parse_long("--layer", optarg, 0, 1 << 20, &v)) return -1;
+            a->eo.layer = (int)v;
             break;
-        case 'r': reg_args[n_reg_args++] = optarg; break;
-        case 'R': reg_files[n_reg_files++] = optarg; break;
-        case 'w':
-            if (hd_parse_long("--window", optarg, 1, (long)1 << 40, &window)) USAGE_ERROR();
-            break;
-        case 's':
-            if (hd_parse_long("--stride", optarg, 1, (long)1 << 40, &stride)) USAGE_ERROR();
-            break;
-        case OPT_NOSPLIT: no_split = 1; break;
-        case 'T': reference = optarg; break;
+        case 'r': a->reg_args[a->n_reg_args++] = optarg; break;
+        case 'R': a->reg_files[a->n_reg_files++] = optarg; break;
+        case 'w': if (hd_parse_long("--window", optarg, 1, (long)1 << 40, &a->window)) return -1; break;
+        case 's': if (hd_parse_long("--stride", optarg, 1, (long)1 << 40, &a->stride)) return -1; break;
+        case OPT_NOSPLIT: a->no_split = 1; break;
+        case 'T': a->reference = optarg; break;
         case 'q':
-            if (hd_parse_long("--min-mapq", optarg, 0, 255, &v)) USAGE_ERROR();
-            rf.min_mapq = (int)v;
+            if (hd_parse_long("--min-mapq", optarg, 0, 255, &v)) return -1;
+            a->rf.min_mapq = (int)v;
             break;
-        case OPT_UNMAPPED: rf.unmapped = 1; break;
-        case OPT_SECONDARY: rf.secondary = 1; break;
-        case OPT_SUPPL: rf.supplementary = 1; break;
-        case 'b':
-            if (hd_parse_long("--batch-size", optarg, 1, 1 << 20, &batch_size)) USAGE_ERROR();
-            break;
+        case OPT_UNMAPPED: a->rf.unmapped = 1; break;
+        case OPT_SECONDARY: a->rf.secondary = 1; break;
+        case OPT_SUPPL: a->rf.supplementary = 1; break;
+        case 'b': if (hd_parse_long("--batch-size", optarg, 1, 1 << 20, &a->batch_size)) return -1; break;
         case OPT_SHARD:
-            if (hd_shard_parse(optarg, &shard)) {
+            if (hd_shard_parse(optarg, &a->shard)) {
                 hd_errorf("option --shard: %s", hd_error());
-                USAGE_ERROR();
+                return -1;
             }
             break;
         case 'h':
-        case OPT_HELP: usage(stdout); goto early;
-        default: usage(stderr); USAGE_ERROR();
+        case OPT_HELP: usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
-    const char *in;
-    if (optind < argc) in = argv[optind++];
-    else if (!isatty(STDIN_FILENO)) in = "-";
-    else {
-        hd_errorf("no input given (FASTA, SAM, BAM or CRAM; '-' for standard input)");
-        usage(stderr);
-        USAGE_ERROR();
-    }
-    if (optind < argc) {
-        hd_errorf("unexpected argument '%s'", argv[optind]);
-        USAGE_ERROR();
-    }
-    if (shard.n && !strcmp(in, "-")) {
+    if (!(a->in = hd_input_arg(argc, argv, "FASTA, SAM, BAM or CRAM; '-' for standard input", usage))) return -1;
+    return 0;
+}
+
+/* the combinations of options and the output format; -1 usage error (printed) */
+static int check_args(args *a)
+{
+    if (a->shard.n && !strcmp(a->in, "-")) {
         hd_errorf("option --shard needs an input file, not standard input: every shard reads the input to count "
                   "the rows before it embeds its block of them");
-        USAGE_ERROR();
+        return -1;
     }
-    if (stride && !window) {
+    if (a->stride && !a->window) {
         hd_errorf("option --stride needs --window");
-        USAGE_ERROR();
+        return -1;
     }
-    if (window && !stride) stride = window;
-    if (window && no_split) {
+    if (a->window && !a->stride) a->stride = a->window;
+    if (a->window && a->no_split) {
         hd_errorf("options --window and --no-split cannot be combined");
-        USAGE_ERROR();
+        return -1;
     }
-    hd_emb_fmt fmt = HD_EMB_TSV;
-    if (fmt_arg) {
-        if (hd_emb_fmt_parse(fmt_arg, &fmt)) {
-            hd_errorf("option --output-fmt: '%s' is not one of tsv, bed, safetensors", fmt_arg);
-            USAGE_ERROR();
+    a->fmt = HD_EMB_TSV;
+    if (a->fmt_arg) {
+        if (hd_emb_fmt_parse(a->fmt_arg, &a->fmt)) {
+            hd_errorf("option --output-fmt: '%s' is not one of tsv, bed, safetensors", a->fmt_arg);
+            return -1;
         }
-    } else if (strcmp(out, "-")) {
-        hd_emb_fmt_from_name(out, &fmt);
+    } else if (strcmp(a->out, "-")) {
+        hd_emb_fmt_from_name(a->out, &a->fmt);
     }
-    if (eo.pool == HD_POOL_NONE && fmt != HD_EMB_SAFETENSORS) {
+    if (a->eo.pool == HD_POOL_NONE && a->fmt != HD_EMB_SAFETENSORS) {
         hd_errorf("option --pool none gives one vector per base and needs safetensors output "
-                  "(-O safetensors or -o FILE.safetensors), not %s", hd_emb_fmt_name(fmt));
-        USAGE_ERROR();
+                  "(-O safetensors or -o FILE.safetensors), not %s", hd_emb_fmt_name(a->fmt));
+        return -1;
     }
-    if (fmt == HD_EMB_SAFETENSORS && hd_refuse_tty_output(out, "binary safetensors")) USAGE_ERROR();
+    if (a->fmt == HD_EMB_SAFETENSORS && hd_refuse_tty_output(a->out, "binary safetensors")) return -1;
+    return 0;
+}
 
-    hd_model *m = NULL;
-    hd_backend *be = NULL;
-    hd_seqin *src = NULL;
-    faidx_t *fai = NULL;
-    hd_contigs *dict = NULL;
-    hd_regions regs = {0};
-    hd_embedder *emb = NULL;
-    hd_emb_writer *w = NULL;
-    batcher bt = {0};
-    winopts wo = {0};
-    char *regseq = NULL;
+/* ------------------------------------------------------------------ run */
 
-    if (!(m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-    if (eo.layer >= m->n_layer) {
-        hd_errorf("option --layer: %d is not a block of this model (0..%d)", eo.layer, m->n_layer - 1);
-        status = EXIT_INPUT;
-        goto done;
-    }
-    if (window && m->max_len > 0 && window > m->max_len) {
-        hd_errorf("option --window: %ld bases exceed the model's maximum length of %ld", window, m->max_len);
-        status = EXIT_INPUT;
-        goto done;
-    }
-    if (!(src = hd_seqin_open(in, reference))) { status = hd_fail(); goto done; }
-    int align = hd_seqin_is_alignment(src);
-    int use_regions = n_reg_args || n_reg_files;
-    if (!align && (rf.unmapped || rf.secondary || rf.supplementary || rf.min_mapq)) 
-        hd_warnf("the read options (-q, --unmapped, --secondary, --supplementary) do not apply to FASTA input %s", in);
-    if (use_regions) {
-        if (align) {
-            dict = hd_contigs_from_sam(hd_seqin_header(src), in);
+typedef struct {
+    hd_model *m;
+    hd_backend *be;
+    hd_seqin *src;          /* FASTA records or reads; NULL for regions of a FASTA file */
+    faidx_t *fai;           /* regions of a FASTA file */
+    hd_contigs *dict;
+    hd_regions regs;
+    int align;
+    hd_embedder *emb;
+    hd_emb_writer *w;
+    hd_embed_run *run;
+    hd_embed_windows wo;
+    hd_progress pg;
+} state;
+
+static void state_free(state *s)
+{
+    if (s->w) hd_emb_writer_abort(s->w);
+    hd_embed_run_free(s->run);
+    hd_embedder_free(s->emb);
+    hd_regions_free(&s->regs);
+    hd_contigs_free(s->dict);
+    if (s->fai) fai_destroy(s->fai);
+    hd_seqin_close(s->src);
+    hd_backend_free(s->be);
+    hd_model_close(s->m);
+}
+
+/* the input, and the regions asked for (checked against its sequence dictionary); 0 or an exit status */
+static int open_input(const args *a, state *s)
+{
+    if (!(s->src = hd_seqin_open(a->in, a->reference))) return hd_fail();
+    s->align = hd_seqin_is_alignment(s->src);
+    if (!s->align && (a->rf.unmapped || a->rf.secondary || a->rf.supplementary || a->rf.min_mapq))
+        hd_warnf("the read options (-q, --unmapped, --secondary, --supplementary) do not apply to FASTA input %s", a->in);
+    if (a->n_reg_args || a->n_reg_files) {
+        if (s->align) {
+            s->dict = hd_contigs_from_sam(hd_seqin_header(s->src), a->in);
         } else {
-            hd_seqin_close(src);
-            src = NULL;
-            if (!(fai = hd_faidx_open(in))) { status = hd_fail(); goto done; }
-            dict = hd_contigs_from_fai(fai, in);
+            hd_seqin_close(s->src);
+            s->src = NULL;
+            if (!(s->fai = hd_faidx_open(a->in))) return hd_fail();
+            s->dict = hd_contigs_from_fai(s->fai, a->in);
         }
-        if (!dict) { status = hd_fail(); goto done; }
-        for (int i = 0; i < n_reg_args; i++)
-            if (hd_regions_parse(&regs, reg_args[i], dict)) {
+        if (!s->dict) return hd_fail();
+        for (int i = 0; i < a->n_reg_args; i++)
+            if (hd_regions_parse(&s->regs, a->reg_args[i], s->dict)) {
                 hd_errorf("option --region: %s", hd_error());
-                status = EXIT_INPUT;
-                goto done;
+                return EXIT_INPUT;
             }
-        for (int i = 0; i < n_reg_files; i++)
-            if (hd_regions_read(&regs, reg_files[i], dict)) { status = hd_fail(); goto done; }
-        if (align && hd_seqin_set_regions(src, &regs)) { status = hd_fail(); goto done; }
+        for (int i = 0; i < a->n_reg_files; i++)
+            if (hd_regions_read(&s->regs, a->reg_files[i], s->dict)) return hd_fail();
+        if (s->align && hd_seqin_set_regions(s->src, &s->regs)) return hd_fail();
     }
-    if (align) hd_seqin_set_filter(src, &rf);
+    if (s->align) hd_seqin_set_filter(s->src, &a->rf);
+    return 0;
+}
 
-    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-    if (!(emb = hd_embedder_new(m, be, &eo))) { status = hd_fail(); goto done; }
-    int width = hd_embedder_width(emb);
-    if (!(w = hd_emb_writer_open(out, fmt, width, eo.pool))) { status = hd_fail(); goto done; }
+static void on_batch(void *ud, uint64_t sequences, uint64_t bases) { hd_progress_update(ud, sequences, bases); }
+
+/* model, input, embedder, writer, the run and its block of rows; 0 or an exit status */
+static int setup(const args *a, state *s)
+{
+    int st;
+    if (!(s->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
+    if (a->eo.layer >= s->m->n_layer) {
+        hd_errorf("option --layer: %d is not a block of this model (0..%d)", a->eo.layer, s->m->n_layer - 1);
+        return EXIT_INPUT;
+    }
+    if (a->window && s->m->max_len > 0 && a->window > s->m->max_len) {
+        hd_errorf("option --window: %ld bases exceed the model's maximum length of %ld", a->window, s->m->max_len);
+        return EXIT_INPUT;
+    }
+    if ((st = open_input(a, s))) return st;
+    if (!(s->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
+    if (!(s->emb = hd_embedder_new(s->m, s->be, &a->eo))) return hd_fail();
+    int width = hd_embedder_width(s->emb);
+    if (!(s->w = hd_emb_writer_open(a->out, a->fmt, width, a->eo.pool))) return hd_fail();
 
     /* a batch holds up to 4 Mbases; with --pool none (one vector per base) up to 256 MB of output */
-    size_t max_bases = eo.pool == HD_POOL_NONE ? ((size_t)1 << 26) / (size_t)width : (size_t)1 << 22;
-    bt = (batcher){.max_n = (size_t)batch_size, .max_bases = max_bases ? max_bases : 1, .emb = emb, .w = w, .width = width,
-                   .pool = eo.pool, .progress = co.progress || isatty(STDERR_FILENO), .t0 = hd_now()};
-    bt.last = bt.t0;
-    wo = (winopts){.window = window, .stride = stride, .no_split = no_split, .max_len = m->max_len, .rc = eo.rc,
-                   .input = strcmp(in, "-") ? in : "standard input", .kind = fai ? "region" : align ? "read" : "record"};
-
-    if (shard.n) {
+    size_t max_bases = a->eo.pool == HD_POOL_NONE ? ((size_t)1 << 26) / (size_t)width : (size_t)1 << 22;
+    s->wo = (hd_embed_windows){.window = a->window, .stride = a->stride, .no_split = a->no_split,
+                               .max_len = s->m->max_len, .input = hd_input_name(a->in),
+                               .kind = s->fai ? "region" : s->align ? "read" : "record"};
+    if (!(s->run = hd_embed_run_new(s->emb, s->w, a->eo.pool, (size_t)a->batch_size, max_bases, &s->wo))) return hd_fail();
+    uint64_t total = 0;
+    if (a->shard.n) {
         /* count the rows of the whole run, then take this shard's contiguous block of them */
-        uint64_t total = 0;
-        if (fai) {
-            for (size_t i = 0; i < regs.n; i++) total += unit_rows(&wo, regs.v[i].end - regs.v[i].beg);
-        } else {
-            hd_seqin *cnt = hd_seqin_open(in, reference);
-            hd_sequnit u;
-            int r = cnt ? 0 : -1;
-            if (cnt && align) {
-                if (use_regions && hd_seqin_set_regions(cnt, &regs)) r = -1;
-                hd_seqin_set_filter(cnt, &rf);
-            }
-            while (!r && (r = hd_seqin_next(cnt, &u)) > 0) {
-                total += unit_rows(&wo, (int64_t)u.len);
-                r = 0;
-            }
-            hd_seqin_close(cnt);
-            if (r < 0) { status = hd_fail(); goto done; }
-        }
-        hd_shard_range(&shard, total, &bt.lo, &bt.hi);
-        bt.sharded = 1;
-        bt.is_last = shard.i == shard.n;
-        hd_infof("shard %ld/%ld: rows %" PRIu64 " to %" PRIu64 " of %" PRIu64, shard.i, shard.n, bt.lo + 1, bt.hi, total);
+        uint64_t lo, hi;
+        const hd_regions *regs = a->n_reg_args || a->n_reg_files ? &s->regs : NULL;
+        if (hd_embed_count_rows(a->in, a->reference, regs, s->fai != NULL, &a->rf, &s->wo, &total))
+            return hd_fail();
+        hd_shard_range(&a->shard, total, &lo, &hi);
+        hd_embed_run_set_shard(s->run, lo, hi, a->shard.i == a->shard.n);
+        hd_infof("shard %ld/%ld: rows %" PRIu64 " to %" PRIu64 " of %" PRIu64, a->shard.i, a->shard.n, lo + 1, hi, total);
+        total = hi - lo;
+    } else if (s->fai) {
+        hd_embed_count_rows(a->in, NULL, &s->regs, 1, NULL, &s->wo, &total);
     }
+    if (s->src && !s->align) hd_fasta_set_skip_hook(hd_seqin_fasta(s->src), hd_embed_run_skip_hook, s->run);
+    hd_progress_start(&s->pg, a->co.progress, "sequences", total);
+    hd_embed_run_on_batch(s->run, on_batch, &s->pg);
+    return 0;
+}
 
-    if (fai) {
-        for (size_t i = 0; i < regs.n; i++) {
-            hd_region *r = &regs.v[i];
-            if (bt.sharded) {   /* skip the regions outside the shard without reading them */
-                uint64_t nr = unit_rows(&wo, r->end - r->beg);
-                if (bt.idx >= bt.hi && !bt.is_last) break;
-                if (nr && (bt.idx + nr <= bt.lo || bt.idx >= bt.hi)) { bt.idx += nr; continue; }
-            }
-            if (!(regseq = hd_faidx_fetch(fai, in, r->chrom, r->beg, r->end))) { status = hd_fail(); goto done; }
+/* every unit of the input (or every region) into the run */
+static int run(const args *a, state *s)
+{
+    if (s->fai) {
+        for (size_t i = 0; i < s->regs.n; i++) {
+            hd_region *r = &s->regs.v[i];
+            if (hd_embed_run_done(s->run)) break;   /* the rest belongs to later shards */
+            if (hd_embed_run_skip(s->run, hd_embed_unit_rows(&s->wo, r->end - r->beg))) continue;
+            char *seq = hd_faidx_fetch(s->fai, a->in, r->chrom, r->beg, r->end);
+            if (!seq) return hd_fail();
             char *nm = hd_region_str(r->chrom, r->beg, r->end);
             hd_sequnit u = {.name = nm ? nm : r->chrom, .chrom = r->chrom, .start = r->beg, .end = r->end,
-                            .strand = eo.rc ? '.' : '+', .seq = regseq, .len = (size_t)(r->end - r->beg)};
-            int rc = enqueue_unit(&bt, &wo, &u, 0);
+                            .strand = a->eo.rc ? '.' : '+', .seq = seq, .len = (size_t)(r->end - r->beg)};
+            int rc = hd_embed_run_add(s->run, &u, 0);
             free(nm);
-            free(regseq);
-            regseq = NULL;
-            if (rc) { status = hd_fail(); goto done; }
+            free(seq);
+            if (rc) return hd_fail();
         }
     } else {
         hd_sequnit u;
         int r;
-        while ((r = hd_seqin_next(src, &u)) > 0) {
-            if (!align && eo.rc) u.strand = '.';
-            if (enqueue_unit(&bt, &wo, &u, align)) { status = hd_fail(); goto done; }
-            if (bt.sharded && bt.idx >= bt.hi && !bt.is_last) break;   /* the rest belongs to later shards */
+        while ((r = hd_seqin_next(s->src, &u)) > 0) {
+            if (!s->align && a->eo.rc) u.strand = '.';
+            if (hd_embed_run_add(s->run, &u, s->align)) return hd_fail();
+            if (hd_embed_run_done(s->run)) break;   /* the rest belongs to later shards */
         }
-        if (r < 0) { status = hd_fail(); goto done; }
+        if (r < 0) return hd_fail();
     }
-    if (flush_batch(&bt)) { status = hd_fail(); goto done; }
+    return hd_embed_run_flush(s->run) ? hd_fail() : 0;
+}
 
+/* the safetensors metadata, then the output closed (renamed into place) */
+static int finish_output(const args *a, state *s)
+{
     char buf[64];
-    hd_emb_writer_meta(w, "model", m->location);
-    hd_emb_writer_meta(w, "family", hd_family_name(m->family));
-    hd_emb_writer_meta(w, "pooling", hd_pool_name(eo.pool));
-    hd_emb_writer_meta(w, "rc", eo.rc ? (m->rc_equivariant ? "conjoined" : "averaged") : "no");
-    snprintf(buf, sizeof buf, "%d", eo.layer);
-    hd_emb_writer_meta(w, "layer", eo.layer < 0 ? "final" : buf);
-    snprintf(buf, sizeof buf, "%d", width);
+    hd_emb_writer *w = s->w;
+    hd_emb_writer_meta(w, "model", s->m->location);
+    hd_emb_writer_meta(w, "family", hd_family_name(s->m->family));
+    hd_emb_writer_meta(w, "pooling", hd_pool_name(a->eo.pool));
+    hd_emb_writer_meta(w, "rc", a->eo.rc ? (s->m->rc_equivariant ? "conjoined" : "averaged") : "no");
+    snprintf(buf, sizeof buf, "%d", a->eo.layer);
+    hd_emb_writer_meta(w, "layer", a->eo.layer < 0 ? "final" : buf);
+    snprintf(buf, sizeof buf, "%d", hd_embedder_width(s->emb));
     hd_emb_writer_meta(w, "width", buf);
-    hd_emb_writer_meta(w, "input", in);
+    hd_emb_writer_meta(w, "input", a->in);
     hd_emb_writer_meta(w, "coordinates", "coords.NAME = chrom<TAB>start<TAB>end<TAB>strand, 0-based half-open");
     hd_emb_writer_meta(w, "generator", "hyenadna embed " PACKAGE_VERSION);
-    long count = hd_emb_writer_count(w), renamed = hd_emb_writer_renamed(w);
-    int rc = hd_emb_writer_close(w);
-    w = NULL;
-    if (rc) { status = hd_fail(); goto done; }
-    if (bt.done_bases && bt.progress) progress(&bt, 1);
-    if (wo.n_split > 5) hd_warnf("%ld sequences in all were split into windows of the maximum length", wo.n_split);
-    if (wo.n_empty > 5) hd_warnf("%ld empty sequences in all were skipped", wo.n_empty);
+    s->w = NULL;
+    return hd_emb_writer_close(w) ? hd_fail() : 0;
+}
+
+static void report(state *s, long count, long renamed)
+{
+    hd_progress_end(&s->pg);
+    long n_split = hd_embed_run_n_split(s->run);
+    if (n_split > 5) hd_warnf("%ld sequences in all were split into windows of the maximum length", n_split);
     if (renamed) hd_warnf("%ld names occurred more than once and were given a suffix _2, _3, ...", renamed);
-    if (src && align) {
-        if (hd_seqin_n_noseq(src)) hd_warnf("%ld selected reads without a stored sequence were skipped", hd_seqin_n_noseq(src));
-        hd_infof("%ld reads skipped by the filters", hd_seqin_n_filtered(src));
+    if (s->src && s->align) {
+        if (hd_seqin_n_noseq(s->src)) hd_warnf("%ld selected reads without a stored sequence were skipped", hd_seqin_n_noseq(s->src));
+        hd_infof("%ld reads skipped by the filters", hd_seqin_n_filtered(s->src));
     }
     hd_infof("%ld embeddings written", count);
-done:
-    if (w) hd_emb_writer_abort(w);
-    for (size_t i = 0; i < bt.n; i++) job_free(&bt.v[i]);
-    free(bt.v);
-    free(regseq);
-    hd_embedder_free(emb);
-    hd_regions_free(&regs);
-    hd_contigs_free(dict);
-    if (fai) fai_destroy(fai);
-    hd_seqin_close(src);
-    hd_backend_free(be);
-    hd_model_close(m);
-early:
-    free(reg_args);
-    free(reg_files);
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main_embed(int argc, char **argv)
+{
+    args a;
+    int r = parse_args(argc, argv, &a), status;
+    if (r == -2) {
+        hd_errorf("out of memory");
+        status = EXIT_MODEL;
+    } else if (r) {
+        status = r > 0 ? EXIT_OK : EXIT_INPUT;
+    } else if (check_args(&a)) {
+        status = EXIT_INPUT;
+    } else {
+        state s = {0};
+        if (!(status = setup(&a, &s)) && !(status = run(&a, &s))) {
+            long count = hd_emb_writer_count(s.w), renamed = hd_emb_writer_renamed(s.w);
+            if (!(status = finish_output(&a, &s))) report(&s, count, renamed);
+        }
+        state_free(&s);
+    }
+    args_free(&a);
     return status;
 }

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "output.h"
 #include "sampler.h"
 #include "seqio.h"
@@ -73,32 +75,33 @@ static uint64_t random_seed(void)
     return s;
 }
 
+/* the options */
 typedef struct {
+    hd_common_opts co;
+    const char *out, *in;
+    hd_sampling smp;
+    uint64_t seed;
+    int seed_set, with_prompt, truncate;
+    long n;                  /* new bases per prompt */
+    long samples;
+} args;
+
+/* a run */
+typedef struct {
+    const args *a;
     hd_model *m;
     hd_backend *be;
     hd_outfile *o;
-    const char *in;          /* the prompts' file */
-    hd_sampling smp;
-    uint64_t seed;
-    long n;                  /* new bases per prompt */
-    long samples;
-    int with_prompt, truncate, progress;
     int32_t acgt[4];         /* token ids of A, C, G, T */
     char desc[1024];         /* the header description */
     float *logits, *logits0; /* [n_logits]: the current step's, the prompt's last */
     char *bases;             /* [n] */
+    hd_progress pg;
+    uint64_t prompts, made;  /* prompts done, bases generated (for the progress line) */
+    int status;              /* of an empty prompt met by the reader's skip hook */
     double t_prefill, t_steps;
     size_t n_steps;
 } gen;
-
-static void show_progress(const char *name, long done, long total, double *last, int final)
-{
-    double now = hd_now();
-    if (!final && now - *last < 0.25) return;
-    *last = now;
-    fprintf(stderr, "\rhyenadna generate: %s: %ld/%ld bases%s", name, done, total, final ? "\n" : "");
-    fflush(stderr);
-}
 
 /* write bases[0..n) after `col` bases already on the line, 60 per line; returns the new column */
 static int put_bases(hd_outfile *o, const char *s, size_t n, size_t *col)
@@ -123,7 +126,7 @@ static hd_decoder *prefill(gen *g, const hd_seqrec *rec, const int32_t *ids, siz
     hd_decoder *d = hd_decoder_new(g->m, g->be, cap);
     if (!d || hd_decoder_prefill(d, ids, P, g->logits0)) {
         hd_errorf("record %s: %s", rec->name, hd_error());
-        *status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+        *status = hd_exit_status(hd_error_kind());
         hd_decoder_free(d);
         return NULL;
     }
@@ -136,19 +139,18 @@ static hd_decoder *prefill(gen *g, const hd_seqrec *rec, const int32_t *ids, siz
 static int sample_one(gen *g, const hd_seqrec *rec, hd_decoder *d, long n, long sample)
 {
     hd_rng r;
-    hd_rng_stream(&r, g->seed, (uint64_t)rec->index, (uint64_t)sample);
-    double t1 = hd_now(), last = 0;
+    hd_rng_stream(&r, g->a->seed, (uint64_t)rec->index, (uint64_t)sample);
+    double t1 = hd_now();
     memcpy(g->logits, g->logits0, (size_t)g->m->n_logits * sizeof(float));
     for (long i = 0; i < n; i++) {
-        int b = hd_sample_base(g->logits, g->acgt, &g->smp, &r);
+        int b = hd_sample_base(g->logits, g->acgt, &g->a->smp, &r);
         g->bases[i] = "ACGT"[b];
-        if (g->progress) show_progress(rec->name, i + 1, n, &last, 0);
+        hd_progress_update(&g->pg, g->prompts, ++g->made);
         if (i + 1 < n && hd_decoder_step(d, g->acgt[b], g->logits)) {
             hd_errorf("record %s: %s", rec->name, hd_error());
-            return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+            return hd_exit_status(hd_error_kind());
         }
     }
-    if (g->progress) show_progress(rec->name, n, n, &last, 1);
     g->t_steps += hd_now() - t1;
     g->n_steps += n > 1 ? (size_t)n - 1 : 0;
     return 0;
@@ -162,8 +164,9 @@ static int generate_samples(gen *g, const hd_seqrec *rec, const int32_t *ids, si
     int status = 0;
     hd_decoder *d0 = prefill(g, rec, ids, P, cap, &status), *d = NULL;
     if (!d0) return status;
-    for (long k = 0; k < g->samples && !status; k++) {
-        if (k + 1 == g->samples) d = d0, d0 = NULL;   /* the last sample consumes the prefilled decoder */
+    long samples = g->a->samples;
+    for (long k = 0; k < samples && !status; k++) {
+        if (k + 1 == samples) d = d0, d0 = NULL;   /* the last sample consumes the prefilled decoder */
         else if (d0->fork) {
             if (!(d = hd_decoder_fork(d0))) { status = hd_fail(); break; }
         } else if (!(d = prefill(g, rec, ids, P, cap, &status))) break;
@@ -171,9 +174,9 @@ static int generate_samples(gen *g, const hd_seqrec *rec, const int32_t *ids, si
         hd_decoder_free(d);
         d = NULL;
         size_t col = 0;
-        int w = g->samples > 1 ? hd_out_printf(g->o, ">%s_s%ld %s\n", rec->name, k + 1, g->desc)
+        int w = samples > 1 ? hd_out_printf(g->o, ">%s_s%ld %s\n", rec->name, k + 1, g->desc)
                                : hd_out_printf(g->o, ">%s %s\n", rec->name, g->desc);
-        if (w < 0 || (g->with_prompt && put_bases(g->o, rec->seq, rec->len, &col)) ||
+        if (w < 0 || (g->a->with_prompt && put_bases(g->o, rec->seq, rec->len, &col)) ||
             put_bases(g->o, g->bases, (size_t)n, &col) || (col && hd_out_write(g->o, "\n", 1) < 0))
             status = hd_fail();
     }
@@ -190,7 +193,7 @@ static int generate_record(gen *g, const hd_seqrec *rec)
     if (!ids) { hd_errorf("out of memory"); return EXIT_MODEL; }
     int status = 0;
     if (hd_tokenize(rec->seq, L, HD_SPECIAL_NONE, ids + bos, rec->name) < 0) {
-        hd_errorf("%s: %s", g->in, hd_error());
+        hd_errorf("%s: %s", hd_input_name(g->a->in), hd_error());
         status = EXIT_INPUT;
         goto out;
     }
@@ -202,9 +205,9 @@ static int generate_record(gen *g, const hd_seqrec *rec)
         status = EXIT_INPUT;
         goto out;
     }
-    long n = g->n;
+    long n = g->a->n;
     size_t maxl = m->max_len > 0 ? (size_t)m->max_len : 0;
-    if (maxl && g->truncate && P + (size_t)n - 1 > maxl) {
+    if (maxl && g->a->truncate && P + (size_t)n - 1 > maxl) {
         /* keep the last bases: as many as leave room for the n new ones, at least one */
         size_t room = (size_t)n - 1 < maxl ? maxl - ((size_t)n - 1) : 1;
         if (room < bos + 1) room = bos + 1;
@@ -227,13 +230,23 @@ static int generate_record(gen *g, const hd_seqrec *rec)
                  rec->name, maxl, fit, n);
         n = fit;
     }
-    status = generate_samples(g, rec, ids, P, n);
+    if (!(status = generate_samples(g, rec, ids, P, n))) hd_progress_update(&g->pg, ++g->prompts, g->made);
 out:
     free(ids);
     return status;
 }
 
-int main_generate(int argc, char **argv)
+/* The reader skips empty records: an empty prompt is generated from here (the start token alone), or is
+ * an error for families without one; other skips are warned about as usual. */
+static void on_skip(void *ud, hd_fasta *f, const hd_seqrec *rec, int why)
+{
+    gen *g = ud;
+    if (why != HD_SKIP_EMPTY) hd_fasta_skip_warn(f, rec, why);
+    else if (!g->status) g->status = generate_record(g, rec);
+}
+
+/* 0 parsed, 1 --help printed, -1 usage error (printed) */
+static int parse_args(int argc, char **argv, args *a)
 {
     enum { OPT_TEMP = OPT_COMMON_END, OPT_TOPK, OPT_TOPP, OPT_SEED, OPT_SAMPLES, OPT_WITH_PROMPT, OPT_TRUNCATE };
     static const struct option lo[] = {
@@ -243,105 +256,105 @@ int main_generate(int argc, char **argv)
         {"top-p", required_argument, NULL, OPT_TOPP}, {"seed", required_argument, NULL, OPT_SEED},
         {"num-samples", required_argument, NULL, OPT_SAMPLES}, {"with-prompt", no_argument, NULL, OPT_WITH_PROMPT},
         {"truncate-prompt", no_argument, NULL, OPT_TRUNCATE}, {NULL, 0, NULL, 0}};
-    hd_common_opts co = {0};
-    const char *out = "-";
-    gen g = {.n = 100, .samples = 1, .smp = {1.0, 0, 1.0}};
-    int c, seed_set = 0;
+    *a = (args){.out = "-", .n = 100, .samples = 1, .smp = {1.0, 0, 1.0}};
+    int c;
     long v;
     while ((c = getopt_long(argc, argv, "m:o:n:@:h", lo, NULL)) >= 0) {
-        int r = hd_common_opt(&co, c, optarg);
-        if (r < 0) return EXIT_INPUT;
+        int r = hd_common_opt(&a->co, c, optarg);
+        if (r < 0) return -1;
         if (r) continue;
         switch (c) {
-        case 'o': out = optarg; break;
+        case 'o': a->out = optarg; break;
         case 'n':
-            if (hd_parse_long("--num-bases", optarg, 1, 1L << 40, &g.n)) return EXIT_INPUT;
+            if (hd_parse_long("--num-bases", optarg, 1, 1L << 40, &a->n)) return -1;
             break;
         case OPT_SAMPLES:
-            if (hd_parse_long("--num-samples", optarg, 1, 1L << 30, &g.samples)) return EXIT_INPUT;
+            if (hd_parse_long("--num-samples", optarg, 1, 1L << 30, &a->samples)) return -1;
             break;
         case OPT_TEMP:
-            if (hd_parse_double("--temperature", optarg, 0, 1e6, &g.smp.temperature)) return EXIT_INPUT;
+            if (hd_parse_double("--temperature", optarg, 0, 1e6, &a->smp.temperature)) return -1;
             break;
         case OPT_TOPK:
-            if (hd_parse_long("--top-k", optarg, 1, 4, &v)) return EXIT_INPUT;
-            g.smp.top_k = (int)v;
+            if (hd_parse_long("--top-k", optarg, 1, 4, &v)) return -1;
+            a->smp.top_k = (int)v;
             break;
         case OPT_TOPP:
-            if (hd_parse_double("--top-p", optarg, 0, 1, &g.smp.top_p)) return EXIT_INPUT;
-            if (g.smp.top_p <= 0) {
-                hd_errorf("option --top-p: %g is out of range (0, 1]", g.smp.top_p);
-                return EXIT_INPUT;
+            if (hd_parse_double("--top-p", optarg, 0, 1, &a->smp.top_p)) return -1;
+            if (a->smp.top_p <= 0) {
+                hd_errorf("option --top-p: %g is out of range (0, 1]", a->smp.top_p);
+                return -1;
             }
             break;
         case OPT_SEED:
-            if (parse_seed(optarg, &g.seed)) return EXIT_INPUT;
-            seed_set = 1;
+            if (parse_seed(optarg, &a->seed)) return -1;
+            a->seed_set = 1;
             break;
-        case OPT_WITH_PROMPT: g.with_prompt = 1; break;
-        case OPT_TRUNCATE: g.truncate = 1; break;
+        case OPT_WITH_PROMPT: a->with_prompt = 1; break;
+        case OPT_TRUNCATE: a->truncate = 1; break;
         case 'h':
-        case OPT_HELP: usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_INPUT;
+        case OPT_HELP: usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
-    const char *in;
-    if (optind < argc) in = argv[optind++];
-    else if (!isatty(STDIN_FILENO)) in = "-";
-    else {
-        hd_errorf("no prompt FASTA given");
-        usage(stderr);
-        return EXIT_INPUT;
-    }
-    if (optind < argc) {
-        hd_errorf("unexpected argument '%s'", argv[optind]);
-        return EXIT_INPUT;
-    }
-    if (hd_has_suffix(out, ".gz") && hd_refuse_tty_output(out, "compressed")) return EXIT_INPUT;
-    if (!seed_set) {
-        g.seed = random_seed();
-        if (g.smp.temperature > 0 && g.smp.top_k != 1 && hd_verbosity >= 2)
+    if (!(a->in = hd_input_arg(argc, argv, "FASTA prompts; '-' for standard input", usage))) return -1;
+    if (hd_has_suffix(a->out, ".gz") && hd_refuse_tty_output(a->out, "compressed")) return -1;
+    if (!a->seed_set) {
+        a->seed = random_seed();
+        if (a->smp.temperature > 0 && a->smp.top_k != 1 && hd_verbosity >= 2)
             fprintf(stderr, "hyenadna generate: random seed %llu (--seed %llu repeats this run)\n",
-                    (unsigned long long)g.seed, (unsigned long long)g.seed);
+                    (unsigned long long)a->seed, (unsigned long long)a->seed);
     }
+    return 0;
+}
 
-    int status = EXIT_OK;
-    hd_fasta *fa = NULL;
-    if (!(g.m = hd_open_model(co.model))) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
-    if (!g.m->causal) {
+/* the model (causal), the backend, the buffers; an exit status */
+static int setup(gen *g)
+{
+    const args *a = g->a;
+    if (!(g->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
+    hd_model *m = g->m;
+    if (!m->causal) {
         hd_errorf("%s is a masked %s model (%s): generate needs a causal (next-base) model such as HyenaDNA",
-                  g.m->location, hd_family_name(g.m->family), g.m->variant);
-        status = EXIT_INPUT;
-        goto done;
+                  m->location, hd_family_name(m->family), m->variant);
+        return EXIT_INPUT;
     }
-    if (hd_tokenize("ACGT", 4, HD_SPECIAL_NONE, g.acgt, "ACGT") != 4) { status = hd_fail(); goto done; }
-    snprintf(g.desc, sizeof g.desc, "model=%s temperature=%g top_k=%d top_p=%g seed=%llu", g.m->location,
-             g.smp.temperature, g.smp.top_k ? g.smp.top_k : 4, g.smp.top_p, (unsigned long long)g.seed);
-    for (char *p = g.desc; *p; p++)
+    if (hd_tokenize("ACGT", 4, HD_SPECIAL_NONE, g->acgt, "ACGT") != 4) return hd_fail();
+    snprintf(g->desc, sizeof g->desc, "model=%s temperature=%g top_k=%d top_p=%g seed=%llu", m->location,
+             a->smp.temperature, a->smp.top_k ? a->smp.top_k : 4, a->smp.top_p, (unsigned long long)a->seed);
+    for (char *p = g->desc; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
-    if (!(g.be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
-    if (!(g.logits = hd_alloc((size_t)g.m->n_logits * sizeof(float), "the logits")) ||
-        !(g.logits0 = hd_alloc((size_t)g.m->n_logits * sizeof(float), "the logits")) ||
-        !(g.bases = hd_alloc((size_t)g.n, "the new bases"))) {
-        status = hd_fail();
-        goto done;
-    }
-    g.progress = (co.progress || isatty(STDERR_FILENO)) && hd_verbosity >= 2;
-    g.in = in;
-    if (!(fa = hd_fasta_open(in))) { status = hd_fail(); goto done; }
-    if (!(g.o = hd_out_open(out, 1))) { status = hd_fail(); goto done; }
+    if (!(g->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
+    if (!(g->logits = hd_alloc((size_t)m->n_logits * sizeof(float), "the logits")) ||
+        !(g->logits0 = hd_alloc((size_t)m->n_logits * sizeof(float), "the logits")) ||
+        !(g->bases = hd_alloc((size_t)a->n, "the new bases")))
+        return hd_fail();
+    return EXIT_OK;
+}
+
+int main_generate(int argc, char **argv)
+{
+    args a;
+    int r = parse_args(argc, argv, &a);
+    if (r) return r > 0 ? EXIT_OK : EXIT_INPUT;
+
+    gen g = {.a = &a};
+    hd_fasta *fa = NULL;
+    int status = setup(&g);
+    if (status) goto done;
+    if (!(fa = hd_fasta_open(a.in))) { status = hd_fail(); goto done; }
+    hd_fasta_set_skip_hook(fa, on_skip, &g);
+    if (!(g.o = hd_out_open(a.out, 1))) { status = hd_fail(); goto done; }
     hd_seqrec rec;
-    int r;
-    long nrec = 0;
-    while ((r = hd_fasta_next(fa, &rec)) > 0) {
+    hd_progress_start(&g.pg, a.co.progress, "prompts", 0);
+    while ((r = hd_fasta_next(fa, &rec)) > 0 && !g.status)
         if ((status = generate_record(&g, &rec))) goto done;
-        nrec++;
-    }
+    hd_progress_end(&g.pg);
+    if (g.status) { status = g.status; goto done; }
     if (r < 0) { status = hd_fail(); goto done; }
     if (hd_out_close(g.o)) { g.o = NULL; status = hd_fail(); goto done; }
     g.o = NULL;
-    hd_infof("%ld prompts; prefill %.3f s; %zu decoding steps in %.3f s (%.1f bases/s)", nrec, g.t_prefill, g.n_steps,
-             g.t_steps, g.t_steps > 0 ? (double)g.n_steps / g.t_steps : 0.0);
+    hd_infof("%" PRIu64 " prompts; prefill %.3f s; %zu decoding steps in %.3f s (%.1f bases/s)", g.prompts, g.t_prefill,
+             g.n_steps, g.t_steps, g.t_steps > 0 ? (double)g.n_steps / g.t_steps : 0.0);
 done:
     if (g.o) hd_out_abort(g.o);
     hd_fasta_close(fa);

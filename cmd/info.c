@@ -43,7 +43,7 @@ int main_info(int argc, char **argv)
         return EXIT_INPUT;
     }
     hd_model *m = hd_open_model(co.model);
-    if (!m) return hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
+    if (!m) return hd_exit_status(hd_error_kind());
 
     char sz[32];
     printf("model\t%s\n", m->location);

@@ -11,15 +11,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../src/output.h"
-
-int main_info(int argc, char **argv);
-int main_forward(int argc, char **argv);
-int main_convert(int argc, char **argv);
-int main_classify(int argc, char **argv);
-int main_embed(int argc, char **argv);
-int main_score_variants(int argc, char **argv);
-int main_generate(int argc, char **argv);
+#include "commands.h"
+#include "output.h"
 
 typedef struct {
     int (*func)(int, char **);
@@ -150,6 +143,7 @@ int main(int argc, char **argv)
         help_argv[1] = "--help";
         help_argv[2] = NULL;
         hd_cmd = c->name;
+        hd_log_set_sink(hd_log_to_stderr);
         return hd_finish_stdout(c->func(2, help_argv));
     }
     const cmd_t *c = find(cmd);
@@ -158,6 +152,7 @@ int main(int argc, char **argv)
         return 1;
     }
     hd_cmd = c->name;
+    hd_log_set_sink(hd_log_to_stderr);
     /* a closed downstream pipe ends the run quietly (status 141, as other tools) */
     signal(SIGPIPE, SIG_DFL);
     hd_out_install_signal_cleanup();

@@ -17,10 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/output.h"
-#include "../src/shard.h"
-#include "../src/tokenizer.h"
-#include "../src/varscore.h"
+#include "input.h"
+#include "output.h"
+#include "regions.h"
+#include "shard.h"
+#include "tokenizer.h"
+#include "varscore.h"
 
 static void usage(FILE *fp)
 {
@@ -79,19 +81,7 @@ static int ref_open(refseq *r, const char *path)
     memset(r, 0, sizeof *r);
     r->cur = -1;
     r->path = path;
-    if (access(path, R_OK)) {
-        hd_set_error(HD_EINPUT, "cannot read reference '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    hts_set_log_level(HTS_LOG_OFF);
-    r->fai = fai_load3(path, NULL, NULL, FAI_CREATE);
-    hts_set_log_level(HTS_LOG_WARNING);
-    if (!r->fai) {
-        hd_set_error(HD_EINPUT, "cannot index reference '%s': it must be a plain or bgzip-compressed FASTA, and "
-                     "its directory writable when REF.fai does not exist yet", path);
-        return -1;
-    }
-    return 0;
+    return (r->fai = hd_faidx_open(path)) ? 0 : -1;
 }
 
 static void ref_close(refseq *r)
@@ -115,9 +105,10 @@ static int ref_load(refseq *r, const char *name)
     }
     free(r->seq);
     free(r->ids);
+    r->cur = -1;
     r->seq = s;
     r->ids = malloc(len ? (size_t)len : 1);
-    if (!r->ids) { hd_set_error(HD_EMODEL, "out of memory for contig %s", name); return -1; }
+    if (!r->ids) { hd_set_error(HD_ERESOURCE, "out of memory for contig %s", name); return -1; }
     for (hts_pos_t i = 0; i < len; i++)
         if (s[i] >= 'a' && s[i] <= 'z') s[i] -= 32;
     hd_vs_seq_ids(s, (size_t)len, r->ids);
@@ -165,13 +156,32 @@ typedef struct {
 } item;
 
 typedef struct {
+    int tid;
+    hts_pos_t pos, end;
+    long skipped_n;
+} snv_gen;
+
+typedef struct {
     /* options */
     int strict, otype, clevel, write_index, no_version, all_snvs;
     const char *out, *in, *region;
     hd_vs_opts vo;
     char **argv;
     int argc;
+    hd_common_opts co;
+    const char *fasta, *score;
+    long window, chunk, overlap, nbatch;   /* nbatch: records scored together (--batch) */
+    int edist;
+    hd_shard shard;
     /* state */
+    htsFile *ifp;
+    hd_backend *be;
+    hd_vs_engine *eng;
+    item *items;
+    long nitems;
+    snv_gen gen;
+    uint64_t rlo, rhi;     /* the records [rlo, rhi) of the input, 0-based, are this shard's */
+    char refbuf[4096];
     hd_model *m;
     refseq ref;
     hd_vs_batch *batch;
@@ -217,7 +227,7 @@ static int plan(ctx *x, item *it, long recno)
     it->nalt = rec->n_allele > 1 ? rec->n_allele - 1 : 0;
     if (it->nalt > it->cap) {
         long *h = realloc(it->h, (size_t)it->nalt * sizeof *h);
-        if (!h) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        if (!h) { hd_set_oom(NULL); return -1; }
         it->h = h, it->cap = it->nalt;
     }
     for (int i = 0; i < it->nalt; i++) it->h[i] = -1;
@@ -248,7 +258,7 @@ static int plan(ctx *x, item *it, long recno)
         const char *al = rec->d.allele[a + 1];
         size_t n = strlen(al);
         int32_t sbuf[256], *ids = n <= 256 ? sbuf : malloc(n * sizeof *ids);
-        if (!ids) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        if (!ids) { hd_set_oom(NULL); return -1; }
         if (hd_vs_allele_ids(al, ids, n) < 0) {
             x->alleles_unscorable++;
         } else {
@@ -277,11 +287,11 @@ static int emit(ctx *x, item *it)
         float *a = realloc(x->fbuf, (size_t)n * sizeof *a), *b = a ? realloc(x->ebuf, (size_t)n * sizeof *b) : NULL;
         if (a) x->fbuf = a;
         if (b) x->ebuf = b;
-        if (!a || !b) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        if (!a || !b) { hd_set_oom(NULL); return -1; }
         x->fcap = n;
     }
     double *llr = calloc(n ? (size_t)n : 1, sizeof *llr), *ed = calloc(n ? (size_t)n : 1, sizeof *ed);
-    if (!llr || !ed) { free(llr); free(ed); hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!llr || !ed) { free(llr); free(ed); hd_set_oom(NULL); return -1; }
     for (int a = 0; a < n; a++) {
         llr[a] = ed[a] = NAN;
         if (it->reason == R_SCORED && it->h[a] >= 0) hd_vs_batch_result(x->batch, it->h[a], &llr[a], &ed[a]);
@@ -318,8 +328,11 @@ static int emit(ctx *x, item *it)
                 hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
                              "VCF header (BCF output needs every contig, FILTER and tag declared)", x->out,
                              bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag");
+            else if (rec->errcode)
+                hd_set_error(HD_EINPUT, "%s: cannot write the malformed record at %s:%" PRIhts_pos " (htslib error code "
+                             "%d)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode);
             else
-                hd_set_error(HD_EINPUT, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
+                hd_set_error(HD_ERESOURCE, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
             rc = -1;
         }
     }
@@ -434,16 +447,16 @@ static int open_output(ctx *x)
         mode[l + 1] = 0;
     }
     const char *name = x->out;
-    if (strcmp(x->out, "-")) {
+    if (!hd_out_in_place(x->out)) {   /* a file: written under a temporary name, renamed when complete */
         if (!(x->tmp = hd_out_tmpname(x->out))) return -1;
         name = x->tmp;
     }
     if (!(x->ofp = hts_open(name, mode))) {
-        hd_set_error(HD_EINPUT, "cannot open output '%s': %s", x->out, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot open output '%s': %s", x->out, strerror(errno));
         return -1;
     }
     if (bcf_hdr_write(x->ofp, x->ohdr) < 0) {
-        hd_set_error(HD_EINPUT, "%s: cannot write the header", x->out);
+        hd_set_error(HD_ERESOURCE, "%s: cannot write the header", x->out);
         return -1;
     }
     return 0;
@@ -464,7 +477,7 @@ static int close_output(ctx *x)
     int r = hts_close(x->ofp);
     x->ofp = NULL;
     if (r < 0) {
-        hd_set_error(HD_EINPUT, "%s: write failed", x->out);
+        hd_set_error(HD_ERESOURCE, "%s: write failed", x->out);
         return -1;
     }
     if (!x->tmp) return 0;
@@ -502,12 +515,6 @@ static void abort_output(ctx *x)
 
 /* ---------------------------------------------------------------- --all-snvs records */
 
-typedef struct {
-    int tid;
-    hts_pos_t pos, end;
-    long skipped_n;
-} snv_gen;
-
 static bcf_hdr_t *snv_header(ctx *x)
 {
     bcf_hdr_t *h = bcf_hdr_init("w");
@@ -527,11 +534,12 @@ static bcf_hdr_t *snv_header(ctx *x)
     return h;
 }
 
-/* Next saturation-mutagenesis record into rec; 1 made, 0 done. */
+/* Next saturation-mutagenesis record into rec; 1 made, 0 done, -1 error. */
 static int snv_next(ctx *x, snv_gen *g, bcf1_t *rec)
 {
     const char *name = faidx_iseq(x->ref.fai, g->tid);
-    if (ref_load(&x->ref, name) <= 0) return 0;
+    int r = ref_load(&x->ref, name);
+    if (r <= 0) return r;
     while (g->pos < g->end) {
         char b = x->ref.seq[g->pos];
         if (!strchr("ACGT", b)) { g->pos++; g->skipped_n++; continue; }
@@ -551,42 +559,10 @@ static int snv_next(ctx *x, snv_gen *g, bcf1_t *rec)
     return 0;
 }
 
-/* ---------------------------------------------------------------- --shard */
+/* ---------------------------------------------------------------- parse and check */
 
-/* The number of records of a VCF/BCF file (a first pass for --shard): data lines of a text VCF, records of a BCF. */
-static int count_records(const char *path, uint64_t *n)
-{
-    *n = 0;
-    htsFile *fp = hts_open(path, "r");
-    if (!fp) { hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno)); return -1; }
-    int rc = 0;
-    if (hts_get_format(fp)->format == vcf) {
-        kstring_t line = {0, 0, NULL};
-        int r;
-        while ((r = hts_getline(fp, KS_SEP_LINE, &line)) >= 0)
-            if (line.l && line.s[0] != '#') (*n)++;
-        if (r < -1) { hd_set_error(HD_EINPUT, "%s: read error while counting the records for --shard", path); rc = -1; }
-        free(line.s);
-    } else {
-        bcf_hdr_t *h = bcf_hdr_read(fp);
-        bcf1_t *rec = h ? bcf_init() : NULL;
-        int r = -1;
-        if (!rec) { hd_set_error(HD_EINPUT, "'%s': cannot read the header", path); rc = -1; }
-        while (rec && (r = bcf_read(fp, h, rec)) == 0) (*n)++;
-        if (rec && r < -1) {
-            hd_set_error(HD_EINPUT, "%s: cannot read record %" PRIu64 " while counting the records for --shard", path, *n + 1);
-            rc = -1;
-        }
-        if (rec) bcf_destroy(rec);
-        if (h) bcf_hdr_destroy(h);
-    }
-    hts_close(fp);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- main */
-
-int main_score_variants(int argc, char **argv)
+/* 0 parsed, 1 --help printed, -1 usage error (printed) */
+static int parse_args(int argc, char **argv, ctx *x)
 {
     enum { OPT_STRICT = OPT_COMMON_END, OPT_ALLSNVS, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_EDIST, OPT_NOEDIST, OPT_BATCH,
            OPT_NOVERSION, OPT_SHARD };
@@ -601,69 +577,64 @@ int main_score_variants(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
         {"write-index", no_argument, NULL, 'W'}, {"no-version", no_argument, NULL, OPT_NOVERSION},
         {"shard", required_argument, NULL, OPT_SHARD}, {NULL, 0, NULL, 0}};
-    hd_common_opts co = {0};
-    ctx X = {0}, *x = &X;
     x->out = "-";
-    x->otype = 0;
     x->clevel = -1;
     x->argc = argc, x->argv = argv;
-    const char *fasta = NULL, *score = NULL;
-    long window = -1, chunk = -1, overlap = -1, batch = 2048, v;
-    int edist = -1, c;
-    hd_shard shard = {0, 0};
+    x->window = x->chunk = x->overlap = -1;
+    x->nbatch = 2048;
+    x->edist = -1;
+    int c;
     while ((c = getopt_long(argc, argv, "m:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
-        int r = hd_common_opt(&co, c, optarg);
-        if (r < 0) return EXIT_INPUT;
+        int r = hd_common_opt(&x->co, c, optarg);
+        if (r < 0) return -1;
         if (r) continue;
         switch (c) {
-        case 'f': fasta = optarg; break;
+        case 'f': x->fasta = optarg; break;
         case 'r': x->region = optarg; break;
         case OPT_ALLSNVS: x->all_snvs = 1; break;
         case OPT_STRICT: x->strict = 1; break;
-        case 's': score = optarg; break;
-        case 'w': if (hd_parse_long("--window", optarg, 1, 1L << 30, &window)) return EXIT_INPUT; break;
-        case OPT_CHUNK: if (hd_parse_long("--chunk", optarg, 1, 1L << 30, &chunk)) return EXIT_INPUT; break;
-        case OPT_OVERLAP: if (hd_parse_long("--overlap", optarg, 0, 1L << 30, &overlap)) return EXIT_INPUT; break;
+        case 's': x->score = optarg; break;
+        case 'w': if (hd_parse_long("--window", optarg, 1, 1L << 30, &x->window)) return -1; break;
+        case OPT_CHUNK: if (hd_parse_long("--chunk", optarg, 1, 1L << 30, &x->chunk)) return -1; break;
+        case OPT_OVERLAP: if (hd_parse_long("--overlap", optarg, 0, 1L << 30, &x->overlap)) return -1; break;
         case OPT_RC: x->vo.rc = 1; break;
-        case OPT_EDIST: edist = 1; break;
-        case OPT_NOEDIST: edist = 0; break;
-        case OPT_BATCH: if (hd_parse_long("--batch", optarg, 1, 1L << 24, &batch)) return EXIT_INPUT; break;
+        case OPT_EDIST: x->edist = 1; break;
+        case OPT_NOEDIST: x->edist = 0; break;
+        case OPT_BATCH: if (hd_parse_long("--batch", optarg, 1, 1L << 24, &x->nbatch)) return -1; break;
         case 'o': x->out = optarg; break;
         case 'O':
             if (parse_otype(optarg, &x->otype, &x->clevel)) {
                 hd_errorf("option --output-type: '%s' is not one of v, z, b, u, t (z and b may take a level 0-9)", optarg);
-                return EXIT_INPUT;
+                return -1;
             }
             break;
         case 'W': x->write_index = 1; break;
         case OPT_NOVERSION: x->no_version = 1; break;
         case OPT_SHARD:
-            if (hd_shard_parse(optarg, &shard)) { hd_errorf("option --shard: %s", hd_error()); return EXIT_INPUT; }
+            if (hd_shard_parse(optarg, &x->shard)) { hd_errorf("option --shard: %s", hd_error()); return -1; }
             break;
         case 'h':
-        case OPT_HELP: usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_INPUT;
+        case OPT_HELP: usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
-    (void)v;
     if (x->all_snvs) {
-        if (!x->region) { hd_errorf("--all-snvs needs a region: -r CHR:BEG-END"); return EXIT_INPUT; }
-        if (optind < argc) { hd_errorf("--all-snvs takes no input file ('%s' given)", argv[optind]); return EXIT_INPUT; }
+        if (!x->region) { hd_errorf("--all-snvs needs a region: -r CHR:BEG-END"); return -1; }
+        if (optind < argc) { hd_errorf("--all-snvs takes no input file ('%s' given)", argv[optind]); return -1; }
     } else {
-        if (x->region) { hd_errorf("option -r/--region is used with --all-snvs only"); return EXIT_INPUT; }
-        if (optind < argc) x->in = argv[optind++];
-        else if (!isatty(STDIN_FILENO)) x->in = "-";
-        else {
-            hd_errorf("no input VCF/BCF given");
-            usage(stderr);
-            return EXIT_INPUT;
-        }
-        if (optind < argc) { hd_errorf("unexpected argument '%s'", argv[optind]); return EXIT_INPUT; }
-        if (shard.n && !strcmp(x->in, "-")) {
-            hd_errorf("option --shard needs an input file, not standard input: every shard reads the input to count "
-                      "the records before it scores its block of them");
-            return EXIT_INPUT;
-        }
+        if (x->region) { hd_errorf("option -r/--region is used with --all-snvs only"); return -1; }
+        if (!(x->in = hd_input_arg(argc, argv, "a VCF or BCF file; '-' for standard input", usage))) return -1;
+    }
+    return 0;
+}
+
+/* the combinations of options and the output type; -1 usage error (printed) */
+static int check_args(ctx *x)
+{
+    if (x->shard.n && !x->all_snvs && !strcmp(x->in, "-")) {
+        hd_errorf("option --shard needs an input file, not standard input: every shard reads the input to count "
+                  "the records before it scores its block of them");
+        return -1;
     }
     if (!x->otype) {
         x->otype = strcmp(x->out, "-") ? otype_from_name(x->out) : 0;
@@ -671,190 +642,229 @@ int main_score_variants(int argc, char **argv)
     }
     if (x->write_index && (x->otype == 'v' || x->otype == 't' || !strcmp(x->out, "-"))) {
         hd_errorf("option --write-index needs bgzipped VCF or BCF output to a file (-o FILE -O z|b)");
+        return -1;
+    }
+    if (x->otype != 't' && x->otype != 'v' && hd_refuse_tty_output(x->out, "compressed")) return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+/* the input VCF/BCF and its header (which may name the reference); 0 or an exit status */
+static int open_vcf(ctx *x)
+{
+    if (!(x->ifp = hd_input_hts_open(x->in))) return hd_fail();
+    if (hts_get_format(x->ifp)->category != variant_data) {
+        hd_errorf("'%s' is not a VCF or BCF file", x->in);
         return EXIT_INPUT;
     }
-    if (x->otype != 't' && x->otype != 'v' && hd_refuse_tty_output(x->out, "compressed")) return EXIT_INPUT;
-
-    int status = EXIT_OK;
-    htsFile *ifp = NULL;
-    hd_backend *be = NULL;
-    hd_vs_engine *eng = NULL;
-    item *items = NULL;
-    snv_gen gen = {0};
-    char refbuf[4096];
-    long nitems = 0;
-
-    /* input first: its header may name the reference */
-    if (!x->all_snvs) {
-        if (!(ifp = hts_open(x->in, "r"))) {
-            hd_errorf("cannot open '%s': %s", x->in, strerror(errno));
-            return EXIT_INPUT;
-        }
-        if (hts_get_format(ifp)->category != variant_data) {
-            hd_errorf("'%s' is not a VCF or BCF file", x->in);
-            hts_close(ifp);
-            return EXIT_INPUT;
-        }
-        if (!(x->ihdr = bcf_hdr_read(ifp))) {
-            hd_errorf("'%s': cannot read the VCF header", x->in);
-            hts_close(ifp);
-            return EXIT_INPUT;
-        }
+    if (!(x->ihdr = bcf_hdr_read(x->ifp))) {
+        hd_errorf("'%s': cannot read the VCF header", x->in);
+        return EXIT_INPUT;
     }
-    const char *refp = resolve_ref(fasta, x->ihdr, refbuf, sizeof refbuf);
+    return 0;
+}
+
+/* the reference; with --all-snvs the region (this shard's block of its positions) and a header */
+static int open_reference(ctx *x)
+{
+    const char *refp = resolve_ref(x->fasta, x->ihdr, x->refbuf, sizeof x->refbuf);
     if (!refp) {
         hd_errorf("a reference FASTA is needed: give -f REF.fa, a ##reference= header line naming a readable file, "
                   "or set HYENADNA_REF");
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
-    if (ref_open(&x->ref, refp)) { status = hd_fail(); goto done; }
-    if (x->all_snvs) {
-        hts_pos_t beg, end;
-        int tid;
-        if (!fai_parse_region(x->ref.fai, x->region, &tid, &beg, &end, 0) || tid < 0) {
-            hd_errorf("option -r: '%s' is not a region of '%s' (CHR:BEG-END)", x->region, refp);
-            status = EXIT_INPUT;
-            goto done;
-        }
-        hts_pos_t clen = faidx_seq_len(x->ref.fai, faidx_iseq(x->ref.fai, tid));
-        if (end > clen) end = clen;
-        gen = (snv_gen){tid, beg, end, 0};
-        if (shard.n) {   /* a contiguous block of the region's positions */
-            uint64_t lo, hi;
-            hd_shard_range(&shard, end > beg ? (uint64_t)(end - beg) : 0, &lo, &hi);
-            gen.pos = beg + (hts_pos_t)lo;
-            gen.end = beg + (hts_pos_t)hi;
-            hd_infof("shard %ld/%ld: positions %" PRIhts_pos "-%" PRIhts_pos " of %s", shard.i, shard.n, gen.pos + 1,
-                     gen.end, x->region);
-        }
-        if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); status = EXIT_MODEL; goto done; }
+    if (ref_open(&x->ref, refp)) return hd_fail();
+    if (!x->all_snvs) return 0;
+    hd_contigs *dict = hd_contigs_from_fai(x->ref.fai, refp);
+    hd_region reg;
+    if (!dict) return hd_fail();
+    if (hd_region_parse(x->region, dict, &reg)) {
+        hd_errorf("option -r: %s", hd_error());
+        hd_contigs_free(dict);
+        return EXIT_INPUT;
     }
+    x->gen = (snv_gen){hd_contigs_id(dict, reg.chrom), reg.beg, reg.end, 0};
+    free(reg.chrom);
+    hd_contigs_free(dict);
+    if (x->shard.n) {   /* a contiguous block of the region's positions */
+        uint64_t lo, hi;
+        hd_shard_range(&x->shard, (uint64_t)(x->gen.end - x->gen.pos), &lo, &hi);
+        hts_pos_t beg = x->gen.pos;
+        x->gen.pos = beg + (hts_pos_t)lo;
+        x->gen.end = beg + (hts_pos_t)hi;
+        hd_infof("shard %ld/%ld: positions %" PRIhts_pos "-%" PRIhts_pos " of %s", x->shard.i, x->shard.n,
+                 x->gen.pos + 1, x->gen.end, x->region);
+    }
+    if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); return EXIT_MODEL; }
+    return 0;
+}
 
-    if (!(x->m = hd_open_model(co.model))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+/* the model, the score mode and its window, chunk and overlap, the backend, the scoring engine */
+static int open_scorer(ctx *x)
+{
+    if (!(x->m = hd_open_model(x->co.model))) return hd_exit_status(hd_error_kind());
     hd_model *m = x->m;
     long maxlen = m->max_len > 0 ? m->max_len : 0;
-    if (score) {
-        if (hd_vs_mode_parse(score, &x->vo.mode)) {
-            hd_errorf("option --score: '%s' is not one of window, prefix, masked, unmasked", score);
-            status = EXIT_INPUT;
-            goto done;
+    if (x->score) {
+        if (hd_vs_mode_parse(x->score, &x->vo.mode)) {
+            hd_errorf("option --score: '%s' is not one of window, prefix, masked, unmasked", x->score);
+            return EXIT_INPUT;
         }
     } else x->vo.mode = m->causal ? HD_VS_WINDOW : HD_VS_MASKED;
     if ((x->vo.mode == HD_VS_WINDOW || x->vo.mode == HD_VS_PREFIX) && !m->causal) {
         hd_errorf("option --score %s needs a causal model (HyenaDNA); %s is a masked model: use --score masked or "
                   "unmasked", hd_vs_mode_name(x->vo.mode), m->location);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     if ((x->vo.mode == HD_VS_MASKED || x->vo.mode == HD_VS_UNMASKED) && m->causal)
         hd_warnf("--score %s on a causal model: the logits at a position predict the next base, so this LLR is not "
                  "the masked-model score", hd_vs_mode_name(x->vo.mode));
+    long window = x->window, chunk = x->chunk, overlap = x->overlap;
     if (window < 0) window = maxlen && maxlen < 1024 ? maxlen : 1024;
     if (maxlen && window > maxlen) {
         hd_errorf("option --window: %ld exceeds the model's maximum length of %ld", window, maxlen);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     if (chunk < 0) chunk = maxlen ? maxlen : 1L << 16;
     if (maxlen && chunk > maxlen) {
         hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", chunk, maxlen);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     if (overlap < 0) overlap = window / 2 < chunk ? window / 2 : chunk - 1;
     if (overlap >= chunk) {
         hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", overlap, chunk);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     x->vo.window = (size_t)window, x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap;
-    x->vo.edist = edist >= 0 ? edist : x->vo.mode == HD_VS_WINDOW;
-
-    if (!(be = hd_open_backend(&co))) { status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT; goto done; }
+    x->vo.edist = x->edist >= 0 ? x->edist : x->vo.mode == HD_VS_WINDOW;
+    if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
     /* windows run in parallel on private CPU backends for the families whose forward is re-entrant */
-    int nw = m->family == HD_FAM_HYENA ? be->nthreads : 1;
-    if (!(eng = hd_vs_engine_new(m, be, nw)) || !(x->batch = hd_vs_batch_new(eng, &x->vo))) { status = hd_fail(); goto done; }
-    if (open_output(x)) { status = hd_fail(); goto done; }
+    int nw = m->family == HD_FAM_HYENA ? x->be->nthreads : 1;
+    if (!(x->eng = hd_vs_engine_new(m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo))) return hd_fail();
+    return 0;
+}
 
-    items = calloc((size_t)batch, sizeof *items);
-    if (!items) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
-    for (long i = 0; i < batch; i++)
-        if (!(items[i].rec = bcf_init())) { hd_errorf("out of memory"); status = EXIT_MODEL; goto done; }
-    nitems = batch;
-
-    uint64_t rlo = 0, rhi = UINT64_MAX;   /* the records [rlo, rhi) of the input, 0-based, are this shard's */
-    if (shard.n && !x->all_snvs) {
+/* the records of a batch, and this shard's block of the input records */
+static int prepare_run(ctx *x)
+{
+    if (!(x->items = calloc((size_t)x->nbatch, sizeof *x->items))) { hd_set_oom(NULL); return hd_fail(); }
+    x->nitems = x->nbatch;   /* every item is freed, also those left NULL when bcf_init fails */
+    for (long i = 0; i < x->nbatch; i++)
+        if (!(x->items[i].rec = bcf_init())) { hd_set_oom(NULL); return hd_fail(); }
+    x->rlo = 0;
+    x->rhi = UINT64_MAX;
+    if (x->shard.n && !x->all_snvs) {
         uint64_t total = 0;
-        if (count_records(x->in, &total)) { status = hd_fail(); goto done; }
-        hd_shard_range(&shard, total, &rlo, &rhi);
-        hd_infof("shard %ld/%ld: records %" PRIu64 " to %" PRIu64 " of %" PRIu64, shard.i, shard.n, rlo + 1, rhi, total);
+        if (hd_shard_count_vcf(x->in, &total)) return hd_fail();
+        hd_shard_range(&x->shard, total, &x->rlo, &x->rhi);
+        hd_infof("shard %ld/%ld: records %" PRIu64 " to %" PRIu64 " of %" PRIu64, x->shard.i, x->shard.n, x->rlo + 1,
+                 x->rhi, total);
     }
+    return 0;
+}
 
-    double t0 = hd_now();
-    int eof = 0;
+/* ---------------------------------------------------------------- run and report */
+
+/* read, plan, score and write the records batch by batch */
+static int run(ctx *x)
+{
     const size_t token_budget = (size_t)1 << 25;
+    uint64_t total = x->all_snvs ? (uint64_t)(x->gen.end - x->gen.pos) : x->shard.n ? x->rhi - x->rlo : 0;
+    hd_progress pg;
+    hd_progress_start(&pg, x->co.progress, "records", total);
+    int eof = 0;
     while (!eof) {
         long n = 0;
-        while (n < batch && hd_vs_batch_tokens(x->batch) < token_budget) {
+        while (n < x->nbatch && hd_vs_batch_tokens(x->batch) < token_budget) {
             int r;
-            if (x->all_snvs) r = snv_next(x, &gen, items[n].rec) ? 0 : -1;
-            else if ((uint64_t)x->nrec >= rhi) r = -1;   /* the rest belongs to later shards */
-            else r = bcf_read(ifp, x->ihdr, items[n].rec);
+            if (x->all_snvs) {
+                r = snv_next(x, &x->gen, x->items[n].rec);
+                if (r < 0) return hd_fail();
+                r = r ? 0 : -1;
+            } else if ((uint64_t)x->nrec >= x->rhi) r = -1;   /* the rest belongs to later shards */
+            else r = bcf_read(x->ifp, x->ihdr, x->items[n].rec);
             if (r < -1) {
                 hd_errorf("%s: cannot read record %ld (after %ld records)", x->in, x->nrec + 1, x->nrec);
-                status = EXIT_INPUT;
-                goto done;
+                return EXIT_INPUT;
             }
             if (r == -1) { eof = 1; break; }
             x->nrec++;
-            if ((uint64_t)x->nrec <= rlo) { x->nskip++; continue; }   /* before this shard's block */
-            if (plan(x, &items[n], x->nrec)) { status = hd_fail(); goto done; }
+            if ((uint64_t)x->nrec <= x->rlo) { x->nskip++; continue; }   /* before this shard's block */
+            if (plan(x, &x->items[n], x->nrec)) return hd_fail();
             n++;
         }
         if (hd_vs_batch_size(x->batch) && hd_vs_batch_run(x->batch)) {
             hd_errorf("scoring failed: %s", hd_error());
-            status = hd_error_kind() == HD_EMODEL ? EXIT_MODEL : EXIT_INPUT;
-            goto done;
+            return hd_exit_status(hd_error_kind());
         }
         for (long i = 0; i < n; i++)
-            if (emit(x, &items[i])) { status = hd_fail(); goto done; }
+            if (emit(x, &x->items[i])) return hd_fail();
         hd_vs_batch_clear(x->batch);
-        if (co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2))
-            fprintf(stderr, "\rhyenadna score-variants: %ld records", x->nrec);
+        hd_progress_update(&pg, (uint64_t)(x->nrec - x->nskip), 0);
     }
-    if (close_output(x)) { status = hd_fail(); goto done; }
-    double dt = hd_now() - t0;
-    if (co.progress || (isatty(STDERR_FILENO) && hd_verbosity >= 2)) fputc('\n', stderr);
-    if (hd_verbosity >= 2) {
-        kstring_t s = {0, 0, NULL};
-        long nout = x->nrec - x->nskip;
-        ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", nout, x->counts[R_SCORED],
-                 nout - x->counts[R_SCORED]);
-        int first = 1;
-        for (int r = 1; r < R_NREASONS; r++)
-            if (x->counts[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", x->counts[r], reason_name[r]); first = 0; }
-        if (!first) kputc(')', &s);
-        ksprintf(&s, "; %ld ALT alleles scored", x->alleles_scored);
-        if (x->alleles_unscorable) ksprintf(&s, ", %ld symbolic ALT alleles left unscored", x->alleles_unscorable);
-        if (gen.skipped_n) ksprintf(&s, "; %ld non-ACGT positions skipped", gen.skipped_n);
-        ksprintf(&s, "; %zu forward passes, %.2f s, %.1f variants/s", hd_vs_engine_forwards(eng), dt,
-                 dt > 0 ? (double)x->alleles_scored / dt : 0.0);
-        fprintf(stderr, "hyenadna score-variants: %s\n", s.s);
-        free(s.s);
+    if (close_output(x)) return hd_fail();
+    hd_progress_end(&pg);
+    return 0;
+}
+
+/* the counts by reason, on stderr */
+static void report(const ctx *x, double dt)
+{
+    if (hd_verbosity < 2) return;
+    kstring_t s = {0, 0, NULL};
+    long nout = x->nrec - x->nskip;
+    ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", nout, x->counts[R_SCORED],
+             nout - x->counts[R_SCORED]);
+    int first = 1;
+    for (int r = 1; r < R_NREASONS; r++)
+        if (x->counts[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", x->counts[r], reason_name[r]); first = 0; }
+    if (!first) kputc(')', &s);
+    ksprintf(&s, "; %ld ALT alleles scored", x->alleles_scored);
+    if (x->alleles_unscorable) ksprintf(&s, ", %ld symbolic ALT alleles left unscored", x->alleles_unscorable);
+    if (x->gen.skipped_n) ksprintf(&s, "; %ld non-ACGT positions skipped", x->gen.skipped_n);
+    ksprintf(&s, "; %zu forward passes, %.2f s, %.1f variants/s", hd_vs_engine_forwards(x->eng), dt,
+             dt > 0 ? (double)x->alleles_scored / dt : 0.0);
+    fprintf(stderr, "hyenadna score-variants: %s\n", s.s);
+    free(s.s);
+}
+
+static void ctx_free(ctx *x)
+{
+    for (long i = 0; i < x->nitems; i++) {
+        if (x->items[i].rec) bcf_destroy(x->items[i].rec);
+        free(x->items[i].h);
     }
-done:
-    if (status) abort_output(x);
-    for (long i = 0; i < nitems; i++) { bcf_destroy(items[i].rec); free(items[i].h); }
-    free(items);
+    free(x->items);
     free(x->fbuf);
     free(x->ebuf);
     hd_vs_batch_free(x->batch);
-    hd_vs_engine_free(eng);
-    hd_backend_free(be);
+    hd_vs_engine_free(x->eng);
+    hd_backend_free(x->be);
     if (x->ihdr) bcf_hdr_destroy(x->ihdr);
-    if (ifp) hts_close(ifp);
+    if (x->ifp) hts_close(x->ifp);
     ref_close(&x->ref);
     hd_model_close(x->m);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main_score_variants(int argc, char **argv)
+{
+    ctx X = {0}, *x = &X;
+    int r = parse_args(argc, argv, x);
+    if (r) return r > 0 ? EXIT_OK : EXIT_INPUT;
+    if (check_args(x)) return EXIT_INPUT;
+    int status = 0;
+    /* input first: its header may name the reference */
+    if ((x->all_snvs || !(status = open_vcf(x))) && !(status = open_reference(x)) && !(status = open_scorer(x))) {
+        if (open_output(x)) status = hd_fail();
+        else if (!(status = prepare_run(x))) {
+            double t0 = hd_now();
+            if (!(status = run(x))) report(x, hd_now() - t0);
+        }
+    }
+    if (status) abort_output(x);
+    ctx_free(x);
     return status;
 }

@@ -1,29 +1,23 @@
 /* bamseq.c -- sequences from FASTA/FASTQ or from the reads of SAM/BAM/CRAM, format detected by content. */
 #include "bamseq.h"
+#include "input.h"
 #include "seqio.h"
 #include "util.h"
 
 #include <errno.h>
-#include <htslib/bgzf.h>
 #include <htslib/hfile.h>
 #include <htslib/hts.h>
 #include <htslib/hts_log.h>
-#include <htslib/kseq.h>
 #include <htslib/kstring.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* FASTA/FASTQ over BGZF: reads plain, gzip and bgzip alike, from any hFILE (stdin after detection) */
-static int bgzf_read_int(BGZF *fp, void *buf, int n) { return (int)bgzf_read(fp, buf, (size_t)n); }
-KSEQ_INIT(BGZF *, bgzf_read_int)
 
 struct hd_seqin {
     char *path;
     const char *disp;    /* the path, or "standard input", for messages */
     int align;
     /* FASTA */
-    BGZF *bg;
-    kseq_t *ks;
+    hd_fasta *fa;
     /* alignments */
     htsFile *fp;
     sam_hdr_t *hdr;
@@ -40,17 +34,13 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
     hd_seqin *in = calloc(1, sizeof *in);
     if (!in || !(in->path = hd_strdup(path))) {
         free(in);
-        hd_set_error(HD_EMODEL, "out of memory");
+        hd_set_oom(NULL);
         return NULL;
     }
-    in->disp = strcmp(path, "-") ? in->path : "standard input";
+    in->disp = hd_input_name(in->path);
     const char *nm = in->disp;
-    errno = 0;
-    hFILE *hf = hopen(path, "r");
-    if (!hf) {
-        hd_set_error(HD_EINPUT, "cannot open '%s': %s", nm, errno ? strerror(errno) : "unknown error");
-        goto fail;
-    }
+    hFILE *hf = hd_input_hopen(path);
+    if (!hf) goto fail;
     htsFormat fmt;
     if (hts_detect_format2(hf, path, &fmt) < 0) {
         hd_set_error(HD_EINPUT, "%s: read error while detecting the format: %s", nm, errno ? strerror(errno) : "I/O error");
@@ -76,7 +66,7 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
             hd_set_error(HD_EINPUT, "%s: cannot read the SAM header", nm);
             goto fail;
         }
-        if (!(in->b = bam_init1())) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
+        if (!(in->b = bam_init1())) { hd_set_oom(NULL); goto fail; }
         in->filt.min_mapq = 0;
         return in;
     case fasta_format:
@@ -85,7 +75,8 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
         break;
     default:
         /* text htslib does not recognise may still be FASTA (with characters it does not expect, which
-         * the tokenizer then reports with their position); refuse only what is clearly something else */
+         * the tokenizer then reports with their position); refuse only what is clearly something else.
+         * The FASTA reader refuses text that does not start like FASTA or FASTQ. */
         if (fmt.format != unknown_format && fmt.format != text_format) {
             char *d = hts_format_description(&fmt);
             hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (it looks like %s)", nm, d ? d : "something else");
@@ -93,25 +84,9 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
             hclose_abruptly(hf);
             goto fail;
         }
-        if (fmt.compression == no_compression) {
-            /* uncompressed text: it must start like FASTA or FASTQ (after blank lines) */
-            char buf[256];
-            ssize_t n = hpeek(hf, buf, sizeof buf), i = 0;
-            while (i < n && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' ' || buf[i] == '\t')) i++;
-            if (i < n && buf[i] != '>' && buf[i] != '@') {
-                hd_set_error(HD_EINPUT, "%s: not FASTA, FASTQ, SAM, BAM or CRAM (a FASTA record starts with '>')", nm);
-                hclose_abruptly(hf);
-                goto fail;
-            }
-        }
         break;
     }
-    if (!(in->bg = bgzf_hopen(hf, "r"))) {
-        hclose_abruptly(hf);
-        hd_set_error(HD_EINPUT, "cannot read '%s'", nm);
-        goto fail;
-    }
-    if (!(in->ks = kseq_init(in->bg))) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
+    if (!(in->fa = hd_fasta_hopen(hf, path))) goto fail;
     return in;
 fail:
     hd_seqin_close(in);
@@ -121,8 +96,7 @@ fail:
 void hd_seqin_close(hd_seqin *in)
 {
     if (!in) return;
-    if (in->ks) kseq_destroy(in->ks);
-    if (in->bg) bgzf_close(in->bg);
+    hd_fasta_close(in->fa);
     if (in->itr) hts_itr_destroy(in->itr);
     if (in->idx) hts_idx_destroy(in->idx);
     if (in->b) bam_destroy1(in->b);
@@ -137,6 +111,7 @@ void hd_seqin_close(hd_seqin *in)
 int hd_seqin_is_alignment(const hd_seqin *in) { return in->align; }
 const char *hd_seqin_path(const hd_seqin *in) { return in->path; }
 sam_hdr_t *hd_seqin_header(hd_seqin *in) { return in->hdr; }
+hd_fasta *hd_seqin_fasta(hd_seqin *in) { return in->fa; }
 long hd_seqin_n_filtered(const hd_seqin *in) { return in->n_filtered; }
 long hd_seqin_n_noseq(const hd_seqin *in) { return in->n_noseq; }
 
@@ -161,7 +136,7 @@ int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
         return -1;
     }
     char **reg = calloc(rs->n ? rs->n : 1, sizeof *reg);
-    if (!reg) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!reg) { hd_set_oom(NULL); return -1; }
     int rc = 0;
     for (size_t i = 0; i < rs->n; i++)
         if (!(reg[i] = hd_region_str(rs->v[i].chrom, rs->v[i].beg, rs->v[i].end))) rc = -1;
@@ -171,7 +146,7 @@ int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
             hd_set_error(HD_EINPUT, "%s: cannot query the regions through the index", in->disp);
             rc = -1;
         }
-    } else hd_set_error(HD_EMODEL, "out of memory");
+    }
     for (size_t i = 0; i < rs->n; i++) free(reg[i]);
     free(reg);
     return rc;
@@ -179,25 +154,15 @@ int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
 
 static int next_fasta(hd_seqin *in, hd_sequnit *u)
 {
-    int r = kseq_read(in->ks);
-    if (r == -1) return 0;
-    if (r < -1) {
-        const char *why = r == -2 ? "truncated quality string" : r == -3 ? "read error" : "malformed record";
-        hd_set_error(HD_EINPUT, "%s: %s after record %ld", in->disp, why, in->n);
-        return -1;
-    }
-    kstring_t *s = &in->ks->seq, *nm = &in->ks->name;
-    hd_seq_tidy(s, nm, NULL);   /* Windows line endings */
-    if (!nm->l) {
-        hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", in->disp, in->n + 1);
-        return -1;
-    }
+    hd_seqrec rec;
+    int r = hd_fasta_next(in->fa, &rec);
+    if (r <= 0) return r;
     in->n++;
-    u->name = u->chrom = nm->s;
-    u->seq = s->s ? s->s : "";
-    u->len = s->l;
+    u->name = u->chrom = rec.name;
+    u->seq = rec.seq;
+    u->len = rec.len;
     u->start = 0;
-    u->end = (int64_t)s->l;
+    u->end = (int64_t)rec.len;
     u->strand = '+';
     u->flag = 0;
     u->mapq = 0;
@@ -239,7 +204,7 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
     size_t n = (size_t)b->core.l_qseq;
     in->seq.l = 0;
     if (ks_resize(&in->seq, n + 1) < 0 || !in->name.s) {
-        hd_set_error(HD_EMODEL, "out of memory for read %s", bam_get_qname(b));
+        hd_set_error(HD_ERESOURCE, "out of memory for read %s", bam_get_qname(b));
         return -1;
     }
     const uint8_t *s = bam_get_seq(b);

@@ -1,6 +1,7 @@
 /* bamseq.h -- the sequences of an input file, whatever it holds: FASTA/FASTQ records (plain, gzip or
  * bgzip, from a file or standard input) or the reads of a SAM/BAM/CRAM file.  The format is detected
- * from the content (htslib), so pipes work too.
+ * from the content (htslib), so pipes work too.  FASTA/FASTQ records are read by seqio.h, with its rules
+ * (empty records and repeated names skipped with a warning).
  *
  * Reads are given with the sequence as stored in the file: for a read aligned to the reverse strand
  * that is the reverse complement of the read as sequenced (SAM stores the reference-strand sequence). */
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "regions.h"
+#include "seqio.h"
 
 typedef struct hd_seqin hd_seqin;
 
@@ -42,6 +44,8 @@ int hd_seqin_is_alignment(const hd_seqin *in);
 const char *hd_seqin_path(const hd_seqin *in);
 /* SAM header of an alignment input (NULL for FASTA). */
 sam_hdr_t *hd_seqin_header(hd_seqin *in);
+/* The FASTA/FASTQ reader of a FASTA input (NULL for alignments), e.g. to set its skip hook. */
+hd_fasta *hd_seqin_fasta(hd_seqin *in);
 
 void hd_seqin_set_filter(hd_seqin *in, const hd_read_filter *f);
 /* Alignment input only: visit the reads overlapping these regions (each read once), through the index

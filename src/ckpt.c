@@ -541,7 +541,7 @@ static int extract(hd_ckpt *c, ckpt_priv *p)
             continue;
         }
         hd_ckpt_tensor *t = &c->t[c->n];
-        if (!(t->name = strdup(cd[i].name))) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
+        if (!(t->name = hd_strdup(cd[i].name))) goto fail;
         c->n++;
         if (tensor_data(c, p, cd[i].name, cd[i].t, t) < 0) goto fail;
     }

@@ -1,9 +1,13 @@
 /* classify.h -- few-shot and in-context classification of DNA sequences (hyenadna classify).
  *
  * The pieces are pure functions over plain arrays so that each can be tested without the command:
- * labelled-input parsers, a seeded PRNG, k-mer features, pooling of hidden states, the in-context
- * scorer of causal models, centroid / k-nearest-neighbour / logistic-regression heads, their
- * safetensors form, and classification metrics. */
+ *   classify_input.c     labelled sets and query sources (on the readers seqio.h, bed.h, regions.h)
+ *   classify_sample.c    a seeded PRNG, the examples per class, stratified folds
+ *   classify_features.c  k-mer features, the in-context scorer of causal models
+ *   classify_head.c      centroid / k-nearest-neighbour / logistic-regression heads, their safetensors form
+ *   classify_metrics.c   classification metrics
+ *   classify_run.c       the classifier (features + head or prompts) and the cross-validation loop
+ * Pooled embeddings come from embed.h. */
 #ifndef HD_CLASSIFY_H
 #define HD_CLASSIFY_H
 
@@ -44,12 +48,13 @@ int hd_lset_class_add(hd_lset *s, const char *label);         /* index (added wh
  * is copied into buf (size n).  1 found, 0 absent, -1 present but empty or too long. */
 int hd_header_label(const char *comment, char *buf, size_t n);
 
-/* Read a labelled training file: FASTA whose header descriptions hold label=NAME, a TSV of
- * `label<TAB>sequence` lines, or a BED of `chrom start end label` (needs `ref`, an indexed FASTA).
- * The format is told by the first line that is neither empty nor a comment ('#', "track", "browser"):
- * '>' FASTA, four or more tab-separated fields with integer 2nd and 3rd BED, else TSV.
- * Every record must carry a label; at least two classes are needed, each non-empty.
- * -1 with an error naming the file and the record or line. */
+/* Read a labelled training file ("-" = standard input): FASTA whose header descriptions hold
+ * label=NAME, a TSV of `label<TAB>sequence` lines, or a BED of `chrom start end label` (needs `ref`, an
+ * indexed FASTA).  The format is told by the first line that is neither empty nor a comment ('#',
+ * "track", "browser"): '>' FASTA, four or more tab-separated fields with integer 2nd and 3rd BED, else
+ * TSV.  FASTA records follow the rules of seqio.h (empty records and repeated names skipped with a
+ * warning), BED lines those of bed.h and regions.h.  Every record must carry a label; at least two
+ * classes are needed, each non-empty.  -1 with an error naming the file and the record or line. */
 int hd_read_labelled(const char *path, const char *ref, hd_lset *out);
 
 /* Check that a labelled set has >= 2 classes, each with at least one record (what = file name). */
@@ -124,7 +129,7 @@ hd_head *hd_head_fit(hd_clf_method method, const float *X, const int *y, size_t 
 
 /* Class scores of one vector: centroid cosine similarities, knn vote fractions (ties in the
  * prediction broken by the summed similarity), logistic linear scores (softmax = probabilities).
- * scores [C].  Returns the predicted class. */
+ * scores [C].  Returns the predicted class (-1: out of memory). */
 int hd_head_predict(const hd_head *h, const float *x, double *scores);
 
 /* Objective of the logistic fit (mean cross-entropy + l2/2·‖W‖²) and its gradient w.r.t. W, b
@@ -159,9 +164,7 @@ char *hd_metrics_json(const hd_metrics *m, char *const *classes, const char *met
 /* softmax of n scores into p */
 void hd_softmax(const double *s, int n, double *p);
 
-#endif
-
-/* ------------------------------------------------------------------ context scores and queries (2) */
+/* ------------------------------------------------------------------ in-context class scores */
 /* In-context class scores of one query q[0..nq): for class c the prompt is the last
  * min(plen[c], max_len − nq) tokens of prompts[c] (a hd_ctx_join result with no limit), and
  * scores[c] = hd_ctx_mean_ll(prompt, q) − hd_ctx_mean_ll(no prompt, q); *baseline gets the latter.
@@ -169,10 +172,12 @@ void hd_softmax(const double *s, int n, double *p);
 int hd_ctx_scores(struct hd_model *m, struct hd_backend *be, const int32_t *const *prompts, const size_t *plen, int C,
                   const int32_t *q, size_t nq, double *scores, double *baseline);
 
+/* ------------------------------------------------------------------ query sources */
 /* Query sources: FASTA records, BED intervals of a reference, or a region of a reference, each
- * optionally cut into windows (window > 0: starts 0, stride, 2·stride, ... while the window fits, plus
- * one window ending at the end when the tail is not covered; a sequence shorter than the window is
- * one query). */
+ * optionally cut into windows (window > 0: the windows of regions.h, hd_window_get: starts 0, stride,
+ * 2·stride, ... while the window fits, plus one window ending at the end when the tail is not covered;
+ * a sequence shorter than the window is one query).  The records, intervals and region follow the rules
+ * of seqio.h, bed.h and regions.h. */
 typedef struct {
     const char *path;     /* FASTA or BED query file (NULL: the region of ref) */
     const char *ref;      /* indexed reference FASTA for BED queries and regions */
@@ -190,8 +195,54 @@ typedef struct {
     const char *label;    /* true label (FASTA label=, BED 4th column) or NULL */
 } hd_query;
 
+/* Is a query file BED: named .bed/.bed.gz, or, when a reference is given, not starting with '>'? */
+int hd_query_is_bed(const char *path, int ref_given);
+
 typedef struct hd_qreader hd_qreader;
 hd_qreader *hd_qreader_open(const hd_qspec *spec);
 int hd_qreader_next(hd_qreader *q, hd_query *out);   /* 1 one more, 0 end, -1 error */
 int hd_qreader_regional(const hd_qreader *q);         /* 1 when queries are intervals (BED output) */
 void hd_qreader_close(hd_qreader *q);
+
+/* ------------------------------------------------------------------ the classifier */
+/* One classifier: the method, its features (the model's pooled embeddings, or k-mer frequencies) and,
+ * once built from training records, the prompts (context) or the fitted head (the other methods). */
+typedef struct {
+    hd_clf_method method;
+    struct hd_model *m;        /* NULL for kmer */
+    struct hd_backend *be;
+    hd_pool pool;
+    int rc, kmer;
+    hd_fit_opts fit;
+    int C;
+    char *const *classes;      /* borrowed: the training set's or the head's */
+    int dim;                   /* feature width (hd_clf_dim); 0 for context */
+    /* built */
+    int32_t **prompts;         /* context: one joined prompt per class */
+    size_t *plen;
+    hd_head *head;             /* the other methods */
+} hd_clf;
+
+/* The feature width: 4^kmer for kmer, else the model's pooled embedding width. */
+int hd_clf_dim(const hd_clf *c);
+/* The features of one sequence (out [dim]); errors name `file` and the record `name`. */
+int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, float *out);
+/* Build from the records idx[0..n) of the training set (idx NULL: all), `shots` per class chosen with
+ * the seed; feat (may be NULL) caches each record's features by record index across calls.  A class
+ * with fewer examples than shots is a warning (hd_log); -1 with an error naming `file`. */
+int hd_clf_build(hd_clf *c, const hd_lset *tr, const size_t *idx, size_t n, int shots, uint64_t seed, float **feat,
+                 const char *file);
+/* Scores [C] and probabilities [C] (NaN when the method has none) of one sequence (cached: its features,
+ * or NULL to compute them); the predicted class, -1 with an error. */
+int hd_clf_predict(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, const float *cached,
+                   double *scores, double *probs);
+/* Drop what hd_clf_build made (the next build starts afresh). */
+void hd_clf_clear(hd_clf *c);
+
+/* Stratified K-fold cross-validation on the training set: fold i trains on the other folds (seed + i for
+ * the shots) and predicts the records of fold i: pred[r], scores S[r·C..] and probabilities P[r·C..] for
+ * every record r.  Features are computed once per record.  -1 with an error naming `file`. */
+int hd_clf_cv(hd_clf *c, const hd_lset *tr, int k, int shots, uint64_t seed, const char *file, int *pred, double *S,
+              double *P);
+
+#endif

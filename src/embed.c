@@ -74,7 +74,7 @@ int hd_conjoin(const float *f, const float *r, size_t L, int D, hd_pool pool, fl
         return 0;
     }
     float *tmp = malloc(d * sizeof *tmp);
-    if (!tmp) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!tmp) { hd_set_oom(NULL); return -1; }
     hd_pool_rows(f, L, D, 0, pool, out);
     hd_pool_rows(r, L, D, 0, pool, tmp);
     for (size_t c = 0; c < d; c++) out[c] = 0.5f * (out[c] + tmp[c]);
@@ -113,7 +113,7 @@ hd_embedder *hd_embedder_new(hd_model *m, hd_backend *be, const hd_embed_opts *o
         return NULL;
     }
     hd_embedder *e = calloc(1, sizeof *e);
-    if (!e) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    if (!e) { hd_set_oom(NULL); return NULL; }
     e->m = m;
     e->be = be;
     e->o = *o;
@@ -150,6 +150,7 @@ int hd_embed_ids(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_p
     float *h2 = rc ? hd_alloc(n * sizeof *h2, "the hidden states") : NULL;
     int32_t *rids = two ? malloc(L * sizeof *rids) : NULL;
     int ret = -1;
+    if (two && !rids) hd_set_oom(NULL);
     if (!h || (rc && !h2) || (two && !rids)) goto done;
     hd_fwd f = {.hidden = h, .layer = -1};
     if (hd_model_forward(m, be, ids, L, &f)) goto done;
@@ -260,7 +261,7 @@ int hd_embedder_run_batch(hd_embedder *e, hd_embed_job *jobs, size_t n)
 {
     if (!n) return 0;
     size_t *order = malloc(n * sizeof *order);
-    if (!order) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!order) { hd_set_oom(NULL); return -1; }
     for (size_t i = 0; i < n; i++) order[i] = i;
     sort_jobs = jobs;
     qsort(order, n, sizeof *order, by_len_desc);
@@ -315,12 +316,12 @@ struct hd_emb_writer {
 hd_emb_writer *hd_emb_writer_open(const char *path, hd_emb_fmt fmt, int width, hd_pool pool)
 {
     hd_emb_writer *w = calloc(1, sizeof *w);
-    if (!w) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    if (!w) { hd_set_oom(NULL); return NULL; }
     w->fmt = fmt;
     w->width = width;
     w->pool = pool;
     w->names = kh_init(hd_names);
-    if (!w->names) { free(w); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    if (!w->names) { free(w); hd_set_oom(NULL); return NULL; }
     if (fmt == HD_EMB_SAFETENSORS) {
         if (!(w->st = hd_stw_open(path))) goto fail;
         return w;
@@ -360,7 +361,7 @@ static char *unique_name(hd_emb_writer *w, const char *name)
         free(nm);
         nm = hd_sprintf("%s_%ld", name, k);
     }
-    if (!nm) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    if (!nm) { hd_set_oom(NULL); return NULL; }
     if (strcmp(nm, name)) w->renamed++;
     return nm;   /* owned by the set */
 }
@@ -390,8 +391,8 @@ int hd_emb_writer_add(hd_emb_writer *w, const char *name, const char *chrom, int
             int64_t shape[2] = {(int64_t)rows, w->width};
             if (w->pool == HD_POOL_NONE) rc = hd_stw_add(w->st, key, HD_F32, 2, shape, v);
             else rc = hd_stw_add(w->st, key, HD_F32, 1, shape + 1, v);
-            if (!rc && hd_stw_meta(w->st, ck, cv)) { hd_set_error(HD_EMODEL, "out of memory"); rc = -1; }
-        } else hd_set_error(HD_EMODEL, "out of memory");
+            if (!rc && hd_stw_meta(w->st, ck, cv)) { hd_set_oom(NULL); rc = -1; }
+        } else hd_set_oom(NULL);
         free(key); free(ck); free(cv);
         return rc;
     }
@@ -405,7 +406,7 @@ int hd_emb_writer_add(hd_emb_writer *w, const char *name, const char *chrom, int
             ksprintf(s, "%s\t%" PRId64 "\t%" PRId64 "\t%s\t0\t%c", chrom, start, end, nm, strand);
         put_floats(s, v + r * (size_t)w->width, w->width);
         kputc('\n', s);
-        if (!s->s) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        if (!s->s) { hd_set_oom(NULL); return -1; }
         if (hd_out_write(w->out, s->s, s->l)) return -1;
     }
     return 0;

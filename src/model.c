@@ -50,7 +50,7 @@ static char *canonical_name(const char *name)
         size_t n = strlen(prefixes[i]);
         if (!strncmp(name, prefixes[i], n)) { name += n; break; }
     }
-    char *s = strdup(name);
+    char *s = hd_strdup(name);
     if (!s) return NULL;
     static const char *infix[][2] = {{".mixer.layer.", ".mixer."}, {".mlp.layer.", ".mlp."}};
     for (int k = 0; k < 2; k++) {
@@ -115,27 +115,27 @@ hd_model *hd_model_open(const char *location)
 {
     hd_model *m = calloc(1, sizeof *m);
     if (!m) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    m->location = strdup(location);
     m->uid = hd_new_uid();
     json_t *root = NULL;
+    if (!(m->location = hd_strdup(location))) goto fail;
 
     if (is_dir(location)) {
-        m->weights_path = hd_sprintf("%s/model.safetensors", location);
+        if (!(m->weights_path = hd_sprintf("%s/model.safetensors", location))) goto fail;
         if (!is_file(m->weights_path)) {
             hd_set_error(HD_EMODEL, "%s: no model.safetensors in the model directory", location);
             goto fail;
         }
-        m->config_path = hd_sprintf("%s/config.json", location);
+        if (!(m->config_path = hd_sprintf("%s/config.json", location))) goto fail;
         if (!is_file(m->config_path)) {
             free(m->config_path);
-            m->config_path = hd_sprintf("%s/model_config.json", location);
+            if (!(m->config_path = hd_sprintf("%s/model_config.json", location))) goto fail;
         }
         if (!is_file(m->config_path)) {
             hd_set_error(HD_EMODEL, "%s: no config.json in the model directory", location);
             goto fail;
         }
     } else if (is_file(location)) {
-        m->weights_path = strdup(location);
+        if (!(m->weights_path = hd_strdup(location))) goto fail;
     } else {
         hd_set_error(HD_EMODEL, "cannot open model '%s': %s", location, strerror(ENOENT));
         goto fail;

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <htslib/bgzf.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,6 +40,12 @@ void hd_out_install_signal_cleanup(void)
     signal(SIGHUP, on_fatal_signal);
 }
 
+int hd_out_in_place(const char *path)
+{
+    struct stat sb;
+    return !strcmp(path, "-") || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode));
+}
+
 int hd_has_suffix(const char *name, const char *suffix)
 {
     size_t n = strlen(name), m = strlen(suffix);
@@ -48,13 +55,18 @@ int hd_has_suffix(const char *name, const char *suffix)
 hd_outfile *hd_out_open(const char *path, int text)
 {
     hd_outfile *o = calloc(1, sizeof *o);
-    if (!o) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    if (!o) { hd_set_oom(NULL); return NULL; }
     o->slot = -1;
-    o->path = strdup(path);
+    if (!(o->path = hd_strdup(path))) { free(o); return NULL; }
     int compress = text && hd_has_suffix(path, ".gz");
     int fd;
     if (!strcmp(path, "-")) {
         fd = dup(STDOUT_FILENO);
+        if (fd < 0) { hd_set_error(HD_ERESOURCE, "cannot write to standard output: %s", strerror(errno)); goto fail; }
+    } else if (hd_out_in_place(path)) {
+        /* a device or a pipe: no temporary name, and never a rename over it */
+        fd = open(path, O_WRONLY | O_TRUNC);
+        if (fd < 0) { hd_set_error(HD_ERESOURCE, "cannot open output '%s': %s", path, strerror(errno)); goto fail; }
     } else {
         const char *slash = strrchr(path, '/');
         const char *base = slash ? slash + 1 : path;
@@ -63,7 +75,7 @@ hd_outfile *hd_out_open(const char *path, int text)
         if (!o->tmp) goto fail;
         fd = mkstemp(o->tmp);
         if (fd < 0) {
-            hd_set_error(HD_EINPUT, "cannot create output file '%s': %s", path, strerror(errno));
+            hd_set_error(HD_ERESOURCE, "cannot create output file '%s': %s", path, strerror(errno));
             free(o->tmp);
             o->tmp = NULL;
             goto fail;
@@ -74,13 +86,12 @@ hd_outfile *hd_out_open(const char *path, int text)
         for (int i = 0; i < HD_MAX_PENDING; i++)
             if (!pending[i]) { pending[i] = o->tmp; o->slot = i; break; }
     }
-    if (fd < 0) { hd_set_error(HD_EINPUT, "cannot write to standard output: %s", strerror(errno)); goto fail; }
     if (compress) {
         o->bgzf = bgzf_dopen(fd, "w");
-        if (!o->bgzf) { close(fd); hd_set_error(HD_EINPUT, "cannot open '%s' for BGZF output", path); goto fail; }
+        if (!o->bgzf) { close(fd); hd_set_error(HD_ERESOURCE, "cannot open '%s' for BGZF output", path); goto fail; }
     } else {
         o->fp = fdopen(fd, "wb");
-        if (!o->fp) { close(fd); hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno)); goto fail; }
+        if (!o->fp) { close(fd); hd_set_error(HD_ERESOURCE, "cannot open '%s': %s", path, strerror(errno)); goto fail; }
     }
     return o;
 fail:
@@ -98,7 +109,7 @@ int hd_out_write(hd_outfile *o, const void *buf, size_t n)
     } else if (n && fwrite(buf, 1, n, o->fp) != n) goto err;
     return 0;
 err:
-    hd_set_error(HD_EINPUT, "%s: write failed: %s", o->path, errno ? strerror(errno) : "I/O error");
+    hd_set_error(HD_ERESOURCE, "%s: write failed: %s", o->path, errno ? strerror(errno) : "I/O error");
     return -1;
 }
 
@@ -109,7 +120,7 @@ int hd_out_printf(hd_outfile *o, const char *fmt, ...)
     int rc;
     if (o->fp) {
         rc = vfprintf(o->fp, fmt, ap) < 0 ? -1 : 0;
-        if (rc) hd_set_error(HD_EINPUT, "%s: write failed: %s", o->path, strerror(errno));
+        if (rc) hd_set_error(HD_ERESOURCE, "%s: write failed: %s", o->path, strerror(errno));
     } else {
         char sbuf[4096], *s = sbuf;
         va_list aq;
@@ -118,6 +129,7 @@ int hd_out_printf(hd_outfile *o, const char *fmt, ...)
         if (n >= (int)sizeof sbuf) {
             s = malloc((size_t)n + 1);
             if (s) vsnprintf(s, (size_t)n + 1, fmt, aq);
+            else hd_set_oom(NULL);
         }
         va_end(aq);
         rc = s ? hd_out_write(o, s, (size_t)n) : -1;
@@ -144,9 +156,9 @@ int hd_out_close(hd_outfile *o)
     o->fp = NULL;
     o->bgzf = NULL;
     if (rc) {
-        hd_set_error(HD_EINPUT, "%s: write failed: %s", o->path, errno ? strerror(errno) : "I/O error");
+        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", o->path, errno ? strerror(errno) : "I/O error");
     } else if (o->tmp && rename(o->tmp, o->path) < 0) {
-        hd_set_error(HD_EINPUT, "cannot rename output into place as '%s': %s", o->path, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot rename output into place as '%s': %s", o->path, strerror(errno));
         rc = -1;
     } else if (o->tmp) {
         unpend(o);
@@ -178,7 +190,7 @@ char *hd_out_tmpname(const char *path)
     if (!tmp) return NULL;
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        hd_set_error(HD_EINPUT, "cannot create output file '%s': %s", path, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot create output file '%s': %s", path, strerror(errno));
         free(tmp);
         return NULL;
     }
@@ -201,7 +213,7 @@ int hd_out_commit(char *tmp, const char *path)
 {
     int rc = 0;
     if (rename(tmp, path) < 0) {
-        hd_set_error(HD_EINPUT, "cannot rename output into place as '%s': %s", path, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot rename output into place as '%s': %s", path, strerror(errno));
         unlink(tmp);
         rc = -1;
     }

@@ -2,7 +2,10 @@
  *
  * A file is written to a temporary name in the destination's directory and renamed into place by
  * hd_out_close(); hd_out_abort() (or a fatal signal, see hd_out_install_signal_cleanup) removes the
- * temporary.  "-" writes to stdout.  Names ending in .gz are BGZF-compressed (when `text` is set). */
+ * temporary.  "-" writes to stdout.  Names ending in .gz are BGZF-compressed (when `text` is set).
+ * An existing name that is not a regular file (/dev/stdout, /dev/null, a named pipe) is written in place.
+ * Every failure to create or write an output is a resource error (HD_ERESOURCE: exit status 2) naming
+ * the file. */
 #ifndef HD_OUTPUT_H
 #define HD_OUTPUT_H
 
@@ -24,10 +27,15 @@ void hd_out_abort(hd_outfile *o);           /* discard; nothing is left under th
 void hd_out_install_signal_cleanup(void);
 
 /* For writers that open files by name (htslib): a temporary name beside `path`, created empty and removed
- * on a fatal signal; hd_out_commit renames it to `path`, hd_out_discard removes it (both free `tmp`). */
+ * on a fatal signal; hd_out_commit renames it to `path`, hd_out_discard removes it (both free `tmp`).
+ * Not for "-" or for special files (hd_out_in_place): those are written under their own name. */
 char *hd_out_tmpname(const char *path);
 int hd_out_commit(char *tmp, const char *path);
 void hd_out_discard(char *tmp);
+
+/* Is path written in place, without a temporary name: "-", or an existing file that is not a regular file
+ * (a device such as /dev/null or /dev/stdout, a named pipe)? */
+int hd_out_in_place(const char *path);
 
 /* Does the name end with this suffix? */
 int hd_has_suffix(const char *name, const char *suffix);

@@ -2,7 +2,8 @@
  * sliding windows. */
 #define _GNU_SOURCE
 #include "regions.h"
-#include "output.h"
+#include "bed.h"
+#include "input.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -14,6 +15,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 KHASH_MAP_INIT_STR(hd_cid, int)
 
@@ -66,7 +68,7 @@ hd_contigs *hd_contigs_from_fai(const faidx_t *fai, const char *source)
     return c;
 oom:
     hd_contigs_free(c);
-    hd_set_error(HD_EMODEL, "out of memory reading the sequence names of %s", source);
+    hd_set_error(HD_ERESOURCE, "out of memory reading the sequence names of %s", source);
     return NULL;
 }
 
@@ -80,7 +82,7 @@ hd_contigs *hd_contigs_from_sam(const sam_hdr_t *h, const char *source)
     return c;
 oom:
     hd_contigs_free(c);
-    hd_set_error(HD_EMODEL, "out of memory reading the sequence names of %s", source);
+    hd_set_error(HD_ERESOURCE, "out of memory reading the sequence names of %s", source);
     return NULL;
 }
 
@@ -113,6 +115,10 @@ faidx_t *hd_faidx_open(const char *path)
 {
     if (!strcmp(path, "-")) {
         hd_set_error(HD_EINPUT, "regions need an indexable FASTA file, not standard input");
+        return NULL;
+    }
+    if (access(path, R_OK)) {
+        hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
     enum htsLogLevel lvl = hts_get_log_level();
@@ -156,12 +162,12 @@ static int push(hd_regions *rs, const char *chrom, int64_t beg, int64_t end)
     if (rs->n == rs->m) {
         size_t m = rs->m ? 2 * rs->m : 16;
         hd_region *v = realloc(rs->v, m * sizeof *v);
-        if (!v) { hd_set_error(HD_EMODEL, "out of memory for the region list"); return -1; }
+        if (!v) { hd_set_oom("the region list"); return -1; }
         rs->v = v;
         rs->m = m;
     }
     char *c = hd_strdup(chrom);
-    if (!c) { hd_set_error(HD_EMODEL, "out of memory for the region list"); return -1; }
+    if (!c) { hd_set_oom("the region list"); return -1; }
     rs->v[rs->n++] = (hd_region){c, beg, end};
     return 0;
 }
@@ -189,7 +195,18 @@ static int check_span(const hd_contigs *d, int id, int64_t beg, int64_t end, con
     return 0;
 }
 
-int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
+int hd_contigs_check(const hd_contigs *d, const char *chrom, int64_t beg, int64_t end, const char *what)
+{
+    int id = hd_contigs_id(d, chrom);
+    if (id < 0) {
+        hd_set_error(HD_EINPUT, "region %s: no sequence named '%s' in %s", what, chrom, d->source);
+        return -1;
+    }
+    return check_span(d, id, beg, end, what) ? -1 : id;
+}
+
+/* the regions of spec (a list when flags has HTS_PARSE_LIST, else one region) */
+static int parse_regions(hd_regions *rs, const char *spec, const hd_contigs *dict, int flags)
 {
     const char *s = spec;
     while (*s) {
@@ -197,7 +214,8 @@ int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
         hts_pos_t beg = 0, end = 0;
         enum htsLogLevel lvl = hts_get_log_level();
         hts_set_log_level(HTS_LOG_OFF);
-        const char *next = hts_parse_region(s, &tid, &beg, &end, getid, (void *)dict, HTS_PARSE_LIST);
+        const char *next = hts_parse_region(s, &tid, &beg, &end, getid, (void *)dict, flags);
+        if (next && *next && !(flags & HTS_PARSE_LIST)) next = NULL;   /* one region: nothing may follow */
         hts_set_log_level(lvl);
         /* the text of this region alone, for messages */
         const char *stop = next ? next : s + strlen(s);
@@ -205,7 +223,7 @@ int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
         if (next && n > 0 && s[n - 1] == ',') n--;
         if (!next) {
             /* this region's text: up to the next comma (positions hold no commas in a list) */
-            const char *comma = strchr(s, ',');
+            const char *comma = flags & HTS_PARSE_LIST ? strchr(s, ',') : NULL;
             int rn = comma ? (int)(comma - s) : (int)strlen(s);
             const char *colon = memrchr(s, ':', (size_t)rn);
             int cn = colon ? (int)(colon - s) : rn;
@@ -226,62 +244,43 @@ int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
     return 0;
 }
 
-int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict)
+int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
 {
-    int bed = hd_has_suffix(path, ".bed") || hd_has_suffix(path, ".bed.gz") || hd_has_suffix(path, ".bed.bgz");
-    htsFile *fp = hts_open(path, "r");
-    if (!fp) {
-        hd_set_error(HD_EINPUT, "cannot open region file '%s': %s", path, errno ? strerror(errno) : "unknown error");
+    return parse_regions(rs, spec, dict, HTS_PARSE_LIST);
+}
+
+int hd_region_parse(const char *spec, const hd_contigs *dict, hd_region *out)
+{
+    hd_regions rs = {0};
+    if (!*spec) {
+        hd_set_error(HD_EINPUT, "empty region (expected chr, chr:beg or chr:beg-end, 1-based)");
         return -1;
     }
-    kstring_t line = {0, 0, NULL};
-    long lineno = 0;
-    int rc = 0, r;
-    while ((r = hts_getline(fp, '\n', &line)) >= 0) {
-        lineno++;
-        while (line.l && (line.s[line.l - 1] == '\r' || line.s[line.l - 1] == ' ')) line.s[--line.l] = 0;
-        char *p = line.s;
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p || *p == '#' || !strncmp(p, "track", 5) || !strncmp(p, "browser", 7)) continue;
-        char *f[3] = {NULL, NULL, NULL};
-        int nf = 0;
-        char *save = NULL;
-        for (char *tok = strtok_r(p, "\t", &save); tok && nf < 3; tok = strtok_r(NULL, "\t", &save)) f[nf++] = tok;
-        if (nf < 3) {
-            hd_set_error(HD_EINPUT, "%s line %ld: expected tab-separated chrom, start and end", path, lineno);
-            rc = -1;
-            break;
-        }
-        char *e1, *e2;
-        errno = 0;
-        long long b = strtoll(f[1], &e1, 10), e = strtoll(f[2], &e2, 10);
-        if (*e1 || *e2 || errno || e1 == f[1] || e2 == f[2]) {
-            hd_set_error(HD_EINPUT, "%s line %ld: start '%s' or end '%s' is not an integer", path, lineno, f[1], f[2]);
-            rc = -1;
-            break;
-        }
-        int id = hd_contigs_id(dict, f[0]);
-        if (id < 0) {
-            hd_set_error(HD_EINPUT, "%s line %ld: no sequence named '%s' in %s", path, lineno, f[0], dict->source);
-            rc = -1;
-            break;
-        }
-        int64_t beg = bed ? b : b - 1, end = e;
-        char *what = hd_sprintf("%s:%lld-%lld (%s line %ld)", f[0], bed ? b + 1 : b, e, path, lineno);
-        if (!what || check_span(dict, id, beg, end, what) || push(rs, f[0], beg, end)) {
-            free(what);
-            rc = -1;
-            break;
-        }
+    if (parse_regions(&rs, spec, dict, HTS_PARSE_THOUSANDS_SEP)) {
+        hd_regions_free(&rs);
+        return -1;
+    }
+    *out = rs.v[0];   /* exactly one: the chrom string moves to out */
+    free(rs.v);
+    return 0;
+}
+
+int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict)
+{
+    int bed = hd_bed_named(path);
+    hd_bed *b = hd_bed_open(path, !bed);
+    if (!b) return -1;
+    hd_bedrec r;
+    int rc;
+    while ((rc = hd_bed_next(b, &r)) > 0) {
+        char *what = hd_sprintf("%s:%lld-%lld (%s line %ld)", r.chrom, (long long)r.beg + 1,
+                                (long long)r.end, hd_bed_name(b), r.line);
+        int bad = !what || hd_contigs_check(dict, r.chrom, r.beg, r.end, what) < 0 || push(rs, r.chrom, r.beg, r.end);
         free(what);
+        if (bad) { rc = -1; break; }
     }
-    if (!rc && r < -1) {
-        hd_set_error(HD_EINPUT, "%s: read error after line %ld", path, lineno);
-        rc = -1;
-    }
-    free(line.s);
-    hts_close(fp);
-    return rc;
+    hd_bed_close(b);
+    return rc < 0 ? -1 : 0;
 }
 
 char *hd_region_str(const char *chrom, int64_t beg, int64_t end)

@@ -152,8 +152,7 @@ static int st_parse(hd_st *st)
                          P, key, t->begin, t->end, dsize);
             goto done;
         }
-        t->name = strdup(key);
-        if (!t->name) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+        if (!(t->name = hd_strdup(key))) goto done;
         t->data = data + t->begin;
         st->n++;
     }
@@ -197,7 +196,7 @@ hd_st *hd_st_from_buffer(const void *buf, size_t size, const char *name)
 {
     hd_st *st = calloc(1, sizeof *st);
     if (!st) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    st->path = strdup(name ? name : "(buffer)");
+    st->path = hd_strdup(name ? name : "(buffer)");
     st->base = buf;
     st->size = size;
     if (!st->path || st_parse(st) < 0) { hd_st_close(st); return NULL; }
@@ -208,7 +207,7 @@ hd_st *hd_st_open(const char *path)
 {
     hd_st *st = calloc(1, sizeof *st);
     if (!st) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    st->path = strdup(path);
+    st->path = hd_strdup(path);
     if (!st->path || hd_map_file(path, &st->base, &st->size) < 0) {
         free(st->path);
         free(st);
@@ -299,7 +298,7 @@ hd_stw *hd_stw_open(const char *path)
     if (!w->out) { free(w); return NULL; }
     w->spill = tmpfile();
     if (!w->spill) {
-        hd_set_error(HD_EINPUT, "cannot create a temporary file for '%s': %s", path, strerror(errno));
+        hd_set_error(HD_ERESOURCE, "cannot create a temporary file for '%s': %s", path, strerror(errno));
         hd_out_abort(w->out);
         free(w);
         return NULL;
@@ -325,7 +324,7 @@ int hd_stw_add(hd_stw *w, const char *name, hd_dtype dtype, int ndim, const int6
     }
     if (bytes && fwrite(data, 1, bytes, w->spill) != bytes) {
         json_decref(js);
-        hd_set_error(HD_EINPUT, "%s: cannot write temporary data: %s", hd_out_path(w->out), strerror(errno));
+        hd_set_error(HD_ERESOURCE, "%s: cannot write temporary data: %s", hd_out_path(w->out), strerror(errno));
         return -1;
     }
     json_t *e = json_object();
@@ -351,7 +350,7 @@ int hd_stw_close(hd_stw *w)
     char *js = NULL;
     if (json_object_size(w->meta)) json_object_set(w->hdr, "__metadata__", w->meta);
     js = json_dumps(w->hdr, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!js) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    if (!js) { hd_set_oom("the safetensors header"); goto out; }
     size_t n = strlen(js), padded = (n + 7) & ~(size_t)7;
     uint8_t len[8];
     for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)padded >> (8 * i));
@@ -368,7 +367,7 @@ int hd_stw_close(hd_stw *w)
     w->out = NULL;
     goto out;
 werr:
-    hd_set_error(HD_EINPUT, "%s: write failed: %s", hd_out_path(w->out), strerror(errno));
+    hd_set_error(HD_ERESOURCE, "%s: write failed: %s", hd_out_path(w->out), strerror(errno));
 out:
     free(js);
     if (w->out) hd_out_abort(w->out);

@@ -1,94 +1,211 @@
-/* seqio.c -- FASTA/FASTQ reading through htslib's kseq (plain, gzip, bgzip, stdin). */
+/* seqio.c -- the FASTA/FASTQ reader (the rules are in seqio.h). */
 #include "seqio.h"
+#include "input.h"
 #include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <ctype.h>
+#include <htslib/bgzf.h>
+#include <htslib/khash.h>
 #include <htslib/kseq.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
-KSEQ_INIT(gzFile, gzread)
+/* kseq over BGZF: plain, gzip and bgzip alike, from any hFILE (stdin included) */
+static int bgzf_read_int(BGZF *fp, void *buf, int n) { return (int)bgzf_read(fp, buf, (size_t)n); }
+KSEQ_INIT(BGZF *, bgzf_read_int)
+
+KHASH_MAP_INIT_STR(hd_seen, long)
+
+#define HD_SKIP_SHOWN 5   /* skipped records warned about one by one, per kind */
 
 struct hd_fasta {
     char *path;
-    gzFile fp;
+    const char *disp;          /* path or "standard input" */
+    BGZF *bg;
     kseq_t *ks;
-    long n;
+    khash_t(hd_seen) *seen;    /* names met so far -> record number */
+    long n;                    /* records read, skipped ones included */
+    long skipped[HD_SKIP_NKINDS], warned[HD_SKIP_NKINDS];
+    int at_end;
+    hd_fasta_skip_fn hook;
+    void *hook_ud;
 };
+
+static void fasta_free(hd_fasta *f)
+{
+    if (f->ks) kseq_destroy(f->ks);
+    if (f->bg) bgzf_close(f->bg);
+    if (f->seen) {
+        for (khint_t k = kh_begin(f->seen); k != kh_end(f->seen); k++)
+            if (kh_exist(f->seen, k)) free((char *)kh_key(f->seen, k));
+        kh_destroy(hd_seen, f->seen);
+    }
+    free(f->path);
+    free(f);
+}
 
 hd_fasta *hd_fasta_open(const char *path)
 {
+    hFILE *hf = hd_input_hopen(path);
+    return hf ? hd_fasta_hopen(hf, path) : NULL;
+}
+
+hd_fasta *hd_fasta_hopen(hFILE *hf, const char *path)
+{
+    BGZF *bg = bgzf_hopen(hf, "r");
+    if (!bg) {
+        hclose_abruptly(hf);
+        hd_set_error(HD_EINPUT, "cannot read '%s'", hd_input_name(path));
+        return NULL;
+    }
+    return hd_fasta_bgzf(bg, path);
+}
+
+hd_fasta *hd_fasta_bgzf(BGZF *bg, const char *path)
+{
     hd_fasta *f = calloc(1, sizeof *f);
-    if (!f) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    f->path = strdup(path);
-    f->fp = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(dup(STDIN_FILENO), "rb");
-    if (!f->fp) {
-        hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, errno ? strerror(errno) : "unknown error");
-        free(f->path);
+    if (!f || !(f->path = hd_strdup(path))) {
         free(f);
+        bgzf_close(bg);
+        hd_set_oom(NULL);
         return NULL;
     }
-    /* kseq silently skips whatever precedes the first header: refuse text that is not FASTA/FASTQ */
+    f->disp = hd_input_name(f->path);
+    f->bg = bg;
+    /* kseq silently skips whatever precedes the first header: refuse an input that is not FASTA/FASTQ */
     int c;
-    while ((c = gzgetc(f->fp)) == ' ' || c == '\t' || c == '\r' || c == '\n') {}
+    while ((c = bgzf_peek(f->bg)) == ' ' || c == '\t' || c == '\r' || c == '\n') bgzf_getc(f->bg);
+    if (c < -1) {
+        hd_set_error(HD_EINPUT, "%s: read error (corrupt compressed data?)", f->disp);
+        goto fail;
+    }
     if (c != -1 && c != '>' && c != '@') {
-        hd_set_error(HD_EINPUT, "'%s' is not FASTA or FASTQ: the first record does not start with '>' or '@'", path);
-        gzclose(f->fp);
-        free(f->path);
-        free(f);
-        return NULL;
+        hd_set_error(HD_EINPUT, "%s: not FASTA or FASTQ: the first record does not start with '>' or '@'", f->disp);
+        goto fail;
     }
-    if (c != -1) gzungetc(c, f->fp);
-    f->ks = kseq_init(f->fp);
+    if (!(f->ks = kseq_init(f->bg)) || !(f->seen = kh_init(hd_seen))) {
+        hd_set_oom(NULL);
+        goto fail;
+    }
     return f;
+fail:
+    fasta_free(f);
+    return NULL;
 }
 
-int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
+void hd_fasta_close(hd_fasta *f)
 {
-    int r = kseq_read(f->ks);
-    if (r == -1) return 0;
-    if (r < -1) {
-        const char *why = r == -2 ? "truncated quality string" : r == -3 ? "read error" : "malformed record";
-        hd_set_error(HD_EINPUT, "%s: %s after record %ld", f->path, why, f->n);
-        return -1;
-    }
-    kstring_t *s = &f->ks->seq, *nm = &f->ks->name, *cm = &f->ks->comment;
-    hd_seq_tidy(s, nm, cm);
-    if (!nm->l) {
-        hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", f->path, f->n + 1);
-        return -1;
-    }
-    if (!s->l) {
-        hd_set_error(HD_EINPUT, "%s: record %ld (%s) has an empty sequence", f->path, f->n + 1, nm->s);
-        return -1;
-    }
-    rec->name = nm->s;
-    rec->comment = cm->l ? cm->s : "";
-    rec->seq = s->s ? s->s : "";
-    rec->len = s->l;
-    rec->index = f->n++;
-    return 1;
+    if (f) fasta_free(f);
 }
 
-void hd_seq_tidy(kstring_t *s, kstring_t *nm, kstring_t *cm)
+const char *hd_fasta_name(const hd_fasta *f) { return f->disp; }
+long hd_fasta_n_skipped(const hd_fasta *f, int why) { return why >= 0 && why < HD_SKIP_NKINDS ? f->skipped[why] : 0; }
+
+void hd_fasta_set_skip_hook(hd_fasta *f, hd_fasta_skip_fn fn, void *ud)
 {
+    f->hook = fn;
+    f->hook_ud = ud;
+}
+
+void hd_fasta_skip_warn(hd_fasta *f, const hd_seqrec *rec, int why)
+{
+    if (f->warned[why]++ >= HD_SKIP_SHOWN) return;
+    if (why == HD_SKIP_EMPTY) {
+        hd_log(HD_LOG_WARN, "record %s of %s is empty: skipped", rec->name, f->disp);
+    } else {
+        khint_t k = kh_get(hd_seen, f->seen, rec->name);
+        hd_log(HD_LOG_WARN, "record %s of %s: the name was used by record %ld before: skipped (the first record of "
+               "a name is used)", rec->name, f->disp, k != kh_end(f->seen) ? kh_val(f->seen, k) + 1 : 0L);
+    }
+}
+
+/* the counts of the skipped records beyond those warned about one by one */
+static void skip_summary(hd_fasta *f)
+{
+    static const char *what[HD_SKIP_NKINDS] = {"empty records", "records with a name used before"};
+    for (int k = 0; k < HD_SKIP_NKINDS; k++)
+        if (f->warned[k] > HD_SKIP_SHOWN)
+            hd_log(HD_LOG_WARN, "%ld %s of %s in all were skipped", f->warned[k], what[k], f->disp);
+}
+
+/* Windows line endings and whitespace inside the sequence; a name after spaces ("> chr1 desc") */
+static int tidy(kseq_t *ks)
+{
+    kstring_t *s = &ks->seq, *nm = &ks->name, *cm = &ks->comment;
     size_t k = 0;
     for (size_t i = 0; i < s->l; i++)
         if (s->s[i] != '\r' && s->s[i] != ' ' && s->s[i] != '\t') s->s[k++] = s->s[i];
     s->l = k;
     if (s->s) s->s[k] = 0;
     while (nm->l && nm->s[nm->l - 1] == '\r') nm->s[--nm->l] = 0;
-    while (cm && cm->l && cm->s[cm->l - 1] == '\r') cm->s[--cm->l] = 0;
+    while (cm->l && (cm->s[cm->l - 1] == '\r' || cm->s[cm->l - 1] == ' ' || cm->s[cm->l - 1] == '\t'))
+        cm->s[--cm->l] = 0;
+    if (!nm->l && cm->l) {
+        /* the name is the first word of the comment, the comment the rest after its spaces */
+        size_t b = 0;
+        while (b < cm->l && isspace((unsigned char)cm->s[b])) b++;
+        size_t e = b;
+        while (e < cm->l && !isspace((unsigned char)cm->s[e])) e++;
+        if (kputsn(cm->s + b, e - b, nm) < 0) return -1;
+        while (e < cm->l && isspace((unsigned char)cm->s[e])) e++;
+        memmove(cm->s, cm->s + e, cm->l - e + 1);
+        cm->l -= e;
+    } else {
+        size_t b = 0;
+        while (b < cm->l && isspace((unsigned char)cm->s[b])) b++;
+        if (b) {
+            memmove(cm->s, cm->s + b, cm->l - b + 1);
+            cm->l -= b;
+        }
+    }
+    return 0;
 }
 
-void hd_fasta_close(hd_fasta *f)
+int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
 {
-    if (!f) return;
-    kseq_destroy(f->ks);
-    gzclose(f->fp);
-    free(f->path);
-    free(f);
+    for (;;) {
+        int r = kseq_read(f->ks);
+        if (r == -1) {
+            if (!f->at_end) skip_summary(f);
+            f->at_end = 1;
+            return 0;
+        }
+        if (r < -1) {
+            const char *why = r == -2 ? "truncated quality string" : r == -3 ? "read error" : "malformed record";
+            if (f->n) hd_set_error(HD_EINPUT, "%s: %s in record %s (record %ld)", f->disp, why, f->ks->name.s, f->n + 1);
+            else hd_set_error(HD_EINPUT, "%s: %s in the first record", f->disp, why);
+            return -1;
+        }
+        kseq_t *ks = f->ks;
+        if (tidy(ks)) { hd_set_oom(NULL); return -1; }
+        long idx = f->n++;
+        if (!ks->name.l) {
+            hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", f->disp, idx + 1);
+            return -1;
+        }
+        rec->name = ks->name.s;
+        rec->comment = ks->comment.l ? ks->comment.s : "";
+        rec->seq = ks->seq.s ? ks->seq.s : "";
+        rec->len = ks->seq.l;
+        rec->index = idx;
+        int why = -1;
+        khint_t k = kh_get(hd_seen, f->seen, rec->name);
+        if (k != kh_end(f->seen)) why = HD_SKIP_DUPLICATE;
+        else if (!rec->len) why = HD_SKIP_EMPTY;
+        if (why >= 0) {
+            f->skipped[why]++;
+            if (f->hook) f->hook(f->hook_ud, f, rec, why);
+            else hd_fasta_skip_warn(f, rec, why);
+            continue;
+        }
+        char *key = hd_strdup(rec->name);
+        int absent;
+        if (!key || (k = kh_put(hd_seen, f->seen, key, &absent)) == kh_end(f->seen) || absent < 0) {
+            free(key);
+            hd_set_oom("the record names");
+            return -1;
+        }
+        kh_val(f->seen, k) = idx;
+        return 1;
+    }
 }

@@ -2,8 +2,13 @@
 #include "shard.h"
 
 #include <errno.h>
+#include <htslib/hts.h>
+#include <htslib/kstring.h>
+#include <htslib/vcf.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
+#include "input.h"
 #include "util.h"
 
 #define HD_SHARD_MAX 1000000L
@@ -46,4 +51,35 @@ void hd_shard_range(const hd_shard *s, uint64_t total, uint64_t *lo, uint64_t *h
     uint64_t n = (uint64_t)s->n, k = (uint64_t)(s->i - 1), q = total / n, r = total % n;
     *lo = k * q + (k < r ? k : r);
     *hi = *lo + q + (k < r ? 1 : 0);
+}
+
+int hd_shard_count_vcf(const char *path, uint64_t *n)
+{
+    *n = 0;
+    htsFile *fp = hd_input_hts_open(path);
+    if (!fp) return -1;
+    int rc = 0;
+    if (hts_get_format(fp)->format == vcf) {
+        kstring_t line = {0, 0, NULL};
+        int r;
+        while ((r = hts_getline(fp, '\n', &line)) >= 0)
+            if (line.l && line.s[0] != '#') (*n)++;
+        if (r < -1) { hd_set_error(HD_EINPUT, "%s: read error while counting the records for --shard", path); rc = -1; }
+        free(line.s);
+    } else {
+        bcf_hdr_t *h = bcf_hdr_read(fp);
+        bcf1_t *rec = h ? bcf_init() : NULL;
+        int r = -1;
+        if (!h) { hd_set_error(HD_EINPUT, "'%s': cannot read the header", path); rc = -1; }
+        else if (!rec) { hd_set_oom(NULL); rc = -1; }
+        while (rec && (r = bcf_read(fp, h, rec)) == 0) (*n)++;
+        if (rec && r < -1) {
+            hd_set_error(HD_EINPUT, "%s: cannot read record %" PRIu64 " while counting the records for --shard", path, *n + 1);
+            rc = -1;
+        }
+        if (rec) bcf_destroy(rec);
+        if (h) bcf_hdr_destroy(h);
+    }
+    hts_close(fp);
+    return rc;
 }

@@ -18,4 +18,8 @@ int hd_shard_parse(const char *s, hd_shard *out);
 /* The block [*lo, *hi) of items of shard s among total items; [0, total) when s->n == 0. */
 void hd_shard_range(const hd_shard *s, uint64_t total, uint64_t *lo, uint64_t *hi);
 
+/* The items of a run, counted in a first pass (the embed rows are counted by embed_run.h):
+ * the records of a VCF/BCF file (data lines of a text VCF, records of a BCF).  -1 with an error. */
+int hd_shard_count_vcf(const char *path, uint64_t *n);
+
 #endif

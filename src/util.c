@@ -28,6 +28,27 @@ const char *hd_error(void) { return hd_errbuf[0] ? hd_errbuf : "unknown error"; 
 int hd_error_kind(void) { return hd_errkind ? hd_errkind : HD_EINPUT; }
 void hd_clear_error(void) { hd_errbuf[0] = 0; hd_errkind = 0; }
 
+void hd_set_oom(const char *what)
+{
+    if (what) hd_set_error(HD_ERESOURCE, "out of memory for %s", what);
+    else hd_set_error(HD_ERESOURCE, "out of memory");
+}
+
+static hd_log_fn hd_log_sink;
+
+void hd_log_set_sink(hd_log_fn fn) { hd_log_sink = fn; }
+
+void hd_log(int level, const char *fmt, ...)
+{
+    if (!hd_log_sink) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    hd_log_sink(level, buf);
+}
+
 size_t hd_mem_available(void)
 {
     /* MemAvailable from /proc/meminfo; fall back to physical pages. */
@@ -97,7 +118,7 @@ char *hd_strdup(const char *s)
 {
     if (!s) return NULL;
     char *d = strdup(s);
-    if (!d) hd_set_error(HD_EMODEL, "out of memory");
+    if (!d) hd_set_oom(NULL);
     return d;
 }
 
@@ -108,7 +129,7 @@ char *hd_sprintf(const char *fmt, ...)
     char *s = NULL;
     if (vasprintf(&s, fmt, ap) < 0) s = NULL;
     va_end(ap);
-    if (!s) hd_set_error(HD_EMODEL, "out of memory");
+    if (!s) hd_set_oom(NULL);
     return s;
 }
 

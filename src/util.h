@@ -9,13 +9,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Error kinds, mapped to the command's exit status (1 input/usage, 2 model/resource). */
-enum { HD_EINPUT = 1, HD_EMODEL = 2 };
+/* Error kinds, mapped to the command's exit status (1 input/usage, 2 model/resource):
+ * HD_EINPUT   bad input or usage (a file, record, option or position at fault);
+ * HD_EMODEL   a model file that cannot be used;
+ * HD_ERESOURCE a resource failure: out of memory, an output that cannot be created or written (full
+ *             disk), a device.  The same exit status as HD_EMODEL. */
+enum { HD_EINPUT = 1, HD_EMODEL = 2, HD_ERESOURCE = 2 };
 
 void hd_set_error(int kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *hd_error(void);
 int hd_error_kind(void);          /* HD_EINPUT or HD_EMODEL of the last error */
 void hd_clear_error(void);
+/* Record "out of memory" (with " for WHAT" when what is not NULL) as a resource error. */
+void hd_set_oom(const char *what);
+
+/* Warnings and notes of the library.  The library never prints: what it has to say goes to a sink the
+ * program installs (cmd/ prints with the command's prefix and honours --verbosity); without a sink the
+ * messages are dropped. */
+enum { HD_LOG_WARN = 2, HD_LOG_INFO = 3 };
+typedef void (*hd_log_fn)(int level, const char *msg);
+void hd_log_set_sink(hd_log_fn fn);
+void hd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
 static inline int hd_mul(size_t a, size_t b, size_t *out)
@@ -39,6 +53,7 @@ void *hd_calloc(size_t n, size_t size, const char *what); /* zeroed, 64-byte ali
 void hd_free(void *p);
 size_t hd_mem_available(void);                          /* bytes of RAM the OS says are available */
 
+/* A copy of s (NULL for NULL); NULL with "out of memory" when the allocation fails. */
 char *hd_strdup(const char *s);
 char *hd_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -109,10 +109,36 @@ fails 1 "s1" "bad character (embed)" -- "$H" embed -m "$HY" -o @OUT@/o.tsv "$I/b
 fails 1 "late" "bad character in a later record (forward)" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/late.fa"
 fails 1 "late" "bad character in a later record (embed tsv)" -- "$H" embed -m "$HY" -o @OUT@/o.tsv "$I/late.fa"
 fails 1 "late" "bad character in a later record (embed safetensors)" -- "$H" embed -m "$HY" -o @OUT@/o.safetensors "$I/late.fa"
+# the FASTA rules (hyenadna(1), INPUT FILES), the same in every command: an empty record and a record whose
+# name was used before are skipped with a warning naming them (the first record of a name is used)
 printf '>s1\nACGT\n>empty\n>s3\nACGT\n' > "$I/empty.fa"
-fails 1 "empty" "empty record" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/empty.fa"
-printf '>s1\nACGT\n>s1\nACGA\n' > "$I/dup.fa"
-fails 1 "s1" "duplicate names (forward)" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/dup.fa"
+printf '>s1\nACGT\n>s1\nACGA\n>s2\nAC\n' > "$I/dup.fa"
+printf '>s1 label=x\nACGT\n>empty label=y\n>s3 label=y\nACGA\n>s1 label=y\nCC\n' > "$I/rules.fa"
+printf '>a1 label=x\nACGTACGTAC\n>a2 label=x\nACGTTTGTAC\n>b1 label=y\nGGGGCCCCAA\n>b2 label=y\nGGGCCCCAAT\n' > "$I/train.fa"
+printf '>q1\nACGTACGAAC\n' > "$I/q.fa"
+skips() {   # skips NEEDLE ROWS DESCRIPTION -- command (stdout: one row per record kept, after a '#' header)
+  local needle=$1 rows=$2 what=$3; shift 4
+  "$@" >"$tmp/stdout" 2>"$tmp/stderr" </dev/null; local got=$?
+  if [ "$got" -ne 0 ]; then bad "$what: exit $got, expected 0"; sed 's/^/    /' "$tmp/stderr" | head -3; return; fi
+  grep -q "warning: record $needle of .*skipped" "$tmp/stderr" || { bad "$what: no warning naming record $needle: $(cat "$tmp/stderr")"; return; }
+  [ "$(grep -vc '^#' "$tmp/stdout")" -eq "$rows" ] || { bad "$what: $(grep -vc '^#' "$tmp/stdout") rows, expected $rows"; return; }
+  ok
+}
+skips empty 2 "empty record (embed)" -- "$H" embed -m "$HY" "$I/empty.fa"
+skips s1 2 "repeated name (embed)" -- "$H" embed -m "$HY" "$I/dup.fa"
+skips empty 2 "empty record (classify query)" -- "$H" classify --method kmer -t "$I/train.fa" "$I/empty.fa"
+skips s1 2 "repeated name (classify query)" -- "$H" classify --method kmer -t "$I/train.fa" "$I/dup.fa"
+skips empty 1 "empty record and repeated name (classify training set)" -- "$H" classify --method kmer -t "$I/rules.fa" "$I/q.fa"
+grep -q "warning: record s1 of .*rules.fa.*skipped" "$tmp/stderr" && ok || bad "classify training set: the repeated name s1 not named"
+for f in empty dup; do
+  "$H" forward -m "$HY" -o "$tmp/$f.st" "$I/$f.fa" 2>"$tmp/stderr"; st=$?
+  keys=$(head -c 4096 "$tmp/$f.st" | grep -ao '"tokens\.[a-z0-9]*"' | tr '\n' ' ')
+  if [ $st -eq 0 ] && grep -q "warning: record" "$tmp/stderr" && [ "$keys" = "$([ $f = empty ] && echo '"tokens.s1" "tokens.s3" ' || echo '"tokens.s1" "tokens.s2" ')" ]; then ok
+  else bad "forward $f.fa: exit $st, tensors $keys"; fi
+done
+# the first record of a repeated name is the one used (as in a FASTA index)
+"$H" embed -m "$HY" "$I/dup.fa" 2>/dev/null | grep -v '^#' | cut -f1,4 > "$tmp/dup.rows"
+[ "$(cut -f2 "$tmp/dup.rows" | tr '\n' ' ')" = "4 2 " ] && ok || bad "repeated name: the first record's row expected: $(cat "$tmp/dup.rows")"
 printf 'ACGT\nACGT\n' > "$I/nohdr.fa"
 fails 1 "nohdr.fa" "no FASTA header" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/nohdr.fa"
 fails 1 "missing.fa" "missing input" -- "$H" forward -m "$HY" -o @OUT@/o.st "$I/missing.fa"
@@ -176,7 +202,23 @@ fails 1 "--window" "window 0" -- "$H" embed -m "$HY" -w 0 -o @OUT@/o.tsv "$REF"
 
 # ------------------------------------------------------------------ options
 fails 1 "--threads" "negative thread count" -- "$H" forward -m "$HY" -@ -3 -o @OUT@/o.st "$FA"
-fails 1 "nodir" "output directory missing" -- "$H" forward -m "$HY" -o "$tmp/nodir/o.st" "$FA"
+fails 2 "nodir" "output directory missing (a resource failure)" -- "$H" forward -m "$HY" -o "$tmp/nodir/o.st" "$FA"
+
+# ------------------------------------------------------------------ a full disk: every output failure is exit status 2
+# (/dev/full accepts the open and fails every write with ENOSPC; a device is written in place, never renamed over;
+# BGZF outputs are left out: htslib 1.16's bgzf_close leaks its buffers when the last flush fails, which the
+# sanitizer build would report)
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+  fails 2 "No space left" "forward -o on a full disk" -- "$H" forward -m "$HY" -o /dev/full "$FA"
+  fails 2 "No space left" "embed TSV to a full stdout" -- sh -c '"$0" embed -m "$1" "$2" > /dev/full' "$H" "$HY" "$FA"
+  fails 2 "No space left" "embed safetensors on a full disk" -- "$H" embed -m "$HY" -O safetensors -o /dev/full "$FA"
+  fails 2 "No space left" "classify on a full disk" -- "$H" classify --method kmer -t "$I/train.fa" -o /dev/full "$I/q.fa"
+  fails 2 "/dev/full" "score-variants VCF on a full disk" -- "$H" score-variants -m "$HY" -f "$REF" -o /dev/full "$I/ok.vcf"
+  fails 2 "No space left" "score-variants TSV to a full stdout" -- sh -c '"$0" score-variants -m "$1" -f "$2" -O t "$3" > /dev/full' "$H" "$HY" "$REF" "$I/ok.vcf"
+  fails 2 "standard output" "info to a full stdout" -- sh -c '"$0" info -m "$1" > /dev/full' "$H" "$HY"
+  fails 2 "standard output" "convert report to a full stdout" -- sh -c '"$0" convert -n "$1" > /dev/full' "$H" "$T/ckpt/misc.pt"
+  [ -c /dev/full ] && ok || bad "/dev/full was replaced by a regular file"
+fi
 
 echo "bad-inputs: $n cases + checks, $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -234,6 +234,13 @@ if cmp -s "$tmp/e1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: 1 and 2 threads 
 expect 0 "embed batch size 1 with --progress" -- E -b 1 --progress -o "$tmp/b1.tsv" "$T/hyenadna-tiny/input.fa"
 if cmp -s "$tmp/b1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: batch size 1 differs from 64"; fi
 has "$tmp/err" "8 sequences, 1482 bases" "embed --progress line"
+# one progress rule for every command: on a terminal or with --progress, never at --verbosity 0
+expect 0 "forward --progress" -- "$H" forward -m "$T/hyenadna-tiny" --progress -o "$tmp/p.safetensors" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "hyenadna forward: 8 records, 1482 bases, [0-9]* bases/s" "forward --progress line"
+for c in forward embed; do
+  "$H" $c -m "$T/hyenadna-tiny" --progress --verbosity 0 -o "$tmp/p.$c" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err"
+  empty "$tmp/err" "$c --progress --verbosity 0"
+done
 : > "$tmp/empty.fa"
 expect 0 "embed empty input" -- E "$tmp/empty.fa"
 if [ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#name'; then ok; else bad "embed empty input: header only"; fi

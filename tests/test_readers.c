@@ -1,0 +1,388 @@
+/* test_readers.c -- the one reader of each input format and its documented rule: FASTA/FASTQ records
+ * (src/seqio.c: empty records, repeated names, headers with spaces, CRLF, lower case, gzip/bgzip,
+ * standard input), BED lines (src/bed.c), regions and windows over an indexed reference (src/regions.c),
+ * and the FASTA side of bamseq.c, which must follow the same rule.  Inputs are written by the tests. */
+#include "testutil.h"
+#include "bamseq.h"
+#include "bed.h"
+#include "regions.h"
+#include "seqio.h"
+
+#include <fcntl.h>
+#include <htslib/bgzf.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/hdreaders.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+static void teardown(void) { rm_rf(dir); }
+
+TestSuite(readers, .init = setup, .fini = teardown);
+
+static const char *put(const char *name, const char *text)
+{
+    static char path[8][256];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf(p, 256, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* the warnings of the library (hd_log), collected */
+static char logbuf[8192];
+static int nlog;
+static void sink(int level, const char *msg)
+{
+    (void)level;
+    size_t l = strlen(logbuf);
+    snprintf(logbuf + l, sizeof logbuf - l, "%s\n", msg);
+    nlog++;
+}
+
+/* every record of a file as "name|comment|seq;" */
+static char *records(const char *path)
+{
+    static char out[8192];
+    out[0] = 0;
+    hd_fasta *f = hd_fasta_open(path);
+    cr_assert_not_null(f, "%s", hd_error());
+    hd_seqrec r;
+    int rc;
+    while ((rc = hd_fasta_next(f, &r)) > 0) {
+        cr_assert_eq(strlen(r.seq), r.len);
+        size_t l = strlen(out);
+        snprintf(out + l, sizeof out - l, "%s|%s|%s;", r.name, r.comment, r.seq);
+    }
+    cr_assert_eq(rc, 0, "%s", hd_error());
+    hd_fasta_close(f);
+    return out;
+}
+
+/* ------------------------------------------------------------------ FASTA / FASTQ */
+
+Test(readers, fasta_records_and_whitespace)
+{
+    const char *p = put("a.fa", "\n\n>r1 the first\nACGT\nac gt\n>r2\tdesc\nNNRY\tAC\n\n>r3\nA\n");
+    cr_assert_str_eq(records(p), "r1|the first|ACGTacgt;r2|desc|NNRYAC;r3||A;");
+}
+
+Test(readers, crlf_is_lf)
+{
+    const char *a = put("crlf.fa", ">r1 x y\r\nACGT\r\nGG\r\n>r2\r\nTT\r\n");
+    char got[8192];
+    snprintf(got, sizeof got, "%s", records(a));
+    cr_assert_str_eq(got, "r1|x y|ACGTGG;r2||TT;");
+}
+
+Test(readers, lower_case_kept)
+{
+    cr_assert_str_eq(records(put("lc.fa", ">s\nacgtnACGTN\n")), "s||acgtnACGTN;");
+}
+
+Test(readers, name_after_spaces)
+{
+    /* as samtools faidx: "> bar description" is the record bar */
+    cr_assert_str_eq(records(put("sp.fa", ">  bar some description\nAC\n> baz\nGG\n")),
+                     "bar|some description|AC;baz||GG;");
+}
+
+Test(readers, empty_record_skipped_with_a_warning)
+{
+    hd_log_set_sink(sink);
+    const char *p = put("e.fa", ">s1\nACGT\n>empty\n>s3\nAC\n>e2 x\n\n");
+    hd_fasta *f = hd_fasta_open(p);
+    cr_assert_not_null(f);
+    hd_seqrec r;
+    cr_assert_eq(hd_fasta_next(f, &r), 1);
+    cr_assert_str_eq(r.name, "s1");
+    cr_assert_eq(r.index, 0);
+    cr_assert_eq(hd_fasta_next(f, &r), 1);
+    cr_assert_str_eq(r.name, "s3");
+    cr_assert_eq(r.index, 2, "the index counts the skipped record");
+    cr_assert_eq(hd_fasta_next(f, &r), 0);
+    cr_assert_eq(hd_fasta_n_skipped(f, HD_SKIP_EMPTY), 2);
+    hd_fasta_close(f);
+    cr_assert(strstr(logbuf, "record empty of ") && strstr(logbuf, "e.fa is empty: skipped"), "%s", logbuf);
+    cr_assert(strstr(logbuf, "record e2 of "), "%s", logbuf);
+    cr_assert_eq(nlog, 2);
+}
+
+Test(readers, repeated_name_keeps_the_first)
+{
+    hd_log_set_sink(sink);
+    cr_assert_str_eq(records(put("d.fa", ">a one\nAAAA\n>b\nCC\n>a two\nGGGG\n>c\nT\n")), "a|one|AAAA;b||CC;c||T;");
+    cr_assert(strstr(logbuf, "record a of ") && strstr(logbuf, "record 1") && strstr(logbuf, "skipped"), "%s", logbuf);
+    /* an empty record does not claim its name */
+    cr_assert_str_eq(records(put("d2.fa", ">a\n>a\nAC\n")), "a||AC;");
+}
+
+Test(readers, warnings_then_a_count)
+{
+    hd_log_set_sink(sink);
+    char text[512] = ">ok\nA\n";
+    for (int i = 0; i < 8; i++) snprintf(text + strlen(text), sizeof text - strlen(text), ">e%d\n", i);
+    records(put("many.fa", text));
+    cr_assert_eq(nlog, 6, "5 warnings, then the count: %s", logbuf);
+    cr_assert(strstr(logbuf, "8 empty records of "), "%s", logbuf);
+}
+
+typedef struct { int n[HD_SKIP_NKINDS]; } hook_counts;
+static void count_hook(void *ud, hd_fasta *f, const hd_seqrec *r, int why)
+{
+    (void)f, (void)r;
+    ((hook_counts *)ud)->n[why]++;
+}
+
+Test(readers, skip_hook)
+{
+    hd_log_set_sink(sink);
+    hd_fasta *f = hd_fasta_open(put("h.fa", ">a\nA\n>b\n>a\nC\n"));
+    hook_counts hc = {{0}};
+    hd_fasta_set_skip_hook(f, count_hook, &hc);
+    hd_seqrec r;
+    while (hd_fasta_next(f, &r) > 0) {}
+    hd_fasta_close(f);
+    cr_assert_eq(hc.n[HD_SKIP_EMPTY], 1);
+    cr_assert_eq(hc.n[HD_SKIP_DUPLICATE], 1);
+    cr_assert_eq(nlog, 0, "a hook replaces the warnings: %s", logbuf);
+}
+
+Test(readers, errors_name_file_and_record)
+{
+    hd_fasta *f = hd_fasta_open(put("noname.fa", ">s1\nAC\n>\nGG\n"));
+    hd_seqrec r;
+    cr_assert_eq(hd_fasta_next(f, &r), 1);
+    cr_assert_eq(hd_fasta_next(f, &r), -1);
+    cr_assert(strstr(hd_error(), "noname.fa") && strstr(hd_error(), "record 2") && strstr(hd_error(), "empty name"),
+              "%s", hd_error());
+    hd_fasta_close(f);
+
+    cr_assert_null(hd_fasta_open(put("text.txt", "hello\n>s\nAC\n")));
+    cr_assert(strstr(hd_error(), "text.txt") && strstr(hd_error(), "not FASTA"), "%s", hd_error());
+    cr_assert_eq(hd_error_kind(), HD_EINPUT);
+
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/none.fa", dir);
+    cr_assert_null(hd_fasta_open(missing));
+    cr_assert(strstr(hd_error(), "none.fa") && strstr(hd_error(), "No such file"), "%s", hd_error());
+}
+
+Test(readers, empty_input_has_no_records)
+{
+    cr_assert_str_eq(records(put("empty.fa", "")), "");
+    cr_assert_str_eq(records(put("blank.fa", "\n\r\n\n")), "");
+}
+
+Test(readers, fastq)
+{
+    cr_assert_str_eq(records(put("r.fq", "@q1 c\nACGT\n+\nIIII\n@q2\nGG\n+q2\n##\n")), "q1|c|ACGT;q2||GG;");
+    hd_fasta *f = hd_fasta_open(put("t.fq", "@q1\nACGT\n+\nII\n"));
+    hd_seqrec r;
+    cr_assert_eq(hd_fasta_next(f, &r), -1);
+    cr_assert(strstr(hd_error(), "t.fq") && strstr(hd_error(), "quality"), "%s", hd_error());
+    hd_fasta_close(f);
+}
+
+Test(readers, gzip_and_bgzip)
+{
+    const char *text = ">r1 d\nACGT\nAC\n>r2\nGG\n";
+    char gz[128], bgz[128], plain[8192];
+    snprintf(plain, sizeof plain, "%s", records(put("p.fa", text)));
+    snprintf(gz, sizeof gz, "%s/g.fa.gz", dir);
+    gzFile g = gzopen(gz, "wb");
+    gzputs(g, text);
+    gzclose(g);
+    cr_assert_str_eq(records(gz), plain);
+    snprintf(bgz, sizeof bgz, "%s/b.fa.gz", dir);
+    BGZF *b = bgzf_open(bgz, "w");
+    bgzf_write(b, text, strlen(text));
+    bgzf_close(b);
+    cr_assert_str_eq(records(bgz), plain);
+}
+
+Test(readers, standard_input)
+{
+    const char *p = put("in.fa", ">s1\nAC\n>s2\nGT\n");
+    int fd = open(p, O_RDONLY);
+    cr_assert(fd >= 0);
+    dup2(fd, STDIN_FILENO);
+    close(fd);
+    hd_fasta *f = hd_fasta_open("-");
+    cr_assert_not_null(f, "%s", hd_error());
+    cr_assert_str_eq(hd_fasta_name(f), "standard input");
+    hd_seqrec r;
+    cr_assert_eq(hd_fasta_next(f, &r), 1);
+    cr_assert_str_eq(r.seq, "AC");
+    cr_assert_eq(hd_fasta_next(f, &r), 1);
+    cr_assert_eq(hd_fasta_next(f, &r), 0);
+    hd_fasta_close(f);
+}
+
+Test(readers, bamseq_fasta_follows_the_rules)
+{
+    hd_log_set_sink(sink);
+    hd_seqin *in = hd_seqin_open(put("s.fa", ">a\nAC\n>e\n>a\nGG\n>b\nT\n"), NULL);
+    cr_assert_not_null(in, "%s", hd_error());
+    cr_assert_not_null(hd_seqin_fasta(in));
+    hd_sequnit u;
+    cr_assert_eq(hd_seqin_next(in, &u), 1);
+    cr_assert_str_eq(u.name, "a");
+    cr_assert_str_eq(u.seq, "AC");
+    cr_assert_eq(hd_seqin_next(in, &u), 1);
+    cr_assert_str_eq(u.name, "b");
+    cr_assert_eq(u.end, 1);
+    cr_assert_eq(hd_seqin_next(in, &u), 0);
+    hd_seqin_close(in);
+    cr_assert_eq(nlog, 2, "%s", logbuf);
+}
+
+/* ------------------------------------------------------------------ BED */
+
+Test(readers, bed_lines)
+{
+    const char *p = put("a.bed", "# comment\ntrack name=x\nbrowser position c1\n\nc1\t0\t10\r\n  \nc2\t5\t6\tlab\tmore\t7 \n");
+    hd_bed *b = hd_bed_open(p, 0);
+    cr_assert_not_null(b, "%s", hd_error());
+    hd_bedrec r;
+    cr_assert_eq(hd_bed_next(b, &r), 1, "%s", hd_error());
+    cr_assert_str_eq(r.chrom, "c1");
+    cr_assert_eq(r.beg, 0);
+    cr_assert_eq(r.end, 10);
+    cr_assert_null(r.name);
+    cr_assert_eq(r.line, 5);
+    cr_assert_eq(hd_bed_next(b, &r), 1);
+    cr_assert_str_eq(r.chrom, "c2");
+    cr_assert_eq(r.beg, 5);
+    cr_assert_eq(r.end, 6);
+    cr_assert_str_eq(r.name, "lab");
+    cr_assert_eq(r.line, 7);
+    cr_assert_eq(hd_bed_next(b, &r), 0);
+    hd_bed_close(b);
+}
+
+static void bed_fails(const char *text, int one_based, const char *needle)
+{
+    hd_bed *b = hd_bed_open(put("bad.bed", text), one_based);
+    cr_assert_not_null(b);
+    hd_bedrec r;
+    int rc;
+    while ((rc = hd_bed_next(b, &r)) > 0) {}
+    cr_assert_eq(rc, -1, "'%s' should fail", text);
+    cr_assert(strstr(hd_error(), "bad.bed line 2") && strstr(hd_error(), needle), "%s", hd_error());
+    cr_assert_eq(hd_error_kind(), HD_EINPUT);
+    hd_bed_close(b);
+}
+
+Test(readers, bed_errors_name_file_and_line)
+{
+    bed_fails("c1\t0\t5\nc1\t5\t5\n", 0, "empty or reversed");
+    bed_fails("c1\t0\t5\nc1\t9\t5\n", 0, "empty or reversed");
+    bed_fails("c1\t0\t5\nc1\t-1\t5\n", 0, "non-negative integer");
+    bed_fails("c1\t0\t5\nc1\t1x\t5\n", 0, "non-negative integer");
+    bed_fails("c1\t0\t5\nc1 1 5\n", 0, "tab-separated");
+    bed_fails("c1\t1\t5\nc1\t0\t5\n", 1, "1-based");
+}
+
+Test(readers, one_based_lists)
+{
+    hd_bed *b = hd_bed_open(put("r.txt", "c1\t1\t10\nc1\t5\t5\n"), 1);
+    hd_bedrec r;
+    cr_assert_eq(hd_bed_next(b, &r), 1);
+    cr_assert_eq(r.beg, 0);
+    cr_assert_eq(r.end, 10);
+    cr_assert_eq(hd_bed_next(b, &r), 1);
+    cr_assert_eq(r.beg, 4, "one base: [4, 5)");
+    cr_assert_eq(r.end, 5);
+    hd_bed_close(b);
+    cr_assert(hd_bed_named("x.bed") && hd_bed_named("X.BED.GZ") && !hd_bed_named("x.txt"));
+}
+
+Test(readers, bed_gzip_and_stdin)
+{
+    char gz[128];
+    snprintf(gz, sizeof gz, "%s/z.bed.gz", dir);
+    gzFile g = gzopen(gz, "wb");
+    gzputs(g, "c1\t2\t4\tn\n");
+    gzclose(g);
+    hd_bed *b = hd_bed_open(gz, 0);
+    hd_bedrec r;
+    cr_assert_eq(hd_bed_next(b, &r), 1, "%s", hd_error());
+    cr_assert_eq(r.end, 4);
+    hd_bed_close(b);
+    int fd = open(put("s.bed", "c9\t1\t3\n"), O_RDONLY);
+    dup2(fd, STDIN_FILENO);
+    close(fd);
+    b = hd_bed_open("-", 0);
+    cr_assert_not_null(b);
+    cr_assert_str_eq(hd_bed_name(b), "standard input");
+    cr_assert_eq(hd_bed_next(b, &r), 1);
+    cr_assert_str_eq(r.chrom, "c9");
+    hd_bed_close(b);
+}
+
+/* ------------------------------------------------------------------ regions over an indexed reference */
+
+Test(readers, regions_checked_against_the_reference)
+{
+    const char *ref = put("ref.fa", ">c1\nACGTACGTAC\n>c:2\nGGGGG\n");
+    faidx_t *fai = hd_faidx_open(ref);
+    cr_assert_not_null(fai, "%s", hd_error());
+    hd_contigs *d = hd_contigs_from_fai(fai, ref);
+    hd_region g;
+    cr_assert_eq(hd_region_parse("c1:2-4", d, &g), 0, "%s", hd_error());
+    cr_assert_str_eq(g.chrom, "c1");
+    cr_assert_eq(g.beg, 1);
+    cr_assert_eq(g.end, 4);
+    free(g.chrom);
+    cr_assert_eq(hd_region_parse("c1", d, &g), 0);
+    cr_assert_eq(g.end, 10, "a whole sequence");
+    free(g.chrom);
+    cr_assert_eq(hd_region_parse("{c:2}:1-2", d, &g), 0, "%s", hd_error());
+    cr_assert_str_eq(g.chrom, "c:2");
+    free(g.chrom);
+    cr_assert_eq(hd_region_parse("c1:1,000-2,000", d, &g), -1, "past the end is an error, not clipped");
+    cr_assert(strstr(hd_error(), "10 bases"), "%s", hd_error());
+    cr_assert_eq(hd_region_parse("chrQ:1-2", d, &g), -1);
+    cr_assert(strstr(hd_error(), "chrQ"), "%s", hd_error());
+    cr_assert_eq(hd_region_parse("c1:1-2,c1:3-4", d, &g), -1, "one region, not a list");
+
+    hd_regions rs = {0};
+    const char *bed = put("r.bed", "c1\t0\t10\nc1\t8\t11\n");
+    cr_assert_eq(hd_regions_read(&rs, bed, d), -1);
+    cr_assert(strstr(hd_error(), "r.bed line 2") && strstr(hd_error(), "10 bases"), "%s", hd_error());
+    hd_regions_free(&rs);
+    cr_assert_eq(hd_contigs_check(d, "c1", 0, 10, "x"), 0);
+    cr_assert_eq(hd_contigs_check(d, "c9", 0, 1, "x"), -1);
+
+    char *s = hd_faidx_fetch(fai, ref, "c1", 2, 5);
+    cr_assert_str_eq(s, "GTA");
+    free(s);
+    hd_contigs_free(d);
+    fai_destroy(fai);
+
+    cr_assert_null(hd_faidx_open("-"));
+    cr_assert(strstr(hd_error(), "standard input"), "%s", hd_error());
+}
+
+Test(readers, windows)
+{
+    /* starts 0, s, 2s while the window fits, then one flush with the end */
+    int64_t b, e;
+    cr_assert_eq(hd_window_count(10, 4, 4), 3);   /* [0,4) [4,8) [6,10) */
+    hd_window_get(10, 4, 4, 2, &b, &e);
+    cr_assert(b == 6 && e == 10);
+    cr_assert_eq(hd_window_count(8, 4, 4), 2, "no extra window when the last one ends at the end");
+    cr_assert_eq(hd_window_count(4, 4, 1), 1);
+    cr_assert_eq(hd_window_count(1, 4, 1), 1);
+    hd_window_get(1, 4, 1, 0, &b, &e);
+    cr_assert(b == 0 && e == 1);
+}
