@@ -5,7 +5,7 @@ Writes a random-weight Caduceus checkpoint of the released 131k shape (d_model 2
 default, --rcps for PS) as config.json + model.safetensors, random DNA of each length, and times
 
   * `hyenadna forward -@T --logits --no-hidden` under /usr/bin/time -v, and
-  * the PyTorch model (MODELS.md §4, written here: in_proj shared by both directions, nn.functional
+  * the PyTorch model (docs/models.md §4, written here: in_proj shared by both directions, nn.functional
     conv1d, and the sequential reference selective scan of mamba-ssm's selective_scan_ref, run over
     time chunks so that memory stays bounded) in a child process under /usr/bin/time -v,
 

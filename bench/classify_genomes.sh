@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # classify_genomes.sh -- accuracy of hyenadna classify (context, centroid, logistic, kmer) at 4, 16 and
 # 64 shots per class on real DNA: 200-bp windows of phage lambda (bowtie2-examples) against E. coli K-12
-# MG1655 (ragout-examples) and against human chrM (minimap2), from Debian packages (DATA.md).
+# MG1655 (ragout-examples) and against human chrM (minimap2), all from Debian packages.
 # Usage: bench/classify_genomes.sh [MODEL] [WORKDIR]   (needs apt-get download, python3; no install)
 set -eu
 H=${HYENADNA:-$(dirname "$0")/../hyenadna}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """hyena_torch.py -- HyenaDNA in PyTorch, written the way the public reference (standalone_hyenadna.py,
-MODELS.md §3.4) computes it: full-length tensors, rfft of size 2L per forward, implicit filter MLP over
+docs/models.md §3.4) computes it: full-length tensors, rfft of size 2L per forward, implicit filter MLP over
 all positions, tanh GELU.  It loads the same config.json + model.safetensors as hyenadna and is the
 baseline the benchmark compares against (and a second implementation for cross-checks).
 

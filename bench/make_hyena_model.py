@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """make_hyena_model.py -- random-weight HyenaDNA models in the exact -hf layout and shape of the public
-checkpoints (MODELS.md §3.1, §3.3.1), for benchmarks.  pos_emb.z/t are built as the reference builds them.
+checkpoints (docs/models.md §3.1, §3.3.1), for benchmarks.  pos_emb.z/t are built as the reference builds them.
 
 usage: make_hyena_model.py SIZE OUT_DIR     SIZE: tiny-1k small-32k medium-160k medium-450k large-1m
 """

@@ -2,7 +2,8 @@
  * benchmarks: the tensor names and shapes of the public Hugging Face checkpoints, pos_emb.z/t and
  * modulation.deltas as the reference constructor computes them (docs/models.md §3.4.5), the other weights
  * drawn from a seeded generator at the scale of the reference initialisation.  The LM head is tied
- * (no lm_head.weight), as in the released checkpoints.
+ * (no lm_head.weight), as in the released Lightning checkpoints (the -hf files store a copy of the
+ * embedding as lm_head.weight; docs/models.md §3.3).
  *
  *   make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR
  *
@@ -202,7 +203,7 @@ int main(int argc, char **argv)
     const char *pre = "hyena.backbone.";
     char nm[256];
     put_rand(NAME("%sembeddings.word_embeddings.weight", pre), SH(rows, D), 0, 0.02, 0);
-    /* positional features (MODELS.md §3.4.5): t_i = i/(Lmax−1); z_i = [t, cos(f_b ω_i), −sin(f_b ω_i)] */
+    /* positional features (docs/models.md §3.4.5): t_i = i/(Lmax−1); z_i = [t, cos(f_b ω_i), −sin(f_b ω_i)] */
     float *t = malloc((size_t)Lmax * sizeof(float)), *z = malloc((size_t)Lmax * E * sizeof(float));
     if (!t || !z) { fprintf(stderr, "make_model: out of memory\n"); return 2; }
     const double f[2] = {1e-4, 1.0};

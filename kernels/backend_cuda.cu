@@ -617,7 +617,8 @@ static void cuda_mul_cm(hd_backend *be, const float *a, size_t lda, const float 
 
 // ---------------------------------------------------------------- FFT (cuFFT)
 
-// Smallest N ≥ 2L−1 of the form 2^a·3^b·5^c·7^d: the rule of the CPU backend, so both use one size.
+// Smallest N ≥ 2L−1 of the form 2^a·3^b·5^c·7^d (cuFFT is fast on these).  The CPU backend chooses its own
+// size (backend_cpu.c); any N ≥ 2L−1 gives the same convolution up to rounding (docs/models.md §3.4.6).
 static size_t cuda_fft_size(hd_backend *be, size_t L)
 {
     size_t need = L ? 2 * L - 1 : 1, best = 1;

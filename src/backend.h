@@ -75,7 +75,7 @@ struct hd_backend {
     int (*fftconv)(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                    const float *k, size_t Lk, size_t ldk, const float *dbias);
 
-    /* ---- DNA-xLSTM (MODELS.md §5; src/backend_cpu_xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
+    /* ---- DNA-xLSTM (docs/models.md §5; src/backend_cpu_xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
     /* Y[t, c] = X[t', c'] with t' = M−1−t when rev_rows (Lrev) else t, c' = C−1−c when rev_cols else c
      * (both: RC); added to Y with accumulate.  Y may not alias X. */
     void (*flip)(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t M, size_t C,
@@ -96,7 +96,7 @@ struct hd_backend {
      * position m: (a, b) ← (a·cos − b·sin, a·sin + b·cos), cos/sin tables [M, DH/2] */
     void (*rope)(hd_backend *be, float *X, size_t ldx, size_t M, size_t H, size_t DH, const float *cos,
                  const float *sin);
-    /* The mLSTM cell (MODELS.md §5.7) over L positions and NH heads of DH: q, k, v [L, NH·DH] (row stride
+    /* The mLSTM cell (docs/models.md §5.7) over L positions and NH heads of DH: q, k, v [L, NH·DH] (row stride
      * ldqkv), input/forget gate pre-activations ig, fg [L, NH] (row stride ldg); H [L, NH·DH] (row stride
      * ldh) gets h̃.  form: HD_MLSTM_PARALLEL, HD_MLSTM_CHUNKWISE (chunk positions per chunk; the last chunk
      * may be shorter) or HD_MLSTM_RECURRENT.  −1 with hd_error on failure (scratch memory). */
@@ -106,7 +106,7 @@ struct hd_backend {
     /* mLSTM output gate: H[m, c] = (H[m, c] + skip[c]·Xc[m, c]) · silu(Z[m, c]) */
     void (*mlstm_gate)(hd_backend *be, float *H, size_t ldh, const float *Xc, size_t ldx, const float *skip,
                        const float *Z, size_t ldz, size_t M, size_t C);
-    /* The sLSTM cell (MODELS.md §5.8), states starting at 0: Wx [L, 4·NH·DH] gate-major (i, f, z, o), each
+    /* The sLSTM cell (docs/models.md §5.8), states starting at 0: Wx [L, 4·NH·DH] gate-major (i, f, z, o), each
      * gate (head, unit); R [NH, DH, 4·DH] (CUDA layout: [h, d_in, gate·DH + j]); b [NH·4·DH] ordered
      * (head, gate, j).  Y [L, NH·DH] gets y; with rev_heads head h is written to slot NH−1−h.  −1 on failure. */
     int (*slstm_cell)(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
@@ -121,7 +121,7 @@ struct hd_backend {
     /* dst[c, t] = src[c, T−1−t] over C rows of T (row strides lds, ldd); dst may not alias src.
      * With C = 1 and T = M·D it reverses an [M, D] matrix in rows and columns. */
     void (*flip_cm)(hd_backend *be, const float *src, size_t lds, float *dst, size_t ldd, size_t C, size_t T);
-    /* Selective scan of Mamba v1 (MODELS.md §4.4, steps 5–7) over T steps for E channels, N states:
+    /* Selective scan of Mamba v1 (docs/models.md §4.4, steps 5–7) over T steps for E channels, N states:
      *   Δ = softplus(dt[e, t] + dt_bias[e])  (threshold 20)
      *   h[e, n] ← exp(Δ·A[e, n])·h[e, n] + Δ·B[t, n]·u[e, t]
      *   y[e, t] = Σ_n C[t, n]·h[e, n] + Dskip[e]·u[e, t]

@@ -280,7 +280,7 @@ static void cpu_longconv_step(hd_backend *be, const float *u, size_t ldu, size_t
 
 /* ---------------------------------------------------------------- FFT */
 
-/* FFT size for length L: N ≥ 2L−1 (a linear, not circular, convolution: MODELS.md §3.4.6).  The next
+/* FFT size for length L: N ≥ 2L−1 (a linear, not circular, convolution: docs/models.md §3.4.6).  The next
  * power of two, unless a 2^a·3^b·5^c size (which FFTW also transforms fast, at somewhat more cost per
  * point) is at least 25% smaller: at L = 160,002 that is 324,000 instead of 524,288. */
 static size_t cpu_fft_size(hd_backend *be, size_t L)

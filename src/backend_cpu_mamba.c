@@ -1,5 +1,5 @@
 /* backend_cpu_mamba.c -- CPU ops of the Mamba (Caduceus) blocks: SiLU, gating, flips and the selective
- * scan (MODELS.md §4.4).
+ * scan (docs/models.md §4.4).
  *
  * The scan is the hot loop (L·E·N exponentials per direction and layer).  It works on blocks of
  * SCAN_CB channels whose state is stored state-major, h[n][c], so that every update is a plain loop over

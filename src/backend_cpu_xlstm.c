@@ -1,4 +1,4 @@
-/* backend_cpu_xlstm.c -- the CPU ops of the DNA-xLSTM family (MODELS.md §5): flips, group norms, the
+/* backend_cpu_xlstm.c -- the CPU ops of the DNA-xLSTM family (docs/models.md §5): flips, group norms, the
  * row-major causal convolution, headwise projections, RoPE, the mLSTM cell in its three forms, the sLSTM
  * cell and the gated FFN activation.
  *

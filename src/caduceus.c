@@ -1,4 +1,4 @@
-/* caduceus.c -- Caduceus (BiMamba, RC-aware) models (MODELS.md §4).
+/* caduceus.c -- Caduceus (BiMamba, RC-aware) models (docs/models.md §4).
  *
  * PH (rcps false):                          PS (rcps true, hidden and residual [L, 2D] in two halves):
  *   r = Emb[ids]                              r0 = Emb[ids], r1 = rev_c(Emb[comp(ids)])
@@ -62,7 +62,7 @@ static int read_comp_config(hd_model *m, caduceus *c)
 {
     json_t *cm = hd_cfg_get(m, "complement_map");
     for (int v = 0; v < c->rows; v++) c->comp[v] = v;
-    if (!cm || json_is_null(cm)) {   /* the common vocabulary (MODELS.md §2) */
+    if (!cm || json_is_null(cm)) {   /* the common vocabulary (docs/models.md §2) */
         if (c->rows > 10) c->comp[7] = 10, c->comp[10] = 7, c->comp[8] = 9, c->comp[9] = 8;
         return 0;
     }

@@ -1,4 +1,4 @@
-/* caduceus.h -- Caduceus-specific helpers (MODELS.md §4): reverse complement of token ids, conjoining of
+/* caduceus.h -- Caduceus-specific helpers (docs/models.md §4): reverse complement of token ids, conjoining of
  * the forward and reverse-complement views, and a tap on the intermediate tensors for tests. */
 #ifndef HD_CADUCEUS_H
 #define HD_CADUCEUS_H
@@ -15,7 +15,7 @@ const int *hd_caduceus_complement(const hd_model *m);
 /* out = complement(reverse(ids)) (out may not alias ids).  0, or −1 when m is not a Caduceus model. */
 int hd_caduceus_rc_ids(const hd_model *m, const int32_t *ids, size_t L, int32_t *out);
 
-/* RC-conjoined per-position features out [L, d_model] (MODELS.md §4.7, §4.8):
+/* RC-conjoined per-position features out [L, d_model] (docs/models.md §4.7, §4.8):
  *   PH: hidden [L, D] of the run on ids, hidden_rc [L, D] of the run on RC(ids):
  *       out[t] = (hidden[t] + hidden_rc[L−1−t]) / 2          (flipped back along L only)
  *   PS: hidden [L, 2D] of one run (hidden_rc unused, may be NULL):

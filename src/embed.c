@@ -157,7 +157,7 @@ int hd_embed_ids(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_p
     if (!rc) {
         hd_pool_rows(h, L, (int)D, 0, p, out);
     } else if (ps) {
-        /* f1 = h[:, 0:D/2] and f2 = RC(h[:, D/2:D]) (MODELS.md §4.8), written over h2 */
+        /* f1 = h[:, 0:D/2] and f2 = RC(h[:, D/2:D]) (docs/models.md §4.8), written over h2 */
         float *f1 = h2, *f2 = h2 + L * (D / 2);
         hd_ps_split(h, L, (int)(D / 2), f1, f2);
         if (hd_conjoin(f1, f2, L, (int)(D / 2), p, out)) goto done;

@@ -25,7 +25,7 @@ void hd_pool_rows(const float *x, size_t L, int D, int reverse, hd_pool pool, fl
  *   HD_POOL_NONE:  out [L, D] = (f[t] + r[L-1-t]) / 2, r flipped back along the sequence first. */
 int hd_conjoin(const float *f, const float *r, size_t L, int D, hd_pool pool, float *out);   /* -1: out of memory */
 
-/* Caduceus-PS (MODELS.md §4.8, "RC-invariant downstream features"): the hidden state h [L, 2D] of an
+/* Caduceus-PS (docs/models.md §4.8, "RC-invariant downstream features"): the hidden state h [L, 2D] of an
  * RC-equivariant model splits into f1 = h[:, 0:D] and f2 = RC(h[:, D:2D]), the second half flipped in
  * length and in channel: f2[t, c] = h[L-1-t, 2D-1-c].  f2 is the reverse strand's view in that strand's
  * own order, ready for hd_conjoin (which averages f1 and f2). */

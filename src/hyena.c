@@ -1,4 +1,4 @@
-/* hyena.c -- the HyenaDNA forward pass (MODELS.md §3.4).
+/* hyena.c -- the HyenaDNA forward pass (docs/models.md §3.4).
  *
  *   r = E_tok[ids]
  *   per block:  r += HyenaMixer(LN1(r));  r += MLP(LN2(r))
@@ -7,7 +7,7 @@
  * Memory is bounded by design: position-wise work (norms, projections, short filter, MLP) runs in
  * chunks of positions; the long convolution runs channel by channel on channel-major buffers
  * x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], the filter k [D, L]
- * while a block runs, and chunk-sized scratch. */
+ * when its spectra are not cached, and chunk-sized scratch. */
 #include "hyena.h"
 #include "backend.h"
 #include "model.h"
@@ -113,7 +113,7 @@ static int hyena_load(hd_model *m)
         P(fc2_w, 1, "mlp.fc2.weight", D, F);
         P(fc2_b, 1, "mlp.fc2.bias", D);
         /* filter MLP: Linear at even indices 0, 2, …, 2·(inner+1); one shared Sin module at the odd ones,
-         * of which the checkpoint may keep any one name (MODELS.md §3.3.1) */
+         * of which the checkpoint may keep any one name (docs/models.md §3.3.1) */
         int nlin = (int)inner + 2;
         for (int j = 0; j < nlin; j++) {
             long in = j == 0 ? E : H, out = j == nlin - 1 ? D : H;
@@ -297,7 +297,7 @@ typedef struct {
 } hyena_cache;
 
 /* Spectra of block b's filter for FFT size N, cached by the backend across calls when every block's
- * fit the cache budget (the filter depends only on the weights: MODELS.md §3.4.5, prefix property). */
+ * fit the cache budget (the filter depends only on the weights: docs/models.md §3.4.5, prefix property). */
 static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, const hyena_block *b, size_t N)
 {
     hyena *h = m->impl;

@@ -41,7 +41,7 @@ static int is_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* Strip the checkpoint-specific prefixes and the gradient-checkpointing infix (MODELS.md §3.3.2). */
+/* Strip the checkpoint-specific prefixes and the gradient-checkpointing infix (docs/models.md §3.3.2). */
 static char *canonical_name(const char *name)
 {
     static const char *prefixes[] = {"hyena.backbone.", "caduceus.backbone.", "model.backbone.", "backbone.",

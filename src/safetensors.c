@@ -1,6 +1,6 @@
 /* safetensors.c -- safetensors reader and writer.
  *
- * Validation follows the reference implementation (CONVENTIONS.md, "safetensors"): header length
+ * Validation follows the reference implementation (huggingface/safetensors): header length
  * within the file and under 100,000,000 bytes, a JSON object without duplicate keys, known dtypes,
  * shape × element size equal to the byte span, spans that tile the data area exactly. */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-/* tokenizer.h -- the character tokenizer shared by HyenaDNA, Caduceus and DNA-xLSTM (MODELS.md §2). */
+/* tokenizer.h -- the character tokenizer shared by HyenaDNA, Caduceus and DNA-xLSTM (docs/models.md §2). */
 #ifndef HD_TOKENIZER_H
 #define HD_TOKENIZER_H
 

@@ -1,4 +1,4 @@
-/* xlstm.c -- the DNA-xLSTM forward pass (MODELS.md §5; ml-jku/DNA-xLSTM with its vendored NX-AI xlstm).
+/* xlstm.c -- the DNA-xLSTM forward pass (docs/models.md §5; ml-jku/DNA-xLSTM with its vendored NX-AI xlstm).
  *
  *   x = Emb[ids]                                   (PS: [Emb[ids] | rev(Emb[comp(ids)])], L × 2D)
  *   per block i (mLSTM, or sLSTM when i ∈ s_lstm_at), each block carrying its own residual:
@@ -14,14 +14,10 @@
  * Every LayerNorm scales by (1 + w), no bias, eps 1e-5.
  *
  * Weights.  The released DNA-xLSTM checkpoints are PyTorch-Lightning .ckpt files
- * (checkpoints/test/loss.ckpt beside model_config.json).  Until `hyenadna convert` reads them, convert once
- * with PyTorch (the safetensors package is not needed: the writer below is plain Python):
- *
- *   python3 -c 'import torch,json,struct,sys;sd=torch.load(sys.argv[1],map_location="cpu",weights_only=True)["state_dict"];t={k:(v.float() if v.is_floating_point() else v.long()).contiguous().numpy() for k,v in sd.items()};o=[0];h={k:{"dtype":"F32" if a.dtype.kind=="f" else "I64","shape":list(a.shape),"data_offsets":[o[0],o.__setitem__(0,o[0]+a.nbytes) or o[0]]} for k,a in t.items()};j=json.dumps(h).encode();j+=b" "*(-len(j)%8);open(sys.argv[2],"wb").write(struct.pack("<Q",len(j))+j+b"".join(a.tobytes() for a in t.values()))' loss.ckpt model.safetensors
- *
- * (one line; see README.md, "Model files") and put model.safetensors next to model_config.json.  The
- * `model.backbone.` prefix is stripped on loading; the stored sLSTM cell tensors are in the CUDA-backend
- * layout, which is what this file reads. */
+ * (checkpoints/test/loss.ckpt beside model_config.json): `-m` takes the .ckpt directly (converted in memory
+ * by src/ckpt.c), and `hyenadna convert -c model_config.json -o DIR loss.ckpt` writes a model directory once
+ * (docs/models.md §5.1).  The `model.backbone.` prefix is stripped on loading; the stored sLSTM cell tensors
+ * are in the CUDA-backend layout, which is what this file reads (§5.8). */
 #include "xlstm.h"
 #include "backend.h"
 #include "model.h"

@@ -187,7 +187,7 @@ def hyena():
     sd["train_torchmetrics.perplexity.total"] = torch.tensor(12345.0)
     sd["train_torchmetrics.perplexity.count"] = torch.tensor(1000, dtype=torch.int64)
     cfg = json.load(open(os.path.join(ROOT, "data", "hyenadna-tiny", "config.json")))
-    model_cfg = {   # the original Lightning config.json layout (MODELS.md §3.3.2)
+    model_cfg = {   # the original Lightning config.json layout (docs/models.md §3.3.2)
         "_name_": "lm", "d_model": cfg["d_model"], "n_layer": cfg["n_layer"], "d_inner": cfg["d_inner"],
         "vocab_size": cfg["vocab_size"], "resid_dropout": 0.0, "embed_dropout": 0.1, "fused_mlp": False,
         "fused_dropout_add_ln": True, "residual_in_fp32": True, "pad_vocab_size_multiple": 8,

@@ -1,6 +1,6 @@
 /* test_caduceus.c -- Caduceus-PH and -PS parity with the reference (tests/data/caduceus-{ph,ps}, see their
  * READMEs), RC equivariance, chunking and thread invariance, and a masked-LM check against an independent
- * float64 implementation written here from MODELS.md §4. */
+ * float64 implementation written here from docs/models.md §4. */
 #include "testutil.h"
 #include <stdarg.h>
 #include "backend.h"
@@ -360,7 +360,7 @@ static void o_rc(const double *x, size_t L, size_t D, double *y)
     for (size_t i = 0; i < L * D; i++) y[i] = x[L * D - 1 - i];
 }
 
-/* logits [L, 16] of the oracle (MODELS.md §4.7 / §4.8, with the explicit half-swap and rev(w) norms) */
+/* logits [L, 16] of the oracle (docs/models.md §4.7 / §4.8, with the explicit half-swap and rev(w) norms) */
 static void o_forward(const char *dir, int ps, const int32_t *ids, size_t L, float *logits)
 {
     char path[512];

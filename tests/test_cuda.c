@@ -1,4 +1,4 @@
-/* test_cuda.c -- the CUDA backend against the CPU backend (built only with --with-cuda).
+/* test_cuda.c -- the CUDA backend against the CPU backend (built only when the CUDA backend is).
  *
  * Every GPU op is run on fresh random inputs next to the CPU op of the same name and compared with a
  * tolerance per op (relative Frobenius error and max abs error), as ggml's test-backend-ops does; then

@@ -223,7 +223,7 @@ Test(embed, pool_and_conjoin_primitives)
     /* pooled: each strand in its own order, "last" of the reverse strand is its last row */
     cr_assert_eq(hd_conjoin(x, r, 3, 2, HD_POOL_LAST, o), 0);
     cr_assert(o[0] == (-5 + 50) / 2.f && o[1] == (0.5f + 60) / 2.f);
-    /* PS split: f2[t, c] = h[L-1-t, 2D-1-c] (MODELS.md §4.8) */
+    /* PS split: f2[t, c] = h[L-1-t, 2D-1-c] (docs/models.md §4.8) */
     const float h[3 * 4] = {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23};
     float f1[6], f2[6];
     hd_ps_split(h, 3, 2, f1, f2);
@@ -421,7 +421,7 @@ static float feat(const int32_t *ids, size_t L, size_t t, int c)
 enum { PSD = 3 };
 
 /* out[t, c] = a(x, t, c) and out[t, 2D-1-c] = a(RC x, L-1-t, c): exactly RC-equivariant,
- * out(RC x) = RC(out(x)) over all 2D channels, as Caduceus-PS (MODELS.md §4.8) */
+ * out(RC x) = RC(out(x)) over all 2D channels, as Caduceus-PS (docs/models.md §4.8) */
 static int fake_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
 {
     (void)m; (void)be;

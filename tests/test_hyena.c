@@ -121,7 +121,7 @@ Test(hyena, filters, .init = setup, .fini = teardown)
 
 Test(hyena, shift_zero_changes_the_output, .init = setup, .fini = teardown)
 {
-    /* the training-code path (shift 0) must differ from the reference by about 7e-2 (MODELS.md §3.7) */
+    /* the training-code path (shift 0) must differ from the reference by about 7e-2 (docs/models.md §3.7) */
     size_t n, L;
     float *tok = st_f32(EXP, "tokens.seq5", &L);
     int32_t *ids = malloc(L * sizeof *ids);

@@ -64,7 +64,7 @@ static void open_fails(const char *loc, const char *needle)
     cr_assert_eq(hd_error_kind(), HD_EMODEL);
 }
 
-/* learned parameters of the HyenaDNA tiny shape: MODELS.md §3.1 gives 436,096 with a tied head;
+/* learned parameters of the HyenaDNA tiny shape: docs/models.md §3.1 gives 436,096 with a tied head;
  * the fixture stores an untied head (+16·128) */
 #define TINY_PARAMS (436096 + 16 * 128)
 

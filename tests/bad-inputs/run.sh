@@ -57,7 +57,7 @@ fails 2 "word_embeddings" "wrong tensor shape" -- "$H" forward -m "$I/shape" -o 
 # invalid JSON in the header
 mk "$HY" json; perl -0777 -i -pe 's/"__metadata__"/"__metadata__"\x01/; s/"format":"pt"/"format":"p"/' "$I/json/model.safetensors"
 fails 2 "invalid JSON" "invalid header JSON" -- "$H" info -m "$I/json"
-# NaN weights: an error at load naming the tensor (checked once per tensor; CONVENTIONS: weights must be finite)
+# NaN weights: an error at load naming the tensor (checked once per tensor; README, "Model files": weights must be finite)
 for fam in HY CA XL; do
   src=${!fam}; mk "$src" nan$fam
   perl -e 'open F,"+<",$ARGV[0] or die; binmode F; read F,$b,8; $h=unpack("Q<",$b); seek F,0,0; read F,$j,8+$h;

@@ -1,9 +1,8 @@
 /* fuzz_ckpt.c -- libFuzzer target over the checkpoint reader (zip container + restricted pickle + state-dict
- * extraction + safetensors image).  Not built by make; build by hand, e.g.
+ * extraction + safetensors image).  Built by `make fuzz` with the other targets (FUZZ_TARGETS in
+ * Makefile.am; CI runs each briefly); run it by hand from the build directory, e.g.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_ckpt.c \
- *       src/ckpt.c src/pickle.c src/safetensors.c src/output.c src/util.c -lhts -ljansson -lz -lm -o fuzz_ckpt
- *   ./fuzz_ckpt -max_len=65536 tests/data/ckpt
+ *   tests/fuzz/fuzz_ckpt -max_len=65536 $SRCDIR/tests/data/ckpt
  *
  * Each input is tried twice: as a whole zip archive, and as a bare data.pkl wrapped in a minimal
  * stored zip (so that the fuzzer reaches the pickle reader without having to learn the zip format). */
