@@ -19,6 +19,7 @@
 
 #include "input.h"
 #include "output.h"
+#include "plot.h"
 #include "regions.h"
 #include "shard.h"
 #include "tokenizer.h"
@@ -61,7 +62,9 @@ static void usage(FILE *fp)
             "                         [from the -o suffix (.vcf .vcf.gz .bcf .tsv .tsv.gz), else v;\n"
             "                         t with --all-snvs]\n"
             "  -W, --write-index      index bgzipped VCF (.tbi) or BCF (.csi) output\n"
-            "      --no-version       do not add the ##hyenadna_score-variants* header lines\n");
+            "      --no-version       do not add the ##hyenadna_score-variants* header lines\n"
+            "      --plot FILE        with --all-snvs: also draw the scores as a heatmap, SVG (PNG when FILE\n"
+            "                         ends in .png; see man hyenadna-plot) [none]\n");
     hd_common_usage(fp);
 }
 
@@ -194,6 +197,10 @@ typedef struct {
     long nskip;            /* records read but outside the --shard block */
     float *fbuf, *ebuf;
     int fcap;
+    const char *plot;      /* --plot FILE */
+    double *pl_llr;        /* [4 pl_n]: the LLRs of the heatmap (plot.h) */
+    hts_pos_t pl_beg;
+    size_t pl_n;
 } ctx;
 
 static int ref_check(ctx *x, bcf1_t *rec, const char *refal, long recno)
@@ -272,6 +279,54 @@ static int plan(ctx *x, item *it, long recno)
     return 0;
 }
 
+/* ---------------------------------------------------------------- --plot (the heatmap of --all-snvs) */
+
+static void model_desc(ctx *x, kstring_t *d);
+
+static void plot_add(ctx *x, bcf1_t *rec, const double *llr, int n)
+{
+    size_t i = (size_t)(rec->pos - x->pl_beg);
+    for (int a = 0; a < n && i < x->pl_n; a++) {
+        const char *al = rec->d.allele[a + 1], *b = strchr("ACGT", al[0]);
+        if (b && !al[1]) x->pl_llr[4 * i + (b - "ACGT")] = llr[a];
+    }
+}
+
+/* the region's positions (this shard's block of them); 0 or an exit status */
+static int plot_open(ctx *x)
+{
+    if (hd_plot_is_png(x->plot) && hd_plot_png_check()) return hd_fail();
+    x->pl_beg = x->gen.pos;
+    x->pl_n = x->gen.end > x->gen.pos ? (size_t)(x->gen.end - x->gen.pos) : 0;
+    if (x->pl_n > HD_PLOT_MAX_POSITIONS || !x->pl_n) {
+        hd_errorf("option --plot: %s has %zu positions; the heatmap shows 1 to %d", x->region, x->pl_n,
+                  HD_PLOT_MAX_POSITIONS);
+        return EXIT_INPUT;
+    }
+    if (!(x->pl_llr = malloc(4 * x->pl_n * sizeof *x->pl_llr))) { hd_set_oom("the heatmap"); return hd_fail(); }
+    for (size_t i = 0; i < 4 * x->pl_n; i++) x->pl_llr[i] = NAN;
+    return 0;
+}
+
+static int plot_write(ctx *x)
+{
+    if (ref_load(&x->ref, faidx_iseq(x->ref.fai, x->gen.tid)) <= 0) return -1;
+    kstring_t sub = {0, 0, NULL};
+    model_desc(x, &sub);
+    ksprintf(&sub, " \xc2\xb7 score %s", hd_vs_mode_name(x->vo.mode));
+    if (x->vo.mode == HD_VS_WINDOW || x->vo.mode == HD_VS_MASKED) ksprintf(&sub, ", %zu-bp windows", x->vo.window);
+    else ksprintf(&sub, ", %zu-bp chunks", x->vo.chunk);
+    if (x->vo.rc) kputs(", mean with the reverse complement", &sub);
+    hd_plot_region r = {x->ref.c.name, x->pl_beg, x->pl_n, x->ref.seq + x->pl_beg, NULL, sub.s};
+    size_t len = 0;
+    char *svg = sub.s ? hd_plot_heatmap_svg(&r, x->pl_llr, NULL, &len) : NULL;
+    int rc = svg ? hd_plot_write(x->plot, svg, len, hd_plot_is_png(x->plot)) : -1;
+    if (!sub.s) hd_set_oom(NULL);
+    free(svg);
+    free(sub.s);
+    return rc;
+}
+
 static void fmt_val(kstring_t *ks, double v)
 {
     if (isnan(v)) kputc('.', ks);
@@ -305,6 +360,7 @@ static int emit(ctx *x, item *it)
     }
     if (it->reason == R_SCORED && !have_llr && !have_ed) it->reason = R_INDEL;
     x->counts[it->reason]++;
+    if (x->pl_llr) plot_add(x, rec, llr, n);
     int rc = 0;
     if (x->tsv) {
         kstring_t ks = {0, 0, NULL};
@@ -565,7 +621,7 @@ static int snv_next(ctx *x, snv_gen *g, bcf1_t *rec)
 static int parse_args(int argc, char **argv, ctx *x)
 {
     enum { OPT_STRICT = OPT_COMMON_END, OPT_ALLSNVS, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_EDIST, OPT_NOEDIST, OPT_BATCH,
-           OPT_NOVERSION, OPT_SHARD };
+           OPT_NOVERSION, OPT_SHARD, OPT_PLOT };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"fasta-ref", required_argument, NULL, 'f'}, {"all-snvs", no_argument, NULL, OPT_ALLSNVS},
@@ -576,7 +632,7 @@ static int parse_args(int argc, char **argv, ctx *x)
         {"no-edist", no_argument, NULL, OPT_NOEDIST}, {"batch", required_argument, NULL, OPT_BATCH},
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
         {"write-index", no_argument, NULL, 'W'}, {"no-version", no_argument, NULL, OPT_NOVERSION},
-        {"shard", required_argument, NULL, OPT_SHARD}, {NULL, 0, NULL, 0}};
+        {"shard", required_argument, NULL, OPT_SHARD}, {"plot", required_argument, NULL, OPT_PLOT}, {NULL, 0, NULL, 0}};
     x->out = "-";
     x->clevel = -1;
     x->argc = argc, x->argv = argv;
@@ -610,6 +666,7 @@ static int parse_args(int argc, char **argv, ctx *x)
             break;
         case 'W': x->write_index = 1; break;
         case OPT_NOVERSION: x->no_version = 1; break;
+        case OPT_PLOT: x->plot = optarg; break;
         case OPT_SHARD:
             if (hd_shard_parse(optarg, &x->shard)) { hd_errorf("option --shard: %s", hd_error()); return -1; }
             break;
@@ -622,6 +679,7 @@ static int parse_args(int argc, char **argv, ctx *x)
         if (!x->region) { hd_errorf("--all-snvs needs a region: -r CHR:BEG-END"); return -1; }
         if (optind < argc) { hd_errorf("--all-snvs takes no input file ('%s' given)", argv[optind]); return -1; }
     } else {
+        if (x->plot) { hd_errorf("option --plot draws the scores of --all-snvs -r REGION"); return -1; }
         if (x->region) { hd_errorf("option -r/--region is used with --all-snvs only"); return -1; }
         if (!(x->in = hd_input_arg(argc, argv, "a VCF or BCF file; '-' for standard input", usage))) return -1;
     }
@@ -697,7 +755,7 @@ static int open_reference(ctx *x)
                  x->gen.pos + 1, x->gen.end, x->region);
     }
     if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); return EXIT_MODEL; }
-    return 0;
+    return x->plot ? plot_open(x) : 0;
 }
 
 /* the model, the score mode and its window, chunk and overlap, the backend, the scoring engine */
@@ -804,6 +862,7 @@ static int run(ctx *x)
         hd_progress_update(&pg, (uint64_t)(x->nrec - x->nskip), 0);
     }
     if (close_output(x)) return hd_fail();
+    if (x->plot && plot_write(x)) return hd_fail();
     hd_progress_end(&pg);
     return 0;
 }
@@ -838,6 +897,7 @@ static void ctx_free(ctx *x)
     free(x->items);
     free(x->fbuf);
     free(x->ebuf);
+    free(x->pl_llr);
     hd_vs_batch_free(x->batch);
     hd_vs_engine_free(x->eng);
     hd_backend_free(x->be);

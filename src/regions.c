@@ -86,6 +86,19 @@ oom:
     return NULL;
 }
 
+hd_contigs *hd_contigs_from_list(int n, const char *const *name, const int64_t *len, const char *source)
+{
+    hd_contigs *c = contigs_new(n, source);
+    if (!c) goto oom;
+    for (int i = 0; i < n; i++)
+        if (contigs_add(c, name[i], len[i])) goto oom;
+    return c;
+oom:
+    hd_contigs_free(c);
+    hd_set_error(HD_ERESOURCE, "out of memory reading the sequence names of %s", source);
+    return NULL;
+}
+
 void hd_contigs_free(hd_contigs *c)
 {
     if (!c) return;

@@ -29,6 +29,8 @@ typedef struct { hd_region *v; size_t n, m; } hd_regions;
 typedef struct hd_contigs hd_contigs;
 hd_contigs *hd_contigs_from_fai(const faidx_t *fai, const char *source);
 hd_contigs *hd_contigs_from_sam(const sam_hdr_t *h, const char *source);
+/* From names and lengths (a bigWig's chromosome list, ...); source names them in messages. */
+hd_contigs *hd_contigs_from_list(int n, const char *const *name, const int64_t *len, const char *source);
 void hd_contigs_free(hd_contigs *c);
 int hd_contigs_n(const hd_contigs *c);
 int hd_contigs_id(const hd_contigs *c, const char *name);     /* -1 when absent */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bioconda build script: the CPU build of hyenadna (no CUDA), against conda's htslib, FFTW, OpenBLAS,
-# jansson and zlib.
+# jansson, libBigWig and zlib.
 set -euxo pipefail
 
 export CPPFLAGS="${CPPFLAGS:-} -I${PREFIX}/include"
