@@ -5,7 +5,8 @@
 #   bash bench/gpu-check.sh            (from the repository root, or from anywhere)
 #
 #   1. build with the CUDA backend in _gpu_build/ (autoreconf, configure --with-cuda, make -j$JOBS);
-#   2. tests/test_cuda (every GPU op against the CPU op; hyenadna-tiny at the fixture bars on the GPU),
+#   2. tests/test_cuda (every GPU op against the CPU op, the Evo 2 ops included; hyenadna-tiny and evo2-tiny,
+#      its cached decoding too, at the fixture bars on the GPU),
 #      then the whole `make check` (where --device auto now means the GPU);
 #   3. `hyenadna forward` on every fixture set in tests/data, CPU vs GPU and GPU vs expected.safetensors
 #      (bench/stcompare, bars rel_F 1e-4, max_abs 1e-3);
@@ -81,10 +82,11 @@ fx="$res/fixtures"; mkdir -p "$fx"
 for d in "$top"/tests/data/*/; do
   s=$(basename "$d")
   [ -f "$d/input.fa" ] && [ -f "$d/expected.safetensors" ] || continue
-  if ! timeout 120 "$H" forward --device cpu --logits -m "$d" -o "$fx/$s.cpu.safetensors" "$d/input.fa" 2>"$fx/$s.cpu.err"; then
+  kc=; case $s in evo2*) kc=--keep-case;; esac   # Evo 2's fixtures are checked on the bytes as they are
+  if ! timeout 120 "$H" forward --device cpu --logits $kc -m "$d" -o "$fx/$s.cpu.safetensors" "$d/input.fa" 2>"$fx/$s.cpu.err"; then
     say "n/a   $s: the CPU forward fails in this build ($(head -1 "$fx/$s.cpu.err"))"; continue
   fi
-  if ! timeout 120 "$H" forward --device cuda --logits -m "$d" -o "$fx/$s.gpu.safetensors" "$d/input.fa" 2>"$fx/$s.gpu.err"; then
+  if ! timeout 120 "$H" forward --device cuda --logits $kc -m "$d" -o "$fx/$s.gpu.safetensors" "$d/input.fa" 2>"$fx/$s.gpu.err"; then
     if grep -q "does not implement" "$fx/$s.gpu.err"; then say "n/a   $s: $(head -1 "$fx/$s.gpu.err")"
     else failed "$s: GPU forward: $(head -1 "$fx/$s.gpu.err")"; fi
     continue

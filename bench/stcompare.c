@@ -1,7 +1,9 @@
 /* stcompare.c -- compare the tensors two safetensors files have in common (by name).
  *
- *   stcompare [-r REL] [-a ABS] [-q] GOT.safetensors REF.safetensors
+ *   stcompare [-r REL] [-a ABS] [-q] [-p FROM=TO]... GOT.safetensors REF.safetensors
  *
+ * -p FROM=TO: a name of GOT that starts with FROM is looked up in REF with TO instead (the first matching -p;
+ * e.g. -p layer.=block. to compare `forward --layer` outputs with a fixture's block.K.SEQ entries).
  * For every tensor of GOT that REF also holds: rel_F = ‖got − ref‖_F / ‖ref‖_F and max_abs = max |got − ref|
  * (values converted to float32, compared in double).  One line per tensor (-q: only those over the
  * bars), then a summary.  Exit status: 0 when at least one tensor was compared and all are within
@@ -19,18 +21,27 @@
 int main(int argc, char **argv)
 {
     double rel_bar = 1e-4, abs_bar = 1e-3;
-    int quiet = 0, c;
-    while ((c = getopt(argc, argv, "r:a:qh")) >= 0) {
+    int quiet = 0, c, np = 0;
+    const char *pfrom[16], *pto[16];
+    while ((c = getopt(argc, argv, "r:a:qp:h")) >= 0) {
         switch (c) {
         case 'r': rel_bar = atof(optarg); break;
         case 'a': abs_bar = atof(optarg); break;
         case 'q': quiet = 1; break;
-        case 'h': printf("Usage: stcompare [-r REL] [-a ABS] [-q] GOT.safetensors REF.safetensors\n"); return 0;
+        case 'p': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || np == 16) { fprintf(stderr, "stcompare: -p FROM=TO (at most 16)\n"); return 2; }
+            *eq = 0;
+            pfrom[np] = optarg;
+            pto[np++] = eq + 1;
+            break;
+        }
+        case 'h': printf("Usage: stcompare [-r REL] [-a ABS] [-q] [-p FROM=TO]... GOT.safetensors REF.safetensors\n"); return 0;
         default: return 2;
         }
     }
     if (optind != argc - 2) {
-        fprintf(stderr, "Usage: stcompare [-r REL] [-a ABS] [-q] GOT.safetensors REF.safetensors\n");
+        fprintf(stderr, "Usage: stcompare [-r REL] [-a ABS] [-q] [-p FROM=TO]... GOT.safetensors REF.safetensors\n");
         return 2;
     }
     hd_st *a = hd_st_open(argv[optind]), *b = a ? hd_st_open(argv[optind + 1]) : NULL;
@@ -43,7 +54,15 @@ int main(int argc, char **argv)
     double worst_rel = 0, worst_abs = 0;
     const char *worst_rel_name = "-", *worst_abs_name = "-";
     for (int i = 0; i < hd_st_count(a); i++) {
-        const hd_tensor_info *ta = hd_st_get(a, i), *tb = hd_st_find(b, ta->name);
+        const hd_tensor_info *ta = hd_st_get(a, i);
+        char mapped[1024];
+        snprintf(mapped, sizeof mapped, "%s", ta->name);
+        for (int k = 0; k < np; k++)
+            if (!strncmp(ta->name, pfrom[k], strlen(pfrom[k]))) {
+                snprintf(mapped, sizeof mapped, "%s%s", pto[k], ta->name + strlen(pfrom[k]));
+                break;
+            }
+        const hd_tensor_info *tb = hd_st_find(b, mapped);
         if (!tb) { only++; continue; }
         if (ta->numel != tb->numel) {
             printf("%s\tsize %zu vs %zu\tFAIL\n", ta->name, ta->numel, tb->numel);

@@ -166,7 +166,7 @@ static int parse_args(int argc, char **argv, args *a)
     *a = (args){.out = "-", .seed = 1, .knn = 5, .kmer = 4, .maxit = 500, .l2 = 0.01, .method = HD_CLF_CONTEXT,
                 .pool = HD_POOL_MEAN};
     int c;
-    while ((c = getopt_long(argc, argv, "m:o:@:ht:k:f:r:", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:o:@:ht:k:f:r:", lo, NULL)) >= 0) {
         int r = hd_common_opt(&a->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 const char *hd_cmd = NULL;
+static const char *model_config;   /* -c/--config, remembered by hd_common_opt for hd_open_model */
 int hd_verbosity = 2;
 
 static void vmsg(const char *kind, const char *fmt, va_list ap)
@@ -204,7 +205,7 @@ hd_model *hd_open_model(const char *arg)
                   "model.safetensors, or a .safetensors file) or set HYENADNA_MODEL");
         return NULL;
     }
-    hd_model *m = hd_model_open(loc);
+    hd_model *m = hd_model_open_with(loc, model_config);
     if (!m) hd_fail();
     return m;
 }
@@ -214,6 +215,7 @@ int hd_common_opt(hd_common_opts *o, int c, const char *arg)
     long v;
     switch (c) {
     case 'm': o->model = arg; return 1;
+    case 'c': o->config = model_config = arg; return 1;
     case OPT_THREADS:
     case '@':
         if (hd_parse_long("--threads", arg, 0, 4096, &v)) return -1;
@@ -234,8 +236,9 @@ void hd_common_usage(FILE *fp)
 {
     fprintf(fp,
             "Model and compute options:\n"
-            "  -m, --model MODEL      model directory (config.json + model.safetensors) or .safetensors file\n"
-            "                         [$HYENADNA_MODEL, else the bundled default model]\n"
+            "  -m, --model MODEL      model directory (config + model.safetensors or *.pt), .safetensors or\n"
+            "                         .pt file [$HYENADNA_MODEL, else the bundled default model]\n"
+            "  -c, --config FILE      the model's config (JSON, or vortex YAML for Evo 2) [found with the model]\n"
             "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"
             "      --device DEV       auto, cpu, cuda or cuda:N [auto]\n"
             "      --precision STR    GPU projections in fp32, tf32 or bf16 [fp32; $HYENADNA_PRECISION]\n"
@@ -268,6 +271,12 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
     }
     hd_infof("compute device: %s", hd_backend_device(be));
     return be;
+}
+
+void hd_keep_case(hd_model *m)
+{
+    if (m->tokenizer == HD_TOKENIZER_BYTES) m->keep_case = 1;
+    else hd_warnf("--keep-case has no effect on a %s model (its vocabulary has no lower-case bases)", hd_family_name(m->family));
 }
 
 int hd_refuse_tty_output(const char *out, const char *what)

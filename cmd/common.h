@@ -62,11 +62,13 @@ int hd_parse_double(const char *opt, const char *s, double lo, double hi, double
 /* The model to use: the -m argument, else $HYENADNA_MODEL, else the bundled default model
  * (next to the binary in a build tree, or under the installed data directory). */
 const char *hd_resolve_model(const char *arg);
-hd_model *hd_open_model(const char *arg);   /* prints the error itself */
+/* Open it, with the config file given by -c/--config to hd_common_opt if any; prints the error itself. */
+hd_model *hd_open_model(const char *arg);
 
 /* Options shared by the model-running subcommands (documented once, see hd_common_usage). */
 typedef struct {
     const char *model;
+    const char *config;     /* -c/--config: the model's config file (JSON or vortex YAML) */
     const char *device;
     const char *precision;
     int threads;
@@ -75,7 +77,8 @@ typedef struct {
 
 enum { OPT_THREADS = 1000, OPT_DEVICE, OPT_PRECISION, OPT_VERBOSITY, OPT_PROGRESS, OPT_HELP, OPT_COMMON_END };
 #define HD_COMMON_LONGOPTS \
-    {"model", required_argument, NULL, 'm'}, {"threads", required_argument, NULL, OPT_THREADS}, \
+    {"model", required_argument, NULL, 'm'}, {"config", required_argument, NULL, 'c'}, \
+    {"threads", required_argument, NULL, OPT_THREADS}, \
     {"device", required_argument, NULL, OPT_DEVICE}, {"precision", required_argument, NULL, OPT_PRECISION}, \
     {"verbosity", required_argument, NULL, OPT_VERBOSITY}, \
     {"progress", no_argument, NULL, OPT_PROGRESS}, {"help", no_argument, NULL, OPT_HELP}
@@ -84,6 +87,10 @@ enum { OPT_THREADS = 1000, OPT_DEVICE, OPT_PRECISION, OPT_VERBOSITY, OPT_PROGRES
 int hd_common_opt(hd_common_opts *o, int c, const char *arg);
 void hd_common_usage(FILE *fp);
 hd_backend *hd_open_backend(const hd_common_opts *o);   /* prints the error itself */
+
+/* --keep-case: feed soft-masked bases as they are to a byte-token model (Evo 2); a warning for the others,
+ * whose vocabularies have no lower-case bases. */
+void hd_keep_case(hd_model *m);
 
 /* Binary or compressed output to stdout when stdout is a terminal: an error saying so (what: "binary
  * safetensors", "compressed"); 1 when refused. */

@@ -1,4 +1,4 @@
-/* convert.c -- `hyenadna convert`: a PyTorch checkpoint (.ckpt/.bin/.pt) to model.safetensors + config.json. */
+/* convert.c -- `hyenadna convert`: a PyTorch checkpoint (.ckpt/.bin/.pt) to model.safetensors + its config. */
 #include "config.h"
 #include "common.h"
 
@@ -12,27 +12,31 @@
 
 #include "ckpt.h"
 #include "output.h"
+#include "yamlcfg.h"
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: hyenadna convert [options] -o OUT_DIR <in.ckpt|in.bin|in.pt>\n"
             "\n"
-            "Read a PyTorch checkpoint (torch.save zip: a Lightning .ckpt, an HF pytorch_model.bin, a .pt)\n"
-            "without Python and write the model directory the other commands load: OUT_DIR/model.safetensors\n"
-            "and OUT_DIR/config.json.  The state dict is taken from 'state_dict' (Lightning), 'model', or the\n"
-            "top level; optimizer state, metric entries and non-tensor values are dropped; a name that is the\n"
-            "same view of the same storage as an earlier one (tied weights) is dropped as an alias.  The config\n"
-            "comes from the Lightning hyper_parameters (their 'model' section) unless --config is given.\n"
-            "The pickle is never executed: unknown classes become inert placeholders.  A report of what was\n"
-            "kept, dropped and aliased is printed on standard output.  Any -m option of the other commands\n"
-            "also accepts a checkpoint directly (converted in memory).\n"
+            "Read a PyTorch checkpoint (torch.save zip: a Lightning .ckpt, an HF pytorch_model.bin, an Evo 2\n"
+            ".pt) without Python and write the model directory the other commands load: OUT_DIR/model.safetensors\n"
+            "and OUT_DIR/config.json (config.yml for a vortex YAML).  Tensors keep their dtype (BF16 stays BF16)\n"
+            "and are streamed from the mapped file.  The state dict is taken from 'state_dict' (Lightning),\n"
+            "'model', or the top level; optimizer state, metric entries and non-tensor values (Evo 2's\n"
+            "_extra_state entries) are dropped; a name that is the same view of the same storage as an earlier\n"
+            "one (tied weights) is dropped as an alias.  The config comes from the Lightning hyper_parameters\n"
+            "(their 'model' section) unless --config is given; an Evo 2 7B checkpoint without one gets the\n"
+            "shipped config that fits it.  The pickle is never executed: unknown classes become inert\n"
+            "placeholders.  A report of what was kept, dropped and aliased is printed on standard output.  Any\n"
+            "-m option of the other commands also accepts a checkpoint directly (read in place).\n"
             "\n"
             "Options:\n"
             "  -o, --output OUT       output model directory (must not exist or be empty), or a single\n"
             "                         OUT.safetensors file holding the config in its __metadata__\n"
-            "  -c, --config FILE      model config JSON to write instead of the checkpoint's\n"
-            "  -f, --force            replace model.safetensors and config.json in a non-empty OUT_DIR,\n"
+            "  -c, --config FILE      model config to write instead of the checkpoint's (JSON, or a vortex\n"
+            "                         YAML for Evo 2)\n"
+            "  -f, --force            replace model.safetensors and the config in a non-empty OUT_DIR,\n"
             "                         or an existing OUT.safetensors\n"
             "  -n, --dry-run          print the report only; write nothing\n"
             "      --no-check         do not check that the converted model loads\n"
@@ -63,21 +67,29 @@ static int write_file(const char *path, const void *buf, size_t n)
     return hd_out_close(o);
 }
 
-static char *load_config(const char *path)
+/* The config file's text, checked: JSON, or YAML (then *json_out gets it as JSON for a single-file output). */
+static char *load_config(const char *path, char **json_out)
 {
     json_error_t e;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        if (access(path, R_OK) < 0) hd_errorf("cannot open config '%s': %s", path, strerror(errno));
-        else hd_errorf("%s: invalid JSON at line %d: %s", path, e.line, e.text);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        hd_errorf("%s: the config is not a JSON object", path);
+    if (hd_is_yaml_name(path)) {
+        json_t *y = hd_yaml_load_file(path);
+        if (!y) { hd_errorf("%s", hd_error()); return NULL; }
+        *json_out = json_dumps(y, JSON_INDENT(4) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        json_decref(y);
+    } else {
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+        if (!j) {
+            if (access(path, R_OK) < 0) hd_errorf("cannot open config '%s': %s", path, strerror(errno));
+            else hd_errorf("%s: invalid JSON at line %d: %s", path, e.line, e.text);
+            return NULL;
+        }
+        if (!json_is_object(j)) {
+            hd_errorf("%s: the config is not a JSON object", path);
+            json_decref(j);
+            return NULL;
+        }
         json_decref(j);
-        return NULL;
     }
-    json_decref(j);
     /* written as given */
     FILE *fp = fopen(path, "rb");
     char *s = NULL;
@@ -92,6 +104,16 @@ static char *load_config(const char *path)
     }
     if (fp) fclose(fp);
     return s;
+}
+
+/* vortex tensor names (Evo 2) */
+static int is_evo2(const hd_ckpt *ck)
+{
+    for (int i = 0; i < ck->n; i++)
+        if (!strncmp(ck->t[i].name, "blocks.", 7) &&
+            (strstr(ck->t[i].name, ".filter.short_filter_weight") || strstr(ck->t[i].name, ".inner_mha_cls.")))
+            return 1;
+    return 0;
 }
 
 static void rm_tmp(const char *dir, const char *f1, const char *f2)
@@ -129,7 +151,6 @@ static int parse_args(int argc, char **argv, args *a)
         if (r) continue;
         switch (c) {
         case 'o': a->out = optarg; break;
-        case 'c': a->cfg_path = optarg; break;
         case 'f': a->force = 1; break;
         case 'n': a->dry = 1; break;
         case OPT_NOCHECK: a->check = 0; break;
@@ -137,6 +158,7 @@ static int parse_args(int argc, char **argv, args *a)
         default: usage(stderr); return -1;
         }
     }
+    a->cfg_path = a->co.config;   /* -c / --config, taken by hd_common_opt */
     if (optind >= argc) {
         hd_errorf("no input checkpoint given");
         usage(stderr);
@@ -214,7 +236,7 @@ static void print_report(const hd_ckpt *ck, const char *in, const char *config_f
 
 /* move the checked files of tmpdir into place: the directory itself, or (--force into an existing
  * directory) its two files, or the single file */
-static int move_into_place(const args *a, const char *tmpdir, const char *wpath)
+static int move_into_place(const args *a, const char *tmpdir, const char *wpath, const char *cname)
 {
     int ok;
     if (a->single) {
@@ -224,7 +246,7 @@ static int move_into_place(const args *a, const char *tmpdir, const char *wpath)
         ok = 1;
     } else if (a->force && (errno == ENOTEMPTY || errno == EEXIST)) {
         /* replace the two files inside the existing directory */
-        char *c1 = hd_sprintf("%s/config.json", tmpdir), *c2 = hd_sprintf("%s/config.json", a->outp);
+        char *c1 = hd_sprintf("%s/%s", tmpdir, cname), *c2 = hd_sprintf("%s/%s", a->outp, cname);
         char *m2 = hd_sprintf("%s/model.safetensors", a->outp);
         ok = c1 && c2 && m2 && rename(wpath, m2) == 0 && rename(c1, c2) == 0;
         free(c1), free(c2), free(m2);
@@ -236,17 +258,13 @@ static int move_into_place(const args *a, const char *tmpdir, const char *wpath)
 }
 
 /* write into OUT.tmp.XXXXXX, check that the model loads, then move it into place; an exit status */
-static int write_model(const args *a, hd_ckpt *ck, const char *config)
+static int write_model(const args *a, hd_ckpt *ck, const char *config, const char *config_json, int yaml)
 {
     int status = EXIT_OK;
-    size_t isz = 0;
-    void *img = hd_ckpt_image(ck, a->single ? config : NULL, &isz);
     char *tmpdir = NULL, *wpath = NULL, *cpath = NULL;
-    if (!img) return hd_fail();
     if (!(tmpdir = hd_sprintf("%s.tmp.XXXXXX", a->outp)) || !mkdtemp(tmpdir)) {
         hd_errorf("cannot create a temporary directory next to '%s': %s", a->outp, tmpdir ? strerror(errno) : "out of memory");
         free(tmpdir);
-        free(img);
         return EXIT_MODEL;
     }
     mode_t um = umask(0);   /* mkdtemp makes 0700; give the directory the usual permissions */
@@ -254,10 +272,19 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config)
     chmod(tmpdir, 0777 & ~um);
     const char *base = strrchr(a->outp, '/');
     base = base ? base + 1 : a->outp;
-    const char *wname = a->single ? base : "model.safetensors";
+    const char *wname = a->single ? base : "model.safetensors", *cname = yaml ? "config.yml" : "config.json";
     wpath = hd_sprintf("%s/%s", tmpdir, wname);
-    cpath = a->single ? NULL : hd_sprintf("%s/config.json", tmpdir);
-    if (!wpath || (!a->single && !cpath) || write_file(wpath, img, isz) < 0 ||
+    cpath = a->single ? NULL : hd_sprintf("%s/%s", tmpdir, cname);
+    /* the Transformer Engine FP8 state is not kept, but its presence is: the loader's FP8 rule needs it
+     * (docs/models.md §6.1) */
+    int nfp8 = 0;
+    for (int i = 0; i < ck->n_extra; i++) nfp8 += ck->extra[i].kind == HD_XS_FP8 && strstr(ck->extra[i].name, "projections._extra_state");
+    char nfp8s[32];
+    snprintf(nfp8s, sizeof nfp8s, "%d", nfp8);
+    const char *meta[] = {"te_fp8_states", nfp8s, NULL};
+    /* the tensors stream from the mapped checkpoint, dtypes kept */
+    if (!wpath || (!a->single && !cpath) ||
+        hd_ckpt_write(ck, a->single ? (config_json ? config_json : config) : NULL, nfp8 ? meta : NULL, wpath) < 0 ||
         (!a->single && write_file(cpath, config, strlen(config)) < 0)) {
         status = hd_fail();
         goto fail;
@@ -273,7 +300,7 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config)
         printf("parameters\t%zu\n", hd_model_n_params(m));
         hd_model_close(m);
     }
-    if (move_into_place(a, tmpdir, wpath)) {
+    if (move_into_place(a, tmpdir, wpath, cname)) {
         hd_errorf("cannot move the converted model into '%s': %s", a->outp, strerror(errno));
         status = EXIT_MODEL;
         goto fail;
@@ -282,12 +309,11 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config)
     hd_infof("%s: %d tensors written to %s", a->in, ck->n, a->outp);
     goto done;
 fail:
-    rm_tmp(tmpdir, wname, "config.json");
+    rm_tmp(tmpdir, wname, cname);
 done:
     free(cpath);
     free(wpath);
     free(tmpdir);
-    free(img);
     return status;
 }
 
@@ -312,12 +338,24 @@ int main_convert(int argc, char **argv)
     hd_ckpt *ck = hd_ckpt_open(a.in);
     if (!ck) { free(a.outp); return hd_fail(); }
 
-    int status = EXIT_OK;
-    char *config = NULL;
+    int status = EXIT_OK, yaml = 0;
+    char *config = NULL, *config_json = NULL, *picked = NULL, *picked_note = NULL;
     const char *config_from = NULL;
+    if (is_evo2(ck) && (a.check || !a.cfg_path)) {
+        /* an Evo 2 checkpoint: load it first, so that an FP8 checkpoint or a config that does not fit fails before
+         * anything is written, and so that a shipped config is picked when none is given (docs/models.md §6.1) */
+        hd_model *m = hd_model_open_with(a.in, a.cfg_path);
+        if (!m) { status = hd_fail(); goto done; }
+        if (!a.cfg_path && m->config_path) {
+            a.cfg_path = picked = hd_strdup(m->config_path);
+            config_from = picked_note = m->config_note ? hd_strdup(m->config_note) : NULL;
+        }
+        hd_model_close(m);
+    }
     if (a.cfg_path) {
-        if (!(config = load_config(a.cfg_path))) { status = EXIT_INPUT; goto done; }
-        config_from = a.cfg_path;
+        if (!(config = load_config(a.cfg_path, &config_json))) { status = EXIT_INPUT; goto done; }
+        yaml = hd_is_yaml_name(a.cfg_path);
+        if (!config_from) config_from = a.cfg_path;
     } else if (ck->config_json) {
         if (!(config = hd_strdup(ck->config_json))) { status = hd_fail(); goto done; }
         config_from = ck->config_from;
@@ -328,9 +366,12 @@ int main_convert(int argc, char **argv)
         goto done;
     }
     print_report(ck, a.in, config_from);
-    if (!a.dry) status = write_model(&a, ck, config);
+    if (!a.dry) status = write_model(&a, ck, config, config_json, yaml);
 done:
     free(config);
+    free(config_json);
+    free(picked);
+    free(picked_note);
     free(a.outp);
     hd_ckpt_close(ck);
     return status;   /* cmd/main.c checks the report's writes (hd_finish_stdout) */

@@ -31,7 +31,8 @@ static void usage(FILE *fp)
             "  -O, --output-fmt FMT     tsv, bed or safetensors [from the suffix of FILE, else tsv]\n"
             "      --pool STR           mean, last, max or none (one vector per base; safetensors only) [mean]\n"
             "      --rc                 average with the reverse complement (Caduceus-PS: conjoin the halves)\n"
-            "      --layer INT          embed the residual stream after block INT (0-based) [final norm]\n"
+            "      --layer LAYER        embed the residual stream after block LAYER (0-based) or, for Evo 2,\n"
+            "                           a module output such as blocks.28.mlp.l3 [final norm]\n"
             "Input options:\n"
             "  -r, --region REG[,...]   embed these regions (chr, chr:beg or chr:beg-end, 1-based inclusive)\n"
             "  -R, --regions-file FILE  embed the regions of FILE (.bed: 0-based half-open; else chr beg end 1-based)\n"
@@ -40,6 +41,8 @@ static void usage(FILE *fp)
             "      --no-split           fail on a sequence longer than the model's maximum length\n"
             "                           [split it into windows of the maximum length, with a warning]\n"
             "  -T, --reference FILE     reference FASTA of a CRAM input\n"
+            "      --keep-case          Evo 2 (byte tokens): feed soft-masked lower-case bases as they are\n"
+            "                           [upper-case them, as for every model]\n"
             "Read options (SAM/BAM/CRAM input):\n"
             "  -q, --min-mapq INT       skip mapped reads with a lower mapping quality [0]\n"
             "      --unmapped           also embed unmapped reads\n"
@@ -63,7 +66,8 @@ typedef struct {
     hd_embed_opts eo;
     hd_read_filter rf;
     long window, stride, batch_size;
-    int no_split;
+    int no_split, keep_case;
+    const char *layer_arg;   /* --layer, resolved against the model in setup() */
     hd_shard shard;
     hd_emb_fmt fmt;
 } args;
@@ -78,7 +82,7 @@ static void args_free(args *a)
 static int parse_args(int argc, char **argv, args *a)
 {
     enum { OPT_POOL = OPT_COMMON_END, OPT_RC, OPT_LAYER, OPT_NOSPLIT, OPT_UNMAPPED, OPT_SECONDARY, OPT_SUPPL,
-           OPT_SHARD };
+           OPT_SHARD, OPT_KEEPCASE };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"output", required_argument, NULL, 'o'}, {"output-fmt", required_argument, NULL, 'O'},
@@ -90,6 +94,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"min-mapq", required_argument, NULL, 'q'}, {"unmapped", no_argument, NULL, OPT_UNMAPPED},
         {"secondary", no_argument, NULL, OPT_SECONDARY}, {"supplementary", no_argument, NULL, OPT_SUPPL},
         {"batch-size", required_argument, NULL, 'b'}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"keep-case", no_argument, NULL, OPT_KEEPCASE},
         {NULL, 0, NULL, 0}};
     *a = (args){.out = "-", .eo = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1}, .batch_size = 64};
     a->reg_args = calloc((size_t)argc, sizeof *a->reg_args);
@@ -97,7 +102,7 @@ static int parse_args(int argc, char **argv, args *a)
     if (!a->reg_args || !a->reg_files) return -2;
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "m:o:O:r:R:w:s:T:q:b:@:h", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:o:O:r:R:w:s:T:q:b:@:h", lo, NULL)) >= 0) {
         int r = hd_common_opt(&a->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;
@@ -111,10 +116,8 @@ static int parse_args(int argc, char **argv, args *a)
             }
             break;
         case OPT_RC: a->eo.rc = 1; break;
-        case OPT_LAYER:
-            if (hd_parse_long("--layer", optarg, 0, 1 << 20, &v)) return -1;
-            a->eo.layer = (int)v;
-            break;
+        case OPT_LAYER: a->layer_arg = optarg; break;
+        case OPT_KEEPCASE: a->keep_case = 1; break;
         case 'r': a->reg_args[a->n_reg_args++] = optarg; break;
         case 'R': a->reg_files[a->n_reg_files++] = optarg; break;
         case 'w': if (hd_parse_long("--window", optarg, 1, (long)1 << 40, &a->window)) return -1; break;
@@ -246,17 +249,24 @@ static int setup(const args *a, state *s)
 {
     int st;
     if (!(s->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
-    if (a->eo.layer >= s->m->n_layer) {
-        hd_errorf("option --layer: %d is not a block of this model (0..%d)", a->eo.layer, s->m->n_layer - 1);
-        return EXIT_INPUT;
+    hd_embed_opts eo = a->eo;
+    if (a->layer_arg) {
+        int tap;
+        if (hd_model_parse_layer(s->m, a->layer_arg, &eo.layer, &tap)) {
+            hd_errorf("option --layer: %s", hd_error());
+            return EXIT_INPUT;
+        }
+        eo.has_tap = tap >= 0;
+        eo.tap = tap;
     }
+    if (a->keep_case) hd_keep_case(s->m);
     if (a->window && s->m->max_len > 0 && a->window > s->m->max_len) {
         hd_errorf("option --window: %ld bases exceed the model's maximum length of %ld", a->window, s->m->max_len);
         return EXIT_INPUT;
     }
     if ((st = open_input(a, s))) return st;
     if (!(s->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
-    if (!(s->emb = hd_embedder_new(s->m, s->be, &a->eo))) return hd_fail();
+    if (!(s->emb = hd_embedder_new(s->m, s->be, &eo))) return hd_fail();
     int width = hd_embedder_width(s->emb);
     if (!(s->w = hd_emb_writer_open(a->out, a->fmt, width, a->eo.pool))) return hd_fail();
 
@@ -326,8 +336,7 @@ static int finish_output(const args *a, state *s)
     hd_emb_writer_meta(w, "family", hd_family_name(s->m->family));
     hd_emb_writer_meta(w, "pooling", hd_pool_name(a->eo.pool));
     hd_emb_writer_meta(w, "rc", a->eo.rc ? (s->m->rc_equivariant ? "conjoined" : "averaged") : "no");
-    snprintf(buf, sizeof buf, "%d", a->eo.layer);
-    hd_emb_writer_meta(w, "layer", a->eo.layer < 0 ? "final" : buf);
+    hd_emb_writer_meta(w, "layer", a->layer_arg ? a->layer_arg : "final");
     snprintf(buf, sizeof buf, "%d", hd_embedder_width(s->emb));
     hd_emb_writer_meta(w, "width", buf);
     hd_emb_writer_meta(w, "input", a->in);

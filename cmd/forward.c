@@ -18,40 +18,76 @@ static void usage(FILE *fp)
             "Run the model on every FASTA record and write a safetensors file with, per record NAME\n"
             "(the first word of the header): tokens.NAME (I32 [L], the ids fed) and hidden.NAME\n"
             "(F32 [L, width], the final normed hidden state), plus logits.NAME (F32 [L, rows])\n"
-            "with --logits and residual.layerK.NAME with --residuals.\n"
+            "with --logits, residual.layerK.NAME with --residuals and layer.LAYER.NAME for each --layer.\n"
             "\n"
             "Output options:\n"
             "  -o, --output FILE      write to FILE [standard output]\n"
             "      --logits           also write the LM logits\n"
             "      --residuals        also write the residual stream after every block\n"
             "      --no-hidden        do not write the hidden states\n"
+            "      --layer LAYER      also write layer.LAYER.NAME (F32 [L, width]): LAYER is a block index K (the\n"
+            "                         residual stream after block K, 0-based) or, for Evo 2, a module output\n"
+            "                         such as blocks.K.mlp.l3; repeatable\n"
             "Input options:\n"
             "      --special STR      special tokens: none, cls-sep ([CLS]...[SEP]) or sep (...[SEP]) [none]\n"
-            "      --layer INT        hidden.NAME is the residual stream after block INT (0-based) [final norm]\n"
+            "      --keep-case        Evo 2 (byte tokens): feed soft-masked lower-case bases as they are\n"
+            "                         [upper-case them, as for every model]\n"
             "      --shift FLOAT      HyenaDNA filter modulation shift [0.05; 0 is the training-code path]\n");
     hd_common_usage(fp);
 }
 
+#define MAX_LAYERS 64
+
+/* where the per-block and sub-module outputs of a record go */
 typedef struct {
     hd_stw *w;
     const char *name;
-    int failed;
+    int failed, resid;
+    int n_layers;
+    const char *const *layer_name;
+    const int *layer_block, *layer_tap;
 } resid_ctx;
+
+static void add2(resid_ctx *rc, const char *key, const float *x, size_t L, int width)
+{
+    int64_t shape[2] = {(int64_t)L, width};
+    if (!rc->failed && hd_stw_add(rc->w, key, HD_F32, 2, shape, x)) rc->failed = 1;
+}
 
 static void on_block(void *ud, int layer, const float *r, size_t L, int width)
 {
     resid_ctx *rc = ud;
     char key[1024];
-    snprintf(key, sizeof key, "residual.layer%d.%s", layer, rc->name);
-    int64_t shape[2] = {(int64_t)L, width};
-    if (!rc->failed && hd_stw_add(rc->w, key, HD_F32, 2, shape, r)) rc->failed = 1;
+    if (rc->resid) {
+        snprintf(key, sizeof key, "residual.layer%d.%s", layer, rc->name);
+        add2(rc, key, r, L, width);
+    }
+    for (int i = 0; i < rc->n_layers; i++)
+        if (rc->layer_block[i] == layer) {
+            snprintf(key, sizeof key, "layer.%s.%s", rc->layer_name[i], rc->name);
+            add2(rc, key, r, L, width);
+        }
+}
+
+static void on_tap(void *ud, int tap, const float *x, size_t L, int width)
+{
+    resid_ctx *rc = ud;
+    char key[1024];
+    for (int i = 0; i < rc->n_layers; i++)
+        if (rc->layer_tap[i] == tap) {
+            snprintf(key, sizeof key, "layer.%s.%s", rc->layer_name[i], rc->name);
+            add2(rc, key, x, L, width);
+        }
 }
 
 typedef struct {
     hd_common_opts co;
     const char *out, *in;
-    int want_logits, want_resid, want_hidden, shift_set;
-    long layer;
+    int want_logits, want_resid, want_hidden, shift_set, keep_case;
+    int n_layers;                        /* --layer NAME..., resolved against the model by main_forward */
+    const char *layer_name[MAX_LAYERS];
+    int layer_block[MAX_LAYERS], layer_tap[MAX_LAYERS];
+    int taps[MAX_LAYERS], n_taps;
     double shift;
     hd_special sp;
 } args;
@@ -59,16 +95,16 @@ typedef struct {
 /* 0 parsed, 1 --help printed, -1 usage error (printed) */
 static int parse_args(int argc, char **argv, args *a)
 {
-    enum { OPT_LOGITS = OPT_COMMON_END, OPT_RESID, OPT_NOHIDDEN, OPT_SPECIAL, OPT_LAYER, OPT_SHIFT };
+    enum { OPT_LOGITS = OPT_COMMON_END, OPT_RESID, OPT_NOHIDDEN, OPT_SPECIAL, OPT_LAYER, OPT_SHIFT, OPT_KEEPCASE };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"output", required_argument, NULL, 'o'}, {"logits", no_argument, NULL, OPT_LOGITS},
         {"residuals", no_argument, NULL, OPT_RESID}, {"no-hidden", no_argument, NULL, OPT_NOHIDDEN},
         {"special", required_argument, NULL, OPT_SPECIAL}, {"layer", required_argument, NULL, OPT_LAYER},
-        {"shift", required_argument, NULL, OPT_SHIFT}, {NULL, 0, NULL, 0}};
-    *a = (args){.out = "-", .want_hidden = 1, .layer = -1, .shift = 0.05, .sp = HD_SPECIAL_NONE};
+        {"shift", required_argument, NULL, OPT_SHIFT}, {"keep-case", no_argument, NULL, OPT_KEEPCASE}, {NULL, 0, NULL, 0}};
+    *a = (args){.out = "-", .want_hidden = 1, .shift = 0.05, .sp = HD_SPECIAL_NONE};
     int c;
-    while ((c = getopt_long(argc, argv, "m:o:@:h", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:o:@:h", lo, NULL)) >= 0) {
         int r = hd_common_opt(&a->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;
@@ -84,8 +120,13 @@ static int parse_args(int argc, char **argv, args *a)
             }
             break;
         case OPT_LAYER:
-            if (hd_parse_long("--layer", optarg, 0, 1 << 20, &a->layer)) return -1;
+            if (a->n_layers == MAX_LAYERS) {
+                hd_errorf("option --layer: at most %d layers", MAX_LAYERS);
+                return -1;
+            }
+            a->layer_name[a->n_layers++] = optarg;
             break;
+        case OPT_KEEPCASE: a->keep_case = 1; break;
         case OPT_SHIFT:
             if (hd_parse_double("--shift", optarg, -1e6, 1e6, &a->shift)) return -1;
             a->shift_set = 1;
@@ -113,14 +154,15 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
     float *hidden = a->want_hidden ? hd_alloc(L * (size_t)m->d_hidden * sizeof(float), "the hidden states") : NULL;
     float *logits = a->want_logits ? hd_alloc(L * (size_t)m->n_logits * sizeof(float), "the logits") : NULL;
     if (!ids || (a->want_hidden && !hidden) || (a->want_logits && !logits)) { status = hd_fail(); goto done; }
-    if (hd_tokenize(rec->seq, rec->len, a->sp, ids, rec->name) < 0) {
+    if (hd_model_tokenize(m, rec->seq, rec->len, a->sp, ids, rec->name) < 0) {
         hd_errorf("%s: %s", a->in, hd_error());
         status = EXIT_INPUT;
         goto done;
     }
-    resid_ctx rctx = {w, rec->name, 0};
-    hd_fwd f = {.hidden = hidden, .logits = logits, .layer = (int)a->layer,
-                .on_block = a->want_resid ? on_block : NULL, .ud = &rctx};
+    resid_ctx rctx = {w, rec->name, 0, a->want_resid, a->n_layers, a->layer_name, a->layer_block, a->layer_tap};
+    hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1,
+                .on_block = a->want_resid || a->n_layers > a->n_taps ? on_block : NULL, .ud = &rctx,
+                .taps = a->taps, .n_taps = a->n_taps, .on_tap = on_tap};
     if (hd_model_forward(m, be, ids, L, &f)) {
         hd_errorf("record %s: %s", rec->name, hd_error());
         status = hd_exit_status(hd_error_kind());
@@ -157,11 +199,15 @@ int main_forward(int argc, char **argv)
     hd_fasta *fa = NULL;
     hd_stw *w = NULL;
     if (!(m = hd_open_model(a.co.model))) return hd_exit_status(hd_error_kind());
-    if (a.layer >= m->n_layer) {
-        hd_errorf("option --layer: %ld is not a block of this model (0..%d)", a.layer, m->n_layer - 1);
-        status = EXIT_INPUT;
-        goto done;
+    for (int i = 0; i < a.n_layers; i++) {
+        if (hd_model_parse_layer(m, a.layer_name[i], &a.layer_block[i], &a.layer_tap[i])) {
+            hd_errorf("option --layer: %s", hd_error());
+            status = EXIT_INPUT;
+            goto done;
+        }
+        if (a.layer_tap[i] >= 0) a.taps[a.n_taps++] = a.layer_tap[i];
     }
+    if (a.keep_case) hd_keep_case(m);
     if (a.shift_set) hd_hyena_set_shift(m, (float)a.shift);
     if (!(be = hd_open_backend(&a.co))) { status = hd_exit_status(hd_error_kind()); goto done; }
     if (!(fa = hd_fasta_open(a.in))) { status = hd_fail(); goto done; }
@@ -183,6 +229,7 @@ int main_forward(int argc, char **argv)
     hd_stw_meta(w, "model", m->location);
     hd_stw_meta(w, "family", hd_family_name(m->family));
     hd_stw_meta(w, "special", a.sp == HD_SPECIAL_NONE ? "none" : a.sp == HD_SPECIAL_SEP ? "sep" : "cls-sep");
+    if (m->tokenizer == HD_TOKENIZER_BYTES) hd_stw_meta(w, "case", m->keep_case ? "kept" : "upper-cased");
     hd_stw_meta(w, "generator", "hyenadna forward " PACKAGE_VERSION);
     if (hd_stw_close(w)) { w = NULL; status = hd_fail(); goto done; }
     w = NULL;

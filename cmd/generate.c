@@ -23,7 +23,7 @@ static void usage(FILE *fp)
             "Usage: hyenadna generate [options] [-m MODEL] <prompts.fa>|-\n"
             "\n"
             "Continue every FASTA record (the prompt) with N bases sampled from a causal model (HyenaDNA,\n"
-            "a unidirectional DNA-xLSTM): one FASTA record per prompt, named after it (NAME_s1 ... NAME_sK\n"
+            "Evo 2, a unidirectional DNA-xLSTM): one FASTA record per prompt, named after it (NAME_s1 ... NAME_sK\n"
             "with --num-samples K), holding the new bases, 60 per line.  Sampling is over A, C, G and T\n"
             "only.  The same --seed gives the same output for any --threads.\n"
             "\n"
@@ -35,6 +35,8 @@ static void usage(FILE *fp)
             "Input options:\n"
             "      --truncate-prompt  drop the start of a prompt that, with the new bases, exceeds the model's\n"
             "                         maximum length [a prompt longer than it is an error]\n"
+            "      --keep-case        Evo 2 (byte tokens): feed soft-masked lower-case prompt bases as they are\n"
+            "                         [upper-case them, as for every model]\n"
             "Sampling options:\n"
             "      --temperature FLOAT  divide the logits by FLOAT; 0 is greedy (the most likely base) [1]\n"
             "      --top-k INT        sample among the INT most likely bases, 1..4 [4: off]\n"
@@ -81,7 +83,7 @@ typedef struct {
     const char *out, *in;
     hd_sampling smp;
     uint64_t seed;
-    int seed_set, with_prompt, truncate;
+    int seed_set, with_prompt, truncate, keep_case;
     long n;                  /* new bases per prompt */
     long samples;
 } args;
@@ -192,7 +194,7 @@ static int generate_record(gen *g, const hd_seqrec *rec)
     int32_t *ids = malloc((L + bos ? L + bos : 1) * sizeof *ids);
     if (!ids) { hd_errorf("out of memory"); return EXIT_MODEL; }
     int status = 0;
-    if (hd_tokenize(rec->seq, L, HD_SPECIAL_NONE, ids + bos, rec->name) < 0) {
+    if (hd_model_tokenize(m, rec->seq, L, HD_SPECIAL_NONE, ids + bos, rec->name) < 0) {
         hd_errorf("%s: %s", hd_input_name(g->a->in), hd_error());
         status = EXIT_INPUT;
         goto out;
@@ -248,18 +250,20 @@ static void on_skip(void *ud, hd_fasta *f, const hd_seqrec *rec, int why)
 /* 0 parsed, 1 --help printed, -1 usage error (printed) */
 static int parse_args(int argc, char **argv, args *a)
 {
-    enum { OPT_TEMP = OPT_COMMON_END, OPT_TOPK, OPT_TOPP, OPT_SEED, OPT_SAMPLES, OPT_WITH_PROMPT, OPT_TRUNCATE };
+    enum { OPT_TEMP = OPT_COMMON_END, OPT_TOPK, OPT_TOPP, OPT_SEED, OPT_SAMPLES, OPT_WITH_PROMPT, OPT_TRUNCATE,
+           OPT_KEEPCASE };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"output", required_argument, NULL, 'o'}, {"num-bases", required_argument, NULL, 'n'},
         {"temperature", required_argument, NULL, OPT_TEMP}, {"top-k", required_argument, NULL, OPT_TOPK},
         {"top-p", required_argument, NULL, OPT_TOPP}, {"seed", required_argument, NULL, OPT_SEED},
         {"num-samples", required_argument, NULL, OPT_SAMPLES}, {"with-prompt", no_argument, NULL, OPT_WITH_PROMPT},
-        {"truncate-prompt", no_argument, NULL, OPT_TRUNCATE}, {NULL, 0, NULL, 0}};
+        {"truncate-prompt", no_argument, NULL, OPT_TRUNCATE}, {"keep-case", no_argument, NULL, OPT_KEEPCASE},
+        {NULL, 0, NULL, 0}};
     *a = (args){.out = "-", .n = 100, .samples = 1, .smp = {1.0, 0, 1.0}};
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "m:o:n:@:h", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:o:n:@:h", lo, NULL)) >= 0) {
         int r = hd_common_opt(&a->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;
@@ -291,6 +295,7 @@ static int parse_args(int argc, char **argv, args *a)
             break;
         case OPT_WITH_PROMPT: a->with_prompt = 1; break;
         case OPT_TRUNCATE: a->truncate = 1; break;
+        case OPT_KEEPCASE: a->keep_case = 1; break;
         case 'h':
         case OPT_HELP: usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -314,11 +319,12 @@ static int setup(gen *g)
     if (!(g->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
     hd_model *m = g->m;
     if (!m->causal) {
-        hd_errorf("%s is a masked %s model (%s): generate needs a causal (next-base) model such as HyenaDNA",
+        hd_errorf("%s is a masked %s model (%s): generate needs a causal (next-base) model (HyenaDNA, Evo 2)",
                   m->location, hd_family_name(m->family), m->variant);
         return EXIT_INPUT;
     }
-    if (hd_tokenize("ACGT", 4, HD_SPECIAL_NONE, g->acgt, "ACGT") != 4) return hd_fail();
+    if (a->keep_case) hd_keep_case(m);
+    for (int b = 0; b < 4; b++) g->acgt[b] = hd_model_base_token(m, HD_TOK_A + b);
     snprintf(g->desc, sizeof g->desc, "model=%s temperature=%g top_k=%d top_p=%g seed=%llu", m->location,
              a->smp.temperature, a->smp.top_k ? a->smp.top_k : 4, a->smp.top_p, (unsigned long long)a->seed);
     for (char *p = g->desc; *p; p++)

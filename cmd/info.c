@@ -9,12 +9,14 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: hyenadna info [options] [-m MODEL]\n"
             "\n"
-            "Describe a model: family, configuration, learned parameters (fixed buffers such as\n"
-            "pos_emb.z/t and modulation.deltas not counted), file size, and which tensors were\n"
-            "aliased or defaulted.  Without -m the bundled default model is described.\n"
+            "Describe a model: family, configuration (and where it came from), learned parameters\n"
+            "(fixed buffers such as pos_emb.z/t and modulation.deltas not counted), precision in\n"
+            "memory, file size, and which tensors were aliased, ignored or defaulted.  Without -m the\n"
+            "bundled default model is described.\n"
             "\n"
             "Options:\n"
-            "  -m, --model MODEL      model directory or .safetensors file [default model]\n"
+            "  -m, --model MODEL      model directory, .safetensors or .pt file [default model]\n"
+            "  -c, --config FILE      the model's config (JSON, or vortex YAML for Evo 2) [found with the model]\n"
             "  -t, --tensors          also list every tensor with its dtype and shape\n"
             "      --verbosity INT    0 silent, 1 errors, 2 warnings, 3 information [2]\n"
             "  -h, --help             print this help and exit\n");
@@ -23,11 +25,11 @@ static void usage(FILE *fp)
 int main_info(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"model", required_argument, NULL, 'm'}, {"tensors", no_argument, NULL, 't'},
+        {"model", required_argument, NULL, 'm'}, {"config", required_argument, NULL, 'c'}, {"tensors", no_argument, NULL, 't'},
         {"verbosity", required_argument, NULL, OPT_VERBOSITY}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     int c, tensors = 0;
-    while ((c = getopt_long(argc, argv, "m:th", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:th", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
         if (r < 0) return EXIT_INPUT;
         if (r) continue;
@@ -49,6 +51,7 @@ int main_info(int argc, char **argv)
     printf("model\t%s\n", m->location);
     printf("weights\t%s\n", m->weights_path);
     printf("config\t%s\n", m->config_path ? m->config_path : "(safetensors __metadata__)");
+    if (m->config_note) printf("config_source\t%s\n", m->config_note);
     printf("family\t%s\n", hd_family_name(m->family));
     printf("variant\t%s\n", m->variant);
     printf("d_model\t%d\n", m->d_model);
@@ -61,6 +64,9 @@ int main_info(int argc, char **argv)
     printf("objective\t%s\n", m->causal ? "causal (next base)" : "masked");
     printf("rc_equivariant\t%s\n", m->rc_equivariant ? "yes" : "no");
     printf("parameters\t%zu\n", hd_model_n_params(m));
+    printf("precision\t%s\n", m->precision);
+    printf("tokenizer\t%s\n", m->tokenizer == HD_TOKENIZER_BYTES ? "bytes (one id per base byte, upper-cased unless --keep-case)"
+                                                                    : "characters (A C G T N, 12 ids)");
     printf("tensors\t%d\n", hd_st_count(m->st));
     printf("file_size\t%zu (%s)\n", hd_st_file_size(m->st), hd_fmt_bytes((double)hd_st_file_size(m->st), sz, sizeof sz));
     printf("backends\t%s\n", hd_backends_compiled());

@@ -38,7 +38,7 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "\n"
-            "Program: hyenadna (DNA language models on the command line: HyenaDNA, Caduceus, DNA-xLSTM)\n"
+            "Program: hyenadna (DNA language models on the command line: HyenaDNA, Caduceus, DNA-xLSTM, Evo 2)\n"
             "Version: %s (using htslib %s)\n"
             "\n"
             "Usage:   hyenadna <command> [options]\n",
@@ -68,7 +68,7 @@ static void version(void)
     if (n > 0) {
         char name[256];
         hd_cuda_device_name(0, name, sizeof name);
-        printf("\nDevice (--device auto): cuda:0 (%s) for HyenaDNA; cpu for families the GPU does not cover", name);
+        printf("\nDevice (--device auto): cuda:0 (%s) for HyenaDNA and Evo 2; cpu for families the GPU does not cover", name);
     } else {
         printf("\nDevice (--device auto): cpu (no CUDA device visible)");
     }

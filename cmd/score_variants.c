@@ -640,7 +640,7 @@ static int parse_args(int argc, char **argv, ctx *x)
     x->nbatch = 2048;
     x->edist = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
         int r = hd_common_opt(&x->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;

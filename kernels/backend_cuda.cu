@@ -132,6 +132,12 @@ struct weight {
     uint64_t fp;
 };
 
+struct weight16 {
+    uint16_t *d;
+    size_t n;
+    uint64_t fp;
+};
+
 struct fft_plan {
     size_t N;
     int batch;
@@ -149,6 +155,8 @@ struct cuda_priv {
     size_t reserved;                                  // bytes held by the allocator
     std::unordered_map<const float *, weight> weights;
     std::vector<float *> retired;                     // replaced weight copies, freed at destroy
+    std::unordered_map<const uint16_t *, weight16> weights16;   // BF16 matrices (Evo 2)
+    std::vector<uint16_t *> retired16;
     size_t weight_bytes;
     std::vector<fft_plan> plans;
     size_t fft_batch_bytes;                           // complex bytes per batched transform
@@ -302,6 +310,33 @@ static uint64_t fingerprint(const float *h, size_t n)
     return x;
 }
 
+// A device copy of `bytes` of host data for the weight caches (its own cudaMalloc: weights outlive the pool).
+// On the backend's stream: a plain cudaMemcpy from pageable memory may return before the data has landed,
+// and the non-blocking stream would not wait for it.  NULL + hd_error on failure.
+static void *upload_weight(cuda_priv *P, const void *host, size_t bytes)
+{
+    void *d = NULL;
+    size_t b = bytes ? bytes : 1;
+    if (cudaMalloc(&d, b) != cudaSuccess) {
+        cudaGetLastError();
+        release_free_blocks(P);
+        if (cudaMalloc(&d, b) != cudaSuccess) {
+            cudaGetLastError();
+            char a[32];
+            hd_set_error(HD_EMODEL, "out of GPU memory: %s for the model weights", hd_fmt_bytes((double)b, a, sizeof a));
+            return NULL;
+        }
+    }
+    if (!ck(P, cudaMemcpyAsync(d, host, bytes, cudaMemcpyHostToDevice, P->stream), "uploading weights") ||
+        !ck(P, cudaStreamSynchronize(P->stream), "uploading weights")) {
+        cudaFree(d);
+        report(P);
+        return NULL;
+    }
+    P->weight_bytes += b;
+    return d;
+}
+
 static const float *cuda_weights(hd_backend *be, const float *host, size_t n)
 {
     cuda_priv *P = P_(be);
@@ -310,29 +345,10 @@ static const float *cuda_weights(hd_backend *be, const float *host, size_t n)
     auto it = P->weights.find(host);
     if (it != P->weights.end() && it->second.n == n && it->second.fp == fingerprint(host, n))
         return it->second.d;
-    float *d = NULL;
-    size_t bytes = (n ? n : 1) * sizeof(float);
-    if (cudaMalloc((void **)&d, bytes) != cudaSuccess) {
-        cudaGetLastError();
-        release_free_blocks(P);
-        if (cudaMalloc((void **)&d, bytes) != cudaSuccess) {
-            cudaGetLastError();
-            char a[32];
-            hd_set_error(HD_EMODEL, "out of GPU memory: %s for the model weights", hd_fmt_bytes((double)bytes, a, sizeof a));
-            return NULL;
-        }
-    }
-    // on the backend's stream: a plain cudaMemcpy from pageable memory may return before the data has
-    // landed, and the non-blocking stream would not wait for it
-    if (!ck(P, cudaMemcpyAsync(d, host, n * sizeof(float), cudaMemcpyHostToDevice, P->stream), "uploading weights") ||
-        !ck(P, cudaStreamSynchronize(P->stream), "uploading weights")) {
-        cudaFree(d);
-        report(P);
-        return NULL;
-    }
+    float *d = (float *)upload_weight(P, host, n * sizeof(float));
+    if (!d) return NULL;
     if (it != P->weights.end()) P->retired.push_back(it->second.d);   // may still be queued on the stream
     P->weights[host] = weight{d, n, fingerprint(host, n)};
-    P->weight_bytes += bytes;
     return d;
 }
 
@@ -839,6 +855,10 @@ static void cuda_embed(hd_backend *be, const int32_t *ids, size_t n, const float
     cuda_free(be, d);
 }
 
+// ---------------------------------------------------------------- Evo 2
+
+#include "backend_cuda_evo2.cuh"
+
 // ---------------------------------------------------------------- lifecycle
 
 static void cuda_destroy(hd_backend *be)
@@ -855,6 +875,8 @@ static void cuda_destroy(hd_backend *be)
         for (auto &b : P->free_blocks) cudaFree(b.p);
         for (auto &kv : P->weights) cudaFree(kv.second.d);
         for (float *d : P->retired) cudaFree(d);
+        for (auto &kv : P->weights16) cudaFree(kv.second.d);
+        for (uint16_t *d : P->retired16) cudaFree(d);
         if (P->blas) cublasDestroy(P->blas);
         if (P->stream) cudaStreamDestroy(P->stream);
         delete P;
@@ -940,6 +962,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->spectra_bytes = cuda_spectra_bytes;
     be->fftconv = cuda_fftconv;
     be->embed = cuda_embed;
+    cuda_evo2_init(be);
     // Ops appended to hd_backend after these (Mamba, xLSTM) stay NULL: hd_backend_supports() then
     // sends those families to the CPU under --device auto.
     return be;

@@ -150,6 +150,10 @@ int hd_backend_supports(const hd_backend *be, int fam)
         return be->linear && be->linear_cm_out && be->linear_cm_in && be->layernorm && be->gelu_tanh && be->add &&
                be->sin_freq && be->modulate_cm && be->causal_conv && be->mul_cm && be->fft_size && be->spectra_new &&
                be->spectra_free && be->spectra_bytes && be->fftconv && be->embed;
+    case HD_FAM_EVO2:
+        return be->linear_ex && be->weights_bf16 && be->rmsnorm_eps_out && be->rope_neox && be->attention &&
+               be->modal_filter && be->modal_scan && be->shift_left && be->copy_cm && be->gated_act && be->causal_conv &&
+               be->mul_cm && be->fft_size && be->fftconv && be->add && be->embed;
     default:
         /* Caduceus (Mamba) and DNA-xLSTM call ops appended to hd_backend by their own work: list them
          * here (as for HyenaDNA) once the GPU implements them.  Until then only the CPU runs them. */
@@ -172,10 +176,11 @@ hd_backend *hd_backend_for(hd_backend *be, int fam)
 /* The ops each family's cached decoder calls besides those of its forward pass. */
 int hd_backend_supports_decoding(const hd_backend *be, int fam)
 {
-    if (!hd_backend_supports(be, fam) || !be->copy_rows) return 0;
+    if (!hd_backend_supports(be, fam)) return 0;
     switch (fam) {
-    case HD_FAM_HYENA: return be->longconv_step != NULL;
-    case HD_FAM_XLSTM: return be->mlstm_state && be->mlstm_step && be->slstm_cell_state;
+    case HD_FAM_HYENA: return be->copy_cm && be->longconv_step;
+    case HD_FAM_XLSTM: return be->copy_cm && be->mlstm_state && be->mlstm_step && be->slstm_cell_state;
+    case HD_FAM_EVO2: return 1;   /* its decoder calls the ops of its forward pass */
     default: return 0;
     }
 }

@@ -132,11 +132,49 @@ struct hd_backend {
                            const float *dt, size_t lddt, const float *dt_bias, const float *A,
                            const float *B, const float *C, size_t ldbc, const float *Dskip,
                            float *state, float *y, size_t ldy, int flags);
-    /* ---- cached decoding: one new position at a time (hd_decoder in model.h; docs/models.md §3.4.4, §5.7,
-     * §5.8).  NULL on a backend without them: hd_backend_for_decoding then picks the CPU or refuses. ---- */
-    /* Y[r, 0..n) = X[r, 0..n) for `rows` rows (row strides ldx, ldy in floats; ldx 0 copies the one row X to
-     * every row of Y); X and Y do not overlap */
-    void (*copy_rows)(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t rows, size_t n);
+    /* ---- Evo 2 (docs/models.md §6; src/backend_cpu_evo2.c) ---- */
+    /* weights: a backend copy of a BF16 host matrix (the CPU returns the pointer itself) */
+    const uint16_t *(*weights_bf16)(hd_backend *be, const uint16_t *host, size_t n);
+    /* Y = X·Wᵀ + b for W [N, K] (row stride K) stored as float32 (wbf16 = 0) or BF16 (wbf16 = 1; converted to
+     * float32 panel by panel for the GEMMs, never as a whole).  b [N] may be NULL.  flags:
+     *   HD_LIN_X_CM  X is channel-major Xt [K, M] (row stride ldx), else row-major [M, K];
+     *   HD_LIN_Y_CM  Y is written channel-major Yt [N, M] (row stride ldy), else row-major [M, N];
+     *   HD_LIN_ACC   Y += X·Wᵀ + b instead of Y = X·Wᵀ + b. */
+    void (*linear_ex)(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
+                      const float *b, size_t N, float *Y, size_t ldy, int flags);
+    /* RMSNorm with eps outside the root: Y = gamma · X / (sqrt(mean(X²)) + eps) over D; Y may alias X */
+    void (*rmsnorm_eps_out)(hd_backend *be, const float *X, size_t M, size_t D, const float *gamma, float eps, float *Y);
+    /* Rotary embedding, GPT-NeoX half split, in place on NH heads of DH values (head h of row m at
+     * X + m·ldx + h·hs), row m at position pos0 + m: for i < DH/2, angle = (pos / scale)·inv_freq[i] (in double),
+     * (x_i, x_{i+DH/2}) ← (x_i·cos − x_{i+DH/2}·sin, x_{i+DH/2}·cos + x_i·sin) */
+    void (*rope_neox)(hd_backend *be, float *X, size_t ldx, size_t hs, size_t M, size_t NH, size_t DH, size_t pos0,
+                      const float *inv_freq, double scale);
+    /* Causal multi-head attention in tiles with an online softmax (never an M × Lk matrix): for NH heads of DH,
+     * query row m (at absolute position pos0 + m) attends keys j ≤ pos0 + m (j < Lk, Lk ≥ pos0 + M):
+     *   O[m] = Σ_j softmax_j(scale·q_m·k_j)·v_j.
+     * Head h of row m of Q is at Q + m·ldq + h·hsq (likewise K, V, O).  -1 with hd_error on failure (scratch). */
+    int (*attention)(hd_backend *be, const float *Q, size_t ldq, size_t hsq, const float *K, size_t ldk, size_t hsk,
+                     const float *V, size_t ldv, size_t hsv, size_t M, size_t Lk, size_t NH, size_t DH, size_t pos0,
+                     float scale, float *O, size_t ldo, size_t hso);
+    /* The modal long filter (HCL): k[c, t] = Σ_s R[g, s]·exp(logp[g, s]·t) for channels c < C (row stride ldk)
+     * and t < T, g = (c0 + c) / cpg; R, logp [G, S] */
+    void (*modal_filter)(hd_backend *be, const float *R, const float *logp, size_t S, size_t cpg, size_t c0, size_t C,
+                         size_t T, float *k, size_t ldk);
+    /* The modal recurrence over T steps for channels c < C (g = (c0 + c) / cpg), state [C, S] in double:
+     *   s[c] ← exp(logp[g])·s[c] + x[c, t];   y[c, t] = Σ_s R[g, s]·s[c, s] + D[c]·x[c, t]
+     * (y NULL: the state only; D may be NULL).  x, y channel-major with row strides ldx, ldy. */
+    void (*modal_scan)(hd_backend *be, const float *x, size_t ldx, size_t C, size_t T, const float *R, const float *logp,
+                       size_t S, size_t cpg, size_t c0, const float *D, double *state, float *y, size_t ldy);
+    /* Every row of buf [C, W] (row stride ld) moves one place left: buf[c, j] ← buf[c, j + 1] for j < W − 1 */
+    void (*shift_left)(hd_backend *be, float *buf, size_t C, size_t W, size_t ld);
+    /* dst[c, t] = src[c, t] for C rows of T (row strides lds, ldd); no overlap */
+    void (*copy_cm)(hd_backend *be, const float *src, size_t lds, float *dst, size_t ldd, size_t C, size_t T);
+    /* The gated MLP product in place: A[m, u] ← act(A[m, u])·B[m, u] for M rows of U (row strides lda, ldb),
+     * act HD_ACT_IDENTITY, HD_ACT_GELU (exact erf) or HD_ACT_SILU */
+    void (*gated_act)(hd_backend *be, float *A, size_t lda, const float *B, size_t ldb, size_t M, size_t U, int act);
+    /* ---- cached decoding of HyenaDNA and DNA-xLSTM: one new position at a time (hd_decoder in model.h;
+     * docs/models.md §3.4.4, §5.7, §5.8; they also copy state with copy_cm).  NULL on a backend without
+     * them: hd_backend_for_decoding then picks the CPU or refuses. ---- */
     /* Position t of the causal long convolution of channel-major u [C, ·] (row stride ldu) with filters
      * k (row stride ldk, taps 0..t), added to y:  y[c·ldy] += Σ_{j≤t} k[c, j]·u[c, t−j] + dbias[c]·u[c, t]
      * (dbias may be NULL).  O(C·t). */
@@ -181,6 +219,14 @@ void hd_backend_cache_put(hd_backend *be, uint64_t owner, int layer, size_t N, h
 void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
 #define HD_SPECTRA_CACHE_BUDGET ((size_t)768 << 20)
 
+/* linear_ex flags */
+#define HD_LIN_X_CM 1
+#define HD_LIN_Y_CM 2
+#define HD_LIN_ACC 4
+
+/* gated_act activations */
+enum { HD_ACT_IDENTITY = 0, HD_ACT_GELU = 1, HD_ACT_SILU = 2 };
+
 /* selective_scan flags */
 #define HD_SCAN_FRESH 1
 #define HD_SCAN_REVERSE_Y 2
@@ -190,6 +236,8 @@ void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
 hd_backend *hd_backend_cpu_new(int nthreads);
 /* Fills in the DNA-xLSTM ops of a CPU backend (src/backend_cpu_xlstm.c). */
 void hd_backend_cpu_xlstm_init(hd_backend *be);
+/* Fills in the Evo 2 ops of a CPU backend (src/backend_cpu_evo2.c). */
+void hd_backend_cpu_evo2_init(hd_backend *be);
 enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2 };
 
 /* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure. */

@@ -252,11 +252,6 @@ static void cpu_mul_cm(hd_backend *be, const float *a, size_t lda, const float *
 
 /* ---------------------------------------------------------------- cached decoding */
 
-static void cpu_copy_rows(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t rows, size_t n)
-{
-    for (size_t r = 0; r < rows; r++) memcpy(Y + r * ldy, X + r * ldx, n * sizeof(float));
-}
-
 /* Σ_{j≤t} k[j]·u[t−j], in eight interleaved partial sums (a fixed order: the same result on every call) */
 HD_CLONES static float conv_dot(const float *k, const float *u, size_t t)
 {
@@ -584,10 +579,10 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
     hd_backend_cpu_mamba_register(be);
-    be->copy_rows = cpu_copy_rows;
     be->longconv_step = cpu_longconv_step;
     be->embed = cpu_embed;
     be->destroy = cpu_destroy;
     hd_backend_cpu_xlstm_init(be);
+    hd_backend_cpu_evo2_init(be);
     return be;
 }

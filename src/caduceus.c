@@ -567,4 +567,4 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_caduceus_ops = {"caduceus", caduceus_load, caduceus_free, caduceus_forward, NULL};
+const hd_family_ops hd_caduceus_ops = {"caduceus", caduceus_load, caduceus_free, caduceus_forward, NULL, NULL};

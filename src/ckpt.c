@@ -7,6 +7,7 @@
  * the file is checked against the file before use. */
 #define _GNU_SOURCE
 #include "ckpt.h"
+#include "output.h"
 #include "util.h"
 
 #include <errno.h>
@@ -435,6 +436,112 @@ static int tensor_data(hd_ckpt *c, ckpt_priv *p, const char *name, hd_pkobj *t, 
     return 0;
 }
 
+/* ---------------------------------------------------------------- _extra_state (BytesIO) entries
+ *
+ * Transformer Engine modules save their FP8 scaling state as `_extra_state`: an io.BytesIO pickled as
+ * GLOBAL _io.BytesIO, NEWOBJ, BUILD with the state (_codecs.encode(<latin-1 str>, 'latin1'), position, dict)
+ * (protocol 2; protocol 3+ stores the bytes directly).  The bytes are a nested torch.save archive: None for a
+ * module without FP8 state, else a dict with scale_fwd, scale_inv_fwd, amax_history_fwd, ... and
+ * extra_fp8_variables {fp8_max_fwd, ...} (docs/models.md §6.2).  Nothing in them is used for computing; they
+ * are read so that a model loader can tell an FP8-trained checkpoint (§6.1). */
+
+static hd_ckpt *ckpt_new(const char *name);
+static int open_archive(hd_ckpt *c, ckpt_priv *p, const hd_pk_limits *lim);
+
+static int is_bytesio(const hd_pkobj *v)
+{
+    return v->type == HD_PK_OBJECT && hd_pk_is_global(v->u.obj.cls, "_io", "BytesIO");
+}
+
+static const char *extra_kind_name(int kind)
+{
+    switch (kind) {
+    case HD_XS_NONE: return "no extra state";
+    case HD_XS_FP8: return "Transformer Engine FP8 state";
+    case HD_XS_OTHER: return "extra state";
+    default: return "unreadable extra state";
+    }
+}
+
+/* The bytes of a pickled BytesIO: BYTES, or _codecs.encode(str, 'latin1') (each code point one byte). */
+static unsigned char *bytesio_bytes(ckpt_priv *p, const hd_pkobj *v, size_t *n)
+{
+    const hd_pkobj *st = v->u.obj.state, *val;
+    if (!st || (st->type != HD_PK_TUPLE && st->type != HD_PK_LIST) || st->u.seq.n < 1) return NULL;
+    val = st->u.seq.v[0];
+    if (val->type == HD_PK_BYTES) {
+        unsigned char *b = own(p, malloc(val->u.str.n ? val->u.str.n : 1));
+        if (!b) return NULL;
+        memcpy(b, val->u.str.s, val->u.str.n);
+        *n = val->u.str.n;
+        return b;
+    }
+    if (val->type != HD_PK_OBJECT || !hd_pk_is_global(val->u.obj.cls, "_codecs", "encode") || !val->u.obj.args ||
+        val->u.obj.args->u.seq.n != 2 || val->u.obj.args->u.seq.v[0]->type != HD_PK_STR ||
+        val->u.obj.args->u.seq.v[1]->type != HD_PK_STR || strcmp(val->u.obj.args->u.seq.v[1]->u.str.s, "latin1"))
+        return NULL;
+    const unsigned char *s = (const unsigned char *)val->u.obj.args->u.seq.v[0]->u.str.s;
+    size_t sl = val->u.obj.args->u.seq.v[0]->u.str.n, k = 0;
+    unsigned char *b = own(p, malloc(sl ? sl : 1));
+    if (!b) return NULL;
+    for (size_t i = 0; i < sl;) {   /* UTF-8 of code points 0..255: one or two bytes each */
+        if (s[i] < 0x80) b[k++] = s[i++];
+        else if ((s[i] & 0xE0) == 0xC0 && i + 1 < sl && (s[i] & 0x1F) <= 3 && (s[i + 1] & 0xC0) == 0x80) {
+            b[k++] = (unsigned char)(((s[i] & 0x1F) << 6) | (s[i + 1] & 0x3F));
+            i += 2;
+        } else return NULL;
+    }
+    *n = k;
+    return b;
+}
+
+static int tensor_data(hd_ckpt *c, ckpt_priv *p, const char *name, hd_pkobj *t, hd_ckpt_tensor *out);
+
+/* Classify one BytesIO entry into c->extra[c->n_extra++] (never fails on the blob's content). */
+static int extra_state(hd_ckpt *c, ckpt_priv *p, const char *name, const hd_pkobj *v)
+{
+    hd_ckpt_extra *x = realloc(c->extra, (size_t)(c->n_extra + 1) * sizeof *x);
+    if (!x) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    c->extra = x;
+    x = &c->extra[c->n_extra];
+    memset(x, 0, sizeof *x);
+    if (!(x->name = strdup(name))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    c->n_extra++;
+    x->kind = HD_XS_UNREADABLE;
+    size_t n = 0;
+    unsigned char *b = bytesio_bytes(p, v, &n);
+    if (!b) return 0;
+    x->nbytes = n;
+    char *nm = hd_sprintf("%s: %s", c->path, name);
+    hd_ckpt *in = nm ? ckpt_new(nm) : NULL;
+    free(nm);
+    if (!in) return -1;
+    ckpt_priv *q = in->priv;
+    q->base = b;
+    q->size = n;
+    static const hd_pk_limits lim = {.max_alloc = (size_t)64 << 20, .max_stack = 1 << 16, .max_marks = 100, .max_memo = 1 << 16};
+    if (open_archive(in, q, &lim) < 0) { hd_clear_error(); goto done; }
+    hd_pkobj *r = q->root, *sf, *ev, *fm;
+    if (r->type == HD_PK_NONE) x->kind = HD_XS_NONE;
+    else if (r->type == HD_PK_DICT && (sf = hd_pk_dict_get(r, "scale_fwd")) && sf->type == HD_PK_TENSOR &&
+             (ev = hd_pk_dict_get(r, "extra_fp8_variables")) && ev->type == HD_PK_DICT) {
+        x->kind = HD_XS_FP8;
+        fm = hd_pk_dict_get(ev, "fp8_max_fwd");
+        x->fp8_max_fwd = fm && fm->type == HD_PK_FLOAT ? fm->u.f : fm && fm->type == HD_PK_INT ? (double)fm->u.i : 0;
+        hd_ckpt_tensor t = {0};
+        if (tensor_data(in, q, "scale_fwd", sf, &t) == 0 && t.dtype == HD_F32)
+            for (size_t i = 0; i < t.numel && i < sizeof x->scale_fwd / sizeof *x->scale_fwd; i++) {
+                memcpy(&x->scale_fwd[i], (const char *)t.data + 4 * i, 4);
+                x->n_scale = (int)i + 1;
+            }
+        else hd_clear_error();
+    } else x->kind = HD_XS_OTHER;
+done:
+    q->base = NULL;   /* owned by the outer checkpoint */
+    hd_ckpt_close(in);
+    return 0;
+}
+
 typedef struct {
     const char *name;
     hd_pkobj *t;
@@ -515,7 +622,14 @@ static int extract(hd_ckpt *c, ckpt_priv *p)
             goto fail;
         }
         if (v->type != HD_PK_TENSOR) {
-            if (add_report(c, "dropped\t%s\t%s, not a tensor", name, hd_pk_describe(v, desc, sizeof desc)) < 0) goto fail;
+            const char *what = NULL;
+            if (is_bytesio(v)) {
+                if (extra_state(c, p, name, v) < 0) goto fail;
+                what = extra_kind_name(c->extra[c->n_extra - 1].kind);
+            }
+            if ((what ? add_report(c, "dropped\t%s\t_io.BytesIO object (%s), not a tensor", name, what)
+                      : add_report(c, "dropped\t%s\t%s, not a tensor", name, hd_pk_describe(v, desc, sizeof desc))) < 0)
+                goto fail;
             continue;
         }
         if (strstr(name, "torchmetrics")) {
@@ -570,7 +684,8 @@ fail:
 
 /* ---------------------------------------------------------------- open / close */
 
-static int open_common(hd_ckpt *c, ckpt_priv *p, const hd_pk_limits *lim)
+/* zip directory, byte order, data.pkl interpreted into p->root */
+static int open_archive(hd_ckpt *c, ckpt_priv *p, const hd_pk_limits *lim)
 {
     if (zip_parse(c, p) < 0) return -1;
     /* data.pkl under the archive folder */
@@ -601,6 +716,12 @@ static int open_common(hd_ckpt *c, ckpt_priv *p, const hd_pk_limits *lim)
     if (!(p->pkl_name = hd_sprintf("%s: %s", c->path, pkl->name))) return -1;
     p->pk = hd_pk_load(pd, (size_t)pkl->size, p->pkl_name, lim, &p->root);
     if (!p->pk) return -1;
+    return 0;
+}
+
+static int open_common(hd_ckpt *c, ckpt_priv *p, const hd_pk_limits *lim)
+{
+    if (open_archive(c, p, lim) < 0) return -1;
     if (extract(c, p) < 0) return -1;
     if (p->root->type == HD_PK_DICT && find_config(c, p) < 0) return -1;
     return 0;
@@ -693,6 +814,8 @@ void hd_ckpt_close(hd_ckpt *c)
     }
     for (int i = 0; i < c->n; i++) free(c->t[i].name);
     free(c->t);
+    for (int i = 0; i < c->n_extra; i++) free(c->extra[i].name);
+    free(c->extra);
     for (int i = 0; i < c->n_report; i++) free(c->report[i]);
     free(c->report);
     free(c->config_json);
@@ -710,12 +833,15 @@ static int cmp_image(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size)
+/* The safetensors header of the kept tensors in file order (*order, sorted by descending alignment then name):
+ * the 8-byte length and the padded JSON in *hdr (hd_alloc'd, *hdr_len bytes); *data_len bytes of data follow. */
+static int image_header(const hd_ckpt *c, const char *config_json, const char *const *meta_kv, hd_ckpt_tensor ***order,
+                        unsigned char **hdr, size_t *hdr_len, size_t *data_len)
 {
     hd_ckpt_tensor **s = malloc((c->n ? c->n : 1) * sizeof *s);
     json_t *h = json_object(), *meta = json_object();
-    unsigned char *img = NULL;
     char *hs = NULL;
+    int rc = -1;
     if (!s || !h || !meta) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
     for (int i = 0; i < c->n; i++) s[i] = &c->t[i];
     qsort(s, c->n, sizeof *s, cmp_image);
@@ -723,55 +849,109 @@ void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size)
     json_object_set_new(meta, "format", json_string("pt"));
     json_object_set_new(meta, "source", json_string(base ? base + 1 : c->path));
     if (config_json) json_object_set_new(meta, "config", json_string(config_json));
+    for (int i = 0; meta_kv && meta_kv[i] && meta_kv[i + 1]; i += 2) json_object_set_new(meta, meta_kv[i], json_string(meta_kv[i + 1]));
     json_object_set_new(h, "__metadata__", meta);
     meta = NULL;
     size_t off = 0;
     for (int i = 0; i < c->n; i++) {
-        json_t *e = json_object(), *shape = json_array();
+        json_t *e = json_object(), *shape = json_array(), *offs = json_array();
         for (int d = 0; d < s[i]->ndim; d++) json_array_append_new(shape, json_integer(s[i]->shape[d]));
         json_object_set_new(e, "dtype", json_string(hd_dtype_name(s[i]->dtype)));
         json_object_set_new(e, "shape", shape);
-        json_t *offs = json_array();
         json_array_append_new(offs, json_integer((json_int_t)off));
         json_array_append_new(offs, json_integer((json_int_t)(off + s[i]->nbytes)));
         json_object_set_new(e, "data_offsets", offs);
         if (json_object_set_new(h, s[i]->name, e)) { hd_set_error(HD_EMODEL, "%s: bad tensor name '%s'", c->path, s[i]->name); goto done; }
         off += s[i]->nbytes;
     }
-    hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!hs) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
-    size_t hl = strlen(hs), hpad = (hl + 7) & ~(size_t)7, total;
-    if (hd_add(8 + hpad, off, &total)) { hd_set_error(HD_EMODEL, "%s: too large", c->path); goto done; }
-    img = hd_alloc(total, "the converted weights");
-    if (!img) goto done;
-    for (int i = 0; i < 8; i++) img[i] = (unsigned char)((uint64_t)hpad >> (8 * i));
-    memcpy(img + 8, hs, hl);
-    memset(img + 8 + hl, ' ', hpad - hl);
-    off = 8 + hpad;
+    if (!(hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER))) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+    size_t hl = strlen(hs), hpad = (hl + 7) & ~(size_t)7;
+    if (!(*hdr = hd_alloc(8 + hpad, "a safetensors header"))) goto done;
+    for (int i = 0; i < 8; i++) (*hdr)[i] = (unsigned char)((uint64_t)hpad >> (8 * i));
+    memcpy(*hdr + 8, hs, hl);
+    memset(*hdr + 8 + hl, ' ', hpad - hl);
+    *hdr_len = 8 + hpad;
+    *data_len = off;
+    *order = s;
+    s = NULL;
+    rc = 0;
+done:
+    free(hs);
+    free(s);
+    json_decref(meta);
+    json_decref(h);
+    return rc;
+}
+
+void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size)
+{
+    hd_ckpt_tensor **s = NULL;
+    unsigned char *hdr = NULL, *img = NULL;
+    size_t hl = 0, dl = 0, total;
+    if (image_header(c, config_json, NULL, &s, &hdr, &hl, &dl) < 0) return NULL;
+    if (hd_add(hl, dl, &total)) { hd_set_error(HD_EMODEL, "%s: too large", c->path); goto done; }
+    if (!(img = hd_alloc(total, "the converted weights"))) goto done;
+    memcpy(img, hdr, hl);
+    size_t off = hl;
     for (int i = 0; i < c->n; i++) {
         if (s[i]->nbytes) memcpy(img + off, s[i]->data, s[i]->nbytes);
         off += s[i]->nbytes;
     }
     *size = total;
 done:
-    free(hs);
-    json_decref(meta);
-    json_decref(h);
+    hd_free(hdr);
     free(s);
     return img;
 }
 
-hd_st *hd_ckpt_load_st(const char *path, void ***owned, int *n_owned)
+hd_st *hd_ckpt_load_st(const char *path, hd_ckpt **keep)
 {
     hd_ckpt *c = hd_ckpt_open(path);
     if (!c) return NULL;
-    size_t n = 0;
-    void *img = hd_ckpt_image(c, c->config_json, &n);
-    hd_ckpt_close(c);
-    if (!img) return NULL;
-    void **o = realloc(*owned, (*n_owned + 1) * sizeof *o);
-    if (!o) { free(img); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    *owned = o;
-    (*owned)[(*n_owned)++] = img;
-    return hd_st_from_buffer(img, n, path);
+    hd_tensor_info *t = calloc(c->n ? (size_t)c->n : 1, sizeof *t);
+    json_t *meta = json_object();
+    char *ms = NULL;
+    hd_st *st = NULL;
+    if (!t || !meta) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+    for (int i = 0; i < c->n; i++) {   /* the tensors stay where they are: in the mapping (or the copies c owns) */
+        t[i].name = c->t[i].name;
+        t[i].dtype = c->t[i].dtype;
+        t[i].ndim = c->t[i].ndim;
+        memcpy(t[i].shape, c->t[i].shape, sizeof t[i].shape);
+        t[i].numel = c->t[i].numel;
+        t[i].data = c->t[i].data;
+    }
+    const char *base = strrchr(c->path, '/');
+    json_object_set_new(meta, "format", json_string("pt"));
+    json_object_set_new(meta, "source", json_string(base ? base + 1 : c->path));
+    if (c->config_json) json_object_set_new(meta, "config", json_string(c->config_json));
+    if (!(ms = json_dumps(meta, JSON_COMPACT))) { hd_set_error(HD_EMODEL, "out of memory"); goto done; }
+    st = hd_st_from_tensors(t, c->n, path, ms, ((ckpt_priv *)c->priv)->size);
+done:
+    free(ms);
+    json_decref(meta);
+    free(t);
+    if (st) *keep = c;
+    else hd_ckpt_close(c);
+    return st;
+}
+
+int hd_ckpt_write(const hd_ckpt *c, const char *config_json, const char *const *meta_kv, const char *path)
+{
+    hd_ckpt_tensor **s = NULL;
+    unsigned char *hdr = NULL;
+    size_t hl = 0, dl = 0;
+    hd_outfile *o = NULL;
+    int rc = -1;
+    if (image_header(c, config_json, meta_kv, &s, &hdr, &hl, &dl) < 0) return -1;
+    if (!(o = hd_out_open(path, 0)) || hd_out_write(o, hdr, hl) < 0) goto done;
+    for (int i = 0; i < c->n; i++)   /* straight from the mapping: no copy of the whole model in memory */
+        if (s[i]->nbytes && hd_out_write(o, s[i]->data, s[i]->nbytes) < 0) goto done;
+    rc = hd_out_close(o);
+    o = NULL;
+done:
+    if (o) hd_out_abort(o);
+    hd_free(hdr);
+    free(s);
+    return rc;
 }

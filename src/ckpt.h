@@ -25,6 +25,18 @@ typedef struct {
     const void *data;      /* row-major; into the mapping, or a copy owned by the checkpoint */
 } hd_ckpt_tensor;
 
+/* An `_extra_state` entry (a pickled io.BytesIO holding a nested torch.save archive, docs/models.md §6.2). */
+enum { HD_XS_UNREADABLE = 0, HD_XS_NONE, HD_XS_FP8, HD_XS_OTHER };
+typedef struct {
+    char *name;            /* state-dict key, e.g. "blocks.0.projections._extra_state" */
+    int kind;              /* HD_XS_NONE: torch.save(None); HD_XS_FP8: Transformer Engine FP8 scaling state
+                            * (scale_fwd ... and extra_fp8_variables); HD_XS_OTHER; HD_XS_UNREADABLE */
+    size_t nbytes;
+    double fp8_max_fwd;    /* HD_XS_FP8: extra_fp8_variables.fp8_max_fwd (448 for E4M3), 0 when absent */
+    float scale_fwd[4];    /* HD_XS_FP8: the first values of scale_fwd ([input, weight, output]) */
+    int n_scale;
+} hd_ckpt_extra;
+
 typedef struct hd_ckpt {
     char *path;
     const char *source;    /* where the state dict was found: "state_dict", "model", "(top level)" */
@@ -34,6 +46,8 @@ typedef struct hd_ckpt {
     int n_report;
     char *config_json;     /* model config recovered from hyper_parameters, or NULL */
     const char *config_from;   /* e.g. "hyper_parameters.model" */
+    hd_ckpt_extra *extra;  /* the BytesIO `_extra_state` entries of the state dict (dropped from t) */
+    int n_extra;
     void *priv;
 } hd_ckpt;
 
@@ -51,8 +65,12 @@ void hd_ckpt_close(hd_ckpt *c);
  * format=pt, source=<file name> and, when config_json is not NULL, config=<config_json>. */
 void *hd_ckpt_image(const hd_ckpt *c, const char *config_json, size_t *size);
 
-/* For hd_model_open: convert the checkpoint in memory and open the image; the image is appended to
- * (*owned)[*n_owned] so that it lives as long as the model. */
-hd_st *hd_ckpt_load_st(const char *path, void ***owned, int *n_owned);
+/* The kept tensors as a safetensors file at `path` (atomic: hd_out), streamed from the mapping.  __metadata__
+ * as hd_ckpt_image, plus the key/value pairs of meta_kv (NULL-terminated, may be NULL). */
+int hd_ckpt_write(const hd_ckpt *c, const char *config_json, const char *const *meta_kv, const char *path);
+
+/* For hd_model_open: the checkpoint's kept tensors as a table over the mapped file (no copy; BF16 and F32
+ * stay as stored).  The checkpoint stays open in *keep (close it after the table). */
+hd_st *hd_ckpt_load_st(const char *path, hd_ckpt **keep);
 
 #endif

@@ -46,7 +46,7 @@ int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, co
     int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
     if (!ids) { hd_set_oom(NULL); return -1; }
     int r = -1;
-    if (hd_tokenize(seq, len, HD_SPECIAL_NONE, ids, name) < 0) blame_file(file);
+    if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) blame_file(file);
     else if (hd_embed_ids(c->m, c->be, ids, len, c->pool, c->rc, out)) blame(file, name);
     else r = 0;
     free(ids);
@@ -87,7 +87,7 @@ static int build_prompts(hd_clf *c, const hd_lset *tr, const size_t *pick, const
             if (!toks[j]) {
                 hd_set_oom(NULL);
                 bad = 1;
-            } else if (hd_tokenize(r->seq, r->len, HD_SPECIAL_NONE, toks[j], r->name) < 0) {
+            } else if (hd_model_tokenize(c->m, r->seq, r->len, HD_SPECIAL_NONE, toks[j], r->name) < 0) {
                 blame_file(file);
                 bad = 1;
             }
@@ -95,6 +95,9 @@ static int build_prompts(hd_clf *c, const hd_lset *tr, const size_t *pick, const
             len[j] = r->len;
         }
         if (!bad) c->plen[k] = hd_ctx_join(ex, len, (int)K, 0, c->prompts[k]);
+        /* byte-token models (Evo 2) separate the examples with their end-of-document id 0 */
+        for (size_t t = 0; !bad && c->m->tokenizer == HD_TOKENIZER_BYTES && t < c->plen[k]; t++)
+            if (c->prompts[k][t] == HD_TOK_SEP) c->prompts[k][t] = 0;
         for (size_t j = 0; j < K && toks; j++) free(toks[j]);
         free(toks); free(ex); free(len);
         if (bad) return -1;
@@ -168,7 +171,7 @@ int hd_clf_predict(hd_clf *c, const char *seq, size_t len, const char *name, con
     if (c->method == HD_CLF_CONTEXT) {
         int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
         if (!ids) { hd_set_oom(NULL); return -1; }
-        if (hd_tokenize(seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
+        if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
             blame_file(file);
             free(ids);
             return -1;

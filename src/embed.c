@@ -105,6 +105,25 @@ struct hd_embedder {
     float *h, *h_rc, *f1, *f2;
 };
 
+/* a sub-module output copied into the hidden-state buffer */
+static void tap_to_hidden(void *ud, int tap, const float *x, size_t L, int width)
+{
+    memcpy(ud, x, L * (size_t)width * sizeof(float));
+}
+
+/* the forward pass of the embedder's representation into h */
+static int embed_forward(hd_embedder *e, const int32_t *ids, size_t n, float *h)
+{
+    hd_fwd f = {.hidden = e->o.has_tap ? NULL : h, .layer = e->o.has_tap ? -1 : e->o.layer};
+    if (e->o.has_tap) {
+        f.taps = &e->o.tap;
+        f.n_taps = 1;
+        f.on_tap = tap_to_hidden;
+        f.ud = h;
+    }
+    return hd_model_forward(e->m, e->be, ids, n, &f);
+}
+
 hd_embedder *hd_embedder_new(hd_model *m, hd_backend *be, const hd_embed_opts *o)
 {
     if (o->layer >= m->n_layer || o->layer < -1) {
@@ -217,9 +236,8 @@ int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name,
         return -1;
     }
     if (reserve(e, n)) return -1;
-    if (hd_tokenize(seq, n, HD_SPECIAL_NONE, e->ids, name) < 0) return -1;
-    hd_fwd f = {.hidden = e->h, .layer = e->o.layer};
-    if (hd_model_forward(e->m, e->be, e->ids, n, &f)) {
+    if (hd_model_tokenize(e->m, seq, n, HD_SPECIAL_NONE, e->ids, name) < 0) return -1;
+    if (embed_forward(e, e->ids, n, e->h)) {
         char *msg = hd_strdup(hd_error());
         int kind = hd_error_kind();
         hd_set_error(kind, "%s: %s", name, msg ? msg : "forward pass failed");
@@ -233,8 +251,7 @@ int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name,
     } else if (e->o.rc) {
         memcpy(e->ids_rc, e->ids, n * sizeof *e->ids);
         hd_ids_revcomp(e->ids_rc, n);
-        hd_fwd fr = {.hidden = e->h_rc, .layer = e->o.layer};
-        if (hd_model_forward(e->m, e->be, e->ids_rc, n, &fr)) {
+        if (embed_forward(e, e->ids_rc, n, e->h_rc)) {
             char *msg = hd_strdup(hd_error());
             int kind = hd_error_kind();
             hd_set_error(kind, "%s (reverse complement): %s", name, msg ? msg : "forward pass failed");

@@ -43,6 +43,8 @@ typedef struct {
     hd_pool pool;
     int rc;        /* also embed the reverse complement and average (PS models: conjoin the halves) */
     int layer;     /* -1: final norm output; K: the residual stream after block K */
+    int has_tap;   /* embed a family sub-module output instead (hd_model_parse_layer), e.g. Evo 2's blocks.K.mlp.l3 */
+    int tap;
 } hd_embed_opts;
 
 typedef struct hd_embedder hd_embedder;

@@ -293,7 +293,7 @@ typedef struct {
     float *g;    /* [D, N] long-convolution input v ⊙ x1 of the new positions */
     float *y;    /* [D, N] long-convolution output: the prompt's share (from the prefill), completed step by step */
     float *k;    /* [D, N] the long filter, taps 0..N−1 */
-    const float *zero;   /* [N] zeros */
+    const float *zero;   /* [N] zeros, host memory */
 } hyena_cache;
 
 /* Spectra of block b's filter for FFT size N, cached by the backend across calls when every block's
@@ -339,8 +339,8 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     }
     if (cache) {
         size_t h2 = L < 2 ? L : 2, N = Lc - L;   /* the last chunk's pc ends with positions L−2, L−1 */
-        be->copy_rows(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
-        if (N) be->copy_rows(be, cache->zero, 0, B->g + L, Lc, D, N);
+        be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
+        for (size_t c = 0; N && c < D; c++) be->upload(be, B->g + c * Lc + L, cache->zero, N * sizeof(float));
     }
     /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
     size_t N = be->fft_size(be, Lc);
@@ -350,7 +350,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
         if (hyena_filter_cm(be, h, b, Lc, B->k, Lc)) return -1;
     }
     if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
-    if (cache && Lc > L) be->copy_rows(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
+    if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
     /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
     be->mul_cm(be, B->g, Lc, B->x0, Lc, B->x0, Lc, D, L);
     for (size_t m0 = 0; m0 < L; m0 += cs) {
@@ -438,7 +438,7 @@ typedef struct {
     hyena_block *w;            /* backend weights of every block */
     hyena_cache *c;            /* per block */
     const float *wte, *head, *ln_w, *ln_b;
-    float *zero;               /* [N] zeros */
+    float *zero;               /* [N] zeros, host memory */
     float *r, *hc, *x0, *x1, *mc, *oc;   /* one position: [D], [D], [D], [D], [F], [max(D, rows)] */
 } hyena_dec;
 
@@ -450,8 +450,9 @@ static void hyena_dec_free(hd_decoder *dd)
         for (int i = 0; i < dd->m->n_layer; i++) {
             be->free(be, d->c[i].pc); be->free(be, d->c[i].g); be->free(be, d->c[i].y); be->free(be, d->c[i].k);
         }
-    float *p[] = {d->zero, d->r, d->hc, d->x0, d->x1, d->mc, d->oc};
+    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) be->free(be, p[i]);
+    hd_free(d->zero);
     free(d->c);
     free(d->w);
     free(d);
@@ -475,11 +476,7 @@ static int hyena_dec_caches(hyena_dec *d, size_t P, size_t N)
     size_t D = (size_t)m->d_model, Nb = N ? N : 1;
     d->P = P, d->N = N;
     if (!(d->c = calloc((size_t)m->n_layer, sizeof *d->c))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-    if (!(d->zero = be->alloc(be, Nb * sizeof(float), "the decoder's caches"))) return -1;
-    float *z = hd_calloc(Nb, sizeof(float), "the decoder's caches");
-    if (!z) return -1;
-    be->upload(be, d->zero, z, Nb * sizeof(float));
-    hd_free(z);
+    if (!(d->zero = hd_calloc(Nb, sizeof(float), "the decoder's caches"))) return -1;
     for (int i = 0; i < m->n_layer; i++) {
         hyena_cache *c = &d->c[i];
         c->zero = d->zero;
@@ -503,10 +500,10 @@ static hd_decoder *hyena_dec_fork(hd_decoder *dd)
     if (hyena_dec_caches(e, d->P, N)) { hyena_dec_free(&e->d); return NULL; }
     for (int i = 0; i < dd->m->n_layer; i++) {
         hyena_cache *a = &d->c[i], *b = &e->c[i];
-        be->copy_rows(be, a->pc, 2 + N, b->pc, 2 + N, 3 * D, 2 + N);
-        be->copy_rows(be, a->g, Nb, b->g, Nb, D, Nb);
-        be->copy_rows(be, a->y, Nb, b->y, Nb, D, Nb);
-        be->copy_rows(be, a->k, Nb, b->k, Nb, D, Nb);
+        be->copy_cm(be, a->pc, 2 + N, b->pc, 2 + N, 3 * D, 2 + N);
+        be->copy_cm(be, a->g, Nb, b->g, Nb, D, Nb);
+        be->copy_cm(be, a->y, Nb, b->y, Nb, D, Nb);
+        be->copy_cm(be, a->k, Nb, b->k, Nb, D, Nb);
     }
     return &e->d;
 }
@@ -600,4 +597,4 @@ fail:
     return NULL;
 }
 
-const hd_family_ops hd_hyena_ops = {"hyenadna", hyena_load, hyena_free, hyena_forward, hyena_decoder_new};
+const hd_family_ops hd_hyena_ops = {"hyenadna", hyena_load, hyena_free, hyena_forward, hyena_decoder_new, NULL};

@@ -3,14 +3,19 @@
 #include "model.h"
 #include "backend.h"
 #include "ckpt.h"
+#include "evo2.h"
+#include "tokenizer.h"
 #include "util.h"
+#include "yamlcfg.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 uint64_t hd_new_uid(void)
@@ -25,6 +30,7 @@ const char *hd_family_name(hd_family f)
     case HD_FAM_HYENA: return "hyenadna";
     case HD_FAM_CADUCEUS: return "caduceus";
     case HD_FAM_XLSTM: return "xlstm";
+    case HD_FAM_EVO2: return "evo2";
     default: return "unknown";
     }
 }
@@ -62,6 +68,7 @@ static char *canonical_name(const char *name)
 
 static json_t *load_json(const char *path)
 {
+    if (hd_is_yaml_name(path)) return hd_yaml_load_file(path);
     json_error_t e;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
     if (!j) {
@@ -96,6 +103,10 @@ static hd_family detect_family(hd_model *m)
         if (strstr(s, "Caduceus")) return HD_FAM_CADUCEUS;
         if (strstr(s, "xLSTM") || strstr(s, "XLSTM")) return HD_FAM_XLSTM;
     }
+    /* vortex's flat YAML (Evo 2, docs/models.md §6.1) */
+    if (json_object_get(c, "hcl_layer_idxs") || json_object_get(c, "attn_layer_idxs") ||
+        json_object_get(c, "hcs_layer_idxs"))
+        return HD_FAM_EVO2;
     const char *tg = json_string_value(json_object_get(c, "_target_"));
     if (tg && (strstr(tg, "xlstm") || strstr(tg, "xLSTM"))) return HD_FAM_XLSTM;
     json_t *layer = json_object_get(c, "layer");
@@ -108,31 +119,95 @@ static hd_family detect_family(hd_model *m)
         if (strstr(n, "mamba_fwd.") || strstr(n, "caduceus.")) return HD_FAM_CADUCEUS;
         if (strstr(n, "xlstm_block_stack.")) return HD_FAM_XLSTM;
     }
+    if (hd_evo2_looks_like(m->st)) return HD_FAM_EVO2;
     return HD_FAM_UNKNOWN;
 }
 
-hd_model *hd_model_open(const char *location)
+static int hd_has_suffix_ci(const char *name, const char *suf)
+{
+    size_t n = strlen(name), k = strlen(suf);
+    return n > k && !strcasecmp(name + n - k, suf);
+}
+
+/* The single file of `dir` whose name ends in one of the suffixes: a malloc'd path, NULL when none; *many set
+ * when there are several (then NULL too). */
+static char *dir_single(const char *dir, const char *const *suffixes, int *many)
+{
+    DIR *d = opendir(dir);
+    char *found = NULL;
+    *many = 0;
+    if (!d) return NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        for (int i = 0; suffixes[i]; i++)
+            if (hd_has_suffix_ci(e->d_name, suffixes[i])) {
+                char *p = hd_sprintf("%s/%s", dir, e->d_name);
+                if (p && is_file(p)) {
+                    if (found) { *many = 1; free(p); }
+                    else found = p;
+                } else free(p);
+                break;
+            }
+    }
+    closedir(d);
+    if (*many) { free(found); found = NULL; }
+    return found;
+}
+
+static int open_weights(hd_model *m)
+{
+    if (hd_ckpt_sniff(m->weights_path) > 0)   /* a PyTorch checkpoint (.ckpt/.bin/.pt), read in place: ckpt.c */
+        m->st = hd_ckpt_load_st(m->weights_path, &m->ckpt);
+    else
+        m->st = hd_st_open(m->weights_path);
+    return m->st ? 0 : -1;
+}
+
+hd_model *hd_model_open(const char *location) { return hd_model_open_with(location, NULL); }
+
+hd_model *hd_model_open_with(const char *location, const char *config)
 {
     hd_model *m = calloc(1, sizeof *m);
     if (!m) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
     m->uid = hd_new_uid();
     json_t *root = NULL;
+    int many = 0;
     if (!(m->location = hd_strdup(location))) goto fail;
 
+    if (config) {
+        if (!is_file(config)) { hd_set_error(HD_EMODEL, "cannot open config '%s': %s", config, strerror(ENOENT)); goto fail; }
+        if (!(m->config_path = hd_strdup(config))) goto fail;
+        m->config_note = strdup("given with -c/--config");
+    }
     if (is_dir(location)) {
         if (!(m->weights_path = hd_sprintf("%s/model.safetensors", location))) goto fail;
         if (!is_file(m->weights_path)) {
-            hd_set_error(HD_EMODEL, "%s: no model.safetensors in the model directory", location);
-            goto fail;
+            free(m->weights_path);
+            static const char *const pt[] = {".pt", ".pth", NULL};
+            m->weights_path = dir_single(location, pt, &many);
+            if (!m->weights_path) {
+                hd_set_error(HD_EMODEL, many ? "%s: several *.pt checkpoints in the model directory: give one with -m FILE.pt"
+                                             : "%s: no model.safetensors (or *.pt checkpoint) in the model directory", location);
+                goto fail;
+            }
         }
-        if (!(m->config_path = hd_sprintf("%s/config.json", location))) goto fail;
-        if (!is_file(m->config_path)) {
-            free(m->config_path);
-            if (!(m->config_path = hd_sprintf("%s/model_config.json", location))) goto fail;
-        }
-        if (!is_file(m->config_path)) {
-            hd_set_error(HD_EMODEL, "%s: no config.json in the model directory", location);
-            goto fail;
+        if (!m->config_path) {
+            static const char *const names[] = {"config.json", "model_config.json", "config.yml", "config.yaml", NULL};
+            for (int i = 0; names[i] && !m->config_path; i++) {
+                char *p = hd_sprintf("%s/%s", location, names[i]);
+                if (p && is_file(p)) m->config_path = p;
+                else free(p);
+            }
+            if (!m->config_path) {
+                static const char *const yml[] = {".yml", ".yaml", NULL};
+                m->config_path = dir_single(location, yml, &many);
+                if (many) {
+                    hd_set_error(HD_EMODEL, "%s: several YAML configs in the model directory: give one with -c CONFIG.yml", location);
+                    goto fail;
+                }
+            }
+            if (m->config_path) m->config_note = strdup("found in the model directory");
         }
     } else if (is_file(location)) {
         if (!(m->weights_path = hd_strdup(location))) goto fail;
@@ -141,11 +216,7 @@ hd_model *hd_model_open(const char *location)
         goto fail;
     }
 
-    if (hd_ckpt_sniff(m->weights_path) > 0)   /* a PyTorch checkpoint (.ckpt/.bin/.pt): converted in memory, ckpt.c */
-        m->st = hd_ckpt_load_st(m->weights_path, &m->owned, &m->n_owned);
-    else
-        m->st = hd_st_open(m->weights_path);
-    if (!m->st) goto fail;
+    if (open_weights(m) < 0) goto fail;
 
     if (!m->config_path) {
         const char *meta = hd_st_meta(m->st, "config");
@@ -157,14 +228,22 @@ hd_model *hd_model_open(const char *location)
                              m->weights_path, root ? "wrong type" : e.text);
                 goto fail;
             }
-        } else {
+            m->config_note = strdup("the weights file's __metadata__");
+        } else if (!is_dir(location)) {
             /* a config.json beside the file */
             const char *slash = strrchr(location, '/');
             int dl = slash ? (int)(slash - location) : 1;
             m->config_path = hd_sprintf("%.*s/config.json", dl, slash ? location : ".");
-            if (!is_file(m->config_path)) {
-                hd_set_error(HD_EMODEL, "%s: no config: the file's __metadata__ has no 'config' entry and there is no %s",
-                             location, m->config_path);
+            if (is_file(m->config_path)) m->config_note = strdup("config.json beside the weights");
+            else { free(m->config_path); m->config_path = NULL; }
+        }
+        if (!root && !m->config_path) {
+            /* an Evo 2 checkpoint as published (the .pt without its YAML): one of the shipped configs */
+            if (hd_evo2_looks_like(m->st)) {
+                if (hd_evo2_pick_config(m, &root) < 0) goto fail;
+            } else {
+                hd_set_error(HD_EMODEL, "%s: no config: the file's __metadata__ has no 'config' entry and there is no config.json beside it (give one with -c)",
+                             location);
                 goto fail;
             }
         }
@@ -199,6 +278,7 @@ hd_model *hd_model_open(const char *location)
     case HD_FAM_HYENA: m->ops = &hd_hyena_ops; break;
     case HD_FAM_CADUCEUS: m->ops = &hd_caduceus_ops; break;
     case HD_FAM_XLSTM: m->ops = &hd_xlstm_ops; break;
+    case HD_FAM_EVO2: m->ops = &hd_evo2_ops; break;
     default:
         hd_set_error(HD_EMODEL, "%s: cannot tell the model family (no model_type, architectures or known tensor names)",
                      m->config_path ? m->config_path : m->weights_path);
@@ -206,6 +286,7 @@ hd_model *hd_model_open(const char *location)
     }
     m->vocab_size = 12;
     m->bos_id = -1;
+    snprintf(m->precision, sizeof m->precision, "float32");
     if (m->ops->load(m) < 0) goto fail;
 
     for (int i = 0; i < n; i++)
@@ -216,6 +297,7 @@ hd_model *hd_model_open(const char *location)
         }
     return m;
 fail:
+    if (!m->config_root) json_decref(root);
     hd_model_close(m);
     return NULL;
 }
@@ -234,6 +316,8 @@ void hd_model_close(hd_model *m)
     free(m->used);
     if (m->config_root) json_decref(m->config_root);
     hd_st_close(m->st);
+    hd_ckpt_close(m->ckpt);
+    free(m->config_note);
     free(m->location);
     free(m->weights_path);
     free(m->config_path);
@@ -549,4 +633,104 @@ const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int n
     va_end(ap);
     if (find_canon(m, name) < 0) return NULL;
     return model_f32(m, kind, shape, ndim, 1, name);
+}
+
+/* Index of the first non-finite BF16 value of v[0, n) (exponent bits all set), or n. */
+static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
+{
+    const size_t B = 8192;
+    for (size_t i0 = 0; i0 < n; i0 += B) {
+        size_t i1 = i0 + B < n ? i0 + B : n;
+        uint16_t bad = 0;
+        for (size_t i = i0; i < i1; i++) bad |= (uint16_t)((v[i] & 0x7f80u) == 0x7f80u);
+        if (bad)
+            for (size_t i = i0; i < i1; i++)
+                if ((v[i] & 0x7f80u) == 0x7f80u) return i;
+    }
+    return n;
+}
+
+const void *hd_model_weight(hd_model *m, int kind, const int64_t *shape, int ndim, hd_dtype *dtype, const char *fmt, ...)
+{
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    int i = find_canon(m, name);
+    if (i < 0) { hd_set_error(HD_EMODEL, "%s: tensor '%s' is missing", m->weights_path, name); return NULL; }
+    const hd_tensor_info *t = hd_st_get(m->st, i);
+    if (t->dtype == HD_BF16 && ((uintptr_t)t->data & 1) == 0) {
+        if (!shape_match(t, shape, ndim)) return model_f32(m, kind, shape, ndim, 1, name);   /* names the shapes */
+        size_t k = first_nonfinite_bf16(t->data, t->numel);
+        if (k < t->numel) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s' holds a non-finite value (%s) at element %zu", m->weights_path, t->name,
+                         (((const uint16_t *)t->data)[k] & 0x7f) ? "NaN" : "Inf", k);
+            return NULL;
+        }
+        m->used[i] = (unsigned char)kind;
+        *dtype = HD_BF16;
+        return t->data;
+    }
+    *dtype = HD_F32;
+    return model_f32(m, kind, shape, ndim, 1, name);
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+/* The byte tokenizer (docs/models.md §6.3): one id per byte of the sequence, no special tokens; the bases and
+ * IUPAC codes that hd_base_id accepts, upper-cased unless keep_case. */
+static long tokenize_bytes(const char *seq, size_t n, int keep_case, int32_t *ids, const char *record)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)seq[i];
+        if (hd_base_id(c) < 0) {
+            if (c >= 0x20 && c < 0x7f)
+                hd_set_error(HD_EINPUT, "invalid character '%c' in record %s at position %zu", c, record ? record : "?", i + 1);
+            else
+                hd_set_error(HD_EINPUT, "invalid byte 0x%02x in record %s at position %zu", c, record ? record : "?", i + 1);
+            return -1;
+        }
+        ids[i] = keep_case || c < 'a' ? c : c - 'a' + 'A';
+    }
+    return (long)n;
+}
+
+long hd_model_tokenize(const hd_model *m, const char *seq, size_t n, int sp, int32_t *ids, const char *record)
+{
+    if (m->tokenizer == HD_TOKENIZER_BYTES) {
+        if (sp != HD_SPECIAL_NONE) {
+            hd_set_error(HD_EINPUT, "%s models have no special tokens (use --special none)", hd_family_name(m->family));
+            return -1;
+        }
+        return tokenize_bytes(seq, n, m->keep_case, ids, record);
+    }
+    return hd_tokenize(seq, n, (hd_special)sp, ids, record);
+}
+
+int hd_model_base_token(const hd_model *m, int b)
+{
+    if (m->tokenizer != HD_TOKENIZER_BYTES) return b;
+    char c = hd_id_base(b);
+    return c == '?' ? 'N' : c;
+}
+
+int hd_model_parse_layer(hd_model *m, const char *name, int *block, int *tap)
+{
+    char *end;
+    long k = strtol(name, &end, 10);
+    *block = -1;
+    *tap = -1;
+    if (*name && !*end && name[0] != '-' && name[0] != '+') {
+        if (k >= m->n_layer) {
+            hd_set_error(HD_EINPUT, "layer %s does not exist: the model has %d blocks (0..%d)", name, m->n_layer, m->n_layer - 1);
+            return -1;
+        }
+        *block = (int)k;
+        return 0;
+    }
+    if (m->ops->tap && (*tap = m->ops->tap(m, name)) >= 0) return 0;
+    hd_set_error(HD_EINPUT, "layer '%s': expected a block index 0..%d%s", name, m->n_layer - 1,
+                 m->ops->tap ? " or a sub-module name such as blocks.0.mlp.l3" : "");
+    return -1;
 }

@@ -14,7 +14,11 @@
 struct json_t;
 struct hd_backend;
 
-typedef enum { HD_FAM_UNKNOWN = 0, HD_FAM_HYENA, HD_FAM_CADUCEUS, HD_FAM_XLSTM } hd_family;
+typedef enum { HD_FAM_UNKNOWN = 0, HD_FAM_HYENA, HD_FAM_CADUCEUS, HD_FAM_XLSTM, HD_FAM_EVO2 } hd_family;
+
+/* How a model turns bases into ids: the 12-token character vocabulary (MODELS.md §2) or one id per byte
+ * (Evo 2, docs/models.md §6.3). */
+typedef enum { HD_TOKENIZER_CHAR = 0, HD_TOKENIZER_BYTES } hd_tokenizer_kind;
 
 typedef struct hd_model hd_model;
 
@@ -26,6 +30,12 @@ typedef struct {
     /* called with the residual stream [L, d_hidden] after each block (for tests and --layer) */
     void (*on_block)(void *ud, int layer, const float *resid, size_t L, int width);
     void *ud;
+    /* sub-module outputs (family-specific "taps", see hd_model_parse_layer, e.g. Evo 2's blocks.K.mlp.l3):
+     * on_tap is called with each tap listed in taps[0..n_taps) as the forward pass produces it, x [L, width]
+     * in host memory */
+    const int *taps;
+    int n_taps;
+    void (*on_tap)(void *ud, int tap, const float *x, size_t L, int width);
 } hd_fwd;
 
 /* Incremental (cached) decoding of a causal model: prefill a prompt once, then one token per step.
@@ -61,6 +71,8 @@ typedef struct hd_family_ops {
     /* NULL when the family has no cached decoding (masked models); else a decoder for up to max_len
      * tokens, NULL + hd_error on failure */
     hd_decoder *(*decoder_new)(hd_model *m, struct hd_backend *be, size_t max_len);
+    /* NULL when the family has no named sub-module outputs; else the tap id (≥ 0) of `name`, or -1 */
+    int (*tap)(hd_model *m, const char *name);
 } hd_family_ops;
 
 struct hd_model {
@@ -69,6 +81,8 @@ struct hd_model {
     char *location;          /* as given to hd_model_open */
     char *weights_path;
     char *config_path;       /* NULL when the config came from the safetensors metadata */
+    char *config_note;       /* how the config was found (for `info`): "given with -c", a shipped config and why... */
+    struct hd_ckpt *ckpt;    /* a PyTorch checkpoint read in place (the tensors of st point into its mapping) */
     hd_st *st;
     struct json_t *config_root;   /* the whole config document */
     struct json_t *config;        /* the object holding the hyper-parameters */
@@ -85,6 +99,9 @@ struct hd_model {
                               * prompt starts from it); -1: none (HyenaDNA, DNA-xLSTM) */
     int rc_equivariant;      /* 1: Caduceus-PS */
     char variant[64];        /* e.g. "PH", "PS", "mLSTM" */
+    hd_tokenizer_kind tokenizer;
+    int keep_case;           /* byte tokenizer: feed soft-masked (lower-case) bases as they are (default: upper-case) */
+    char precision[64];      /* weights in memory, e.g. "float32", "bfloat16 matrices, float32 vectors" */
 
     /* bookkeeping of the tensors */
     unsigned char *used;     /* per tensor of st: 1 learned, 2 buffer, 3 alias/ignored */
@@ -100,6 +117,10 @@ struct hd_model {
 
 /* Open a model; NULL with hd_error() on failure (hd_error_kind() == HD_EMODEL). */
 hd_model *hd_model_open(const char *location);
+/* The same with an explicit config file (JSON, or YAML by its .yml/.yaml suffix); config NULL: as hd_model_open.
+ * A directory may hold model.safetensors or one *.pt checkpoint, and config.json, model_config.json,
+ * config.yml/.yaml or a single other YAML file (.yml, .yaml). */
+hd_model *hd_model_open_with(const char *location, const char *config);
 void hd_model_close(hd_model *m);
 
 const char *hd_family_name(hd_family f);
@@ -118,6 +139,17 @@ int hd_decoder_step(hd_decoder *d, int32_t id, float *logits);
  * hd_error on failure or without d->fork. */
 hd_decoder *hd_decoder_fork(hd_decoder *d);
 void hd_decoder_free(hd_decoder *d);
+
+/* Tokenize bases as the model expects (character vocabulary, or bytes upper-cased unless m->keep_case; the
+ * byte tokenizer has no special tokens: sp must be HD_SPECIAL_NONE).  Room for n + extra ids; returns the count
+ * or -1 with an error naming `record` and the 1-based position. */
+long hd_model_tokenize(const hd_model *m, const char *seq, size_t n, int sp, int32_t *ids, const char *record);
+/* Token id of base id b (HD_TOK_A..HD_TOK_N of tokenizer.h) in this model's vocabulary (its logit column). */
+int hd_model_base_token(const hd_model *m, int b);
+
+/* --layer NAME: a block index K ("K": the residual stream after block K: *block = K, *tap = -1) or a family
+ * sub-module name (Evo 2: "blocks.K.mlp.l3": *block = -1, *tap ≥ 0).  -1 with HD_EINPUT naming the choices. */
+int hd_model_parse_layer(hd_model *m, const char *name, int *block, int *tap);
 
 /* Learned parameters stored in the file (buffers such as pos_emb.z/t, deltas excluded). */
 size_t hd_model_n_params(const hd_model *m);
@@ -140,6 +172,10 @@ const float *hd_model_f32(hd_model *m, int kind, const int64_t *shape, int ndim,
 /* Same, returning NULL without error when absent. */
 const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int ndim, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* A weight in its stored precision: F32 and BF16 data are returned in place (mmap'd; *dtype says which),
+ * F16 is converted to F32; checked for shape and non-finite values as hd_model_f32. */
+const void *hd_model_weight(hd_model *m, int kind, const int64_t *shape, int ndim, hd_dtype *dtype, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 const hd_tensor_info *hd_model_tensor(hd_model *m, const char *canon);   /* NULL when absent */
 int hd_model_mark(hd_model *m, const char *canon, int kind);              /* 0 when found */
 void hd_model_note(hd_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -152,5 +188,6 @@ const char *hd_model_display(hd_model *m, const char *canon);
 extern const hd_family_ops hd_hyena_ops;
 extern const hd_family_ops hd_caduceus_ops;
 extern const hd_family_ops hd_xlstm_ops;
+extern const hd_family_ops hd_evo2_ops;
 
 #endif

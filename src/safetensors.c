@@ -203,6 +203,28 @@ hd_st *hd_st_from_buffer(const void *buf, size_t size, const char *name)
     return st;
 }
 
+hd_st *hd_st_from_tensors(const hd_tensor_info *t, int n, const char *name, const char *meta_json, size_t file_size)
+{
+    hd_st *st = calloc(1, sizeof *st);
+    if (!st) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    st->path = strdup(name ? name : "(tensors)");
+    st->size = file_size;
+    st->t = calloc(n > 0 ? (size_t)n : 1, sizeof *st->t);
+    if (!st->path || !st->t) { hd_st_close(st); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+    for (int i = 0; i < n; i++) {
+        st->t[i] = t[i];
+        st->t[i].begin = st->t[i].end = 0;
+        if (!(st->t[i].name = strdup(t[i].name))) { hd_st_close(st); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
+        st->n++;
+    }
+    if (meta_json) {
+        json_error_t e;
+        st->meta = json_loads(meta_json, 0, &e);
+        if (!json_is_object(st->meta)) { hd_st_close(st); hd_set_error(HD_EMODEL, "%s: bad metadata", st->path); return NULL; }
+    }
+    return st;
+}
+
 hd_st *hd_st_open(const char *path)
 {
     hd_st *st = calloc(1, sizeof *st);

@@ -25,6 +25,10 @@ typedef struct hd_st hd_st;
 hd_st *hd_st_open(const char *path);
 /* Validate a buffer already in memory (the buffer must outlive the handle).  `name` is used in messages. */
 hd_st *hd_st_from_buffer(const void *buf, size_t size, const char *name);
+/* A table over tensors already in memory (e.g. mapped from a PyTorch checkpoint): the infos and names are
+ * copied, the data is not (it must outlive the handle).  meta_json: a JSON object of strings or NULL;
+ * file_size: what hd_st_file_size reports. */
+hd_st *hd_st_from_tensors(const hd_tensor_info *t, int n, const char *name, const char *meta_json, size_t file_size);
 void hd_st_close(hd_st *st);
 
 const char *hd_st_path(const hd_st *st);

@@ -62,8 +62,14 @@ int hd_id_complement(int id)
     case HD_TOK_T: return HD_TOK_A;
     case HD_TOK_C: return HD_TOK_G;
     case HD_TOK_G: return HD_TOK_C;
-    default: return id;
+    default: break;
     }
+    /* byte tokens (Evo 2, docs/models.md §6.3): the IUPAC complement, case kept */
+    static const char from[] = "ACGTRYKMBVDHacgtrykmbvdh", to[] = "TGCAYRMKVBHDtgcayrmkvbhd";
+    if (id >= 'A' && id <= 'z')
+        for (int i = 0; from[i]; i++)
+            if (from[i] == id) return to[i];
+    return id;
 }
 
 void hd_ids_revcomp(int32_t *ids, size_t n)

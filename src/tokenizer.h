@@ -27,7 +27,8 @@ long hd_tokenize(const char *seq, size_t n, hd_special sp, int32_t *ids, const c
 
 /* The base character of an id ('A', 'C', 'G', 'T', 'N'; '?' otherwise). */
 char hd_id_base(int id);
-/* The complement of an id (A<->T, C<->G, everything else itself). */
+/* The complement of an id (A<->T, C<->G, everything else itself); byte tokens ('A', 'c', 'R', ...) get their
+ * IUPAC complement with the case kept. */
 int hd_id_complement(int id);
 /* Reverse complement of a token array in place. */
 void hd_ids_revcomp(int32_t *ids, size_t n);

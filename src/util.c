@@ -203,3 +203,33 @@ void hd_unmap_file(const unsigned char *base, size_t size)
 {
     if (base && base != hd_empty_file && size) munmap((void *)base, size);
 }
+
+char *hd_data_path(const char *rel)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *cand[4] = {NULL, NULL, NULL, NULL};
+    const char *env = getenv("HYENADNA_DATADIR");
+    if (env && *env) cand[0] = hd_sprintf("%s/%s", env, rel);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            cand[1] = hd_sprintf("%s/data/%s", exe, rel);
+        }
+    }
+#ifdef HD_SRCDATADIR
+    cand[2] = hd_sprintf("%s/%s", HD_SRCDATADIR, rel);
+#endif
+#ifdef HD_PKGDATADIR
+    cand[3] = hd_sprintf("%s/%s", HD_PKGDATADIR, rel);
+#endif
+    char *found = NULL;
+    for (int i = 0; i < 4; i++) {
+        struct stat sb;
+        if (!found && cand[i] && stat(cand[i], &sb) == 0 && S_ISREG(sb.st_mode)) found = cand[i];
+        else free(cand[i]);
+    }
+    return found;
+}

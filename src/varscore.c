@@ -165,12 +165,23 @@ static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, flo
 {
     int want_logits = j->want_ll || j->nq;
     hd_fwd f = {.hidden = j->want_pool ? hidden : NULL, .logits = want_logits ? logits : NULL, .layer = -1};
-    if (hd_model_forward(m, be, j->ids, j->L, &f)) return -1;
+    /* the windows hold the ids of tokenizer.h; a model with another vocabulary (Evo 2's bytes) gets its own */
+    const int32_t *ids = j->ids;
+    int32_t *mapped = NULL;
+    if (m->tokenizer != HD_TOKENIZER_CHAR) {
+        if (!(mapped = malloc((j->L ? j->L : 1) * sizeof *mapped))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        for (size_t i = 0; i < j->L; i++) mapped[i] = hd_model_base_token(m, j->ids[i]);
+        ids = mapped;
+    }
+    int rc = hd_model_forward(m, be, ids, j->L, &f);
     int nl = m->n_logits;
-    if (j->want_ll) j->ll = hd_vs_loglik(logits, j->L, nl, j->ids);
+    if (!rc && j->want_ll) j->ll = hd_vs_loglik(logits, j->L, nl, ids);
+    free(mapped);
+    if (rc) return -1;
     for (size_t i = 0; i < j->nq; i++) {
         const float *row = logits + j->q[i].row * (size_t)nl;
-        j->q[i].out = hd_vs_logprob(row, nl, j->q[i].a) - hd_vs_logprob(row, nl, j->q[i].b);
+        j->q[i].out = hd_vs_logprob(row, nl, hd_model_base_token(m, j->q[i].a)) -
+                      hd_vs_logprob(row, nl, hd_model_base_token(m, j->q[i].b));
     }
     if (j->want_pool) {
         if (!j->pool && !(j->pool = malloc((size_t)m->d_hidden * sizeof(float)))) {

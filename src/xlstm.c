@@ -503,7 +503,7 @@ typedef struct {
     float *win;          /* [K − 1 + XLSTM_WINDOW, width] */
     size_t width, K;
     float *state;        /* mLSTM: NH·(DH·DH + DH + 1); sLSTM: NH·4·DH (backend.h) */
-    const float *zero;   /* a row of zeros, at least `width` wide */
+    const float *zero;   /* (K − 1)·width zeros or more, host memory */
 } xcache;
 
 /* The prefill's part: the window's history from the last rows of X [L, width] (row stride ldx), zero rows
@@ -512,8 +512,8 @@ static void cache_history(hd_backend *be, xcache *c, const float *X, size_t ldx,
 {
     if (!c->K) return;
     size_t hist = c->K - 1, h = L < hist ? L : hist;
-    if (hist > h) be->copy_rows(be, c->zero, 0, c->win, c->width, hist - h, c->width);
-    if (h) be->copy_rows(be, X + (L - h) * ldx, ldx, c->win + (hist - h) * c->width, c->width, h, c->width);
+    if (hist > h) be->upload(be, c->win, c->zero, (hist - h) * c->width * sizeof(float));
+    if (h) be->copy_cm(be, X + (L - h) * ldx, ldx, c->win + (hist - h) * c->width, c->width, h, c->width);
 }
 
 /* U [L, D] += mLSTMLayer(LN(U))  (§5.6); with a cache (a decoder's prefill), also the state after the last
@@ -701,7 +701,7 @@ typedef struct {
     hd_decoder d;        /* first: the generic part */
     xcache *c;           /* per block */
     size_t j;            /* row of the next position in the windows, after the K−1 history rows */
-    float *zero;         /* [max(2Ei, D)] zeros */
+    float *zero;         /* zeros (host memory) for the windows' history and the states */
     xbuf S;              /* one-position scratch */
     float *cv;           /* [max(mK, sK), max(Ei, D)] convolution output of the window rows */
     float *host;         /* [D] embedded token */
@@ -722,7 +722,7 @@ static void xlstm_dec_free(hd_decoder *dd)
         for (int i = 0; i < dd->m->n_layer; i++) { be->free(be, d->c[i].win); be->free(be, d->c[i].state); }
     free(d->c);
     xbuf_free(be, &d->S);
-    be->free(be, d->zero);
+    hd_free(d->zero);
     be->free(be, d->cv);
     hd_free(d->host);
     free(d);
@@ -832,7 +832,7 @@ static int xlstm_dec_step(hd_decoder *dd, int32_t id, float *logits)
     if (++d->j == XLSTM_WINDOW) {
         for (int i = 0; i < dd->m->n_layer; i++) {
             xcache *c = &d->c[i];
-            if (c->K > 1) be->copy_rows(be, c->win + XLSTM_WINDOW * c->width, c->width, c->win, c->width, c->K - 1, c->width);
+            if (c->K > 1) be->copy_cm(be, c->win + XLSTM_WINDOW * c->width, c->width, c->win, c->width, c->K - 1, c->width);
         }
         d->j = 0;
     }
@@ -850,8 +850,8 @@ static hd_decoder *xlstm_dec_fork(hd_decoder *dd)
     for (int i = 0; i < dd->m->n_layer; i++) {
         xcache *a = &d->c[i], *b = &e->c[i];
         size_t ns = cell_state_floats(x, i);
-        if (a->K) be->copy_rows(be, a->win, 0, b->win, 0, 1, (a->K - 1 + XLSTM_WINDOW) * a->width);
-        be->copy_rows(be, a->state, 0, b->state, 0, 1, ns);
+        if (a->K) be->copy_cm(be, a->win, 0, b->win, 0, 1, (a->K - 1 + XLSTM_WINDOW) * a->width);
+        be->copy_cm(be, a->state, 0, b->state, 0, 1, ns);
     }
     e->j = d->j;
     return &e->d;
@@ -874,12 +874,13 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
     }
     d->d.m = m, d->d.be = be;
     d->d.prefill = xlstm_dec_prefill, d->d.step = xlstm_dec_step, d->d.free = xlstm_dec_free, d->d.fork = xlstm_dec_fork;
-    float *host0 = NULL;
+    size_t nzero = (Kmax ? Kmax : 1) * wide;   /* the zeros: K−1 window rows, and every cell state */
+    for (int i = 0; i < m->n_layer; i++)
+        if (cell_state_floats(x, i) > nzero) nzero = cell_state_floats(x, i);
     if (xbuf_alloc(be, x, 1, &d->S) || !(d->host = hd_alloc(D * sizeof(float), "a decoding step")) ||
-        !(d->zero = be->alloc(be, wide * sizeof(float), "the decoder's state")) ||
+        !(d->zero = hd_calloc(nzero, sizeof(float), "the decoder's state")) ||
         !(d->cv = be->alloc(be, (Kmax ? Kmax : 1) * cvw * sizeof(float), "a decoding step")))
         goto fail;
-    size_t maxstate = 1;
     for (int i = 0; i < m->n_layer; i++) {
         xcache *c = &d->c[i];
         int sl = x->blk[i].type == BLK_SLSTM;
@@ -887,25 +888,16 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         c->width = sl ? D : 2 * Ei;
         c->zero = d->zero;
         size_t ns = cell_state_floats(x, i);
-        if (ns > maxstate) maxstate = ns;
         if ((c->K && !(c->win = be->alloc(be, (c->K - 1 + XLSTM_WINDOW) * c->width * sizeof(float), "the decoder's state"))) ||
             !(c->state = be->alloc(be, ns * sizeof(float), "the decoder's state")))
             goto fail;
+        be->upload(be, c->state, d->zero, ns * sizeof(float));
     }
-    /* zero states and the zero row */
-    if (!(host0 = hd_calloc(maxstate > wide ? maxstate : wide, sizeof(float), "the decoder's state"))) goto fail;
-    be->upload(be, d->zero, host0, wide * sizeof(float));
-    for (int i = 0; i < m->n_layer; i++) {
-        size_t ns = cell_state_floats(x, i);
-        be->upload(be, d->c[i].state, host0, ns * sizeof(float));
-    }
-    hd_free(host0);
     (void)max_len;
     return &d->d;
 fail:
-    hd_free(host0);
     xlstm_dec_free(&d->d);
     return NULL;
 }
 
-const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, xlstm_decoder_new};
+const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, xlstm_decoder_new, NULL};

@@ -2,9 +2,10 @@
  *
  * Every GPU op is run on fresh random inputs next to the CPU op of the same name and compared with a
  * tolerance per op (relative Frobenius error and max abs error), as ggml's test-backend-ops does; then
- * the hyenadna-tiny fixture runs through the GPU backend at the fixture's bars.  Without a visible GPU
+ * the hyenadna-tiny and evo2-tiny fixtures run through the GPU backend at the fixtures' bars.  Without a visible GPU
  * the GPU tests are skipped (cr_skip_test, with the reason) and this program exits 77, which automake
  * reports as SKIP; the backend-selection tests run either way. */
+#include "config.h"
 #include "testutil.h"
 #include "backend.h"
 #include "hyena.h"
@@ -554,6 +555,7 @@ Test(cuda_hyena, uncovered_family_falls_back_only_under_auto, .fini = teardown)
     NEED_GPU();
     cr_assert(hd_backend_supports(GPU, HD_FAM_HYENA));
     cr_assert(!hd_backend_supports(GPU, HD_FAM_CADUCEUS));
+    cr_assert(hd_backend_supports(GPU, HD_FAM_EVO2));
     hd_clear_error();
     cr_assert_null(hd_backend_for(GPU, HD_FAM_CADUCEUS), "explicit --device cuda does not fall back");
     cr_assert(strstr(hd_error(), "--device cpu"), "%s", hd_error());
@@ -564,6 +566,196 @@ Test(cuda_hyena, uncovered_family_falls_back_only_under_auto, .fini = teardown)
     cr_assert_str_eq(fb->name, "cpu");
     cr_assert_eq(hd_backend_for(be, HD_FAM_HYENA), be);
     hd_backend_free(be);
+}
+
+/* ---------------------------------------------------------------- Evo 2 ops and the evo2-tiny fixture */
+
+static uint16_t *rnd_bf16(size_t n)
+{
+    uint16_t *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        float f = frand(-1, 1);
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        v[i] = (uint16_t)(u >> 16);
+    }
+    return v;
+}
+
+static void *dev_bytes(const void *h, size_t bytes)
+{
+    void *d = GPU->alloc(GPU, bytes ? bytes : 1, "a test buffer");
+    cr_assert_not_null(d, "%s", hd_error());
+    GPU->upload(GPU, d, h, bytes);
+    return d;
+}
+
+Test(cuda_evo2, linear_ex_layouts, .fini = teardown)
+{
+    NEED_GPU();
+    size_t M = 133, K = 96, N = 70;
+    for (int flags = 0; flags < 8; flags++)
+        for (int wbf16 = 0; wbf16 < 2; wbf16++)
+            for (int with_bias = 0; with_bias < 2; with_bias++) {
+                int xcm = flags & HD_LIN_X_CM, ycm = flags & HD_LIN_Y_CM;
+                size_t ldx = (xcm ? M : K) + 3, ldy = (ycm ? M : N) + 5, nx = (xcm ? K : M) * ldx, ny = (ycm ? N : M) * ldy;
+                float *X = rnd(nx, -1, 1), *Wf = rnd(N * K, -1, 1), *b = with_bias ? rnd(N, -1, 1) : NULL;
+                uint16_t *Wb = rnd_bf16(N * K);
+                const void *W = wbf16 ? (const void *)Wb : (const void *)Wf;
+                float *Y = rnd(ny, -1, 1), *Yg = copy(Y, ny);
+                CPU->linear_ex(CPU, X, M, K, ldx, W, wbf16, b, N, Y, ldy, flags);
+                float *dX = dev(X, nx), *db = b ? dev(b, N) : NULL, *dY = dev(Yg, ny);
+                void *dW = dev_bytes(W, N * K * (wbf16 ? 2 : 4));
+                GPU->linear_ex(GPU, dX, M, K, ldx, dW, wbf16, db, N, dY, ldy, flags);
+                float *got = back(dY, ny);
+                char what[96];
+                snprintf(what, sizeof what, "linear_ex flags=%d bf16=%d bias=%d", flags, wbf16, with_bias);
+                close_enough(what, got, Y, ny, 1e-5, 1e-4);
+                GPU->free(GPU, dX); GPU->free(GPU, dW); GPU->free(GPU, db);
+                free(X); free(Wf); free(Wb); free(b); free(Y); free(Yg); free(got);
+            }
+    /* the device copy of a BF16 weight is cached per host pointer */
+    uint16_t *w = rnd_bf16(1000);
+    const uint16_t *a = GPU->weights_bf16(GPU, w, 1000), *b2 = GPU->weights_bf16(GPU, w, 1000);
+    cr_assert_not_null(a, "%s", hd_error());
+    cr_assert_eq(a, b2);
+    free(w);
+}
+
+Test(cuda_evo2, norm_rope_act, .fini = teardown)
+{
+    NEED_GPU();
+    size_t M = 77, D = 96, NH = 3, DH = 32, ld = NH * DH + 4;
+    float *X = rnd(M * D, -2, 2), *g = rnd(D, 0.5f, 1.5f), *Y = malloc(M * D * sizeof(float));
+    CPU->rmsnorm_eps_out(CPU, X, M, D, g, 1e-6f, Y);
+    float *dX = dev(X, M * D), *dg = dev(g, D);
+    GPU->rmsnorm_eps_out(GPU, dX, M, D, dg, 1e-6f, dX);
+    float *got = back(dX, M * D);
+    close_enough("rmsnorm_eps_out", got, Y, M * D, 1e-6, 1e-5);
+    free(got); free(X); free(Y); GPU->free(GPU, dg); free(g);
+    float *R = rnd(M * ld, -1, 1), *inv = rnd(DH / 2, 1e-4f, 1.0f), *Rg = copy(R, M * ld);
+    CPU->rope_neox(CPU, R, ld, DH, M, NH, DH, 1000, inv, 128.0);
+    float *dR = dev(Rg, M * ld), *dinv = dev(inv, DH / 2);
+    GPU->rope_neox(GPU, dR, ld, DH, M, NH, DH, 1000, dinv, 128.0);
+    got = back(dR, M * ld);
+    close_enough("rope_neox", got, R, M * ld, 1e-6, 1e-5);
+    free(got); free(R); free(Rg); free(inv); GPU->free(GPU, dinv);
+    for (int act = 0; act < 3; act++) {
+        size_t U = 50;
+        float *A = rnd(M * 2 * U, -3, 3), *Ag = copy(A, M * 2 * U);
+        CPU->gated_act(CPU, A, 2 * U, A + U, 2 * U, M, U, act);
+        float *dA = dev(Ag, M * 2 * U);
+        GPU->gated_act(GPU, dA, 2 * U, dA + U, 2 * U, M, U, act);
+        got = back(dA, M * 2 * U);
+        close_enough("gated_act", got, A, M * 2 * U, 1e-6, 1e-5);
+        free(got); free(A); free(Ag);
+    }
+}
+
+Test(cuda_evo2, tiled_attention, .fini = teardown)
+{
+    NEED_GPU();
+    /* queries at positions pos0.. over the cached keys, heads interleaved as in the stored Wqkv order */
+    size_t NH = 4, DH = 16, M = 150, pos0 = 37, Lk = pos0 + M, ld = 3 * NH * DH;
+    float *QKV = rnd(Lk * ld, -2, 2), *O = malloc(M * NH * DH * sizeof(float));
+    const float *Q = QKV + pos0 * ld, *K = QKV + DH, *V = QKV + 2 * DH;
+    cr_assert_eq(CPU->attention(CPU, Q, ld, 3 * DH, K, ld, 3 * DH, V, ld, 3 * DH, M, Lk, NH, DH, pos0, 0.25f, O, NH * DH, DH), 0);
+    float *d = dev(QKV, Lk * ld), *dO = dev(O, M * NH * DH);
+    cr_assert_eq(GPU->attention(GPU, d + pos0 * ld, ld, 3 * DH, d + DH, ld, 3 * DH, d + 2 * DH, ld, 3 * DH, M, Lk, NH, DH, pos0,
+                                0.25f, dO, NH * DH, DH), 0, "%s", hd_error());
+    float *got = back(dO, M * NH * DH);
+    close_enough("attention", got, O, M * NH * DH, 1e-5, 1e-4);
+    free(got); free(QKV); free(O); GPU->free(GPU, d);
+}
+
+Test(cuda_evo2, modal_and_caches, .fini = teardown)
+{
+    NEED_GPU();
+    size_t C = 20, S = 16, T = 300;
+    float *R = rnd(C * S, -1, 1), *lp = rnd(C * S, -0.5f, -1e-3f), *x = rnd(C * T, -1, 1), *D = rnd(C, -1, 1);
+    float *k = malloc(C * T * sizeof(float)), *y = malloc(C * T * sizeof(float));
+    CPU->modal_filter(CPU, R, lp, S, 1, 0, C, T, k, T);
+    float *dR = dev(R, C * S), *dlp = dev(lp, C * S), *dk = GPU->alloc(GPU, C * T * sizeof(float), "k");
+    GPU->modal_filter(GPU, dR, dlp, S, 1, 0, C, T, dk, T);
+    float *got = back(dk, C * T);
+    close_enough("modal_filter", got, k, C * T, 1e-6, 1e-5);
+    free(got);
+    double *st = calloc(C * S, sizeof(double)), *st2 = calloc(C * S, sizeof(double));
+    CPU->modal_scan(CPU, x, T, C, T, R, lp, S, 1, 0, NULL, st, NULL, 0);
+    float *dx = dev(x, C * T);
+    double *dst = dev_bytes(st2, C * S * sizeof(double));
+    GPU->modal_scan(GPU, dx, T, C, T, dR, dlp, S, 1, 0, NULL, dst, NULL, 0);
+    GPU->download(GPU, st2, dst, C * S * sizeof(double));
+    for (size_t i = 0; i < C * S; i++) cr_assert(fabs(st[i] - st2[i]) <= 1e-9 * (1 + fabs(st[i])), "modal state %zu", i);
+    /* one more step with outputs */
+    float *dD = dev(D, C), *dy = GPU->alloc(GPU, C * sizeof(float), "y");
+    CPU->modal_scan(CPU, x, T, C, 1, R, lp, S, 1, 0, D, st, y, 1);
+    GPU->modal_scan(GPU, dx, T, C, 1, dR, dlp, S, 1, 0, dD, dst, dy, 1);
+    got = back(dy, C);
+    close_enough("modal_scan step", got, y, C, 1e-6, 1e-5);
+    free(got);
+    /* the FIR window shift and the strided copy */
+    float *w = rnd(C * 9, -1, 1), *wg = copy(w, C * 9);
+    CPU->shift_left(CPU, w, C, 7, 9);
+    float *dw = dev(wg, C * 9);
+    GPU->shift_left(GPU, dw, C, 7, 9);
+    got = back(dw, C * 9);
+    close_enough("shift_left", got, w, C * 9, 0, 0);
+    free(got);
+    float *dst2 = dev(w, C * 9), *dsrc = dev(x, C * T);
+    CPU->copy_cm(CPU, x + 5, T, w + 1, 9, C, 4);
+    GPU->copy_cm(GPU, dsrc + 5, T, dst2 + 1, 9, C, 4);
+    got = back(dst2, C * 9);
+    close_enough("copy_cm", got, w, C * 9, 0, 0);
+    free(got);
+    free(R); free(lp); free(x); free(D); free(k); free(y); free(st); free(st2); free(w); free(wg);
+    GPU->free(GPU, dR); GPU->free(GPU, dlp); GPU->free(GPU, dx); GPU->free(GPU, dst); GPU->free(GPU, dD); GPU->free(GPU, dy);
+    GPU->free(GPU, dsrc);
+}
+
+/* the evo2-tiny fixture through the GPU: forward entries and cached decoding at the fixture's bars */
+Test(cuda_evo2, fixture_parity, .fini = teardown)
+{
+    NEED_GPU();
+    cr_assert(hd_backend_supports(GPU, HD_FAM_EVO2));
+    hd_model *m = hd_model_open(TESTDATA("evo2-tiny"));
+    cr_assert_not_null(m, "%s", hd_error());
+    m->keep_case = 1;
+    hd_st *exp = hd_st_open(TESTDATA("evo2-tiny") "/expected.safetensors");
+    hd_fasta *fa = hd_fasta_open(TESTDATA("evo2-tiny") "/input.fa");
+    cr_assert(exp && fa);
+    hd_seqrec rec;
+    size_t H = 64, V = 512;
+    int32_t *seq4 = NULL;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len;
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_model_tokenize(m, rec.seq, L, 0, ids, rec.name), (long)L);
+        float *hidden = malloc(L * H * sizeof(float)), *logits = malloc(L * V * sizeof(float));
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, GPU, ids, L, &f), 0, "%s", hd_error());
+        char key[64];
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check(exp, key, hidden, key, L * H);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        check(exp, key, logits, key, L * V);
+        if (!strcmp(rec.name, "seq4")) seq4 = ids;
+        else free(ids);
+        free(hidden); free(logits);
+    }
+    cr_assert_not_null(seq4);
+    hd_decoder *d = hd_decoder_new(m, GPU, 300);
+    cr_assert_not_null(d, "%s", hd_error());
+    float *last = malloc(V * sizeof(float)), *lg = malloc(100 * V * sizeof(float));
+    cr_assert_eq(hd_decoder_prefill(d, seq4, 200, last), 0, "%s", hd_error());
+    check(exp, "prefill", last, "decode.seq4.prefill_last_logits", V);
+    for (size_t j = 0; j < 100; j++) cr_assert_eq(hd_decoder_step(d, seq4[200 + j], lg + j * V), 0, "%s", hd_error());
+    check(exp, "decode", lg, "decode.seq4.logits", 100 * V);
+    hd_decoder_free(d);
+    free(last); free(lg); free(seq4);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_model_close(m);
 }
 
 /* ---------------------------------------------------------------- selection (runs without a GPU too) */

@@ -132,6 +132,29 @@ Test(decoder, xlstm_slstm_causal)
     free(d);
 }
 
+/* Evo 2 (its own tests check the decoder against the reference's cached steps, tests/test_evo2.c) */
+Test(decoder, evo2_tiny)
+{
+    hd_model *m = hd_model_open(TESTDATA("evo2-tiny"));
+    cr_assert_not_null(m, "%s", hd_error());
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_fasta *fa = hd_fasta_open(TESTDATA("evo2-tiny/input.fa"));
+    hd_seqrec r;
+    for (int i = 0; i < 5; i++) cr_assert_eq(hd_fasta_next(fa, &r), 1);
+    int32_t *ids = malloc(r.len * sizeof *ids);
+    cr_assert_eq(hd_model_tokenize(m, r.seq, r.len, HD_SPECIAL_NONE, ids, r.name), (long)r.len);
+    double w = check_decoder(m, be, ids, 1, 90, 0);
+    double w2 = check_decoder(m, be, ids, 700, 150, 3);
+    fprintf(stderr, "decoder vs forward, evo2-tiny: worst rel_F %.2g\n", w > w2 ? w : w2);
+    hd_decoder *d = hd_decoder_new(m, be, 10);   /* no fork: generate prefills again per sample */
+    cr_assert(d && !d->fork && !hd_decoder_fork(d));
+    hd_decoder_free(d);
+    free(ids);
+    hd_fasta_close(fa);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
 /* a HyenaDNA model longer than one chunk of position-wise work (2048): the short filter's history comes
  * from the last chunk */
 Test(decoder, hyena_chunks)
@@ -344,6 +367,11 @@ Test(sampler, chi_square)
 static void cli_greedy(const char *model, const char *prompts, long n)
 {
     char *d = tmp_dir(), cmd[4096], out[512], st[512];
+    hd_model *m = hd_model_open(model);
+    cr_assert_not_null(m, "%s", hd_error());
+    int32_t acgt[4];
+    for (int b = 0; b < 4; b++) acgt[b] = hd_model_base_token(m, HD_TOK_A + b);
+    hd_model_close(m);
     snprintf(out, sizeof out, "%s/out.fa", d);
     snprintf(st, sizeof st, "%s/out.safetensors", d);
     snprintf(cmd, sizeof cmd, "'%s/hyenadna' generate -m '%s' -n %ld --temperature 0 --with-prompt -@ 2 -o '%s' '%s'",
@@ -372,7 +400,7 @@ static void cli_greedy(const char *model, const char *prompts, long n)
             const float *l = lg + t * V;
             int best = 0;
             for (int b = 1; b < 4; b++)
-                if (l[ACGT[b]] > l[ACGT[best]]) best = b;
+                if (l[acgt[b]] > l[acgt[best]]) best = b;
             cr_assert_eq(o.seq[t + 1], "ACGT"[best], "%s (%s): position %zu is %c, the forward's argmax %c", model, o.name,
                          t + 1, o.seq[t + 1], "ACGT"[best]);
             checked++;
@@ -424,6 +452,7 @@ Test(cli, greedy_is_forward_argmax)
     cli_greedy(m, prompts, 150);
     rm_rf(m);
     free(m);
+    cli_greedy(TESTDATA("evo2-tiny"), prompts, 150);
     free(prompts);
     rm_rf(d);
     free(d);

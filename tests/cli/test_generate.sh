@@ -30,7 +30,7 @@ grep -q '"bidirectional": false' "$tmp/xs/config.json" && ok || bad "could not m
 printf '>p1 first prompt\nACGTTGCAACGGATTACAGATTACA\n>p2\nggattacaNNacgt\n>p3\nT\n' >"$tmp/prompts.fa"
 
 # seeded sampling: the same output for any thread count, per model
-for m in "$tiny" "$tmp/xs"; do
+for m in "$tiny" "$tmp/xs" "$T/evo2-tiny"; do
   n=$(basename "$m")
   for th in 1 2 3; do
     expect 0 "$n -@ $th" -- "$H" generate -m "$m" -n 150 --seed 7 -@ "$th" -o "$tmp/s$th.fa" "$tmp/prompts.fa"
@@ -49,7 +49,7 @@ done
 # records: names, description, 60 bases per line, only A C G T
 f=$tmp/s1.fa
 [ "$(grep -c '^>' "$f")" -eq 3 ] && ok || bad "three prompts, $(grep -c '^>' "$f") records"
-has "$f" "^>p1 model=$tmp/xs temperature=1 top_k=4 top_p=1 seed=7$" "header of p1"
+has "$f" "^>p1 model=$T/evo2-tiny temperature=1 top_k=4 top_p=1 seed=7$" "header of p1"
 has "$f" "^>p3 " "header of p3"
 awk '!/^>/ { if (length($0) > 60 || $0 !~ /^[ACGT]+$/) bad = 1 } END { exit bad }' "$f" && ok || bad "lines of A/C/G/T, at most 60"
 [ "$(awk '/^>/ {if (n) print n; n = 0; next} {n += length($0)} END {print n}' "$f" | sort -u)" = 150 ] && ok || bad "150 bases per record"
@@ -60,8 +60,9 @@ has "$tmp/out" "temperature=0.5 top_k=2 top_p=0.9 seed=1$" "settings in the head
 [ "$(sed -n 2p "$tmp/out")" = "ACGTTGCAACGGATTACAGATTACA" ] || [ "$(sed -n 2p "$tmp/out" | cut -c1-25)" = "ACGTTGCAACGGATTACAGATTACA" ] && ok || bad "--with-prompt starts with the prompt"
 awk '/^>p2_s1/ {getline; print; exit}' "$tmp/out" | grep -q '^ggattacaNNacgt[ACGT]\{7\}$' && ok || bad "--with-prompt keeps the prompt as given"
 
-# samples come from one prefill (forked): sample 1 of three is the single sample of the same seed
-for m in "$tiny" "$tmp/xs"; do
+# samples come from one prefill (forked; Evo 2 prefills again): sample 1 of three is the single sample of
+# the same seed
+for m in "$tiny" "$tmp/xs" "$T/evo2-tiny"; do
   expect 0 "--num-samples 3" -- "$H" generate -m "$m" -n 90 --num-samples 3 --seed 5 "$tmp/prompts.fa"
   awk '/^>p2_s1 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns3"
   awk '/^>p2_s2 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns3b"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# test_evo2.sh -- Evo 2 end to end through the command line (tests/data/evo2-tiny, see its README): info, the
+# ways to give the model and its config, forward parity (logits, hidden, per-block and mlp.l3 outputs), the
+# tokenizer's case handling, convert, embed, and the loader's errors with their exit statuses.
+# Run by `make check` with HYENADNA and TESTDATA set (bench/stcompare is built next to hyenadna).
+set -u
+H=${HYENADNA:?HYENADNA not set}
+T=${TESTDATA:?TESTDATA not set}
+B=$(dirname "$H")/bench
+E=$T/evo2-tiny
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+expect() {   # expect STATUS DESCRIPTION -- command...
+  local want=$1 what=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" "$tmp/out" | head -8; fi
+}
+has() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -5 "$1" | sed 's/^/    /'; fi; }
+
+# info: family, block pattern, where the config came from, precision, what was ignored
+expect 0 "info evo2-tiny" -- "$H" info -m "$E"
+has "$tmp/out" "^family	evo2" "info family"
+has "$tmp/out" "^variant	SMLASMLA" "info block pattern"
+has "$tmp/out" "^max_length	16384" "info context"
+has "$tmp/out" "^config_source	found in the model directory" "info config source"
+has "$tmp/out" "^precision	bfloat16" "info precision"
+has "$tmp/out" "unembed.weight: ignored" "info: unembed.weight ignored"
+has "$tmp/out" "filter.t: 2 leftover time grids, ignored" "info: filter.t ignored"
+has "$tmp/out" "_extra_state: 10 .*ignored" "info: _extra_state ignored"
+expect 0 "info -m FILE.pt -c CONFIG.yml" -- "$H" info -m "$E/model.pt" --config "$E/config.yml"
+has "$tmp/out" "^config_source	given with -c" "info -c"
+
+# forward: every stored logits/hidden/tokens entry, and the --layer outputs against block.K / blocks.K.mlp.l3
+expect 0 "forward --keep-case" -- "$H" forward --keep-case --logits --layer 3 --layer blocks.5.mlp.l3 --layer 7 \
+  -m "$E/model.pt" -c "$E/config.yml" -o "$tmp/f.st" "$E/input.fa"
+expect 0 "forward parity" -- "$B/stcompare" -p layer.blocks.=blocks. -p layer.=block. "$tmp/f.st" "$E/expected.safetensors"
+has "$tmp/out" "compared 27 tensors" "forward: 24 entries + 3 layers compared"
+has "$tmp/out" "^layer.blocks.5.mlp.l3.seq4	.*ok" "forward --layer blocks.5.mlp.l3"
+has "$tmp/out" "^layer.7.seq4	.*ok" "forward --layer 7"
+
+# without --keep-case soft-masked bases are upper-cased: seq8's tokens differ, the others do not
+expect 0 "forward (upper-cased)" -- "$H" forward -m "$E" -o "$tmp/u.st" "$E/input.fa"
+expect 1 "upper-cased tokens differ on the soft-masked record" -- "$B/stcompare" "$tmp/u.st" "$E/expected.safetensors"
+has "$tmp/out" "^tokens.seq8	.*FAIL" "seq8 upper-cased"
+has "$tmp/out" "^hidden.seq6	.*ok" "seq6 unaffected by case"
+
+# convert: a directory with model.safetensors (BF16 kept) and config.yml, same outputs
+expect 0 "convert" -- "$H" convert -c "$E/config.yml" -o "$tmp/conv" "$E/model.pt"
+has "$tmp/out" "_extra_state	_io.BytesIO object (Transformer Engine FP8 state)" "convert reports the FP8 state"
+if [ -f "$tmp/conv/config.yml" ] && [ -f "$tmp/conv/model.safetensors" ]; then ok; else bad "convert output files"; fi
+expect 0 "info converted" -- "$H" info -m "$tmp/conv" -t
+has "$tmp/out" "^tensor	blocks.0.mlp.l1.weight	BF16" "converted weights stay BF16"
+has "$tmp/out" "FP8 scaling state in 6 entries" "the FP8 state is remembered"
+expect 0 "forward converted" -- "$H" forward --keep-case --logits -m "$tmp/conv" -o "$tmp/c.st" "$E/input.fa"
+expect 0 "converted = original" -- "$B/stcompare" -r 0 -a 0 "$tmp/c.st" "$tmp/f.st"
+
+# embed: mean of the final hidden state, and of a module output
+expect 0 "embed" -- "$H" embed --keep-case -m "$E" -o "$tmp/e.tsv" "$E/input.fa"
+if [ "$(grep -vc '^#' "$tmp/e.tsv")" -eq 8 ]; then ok; else bad "embed: 8 rows"; fi
+expect 0 "embed --layer blocks.2.mlp.l3" -- "$H" embed --keep-case --layer blocks.2.mlp.l3 -m "$E" -o "$tmp/e2.tsv" "$E/input.fa"
+if ! cmp -s "$tmp/e.tsv" "$tmp/e2.tsv"; then ok; else bad "embed --layer changes nothing"; fi
+
+# score-variants (causal windows, both strands) and classify on byte tokens
+printf '>c\n%s\n' "$(grep -v '^>' "$E/input.fa" | tr -d '\n' | head -c 1500)" >"$tmp/ref.fa"
+printf '##fileformat=VCFv4.2\n##contig=<ID=c,length=1500>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n' >"$tmp/v.vcf"
+pos=700; refb=$(sed -n 2p "$tmp/ref.fa" | cut -c$pos); alt=A; [ "$refb" = A ] && alt=C
+printf 'c\t%d\t.\t%s\t%s\t.\t.\t.\n' "$pos" "$refb" "$alt" >>"$tmp/v.vcf"
+expect 0 "score-variants --window 512 --rc" -- "$H" score-variants -m "$E" -f "$tmp/ref.fa" --window 512 --rc -O t "$tmp/v.vcf"
+if awk -F'\t' '!/^#/ && $6 != "" && $6 != "." {n++} END {exit n != 1}' "$tmp/out"; then ok; else bad "score-variants: one LLR"; cat "$tmp/out"; fi
+awk '/^>/{n++; print ">r" n " label=" (n % 2 ? "a" : "b"); next} {print}' "$E/input.fa" >"$tmp/lab.fa"
+expect 0 "classify centroid" -- "$H" classify -m "$E" --method centroid --train "$tmp/lab.fa" "$E/input.fa"
+if [ "$(grep -vc '^#' "$tmp/out")" -eq 8 ]; then ok; else bad "classify: 8 rows"; fi
+
+# the benchmark's model generator: a small shape loads and runs, deterministically
+expect 0 "make_evo2" -- "$B/make_evo2" -H 32 -n 5 -a 2 -i 48 -g 8 -p SMLAS -L 4096 -s 3 "$tmp/gen"
+expect 0 "make_evo2 again" -- "$B/make_evo2" -H 32 -n 5 -a 2 -i 48 -g 8 -p SMLAS -L 4096 -s 3 "$tmp/gen2"
+if cmp -s "$tmp/gen/model.safetensors" "$tmp/gen2/model.safetensors"; then ok; else bad "make_evo2 is not deterministic"; fi
+expect 0 "info on the generated model" -- "$H" info -m "$tmp/gen"
+has "$tmp/out" "^variant	SMLAS, 2 heads" "generated block pattern"
+expect 0 "forward on the generated model" -- "$H" forward --logits -m "$tmp/gen" -o "$tmp/g.st" "$E/input.fa"
+
+# errors, each naming the thing at fault
+expect 1 "bad --layer" -- "$H" forward -m "$E" --layer blocks.2.mlp.l9 -o "$tmp/x.st" "$E/input.fa"
+has "$tmp/err" "blocks.2.mlp.l9" "bad --layer named"
+expect 1 "--special with byte tokens" -- "$H" forward -m "$E" --special cls-sep -o "$tmp/x.st" "$E/input.fa"
+head -c 500000 "$E/model.pt" >"$tmp/trunc.pt"
+expect 2 "truncated .pt" -- "$H" info -m "$tmp/trunc.pt" -c "$E/config.yml"
+has "$tmp/err" "trunc.pt.*truncated" "truncated .pt named"
+cp "$E/model.pt" "$tmp/evo2_40b.pt"
+expect 2 "FP8 checkpoint" -- "$H" info -m "$tmp/evo2_40b.pt" -c "$E/config.yml"
+has "$tmp/err" "FP8-trained Evo 2 checkpoint" "FP8 refused"
+expect 2 "FP8 checkpoint (convert)" -- "$H" convert -c "$E/config.yml" -o "$tmp/fp8" "$tmp/evo2_40b.pt"
+if [ ! -e "$tmp/fp8" ]; then ok; else bad "convert of an FP8 checkpoint left an output"; fi
+sed 's/^num_attention_heads: 4$/num_attention_heads: 8/' "$E/config.yml" >"$tmp/heads.yml"
+expect 2 "YAML contradicting the shapes" -- "$H" info -m "$E/model.pt" -c "$tmp/heads.yml"
+has "$tmp/err" "num_attention_heads.*inv_freq" "head count mismatch named"
+perl -pe 's/blocks\.6\.filter\.residues/blocks.6.filter.residuez/g' "$E/model.pt" >"$tmp/miss.pt"
+expect 2 "missing tensor" -- "$H" info -m "$tmp/miss.pt" -c "$E/config.yml"
+has "$tmp/err" "blocks.6.filter.residues' is missing" "missing tensor named"
+mkdir "$tmp/noconf" && cp "$E/model.pt" "$tmp/noconf/"
+expect 2 "no config for a non-7B shape" -- "$H" info -m "$tmp/noconf"
+has "$tmp/err" "no shipped config fits" "no config named"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

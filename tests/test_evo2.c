@@ -1,0 +1,501 @@
+/* test_evo2.c -- Evo 2 parity with the public reference (tests/data/evo2-tiny, see its README): every entry of
+ * expected.safetensors (logits, hidden, per-block residuals, mlp.l3 outputs, HCL filters, cached decoding),
+ * thread-count independence, BF16 weights kept in memory, and the loader's errors. */
+#include "testutil.h"
+#include "backend.h"
+#include "ckpt.h"
+#include "evo2.h"
+#include "model.h"
+#include "seqio.h"
+#include "yamlcfg.h"
+
+#include <jansson.h>
+#include <sys/stat.h>
+
+#define EVO2 TESTDATA("evo2-tiny")
+#define REL_BAR 1e-4    /* README: rel_F ≤ 1e-4 per tensor, max_abs ≤ 1e-3 except the modal states */
+#define ABS_BAR 1e-3
+
+typedef struct { double rel, abs; int n; } worst_t;
+static worst_t worst[8];   /* hidden, logits, embedding, block, mlp.l3, hcl_filter, decode logits, hcl_state */
+
+static void check_vs(int kind, const char *what, const float *got, hd_st *exp, const char *name, size_t n_expect, int check_abs)
+{
+    size_t n;
+    float *e = st_f32(exp, name, &n);
+    cr_assert_eq(n, n_expect, "%s: %zu values expected, the fixture has %zu", what, n_expect, n);
+    double mx, rel = rel_frob(got, e, n, &mx);
+    cr_assert(rel <= REL_BAR, "%s: rel_F %.3g > %g (max_abs %.3g)", what, rel, REL_BAR, mx);
+    if (check_abs) cr_assert(mx <= ABS_BAR, "%s: max_abs %.3g > %g (rel_F %.3g)", what, mx, ABS_BAR, rel);
+    worst[kind].n++;
+    if (rel > worst[kind].rel) worst[kind].rel = rel;
+    if (mx > worst[kind].abs) worst[kind].abs = mx;
+    free(e);
+}
+
+static void report(void)
+{
+    static const char *names[] = {"hidden", "logits", "embedding", "block", "mlp.l3", "hcl_filter", "decode logits", "hcl_state"};
+    for (int i = 0; i < 8; i++)
+        if (worst[i].n) fprintf(stderr, "evo2-tiny %-14s %3d entries, worst rel_F %.2e max_abs %.2e\n", names[i], worst[i].n, worst[i].rel, worst[i].abs);
+}
+
+typedef struct { float *resid[16], *l3[16]; int nl; } cap_t;
+
+static void cap_block(void *ud, int k, const float *r, size_t L, int w)
+{
+    cap_t *c = ud;
+    c->resid[k] = malloc(L * w * sizeof(float));
+    memcpy(c->resid[k], r, L * w * sizeof(float));
+}
+
+static void cap_tap(void *ud, int tap, const float *x, size_t L, int w)
+{
+    cap_t *c = ud;
+    c->l3[tap] = malloc(L * w * sizeof(float));
+    memcpy(c->l3[tap], x, L * w * sizeof(float));
+}
+
+static hd_model *open_fixture(void)
+{
+    hd_model *m = hd_model_open(EVO2);
+    cr_assert_not_null(m, "%s", hd_error());
+    m->keep_case = 1;   /* the README: bytes as they are, no case folding */
+    return m;
+}
+
+static int32_t *fixture_tokens(hd_model *m, hd_st *exp, const hd_seqrec *rec)
+{
+    int32_t *ids = malloc(rec->len * sizeof *ids);
+    cr_assert_eq(hd_model_tokenize(m, rec->seq, rec->len, 0, ids, rec->name), (long)rec->len, "%s", hd_error());
+    char key[128];
+    snprintf(key, sizeof key, "tokens.%s", rec->name);
+    size_t n;
+    float *tok = st_f32(exp, key, &n);
+    cr_assert_eq(n, rec->len);
+    for (size_t i = 0; i < n; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s: token %zu is %d, expected %d", key, i, ids[i], (int)tok[i]);
+    free(tok);
+    return ids;
+}
+
+Test(evo2, fixture_parity)
+{
+    hd_model *m = open_fixture();
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_st *exp = hd_st_open(EVO2 "/expected.safetensors");
+    cr_assert_not_null(exp, "%s", hd_error());
+    hd_fasta *fa = hd_fasta_open(EVO2 "/input.fa");
+    cr_assert_not_null(fa);
+    size_t H = (size_t)m->d_hidden, V = (size_t)m->n_logits;
+    cr_assert_eq(H, 64);
+    cr_assert_eq(V, 512);
+    cr_assert_eq(m->n_layer, 8);
+    int taps[8];
+    for (int k = 0; k < 8; k++) {
+        char nm[64];
+        int blk;
+        snprintf(nm, sizeof nm, "blocks.%d.mlp.l3", k);
+        cr_assert_eq(hd_model_parse_layer(m, nm, &blk, &taps[k]), 0, "%s", hd_error());
+        cr_assert_eq(taps[k], k);
+    }
+    hd_seqrec rec;
+    int nrec = 0, nblocks = 0, ntaps = 0;
+    char key[128];
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len;
+        int32_t *ids = fixture_tokens(m, exp, &rec);
+        float *hid = malloc(L * H * sizeof(float)), *lg = malloc(L * V * sizeof(float));
+        cap_t cap;
+        memset(&cap, 0, sizeof cap);
+        hd_fwd f = {.hidden = hid, .logits = lg, .layer = -1, .on_block = cap_block, .ud = &cap,
+                    .taps = taps, .n_taps = 8, .on_tap = cap_tap};
+        cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check_vs(0, key, hid, exp, key, L * H, 1);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        check_vs(1, key, lg, exp, key, L * V, 1);
+        for (int k = 0; k < 8; k++) {
+            snprintf(key, sizeof key, "block.%d.%s", k, rec.name);
+            if (hd_st_find(exp, key)) { check_vs(3, key, cap.resid[k], exp, key, L * H, 1); nblocks++; }
+            snprintf(key, sizeof key, "blocks.%d.mlp.l3.%s", k, rec.name);
+            if (hd_st_find(exp, key)) { check_vs(4, key, cap.l3[k], exp, key, L * H, 1); ntaps++; }
+            free(cap.resid[k]);
+            free(cap.l3[k]);
+        }
+        snprintf(key, sizeof key, "embedding.%s", rec.name);
+        if (hd_st_find(exp, key)) {
+            const float *E = hd_model_f32(m, 1, HD_SHAPE(512, 64), "embedding_layer.weight");
+            cr_assert_not_null(E);
+            float *x = malloc(L * H * sizeof(float));
+            for (size_t t = 0; t < L; t++) memcpy(x + t * H, E + (size_t)ids[t] * H, H * sizeof(float));
+            check_vs(2, key, x, exp, key, L * H, 1);
+            free(x);
+        }
+        for (int k = 0; k < 8; k++) {
+            snprintf(key, sizeof key, "hcl_filter.layer%d.%s", k, rec.name);
+            if (!hd_st_find(exp, key)) continue;
+            float *h = malloc(H * L * sizeof(float));
+            cr_assert_eq(hd_evo2_hcl_filter(m, be, k, L, h), 0, "%s", hd_error());
+            check_vs(5, key, h, exp, key, H * L, 1);
+            free(h);
+        }
+        free(hid); free(lg); free(ids);
+        nrec++;
+    }
+    cr_assert_eq(nrec, 8);
+    cr_assert_eq(nblocks, 8);
+    cr_assert_eq(ntaps, 8);
+    report();
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+/* cached decoding: prefill P tokens, then one token per step (README, "Cached decode") */
+static void decode_case(hd_model *m, hd_backend *be, hd_st *exp, const char *seq)
+{
+    hd_fasta *fa = hd_fasta_open(EVO2 "/input.fa");
+    hd_seqrec rec;
+    int found = 0;
+    while (hd_fasta_next(fa, &rec) > 0)
+        if (!strcmp(rec.name, seq)) { found = 1; break; }
+    cr_assert(found);
+    int32_t *ids = fixture_tokens(m, exp, &rec);
+    char key[128];
+    size_t n, V = (size_t)m->n_logits, H = (size_t)m->d_hidden;
+    snprintf(key, sizeof key, "decode.%s.prefix", seq);
+    float *pf = st_f32(exp, key, &n);
+    size_t P = (size_t)pf[0];
+    free(pf);
+    snprintf(key, sizeof key, "decode.%s.positions", seq);
+    float *pos = st_f32(exp, key, &n);
+    size_t steps = n;
+    hd_decoder *d = hd_decoder_new(m, be, P + steps);
+    cr_assert_not_null(d, "%s", hd_error());
+    float *last = malloc(V * sizeof(float)), *lg = malloc(steps * V * sizeof(float));
+    cr_assert_eq(hd_decoder_prefill(d, ids, P, last), 0, "%s", hd_error());
+    snprintf(key, sizeof key, "decode.%s.prefill_last_logits", seq);
+    check_vs(6, key, last, exp, key, V, 1);
+    for (int k = 0; k < m->n_layer; k++) {
+        snprintf(key, sizeof key, "decode.%s.hcl_state.layer%d", seq, k);
+        if (!hd_st_find(exp, key)) continue;
+        float *st = malloc(H * 16 * sizeof(float));
+        cr_assert_eq(hd_evo2_decoder_hcl_state(d, k, st), 0, "%s", hd_error());
+        check_vs(7, key, st, exp, key, H * 16, 0);
+        free(st);
+    }
+    for (size_t j = 0; j < steps; j++) {
+        cr_assert_eq((size_t)pos[j], P + j);
+        cr_assert_eq(hd_decoder_step(d, ids[P + j], lg + j * V), 0, "step %zu: %s", j, hd_error());
+    }
+    snprintf(key, sizeof key, "decode.%s.logits", seq);
+    check_vs(6, key, lg, exp, key, steps * V, 1);
+    /* past the capacity: an error, not a write out of bounds */
+    cr_assert_neq(hd_decoder_step(d, ids[0], lg), 0);
+    hd_decoder_free(d);
+    free(last); free(lg); free(pos); free(ids);
+    hd_fasta_close(fa);
+}
+
+Test(evo2, cached_decode)
+{
+    hd_model *m = open_fixture();
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_st *exp = hd_st_open(EVO2 "/expected.safetensors");
+    cr_assert_not_null(exp);
+    decode_case(m, be, exp, "seq4");
+    decode_case(m, be, exp, "seq3");
+    report();
+    hd_st_close(exp);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+/* short prompts (1..5 tokens): the cached path must equal the stateless forward (the README notes vortex's own
+ * cached path is wrong there) */
+Test(evo2, decode_short_prompts_match_forward)
+{
+    hd_model *m = open_fixture();
+    hd_backend *be = hd_backend_cpu_new(1);
+    const char *s = "GGCGGCGACCTCGCGGGTTTTCGCTATTTATG";
+    size_t L = strlen(s), V = (size_t)m->n_logits;
+    int32_t ids[64];
+    cr_assert_eq(hd_model_tokenize(m, s, L, 0, ids, "s"), (long)L);
+    float *full = malloc(L * V * sizeof(float)), *lg = malloc(V * sizeof(float));
+    hd_fwd f = {.logits = full, .layer = -1};
+    cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
+    for (size_t P = 1; P <= 5; P++) {
+        hd_decoder *d = hd_decoder_new(m, be, L);
+        cr_assert_not_null(d, "%s", hd_error());
+        cr_assert_eq(hd_decoder_prefill(d, ids, P, lg), 0, "%s", hd_error());
+        double mx, rel = rel_frob(lg, full + (P - 1) * V, V, &mx);
+        cr_assert(rel < 1e-5, "prefill %zu: rel %.3g", P, rel);
+        for (size_t t = P; t < L; t++) {
+            cr_assert_eq(hd_decoder_step(d, ids[t], lg), 0, "%s", hd_error());
+            rel = rel_frob(lg, full + t * V, V, &mx);
+            cr_assert(rel < 1e-5, "prefill %zu, position %zu: rel %.3g", P, t, rel);
+        }
+        hd_decoder_free(d);
+    }
+    free(full); free(lg);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+Test(evo2, threads_bit_identical)
+{
+    hd_model *m = open_fixture();
+    hd_backend *b1 = hd_backend_cpu_new(1), *b2 = hd_backend_cpu_new(2);
+    size_t L = 700, V = (size_t)m->n_logits;
+    int32_t *ids = malloc(L * sizeof *ids);
+    for (size_t i = 0; i < L; i++) ids[i] = "ACGTacgtN"[(i * 7 + i / 3) % 9];
+    float *a = malloc(L * V * sizeof(float)), *b = malloc(L * V * sizeof(float));
+    hd_fwd f1 = {.logits = a, .layer = -1}, f2 = {.logits = b, .layer = -1};
+    cr_assert_eq(hd_model_forward(m, b1, ids, L, &f1), 0, "%s", hd_error());
+    cr_assert_eq(hd_model_forward(m, b2, ids, L, &f2), 0, "%s", hd_error());
+    cr_assert_eq(memcmp(a, b, L * V * sizeof(float)), 0, "1 and 2 threads differ");
+    free(a); free(b); free(ids);
+    hd_backend_free(b1);
+    hd_backend_free(b2);
+    hd_model_close(m);
+}
+
+/* the large matrices are used in place, BF16, from the mapped checkpoint */
+Test(evo2, bf16_weights_stay_mapped)
+{
+    hd_model *m = open_fixture();
+    cr_assert_not_null(m->ckpt);
+    cr_assert(strstr(m->precision, "bfloat16"), "precision: %s", m->precision);
+    const hd_tensor_info *t = hd_model_tensor(m, "blocks.0.mlp.l2.weight");
+    cr_assert_not_null(t);
+    cr_assert_eq(t->dtype, HD_BF16);
+    hd_dtype dt;
+    const void *w = hd_model_weight(m, 1, HD_SHAPE(176, 64), &dt, "blocks.0.mlp.l2.weight");
+    cr_assert_eq(dt, HD_BF16);
+    cr_assert_eq(w, t->data, "the weight was copied");
+    /* l1, l2, l3 are views of one storage in this fixture: l2 starts I·H elements after l1 */
+    const hd_tensor_info *l1 = hd_model_tensor(m, "blocks.0.mlp.l1.weight");
+    cr_assert_eq((const char *)t->data - (const char *)l1->data, 176 * 64 * 2);
+    hd_model_close(m);
+}
+
+/* ---------------------------------------------------------------- loader errors */
+
+static char *write_tmp(const char *dir, const char *name, const void *buf, size_t n)
+{
+    char *p = hd_sprintf("%s/%s", dir, name);
+    FILE *fp = fopen(p, "wb");
+    cr_assert_not_null(fp);
+    cr_assert_eq(fwrite(buf, 1, n, fp), n);
+    fclose(fp);
+    return p;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp, "%s", path);
+    fseek(fp, 0, SEEK_END);
+    *n = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *b = malloc(*n + 1);
+    cr_assert_eq(fread(b, 1, *n, fp), *n);
+    b[*n] = 0;
+    fclose(fp);
+    return b;
+}
+
+Test(evo2, truncated_pt_is_named)
+{
+    char *d = tmp_dir();
+    size_t n;
+    char *b = slurp(EVO2 "/model.pt", &n);
+    char *pt = write_tmp(d, "model.pt", b, n / 2);
+    hd_model *m = hd_model_open_with(pt, EVO2 "/config.yml");
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), pt) && strstr(hd_error(), "truncated"), "%s", hd_error());
+    free(b); free(pt);
+    rm_rf(d);
+    free(d);
+}
+
+Test(evo2, yaml_contradicting_shapes)
+{
+    char *d = tmp_dir();
+    size_t n;
+    char *y = slurp(EVO2 "/config.yml", &n);
+    char *p = strstr(y, "hidden_size: 64");
+    cr_assert_not_null(p);
+    memcpy(p, "hidden_size: 32", 15);
+    char *cfg = write_tmp(d, "bad.yml", y, n);
+    hd_model *m = hd_model_open_with(EVO2 "/model.pt", cfg);
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "hidden_size = 32") && strstr(hd_error(), "embedding_layer.weight"), "%s", hd_error());
+    /* the inner MLP size */
+    memcpy(strstr(y, "hidden_size: 32"), "hidden_size: 64", 15);
+    p = strstr(y, "inner_mlp_size: 176");
+    memcpy(p, "inner_mlp_size: 192", 19);
+    free(cfg);
+    cfg = write_tmp(d, "bad.yml", y, n);
+    cr_assert_null(hd_model_open_with(EVO2 "/model.pt", cfg));
+    cr_assert(strstr(hd_error(), "inner_mlp_size = 192") && strstr(hd_error(), "blocks.0.mlp.l1.weight"), "%s", hd_error());
+    /* a block pattern that puts attention where the checkpoint has a Hyena block */
+    memcpy(strstr(y, "inner_mlp_size: 192"), "inner_mlp_size: 176", 19);
+    p = strstr(y, "hcl_layer_idxs: [2,6]");
+    cr_assert_not_null(p);
+    memcpy(p, "hcl_layer_idxs: [3,6]", 21);
+    p = strstr(y, "attn_layer_idxs: [3,7]");
+    memcpy(p, "attn_layer_idxs: [2,7]", 22);
+    free(cfg);
+    cfg = write_tmp(d, "bad.yml", y, n);
+    cr_assert_null(hd_model_open_with(EVO2 "/model.pt", cfg));
+    cr_assert(strstr(hd_error(), "block 2") && strstr(hd_error(), "contradict"), "%s", hd_error());
+    free(y); free(cfg);
+    rm_rf(d);
+    free(d);
+}
+
+/* rewrite model.pt with one state-dict key renamed (same length, so the zip stays valid) */
+static char *pt_with_key_renamed(const char *dir, const char *from, const char *to)
+{
+    size_t n;
+    char *b = slurp(EVO2 "/model.pt", &n);
+    cr_assert_eq(strlen(from), strlen(to));
+    int hits = 0;
+    for (size_t i = 0; i + strlen(from) <= n; i++)
+        if (!memcmp(b + i, from, strlen(from))) { memcpy(b + i, to, strlen(to)); hits++; }
+    cr_assert_geq(hits, 1);
+    /* the pickle is stored uncompressed: fix the CRC-free reader does not check it */
+    char *p = write_tmp(dir, "model.pt", b, n);
+    free(b);
+    return p;
+}
+
+Test(evo2, missing_tensor_is_named)
+{
+    char *d = tmp_dir();
+    char *pt = pt_with_key_renamed(d, "blocks.5.filter.D", "blocks.5.filter.Q");
+    hd_model *m = hd_model_open_with(pt, EVO2 "/config.yml");
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "blocks.5.filter.D") && strstr(hd_error(), "missing"), "%s", hd_error());
+    free(pt);
+    rm_rf(d);
+    free(d);
+}
+
+Test(evo2, fp8_checkpoint_refused)
+{
+    /* the fixture carries FP8 scaling state in projections._extra_state: named as a 40B file it is refused */
+    char *d = tmp_dir();
+    size_t n;
+    char *b = slurp(EVO2 "/model.pt", &n);
+    char *pt = write_tmp(d, "evo2_40b.pt", b, n);
+    hd_model *m = hd_model_open_with(pt, EVO2 "/config.yml");
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "FP8") && strstr(hd_error(), "emulation") && strstr(hd_error(), "evo2_40b"), "%s", hd_error());
+    cr_assert_eq(hd_error_kind(), HD_EMODEL);
+    free(pt);
+    /* the 7B name loads */
+    pt = write_tmp(d, "evo2_7b.pt", b, n);
+    m = hd_model_open_with(pt, EVO2 "/config.yml");
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(hd_evo2_fp8_states(m), 6);
+    hd_model_close(m);
+    free(pt); free(b);
+    rm_rf(d);
+    free(d);
+}
+
+Test(evo2, no_config_for_a_non_7b_shape)
+{
+    char *d = tmp_dir();
+    size_t n;
+    char *b = slurp(EVO2 "/model.pt", &n);
+    char *pt = write_tmp(d, "model.pt", b, n);
+    hd_model *m = hd_model_open(d);
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "-c CONFIG.yml") && strstr(hd_error(), "7B"), "%s", hd_error());
+    free(pt); free(b);
+    rm_rf(d);
+    free(d);
+}
+
+Test(evo2, layer_names)
+{
+    hd_model *m = open_fixture();
+    int blk, tap;
+    cr_assert_eq(hd_model_parse_layer(m, "3", &blk, &tap), 0);
+    cr_assert_eq(blk, 3);
+    cr_assert_eq(tap, -1);
+    cr_assert_eq(hd_model_parse_layer(m, "blocks.7.mlp.l3", &blk, &tap), 0);
+    cr_assert_eq(tap, 7);
+    cr_assert_neq(hd_model_parse_layer(m, "blocks.8.mlp.l3", &blk, &tap), 0);
+    cr_assert_neq(hd_model_parse_layer(m, "8", &blk, &tap), 0);
+    cr_assert_neq(hd_model_parse_layer(m, "blocks.1.mlp.l2", &blk, &tap), 0);
+    cr_assert(strstr(hd_error(), "blocks.1.mlp.l2"), "%s", hd_error());
+    hd_model_close(m);
+}
+
+Test(evo2, shipped_config_choice)
+{
+    char why[320];
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11264, 1048576, "/x/evo2_7b.pt", why, sizeof why), "evo2-7b-1m.yml");
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11008, 262144, "/x/model.pt", why, sizeof why), "evo2-7b-262k.yml");
+    cr_assert(strstr(why, "262,144"), "%s", why);
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11008, 0, "evo2_7b_base.pt", why, sizeof why), "evo2-7b-8k.yml");
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11008, 0, "evo2_7b_262k.pt", why, sizeof why), "evo2-7b-262k.yml");
+    /* the shapes decide over the name */
+    cr_assert_str_eq(hd_evo2_shipped_config(4096, 32, 11264, 0, "evo2_7b_262k.pt", why, sizeof why), "evo2-7b-1m.yml");
+    cr_assert_null(hd_evo2_shipped_config(4096, 32, 11008, 1048576, "m.pt", why, sizeof why));
+    cr_assert_null(hd_evo2_shipped_config(1920, 25, 5120, 0, "evo2_1b_base.pt", why, sizeof why));
+    cr_assert(strstr(why, "1920"), "%s", why);
+}
+
+/* the shipped YAMLs parse and hold the published values */
+Test(evo2, shipped_configs_parse)
+{
+    static const struct { const char *file; long inner, maxlen; double scale; } c[] = {
+        {"evo2-7b-1m.yml", 11264, 1048576, 128}, {"evo2-7b-262k.yml", 11008, 262144, 32}, {"evo2-7b-8k.yml", 11008, 32768, 0}};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/configs/evo2/%s", HD_SRCDATADIR, c[i].file);
+        json_t *j = hd_yaml_load_file(p);
+        cr_assert_not_null(j, "%s", hd_error());
+        cr_assert_eq(json_integer_value(json_object_get(j, "hidden_size")), 4096);
+        cr_assert_eq(json_integer_value(json_object_get(j, "inner_mlp_size")), c[i].inner);
+        cr_assert_eq(json_integer_value(json_object_get(j, "max_seqlen")), c[i].maxlen);
+        cr_assert_eq(json_array_size(json_object_get(j, "attn_layer_idxs")), 5);
+        cr_assert_eq(json_integer_value(json_array_get(json_object_get(j, "attn_layer_idxs"), 4)), 31);
+        cr_assert_eq(json_is_true(json_object_get(j, "use_interpolated_rotary_pos_emb")), c[i].scale > 0);
+        if (c[i].scale > 0) cr_assert_eq(json_number_value(json_object_get(j, "rotary_emb_scaling_factor")), c[i].scale);
+        cr_assert_eq(json_real_value(json_object_get(j, "eps")), 1e-6);
+        json_decref(j);
+    }
+}
+
+Test(evo2, yaml_values)
+{
+    const char *y = "a: 1\nb: 0.5\nc: True\nd: false\ne: [1, 2,3]\nf: 'x'\ng: torch.nn.init.zeros_\nh: ~\ni: 1e-6\nj: \"12\"\n";
+    json_t *j = hd_yaml_load_buffer(y, strlen(y), "t.yml");
+    cr_assert_not_null(j, "%s", hd_error());
+    cr_assert(json_is_integer(json_object_get(j, "a")));
+    cr_assert_eq(json_real_value(json_object_get(j, "b")), 0.5);
+    cr_assert(json_is_true(json_object_get(j, "c")));
+    cr_assert(json_is_false(json_object_get(j, "d")));
+    cr_assert_eq(json_array_size(json_object_get(j, "e")), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "f")), "x");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "g")), "torch.nn.init.zeros_");
+    cr_assert(json_is_null(json_object_get(j, "h")));
+    cr_assert_eq(json_real_value(json_object_get(j, "i")), 1e-6);
+    cr_assert(json_is_string(json_object_get(j, "j")));
+    json_decref(j);
+    const char *dup = "a: 1\na: 2\n";
+    cr_assert_null(hd_yaml_load_buffer(dup, strlen(dup), "d.yml"));
+    cr_assert(strstr(hd_error(), "d.yml") && strstr(hd_error(), "twice"), "%s", hd_error());
+    const char *bad = "a: [1, 2\n";
+    cr_assert_null(hd_yaml_load_buffer(bad, strlen(bad), "b.yml"));
+    cr_assert(strstr(hd_error(), "b.yml") && strstr(hd_error(), "line"), "%s", hd_error());
+    const char *list = "- 1\n- 2\n";
+    cr_assert_null(hd_yaml_load_buffer(list, strlen(list), "l.yml"));
+}
