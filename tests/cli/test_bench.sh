@@ -63,8 +63,8 @@ expect 0 "make_model -a mlstm" -- "$B/make_model" -a mlstm -d 64 -n 2 -L 1100 "$
 expect 0 "generate on the made mLSTM" -- "$H" generate -m "$tmp/xm" -n 20 --seed 1 "$T/hyenadna-tiny/input.fa"
 expect 0 "bench_generate.sh" -- bash "$S/bench/bench_generate.sh" "$(dirname "$H")" 1 150,300 12 2
 n=$(grep -c $'\t' "$tmp/out")
-[ "$n" -eq 13 ] && ok || { bad "bench_generate.sh: $n table lines, expected 13 (header + 6 models x 2 prompts)"; head -20 "$tmp/out"; }
-awk -F'\t' 'NR > 1 && $1 !~ /^#/ && NF == 18 && $17 > 1 { n++ } END { exit n != 12 }' <(grep -v '^#' "$tmp/out") && ok || bad "bench_generate.sh: rows without a speed-up > 1"
+[ "$n" -eq 15 ] && ok || { bad "bench_generate.sh: $n table lines, expected 15 (header + 7 models x 2 prompts)"; head -20 "$tmp/out"; }
+awk -F'\t' 'NR > 1 && $1 !~ /^#/ && NF == 18 && $17 > 1 { n++ } END { exit n != 14 }' <(grep -v '^#' "$tmp/out") && ok || bad "bench_generate.sh: rows without a speed-up > 1"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
