@@ -12,5 +12,6 @@ int main_embed(int argc, char **argv);
 int main_score_variants(int argc, char **argv);
 int main_generate(int argc, char **argv);
 int main_plot(int argc, char **argv);
+int main_track(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const cmd_t cmds[] = {
     {NULL, "Inference", NULL},
     {main_embed, "embed", "embeddings of FASTA records, regions, windows or BAM reads (TSV, BED, safetensors)"},
     {main_score_variants, "score-variants", "score VCF/BCF variants (LLR, embedding distance) or saturation mutagenesis"},
+    {main_track, "track", "per-base bigWig tracks (log p, entropy, logo) and a tabix table of every SNV"},
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
     {main_generate, "generate", "continue FASTA prompts with DNA sampled from a causal model (cached decoding)"},

@@ -76,6 +76,7 @@ typedef struct {
     int cur;              /* faidx index of the loaded contig, -1 none */
     char *seq;            /* upper-case bases */
     uint8_t *ids;
+    size_t origin;        /* the chunk grid's origin on the contigs loaded (--all-snvs -r) */
     hd_vs_contig c;
 } refseq;
 
@@ -119,7 +120,8 @@ static int ref_load(refseq *r, const char *name)
     r->cur = -1;
     for (int i = 0; i < n; i++)
         if (!strcmp(faidx_iseq(r->fai, i), name)) { r->cur = i; break; }
-    r->c = (hd_vs_contig){r->cur, faidx_iseq(r->fai, r->cur), r->ids, (size_t)len};
+    r->c = (hd_vs_contig){.id = r->cur, .name = faidx_iseq(r->fai, r->cur), .ids = r->ids, .len = (size_t)len,
+                          .origin = r->origin < (size_t)len ? r->origin : 0};
     return 1;
 }
 
@@ -183,6 +185,7 @@ typedef struct {
     item *items;
     long nitems;
     snv_gen gen;
+    hts_pos_t region_beg;   /* --all-snvs: the region's first base (not the shard's) */
     uint64_t rlo, rhi;     /* the records [rlo, rhi) of the input, 0-based, are this shard's */
     char refbuf[4096];
     hd_model *m;
@@ -743,6 +746,7 @@ static int open_reference(ctx *x)
         return EXIT_INPUT;
     }
     x->gen = (snv_gen){hd_contigs_id(dict, reg.chrom), reg.beg, reg.end, 0};
+    x->region_beg = reg.beg;
     free(reg.chrom);
     hd_contigs_free(dict);
     if (x->shard.n) {   /* a contiguous block of the region's positions */
@@ -795,6 +799,8 @@ static int open_scorer(ctx *x)
         return EXIT_INPUT;
     }
     x->vo.window = (size_t)window, x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap;
+    /* --all-snvs -r: the chunks start O bases before the region (or at the contig start), as in `track` */
+    if (x->all_snvs) x->ref.origin = x->region_beg > overlap ? (size_t)(x->region_beg - overlap) : 0;
     x->vo.edist = x->edist >= 0 ? x->edist : x->vo.mode == HD_VS_WINDOW;
     if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
     /* windows run in parallel on private CPU backends for the families whose forward is re-entrant */

@@ -290,8 +290,11 @@ typedef struct {
 typedef struct {
     int chunk;              /* 1: a reference chunk (compared by key), 0: compared by content */
     int contig, strand;
-    size_t k;
+    size_t k, origin;       /* chunk k of the grid from origin */
 } jkey;
+
+/* Base i of contig c (which must be held). */
+#define CID(c, i) ((c)->ids[(i) - (c)->off])
 
 struct hd_vs_batch {
     hd_vs_engine *e;
@@ -361,8 +364,8 @@ static uint64_t hash_ids(const int32_t *ids, size_t L)
 static uint64_t hash_key(const jkey *k)
 {
     uint64_t h = 0x9e3779b97f4a7c15ULL;
-    uint64_t v[3] = {(uint64_t)(uint32_t)k->contig, (uint64_t)k->k, (uint64_t)k->strand};
-    for (int i = 0; i < 3; i++) {
+    uint64_t v[4] = {(uint64_t)(uint32_t)k->contig, (uint64_t)k->k, (uint64_t)k->strand, (uint64_t)k->origin};
+    for (int i = 0; i < 4; i++) {
         h ^= v[i] + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
         h *= 0xff51afd7ed558ccdULL;
     }
@@ -400,7 +403,8 @@ static long get_job(hd_vs_batch *b, const int32_t *ids, size_t L, const jkey *ke
         hd_vs_job *J = &b->jobs[j];
         const jkey *K = &b->keys[j];
         int same = J->hash == h && J->L == L &&
-                   (key ? K->chunk && K->contig == key->contig && K->k == key->k && K->strand == key->strand
+                   (key ? K->chunk && K->contig == key->contig && K->k == key->k && K->strand == key->strand &&
+                               K->origin == key->origin
                         : !K->chunk && !memcmp(J->ids, ids, L * sizeof *ids));
         if (same) {
             J->want_ll |= want_ll;
@@ -424,12 +428,12 @@ static long get_job(hd_vs_batch *b, const int32_t *ids, size_t L, const jkey *ke
     J->ids = malloc((L ? L : 1) * sizeof *J->ids);
     if (!J->ids) { hd_set_error(HD_EMODEL, "out of memory: a window of %zu tokens", L); return -1; }
     if (key) {
-        for (size_t i = 0; i < L; i++) J->ids[i] = c->ids[cstart + i];
+        for (size_t i = 0; i < L; i++) J->ids[i] = CID(c, cstart + i);
         if (key->strand) hd_ids_revcomp(J->ids, L);
         b->keys[b->nj] = *key;
     } else {
         memcpy(J->ids, ids, L * sizeof *ids);
-        b->keys[b->nj] = (jkey){0, 0, 0, 0};
+        b->keys[b->nj] = (jkey){0, 0, 0, 0, 0};
     }
     J->L = L, J->hash = h, J->want_ll = want_ll, J->want_pool = want_pool;
     b->tokens += L;
@@ -457,8 +461,9 @@ static void windows(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t refl
                     size_t altlen, int st, size_t *nr, size_t *na, size_t *s_out)
 {
     size_t W = b->o.window, s = hd_vs_window_start(p, W, c->len);
-    *nr = hd_vs_ref_window(c->ids, c->len, s, W, b->w1);
-    *na = hd_vs_alt_window(c->ids, c->len, s, p, reflen, alt, altlen, W, b->w2);
+    const uint8_t *ref = &CID(c, s);   /* the window's bases, from s */
+    *nr = hd_vs_ref_window(ref, c->len - s, 0, W, b->w1);
+    *na = hd_vs_alt_window(ref, c->len - s, 0, p - s, reflen, alt, altlen, W, b->w2);
     if (st) {
         hd_ids_revcomp(b->w1, *nr);
         hd_ids_revcomp(b->w2, *na);
@@ -466,13 +471,70 @@ static void windows(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t refl
     if (s_out) *s_out = s;
 }
 
-/* Chunk geometry for prefix/unmasked modes. */
-static void chunk_geom(const hd_vs_batch *b, const hd_vs_contig *c, size_t *C, size_t *stride, size_t *K)
+/* ---- the chunk grid (varscore.h) */
+
+void hd_vs_grid_init(hd_vs_grid *g, size_t origin, size_t len, size_t chunk, size_t overlap)
 {
-    *C = b->o.chunk < c->len ? b->o.chunk : c->len;
-    size_t O = b->o.overlap < *C ? b->o.overlap : *C - 1;
-    *stride = *C - O;
-    *K = c->len <= *C ? 1 : (c->len - *C + *stride - 1) / *stride + 1;
+    if (origin > len) origin = len;
+    size_t L = len - origin;
+    g->origin = origin, g->len = len;
+    g->C = chunk < L ? chunk : L;
+    if (g->C < 1) g->C = 1;
+    size_t O = overlap < g->C ? overlap : g->C - 1;
+    g->stride = g->C - O;
+    g->K = L <= g->C ? 1 : (L - g->C + g->stride - 1) / g->stride + 1;
+}
+
+void hd_vs_grid_chunk(const hd_vs_grid *g, size_t k, size_t *start, size_t *n)
+{
+    size_t cs = g->origin + k * g->stride;
+    *start = cs;
+    *n = cs < g->len ? (g->len - cs < g->C ? g->len - cs : g->C) : 0;
+}
+
+size_t hd_vs_grid_first(const hd_vs_grid *g, size_t p)
+{
+    size_t q = p > g->origin ? p - g->origin : 0;
+    size_t k = q < g->C ? 0 : (q - g->C + 1 + g->stride - 1) / g->stride;
+    size_t last = hd_vs_grid_last(g, p);
+    return k > last ? last : k;
+}
+
+size_t hd_vs_grid_last(const hd_vs_grid *g, size_t p)
+{
+    size_t q = p > g->origin ? p - g->origin : 0, k = q / g->stride;
+    return k > g->K - 1 ? g->K - 1 : k;
+}
+
+/* The grid of contig c under the batch's options. */
+static void grid_of(const hd_vs_batch *b, const hd_vs_contig *c, hd_vs_grid *g)
+{
+    hd_vs_grid_init(g, c->origin, c->len, b->o.chunk, b->o.overlap);
+}
+
+void hd_vs_span(const hd_vs_batch *b, const hd_vs_contig *c, size_t a, size_t e, size_t *lo, size_t *hi)
+{
+    size_t l = SIZE_MAX, h = 0;
+    hd_vs_mode mode = b->o.mode;
+    int chunks = mode == HD_VS_PREFIX || mode == HD_VS_UNMASKED;
+    int windows = mode == HD_VS_WINDOW || mode == HD_VS_MASKED || b->o.edist || (mode == HD_VS_PREFIX && !b->o.prefix_only);
+    if (chunks && e > c->origin) {
+        hd_vs_grid g;
+        grid_of(b, c, &g);
+        size_t s0, n0, s1, n1;
+        hd_vs_grid_chunk(&g, hd_vs_grid_first(&g, a > c->origin ? a : c->origin), &s0, &n0);
+        hd_vs_grid_chunk(&g, hd_vs_grid_last(&g, e - 1), &s1, &n1);
+        l = s0, h = s1 + n1;
+    }
+    if (windows) {
+        size_t W = b->o.window, s0 = hd_vs_window_start(a, W, c->len), s1 = hd_vs_window_start(e - 1, W, c->len);
+        size_t e1 = s1 + W < c->len ? s1 + W : c->len;
+        if (s0 < l) l = s0;
+        if (e1 > h) h = e1;
+    }
+    if (a < l) l = a;
+    if (e > h) h = e;
+    *lo = l, *hi = h;
 }
 
 long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
@@ -481,6 +543,15 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
     if (p + reflen > c->len || reflen == 0 || altlen == 0) {
         hd_set_error(HD_EINPUT, "%s:%zu: allele outside the contig (length %zu)", c->name, p + 1, c->len);
         return -1;
+    }
+    if (c->n) {   /* a part of the contig: it must hold what this allele reads */
+        size_t lo, hi;
+        hd_vs_span(b, c, p, p + reflen, &lo, &hi);
+        if (lo < c->off || hi > c->off + c->n || reflen > altlen) {
+            hd_set_error(HD_EINPUT, "internal error: %s:%zu is scored from bases %zu-%zu, outside the %zu-%zu held",
+                         c->name, p + 1, lo + 1, hi, c->off + 1, c->off + c->n);
+            return -1;
+        }
     }
     if (b->na == b->capa) {
         size_t cap = b->capa ? 2 * b->capa : 256;
@@ -498,44 +569,44 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
 
     if (mode == HD_VS_PREFIX || mode == HD_VS_UNMASKED) {
         /* one pass per reference chunk; SNVs (and, unmasked, substitutions) read from it */
-        size_t C, stride, K, kk[2];
-        chunk_geom(b, c, &C, &stride, &K);
-        int ok = mode == HD_VS_PREFIX ? snv : subst;
+        hd_vs_grid g;
+        grid_of(b, c, &g);
+        size_t kk[2];
+        int ok = (mode == HD_VS_PREFIX ? snv : subst) && p >= c->origin, no_prefix = 0;
         for (int st = 0; ok && st < A->nstrand; st++) {
-            size_t k;
-            size_t klo = p < C ? 0 : (p - C + 1 + stride - 1) / stride, khi = p / stride;
-            if (khi > K - 1) khi = K - 1;
-            if (klo > khi) klo = khi;
+            size_t k, klo = hd_vs_grid_first(&g, p), khi = hd_vs_grid_last(&g, p), cs, len;
             if (mode == HD_VS_PREFIX) k = st ? khi : klo;
             else {   /* the chunk that puts the variant furthest from both ends */
                 size_t best = 0;
                 k = klo;
                 for (size_t q = klo; q <= khi; q++) {
-                    size_t cs = q * stride, len = c->len - cs < C ? c->len - cs : C;
+                    hd_vs_grid_chunk(&g, q, &cs, &len);
                     if (p + reflen > cs + len) continue;
                     size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
                     if (q == klo || mn > best) best = mn, k = q;
                 }
             }
-            size_t cs = k * stride, len = c->len - cs < C ? c->len - cs : C;
+            hd_vs_grid_chunk(&g, k, &cs, &len);
             if (p < cs || p + reflen > cs + len) { ok = 0; break; }
             if (mode == HD_VS_PREFIX) {
                 size_t rel = p - cs, j = st ? len - 1 - rel : rel;
-                if (j < 1) { ok = 0; break; }
+                if (j < 1) { ok = 0, no_prefix = 1; break; }
             }
             kk[st] = k;
         }
+        if (mode == HD_VS_PREFIX && snv && p < c->origin) no_prefix = 1;
         if (ok) {
             A->llr_kind = LLR_QUERY;
             for (int st = 0; st < A->nstrand; st++) {
-                size_t cs = kk[st] * stride, len = c->len - cs < C ? c->len - cs : C;
-                jkey key = {1, c->id, st, kk[st]};
+                size_t cs, len;
+                hd_vs_grid_chunk(&g, kk[st], &cs, &len);
+                jkey key = {1, c->id, st, kk[st], c->origin};
                 long j = get_job(b, NULL, len, &key, c, cs, 0, 0);
                 if (j < 0) return -1;
                 A->q_job[st] = j;
                 A->q0[st] = b->jobs[j].nq;
                 for (size_t i = 0; i < reflen; i++) {
-                    int r = c->ids[p + i], a = alt[i];
+                    int r = CID(c, p + i), a = alt[i];
                     if (subst && reflen > 1 && r == a) continue;
                     size_t rel = p + i - cs, row;
                     if (mode == HD_VS_PREFIX) row = st ? len - 1 - rel - 1 : rel - 1;
@@ -545,6 +616,9 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
                 }
                 A->nq[st] = b->jobs[j].nq - A->q0[st];
             }
+        } else if (mode == HD_VS_PREFIX && no_prefix && b->o.prefix_only) {
+            A->llr_kind = LLR_NONE;
+            A->status = HD_VS_NO_PREFIX;
         } else if (mode == HD_VS_PREFIX) {
             mode = HD_VS_WINDOW;    /* indels, MNPs, variants without a prefix: window mode */
         } else {
@@ -570,10 +644,10 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
             for (int st = 0; st < A->nstrand; st++) {
                 size_t W = b->o.window;
                 s = hd_vs_window_start(p, W, c->len);
-                nr = hd_vs_ref_window(c->ids, c->len, s, W, b->w1);
+                nr = hd_vs_ref_window(&CID(c, s), c->len - s, 0, W, b->w1);
                 size_t npos = 0, pos[64];
                 for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
-                    if (reflen > 1 && c->ids[p + i] == alt[i]) continue;
+                    if (reflen > 1 && CID(c, p + i) == alt[i]) continue;
                     if (npos == 64) break;
                     pos[npos++] = i;
                     b->w1[p + i - s] = HD_TOK_MASK;
@@ -585,7 +659,7 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
                 A->q0[st] = b->jobs[j].nq;
                 for (size_t q = 0; q < npos; q++) {
                     size_t rel = p + pos[q] - s;
-                    int r = c->ids[p + pos[q]], a = alt[pos[q]];
+                    int r = CID(c, p + pos[q]), a = alt[pos[q]];
                     if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
                     if (add_query(b, j, rel, a, r) < 0) return -1;
                 }

@@ -99,15 +99,37 @@ typedef struct {
     size_t overlap;    /* overlap of consecutive chunks */
     int rc;            /* average over the forward strand and the reverse complement */
     int edist;         /* compute the embedding cosine distance */
+    int prefix_only;   /* prefix mode: an SNV without a prefix gets no LLR (HD_VS_NO_PREFIX) instead of the
+                          window-mode score */
 } hd_vs_opts;
 
-/* A reference contig as token ids (uppercase, unknown characters → N). */
+/* A reference contig as token ids (uppercase, unknown characters → N).  ids may hold the whole contig
+ * (off = 0, n = 0) or only the bases [off, off + n): then every allele added must lie in the part that
+ * hd_vs_span() says it needs. */
 typedef struct {
     int id;               /* distinct per contig (keys the chunk cache) */
     const char *name;
-    const uint8_t *ids;   /* [len] */
-    size_t len;
+    const uint8_t *ids;   /* bases [off, off + n) of the contig (n = 0: all len of them) */
+    size_t len;           /* contig length */
+    size_t off, n;
+    size_t origin;        /* where the chunk grid starts (see hd_vs_grid; 0: the contig start) */
 } hd_vs_contig;
+
+/* The reference chunks of prefix and unmasked modes.  Along a contig of length len, from `origin`, chunk k
+ * covers [origin + k·(C − O), min(origin + k·(C − O) + C, len)): C = min(chunk, len − origin) and
+ * O = min(overlap, C − 1), so the last chunk may be shorter.  Each base is read from one chunk: in prefix
+ * mode the earliest chunk holding it (the most left context, at least O bases after the first chunk), on
+ * the reverse strand the latest (the most right context); in unmasked mode the chunk that puts it furthest
+ * from both ends.  Bases before origin belong to no chunk. */
+typedef struct {
+    size_t origin, len, C, stride, K;
+} hd_vs_grid;
+
+void hd_vs_grid_init(hd_vs_grid *g, size_t origin, size_t len, size_t chunk, size_t overlap);
+void hd_vs_grid_chunk(const hd_vs_grid *g, size_t k, size_t *start, size_t *n);
+/* The earliest and the latest chunk holding base p (origin ≤ p < len). */
+size_t hd_vs_grid_first(const hd_vs_grid *g, size_t p);
+size_t hd_vs_grid_last(const hd_vs_grid *g, size_t p);
 
 /* Check a VCF REF allele against a contig (upper-case bases seq[0, len)) at 0-based position pos:
  * 1 it matches (case-insensitive), 0 it does not, -1 it reaches outside the contig (pos < 0 — POS 0 —,
@@ -123,7 +145,11 @@ hd_vs_batch *hd_vs_batch_new(hd_vs_engine *e, const hd_vs_opts *o);
 void hd_vs_batch_free(hd_vs_batch *b);
 
 /* Why an allele gets no LLR (its EDIST may still be computed). */
-enum { HD_VS_OK = 0, HD_VS_NO_LLR_INDEL = 1 };
+enum { HD_VS_OK = 0, HD_VS_NO_LLR_INDEL = 1, HD_VS_NO_PREFIX = 2 };
+
+/* The bases [*lo, *hi) of contig c the batch reads to score SNVs (or substitutions) at positions [a, e)
+ * of it (a < e ≤ c->len): what an hd_vs_contig holding part of a contig must hold. */
+void hd_vs_span(const hd_vs_batch *b, const hd_vs_contig *c, size_t a, size_t e, size_t *lo, size_t *hi);
 
 /* Queue one allele: the variant's REF (reflen ids at p; the caller has checked them against the contig)
  * and one ALT (ids).  Returns a handle ≥ 0, or -1 + hd_error. */

@@ -265,7 +265,7 @@ static void check_window_mode(size_t W, int rc, int nworkers)
     cr_assert_not_null(e);
     hd_vs_opts o = {.mode = HD_VS_WINDOW, .window = W, .rc = rc, .edist = 1};
     hd_vs_batch *b = hd_vs_batch_new(e, &o);
-    hd_vs_contig c = {0, "ctgC", IDS_C, LEN_C};
+    hd_vs_contig c = {.id = 0, .name = "ctgC", .ids = IDS_C, .len = LEN_C};
     long h[16];
     char refs[16][16], alts[16][16];
     size_t n = sizeof v / sizeof *v;
@@ -305,7 +305,7 @@ Test(varscore, shared_ref_window_and_multiallelic, .init = setup, .fini = teardo
     hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
     hd_vs_opts o = {.mode = HD_VS_WINDOW, .window = 128, .edist = 0};
     hd_vs_batch *b = hd_vs_batch_new(e, &o);
-    hd_vs_contig c = {0, "ctgA", IDS_A, LEN_A};
+    hd_vs_contig c = {.id = 0, .name = "ctgA", .ids = IDS_A, .len = LEN_A};
     const char *alts[3] = {"A", "C", "G"};
     long h[3];
     for (int i = 0; i < 3; i++) {
@@ -335,7 +335,7 @@ static void check_prefix(const char *ctg, const uint8_t *ids, size_t len, size_t
     hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
     hd_vs_opts o = {.mode = HD_VS_PREFIX, .window = 256, .chunk = chunk, .overlap = overlap, .rc = rc};
     hd_vs_batch *b = hd_vs_batch_new(e, &o);
-    hd_vs_contig c = {3, "ctg", ids, len};
+    hd_vs_contig c = {.id = 3, .name = "ctg", .ids = ids, .len = len};
     size_t ps[] = {1, 2, 17, 255, 256, 599, 600, 601, 700, 1000, len - 2};
     size_t n = sizeof ps / sizeof *ps;
     long h[32];
@@ -398,7 +398,7 @@ Test(varscore, prefix_falls_back_to_window, .init = setup, .fini = teardown)
     hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
     hd_vs_opts o = {.mode = HD_VS_PREFIX, .window = 300, .chunk = 1026, .overlap = 150};
     hd_vs_batch *b = hd_vs_batch_new(e, &o);
-    hd_vs_contig c = {0, "ctgA", IDS_A, LEN_A};
+    hd_vs_contig c = {.id = 0, .name = "ctgA", .ids = IDS_A, .len = LEN_A};
     int32_t a1[1] = {CTG_A[0] == 'A' ? HD_TOK_C : HD_TOK_A}, a2[3];
     hd_vs_allele_ids("TGA", a2, 3);
     a2[0] = IDS_A[500];
@@ -421,7 +421,7 @@ Test(varscore, masked_mode_arithmetic, .init = setup, .fini = teardown)
         hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
         hd_vs_opts o = {.mode = HD_VS_MASKED, .window = 101, .rc = rc};
         hd_vs_batch *b = hd_vs_batch_new(e, &o);
-        hd_vs_contig c = {0, "ctgC", IDS_C, LEN_C};
+        hd_vs_contig c = {.id = 0, .name = "ctgC", .ids = IDS_C, .len = LEN_C};
         size_t ps[] = {0, 30, 800, LEN_C - 1};
         for (size_t i = 0; i < 4; i++) {
             size_t p = ps[i];
@@ -479,7 +479,7 @@ Test(varscore, unmasked_mode_reads_one_pass, .init = setup, .fini = teardown)
     hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
     hd_vs_opts o = {.mode = HD_VS_UNMASKED, .window = 128, .chunk = 1026, .overlap = 64};
     hd_vs_batch *b = hd_vs_batch_new(e, &o);
-    hd_vs_contig c = {0, "ctgA", IDS_A, LEN_A};
+    hd_vs_contig c = {.id = 0, .name = "ctgA", .ids = IDS_A, .len = LEN_A};
     size_t ps[] = {0, 1, 333, 1023};
     long h[4];
     for (int i = 0; i < 4; i++) {

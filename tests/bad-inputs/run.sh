@@ -200,6 +200,27 @@ fails 1 "chrZ" "region on an unknown contig" -- "$H" embed -m "$HY" -r chrZ:1-10
 fails 1 "chr1:500-700" "region past the contig end" -- "$H" embed -m "$HY" -r chr1:500-700 -o @OUT@/o.tsv "$REF"
 fails 1 "--window" "window 0" -- "$H" embed -m "$HY" -w 0 -o @OUT@/o.tsv "$REF"
 
+# ------------------------------------------------------------------ track
+fails 1 "chr1:500-700" "track: region past the contig end" -- "$H" track -m "$HY" -f "$REF" -r chr1:500-700 -o @OUT@/t
+fails 1 "chrZ" "track: region on an unknown contig" -- "$H" track -m "$HY" -f "$REF" -r chrZ:1-10 -o @OUT@/t
+printf '>c1\nACGTACGTAC\n' | gzip -c > "$I/plain.fa.gz"
+fails 1 "plain.fa.gz" "track: a plain-gzip FASTA cannot be indexed" -- "$H" track -m "$HY" -f "$I/plain.fa.gz" -o @OUT@/t
+fails 1 "prefix" "track: --score prefix on a masked model" -- "$H" track -s prefix -m "$CA" -f "$REF" -o @OUT@/t
+fails 1 "masked" "track: --score masked on a causal model" -- "$H" track -s masked -m "$HY" -f "$REF" -o @OUT@/t
+fails 1 "--overlap" "track: --overlap = --chunk" -- "$H" track -m "$HY" -f "$REF" --chunk 100 --overlap 100 -o @OUT@/t
+fails 1 "--chunk" "track: --chunk beyond the model's length" -- "$H" track -m "$HY" -f "$REF" --chunk 5000 -o @OUT@/t
+fails 1 "--what" "track: unknown track" -- "$H" track -m "$HY" -f "$REF" --what logp,frob -o @OUT@/t
+fails 1 "-o PREFIX" "track: no output prefix" -- "$H" track -m "$HY" -f "$REF"
+fails 2 "nodir" "track: output folder missing (a resource failure)" -- "$H" track -m "$HY" -f "$REF" -o "$tmp/nodir/t"
+# an existing output that cannot be replaced (a folder): an error naming it, before any work, nothing else written
+mkdir -p "$tmp/rep/t.entropy.bw"
+"$H" track -m "$HY" -f "$REF" -o "$tmp/rep/t" >/dev/null 2>"$tmp/stderr"; st=$?
+[ $st -eq 2 ] && grep -q "t.entropy.bw" "$tmp/stderr" && [ "$(ls -A "$tmp/rep")" = t.entropy.bw ] && ok \
+  || bad "track: an output that is a folder: exit $st, $(cat "$tmp/stderr"), left $(ls -A "$tmp/rep")"
+fails 1 "no track files" "track --merge: parts without track files" -- "$H" track --merge @OUT@/m "$tmp/nothere"
+fails 1 "--plot" "track --plot with --shard" -- "$H" track -m "$HY" -f "$REF" -r chr1:1-50 --shard 1/2 --plot @OUT@/p.svg -o @OUT@/t
+fails 1 "--plot" "track --plot over two regions" -- "$H" track -m "$HY" -f "$REF" -r chr1:1-50,chr1:100-150 --plot @OUT@/p.svg -o @OUT@/t
+
 # ------------------------------------------------------------------ options
 fails 1 "--threads" "negative thread count" -- "$H" forward -m "$HY" -@ -3 -o @OUT@/o.st "$FA"
 fails 2 "nodir" "output directory missing (a resource failure)" -- "$H" forward -m "$HY" -o "$tmp/nodir/o.st" "$FA"

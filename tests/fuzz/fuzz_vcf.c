@@ -3,7 +3,8 @@
  * reference (hd_vs_check_ref), the N-only window test, the allele tokenizer (hd_vs_allele_ids) and the
  * batch planner (hd_vs_batch_add) in all four score modes, forward and with --rc, with EDIST on.  No model
  * is run: the planner builds windows and queries only.  The window geometry follows the input size so that
- * the fuzzer explores W = 1 .. 40, chunks and overlaps. */
+ * the fuzzer explores W = 1 .. 40, chunks, overlaps, chunk-grid origins and prefix_only; SNVs are also added
+ * through a view holding only the bases hd_vs_span says they need (as `hyenadna track` does). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             fz_upper[i][k] = c >= 'a' && c <= 'z' ? c - 32 : c;
         }
         hd_vs_seq_ids(fz_upper[i], n, ids);
-        fz_contig[i] = (hd_vs_contig){i, fz_names[i], ids, n};
+        fz_contig[i] = (hd_vs_contig){.id = i, .name = fz_names[i], .ids = ids, .len = n};
     }
     return 0;
 }
@@ -49,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hd_vs_batch *b[8] = {0};
     for (int k = 0; k < 8; k++) {
         hd_vs_opts o = {.mode = (hd_vs_mode)(k / 2), .window = 1 + size % 40, .chunk = 1 + size % 53,
-                        .overlap = size % 7, .rc = k & 1, .edist = 1};
+                        .overlap = size % 7, .rc = k & 1, .edist = (size >> 4) & 1, .prefix_only = (size >> 3) & 1};
         b[k] = hd_vs_batch_new(e, &o);
     }
     int nrec = 0;
@@ -60,7 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; name && i < FZ_NREF; i++)
             if (!strcmp(name, fz_names[i])) ci = i;
         if (ci < 0) continue;
-        const hd_vs_contig *c = &fz_contig[ci];
+        hd_vs_contig cv = fz_contig[ci];
+        cv.origin = size % 5 ? (size * 7) % cv.len : 0;   /* the chunk grid from inside the contig */
+        const hd_vs_contig *c = &cv;
         const char *refal = rec->d.allele[0];
         if (hd_vs_check_ref(fz_upper[ci], c->len, rec->pos, refal) <= 0) continue;
         size_t p = (size_t)rec->pos, rl = strlen(refal);
@@ -78,6 +81,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (hh < 0) {   /* the only refusal of a checked allele: none is expected */
                         fprintf(stderr, "batch_add refused a checked allele: %s\n", hd_error());
                         abort();
+                    }
+                    if (rl == 1 && n == 1) {   /* the same SNV through a view of the bases it needs only */
+                        size_t lo, hi;
+                        hd_vs_span(b[k], c, p, p + 1, &lo, &hi);
+                        if (lo > p || hi <= p || hi > c->len) abort();
+                        hd_vs_contig part = *c;
+                        part.ids = c->ids + lo, part.off = lo, part.n = hi - lo;
+                        if (hd_vs_batch_add(b[k], &part, p, 1, ids, 1) < 0) {
+                            fprintf(stderr, "batch_add refused an SNV in its span: %s\n", hd_error());
+                            abort();
+                        }
                     }
                     /* the pure window builders, as the planner uses them */
                     int32_t *w = malloc((W + 1) * sizeof *w);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test_track.sh -- `hyenadna track` on real DNA with the bundled default model (data/): its SNV table equals
+# `score-variants --all-snvs --score prefix` with the same chunking (forward, --rc, a region whose chunks
+# start O bases before it), gaps at the first base of a contig (and the last with --rc) and at N, contigs
+# in name order, shards merged equal one run byte for byte (bigWig, bedGraph, tables; empty shards too),
+# identical outputs for 1 and 2 threads, masked and unmasked modes of a masked model and the Evo 2 fixture
+# (byte tokens) equal score-variants', progress on stderr.  (Values against `forward --logits` and the
+# bigWig contents: test_track_values.sh.)
+set -u
+H=${HYENADNA:?HYENADNA not set}
+T=${TESTDATA:?TESTDATA not set}
+S=${SRCDIR:?SRCDIR not set}
+M="$S/data/models/default"
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+for t in bgzip tabix; do command -v $t >/dev/null || { echo "$t is needed (apt-get install tabix)"; exit 1; }; done
+cd "$tmp" || exit 1
+
+# a FASTA of real human DNA (data/example.fa tiles chr22:20,000,001-20,100,000 in 1-kb records):
+# w1 = 3 kb, w2 = 1 kb with 30 N at 401-430, Aaa = 700 bp (first in name order, last in the file)
+rec() { awk -v a="$1" -v b="$2" '/^>/{n++; next} n >= a && n <= b' "$S/data/example.fa" | tr -d '\n'; }
+fa() { printf '>%s\n' "$1"; fold -w 60; echo; }
+rec 1 3 | fa w1 > ref.fa
+rec 4 4 | awk '{print substr($0,1,400) "NNNNNNNNNNNNNNNNNNNNNNNNNNNNNN" substr($0,431)}' | tr -d '\n' | fa w2 >> ref.fa
+rec 5 5 | cut -c1-700 | tr -d '\n' | fa Aaa >> ref.fa
+
+run() { "$H" track -m "$M" -f ref.fa "$@" 2>>log.txt; }
+# table body of score-variants --all-snvs (TSV) in track's columns: chrom pos ref alt llr
+sv_rows() { "$H" score-variants -m "$M" --all-snvs --no-edist -O t "$@" 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6; }
+tab_rows() { bgzip -dc "$1" | grep -v '^#'; }
+
+# ---- the SNV table equals score-variants --all-snvs --score prefix with the same chunking
+for opts in "--chunk 1026 --overlap 513" "--chunk 300 --overlap 100" "--chunk 300 --overlap 100 --rc"; do
+  # a region inside w1 (chunks from O bases before it) and the whole of w1 (chunks from its start)
+  for reg in w1:1201-2900 w1; do
+    run $opts -r "$reg" --what llr -o sv || { bad "track $opts -r $reg failed"; continue; }
+    want=$(sv_rows -f ref.fa --score prefix $opts -r "$reg" | awk -v rc="$(echo "$opts" | grep -c rc)" \
+           '$2 != 1 && !(rc == 1 && $2 == 3000)')   # track leaves the first (with --rc the last) base a gap
+    got=$(tab_rows sv.snv.tsv.gz)
+    [ -n "$got" ] && [ "$got" = "$want" ] && ok || { bad "SNV table ($opts -r $reg) differs from score-variants"; diff <(echo "$want") <(echo "$got") | head -4; }
+  done
+done
+# ... on the bundled example reference too (bgzip FASTA, real coordinates)
+"$H" track -m "$M" -f "$S/data/example_ref.fa.gz" -r 22:20000001-20002500 --what llr -o ex 2>>log.txt
+want=$("$H" score-variants -m "$M" --all-snvs --no-edist -O t -f "$S/data/example_ref.fa.gz" --score prefix --chunk 1026 --overlap 513 \
+       -r 22:20000001-20002500 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
+[ "$(tab_rows ex.snv.tsv.gz | wc -l)" -eq 7500 ] && [ "$(tab_rows ex.snv.tsv.gz)" = "$want" ] && ok || bad "example_ref SNV table differs from score-variants"
+tabix ex.snv.tsv.gz 22:20001000-20001000 | awk 'END{exit NR != 3}' && ok || bad "tabix query of the SNV table"
+bgzip -dc ex.snv.tsv.gz | grep '^#' | tail -1 | grep -qx '#chrom	pos	ref	alt	llr' && ok || bad "SNV table header line"
+
+# ---- gaps (bedGraph text): the first base of each contig, N, with --rc the last base too; name order
+run --what logp -O bedgraph -o g || bad "bedgraph run failed"
+bgzip -dc g.logp.bedgraph.gz | grep -v '^#' > g.txt
+[ "$(cut -f1 g.txt | uniq | tr '\n' ' ')" = "Aaa w1 w2 " ] && ok || bad "contigs not in name order: $(cut -f1 g.txt | uniq | tr '\n' ' ')"
+awk '$2 == 0' g.txt | grep -q . && bad "a value at the first base of a contig" || ok
+awk '$1 == "w2" && $2 >= 400 && $2 < 430' g.txt | grep -q . && bad "a value at N" || ok
+n=$(wc -l < g.txt); [ "$n" -eq $((699 + 2999 + 969)) ] && ok || bad "bedGraph has $n values, expected $((699 + 2999 + 969))"
+awk '$3 != $2 + 1 || $4 > 0' g.txt | grep -q . && bad "bedGraph lines not one base each, or logp > 0" || ok
+tabix g.logp.bedgraph.gz w1:100-109 | awk 'END{exit NR != 10}' && ok || bad "tabix query of the bedGraph"
+run --what logp -O bedgraph --rc -o grc || bad "--rc bedgraph run failed"
+bgzip -dc grc.logp.bedgraph.gz | grep -v '^#' > grc.txt
+awk '($1 == "w1" && $2 == 2999) || ($1 == "Aaa" && $2 == 699) || $2 == 0' grc.txt | grep -q . && bad "--rc: a value at a contig end" || ok
+[ "$(wc -l < grc.txt)" -eq $((n - 3)) ] && ok || bad "--rc bedGraph has $(wc -l < grc.txt) values, expected $((n - 3))"
+cmp -s g.txt grc.txt && bad "--rc changed nothing" || ok
+
+# ---- shards merged = one run, byte for byte
+run --what all -o one || bad "single run failed"
+for N in 3 7; do
+  parts=()
+  for i in $(seq 1 $N); do run --what all --shard $i/$N -o p$N.$i || bad "shard $i/$N failed"; parts+=(p$N.$i); done
+  "$H" track --merge m$N "${parts[@]}" 2>>log.txt || bad "--merge of $N parts failed"
+  for f in one.*; do cmp -s "$f" "m$N${f#one}" && ok || bad "$N shards merged: ${f#one.} differs from the single run"; done
+done
+[ "$(ls one.* | wc -l)" -eq 9 ] && ok || bad "expected 7 bigWigs + table + index, got $(ls one.* | tr '\n' ' ')"
+# more shards than bases: empty shards write empty tracks that merge away
+run -r w1:10-13 --what logp,llr -o tiny || bad "tiny run failed"
+parts=(); for i in 1 2 3 4 5 6; do run -r w1:10-13 --what logp,llr --shard $i/6 -o tp.$i; parts+=(tp.$i); done
+"$H" track --merge tm "${parts[@]}" 2>>log.txt && cmp -s tiny.logp.bw tm.logp.bw && cmp -s tiny.snv.tsv.gz tm.snv.tsv.gz && ok \
+  || bad "6 shards of 4 bases merged differ from one run"
+run -O bedgraph --what entropy,llr -o bg1 && run -O bedgraph --what entropy,llr --shard 1/2 -o bgp1 && run -O bedgraph --what entropy,llr --shard 2/2 -o bgp2 \
+  && "$H" track --merge bgm bgp1 bgp2 2>>log.txt || bad "bedgraph shards failed"
+for f in bg1.*; do cmp -s "$f" "bgm${f#bg1}" && ok || bad "bedGraph shards merged: ${f#bg1.} differs"; done
+"$H" track --merge bad p3.2 p3.1 2>err.txt && bad "--merge accepted parts out of order" || { grep -q "shard order" err.txt && ok || bad "out-of-order parts: $(cat err.txt)"; }
+
+# ---- the thread count changes nothing; progress is reported on request
+run --what all -@ 1 -o t1 && "$H" track -m "$M" -f ref.fa --what all -@ 2 --progress -o t2 2>prog.txt || bad "thread runs failed"
+for f in t1.*; do cmp -s "$f" "t2${f#t1}" && ok || bad "1 vs 2 threads: ${f#t1.} differs"; done
+tr '\r' '\n' < prog.txt | grep -q '^hyenadna track: .*bases/s' && grep -q $'\r' prog.txt && ok \
+  || bad "no progress line (rewritten in place) with --progress: $(head -c 200 prog.txt)"
+
+# ---- a masked model (Caduceus fixture): masked and unmasked SNV tables equal score-variants'
+CA="$T/caduceus-ph"
+for mode in "unmasked --chunk 300 --overlap 100" "masked -w 64"; do
+  "$H" track -m "$CA" -f ref.fa -r w1:901-1000 --score $mode --what llr,logp -o ca 2>>log.txt || { bad "caduceus $mode failed"; continue; }
+  want=$("$H" score-variants -m "$CA" --all-snvs --no-edist -O t -f ref.fa -r w1:901-1000 --score $mode 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
+  [ "$(tab_rows ca.snv.tsv.gz | wc -l)" -eq 300 ] && [ "$(tab_rows ca.snv.tsv.gz)" = "$want" ] && ok || bad "caduceus --score $mode differs from score-variants"
+done
+
+# ---- a model with its own token ids (Evo 2's bytes, the fixture): the table still equals score-variants'
+E2="$T/evo2-tiny"
+if [ -s "$E2/model.pt" ]; then
+  "$H" track -m "$E2" -f ref.fa -r w1:201-1400 --what llr,logp --chunk 256 -o e2 2>>log.txt || bad "evo2 track failed"
+  want=$("$H" score-variants -m "$E2" --all-snvs --no-edist -O t -f ref.fa -r w1:201-1400 --score prefix --chunk 256 --overlap 128 \
+         2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
+  [ "$(tab_rows e2.snv.tsv.gz | wc -l)" -eq 3600 ] && [ "$(tab_rows e2.snv.tsv.gz)" = "$want" ] && ok || bad "evo2 SNV table differs from score-variants"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
