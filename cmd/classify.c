@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bed.h"
 #include "classify.h"
 #include "output.h"
 
@@ -233,6 +234,14 @@ static int check_args(const args *a)
     }
     if (a->region && !a->query && !a->ref) { hd_errorf("option -r: needs the reference FASTA (-f)"); return -1; }
     if (a->stride && !a->window) { hd_errorf("option --stride needs --window"); return -1; }
+    /* intervals and windows give BED9 rows, records TSV rows: an output named .bed must get BED */
+    if (a->out && strcmp(a->out, "-") && hd_bed_named(a->out) &&
+        (a->cv || !(a->region || a->window > 0 || a->bed || hd_query_is_bed(a->query, a->ref != NULL)))) {
+        hd_errorf("option -o %s: %s give one TSV row per record (name, label, scores), not BED; name the output "
+                  ".tsv, or classify intervals (a BED QUERY, -r REGION) or windows (--window) to get BED9 rows",
+                  a->out, a->cv ? "the cross-validated training records" : "FASTA queries");
+        return -1;
+    }
     return 0;
 }
 
@@ -406,14 +415,14 @@ static int run_queries(const args *a, state *s, writer *w)
         }
         if (w->truth) {
             if (!q.label) {
-                hd_errorf("%s: query %s has no label while earlier queries have one", qname, q.name);
+                hd_errorf("%s: query '%s' has no label while earlier queries have one", qname, q.name);
                 status = EXIT_INPUT;
                 goto done;
             }
             for (int k = 0; k < C->C; k++)
                 if (!strcmp(C->classes[k], q.label)) tl = k;
             if (tl < 0) {
-                hd_errorf("%s: query %s has the label '%s', which is not a class of the training set", qname, q.name,
+                hd_errorf("%s: query '%s' has the label '%s', which is not a class of the training set", qname, q.name,
                           q.label);
                 status = EXIT_INPUT;
                 goto done;
@@ -438,7 +447,10 @@ static int run_queries(const args *a, state *s, writer *w)
     }
     hd_progress_end(&pg);
     if (r < 0) { status = hd_fail(); goto done; }
-    if (!nq) { hd_errorf("%s: no queries", qname); status = EXIT_INPUT; goto done; }
+    if (!nq) {   /* no queries: the header only, as every command does with an empty input */
+        hd_infof("%s: no queries", qname);
+        if (write_header(w, C)) { status = hd_fail(); goto done; }
+    }
     if (w->truth && report_metrics(C, truth, pred, nq, a->metrics)) { status = hd_fail(); goto done; }
     if (!w->truth && a->metrics) hd_warnf("option --metrics: the queries carry no labels; no metrics written");
 done:

@@ -145,7 +145,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
 {
     size_t L = rec->len + hd_special_extra(a->sp);
     if (m->max_len > 0 && L > (size_t)m->max_len) {
-        hd_errorf("record %s of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, a->in, L,
+        hd_errorf("record '%s' of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, a->in, L,
                   m->max_len);
         return EXIT_INPUT;
     }
@@ -164,7 +164,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
                 .on_block = a->want_resid || a->n_layers > a->n_taps ? on_block : NULL, .ud = &rctx,
                 .taps = a->taps, .n_taps = a->n_taps, .on_tap = on_tap};
     if (hd_model_forward(m, be, ids, L, &f)) {
-        hd_errorf("record %s: %s", rec->name, hd_error());
+        hd_errorf("%s: record '%s': %s", a->in, rec->name, hd_error());
         status = hd_exit_status(hd_error_kind());
         goto done;
     }

@@ -156,6 +156,11 @@ int main(int argc, char **argv)
     }
     hd_cmd = c->name;
     hd_log_set_sink(hd_log_to_stderr);
+    /* the command's argv[0] is "hyenadna CMD", so that getopt's own messages carry the prefix of every other
+     * message ("hyenadna embed: invalid option -- 'f'") */
+    char prog[64];
+    snprintf(prog, sizeof prog, "hyenadna %s", c->name);
+    argv[1] = prog;
     /* a closed downstream pipe ends the run quietly (status 141, as other tools) */
     signal(SIGPIPE, SIG_DFL);
     hd_out_install_signal_cleanup();

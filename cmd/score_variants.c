@@ -1,29 +1,29 @@
 /* score_variants.c -- `hyenadna score-variants`: VCF/BCF in, every record out, annotated with model
- * scores (HDNA_LLR, HDNA_EDIST); or saturation mutagenesis of a region (--all-snvs).  The scoring itself
- * lives in src/varscore.c; this file parses options, reads the reference and the records, and writes. */
+ * scores (HDNA_LLR, HDNA_EDIST); or saturation mutagenesis of a region (--all-snvs).  parse -> check ->
+ * run -> report: the records are read by src/vcfin.c, checked and planned by src/vcfscore.c and scored by
+ * src/varscore.c; this file parses the options, opens the inputs and the output, and writes. */
 #define _GNU_SOURCE
 #include "config.h"
 #include "common.h"
 
 #include <errno.h>
-#include <htslib/faidx.h>
 #include <htslib/hts.h>
-#include <htslib/kseq.h>
 #include <htslib/kstring.h>
 #include <htslib/vcf.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "input.h"
 #include "output.h"
 #include "plot.h"
 #include "regions.h"
 #include "shard.h"
-#include "tokenizer.h"
 #include "varscore.h"
+#include "vcfin.h"
+#include "vcfscore.h"
 
 static void usage(FILE *fp)
 {
@@ -49,6 +49,8 @@ static void usage(FILE *fp)
             "      --chunk INT        reference chunk length of prefix/unmasked modes [the model's maximum]\n"
             "      --overlap INT      overlap of consecutive chunks [window/2]\n"
             "      --rc               average every score over the forward strand and the reverse complement\n"
+            "      --llr STR          sum or mean: each window's log-likelihood summed over its positions,\n"
+            "                         or divided by their number [sum]\n"
             "      --edist            compute HDNA_EDIST [on in window mode, off in the other modes]\n"
             "      --no-edist         do not compute HDNA_EDIST\n"
             "      --batch INT        records scored together (windows shared and run in parallel) [2048]\n"
@@ -59,7 +61,7 @@ static void usage(FILE *fp)
             "Output options:\n"
             "  -o, --output FILE      write to FILE [standard output]\n"
             "  -O, --output-type T    v VCF, z bgzipped VCF, b BCF, u uncompressed BCF, t TSV\n"
-            "                         [from the -o suffix (.vcf .vcf.gz .bcf .tsv .tsv.gz), else v;\n"
+            "                         [from the -o suffix (.vcf .vcf.gz .bcf; .tsv .txt, .gz too), else v;\n"
             "                         t with --all-snvs]\n"
             "  -W, --write-index      index bgzipped VCF (.tbi) or BCF (.csi) output\n"
             "      --no-version       do not add the ##hyenadna_score-variants* header lines\n"
@@ -68,103 +70,12 @@ static void usage(FILE *fp)
     hd_common_usage(fp);
 }
 
-/* ---------------------------------------------------------------- reference */
-
-typedef struct {
-    faidx_t *fai;
-    const char *path;
-    int cur;              /* faidx index of the loaded contig, -1 none */
-    char *seq;            /* upper-case bases */
-    uint8_t *ids;
-    size_t origin;        /* the chunk grid's origin on the contigs loaded (--all-snvs -r) */
-    hd_vs_contig c;
-} refseq;
-
-static int ref_open(refseq *r, const char *path)
-{
-    memset(r, 0, sizeof *r);
-    r->cur = -1;
-    r->path = path;
-    return (r->fai = hd_faidx_open(path)) ? 0 : -1;
-}
-
-static void ref_close(refseq *r)
-{
-    if (r->fai) fai_destroy(r->fai);
-    free(r->seq);
-    free(r->ids);
-}
-
-/* Load contig `name`; 1 loaded, 0 not in the reference, -1 error. */
-static int ref_load(refseq *r, const char *name)
-{
-    if (r->cur >= 0 && !strcmp(r->c.name, name)) return 1;
-    if (!faidx_has_seq(r->fai, name)) return 0;
-    hts_pos_t len = 0;
-    char *s = faidx_fetch_seq64(r->fai, name, 0, HTS_POS_MAX, &len);
-    if (!s || len < 0) {
-        free(s);
-        hd_set_error(HD_EINPUT, "cannot read contig %s of reference '%s'", name, r->path);
-        return -1;
-    }
-    free(r->seq);
-    free(r->ids);
-    r->cur = -1;
-    r->seq = s;
-    r->ids = malloc(len ? (size_t)len : 1);
-    if (!r->ids) { hd_set_error(HD_ERESOURCE, "out of memory for contig %s", name); return -1; }
-    for (hts_pos_t i = 0; i < len; i++)
-        if (s[i] >= 'a' && s[i] <= 'z') s[i] -= 32;
-    hd_vs_seq_ids(s, (size_t)len, r->ids);
-    int n = faidx_nseq(r->fai);
-    r->cur = -1;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(faidx_iseq(r->fai, i), name)) { r->cur = i; break; }
-    r->c = (hd_vs_contig){.id = r->cur, .name = faidx_iseq(r->fai, r->cur), .ids = r->ids, .len = (size_t)len,
-                          .origin = r->origin < (size_t)len ? r->origin : 0};
-    return 1;
-}
-
-/* The reference to use: -f, else the VCF's ##reference= (a readable file, file:// allowed), else $HYENADNA_REF. */
-static const char *resolve_ref(const char *arg, bcf_hdr_t *hdr, char *buf, size_t n)
-{
-    if (arg) return arg;
-    if (hdr) {
-        bcf_hrec_t *h = bcf_hdr_get_hrec(hdr, BCF_HL_GEN, "reference", NULL, NULL);
-        if (h && h->value) {
-            const char *v = h->value;
-            if (!strncmp(v, "file://", 7)) v += 7;
-            if (*v && !access(v, R_OK)) {
-                snprintf(buf, n, "%s", v);
-                return buf;
-            }
-            hd_infof("the ##reference=%s line does not name a readable file", h->value);
-        }
-    }
-    const char *env = getenv("HYENADNA_REF");
-    if (env && *env) return env;
-    return NULL;
-}
-
-/* ---------------------------------------------------------------- records */
-
-enum { R_SCORED = 0, R_NOALT, R_SYMBOLIC, R_CONTIG, R_MISMATCH, R_NONLY, R_INDEL, R_NREASONS };
-static const char *reason_name[R_NREASONS] = {"scored", "no ALT allele", "symbolic or '*' ALT", "contig not in the reference",
-                                              "REF not matching the reference", "N-only window",
-                                              "indel (no masked-model LLR)"};
+/* ---------------------------------------------------------------- state */
 
 typedef struct {
     bcf1_t *rec;
-    int reason;
-    int nalt, cap;
-    long *h;             /* per ALT: batch handle, -1 not scored */
+    hd_vr_plan plan;
 } item;
-
-typedef struct {
-    int tid;
-    hts_pos_t pos, end;
-    long skipped_n;
-} snv_gen;
 
 typedef struct {
     /* options */
@@ -179,112 +90,61 @@ typedef struct {
     int edist;
     hd_shard shard;
     /* state */
-    htsFile *ifp;
+    hd_vcfin *vin;
+    bcf_hdr_t *ihdr;       /* the input's header (vin's), or the one made for --all-snvs */
+    bcf_hdr_t *snvhdr;     /* owned: the --all-snvs header */
+    hd_vsref *ref;
+    char *refpath;
+    hd_model *m;
     hd_backend *be;
     hd_vs_engine *eng;
+    hd_vs_batch *batch;
+    hd_vr *vr;
     item *items;
     long nitems;
-    snv_gen gen;
-    hts_pos_t region_beg;   /* --all-snvs: the region's first base (not the shard's) */
+    hd_vs_snvgen gen;
+    int64_t region_beg;    /* --all-snvs: the region's first base (not the shard's) */
     uint64_t rlo, rhi;     /* the records [rlo, rhi) of the input, 0-based, are this shard's */
-    char refbuf[4096];
-    hd_model *m;
-    refseq ref;
-    hd_vs_batch *batch;
-    bcf_hdr_t *ihdr, *ohdr;
     htsFile *ofp;
     char *tmp;             /* temporary output name (VCF/BCF to a file) */
     hd_outfile *tsv;
-    long counts[R_NREASONS];
-    long nrec, alleles_scored, alleles_unscorable;
-    long nskip;            /* records read but outside the --shard block */
+    long nrec, nskip;      /* records read; those outside the --shard block */
+    double *llr, *ed;      /* [fcap]: the scores of a record's ALTs */
     float *fbuf, *ebuf;
     int fcap;
     const char *plot;      /* --plot FILE */
     double *pl_llr;        /* [4 pl_n]: the LLRs of the heatmap (plot.h) */
-    hts_pos_t pl_beg;
+    int64_t pl_beg;
     size_t pl_n;
 } ctx;
 
-static int ref_check(ctx *x, bcf1_t *rec, const char *refal, long recno)
+/* ---------------------------------------------------------------- records out */
+
+static void fmt_val(kstring_t *ks, double v)
 {
-    size_t rl = strlen(refal), len = x->ref.c.len;
-    int ok = hd_vs_check_ref(x->ref.seq, len, rec->pos, refal);
-    if (ok <= 0 && x->strict) {
-        if (ok == -2)
-            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): empty REF allele", recno, bcf_seqname(x->ihdr, rec),
-                         rec->pos + 1);
-        else if (ok == -1)
-            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos " %s): position outside contig %s "
-                         "(length %zu) in '%s'", recno, bcf_seqname(x->ihdr, rec), rec->pos + 1, refal, x->ref.c.name, len,
-                         x->ref.path);
-        else
-            hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): REF allele '%s' does not match the reference '%.*s' "
-                         "in '%s'", recno, bcf_seqname(x->ihdr, rec), rec->pos + 1, refal,
-                         (int)(len - (size_t)rec->pos < rl ? len - (size_t)rec->pos : rl), x->ref.seq + rec->pos, x->ref.path);
-    }
-    return ok > 0;
+    if (isnan(v)) kputc('.', ks);
+    else ksprintf(ks, "%.6g", v);
 }
 
-/* Plan the scoring of one record; 0 ok, -1 error. */
-static int plan(ctx *x, item *it, long recno)
+static int grow_values(ctx *x, int n)
 {
-    bcf1_t *rec = it->rec;
-    if (bcf_unpack(rec, BCF_UN_STR) < 0) {
-        hd_set_error(HD_EINPUT, "record %ld: cannot parse", recno);
-        return -1;
-    }
-    it->nalt = rec->n_allele > 1 ? rec->n_allele - 1 : 0;
-    if (it->nalt > it->cap) {
-        long *h = realloc(it->h, (size_t)it->nalt * sizeof *h);
-        if (!h) { hd_set_oom(NULL); return -1; }
-        it->h = h, it->cap = it->nalt;
-    }
-    for (int i = 0; i < it->nalt; i++) it->h[i] = -1;
-    if (!it->nalt) { it->reason = R_NOALT; return 0; }
-    int r = ref_load(&x->ref, bcf_seqname(x->ihdr, rec));
-    if (r < 0) return -1;
-    if (!r && x->strict) {
-        hd_set_error(HD_EINPUT, "record %ld (%s:%" PRIhts_pos "): contig %s is not in the reference '%s'", recno,
-                     bcf_seqname(x->ihdr, rec), rec->pos + 1, bcf_seqname(x->ihdr, rec), x->ref.path);
-        return -1;
-    }
-    if (!r) { it->reason = R_CONTIG; return 0; }
-    const char *refal = rec->d.allele[0];
-    if (!ref_check(x, rec, refal, recno)) {
-        if (x->strict) return -1;
-        it->reason = R_MISMATCH;
-        return 0;
-    }
-    size_t p = (size_t)rec->pos;
-    /* a window without a single A/C/G/T base carries no signal */
-    size_t W = x->vo.window, s = hd_vs_window_start(p, W, x->ref.c.len), e = s + W < x->ref.c.len ? s + W : x->ref.c.len;
-    int any = 0;
-    for (size_t i = s; i < e && !any; i++) any = x->ref.ids[i] != HD_TOK_N;
-    if (!any) { it->reason = R_NONLY; return 0; }
-    size_t rl = strlen(refal);
-    int nscored = 0;
-    for (int a = 0; a < it->nalt; a++) {
-        const char *al = rec->d.allele[a + 1];
-        size_t n = strlen(al);
-        int32_t sbuf[256], *ids = n <= 256 ? sbuf : malloc(n * sizeof *ids);
-        if (!ids) { hd_set_oom(NULL); return -1; }
-        if (hd_vs_allele_ids(al, ids, n) < 0) {
-            x->alleles_unscorable++;
-        } else {
-            it->h[a] = hd_vs_batch_add(x->batch, &x->ref.c, p, rl, ids, n);
-            if (it->h[a] < 0) { if (ids != sbuf) free(ids); return -1; }
-            nscored++;
-        }
-        if (ids != sbuf) free(ids);
-    }
-    it->reason = nscored ? R_SCORED : R_SYMBOLIC;
+    if (n <= x->fcap) return 0;
+    double *a = realloc(x->llr, (size_t)n * sizeof *a);
+    if (a) x->llr = a;
+    double *b = a ? realloc(x->ed, (size_t)n * sizeof *b) : NULL;
+    if (b) x->ed = b;
+    float *c = b ? realloc(x->fbuf, (size_t)n * sizeof *c) : NULL;
+    if (c) x->fbuf = c;
+    float *d = c ? realloc(x->ebuf, (size_t)n * sizeof *d) : NULL;
+    if (d) x->ebuf = d;
+    if (!d) { hd_set_oom(NULL); return -1; }
+    x->fcap = n;
     return 0;
 }
 
 /* ---------------------------------------------------------------- --plot (the heatmap of --all-snvs) */
 
-static void model_desc(ctx *x, kstring_t *d);
+static void model_name(const ctx *x, kstring_t *d);
 
 static void plot_add(ctx *x, bcf1_t *rec, const double *llr, int n)
 {
@@ -313,14 +173,16 @@ static int plot_open(ctx *x)
 
 static int plot_write(ctx *x)
 {
-    if (ref_load(&x->ref, faidx_iseq(x->ref.fai, x->gen.tid)) <= 0) return -1;
+    if (hd_vsref_load(x->ref, faidx_iseq(hd_vsref_fai(x->ref), x->gen.tid)) <= 0) return -1;
+    const hd_vs_contig *c = hd_vsref_contig(x->ref);
     kstring_t sub = {0, 0, NULL};
-    model_desc(x, &sub);
-    ksprintf(&sub, " \xc2\xb7 score %s", hd_vs_mode_name(x->vo.mode));
+    kputs("model ", &sub);
+    model_name(x, &sub);
+    ksprintf(&sub, " (%s) \xc2\xb7 score %s", hd_family_name(x->m->family), hd_vs_mode_name(x->vo.mode));
     if (x->vo.mode == HD_VS_WINDOW || x->vo.mode == HD_VS_MASKED) ksprintf(&sub, ", %zu-bp windows", x->vo.window);
     else ksprintf(&sub, ", %zu-bp chunks", x->vo.chunk);
     if (x->vo.rc) kputs(", mean with the reverse complement", &sub);
-    hd_plot_region r = {x->ref.c.name, x->pl_beg, x->pl_n, x->ref.seq + x->pl_beg, NULL, sub.s};
+    hd_plot_region r = {c->name, x->pl_beg, x->pl_n, hd_vsref_seq(x->ref) + x->pl_beg, NULL, sub.s};
     size_t len = 0;
     char *svg = sub.s ? hd_plot_heatmap_svg(&r, x->pl_llr, NULL, &len) : NULL;
     int rc = svg ? hd_plot_write(x->plot, svg, len, hd_plot_is_png(x->plot)) : -1;
@@ -330,74 +192,54 @@ static int plot_write(ctx *x)
     return rc;
 }
 
-static void fmt_val(kstring_t *ks, double v)
-{
-    if (isnan(v)) kputc('.', ks);
-    else ksprintf(ks, "%.6g", v);
-}
-
-/* Write one record with its scores. */
+/* Write one record with its scores (unscored records carry no tags, stale ones removed). */
 static int emit(ctx *x, item *it)
 {
     bcf1_t *rec = it->rec;
-    int n = it->nalt, have_llr = 0, have_ed = 0;
-    if (n > x->fcap) {
-        float *a = realloc(x->fbuf, (size_t)n * sizeof *a), *b = a ? realloc(x->ebuf, (size_t)n * sizeof *b) : NULL;
-        if (a) x->fbuf = a;
-        if (b) x->ebuf = b;
-        if (!a || !b) { hd_set_oom(NULL); return -1; }
-        x->fcap = n;
-    }
-    double *llr = calloc(n ? (size_t)n : 1, sizeof *llr), *ed = calloc(n ? (size_t)n : 1, sizeof *ed);
-    if (!llr || !ed) { free(llr); free(ed); hd_set_oom(NULL); return -1; }
+    int n = it->plan.nalt;
+    if (grow_values(x, n ? n : 1)) return -1;
+    hd_vr_results(x->vr, &it->plan, x->llr, x->ed);
+    if (x->pl_llr) plot_add(x, rec, x->llr, n);
+    int have_llr = 0, have_ed = 0;
     for (int a = 0; a < n; a++) {
-        llr[a] = ed[a] = NAN;
-        if (it->reason == R_SCORED && it->h[a] >= 0) hd_vs_batch_result(x->batch, it->h[a], &llr[a], &ed[a]);
-        if (!isnan(llr[a])) have_llr = 1;
-        if (!isnan(ed[a])) have_ed = 1;
-        if (!isnan(llr[a]) || !isnan(ed[a])) x->alleles_scored++;
-        if (isnan(llr[a])) bcf_float_set_missing(x->fbuf[a]);
-        else x->fbuf[a] = (float)llr[a];
-        if (isnan(ed[a])) bcf_float_set_missing(x->ebuf[a]);
-        else x->ebuf[a] = (float)ed[a];
+        have_llr |= !isnan(x->llr[a]);
+        have_ed |= !isnan(x->ed[a]);
+        if (isnan(x->llr[a])) bcf_float_set_missing(x->fbuf[a]);
+        else x->fbuf[a] = (float)x->llr[a];
+        if (isnan(x->ed[a])) bcf_float_set_missing(x->ebuf[a]);
+        else x->ebuf[a] = (float)x->ed[a];
     }
-    if (it->reason == R_SCORED && !have_llr && !have_ed) it->reason = R_INDEL;
-    x->counts[it->reason]++;
-    if (x->pl_llr) plot_add(x, rec, llr, n);
-    int rc = 0;
     if (x->tsv) {
         kstring_t ks = {0, 0, NULL};
-        for (int a = 0; a < (n ? n : 1); a++) {
+        int rc = 0;
+        for (int a = 0; a < (n ? n : 1) && !rc; a++) {
             ks.l = 0;
             ksprintf(&ks, "%s\t%" PRIhts_pos "\t%s\t%s\t%s\t", bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->d.id,
                      rec->d.allele[0], n ? rec->d.allele[a + 1] : ".");
-            fmt_val(&ks, n ? llr[a] : NAN);
+            fmt_val(&ks, n ? x->llr[a] : NAN);
             kputc('\t', &ks);
-            fmt_val(&ks, n ? ed[a] : NAN);
+            fmt_val(&ks, n ? x->ed[a] : NAN);
             kputc('\n', &ks);
-            if (hd_out_write(x->tsv, ks.s, ks.l)) { rc = -1; break; }
+            rc = hd_out_write(x->tsv, ks.s, ks.l);
         }
         free(ks.s);
-    } else {
-        /* unscored records carry no (stale) tags */
-        bcf_update_info_float(x->ohdr, rec, "HDNA_LLR", have_llr ? x->fbuf : NULL, have_llr ? n : 0);
-        bcf_update_info_float(x->ohdr, rec, "HDNA_EDIST", have_ed ? x->ebuf : NULL, have_ed ? n : 0);
-        if (bcf_write(x->ofp, x->ohdr, rec) < 0) {
-            if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
-                hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
-                             "VCF header (BCF output needs every contig, FILTER and tag declared)", x->out,
-                             bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag");
-            else if (rec->errcode)
-                hd_set_error(HD_EINPUT, "%s: cannot write the malformed record at %s:%" PRIhts_pos " (htslib error code "
-                             "%d)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode);
-            else
-                hd_set_error(HD_ERESOURCE, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
-            rc = -1;
-        }
+        return rc ? -1 : 0;
     }
-    free(llr);
-    free(ed);
-    return rc;
+    bcf_update_info_float(x->ihdr, rec, "HDNA_LLR", have_llr ? x->fbuf : NULL, have_llr ? n : 0);
+    bcf_update_info_float(x->ihdr, rec, "HDNA_EDIST", have_ed ? x->ebuf : NULL, have_ed ? n : 0);
+    if (bcf_write(x->ofp, x->ihdr, rec) < 0) {
+        if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
+            hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
+                         "VCF header (BCF output needs every contig, FILTER and tag declared)", x->out,
+                         bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag");
+        else if (rec->errcode)
+            hd_set_error(HD_EINPUT, "%s: cannot write the malformed record at %s:%" PRIhts_pos " (htslib error code "
+                         "%d)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode);
+        else
+            hd_set_error(HD_ERESOURCE, "%s: write failed: %s", x->out, errno ? strerror(errno) : "I/O error");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -424,7 +266,8 @@ static int otype_from_name(const char *p)
     return 0;
 }
 
-static void model_desc(ctx *x, kstring_t *d)
+/* the model's short name: the last part of its location */
+static void model_name(const ctx *x, kstring_t *d)
 {
     const char *loc = x->m->location, *slash = strrchr(loc, '/');
     while (slash && !slash[1] && slash > loc) {   /* trailing slash */
@@ -434,7 +277,7 @@ static void model_desc(ctx *x, kstring_t *d)
         slash = NULL;
     }
     if (slash) loc = slash + 1;
-    ksprintf(d, "model %.*s (%s)", (int)strcspn(loc, "/\""), loc, hd_family_name(x->m->family));
+    ksprintf(d, "%.*s", (int)strcspn(loc, "/\""), loc);
 }
 
 static int open_output(ctx *x)
@@ -445,57 +288,24 @@ static int open_output(ctx *x)
         return hd_out_write(x->tsv, h, strlen(h));
     }
     /* one header for reading and writing: contigs that htslib adds while parsing stay known to the writer */
-    x->ohdr = x->ihdr;
-    kstring_t d = {0, 0, NULL}, m = {0, 0, NULL};
-    model_desc(x, &m);
-    const char *strand = x->vo.rc ? "mean of the forward strand and the reverse complement" : "forward strand";
-    if (!bcf_hdr_idinfo_exists(x->ohdr, BCF_HL_INFO, bcf_hdr_id2int(x->ohdr, BCF_DT_ID, "HDNA_LLR"))) {
-        ksprintf(&d, "##INFO=<ID=HDNA_LLR,Number=A,Type=Float,Description=\"hyenadna log-likelihood ratio of ALT vs REF "
-                     "(natural log; negative = less likely than REF), score mode %s: ", hd_vs_mode_name(x->vo.mode));
-        switch (x->vo.mode) {
-        case HD_VS_WINDOW: ksprintf(&d, "ll(ALT window) - ll(REF window), causal log-likelihood of %zu-bp windows", x->vo.window); break;
-        case HD_VS_PREFIX:
-            ksprintf(&d, "log p(ALT|prefix) - log p(REF|prefix) at the SNV in %zu-bp reference chunks overlapping by %zu "
-                         "(indels: window mode, %zu-bp windows)", x->vo.chunk, x->vo.overlap, x->vo.window);
-            break;
-        case HD_VS_MASKED: ksprintf(&d, "log p(ALT) - log p(REF) at the [MASK]ed variant base of a %zu-bp window", x->vo.window); break;
-        case HD_VS_UNMASKED:
-            ksprintf(&d, "log p(ALT) - log p(REF) at the variant base, unmasked, in %zu-bp reference chunks", x->vo.chunk);
-            break;
-        }
-        ksprintf(&d, "; %s; %s\">", strand, m.s);
-        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
+    kstring_t name = {0, 0, NULL}, ver = {0, 0, NULL}, cmd = {0, 0, NULL};
+    model_name(x, &name);
+    ksprintf(&ver, "%s+htslib-%s", PACKAGE_VERSION, hts_version());
+    kputs("score-variants", &cmd);
+    for (int i = 1; i < x->argc; i++) {
+        kputc(' ', &cmd);
+        kputs(x->argv[i], &cmd);
     }
-    if (!bcf_hdr_idinfo_exists(x->ohdr, BCF_HL_INFO, bcf_hdr_id2int(x->ohdr, BCF_DT_ID, "HDNA_EDIST"))) {
-        d.l = 0;
-        ksprintf(&d, "##INFO=<ID=HDNA_EDIST,Number=A,Type=Float,Description=\"hyenadna embedding distance: cosine distance "
-                     "between the mean-pooled final hidden states of the REF and ALT %zu-bp windows; %s; %s\">",
-                 x->vo.window, strand, m.s);
-        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
-    }
-    if (!x->no_version) {
-        d.l = 0;
-        ksprintf(&d, "##hyenadna_score-variantsVersion=%s+htslib-%s", PACKAGE_VERSION, hts_version());
-        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
-        d.l = 0;
-        kputs("##hyenadna_score-variantsCommand=", &d);
-        for (int i = 0; i < x->argc; i++) {
-            if (i) kputc(' ', &d);
-            kputs(x->argv[i], &d);
-        }
-        time_t t = time(NULL);
-        ksprintf(&d, "; Date=%s", ctime(&t));
-        if (d.l && d.s[d.l - 1] == '\n') d.s[--d.l] = 0;
-        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
-        d.l = 0;
-        ksprintf(&d, "##hyenadna_score-variantsModel=%s;family=%s;score=%s;window=%zu;rc=%d", x->m->location,
-                 hd_family_name(x->m->family), hd_vs_mode_name(x->vo.mode), x->vo.window, x->vo.rc);
-        if (bcf_hdr_append(x->ohdr, d.s)) goto fail;
-    }
-    free(d.s);
-    free(m.s);
-    d.s = m.s = NULL;
-    if (bcf_hdr_sync(x->ohdr) < 0) goto fail;
+    time_t t = time(NULL);
+    ksprintf(&cmd, "; Date=%s", ctime(&t));
+    if (cmd.l && cmd.s[cmd.l - 1] == '\n') cmd.s[--cmd.l] = 0;
+    hd_vs_hdrinfo info = {&x->vo, x->m->location, name.s, hd_family_name(x->m->family),
+                          x->no_version ? NULL : ver.s, cmd.s};
+    int rc = name.s && ver.s && cmd.s ? hd_vs_header_update(x->ihdr, &info) : (hd_set_oom(NULL), -1);
+    free(name.s);
+    free(ver.s);
+    free(cmd.s);
+    if (rc) return -1;
     char mode[8] = "w";
     if (x->otype == 'z') strcat(mode, "z");
     else if (x->otype == 'b') strcat(mode, "b");
@@ -505,25 +315,20 @@ static int open_output(ctx *x)
         mode[l] = (char)('0' + x->clevel);
         mode[l + 1] = 0;
     }
-    const char *name = x->out;
+    const char *path = x->out;
     if (!hd_out_in_place(x->out)) {   /* a file: written under a temporary name, renamed when complete */
         if (!(x->tmp = hd_out_tmpname(x->out))) return -1;
-        name = x->tmp;
+        path = x->tmp;
     }
-    if (!(x->ofp = hts_open(name, mode))) {
+    if (!(x->ofp = hts_open(path, mode))) {
         hd_set_error(HD_ERESOURCE, "cannot open output '%s': %s", x->out, strerror(errno));
         return -1;
     }
-    if (bcf_hdr_write(x->ofp, x->ohdr) < 0) {
+    if (bcf_hdr_write(x->ofp, x->ihdr) < 0) {
         hd_set_error(HD_ERESOURCE, "%s: cannot write the header", x->out);
         return -1;
     }
     return 0;
-fail:
-    free(d.s);
-    free(m.s);
-    hd_set_error(HD_EINPUT, "cannot add the score declarations to the VCF header");
-    return -1;
 }
 
 static int close_output(ctx *x)
@@ -572,59 +377,13 @@ static void abort_output(ctx *x)
     x->tmp = NULL;
 }
 
-/* ---------------------------------------------------------------- --all-snvs records */
-
-static bcf_hdr_t *snv_header(ctx *x)
-{
-    bcf_hdr_t *h = bcf_hdr_init("w");
-    if (!h) return NULL;
-    kstring_t s = {0, 0, NULL};
-    for (int i = 0; i < faidx_nseq(x->ref.fai); i++) {
-        s.l = 0;
-        const char *n = faidx_iseq(x->ref.fai, i);
-        ksprintf(&s, "##contig=<ID=%s,length=%" PRIhts_pos ">", n, (hts_pos_t)faidx_seq_len(x->ref.fai, n));
-        bcf_hdr_append(h, s.s);
-    }
-    s.l = 0;
-    ksprintf(&s, "##reference=%s", x->ref.path);
-    bcf_hdr_append(h, s.s);
-    free(s.s);
-    if (bcf_hdr_sync(h) < 0) { bcf_hdr_destroy(h); return NULL; }
-    return h;
-}
-
-/* Next saturation-mutagenesis record into rec; 1 made, 0 done, -1 error. */
-static int snv_next(ctx *x, snv_gen *g, bcf1_t *rec)
-{
-    const char *name = faidx_iseq(x->ref.fai, g->tid);
-    int r = ref_load(&x->ref, name);
-    if (r <= 0) return r;
-    while (g->pos < g->end) {
-        char b = x->ref.seq[g->pos];
-        if (!strchr("ACGT", b)) { g->pos++; g->skipped_n++; continue; }
-        char al[8], *q = al;
-        *q++ = b;
-        for (const char *c = "ACGT"; *c; c++)
-            if (*c != b) *q++ = ',', *q++ = *c;
-        *q = 0;
-        bcf_clear(rec);
-        rec->rid = bcf_hdr_name2id(x->ihdr, name);
-        rec->pos = g->pos++;
-        bcf_float_set_missing(rec->qual);
-        bcf_update_id(x->ihdr, rec, ".");
-        bcf_update_alleles_str(x->ihdr, rec, al);
-        return 1;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- parse and check */
 
 /* 0 parsed, 1 --help printed, -1 usage error (printed) */
 static int parse_args(int argc, char **argv, ctx *x)
 {
     enum { OPT_STRICT = OPT_COMMON_END, OPT_ALLSNVS, OPT_CHUNK, OPT_OVERLAP, OPT_RC, OPT_EDIST, OPT_NOEDIST, OPT_BATCH,
-           OPT_NOVERSION, OPT_SHARD, OPT_PLOT };
+           OPT_NOVERSION, OPT_SHARD, OPT_LLR, OPT_PLOT };
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"fasta-ref", required_argument, NULL, 'f'}, {"all-snvs", no_argument, NULL, OPT_ALLSNVS},
@@ -635,7 +394,8 @@ static int parse_args(int argc, char **argv, ctx *x)
         {"no-edist", no_argument, NULL, OPT_NOEDIST}, {"batch", required_argument, NULL, OPT_BATCH},
         {"output", required_argument, NULL, 'o'}, {"output-type", required_argument, NULL, 'O'},
         {"write-index", no_argument, NULL, 'W'}, {"no-version", no_argument, NULL, OPT_NOVERSION},
-        {"shard", required_argument, NULL, OPT_SHARD}, {"plot", required_argument, NULL, OPT_PLOT}, {NULL, 0, NULL, 0}};
+        {"shard", required_argument, NULL, OPT_SHARD}, {"llr", required_argument, NULL, OPT_LLR},
+        {"plot", required_argument, NULL, OPT_PLOT}, {NULL, 0, NULL, 0}};
     x->out = "-";
     x->clevel = -1;
     x->argc = argc, x->argv = argv;
@@ -659,6 +419,13 @@ static int parse_args(int argc, char **argv, ctx *x)
         case OPT_RC: x->vo.rc = 1; break;
         case OPT_EDIST: x->edist = 1; break;
         case OPT_NOEDIST: x->edist = 0; break;
+        case OPT_LLR:
+            if (strcmp(optarg, "sum") && strcmp(optarg, "mean")) {
+                hd_errorf("option --llr: '%s' is not one of sum, mean", optarg);
+                return -1;
+            }
+            x->vo.llr_mean = !strcmp(optarg, "mean");
+            break;
         case OPT_BATCH: if (hd_parse_long("--batch", optarg, 1, 1L << 24, &x->nbatch)) return -1; break;
         case 'o': x->out = optarg; break;
         case 'O':
@@ -714,30 +481,72 @@ static int check_args(ctx *x)
 /* the input VCF/BCF and its header (which may name the reference); 0 or an exit status */
 static int open_vcf(ctx *x)
 {
-    if (!(x->ifp = hd_input_hts_open(x->in))) return hd_fail();
-    if (hts_get_format(x->ifp)->category != variant_data) {
-        hd_errorf("'%s' is not a VCF or BCF file", x->in);
-        return EXIT_INPUT;
-    }
-    if (!(x->ihdr = bcf_hdr_read(x->ifp))) {
-        hd_errorf("'%s': cannot read the VCF header", x->in);
-        return EXIT_INPUT;
-    }
+    if (!(x->vin = hd_vcfin_open(x->in))) return hd_fail();
+    x->ihdr = hd_vcfin_header(x->vin);
     return 0;
+}
+
+/* The reference to use (malloc'd into x->refpath): -f, else the file the VCF's ##reference= line names
+ * (file:// allowed; a relative path is taken from the VCF's folder), else $HYENADNA_REF.  An exit status. */
+static int resolve_ref(ctx *x)
+{
+    if (x->fasta) return (x->refpath = hd_strdup(x->fasta)) ? 0 : hd_fail();
+    char *named = NULL;     /* the ##reference= file, when it cannot be read */
+    const char *line = NULL;
+    int err = 0;
+    bcf_hrec_t *h = x->ihdr ? bcf_hdr_get_hrec(x->ihdr, BCF_HL_GEN, "reference", NULL, NULL) : NULL;
+    if (h && h->value && *h->value) {
+        const char *v = h->value;
+        line = v;
+        if (!strncmp(v, "file://", 7)) v += 7;
+        char *cand = NULL;
+        if (strstr(v, "://")) {
+            err = EPROTONOSUPPORT;   /* a URL: not a local file */
+            cand = hd_strdup(v);
+        } else if (v[0] != '/' && strcmp(x->in, "-")) {
+            char *in = hd_strdup(x->in), *dir = in ? dirname(in) : NULL;
+            cand = dir && strcmp(dir, ".") ? hd_sprintf("%s/%s", dir, v) : hd_strdup(v);
+            free(in);
+        } else {
+            cand = hd_strdup(v);
+        }
+        if (!cand) return hd_fail();
+        if (!err && !access(cand, R_OK)) {
+            x->refpath = cand;
+            return 0;
+        }
+        if (!err) err = errno;
+        named = cand;
+    }
+    const char *env = getenv("HYENADNA_REF");
+    int status = 0;
+    if (env && *env) {
+        if (named)
+            hd_warnf("the VCF's ##reference=%s names '%s', which cannot be read (%s): using $HYENADNA_REF '%s'", line,
+                     named, err == EPROTONOSUPPORT ? "not a local file" : strerror(err), env);
+        if (!(x->refpath = hd_strdup(env))) status = hd_fail();
+    } else if (named) {
+        hd_errorf("the VCF's ##reference=%s names '%s', which cannot be read (%s): give the reference FASTA with -f "
+                  "REF.fa (or set HYENADNA_REF)", line, named, err == EPROTONOSUPPORT ? "not a local file" : strerror(err));
+        status = EXIT_INPUT;
+    } else {
+        hd_errorf("a reference FASTA is needed: give -f REF.fa, a ##reference= header line naming a readable file, "
+                  "or set HYENADNA_REF");
+        status = EXIT_INPUT;
+    }
+    free(named);
+    return status;
 }
 
 /* the reference; with --all-snvs the region (this shard's block of its positions) and a header */
 static int open_reference(ctx *x)
 {
-    const char *refp = resolve_ref(x->fasta, x->ihdr, x->refbuf, sizeof x->refbuf);
-    if (!refp) {
-        hd_errorf("a reference FASTA is needed: give -f REF.fa, a ##reference= header line naming a readable file, "
-                  "or set HYENADNA_REF");
-        return EXIT_INPUT;
-    }
-    if (ref_open(&x->ref, refp)) return hd_fail();
+    int st = resolve_ref(x);
+    if (st) return st;
+    if (!(x->ref = hd_vsref_open(x->refpath))) return hd_fail();
     if (!x->all_snvs) return 0;
-    hd_contigs *dict = hd_contigs_from_fai(x->ref.fai, refp);
+    faidx_t *fai = hd_vsref_fai(x->ref);
+    hd_contigs *dict = hd_contigs_from_fai(fai, x->refpath);
     hd_region reg;
     if (!dict) return hd_fail();
     if (hd_region_parse(x->region, dict, &reg)) {
@@ -745,20 +554,20 @@ static int open_reference(ctx *x)
         hd_contigs_free(dict);
         return EXIT_INPUT;
     }
-    x->gen = (snv_gen){hd_contigs_id(dict, reg.chrom), reg.beg, reg.end, 0};
+    x->gen = (hd_vs_snvgen){hd_contigs_id(dict, reg.chrom), reg.beg, reg.end, 0};
     x->region_beg = reg.beg;
     free(reg.chrom);
     hd_contigs_free(dict);
     if (x->shard.n) {   /* a contiguous block of the region's positions */
         uint64_t lo, hi;
         hd_shard_range(&x->shard, (uint64_t)(x->gen.end - x->gen.pos), &lo, &hi);
-        hts_pos_t beg = x->gen.pos;
-        x->gen.pos = beg + (hts_pos_t)lo;
-        x->gen.end = beg + (hts_pos_t)hi;
-        hd_infof("shard %ld/%ld: positions %" PRIhts_pos "-%" PRIhts_pos " of %s", x->shard.i, x->shard.n,
-                 x->gen.pos + 1, x->gen.end, x->region);
+        int64_t beg = x->gen.pos;
+        x->gen.pos = beg + (int64_t)lo;
+        x->gen.end = beg + (int64_t)hi;
+        hd_infof("shard %ld/%ld: positions %" PRId64 "-%" PRId64 " of %s", x->shard.i, x->shard.n, x->gen.pos + 1,
+                 x->gen.end, x->region);
     }
-    if (!(x->ihdr = snv_header(x))) { hd_errorf("cannot build the VCF header"); return EXIT_MODEL; }
+    if (!(x->ihdr = x->snvhdr = hd_vs_snv_header(x->ref))) return hd_fail();
     return x->plot ? plot_open(x) : 0;
 }
 
@@ -800,12 +609,15 @@ static int open_scorer(ctx *x)
     }
     x->vo.window = (size_t)window, x->vo.chunk = (size_t)chunk, x->vo.overlap = (size_t)overlap;
     /* --all-snvs -r: the chunks start O bases before the region (or at the contig start), as in `track` */
-    if (x->all_snvs) x->ref.origin = x->region_beg > overlap ? (size_t)(x->region_beg - overlap) : 0;
+    if (x->all_snvs) hd_vsref_set_origin(x->ref, x->region_beg > overlap ? (size_t)(x->region_beg - overlap) : 0);
     x->vo.edist = x->edist >= 0 ? x->edist : x->vo.mode == HD_VS_WINDOW;
+    x->vo.n_token = hd_vs_model_has_n(m);
     if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
     /* windows run in parallel on private CPU backends for the families whose forward is re-entrant */
     int nw = m->family == HD_FAM_HYENA ? x->be->nthreads : 1;
-    if (!(x->eng = hd_vs_engine_new(m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo))) return hd_fail();
+    if (!(x->eng = hd_vs_engine_new(m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo)) ||
+        !(x->vr = hd_vr_new(x->batch, x->ref, x->strict)))
+        return hd_fail();
     return 0;
 }
 
@@ -830,6 +642,19 @@ static int prepare_run(ctx *x)
 
 /* ---------------------------------------------------------------- run and report */
 
+/* the next record into rec: 1, 0 at the end (of the input, or of this shard's block), -1 error */
+static int next_record(ctx *x, bcf1_t *rec, const char **where)
+{
+    if (x->all_snvs) {
+        *where = "--all-snvs";
+        return hd_vs_snv_next(x->ref, x->ihdr, &x->gen, rec);
+    }
+    if ((uint64_t)x->nrec >= x->rhi) return 0;   /* the rest belongs to later shards */
+    int r = hd_vcfin_next(x->vin, rec);
+    *where = hd_vcfin_where(x->vin);
+    return r;
+}
+
 /* read, plan, score and write the records batch by batch */
 static int run(ctx *x)
 {
@@ -841,21 +666,13 @@ static int run(ctx *x)
     while (!eof) {
         long n = 0;
         while (n < x->nbatch && hd_vs_batch_tokens(x->batch) < token_budget) {
-            int r;
-            if (x->all_snvs) {
-                r = snv_next(x, &x->gen, x->items[n].rec);
-                if (r < 0) return hd_fail();
-                r = r ? 0 : -1;
-            } else if ((uint64_t)x->nrec >= x->rhi) r = -1;   /* the rest belongs to later shards */
-            else r = bcf_read(x->ifp, x->ihdr, x->items[n].rec);
-            if (r < -1) {
-                hd_errorf("%s: cannot read record %ld (after %ld records)", x->in, x->nrec + 1, x->nrec);
-                return EXIT_INPUT;
-            }
-            if (r == -1) { eof = 1; break; }
+            const char *where = NULL;
+            int r = next_record(x, x->items[n].rec, &where);
+            if (r < 0) return hd_fail();
+            if (!r) { eof = 1; break; }
             x->nrec++;
             if ((uint64_t)x->nrec <= x->rlo) { x->nskip++; continue; }   /* before this shard's block */
-            if (plan(x, &x->items[n], x->nrec)) return hd_fail();
+            if (hd_vr_plan_record(x->vr, x->ihdr, x->items[n].rec, where, &x->items[n].plan)) return hd_fail();
             n++;
         }
         if (hd_vs_batch_size(x->batch) && hd_vs_batch_run(x->batch)) {
@@ -867,9 +684,10 @@ static int run(ctx *x)
         hd_vs_batch_clear(x->batch);
         hd_progress_update(&pg, (uint64_t)(x->nrec - x->nskip), 0);
     }
+    hd_progress_end(&pg);
+    hd_vr_finish(x->vr);
     if (close_output(x)) return hd_fail();
     if (x->plot && plot_write(x)) return hd_fail();
-    hd_progress_end(&pg);
     return 0;
 }
 
@@ -877,19 +695,28 @@ static int run(ctx *x)
 static void report(const ctx *x, double dt)
 {
     if (hd_verbosity < 2) return;
+    const hd_vr_counts *c = hd_vr_get_counts(x->vr);
     kstring_t s = {0, 0, NULL};
     long nout = x->nrec - x->nskip;
-    ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", nout, x->counts[R_SCORED],
-             nout - x->counts[R_SCORED]);
+    ksprintf(&s, "%ld records: %ld scored, %ld passed through unscored", nout, c->by_reason[HD_VR_SCORED],
+             nout - c->by_reason[HD_VR_SCORED]);
     int first = 1;
-    for (int r = 1; r < R_NREASONS; r++)
-        if (x->counts[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", x->counts[r], reason_name[r]); first = 0; }
+    for (int r = 1; r < HD_VR_NREASONS; r++)
+        if (c->by_reason[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", c->by_reason[r], hd_vr_reason(r)); first = 0; }
     if (!first) kputc(')', &s);
-    ksprintf(&s, "; %ld ALT alleles scored", x->alleles_scored);
-    if (x->alleles_unscorable) ksprintf(&s, ", %ld symbolic ALT alleles left unscored", x->alleles_unscorable);
-    if (x->gen.skipped_n) ksprintf(&s, "; %ld non-ACGT positions skipped", x->gen.skipped_n);
+    ksprintf(&s, "; %ld ALT alleles scored", c->alleles_scored);
+    long left = c->alleles_symbolic + c->alleles_nonacgt + c->alleles_window;
+    if (left) {
+        ksprintf(&s, ", %ld left unscored (", left);
+        const char *sep = "";
+        if (c->alleles_symbolic) ksprintf(&s, "%s%ld symbolic or '*'", sep, c->alleles_symbolic), sep = ", ";
+        if (c->alleles_nonacgt) ksprintf(&s, "%s%ld non-ACGT", sep, c->alleles_nonacgt), sep = ", ";
+        if (c->alleles_window) ksprintf(&s, "%s%ld non-ACGT reference in window", sep, c->alleles_window);
+        kputc(')', &s);
+    }
+    if (x->gen.skipped) ksprintf(&s, "; %ld non-ACGT positions skipped", x->gen.skipped);
     ksprintf(&s, "; %zu forward passes, %.2f s, %.1f variants/s", hd_vs_engine_forwards(x->eng), dt,
-             dt > 0 ? (double)x->alleles_scored / dt : 0.0);
+             dt > 0 ? (double)c->alleles_scored / dt : 0.0);
     fprintf(stderr, "hyenadna score-variants: %s\n", s.s);
     free(s.s);
 }
@@ -898,18 +725,22 @@ static void ctx_free(ctx *x)
 {
     for (long i = 0; i < x->nitems; i++) {
         if (x->items[i].rec) bcf_destroy(x->items[i].rec);
-        free(x->items[i].h);
+        hd_vr_plan_free(&x->items[i].plan);
     }
     free(x->items);
+    free(x->llr);
+    free(x->ed);
     free(x->fbuf);
     free(x->ebuf);
     free(x->pl_llr);
+    hd_vr_free(x->vr);
     hd_vs_batch_free(x->batch);
     hd_vs_engine_free(x->eng);
     hd_backend_free(x->be);
-    if (x->ihdr) bcf_hdr_destroy(x->ihdr);
-    if (x->ifp) hts_close(x->ifp);
-    ref_close(&x->ref);
+    if (x->snvhdr) bcf_hdr_destroy(x->snvhdr);
+    hd_vcfin_close(x->vin);
+    hd_vsref_close(x->ref);
+    free(x->refpath);
     hd_model_close(x->m);
 }
 

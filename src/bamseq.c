@@ -15,7 +15,9 @@
 struct hd_seqin {
     char *path;
     const char *disp;    /* the path, or "standard input", for messages */
-    int align;
+    char *reference;     /* -T: the FASTA of a CRAM file, and of '=' bases of SAM/BAM (NULL: none) */
+    faidx_t *fai;        /* its index, opened at the first '=' base */
+    int align, cram;
     /* FASTA */
     hd_fasta *fa;
     /* alignments */
@@ -38,6 +40,10 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
         return NULL;
     }
     in->disp = hd_input_name(in->path);
+    if (reference && !(in->reference = hd_strdup(reference))) {
+        hd_seqin_close(in);
+        return NULL;
+    }
     const char *nm = in->disp;
     hFILE *hf = hd_input_hopen(path);
     if (!hf) goto fail;
@@ -52,6 +58,7 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
     case bam:
     case cram:
         in->align = 1;
+        in->cram = fmt.format == cram;
         in->fp = hts_hopen(hf, path, "r");
         if (!in->fp) {
             hclose_abruptly(hf);
@@ -102,6 +109,8 @@ void hd_seqin_close(hd_seqin *in)
     if (in->b) bam_destroy1(in->b);
     if (in->hdr) sam_hdr_destroy(in->hdr);
     if (in->fp) hts_close(in->fp);
+    if (in->fai) fai_destroy(in->fai);
+    free(in->reference);
     free(in->name.s);
     free(in->seq.s);
     free(in->path);
@@ -179,6 +188,56 @@ static int selected(const hd_read_filter *f, const bam1_t *b)
     return 1;
 }
 
+/* SEQ '=' bases ("identical to the reference base", SAM §1.4) replaced by the reference bases they stand
+ * for, read from -T: each '=' of an M, = or X operation takes the base of its reference position; '=' in
+ * an insertion or a soft clip has none.  Without -T an error names the read. */
+static int resolve_eq(hd_seqin *in, const bam1_t *b)
+{
+    const char *qn = bam_get_qname(b);
+    if (!in->reference) {
+        hd_set_error(HD_EINPUT, "%s: read '%s' has '=' bases (identical to the reference): give the reference FASTA "
+                     "with -T FILE to read them", in->disp, qn);
+        return -1;
+    }
+    if (b->core.tid < 0 || (b->core.flag & BAM_FUNMAP)) {
+        hd_set_error(HD_EINPUT, "%s: read '%s' is unmapped but has '=' bases (identical to the reference)", in->disp, qn);
+        return -1;
+    }
+    if (!in->fai && !(in->fai = hd_faidx_open(in->reference))) return -1;
+    const char *chrom = sam_hdr_tid2name(in->hdr, b->core.tid);
+    hts_pos_t beg = b->core.pos, end = bam_endpos(b);
+    char *ref = chrom ? hd_faidx_fetch(in->fai, in->reference, chrom, beg, end) : NULL;
+    if (!ref) return -1;
+    const uint32_t *cig = bam_get_cigar(b);
+    size_t q = 0, n = in->seq.l;
+    hts_pos_t r = beg;
+    int rc = 0;
+    for (uint32_t k = 0; k < b->core.n_cigar && !rc; k++) {
+        int op = bam_cigar_op(cig[k]), cq = bam_cigar_type(op) & 1, cr = bam_cigar_type(op) & 2;
+        for (uint32_t i = 0; i < bam_cigar_oplen(cig[k]); i++) {
+            if (cq && q < n && in->seq.s[q] == '=') {
+                if (!cr || r >= end) {
+                    hd_set_error(HD_EINPUT, "%s: read '%s' has an '=' base at position %zu, which is not aligned to a "
+                                 "reference base", in->disp, qn, q + 1);
+                    rc = -1;
+                    break;
+                }
+                in->seq.s[q] = ref[r - beg];
+            }
+            if (cq) q++;
+            if (cr) r++;
+        }
+    }
+    for (size_t i = 0; !rc && i < n; i++)   /* '=' left beyond the CIGAR (or with none) */
+        if (in->seq.s[i] == '=') {
+            hd_set_error(HD_EINPUT, "%s: read '%s' has an '=' base at position %zu, which is not aligned to a "
+                         "reference base", in->disp, qn, i + 1);
+            rc = -1;
+        }
+    free(ref);
+    return rc;
+}
+
 static int next_read(hd_seqin *in, hd_sequnit *u)
 {
     bam1_t *b = in->b;
@@ -186,7 +245,15 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
         int r = in->itr ? sam_itr_next(in->fp, in->itr, b) : sam_read1(in->fp, in->hdr, b);
         if (r == -1) return 0;
         if (r < -1) {
-            hd_set_error(HD_EINPUT, "%s: truncated or corrupt record after read %ld", in->disp, in->n);
+            if (in->cram && !in->reference)   /* the usual reason: the reference could not be found */
+                hd_set_error(HD_EINPUT, "%s: cannot decode the CRAM records after read %ld: the reference sequence "
+                             "they were compressed against was not found; give that FASTA with -T FILE (or make it "
+                             "findable through REF_PATH/REF_CACHE, see samtools(1))", in->disp, in->n);
+            else if (in->cram)
+                hd_set_error(HD_EINPUT, "%s: cannot decode the CRAM records after read %ld with the reference '%s' "
+                             "(is it the FASTA the CRAM file was made against?)", in->disp, in->n, in->reference);
+            else
+                hd_set_error(HD_EINPUT, "%s: truncated or corrupt record after read %ld", in->disp, in->n);
             return -1;
         }
         in->n++;
@@ -204,16 +271,19 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
     size_t n = (size_t)b->core.l_qseq;
     in->seq.l = 0;
     if (ks_resize(&in->seq, n + 1) < 0 || !in->name.s) {
-        hd_set_error(HD_ERESOURCE, "out of memory for read %s", bam_get_qname(b));
+        hd_set_error(HD_ERESOURCE, "out of memory for read '%s'", bam_get_qname(b));
         return -1;
     }
     const uint8_t *s = bam_get_seq(b);
+    int eq = 0;
     for (size_t i = 0; i < n; i++) {
         char c = seq_nt16_str[bam_seqi(s, i)];
-        in->seq.s[i] = c == '=' ? 'N' : c;
+        eq |= c == '=';
+        in->seq.s[i] = c;
     }
     in->seq.s[n] = 0;
     in->seq.l = n;
+    if (eq && resolve_eq(in, b)) return -1;
     u->name = in->name.s;
     u->seq = in->seq.s;
     u->len = n;

@@ -149,17 +149,16 @@ static int labelled_fasta(lreader *lr, BGZF *bg)
     while ((r = hd_fasta_next(fa, &rec)) > 0) {
         int lr_ = hd_header_label(rec.comment, label, sizeof label);
         if (lr_ == 0) {
-            hd_set_error(HD_EINPUT, "%s: record %s has no label=NAME in its header", lr->disp, rec.name);
+            hd_set_error(HD_EINPUT, "%s: record '%s' has no label=NAME in its header", lr->disp, rec.name);
             goto done;
         }
         if (lr_ < 0) {
-            hd_set_error(HD_EINPUT, "%s: record %s has an empty or overlong label= in its header", lr->disp, rec.name);
+            hd_set_error(HD_EINPUT, "%s: record '%s' has an empty or overlong label= in its header", lr->disp, rec.name);
             goto done;
         }
         long b = bad_base(rec.seq, rec.len);
         if (b >= 0) {
-            hd_set_error(HD_EINPUT, "%s: invalid character '%c' in record %s at position %ld", lr->disp, rec.seq[b],
-                         rec.name, b + 1);
+            hd_set_bases_error(lr->disp, NULL, rec.name, rec.seq[b], (size_t)b);
             goto done;
         }
         if (hd_lset_add(lr->out, rec.name, rec.seq, rec.len, label, NULL, 0, 0)) goto done;
@@ -390,6 +389,11 @@ static int set_str(char **dst, const char *s)
 static int load_interval(hd_qreader *q, const char *chrom, int64_t beg, int64_t end, const char *label)
 {
     if (!(q->owned = hd_faidx_fetch(q->fai, q->refpath, chrom, beg, end))) return -1;
+    long b = bad_base(q->owned, (size_t)(end - beg));
+    if (b >= 0) {
+        hd_set_bases_error(q->refpath, NULL, chrom, q->owned[b], (size_t)(beg + b));
+        return -1;
+    }
     if (set_str(&q->chrom, chrom) || set_str(&q->rname, chrom) || set_str(&q->label, label)) return -1;
     q->seq = q->owned;
     q->len = (size_t)(end - beg);
@@ -409,13 +413,18 @@ static int load_next(hd_qreader *q)
         char lab[1024];
         int lr = hd_header_label(rec.comment, lab, sizeof lab);
         if (lr < 0) {
-            hd_set_error(HD_EINPUT, "%s: record %s has an empty or overlong label= in its header",
+            hd_set_error(HD_EINPUT, "%s: record '%s' has an empty or overlong label= in its header",
                          hd_fasta_name(q->fa), rec.name);
             return -1;
         }
         if (set_str(&q->rname, rec.name) || set_str(&q->label, lr ? lab : NULL) ||
             set_str(&q->chrom, q->sp.window > 0 ? rec.name : NULL))
             return -1;
+        long b = bad_base(rec.seq, rec.len);   /* every method, k-mers too (hyenadna-classify(1)) */
+        if (b >= 0) {
+            hd_set_bases_error(hd_fasta_name(q->fa), NULL, rec.name, rec.seq[b], (size_t)b);
+            return -1;
+        }
         q->seq = rec.seq;
         q->len = rec.len;
         q->off = 0;

@@ -19,7 +19,7 @@ int hd_clf_dim(const hd_clf *c)
 /* prefix the last error with "FILE: record NAME: " */
 static void blame(const char *file, const char *name)
 {
-    char *e = hd_sprintf("%s: record %s: %s", file, name, hd_error());
+    char *e = hd_sprintf("%s: record '%s': %s", file, name, hd_error());
     if (e) hd_set_error(hd_error_kind(), "%s", e);
     free(e);
 }
@@ -39,7 +39,7 @@ int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, co
         return 0;
     }
     if (c->m->max_len > 0 && len > (size_t)c->m->max_len) {
-        hd_set_error(HD_EINPUT, "%s: record %s: %zu bases exceed the model's maximum length of %ld (use --window)",
+        hd_set_error(HD_EINPUT, "%s: record '%s': %zu bases exceed the model's maximum length of %ld (use --window)",
                      file, name, len, c->m->max_len);
         return -1;
     }

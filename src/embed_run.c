@@ -1,5 +1,6 @@
 /* embed_run.c -- the run of `hyenadna embed`: units -> windows -> batches -> writer (see embed_run.h). */
 #include "embed_run.h"
+#include "tokenizer.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -199,6 +200,14 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
     /* outside this shard; a unit without rows is reported by the shard holding the row after it */
     if (r->sharded && (nrows ? first + nrows <= r->lo || first >= r->hi : !reports_empty(r, first))) return 0;
     if (u->len == 0) return 0;   /* the readers skip empty sequences themselves */
+    size_t bad = hd_bases_check(u->seq, u->len);   /* one message for every command (tokenizer.h) */
+    if (bad < u->len) {
+        if (!strcmp(wo->kind, "region"))   /* named by the record and its position, as when embedded whole */
+            hd_set_bases_error(wo->input, NULL, u->chrom, u->seq[bad], (size_t)u->start + bad);
+        else
+            hd_set_bases_error(wo->input, wo->kind, u->name, u->seq[bad], bad);
+        return -1;
+    }
     int64_t len = (int64_t)u->len, w = 0, s = 0;
     int windowed = 0;
     if (wo->window) {
@@ -207,12 +216,12 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
         windowed = 1;
     } else if (wo->max_len > 0 && len > wo->max_len) {
         if (wo->no_split) {
-            hd_set_error(HD_EINPUT, "%s %s of %s: %" PRId64 " bases exceed the model's maximum length of %ld (--no-split)",
+            hd_set_error(HD_EINPUT, "%s '%s' of %s: %" PRId64 " bases exceed the model's maximum length of %ld (--no-split)",
                          wo->kind, u->name, wo->input, len, wo->max_len);
             return -1;
         }
         if (r->n_split++ < 5)
-            hd_log(HD_LOG_WARN, "%s %s of %s: %" PRId64 " bases exceed the model's maximum length of %ld: embedding "
+            hd_log(HD_LOG_WARN, "%s '%s' of %s: %" PRId64 " bases exceed the model's maximum length of %ld: embedding "
                    "windows of %ld bases", wo->kind, u->name, wo->input, len, wo->max_len, wo->max_len);
         w = s = wo->max_len;
         windowed = 1;

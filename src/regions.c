@@ -124,6 +124,51 @@ static int getid(void *ud, const char *name) { return hd_contigs_id(ud, name); }
 
 /* ------------------------------------------------------------------ FASTA index */
 
+/* htslib says why it cannot load or build a FASTA index only in its log, on stderr: the error messages of
+ * one call are caught in memory (stderr is pointed at a memory stream for its duration) so that the reason
+ * goes into our error instead. */
+typedef struct {
+    FILE *saved, *mem;
+    char *buf;
+    size_t len;
+    enum htsLogLevel lvl;
+} logcatch;
+
+static void catch_begin(logcatch *c)
+{
+    memset(c, 0, sizeof *c);
+    c->lvl = hts_get_log_level();
+    fflush(stderr);
+    if ((c->mem = open_memstream(&c->buf, &c->len))) {
+        c->saved = stderr;
+        stderr = c->mem;
+    }
+    hts_set_log_level(c->mem ? HTS_LOG_ERROR : HTS_LOG_OFF);
+}
+
+/* The last message caught, without htslib's "[E::function] " prefix, into out ("" when none). */
+static void catch_end(logcatch *c, char *out, size_t n)
+{
+    hts_set_log_level(c->lvl);
+    out[0] = 0;
+    if (!c->mem) return;
+    stderr = c->saved;
+    fclose(c->mem);
+    char *s = c->buf, *last = NULL;
+    for (char *line = s; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        if (*line) last = line;
+        line = nl ? nl + 1 : NULL;
+    }
+    if (last) {
+        if (last[0] == '[' && strchr(last, ']')) last = strchr(last, ']') + 1;
+        while (*last == ' ') last++;
+        snprintf(out, n, "%s", last);
+    }
+    free(c->buf);
+}
+
 faidx_t *hd_faidx_open(const char *path)
 {
     if (!strcmp(path, "-")) {
@@ -134,11 +179,13 @@ faidx_t *hd_faidx_open(const char *path)
         hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    enum htsLogLevel lvl = hts_get_log_level();
-    hts_set_log_level(HTS_LOG_OFF);
+    logcatch lc;
+    char why[512];
+    catch_begin(&lc);
     errno = 0;
     faidx_t *fai = fai_load(path);
-    hts_set_log_level(lvl);
+    int err = errno;
+    catch_end(&lc, why, sizeof why);
     if (!fai) {
         htsFile *f = hts_open(path, "r");
         int gz = f && hts_get_format(f)->compression == gzip;
@@ -146,9 +193,11 @@ faidx_t *hd_faidx_open(const char *path)
         if (gz)
             hd_set_error(HD_EINPUT, "%s: cannot index a gzip-compressed FASTA for regions: compress it with "
                                     "bgzip instead of gzip", path);
+        else if (why[0])
+            hd_set_error(HD_EINPUT, "%s: cannot load or build the FASTA index (.fai): %s", path, why);
         else
-            hd_set_error(HD_EINPUT, "%s: cannot load or build the FASTA index (.fai)%s%s", path,
-                         errno ? ": " : "", errno ? strerror(errno) : "");
+            hd_set_error(HD_EINPUT, "%s: cannot load or build the FASTA index (.fai)%s%s", path, err ? ": " : "",
+                         err ? strerror(err) : "");
     }
     return fai;
 }

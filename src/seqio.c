@@ -111,10 +111,10 @@ void hd_fasta_skip_warn(hd_fasta *f, const hd_seqrec *rec, int why)
 {
     if (f->warned[why]++ >= HD_SKIP_SHOWN) return;
     if (why == HD_SKIP_EMPTY) {
-        hd_log(HD_LOG_WARN, "record %s of %s is empty: skipped", rec->name, f->disp);
+        hd_log(HD_LOG_WARN, "record '%s' of %s is empty: skipped", rec->name, f->disp);
     } else {
         khint_t k = kh_get(hd_seen, f->seen, rec->name);
-        hd_log(HD_LOG_WARN, "record %s of %s: the name was used by record %ld before: skipped (the first record of "
+        hd_log(HD_LOG_WARN, "record '%s' of %s: the name was used by record number %ld before: skipped (the first record of "
                "a name is used)", rec->name, f->disp, k != kh_end(f->seen) ? kh_val(f->seen, k) + 1 : 0L);
     }
 }
@@ -172,7 +172,7 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
         }
         if (r < -1) {
             const char *why = r == -2 ? "truncated quality string" : r == -3 ? "read error" : "malformed record";
-            if (f->n) hd_set_error(HD_EINPUT, "%s: %s in record %s (record %ld)", f->disp, why, f->ks->name.s, f->n + 1);
+            if (f->n) hd_set_error(HD_EINPUT, "%s: %s in record '%s' (record number %ld)", f->disp, why, f->ks->name.s, f->n + 1);
             else hd_set_error(HD_EINPUT, "%s: %s in the first record", f->disp, why);
             return -1;
         }
@@ -180,7 +180,7 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
         if (tidy(ks)) { hd_set_oom(NULL); return -1; }
         long idx = f->n++;
         if (!ks->name.l) {
-            hd_set_error(HD_EINPUT, "%s: record %ld has an empty name", f->disp, idx + 1);
+            hd_set_error(HD_EINPUT, "%s: record number %ld has an empty name", f->disp, idx + 1);
             return -1;
         }
         rec->name = ks->name.s;

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 int hd_special_parse(const char *s, hd_special *out)
@@ -29,6 +30,23 @@ int hd_base_id(int c)
     }
 }
 
+size_t hd_bases_check(const char *seq, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (hd_base_id((unsigned char)seq[i]) < 0) return i;
+    return n;
+}
+
+void hd_set_bases_error(const char *file, const char *kind, const char *name, int ch, size_t pos)
+{
+    unsigned char c = (unsigned char)ch;
+    char what[32];
+    if (isprint(c) && c != '\'') snprintf(what, sizeof what, "character '%c'", c);
+    else snprintf(what, sizeof what, "byte 0x%02x", c);
+    hd_set_error(HD_EINPUT, "%s%sinvalid %s in %s '%s' at position %zu", file ? file : "", file ? ": " : "", what,
+                 kind ? kind : "record", name ? name : "?", pos + 1);
+}
+
 long hd_tokenize(const char *seq, size_t n, hd_special sp, int32_t *ids, const char *record)
 {
     size_t k = 0;
@@ -36,11 +54,7 @@ long hd_tokenize(const char *seq, size_t n, hd_special sp, int32_t *ids, const c
     for (size_t i = 0; i < n; i++) {
         int id = hd_base_id(seq[i]);
         if (id < 0) {
-            unsigned char c = (unsigned char)seq[i];
-            if (isprint(c))
-                hd_set_error(HD_EINPUT, "invalid character '%c' in record %s at position %zu", c, record ? record : "?", i + 1);
-            else
-                hd_set_error(HD_EINPUT, "invalid byte 0x%02x in record %s at position %zu", c, record ? record : "?", i + 1);
+            hd_set_bases_error(NULL, NULL, record, seq[i], i);
             return -1;
         }
         ids[k++] = id;

@@ -22,8 +22,17 @@ size_t hd_special_extra(hd_special sp);                    /* tokens added */
 int hd_base_id(int c);
 
 /* Tokenize n bases into ids (room for n + hd_special_extra(sp)).  On a character outside the
- * alphabet: -1 and an error naming `record` and the 1-based position.  Returns the id count. */
+ * alphabet: -1 and the error of hd_set_bases_error (without a file).  Returns the id count. */
 long hd_tokenize(const char *seq, size_t n, hd_special sp, int32_t *ids, const char *record);
+
+/* The index of the first character of seq[0, n) outside the alphabet of hd_base_id; n when there is none. */
+size_t hd_bases_check(const char *seq, size_t n);
+/* The error for a character c outside the alphabet at 0-based position pos of a sequence, the same in every
+ * command:
+ *     FILE: invalid character 'C' in record 'NAME' at position P
+ * (P = pos + 1; "invalid byte 0xNN" for a byte that does not print; no "FILE: " when file is NULL; kind
+ * replaces "record" when not NULL, e.g. "read" or "region"). */
+void hd_set_bases_error(const char *file, const char *kind, const char *name, int c, size_t pos);
 
 /* The base character of an id ('A', 'C', 'G', 'T', 'N'; '?' otherwise). */
 char hd_id_base(int id);

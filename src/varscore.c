@@ -16,11 +16,19 @@
 
 /* ================================================================ 1. pure functions */
 
+hd_vs_win hd_vs_window(size_t p, size_t reflen, size_t altlen, size_t W, size_t n)
+{
+    size_t dp = reflen > altlen ? reflen - altlen : 0;   /* d⁺ < n: the REF allele lies in the contig */
+    hd_vs_win w;
+    w.L = W < n - dp ? W : n - dp;
+    size_t a = p > w.L / 2 ? p - w.L / 2 : 0, b = n - w.L - dp;
+    w.s = a < b ? a : b;
+    return w;
+}
+
 size_t hd_vs_window_start(size_t p, size_t W, size_t clen)
 {
-    size_t a = p > W / 2 ? p - W / 2 : 0;
-    size_t b = clen > W ? clen - W : 0;
-    return a < b ? a : b;
+    return clen ? hd_vs_window(p, 1, 1, W, clen).s : 0;
 }
 
 size_t hd_vs_ref_window(const uint8_t *ref, size_t clen, size_t s, size_t W, int32_t *out)
@@ -82,13 +90,63 @@ double hd_vs_cosdist(const float *a, const float *b, size_t n)
 long hd_vs_allele_ids(const char *allele, int32_t *out, size_t cap)
 {
     size_t n = 0;
+    int other = 0;
     for (const char *c = allele; *c; c++) {
         int id = hd_base_id((unsigned char)*c);
         if (id < HD_TOK_A || id > HD_TOK_N) return -1;
+        if (id == HD_TOK_N) other = 1;   /* N or an IUPAC code */
         if (n < cap) out[n] = id;
         n++;
     }
-    return n ? (long)n : -1;
+    if (!n) return -1;
+    return other ? -2 : (long)n;
+}
+
+int hd_vs_stretches_build(hd_vs_stretches *r, const char *seq, size_t n)
+{
+    r->n = 0;
+    for (size_t i = 0; i < n;) {
+        char c = seq[i];
+        if (c == 'A' || c == 'C' || c == 'G' || c == 'T') { i++; continue; }
+        size_t b = i;
+        int only_n = 1;
+        for (; i < n && !strchr("ACGT", seq[i]); i++) only_n &= seq[i] == 'N';
+        if (r->n == r->m) {
+            size_t m = r->m ? 2 * r->m : 64;
+            hd_vs_stretch *v = realloc(r->v, m * sizeof *v);
+            if (!v) { hd_set_oom("the non-ACGT stretches of a contig"); return -1; }
+            r->v = v, r->m = m;
+        }
+        r->v[r->n++] = (hd_vs_stretch){b, i, only_n};
+    }
+    return 0;
+}
+
+void hd_vs_stretches_free(hd_vs_stretches *r)
+{
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+int hd_vs_stretches_check(const hd_vs_stretches *r, size_t beg, size_t end)
+{
+    size_t lo = 0, hi = r->n;   /* the first run ending after beg */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->v[mid].end <= beg) lo = mid + 1;
+        else hi = mid;
+    }
+    int k = HD_VS_SPAN_ACGT;
+    for (size_t i = lo; i < r->n && r->v[i].beg < end; i++) {
+        if (!r->v[i].only_n) return HD_VS_SPAN_OTHER;
+        k = HD_VS_SPAN_N;
+    }
+    return k;
+}
+
+int hd_vs_model_has_n(const hd_model *m)
+{
+    return m && hd_model_base_token(m, HD_TOK_N) < m->vocab_size;
 }
 
 int hd_vs_check_ref(const char *seq, size_t len, int64_t pos, const char *refal)
@@ -456,19 +514,27 @@ static long add_query(hd_vs_batch *b, long j, size_t row, int a, int bb)
     return (long)J->nq++;
 }
 
-/* REF and ALT windows of strand st (1: reverse complemented) into b->w1 / b->w2; lengths returned. */
+/* REF and ALT windows (hd_vs_window) of strand st (1: reverse complemented) into b->w1 / b->w2; both are
+ * w->L long. */
 static void windows(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
-                    size_t altlen, int st, size_t *nr, size_t *na, size_t *s_out)
+                    size_t altlen, const hd_vs_win *w, int st)
 {
-    size_t W = b->o.window, s = hd_vs_window_start(p, W, c->len);
-    const uint8_t *ref = &CID(c, s);   /* the window's bases, from s */
-    *nr = hd_vs_ref_window(ref, c->len - s, 0, W, b->w1);
-    *na = hd_vs_alt_window(ref, c->len - s, 0, p - s, reflen, alt, altlen, W, b->w2);
+    const uint8_t *ref = &CID(c, w->s);   /* the window's bases, from s */
+    size_t nr = hd_vs_ref_window(ref, c->len - w->s, 0, w->L, b->w1);
+    size_t na = hd_vs_alt_window(ref, c->len - w->s, 0, p - w->s, reflen, alt, altlen, w->L, b->w2);
     if (st) {
-        hd_ids_revcomp(b->w1, *nr);
-        hd_ids_revcomp(b->w2, *na);
+        hd_ids_revcomp(b->w1, nr);
+        hd_ids_revcomp(b->w2, na);
     }
-    if (s_out) *s_out = s;
+}
+
+/* The reference bases [lo, hi) the REF and ALT windows read (the ALT window reads past s + Lw after a
+ * deletion). */
+static void window_span(const hd_vs_win *w, size_t p, size_t reflen, size_t altlen, size_t *lo, size_t *hi)
+{
+    size_t e = w->s + w->L, head = p - w->s + altlen;   /* ALT window: ref[s, p) + ALT, then ref from p + reflen */
+    if (head < w->L && p + reflen + (w->L - head) > e) e = p + reflen + (w->L - head);
+    *lo = w->s, *hi = e;
 }
 
 /* ---- the chunk grid (varscore.h) */
@@ -537,6 +603,50 @@ void hd_vs_span(const hd_vs_batch *b, const hd_vs_contig *c, size_t a, size_t e,
     *lo = l, *hi = h;
 }
 
+/* The chunk of each strand that scores the variant in prefix/unmasked mode (kk[st]); 0 when there is none
+ * (then prefix mode falls back to window mode, or has no LLR with prefix_only; unmasked mode has no LLR);
+ * *no_prefix: an SNV without a prefix. */
+static int choose_chunks(const hd_vs_batch *b, const hd_vs_contig *c, const hd_vs_grid *g, size_t p, size_t reflen,
+                         int nstrand, size_t kk[2], int *no_prefix)
+{
+    hd_vs_mode mode = b->o.mode;
+    *no_prefix = 0;
+    if (p < c->origin) {
+        *no_prefix = mode == HD_VS_PREFIX;
+        return 0;
+    }
+    for (int st = 0; st < nstrand; st++) {
+        size_t k, klo = hd_vs_grid_first(g, p), khi = hd_vs_grid_last(g, p), cs, len;
+        if (mode == HD_VS_PREFIX) k = st ? khi : klo;
+        else {   /* the chunk that puts the variant furthest from both ends */
+            size_t best = 0;
+            k = klo;
+            for (size_t q = klo; q <= khi; q++) {
+                hd_vs_grid_chunk(g, q, &cs, &len);
+                if (p + reflen > cs + len) continue;
+                size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
+                if (q == klo || mn > best) best = mn, k = q;
+            }
+        }
+        hd_vs_grid_chunk(g, k, &cs, &len);
+        if (p < cs || p + reflen > cs + len) return 0;
+        if (mode == HD_VS_PREFIX) {
+            size_t rel = p - cs, j = st ? len - 1 - rel : rel;
+            if (j < 1) { *no_prefix = 1; return 0; }
+        }
+        kk[st] = k;
+    }
+    return 1;
+}
+
+/* Do the bases [lo, hi) of c hold only what a score may read (A C G T, and N with an N token)? */
+static int span_ok(const hd_vs_batch *b, const hd_vs_contig *c, size_t lo, size_t hi)
+{
+    if (!c->stretches) return 1;
+    int k = hd_vs_stretches_check(c->stretches, lo, hi);
+    return k == HD_VS_SPAN_ACGT || (k == HD_VS_SPAN_N && b->o.n_token);
+}
+
 long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
                      size_t altlen)
 {
@@ -565,113 +675,114 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
     for (int st = 0; st < 2; st++) A->ref_job[st] = A->alt_job[st] = A->q_job[st] = A->pref_job[st] = A->palt_job[st] = -1;
     int snv = reflen == 1 && altlen == 1, subst = reflen == altlen;
     hd_vs_mode mode = b->o.mode;
-    size_t nr, na, s;
+    hd_vs_win w = hd_vs_window(p, reflen, altlen, b->o.window, c->len);
 
+    /* 1. what is scored how: reference chunks (prefix, unmasked), windows, or no LLR */
+    size_t kk[2] = {0, 0};
+    int chunks = 0, no_prefix = 0;
+    hd_vs_grid g;
+    grid_of(b, c, &g);
     if (mode == HD_VS_PREFIX || mode == HD_VS_UNMASKED) {
-        /* one pass per reference chunk; SNVs (and, unmasked, substitutions) read from it */
-        hd_vs_grid g;
-        grid_of(b, c, &g);
-        size_t kk[2];
-        int ok = (mode == HD_VS_PREFIX ? snv : subst) && p >= c->origin, no_prefix = 0;
-        for (int st = 0; ok && st < A->nstrand; st++) {
-            size_t k, klo = hd_vs_grid_first(&g, p), khi = hd_vs_grid_last(&g, p), cs, len;
-            if (mode == HD_VS_PREFIX) k = st ? khi : klo;
-            else {   /* the chunk that puts the variant furthest from both ends */
-                size_t best = 0;
-                k = klo;
-                for (size_t q = klo; q <= khi; q++) {
-                    hd_vs_grid_chunk(&g, q, &cs, &len);
-                    if (p + reflen > cs + len) continue;
-                    size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
-                    if (q == klo || mn > best) best = mn, k = q;
-                }
-            }
-            hd_vs_grid_chunk(&g, k, &cs, &len);
-            if (p < cs || p + reflen > cs + len) { ok = 0; break; }
-            if (mode == HD_VS_PREFIX) {
-                size_t rel = p - cs, j = st ? len - 1 - rel : rel;
-                if (j < 1) { ok = 0, no_prefix = 1; break; }
-            }
-            kk[st] = k;
-        }
-        if (mode == HD_VS_PREFIX && snv && p < c->origin) no_prefix = 1;
-        if (ok) {
-            A->llr_kind = LLR_QUERY;
-            for (int st = 0; st < A->nstrand; st++) {
-                size_t cs, len;
-                hd_vs_grid_chunk(&g, kk[st], &cs, &len);
-                jkey key = {1, c->id, st, kk[st], c->origin};
-                long j = get_job(b, NULL, len, &key, c, cs, 0, 0);
-                if (j < 0) return -1;
-                A->q_job[st] = j;
-                A->q0[st] = b->jobs[j].nq;
-                for (size_t i = 0; i < reflen; i++) {
-                    int r = CID(c, p + i), a = alt[i];
-                    if (subst && reflen > 1 && r == a) continue;
-                    size_t rel = p + i - cs, row;
-                    if (mode == HD_VS_PREFIX) row = st ? len - 1 - rel - 1 : rel - 1;
-                    else row = st ? len - 1 - rel : rel;
-                    if (st) r = hd_id_complement(r), a = hd_id_complement(a);
-                    if (add_query(b, j, row, a, r) < 0) return -1;
-                }
-                A->nq[st] = b->jobs[j].nq - A->q0[st];
-            }
-        } else if (mode == HD_VS_PREFIX && no_prefix && b->o.prefix_only) {
+        chunks = (mode == HD_VS_PREFIX ? snv : subst) && choose_chunks(b, c, &g, p, reflen, A->nstrand, kk, &no_prefix);
+        if (!chunks && mode == HD_VS_PREFIX && no_prefix && b->o.prefix_only) {
             A->llr_kind = LLR_NONE;
             A->status = HD_VS_NO_PREFIX;
-        } else if (mode == HD_VS_PREFIX) {
-            mode = HD_VS_WINDOW;    /* indels, MNPs, variants without a prefix: window mode */
-        } else {
-            A->llr_kind = LLR_NONE;
-            A->status = HD_VS_NO_LLR_INDEL;
+        } else if (!chunks && mode == HD_VS_PREFIX) {
+            mode = HD_VS_WINDOW;   /* indels, MNPs, variants without a prefix: window mode */
         }
     }
-    if (mode == HD_VS_WINDOW) {
+    if ((mode == HD_VS_UNMASKED && !chunks) || (mode == HD_VS_MASKED && !subst)) {
+        A->llr_kind = LLR_NONE;
+        A->status = HD_VS_NO_LLR_INDEL;
+    }
+    int edist_windows = b->o.edist && mode != HD_VS_WINDOW;   /* EDIST on windows of their own */
+
+    /* 2. the bases the scores read hold only A C G T (and N with an N token) */
+    int ok = 1;
+    for (int st = 0; chunks && st < A->nstrand; st++) {
+        size_t cs, len;
+        hd_vs_grid_chunk(&g, kk[st], &cs, &len);
+        size_t lo = cs, hi = cs + len;   /* unmasked: the chunk; prefix: the prefix of the strand and the variant */
+        if (mode == HD_VS_PREFIX) {
+            if (st) lo = p;
+            else hi = p + 1;
+        }
+        ok &= span_ok(b, c, lo, hi);
+    }
+    if (mode == HD_VS_WINDOW || edist_windows) {
+        size_t lo, hi;
+        window_span(&w, p, reflen, altlen, &lo, &hi);
+        ok &= span_ok(b, c, lo, hi);
+    } else if (mode == HD_VS_MASKED && subst) {
+        ok &= span_ok(b, c, w.s, w.s + w.L);
+    }
+    if (!ok) {
+        A->llr_kind = LLR_NONE;
+        A->status = HD_VS_NONACGT_WINDOW;
+        return (long)b->na++;
+    }
+
+    /* 3. the forward passes */
+    if (chunks) {
+        A->llr_kind = LLR_QUERY;
+        for (int st = 0; st < A->nstrand; st++) {
+            size_t cs, len;
+            hd_vs_grid_chunk(&g, kk[st], &cs, &len);
+            jkey key = {1, c->id, st, kk[st], c->origin};
+            long j = get_job(b, NULL, len, &key, c, cs, 0, 0);
+            if (j < 0) return -1;
+            A->q_job[st] = j;
+            A->q0[st] = b->jobs[j].nq;
+            for (size_t i = 0; i < reflen; i++) {
+                int r = CID(c, p + i), a = alt[i];
+                if (subst && reflen > 1 && r == a) continue;
+                size_t rel = p + i - cs, row;
+                if (mode == HD_VS_PREFIX) row = st ? len - 1 - rel - 1 : rel - 1;
+                else row = st ? len - 1 - rel : rel;
+                if (st) r = hd_id_complement(r), a = hd_id_complement(a);
+                if (add_query(b, j, row, a, r) < 0) return -1;
+            }
+            A->nq[st] = b->jobs[j].nq - A->q0[st];
+        }
+    } else if (mode == HD_VS_WINDOW) {
         A->llr_kind = LLR_WINDOW;
         for (int st = 0; st < A->nstrand; st++) {
-            windows(b, c, p, reflen, alt, altlen, st, &nr, &na, NULL);
-            if ((A->ref_job[st] = get_job(b, b->w1, nr, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
-            if ((A->alt_job[st] = get_job(b, b->w2, na, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
+            windows(b, c, p, reflen, alt, altlen, &w, st);
+            if ((A->ref_job[st] = get_job(b, b->w1, w.L, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
+            if ((A->alt_job[st] = get_job(b, b->w2, w.L, NULL, c, 0, 1, b->o.edist)) < 0) return -1;
             A->pref_job[st] = b->o.edist ? A->ref_job[st] : -1;
             A->palt_job[st] = b->o.edist ? A->alt_job[st] : -1;
         }
-    } else if (mode == HD_VS_MASKED) {
-        if (!subst) {
-            A->llr_kind = LLR_NONE;
-            A->status = HD_VS_NO_LLR_INDEL;
-        } else {
-            A->llr_kind = LLR_QUERY;
-            for (int st = 0; st < A->nstrand; st++) {
-                size_t W = b->o.window;
-                s = hd_vs_window_start(p, W, c->len);
-                nr = hd_vs_ref_window(&CID(c, s), c->len - s, 0, W, b->w1);
-                size_t npos = 0, pos[64];
-                for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
-                    if (reflen > 1 && CID(c, p + i) == alt[i]) continue;
-                    if (npos == 64) break;
-                    pos[npos++] = i;
-                    b->w1[p + i - s] = HD_TOK_MASK;
-                }
-                if (st) hd_ids_revcomp(b->w1, nr);
-                long j = get_job(b, b->w1, nr, NULL, c, 0, 0, 0);
-                if (j < 0) return -1;
-                A->q_job[st] = j;
-                A->q0[st] = b->jobs[j].nq;
-                for (size_t q = 0; q < npos; q++) {
-                    size_t rel = p + pos[q] - s;
-                    int r = CID(c, p + pos[q]), a = alt[pos[q]];
-                    if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
-                    if (add_query(b, j, rel, a, r) < 0) return -1;
-                }
-                A->nq[st] = b->jobs[j].nq - A->q0[st];
+    } else if (mode == HD_VS_MASKED && subst) {
+        A->llr_kind = LLR_QUERY;
+        for (int st = 0; st < A->nstrand; st++) {
+            size_t s = w.s, nr = hd_vs_ref_window(&CID(c, s), c->len - s, 0, w.L, b->w1);
+            size_t npos = 0, pos[64];
+            for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
+                if (reflen > 1 && CID(c, p + i) == alt[i]) continue;
+                if (npos == 64) break;
+                pos[npos++] = i;
+                b->w1[p + i - s] = HD_TOK_MASK;
             }
+            if (st) hd_ids_revcomp(b->w1, nr);
+            long j = get_job(b, b->w1, nr, NULL, c, 0, 0, 0);
+            if (j < 0) return -1;
+            A->q_job[st] = j;
+            A->q0[st] = b->jobs[j].nq;
+            for (size_t q = 0; q < npos; q++) {
+                size_t rel = p + pos[q] - s;
+                int r = CID(c, p + pos[q]), a = alt[pos[q]];
+                if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
+                if (add_query(b, j, rel, a, r) < 0) return -1;
+            }
+            A->nq[st] = b->jobs[j].nq - A->q0[st];
         }
     }
-    if (b->o.edist && A->pref_job[0] < 0) {
+    if (edist_windows) {
         for (int st = 0; st < A->nstrand; st++) {
-            windows(b, c, p, reflen, alt, altlen, st, &nr, &na, NULL);
-            if ((A->pref_job[st] = get_job(b, b->w1, nr, NULL, c, 0, 0, 1)) < 0) return -1;
-            if ((A->palt_job[st] = get_job(b, b->w2, na, NULL, c, 0, 0, 1)) < 0) return -1;
+            windows(b, c, p, reflen, alt, altlen, &w, st);
+            if ((A->pref_job[st] = get_job(b, b->w1, w.L, NULL, c, 0, 0, 1)) < 0) return -1;
+            if ((A->palt_job[st] = get_job(b, b->w2, w.L, NULL, c, 0, 0, 1)) < 0) return -1;
         }
     }
     return (long)b->na++;
@@ -687,10 +798,17 @@ int hd_vs_batch_result(const hd_vs_batch *b, long h, double *llr, double *edist)
     const allele *A = &b->al[h];
     double l = 0, d = 0;
     for (int st = 0; st < A->nstrand; st++) {
-        if (A->llr_kind == LLR_WINDOW) l += b->jobs[A->alt_job[st]].ll - b->jobs[A->ref_job[st]].ll;
-        else if (A->llr_kind == LLR_QUERY) {
+        if (A->llr_kind == LLR_WINDOW) {
+            const hd_vs_job *ja = &b->jobs[A->alt_job[st]], *jr = &b->jobs[A->ref_job[st]];
+            if (b->o.llr_mean)   /* ll sums over positions 1..L−1 */
+                l += ja->ll / (double)(ja->L > 1 ? ja->L - 1 : 1) - jr->ll / (double)(jr->L > 1 ? jr->L - 1 : 1);
+            else
+                l += ja->ll - jr->ll;
+        } else if (A->llr_kind == LLR_QUERY) {
             const hd_vs_job *J = &b->jobs[A->q_job[st]];
-            for (size_t i = 0; i < A->nq[st]; i++) l += J->q[A->q0[st] + i].out;
+            double q = 0;
+            for (size_t i = 0; i < A->nq[st]; i++) q += J->q[A->q0[st] + i].out;
+            l += b->o.llr_mean && A->nq[st] ? q / (double)A->nq[st] : q;
         }
         if (A->pref_job[st] >= 0)
             d += hd_vs_cosdist(b->jobs[A->pref_job[st]].pool, b->jobs[A->palt_job[st]].pool,

@@ -21,15 +21,28 @@ struct hd_backend;
 
 /* ---------------------------------------------------------------- 1. pure functions */
 
-/* Start of the REF window of width W around the variant whose first REF base is at p on a contig of
- * length clen: s = min(max(0, p − ⌊W/2⌋), max(0, clen − W)). */
+/* The windows of one allele (man hyenadna-score-variants, WINDOWS).  With n the contig length, p the 0-based
+ * position of the first REF base, d = reflen − altlen and d⁺ = max(d, 0):
+ *     Lw = min(W, n − d⁺),   s = min(max(0, p − ⌊Lw/2⌋), n − Lw − d⁺);
+ * the REF window is ref[s, s + Lw) and the ALT window ref[s, p) + ALT + ref[p + reflen, n) cut to Lw bases,
+ * so both hold exactly Lw bases, and a deletion near a contig end (or on a contig shorter than W) is scored
+ * on windows of equal length.  Away from contig ends s = p − ⌊W/2⌋ and Lw = W.  Each ALT of a multi-allelic
+ * record has its own window.  Requires reflen, altlen ≥ 1 and p + reflen ≤ n. */
+typedef struct {
+    size_t s;   /* start of both windows on the contig */
+    size_t L;   /* Lw: the length of both windows */
+} hd_vs_win;
+hd_vs_win hd_vs_window(size_t p, size_t reflen, size_t altlen, size_t W, size_t n);
+
+/* The window start of an SNV or an insertion (d⁺ = 0): hd_vs_window(p, 1, 1, W, clen).s. */
 size_t hd_vs_window_start(size_t p, size_t W, size_t clen);
 
-/* REF window: ref[s, s + n) with n = min(W, clen − s); returns n (ids written to out, room for W). */
+/* REF window: ref[s, s + n) with n = min(W, clen − s); returns n (ids written to out, room for W).  With the
+ * s and W = Lw of hd_vs_window it is exactly Lw long. */
 size_t hd_vs_ref_window(const uint8_t *ref, size_t clen, size_t s, size_t W, int32_t *out);
 
-/* ALT window: ref[s, p) + alt + ref[p + reflen, clen), cut to W tokens; returns its length.
- * Requires s ≤ p and p + reflen ≤ clen. */
+/* ALT window: ref[s, p) + alt + ref[p + reflen, clen), cut to W tokens; returns its length (Lw with the s and
+ * W = Lw of hd_vs_window).  Requires s ≤ p and p + reflen ≤ clen. */
 size_t hd_vs_alt_window(const uint8_t *ref, size_t clen, size_t s, size_t p, size_t reflen, const int32_t *alt,
                         size_t altlen, size_t W, int32_t *out);
 
@@ -42,9 +55,32 @@ void hd_vs_meanpool(const float *h, size_t L, size_t D, float *out);
 /* 1 − a·b / (‖a‖‖b‖); 0 when either vector is zero. */
 double hd_vs_cosdist(const float *a, const float *b, size_t n);
 
-/* Token ids of the bases of an allele string (A C G T N, IUPAC codes → N, any case); -1 when the allele
- * holds anything else (symbolic <...>, '*', breakends, '.'). */
+/* Token ids of the bases of an allele (A C G T, any case).  -1 when the allele is not bases (symbolic <...>,
+ * '*', breakends, '.', empty); -2 when it holds a base other than A, C, G or T (N or an IUPAC code): such an
+ * allele gets no score (out is then not filled). */
 long hd_vs_allele_ids(const char *allele, int32_t *out, size_t cap);
+
+/* The stretches of a contig that are not A, C, G or T (maximal runs of other characters; the contig is
+ * upper-case), sorted, each marked when it holds nothing but N.  The planner checks the bases a score reads
+ * against them. */
+typedef struct {
+    size_t beg, end;
+    int only_n;
+} hd_vs_stretch;
+typedef struct {
+    hd_vs_stretch *v;
+    size_t n, m;
+} hd_vs_stretches;
+/* Build from upper-case bases; 0, or -1 + hd_error (out of memory). */
+int hd_vs_stretches_build(hd_vs_stretches *r, const char *seq, size_t n);
+void hd_vs_stretches_free(hd_vs_stretches *r);
+/* What [beg, end) holds: */
+enum { HD_VS_SPAN_ACGT = 0, HD_VS_SPAN_N = 1, HD_VS_SPAN_OTHER = 2 };   /* only ACGT; ACGT and N; another code */
+int hd_vs_stretches_check(const hd_vs_stretches *r, size_t beg, size_t end);
+
+/* Whether the model has a token for N, so that N in a window is read as what it is (every family hyenadna
+ * runs does: the character vocabulary of docs/models.md §2 has N = 11, Evo 2's bytes (§6.3) 'N'). */
+int hd_vs_model_has_n(const struct hd_model *m);
 
 /* ---------------------------------------------------------------- 2. job runner */
 
@@ -99,6 +135,8 @@ typedef struct {
     size_t overlap;    /* overlap of consecutive chunks */
     int rc;            /* average over the forward strand and the reverse complement */
     int edist;         /* compute the embedding cosine distance */
+    int llr_mean;      /* --llr mean: each window's log-likelihood divided by its scored positions */
+    int n_token;       /* the model has an N token: N in the bases a score reads is allowed */
     int prefix_only;   /* prefix mode: an SNV without a prefix gets no LLR (HD_VS_NO_PREFIX) instead of the
                           window-mode score */
 } hd_vs_opts;
@@ -113,6 +151,7 @@ typedef struct {
     size_t len;           /* contig length */
     size_t off, n;
     size_t origin;        /* where the chunk grid starts (see hd_vs_grid; 0: the contig start) */
+    const hd_vs_stretches *stretches;   /* its non-ACGT stretches; NULL: not checked */
 } hd_vs_contig;
 
 /* The reference chunks of prefix and unmasked modes.  Along a contig of length len, from `origin`, chunk k
@@ -144,15 +183,23 @@ typedef struct hd_vs_batch hd_vs_batch;
 hd_vs_batch *hd_vs_batch_new(hd_vs_engine *e, const hd_vs_opts *o);
 void hd_vs_batch_free(hd_vs_batch *b);
 
-/* Why an allele gets no LLR (its EDIST may still be computed). */
-enum { HD_VS_OK = 0, HD_VS_NO_LLR_INDEL = 1, HD_VS_NO_PREFIX = 2 };
+/* Why an allele gets no LLR (its EDIST may still be computed, except for HD_VS_NONACGT_WINDOW). */
+enum {
+    HD_VS_OK = 0,
+    HD_VS_NO_LLR_INDEL = 1,     /* masked and unmasked modes: an indel */
+    HD_VS_NO_PREFIX = 2,        /* prefix mode with prefix_only: an SNV without a prefix */
+    HD_VS_NONACGT_WINDOW = 3    /* the bases the score reads hold a code other than A C G T (or N without an N
+                                 * token; contigs with stretches only): no score */
+};
 
 /* The bases [*lo, *hi) of contig c the batch reads to score SNVs (or substitutions) at positions [a, e)
  * of it (a < e ≤ c->len): what an hd_vs_contig holding part of a contig must hold. */
 void hd_vs_span(const hd_vs_batch *b, const hd_vs_contig *c, size_t a, size_t e, size_t *lo, size_t *hi);
 
 /* Queue one allele: the variant's REF (reflen ids at p; the caller has checked them against the contig)
- * and one ALT (ids).  Returns a handle ≥ 0, or -1 + hd_error. */
+ * and one ALT (ids).  Returns a handle ≥ 0, or -1 + hd_error.  The bases its scores read are checked
+ * against c->stretches first: an allele whose windows (or chunks) hold a code other than A, C, G, T (or N, with
+ * an N token) is not run and its result is HD_VS_NONACGT_WINDOW. */
 long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt,
                      size_t altlen);
 size_t hd_vs_batch_size(const hd_vs_batch *b);        /* alleles queued */

@@ -217,14 +217,14 @@ Test(classify, bad_labels_are_clear_errors)
     snprintf(p, sizeof p, "%s/missing.fa", d);
     write_file(p, ">r1 label=a\nACGT\n>r2 no label here\nACGT\n>r3 label=b\nAC\n");
     cr_assert_eq(hd_read_labelled(p, NULL, &s), -1);
-    cr_assert(strstr(hd_error(), p) && strstr(hd_error(), "record r2") && strstr(hd_error(), "label="), "%s",
+    cr_assert(strstr(hd_error(), p) && strstr(hd_error(), "record 'r2'") && strstr(hd_error(), "label="), "%s",
               hd_error());
     hd_lset_free(&s);
 
     snprintf(p, sizeof p, "%s/empty.fa", d);
     write_file(p, ">r1 label=a\nACGT\n>r2 label=\nACGT\n");
     cr_assert_eq(hd_read_labelled(p, NULL, &s), -1);
-    cr_assert(strstr(hd_error(), p) && strstr(hd_error(), "record r2"), "%s", hd_error());
+    cr_assert(strstr(hd_error(), p) && strstr(hd_error(), "record 'r2'"), "%s", hd_error());
     hd_lset_free(&s);
 
     snprintf(p, sizeof p, "%s/empty.tsv", d);

@@ -111,8 +111,8 @@ Test(readers, empty_record_skipped_with_a_warning)
     cr_assert_eq(hd_fasta_next(f, &r), 0);
     cr_assert_eq(hd_fasta_n_skipped(f, HD_SKIP_EMPTY), 2);
     hd_fasta_close(f);
-    cr_assert(strstr(logbuf, "record empty of ") && strstr(logbuf, "e.fa is empty: skipped"), "%s", logbuf);
-    cr_assert(strstr(logbuf, "record e2 of "), "%s", logbuf);
+    cr_assert(strstr(logbuf, "record 'empty' of ") && strstr(logbuf, "e.fa is empty: skipped"), "%s", logbuf);
+    cr_assert(strstr(logbuf, "record 'e2' of "), "%s", logbuf);
     cr_assert_eq(nlog, 2);
 }
 
@@ -120,7 +120,7 @@ Test(readers, repeated_name_keeps_the_first)
 {
     hd_log_set_sink(sink);
     cr_assert_str_eq(records(put("d.fa", ">a one\nAAAA\n>b\nCC\n>a two\nGGGG\n>c\nT\n")), "a|one|AAAA;b||CC;c||T;");
-    cr_assert(strstr(logbuf, "record a of ") && strstr(logbuf, "record 1") && strstr(logbuf, "skipped"), "%s", logbuf);
+    cr_assert(strstr(logbuf, "record 'a' of ") && strstr(logbuf, "record number 1") && strstr(logbuf, "skipped"), "%s", logbuf);
     /* an empty record does not claim its name */
     cr_assert_str_eq(records(put("d2.fa", ">a\n>a\nAC\n")), "a||AC;");
 }
@@ -162,7 +162,7 @@ Test(readers, errors_name_file_and_record)
     hd_seqrec r;
     cr_assert_eq(hd_fasta_next(f, &r), 1);
     cr_assert_eq(hd_fasta_next(f, &r), -1);
-    cr_assert(strstr(hd_error(), "noname.fa") && strstr(hd_error(), "record 2") && strstr(hd_error(), "empty name"),
+    cr_assert(strstr(hd_error(), "noname.fa") && strstr(hd_error(), "record number 2") && strstr(hd_error(), "empty name"),
               "%s", hd_error());
     hd_fasta_close(f);
 

@@ -117,7 +117,8 @@ static double ll_str(const char *s, size_t n, float *pool)
     return ll;
 }
 
-/* REF and ALT windows built with plain string operations */
+/* REF and ALT windows built with plain string operations, by the rule of the man page (WINDOWS):
+ * Lw = min(W, len − d⁺), s = min(max(0, p − ⌊Lw/2⌋), len − Lw − d⁺), d = len(REF) − len(ALT) */
 static long wstart(long p, long W, long len)
 {
     long s = p - W / 2;
@@ -129,8 +130,12 @@ static long wstart(long p, long W, long len)
 static void windows_str(const char *ctg, size_t len, size_t p, const char *ref, const char *alt, size_t W,
                         char **rw, size_t *nr, char **aw, size_t *na)
 {
-    long s = wstart((long)p, (long)W, (long)len);
-    *nr = len - s < W ? len - s : W;
+    long d = (long)strlen(ref) - (long)strlen(alt), dp = d > 0 ? d : 0;
+    long Lw = (long)W < (long)len - dp ? (long)W : (long)len - dp;
+    long s = (long)p - Lw / 2;
+    if (s < 0) s = 0;
+    if (s > (long)len - Lw - dp) s = (long)len - Lw - dp;
+    *nr = (size_t)Lw;
     *rw = strndup(ctg + s, *nr);
     size_t cap = (p - s) + strlen(alt) + len + 1;
     char *a = malloc(cap);
@@ -138,7 +143,8 @@ static void windows_str(const char *ctg, size_t len, size_t p, const char *ref, 
     memcpy(a + k, ctg + s, p - s); k += p - s;
     memcpy(a + k, alt, strlen(alt)); k += strlen(alt);
     memcpy(a + k, ctg + p + strlen(ref), len - p - strlen(ref)); k += len - p - strlen(ref);
-    if (k > W) k = W;
+    cr_assert_geq(k, (size_t)Lw, "the ALT window has its Lw bases");
+    k = (size_t)Lw;
     a[k] = 0;
     *aw = a;
     *na = k;
@@ -203,6 +209,38 @@ Test(varscore, window_geometry)
     }
 }
 
+/* The window rule of issue 19 (man hyenadna-score-variants, WINDOWS), values worked out by hand:
+ * Lw = min(W, n − d⁺), s = min(max(0, p − ⌊Lw/2⌋), n − Lw − d⁺). */
+Test(varscore, window_rule)
+{
+    struct { size_t p, rl, al, W, n, s, L; } c[] = {
+        {2500, 1, 1, 1024, 5000, 1988, 1024},     /* SNV mid-contig */
+        {2500, 51, 1, 1024, 5000, 1988, 1024},    /* 50-bp deletion mid-contig: nothing changes */
+        {4889, 51, 1, 1024, 5000, 3926, 1024},    /* the same deletion 60 bases before the end */
+        {10, 189, 1, 1024, 215, 0, 27},           /* 188-bp deletion on a 215-bp contig */
+        {299, 1, 5, 1024, 300, 0, 300},           /* insertion at the end of a contig shorter than W */
+        {985, 11, 1, 100, 1000, 890, 100},        /* deletion reaching the last 5 bases */
+        {0, 5, 1, 100, 1000, 0, 100},             /* deletion at the first base */
+        {50, 1, 1, 11, 100, 45, 11},              /* odd W */
+        {99, 1, 1, 11, 100, 89, 11},              /* SNV at the last base */
+        {0, 10, 1, 1024, 10, 0, 1},               /* a deletion of all but one base of the contig */
+        {3, 4, 2, 4, 7, 1, 4},                    /* d = 2: Lw = min(4, 5), s = min(3 − 2, 7 − 4 − 2) */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        hd_vs_win w = hd_vs_window(c[i].p, c[i].rl, c[i].al, c[i].W, c[i].n);
+        cr_assert(w.s == c[i].s && w.L == c[i].L, "case %zu: p=%zu REF %zu ALT %zu W=%zu n=%zu: s=%zu Lw=%zu, expected %zu %zu",
+                  i, c[i].p, c[i].rl, c[i].al, c[i].W, c[i].n, w.s, w.L, c[i].s, c[i].L);
+        /* both windows hold exactly Lw bases */
+        uint8_t *ref = malloc(c[i].n);
+        memset(ref, HD_TOK_A, c[i].n);
+        int32_t *out = malloc((c[i].W + 1) * sizeof *out), alt[8] = {HD_TOK_C, HD_TOK_C, HD_TOK_C, HD_TOK_C, HD_TOK_C};
+        cr_assert_eq(hd_vs_ref_window(ref, c[i].n, w.s, w.L, out), w.L, "case %zu REF window", i);
+        cr_assert_eq(hd_vs_alt_window(ref, c[i].n, w.s, c[i].p, c[i].rl, alt, c[i].al, w.L, out), w.L, "case %zu ALT window", i);
+        free(ref);
+        free(out);
+    }
+}
+
 Test(varscore, windows_match_string_construction, .init = setup, .fini = teardown)
 {
     struct { size_t p; const char *alt; size_t rl; size_t W; } v[] = {
@@ -216,14 +254,16 @@ Test(varscore, windows_match_string_construction, .init = setup, .fini = teardow
         char *rw, *aw;
         size_t nr, na;
         windows_str(CTG_C, LEN_C, v[i].p, ref, v[i].alt, v[i].W, &rw, &nr, &aw, &na);
-        size_t s = hd_vs_window_start(v[i].p, v[i].W, LEN_C);
-        cr_assert_eq(hd_vs_ref_window(IDS_C, LEN_C, s, v[i].W, w), nr);
+        hd_vs_win win = hd_vs_window(v[i].p, v[i].rl, strlen(v[i].alt), v[i].W, LEN_C);
+        size_t s = win.s;
+        cr_assert_eq(win.L, nr, "Lw of %zu", i);
+        cr_assert_eq(hd_vs_ref_window(IDS_C, LEN_C, s, win.L, w), nr);
         int32_t *e = tok(rw, nr);
         cr_assert_arr_eq(w, e, nr * sizeof *w, "REF window %zu", i);
         free(e);
         long n = hd_vs_allele_ids(v[i].alt, alt, 128);
         cr_assert_eq(n, (long)strlen(v[i].alt));
-        cr_assert_eq(hd_vs_alt_window(IDS_C, LEN_C, s, v[i].p, v[i].rl, alt, (size_t)n, v[i].W, w), na, "ALT window %zu", i);
+        cr_assert_eq(hd_vs_alt_window(IDS_C, LEN_C, s, v[i].p, v[i].rl, alt, (size_t)n, win.L, w), na, "ALT window %zu", i);
         e = tok(aw, na);
         cr_assert_arr_eq(w, e, na * sizeof *w, "ALT window %zu", i);
         free(e);
@@ -234,9 +274,13 @@ Test(varscore, windows_match_string_construction, .init = setup, .fini = teardow
     cr_assert_eq(hd_vs_allele_ids("<DEL>", alt, 8), -1);
     cr_assert_eq(hd_vs_allele_ids("*", alt, 8), -1);
     cr_assert_eq(hd_vs_allele_ids("A]chr2:5]", alt, 16), -1);
-    cr_assert_eq(hd_vs_allele_ids("acgtn", alt, 8), 5);
+    cr_assert_eq(hd_vs_allele_ids("acgt", alt, 8), 4);
     cr_assert_eq(alt[0], HD_TOK_A);
-    cr_assert_eq(alt[4], HD_TOK_N);
+    cr_assert_eq(alt[3], HD_TOK_T);
+    /* N and IUPAC codes are bases, but not scored (issue 19 item 2) */
+    cr_assert_eq(hd_vs_allele_ids("acgtn", alt, 8), -2);
+    cr_assert_eq(hd_vs_allele_ids("R", alt, 8), -2);
+    cr_assert_eq(hd_vs_allele_ids("NN", alt, 8), -2);
 }
 
 Test(varscore, loglik_and_cosdist)
@@ -299,6 +343,88 @@ static void check_window_mode(size_t W, int rc, int nworkers)
 Test(varscore, window_llr_snv_indel, .init = setup, .fini = teardown) { check_window_mode(1024, 0, 1); }
 Test(varscore, window_llr_small_window_edges, .init = setup, .fini = teardown) { check_window_mode(64, 0, 1); }
 Test(varscore, window_llr_rc_parallel, .init = setup, .fini = teardown) { check_window_mode(200, 1, 2); }
+
+/* A contig shorter than W (ctgA, 1024 bp, W = 1026): deletions are scored on REF and ALT windows of
+ * Lw = 1024 − d bases; --llr mean divides each window by its Lw − 1 scored positions. */
+Test(varscore, window_llr_short_contig, .init = setup, .fini = teardown)
+{
+    struct { size_t p, rl; const char *alt; } v[] = {{500, 101, NULL}, {1000, 24, NULL}, {3, 1, "ACGTA"}, {700, 1, NULL}};
+    size_t n = sizeof v / sizeof *v;
+    hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
+    hd_vs_batch *b[2];
+    for (int mean = 0; mean < 2; mean++) {
+        hd_vs_opts o = {.mode = HD_VS_WINDOW, .window = 1026, .edist = 1, .llr_mean = mean};
+        b[mean] = hd_vs_batch_new(e, &o);
+    }
+    hd_vs_contig c = {.id = 0, .name = "ctgA", .ids = IDS_A, .len = LEN_A};
+    char refs[8][128], alts[8][16];
+    long h[2][8];
+    for (size_t i = 0; i < n; i++) {
+        memcpy(refs[i], CTG_A + v[i].p, v[i].rl);
+        refs[i][v[i].rl] = 0;
+        if (v[i].alt) snprintf(alts[i], 16, "%s", v[i].alt);
+        else snprintf(alts[i], 16, "%c", v[i].rl > 1 ? CTG_A[v[i].p] : CTG_A[v[i].p] == 'A' ? 'C' : 'A');
+        int32_t ids[16];
+        long na = hd_vs_allele_ids(alts[i], ids, 16);
+        for (int mean = 0; mean < 2; mean++) {
+            h[mean][i] = hd_vs_batch_add(b[mean], &c, v[i].p, v[i].rl, ids, (size_t)na);
+            cr_assert_geq(h[mean][i], 0, "%s", hd_error());
+        }
+    }
+    for (int mean = 0; mean < 2; mean++) cr_assert_eq(hd_vs_batch_run(b[mean]), 0, "%s", hd_error());
+    for (size_t i = 0; i < n; i++) {
+        double llr, ed, want_ed, mllr;
+        cr_assert_eq(hd_vs_batch_result(b[0], h[0][i], &llr, &ed), HD_VS_OK);
+        double want = expect_window(CTG_A, LEN_A, v[i].p, refs[i], alts[i], 1026, 0, &want_ed);
+        char what[256];
+        snprintf(what, sizeof what, "ctgA:%zu %zu-base REF > %s", v[i].p + 1, v[i].rl, alts[i]);
+        assert_close(llr, want, what);
+        hd_vs_batch_result(b[1], h[1][i], &mllr, NULL);
+        size_t d = v[i].rl > strlen(alts[i]) ? v[i].rl - strlen(alts[i]) : 0, Lw = LEN_A - d;
+        assert_close(mllr * (double)(Lw - 1), want, "--llr mean times the Lw - 1 scored positions");
+    }
+    for (int mean = 0; mean < 2; mean++) hd_vs_batch_free(b[mean]);
+    hd_vs_engine_free(e);
+}
+
+/* The non-ACGT stretches of a contig and the alleles whose windows read them (issue 19 item 2): N is read
+ * as N by a model with an N token, any other code refuses the allele. */
+Test(varscore, nonacgt_windows)
+{
+    const char *seq = "ACGTNNNNACGTRACGTNACGTACGTACGTACGT";
+    size_t len = strlen(seq);
+    hd_vs_stretches st = {0};
+    cr_assert_eq(hd_vs_stretches_build(&st, seq, len), 0);
+    cr_assert_eq(st.n, 3);
+    cr_assert(st.v[0].beg == 4 && st.v[0].end == 8 && st.v[0].only_n);
+    cr_assert(st.v[1].beg == 12 && st.v[1].end == 13 && !st.v[1].only_n);
+    cr_assert(st.v[2].beg == 17 && st.v[2].end == 18 && st.v[2].only_n);
+    struct { size_t b, e; int want; } q[] = {{0, 4, HD_VS_SPAN_ACGT}, {0, 5, HD_VS_SPAN_N}, {3, 13, HD_VS_SPAN_OTHER},
+                                             {13, 17, HD_VS_SPAN_ACGT}, {8, 12, HD_VS_SPAN_ACGT}, {16, 22, HD_VS_SPAN_N},
+                                             {12, 13, HD_VS_SPAN_OTHER}, {18, 34, HD_VS_SPAN_ACGT}};
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++)
+        cr_assert_eq(hd_vs_stretches_check(&st, q[i].b, q[i].e), q[i].want, "[%zu, %zu)", q[i].b, q[i].e);
+    uint8_t *ids = malloc(len);
+    hd_vs_seq_ids(seq, len, ids);
+    hd_vs_contig c = {.id = 0, .name = "c", .ids = ids, .len = len, .stretches = &st};
+    hd_vs_engine *e = hd_vs_engine_new(NULL, NULL, 1);
+    for (int ntok = 0; ntok < 2; ntok++) {
+        hd_vs_opts o = {.mode = HD_VS_WINDOW, .window = 6, .n_token = ntok};
+        hd_vs_batch *b = hd_vs_batch_new(e, &o);
+        int32_t alt = HD_TOK_A;
+        long h1 = hd_vs_batch_add(b, &c, 2, 1, &alt, 1);    /* window [0, 6): N at 4, 5 */
+        long h2 = hd_vs_batch_add(b, &c, 14, 1, &alt, 1);   /* window [11, 17): R at 12 */
+        long h3 = hd_vs_batch_add(b, &c, 28, 1, &alt, 1);   /* window [25, 31): A C G T only */
+        cr_assert(h1 >= 0 && h2 >= 0 && h3 >= 0);
+        cr_assert_eq(hd_vs_batch_result(b, h1, NULL, NULL), ntok ? HD_VS_OK : HD_VS_NONACGT_WINDOW, "N, n_token %d", ntok);
+        cr_assert_eq(hd_vs_batch_result(b, h2, NULL, NULL), HD_VS_NONACGT_WINDOW, "R");
+        cr_assert_eq(hd_vs_batch_result(b, h3, NULL, NULL), HD_VS_OK);
+        hd_vs_batch_free(b);
+    }
+    hd_vs_engine_free(e);
+    free(ids);
+    hd_vs_stretches_free(&st);
+}
 
 Test(varscore, shared_ref_window_and_multiallelic, .init = setup, .fini = teardown)
 {

@@ -120,7 +120,7 @@ skips() {   # skips NEEDLE ROWS DESCRIPTION -- command (stdout: one row per reco
   local needle=$1 rows=$2 what=$3; shift 4
   "$@" >"$tmp/stdout" 2>"$tmp/stderr" </dev/null; local got=$?
   if [ "$got" -ne 0 ]; then bad "$what: exit $got, expected 0"; sed 's/^/    /' "$tmp/stderr" | head -3; return; fi
-  grep -q "warning: record $needle of .*skipped" "$tmp/stderr" || { bad "$what: no warning naming record $needle: $(cat "$tmp/stderr")"; return; }
+  grep -q "warning: record '$needle' of .*skipped" "$tmp/stderr" || { bad "$what: no warning naming record $needle: $(cat "$tmp/stderr")"; return; }
   [ "$(grep -vc '^#' "$tmp/stdout")" -eq "$rows" ] || { bad "$what: $(grep -vc '^#' "$tmp/stdout") rows, expected $rows"; return; }
   ok
 }
@@ -129,7 +129,7 @@ skips s1 2 "repeated name (embed)" -- "$H" embed -m "$HY" "$I/dup.fa"
 skips empty 2 "empty record (classify query)" -- "$H" classify --method kmer -t "$I/train.fa" "$I/empty.fa"
 skips s1 2 "repeated name (classify query)" -- "$H" classify --method kmer -t "$I/train.fa" "$I/dup.fa"
 skips empty 1 "empty record and repeated name (classify training set)" -- "$H" classify --method kmer -t "$I/rules.fa" "$I/q.fa"
-grep -q "warning: record s1 of .*rules.fa.*skipped" "$tmp/stderr" && ok || bad "classify training set: the repeated name s1 not named"
+grep -q "warning: record 's1' of .*rules.fa.*skipped" "$tmp/stderr" && ok || bad "classify training set: the repeated name s1 not named"
 for f in empty dup; do
   "$H" forward -m "$HY" -o "$tmp/$f.st" "$I/$f.fa" 2>"$tmp/stderr"; st=$?
   keys=$(head -c 4096 "$tmp/$f.st" | grep -ao '"tokens\.[a-z0-9]*"' | tr '\n' ' ')
@@ -157,7 +157,7 @@ vhdr() { printf '##fileformat=VCFv4.2\n##contig=<ID=chr1,length=600>\n#CHROM\tPO
 fails 1 "chrZ" "contig missing from the reference (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/nocontig.vcf"
 mm=$(alt "$b10")
 { vhdr; printf 'chr1\t10\t.\t%s\t%s\t.\t.\t.\n' "$mm" "$b10"; } > "$I/mismatch.vcf"
-fails 1 "record 1 (chr1:10)" "REF mismatch (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/mismatch.vcf"
+fails 1 "mismatch.vcf line 4 (chr1:10)" "REF mismatch (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/mismatch.vcf"
 { vhdr; printf 'chr1\t0\t.\t%s\t%s\t.\t.\t.\n' "$b1" "$(alt "$b1")"; } > "$I/pos0.vcf"
 fails 1 "chr1:0" "POS 0 (--strict)" -- "$H" score-variants --strict -m "$HY" -f "$REF" -o @OUT@/o.vcf "$I/pos0.vcf"
 "$H" score-variants -m "$HY" -f "$REF" -o "$tmp/pos0.vcf" "$I/pos0.vcf" 2>/dev/null && grep -v '^#' "$tmp/pos0.vcf" | grep -q 'chr1	0' \

@@ -80,7 +80,7 @@ has "$tmp/err" "^hyenadna info: " "error prefix"
 # forward: input errors exit 1, nothing left under the output name
 printf '>r1\nACGTXACGT\n' > "$tmp/bad.fa"
 expect 1 "bad base" -- "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/o.safetensors" "$tmp/bad.fa"
-has "$tmp/err" "record r1" "bad base names the record"
+has "$tmp/err" "bad.fa: invalid character 'X' in record 'r1' at position 5" "bad base names the file, the record and the position"
 has "$tmp/err" "position 5" "bad base names the position"
 if [ ! -e "$tmp/o.safetensors" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "partial output left behind"; ls -A "$tmp"; fi
 expect 1 "missing input" -- "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/o.safetensors" "$tmp/none.fa"
@@ -205,7 +205,7 @@ expect 1 "classify --head for another model" -- "$H" classify -m "$T/caduceus-ph
 has "$tmp/err" "another model" "head model refusal"
 printf '>a label=x\nACGT\n>b\nACGT\n' > "$tmp/nolab.fa"
 expect 1 "classify missing label=" -- "$H" classify --method kmer --train "$tmp/nolab.fa" "$tmp/test.fa"
-has "$tmp/err" "nolab.fa: record b" "missing label= names file and record"
+has "$tmp/err" "nolab.fa: record 'b'" "missing label= names file and record"
 printf '>a label=x\nACGT\n>b label=x\nACGT\n' > "$tmp/one.fa"
 expect 1 "classify one class" -- "$H" classify --method kmer --train "$tmp/one.fa" -o "$tmp/none.tsv" "$tmp/test.fa"
 has "$tmp/err" "one.fa: only one class" "one class named"
@@ -272,7 +272,7 @@ expect 0 "embed gzip FASTA whole records" -- E -o "$tmp/gz.tsv" "$tmp/g.fa.gz"
 if cmp -s "$tmp/gz.tsv" "$tmp/e.tsv"; then ok; else bad "embed gzip and plain FASTA differ"; fi
 expect 1 "embed --no-split" -- E --no-split "$tmp/long.fa"
 has "$tmp/err" "1026" "--no-split names the limit"
-has "$tmp/err" "record long" "--no-split names the record"
+has "$tmp/err" "record 'long'" "--no-split names the record"
 expect 0 "embed splits long records" -- E "$tmp/long.fa"
 has "$tmp/err" "warning" "embed split warning"
 if [ "$(grep -vc '^#' "$tmp/out")" -eq 2 ]; then ok; else bad "embed: 1030 bases give 2 windows"; fi

@@ -1,6 +1,7 @@
 /* fuzz_vcf.c -- libFuzzer target: VCF records to REF/ALT windows, as `hyenadna score-variants` plans them.
  * Each input is a VCF (text) read by htslib; every record goes through the REF check against a fixed small
- * reference (hd_vs_check_ref), the N-only window test, the allele tokenizer (hd_vs_allele_ids) and the
+ * reference (hd_vs_check_ref), the N-only window test, the allele tokenizer (hd_vs_allele_ids), the check of
+ * the bases a score reads against the contig's non-ACGT stretches (half the inputs) and the
  * batch planner (hd_vs_batch_add) in all four score modes, forward and with --rc, with EDIST on.  No model
  * is run: the planner builds windows and queries only.  The window geometry follows the input size so that
  * the fuzzer explores W = 1 .. 40, chunks, overlaps, chunk-grid origins and prefix_only; SNVs are also added
@@ -17,7 +18,8 @@
 #include "util.h"
 #include "varscore.h"
 
-static hd_vs_contig fz_contig[FZ_NREF];
+static hd_vs_contig fz_contig[FZ_NREF], fz_checked[FZ_NREF];   /* without / with the non-ACGT check */
+static hd_vs_stretches fz_st[FZ_NREF];
 static char *fz_upper[FZ_NREF];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -34,6 +36,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         }
         hd_vs_seq_ids(fz_upper[i], n, ids);
         fz_contig[i] = (hd_vs_contig){.id = i, .name = fz_names[i], .ids = ids, .len = n};
+        if (hd_vs_stretches_build(&fz_st[i], fz_upper[i], n)) abort();
+        fz_checked[i] = fz_contig[i];
+        fz_checked[i].stretches = &fz_st[i];
     }
     return 0;
 }
@@ -50,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hd_vs_batch *b[8] = {0};
     for (int k = 0; k < 8; k++) {
         hd_vs_opts o = {.mode = (hd_vs_mode)(k / 2), .window = 1 + size % 40, .chunk = 1 + size % 53,
-                        .overlap = size % 7, .rc = k & 1, .edist = (size >> 4) & 1, .prefix_only = (size >> 3) & 1};
+                        .overlap = size % 7, .rc = k & 1, .edist = (size >> 4) & 1, .prefix_only = (size >> 3) & 1,
+                        .n_token = (size >> 5) & 1, .llr_mean = (size >> 6) & 1};
         b[k] = hd_vs_batch_new(e, &o);
     }
     int nrec = 0;
@@ -61,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; name && i < FZ_NREF; i++)
             if (!strcmp(name, fz_names[i])) ci = i;
         if (ci < 0) continue;
-        hd_vs_contig cv = fz_contig[ci];
+        hd_vs_contig cv = (size >> 2) & 1 ? fz_checked[ci] : fz_contig[ci];
         cv.origin = size % 5 ? (size * 7) % cv.len : 0;   /* the chunk grid from inside the contig */
         const hd_vs_contig *c = &cv;
         const char *refal = rec->d.allele[0];
@@ -93,11 +99,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             abort();
                         }
                     }
-                    /* the pure window builders, as the planner uses them */
+                    /* the pure window builders, as the planner uses them: both windows exactly Lw long */
+                    hd_vs_win win = hd_vs_window(p, rl, n, W, c->len);
                     int32_t *w = malloc((W + 1) * sizeof *w);
-                    size_t nr = hd_vs_ref_window(c->ids, c->len, s, W, w);
-                    size_t na = hd_vs_alt_window(c->ids, c->len, s, p, rl, ids, n, W, w);
-                    if (nr > W || na > W) abort();
+                    size_t nr = hd_vs_ref_window(c->ids, c->len, win.s, win.L, w);
+                    size_t na = hd_vs_alt_window(c->ids, c->len, win.s, p, rl, ids, n, win.L, w);
+                    if (win.L > W || win.s > p || nr != win.L || na != win.L) abort();
                     free(w);
                 }
                 free(ids);

@@ -1,0 +1,127 @@
+/* vcfin.c -- VCF/BCF records with the raw-line checks of VCF text (see vcfin.h). */
+#include "vcfin.h"
+#include "input.h"
+#include "util.h"
+
+#include <htslib/bgzf.h>
+#include <htslib/kseq.h>
+#include <htslib/kstring.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hd_vcfin {
+    char *path;
+    const char *disp;
+    htsFile *fp;
+    bcf_hdr_t *hdr;
+    int bcf;
+    int64_t line;      /* VCF: the line last read (1-based, header lines included) */
+    int64_t nrec;      /* records read */
+    kstring_t ks;      /* the VCF line */
+    char where[256];
+};
+
+hd_vcfin *hd_vcfin_open(const char *path)
+{
+    hd_vcfin *v = calloc(1, sizeof *v);
+    if (!v || !(v->path = hd_strdup(path))) {
+        free(v);
+        hd_set_oom(NULL);
+        return NULL;
+    }
+    v->disp = hd_input_name(v->path);
+    if (!(v->fp = hd_input_hts_open(path))) goto fail;
+    const htsFormat *f = hts_get_format(v->fp);
+    if (f->category != variant_data || (f->format != vcf && f->format != bcf)) {
+        hd_set_error(HD_EINPUT, "'%s' is not a VCF or BCF file", v->disp);
+        goto fail;
+    }
+    v->bcf = f->format == bcf;
+    if (!(v->hdr = bcf_hdr_read(v->fp))) {
+        hd_set_error(HD_EINPUT, "'%s': cannot read the VCF header", v->disp);
+        goto fail;
+    }
+    v->line = v->fp->lineno;   /* VCF: the header lines read */
+    return v;
+fail:
+    hd_vcfin_close(v);
+    return NULL;
+}
+
+void hd_vcfin_close(hd_vcfin *v)
+{
+    if (!v) return;
+    if (v->hdr) bcf_hdr_destroy(v->hdr);
+    if (v->fp) hts_close(v->fp);
+    free(v->ks.s);
+    free(v->path);
+    free(v);
+}
+
+bcf_hdr_t *hd_vcfin_header(hd_vcfin *v) { return v->hdr; }
+const char *hd_vcfin_name(const hd_vcfin *v) { return v->disp; }
+int hd_vcfin_is_bcf(const hd_vcfin *v) { return v->bcf; }
+
+const char *hd_vcfin_where(hd_vcfin *v)
+{
+    if (v->bcf) snprintf(v->where, sizeof v->where, "%s record %" PRId64, v->disp, v->nrec);
+    else snprintf(v->where, sizeof v->where, "%s line %" PRId64, v->disp, v->line);
+    return v->where;
+}
+
+int hd_vcf_line_check(const char *line, size_t len, const char **why)
+{
+    size_t ncol = 1, pos_b = 0, pos_e = len;
+    for (size_t i = 0; i < len && ncol < 8; i++)
+        if (line[i] == '\t') {
+            ncol++;
+            if (ncol == 2) pos_b = i + 1;
+            if (ncol == 3) pos_e = i;
+        }
+    if (!len) { *why = "an empty line (a data line has 8 or more tab-separated columns)"; return -1; }
+    if (ncol < 8) { *why = "fewer than 8 tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO)"; return -1; }
+    if (pos_e == pos_b || pos_e - pos_b > 18) { *why = "POS is not a number"; return -1; }
+    for (size_t i = pos_b; i < pos_e; i++)
+        if (line[i] < '0' || line[i] > '9') { *why = "POS is not a number"; return -1; }
+    return 0;
+}
+
+int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec)
+{
+    if (v->bcf) {
+        int r = bcf_read(v->fp, v->hdr, rec);
+        if (r == -1) return 0;
+        v->nrec++;
+        if (r < -1) {
+            hd_set_error(HD_EINPUT, "%s: cannot read record %" PRId64 " (truncated or corrupt BCF)", v->disp, v->nrec);
+            return -1;
+        }
+        return 1;
+    }
+    int r = hts_getline(v->fp, KS_SEP_LINE, &v->ks);
+    if (r == -1) return 0;
+    v->line++;
+    if (r < -1) {
+        hd_set_error(HD_EINPUT, "%s: read error after line %" PRId64 " (truncated or corrupt compressed data?)", v->disp,
+                     v->line - 1);
+        return -1;
+    }
+    v->nrec++;
+    if (v->fp->format.compression != no_compression && v->fp->fp.bgzf->errcode) {   /* a line cut short */
+        hd_set_error(HD_EINPUT, "%s: read error at line %" PRId64 " (truncated or corrupt compressed data)", v->disp,
+                     v->line);
+        return -1;
+    }
+    if (v->ks.l && v->ks.s[v->ks.l - 1] == '\r') v->ks.s[--v->ks.l] = 0;   /* Windows line ending */
+    const char *why;
+    if (hd_vcf_line_check(v->ks.s ? v->ks.s : "", v->ks.l, &why)) {
+        hd_set_error(HD_EINPUT, "%s line %" PRId64 ": malformed VCF data line: %s", v->disp, v->line, why);
+        return -1;
+    }
+    if (vcf_parse(&v->ks, v->hdr, rec) < 0) {
+        hd_set_error(HD_EINPUT, "%s line %" PRId64 ": htslib cannot parse the VCF data line", v->disp, v->line);
+        return -1;
+    }
+    return 1;
+}

@@ -1,0 +1,40 @@
+/* vcfin.h -- the one reader of VCF and BCF records (score-variants): htslib's parser, plus the checks of
+ * the raw text that htslib 1.16 lacks.
+ *
+ * Input: a VCF (plain, gzip or bgzip), a BCF, or "-" for standard input; the format is detected from the
+ * content.  htslib lets some malformed VCF data lines through as another record (a line of fewer than 8
+ * columns comes back with the missing ones as '.', a POS that is not a number as POS 0), so what would be
+ * written is no longer what was read.  A VCF data line is therefore read as text first and refused,
+ * naming its line number, when
+ *   - it has fewer than 8 tab-separated columns (an empty line included), or
+ *   - its POS is not a number (decimal digits only),
+ * and only then parsed by htslib.  BCF records are binary and read as they are.
+ * Errors name the file (or "standard input") and the line (VCF) or the record number (BCF). */
+#ifndef HD_VCFIN_H
+#define HD_VCFIN_H
+
+#include <htslib/vcf.h>
+
+typedef struct hd_vcfin hd_vcfin;
+
+/* Open and read the header.  NULL + HD_EINPUT naming the file when it cannot be opened, is not VCF or BCF,
+ * or its header cannot be read. */
+hd_vcfin *hd_vcfin_open(const char *path);
+void hd_vcfin_close(hd_vcfin *v);
+
+bcf_hdr_t *hd_vcfin_header(hd_vcfin *v);
+const char *hd_vcfin_name(const hd_vcfin *v);   /* the path, or "standard input" */
+int hd_vcfin_is_bcf(const hd_vcfin *v);
+
+/* The next record into rec: 1, 0 at the end, -1 + HD_EINPUT error naming the file and the line. */
+int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec);
+
+/* The record last read, for messages: "FILE line N" (VCF) or "FILE record N" (BCF).  Valid until the next
+ * call. */
+const char *hd_vcfin_where(hd_vcfin *v);
+
+/* Check one VCF data line (without its newline): 0 when it has at least 8 tab-separated columns and a
+ * numeric POS, else -1 with the reason in why (a static string). */
+int hd_vcf_line_check(const char *line, size_t len, const char **why);
+
+#endif

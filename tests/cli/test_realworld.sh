@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# test_realworld.sh -- regressions of what real-world inputs (the test files of htslib, bcftools and samtools)
+# showed (issue 19): every input here is written by this script.  Run by `make check` with HYENADNA and
+# TESTDATA set; needs samtools and bcftools (as the other CLI tests).
+set -u
+H=${HYENADNA:?HYENADNA not set}
+T=${TESTDATA:?TESTDATA not set}
+M=$T/hyenadna-tiny
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+for t in samtools bcftools bgzip; do command -v $t >/dev/null || { echo "$t is needed (apt-get install samtools bcftools tabix)"; exit 1; }; done
+# run STATUS DESCRIPTION -- command...  (stdout to $tmp/out, stderr to $tmp/err)
+run() {
+  local want=$1 what=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" | head -5; fi
+}
+# the one line of stderr is exactly TEXT
+errline() {
+  local n; n=$(grep -vc '^\[[EW]::' "$tmp/err")
+  if [ "$n" -eq 1 ] && [ "$(grep -v '^\[[EW]::' "$tmp/err")" = "$1" ]; then ok; else bad "$2: stderr is not the line '$1':"; sed 's/^/    /' "$tmp/err" | head -5; fi
+}
+has()   { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; sed 's/^/    /' "$1" | head -5; fi; }
+hasnt() { if grep -qF -- "$2" "$1"; then bad "$3: '$2' in $(basename "$1")"; sed 's/^/    /' "$1" | head -5; else ok; fi; }
+cd "$tmp" || exit 1
+rnd() { awk -v n="$1" -v s="$2" 'BEGIN{srand(s); for(i=0;i<n;i++) printf "%s", substr("ACGT",int(rand()*4)+1,1); print ""}'; }
+
+# ------------------------------------------------------------------ getopt messages carry the command prefix
+for c in $("$H" --help | awk '/^ -- Help/{exit} /^    [a-z]/{print $1}'); do
+  run 1 "$c -Z" -- "$H" "$c" -Z
+  if head -1 "$tmp/err" | grep -q "^hyenadna $c: invalid option -- 'Z'$"; then ok; else bad "$c -Z: $(head -1 "$tmp/err")"; fi
+  run 1 "$c --no-such-option" -- "$H" "$c" --no-such-option
+  if head -1 "$tmp/err" | grep -q "^hyenadna $c: unrecognized option '--no-such-option'$"; then ok; else bad "$c --no-such-option: $(head -1 "$tmp/err")"; fi
+done
+
+# ------------------------------------------------------------------ invalid bases: one message, naming the file and the record
+printf '>1\nACGTACGTAC\n>2\nACGT5ACGTA\n' > digit.fa
+run 1 "embed, a digit in record 2" -- "$H" embed -m "$M" digit.fa
+errline "hyenadna embed: digit.fa: invalid character '5' in record '2' at position 5" "embed bad base"
+run 1 "embed -r, a digit in record 2" -- "$H" embed -m "$M" -r 2:3-8 digit.fa
+errline "hyenadna embed: digit.fa: invalid character '5' in record '2' at position 5" "embed -r bad base"
+run 1 "forward, a digit in record 2" -- "$H" forward -m "$M" -o f.st digit.fa
+errline "hyenadna forward: digit.fa: invalid character '5' in record '2' at position 5" "forward bad base"
+
+# ------------------------------------------------------------------ classify: messages not written into themselves, k-mers checked
+{ for i in 1 2 3 4; do printf '>a%d label=a\n%s\n>b%d label=b\n%s\n' $i "$(rnd 60 $i)" $i "$(rnd 60 $((i+10)))"; done; } > train.fa
+printf '>q1\n%s\n>q2\nACGT!ACGT\n' "$(rnd 40 99)" > q.fa
+for meth in kmer centroid knn logistic context; do
+  run 1 "classify --method $meth, '!' in a query" -- "$H" classify -m "$M" --method $meth -t train.fa -o c.tsv q.fa
+  errline "hyenadna classify: q.fa: invalid character '!' in record 'q2' at position 5" "classify $meth bad query base"
+  if [ ! -e c.tsv ]; then ok; else bad "classify $meth left c.tsv"; rm -f c.tsv; fi
+done
+printf '>q3\nACGTRYACGTN\n' > iupac.fa
+run 0 "classify --method kmer, IUPAC codes are bases" -- "$H" classify --method kmer -t train.fa iupac.fa
+{ cat train.fa; printf '>a9 label=a\nAC#GT\n'; } > badtrain.fa
+run 1 "classify, '#' in a training record" -- "$H" classify --method kmer -t badtrain.fa q.fa
+errline "hyenadna classify: badtrain.fa: invalid character '#' in record 'a9' at position 3" "classify bad training base"
+printf '>long\n%s\n' "$(rnd 1100 5)" > long.fa
+run 1 "classify context, a query longer than the model" -- "$H" classify -m "$M" --method context -t train.fa long.fa
+errline "hyenadna classify: long.fa: record 'long': query of 1100 bases leaves no room for a prompt within the model's maximum length of 1026 tokens" "classify context long query"
+run 1 "classify --cv with too many folds" -- "$H" classify --method kmer -t train.fa --cv 9
+errline "hyenadna classify: train.fa: option --cv: class 'a' has 4 records, fewer than the 9 folds" "classify --cv message"
+
+# ------------------------------------------------------------------ FASTA headers: "> bar desc" is bar everywhere (samtools' rule)
+printf '> bar some description\n%s\n>\tbaz\n%s\n' "$(rnd 80 7)" "$(rnd 50 8)" > sp.fa
+run 0 "embed, header with a space after >" -- "$H" embed -m "$M" sp.fa
+[ "$(grep -v '^#' "$tmp/out" | cut -f1 | tr '\n' ' ')" = "bar baz " ] && ok || bad "whole-file reader names: $(cut -f1 "$tmp/out" | tr '\n' ' ')"
+run 0 "embed -r bar:1-20 (indexed reader)" -- "$H" embed -m "$M" -r bar:1-20,baz sp.fa
+[ "$(grep -v '^#' "$tmp/out" | cut -f1-4 | tr '\t\n' ', ')" = "bar:1-20,bar,0,20 baz:1-50,baz,0,50 " ] && ok || bad "indexed reader names: $(grep -v '^#' "$tmp/out" | cut -f1-4 | tr '\t\n' ', ')"
+[ "$(cut -f1 sp.fa.fai | tr '\n' ' ')" = "bar baz " ] && ok || bad "faidx names: $(cut -f1 sp.fa.fai | tr '\n' ' ')"
+run 0 "classify, query header with a space" -- "$H" classify --method kmer -t train.fa sp.fa
+[ "$(grep -v '^#' "$tmp/out" | cut -f1 | tr '\n' ' ')" = "bar baz " ] && ok || bad "classify query names: $(cut -f1 "$tmp/out" | tr '\n' ' ')"
+run 0 "classify -r on the indexed reference" -- "$H" classify --method kmer -t train.fa -f sp.fa -r bar --window 40
+[ "$(grep -c '^bar	' "$tmp/out")" -eq 2 ] && ok || bad "classify -r bar: $(cat "$tmp/out")"
+{ printf '> t1 label=a\n%s\n>  t2   label=b\n%s\n' "$(rnd 60 1)" "$(rnd 60 11)"; cat train.fa; } > sptrain.fa
+run 0 "classify, training headers with spaces" -- "$H" classify --method kmer -t sptrain.fa iupac.fa
+b5=$(sed -n 2p sp.fa | cut -c5)
+printf '##fileformat=VCFv4.2\n##contig=<ID=bar,length=80>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nbar\t5\tv1\t%s\t%s\t.\t.\t.\n' "$b5" "$([ "$b5" = A ] && echo C || echo A)" > sp.vcf
+run 0 "score-variants, reference header with a space" -- "$H" score-variants -m "$M" -f sp.fa -O t sp.vcf
+[ "$(awk -F'\t' '$3=="v1" && $6!="."' "$tmp/out" | wc -l)" -eq 1 ] && ok || bad "score-variants on contig bar: $(cat "$tmp/out")"
+
+# ------------------------------------------------------------------ alignments: braced regions, '=' bases, CRAM without its reference
+printf '>chr1:A\n%s\n>chr2\n%s\n' "$(rnd 60 21)" "$(rnd 40 22)" > br.fa
+samtools faidx br.fa
+ref1=$(sed -n 2p br.fa)
+r1=${ref1:2:12}; r2=${ref1:4:12}; r2eq="${r2:0:3}===${r2:6:6}"; r3=$(sed -n 4p br.fa | cut -c1-10)
+sam() {   # reads r1 (chr1:A:3), r2 (chr1:A:5, SEQ $1), r3 (chr2:1)
+  printf '@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1:A\tLN:60\n@SQ\tSN:chr2\tLN:40\n'
+  printf 'r1\t0\tchr1:A\t3\t60\t12M\t*\t0\t0\t%s\t*\nr2\t0\tchr1:A\t5\t60\t12M\t*\t0\t0\t%s\t*\nr3\t0\tchr2\t1\t60\t10M\t*\t0\t0\t%s\t*\n' "$r1" "$1" "$r3"
+}
+sam "$r2" > plain.sam; sam "$r2eq" > eq.sam
+samtools view -b -o br.bam plain.sam && samtools index br.bam
+run 0 "embed -r {chr1:A}:1-4 on a BAM" -- "$H" embed -m "$M" -r '{chr1:A}:1-4' br.bam
+[ "$(grep -v '^#' "$tmp/out" | cut -f1,2 | tr '\t\n' ', ')" = "r1,chr1:A " ] && ok || bad "braced region on the BAM path: $(grep -v '^#' "$tmp/out" | cut -f1,2 | tr '\t\n' ', ')"
+run 0 "embed -r {chr1:A}:10-20,chr2 on a BAM" -- "$H" embed -m "$M" -r '{chr1:A}:10-20,chr2' br.bam
+[ "$(grep -v '^#' "$tmp/out" | cut -f1 | tr '\n' ' ')" = "r1 r2 r3 " ] && ok || bad "braced region list on the BAM path: $(grep -v '^#' "$tmp/out" | cut -f1 | tr '\n' ' ')"
+run 1 "SAM '=' bases without -T" -- "$H" embed -m "$M" eq.sam
+errline "hyenadna embed: eq.sam: read 'r2' has '=' bases (identical to the reference): give the reference FASTA with -T FILE to read them" "'=' bases without a reference"
+run 0 "SAM '=' bases with -T" -- "$H" embed -m "$M" -T br.fa eq.sam
+mv out eq.tsv
+run 0 "the same reads spelled out" -- "$H" embed -m "$M" plain.sam
+cmp -s eq.tsv out && ok || bad "'=' bases resolved from -T differ from the bases spelled out"
+printf '@SQ\tSN:chr1:A\tLN:60\nu1\t4\t*\t0\t0\t*\t*\t0\t0\tAC=T\t*\n' > equnmapped.sam
+run 1 "'=' in an unmapped read" -- "$H" embed -m "$M" --unmapped -T br.fa equnmapped.sam
+has "$tmp/err" "read 'u1'" "'=' in an unmapped read names it"
+cp br.fa gone.fa && samtools faidx gone.fa && samtools view -C -T gone.fa -o br.cram plain.sam && rm gone.fa gone.fa.fai
+run 1 "CRAM without its reference" -- env REF_PATH="$tmp/no-cache/%s" REF_CACHE="$tmp/no-cache/%s" "$H" embed -m "$M" br.cram
+has "$tmp/err" "hyenadna embed: br.cram: cannot decode the CRAM records after read 0: the reference sequence they were compressed against was not found; give that FASTA with -T FILE" "CRAM without its reference"
+hasnt "$tmp/err" "corrupt" "CRAM without its reference is not 'corrupt'"
+run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
+grep -v '^#' "$tmp/out" | cut -f1 > cram.names
+[ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
+
+# ------------------------------------------------------------------ faidx's own reason when a FASTA cannot be indexed
+printf '>a\nACGTACGT\nACG\nACGTACGT\n' > ragged.fa
+run 1 "embed -r on a FASTA with ragged lines" -- "$H" embed -m "$M" -r a:1-4 ragged.fa
+if grep -q "^hyenadna embed: ragged.fa: cannot load or build the FASTA index (.fai): ..*" "$tmp/err"; then ok; else bad "faidx reason: $(cat "$tmp/err")"; fi
+
+# ------------------------------------------------------------------ score-variants: windows of equal length at contig ends
+R=$(rnd 2000 31); S=$(rnd 215 32)
+printf '>mid\n%s\n>end\n%s\n>short\n%s\n' "$R" "${R:0:1110}" "$S" > ends.fa
+vh() { printf '##fileformat=VCFv4.2\n'; for c in "$@"; do printf '##contig=<ID=%s>\n' "$c"; done; printf '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n'; }
+{ vh mid end short
+  printf 'mid\t1001\tdel_mid\t%s\t%s\t.\t.\t.\n' "${R:1000:51}" "${R:1000:1}"
+  printf 'end\t1001\tdel_end\t%s\t%s\t.\t.\t.\n' "${R:1000:51}" "${R:1000:1}"      # 59 bases before the end
+  printf 'short\t11\tdel_short\t%s\t%s\t.\t.\t.\n' "${S:10:189}" "${S:10:1}"      # 188 bp of a 215-bp contig
+} > ends.vcf
+run 0 "score-variants, deletions at contig ends" -- "$H" score-variants -m "$M" -f ends.fa -w 256 -O t -o ends.tsv ends.vcf
+run 0 "score-variants --llr mean" -- "$H" score-variants -m "$M" -f ends.fa -w 256 --llr mean -O t -o ends_mean.tsv ends.vcf
+llr() { awk -F'\t' -v id="$2" '$3==id{print $6}' "$1"; }
+lm=$(llr ends.tsv del_mid); le=$(llr ends.tsv del_end); ls_=$(llr ends.tsv del_short)
+# the same 50-bp deletion scores alike mid-contig and 59 bases before the end (a window 50 bases shorter
+# on the ALT side, the old rule, adds ~1.4 nats per deleted base); a deletion on a contig shorter than W is scored
+if awk -v a="$lm" -v b="$le" 'BEGIN{d=a-b; if (d<0) d=-d; exit !(a!="" && b!="" && a!="." && b!="." && d < 15)}'; then ok; else bad "deletion mid-contig $lm vs at the end $le"; fi
+if awk -v a="$ls_" 'BEGIN{exit !(a!="" && a!="." && a>-40 && a<40)}'; then ok; else bad "188-bp deletion on a 215-bp contig: LLR $ls_"; fi
+# --llr mean divides each window by its Lw - 1 scored positions: Lw = 256 mid-contig, 215 - 188 = 27 on the short contig
+for c in "del_mid 255" "del_end 255" "del_short 26"; do
+  set -- $c
+  if awk -v s="$(llr ends.tsv "$1")" -v m="$(llr ends_mean.tsv "$1")" -v n="$2" 'BEGIN{d=s-m*n; if (d<0) d=-d; a=s<0?-s:s; exit !(d <= 1e-4*a + 1e-3)}'; then ok
+  else bad "--llr mean of $1: $(llr ends_mean.tsv "$1") x $2 != $(llr ends.tsv "$1")"; fi
+done
+run 1 "--llr with a bad value" -- "$H" score-variants -m "$M" -f ends.fa --llr median ends.vcf
+errline "hyenadna score-variants: option --llr: 'median' is not one of sum, mean" "--llr message"
+
+# ------------------------------------------------------------------ score-variants: non-ACGT alleles and windows are not scored
+A=$(rnd 300 41)
+B="${A:0:100}N${A:101:199}"                 # an N at 101
+C="${A:0:200}R${A:201:99}"                  # an IUPAC R at 201
+printf '>a\n%s\n>b\n%s\n>c\n%s\n' "$A" "$B" "$C" > iu.fa
+o() { case $1 in A) echo C;; C) echo G;; G) echo T;; *) echo A;; esac; }
+{ vh a b c
+  printf 'a\t50\taltN\t%s\tN\t.\t.\t.\n' "${A:49:1}"
+  printf 'a\t60\taltNN\t%s\tNN\t.\t.\t.\n' "${A:59:1}"
+  printf 'a\t70\taltR\t%s\tR\t.\t.\t.\n' "${A:69:1}"
+  printf 'a\t80\tmulti\t%s\t%s,N\t.\t.\t.\n' "${A:79:1}" "$(o "${A:79:1}")"
+  printf 'b\t101\trefN\tN\tA\t.\t.\t.\n'
+  printf 'b\t150\tflankN\t%s\t%s\t.\t.\t.\n' "${A:149:1}" "$(o "${A:149:1}")"
+  printf 'c\t150\tflankR\t%s\t%s\t.\t.\t.\n' "${A:149:1}" "$(o "${A:149:1}")"
+} > iu.vcf
+run 0 "score-variants, non-ACGT alleles and windows" -- "$H" score-variants -m "$M" -f iu.fa -w 256 -o iu.out.vcf iu.vcf
+q() { bcftools query -i "ID==\"$1\"" -f '%INFO/HDNA_LLR' iu.out.vcf 2>/dev/null; }
+for id in altN altNN altR refN flankR; do [ "$(q $id)" = "." ] && ok || bad "$id should pass through unscored: '$(q $id)'"; done
+if q multi | grep -Eq '^-?[0-9.e+-]+,\.$'; then ok; else bad "multi-allelic A>x,N: the N ALT gets a missing value: '$(q multi)'"; fi
+if q flankN | grep -Eq '^-?[0-9.e+-]+$'; then ok; else bad "N in the flanks is read as N (the model has an N token): '$(q flankN)'"; fi
+has "$tmp/err" "7 records: 2 scored, 5 passed through unscored (4 non-ACGT allele, 1 non-ACGT reference in window)" "non-ACGT counts"
+has "$tmp/err" "5 left unscored (4 non-ACGT, 1 non-ACGT reference in window)" "non-ACGT ALT allele counts"
+printf '>1\nACGTACGTAC\n>2\nACGT5ACGTA\n' > digit.fa
+vh 1 2 > digit.vcf; printf '2\t2\t.\tC\tG\t.\t.\t.\n' >> digit.vcf
+run 1 "score-variants, a digit in the reference" -- "$H" score-variants -m "$M" -f digit.fa -o d.vcf digit.vcf
+errline "hyenadna score-variants: digit.fa: invalid character '5' in record '2' at position 5" "the reference's bad base, as embed says it"
+[ ! -e d.vcf ] && ok || bad "score-variants left d.vcf after the reference error"
+
+# ------------------------------------------------------------------ score-variants: a reference that does not fit the VCF is loud
+G=$(rnd 400 51)
+printf '>17\n%s\n' "$G" > g17.fa; printf '>chr17\n%s\n' "$G" > gchr.fa
+{ vh 17; for p in 10 20 30 40 50 60 70 80 90 100; do b=${G:$((p-1)):1}; r=$b; [ $p -le 80 ] && r=$(o "$b"); printf '17\t%d\tv%d\t%s\t%s\t.\t.\t.\n' $p $p "$r" "$(o "$(o "$b")")"; done; } > wrong.vcf
+run 0 "score-variants, 8 of 10 REF alleles mismatching" -- "$H" score-variants -m "$M" -f g17.fa -o /dev/null wrong.vcf
+for p in 10 20 30 40 50; do has "$tmp/err" "warning: wrong.vcf line $((p/10+3)) (17:$p v$p): REF allele" "mismatch $p named"; done
+hasnt "$tmp/err" "(17:60 v60)" "only the first 5 mismatches named"
+has "$tmp/err" "8 of the 10 REF alleles checked (80%) do not match the reference 'g17.fa': the VCF was probably made against another assembly" "wrong assembly warning"
+run 1 "--strict: a mismatch is an error" -- "$H" score-variants -m "$M" -f g17.fa --strict -o /dev/null wrong.vcf
+errline "hyenadna score-variants: wrong.vcf line 4 (17:10 v10): REF allele '$(o "${G:9:1}")' does not match the reference '${G:9:1}' in 'g17.fa'" "--strict mismatch"
+sed 's/^17\t/chr17\t/; s/ID=17>/ID=chr17>/' wrong.vcf | awk -F'\t' -v OFS='\t' '!/^#/ && $2<=80{$4=substr("'"$G"'", $2, 1)} 1' > chr.vcf
+run 0 "score-variants, VCF chr17 vs reference 17" -- "$H" score-variants -m "$M" -f g17.fa -o /dev/null chr.vcf
+has "$tmp/err" "none of the contigs of the VCF's records is in the reference 'g17.fa'" "no contig found warning"
+has "$tmp/err" "the VCF names contigs with a 'chr' prefix and the reference without ('chr17' in the VCF, '17' in the reference)" "chr prefix warning (VCF with chr)"
+has "$tmp/err" "10 contig not in the reference" "records counted"
+awk -F'\t' -v OFS='\t' '!/^#/ && $2<=80{$4=substr("'"$G"'", $2, 1)} 1' wrong.vcf > ok17.vcf
+run 0 "score-variants, VCF 17 vs reference chr17" -- "$H" score-variants -m "$M" -f gchr.fa -o /dev/null ok17.vcf
+has "$tmp/err" "the VCF names contigs without a 'chr' prefix and the reference with ('17' in the VCF, 'chr17' in the reference)" "chr prefix warning (reference with chr)"
+run 0 "score-variants, the right reference" -- "$H" score-variants -m "$M" -f g17.fa -o /dev/null ok17.vcf
+hasnt "$tmp/err" "warning" "no warning when the reference fits"
+
+# ------------------------------------------------------------------ score-variants: a VCF scored again describes its new scores only
+run 0 "score-variants, first run" -- "$H" score-variants -m "$M" -f g17.fa -w 128 -o s1.vcf ok17.vcf
+run 0 "score-variants, the scored VCF again" -- "$H" score-variants -m "$M" -f g17.fa -w 64 --llr mean -o s2.vcf s1.vcf
+run 0 "score-variants, the original VCF" -- "$H" score-variants -m "$M" -f g17.fa -w 64 --llr mean -o s3.vcf ok17.vcf
+for tag in 'INFO=<ID=HDNA_LLR,' 'INFO=<ID=HDNA_EDIST,' '##hyenadna_score-variantsModel='; do
+  [ "$(grep -c "$tag" s2.vcf)" -eq 1 ] && ok || bad "re-scored VCF: $(grep -c "$tag" s2.vcf) lines '$tag'"
+done
+grep '^##INFO=<ID=HDNA_LLR' s2.vcf > desc.txt
+has desc.txt "windows of min(64," "re-scored LLR description names the new window"
+has desc.txt "(--llr mean)" "re-scored LLR description names the new reduction"
+hasnt desc.txt "128" "re-scored LLR description keeps nothing of the first run"
+grep '^##hyenadna_score-variantsModel' s2.vcf > model.txt
+has model.txt "window=64;llr=mean" "re-scored model line"
+[ "$(grep -c '^##hyenadna_score-variantsCommand' s2.vcf)" -eq 2 ] && ok || bad "the command history keeps both runs"
+bcftools query -f '%ID %INFO/HDNA_LLR %INFO/HDNA_EDIST\n' s2.vcf > v2.txt 2>/dev/null; bcftools query -f '%ID %INFO/HDNA_LLR %INFO/HDNA_EDIST\n' s3.vcf > v3.txt 2>/dev/null
+[ -s v2.txt ] && cmp -s v2.txt v3.txt && ok || bad "re-scored values differ from a fresh scoring"
+
+# ------------------------------------------------------------------ score-variants: malformed VCF lines htslib lets through are refused
+mal() {   # mal NAME LINE-NUMBER DESCRIPTION -- data line printf args
+  local name=$1 ln=$2 what=$3; shift 4
+  { vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n' "${G:9:1}"; printf "$@"; printf '17\t20\t.\t%s\tA\t.\t.\t.\n' "${G:19:1}"; } > "$name.vcf"
+  run 1 "$what" -- "$H" score-variants -m "$M" -f g17.fa -o "$name.out.vcf" "$name.vcf"
+  has "$tmp/err" "hyenadna score-variants: $name.vcf line $ln: malformed VCF data line" "$what: the line named"
+  [ ! -e "$name.out.vcf" ] && [ -z "$(ls -A | grep "$name.out.vcf")" ] && ok || bad "$what: output left behind"
+}
+mal short 5 "a data line of 7 columns" -- '17\t15\tx\tA\tC\t.\t.\n'
+mal nopos 5 "POS abc" -- '17\tabc\t.\tA\tC\t.\t.\t.\n'
+mal empty 5 "an empty line" -- '\n'
+{ vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t30\t.\tA' "${G:9:1}"; } > trunc.vcf
+run 1 "a truncated last line" -- "$H" score-variants -m "$M" -f g17.fa -o trunc.out.vcf trunc.vcf
+has "$tmp/err" "trunc.vcf line 5: malformed VCF data line: fewer than 8" "a truncated line is bad input, not a write failure"
+{ vh 17; awk 'BEGIN{srand(9); for(i=1;i<=20000;i++) printf "17\t5\tid%d_%d\tA\tG\t.\t.\t.\n", i, int(rand()*1e9)}'; } | bgzip -c > big.vcf.gz
+head -c $(( $(wc -c < big.vcf.gz) / 2 )) big.vcf.gz > cut.vcf.gz
+run 1 "a bgzipped VCF cut short" -- "$H" score-variants -m "$M" -f g17.fa -Ob -o cut.bcf cut.vcf.gz
+if grep -q "^hyenadna score-variants: cut.vcf.gz: read error at line [0-9]* (truncated or corrupt compressed data)$" "$tmp/err"; then ok; else bad "cut VCF: $(cat "$tmp/err")"; fi
+[ ! -e cut.bcf ] && ok || bad "a cut VCF left cut.bcf"
+bcftools view -Ob -o ok17.bcf ok17.vcf 2>/dev/null
+run 0 "BCF input (binary: no line checks)" -- "$H" score-variants -m "$M" -f g17.fa -O t ok17.bcf
+
+# ------------------------------------------------------------------ score-variants: the reference named by ##reference=
+mkdir -p vdir && cp g17.fa vdir/ && sed '2i ##reference=g17.fa' ok17.vcf > vdir/rel.vcf
+run 0 "##reference= relative to the VCF's folder" -- env -u HYENADNA_REF "$H" score-variants -m "$M" -O t vdir/rel.vcf
+[ "$(grep -vc '^#' "$tmp/out")" -eq 10 ] && ok || bad "relative ##reference=: $(head -3 "$tmp/out")"
+sed '2i ##reference=file:///no/such/ref.fa' ok17.vcf > absent.vcf
+run 1 "##reference= names a file that cannot be read" -- env -u HYENADNA_REF "$H" score-variants -m "$M" absent.vcf
+errline "hyenadna score-variants: the VCF's ##reference=file:///no/such/ref.fa names '/no/such/ref.fa', which cannot be read (No such file or directory): give the reference FASTA with -f REF.fa (or set HYENADNA_REF)" "unreadable ##reference="
+run 0 "##reference= unreadable, HYENADNA_REF used" -- env HYENADNA_REF=g17.fa "$H" score-variants -m "$M" -O t absent.vcf
+has "$tmp/err" "warning: the VCF's ##reference=file:///no/such/ref.fa names '/no/such/ref.fa', which cannot be read" "the fallback is said"
+
+# ------------------------------------------------------------------ score-variants: -o NAME.txt is TSV, as the man page says
+run 0 "score-variants -o a.txt" -- "$H" score-variants -m "$M" -f g17.fa -o a.txt ok17.vcf
+[ "$(head -1 a.txt)" = "$(printf '#chrom\tpos\tid\tref\talt\tllr\tedist')" ] && ok || bad "-o a.txt: $(head -1 a.txt)"
+
+# ------------------------------------------------------------------ the man page's TSV -> bcftools annotate recipe keeps every ALT
+{ vh 17; for p in 15 25 35; do b=${G:$((p-1)):1}; printf '17\t%d\tm%d\t%s\t%s,%s\t.\t.\t.\n' $p $p "$b" "$(o "$b")" "$(o "$(o "$b")")"; done; } > multi.vcf
+bcftools norm -m- -Oz -o split.vcf.gz multi.vcf 2>/dev/null
+run 0 "recipe: score the split records as TSV" -- "$H" score-variants -m "$M" -f g17.fa -o scores.tsv.gz split.vcf.gz
+tabix -f -s1 -b2 -e2 scores.tsv.gz
+printf '##INFO=<ID=HDNA_LLR,Number=A,Type=Float,Description="LLR">\n' > hdna.hdr
+printf '##INFO=<ID=HDNA_EDIST,Number=A,Type=Float,Description="EDIST">\n' >> hdna.hdr
+bcftools annotate -a scores.tsv.gz -h hdna.hdr -c CHROM,POS,-,REF,ALT,HDNA_LLR,HDNA_EDIST -Oz -o annotated.vcf.gz split.vcf.gz 2>/dev/null
+run 0 "recipe: the VCF output of the unsplit records" -- "$H" score-variants -m "$M" -f g17.fa -o direct.vcf multi.vcf
+bcftools query -f '%ALT %INFO/HDNA_LLR\n' annotated.vcf.gz > ann.txt 2>/dev/null
+bcftools norm -m- direct.vcf 2>/dev/null | bcftools query -f '%ALT %INFO/HDNA_LLR\n' > dir.txt 2>/dev/null
+[ "$(wc -l < ann.txt)" -eq 6 ] && ! grep -q ' \.$' ann.txt && ok || bad "recipe: every ALT annotated: $(tr '\n' ';' < ann.txt)"
+paste -d' ' ann.txt dir.txt | awk '{d=$2-$4; if (d<0) d=-d; if ($1!=$3 || d>1e-4*($2<0?-$2:$2)+1e-5) bad=1} END{exit bad}' && ok || bad "recipe values differ from the VCF output: $(paste -d' ' ann.txt dir.txt | tr '\n' ';')"
+
+# ------------------------------------------------------------------ classify -o NAME.bed with FASTA queries: refused, not TSV under a .bed name
+run 1 "classify -o calls.bed with FASTA queries" -- "$H" classify --method kmer -t train.fa -o calls.bed sp.fa
+has "$tmp/err" "hyenadna classify: option -o calls.bed: FASTA queries give one TSV row per record" "classify .bed output refused"
+[ ! -e calls.bed ] && ok || bad "classify left calls.bed"
+run 0 "classify -o windows.bed with --window" -- "$H" classify --method kmer -t train.fa --window 40 -o windows.bed sp.fa
+[ "$(grep -vc '^#\|^track' windows.bed)" -eq 4 ] && ok || bad "classify windows as BED9: $(cat windows.bed)"
+
+# ------------------------------------------------------------------ an empty input: the header only, exit 0, in every command
+: > none.fa
+run 0 "embed, empty input" -- "$H" embed -m "$M" none.fa
+[ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#name' && ok || bad "embed empty: $(head -c 200 "$tmp/out")"
+run 0 "classify, empty query file" -- "$H" classify --method kmer -t train.fa none.fa
+[ "$(cat "$tmp/out")" = "$(printf '#name\tlabel\tscore_a\tscore_b\tprob_a\tprob_b')" ] && ok || bad "classify empty: $(cat "$tmp/out")"
+run 0 "classify, empty BED query file" -- "$H" classify --method kmer -t train.fa -f sp.fa --bed -o none.bed none.fa
+[ "$(grep -c '^track' none.bed)" -eq 1 ] && [ "$(grep -vc '^track\|^#' none.bed)" -eq 0 ] && ok || bad "classify empty BED: $(cat none.bed)"
+run 0 "forward, empty input" -- "$H" forward -m "$M" -o none.st none.fa
+[ -s none.st ] && ok || bad "forward empty: no file"
+vh 17 > none.vcf
+run 0 "score-variants, a VCF without records" -- "$H" score-variants -m "$M" -f g17.fa -O t none.vcf
+[ "$(cat "$tmp/out")" = "$(printf '#chrom\tpos\tid\tref\talt\tllr\tedist')" ] && ok || bad "score-variants empty: $(cat "$tmp/out")"
+
+# ------------------------------------------------------------------ the default model reads 1,026 bases (README, hyenadna info)
+printf '>x\n%s\n' "$(rnd 1026 61)" > b1026.fa; printf '>x\n%s\n' "$(rnd 1027 62)" > b1027.fa
+run 0 "the default model takes 1,026 bases" -- env -u HYENADNA_MODEL "$H" forward -o b.st b1026.fa
+run 1 "the default model refuses 1,027 bases" -- env -u HYENADNA_MODEL "$H" forward -o b.st b1027.fa
+has "$tmp/err" "maximum length of 1026" "1,026 is the limit"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
