@@ -9,7 +9,8 @@
 #      its cached decoding too, at the fixture bars on the GPU),
 #      then the whole `make check` (where --device auto now means the GPU);
 #   3. `hyenadna forward` on every fixture set in tests/data, CPU vs GPU and GPU vs expected.safetensors
-#      (bench/stcompare, bars rel_F 1e-4, max_abs 1e-3);
+#      (bench/stcompare, bars rel_F 1e-4, max_abs 1e-3); a GPU outside the built architectures
+#      (HYENADNA_CUDA_ARCHS=sm_50): --device auto falls back to the CPU with a note, --device cuda fails;
 #   4. the large-1m HyenaDNA shape (d_model 256, 8 layers, d_inner 1024, max_seq_len 1000002, random
 #      weights from bench/make_model) timed at 32k, 160k and 1M tokens in fp32, tf32 and bf16
 #      (bench/gpubench), with a CPU fp32 reference at 32k.  Target: 1M tokens under 1 s in fp32.
@@ -96,6 +97,18 @@ for d in "$top"/tests/data/*/; do
   [ $r1 -eq 0 ] && pass "$s GPU vs CPU: $(tail -1 "$fx/$s.gpu-vs-cpu.txt")" || { failed "$s GPU vs CPU: $(tail -1 "$fx/$s.gpu-vs-cpu.txt")"; head -5 "$fx/$s.gpu-vs-cpu.txt" | tee -a "$sum"; }
   [ $r2 -eq 0 ] && pass "$s GPU vs expected: $(tail -1 "$fx/$s.gpu-vs-expected.txt")" || { failed "$s GPU vs expected: $(tail -1 "$fx/$s.gpu-vs-expected.txt")"; head -5 "$fx/$s.gpu-vs-expected.txt" | tee -a "$sum"; }
 done
+
+# ---------------------------------------------------------------- 3b. a GPU the kernels were not built for
+# (pretended with HYENADNA_CUDA_ARCHS naming another architecture): auto takes the CPU with a warning,
+# --device cuda fails with an error naming the compute capability
+say "== a device outside the built architectures [$(elapsed)]"
+d="$top/tests/data/hyenadna-tiny"
+HYENADNA_CUDA_ARCHS=sm_50 timeout 60 "$H" forward --device auto -m "$d" -o "$res/arch-auto.st" "$d/input.fa" 2>"$res/arch-auto.err"; rc=$?
+if [ $rc -eq 0 ] && grep -q "the GPU is not used.*compute capability" "$res/arch-auto.err"; then pass "--device auto on an unbuilt architecture: the CPU, with a note"
+else failed "--device auto on an unbuilt architecture (exit $rc): $(head -2 "$res/arch-auto.err")"; fi
+HYENADNA_CUDA_ARCHS=sm_50 timeout 60 "$H" forward --device cuda -m "$d" -o "$res/arch-cuda.st" "$d/input.fa" 2>"$res/arch-cuda.err"; rc=$?
+if [ $rc -eq 2 ] && grep -q "compute capability" "$res/arch-cuda.err"; then pass "--device cuda on an unbuilt architecture: exit 2, $(head -1 "$res/arch-cuda.err")"
+else failed "--device cuda on an unbuilt architecture (exit $rc, expected 2): $(head -2 "$res/arch-cuda.err")"; fi
 
 # ---------------------------------------------------------------- 4. large-1m timings
 say "== large-1m (d_model 256, 8 layers, d_inner 1024, max_seq_len 1000002; random weights) [$(elapsed)]"

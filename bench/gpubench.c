@@ -21,11 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef HAVE_CUDA
-size_t hd_cuda_backend_bytes(hd_backend *be);   /* kernels/backend_cuda.cu */
-int hd_cuda_backend_sync(hd_backend *be);
-#endif
-
 static double rel_frob(const float *c, const float *e, size_t n)
 {
     double num = 0, den = 0;
@@ -155,15 +150,10 @@ int main(int argc, char **argv)
             hd_fwd f0 = {.layer = -1};
             t0 = hd_now();
             int rc0 = hd_model_forward(m, be, ids, L, &f0);
-#ifdef HAVE_CUDA
-            if (!rc0 && !strcmp(be->name, "cuda")) rc0 = hd_cuda_backend_sync(be);
-#endif
+            if (!rc0) rc0 = hd_backend_check(be);   /* the queued work finished */
             double tc = rc0 ? NAN : hd_now() - t0;
             qsort(ts, (size_t)reps, sizeof *ts, cmp_double);
-            double mib = 0;
-#ifdef HAVE_CUDA
-            if (!strcmp(be->name, "cuda")) mib = (double)hd_cuda_backend_bytes(be) / 1048576.0;
-#endif
+            double mib = be->memory_held ? (double)be->memory_held(be) / 1048576.0 : 0;
             if (!strcmp(p, "fp32") && !ref32) {
                 ref32 = hd_alloc(L * D * sizeof(float), "the fp32 result");
                 if (ref32) memcpy(ref32, h, L * D * sizeof(float));

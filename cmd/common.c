@@ -259,8 +259,8 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
      * computes fp32) */
     const char *prec = o->precision ? o->precision : getenv("HYENADNA_PRECISION");
     if (prec && *prec && hd_backend_set_precision(be, prec)) {
-        if (hd_error_kind() == HD_EINPUT && !strcmp(be->name, "cpu") &&
-            (!strcmp(prec, "tf32") || !strcmp(prec, "bf16"))) {
+        hd_precision p = hd_precision_parse(prec);
+        if (hd_error_kind() == HD_EINPUT && p && !(be->precisions & p)) {
             hd_warnf("precision %s ignored: the CPU backend computes in fp32", prec);
         } else {
             hd_errorf("%s: %s", o->precision ? "option --precision" : "HYENADNA_PRECISION", hd_error());
@@ -269,6 +269,7 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
             return NULL;
         }
     }
+    if (be->note[0]) hd_warnf("%s", be->note);   /* e.g. --device auto did not take the GPU, and why */
     hd_infof("compute device: %s", hd_backend_device(be));
     return be;
 }

@@ -72,8 +72,9 @@ int main_info(int argc, char **argv)
     printf("backends\t%s\n", hd_backends_compiled());
     /* the device `--device auto` runs this model on */
     int ncuda = hd_cuda_device_count();
-    hd_backend *be = hd_backend_new("auto", 1), *use = be ? hd_backend_for(be, m->family) : NULL;
-    if (use && strcmp(use->name, "cpu")) printf("device\t%s (auto)\n", hd_backend_device(use));
+    hd_backend *be = hd_backend_new("auto", 1), *use = be ? hd_backend_for(be, m->ops->needs, hd_family_name(m->family)) : NULL;
+    if (use && !use->host_memory) printf("device\t%s (auto)\n", hd_backend_device(use));
+    else if (be && be->note[0]) printf("device\tcpu (auto; %s)\n", be->note);
     else if (ncuda > 0 && use) printf("device\tcpu (auto; the CUDA backend does not cover %s models)\n", hd_family_name(m->family));
     else printf("device\tcpu (auto; %d CUDA device%s visible)\n", ncuda, ncuda == 1 ? "" : "s");
     hd_backend_free(be);

@@ -1,7 +1,7 @@
 // backend_cuda.cu -- the CUDA backend: cuBLAS for the projections, cuFFT for the long convolutions,
 // small fused kernels for the position-wise and per-channel ops.
 //
-// Every op does exactly what the CPU op of the same name does (src/backend_cpu.c is the reference,
+// Every op does exactly what the CPU op of the same name does (src/backends/cpu/ is the reference,
 // tests/test_cuda.c compares the two on random inputs).  Everything runs on one stream, in order, so
 // a buffer freed by the model can be handed out again at once: later work on the stream cannot
 // overtake earlier work that still reads it.
@@ -634,7 +634,7 @@ static void cuda_mul_cm(hd_backend *be, const float *a, size_t lda, const float 
 // ---------------------------------------------------------------- FFT (cuFFT)
 
 // Smallest N ≥ 2L−1 of the form 2^a·3^b·5^c·7^d (cuFFT is fast on these).  The CPU backend chooses its own
-// size (backend_cpu.c); any N ≥ 2L−1 gives the same convolution up to rounding (docs/models.md §3.4.6).
+// size (src/backends/cpu/cpu.c); any N ≥ 2L−1 gives the same convolution up to rounding (docs/models.md §3.4.6).
 static size_t cuda_fft_size(hd_backend *be, size_t L)
 {
     size_t need = L ? 2 * L - 1 : 1, best = 1;
@@ -859,6 +859,37 @@ static void cuda_embed(hd_backend *be, const int32_t *ids, size_t n, const float
 
 #include "backend_cuda_evo2.cuh"
 
+// ---------------------------------------------------------------- control
+
+// precision of the projections: fp32 (default), tf32 or bf16 (inputs rounded inside cuBLAS, fp32 accumulate)
+static int cuda_set_precision(hd_backend *be, hd_precision prec)
+{
+    cuda_priv *P = P_(be);
+    precision p = prec == HD_PREC_TF32 ? PREC_TF32 : prec == HD_PREC_BF16 ? PREC_BF16 : PREC_FP32;
+    cublasMath_t mode = p == PREC_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+    cublasStatus_t s = cublasSetMathMode(P->blas, mode);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        hd_set_error(HD_EMODEL, "cuBLAS refused the %s math mode (status %d)",
+                     p == PREC_TF32 ? "tf32" : p == PREC_BF16 ? "bf16" : "fp32", (int)s);
+        return -1;
+    }
+    P->prec = p;
+    return 0;
+}
+
+static const char *cuda_describe(hd_backend *be) { return P_(be)->desc; }
+
+// wait for the queued work; -1 + hd_error when some of it failed
+static int cuda_sync(hd_backend *be)
+{
+    cuda_priv *P = P_(be);
+    ck(P, cudaStreamSynchronize(P->stream), "synchronising");
+    return report(P);
+}
+
+// device memory held: the allocator's reserve plus the weight copies
+static size_t cuda_memory_held(hd_backend *be) { return P_(be)->reserved + P_(be)->weight_bytes; }
+
 // ---------------------------------------------------------------- lifecycle
 
 static void cuda_destroy(hd_backend *be)
@@ -900,6 +931,17 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
         hd_set_error(HD_EMODEL, "CUDA device %d does not exist (%d device%s visible: 0..%d)", device, n, n == 1 ? "" : "s", n - 1);
         return NULL;
     }
+    // a device the kernels were not built for is refused here, not at the first launch
+    cudaDeviceProp prop;
+    bool have_prop = cudaGetDeviceProperties(&prop, device) == cudaSuccess;
+    if (!have_prop) cudaGetLastError();
+    if (have_prop && hd_cuda_arch_runs(hd_cuda_archs(), prop.major, prop.minor) == 0) {
+        hd_set_error(HD_EMODEL, "cuda:%d (%.100s) has compute capability %d.%d, but the CUDA kernels of this hyenadna "
+                     "were built for %.80s only (rebuild with NVCCFLAGS including -gencode arch=compute_%d%d,code=sm_%d%d)",
+                     device, prop.name, prop.major, prop.minor, hd_cuda_archs(), prop.major, prop.minor, prop.major,
+                     prop.minor);
+        return NULL;
+    }
     hd_backend *be = (hd_backend *)calloc(1, sizeof *be);
     cuda_priv *P = new (std::nothrow) cuda_priv();
     if (!be || !P) {
@@ -917,6 +959,13 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->name = "cuda";
     be->nthreads = nthreads;
     be->destroy = cuda_destroy;
+    be->host_memory = 0;
+    be->chunk = 2048 * 16;   // fewer, larger launches than the CPU's 2048 (a few hundred MB of scratch at D 256)
+    be->precisions = HD_PREC_FP32 | HD_PREC_TF32 | HD_PREC_BF16;
+    be->describe = cuda_describe;
+    be->set_precision = cuda_set_precision;
+    be->sync = cuda_sync;
+    be->memory_held = cuda_memory_held;
     cudaError_t e = cudaSetDevice(device);
     if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&P->stream, cudaStreamNonBlocking);
     if (e != cudaSuccess) {
@@ -933,8 +982,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
         cuda_destroy(be);
         return NULL;
     }
-    cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess)
+    if (have_prop)
         snprintf(P->desc, sizeof P->desc, "cuda:%d (%.200s, %.0f GiB, sm_%d%d)", device, prop.name,
                  (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024), prop.major, prop.minor);
     else
@@ -963,42 +1011,7 @@ extern "C" hd_backend *hd_backend_cuda_new(int device, int nthreads)
     be->fftconv = cuda_fftconv;
     be->embed = cuda_embed;
     cuda_evo2_init(be);
-    // Ops appended to hd_backend after these (Mamba, xLSTM) stay NULL: hd_backend_supports() then
-    // sends those families to the CPU under --device auto.
+    // The Mamba (Caduceus) and DNA-xLSTM ops stay NULL: hd_backend_for() then sends those families
+    // (their hd_family_ops.needs) to the CPU under --device auto.
     return be;
 }
-
-// precision of the projections: fp32 (default), tf32 or bf16 (inputs rounded inside cuBLAS, fp32 accumulate)
-extern "C" int hd_cuda_set_precision(hd_backend *be, const char *prec)
-{
-    cuda_priv *P = P_(be);
-    precision p;
-    cublasMath_t mode;
-    if (!strcmp(prec, "fp32")) p = PREC_FP32, mode = CUBLAS_DEFAULT_MATH;
-    else if (!strcmp(prec, "tf32")) p = PREC_TF32, mode = CUBLAS_TF32_TENSOR_OP_MATH;
-    else if (!strcmp(prec, "bf16")) p = PREC_BF16, mode = CUBLAS_DEFAULT_MATH;
-    else {
-        hd_set_error(HD_EINPUT, "precision '%s': expected fp32, tf32 or bf16", prec);
-        return -1;
-    }
-    cublasStatus_t s = cublasSetMathMode(P->blas, mode);
-    if (s != CUBLAS_STATUS_SUCCESS) {
-        hd_set_error(HD_EMODEL, "cuBLAS refused the %s math mode (status %d)", prec, (int)s);
-        return -1;
-    }
-    P->prec = p;
-    return 0;
-}
-
-extern "C" const char *hd_cuda_backend_device(hd_backend *be) { return P_(be)->desc; }
-
-// wait for the queued work; -1 + hd_error when some of it failed (for timing)
-extern "C" int hd_cuda_backend_sync(hd_backend *be)
-{
-    cuda_priv *P = P_(be);
-    ck(P, cudaStreamSynchronize(P->stream), "synchronising");
-    return report(P);
-}
-
-// device memory held: the allocator's reserve plus the weight copies
-extern "C" size_t hd_cuda_backend_bytes(hd_backend *be) { return P_(be)->reserved + P_(be)->weight_bytes; }

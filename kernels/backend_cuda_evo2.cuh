@@ -1,6 +1,7 @@
 // backend_cuda_evo2.cuh -- the Evo 2 ops of the CUDA backend (docs/models.md §6), included by backend_cuda.cu
-// (they use its allocator, weight cache, stream and GEMM helper).  src/backend_cpu_evo2.c is the reference:
-// each op computes what the CPU op of the same name computes (tests/test_cuda.c compares them).
+// (they use its allocator, weight cache, stream and GEMM helper).  src/backends/cpu/evo2.c is the reference:
+// each op computes what the CPU op of the same name computes (tests/test_cuda.c runs the op table of
+// tests/backend_ops.h on both).
 //
 //   weights_bf16     BF16 matrices uploaded once, as BF16 (half the device memory of float32)
 //   linear_ex        BF16 weights converted to float32 on the device, then cuBLAS (the precision setting applies)

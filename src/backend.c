@@ -4,7 +4,6 @@
 #undef HAVE_CUDA   /* the fuzz targets link the library core alone */
 #endif
 #include "backend.h"
-#include "model.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -14,9 +13,6 @@
 
 #ifdef HAVE_CUDA
 int hd_cuda_probe_devices(void);                                   /* kernels/device.cu */
-int hd_cuda_set_precision(hd_backend *be, const char *precision);  /* kernels/backend_cuda.cu */
-const char *hd_cuda_backend_device(hd_backend *be);
-int hd_cuda_backend_sync(hd_backend *be);
 #else
 hd_backend *hd_backend_cuda_new(int device, int nthreads)
 {
@@ -28,6 +24,12 @@ void hd_cuda_device_name(int i, char *buf, size_t n)
 {
     if (n) buf[0] = 0;
 }
+
+int hd_cuda_libs_load(void)
+{
+    hd_set_error(HD_EMODEL, "this hyenadna was built without the CUDA backend");
+    return -1;
+}
 #endif
 
 int hd_cuda_device_count(void)
@@ -37,6 +39,37 @@ int hd_cuda_device_count(void)
 #else
     return 0;
 #endif
+}
+
+#ifndef HD_CUDA_ARCHS
+#define HD_CUDA_ARCHS ""
+#endif
+
+const char *hd_cuda_archs(void)
+{
+    const char *e = getenv("HYENADNA_CUDA_ARCHS");
+    return e ? e : HD_CUDA_ARCHS;
+}
+
+int hd_cuda_arch_runs(const char *archs, int major, int minor)
+{
+    int known = 0, dev = major * 10 + minor;
+    for (const char *p = archs; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, " ,");
+        char tok[32];
+        snprintf(tok, sizeof tok, "%.*s", (int)(n < sizeof tok ? n : sizeof tok - 1), p);
+        p += n;
+        int ptx = !strncmp(tok, "compute_", 8), bin = !strncmp(tok, "sm_", 3);
+        if (!ptx && !bin) continue;
+        char *end;
+        long cc = strtol(tok + (ptx ? 8 : 3), &end, 10);
+        if (end == tok + (ptx ? 8 : 3) || cc <= 0 || (*end && (end[0] < 'a' || end[0] > 'z' || end[1]))) continue;
+        known = 1;
+        int exact = *end == 'a';   /* sm_90a, compute_90a: that device only (sm_100f: the family, as sm_100) */
+        if (exact ? dev == cc : ptx ? dev >= cc : major == cc / 10 && minor >= cc % 10) return 1;
+    }
+    return known ? 0 : -1;
 }
 
 const char *hd_backends_compiled(void)
@@ -62,14 +95,19 @@ static int cuda_index(const char *device)
 hd_backend *hd_backend_new(const char *device, int nthreads)
 {
     if (!device || !strcmp(device, "auto")) {
-        /* the GPU when one is usable, else (or when it cannot start) the CPU, without an error */
+        /* the GPU when one is usable, else the CPU, without an error: with a note when a GPU is there but
+         * cannot start (or the kernels were not built for it) */
         if (hd_cuda_device_count() > 0) {
             hd_backend *be = hd_backend_cuda_new(0, nthreads);
             if (be) {
                 be->automatic = 1;
                 return be;
             }
+            char why[200];
+            snprintf(why, sizeof why, "%s", hd_error());
             hd_clear_error();
+            if ((be = hd_backend_cpu_new(nthreads))) snprintf(be->note, sizeof be->note, "the GPU is not used: %s", why);
+            return be;
         }
         return hd_backend_cpu_new(nthreads);
     }
@@ -107,94 +145,60 @@ hd_backend *hd_backend_new(const char *device, int nthreads)
     return NULL;
 }
 
+hd_precision hd_precision_parse(const char *name)
+{
+    if (!strcmp(name, "fp32")) return HD_PREC_FP32;
+    if (!strcmp(name, "tf32")) return HD_PREC_TF32;
+    if (!strcmp(name, "bf16")) return HD_PREC_BF16;
+    return (hd_precision)0;
+}
+
 int hd_backend_set_precision(hd_backend *be, const char *precision)
 {
-    if (strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16")) {
+    hd_precision p = hd_precision_parse(precision);
+    if (!p) {
         hd_set_error(HD_EINPUT, "precision '%s': expected fp32, tf32 or bf16", precision);
         return -1;
     }
-#ifdef HAVE_CUDA
-    if (!strcmp(be->name, "cuda")) return hd_cuda_set_precision(be, precision);
-#endif
-    if (strcmp(precision, "fp32")) {
+    if (!(be->precisions & p)) {
         hd_set_error(HD_EINPUT, "precision %s needs the CUDA backend (the %s backend computes in fp32)", precision, be->name);
         return -1;
     }
-    return 0;
+    return be->set_precision ? be->set_precision(be, p) : 0;
 }
 
-int hd_backend_check(hd_backend *be)
+int hd_backend_check(hd_backend *be) { return be->sync ? be->sync(be) : 0; }
+
+const char *hd_backend_device(hd_backend *be) { return be->describe(be); }
+
+int hd_backend_has(const hd_backend *be, hd_op op)
 {
-#ifdef HAVE_CUDA
-    if (!strcmp(be->name, "cuda")) return hd_cuda_backend_sync(be);
-#endif
-    return 0;
+    void (*fn)(void);
+    memcpy(&fn, (const char *)be + op.offset, sizeof fn);
+    return fn != NULL;
 }
 
-const char *hd_backend_device(hd_backend *be)
+const char *hd_backend_missing(const hd_backend *be, const hd_op *needs)
 {
-#ifdef HAVE_CUDA
-    if (!strcmp(be->name, "cuda")) return hd_cuda_backend_device(be);
-#endif
-    static __thread char buf[64];
-    snprintf(buf, sizeof buf, "%s (%d thread%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s");
-    return buf;
+    static const hd_op memory[] = {HD_OP(alloc), HD_OP(free), HD_OP(weights), HD_OP(upload), HD_OP(download), HD_OPS_END};
+    for (const hd_op *op = memory; op->name; op++)
+        if (!hd_backend_has(be, *op)) return op->name;
+    for (const hd_op *op = needs; op && op->name; op++)
+        if (!hd_backend_has(be, *op)) return op->name;
+    return NULL;
 }
 
-/* The ops each family's forward pass calls. */
-int hd_backend_supports(const hd_backend *be, int fam)
-{
-    if (!be->alloc || !be->free || !be->weights || !be->upload || !be->download) return 0;
-    switch (fam) {
-    case HD_FAM_HYENA:
-        return be->linear && be->linear_cm_out && be->linear_cm_in && be->layernorm && be->gelu_tanh && be->add &&
-               be->sin_freq && be->modulate_cm && be->causal_conv && be->mul_cm && be->fft_size && be->spectra_new &&
-               be->spectra_free && be->spectra_bytes && be->fftconv && be->embed;
-    case HD_FAM_EVO2:
-        return be->linear_ex && be->weights_bf16 && be->rmsnorm_eps_out && be->rope_neox && be->attention &&
-               be->modal_filter && be->modal_scan && be->shift_left && be->copy_cm && be->gated_act && be->causal_conv &&
-               be->mul_cm && be->fft_size && be->fftconv && be->add && be->embed;
-    default:
-        /* Caduceus (Mamba) and DNA-xLSTM call ops appended to hd_backend by their own work: list them
-         * here (as for HyenaDNA) once the GPU implements them.  Until then only the CPU runs them. */
-        return !strcmp(be->name, "cpu");
-    }
-}
+int hd_backend_supports(const hd_backend *be, const hd_op *needs) { return !hd_backend_missing(be, needs); }
 
-hd_backend *hd_backend_for(hd_backend *be, int fam)
+hd_backend *hd_backend_for(hd_backend *be, const hd_op *needs, const char *what)
 {
-    if (hd_backend_supports(be, fam)) return be;
+    if (hd_backend_supports(be, needs)) return be;
     if (be->automatic) {
         if (!be->fallback) be->fallback = hd_backend_cpu_new(be->nthreads);
         return be->fallback;
     }
     hd_set_error(HD_EMODEL, "the %s backend does not implement the operations of %s models: use --device cpu (or auto)",
-                 be->name, hd_family_name((hd_family)fam));
-    return NULL;
-}
-
-/* The ops each family's cached decoder calls besides those of its forward pass. */
-int hd_backend_supports_decoding(const hd_backend *be, int fam)
-{
-    if (!hd_backend_supports(be, fam)) return 0;
-    switch (fam) {
-    case HD_FAM_HYENA: return be->copy_cm && be->longconv_step;
-    case HD_FAM_XLSTM: return be->copy_cm && be->mlstm_state && be->mlstm_step && be->slstm_cell_state;
-    case HD_FAM_EVO2: return 1;   /* its decoder calls the ops of its forward pass */
-    default: return 0;
-    }
-}
-
-hd_backend *hd_backend_for_decoding(hd_backend *be, int fam)
-{
-    if (hd_backend_supports_decoding(be, fam)) return be;
-    if (be->automatic) {
-        if (!be->fallback) be->fallback = hd_backend_cpu_new(be->nthreads);
-        if (be->fallback && hd_backend_supports_decoding(be->fallback, fam)) return be->fallback;
-        if (!be->fallback) return NULL;
-    }
-    hd_set_error(HD_EMODEL, "the %s backend has no cached decoding for %s models%s", be->name,
-                 hd_family_name((hd_family)fam), strcmp(be->name, "cpu") ? ": use --device cpu (or auto)" : "");
+                 be->name, what);
     return NULL;
 }
 

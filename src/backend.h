@@ -3,7 +3,12 @@
  * Models call these ops and never include FFTW, BLAS or CUDA headers.  Buffers passed to ops are
  * backend memory (hd_backend.alloc); on the CPU that is ordinary host memory.  Matrices are
  * row-major; "channel-major" buffers hold one row per channel ([C, L]) so that per-channel work over
- * time (short and long convolutions, scans) reads contiguous memory. */
+ * time (short and long convolutions, scans) reads contiguous memory.
+ *
+ * Code outside the backends asks a backend what it can do through the capability fields and the
+ * control ops below, never by its name.  An op a backend does not implement is NULL; each model family
+ * lists the ops its forward pass calls in a table of hd_op (model.h: hd_family_ops.needs), which
+ * hd_backend_supports checks. */
 #ifndef HD_BACKEND_H
 #define HD_BACKEND_H
 
@@ -13,10 +18,35 @@
 typedef struct hd_backend hd_backend;
 typedef struct hd_spectra hd_spectra;   /* cached FFT of a bank of long filters */
 
+/* Precisions of the projections (bits of hd_backend.precisions). */
+typedef enum { HD_PREC_FP32 = 1, HD_PREC_TF32 = 2, HD_PREC_BF16 = 4 } hd_precision;
+
 struct hd_backend {
-    const char *name;    /* "cpu", "cuda" */
+    const char *name;    /* "cpu", "cuda": for messages only */
     int nthreads;
     void *priv;
+
+    /* ---- capabilities ---- */
+    int host_memory;       /* 1: buffers from alloc and weights() are host memory the caller may read and write
+                            * directly (upload/download are plain copies) */
+    size_t chunk;          /* preferred positions per chunk of position-wise work (≥ 1) */
+    unsigned precisions;   /* the HD_PREC_* the projections can run in (HD_PREC_FP32 always) */
+    char note[256];        /* how the backend came to be chosen, for the user; "" when there is nothing to say
+                            * (e.g. why --device auto did not take a GPU that is present) */
+
+    /* ---- control ---- */
+    /* Human-readable device: "cpu (N threads)" or "cuda:0 (NVIDIA H200, 140 GiB, sm_90)". */
+    const char *(*describe)(hd_backend *be);
+    /* Projections in precision p, one of `precisions`: 0, or -1 + hd_error.  NULL: fp32 only. */
+    int (*set_precision)(hd_backend *be, hd_precision p);
+    /* Wait for every op queued so far: 0 when all succeeded, else -1 + hd_error naming the first failure.
+     * NULL: the ops are synchronous and their failures surface through their return values. */
+    int (*sync)(hd_backend *be);
+    /* Device memory held by the backend (buffers reserved + weight copies) in bytes.  NULL on host memory. */
+    size_t (*memory_held)(hd_backend *be);
+    /* A new, independent backend of the same kind on nthreads threads, for workers that run side by side
+     * (NULL + hd_error on failure).  NULL op: the device cannot be shared out that way (one GPU). */
+    hd_backend *(*spawn)(hd_backend *be, int nthreads);
 
     /* ---- memory ---- */
     void *(*alloc)(hd_backend *be, size_t bytes, const char *what);   /* NULL + hd_error on failure */
@@ -75,7 +105,7 @@ struct hd_backend {
     int (*fftconv)(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                    const float *k, size_t Lk, size_t ldk, const float *dbias);
 
-    /* ---- DNA-xLSTM (docs/models.md §5; src/backend_cpu_xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
+    /* ---- DNA-xLSTM (docs/models.md §5; src/backends/cpu/xlstm.c).  Row-major [M, C] buffers with row strides. ---- */
     /* Y[t, c] = X[t', c'] with t' = M−1−t when rev_rows (Lrev) else t, c' = C−1−c when rev_cols else c
      * (both: RC); added to Y with accumulate.  Y may not alias X. */
     void (*flip)(hd_backend *be, const float *X, size_t ldx, float *Y, size_t ldy, size_t M, size_t C,
@@ -132,7 +162,7 @@ struct hd_backend {
                            const float *dt, size_t lddt, const float *dt_bias, const float *A,
                            const float *B, const float *C, size_t ldbc, const float *Dskip,
                            float *state, float *y, size_t ldy, int flags);
-    /* ---- Evo 2 (docs/models.md §6; src/backend_cpu_evo2.c) ---- */
+    /* ---- Evo 2 (docs/models.md §6; src/backends/cpu/evo2.c) ---- */
     /* weights: a backend copy of a BF16 host matrix (the CPU returns the pointer itself) */
     const uint16_t *(*weights_bf16)(hd_backend *be, const uint16_t *host, size_t n);
     /* Y = X·Wᵀ + b for W [N, K] (row stride K) stored as float32 (wbf16 = 0) or BF16 (wbf16 = 1; converted to
@@ -173,8 +203,8 @@ struct hd_backend {
      * act HD_ACT_IDENTITY, HD_ACT_GELU (exact erf) or HD_ACT_SILU */
     void (*gated_act)(hd_backend *be, float *A, size_t lda, const float *B, size_t ldb, size_t M, size_t U, int act);
     /* ---- cached decoding of HyenaDNA and DNA-xLSTM: one new position at a time (hd_decoder in model.h;
-     * docs/models.md §3.4.4, §5.7, §5.8; they also copy state with copy_cm).  NULL on a backend without
-     * them: hd_backend_for_decoding then picks the CPU or refuses. ---- */
+     * docs/models.md §3.4.4, §5.7, §5.8; they also copy state with copy_cm; hd_family_ops.decode_needs).
+     * NULL on a backend without them: hd_decoder_new then decodes on the CPU (--device auto) or refuses. ---- */
     /* Position t of the causal long convolution of channel-major u [C, ·] (row stride ldu) with filters
      * k (row stride ldk, taps 0..t), added to y:  y[c·ldy] += Σ_{j≤t} k[c, j]·u[c, t−j] + dbias[c]·u[c, t]
      * (dbias may be NULL).  O(C·t). */
@@ -234,44 +264,63 @@ enum { HD_ACT_IDENTITY = 0, HD_ACT_GELU = 1, HD_ACT_SILU = 2 };
 
 /* The CPU backend: nthreads 0 = every core. */
 hd_backend *hd_backend_cpu_new(int nthreads);
-/* Fills in the DNA-xLSTM ops of a CPU backend (src/backend_cpu_xlstm.c). */
-void hd_backend_cpu_xlstm_init(hd_backend *be);
-/* Fills in the Evo 2 ops of a CPU backend (src/backend_cpu_evo2.c). */
-void hd_backend_cpu_evo2_init(hd_backend *be);
 enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2 };
 
-/* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure. */
+/* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure.  "auto" never
+ * fails for want of a GPU: it takes the CPU, with a note (hd_backend.note) when a GPU was present but
+ * could not be used. */
 hd_backend *hd_backend_new(const char *device, int nthreads);
 void hd_backend_free(hd_backend *be);
 
 /* Which backends are compiled in ("cpu" or "cpu, cuda"), and whether a usable GPU is present. */
 const char *hd_backends_compiled(void);
 int hd_cuda_device_count(void);   /* 0 when none or not compiled in */
-#ifdef HAVE_CUDA
-int hd_cuda_libs_load(void);      /* cuBLAS and cuFFT are opened on demand: 0 when both load */
-#endif
+int hd_cuda_libs_load(void);      /* cuBLAS and cuFFT are opened on demand: 0 when both load, else -1 + hd_error */
 
 /* The CUDA backend on device N (NULL + hd_error when none or not compiled in). */
 hd_backend *hd_backend_cuda_new(int device, int nthreads);
+/* Name of CUDA device i into buf ("" when unknown). */
+void hd_cuda_device_name(int i, char *buf, size_t n);
+/* The GPU code the CUDA kernels were built for, "sm_80 sm_90 compute_90" (configure: HD_CUDA_ARCHS from
+ * NVCCFLAGS; $HYENADNA_CUDA_ARCHS overrides it, to try the refusal on a GPU the build covers); "" when
+ * not known or not compiled in. */
+const char *hd_cuda_archs(void);
+/* Whether code built for `archs` runs on a device of compute capability major.minor: an sm_XY binary
+ * runs on X.y for y ≥ Y, compute_XY PTX on X.Y and every later device (…a suffixes: on X.Y only).
+ * 1 yes, 0 no, -1 when archs names nothing (not known). */
+int hd_cuda_arch_runs(const char *archs, int major, int minor);
+
+/* HD_PREC_* of "fp32", "tf32" or "bf16"; 0 for any other name. */
+hd_precision hd_precision_parse(const char *name);
 /* Precision of the projections: "fp32" (default), "tf32" or "bf16" (CUDA only; the CPU accepts only
- * fp32).  -1 + hd_error on an unknown name or a backend that cannot do it. */
+ * fp32).  -1 + hd_error (HD_EINPUT) on an unknown name or a precision the backend cannot do. */
 int hd_backend_set_precision(hd_backend *be, const char *precision);
 /* 0 when every op queued so far succeeded; else -1 + hd_error (waits for a GPU to finish). */
 int hd_backend_check(hd_backend *be);
-/* Human-readable device: "cpu (N threads)" or "cuda:0 (NVIDIA H200, 140 GiB, sm_90)". */
+/* be->describe(be). */
 const char *hd_backend_device(hd_backend *be);
-/* Name of CUDA device i into buf ("" when unknown). */
-void hd_cuda_device_name(int i, char *buf, size_t n);
 
-/* Whether `be` has every op the family's forward pass calls (ops the backend does not implement are
- * NULL).  `fam` is an hd_family (model.h). */
-int hd_backend_supports(const hd_backend *be, int fam);
-/* The backend to run family `fam` on: `be` itself when it supports it; else, when `be` was chosen by
- * "auto", a CPU backend owned by `be`; else NULL + hd_error (explicit --device cuda). */
-hd_backend *hd_backend_for(hd_backend *be, int fam);
-/* Whether `be` also has the ops of the family's cached decoder (hd_decoder, model.h), and the backend to
- * decode family `fam` on (as hd_backend_for). */
-int hd_backend_supports_decoding(const hd_backend *be, int fam);
-hd_backend *hd_backend_for_decoding(hd_backend *be, int fam);
+/* ---- which ops a caller needs ---- */
+
+/* One op of hd_backend, named by its place in the struct: the tables of the ops each model family calls
+ * (model.h: hd_family_ops.needs, next to the family's forward pass) are arrays of these, ended by
+ * HD_OPS_END; the op tests (tests/test_backend_ops.c) check one row per op. */
+typedef struct hd_op {
+    size_t offset;       /* offsetof(hd_backend, op) */
+    const char *name;    /* "linear" */
+} hd_op;
+#define HD_OP(op) {offsetof(struct hd_backend, op), #op}
+#define HD_OPS_END {0, NULL}
+
+/* Whether `be` implements op (its pointer is not NULL). */
+int hd_backend_has(const hd_backend *be, hd_op op);
+/* The name of the first op of `needs` (or of the memory ops every caller uses: alloc, free, weights,
+ * upload, download) that `be` does not implement; NULL when it has them all. */
+const char *hd_backend_missing(const hd_backend *be, const hd_op *needs);
+/* hd_backend_missing(be, needs) == NULL */
+int hd_backend_supports(const hd_backend *be, const hd_op *needs);
+/* The backend to run the ops `needs` of a `what` model on: `be` itself when it supports them; else, when
+ * `be` was chosen by "auto", a CPU backend owned by `be`; else NULL + hd_error (explicit --device cuda). */
+hd_backend *hd_backend_for(hd_backend *be, const hd_op *needs, const char *what);
 
 #endif

@@ -30,7 +30,7 @@ typedef struct {
     const float *x_proj;            /* [R + 2N, E] */
     const float *dt_w, *dt_b;       /* [E, R], [E] */
     const float *Dskip;             /* [E] */
-    float *A;                       /* owned: −exp(A_log) [E, N] */
+    const float *A;                 /* owned: −exp(A_log) [E, N] */
 } mamba_dir;
 
 typedef struct {
@@ -238,8 +238,9 @@ static int caduceus_load(hd_model *m)
             snprintf(cb, sizeof cb, "layers.%d.%s.%s.conv1d.bias", i, mix, dn);
             if (hd_model_tensor(m, cb) && !(md->conv_b = hd_model_f32(m, 1, HD_SHAPE(E), "%s", cb))) return -1;
             if (!(A_log = hd_model_f32(m, 1, HD_SHAPE(E, N), "layers.%d.%s.%s.A_log", i, mix, dn))) return -1;
-            if (!(md->A = malloc((size_t)E * N * sizeof(float)))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-            for (long j = 0; j < E * N; j++) md->A[j] = -expf(A_log[j]);
+            float *A = malloc((size_t)E * N * sizeof(float));
+            if (!(md->A = A)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+            for (long j = 0; j < E * N; j++) A[j] = -expf(A_log[j]);
         }
         if (c->bidir) {
             char nm[256];
@@ -268,8 +269,8 @@ static void caduceus_free(hd_model *m)
     if (!c) return;
     if (c->layer)
         for (int i = 0; i < m->n_layer; i++) {
-            free(c->layer[i].dir[0].A);
-            free(c->layer[i].dir[1].A);
+            free((float *)c->layer[i].dir[0].A);
+            free((float *)c->layer[i].dir[1].A);
         }
     free(c->layer);
     if (c->head_rc != c->emb_rc) free(c->head_rc);
@@ -403,7 +404,23 @@ fail:
     return -1;
 }
 
-/* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in. */
+/* Layer ly's weights as backend memory (be->weights: device copies on a GPU, uploaded once and cached by
+ * the backend; the host pointers themselves on the CPU).  Every weight an op reads goes through here. */
+static int layer_weights(hd_backend *be, const caduceus *c, const cad_layer *ly, cad_layer *w)
+{
+    size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, R = (size_t)c->R, K = (size_t)c->K;
+    *w = *ly;
+#define W(field, n) if (ly->field && !(w->field = be->weights(be, ly->field, (n)))) return -1
+    W(norm_w, D); W(in_proj, 2 * E * D); W(out_proj, D * E);
+    for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
+        W(dir[d].conv_w, E * K); W(dir[d].conv_b, E); W(dir[d].x_proj, (R + 2 * N) * E);
+        W(dir[d].dt_w, E * R); W(dir[d].dt_b, E); W(dir[d].Dskip, E); W(dir[d].A, E * N);
+    }
+#undef W
+    return 0;
+}
+
+/* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in.  ly: backend weights. */
 static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, const float *in, float *out, cad_buf *B)
 {
     size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K;
@@ -448,11 +465,11 @@ static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, cons
 }
 
 /* [L, d_hidden] host view of a (pair of) device buffers: PS halves interleaved into B->host */
-static const float *host_view(const caduceus *c, hd_backend *be, cad_buf *B, float *const *half, int is_cpu)
+static const float *host_view(const caduceus *c, hd_backend *be, cad_buf *B, float *const *half, int is_host)
 {
     size_t L = B->L, D = (size_t)c->D;
     if (!c->rcps) {
-        if (is_cpu) return half[0];
+        if (is_host) return half[0];
         be->download(be, B->host, half[0], L * D * sizeof(float));
         return B->host;
     }
@@ -473,13 +490,8 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
 {
     caduceus *c = m->impl;
     if (L == 0) return 0;
-    if (!be->selective_scan || !be->silu || !be->mul_silu_cm || !be->flip_cm) {
-        hd_set_error(HD_EMODEL, "%s: the %s backend has no Mamba ops: Caduceus runs on the CPU backend only", m->location,
-                     be->name);
-        return -1;
-    }
-    int is_cpu = !strcmp(be->name, "cpu");
-    int want_host = (c->tap || f->on_block || (f->layer >= 0 && f->hidden)) && (c->rcps || !is_cpu);
+    int is_host = be->host_memory;
+    int want_host = (c->tap || f->on_block || (f->layer >= 0 && f->hidden)) && (c->rcps || !is_host);
     cad_buf B;
     if (cbuf_alloc(be, c, L, want_host, &B)) return -1;
     size_t D = (size_t)c->D, cs = B.cs, rows = (size_t)c->rows, W = (size_t)m->d_hidden;
@@ -499,19 +511,20 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
     }
     free(emb);
     if (c->tap) {
-        if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+        if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
         c->tap(c->tap_ud, "embedding", -1, hv, L, (int)W);
     }
 
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
-        const cad_layer *ly = &c->layer[i];
+        cad_layer lw, *ly = &lw;
+        if (layer_weights(be, c, &c->layer[i], &lw)) goto out;
         /* fused add-norm: the residual r (+ h) was formed at the end of the previous block; PS swaps halves */
         if (c->swap) {
             float *t = B.r[0]; B.r[0] = B.r[1]; B.r[1] = t;
         }
         if (c->tap) {
-            if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+            if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
             c->tap(c->tap_ud, "residual", i, hv, L, (int)W);
         }
         bimamba(c, be, ly, B.r[0], B.h[0], &B);
@@ -521,12 +534,12 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
             be->flip_cm(be, B.tmp, 0, B.h[1], 0, 1, L * D);     /* h1 = RC(M(RMS_w(RC(r1)))) */
         }
         if (c->tap) {
-            if (!(hv = host_view(c, be, &B, B.h, is_cpu))) goto out;
+            if (!(hv = host_view(c, be, &B, B.h, is_host))) goto out;
             c->tap(c->tap_ud, "layer", i, hv, L, (int)W);
         }
         for (int hh = 0; hh < halves; hh++) be->add(be, B.r[hh], B.h[hh], L * D);
         if (f->on_block) {
-            if (!(hv = host_view(c, be, &B, B.r, is_cpu))) goto out;
+            if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
             f->on_block(f->ud, i, hv, L, (int)W);
         }
         if (i == f->layer && f->hidden) {
@@ -538,12 +551,17 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
 
     /* final norm (no swap) and the tied (RCPS) head */
     if ((f->hidden && f->layer < 0) || f->logits) {
+        const float *norm[2] = {be->weights(be, c->norm_f, D), c->rcps ? be->weights(be, c->norm_f_rev, D) : NULL};
+        const float *head[2] = {f->logits ? be->weights(be, c->head, rows * D) : NULL,
+                                f->logits && c->rcps ? be->weights(be, c->head_rc, rows * D) : NULL};
+        for (int hh = 0; hh < halves; hh++)
+            if (!norm[hh] || (f->logits && !head[hh])) goto out;
         float *hrow = f->hidden && f->layer < 0 && c->rcps ? malloc(cs * D * sizeof(float)) : NULL;
         if (f->hidden && f->layer < 0 && c->rcps && !hrow) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
         for (size_t m0 = 0; m0 < L; m0 += cs) {
             size_t n = L - m0 < cs ? L - m0 : cs;
             for (int hh = 0; hh < halves; hh++) {
-                be->rmsnorm(be, B.r[hh] + m0 * D, n, D, hh ? c->norm_f_rev : c->norm_f, c->eps, B.nc);
+                be->rmsnorm(be, B.r[hh] + m0 * D, n, D, norm[hh], c->eps, B.nc);
                 if (f->hidden && f->layer < 0) {
                     if (!c->rcps) be->download(be, f->hidden + m0 * D, B.nc, n * D * sizeof(float));
                     else {
@@ -553,7 +571,7 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
                     }
                 }
                 if (f->logits) {
-                    be->linear(be, B.nc, n, D, D, hh ? c->head_rc : c->head, NULL, rows, hh ? B.oc2 : B.oc, rows);
+                    be->linear(be, B.nc, n, D, D, head[hh], NULL, rows, hh ? B.oc2 : B.oc, rows);
                     if (hh) be->add(be, B.oc, B.oc2, n * rows);
                 }
             }
@@ -567,4 +585,11 @@ out:
     return rc;
 }
 
-const hd_family_ops hd_caduceus_ops = {"caduceus", caduceus_load, caduceus_free, caduceus_forward, NULL, NULL};
+/* The backend ops the forward pass calls. */
+static const hd_op caduceus_needs[] = {
+    HD_OP(rmsnorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv), HD_OP(silu),
+    HD_OP(flip_cm), HD_OP(selective_scan), HD_OP(mul_silu_cm), HD_OP(add), HD_OPS_END};
+
+const hd_family_ops hd_caduceus_ops = {
+    .name = "caduceus", .load = caduceus_load, .free = caduceus_free, .forward = caduceus_forward,
+    .needs = caduceus_needs};

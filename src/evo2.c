@@ -32,7 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define EVO2_CHUNK 2048                 /* positions per chunk of position-wise work */
+#define EVO2_CHUNK_MAX 16384            /* at most so many positions per chunk (the 7B l1|l2 chunk: 1.5 GB) */
 #define EVO2_FFT_FLOATS ((size_t)16 << 20)   /* HCL filter chunk: at most this many floats (channels × L) */
 
 enum { BLK_HCS = 0, BLK_HCM, BLK_HCL, BLK_ATTN };
@@ -620,7 +620,8 @@ typedef struct {
     float *tap;        /* host [L, H] for a requested sub-module output */
 } ebuf;
 
-static size_t evo2_chunk(const hd_backend *be) { return strcmp(be->name, "cpu") ? EVO2_CHUNK * 8 : EVO2_CHUNK; }
+/* positions per chunk of position-wise work: the backend's preference, bounded for Evo 2's wide MLP */
+static size_t evo2_chunk(const hd_backend *be) { return be->chunk < EVO2_CHUNK_MAX ? be->chunk : EVO2_CHUNK_MAX; }
 
 static void buf_free(hd_backend *be, ebuf *B)
 {
@@ -790,7 +791,7 @@ static int evo2_run(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, h
     ebuf B;
     if (buf_alloc(be, e, L, want_tap, has_type(e, BLK_HCL), &B)) return -1;
     size_t H = B.H, cs = B.cs, V = (size_t)e->V;
-    int rc = -1, is_cpu = !strcmp(be->name, "cpu");
+    int rc = -1, is_host = be->host_memory;
     float *host = NULL;
     const float *emb = be->weights(be, e->emb, V * H);
     if (!emb) goto out;
@@ -801,7 +802,7 @@ static int evo2_run(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, h
     if (f && want_tap)   /* taps beyond the requested layer still need their blocks */
         for (int i = 0; i < f->n_taps; i++)
             if (f->taps[i] > last) last = f->taps[i];
-    if (f && f->on_block && !is_cpu && !(host = hd_alloc(L * H * sizeof(float), "a copy of the residual stream"))) goto out;
+    if (f && f->on_block && !is_host && !(host = hd_alloc(L * H * sizeof(float), "a copy of the residual stream"))) goto out;
     for (int k = 0; k <= last; k++) {
         eblock wb;
         if (block_weights(be, e, &e->blk[k], &wb)) goto out;
@@ -811,8 +812,8 @@ static int evo2_run(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, h
         mlp(e, be, &wb, &B, tap);
         if (tap) f->on_tap(f->ud, k, B.tap, L, (int)H);
         if (f && f->on_block) {
-            if (!is_cpu) be->download(be, host, B.r, L * H * sizeof(float));
-            f->on_block(f->ud, k, is_cpu ? B.r : host, L, (int)H);
+            if (!is_host) be->download(be, host, B.r, L * H * sizeof(float));
+            f->on_block(f->ud, k, is_host ? B.r : host, L, (int)H);
         }
         if (f && k == layer && f->hidden) be->download(be, f->hidden, B.r, L * H * sizeof(float));
     }
@@ -861,7 +862,7 @@ int hd_evo2_hcl_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *
         hd_set_error(HD_EINPUT, "block %d is not an HCL block of an Evo 2 model", layer);
         return -1;
     }
-    if (!(be = hd_backend_for(be, m->family))) return -1;
+    if (!(be = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) return -1;
     size_t H = (size_t)e->H, S = (size_t)e->S;
     const float *R = be->weights(be, e->blk[layer].R, H * S), *lp = be->weights(be, e->blk[layer].logp, H * S);
     float *k = (R && lp) ? be->alloc(be, H * L * sizeof(float), "the long filters") : NULL;
@@ -1052,4 +1053,12 @@ int hd_evo2_fp8_states(const hd_model *m)
     return m->family == HD_FAM_EVO2 && m->impl ? ((const evo2 *)m->impl)->n_fp8 : 0;
 }
 
-const hd_family_ops hd_evo2_ops = {"evo2", evo2_load, evo2_free, evo2_forward, evo2_decoder_new, evo2_tap};
+/* The backend ops the forward pass (evo2_run, hd_evo2_hcl_filter) and the decoder (dec_step) call. */
+static const hd_op evo2_needs[] = {
+    HD_OP(embed), HD_OP(weights_bf16), HD_OP(linear_ex), HD_OP(rmsnorm_eps_out), HD_OP(causal_conv), HD_OP(mul_cm),
+    HD_OP(copy_cm), HD_OP(modal_filter), HD_OP(modal_scan), HD_OP(fftconv), HD_OP(rope_neox), HD_OP(attention),
+    HD_OP(shift_left), HD_OP(gated_act), HD_OP(add), HD_OPS_END};
+
+const hd_family_ops hd_evo2_ops = {
+    .name = "evo2", .load = evo2_load, .free = evo2_free, .forward = evo2_forward, .decoder_new = evo2_decoder_new,
+    .tap = evo2_tap, .needs = evo2_needs};

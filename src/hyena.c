@@ -5,8 +5,8 @@
  *   hidden = LN_f(r);  logits = hidden · W_headᵀ
  *
  * Memory is bounded by design: position-wise work (norms, projections, short filter, MLP) runs in
- * chunks of positions; the long convolution runs channel by channel on channel-major buffers
- * x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], the filter k [D, L]
+ * chunks of hd_backend.chunk positions; the long convolution runs channel by channel on channel-major
+ * buffers x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], the filter k [D, L]
  * when its spectra are not cached, and chunk-sized scratch. */
 #include "hyena.h"
 #include "backend.h"
@@ -16,11 +16,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define HYENA_CHUNK 2048                 /* positions per chunk of position-wise work */
-
-/* A GPU wants fewer, larger launches: 16× longer chunks there (a few hundred MB of scratch at D 256). */
-static size_t hyena_chunk(const hd_backend *be) { return strcmp(be->name, "cpu") ? HYENA_CHUNK * 16 : HYENA_CHUNK; }
 
 typedef struct {
     const float *in_proj_w, *in_proj_b;          /* [3D, D], [3D] */
@@ -197,7 +192,7 @@ static int block_weights(hd_backend *be, const hyena *h, const hyena_block *b, h
  *   k[c, i] = h[i, c] · (exp(−t_i·|δ_c|) + shift) */
 static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b, size_t T, float *k, size_t ldk)
 {
-    size_t H = (size_t)h->H, step = hyena_chunk(be) * 4;
+    size_t H = (size_t)h->H, step = be->chunk * 4;
     float *a0 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
     float *a1 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
     if (!a0 || !a1) { be->free(be, a0); be->free(be, a1); return -1; }
@@ -266,7 +261,7 @@ static void buf_free(hd_backend *be, hyena_buf *B)
 static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, hyena_buf *B)
 {
     memset(B, 0, sizeof *B);
-    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < hyena_chunk(be) ? L : hyena_chunk(be), LD, LcD;
+    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, LcD;
     size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D);
     B->L = L, B->Lc = Lc, B->D = D, B->F = F, B->cs = cs;
     if (hd_mul(L, D * sizeof(float), &LD) || hd_mul(Lc, D * sizeof(float), &LcD)) {
@@ -382,7 +377,7 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     hyena_buf B;
     if (buf_alloc(be, h, L, L, &B)) return -1;
     size_t D = B.D, cs = B.cs, rows = (size_t)h->rows;
-    int rc = -1, is_cpu = !strcmp(be->name, "cpu");
+    int rc = -1, is_host = be->host_memory;
     float *host = NULL;
 
     /* embedding (§3.4.1) */
@@ -390,15 +385,15 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     if (!wte) goto out;
     be->embed(be, ids, L, wte, D, B.r);
 
-    if (!is_cpu && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
+    if (!is_host && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
         hyena_block wb;
         if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL)) goto out;
         hyena_mlp(be, &wb, &B);
         if (f->on_block) {
-            if (!is_cpu) be->download(be, host, B.r, L * D * sizeof(float));
-            f->on_block(f->ud, i, is_cpu ? B.r : host, L, (int)D);
+            if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
+            f->on_block(f->ud, i, is_host ? B.r : host, L, (int)D);
         }
         if (i == f->layer && f->hidden) be->download(be, f->hidden, B.r, L * D * sizeof(float));
     }
@@ -597,4 +592,15 @@ fail:
     return NULL;
 }
 
-const hd_family_ops hd_hyena_ops = {"hyenadna", hyena_load, hyena_free, hyena_forward, hyena_decoder_new, NULL};
+/* The backend ops the forward pass and hd_hyena_filter call (spectra_free: through the spectra cache). */
+static const hd_op hyena_needs[] = {
+    HD_OP(embed), HD_OP(layernorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv),
+    HD_OP(mul_cm), HD_OP(add), HD_OP(gelu_tanh), HD_OP(sin_freq), HD_OP(modulate_cm), HD_OP(fft_size),
+    HD_OP(spectra_new), HD_OP(spectra_free), HD_OP(spectra_bytes), HD_OP(fftconv), HD_OPS_END};
+
+/* ... and those only the decoder calls */
+static const hd_op hyena_decode_needs[] = {HD_OP(copy_cm), HD_OP(longconv_step), HD_OPS_END};
+
+const hd_family_ops hd_hyena_ops = {
+    .name = "hyenadna", .load = hyena_load, .free = hyena_free, .forward = hyena_forward, .needs = hyena_needs,
+    .decoder_new = hyena_decoder_new, .decode_needs = hyena_decode_needs};

@@ -35,6 +35,17 @@ const char *hd_family_name(hd_family f)
     }
 }
 
+const hd_family_ops *hd_family_ops_of(hd_family f)
+{
+    switch (f) {
+    case HD_FAM_HYENA: return &hd_hyena_ops;
+    case HD_FAM_CADUCEUS: return &hd_caduceus_ops;
+    case HD_FAM_XLSTM: return &hd_xlstm_ops;
+    case HD_FAM_EVO2: return &hd_evo2_ops;
+    default: return NULL;
+    }
+}
+
 static int is_dir(const char *p)
 {
     struct stat sb;
@@ -274,12 +285,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             }
 
     m->family = detect_family(m);
-    switch (m->family) {
-    case HD_FAM_HYENA: m->ops = &hd_hyena_ops; break;
-    case HD_FAM_CADUCEUS: m->ops = &hd_caduceus_ops; break;
-    case HD_FAM_XLSTM: m->ops = &hd_xlstm_ops; break;
-    case HD_FAM_EVO2: m->ops = &hd_evo2_ops; break;
-    default:
+    if (!(m->ops = hd_family_ops_of(m->family))) {
         hd_set_error(HD_EMODEL, "%s: cannot tell the model family (no model_type, architectures or known tensor names)",
                      m->config_path ? m->config_path : m->weights_path);
         goto fail;
@@ -339,7 +345,8 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
             hd_set_error(HD_EINPUT, "token id %d at position %zu is outside the model's vocabulary", ids[i], i + 1);
             return -1;
         }
-    if (!(be = hd_backend_for(be, m->family))) return -1;   /* "auto" on a GPU: the CPU for uncovered families */
+    /* "auto" on a GPU: the CPU for the families whose ops the GPU does not cover */
+    if (!(be = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) return -1;
     if (m->ops->forward(m, be, ids, L, f)) return -1;
     return hd_backend_check(be);   /* a GPU failure inside a void op surfaces here */
 }
@@ -361,7 +368,11 @@ hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
         hd_set_error(HD_EINPUT, "%zu tokens exceed the model's maximum length of %ld", max_len, m->max_len);
         return NULL;
     }
-    if (!(be = hd_backend_for_decoding(be, m->family))) return NULL;
+    /* the forward's ops and the decoder's own, on one backend (the CPU under --device auto when the GPU lacks one) */
+    char what[96];
+    snprintf(what, sizeof what, "%s (cached decoding)", hd_family_name(m->family));
+    if (!(be = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) return NULL;
+    if (m->ops->decode_needs && !(be = hd_backend_for(be, m->ops->decode_needs, what))) return NULL;
     hd_decoder *d = m->ops->decoder_new(m, be, max_len);
     if (d) { d->m = m; d->be = be; d->pos = 0; d->max_len = max_len; }
     return d;

@@ -16,7 +16,7 @@ struct hd_backend;
 
 typedef enum { HD_FAM_UNKNOWN = 0, HD_FAM_HYENA, HD_FAM_CADUCEUS, HD_FAM_XLSTM, HD_FAM_EVO2 } hd_family;
 
-/* How a model turns bases into ids: the 12-token character vocabulary (MODELS.md §2) or one id per byte
+/* How a model turns bases into ids: the 12-token character vocabulary (docs/models.md §2) or one id per byte
  * (Evo 2, docs/models.md §6.3). */
 typedef enum { HD_TOKENIZER_CHAR = 0, HD_TOKENIZER_BYTES } hd_tokenizer_kind;
 
@@ -71,8 +71,14 @@ typedef struct hd_family_ops {
     /* NULL when the family has no cached decoding (masked models); else a decoder for up to max_len
      * tokens, NULL + hd_error on failure */
     hd_decoder *(*decoder_new)(hd_model *m, struct hd_backend *be, size_t max_len);
+    /* the backend ops decoder_new calls besides `needs` (HyenaDNA, DNA-xLSTM: per-step ops the GPU does not
+     * have, so that their forwards still run there); NULL: none */
+    const struct hd_op *decode_needs;
     /* NULL when the family has no named sub-module outputs; else the tap id (≥ 0) of `name`, or -1 */
     int (*tap)(hd_model *m, const char *name);
+    /* the backend ops forward and decoder_new call (backend.h: HD_OP(...), ..., HD_OPS_END), declared next
+     * to the family's forward pass: hd_model_forward runs the model on a backend that has them all */
+    const struct hd_op *needs;
 } hd_family_ops;
 
 struct hd_model {
@@ -124,6 +130,9 @@ hd_model *hd_model_open_with(const char *location, const char *config);
 void hd_model_close(hd_model *m);
 
 const char *hd_family_name(hd_family f);
+/* The family's operations; NULL for HD_FAM_UNKNOWN or past the last family (so that
+ * `for (f = HD_FAM_UNKNOWN + 1; hd_family_ops_of(f); f++)` visits every family). */
+const hd_family_ops *hd_family_ops_of(hd_family f);
 uint64_t hd_new_uid(void);   /* a fresh cache key */
 
 /* Run the model.  ids: token ids; L must be <= max_len when max_len > 0. */

@@ -73,9 +73,13 @@ hd_outfile *hd_out_open(const char *path, int text)
         int dirlen = slash ? (int)(slash - path + 1) : 0;
         o->tmp = hd_sprintf("%.*s.%s.tmp.XXXXXX", dirlen, path, base);
         if (!o->tmp) goto fail;
+        /* pending before the file exists: a signal at any moment after mkstemp removes it */
+        for (int i = 0; i < HD_MAX_PENDING; i++)
+            if (!pending[i]) { pending[i] = o->tmp; o->slot = i; break; }
         fd = mkstemp(o->tmp);
         if (fd < 0) {
             hd_set_error(HD_ERESOURCE, "cannot create output file '%s': %s", path, strerror(errno));
+            if (o->slot >= 0) pending[o->slot] = NULL, o->slot = -1;
             free(o->tmp);
             o->tmp = NULL;
             goto fail;
@@ -83,8 +87,6 @@ hd_outfile *hd_out_open(const char *path, int text)
         mode_t um = umask(0);
         umask(um);
         fchmod(fd, 0666 & ~um);
-        for (int i = 0; i < HD_MAX_PENDING; i++)
-            if (!pending[i]) { pending[i] = o->tmp; o->slot = i; break; }
     }
     if (compress) {
         o->bgzf = bgzf_dopen(fd, "w");
@@ -181,6 +183,12 @@ void hd_out_abort(hd_outfile *o)
 
 /* ---- temporary names for writers that open files by name (htslib hts_open) ---- */
 
+static void unpend_name(const char *tmp)
+{
+    for (int i = 0; i < HD_MAX_PENDING; i++)
+        if (pending[i] == tmp) pending[i] = NULL;
+}
+
 char *hd_out_tmpname(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -188,9 +196,12 @@ char *hd_out_tmpname(const char *path)
     int dirlen = slash ? (int)(slash - path + 1) : 0;
     char *tmp = hd_sprintf("%.*s.%s.tmp.XXXXXX", dirlen, path, base);
     if (!tmp) return NULL;
+    for (int i = 0; i < HD_MAX_PENDING; i++)   /* pending before the file exists, as in hd_out_open */
+        if (!pending[i]) { pending[i] = tmp; break; }
     int fd = mkstemp(tmp);
     if (fd < 0) {
         hd_set_error(HD_ERESOURCE, "cannot create output file '%s': %s", path, strerror(errno));
+        unpend_name(tmp);
         free(tmp);
         return NULL;
     }
@@ -198,15 +209,7 @@ char *hd_out_tmpname(const char *path)
     umask(um);
     fchmod(fd, 0666 & ~um);
     close(fd);
-    for (int i = 0; i < HD_MAX_PENDING; i++)
-        if (!pending[i]) { pending[i] = tmp; break; }
     return tmp;
-}
-
-static void unpend_name(const char *tmp)
-{
-    for (int i = 0; i < HD_MAX_PENDING; i++)
-        if (pending[i] == tmp) pending[i] = NULL;
 }
 
 int hd_out_commit(char *tmp, const char *path)

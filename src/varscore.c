@@ -183,7 +183,7 @@ void hd_vs_job_free(hd_vs_job *j)
 struct hd_vs_engine {
     hd_model *m;
     hd_backend *be;       /* the caller's */
-    hd_backend **wbe;     /* private single-threaded CPU backends, nw of them (NULL when nw == 1) */
+    hd_backend **wbe;     /* private single-threaded backends (be->spawn), nw of them (NULL when nw == 1) */
     int nw;
     size_t forwards;
 };
@@ -194,11 +194,11 @@ hd_vs_engine *hd_vs_engine_new(hd_model *m, hd_backend *be, int nworkers)
     if (!e) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
     e->m = m, e->be = be, e->nw = 1;
 #ifdef _OPENMP
-    if (nworkers > 1 && !strcmp(be->name, "cpu")) {
+    if (nworkers > 1 && be->spawn) {
         e->wbe = calloc((size_t)nworkers, sizeof *e->wbe);
         if (!e->wbe) { free(e); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
         for (int i = 0; i < nworkers; i++)
-            if (!(e->wbe[i] = hd_backend_cpu_new(1))) { e->nw = i; hd_vs_engine_free(e); return NULL; }
+            if (!(e->wbe[i] = be->spawn(be, 1))) { e->nw = i; hd_vs_engine_free(e); return NULL; }
         e->nw = nworkers;
     }
 #else

@@ -106,9 +106,9 @@ void hd_vs_job_free(hd_vs_job *j);
 
 typedef struct hd_vs_engine hd_vs_engine;
 
-/* An engine over a model and a backend (both stay owned by the caller).  With a CPU backend and
- * nworkers > 1, windows run in parallel on nworkers private single-threaded CPU backends; otherwise they
- * run one after another on `be`.  NULL + hd_error on failure. */
+/* An engine over a model and a backend (both stay owned by the caller).  With a backend that can spawn
+ * workers (the CPU: hd_backend.spawn) and nworkers > 1, windows run in parallel on nworkers private
+ * single-threaded backends; otherwise they run one after another on `be`.  NULL + hd_error on failure. */
 hd_vs_engine *hd_vs_engine_new(struct hd_model *m, struct hd_backend *be, int nworkers);
 void hd_vs_engine_free(hd_vs_engine *e);
 int hd_vs_engine_workers(const hd_vs_engine *e);

@@ -516,8 +516,30 @@ static void cache_history(hd_backend *be, xcache *c, const float *X, size_t ldx,
     if (h) be->copy_cm(be, X + (L - h) * ldx, ldx, c->win + (hist - h) * c->width, c->width, h, c->width);
 }
 
-/* U [L, D] += mLSTMLayer(LN(U))  (§5.6); with a cache (a decoder's prefill), also the state after the last
- * position */
+/* Block b's weights as backend memory (be->weights: device copies on a GPU, uploaded once and cached by the
+ * backend; the host pointers themselves on the CPU).  Every weight an op reads goes through here. */
+static int block_weights(hd_backend *be, const xlstm *x, const xblock *b, xblock *w)
+{
+    size_t D = (size_t)x->D, G = x->ps ? 2 : 1;
+    *w = *b;
+#define W(field, n) if (b->field && !(w->field = be->weights(be, b->field, (n)))) return -1
+    if (b->type == BLK_MLSTM) {
+        size_t Ei = (size_t)x->Ei, NH = (size_t)x->mNH, K = (size_t)x->mK, bs = (size_t)x->bs;
+        W(norm_g, D); W(up_w, 2 * Ei * D); W(up_b, 2 * Ei); W(conv_w, Ei * K); W(conv_b, Ei);
+        W(q_w, Ei * bs); W(q_b, Ei); W(k_w, Ei * bs); W(k_b, Ei); W(v_w, Ei * bs); W(v_b, Ei);
+        W(gate_w, 2 * NH * 3 * Ei); W(gate_b, 2 * NH); W(outnorm_g, Ei); W(skip, Ei); W(down_w, D * Ei); W(down_b, D);
+    } else {
+        size_t DH = (size_t)x->sDH, K = (size_t)x->sK, U = (size_t)x->U;
+        W(norm_g, G * D); W(conv_w, D * K); W(conv_b, D);
+        W(i_w, D * DH); W(f_w, D * DH); W(z_w, D * DH); W(o_w, D * DH); W(R, D * 4 * DH); W(bias, 4 * D);
+        W(gn_g, D); W(ffn_norm_g, G * D); W(ffn_up, 2 * U * D); W(ffn_down, D * U);
+    }
+#undef W
+    return 0;
+}
+
+/* U [L, D] += mLSTMLayer(LN(U))  (§5.6); b: backend weights; with a cache (a decoder's prefill), also the
+ * state after the last position */
 static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, float *U, xcache *cache)
 {
     size_t L = B->L, D = (size_t)x->D, Ei = (size_t)x->Ei, NH = (size_t)x->mNH, DH = (size_t)x->mDH, bs = (size_t)x->bs;
@@ -529,8 +551,11 @@ static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     be->headwise(be, B->up, 2 * Ei, L, Ei / bs, bs, bs, b->v_w, b->v_b, B->qkv + 2 * Ei, 3 * Ei);   /* v from xm */
     be->linear(be, B->qkv, L, 3 * Ei, 3 * Ei, b->gate_w, b->gate_b, 2 * NH, B->g, 2 * NH);          /* before RoPE */
     if (x->rope) {
-        be->rope(be, B->qkv, 3 * Ei, L, NH, DH, x->rope_cos, x->rope_sin);
-        be->rope(be, B->qkv + Ei, 3 * Ei, L, NH, DH, x->rope_cos, x->rope_sin);
+        size_t n = (size_t)x->ctx * (DH / 2);
+        const float *cs = be->weights(be, x->rope_cos, n), *sn = be->weights(be, x->rope_sin, n);
+        if (!cs || !sn) return -1;
+        be->rope(be, B->qkv, 3 * Ei, L, NH, DH, cs, sn);
+        be->rope(be, B->qkv + Ei, 3 * Ei, L, NH, DH, cs, sn);
     }
     if (be->mlstm_cell(be, B->qkv, B->qkv + Ei, B->qkv + 2 * Ei, 3 * Ei, B->g, B->g + NH, 2 * NH, L, NH, DH, x->form,
                        x->chunk, B->h, Ei))
@@ -611,8 +636,9 @@ static int slstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
 
 static int run_block(hd_backend *be, const xlstm *x, int i, xbuf *B, float *U, xcache *cache)
 {
-    const xblock *b = &x->blk[i];
-    return b->type == BLK_SLSTM ? slstm_block(be, x, b, B, U, cache) : mlstm_block(be, x, b, B, U, cache);
+    xblock w;
+    if (block_weights(be, x, &x->blk[i], &w)) return -1;
+    return w.type == BLK_SLSTM ? slstm_block(be, x, &w, B, U, cache) : mlstm_block(be, x, &w, B, U, cache);
 }
 
 /* one position of the absolute sinusoidal embedding (ScaledSinusoidalEmbedding, θ = 1e5) */
@@ -643,14 +669,10 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
 {
     xlstm *x = m->impl;
     if (L == 0) return 0;
-    if (!be->mlstm_cell || !be->slstm_cell) {
-        hd_set_error(HD_EMODEL, "the %s backend has no DNA-xLSTM ops", be->name);
-        return -1;
-    }
     xbuf B;
     if (xbuf_alloc(be, x, L, &B)) return -1;
     size_t D = (size_t)x->D, W = (size_t)x->W, V = (size_t)x->V;
-    int rc = -1, is_cpu = !strcmp(be->name, "cpu");
+    int rc = -1, is_host = be->host_memory;
     float *host = hd_alloc(L * W * sizeof(float), "the embedded sequence");
     if (!host) goto out;
 
@@ -669,17 +691,19 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
             be->flip(be, B.T, W, B.X, W, L, W, 1, 0, 0);
         } else if (run_block(be, x, i, &B, B.X, NULL)) goto out;
         if (f->on_block) {
-            if (!is_cpu) be->download(be, host, B.X, L * W * sizeof(float));
-            f->on_block(f->ud, i, is_cpu ? B.X : host, L, (int)W);
+            if (!is_host) be->download(be, host, B.X, L * W * sizeof(float));
+            f->on_block(f->ud, i, is_host ? B.X : host, L, (int)W);
         }
         if (i == f->layer && f->hidden) be->download(be, f->hidden, B.X, L * W * sizeof(float));
     }
     if ((f->hidden && f->layer < 0) || f->logits) {
-        if (x->ps) be->groupnorm(be, B.X, L, 2, D, x->post_g, 1e-5f, B.xn);
-        else be->layernorm(be, B.X, L, D, x->post_g, NULL, 1e-5f, B.xn);
+        const float *post_g = be->weights(be, x->post_g, W), *head = f->logits ? be->weights(be, x->head, V * W) : NULL;
+        if (!post_g || (f->logits && !head)) goto out;
+        if (x->ps) be->groupnorm(be, B.X, L, 2, D, post_g, 1e-5f, B.xn);
+        else be->layernorm(be, B.X, L, D, post_g, NULL, 1e-5f, B.xn);
         if (f->hidden && f->layer < 0) be->download(be, f->hidden, B.xn, L * W * sizeof(float));
         if (f->logits) {
-            be->linear(be, B.xn, L, W, W, x->head, NULL, V, B.lg, V);
+            be->linear(be, B.xn, L, W, W, head, NULL, V, B.lg, V);
             be->download(be, f->logits, B.lg, L * V * sizeof(float));
         }
     }
@@ -700,6 +724,8 @@ out:
 typedef struct {
     hd_decoder d;        /* first: the generic part */
     xcache *c;           /* per block */
+    xblock *w;           /* per block: backend weights */
+    const float *post_g, *head, *rope_cos, *rope_sin;   /* backend weights */
     size_t j;            /* row of the next position in the windows, after the K−1 history rows */
     float *zero;         /* zeros (host memory) for the windows' history and the states */
     xbuf S;              /* one-position scratch */
@@ -721,6 +747,7 @@ static void xlstm_dec_free(hd_decoder *dd)
     if (d->c)
         for (int i = 0; i < dd->m->n_layer; i++) { be->free(be, d->c[i].win); be->free(be, d->c[i].state); }
     free(d->c);
+    free(d->w);
     xbuf_free(be, &d->S);
     hd_free(d->zero);
     be->free(be, d->cv);
@@ -728,11 +755,11 @@ static void xlstm_dec_free(hd_decoder *dd)
     free(d);
 }
 
-static void xlstm_dec_head(hd_backend *be, const xlstm *x, xbuf *S, const float *U, float *logits)
+static void xlstm_dec_head(hd_backend *be, const xlstm *x, const xlstm_dec *d, xbuf *S, const float *U, float *logits)
 {
     size_t D = (size_t)x->D, V = (size_t)x->V;
-    be->layernorm(be, U, 1, D, x->post_g, NULL, 1e-5f, S->xn);
-    be->linear(be, S->xn, 1, D, D, x->head, NULL, V, S->lg, V);
+    be->layernorm(be, U, 1, D, d->post_g, NULL, 1e-5f, S->xn);
+    be->linear(be, S->xn, 1, D, D, d->head, NULL, V, S->lg, V);
     if (logits) be->download(be, logits, S->lg, V * sizeof(float));
 }
 
@@ -752,7 +779,7 @@ static int xlstm_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t L, float
     be->upload(be, B.X, host, L * D * sizeof(float));
     for (int i = 0; i < m->n_layer; i++)
         if (run_block(be, x, i, &B, B.X, &d->c[i])) goto out;
-    xlstm_dec_head(be, x, &B, B.X + (L - 1) * D, logits);
+    xlstm_dec_head(be, x, d, &B, B.X + (L - 1) * D, logits);
     d->j = 0;
     rc = 0;
 out:
@@ -777,8 +804,8 @@ static int mlstm_block_step(hd_backend *be, const xlstm *x, const xblock *b, xls
     be->linear(be, S->qkv, 1, 3 * Ei, 3 * Ei, b->gate_w, b->gate_b, 2 * NH, S->g, 2 * NH);
     if (x->rope) {
         size_t P = DH / 2;
-        be->rope(be, S->qkv, 3 * Ei, 1, NH, DH, x->rope_cos + t * P, x->rope_sin + t * P);
-        be->rope(be, S->qkv + Ei, 3 * Ei, 1, NH, DH, x->rope_cos + t * P, x->rope_sin + t * P);
+        be->rope(be, S->qkv, 3 * Ei, 1, NH, DH, d->rope_cos + t * P, d->rope_sin + t * P);
+        be->rope(be, S->qkv + Ei, 3 * Ei, 1, NH, DH, d->rope_cos + t * P, d->rope_sin + t * P);
     }
     if (be->mlstm_step(be, S->qkv, S->qkv + Ei, S->qkv + 2 * Ei, S->g, S->g + NH, NH, DH, c->state, S->h)) return -1;
     be->groupnorm(be, S->h, 1, NH, DH, b->outnorm_g, 1e-5f, S->h);
@@ -822,12 +849,12 @@ static int xlstm_dec_step(hd_decoder *dd, int32_t id, float *logits)
     embed_row(x, id, t, d->host);
     be->upload(be, d->S.X, d->host, D * sizeof(float));
     for (int i = 0; i < dd->m->n_layer; i++) {
-        const xblock *b = &x->blk[i];
+        const xblock *b = &d->w[i];
         int r = b->type == BLK_SLSTM ? slstm_block_step(be, x, b, d, &d->c[i], d->S.X)
                                      : mlstm_block_step(be, x, b, d, &d->c[i], t, d->S.X);
         if (r) return -1;
     }
-    xlstm_dec_head(be, x, &d->S, d->S.X, logits);
+    xlstm_dec_head(be, x, d, &d->S, d->S.X, logits);
     /* a full window: its last K−1 rows become the history of the next one */
     if (++d->j == XLSTM_WINDOW) {
         for (int i = 0; i < dd->m->n_layer; i++) {
@@ -867,12 +894,19 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
     size_t D = (size_t)x->D, Ei = (size_t)x->Ei, wide = 2 * Ei > D ? 2 * Ei : D;
     size_t Kmax = (size_t)(x->mK > x->sK ? x->mK : x->sK), cvw = Ei > D ? Ei : D;
     xlstm_dec *d = calloc(1, sizeof *d);
-    if (!d || !(d->c = calloc((size_t)m->n_layer, sizeof *d->c))) {
+    if (!d || !(d->c = calloc((size_t)m->n_layer, sizeof *d->c)) || !(d->w = calloc((size_t)m->n_layer, sizeof *d->w))) {
+        if (d) free(d->c);
         free(d);
         hd_set_error(HD_EMODEL, "out of memory");
         return NULL;
     }
     d->d.m = m, d->d.be = be;
+    for (int i = 0; i < m->n_layer; i++)
+        if (block_weights(be, x, &x->blk[i], &d->w[i])) goto fail;
+    size_t nrope = x->rope ? (size_t)x->ctx * (size_t)(x->mDH / 2) : 0;
+    if (!(d->post_g = be->weights(be, x->post_g, D)) || !(d->head = be->weights(be, x->head, (size_t)x->V * D)) ||
+        (nrope && (!(d->rope_cos = be->weights(be, x->rope_cos, nrope)) || !(d->rope_sin = be->weights(be, x->rope_sin, nrope)))))
+        goto fail;
     d->d.prefill = xlstm_dec_prefill, d->d.step = xlstm_dec_step, d->d.free = xlstm_dec_free, d->d.fork = xlstm_dec_fork;
     size_t nzero = (Kmax ? Kmax : 1) * wide;   /* the zeros: K−1 window rows, and every cell state */
     for (int i = 0; i < m->n_layer; i++)
@@ -900,4 +934,16 @@ fail:
     return NULL;
 }
 
-const hd_family_ops hd_xlstm_ops = {"xlstm", xlstm_load, xlstm_free, xlstm_forward, xlstm_decoder_new, NULL};
+/* The backend ops the forward pass calls. */
+static const hd_op xlstm_needs[] = {
+    HD_OP(layernorm), HD_OP(groupnorm), HD_OP(linear), HD_OP(conv_rows), HD_OP(headwise), HD_OP(rope),
+    HD_OP(mlstm_cell), HD_OP(mlstm_gate), HD_OP(slstm_cell), HD_OP(gelu_erf_mul), HD_OP(flip), HD_OP(add),
+    HD_OPS_END};
+
+/* ... and those only the decoder calls */
+static const hd_op xlstm_decode_needs[] = {
+    HD_OP(copy_cm), HD_OP(mlstm_state), HD_OP(mlstm_step), HD_OP(slstm_cell_state), HD_OPS_END};
+
+const hd_family_ops hd_xlstm_ops = {
+    .name = "xlstm", .load = xlstm_load, .free = xlstm_free, .forward = xlstm_forward, .needs = xlstm_needs,
+    .decoder_new = xlstm_decoder_new, .decode_needs = xlstm_decode_needs};

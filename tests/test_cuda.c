@@ -1,13 +1,12 @@
 /* test_cuda.c -- the CUDA backend against the CPU backend (built only when the CUDA backend is).
  *
- * Every GPU op is run on fresh random inputs next to the CPU op of the same name and compared with a
- * tolerance per op (relative Frobenius error and max abs error), as ggml's test-backend-ops does; then
- * the hyenadna-tiny and evo2-tiny fixtures run through the GPU backend at the fixtures' bars.  Without a visible GPU
- * the GPU tests are skipped (cr_skip_test, with the reason) and this program exits 77, which automake
- * reports as SKIP; the backend-selection tests run either way. */
-#include "config.h"
-#include "testutil.h"
-#include "backend.h"
+ * Every op of the table in tests/backend_ops.h runs on the GPU next to the CPU on the same fresh random
+ * inputs, compared with a tolerance per op (relative Frobenius error and max abs error; the projections in
+ * each precision), as llama.cpp's test-backend-ops does; then the FFT batching, the allocator, and the
+ * hyenadna-tiny and evo2-tiny fixtures (forward and cached decoding) through the GPU backend at the fixtures'
+ * bars.  Without a visible GPU the GPU tests are skipped (cr_skip_test, with the reason) and this program
+ * exits 77, which automake reports as SKIP; the backend-selection tests run either way. */
+#include "backend_ops.h"
 #include "hyena.h"
 #include "model.h"
 #include "seqio.h"
@@ -57,13 +56,6 @@ static float *rnd(size_t n, float lo, float hi)
     return v;
 }
 
-static float *copy(const float *h, size_t n)
-{
-    float *v = malloc((n ? n : 1) * sizeof(float));
-    memcpy(v, h, n * sizeof(float));
-    return v;
-}
-
 /* a device copy of host data */
 static float *dev(const float *h, size_t n)
 {
@@ -89,82 +81,24 @@ static void close_enough(const char *what, const float *gpu, const float *cpu, s
               what, rel, rel_tol, mx, abs_tol);
 }
 
-/* ---------------------------------------------------------------- dense */
+/* ---------------------------------------------------------------- every op against the CPU */
 
-/* per precision: relative tolerance of a GEMM with K ≤ 300 against the fp32 CPU result */
-static const struct { const char *name; double rel; } PRECS[] = {{"fp32", 1e-5}, {"tf32", 4e-3}, {"bf16", 3e-2}};
+ParameterizedTestParameters(cuda_ops, against_cpu) { return op_all_rows(); }
+
+ParameterizedTest(size_t *row, cuda_ops, against_cpu, .fini = teardown)
+{
+    NEED_GPU();
+    const op_row *r = &OP_ROWS[*row];
+    if (!op_row_runs_on(r, GPU))
+        cr_skip_test("%s: not implemented by the CUDA backend (the families that need it run on the CPU)", r->name);
+    op_check_row(r, GPU, CPU, 0);
+}
 
 /* runs without a GPU: the backend opens cuBLAS and cuFFT with dlopen, so their names and symbols must
  * resolve on any machine with the toolkit (CI compiles and links the CUDA code) */
 Test(cuda_libs, cublas_and_cufft_load)
 {
     cr_assert_eq(hd_cuda_libs_load(), 0, "%s", hd_error());
-}
-
-Test(cuda_ops, linear, .fini = teardown)
-{
-    NEED_GPU();
-    size_t M = 300, K = 70, N = 130, ldx = K + 3, ldy = N + 5;
-    for (size_t p = 0; p < 3; p++) {
-        cr_assert_eq(hd_backend_set_precision(GPU, PRECS[p].name), 0, "%s", hd_error());
-        for (int with_bias = 0; with_bias < 2; with_bias++) {
-            float *X = rnd(M * ldx, -1, 1), *W = rnd(N * K, -1, 1), *b = with_bias ? rnd(N, -1, 1) : NULL;
-            float *Y = rnd(M * ldy, -1, 1), *Yg = copy(Y, M * ldy);   /* the padding columns must survive */
-            CPU->linear(CPU, X, M, K, ldx, W, b, N, Y, ldy);
-            float *dX = dev(X, M * ldx), *dW = dev(W, N * K), *db = b ? dev(b, N) : NULL, *dY = dev(Yg, M * ldy);
-            GPU->linear(GPU, dX, M, K, ldx, dW, db, N, dY, ldy);
-            float *got = back(dY, M * ldy);
-            char what[64];
-            snprintf(what, sizeof what, "linear %s bias=%d", PRECS[p].name, with_bias);
-            close_enough(what, got, Y, M * ldy, PRECS[p].rel, 50 * PRECS[p].rel);
-            GPU->free(GPU, dX); GPU->free(GPU, dW); GPU->free(GPU, db);
-            free(X); free(W); free(b); free(Y); free(Yg); free(got);
-        }
-    }
-}
-
-Test(cuda_ops, linear_cm_out, .fini = teardown)
-{
-    NEED_GPU();
-    size_t M = 257, K = 64, N = 96, ldx = K + 1, ldy = M + 7;
-    for (size_t p = 0; p < 3; p++) {
-        cr_assert_eq(hd_backend_set_precision(GPU, PRECS[p].name), 0, "%s", hd_error());
-        for (int with_bias = 0; with_bias < 2; with_bias++) {
-            float *X = rnd(M * ldx, -1, 1), *W = rnd(N * K, -1, 1), *b = with_bias ? rnd(N, -1, 1) : NULL;
-            float *Y = rnd(N * ldy, -1, 1), *Yg = copy(Y, N * ldy);
-            CPU->linear_cm_out(CPU, X, M, K, ldx, W, b, N, Y, ldy);
-            float *dX = dev(X, M * ldx), *dW = dev(W, N * K), *db = b ? dev(b, N) : NULL, *dY = dev(Yg, N * ldy);
-            GPU->linear_cm_out(GPU, dX, M, K, ldx, dW, db, N, dY, ldy);
-            float *got = back(dY, N * ldy);
-            char what[64];
-            snprintf(what, sizeof what, "linear_cm_out %s bias=%d", PRECS[p].name, with_bias);
-            close_enough(what, got, Y, N * ldy, PRECS[p].rel, 50 * PRECS[p].rel);
-            GPU->free(GPU, dX); GPU->free(GPU, dW); GPU->free(GPU, db);
-            free(X); free(W); free(b); free(Y); free(Yg); free(got);
-        }
-    }
-}
-
-Test(cuda_ops, linear_cm_in, .fini = teardown)
-{
-    NEED_GPU();
-    size_t M = 211, K = 128, N = 128, ldx = M + 9, ldy = N + 2;
-    for (size_t p = 0; p < 3; p++) {
-        cr_assert_eq(hd_backend_set_precision(GPU, PRECS[p].name), 0, "%s", hd_error());
-        for (int with_bias = 0; with_bias < 2; with_bias++) {
-            float *Xt = rnd(K * ldx, -1, 1), *W = rnd(N * K, -1, 1), *b = with_bias ? rnd(N, -1, 1) : NULL;
-            float *Y = rnd(M * ldy, -1, 1), *Yg = copy(Y, M * ldy);
-            CPU->linear_cm_in(CPU, Xt, M, K, ldx, W, b, N, Y, ldy);
-            float *dX = dev(Xt, K * ldx), *dW = dev(W, N * K), *db = b ? dev(b, N) : NULL, *dY = dev(Yg, M * ldy);
-            GPU->linear_cm_in(GPU, dX, M, K, ldx, dW, db, N, dY, ldy);
-            float *got = back(dY, M * ldy);
-            char what[64];
-            snprintf(what, sizeof what, "linear_cm_in %s bias=%d", PRECS[p].name, with_bias);
-            close_enough(what, got, Y, M * ldy, PRECS[p].rel, 50 * PRECS[p].rel);
-            GPU->free(GPU, dX); GPU->free(GPU, dW); GPU->free(GPU, db);
-            free(Xt); free(W); free(b); free(Y); free(Yg); free(got);
-        }
-    }
 }
 
 Test(cuda_ops, precision_names, .fini = teardown)
@@ -176,144 +110,7 @@ Test(cuda_ops, precision_names, .fini = teardown)
     cr_assert(strstr(hd_error(), "fp16"), "%s", hd_error());
 }
 
-/* ---------------------------------------------------------------- position-wise */
-
-Test(cuda_ops, layernorm_and_rmsnorm, .fini = teardown)
-{
-    NEED_GPU();
-    size_t Ds[] = {1, 5, 128, 300, 1030};
-    for (size_t i = 0; i < sizeof Ds / sizeof *Ds; i++) {
-        size_t M = 37, D = Ds[i], n = M * D;
-        float *X = rnd(n, -3, 5), *g = rnd(D, 0.5f, 1.5f), *bt = rnd(D, -0.5f, 0.5f);
-        float *Y = malloc(n * sizeof(float));
-        float *dX = dev(X, n), *dg = dev(g, D), *db = dev(bt, D), *dY = dev(X, n);
-        char what[64];
-        /* with beta, out of place */
-        CPU->layernorm(CPU, X, M, D, g, bt, 1e-5f, Y);
-        GPU->layernorm(GPU, dX, M, D, dg, db, 1e-5f, dY);
-        float *got = malloc(n * sizeof(float));
-        GPU->download(GPU, got, dY, n * sizeof(float));
-        snprintf(what, sizeof what, "layernorm D=%zu", D);
-        close_enough(what, got, Y, n, 1e-5, 1e-4);
-        /* no beta, in place */
-        float *Xc = copy(X, n);
-        CPU->layernorm(CPU, Xc, M, D, g, NULL, 1e-6f, Xc);
-        GPU->upload(GPU, dY, X, n * sizeof(float));
-        GPU->layernorm(GPU, dY, M, D, dg, NULL, 1e-6f, dY);
-        GPU->download(GPU, got, dY, n * sizeof(float));
-        snprintf(what, sizeof what, "layernorm in place D=%zu", D);
-        close_enough(what, got, Xc, n, 1e-5, 1e-4);
-        /* rmsnorm */
-        CPU->rmsnorm(CPU, X, M, D, g, 1e-5f, Y);
-        GPU->rmsnorm(GPU, dX, M, D, dg, 1e-5f, dY);
-        GPU->download(GPU, got, dY, n * sizeof(float));
-        snprintf(what, sizeof what, "rmsnorm D=%zu", D);
-        close_enough(what, got, Y, n, 1e-5, 1e-4);
-        GPU->free(GPU, dX); GPU->free(GPU, dg); GPU->free(GPU, db); GPU->free(GPU, dY);
-        free(X); free(g); free(bt); free(Y); free(got); free(Xc);
-    }
-}
-
-Test(cuda_ops, gelu_add_sin, .fini = teardown)
-{
-    NEED_GPU();
-    size_t n = 100003;
-    float *x = rnd(n, -6, 6), *dx = dev(x, n);
-    CPU->gelu_tanh(CPU, x, n);
-    GPU->gelu_tanh(GPU, dx, n);
-    float *got = back(dx, n);
-    close_enough("gelu_tanh", got, x, n, 1e-6, 1e-5);
-    free(got);
-
-    float *y = rnd(n, -1, 1), *dy = dev(y, n);
-    dx = dev(x, n);
-    CPU->add(CPU, y, x, n);
-    GPU->add(GPU, dy, dx, n);
-    got = back(dy, n);
-    close_enough("add", got, y, n, 1e-7, 1e-6);
-    GPU->free(GPU, dx);
-    free(got); free(x); free(y);
-
-    size_t M = 1000, H = 64;
-    float *a = rnd(M * H, -1, 1), *freq = rnd(H, 8, 12), *da = dev(a, M * H), *df = dev(freq, H);
-    CPU->sin_freq(CPU, a, M, H, freq);
-    GPU->sin_freq(GPU, da, M, H, df);
-    got = back(da, M * H);
-    close_enough("sin_freq", got, a, M * H, 1e-6, 1e-5);
-    GPU->free(GPU, df);
-    free(got); free(a); free(freq);
-}
-
-Test(cuda_ops, modulate_cm, .fini = teardown)
-{
-    NEED_GPU();
-    size_t C = 33, T = 257, ldk = 260;
-    float *k = rnd(C * ldk, -1, 1), *t = malloc(T * sizeof(float)), *delta = rnd(C, -15, -3);
-    for (size_t i = 0; i < T; i++) t[i] = (float)i / (float)(T - 1);
-    float *dk = dev(k, C * ldk), *dt = dev(t, T), *dd = dev(delta, C);
-    CPU->modulate_cm(CPU, k, C, T, ldk, t, delta, 0.05f);
-    GPU->modulate_cm(GPU, dk, C, T, ldk, dt, dd, 0.05f);
-    float *got = back(dk, C * ldk);
-    close_enough("modulate_cm", got, k, C * ldk, 1e-6, 1e-5);
-    GPU->free(GPU, dt); GPU->free(GPU, dd);
-    free(got); free(k); free(t); free(delta);
-}
-
-/* ---------------------------------------------------------------- per channel */
-
-Test(cuda_ops, causal_conv, .fini = teardown)
-{
-    NEED_GPU();
-    size_t C = 40, T = 100, ldy = T + 4;
-    size_t hists[] = {0, 1, 2}, Ks[] = {1, 3, 4};
-    for (size_t h = 0; h < 3; h++)
-        for (size_t kk = 0; kk < 3; kk++)
-            for (int with_bias = 0; with_bias < 2; with_bias++) {
-                size_t hist = hists[h], K = Ks[kk], ldx = T + hist + 3;
-                float *x = rnd(C * ldx, -2, 2), *w = rnd(C * K, -1, 1), *b = with_bias ? rnd(C, -1, 1) : NULL;
-                float *y = rnd(C * ldy, -1, 1), *yg = copy(y, C * ldy);
-                CPU->causal_conv(CPU, x, C, T, ldx, hist, w, K, b, y, ldy);
-                float *dx = dev(x, C * ldx), *dw = dev(w, C * K), *db = b ? dev(b, C) : NULL, *dy = dev(yg, C * ldy);
-                GPU->causal_conv(GPU, dx, C, T, ldx, hist, dw, K, db, dy, ldy);
-                float *got = back(dy, C * ldy);
-                char what[80];
-                snprintf(what, sizeof what, "causal_conv hist=%zu K=%zu bias=%d", hist, K, with_bias);
-                close_enough(what, got, y, C * ldy, 1e-6, 1e-5);
-                GPU->free(GPU, dx); GPU->free(GPU, dw); GPU->free(GPU, db);
-                free(x); free(w); free(b); free(y); free(yg); free(got);
-            }
-}
-
-Test(cuda_ops, mul_cm, .fini = teardown)
-{
-    NEED_GPU();
-    size_t C = 17, T = 333, lda = 340, ldb = 335, ldy = 350;
-    float *a = rnd(C * lda, -2, 2), *b = rnd(C * ldb, -2, 2), *y = rnd(C * ldy, -1, 1), *yg = copy(y, C * ldy);
-    float *da = dev(a, C * lda), *db = dev(b, C * ldb), *dy = dev(yg, C * ldy);
-    CPU->mul_cm(CPU, a, lda, b, ldb, y, ldy, C, T);
-    GPU->mul_cm(GPU, da, lda, db, ldb, dy, ldy, C, T);
-    float *got = back(dy, C * ldy);
-    close_enough("mul_cm", got, y, C * ldy, 1e-7, 1e-6);
-    free(got);
-    /* y aliasing a */
-    CPU->mul_cm(CPU, a, lda, b, ldb, a, lda, C, T);
-    GPU->mul_cm(GPU, da, lda, db, ldb, da, lda, C, T);
-    got = back(da, C * lda);
-    close_enough("mul_cm in place", got, a, C * lda, 1e-7, 1e-6);
-    GPU->free(GPU, db);
-    free(got); free(a); free(b); free(y); free(yg);
-}
-
-/* ---------------------------------------------------------------- FFT */
-
-Test(cuda_ops, fft_size_rule, .fini = teardown)
-{
-    NEED_GPU();
-    for (size_t L = 0; L < 5000; L++) cr_assert_eq(GPU->fft_size(GPU, L), CPU->fft_size(CPU, L), "L=%zu", L);
-    size_t big[] = {32768, 160000, 160002, 450002, 1000000, 1000002, 1048576};
-    for (size_t i = 0; i < sizeof big / sizeof *big; i++)
-        cr_assert_eq(GPU->fft_size(GPU, big[i]), CPU->fft_size(CPU, big[i]), "L=%zu", big[i]);
-}
+/* ---------------------------------------------------------------- FFT batches and long transforms */
 
 /* one fftconv case: C channels of length L (row stride ldu); filter taps Lk (row stride ldk);
  * with_spec: through spectra_new with (N+1)/2 taps as the model does */
@@ -345,20 +142,6 @@ static void fftconv_case(size_t C, size_t L, size_t Lk, int with_spec, int with_
     free(got); free(u); free(k); free(dbias);
 }
 
-Test(cuda_ops, fftconv, .fini = teardown)
-{
-    NEED_GPU();
-    size_t Ls[] = {1, 2, 3, 17, 255, 1000, 4099};
-    for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
-        size_t L = Ls[i];
-        fftconv_case(24, L, L, 0, 1);
-        fftconv_case(24, L, L + 7, 0, 0);                  /* more taps than L: only L used */
-        if (L > 2) fftconv_case(24, L, L / 2, 0, 1);       /* fewer taps than L */
-        size_t N = CPU->fft_size(CPU, L);
-        fftconv_case(24, L, (N + 1) / 2, 1, 1);            /* cached spectra */
-    }
-}
-
 Test(cuda_ops, fftconv_several_batches, .fini = teardown)
 {
     /* L 1000 → FFT size 2000 = 2^4·5^3, 1001 complex values (8008 bytes) per channel: batches of 5
@@ -376,23 +159,6 @@ Test(cuda_ops, fftconv_long, .fini = teardown)
     NEED_GPU();
     fftconv_case(8, 160000, 160000, 0, 1);
     fftconv_case(4, 1000002, 1000002, 1, 1);   /* FFT size near 2^21, the 1M model's */
-}
-
-Test(cuda_ops, embed, .fini = teardown)
-{
-    NEED_GPU();
-    size_t rows = 16, D = 200, n = 3001;
-    float *table = rnd(rows * D, -1, 1), *want = malloc(n * D * sizeof(float));
-    int32_t *ids = malloc(n * sizeof *ids);
-    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)(frand(0, 1) * (float)rows) % (int32_t)rows;
-    CPU->embed(CPU, ids, n, table, D, want);
-    const float *dt = GPU->weights(GPU, table, rows * D);
-    cr_assert_not_null(dt, "%s", hd_error());
-    float *dout = GPU->alloc(GPU, n * D * sizeof(float), "out");
-    GPU->embed(GPU, ids, n, dt, D, dout);
-    float *got = back(dout, n * D);
-    cr_assert_eq(memcmp(got, want, n * D * sizeof(float)), 0, "embed is an exact copy of the rows");
-    free(table); free(want); free(ids); free(got);
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -553,171 +319,28 @@ Test(cuda_hyena, prefix_consistency_and_cpu_agreement, .fini = teardown)
 Test(cuda_hyena, uncovered_family_falls_back_only_under_auto, .fini = teardown)
 {
     NEED_GPU();
-    cr_assert(hd_backend_supports(GPU, HD_FAM_HYENA));
-    cr_assert(!hd_backend_supports(GPU, HD_FAM_CADUCEUS));
-    cr_assert(hd_backend_supports(GPU, HD_FAM_EVO2));
+    cr_assert(hd_backend_supports(GPU, hd_hyena_ops.needs));
+    cr_assert(!hd_backend_supports(GPU, hd_caduceus_ops.needs));
+    cr_assert(hd_backend_supports(GPU, hd_evo2_ops.needs));
     hd_clear_error();
-    cr_assert_null(hd_backend_for(GPU, HD_FAM_CADUCEUS), "explicit --device cuda does not fall back");
+    cr_assert_null(hd_backend_for(GPU, hd_caduceus_ops.needs, "caduceus"), "explicit --device cuda does not fall back");
     cr_assert(strstr(hd_error(), "--device cpu"), "%s", hd_error());
     hd_backend *be = hd_backend_new("auto", 0);
     cr_assert_not_null(be);
-    hd_backend *fb = hd_backend_for(be, HD_FAM_XLSTM);
+    hd_backend *fb = hd_backend_for(be, hd_xlstm_ops.needs, "xlstm");
     cr_assert_not_null(fb);
     cr_assert_str_eq(fb->name, "cpu");
-    cr_assert_eq(hd_backend_for(be, HD_FAM_HYENA), be);
+    cr_assert_eq(hd_backend_for(be, hd_hyena_ops.needs, "hyenadna"), be);
     hd_backend_free(be);
 }
 
-/* ---------------------------------------------------------------- Evo 2 ops and the evo2-tiny fixture */
-
-static uint16_t *rnd_bf16(size_t n)
-{
-    uint16_t *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) {
-        float f = frand(-1, 1);
-        uint32_t u;
-        memcpy(&u, &f, 4);
-        v[i] = (uint16_t)(u >> 16);
-    }
-    return v;
-}
-
-static void *dev_bytes(const void *h, size_t bytes)
-{
-    void *d = GPU->alloc(GPU, bytes ? bytes : 1, "a test buffer");
-    cr_assert_not_null(d, "%s", hd_error());
-    GPU->upload(GPU, d, h, bytes);
-    return d;
-}
-
-Test(cuda_evo2, linear_ex_layouts, .fini = teardown)
-{
-    NEED_GPU();
-    size_t M = 133, K = 96, N = 70;
-    for (int flags = 0; flags < 8; flags++)
-        for (int wbf16 = 0; wbf16 < 2; wbf16++)
-            for (int with_bias = 0; with_bias < 2; with_bias++) {
-                int xcm = flags & HD_LIN_X_CM, ycm = flags & HD_LIN_Y_CM;
-                size_t ldx = (xcm ? M : K) + 3, ldy = (ycm ? M : N) + 5, nx = (xcm ? K : M) * ldx, ny = (ycm ? N : M) * ldy;
-                float *X = rnd(nx, -1, 1), *Wf = rnd(N * K, -1, 1), *b = with_bias ? rnd(N, -1, 1) : NULL;
-                uint16_t *Wb = rnd_bf16(N * K);
-                const void *W = wbf16 ? (const void *)Wb : (const void *)Wf;
-                float *Y = rnd(ny, -1, 1), *Yg = copy(Y, ny);
-                CPU->linear_ex(CPU, X, M, K, ldx, W, wbf16, b, N, Y, ldy, flags);
-                float *dX = dev(X, nx), *db = b ? dev(b, N) : NULL, *dY = dev(Yg, ny);
-                void *dW = dev_bytes(W, N * K * (wbf16 ? 2 : 4));
-                GPU->linear_ex(GPU, dX, M, K, ldx, dW, wbf16, db, N, dY, ldy, flags);
-                float *got = back(dY, ny);
-                char what[96];
-                snprintf(what, sizeof what, "linear_ex flags=%d bf16=%d bias=%d", flags, wbf16, with_bias);
-                close_enough(what, got, Y, ny, 1e-5, 1e-4);
-                GPU->free(GPU, dX); GPU->free(GPU, dW); GPU->free(GPU, db);
-                free(X); free(Wf); free(Wb); free(b); free(Y); free(Yg); free(got);
-            }
-    /* the device copy of a BF16 weight is cached per host pointer */
-    uint16_t *w = rnd_bf16(1000);
-    const uint16_t *a = GPU->weights_bf16(GPU, w, 1000), *b2 = GPU->weights_bf16(GPU, w, 1000);
-    cr_assert_not_null(a, "%s", hd_error());
-    cr_assert_eq(a, b2);
-    free(w);
-}
-
-Test(cuda_evo2, norm_rope_act, .fini = teardown)
-{
-    NEED_GPU();
-    size_t M = 77, D = 96, NH = 3, DH = 32, ld = NH * DH + 4;
-    float *X = rnd(M * D, -2, 2), *g = rnd(D, 0.5f, 1.5f), *Y = malloc(M * D * sizeof(float));
-    CPU->rmsnorm_eps_out(CPU, X, M, D, g, 1e-6f, Y);
-    float *dX = dev(X, M * D), *dg = dev(g, D);
-    GPU->rmsnorm_eps_out(GPU, dX, M, D, dg, 1e-6f, dX);
-    float *got = back(dX, M * D);
-    close_enough("rmsnorm_eps_out", got, Y, M * D, 1e-6, 1e-5);
-    free(got); free(X); free(Y); GPU->free(GPU, dg); free(g);
-    float *R = rnd(M * ld, -1, 1), *inv = rnd(DH / 2, 1e-4f, 1.0f), *Rg = copy(R, M * ld);
-    CPU->rope_neox(CPU, R, ld, DH, M, NH, DH, 1000, inv, 128.0);
-    float *dR = dev(Rg, M * ld), *dinv = dev(inv, DH / 2);
-    GPU->rope_neox(GPU, dR, ld, DH, M, NH, DH, 1000, dinv, 128.0);
-    got = back(dR, M * ld);
-    close_enough("rope_neox", got, R, M * ld, 1e-6, 1e-5);
-    free(got); free(R); free(Rg); free(inv); GPU->free(GPU, dinv);
-    for (int act = 0; act < 3; act++) {
-        size_t U = 50;
-        float *A = rnd(M * 2 * U, -3, 3), *Ag = copy(A, M * 2 * U);
-        CPU->gated_act(CPU, A, 2 * U, A + U, 2 * U, M, U, act);
-        float *dA = dev(Ag, M * 2 * U);
-        GPU->gated_act(GPU, dA, 2 * U, dA + U, 2 * U, M, U, act);
-        got = back(dA, M * 2 * U);
-        close_enough("gated_act", got, A, M * 2 * U, 1e-6, 1e-5);
-        free(got); free(A); free(Ag);
-    }
-}
-
-Test(cuda_evo2, tiled_attention, .fini = teardown)
-{
-    NEED_GPU();
-    /* queries at positions pos0.. over the cached keys, heads interleaved as in the stored Wqkv order */
-    size_t NH = 4, DH = 16, M = 150, pos0 = 37, Lk = pos0 + M, ld = 3 * NH * DH;
-    float *QKV = rnd(Lk * ld, -2, 2), *O = malloc(M * NH * DH * sizeof(float));
-    const float *Q = QKV + pos0 * ld, *K = QKV + DH, *V = QKV + 2 * DH;
-    cr_assert_eq(CPU->attention(CPU, Q, ld, 3 * DH, K, ld, 3 * DH, V, ld, 3 * DH, M, Lk, NH, DH, pos0, 0.25f, O, NH * DH, DH), 0);
-    float *d = dev(QKV, Lk * ld), *dO = dev(O, M * NH * DH);
-    cr_assert_eq(GPU->attention(GPU, d + pos0 * ld, ld, 3 * DH, d + DH, ld, 3 * DH, d + 2 * DH, ld, 3 * DH, M, Lk, NH, DH, pos0,
-                                0.25f, dO, NH * DH, DH), 0, "%s", hd_error());
-    float *got = back(dO, M * NH * DH);
-    close_enough("attention", got, O, M * NH * DH, 1e-5, 1e-4);
-    free(got); free(QKV); free(O); GPU->free(GPU, d);
-}
-
-Test(cuda_evo2, modal_and_caches, .fini = teardown)
-{
-    NEED_GPU();
-    size_t C = 20, S = 16, T = 300;
-    float *R = rnd(C * S, -1, 1), *lp = rnd(C * S, -0.5f, -1e-3f), *x = rnd(C * T, -1, 1), *D = rnd(C, -1, 1);
-    float *k = malloc(C * T * sizeof(float)), *y = malloc(C * T * sizeof(float));
-    CPU->modal_filter(CPU, R, lp, S, 1, 0, C, T, k, T);
-    float *dR = dev(R, C * S), *dlp = dev(lp, C * S), *dk = GPU->alloc(GPU, C * T * sizeof(float), "k");
-    GPU->modal_filter(GPU, dR, dlp, S, 1, 0, C, T, dk, T);
-    float *got = back(dk, C * T);
-    close_enough("modal_filter", got, k, C * T, 1e-6, 1e-5);
-    free(got);
-    double *st = calloc(C * S, sizeof(double)), *st2 = calloc(C * S, sizeof(double));
-    CPU->modal_scan(CPU, x, T, C, T, R, lp, S, 1, 0, NULL, st, NULL, 0);
-    float *dx = dev(x, C * T);
-    double *dst = dev_bytes(st2, C * S * sizeof(double));
-    GPU->modal_scan(GPU, dx, T, C, T, dR, dlp, S, 1, 0, NULL, dst, NULL, 0);
-    GPU->download(GPU, st2, dst, C * S * sizeof(double));
-    for (size_t i = 0; i < C * S; i++) cr_assert(fabs(st[i] - st2[i]) <= 1e-9 * (1 + fabs(st[i])), "modal state %zu", i);
-    /* one more step with outputs */
-    float *dD = dev(D, C), *dy = GPU->alloc(GPU, C * sizeof(float), "y");
-    CPU->modal_scan(CPU, x, T, C, 1, R, lp, S, 1, 0, D, st, y, 1);
-    GPU->modal_scan(GPU, dx, T, C, 1, dR, dlp, S, 1, 0, dD, dst, dy, 1);
-    got = back(dy, C);
-    close_enough("modal_scan step", got, y, C, 1e-6, 1e-5);
-    free(got);
-    /* the FIR window shift and the strided copy */
-    float *w = rnd(C * 9, -1, 1), *wg = copy(w, C * 9);
-    CPU->shift_left(CPU, w, C, 7, 9);
-    float *dw = dev(wg, C * 9);
-    GPU->shift_left(GPU, dw, C, 7, 9);
-    got = back(dw, C * 9);
-    close_enough("shift_left", got, w, C * 9, 0, 0);
-    free(got);
-    float *dst2 = dev(w, C * 9), *dsrc = dev(x, C * T);
-    CPU->copy_cm(CPU, x + 5, T, w + 1, 9, C, 4);
-    GPU->copy_cm(GPU, dsrc + 5, T, dst2 + 1, 9, C, 4);
-    got = back(dst2, C * 9);
-    close_enough("copy_cm", got, w, C * 9, 0, 0);
-    free(got);
-    free(R); free(lp); free(x); free(D); free(k); free(y); free(st); free(st2); free(w); free(wg);
-    GPU->free(GPU, dR); GPU->free(GPU, dlp); GPU->free(GPU, dx); GPU->free(GPU, dst); GPU->free(GPU, dD); GPU->free(GPU, dy);
-    GPU->free(GPU, dsrc);
-}
+/* ---------------------------------------------------------------- the evo2-tiny fixture */
 
 /* the evo2-tiny fixture through the GPU: forward entries and cached decoding at the fixture's bars */
 Test(cuda_evo2, fixture_parity, .fini = teardown)
 {
     NEED_GPU();
-    cr_assert(hd_backend_supports(GPU, HD_FAM_EVO2));
+    cr_assert(hd_backend_supports(GPU, hd_evo2_ops.needs));
     hd_model *m = hd_model_open(TESTDATA("evo2-tiny"));
     cr_assert_not_null(m, "%s", hd_error());
     m->keep_case = 1;
@@ -774,7 +397,7 @@ Test(cuda_select, device_names)
     hd_backend *be = hd_backend_new("auto", 1);
     cr_assert_not_null(be, "auto never fails: %s", hd_error());
     cr_assert_str_eq(be->name, hd_cuda_device_count() > 0 ? "cuda" : "cpu");
-    cr_assert(hd_backend_supports(be, HD_FAM_HYENA));
+    cr_assert(hd_backend_supports(be, hd_hyena_ops.needs));
     hd_backend_free(be);
 }
 
@@ -789,17 +412,23 @@ Test(cuda_select, explicit_cuda_without_device)
     cr_assert_eq(hd_error_kind(), HD_EMODEL);
 }
 
-Test(cuda_select, cpu_precision)
+/* A device the kernels were not built for (pretended with HYENADNA_CUDA_ARCHS naming another
+ * architecture): refused when the backend opens it; auto takes the CPU with a note. */
+Test(cuda_select, unbuilt_architecture_refused)
 {
-    hd_backend *be = hd_backend_cpu_new(1);
-    cr_assert_eq(hd_backend_set_precision(be, "fp32"), 0);
-    cr_assert_neq(hd_backend_set_precision(be, "tf32"), 0);
-    cr_assert(strstr(hd_error(), "CUDA"), "%s", hd_error());
-    cr_assert_neq(hd_backend_set_precision(be, "fp64"), 0);
-    cr_assert_eq(hd_error_kind(), HD_EINPUT);
-    cr_assert(hd_backend_supports(be, HD_FAM_CADUCEUS) && hd_backend_supports(be, HD_FAM_XLSTM));
-    cr_assert_eq(hd_backend_for(be, HD_FAM_CADUCEUS), be);
+    if (hd_cuda_device_count() <= 0) cr_skip_test("no CUDA device visible");
+    setenv("HYENADNA_CUDA_ARCHS", "sm_50", 1);
+    hd_clear_error();
+    hd_backend *be = hd_backend_new("cuda", 0);
+    cr_assert_null(be, "a GPU outside the built architectures is refused");
+    cr_assert_eq(hd_error_kind(), HD_EMODEL);
+    cr_assert(strstr(hd_error(), "compute capability") && strstr(hd_error(), "sm_50"), "%s", hd_error());
+    be = hd_backend_new("auto", 0);
+    cr_assert_not_null(be, "%s", hd_error());
+    cr_assert(be->host_memory, "auto falls back to the CPU");
+    cr_assert(strstr(be->note, "compute capability"), "the note says why: '%s'", be->note);
     hd_backend_free(be);
+    unsetenv("HYENADNA_CUDA_ARCHS");
 }
 
 /* Criterion's own main, except that a run without a GPU (every GPU test skipped) exits 77: automake

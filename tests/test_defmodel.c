@@ -9,7 +9,7 @@
 #include "seqio.h"
 #include "tokenizer.h"
 
-#define DATADIR HD_SRCDATA
+#define DATADIR HD_SRCDATADIR
 #define DEFMODEL DATADIR "/models/default"
 
 static hd_model *M;

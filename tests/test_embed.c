@@ -437,7 +437,7 @@ static int fake_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t 
     return 0;
 }
 
-static const hd_family_ops fake_ops = {"fake-ps", NULL, NULL, fake_forward};
+static const hd_family_ops fake_ops = {.name = "fake-ps", .forward = fake_forward};
 
 Test(embed, ps_conjoin_on_an_equivariant_model)
 {

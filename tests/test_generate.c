@@ -105,7 +105,7 @@ Test(decoder, hyenadna_tiny)
 Test(decoder, default_model)
 {
     static const size_t cases[][3] = {{1, 30, 0}, {100, 150, 7}, {900, 100, 0}};
-    check_model(HD_SRCDATA "/models/default", HD_SRCDATA "/example.fa", 0, cases, 3);
+    check_model(HD_SRCDATADIR "/models/default", HD_SRCDATADIR "/example.fa", 0, cases, 3);
 }
 
 /* the fixtures are bidirectional (masked) stacks; their unidirectional twins with the same weights are
@@ -437,9 +437,9 @@ static char *write_prompts(const char *dir, const char *fasta_1k)
 Test(cli, greedy_is_forward_argmax)
 {
     char *d = tmp_dir();
-    char *prompts = write_prompts(d, HD_SRCDATA "/example.fa");
+    char *prompts = write_prompts(d, HD_SRCDATADIR "/example.fa");
     cli_greedy(TESTDATA("hyenadna-tiny"), prompts, 90);
-    cli_greedy(HD_SRCDATA "/models/default", prompts, 90);
+    cli_greedy(HD_SRCDATADIR "/models/default", prompts, 90);
     char *m = model_variant(TESTDATA("xlstm-slstm"), "{\"bidirectional\": false}");
     cli_greedy(m, prompts, 90);
     rm_rf(m);

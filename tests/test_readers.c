@@ -204,8 +204,9 @@ Test(readers, gzip_and_bgzip)
     cr_assert_str_eq(records(gz), plain);
     snprintf(bgz, sizeof bgz, "%s/b.fa.gz", dir);
     BGZF *b = bgzf_open(bgz, "w");
-    bgzf_write(b, text, strlen(text));
-    bgzf_close(b);
+    cr_assert_not_null(b);
+    cr_assert_eq(bgzf_write(b, text, strlen(text)), (ssize_t)strlen(text));
+    cr_assert_eq(bgzf_close(b), 0);
     cr_assert_str_eq(records(bgz), plain);
 }
 

@@ -70,8 +70,8 @@ Test(tokenizer, reverse_complement)
     cr_assert_eq(odd[0], 8); cr_assert_eq(odd[1], 9); cr_assert_eq(odd[2], 10);
 }
 
-/* the vectorisable exp of vecmath.h against libm over the float range that matters */
-#include "vecmath.h"
+/* the vectorisable exp of backends/cpu/vecmath.h against libm over the float range that matters */
+#include "backends/cpu/vecmath.h"
 Test(vecmath, expf_accuracy)
 {
     double worst = 0;

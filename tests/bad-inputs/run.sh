@@ -2,15 +2,8 @@
 # run.sh -- the bad-input suite: every malformed or unsuitable input is one clear error, the documented exit
 # status (1 input/usage, 2 model/resource), and nothing left at the output path (no file, no temp file).
 # Inputs are generated here from the fixtures.  Run by `make check` with HYENADNA, TESTDATA and SRCDIR set.
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-S=${SRCDIR:-$(dirname "$0")/../..}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
 I=$tmp/in; mkdir -p "$I"
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
 
 # fails STATUS NEEDLE DESCRIPTION -- command... ; OUT (a fresh empty directory) holds the output path.
 # Checks: the exit status, exactly one line on stderr, naming NEEDLE, and OUT still empty afterwards.
@@ -241,5 +234,4 @@ if [ -c /dev/full ] && [ -w /dev/full ]; then
   [ -c /dev/full ] && ok || bad "/dev/full was replaced by a regular file"
 fi
 
-echo "bad-inputs: $n cases + checks, $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "bad-inputs: $n cases + checks,"

@@ -3,22 +3,8 @@
 # to work before a GPU session runs them: make_model writes a loadable model (deterministically),
 # stcompare passes equal outputs and fails different ones, gpubench times a forward.
 # Run by `make check` with HYENADNA and TESTDATA set (the tools are built next to hyenadna).
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-S=${SRCDIR:-.}
+. "$(dirname "$0")/../lib.sh"
 B=$(dirname "$H")/bench
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-expect() {   # expect STATUS DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" "$tmp/out" | head -8; fi
-}
-has() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -5 "$1" | sed 's/^/    /'; fi; }
 
 bash -n "$S/bench/gpu-check.sh" && ok || bad "bench/gpu-check.sh has a syntax error"
 
@@ -66,5 +52,4 @@ n=$(grep -c $'\t' "$tmp/out")
 [ "$n" -eq 15 ] && ok || { bad "bench_generate.sh: $n table lines, expected 15 (header + 7 models x 2 prompts)"; head -20 "$tmp/out"; }
 awk -F'\t' 'NR > 1 && $1 !~ /^#/ && NF == 18 && $17 > 1 { n++ } END { exit n != 14 }' <(grep -v '^#' "$tmp/out") && ok || bad "bench_generate.sh: rows without a speed-up > 1"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,22 +3,9 @@
 # ways to give the model and its config, forward parity (logits, hidden, per-block and mlp.l3 outputs), the
 # tokenizer's case handling, convert, embed, and the loader's errors with their exit statuses.
 # Run by `make check` with HYENADNA and TESTDATA set (bench/stcompare is built next to hyenadna).
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
+. "$(dirname "$0")/../lib.sh"
 B=$(dirname "$H")/bench
 E=$T/evo2-tiny
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-expect() {   # expect STATUS DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" "$tmp/out" | head -8; fi
-}
-has() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -5 "$1" | sed 's/^/    /'; fi; }
 
 # info: family, block pattern, where the config came from, precision, what was ignored
 expect 0 "info evo2-tiny" -- "$H" info -m "$E"
@@ -104,5 +91,4 @@ mkdir "$tmp/noconf" && cp "$E/model.pt" "$tmp/noconf/"
 expect 2 "no config for a non-7B shape" -- "$H" info -m "$tmp/noconf"
 has "$tmp/err" "no shipped config fits" "no config named"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -2,22 +2,7 @@
 # test_generate.sh -- `hyenadna generate` on the command line: reproducibility across thread counts,
 # top-k 1 = greedy, seeds, record names and line width, length limits, refusals, atomic output, the
 # README example.  (Greedy output against `forward --logits`: tests/test_generate.c.)
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-S=${SRCDIR:?SRCDIR not set}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-ok()   { pass=$((pass+1)); }
-bad()  { fail=$((fail+1)); echo "FAIL: $*"; }
-# expect STATUS DESCRIPTION -- command...  (stdout to $tmp/out, stderr to $tmp/err)
-expect() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; sed 's/^/    /' "$tmp/err" | head -5; fi
-}
-has()  { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(basename "$1")"; head -3 "$1" | sed 's/^/    /'; fi; }
+. "$(dirname "$0")/../lib.sh"
 same() { if cmp -s "$1" "$2"; then ok; else bad "$3: $(basename "$1") and $(basename "$2") differ"; diff "$1" "$2" | head -4 | sed 's/^/    /'; fi; }
 seqs() { grep -v '^>' "$1" | tr -d '\n'; }
 
@@ -131,5 +116,4 @@ f=$tmp/readme/new.fa
 expected=$(awk '/^\$H generate/ {getline; getline; getline; print; exit}' "$S/README.md")
 [ "$(sed -n 2p "$f")" = "$expected" ] && ok || bad "README example output: $(sed -n 2p "$f") vs README $expected"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
 # test_man.sh -- every man page renders without warnings, and every option of a subcommand's --help
 # appears in its man page and the other way round.
-set -u
-H=${HYENADNA:?HYENADNA not set}
-S=${SRCDIR:?SRCDIR not set}
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/../lib.sh"
+need groff
 
-command -v groff >/dev/null || { echo "groff missing (apt-get install groff-base)"; exit 1; }
 for page in "$S"/man/*.1; do
   w=$(groff -man -ww -z "$page" 2>&1)
   if [ -z "$w" ]; then ok; else bad "$(basename "$page") renders with warnings: $w"; fi
@@ -32,5 +27,4 @@ for c in $cmds; do
     grep -q "^\.SH \"\?$sec\"\?" "$page" && ok || bad "$(basename "$page") lacks the $sec section"
   done
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

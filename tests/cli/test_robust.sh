@@ -2,13 +2,7 @@
 # test_robust.sh -- stdout closed early ends every subcommand quietly (status 0 or 141, no crash, no error
 # message; convert writes a directory, not a stream), and outputs are byte-identical with 1 and N threads for every fixture family.
 # Run by `make check` with HYENADNA and TESTDATA set.
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/../lib.sh"
 
 # a reference and variants on it, a labelled training set
 printf '>chr1\n' > "$tmp/ref.fa"
@@ -77,5 +71,4 @@ interrupted "embed"          -- "$H" embed -@1 -m "$HY" -o @OUT@/x.tsv "$tmp/big
 interrupted "score-variants" -- "$H" score-variants -@1 -m "$HY" --all-snvs -f "$tmp/big.fa" -r b1 -o @OUT@/x.vcf.gz
 interrupted "classify"       -- "$H" classify -@1 -m "$HY" --method knn -t "$tmp/train.fa" -o @OUT@/x.tsv "$tmp/big.fa"
 
-echo "test_robust: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "test_robust:"

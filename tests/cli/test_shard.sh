@@ -2,16 +2,9 @@
 # test_shard.sh -- `--shard I/N` of embed and score-variants: for N = 1, 2, 3 (and more shards than rows),
 # the N outputs gathered as the man pages say (TSV/BED: the first shard whole, then the others without
 # their header line; VCF: bcftools concat) are byte for byte the output of the single run.
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
+. "$(dirname "$0")/../lib.sh"
+need bcftools samtools bgzip
 M="$T/hyenadna-tiny"
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-command -v bcftools >/dev/null || { echo "bcftools is needed (apt-get install bcftools)"; exit 1; }
-command -v samtools >/dev/null || { echo "samtools is needed (apt-get install samtools)"; exit 1; }
 
 # gather_text OUT FILES...: the first file whole, then the others without their first (header) line
 gather_text() { local out=$1 f first=1; shift; : > "$out"; for f in "$@"; do
@@ -109,5 +102,4 @@ cmp -s "$tmp/in.txt" "$tmp/outrec.txt" && ok || bad "score-variants 3 shards: re
 "$H" "${S[@]}" --shard 1/0 "$sv/in.vcf" >/dev/null 2>"$tmp/err"; st=$?
 [ $st -eq 1 ] && grep -q -- "--shard" "$tmp/err" && ok || bad "score-variants --shard 1/0: exit $st"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -6,16 +6,9 @@
 # identical outputs for 1 and 2 threads, masked and unmasked modes of a masked model and the Evo 2 fixture
 # (byte tokens) equal score-variants', progress on stderr.  (Values against `forward --logits` and the
 # bigWig contents: test_track_values.sh.)
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-S=${SRCDIR:?SRCDIR not set}
+. "$(dirname "$0")/../lib.sh"
+need bgzip tabix
 M="$S/data/models/default"
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-for t in bgzip tabix; do command -v $t >/dev/null || { echo "$t is needed (apt-get install tabix)"; exit 1; }; done
 cd "$tmp" || exit 1
 
 # a FASTA of real human DNA (data/example.fa tiles chr22:20,000,001-20,100,000 in 1-kb records):
@@ -107,5 +100,4 @@ if [ -s "$E2/model.pt" ]; then
   [ "$(tab_rows e2.snv.tsv.gz | wc -l)" -eq 3600 ] && [ "$(tab_rows e2.snv.tsv.gz)" = "$want" ] && ok || bad "evo2 SNV table differs from score-variants"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -6,20 +6,14 @@
 # R-tree, blocks, zoom records, summary), parsed without libBigWig, is what the UCSC tools read; bedGraph
 # output holds the same values; --plot draws the values of the tracks and of the table.
 # Needs Debian's python3-numpy and python3-pybigwig (.ci/run installs them); skips (77) without them.
-set -u
-H=${HYENADNA:?HYENADNA not set}
-S=${SRCDIR:?SRCDIR not set}
+. "$(dirname "$0")/../lib.sh"
+need bgzip
 M="$S/data/models/default"
 PY=
 for p in python3 /usr/bin/python3; do
   if command -v "$p" >/dev/null && "$p" -c 'import numpy, pyBigWig' 2>/dev/null; then PY=$p; break; fi
 done
 [ -n "$PY" ] || { echo "SKIP: python3 with numpy and pyBigWig needed (apt-get install python3-numpy python3-pybigwig)"; exit 77; }
-command -v bgzip >/dev/null || { echo "bgzip is needed (apt-get install tabix)"; exit 1; }
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
 cd "$tmp" || exit 1
 
 # real human DNA from data/example.fa (1-kb records tiling chr22:20,000,001-20,100,000): w1 = 3 kb, w2 = 1 kb
@@ -125,5 +119,4 @@ raise SystemExit(1 if bad else 0)
 EOF2
 then ok; else bad "--plot values differ from the tracks or the table"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

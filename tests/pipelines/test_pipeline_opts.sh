@@ -3,12 +3,7 @@
 # with options that exist: every --long option written after `hyenadna CMD` in a module's script block
 # or a wrapper's shell() appears in `hyenadna CMD --help`; every subcommand has a Nextflow module; each
 # module reads the version the documented way.  (Nextflow itself is not packaged in Debian.)
-set -u
-H=${HYENADNA:?HYENADNA not set}
-S=${SRCDIR:?SRCDIR not set}
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/../lib.sh"
 
 cmds=$("$H" --help | awk '/^ -- Help/{exit} /^    [a-z]/{print $1}')
 for c in $cmds; do
@@ -45,5 +40,4 @@ done
 v=$("$H" --version | sed '1!d; s/^.*hyenadna //')
 echo "$v" | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+' && ok || bad "hyenadna --version | sed ... gives '$v'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,17 +3,10 @@
 # fixture model: score-variants scattered over 3 shards and gathered with bcftools concat, embed of BED
 # regions in 3 shards gathered.  Checks that the gathered VCF has every input record, in order and
 # otherwise unchanged, each scored record annotated, and that both gathered outputs equal a single
-# run of hyenadna.  Skips (77) only when snakemake is not installed (.ci/run installs it).
-set -u
-H=${HYENADNA:?HYENADNA not set}
-T=${TESTDATA:?TESTDATA not set}
-S=${SRCDIR:?SRCDIR not set}
-command -v snakemake >/dev/null || { echo "SKIP: snakemake not installed (apt-get install snakemake)"; exit 77; }
-for t in bcftools samtools bgzip; do command -v $t >/dev/null || { echo "$t is needed (apt-get install bcftools samtools tabix)"; exit 1; }; done
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# run of hyenadna.  Skips (77) when snakemake, bcftools, samtools or bgzip is not installed (.ci/run
+# installs them).
+. "$(dirname "$0")/../lib.sh"
+need snakemake bcftools samtools bgzip
 M="$T/hyenadna-tiny"
 
 # the workflow calls `hyenadna` from PATH: the one under test
@@ -91,5 +84,4 @@ cmp -s "$emb" single.tsv && ok || bad "gathered embeddings differ from a single 
 # temporary shard outputs removed
 [ -z "$(ls results/scored 2>/dev/null)" ] && ok || bad "shard outputs left behind"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

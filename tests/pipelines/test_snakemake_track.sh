@@ -4,14 +4,8 @@
 # (bedGraph and the SNV table), gathered with `hyenadna track --merge`; the gathered files must equal one
 # unsharded `hyenadna track` run byte for byte, and the pieces must be gone.  Skips (77) only when
 # snakemake is not installed (.ci/run installs it).
-set -u
-H=${HYENADNA:?HYENADNA not set}
-S=${SRCDIR:?SRCDIR not set}
-command -v snakemake >/dev/null || { echo "SKIP: snakemake not installed (apt-get install snakemake)"; exit 77; }
-pass=0; fail=0
-ok()  { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
+need snakemake
 M="$S/data/models/default"
 bindir="$tmp/bin"; mkdir -p "$bindir"; ln -s "$H" "$bindir/hyenadna"
 export PATH="$bindir:$PATH"
@@ -45,5 +39,4 @@ flow() {
 flow bycontig contig all bigwig
 flow byshard shard logp,llr bedgraph
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,8 +1,8 @@
-/* backend_cpu.c -- the CPU backend: OpenBLAS for the projections, FFTW3f for the long convolutions,
+/* cpu.c -- the CPU backend: OpenBLAS for the projections, FFTW3f for the long convolutions,
  * OpenMP threads over rows and channels. */
-#include "backend.h"
+#include "backends/cpu/cpu.h"
+#include "backends/cpu/vecmath.h"
 #include "util.h"
-#include "vecmath.h"
 
 /* fftw3.h before cblas.h: OpenBLAS pulls in <complex.h>, which would change fftwf_complex */
 #include <fftw3.h>
@@ -36,8 +36,6 @@ struct hd_spectra {
     size_t stride;       /* nc rounded up to 4 complex values: every row SIMD-aligned for FFTW */
     fftwf_complex *K;
 };
-
-void hd_backend_cpu_mamba_register(hd_backend *be);   /* backend_cpu_mamba.c */
 
 static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -153,7 +151,7 @@ static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, cons
 }
 
 /* gelu_tanh(a) = 0.5·a·(1 + tanh(u)) = a / (1 + exp(−2u)), u = sqrt(2/π)·(a + 0.044715·a³):
- * the same function, through an exp that vectorises (vecmath.h) */
+ * the same function, through an exp that vectorises (backends/cpu/vecmath.h) */
 HD_CLONES static void gelu_tanh_range(float *x, size_t n)
 {
     const float k0 = -2.0f * 0.7978845608028654f, k1 = 0.044715f;
@@ -531,6 +529,15 @@ static void cpu_embed(hd_backend *be, const int32_t *ids, size_t n, const float 
 
 /* ---------------------------------------------------------------- lifecycle */
 
+static const char *cpu_describe(hd_backend *be)
+{
+    static __thread char buf[64];
+    snprintf(buf, sizeof buf, "%s (%d thread%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s");
+    return buf;
+}
+
+static hd_backend *cpu_spawn(hd_backend *be, int nthreads) { return hd_backend_cpu_new(nthreads); }
+
 static void cpu_destroy(hd_backend *be)
 {
     cpu_priv *P = be->priv;
@@ -553,6 +560,11 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->name = "cpu";
     be->nthreads = nthreads;
     be->priv = P;
+    be->host_memory = 1;
+    be->chunk = 2048;
+    be->precisions = HD_PREC_FP32;
+    be->describe = cpu_describe;
+    be->spawn = cpu_spawn;
 #ifdef _OPENMP
     omp_set_num_threads(nthreads);
 #endif
@@ -578,7 +590,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_free = cpu_spectra_free;
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
-    hd_backend_cpu_mamba_register(be);
+    hd_backend_cpu_mamba_init(be);
     be->longconv_step = cpu_longconv_step;
     be->embed = cpu_embed;
     be->destroy = cpu_destroy;

@@ -1,4 +1,4 @@
-/* backend_cpu_evo2.c -- the CPU ops of the Evo 2 family (docs/models.md §6): GEMMs on BF16 weights converted
+/* evo2.c -- the CPU ops of the Evo 2 family (docs/models.md §6): GEMMs on BF16 weights converted
  * panel by panel, the RMSNorm with eps outside the root, GPT-NeoX rotary embeddings, tiled causal attention
  * with an online softmax, the modal (HCL) filter and recurrence, and the row shift of the decoding caches.
  *
@@ -6,8 +6,8 @@
  * weight rows and blocks of positions for the GEMMs, (head, query tile) pairs for attention, channels for the
  * modal ops); each output element is computed by one task in a fixed order, so results are bit-identical for
  * any thread count.  Products of activations run in float (single-threaded OpenBLAS per task, as in
- * backend_cpu.c); norms, angles and the modal recurrence run in double. */
-#include "backend.h"
+ * cpu.c); norms, angles and the modal recurrence run in double. */
+#include "backends/cpu/cpu.h"
 #include "util.h"
 
 #include <cblas.h>

@@ -1,12 +1,12 @@
-/* backend_cpu_xlstm.c -- the CPU ops of the DNA-xLSTM family (docs/models.md §5): flips, group norms, the
+/* xlstm.c -- the CPU ops of the DNA-xLSTM family (docs/models.md §5): flips, group norms, the
  * row-major causal convolution, headwise projections, RoPE, the mLSTM cell in its three forms, the sLSTM
  * cell and the gated FFN activation.
  *
  * Every op splits its work over rows or heads only, and each output element is computed by one thread in
  * a fixed order, so results do not depend on the thread count.  Gate arithmetic (cumulative log forget
  * gates, stabilisers, exponentials) runs in double; products of activations run in float (OpenBLAS,
- * single-threaded per call, as in backend_cpu.c). */
-#include "backend.h"
+ * single-threaded per call, as in cpu.c). */
+#include "backends/cpu/cpu.h"
 #include "util.h"
 
 #include <cblas.h>

@@ -1,4 +1,4 @@
-/* backend_cpu_mamba.c -- CPU ops of the Mamba (Caduceus) blocks: SiLU, gating, flips and the selective
+/* mamba.c -- CPU ops of the Mamba (Caduceus) blocks: SiLU, gating, flips and the selective
  * scan (docs/models.md §4.4).
  *
  * The scan is the hot loop (L·E·N exponentials per direction and layer).  It works on blocks of
@@ -13,7 +13,7 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#include "backend.h"
+#include "backends/cpu/cpu.h"
 #include "util.h"
 
 #include <math.h>
@@ -201,9 +201,7 @@ static void cpu_selective_scan(hd_backend *be, size_t E, size_t N, size_t T, con
     }
 }
 
-void hd_backend_cpu_mamba_register(hd_backend *be);
-
-void hd_backend_cpu_mamba_register(hd_backend *be)
+void hd_backend_cpu_mamba_init(hd_backend *be)
 {
     be->silu = cpu_silu;
     be->mul_silu_cm = cpu_mul_silu_cm;
