@@ -54,10 +54,7 @@ static void cpu_copy(hd_backend *be, void *dst, const void *src, size_t bytes)
 static void fill_bias_rows(float *Y, size_t M, size_t N, size_t ldy, const float *b)
 {
     #pragma omp parallel for schedule(static) if (M * N > 65536)
-    for (size_t m = 0; m < M; m++) {
-        if (b) memcpy(Y + m * ldy, b, N * sizeof(float));
-        else memset(Y + m * ldy, 0, N * sizeof(float));
-    }
+    for (size_t m = 0; m < M; m++) memcpy(Y + m * ldy, b, N * sizeof(float));
 }
 
 /* GEMMs are split into fixed blocks of positions, each computed by single-threaded OpenBLAS on one
@@ -69,12 +66,12 @@ static void cpu_linear(hd_backend *be, const float *X, size_t M, size_t K, size_
                        const float *W, const float *b, size_t N, float *Y, size_t ldy)
 {
     if (!M || !N) return;
-    fill_bias_rows(Y, M, N, ldy, b);
+    if (b) fill_bias_rows(Y, M, N, ldy, b);   /* without a bias, beta = 0: no separate zeroing pass */
     #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
     for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
         size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)N, (int)K, 1.0f, X + m0 * ldx, (int)ldx,
-                    W, (int)K, 1.0f, Y + m0 * ldy, (int)ldy);
+                    W, (int)K, b ? 1.0f : 0.0f, Y + m0 * ldy, (int)ldy);
     }
 }
 
@@ -99,12 +96,12 @@ static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K
                              const float *W, const float *b, size_t N, float *Y, size_t ldy)
 {
     if (!M || !N) return;
-    fill_bias_rows(Y, M, N, ldy, b);
+    if (b) fill_bias_rows(Y, M, N, ldy, b);   /* without a bias, beta = 0: no separate zeroing pass */
     #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
     for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
         size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)mb, (int)N, (int)K, 1.0f, Xt + m0, (int)ldx,
-                    W, (int)K, 1.0f, Y + m0 * ldy, (int)ldy);
+                    W, (int)K, b ? 1.0f : 0.0f, Y + m0 * ldy, (int)ldy);
     }
 }
 
