@@ -47,27 +47,7 @@ static inline gvf g_set1(float x) { return (gvf){x, x, x, x}; }
 #define V_ROUND(a) (((a) + g_set1(12582912.0f)) - g_set1(12582912.0f))
 #define V_SCALE2(p, k) ((gvf)((gvi)(p) + (__builtin_convertvector(k, gvi) << 23)))
 #define V_SELGT(a, b, x, y) g_sel((a) > (b), x, y)
-#include "backends/cpu/mamba_simd.h"
-#undef SIMD_ATTR
-#undef SFX
-#undef VL
-#undef vf
-#undef V_LOAD
-#undef V_LOADN
-#undef V_STORE
-#undef V_STOREN
-#undef V_SET1
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_DIV
-#undef V_FMA
-#undef V_MAX
-#undef V_MIN
-#undef V_ABS
-#undef V_ROUND
-#undef V_SCALE2
-#undef V_SELGT
+#include "backends/cpu/mamba_simd.h"   /* (it undefines the macros above) */
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define HD_MAMBA_X86 1
@@ -99,27 +79,7 @@ SIMD_ATTR static inline __m256i avx2_mask(size_t n)
 #define V_SCALE2(p, k) \
     _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(k), 23)))
 #define V_SELGT(a, b, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ))
-#include "backends/cpu/mamba_simd.h"
-#undef SIMD_ATTR
-#undef SFX
-#undef VL
-#undef vf
-#undef V_LOAD
-#undef V_LOADN
-#undef V_STORE
-#undef V_STOREN
-#undef V_SET1
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_DIV
-#undef V_FMA
-#undef V_MAX
-#undef V_MIN
-#undef V_ABS
-#undef V_ROUND
-#undef V_SCALE2
-#undef V_SELGT
+#include "backends/cpu/mamba_simd.h"   /* (it undefines the macros above) */
 
 /* AVX-512F: 16 lanes; masked loads and stores for a last partial block, vscalefps for 2^k */
 #define SIMD_ATTR __attribute__((target("avx512f")))
@@ -142,27 +102,7 @@ SIMD_ATTR static inline __m256i avx2_mask(size_t n)
 #define V_ROUND(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define V_SCALE2(p, k) _mm512_scalef_ps(p, k)
 #define V_SELGT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x)
-#include "backends/cpu/mamba_simd.h"
-#undef SIMD_ATTR
-#undef SFX
-#undef VL
-#undef vf
-#undef V_LOAD
-#undef V_LOADN
-#undef V_STORE
-#undef V_STOREN
-#undef V_SET1
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_DIV
-#undef V_FMA
-#undef V_MAX
-#undef V_MIN
-#undef V_ABS
-#undef V_ROUND
-#undef V_SCALE2
-#undef V_SELGT
+#include "backends/cpu/mamba_simd.h"   /* (it undefines the macros above) */
 #endif
 
 /* ---------------------------------------------------------------- the ops */

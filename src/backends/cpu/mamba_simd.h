@@ -8,6 +8,7 @@
  *   V_ROUND(a)     to the nearest integer (ties to even)
  *   V_SCALE2(p, k) p·2^k for integral k in [−125, 127]
  *   V_SELGT(a, b, x, y)  a > b ? x : y, lane by lane
+ * and this file undefines them all at its end.
  * Lanes run across channels: each lane holds one channel, so no lane ever depends on another and the
  * results do not depend on how the channels are grouped into vectors or threads. */
 
@@ -157,3 +158,24 @@ SIMD_ATTR static void SFX(conv_rows)(const float *X, size_t ldx, size_t T, size_
 
 #undef LD
 #undef ST
+/* the includer's macros, so that the next instruction set can define them afresh */
+#undef SIMD_ATTR
+#undef SFX
+#undef VL
+#undef vf
+#undef V_LOAD
+#undef V_LOADN
+#undef V_STORE
+#undef V_STOREN
+#undef V_SET1
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_DIV
+#undef V_FMA
+#undef V_MAX
+#undef V_MIN
+#undef V_ABS
+#undef V_ROUND
+#undef V_SCALE2
+#undef V_SELGT
