@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "output.h"
@@ -141,6 +142,14 @@ static int parse_args(int argc, char **argv, args *a)
 
 /* ---------------------------------------------------------------- the children */
 
+/* CPU seconds of the process, every thread: what the work costs whatever else runs on the machine */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* What a child sends back: plain data, written once to the pipe. */
 typedef struct {
     int status;                 /* exit status: 0 measured, else the error in err */
@@ -150,11 +159,11 @@ typedef struct {
     int threads;
     int cpu;                    /* 1: the CPU backend (the CPU kernels apply) */
     /* SGEMM child */
-    double sgemm_flops, sgemm_s;
+    double sgemm_flops, sgemm_s, sgemm_cpu_s;
     size_t shape[2][3];         /* M, K, N */
     /* length child */
     int nrep;
-    double t[MAX_REPS];
+    double t[MAX_REPS], cpu_t[MAX_REPS];   /* wall and process CPU seconds of each timed forward */
     double device_mem;          /* memory_held after the runs, bytes; 0 on host memory */
 } child_msg;
 
@@ -212,17 +221,18 @@ static void child_sgemm(const args *a, hd_model *m, child_msg *r)
     float *W = X ? be->alloc(be, F * D * sizeof(float), "SGEMM weights") : NULL;
     float *Y = W ? be->alloc(be, M * F * sizeof(float), "SGEMM output") : NULL;
     if (!Y || fill(be, X, M * F, 7, 0.1f) || fill(be, W, F * D, 5, 0.01f)) goto fail;
-    double flops = 0, secs = 0;
+    double flops = 0, secs = 0, cpus = 0;
     for (int rep = 0; rep == 0 || secs < SGEMM_MIN_SECONDS; rep++) {   /* the first round is a warm-up */
-        double t0 = hd_now();
+        double t0 = hd_now(), c0 = cpu_now();
         for (int s = 0; s < 2; s++) be->linear(be, X, M, sh[s][1], sh[s][1], W, NULL, sh[s][2], Y, sh[s][2]);
         if (hd_backend_check(be)) goto fail;
         if (rep) {
             secs += hd_now() - t0;
+            cpus += cpu_now() - c0;
             flops += 2.0 * M * D * F * 2;
         }
     }
-    r->sgemm_flops = flops, r->sgemm_s = secs;
+    r->sgemm_flops = flops, r->sgemm_s = secs, r->sgemm_cpu_s = cpus;
     goto out;
 fail:
     child_fail(r);
@@ -251,9 +261,12 @@ static void child_forward(const args *a, hd_model *m, size_t L, child_msg *r)
     }
     for (long i = 0; i < a->warmup + a->reps; i++) {
         hd_fwd f = {.hidden = hidden, .layer = -1};
-        double t0 = hd_now();
+        double t0 = hd_now(), c0 = cpu_now();
         if (hd_model_forward(m, be, ids, L, &f) || hd_backend_check(be)) goto fail;
-        if (i >= a->warmup) r->t[r->nrep++] = hd_now() - t0;
+        if (i >= a->warmup) {
+            r->cpu_t[r->nrep] = cpu_now() - c0;
+            r->t[r->nrep++] = hd_now() - t0;
+        }
     }
     if (be->memory_held) r->device_mem = (double)be->memory_held(be);
     goto out;
@@ -498,8 +511,9 @@ static int write_json(hd_outfile *o, const args *a, const machine *mc, const row
     for (int s = 0; s < 2; s++)
         json_array_append_new(shapes, json_pack("[I, I, I]", (json_int_t)mc->sg->shape[s][0], (json_int_t)mc->sg->shape[s][1],
                                                 (json_int_t)mc->sg->shape[s][2]));
-    json_object_set_new(root, "sgemm", json_pack("{s:f, s:f, s:f, s:o}", "gflops", mc->sgemm_rate / 1e9, "flops",
-                                                 mc->sg->sgemm_flops, "seconds", mc->sg->sgemm_s, "shapes", shapes));
+    json_object_set_new(root, "sgemm", json_pack("{s:f, s:f, s:f, s:f, s:o}", "gflops", mc->sgemm_rate / 1e9, "flops",
+                                                 mc->sg->sgemm_flops, "seconds", mc->sg->sgemm_s, "cpu_seconds",
+                                                 mc->sg->sgemm_cpu_s, "shapes", shapes));
     if (mc->sg->cpu)
         json_object_set_new(root, "kernels",
                             json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "blas", mc->k.blas, "blas_core", mc->k.blas_core,
@@ -509,11 +523,15 @@ static int write_json(hd_outfile *o, const args *a, const machine *mc, const row
     else json_object_set_new(root, "kernels", json_pack("{s:s, s:s}", "blas", "cuBLAS", "fft", "cuFFT"));
     for (int i = 0; i < n; i++) {
         const row *w = &rows[i];
-        json_t *t = json_array();
-        for (int j = 0; j < w->msg.nrep; j++) json_array_append_new(t, json_real(w->msg.t[j]));
+        json_t *t = json_array(), *cpu = json_array();
+        for (int j = 0; j < w->msg.nrep; j++) {
+            json_array_append_new(t, json_real(w->msg.t[j]));
+            json_array_append_new(cpu, json_real(w->msg.cpu_t[j]));
+        }
         json_t *r = json_pack("{s:s, s:I, s:o, s:f, s:f, s:f, s:f, s:f, s:f}", "length_text", w->text, "length",
                               (json_int_t)w->L, "seconds", t, "mean_s", w->mean, "sd_s", w->sd, "median_s", w->median,
                               "tokens_per_s", w->tps, "peak_rss_bytes", w->rss, "gemm_flops", w->flops);
+        json_object_set_new(r, "cpu_seconds", cpu);
         json_object_set_new(r, "gemm_only_s", w->gemm_s > 0 ? json_real(w->gemm_s) : json_null());
         json_object_set_new(r, "ratio_to_gemm", w->gemm_s > 0 ? json_real(w->mean / w->gemm_s) : json_null());
         json_object_set_new(r, "device_memory_bytes", w->dev_mem > 0 ? json_real(w->dev_mem) : json_null());

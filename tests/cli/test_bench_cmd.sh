@@ -32,7 +32,7 @@ assert m["family"] == "hyenadna" and m["d_model"] == 128 and m["n_layer"] == 2 a
 assert d["threads"] == 1 and d["device"].startswith("cpu"), (d["threads"], d["device"])
 assert d["repetitions"] == 3 and d["warmup"] == 1
 g = d["sgemm"]
-assert g["gflops"] > 0 and g["seconds"] > 0 and abs(g["flops"] / g["seconds"] / 1e9 - g["gflops"]) < 1e-6 * g["gflops"], g
+assert g["gflops"] > 0 and g["seconds"] > 0 and g["cpu_seconds"] > 0 and abs(g["flops"] / g["seconds"] / 1e9 - g["gflops"]) < 1e-6 * g["gflops"], g
 assert g["shapes"] == [[2048, 128, 512], [2048, 512, 128]], g["shapes"]
 k = d["kernels"]
 for f in ("blas", "blas_core", "blas_config", "fft", "fft_planner", "fft_wisdom_present"):
@@ -45,6 +45,7 @@ per_token = 2 * (2*128*384 + 2*128*128 + 4*128*512 + 2*(5*64 + 2*64*64 + 64*128)
 for x in r:
     t = x["seconds"]
     assert len(t) == 3 and all(v > 0 for v in t), t
+    assert len(x["cpu_seconds"]) == 3 and all(v > 0 for v in x["cpu_seconds"]), x["cpu_seconds"]
     mean = sum(t) / 3
     assert abs(x["mean_s"] - mean) <= 1e-9 + 1e-6 * mean, (x["mean_s"], mean)
     sd = math.sqrt(sum((v - mean) ** 2 for v in t) / 2)
