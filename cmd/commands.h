@@ -13,6 +13,7 @@ int main_embed(int argc, char **argv);
 int main_score_variants(int argc, char **argv);
 int main_pull(int argc, char **argv);
 int main_models(int argc, char **argv);
+int main_generate(int argc, char **argv);
 int main_plot(int argc, char **argv);
 int main_track(int argc, char **argv);
 

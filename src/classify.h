@@ -15,16 +15,10 @@
 #include <stdint.h>
 
 #include "embed.h"
+#include "rng.h"
 
 struct hd_model;
 struct hd_backend;
-
-/* ------------------------------------------------------------------ PRNG (splitmix64 + xoshiro256**) */
-typedef struct { uint64_t s[4]; } hd_rng;
-void hd_rng_init(hd_rng *r, uint64_t seed);          /* state from splitmix64(seed) */
-uint64_t hd_rng_next(hd_rng *r);
-uint64_t hd_rng_below(hd_rng *r, uint64_t n);        /* uniform in [0, n), unbiased (rejection); n > 0 */
-void hd_shuffle_idx(hd_rng *r, size_t *v, size_t n); /* Fisher-Yates */
 
 /* ------------------------------------------------------------------ labelled sequences */
 typedef struct {

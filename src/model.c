@@ -323,6 +323,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
         goto fail;
     }
     m->vocab_size = 12;
+    m->bos_id = -1;
     snprintf(m->precision, sizeof m->precision, "float32");
     if (m->ops->load(m) < 0) goto fail;
 
@@ -387,20 +388,28 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
 
 hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
 {
-    if (m->vocab && m->causal) {
+    if (!m->causal) {
+        hd_set_error(HD_EINPUT, "%s is a masked %s model (%s): decoding needs a causal (next-token) model",
+                     m->location, hd_family_name(m->family), m->variant);
+        return NULL;
+    }
+    if (m->vocab) {
         hd_set_error(HD_EINPUT, "%s: cached decoding of a model with its own token ids is not supported", m->location);
         return NULL;
     }
-    if (!m->causal || !m->ops->decoder_new) {
-        hd_set_error(HD_EINPUT, "%s is a %s model: cached decoding needs a causal (next-token) model",
-                     m->location, m->causal ? hd_family_name(m->family) : "masked");
+    if (!m->ops->decoder_new) {
+        hd_set_error(HD_EINPUT, "%s: %s models have no cached decoding", m->location, hd_family_name(m->family));
         return NULL;
     }
     if (m->max_len > 0 && max_len > (size_t)m->max_len) {
         hd_set_error(HD_EINPUT, "%zu tokens exceed the model's maximum length of %ld", max_len, m->max_len);
         return NULL;
     }
+    /* the forward's ops and the decoder's own, on one backend (the CPU under --device auto when the GPU lacks one) */
+    char what[96];
+    snprintf(what, sizeof what, "%s (cached decoding)", hd_family_name(m->family));
     if (!(be = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) return NULL;
+    if (m->ops->decode_needs && !(be = hd_backend_for(be, m->ops->decode_needs, what))) return NULL;
     hd_decoder *d = m->ops->decoder_new(m, be, max_len);
     if (d) { d->m = m; d->be = be; d->pos = 0; d->max_len = max_len; }
     return d;
@@ -438,6 +447,19 @@ int hd_decoder_step(hd_decoder *d, int32_t id, float *logits)
     if (d->step(d, id, logits)) return -1;
     d->pos++;
     return hd_backend_check(d->be);
+}
+
+hd_decoder *hd_decoder_fork(hd_decoder *d)
+{
+    if (!d->fork) {
+        hd_set_error(HD_EMODEL, "%s models have no decoder fork", hd_family_name(d->m->family));
+        return NULL;
+    }
+    hd_decoder *e = d->fork(d);
+    if (!e) return NULL;
+    e->m = d->m, e->be = d->be, e->pos = d->pos, e->max_len = d->max_len;
+    if (hd_backend_check(d->be)) { hd_decoder_free(e); return NULL; }
+    return e;
 }
 
 void hd_decoder_free(hd_decoder *d)
