@@ -158,6 +158,7 @@ typedef struct {
     char device[256];           /* the backend that ran it */
     int threads;
     int cpu;                    /* 1: the CPU backend (the CPU kernels apply) */
+    int prec_ignored;           /* --precision names one the backend cannot do (the CPU: fp32 only) */
     /* SGEMM child */
     double sgemm_flops, sgemm_s, sgemm_cpu_s;
     size_t shape[2][3];         /* M, K, N */
@@ -183,6 +184,7 @@ static hd_backend *child_backend(const args *a, hd_model *m, hd_backend **owner,
         hd_precision p = hd_precision_parse(prec);
         if (!(hd_error_kind() == HD_EINPUT && p && !(be->precisions & p))) goto fail;   /* the CPU keeps fp32 */
         hd_clear_error();
+        r->prec_ignored = 1;
     }
     if (!be || !(rb = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) goto fail;
     *owner = be;
@@ -606,6 +608,7 @@ int main_bench(int argc, char **argv)
     child_msg *sg = &rows[a.nlen].msg;
     if ((status = run_child(&a, m, 0, sg, &rss))) goto out;
     mc.sg = sg;
+    if (sg->prec_ignored) hd_warnf("precision %s ignored: the CPU backend computes in fp32", prec);
     mc.sgemm_rate = sg->sgemm_s > 0 ? sg->sgemm_flops / sg->sgemm_s : 0;
     hd_infof("SGEMM: %.1f GFLOP/s on %s", mc.sgemm_rate / 1e9, sg->device);
     uint64_t bases = 0;
