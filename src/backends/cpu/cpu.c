@@ -560,7 +560,19 @@ static const char *cpu_describe(hd_backend *be)
     return buf;
 }
 
-static hd_backend *cpu_spawn(hd_backend *be, int nthreads) { return hd_backend_cpu_new(nthreads); }
+/* A worker's backend: hd_backend_cpu_new sets the OpenMP thread count of the calling thread, which is the
+ * caller's own backend's: keep that as it was. */
+static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
+{
+#ifdef _OPENMP
+    int keep = omp_get_max_threads();
+#endif
+    hd_backend *w = hd_backend_cpu_new(nthreads);
+#ifdef _OPENMP
+    omp_set_num_threads(keep);
+#endif
+    return w;
+}
 
 static void cpu_destroy(hd_backend *be)
 {
