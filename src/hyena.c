@@ -269,9 +269,9 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, hyena_buf *B)
     if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LD, "the Hyena gate x0")) ||
         !(B->g = be->alloc(be, LD, "the long-convolution input")) ||
         !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
-        !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk")) ||
-        !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk")) ||
-        !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk")) ||
+        (!be->hyena_in && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
+        (!be->hyena_in && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
+        (!be->mlp_residual && !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk"))) ||
         !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
         buf_free(be, B);
         return -1;
@@ -306,17 +306,22 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
 {
     hyena *h = m->impl;
     size_t L = B->L, D = B->D, cs = B->cs;
+    const float *w = b->short_filter_w, *bs = b->short_filter_b;
     /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 */
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2, ld = n + hs;
-        be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
-        be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
-        const float *w = b->short_filter_w, *bs = b->short_filter_b;
-        be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, L);                           /* x0 */
-        be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);           /* x1 */
-        be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, L); /* v */
-        be->mul_cm(be, B->g + m0, L, B->x1c, n, B->g + m0, L, D, n);
-    }
+    if (be->hyena_in) {
+        if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, 1e-5f, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
+                         B->g, L))
+            return -1;
+    } else
+        for (size_t m0 = 0; m0 < L; m0 += cs) {
+            size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2, ld = n + hs;
+            be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
+            be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
+            be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, L);                           /* x0 */
+            be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);           /* x1 */
+            be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, L); /* v */
+            be->mul_cm(be, B->g + m0, L, B->x1c, n, B->g + m0, L, D, n);
+        }
     /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
     size_t N = be->fft_size(be, L);
     const hd_spectra *spec = block_spectra(m, be, layer, b, N);
@@ -326,6 +331,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     }
     if (be->fftconv(be, B->g, D, L, L, spec, B->k, L, L, b->filter_bias)) return -1;
     /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
+    if (be->hyena_out) return be->hyena_out(be, B->g, B->x0, L, L, D, b->out_proj_w, b->out_proj_b, B->r);
     be->mul_cm(be, B->g, L, B->x0, L, B->x0, L, D, L);
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
@@ -336,9 +342,11 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
 }
 
 /* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) */
-static void hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
+static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
 {
     size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
+    if (be->mlp_residual)
+        return be->mlp_residual(be, B->r, L, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F, b->fc2_w, b->fc2_b);
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, 1e-5f, B->hc);
@@ -347,6 +355,7 @@ static void hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
         be->linear(be, B->mc, n, F, F, b->fc2_w, b->fc2_b, D, B->oc, D);
         be->add(be, B->r + m0 * D, B->oc, n * D);
     }
+    return 0;
 }
 
 static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
@@ -368,8 +377,7 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
         hyena_block wb;
-        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B)) goto out;
-        hyena_mlp(be, &wb, &B);
+        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B) || hyena_mlp(be, &wb, &B)) goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
             f->on_block(f->ud, i, is_host ? B.r : host, L, (int)D);

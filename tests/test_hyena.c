@@ -201,8 +201,34 @@ Test(hyena, threads_give_identical_results, .init = setup, .fini = teardown)
     hd_backend *two = hd_backend_cpu_new(2);
     cr_assert_eq(hd_model_forward(M, two, ids, L, &fb), 0);
     hd_backend_free(two);
-    cr_assert(rel_frob(a, b, L * D, NULL) < 1e-6);
+    cr_assert_eq(memcmp(a, b, L * D * sizeof(float)), 0, "1 and 2 threads differ");
     free(a); free(b); free(ids);
+}
+
+/* The fused steps of the CPU backend (backend.h: hyena_in, hyena_out, mlp_residual) against the plain ops a
+ * backend without them runs: the same forward, and the plain path also meets the fixture */
+Test(hyena, fused_steps_match_the_plain_ops, .init = setup, .fini = teardown)
+{
+    cr_assert(BE->hyena_in && BE->hyena_out && BE->mlp_residual, "the CPU backend has the fused HyenaDNA steps");
+    size_t L = 1026, D = 128, n;
+    int32_t *ids = malloc(L * sizeof *ids);
+    random_ids(ids, L, 5);
+    float *a = malloc(L * D * sizeof(float)), *b = malloc(L * D * sizeof(float));
+    hd_backend *plain = hd_backend_cpu_new(2);
+    plain->hyena_in = NULL, plain->hyena_out = NULL, plain->mlp_residual = NULL;
+    hd_fwd fa = {.hidden = a, .layer = -1}, fb = {.hidden = b, .layer = -1};
+    cr_assert_eq(hd_model_forward(M, BE, ids, L, &fa), 0, "%s", hd_error());
+    cr_assert_eq(hd_model_forward(M, plain, ids, L, &fb), 0, "%s", hd_error());
+    double mx, rel = rel_frob(a, b, L * D, &mx);
+    cr_assert(rel < 1e-6, "fused and plain steps differ: rel_F %.3g max_abs %.3g", rel, mx);
+    float *tok = st_f32(EXP, "tokens.seq5", &L);
+    for (size_t i = 0; i < L; i++) ids[i] = (int32_t)tok[i];
+    fb.layer = -1;
+    cr_assert_eq(hd_model_forward(M, plain, ids, L, &fb), 0, "%s", hd_error());
+    float *e = st_f32(EXP, "hidden.seq5", &n);
+    cr_assert(rel_frob(b, e, n, &mx) <= REL_BAR && mx <= ABS_BAR, "plain ops against the fixture");
+    hd_backend_free(plain);
+    free(e); free(tok); free(a); free(b); free(ids);
 }
 
 /* end to end through the binary: `hyenadna forward --logits` reproduces expected.safetensors */
