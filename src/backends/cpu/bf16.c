@@ -5,7 +5,7 @@
  * exported by libopenblas.so), so the kernel is here.  The weights are converted and packed once per op call
  * (hd_cpu_w_init in cpu.c), an input block once per GEMM block; the kernel takes 8 positions × 32 outputs at
  * a time, one pair of k per instruction step.  Every output is one fp32 sum over k in a fixed order, so the
- * results do not depend on the thread count (docs/models.md §3.8 gives the error this precision brings). */
+ * results do not depend on the thread count (docs/models.md §3.6 gives the error this precision brings). */
 #include "backends/cpu/cpu.h"
 
 #include <immintrin.h>
@@ -54,20 +54,24 @@ BF16_TARGET static inline __attribute__((always_inline)) void tile(const uint32_
                                                                    size_t jb, int nv, size_t m0, size_t M, size_t N,
                                                                    int yt, float *Y, size_t ldy)
 {
-    __m512 acc[MR][2];
+    __m512 acc[MR][2];   /* 16 registers: the loops over r are unrolled */
+    #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     const uint32_t *b0 = B + jb * Kh * NV, *b1 = b0 + Kh * NV, *a = A + m0 * Kh;
     for (size_t kh = 0; kh < Kh; kh++) {
         __m512bh w0 = (__m512bh)_mm512_loadu_si512(b0 + kh * NV), w1 = w0;
         if (nv == 2) w1 = (__m512bh)_mm512_loadu_si512(b1 + kh * NV);
+        #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * Kh + kh]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, w0);
             if (nv == 2) acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, w1);
         }
     }
-    for (int r = 0; r < MR && m0 + (size_t)r < M; r++)
+    #pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
         for (int v = 0; v < nv; v++) {
+            if (m0 + (size_t)r >= M) break;
             size_t n0 = (jb + (size_t)v) * NV, cnt = N - n0 < NV ? N - n0 : NV;
             if (!yt) {
                 __mmask16 k = (__mmask16)((1u << cnt) - 1u);
@@ -84,12 +88,11 @@ BF16_TARGET static inline __attribute__((always_inline)) void tile(const uint32_
 BF16_TARGET static void kernel(const uint32_t *A, size_t Kh, const uint32_t *B, size_t M, size_t N, int yt, float *Y,
                                size_t ldy)
 {
-    size_t NB = (N + NV - 1) / NV;
-    for (size_t m0 = 0; m0 < M; m0 += MR) {
-        size_t jb = 0;
-        for (; jb + 2 <= NB; jb += 2) tile(A, Kh, B, jb, 2, m0, M, N, yt, Y, ldy);
-        if (jb < NB) tile(A, Kh, B, jb, 1, m0, M, N, yt, Y, ldy);
-    }
+    size_t NB = (N + NV - 1) / NV, jb = 0;
+    for (; jb + 2 <= NB; jb += 2)   /* 32 outputs' weights stay in L1 while the block's positions pass */
+        for (size_t m0 = 0; m0 < M; m0 += MR) tile(A, Kh, B, jb, 2, m0, M, N, yt, Y, ldy);
+    if (jb < NB)
+        for (size_t m0 = 0; m0 < M; m0 += MR) tile(A, Kh, B, jb, 1, m0, M, N, yt, Y, ldy);
 }
 
 int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,

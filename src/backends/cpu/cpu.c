@@ -557,8 +557,9 @@ static void cpu_embed(hd_backend *be, const int32_t *ids, size_t n, const float 
 
 static const char *cpu_describe(hd_backend *be)
 {
-    static __thread char buf[64];
-    snprintf(buf, sizeof buf, "%s (%d thread%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s");
+    static __thread char buf[96];
+    snprintf(buf, sizeof buf, "%s (%d thread%s%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s",
+             ((cpu_priv *)be->priv)->bf16 ? ", bf16 projections" : "");
     return buf;
 }
 
@@ -567,6 +568,12 @@ static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
     hd_backend *b = hd_backend_cpu_new(nthreads);
     if (b) ((cpu_priv *)b->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;   /* the same precision */
     return b;
+}
+
+static int cpu_set_precision(hd_backend *be, hd_precision p)
+{
+    ((cpu_priv *)be->priv)->bf16 = p == HD_PREC_BF16;
+    return 0;
 }
 
 
@@ -594,7 +601,8 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->priv = P;
     be->host_memory = 1;
     be->chunk = 2048;
-    be->precisions = HD_PREC_FP32;
+    be->precisions = HD_PREC_FP32 | (hd_cpu_bf16_supported() ? HD_PREC_BF16 : 0);   /* bf16: AVX512_BF16 */
+    be->set_precision = cpu_set_precision;
     be->describe = cpu_describe;
     be->spawn = cpu_spawn;
 #ifdef _OPENMP
