@@ -5,9 +5,13 @@
  * (no lm_head.weight), as in the released Lightning checkpoints (the -hf files store a copy of the
  * embedding as lm_head.weight; docs/models.md §3.3).
  *
- *   make_model [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR
+ *   make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR
  *
- * Defaults: the large-1m shape (d_model 256, 8 layers, d_inner 1024, max_seq_len 1000002). */
+ * Defaults: the large-1m shape (d_model 256, 8 layers, d_inner 1024, max_seq_len 1000002).
+ * -a mlstm / slstm: a unidirectional (causal) DNA-xLSTM instead, every block mLSTM (the released runs'
+ * block, §5.6: inner width 2·D rounded down to 64, 4 heads, RoPE, biases, chunkwise 64) or every block
+ * sLSTM (§5.8: 4 heads, FFN width 1.1·D rounded down to 8), in the layout of the converted Lightning
+ * checkpoints (model_config.json + model.safetensors); -L is max_length, -f is ignored. */
 #include "safetensors.h"
 #include "util.h"
 
@@ -70,29 +74,111 @@ static void put_rand(const char *name, const int64_t *shape, int ndim, double me
     put(name, shape, ndim, v);
 }
 
+#define NAME(...) (snprintf(nm, sizeof nm, __VA_ARGS__), nm)
+#define SH(...) ((const int64_t[]){__VA_ARGS__}), (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+
+/* a DNA-xLSTM of N blocks, all mLSTM or all sLSTM (see the top of the file) */
+static int write_xlstm(const char *dir, int slstm, long D, long N, long Lmax)
+{
+    const long V = 12, NH = 4, K = 4, bs = 4, Ei = (2 * D) / 64 * 64, U = (long)(1.1 * (double)D) / 8 * 8, DH = D / NH;
+    if (!slstm && (Ei < 64 || Ei % NH || (Ei / NH) % 2)) { fprintf(stderr, "make_model: d_model %ld too small for mLSTM\n", D); return 1; }
+    if (slstm && (D % NH || U < 1)) { fprintf(stderr, "make_model: d_model %ld is not a multiple of 4\n", D); return 1; }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model_config.json", dir);
+    FILE *fp = fopen(path, "w");
+    if (!fp) { fprintf(stderr, "make_model: %s: %s\n", path, strerror(errno)); return 2; }
+    fprintf(fp, "{\n  \"config\": {\n    \"_target_\": \"models.dna_xlstm.modelling_xlstm.xLSTMConfig\",\n"
+                "    \"d_model\": %ld, \"n_layer\": %ld, \"vocab_size\": %ld, \"max_length\": %ld,\n"
+                "    \"m_conv1d_kernel_size\": %ld, \"m_qkv_proj_blocksize\": %ld, \"m_num_heads\": %ld,\n"
+                "    \"m_proj_factor\": 2.0, \"m_backend\": \"chunkwise\", \"m_chunk_size\": 64,\n"
+                "    \"m_position_embeddings\": true, \"m_bias\": true, \"s_num_heads\": %ld,\n"
+                "    \"s_conv1d_kernel_size\": %ld, \"s_proj_factor\": 1.1, \"s_round_proj_up_dim_up\": false,\n"
+                "    \"s_round_proj_up_to_multiple_of\": 8, \"s_lstm_at\": [",
+            D, N, V, Lmax, K, bs, NH, NH, K);
+    for (long i = 0; slstm && i < N; i++) fprintf(fp, "%s%ld", i ? ", " : "", i);
+    fprintf(fp, "],\n    \"bidirectional\": false, \"rcps\": false\n  }\n}\n");
+    if (fclose(fp)) { fprintf(stderr, "make_model: %s: write error\n", path); return 2; }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (!(W = hd_stw_open(path))) { fprintf(stderr, "make_model: %s\n", hd_error()); return 2; }
+    hd_stw_meta(W, "generator", "bench/make_model (random weights)");
+    char nm[256];
+    const char *pre = "model.backbone.";
+    double sd = 0.02, out_sd = 0.02 / sqrt(2.0 * (double)N);
+    put_rand(NAME("%stoken_embedding.weight", pre), SH(V, D), 0, 1.0, 0);
+    for (long i = 0; i < N; i++) {
+        char B[128];
+        snprintf(B, sizeof B, "%sxlstm_block_stack.blocks.%ld.", pre, i);
+        put_rand(NAME("%sxlstm_norm.weight", B), SH(D), 0, sd, 0);
+        if (!slstm) {
+            put_rand(NAME("%sxlstm.proj_up.weight", B), SH(2 * Ei, D), 0, sd, 0);
+            put_rand(NAME("%sxlstm.proj_up.bias", B), SH(2 * Ei), 0, sd, 0);
+            put_rand(NAME("%sxlstm.conv1d.conv.weight", B), SH(Ei, 1, K), 0, 0, 0.5);
+            put_rand(NAME("%sxlstm.conv1d.conv.bias", B), SH(Ei), 0, 0, 0.5);
+            const char *qkv[3] = {"q", "k", "v"};
+            for (int j = 0; j < 3; j++) {
+                put_rand(NAME("%sxlstm.%s_proj.weight", B, qkv[j]), SH(Ei / bs, bs, bs), 0, 0.5, 0);
+                put_rand(NAME("%sxlstm.%s_proj.bias", B, qkv[j]), SH(Ei), 0, sd, 0);
+            }
+            put_rand(NAME("%sxlstm.learnable_skip", B), SH(Ei), 1, sd, 0);
+            put_rand(NAME("%sxlstm.proj_down.weight", B), SH(D, Ei), 0, out_sd, 0);
+            put_rand(NAME("%sxlstm.proj_down.bias", B), SH(D), 0, sd, 0);
+            put_rand(NAME("%sxlstm.mlstm_cell.igate.weight", B), SH(NH, 3 * Ei), 0, sd, 0);
+            put_rand(NAME("%sxlstm.mlstm_cell.igate.bias", B), SH(NH), 0, 0.1, 0);
+            put_rand(NAME("%sxlstm.mlstm_cell.fgate.weight", B), SH(NH, 3 * Ei), 0, sd, 0);
+            put_rand(NAME("%sxlstm.mlstm_cell.fgate.bias", B), SH(NH), 4.5, 1.0, 0);
+            put_rand(NAME("%sxlstm.mlstm_cell.outnorm.weight", B), SH(Ei), 0, sd, 0);
+        } else {
+            put_rand(NAME("%sxlstm.conv1d.conv.weight", B), SH(D, 1, K), 0, 0, 0.5);
+            put_rand(NAME("%sxlstm.conv1d.conv.bias", B), SH(D), 0, 0, 0.5);
+            const char *g[4] = {"fgate", "igate", "zgate", "ogate"};
+            for (int j = 0; j < 4; j++) put_rand(NAME("%sxlstm.%s.weight", B, g[j]), SH(NH, DH, DH), 0, 1 / sqrt((double)DH), 0);
+            put_rand(NAME("%sxlstm.slstm_cell._recurrent_kernel_", B), SH(NH, DH, 4 * DH), 0, 1 / sqrt((double)DH), 0);
+            put_rand(NAME("%sxlstm.slstm_cell._bias_", B), SH(NH * 4 * DH), 0, 0.5, 0);
+            put_rand(NAME("%sxlstm.group_norm.weight", B), SH(D), 0, sd, 0);
+            put_rand(NAME("%sffn_norm.weight", B), SH(D), 0, sd, 0);
+            put_rand(NAME("%sffn.proj_up.weight", B), SH(2 * U, D), 0, sd, 0);
+            put_rand(NAME("%sffn.proj_down.weight", B), SH(D, U), 0, out_sd, 0);
+        }
+    }
+    put_rand(NAME("%sxlstm_block_stack.post_blocks_norm.weight", pre), SH(D), 0, sd, 0);
+    put_rand(NAME("%slm_head.weight", pre), SH(V, D), 0, sd, 0);
+    if (hd_stw_close(W)) { fprintf(stderr, "make_model: %s\n", hd_error()); return 2; }
+    free(buf);
+    printf("%s: DNA-xLSTM d_model %ld, %ld %s blocks, max_length %ld, unidirectional (random weights)\n", dir, D, N,
+           slstm ? "sLSTM" : "mLSTM", Lmax);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     long D = 256, N = 8, F = 1024, Lmax = 1000002;
-    int c;
-    while ((c = getopt(argc, argv, "d:n:f:L:s:h")) >= 0) {
+    int c, arch = 0;
+    while ((c = getopt(argc, argv, "a:d:n:f:L:s:h")) >= 0) {
         switch (c) {
+        case 'a':
+            if (!strcmp(optarg, "hyena")) arch = 0;
+            else if (!strcmp(optarg, "mlstm")) arch = 1;
+            else if (!strcmp(optarg, "slstm")) arch = 2;
+            else { fprintf(stderr, "make_model: -a %s: expected hyena, mlstm or slstm\n", optarg); return 1; }
+            break;
         case 'd': D = atol(optarg); break;
         case 'n': N = atol(optarg); break;
         case 'f': F = atol(optarg); break;
         case 'L': Lmax = atol(optarg); break;
         case 's': S = strtoull(optarg, NULL, 10) * 2654435761u + 1; break;
         case 'h':
-            printf("Usage: make_model [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
+            printf("Usage: make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
             return 0;
         default: return 1;
         }
     }
     if (optind != argc - 1 || D < 2 || N < 1 || F < 1 || Lmax < 2) {
-        fprintf(stderr, "Usage: make_model [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
+        fprintf(stderr, "Usage: make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
         return 1;
     }
     const char *dir = argv[optind];
     if (mkdir(dir, 0777) && errno != EEXIST) { fprintf(stderr, "make_model: %s: %s\n", dir, strerror(errno)); return 2; }
+    if (arch) return write_xlstm(dir, arch == 2, D, N, Lmax);
     const long E = 5, H = 64, rows = 16;
 
     char path[4096];
@@ -116,8 +202,6 @@ int main(int argc, char **argv)
 
     const char *pre = "hyena.backbone.";
     char nm[256];
-#define NAME(...) (snprintf(nm, sizeof nm, __VA_ARGS__), nm)
-#define SH(...) ((const int64_t[]){__VA_ARGS__}), (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
     put_rand(NAME("%sembeddings.word_embeddings.weight", pre), SH(rows, D), 0, 0.02, 0);
     /* positional features (docs/models.md §3.4.5): t_i = i/(Lmax−1); z_i = [t, cos(f_b ω_i), −sin(f_b ω_i)] */
     float *t = malloc((size_t)Lmax * sizeof(float)), *z = malloc((size_t)Lmax * E * sizeof(float));

@@ -10,6 +10,7 @@
 #include "bed.h"
 #include "classify.h"
 #include "output.h"
+#include "workers.h"
 
 static void usage(FILE *fp)
 {
@@ -261,6 +262,7 @@ static void state_free(state *s)
     hd_head_free(s->loaded);
     hd_lset_free(&s->tr);
     free(s->mid);
+    hd_workers_free(s->C.wk);
     hd_backend_free(s->C.be);
     hd_model_close(s->C.m);
 }
@@ -308,6 +310,7 @@ static int open_model(args *a, state *s)
         return EXIT_INPUT;
     }
     if (!(C->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
+    if (!(C->wk = hd_workers_new(C->m, C->be, 0))) return hd_fail();
     if (a->method != HD_CLF_CONTEXT && a->method != HD_CLF_KMER) {
         if (!(s->mid = hd_model_identity(C->m))) return hd_fail();
         if (s->loaded && strcmp(s->mid, s->loaded->model_id)) {
@@ -388,6 +391,103 @@ static int run_cv(const args *a, state *s, writer *w)
     return status;
 }
 
+/* queries read ahead and classified side by side (hd_clf_predict_batch), then written in input order */
+typedef struct {
+    hd_clf_item *it;
+    char **name, **chrom, **label;
+    int64_t *beg, *end;
+    int *truth, *best;
+    double *scores, *probs;
+    size_t n, cap, bases, max_n, max_bases;
+} qbatch;
+
+static void qbatch_clear(qbatch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free((char *)b->it[i].seq);
+        free(b->name[i]);
+        free(b->chrom[i]);
+        free(b->label[i]);
+    }
+    b->n = 0;
+    b->bases = 0;
+}
+
+static void qbatch_free(qbatch *b)
+{
+    qbatch_clear(b);
+    free(b->it); free(b->name); free(b->chrom); free(b->label); free(b->beg); free(b->end); free(b->truth);
+    free(b->best); free(b->scores); free(b->probs);
+}
+
+/* a copy of query q with its true label index tl; 0 or -1 (out of memory) */
+static int qbatch_add(qbatch *b, const hd_query *q, int tl, int C)
+{
+    if (b->n == b->cap) {
+        size_t m = b->cap ? 2 * b->cap : 64;
+#define GROW(f, k) do { void *p_ = realloc(b->f, m * (k) * sizeof *b->f); if (!p_) goto oom; b->f = p_; } while (0)
+        GROW(it, 1); GROW(name, 1); GROW(chrom, 1); GROW(label, 1); GROW(beg, 1); GROW(end, 1); GROW(truth, 1);
+        GROW(best, 1); GROW(scores, (size_t)C); GROW(probs, (size_t)C);
+#undef GROW
+        b->cap = m;
+    }
+    size_t i = b->n;
+    char *seq = malloc(q->len + 1);
+    b->name[i] = hd_strdup(q->name);
+    b->chrom[i] = q->chrom ? hd_strdup(q->chrom) : NULL;
+    b->label[i] = q->label ? hd_strdup(q->label) : NULL;
+    if (!seq || !b->name[i] || (q->chrom && !b->chrom[i]) || (q->label && !b->label[i])) {
+        free(seq); free(b->name[i]); free(b->chrom[i]); free(b->label[i]);
+        goto oom;
+    }
+    memcpy(seq, q->seq, q->len);
+    seq[q->len] = 0;
+    b->it[i] = (hd_clf_item){seq, q->len, b->name[i], NULL};
+    b->beg[i] = q->beg;
+    b->end[i] = q->end;
+    b->truth[i] = tl;
+    b->n++;
+    b->bases += q->len;
+    return 0;
+oom:
+    hd_set_oom(NULL);
+    return -1;
+}
+
+typedef struct {
+    int *truth, *pred;
+    size_t nq, capq;
+    uint64_t bases;
+} qtally;
+
+/* classify the batch and write its rows in order (the rows before a failing query, then the failure) */
+static int qbatch_run(qbatch *b, hd_clf *C, writer *w, const char *qname, qtally *t, hd_progress *pg)
+{
+    size_t failed = b->n;
+    int rc = b->n ? hd_clf_predict_batch(C, b->it, b->n, qname, b->best, b->scores, b->probs, &failed) : 0;
+    size_t nc = (size_t)C->C;
+    for (size_t i = 0; i < b->n && i < failed; i++) {
+        if (write_row(w, C, b->name[i], b->chrom[i], b->beg[i], b->end[i], b->best[i], b->scores + i * nc,
+                      b->probs + i * nc, w->truth ? b->label[i] : NULL))
+            return -1;
+        if (t->nq == t->capq) {
+            size_t m = t->capq ? 2 * t->capq : 1024;
+            int *t2 = realloc(t->truth, m * sizeof *t2);
+            if (t2) t->truth = t2;
+            int *p2 = t2 ? realloc(t->pred, m * sizeof *p2) : NULL;
+            if (p2) t->pred = p2;
+            if (!t2 || !p2) { hd_set_oom(NULL); return -1; }
+            t->capq = m;
+        }
+        t->truth[t->nq] = b->truth[i];
+        t->pred[t->nq++] = b->best[i];
+        t->bases += b->it[i].len;
+    }
+    hd_progress_update(pg, t->nq, t->bases);
+    qbatch_clear(b);
+    return rc;
+}
+
 /* the queries: one row each; their true labels, when they carry them, for the metrics */
 static int run_queries(const args *a, state *s, writer *w)
 {
@@ -395,67 +495,67 @@ static int run_queries(const args *a, state *s, writer *w)
     hd_qspec qs = {.path = a->query, .ref = a->ref, .region = a->region, .window = a->window, .stride = a->stride};
     qs.bed = !a->region && (a->bed || hd_query_is_bed(a->query, a->ref != NULL));
     const char *qname = a->query ? a->query : a->ref;
-    int *truth = NULL, *pred = NULL;
-    size_t nq = 0, capq = 0;
-    double *scores = malloc((size_t)C->C * sizeof *scores), *probs = malloc((size_t)C->C * sizeof *probs);
+    /* a batch holds 16 queries per worker (at least 64) or 4 Mbases */
+    int nw = C->wk ? hd_workers_count(C->wk) : 1;
+    qbatch b = {.max_n = 16 * (size_t)nw > 64 ? 16 * (size_t)nw : 64, .max_bases = (size_t)1 << 22};
+    qtally t = {0};
     hd_qreader *qr = NULL;
     hd_progress pg;
     hd_progress_start(&pg, a->co.progress, "queries", 0);
     int status = EXIT_OK, r = 0;
-    if (!scores || !probs) { hd_set_oom(NULL); status = hd_fail(); goto done; }
+    size_t seen = 0;
     if (!(qr = hd_qreader_open(&qs))) { status = hd_fail(); goto done; }
     w->bed = hd_qreader_regional(qr);
     hd_query q;
-    uint64_t bases = 0;
     while ((r = hd_qreader_next(qr, &q)) > 0) {
         int tl = -1;
-        if (!nq) {
+        if (!seen++) {
             w->truth = q.label != NULL;
             if (write_header(w, C)) { status = hd_fail(); goto done; }
         }
         if (w->truth) {
-            if (!q.label) {
-                hd_errorf("%s: query '%s' has no label while earlier queries have one", qname, q.name);
-                status = EXIT_INPUT;
-                goto done;
-            }
-            for (int k = 0; k < C->C; k++)
+            const char *why = NULL;
+            if (!q.label) why = "no label while earlier queries have one";
+            for (int k = 0; q.label && k < C->C; k++)
                 if (!strcmp(C->classes[k], q.label)) tl = k;
-            if (tl < 0) {
-                hd_errorf("%s: query '%s' has the label '%s', which is not a class of the training set", qname, q.name,
-                          q.label);
+            if (q.label && tl < 0) why = "a label that is not a class of the training set";
+            if (why) {
+                /* the queries before it are classified and written first, as when run one by one */
+                if (qbatch_run(&b, C, w, qname, &t, &pg)) { status = hd_fail(); goto done; }
+                if (!q.label) hd_errorf("%s: query '%s' has no label while earlier queries have one", qname, q.name);
+                else hd_errorf("%s: query '%s' has the label '%s', which is not a class of the training set", qname,
+                               q.name, q.label);
                 status = EXIT_INPUT;
                 goto done;
             }
         }
-        int b = hd_clf_predict(C, q.seq, q.len, q.name, qname, NULL, scores, probs);
-        if (b < 0 || write_row(w, C, q.name, q.chrom, q.beg, q.end, b, scores, probs, w->truth ? q.label : NULL)) {
+        if (qbatch_add(&b, &q, tl, C->C) ||
+            ((b.n >= b.max_n || b.bases >= b.max_bases) && qbatch_run(&b, C, w, qname, &t, &pg))) {
             status = hd_fail();
             goto done;
         }
-        if (nq == capq) {
-            capq = capq ? 2 * capq : 1024;
-            int *t2 = realloc(truth, capq * sizeof *t2), *p2 = t2 ? realloc(pred, capq * sizeof *p2) : NULL;
-            if (t2) truth = t2;
-            if (p2) pred = p2;
-            if (!t2 || !p2) { hd_set_oom(NULL); status = hd_fail(); goto done; }
-        }
-        truth[nq] = tl;
-        pred[nq++] = b;
-        bases += q.len;
-        hd_progress_update(&pg, nq, bases);
     }
+    if (r < 0) {   /* the queries read before the failure are classified and written first */
+        char *msg = hd_strdup(hd_error());
+        int kind = hd_error_kind();
+        if (!qbatch_run(&b, C, w, qname, &t, &pg)) hd_set_error(kind, "%s", msg ? msg : "read error");
+        free(msg);
+        hd_progress_end(&pg);
+        status = hd_fail();
+        goto done;
+    }
+    if (qbatch_run(&b, C, w, qname, &t, &pg)) { status = hd_fail(); goto done; }
     hd_progress_end(&pg);
-    if (r < 0) { status = hd_fail(); goto done; }
-    if (!nq) {   /* no queries: the header only, as every command does with an empty input */
+    if (!t.nq) {   /* no queries: the header only, as every command does with an empty input */
         hd_infof("%s: no queries", qname);
         if (write_header(w, C)) { status = hd_fail(); goto done; }
     }
-    if (w->truth && report_metrics(C, truth, pred, nq, a->metrics)) { status = hd_fail(); goto done; }
+    if (w->truth && report_metrics(C, t.truth, t.pred, t.nq, a->metrics)) { status = hd_fail(); goto done; }
     if (!w->truth && a->metrics) hd_warnf("option --metrics: the queries carry no labels; no metrics written");
 done:
     hd_qreader_close(qr);
-    free(truth); free(pred); free(scores); free(probs);
+    qbatch_free(&b);
+    free(t.truth); free(t.pred);
     return status;
 }
 

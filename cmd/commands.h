@@ -10,6 +10,9 @@ int main_convert(int argc, char **argv);
 int main_classify(int argc, char **argv);
 int main_embed(int argc, char **argv);
 int main_score_variants(int argc, char **argv);
+int main_pull(int argc, char **argv);
+int main_models(int argc, char **argv);
+int main_generate(int argc, char **argv);
 int main_plot(int argc, char **argv);
 int main_track(int argc, char **argv);
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hub.h"
+
 const char *hd_cmd = NULL;
 static const char *model_config;   /* -c/--config, remembered by hd_common_opt for hd_open_model */
 int hd_verbosity = 2;
@@ -172,9 +174,11 @@ static int exists(const char *p)
 
 const char *hd_resolve_model(const char *arg)
 {
-    if (arg) return arg;
+    static char *hub;   /* hf:OWNER/REPO[@REVISION]: from the local cache only, never the network */
     const char *env = getenv("HYENADNA_MODEL");
-    if (env && *env) return env;
+    if (!arg && env && *env) arg = env;
+    if (arg && !strncmp(arg, "hf:", 3)) return free(hub), hub = hd_hub_resolve(arg + 3);
+    if (arg) return arg;
     static char path[PATH_MAX + 64];
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -199,7 +203,11 @@ const char *hd_resolve_model(const char *arg)
 
 hd_model *hd_open_model(const char *arg)
 {
-    const char *loc = hd_resolve_model(arg);
+    const char *loc = hd_resolve_model(arg), *env = getenv("HYENADNA_MODEL");
+    if (!loc && (arg || (env && *env))) {   /* hf:... not in the cache */
+        hd_fail();
+        return NULL;
+    }
     if (!loc) {
         hd_errorf("no model given and no default model bundled: use -m MODEL (a directory with config.json + "
                   "model.safetensors, or a .safetensors file) or set HYENADNA_MODEL");
@@ -237,7 +245,8 @@ void hd_common_usage(FILE *fp)
     fprintf(fp,
             "Model and compute options:\n"
             "  -m, --model MODEL      model directory (config + model.safetensors or *.pt), .safetensors or\n"
-            "                         .pt file [$HYENADNA_MODEL, else the bundled default model]\n"
+            "                         .pt file, or hf:OWNER/REPO[@REV] from the local cache (hyenadna pull)\n"
+            "                         [$HYENADNA_MODEL, else the bundled default model]\n"
             "  -c, --config FILE      the model's config (JSON, or vortex YAML for Evo 2) [found with the model]\n"
             "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"
             "      --device DEV       auto, cpu, cuda or cuda:N [auto]\n"

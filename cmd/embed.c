@@ -49,7 +49,8 @@ static void usage(FILE *fp)
             "      --secondary          also embed secondary alignments\n"
             "      --supplementary      also embed supplementary alignments\n"
             "Processing options:\n"
-            "  -b, --batch-size INT     sequences grouped by length per batch [64]\n"
+            "  -b, --batch-size INT     sequences per batch, run side by side, one per thread\n"
+            "                           [64, or 16 per thread when more]\n"
             "      --shard I/N          embed the I-th of N contiguous blocks of the output rows (1-based);\n"
             "                           the N outputs, concatenated in shard order without their repeated\n"
             "                           header lines, are the output of the whole run (not with input '-')\n");
@@ -96,7 +97,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"batch-size", required_argument, NULL, 'b'}, {"shard", required_argument, NULL, OPT_SHARD},
         {"keep-case", no_argument, NULL, OPT_KEEPCASE},
         {NULL, 0, NULL, 0}};
-    *a = (args){.out = "-", .eo = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1}, .batch_size = 64};
+    *a = (args){.out = "-", .eo = {.pool = HD_POOL_MEAN, .rc = 0, .layer = -1}};
     a->reg_args = calloc((size_t)argc, sizeof *a->reg_args);
     a->reg_files = calloc((size_t)argc, sizeof *a->reg_files);
     if (!a->reg_args || !a->reg_files) return -2;
@@ -275,7 +276,9 @@ static int setup(const args *a, state *s)
     s->wo = (hd_embed_windows){.window = a->window, .stride = a->stride, .no_split = a->no_split,
                                .max_len = s->m->max_len, .input = hd_input_name(a->in),
                                .kind = s->fai ? "region" : s->align ? "read" : "record"};
-    if (!(s->run = hd_embed_run_new(s->emb, s->w, a->eo.pool, (size_t)a->batch_size, max_bases, &s->wo))) return hd_fail();
+    /* every thread gets several sequences of a batch (the results do not depend on the batch) */
+    size_t batch = a->batch_size ? (size_t)a->batch_size : 16 * (size_t)s->be->nthreads > 64 ? 16 * (size_t)s->be->nthreads : 64;
+    if (!(s->run = hd_embed_run_new(s->emb, s->w, a->eo.pool, batch, max_bases, &s->wo))) return hd_fail();
     uint64_t total = 0;
     if (a->shard.n) {
         /* count the rows of the whole run, then take this shard's contiguous block of them */

@@ -613,9 +613,8 @@ static int open_scorer(ctx *x)
     x->vo.edist = x->edist >= 0 ? x->edist : x->vo.mode == HD_VS_WINDOW;
     x->vo.n_token = hd_vs_model_has_n(m);
     if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
-    /* windows run in parallel on private CPU backends for the families whose forward is re-entrant */
-    int nw = m->family == HD_FAM_HYENA ? x->be->nthreads : 1;
-    if (!(x->eng = hd_vs_engine_new(m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo)) ||
+    /* windows run side by side, one per thread, on private CPU backends (workers.h) */
+    if (!(x->eng = hd_vs_engine_new(m, x->be, x->be->nthreads)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo)) ||
         !(x->vr = hd_vr_new(x->batch, x->ref, x->strict)))
         return hd_fail();
     return 0;

@@ -894,9 +894,8 @@ static int setup(ctx *x)
         (x->plot && (status = plot_open(x))) || (status = open_outputs(x)))
         return status;
     if (!(x->be = hd_open_backend(&x->co))) return hd_exit_status(hd_error_kind());
-    /* chunks run in parallel on private CPU backends for the families whose forward is re-entrant */
-    int nw = x->m->family == HD_FAM_HYENA ? x->be->nthreads : 1;
-    if (!(x->eng = hd_vs_engine_new(x->m, x->be, nw)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo))) return hd_fail();
+    /* chunks run side by side, one per thread, on private CPU backends (workers.h) */
+    if (!(x->eng = hd_vs_engine_new(x->m, x->be, x->be->nthreads)) || !(x->batch = hd_vs_batch_new(x->eng, &x->vo))) return hd_fail();
     return 0;
 }
 

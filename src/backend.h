@@ -219,6 +219,28 @@ struct hd_backend {
      * (W1 [F, D], W2 [D, F]) */
     int (*mlp_residual)(hd_backend *be, float *r, size_t M, size_t D, const float *ln_w, const float *ln_b, float eps,
                          const float *W1, const float *b1, size_t F, const float *W2, const float *b2);
+    /* ---- cached decoding of HyenaDNA and DNA-xLSTM: one new position at a time (hd_decoder in model.h;
+     * docs/models.md §3.4.4, §5.7, §5.8; they also copy state with copy_cm; hd_family_ops.decode_needs).
+     * NULL on a backend without them: hd_decoder_new then decodes on the CPU (--device auto) or refuses. ---- */
+    /* Position t of the causal long convolution of channel-major u [C, ·] (row stride ldu) with filters
+     * k (row stride ldk, taps 0..t), added to y:  y[c·ldy] += Σ_{j≤t} k[c, j]·u[c, t−j] + dbias[c]·u[c, t]
+     * (dbias may be NULL).  O(C·t). */
+    void (*longconv_step)(hd_backend *be, const float *u, size_t ldu, size_t t, const float *k, size_t ldk,
+                          const float *dbias, size_t C, float *y, size_t ldy);
+    /* The mLSTM cell's recurrent state (§5.7) advanced over L positions at once (the chunkwise state update):
+     * per head h, state + h·(DH·DH + DH + 1) holds C [DH, DH] (k index major), n [DH] and the stabiliser m, all
+     * zero before the first position; k, v, ig, fg as in mlstm_cell.  −1 with hd_error on failure. */
+    int (*mlstm_state)(hd_backend *be, const float *k, const float *v, size_t ldkv, const float *ig, const float *fg,
+                       size_t ldg, size_t L, size_t NH, size_t DH, float *state);
+    /* One step of the recurrent form of the mLSTM cell from `state` (layout of mlstm_state, updated):
+     * q, k, v [NH·DH], ig, fg [NH] → h̃ [NH·DH] into H.  −1 with hd_error on failure. */
+    int (*mlstm_step)(hd_backend *be, const float *q, const float *k, const float *v, const float *ig,
+                       const float *fg, size_t NH, size_t DH, float *state, float *H);
+    /* The sLSTM cell of slstm_cell (no head reversal) over L positions, continuing from `state` and leaving
+     * in it the state after the last one: per head h, state + h·4·DH holds c, n, m and y [DH] each, all zero
+     * before the first position.  −1 with hd_error on failure. */
+    int (*slstm_cell_state)(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
+                            size_t NH, size_t DH, float *state, float *Y, size_t ldy);
     /* ---- lookup ---- */
     /* out[i, :] = table[ids[i], :] for i < n (row stride D): ids in host memory, each < the rows of table;
      * table from weights(); out backend memory */

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "model.h"
 #include "util.h"
+#include "vocab.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -111,12 +112,42 @@ static int read_comp_buffer(hd_model *m, caduceus *c, const char *canon)
     return 0;
 }
 
+/* The model's own token ids, when a tokenizer.json beside the config numbers them differently from the common
+ * vocabulary (PlantCaduceus: [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6, docs/models.md §4.1); its complement map
+ * must then pair the bases as that vocabulary names them. */
+static int caduceus_vocab(hd_model *m, caduceus *c)
+{
+    const char *cfg = m->config_path ? m->config_path : m->weights_path;
+    hd_vocab *v;
+    if (hd_vocab_load(m, &v)) return -1;
+    if (!v) {
+        if (c->rows < HD_TOK_VOCAB) {
+            hd_set_error(HD_EMODEL, "%s: vocab_size gives %d rows, fewer than the %d token ids of the common vocabulary, "
+                         "and no tokenizer.json beside it numbers the model's own tokens (copy the repository's "
+                         "tokenizer.json there)", cfg, c->rows, HD_TOK_VOCAB);
+            return -1;
+        }
+        return 0;
+    }
+    if (hd_vocab_attach(m, v)) return -1;
+    static const int pair[2][2] = {{HD_TOK_A, HD_TOK_T}, {HD_TOK_C, HD_TOK_G}};
+    for (int p = 0; p < 2; p++) {
+        int a = v->to_model[pair[p][0]], b = v->to_model[pair[p][1]];
+        if (c->comp[a] != b) {
+            hd_set_error(HD_EMODEL, "%s: complement_map maps id %d (%c in %s) to %d, not to %d (%c)", cfg, a,
+                         hd_id_base(pair[p][0]), v->source, c->comp[a], b, hd_id_base(pair[p][1]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int caduceus_load(hd_model *m)
 {
     long D, NL, vocab, mult, N = 16, K = 4, expand = 2, R;
     double eps;
     if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &NL) ||
-        hd_cfg_int(m, "vocab_size", 16, 0, 12, 4096, &vocab) ||
+        hd_cfg_int(m, "vocab_size", 16, 0, 1, 4096, &vocab) ||
         hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 4096, &mult) || hd_cfg_num(m, "norm_epsilon", 1e-5, &eps))
         return -1;
     const char *cfg = m->config_path ? m->config_path : m->weights_path;
@@ -260,7 +291,7 @@ static int caduceus_load(hd_model *m)
             }
         }
     }
-    return 0;
+    return caduceus_vocab(m, c);
 }
 
 static void caduceus_free(hd_model *m)
@@ -285,8 +316,10 @@ static void caduceus_free(hd_model *m)
 
 const int *hd_caduceus_complement(const hd_model *m)
 {
+    /* a model with its own token ids is driven with the common ones (vocab.h): their complement */
+    static const int common[HD_TOK_VOCAB] = {0, 1, 2, 3, 4, 5, 6, HD_TOK_T, HD_TOK_G, HD_TOK_C, HD_TOK_A, HD_TOK_N};
     if (!m || m->family != HD_FAM_CADUCEUS || !m->impl) return NULL;
-    return ((const caduceus *)m->impl)->comp;
+    return m->vocab ? common : ((const caduceus *)m->impl)->comp;
 }
 
 int hd_caduceus_rc_ids(const hd_model *m, const int32_t *ids, size_t L, int32_t *out)

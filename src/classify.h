@@ -15,16 +15,10 @@
 #include <stdint.h>
 
 #include "embed.h"
+#include "rng.h"
 
 struct hd_model;
 struct hd_backend;
-
-/* ------------------------------------------------------------------ PRNG (splitmix64 + xoshiro256**) */
-typedef struct { uint64_t s[4]; } hd_rng;
-void hd_rng_init(hd_rng *r, uint64_t seed);          /* state from splitmix64(seed) */
-uint64_t hd_rng_next(hd_rng *r);
-uint64_t hd_rng_below(hd_rng *r, uint64_t n);        /* uniform in [0, n), unbiased (rejection); n > 0 */
-void hd_shuffle_idx(hd_rng *r, size_t *v, size_t n); /* Fisher-Yates */
 
 /* ------------------------------------------------------------------ labelled sequences */
 typedef struct {
@@ -217,6 +211,7 @@ typedef struct {
     hd_clf_method method;
     struct hd_model *m;        /* NULL for kmer */
     struct hd_backend *be;
+    struct hd_workers *wk;     /* many sequences run side by side, one per worker (workers.h); NULL: in turn on be */
     hd_pool pool;
     int rc, kmer;
     hd_fit_opts fit;
@@ -242,12 +237,29 @@ int hd_clf_build(hd_clf *c, const hd_lset *tr, const size_t *idx, size_t n, int 
  * or NULL to compute them); the predicted class, -1 with an error. */
 int hd_clf_predict(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, const float *cached,
                    double *scores, double *probs);
+/* A sequence of a batch: its bases, its name (for errors) and, for hd_clf_predict_batch, its cached features
+ * (NULL: computed). */
+typedef struct {
+    const char *seq;
+    size_t len;
+    const char *name;
+    const float *cached;
+} hd_clf_item;
+/* The features of n sequences side by side on c->wk (out[i] [dim] each) — the same bits as hd_clf_features.
+ * -1 with the error of the first failing item in order (*failed, when not NULL, gets its index). */
+int hd_clf_features_batch(hd_clf *c, const hd_clf_item *it, size_t n, const char *file, float *const *out,
+                          size_t *failed);
+/* hd_clf_predict of n sequences side by side: best[i], scores[i·C..], probs[i·C..]; the same bits as one at a
+ * time.  -1 with the error of the first failing item in order (*failed, when not NULL, gets its index). */
+int hd_clf_predict_batch(hd_clf *c, const hd_clf_item *it, size_t n, const char *file, int *best, double *scores,
+                         double *probs, size_t *failed);
 /* Drop what hd_clf_build made (the next build starts afresh). */
 void hd_clf_clear(hd_clf *c);
 
 /* Stratified K-fold cross-validation on the training set: fold i trains on the other folds (seed + i for
  * the shots) and predicts the records of fold i: pred[r], scores S[r·C..] and probabilities P[r·C..] for
- * every record r.  Features are computed once per record.  -1 with an error naming `file`. */
+ * every record r.  Features are computed once per record, all of them first (side by side).  -1 with an
+ * error naming `file`. */
 int hd_clf_cv(hd_clf *c, const hd_lset *tr, int k, int shots, uint64_t seed, const char *file, int *pred, double *S,
               double *P);
 

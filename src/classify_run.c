@@ -10,6 +10,7 @@
 #include "model.h"
 #include "tokenizer.h"
 #include "util.h"
+#include "workers.h"
 
 int hd_clf_dim(const hd_clf *c)
 {
@@ -32,7 +33,9 @@ static void blame_file(const char *file)
     free(e);
 }
 
-int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, float *out)
+/* the features of one sequence, on backend be */
+static int features_on(hd_clf *c, hd_backend *be, const char *seq, size_t len, const char *name, const char *file,
+                       float *out)
 {
     if (c->method == HD_CLF_KMER) {
         hd_kmer_features(seq, len, c->kmer, c->rc, out);
@@ -47,10 +50,123 @@ int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, co
     if (!ids) { hd_set_oom(NULL); return -1; }
     int r = -1;
     if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) blame_file(file);
-    else if (hd_embed_ids(c->m, c->be, ids, len, c->pool, c->rc, out)) blame(file, name);
+    else if (hd_embed_ids(c->m, be, ids, len, c->pool, c->rc, out)) blame(file, name);
     else r = 0;
     free(ids);
     return r;
+}
+
+int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, float *out)
+{
+    return features_on(c, c->be, seq, len, name, file, out);
+}
+
+/* the class scores and probabilities of one sequence, on backend be; the predicted class or -1 */
+static int predict_on(hd_clf *c, hd_backend *be, const char *seq, size_t len, const char *name, const char *file,
+                      const float *cached, double *scores, double *probs)
+{
+    int C = c->C, best = 0;
+    if (c->method == HD_CLF_CONTEXT) {
+        int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
+        if (!ids) { hd_set_oom(NULL); return -1; }
+        if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
+            blame_file(file);
+            free(ids);
+            return -1;
+        }
+        int r = hd_ctx_scores(c->m, be, (const int32_t *const *)c->prompts, c->plen, C, ids, len, scores, NULL);
+        free(ids);
+        if (r) {
+            blame(file, name);
+            return -1;
+        }
+        for (int k = 1; k < C; k++)
+            if (scores[k] > scores[best]) best = k;
+        hd_softmax(scores, C, probs);
+        return best;
+    }
+    float *x = NULL;
+    if (!cached) {
+        x = malloc((size_t)c->dim * sizeof *x);
+        if (!x) { hd_set_oom(NULL); return -1; }
+        if (features_on(c, be, seq, len, name, file, x)) { free(x); return -1; }
+        cached = x;
+    }
+    best = hd_head_predict(c->head, cached, scores);
+    free(x);
+    if (best < 0) return -1;
+    if (c->method == HD_CLF_LOGISTIC || c->method == HD_CLF_KMER) hd_softmax(scores, C, probs);
+    else
+        for (int k = 0; k < C; k++) probs[k] = NAN;
+    return best;
+}
+
+/* ------------------------------------------------------------------ batches: one sequence per worker */
+
+typedef struct {
+    hd_clf *c;
+    const hd_clf_item *it;
+    const char *file;
+    float *const *out;        /* features */
+    int *best;                /* predictions */
+    double *scores, *probs;
+} batch;
+
+static int feature_job(void *ud, size_t i, hd_backend *be, int slot)
+{
+    batch *b = ud;
+    const hd_clf_item *x = &b->it[i];
+    (void)slot;
+    return features_on(b->c, be, x->seq, x->len, x->name, b->file, b->out[i]);
+}
+
+static int predict_job(void *ud, size_t i, hd_backend *be, int slot)
+{
+    batch *b = ud;
+    const hd_clf_item *x = &b->it[i];
+    size_t C = (size_t)b->c->C;
+    (void)slot;
+    b->best[i] = predict_on(b->c, be, x->seq, x->len, x->name, b->file, x->cached, b->scores + i * C, b->probs + i * C);
+    return b->best[i] < 0 ? -1 : 0;
+}
+
+/* fn over the n items: side by side on the workers (the tokens of each forward decide which run on all
+ * threads), or in turn on c->be */
+static int run_batch(hd_clf *c, batch *b, size_t n, int (*fn)(void *, size_t, hd_backend *, int), size_t *failed)
+{
+    if (!c->wk || c->method == HD_CLF_KMER || n < 2) {
+        for (size_t i = 0; i < n; i++)
+            if (fn(b, i, c->be, 0)) {
+                if (failed) *failed = i;
+                return -1;
+            }
+        return 0;
+    }
+    size_t *len = malloc(n * sizeof *len), longest = 0;
+    if (!len) { hd_set_oom(NULL); return -1; }
+    if (fn == predict_job && c->method == HD_CLF_CONTEXT)
+        for (int k = 0; k < c->C; k++) longest = c->plen[k] > longest ? c->plen[k] : longest;
+    for (size_t i = 0; i < n; i++) {
+        len[i] = b->it[i].len + longest;   /* context: the query with the longest prompt */
+        if (c->m->max_len > 0 && len[i] > (size_t)c->m->max_len) len[i] = (size_t)c->m->max_len;
+    }
+    int r = hd_workers_run(c->wk, n, len, fn, b, failed);
+    free(len);
+    return r;
+}
+
+int hd_clf_features_batch(hd_clf *c, const hd_clf_item *it, size_t n, const char *file, float *const *out,
+                          size_t *failed)
+{
+    batch b = {.c = c, .it = it, .file = file, .out = out};
+    return run_batch(c, &b, n, feature_job, failed);
+}
+
+int hd_clf_predict_batch(hd_clf *c, const hd_clf_item *it, size_t n, const char *file, int *best, double *scores,
+                         double *probs, size_t *failed)
+{
+    batch b = {.c = c, .it = it, .file = file, .best = best, .scores = scores, .probs = probs};
+    return run_batch(c, &b, n, predict_job, failed);
 }
 
 void hd_clf_clear(hd_clf *c)
@@ -123,14 +239,30 @@ static int build_head(hd_clf *c, const hd_lset *tr, const size_t *pick, size_t n
         if (X) hd_set_oom(NULL);
         return -1;
     }
-    for (size_t j = 0; j < np; j++) {
+    /* the features of the examples not cached yet, side by side */
+    hd_clf_item *it = malloc((np ? np : 1) * sizeof *it);
+    float **out = malloc((np ? np : 1) * sizeof *out);
+    size_t nn = 0;
+    int bad = !it || !out;
+    for (size_t j = 0; j < np && !bad; j++) {
         size_t i = pick[j];
         const hd_lseq *r = &tr->v[i];
         y[j] = r->label;
-        if (feat && feat[i]) { memcpy(X + j * D, feat[i], D * sizeof *X); continue; }
-        if (hd_clf_features(c, r->seq, r->len, r->name, file, X + j * D)) { hd_free(X); free(y); return -1; }
-        if (feat && (feat[i] = malloc(D * sizeof(float)))) memcpy(feat[i], X + j * D, D * sizeof(float));
+        if (feat && feat[i]) memcpy(X + j * D, feat[i], D * sizeof *X);
+        else {
+            it[nn] = (hd_clf_item){r->seq, r->len, r->name, NULL};
+            out[nn++] = X + j * D;
+        }
     }
+    if (bad) hd_set_oom(NULL);
+    else if (hd_clf_features_batch(c, it, nn, file, out, NULL)) bad = 1;
+    for (size_t j = 0; j < np && !bad && feat; j++) {
+        size_t i = pick[j];
+        if (!feat[i] && (feat[i] = malloc(D * sizeof(float)))) memcpy(feat[i], X + j * D, D * sizeof(float));
+    }
+    free(it);
+    free(out);
+    if (bad) { hd_free(X); free(y); return -1; }
     c->head = hd_head_fit(c->method, X, y, np, D, c->C, c->classes, &c->fit);
     hd_free(X);
     free(y);
@@ -167,40 +299,7 @@ done:
 int hd_clf_predict(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, const float *cached,
                    double *scores, double *probs)
 {
-    int C = c->C, best = 0;
-    if (c->method == HD_CLF_CONTEXT) {
-        int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
-        if (!ids) { hd_set_oom(NULL); return -1; }
-        if (hd_model_tokenize(c->m, seq, len, HD_SPECIAL_NONE, ids, name) < 0) {
-            blame_file(file);
-            free(ids);
-            return -1;
-        }
-        int r = hd_ctx_scores(c->m, c->be, (const int32_t *const *)c->prompts, c->plen, C, ids, len, scores, NULL);
-        free(ids);
-        if (r) {
-            blame(file, name);
-            return -1;
-        }
-        for (int k = 1; k < C; k++)
-            if (scores[k] > scores[best]) best = k;
-        hd_softmax(scores, C, probs);
-        return best;
-    }
-    float *x = NULL;
-    if (!cached) {
-        x = malloc((size_t)c->dim * sizeof *x);
-        if (!x) { hd_set_oom(NULL); return -1; }
-        if (hd_clf_features(c, seq, len, name, file, x)) { free(x); return -1; }
-        cached = x;
-    }
-    best = hd_head_predict(c->head, cached, scores);
-    free(x);
-    if (best < 0) return -1;
-    if (c->method == HD_CLF_LOGISTIC || c->method == HD_CLF_KMER) hd_softmax(scores, C, probs);
-    else
-        for (int k = 0; k < C; k++) probs[k] = NAN;
-    return best;
+    return predict_on(c, c->be, seq, len, name, file, cached, scores, probs);
 }
 
 int hd_clf_cv(hd_clf *c, const hd_lset *tr, int k, int shots, uint64_t seed, const char *file, int *pred, double *S,
@@ -210,6 +309,9 @@ int hd_clf_cv(hd_clf *c, const hd_lset *tr, int k, int shots, uint64_t seed, con
     int *fold = malloc((tr->n ? tr->n : 1) * sizeof *fold);
     size_t *idx = malloc((tr->n ? tr->n : 1) * sizeof *idx);
     float **feat = c->method == HD_CLF_CONTEXT ? NULL : calloc(tr->n ? tr->n : 1, sizeof *feat);
+    hd_clf_item *it = NULL;
+    int *best = NULL;
+    double *Sf = NULL, *Pf = NULL;
     if (!fold || !idx || (c->method != HD_CLF_CONTEXT && !feat)) { hd_set_oom(NULL); goto done; }
     if (hd_stratified_folds(tr, k, seed, fold)) {
         char *e = hd_sprintf("%s: option --cv: %s", file, hd_error());
@@ -217,23 +319,44 @@ int hd_clf_cv(hd_clf *c, const hd_lset *tr, int k, int shots, uint64_t seed, con
         free(e);
         goto done;
     }
+    /* every record is predicted once, so every record's features are needed: all of them first, side by side */
+    it = malloc((tr->n ? tr->n : 1) * sizeof *it);
+    best = malloc((tr->n ? tr->n : 1) * sizeof *best);
+    Sf = malloc((tr->n ? tr->n : 1) * (size_t)C * sizeof *Sf);
+    Pf = malloc((tr->n ? tr->n : 1) * (size_t)C * sizeof *Pf);
+    if (!it || !best || !Sf || !Pf) { hd_set_oom(NULL); goto done; }
+    if (feat) {
+        size_t D = (size_t)hd_clf_dim(c);
+        for (size_t i = 0; i < tr->n; i++) {
+            it[i] = (hd_clf_item){tr->v[i].seq, tr->v[i].len, tr->v[i].name, NULL};
+            if (!(feat[i] = malloc(D * sizeof(float)))) { hd_set_oom(NULL); goto done; }
+        }
+        if (hd_clf_features_batch(c, it, tr->n, file, feat, NULL)) goto done;
+    }
     for (int f = 0; f < k; f++) {
-        size_t n = 0;
+        size_t n = 0, nf = 0;
         for (size_t i = 0; i < tr->n; i++)
             if (fold[i] != f) idx[n++] = i;
         if (hd_clf_build(c, tr, idx, n, shots, seed + (uint64_t)f, feat, file)) goto done;
-        for (size_t i = 0; i < tr->n; i++) {
+        for (size_t i = 0; i < tr->n; i++)
+            if (fold[i] == f) it[nf++] = (hd_clf_item){tr->v[i].seq, tr->v[i].len, tr->v[i].name, feat ? feat[i] : NULL};
+        if (hd_clf_predict_batch(c, it, nf, file, best, Sf, Pf, NULL)) goto done;
+        for (size_t i = 0, j = 0; i < tr->n; i++) {
             if (fold[i] != f) continue;
-            const hd_lseq *r = &tr->v[i];
-            int b = hd_clf_predict(c, r->seq, r->len, r->name, file, feat ? feat[i] : NULL, S + i * C, P + i * C);
-            if (b < 0) goto done;
-            pred[i] = b;
+            pred[i] = best[j];
+            memcpy(S + i * C, Sf + j * C, (size_t)C * sizeof *S);
+            memcpy(P + i * C, Pf + j * C, (size_t)C * sizeof *P);
+            j++;
         }
         hd_clf_clear(c);
     }
     ret = 0;
 done:
     hd_clf_clear(c);
+    free(it);
+    free(best);
+    free(Sf);
+    free(Pf);
     if (feat)
         for (size_t i = 0; i < tr->n; i++) free(feat[i]);
     free(feat);

@@ -13,6 +13,7 @@
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "util.h"
+#include "workers.h"
 
 /* ------------------------------------------------------------------ pooling */
 
@@ -94,15 +95,22 @@ void hd_ps_split(const float *h, size_t L, int D, float *f1, float *f2)
 
 /* ------------------------------------------------------------------ the embedder */
 
+/* one worker's buffers (positions: cap) */
+typedef struct {
+    size_t cap;
+    int32_t *ids, *ids_rc;
+    float *h, *h_rc, *f1, *f2;
+} emb_slot;
+
 struct hd_embedder {
     hd_model *m;
     hd_backend *be;
+    hd_workers *wk;      /* a batch runs its sequences side by side (workers.h) */
     hd_embed_opts o;
     int ps;              /* conjoin the halves of an RC-equivariant model */
     int width;
-    size_t cap;          /* positions the buffers hold */
-    int32_t *ids, *ids_rc;
-    float *h, *h_rc, *f1, *f2;
+    emb_slot *slot;      /* one per worker */
+    int nslot;
 };
 
 /* a sub-module output copied into the hidden-state buffer */
@@ -112,7 +120,7 @@ static void tap_to_hidden(void *ud, int tap, const float *x, size_t L, int width
 }
 
 /* the forward pass of the embedder's representation into h */
-static int embed_forward(hd_embedder *e, const int32_t *ids, size_t n, float *h)
+static int embed_forward(hd_embedder *e, hd_backend *be, const int32_t *ids, size_t n, float *h)
 {
     hd_fwd f = {.hidden = e->o.has_tap ? NULL : h, .layer = e->o.has_tap ? -1 : e->o.layer};
     if (e->o.has_tap) {
@@ -121,7 +129,7 @@ static int embed_forward(hd_embedder *e, const int32_t *ids, size_t n, float *h)
         f.on_tap = tap_to_hidden;
         f.ud = h;
     }
-    return hd_model_forward(e->m, e->be, ids, n, &f);
+    return hd_model_forward(e->m, be, ids, n, &f);
 }
 
 hd_embedder *hd_embedder_new(hd_model *m, hd_backend *be, const hd_embed_opts *o)
@@ -143,14 +151,30 @@ hd_embedder *hd_embedder_new(hd_model *m, hd_backend *be, const hd_embed_opts *o
         return NULL;
     }
     e->width = e->ps ? m->d_hidden / 2 : m->d_hidden;
+    if (!(e->wk = hd_workers_new(m, be, 0))) { free(e); return NULL; }
+    e->nslot = hd_workers_count(e->wk);
+    if (!(e->slot = calloc((size_t)e->nslot, sizeof *e->slot))) {
+        hd_workers_free(e->wk);
+        free(e);
+        hd_set_oom(NULL);
+        return NULL;
+    }
     return e;
+}
+
+static void slot_free(emb_slot *s)
+{
+    free(s->ids); free(s->ids_rc);
+    hd_free(s->h); hd_free(s->h_rc); hd_free(s->f1); hd_free(s->f2);
+    memset(s, 0, sizeof *s);
 }
 
 void hd_embedder_free(hd_embedder *e)
 {
     if (!e) return;
-    free(e->ids); free(e->ids_rc);
-    hd_free(e->h); hd_free(e->h_rc); hd_free(e->f1); hd_free(e->f2);
+    for (int i = 0; i < e->nslot; i++) slot_free(&e->slot[i]);
+    free(e->slot);
+    hd_workers_free(e->wk);
     free(e);
 }
 
@@ -195,49 +219,47 @@ done:
     return ret;
 }
 
-static int reserve(hd_embedder *e, size_t n)
+static int reserve(const hd_embedder *e, emb_slot *s, size_t n)
 {
-    if (n <= e->cap) return 0;
+    if (n <= s->cap) return 0;
     size_t dh = (size_t)e->m->d_hidden, bytes;
     if (hd_mul(n, dh * sizeof(float), &bytes)) {
         hd_set_error(HD_EMODEL, "a sequence of %zu bases is too long to embed", n);
         return -1;
     }
-    free(e->ids); free(e->ids_rc);
-    hd_free(e->h); hd_free(e->h_rc); hd_free(e->f1); hd_free(e->f2);
-    e->ids = e->ids_rc = NULL;
-    e->h = e->h_rc = e->f1 = e->f2 = NULL;
-    e->cap = 0;
+    slot_free(s);
     int need_rc = e->o.rc && !e->ps;
-    e->ids = malloc(n * sizeof *e->ids);
-    e->h = hd_alloc(bytes, "the hidden states");
-    if (!e->ids || !e->h) goto oom;
+    s->ids = malloc(n * sizeof *s->ids);
+    s->h = hd_alloc(bytes, "the hidden states");
+    if (!s->ids || !s->h) goto oom;
     if (need_rc) {
-        e->ids_rc = malloc(n * sizeof *e->ids_rc);
-        e->h_rc = hd_alloc(bytes, "the reverse-complement hidden states");
-        if (!e->ids_rc || !e->h_rc) goto oom;
+        s->ids_rc = malloc(n * sizeof *s->ids_rc);
+        s->h_rc = hd_alloc(bytes, "the reverse-complement hidden states");
+        if (!s->ids_rc || !s->h_rc) goto oom;
     }
     if (e->ps) {
-        e->f1 = hd_alloc(bytes / 2, "the conjoined hidden states");
-        e->f2 = hd_alloc(bytes / 2, "the conjoined hidden states");
-        if (!e->f1 || !e->f2) goto oom;
+        s->f1 = hd_alloc(bytes / 2, "the conjoined hidden states");
+        s->f2 = hd_alloc(bytes / 2, "the conjoined hidden states");
+        if (!s->f1 || !s->f2) goto oom;
     }
-    e->cap = n;
+    s->cap = n;
     return 0;
 oom:
     if (!strstr(hd_error(), "memory")) hd_set_error(HD_EMODEL, "out of memory for a sequence of %zu bases", n);
     return -1;
 }
 
-int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name, float *out)
+/* one sequence on backend be with the buffers of slot s */
+static int embed_one(hd_embedder *e, hd_backend *be, emb_slot *s, const char *seq, size_t n, const char *name,
+                     float *out)
 {
     if (n == 0) {
         hd_set_error(HD_EINPUT, "%s: empty sequence", name);
         return -1;
     }
-    if (reserve(e, n)) return -1;
-    if (hd_model_tokenize(e->m, seq, n, HD_SPECIAL_NONE, e->ids, name) < 0) return -1;
-    if (embed_forward(e, e->ids, n, e->h)) {
+    if (reserve(e, s, n)) return -1;
+    if (hd_model_tokenize(e->m, seq, n, HD_SPECIAL_NONE, s->ids, name) < 0) return -1;
+    if (embed_forward(e, be, s->ids, n, s->h)) {
         char *msg = hd_strdup(hd_error());
         int kind = hd_error_kind();
         hd_set_error(kind, "%s: %s", name, msg ? msg : "forward pass failed");
@@ -246,23 +268,28 @@ int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name,
     }
     int dh = e->m->d_hidden;
     if (e->ps) {
-        hd_ps_split(e->h, n, dh / 2, e->f1, e->f2);
-        if (hd_conjoin(e->f1, e->f2, n, dh / 2, e->o.pool, out)) return -1;
+        hd_ps_split(s->h, n, dh / 2, s->f1, s->f2);
+        if (hd_conjoin(s->f1, s->f2, n, dh / 2, e->o.pool, out)) return -1;
     } else if (e->o.rc) {
-        memcpy(e->ids_rc, e->ids, n * sizeof *e->ids);
-        hd_ids_revcomp(e->ids_rc, n);
-        if (embed_forward(e, e->ids_rc, n, e->h_rc)) {
+        memcpy(s->ids_rc, s->ids, n * sizeof *s->ids);
+        hd_ids_revcomp(s->ids_rc, n);
+        if (embed_forward(e, be, s->ids_rc, n, s->h_rc)) {
             char *msg = hd_strdup(hd_error());
             int kind = hd_error_kind();
             hd_set_error(kind, "%s (reverse complement): %s", name, msg ? msg : "forward pass failed");
             free(msg);
             return -1;
         }
-        if (hd_conjoin(e->h, e->h_rc, n, dh, e->o.pool, out)) return -1;
+        if (hd_conjoin(s->h, s->h_rc, n, dh, e->o.pool, out)) return -1;
     } else {
-        hd_pool_rows(e->h, n, dh, 0, e->o.pool, out);
+        hd_pool_rows(s->h, n, dh, 0, e->o.pool, out);
     }
     return 0;
+}
+
+int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name, float *out)
+{
+    return embed_one(e, e->be, &e->slot[0], seq, n, name, out);
 }
 
 static const hd_embed_job *sort_jobs;
@@ -274,22 +301,34 @@ static int by_len_desc(const void *a, const void *b)
     return i < j ? -1 : i > j;   /* stable */
 }
 
+typedef struct {
+    hd_embedder *e;
+    hd_embed_job *jobs;
+    const size_t *order;
+} batch_run;
+
+static int batch_job(void *ud, size_t k, hd_backend *be, int slot)
+{
+    batch_run *b = ud;
+    hd_embed_job *j = &b->jobs[b->order[k]];
+    return embed_one(b->e, be, &b->e->slot[slot], j->seq, j->len, j->name, j->out);
+}
+
 int hd_embedder_run_batch(hd_embedder *e, hd_embed_job *jobs, size_t n)
 {
     if (!n) return 0;
-    size_t *order = malloc(n * sizeof *order);
-    if (!order) { hd_set_oom(NULL); return -1; }
+    size_t *order = malloc(n * sizeof *order), *len = malloc(n * sizeof *len);
+    if (!order || !len) { free(order); free(len); hd_set_oom(NULL); return -1; }
     for (size_t i = 0; i < n; i++) order[i] = i;
     sort_jobs = jobs;
     qsort(order, n, sizeof *order, by_len_desc);
     sort_jobs = NULL;
-    /* the longest first: buffers are sized once per batch */
-    int rc = 0;
-    for (size_t k = 0; k < n && !rc; k++) {
-        hd_embed_job *j = &jobs[order[k]];
-        rc = hd_embedder_run(e, j->seq, j->len, j->name, j->out);
-    }
+    for (size_t k = 0; k < n; k++) len[k] = jobs[order[k]].len;
+    /* the longest first: each worker's buffers are sized once per batch, and the workers finish together */
+    batch_run b = {e, jobs, order};
+    int rc = hd_workers_run(e->wk, n, len, batch_job, &b, NULL);
     free(order);
+    free(len);
     return rc;
 }
 

@@ -57,9 +57,10 @@ int hd_embedder_width(const hd_embedder *e);
  * Errors (bad base, model failure) name `name` and the 1-based position. */
 int hd_embedder_run(hd_embedder *e, const char *seq, size_t n, const char *name, float *out);
 
-/* A batch: sequences of similar length are run together.  The forward takes one sequence at a time
- * (the backend threads inside), so a batch is run in order of decreasing length; outputs land in each
- * job's `out` so the caller writes them in input order.  Stops at the first error (hd_error names the job). */
+/* A batch: its sequences run side by side, one per worker (workers.h: each worker a single-threaded backend;
+ * sequences of HD_WORKERS_LONG bases or more run one at a time on all threads), longest first; outputs land
+ * in each job's `out`, the same bits for any thread count and batch, so the caller writes them in input
+ * order.  Fails with the error of the first failing job in that order (hd_error names the job). */
 typedef struct {
     const char *seq;
     size_t len;

@@ -241,10 +241,10 @@ int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out
 /* ---------------------------------------------------------------- forward */
 
 typedef struct {
-    size_t L, D, F, cs;
+    size_t L, Lc, D, F, cs;   /* Lc ≥ L: length of the long convolution (more for a decoder's prefill) */
     float *r;          /* [L, D] residual stream */
-    float *x0, *g;     /* [D, L] output gate; v⊙x1 then the long-convolution output */
-    float *k;          /* [D, L] long filter, when its spectra are not cached */
+    float *x0, *g;     /* [D, Lc] output gate; v⊙x1 then the long-convolution output */
+    float *k;          /* [D, Lc] long filter, when its spectra are not cached */
     float *hc;         /* [cs+2, D] normed chunk */
     float *pc;         /* [3D, cs+2] in_proj output, channel-major */
     float *x1c;        /* [D, cs] */
@@ -258,19 +258,22 @@ static void buf_free(hd_backend *be, hyena_buf *B)
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
 }
 
-static int buf_alloc(hd_backend *be, const hyena *h, size_t L, hyena_buf *B)
+/* plain_in: the chunk buffers of the plain mixer input even where the backend has hyena_in (a decoder's prefill) */
+static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int plain_in, hyena_buf *B)
 {
     memset(B, 0, sizeof *B);
-    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, w;
+    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, LcD;
     size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D);
-    B->L = L, B->D = D, B->F = F, B->cs = cs;
-    if (hd_mul(L, D * sizeof(float), &LD)) { hd_set_error(HD_EMODEL, "out of memory: sequence too long"); return -1; }
-    (void)w;
-    if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LD, "the Hyena gate x0")) ||
-        !(B->g = be->alloc(be, LD, "the long-convolution input")) ||
+    B->L = L, B->Lc = Lc, B->D = D, B->F = F, B->cs = cs;
+    if (hd_mul(L, D * sizeof(float), &LD) || hd_mul(Lc, D * sizeof(float), &LcD)) {
+        hd_set_error(HD_EMODEL, "out of memory: sequence too long");
+        return -1;
+    }
+    if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LcD, "the Hyena gate x0")) ||
+        !(B->g = be->alloc(be, LcD, "the long-convolution input")) ||
         !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
-        (!be->hyena_in && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
-        (!be->hyena_in && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
+        ((!be->hyena_in || plain_in) && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
+        ((!be->hyena_in || plain_in) && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
         (!be->mlp_residual && !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk"))) ||
         !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
         buf_free(be, B);
@@ -278,6 +281,16 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, hyena_buf *B)
     }
     return 0;
 }
+
+/* What a decoder's prefill keeps of one block for the steps; column j is the new position P + j of a
+ * prompt of P tokens, for N new positions (docs/models.md §3.4.4; cost in hyena_decoder_new). */
+typedef struct {
+    float *pc;   /* [3D, 2 + N] in_proj outputs: positions P−2 and P−1 (the short filter's history), then the new ones */
+    float *g;    /* [D, N] long-convolution input v ⊙ x1 of the new positions */
+    float *y;    /* [D, N] long-convolution output: the prompt's share (from the prefill), completed step by step */
+    float *k;    /* [D, N] the long filter, taps 0..N−1 */
+    const float *zero;   /* [N] zeros, host memory */
+} hyena_cache;
 
 /* Spectra of block b's filter for FFT size N, cached by the backend across calls when every block's
  * fit the cache budget (the filter depends only on the weights: docs/models.md §3.4.5, prefix property). */
@@ -301,41 +314,51 @@ static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, c
     return s;
 }
 
-/* r += HyenaMixer(LN1(r)) (§3.4.4) */
-static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B)
+/* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), the long convolution runs over
+ * B->Lc > L positions with g zero beyond L, which leaves at positions L.. the prompt's share of their
+ * convolution outputs: the cache keeps it, with the short filter's history. */
+static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache)
 {
     hyena *h = m->impl;
-    size_t L = B->L, D = B->D, cs = B->cs;
+    size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0;
     const float *w = b->short_filter_w, *bs = b->short_filter_b;
-    /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 */
-    if (be->hyena_in) {
+    /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a
+     * backend with hyena_in, but for a decoder's prefill, whose cache keeps the in_proj output) */
+    if (be->hyena_in && !cache) {
         if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, 1e-5f, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
-                         B->g, L))
+                         B->g, Lc))
             return -1;
     } else
         for (size_t m0 = 0; m0 < L; m0 += cs) {
-            size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2, ld = n + hs;
+            size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2;
+            ld = n + hs;
             be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
             be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
-            be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, L);                           /* x0 */
-            be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);           /* x1 */
-            be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, L); /* v */
-            be->mul_cm(be, B->g + m0, L, B->x1c, n, B->g + m0, L, D, n);
+            be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, Lc);                           /* x0 */
+            be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);            /* x1 */
+            be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, Lc); /* v */
+            be->mul_cm(be, B->g + m0, Lc, B->x1c, n, B->g + m0, Lc, D, n);
         }
+    if (cache) {
+        size_t h2 = L < 2 ? L : 2, N = Lc - L;   /* the last chunk's pc ends with positions L−2, L−1 */
+        be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
+        for (size_t c = 0; N && c < D; c++) be->upload(be, B->g + c * Lc + L, cache->zero, N * sizeof(float));
+    }
     /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
-    size_t N = be->fft_size(be, L);
+    size_t N = be->fft_size(be, Lc);
     const hd_spectra *spec = block_spectra(m, be, layer, b, N);
     if (!spec) {
-        if (!B->k && !(B->k = be->alloc(be, D * L * sizeof(float), "the long filter"))) return -1;
-        if (hyena_filter_cm(be, h, b, L, B->k, L)) return -1;
+        if (!B->k && !(B->k = be->alloc(be, D * Lc * sizeof(float), "the long filter"))) return -1;
+        if (hyena_filter_cm(be, h, b, Lc, B->k, Lc)) return -1;
     }
-    if (be->fftconv(be, B->g, D, L, L, spec, B->k, L, L, b->filter_bias)) return -1;
+    if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
+    if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
     /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
-    if (be->hyena_out) return be->hyena_out(be, B->g, B->x0, L, L, D, b->out_proj_w, b->out_proj_b, B->r);
-    be->mul_cm(be, B->g, L, B->x0, L, B->x0, L, D, L);
+    if (be->hyena_out) return be->hyena_out(be, B->g, B->x0, Lc, L, D, b->out_proj_w, b->out_proj_b, B->r);
+    be->mul_cm(be, B->g, Lc, B->x0, Lc, B->x0, Lc, D, L);
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
-        be->linear_cm_in(be, B->x0 + m0, n, D, L, b->out_proj_w, b->out_proj_b, D, B->oc, D);
+        be->linear_cm_in(be, B->x0 + m0, n, D, Lc, b->out_proj_w, b->out_proj_b, D, B->oc, D);
         be->add(be, B->r + m0 * D, B->oc, n * D);
     }
     return 0;
@@ -363,7 +386,7 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     hyena *h = m->impl;
     if (L == 0) return 0;
     hyena_buf B;
-    if (buf_alloc(be, h, L, &B)) return -1;
+    if (buf_alloc(be, h, L, L, 0, &B)) return -1;
     size_t D = B.D, cs = B.cs, rows = (size_t)h->rows;
     int rc = -1, is_host = be->host_memory;
     float *host = NULL;
@@ -377,7 +400,8 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
         hyena_block wb;
-        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B) || hyena_mlp(be, &wb, &B)) goto out;
+        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL) || hyena_mlp(be, &wb, &B))
+            goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
             f->on_block(f->ud, i, is_host ? B.r : host, L, (int)D);
@@ -406,11 +430,187 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- cached decoding */
+
+/* The decoder: the prefill runs the forward over the P prompt tokens, with every long convolution
+ * extended to the capacity P + N (zero input beyond P), which gives at each new position the prompt's share
+ * of its convolution output in one FFT.  A step then runs every position-wise part (norms, projections,
+ * short filter, MLP) on one position and adds the new positions' share by a direct sum over them:
+ * O(D·(n + 1)) per block for the n-th new token, independent of the prompt length (docs/models.md §3.4.4).
+ * State: the cache of each block, O(6·D·N) floats. */
+typedef struct {
+    hd_decoder d;              /* first: the generic part */
+    size_t P, N;               /* prompt tokens; new positions the caches hold (capacity − P) */
+    hyena_block *w;            /* backend weights of every block */
+    hyena_cache *c;            /* per block */
+    const float *wte, *head, *ln_w, *ln_b;
+    float *zero;               /* [N] zeros, host memory */
+    float *r, *hc, *x0, *x1, *mc, *oc;   /* one position: [D], [D], [D], [D], [F], [max(D, rows)] */
+} hyena_dec;
+
+static void hyena_dec_free(hd_decoder *dd)
+{
+    hyena_dec *d = (hyena_dec *)dd;
+    hd_backend *be = dd->be;
+    if (d->c)
+        for (int i = 0; i < dd->m->n_layer; i++) {
+            be->free(be, d->c[i].pc); be->free(be, d->c[i].g); be->free(be, d->c[i].y); be->free(be, d->c[i].k);
+        }
+    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc};
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++) be->free(be, p[i]);
+    hd_free(d->zero);
+    free(d->c);
+    free(d->w);
+    free(d);
+}
+
+/* the logits of the position in row 0 of r → logits */
+static void hyena_dec_head(hyena_dec *d, hd_backend *be, const float *r, float *logits)
+{
+    hyena *h = d->d.m->impl;
+    size_t D = (size_t)h->D, rows = (size_t)h->rows;
+    be->layernorm(be, r, 1, D, d->ln_w, d->ln_b, h->eps, d->hc);
+    be->linear(be, d->hc, 1, D, D, d->head, NULL, rows, d->oc, rows);
+    if (logits) be->download(be, logits, d->oc, rows * sizeof(float));
+}
+
+/* the caches for a prompt of P tokens and N new positions (uninitialised, but for the zero row) */
+static int hyena_dec_caches(hyena_dec *d, size_t P, size_t N)
+{
+    hd_model *m = d->d.m;
+    hd_backend *be = d->d.be;
+    size_t D = (size_t)m->d_model, Nb = N ? N : 1;
+    d->P = P, d->N = N;
+    if (!(d->c = calloc((size_t)m->n_layer, sizeof *d->c))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    if (!(d->zero = hd_calloc(Nb, sizeof(float), "the decoder's caches"))) return -1;
+    for (int i = 0; i < m->n_layer; i++) {
+        hyena_cache *c = &d->c[i];
+        c->zero = d->zero;
+        if (!(c->pc = be->alloc(be, 3 * D * (2 + N) * sizeof(float), "the decoder's caches")) ||
+            !(c->g = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")) ||
+            !(c->y = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")) ||
+            !(c->k = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")))
+            return -1;
+    }
+    return 0;
+}
+
+static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len);
+
+static hd_decoder *hyena_dec_fork(hd_decoder *dd)
+{
+    hyena_dec *d = (hyena_dec *)dd, *e = (hyena_dec *)hyena_decoder_new(dd->m, dd->be, dd->max_len);
+    if (!e) return NULL;
+    hd_backend *be = dd->be;
+    size_t D = (size_t)dd->m->d_model, N = d->N, Nb = N ? N : 1;
+    if (hyena_dec_caches(e, d->P, N)) { hyena_dec_free(&e->d); return NULL; }
+    for (int i = 0; i < dd->m->n_layer; i++) {
+        hyena_cache *a = &d->c[i], *b = &e->c[i];
+        be->copy_cm(be, a->pc, 2 + N, b->pc, 2 + N, 3 * D, 2 + N);
+        be->copy_cm(be, a->g, Nb, b->g, Nb, D, Nb);
+        be->copy_cm(be, a->y, Nb, b->y, Nb, D, Nb);
+        be->copy_cm(be, a->k, Nb, b->k, Nb, D, Nb);
+    }
+    return &e->d;
+}
+
+static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float *logits)
+{
+    hyena_dec *d = (hyena_dec *)dd;
+    hd_model *m = dd->m;
+    hd_backend *be = dd->be;
+    hyena *h = m->impl;
+    size_t D = (size_t)h->D, N = dd->max_len - P;
+    if (hyena_dec_caches(d, P, N)) return -1;
+    for (int i = 0; i < m->n_layer; i++)
+        if (N && hyena_filter_cm(be, h, &d->w[i], N, d->c[i].k, N)) return -1;
+    hyena_buf B;
+    if (buf_alloc(be, h, P, P + N, 1, &B)) return -1;
+    int rc = -1;
+    be->embed(be, ids, P, d->wte, D, B.r);
+    for (int i = 0; i < m->n_layer; i++) {
+        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i]) || hyena_mlp(be, &d->w[i], &B)) goto out;
+    }
+    hyena_dec_head(d, be, B.r + (P - 1) * D, logits);
+    rc = 0;
+out:
+    buf_free(be, &B);
+    return rc;
+}
+
+static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
+{
+    hyena_dec *d = (hyena_dec *)dd;
+    hd_backend *be = dd->be;
+    hyena *h = dd->m->impl;
+    size_t D = (size_t)h->D, F = (size_t)h->F, N = d->N, t = dd->pos, j = t - d->P, ldp = 2 + N;
+    size_t hist = t < 2 ? t : 2;
+    be->embed(be, &id, 1, d->wte, D, d->r);
+    for (int i = 0; i < dd->m->n_layer; i++) {
+        const hyena_block *b = &d->w[i];
+        hyena_cache *c = &d->c[i];
+        const float *w = b->short_filter_w, *bs = b->short_filter_b, *x = c->pc + 2 + j - hist;
+        /* mixer (§3.4.4) at position t */
+        be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, 1e-5f, d->hc);
+        be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, 3 * D, c->pc + 2 + j, ldp);
+        be->causal_conv(be, x, D, 1, ldp, hist, w, 3, bs, d->x0, 1);
+        be->causal_conv(be, x + D * ldp, D, 1, ldp, hist, w + 3 * D, 3, bs + D, d->x1, 1);
+        be->causal_conv(be, x + 2 * D * ldp, D, 1, ldp, hist, w + 6 * D, 3, bs + 2 * D, c->g + j, N);
+        be->mul_cm(be, c->g + j, N, d->x1, 1, c->g + j, N, D, 1);
+        be->longconv_step(be, c->g, N, j, c->k, N, b->filter_bias, D, c->y + j, N);
+        be->mul_cm(be, c->y + j, N, d->x0, 1, d->x0, 1, D, 1);
+        be->linear_cm_in(be, d->x0, 1, D, 1, b->out_proj_w, b->out_proj_b, D, d->oc, D);
+        be->add(be, d->r, d->oc, D);
+        /* MLP (§3.4.3) */
+        be->layernorm(be, d->r, 1, D, b->norm2_w, b->norm2_b, 1e-5f, d->hc);
+        be->linear(be, d->hc, 1, D, D, b->fc1_w, b->fc1_b, F, d->mc, F);
+        be->gelu_tanh(be, d->mc, F);
+        be->linear(be, d->mc, 1, F, F, b->fc2_w, b->fc2_b, D, d->oc, D);
+        be->add(be, d->r, d->oc, D);
+    }
+    hyena_dec_head(d, be, d->r, logits);
+    return 0;
+}
+
+static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
+{
+    hyena *h = m->impl;
+    size_t D = (size_t)h->D, rows = (size_t)h->rows, wide = rows > D ? rows : D;
+    hyena_dec *d = calloc(1, sizeof *d);
+    if (!d || !(d->w = calloc((size_t)m->n_layer, sizeof *d->w))) {
+        free(d);
+        hd_set_error(HD_EMODEL, "out of memory");
+        return NULL;
+    }
+    d->d.m = m, d->d.be = be;
+    d->d.prefill = hyena_dec_prefill, d->d.step = hyena_dec_step, d->d.free = hyena_dec_free, d->d.fork = hyena_dec_fork;
+    for (int i = 0; i < m->n_layer; i++)
+        if (block_weights(be, h, &h->blk[i], &d->w[i])) goto fail;
+    if (!(d->wte = be->weights(be, h->wte, rows * D)) || !(d->head = be->weights(be, h->head, rows * D)) ||
+        !(d->ln_w = be->weights(be, h->ln_f_w, D)) || !(d->ln_b = be->weights(be, h->ln_f_b, D)))
+        goto fail;
+    if (!(d->r = be->alloc(be, D * sizeof(float), "a decoding step")) ||
+        !(d->hc = be->alloc(be, D * sizeof(float), "a decoding step")) ||
+        !(d->x0 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
+        !(d->x1 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
+        !(d->mc = be->alloc(be, (size_t)h->F * sizeof(float), "a decoding step")) ||
+        !(d->oc = be->alloc(be, wide * sizeof(float), "a decoding step")))
+        goto fail;
+    return &d->d;
+fail:
+    hyena_dec_free(&d->d);
+    return NULL;
+}
+
 /* The backend ops the forward pass and hd_hyena_filter call (spectra_free: through the spectra cache). */
 static const hd_op hyena_needs[] = {
     HD_OP(embed), HD_OP(layernorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv),
     HD_OP(mul_cm), HD_OP(add), HD_OP(gelu_tanh), HD_OP(sin_freq), HD_OP(modulate_cm), HD_OP(fft_size),
     HD_OP(spectra_new), HD_OP(spectra_free), HD_OP(spectra_bytes), HD_OP(fftconv), HD_OPS_END};
 
+/* ... and those only the decoder calls */
+static const hd_op hyena_decode_needs[] = {HD_OP(copy_cm), HD_OP(longconv_step), HD_OPS_END};
+
 const hd_family_ops hd_hyena_ops = {
-    .name = "hyenadna", .load = hyena_load, .free = hyena_free, .forward = hyena_forward, .needs = hyena_needs};
+    .name = "hyenadna", .load = hyena_load, .free = hyena_free, .forward = hyena_forward, .needs = hyena_needs,
+    .decoder_new = hyena_decoder_new, .decode_needs = hyena_decode_needs};

@@ -6,6 +6,7 @@
 #include "evo2.h"
 #include "tokenizer.h"
 #include "util.h"
+#include "vocab.h"
 #include "yamlcfg.h"
 
 #include <dirent.h>
@@ -166,6 +167,36 @@ static char *dir_single(const char *dir, const char *const *suffixes, int *many)
     return found;
 }
 
+/* The Hugging Face repositories of Evo 2 carry a config.json that vortex never reads (docs/models.md §6.1). When
+ * such a file was found (not given) with an Evo 2 checkpoint, the YAML beside the weights is used instead, else
+ * one of the shipped configs -- so that the snapshot of `hyenadna pull arcinstitute/evo2_7b` opens as it is. */
+static int evo2_pass_over_hf_config(hd_model *m, json_t **root)
+{
+    if (!m->config_path || hd_is_yaml_name(m->config_path) || !hd_evo2_looks_like(m->st) ||
+        json_object_get(*root, "hcl_layer_idxs") || json_object_get(*root, "attn_layer_idxs") ||
+        json_object_get(*root, "hcs_layer_idxs"))
+        return 0;
+    const char *slash = strrchr(m->weights_path, '/');
+    char *dir = slash ? hd_sprintf("%.*s", (int)(slash - m->weights_path), m->weights_path) : strdup(".");
+    static const char *const yml[] = {".yml", ".yaml", NULL};
+    int many = 0;
+    char *y = dir ? dir_single(dir, yml, &many) : NULL;
+    free(dir);
+    json_decref(*root);
+    *root = NULL;
+    free(m->config_path);
+    free(m->config_note);
+    m->config_path = m->config_note = NULL;
+    if (many) {
+        hd_set_error(HD_EMODEL, "%s: several YAML configs beside the weights: give one with -c CONFIG.yml", m->weights_path);
+        return -1;
+    }
+    if (!y) return hd_evo2_pick_config(m, root);
+    m->config_path = y;
+    m->config_note = strdup("the YAML beside the weights (config.json is Hugging Face's, not a vortex config)");
+    return (*root = load_json(y)) ? 0 : -1;
+}
+
 static int open_weights(hd_model *m)
 {
     if (hd_ckpt_sniff(m->weights_path) > 0)   /* a PyTorch checkpoint (.ckpt/.bin/.pt), read in place: ckpt.c */
@@ -263,6 +294,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
         root = load_json(m->config_path);
         if (!root) goto fail;
     }
+    if (!config && evo2_pass_over_hf_config(m, &root) < 0) goto fail;
     m->config_root = root;
     /* DNA-xLSTM's model_config.json nests the hyper-parameters under "config" */
     json_t *inner = json_object_get(root, "config");
@@ -291,6 +323,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
         goto fail;
     }
     m->vocab_size = 12;
+    m->bos_id = -1;
     snprintf(m->precision, sizeof m->precision, "float32");
     if (m->ops->load(m) < 0) goto fail;
 
@@ -311,6 +344,7 @@ void hd_model_close(hd_model *m)
 {
     if (!m) return;
     if (m->ops && m->ops->free) m->ops->free(m);
+    hd_vocab_free(m->vocab);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     for (int i = 0; i < m->n_notes; i++) free(m->notes[i]);
@@ -346,7 +380,7 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
         }
     /* "auto" on a GPU: the CPU for the families whose ops the GPU does not cover */
     if (!(be = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) return -1;
-    if (m->ops->forward(m, be, ids, L, f)) return -1;
+    if (m->vocab ? hd_vocab_forward(m, be, ids, L, f) : m->ops->forward(m, be, ids, L, f)) return -1;
     return hd_backend_check(be);   /* a GPU failure inside a void op surfaces here */
 }
 
@@ -354,16 +388,28 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
 
 hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
 {
-    if (!m->causal || !m->ops->decoder_new) {
-        hd_set_error(HD_EINPUT, "%s is a %s model: cached decoding needs a causal (next-token) model",
-                     m->location, m->causal ? hd_family_name(m->family) : "masked");
+    if (!m->causal) {
+        hd_set_error(HD_EINPUT, "%s is a masked %s model (%s): decoding needs a causal (next-token) model",
+                     m->location, hd_family_name(m->family), m->variant);
+        return NULL;
+    }
+    if (m->vocab) {
+        hd_set_error(HD_EINPUT, "%s: cached decoding of a model with its own token ids is not supported", m->location);
+        return NULL;
+    }
+    if (!m->ops->decoder_new) {
+        hd_set_error(HD_EINPUT, "%s: %s models have no cached decoding", m->location, hd_family_name(m->family));
         return NULL;
     }
     if (m->max_len > 0 && max_len > (size_t)m->max_len) {
         hd_set_error(HD_EINPUT, "%zu tokens exceed the model's maximum length of %ld", max_len, m->max_len);
         return NULL;
     }
+    /* the forward's ops and the decoder's own, on one backend (the CPU under --device auto when the GPU lacks one) */
+    char what[96];
+    snprintf(what, sizeof what, "%s (cached decoding)", hd_family_name(m->family));
     if (!(be = hd_backend_for(be, m->ops->needs, hd_family_name(m->family)))) return NULL;
+    if (m->ops->decode_needs && !(be = hd_backend_for(be, m->ops->decode_needs, what))) return NULL;
     hd_decoder *d = m->ops->decoder_new(m, be, max_len);
     if (d) { d->m = m; d->be = be; d->pos = 0; d->max_len = max_len; }
     return d;
@@ -401,6 +447,19 @@ int hd_decoder_step(hd_decoder *d, int32_t id, float *logits)
     if (d->step(d, id, logits)) return -1;
     d->pos++;
     return hd_backend_check(d->be);
+}
+
+hd_decoder *hd_decoder_fork(hd_decoder *d)
+{
+    if (!d->fork) {
+        hd_set_error(HD_EMODEL, "%s models have no decoder fork", hd_family_name(d->m->family));
+        return NULL;
+    }
+    hd_decoder *e = d->fork(d);
+    if (!e) return NULL;
+    e->m = d->m, e->be = d->be, e->pos = d->pos, e->max_len = d->max_len;
+    if (hd_backend_check(d->be)) { hd_decoder_free(e); return NULL; }
+    return e;
 }
 
 void hd_decoder_free(hd_decoder *d)

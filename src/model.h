@@ -40,7 +40,11 @@ typedef struct {
 
 /* Incremental (cached) decoding of a causal model: prefill a prompt once, then one token per step.
  * A family that supports it fills in decoder_new; the returned object carries its own vtable, so the
- * family keeps its state (FIR caches, recurrent states, KV cache...) private. */
+ * family keeps its state (FIR caches, recurrent states, KV cache...) private.  The logits of every step
+ * equal those of a full forward over the same prefix (to rounding, rel_F ≤ 1e-4).  Families may size
+ * their state from the capacity max_len given at creation (HyenaDNA keeps O(d·(max_len − prompt)) per
+ * layer), so ask for what will be used.  Cost per step: docs/models.md §3.4 (HyenaDNA), §5.7–5.8
+ * (DNA-xLSTM), §6.8 (Evo 2). */
 typedef struct hd_decoder hd_decoder;
 struct hd_decoder {
     hd_model *m;
@@ -53,6 +57,10 @@ struct hd_decoder {
     /* Consume one token; its logits (the prediction of the next token) → logits [n_logits]. */
     int (*step)(hd_decoder *d, int32_t id, float *logits);
     void (*free)(hd_decoder *d);
+    /* Optional (NULL: not supported): an independent copy of the state after the prefill and steps so
+     * far, e.g. to draw several samples from one prefill; NULL + hd_error on failure.  The wrapper copies
+     * pos and max_len. */
+    hd_decoder *(*fork)(hd_decoder *d);
 };
 
 typedef struct hd_family_ops {
@@ -63,6 +71,9 @@ typedef struct hd_family_ops {
     /* NULL when the family has no cached decoding (masked models); else a decoder for up to max_len
      * tokens, NULL + hd_error on failure */
     hd_decoder *(*decoder_new)(hd_model *m, struct hd_backend *be, size_t max_len);
+    /* the backend ops decoder_new calls besides `needs` (HyenaDNA, DNA-xLSTM: per-step ops the GPU does not
+     * have, so that their forwards still run there); NULL: none */
+    const struct hd_op *decode_needs;
     /* NULL when the family has no named sub-module outputs; else the tap id (≥ 0) of `name`, or -1 */
     int (*tap)(hd_model *m, const char *name);
     /* the backend ops forward and decoder_new call (backend.h: HD_OP(...), ..., HD_OPS_END), declared next
@@ -90,6 +101,8 @@ struct hd_model {
     int n_logits;            /* columns of the LM head output */
     int d_hidden;            /* width of the hidden output (2·d_model for Caduceus-PS, DNA-xLSTM bidir) */
     int causal;              /* 1: next-token LM (HyenaDNA); 0: masked LM */
+    int bos_id;              /* start token a causal family's inputs begin with (generation from an empty
+                              * prompt starts from it); -1: none (HyenaDNA, DNA-xLSTM) */
     int rc_equivariant;      /* 1: Caduceus-PS */
     char variant[64];        /* e.g. "PH", "PS", "mLSTM" */
     hd_tokenizer_kind tokenizer;
@@ -104,6 +117,7 @@ struct hd_model {
     void **owned;            /* converted copies */
     int n_owned;
 
+    struct hd_vocab *vocab;  /* NULL: the common token ids (§2); else the model's own, translated (vocab.h) */
     uint64_t uid;            /* unique per opened model and setting (keys backend caches) */
     void *impl;              /* family state */
 };
@@ -131,6 +145,9 @@ int hd_model_forward(hd_model *m, struct hd_backend *be, const int32_t *ids, siz
 hd_decoder *hd_decoder_new(hd_model *m, struct hd_backend *be, size_t max_len);
 int hd_decoder_prefill(hd_decoder *d, const int32_t *ids, size_t n, float *logits);
 int hd_decoder_step(hd_decoder *d, int32_t id, float *logits);
+/* A copy of d's state (d->fork; a family without one, d->fork NULL, prefills again instead); NULL +
+ * hd_error on failure or without d->fork. */
+hd_decoder *hd_decoder_fork(hd_decoder *d);
 void hd_decoder_free(hd_decoder *d);
 
 /* Tokenize bases as the model expects (character vocabulary, or bytes upper-cased unless m->keep_case; the

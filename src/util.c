@@ -204,6 +204,18 @@ void hd_unmap_file(const unsigned char *base, size_t size)
     if (base && base != hd_empty_file && size) munmap((void *)base, size);
 }
 
+int hd_is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int hd_is_file(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 char *hd_data_path(const char *rel)
 {
     char exe[4096];

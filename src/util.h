@@ -72,6 +72,10 @@ float hd_bf16_to_f32(uint16_t h);
 int hd_map_file(const char *path, const unsigned char **base, size_t *size);
 void hd_unmap_file(const unsigned char *base, size_t size);
 
+/* Does the path name a directory / a regular file (links followed)? */
+int hd_is_dir(const char *path);
+int hd_is_file(const char *path);
+
 /* A data file shipped with hyenadna (e.g. "configs/evo2/evo2-7b-1m.yml"), looked up in $HYENADNA_DATADIR, the
  * data/ folder next to the binary, the source tree's data/ (uninstalled builds) and the installed data
  * directory, in that order: a malloc'd path, or NULL when none exists. */

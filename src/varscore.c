@@ -5,14 +5,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "backend.h"
 #include "model.h"
 #include "tokenizer.h"
 #include "util.h"
+#include "workers.h"
 
 /* ================================================================ 1. pure functions */
 
@@ -182,41 +180,44 @@ void hd_vs_job_free(hd_vs_job *j)
 
 struct hd_vs_engine {
     hd_model *m;
-    hd_backend *be;       /* the caller's */
-    hd_backend **wbe;     /* private single-threaded backends (be->spawn), nw of them (NULL when nw == 1) */
-    int nw;
+    hd_workers *wk;       /* windows run side by side, one per worker (workers.h) */
     size_t forwards;
+    float **logits, **hidden;   /* per worker: the outputs of its window, grown on demand */
+    size_t *caplog, *caphid;    /* per worker: the positions they hold */
 };
 
 hd_vs_engine *hd_vs_engine_new(hd_model *m, hd_backend *be, int nworkers)
 {
     hd_vs_engine *e = calloc(1, sizeof *e);
     if (!e) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-    e->m = m, e->be = be, e->nw = 1;
-#ifdef _OPENMP
-    if (nworkers > 1 && be->spawn) {
-        e->wbe = calloc((size_t)nworkers, sizeof *e->wbe);
-        if (!e->wbe) { free(e); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
-        for (int i = 0; i < nworkers; i++)
-            if (!(e->wbe[i] = be->spawn(be, 1))) { e->nw = i; hd_vs_engine_free(e); return NULL; }
-        e->nw = nworkers;
-    }
-#else
-    (void)nworkers;
-#endif
+    e->m = m;
+    if (!(e->wk = hd_workers_new(m, be, nworkers > 1 ? nworkers : 1))) { free(e); return NULL; }
+    size_t nw = (size_t)hd_workers_count(e->wk);
+    e->logits = calloc(nw, sizeof *e->logits);
+    e->hidden = calloc(nw, sizeof *e->hidden);
+    e->caplog = calloc(nw, sizeof *e->caplog);
+    e->caphid = calloc(nw, sizeof *e->caphid);
+    if (!e->logits || !e->hidden || !e->caplog || !e->caphid) { hd_vs_engine_free(e); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
     return e;
 }
 
 void hd_vs_engine_free(hd_vs_engine *e)
 {
     if (!e) return;
-    if (e->wbe)
-        for (int i = 0; i < e->nw; i++) hd_backend_free(e->wbe[i]);
-    free(e->wbe);
+    int nw = e->wk ? hd_workers_count(e->wk) : 0;
+    for (int i = 0; i < nw && e->logits && e->hidden; i++) {
+        hd_free(e->logits[i]);
+        hd_free(e->hidden[i]);
+    }
+    free(e->logits);
+    free(e->hidden);
+    free(e->caplog);
+    free(e->caphid);
+    hd_workers_free(e->wk);
     free(e);
 }
 
-int hd_vs_engine_workers(const hd_vs_engine *e) { return e->nw; }
+int hd_vs_engine_workers(const hd_vs_engine *e) { return hd_workers_count(e->wk); }
 size_t hd_vs_engine_forwards(const hd_vs_engine *e) { return e->forwards; }
 
 static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, float *hidden)
@@ -251,68 +252,58 @@ static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, flo
     return 0;
 }
 
+/* buf (holding *cap positions of w floats) grown to L positions; 0 or -1 */
+static int grow(float **buf, size_t *cap, size_t L, size_t w, const char *what)
+{
+    size_t bytes;
+    if (L <= *cap) return 0;
+    hd_free(*buf);
+    *buf = NULL;
+    *cap = 0;
+    if (hd_mul(L, w * sizeof(float), &bytes)) { hd_set_oom(what); return -1; }
+    if (!(*buf = hd_alloc(bytes, what))) return -1;
+    *cap = L;
+    return 0;
+}
+
+/* one window on worker `slot`, whose output buffers grow to the window's length */
+static int run_job(void *ud, size_t i, hd_backend *be, int slot)
+{
+    hd_vs_engine *e = ((void **)ud)[0];
+    hd_vs_job *j = (hd_vs_job *)((void **)ud)[1] + i;
+    hd_model *m = e->m;
+    size_t L = j->L ? j->L : 1;
+    if (grow(&e->logits[slot], &e->caplog[slot], L, (size_t)m->n_logits, "the logits of a window") ||
+        (j->want_pool && grow(&e->hidden[slot], &e->caphid[slot], L, (size_t)m->d_hidden, "the hidden states of a window"))) {
+        hd_set_error(HD_EMODEL, "window of %zu tokens: %s", j->L, hd_error());
+        return -1;
+    }
+    if (run_one(m, be, j, e->logits[slot], e->hidden[slot])) {
+        char *msg = hd_strdup(hd_error());
+        int kind = hd_error_kind();
+        hd_set_error(kind, "window of %zu tokens: %s", j->L, msg ? msg : "forward pass failed");
+        free(msg);
+        return -1;
+    }
+    return 0;
+}
+
 int hd_vs_run(hd_vs_engine *e, hd_vs_job *jobs, size_t n)
 {
-    hd_model *m = e->m;
-    size_t Lmax = 1;
-    int any_pool = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (jobs[i].L > Lmax) Lmax = jobs[i].L;
-        any_pool |= jobs[i].want_pool;
-        if (jobs[i].nq || jobs[i].want_ll) {
-            for (size_t k = 0; k < jobs[i].nq; k++)
-                if (jobs[i].q[k].row >= jobs[i].L) {
-                    hd_set_error(HD_EINPUT, "internal error: query row %zu outside a window of %zu", jobs[i].q[k].row,
-                                 jobs[i].L);
-                    return -1;
-                }
-        }
-    }
-    size_t nlog, nhid;
-    if (hd_mul(Lmax, (size_t)m->n_logits * sizeof(float), &nlog) || hd_mul(Lmax, (size_t)m->d_hidden * sizeof(float), &nhid)) {
-        hd_set_error(HD_EMODEL, "out of memory: window of %zu tokens", Lmax);
-        return -1;
-    }
-    int failed = 0;
-    char errmsg[1024] = "";
-    int errkind = HD_EMODEL;
-    int nw = e->wbe ? e->nw : 1;
-    if ((size_t)nw > n) nw = n ? (int)n : 1;
-    #pragma omp parallel num_threads(nw) if (nw > 1)
-    {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        hd_backend *be = e->wbe ? e->wbe[t] : e->be;
-        float *logits = hd_alloc(nlog, "the logits of a window");
-        float *hidden = any_pool ? hd_alloc(nhid, "the hidden states of a window") : NULL;
-        if (!logits || (any_pool && !hidden)) {
-            #pragma omp critical(hd_vs_err)
-            if (!failed) { failed = 1; snprintf(errmsg, sizeof errmsg, "%s", hd_error()); errkind = HD_EMODEL; }
-        }
-        #pragma omp for schedule(dynamic, 1)
-        for (size_t i = 0; i < n; i++) {
-            int skip;
-            #pragma omp atomic read
-            skip = failed;
-            if (skip) continue;
-            if (run_one(m, be, &jobs[i], logits, hidden)) {
-                #pragma omp critical(hd_vs_err)
-                if (!failed) {
-                    failed = 1;
-                    snprintf(errmsg, sizeof errmsg, "window of %zu tokens: %s", jobs[i].L, hd_error());
-                    errkind = hd_error_kind();
-                }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < jobs[i].nq; k++)
+            if (jobs[i].q[k].row >= jobs[i].L) {
+                hd_set_error(HD_EINPUT, "internal error: query row %zu outside a window of %zu", jobs[i].q[k].row,
+                             jobs[i].L);
+                return -1;
             }
-        }
-        hd_free(logits);
-        hd_free(hidden);
-    }
-    if (failed) {
-        hd_set_error(errkind, "%s", errmsg);
-        return -1;
-    }
+    size_t *len = malloc((n ? n : 1) * sizeof *len);
+    if (!len) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    for (size_t i = 0; i < n; i++) len[i] = jobs[i].L;
+    void *ud[2] = {e, jobs};
+    int rc = hd_workers_run(e->wk, n, len, run_job, ud, NULL);
+    free(len);
+    if (rc) return -1;
     e->forwards += n;
     return 0;
 }

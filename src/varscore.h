@@ -107,12 +107,14 @@ void hd_vs_job_free(hd_vs_job *j);
 typedef struct hd_vs_engine hd_vs_engine;
 
 /* An engine over a model and a backend (both stay owned by the caller).  With a backend that can spawn
- * workers (the CPU: hd_backend.spawn) and nworkers > 1, windows run in parallel on nworkers private
- * single-threaded backends; otherwise they run one after another on `be`.  NULL + hd_error on failure. */
+ * workers (the CPU: hd_backend.spawn) and nworkers > 1, windows run side by side on nworkers private
+ * single-threaded backends (workers.h; windows of HD_WORKERS_LONG tokens or more on `be` with all its
+ * threads); otherwise they run one after another on `be`.  The results are the same bits either way.
+ * NULL + hd_error on failure. */
 hd_vs_engine *hd_vs_engine_new(struct hd_model *m, struct hd_backend *be, int nworkers);
 void hd_vs_engine_free(hd_vs_engine *e);
 int hd_vs_engine_workers(const hd_vs_engine *e);
-/* Run n jobs; 0 on success, -1 + hd_error (naming the failing window's length) otherwise. */
+/* Run n jobs; 0 on success, -1 + hd_error (naming the length of the first failing window) otherwise. */
 int hd_vs_run(hd_vs_engine *e, hd_vs_job *jobs, size_t n);
 size_t hd_vs_engine_forwards(const hd_vs_engine *e);   /* forward passes run so far */
 

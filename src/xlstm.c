@@ -403,8 +403,9 @@ static int xlstm_load(hd_model *m)
     m->vocab_size = 12;
     m->n_logits = x->V;
     m->d_hidden = x->W;
-    /* the released runs are masked LMs on bidirectional stacks; a unidirectional stack is a causal LM */
-    m->causal = !x->bidir;
+    /* the released runs are masked LMs on bidirectional stacks; a unidirectional stack is a causal LM, unless
+     * PS (rcps): its reverse-complement half reads the sequence from the end (§5.9) */
+    m->causal = !x->bidir && !x->ps;
     m->rc_equivariant = x->ps;
     /* RoPE ties mLSTM models to the cos/sin table of max_length rows; without it any length runs */
     m->max_len = x->rope ? maxlen : 0;
@@ -494,6 +495,27 @@ static int xbuf_alloc(hd_backend *be, const xlstm *x, size_t L, xbuf *B)
     return 0;
 }
 
+/* What a decoder keeps of one block (the models' recurrent form, §5.7–5.8): the last K−1 rows of the
+ * convolution input (mLSTM: the up-projection [xm | z], 2Ei wide; sLSTM: the normed input, D wide) in rows
+ * 0..K−2 of a window, the rows of the new positions after them, and the cell state. */
+#define XLSTM_WINDOW 64   /* new positions per window before its last K−1 rows move to the front */
+typedef struct {
+    float *win;          /* [K − 1 + XLSTM_WINDOW, width] */
+    size_t width, K;
+    float *state;        /* mLSTM: NH·(DH·DH + DH + 1); sLSTM: NH·4·DH (backend.h) */
+    const float *zero;   /* (K − 1)·width zeros or more, host memory */
+} xcache;
+
+/* The prefill's part: the window's history from the last rows of X [L, width] (row stride ldx), zero rows
+ * before the first position */
+static void cache_history(hd_backend *be, xcache *c, const float *X, size_t ldx, size_t L)
+{
+    if (!c->K) return;
+    size_t hist = c->K - 1, h = L < hist ? L : hist;
+    if (hist > h) be->upload(be, c->win, c->zero, (hist - h) * c->width * sizeof(float));
+    if (h) be->copy_cm(be, X + (L - h) * ldx, ldx, c->win + (hist - h) * c->width, c->width, h, c->width);
+}
+
 /* Block b's weights as backend memory (be->weights: device copies on a GPU, uploaded once and cached by the
  * backend; the host pointers themselves on the CPU).  Every weight an op reads goes through here. */
 static int block_weights(hd_backend *be, const xlstm *x, const xblock *b, xblock *w)
@@ -516,8 +538,9 @@ static int block_weights(hd_backend *be, const xlstm *x, const xblock *b, xblock
     return 0;
 }
 
-/* U [L, D] += mLSTMLayer(LN(U))  (§5.6); b: backend weights */
-static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, float *U)
+/* U [L, D] += mLSTMLayer(LN(U))  (§5.6); b: backend weights; with a cache (a decoder's prefill), also the
+ * state after the last position */
+static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, float *U, xcache *cache)
 {
     size_t L = B->L, D = (size_t)x->D, Ei = (size_t)x->Ei, NH = (size_t)x->mNH, DH = (size_t)x->mDH, bs = (size_t)x->bs;
     be->layernorm(be, U, L, D, b->norm_g, NULL, 1e-5f, B->xn);
@@ -537,6 +560,11 @@ static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     if (be->mlstm_cell(be, B->qkv, B->qkv + Ei, B->qkv + 2 * Ei, 3 * Ei, B->g, B->g + NH, 2 * NH, L, NH, DH, x->form,
                        x->chunk, B->h, Ei))
         return -1;
+    if (cache) {
+        cache_history(be, cache, B->up, 2 * Ei, L);
+        if (be->mlstm_state(be, B->qkv + Ei, B->qkv + 2 * Ei, 3 * Ei, B->g, B->g + NH, 2 * NH, L, NH, DH, cache->state))
+            return -1;
+    }
     be->groupnorm(be, B->h, L, NH, DH, b->outnorm_g, 1e-5f, B->h);
     be->mlstm_gate(be, B->h, Ei, B->xc, Ei, b->skip, B->up + Ei, 2 * Ei, L, Ei);
     be->linear(be, B->h, L, Ei, Ei, b->down_w, b->down_b, D, B->y, D);
@@ -545,7 +573,8 @@ static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
 }
 
 /* y [L, D] = sLSTMLayer(xn) for a normed input xn (row stride ldx)  (§5.8 steps 1–4) */
-static int slstm_layer(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, const float *xn, size_t ldx, int rev_heads)
+static int slstm_layer(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, const float *xn, size_t ldx, int rev_heads,
+                       xcache *cache)
 {
     size_t L = B->L, D = (size_t)x->D, NH = (size_t)x->sNH, DH = (size_t)x->sDH;
     const float *xc = xn;
@@ -558,7 +587,11 @@ static int slstm_layer(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     be->headwise(be, xc, ldc, L, NH, DH, DH, b->f_w, NULL, B->qkv + D, 4 * D);
     be->headwise(be, xn, ldx, L, NH, DH, DH, b->z_w, NULL, B->qkv + 2 * D, 4 * D);
     be->headwise(be, xn, ldx, L, NH, DH, DH, b->o_w, NULL, B->qkv + 3 * D, 4 * D);
-    if (be->slstm_cell(be, B->qkv, 4 * D, b->R, b->bias, L, NH, DH, rev_heads, B->y, D)) return -1;
+    if (cache) {
+        cache_history(be, cache, xn, ldx, L);
+        if (be->slstm_cell_state(be, B->qkv, 4 * D, b->R, b->bias, L, NH, DH, cache->state, B->y, D)) return -1;
+    } else if (be->slstm_cell(be, B->qkv, 4 * D, b->R, b->bias, L, NH, DH, rev_heads, B->y, D))
+        return -1;
     be->groupnorm(be, B->y, L, NH, DH, b->gn_g, 1e-5f, B->y);
     return 0;
 }
@@ -573,12 +606,12 @@ static void ffn(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, const 
 }
 
 /* U [L, W] += sLSTMLayer(LN1(U)); U += FFN(LN2(U)); PS: each half through the RCPS wrapper */
-static int slstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, float *U)
+static int slstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B, float *U, xcache *cache)
 {
     size_t L = B->L, D = (size_t)x->D, W = (size_t)x->W;
     if (!x->ps) {
         be->layernorm(be, U, L, D, b->norm_g, NULL, 1e-5f, B->xn);
-        if (slstm_layer(be, x, b, B, B->xn, D, 0)) return -1;
+        if (slstm_layer(be, x, b, B, B->xn, D, 0, cache)) return -1;
         be->add(be, U, B->y, L * D);
         be->layernorm(be, U, L, D, b->ffn_norm_g, NULL, 1e-5f, B->xn);
         ffn(be, x, b, B, B->xn, D);
@@ -587,10 +620,10 @@ static int slstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     }
     /* RCPS: forward half as is; RC half as RC → module → RC (the sLSTM layer with its head-axis flip) */
     be->groupnorm(be, U, L, 2, D, b->norm_g, 1e-5f, B->xn);
-    if (slstm_layer(be, x, b, B, B->xn, W, 0)) return -1;
+    if (slstm_layer(be, x, b, B, B->xn, W, 0, NULL)) return -1;
     be->flip(be, B->y, D, U, W, L, D, 0, 0, 1);
     be->flip(be, B->xn + D, W, B->rc, D, L, D, 1, 1, 0);
-    if (slstm_layer(be, x, b, B, B->rc, D, 1)) return -1;
+    if (slstm_layer(be, x, b, B, B->rc, D, 1, NULL)) return -1;
     be->flip(be, B->y, D, U + D, W, L, D, 1, 1, 1);
     be->groupnorm(be, U, L, 2, D, b->ffn_norm_g, 1e-5f, B->xn);
     ffn(be, x, b, B, B->xn, W);
@@ -601,11 +634,11 @@ static int slstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     return 0;
 }
 
-static int run_block(hd_backend *be, const xlstm *x, int i, xbuf *B, float *U)
+static int run_block(hd_backend *be, const xlstm *x, int i, xbuf *B, float *U, xcache *cache)
 {
     xblock w;
     if (block_weights(be, x, &x->blk[i], &w)) return -1;
-    return w.type == BLK_SLSTM ? slstm_block(be, x, &w, B, U) : mlstm_block(be, x, &w, B, U);
+    return w.type == BLK_SLSTM ? slstm_block(be, x, &w, B, U, cache) : mlstm_block(be, x, &w, B, U, cache);
 }
 
 /* one position of the absolute sinusoidal embedding (ScaledSinusoidalEmbedding, θ = 1e5) */
@@ -620,6 +653,18 @@ static void add_abs_pos(const xlstm *x, float *row, size_t t)
     }
 }
 
+/* the embedding of token id at position t (PS: RCPSEmbedding), with the optional absolute positions → r [W] */
+static void embed_row(const xlstm *x, int32_t id, size_t t, float *r)
+{
+    size_t D = (size_t)x->D;
+    memcpy(r, x->emb + (size_t)id * D, D * sizeof(float));
+    if (x->ps) {
+        const float *e = x->emb + (size_t)x->comp[id] * D;
+        for (size_t c = 0; c < D; c++) r[D + c] = e[D - 1 - c];
+    }
+    if (x->spos) add_abs_pos(x, r, t);
+}
+
 static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
 {
     xlstm *x = m->impl;
@@ -631,29 +676,20 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     float *host = hd_alloc(L * W * sizeof(float), "the embedded sequence");
     if (!host) goto out;
 
-    /* embedding (PS: RCPSEmbedding) and optional absolute positions */
-    for (size_t t = 0; t < L; t++) {
-        float *r = host + t * W;
-        memcpy(r, x->emb + (size_t)ids[t] * D, D * sizeof(float));
-        if (x->ps) {
-            const float *e = x->emb + (size_t)x->comp[ids[t]] * D;
-            for (size_t c = 0; c < D; c++) r[D + c] = e[D - 1 - c];
-        }
-        if (x->spos) add_abs_pos(x, r, t);
-    }
+    for (size_t t = 0; t < L; t++) embed_row(x, ids[t], t, host + t * W);
     be->upload(be, B.X, host, L * W * sizeof(float));
 
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
         if (x->bidir && !x->alternating) {
             be->flip(be, B.X, W, B.T, W, L, W, 1, 0, 0);
-            if (run_block(be, x, i, &B, B.X) || run_block(be, x, i, &B, B.T)) goto out;
+            if (run_block(be, x, i, &B, B.X, NULL) || run_block(be, x, i, &B, B.T, NULL)) goto out;
             be->flip(be, B.T, W, B.X, W, L, W, 1, 0, 1);
         } else if (x->alternating && i % 2 == 0) {
             be->flip(be, B.X, W, B.T, W, L, W, 1, 0, 0);
-            if (run_block(be, x, i, &B, B.T)) goto out;
+            if (run_block(be, x, i, &B, B.T, NULL)) goto out;
             be->flip(be, B.T, W, B.X, W, L, W, 1, 0, 0);
-        } else if (run_block(be, x, i, &B, B.X)) goto out;
+        } else if (run_block(be, x, i, &B, B.X, NULL)) goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.X, L * W * sizeof(float));
             f->on_block(f->ud, i, is_host ? B.X : host, L, (int)W);
@@ -678,11 +714,236 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- cached decoding */
+
+/* The decoder of a unidirectional stack: the prefill runs the forward over the prompt and keeps, per
+ * block, the convolution's last K−1 input rows and the cell state after the last position (mLSTM: the
+ * chunkwise state update over the whole prompt, §5.7; sLSTM: the cell's own state, §5.8); a step runs
+ * every block on one position with the recurrent form of its cell.  O(1) per token: per block the
+ * projections, K·width for the convolution and NH·DH² for the cell, whatever the position. */
+typedef struct {
+    hd_decoder d;        /* first: the generic part */
+    xcache *c;           /* per block */
+    xblock *w;           /* per block: backend weights */
+    const float *post_g, *head, *rope_cos, *rope_sin;   /* backend weights */
+    size_t j;            /* row of the next position in the windows, after the K−1 history rows */
+    float *zero;         /* zeros (host memory) for the windows' history and the states */
+    xbuf S;              /* one-position scratch */
+    float *cv;           /* [max(mK, sK), max(Ei, D)] convolution output of the window rows */
+    float *host;         /* [D] embedded token */
+} xlstm_dec;
+
+/* floats of block i's cell state (backend.h: mlstm_state, slstm_cell_state) */
+static size_t cell_state_floats(const xlstm *x, int i)
+{
+    if (x->blk[i].type == BLK_SLSTM) return (size_t)x->sNH * 4 * x->sDH;
+    return (size_t)x->mNH * ((size_t)x->mDH * x->mDH + x->mDH + 1);
+}
+
+static void xlstm_dec_free(hd_decoder *dd)
+{
+    xlstm_dec *d = (xlstm_dec *)dd;
+    hd_backend *be = dd->be;
+    if (d->c)
+        for (int i = 0; i < dd->m->n_layer; i++) { be->free(be, d->c[i].win); be->free(be, d->c[i].state); }
+    free(d->c);
+    free(d->w);
+    xbuf_free(be, &d->S);
+    hd_free(d->zero);
+    be->free(be, d->cv);
+    hd_free(d->host);
+    free(d);
+}
+
+static void xlstm_dec_head(hd_backend *be, const xlstm *x, const xlstm_dec *d, xbuf *S, const float *U, float *logits)
+{
+    size_t D = (size_t)x->D, V = (size_t)x->V;
+    be->layernorm(be, U, 1, D, d->post_g, NULL, 1e-5f, S->xn);
+    be->linear(be, S->xn, 1, D, D, d->head, NULL, V, S->lg, V);
+    if (logits) be->download(be, logits, S->lg, V * sizeof(float));
+}
+
+static int xlstm_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t L, float *logits)
+{
+    xlstm_dec *d = (xlstm_dec *)dd;
+    hd_model *m = dd->m;
+    hd_backend *be = dd->be;
+    xlstm *x = m->impl;
+    size_t D = (size_t)x->D;
+    xbuf B;
+    if (xbuf_alloc(be, x, L, &B)) return -1;
+    int rc = -1;
+    float *host = hd_alloc(L * D * sizeof(float), "the embedded sequence");
+    if (!host) goto out;
+    for (size_t t = 0; t < L; t++) embed_row(x, ids[t], t, host + t * D);
+    be->upload(be, B.X, host, L * D * sizeof(float));
+    for (int i = 0; i < m->n_layer; i++)
+        if (run_block(be, x, i, &B, B.X, &d->c[i])) goto out;
+    xlstm_dec_head(be, x, d, &B, B.X + (L - 1) * D, logits);
+    d->j = 0;
+    rc = 0;
+out:
+    hd_free(host);
+    xbuf_free(be, &B);
+    return rc;
+}
+
+/* U [1, D] += mLSTMLayer(LN(U)) at position t from the cache (§5.6, the cell's recurrent step §5.7) */
+static int mlstm_block_step(hd_backend *be, const xlstm *x, const xblock *b, xlstm_dec *d, xcache *c, size_t t, float *U)
+{
+    xbuf *S = &d->S;
+    size_t D = (size_t)x->D, Ei = (size_t)x->Ei, NH = (size_t)x->mNH, DH = (size_t)x->mDH, bs = (size_t)x->bs;
+    size_t K = c->K, w = 2 * Ei;
+    float *row = c->win + (K - 1 + d->j) * w, *xc = d->cv + (K - 1) * Ei;
+    be->layernorm(be, U, 1, D, b->norm_g, NULL, 1e-5f, S->xn);
+    be->linear(be, S->xn, 1, D, D, b->up_w, b->up_b, w, row, w);                       /* [xm | z] */
+    be->conv_rows(be, c->win + d->j * w, w, K, Ei, b->conv_w, K, b->conv_b, 1, d->cv, Ei);   /* last row: xc */
+    be->headwise(be, xc, Ei, 1, Ei / bs, bs, bs, b->q_w, b->q_b, S->qkv, 3 * Ei);
+    be->headwise(be, xc, Ei, 1, Ei / bs, bs, bs, b->k_w, b->k_b, S->qkv + Ei, 3 * Ei);
+    be->headwise(be, row, w, 1, Ei / bs, bs, bs, b->v_w, b->v_b, S->qkv + 2 * Ei, 3 * Ei);
+    be->linear(be, S->qkv, 1, 3 * Ei, 3 * Ei, b->gate_w, b->gate_b, 2 * NH, S->g, 2 * NH);
+    if (x->rope) {
+        size_t P = DH / 2;
+        be->rope(be, S->qkv, 3 * Ei, 1, NH, DH, d->rope_cos + t * P, d->rope_sin + t * P);
+        be->rope(be, S->qkv + Ei, 3 * Ei, 1, NH, DH, d->rope_cos + t * P, d->rope_sin + t * P);
+    }
+    if (be->mlstm_step(be, S->qkv, S->qkv + Ei, S->qkv + 2 * Ei, S->g, S->g + NH, NH, DH, c->state, S->h)) return -1;
+    be->groupnorm(be, S->h, 1, NH, DH, b->outnorm_g, 1e-5f, S->h);
+    be->mlstm_gate(be, S->h, Ei, xc, Ei, b->skip, row + Ei, w, 1, Ei);
+    be->linear(be, S->h, 1, Ei, Ei, b->down_w, b->down_b, D, S->y, D);
+    be->add(be, U, S->y, D);
+    return 0;
+}
+
+/* U [1, D] += sLSTMLayer(LN1(U)); U += FFN(LN2(U)) from the cache (§5.8) */
+static int slstm_block_step(hd_backend *be, const xlstm *x, const xblock *b, xlstm_dec *d, xcache *c, float *U)
+{
+    xbuf *S = &d->S;
+    size_t D = (size_t)x->D, NH = (size_t)x->sNH, DH = (size_t)x->sDH, K = c->K;
+    float *xn = K ? c->win + (K - 1 + d->j) * D : S->xn;
+    const float *xc = xn;
+    be->layernorm(be, U, 1, D, b->norm_g, NULL, 1e-5f, xn);
+    if (K) {
+        be->conv_rows(be, c->win + d->j * D, D, K, D, b->conv_w, K, b->conv_b, 1, d->cv, D);
+        xc = d->cv + (K - 1) * D;
+    }
+    be->headwise(be, xc, D, 1, NH, DH, DH, b->i_w, NULL, S->qkv, 4 * D);
+    be->headwise(be, xc, D, 1, NH, DH, DH, b->f_w, NULL, S->qkv + D, 4 * D);
+    be->headwise(be, xn, D, 1, NH, DH, DH, b->z_w, NULL, S->qkv + 2 * D, 4 * D);
+    be->headwise(be, xn, D, 1, NH, DH, DH, b->o_w, NULL, S->qkv + 3 * D, 4 * D);
+    if (be->slstm_cell_state(be, S->qkv, 4 * D, b->R, b->bias, 1, NH, DH, c->state, S->y, D)) return -1;
+    be->groupnorm(be, S->y, 1, NH, DH, b->gn_g, 1e-5f, S->y);
+    be->add(be, U, S->y, D);
+    be->layernorm(be, U, 1, D, b->ffn_norm_g, NULL, 1e-5f, S->xn);
+    ffn(be, x, b, S, S->xn, D);
+    be->add(be, U, S->y, D);
+    return 0;
+}
+
+static int xlstm_dec_step(hd_decoder *dd, int32_t id, float *logits)
+{
+    xlstm_dec *d = (xlstm_dec *)dd;
+    hd_backend *be = dd->be;
+    xlstm *x = dd->m->impl;
+    size_t D = (size_t)x->D, t = dd->pos;
+    embed_row(x, id, t, d->host);
+    be->upload(be, d->S.X, d->host, D * sizeof(float));
+    for (int i = 0; i < dd->m->n_layer; i++) {
+        const xblock *b = &d->w[i];
+        int r = b->type == BLK_SLSTM ? slstm_block_step(be, x, b, d, &d->c[i], d->S.X)
+                                     : mlstm_block_step(be, x, b, d, &d->c[i], t, d->S.X);
+        if (r) return -1;
+    }
+    xlstm_dec_head(be, x, d, &d->S, d->S.X, logits);
+    /* a full window: its last K−1 rows become the history of the next one */
+    if (++d->j == XLSTM_WINDOW) {
+        for (int i = 0; i < dd->m->n_layer; i++) {
+            xcache *c = &d->c[i];
+            if (c->K > 1) be->copy_cm(be, c->win + XLSTM_WINDOW * c->width, c->width, c->win, c->width, c->K - 1, c->width);
+        }
+        d->j = 0;
+    }
+    return 0;
+}
+
+static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len);
+
+static hd_decoder *xlstm_dec_fork(hd_decoder *dd)
+{
+    xlstm_dec *d = (xlstm_dec *)dd, *e = (xlstm_dec *)xlstm_decoder_new(dd->m, dd->be, dd->max_len);
+    if (!e) return NULL;
+    hd_backend *be = dd->be;
+    xlstm *x = dd->m->impl;
+    for (int i = 0; i < dd->m->n_layer; i++) {
+        xcache *a = &d->c[i], *b = &e->c[i];
+        size_t ns = cell_state_floats(x, i);
+        if (a->K) be->copy_cm(be, a->win, 0, b->win, 0, 1, (a->K - 1 + XLSTM_WINDOW) * a->width);
+        be->copy_cm(be, a->state, 0, b->state, 0, 1, ns);
+    }
+    e->j = d->j;
+    return &e->d;
+}
+
+static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
+{
+    xlstm *x = m->impl;
+    if (x->ps) {   /* m->causal is 0 for these: kept as a guard */
+        hd_set_error(HD_EINPUT, "%s: a PS (rcps) DNA-xLSTM model reads the sequence in both directions: no decoding", m->location);
+        return NULL;
+    }
+    size_t D = (size_t)x->D, Ei = (size_t)x->Ei, wide = 2 * Ei > D ? 2 * Ei : D;
+    size_t Kmax = (size_t)(x->mK > x->sK ? x->mK : x->sK), cvw = Ei > D ? Ei : D;
+    xlstm_dec *d = calloc(1, sizeof *d);
+    if (!d || !(d->c = calloc((size_t)m->n_layer, sizeof *d->c)) || !(d->w = calloc((size_t)m->n_layer, sizeof *d->w))) {
+        if (d) free(d->c);
+        free(d);
+        hd_set_error(HD_EMODEL, "out of memory");
+        return NULL;
+    }
+    d->d.m = m, d->d.be = be;
+    for (int i = 0; i < m->n_layer; i++)
+        if (block_weights(be, x, &x->blk[i], &d->w[i])) goto fail;
+    size_t nrope = x->rope ? (size_t)x->ctx * (size_t)(x->mDH / 2) : 0;
+    if (!(d->post_g = be->weights(be, x->post_g, D)) || !(d->head = be->weights(be, x->head, (size_t)x->V * D)) ||
+        (nrope && (!(d->rope_cos = be->weights(be, x->rope_cos, nrope)) || !(d->rope_sin = be->weights(be, x->rope_sin, nrope)))))
+        goto fail;
+    d->d.prefill = xlstm_dec_prefill, d->d.step = xlstm_dec_step, d->d.free = xlstm_dec_free, d->d.fork = xlstm_dec_fork;
+    size_t nzero = (Kmax ? Kmax : 1) * wide;   /* the zeros: K−1 window rows, and every cell state */
+    for (int i = 0; i < m->n_layer; i++)
+        if (cell_state_floats(x, i) > nzero) nzero = cell_state_floats(x, i);
+    if (xbuf_alloc(be, x, 1, &d->S) || !(d->host = hd_alloc(D * sizeof(float), "a decoding step")) ||
+        !(d->zero = hd_calloc(nzero, sizeof(float), "the decoder's state")) ||
+        !(d->cv = be->alloc(be, (Kmax ? Kmax : 1) * cvw * sizeof(float), "a decoding step")))
+        goto fail;
+    for (int i = 0; i < m->n_layer; i++) {
+        xcache *c = &d->c[i];
+        int sl = x->blk[i].type == BLK_SLSTM;
+        c->K = (size_t)(sl ? x->sK : x->mK);
+        c->width = sl ? D : 2 * Ei;
+        c->zero = d->zero;
+        size_t ns = cell_state_floats(x, i);
+        if ((c->K && !(c->win = be->alloc(be, (c->K - 1 + XLSTM_WINDOW) * c->width * sizeof(float), "the decoder's state"))) ||
+            !(c->state = be->alloc(be, ns * sizeof(float), "the decoder's state")))
+            goto fail;
+        be->upload(be, c->state, d->zero, ns * sizeof(float));
+    }
+    (void)max_len;
+    return &d->d;
+fail:
+    xlstm_dec_free(&d->d);
+    return NULL;
+}
+
 /* The backend ops the forward pass calls. */
 static const hd_op xlstm_needs[] = {
     HD_OP(layernorm), HD_OP(groupnorm), HD_OP(linear), HD_OP(conv_rows), HD_OP(headwise), HD_OP(rope),
     HD_OP(mlstm_cell), HD_OP(mlstm_gate), HD_OP(slstm_cell), HD_OP(gelu_erf_mul), HD_OP(flip), HD_OP(add),
     HD_OPS_END};
 
+/* ... and those only the decoder calls */
+static const hd_op xlstm_decode_needs[] = {
+    HD_OP(copy_cm), HD_OP(mlstm_state), HD_OP(mlstm_step), HD_OP(slstm_cell_state), HD_OPS_END};
+
 const hd_family_ops hd_xlstm_ops = {
-    .name = "xlstm", .load = xlstm_load, .free = xlstm_free, .forward = xlstm_forward, .needs = xlstm_needs};
+    .name = "xlstm", .load = xlstm_load, .free = xlstm_free, .forward = xlstm_forward, .needs = xlstm_needs,
+    .decoder_new = xlstm_decoder_new, .decode_needs = xlstm_decode_needs};

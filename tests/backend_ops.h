@@ -1314,6 +1314,169 @@ static void ref_mlp_residual(const opcase *c, double **w)
     free(u);
 }
 
+/* ---------------------------------------------------------------- cached decoding (HyenaDNA, DNA-xLSTM) */
+
+/* cases: (C, t, bias): a first position, short and long sums, and one large enough to split over threads */
+static const size_t LCS[][3] = {{5, 0, 1}, {7, 13, 0}, {3, 100, 1}, {256, 400, 1}};
+static void make_longconv_step(opcase *c)
+{
+    size_t C = LCS[c->variant][0], t = LCS[c->variant][1], ldu = t + 5, ldk = t + 3, ldy = 4;
+    c->P[0] = C, c->P[1] = t, c->P[2] = ldu, c->P[3] = ldk, c->P[4] = ldy;
+    ob(c, 'i', C * ldu, -1, 1);
+    ob(c, 'i', C * ldk, -1, 1);
+    ob(c, LCS[c->variant][2] ? 'i' : '-', C, -1, 1);
+    ob(c, 'x', C * ldy, -1, 1);
+    snprintf(c->desc, sizeof c->desc, "C=%zu t=%zu dbias=%zu", C, t, LCS[c->variant][2]);
+}
+static int call_longconv_step(hd_backend *be, const opcase *c, float **p)
+{
+    be->longconv_step(be, p[0], c->P[2], c->P[1], p[1], c->P[3], p[2], c->P[0], p[3], c->P[4]);
+    return 0;
+}
+static void ref_longconv_step(const opcase *c, double **w)
+{
+    size_t C = c->P[0], t = c->P[1], ldu = c->P[2], ldk = c->P[3], ldy = c->P[4];
+    for (size_t ch = 0; ch < C; ch++) {
+        const float *u = c->h[0] + ch * ldu, *k = c->h[1] + ch * ldk;
+        double s = c->n[2] ? (double)c->h[2][ch] * u[t] : 0;
+        for (size_t j = 0; j <= t; j++) s += (double)k[j] * u[t - j];
+        w[3][ch * ldy] += s;
+    }
+}
+
+/* the mLSTM state (C [DH, DH], n [DH], m per head) after one recurrent step from `st`, in double */
+static void ref_mlstm_advance(double *C, double *n, double *m, const float *k, const float *v, double ig, double fg, size_t DH)
+{
+    double lf = logsig(fg), mn = lf + *m > ig ? lf + *m : ig, fa = exp(lf + *m - mn), ia = exp(ig - mn);
+    for (size_t d = 0; d < DH; d++) {
+        for (size_t e = 0; e < DH; e++) C[d * DH + e] = fa * C[d * DH + e] + ia * k[d] * v[e];
+        n[d] = fa * n[d] + ia * k[d];
+    }
+    *m = mn;
+}
+
+/* cases: L {1, 17, 300} × (from zero | from a state) */
+enum { MSK, MSIG, MSFG, MSST };
+static void make_mlstm_state(opcase *c)
+{
+    static const size_t Ls[] = {1, 17, 300};
+    size_t L = Ls[c->variant / 2], NH = 2, DH = c->variant / 2 == 2 ? 16 : 8, ld = 2 * NH * DH + 1, ldg = NH + 1;
+    size_t per = DH * DH + DH + 1;
+    c->P[0] = L, c->P[1] = NH, c->P[2] = DH, c->P[3] = ld, c->P[4] = ldg, c->P[5] = c->variant % 2;
+    ob(c, 'i', L * ld, -1, 1);
+    ob(c, 'i', L * ldg, -2, 3);
+    ob(c, 'i', L * ldg, -2, 4);
+    int st = ob(c, 'x', NH * per, -1, 1);
+    if (!c->P[5]) memset(c->h[st], 0, NH * per * sizeof(float));
+    snprintf(c->desc, sizeof c->desc, "L=%zu NH=%zu DH=%zu %s", L, NH, DH, c->P[5] ? "from a state" : "from zero");
+}
+static int call_mlstm_state(hd_backend *be, const opcase *c, float **p)
+{
+    size_t NH = c->P[1], DH = c->P[2];
+    return be->mlstm_state(be, p[MSK], p[MSK] + NH * DH, c->P[3], p[MSIG], p[MSFG], c->P[4], c->P[0], NH, DH, p[MSST]);
+}
+static void ref_mlstm_state(const opcase *c, double **w)
+{
+    size_t L = c->P[0], NH = c->P[1], DH = c->P[2], ld = c->P[3], ldg = c->P[4], per = DH * DH + DH + 1;
+    for (size_t h = 0; h < NH; h++) {
+        double *S = w[MSST] + h * per;
+        for (size_t t = 0; t < L; t++) {
+            const float *k = c->h[MSK] + t * ld + h * DH, *v = k + NH * DH;
+            ref_mlstm_advance(S, S + DH * DH, S + DH * DH + DH, k, v, c->h[MSIG][t * ldg + h], c->h[MSFG][t * ldg + h], DH);
+        }
+    }
+}
+
+/* cases: (NH, DH) small and large, from a state */
+enum { MPQ, MPK, MPV, MPIG, MPFG, MPST, MPH };
+static void make_mlstm_step(opcase *c)
+{
+    size_t NH = c->variant ? 4 : 2, DH = c->variant ? 64 : 8, per = DH * DH + DH + 1;
+    c->P[0] = NH, c->P[1] = DH;
+    ob(c, 'i', NH * DH, -1, 1);
+    ob(c, 'i', NH * DH, -1, 1);
+    ob(c, 'i', NH * DH, -1, 1);
+    ob(c, 'i', NH, -2, 3);
+    ob(c, 'i', NH, -2, 4);
+    ob(c, 'x', NH * per, -1, 1);
+    ob(c, 'o', NH * DH, -1, 1);
+    snprintf(c->desc, sizeof c->desc, "NH=%zu DH=%zu", NH, DH);
+}
+static int call_mlstm_step(hd_backend *be, const opcase *c, float **p)
+{
+    return be->mlstm_step(be, p[MPQ], p[MPK], p[MPV], p[MPIG], p[MPFG], c->P[0], c->P[1], p[MPST], p[MPH]);
+}
+static void ref_mlstm_step(const opcase *c, double **w)
+{
+    size_t NH = c->P[0], DH = c->P[1], per = DH * DH + DH + 1;
+    for (size_t h = 0; h < NH; h++) {
+        double *S = w[MPST] + h * per, *C = S, *n = S + DH * DH, qn = 0;
+        const float *q = c->h[MPQ] + h * DH;
+        ref_mlstm_advance(C, n, S + DH * DH + DH, c->h[MPK] + h * DH, c->h[MPV] + h * DH, c->h[MPIG][h], c->h[MPFG][h], DH);
+        for (size_t d = 0; d < DH; d++) qn += q[d] / sqrt((double)DH) * n[d];
+        double m = S[DH * DH + DH], den = (fabs(qn) > exp(-m) ? fabs(qn) : exp(-m)) + 1e-6;
+        for (size_t e = 0; e < DH; e++) {
+            double hv = 0;
+            for (size_t d = 0; d < DH; d++) hv += q[d] / sqrt((double)DH) * C[d * DH + e];
+            w[MPH][h * DH + e] = hv / den;
+        }
+    }
+}
+
+/* cases: L {1, 20} × (from zero | from a state), then large; the layout of slstm_cell, no head reversal */
+enum { SSWX, SSR, SSB, SSST, SSY };
+static void make_slstm_cell_state(opcase *c)
+{
+    int big = c->variant == 4, v = big ? 3 : c->variant;
+    size_t L = big ? 300 : v / 2 ? 20 : 1, NH = 2, DH = big ? 16 : 8, D = NH * DH, ldw = 4 * D + 3, ldy = D + 2;
+    c->P[0] = L, c->P[1] = NH, c->P[2] = DH, c->P[3] = ldw, c->P[4] = ldy, c->P[5] = v % 2;
+    ob(c, 'i', L * ldw, -2, 2);
+    ob(c, 'i', NH * DH * 4 * DH, -0.3f, 0.3f);
+    ob(c, 'i', NH * 4 * DH, -1, 1);
+    int st = ob(c, 'x', NH * 4 * DH, -1, 1);
+    for (size_t h = 0; h < NH; h++)
+        for (size_t j = 0; j < DH; j++) {
+            float *sh = c->h[st] + h * 4 * DH;
+            if (!c->P[5]) sh[j] = sh[DH + j] = sh[2 * DH + j] = sh[3 * DH + j] = 0;
+            else sh[DH + j] = 0.5f + fabsf(sh[DH + j]);   /* n > 0 */
+        }
+    ob(c, 'o', L * ldy, -1, 1);
+    snprintf(c->desc, sizeof c->desc, "L=%zu NH=%zu DH=%zu %s", L, NH, DH, c->P[5] ? "from a state" : "from zero");
+}
+static int call_slstm_cell_state(hd_backend *be, const opcase *c, float **p)
+{
+    return be->slstm_cell_state(be, p[SSWX], c->P[3], p[SSR], p[SSB], c->P[0], c->P[1], c->P[2], p[SSST], p[SSY], c->P[4]);
+}
+/* as ref_slstm_cell from the state (c, n, m, y per head; a state of zeros starts as slstm_cell does) */
+static void ref_slstm_cell_state(const opcase *c, double **w)
+{
+    size_t L = c->P[0], NH = c->P[1], DH = c->P[2], D = NH * DH, ldw = c->P[3], ldy = c->P[4];
+    double *yn = calloc(DH, sizeof *yn), raw[4];
+    for (size_t h = 0; h < NH; h++) {
+        const float *R = c->h[SSR] + h * DH * 4 * DH, *b = c->h[SSB] + h * 4 * DH;
+        double *cs = w[SSST] + h * 4 * DH, *ns = cs + DH, *ms = ns + DH, *y = ms + DH;
+        int fresh = 1;
+        for (size_t j = 0; j < DH; j++) fresh &= ns[j] == 0;
+        for (size_t t = 0; t < L; t++) {
+            for (size_t j = 0; j < DH; j++) {
+                for (size_t g = 0; g < 4; g++) {
+                    raw[g] = (double)c->h[SSWX][t * ldw + g * D + h * DH + j] + b[g * DH + j];
+                    for (size_t d = 0; d < DH; d++) raw[g] += y[d] * R[d * 4 * DH + g * DH + j];
+                }
+                double lfm = ms[j] + logsig(raw[1]), mn = (t == 0 && fresh) || raw[0] > lfm ? raw[0] : lfm;
+                double ia = exp(raw[0] - mn), fa = exp(lfm - mn);
+                cs[j] = fa * cs[j] + ia * tanh(raw[2]);
+                ns[j] = fa * ns[j] + ia;
+                ms[j] = mn;
+                yn[j] = sigm(raw[3]) * cs[j] / ns[j];
+                w[SSY][t * ldy + h * DH + j] = yn[j];
+            }
+            memcpy(y, yn, DH * sizeof *y);
+        }
+    }
+    free(yn);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define OPS1(a) {HD_OP(a), HD_OPS_END}
@@ -1378,6 +1541,11 @@ static const op_row OP_ROWS[] = {
     ROW(hyena_in, 14, make_hyena_in, call_hyena_in, ref_hyena_in, 1e-6, 5e-5, 1e-5, 5e-4, 1),
     ROW(hyena_out, 12, make_hyena_out, call_hyena_out, ref_hyena_out, 1e-6, 2e-5, 1e-5, 5e-4, 1),
     ROW(mlp_residual, 12, make_mlp_residual, call_mlp_residual, ref_mlp_residual, 1e-6, 2e-5, 1e-5, 5e-4, 1),
+    /* cached decoding */
+    ROW(longconv_step, 4, make_longconv_step, call_longconv_step, ref_longconv_step, 1e-6, 1e-5, 1e-6, 1e-5, 0),
+    ROW(mlstm_state, 6, make_mlstm_state, call_mlstm_state, ref_mlstm_state, 1e-5, 1e-4, 1e-5, 1e-4, 0),
+    ROW(mlstm_step, 2, make_mlstm_step, call_mlstm_step, ref_mlstm_step, 1e-5, 1e-4, 1e-5, 1e-4, 0),
+    ROW(slstm_cell_state, 5, make_slstm_cell_state, call_slstm_cell_state, ref_slstm_cell_state, 1e-6, 1e-5, 1e-5, 1e-4, 0),
 };
 #define N_OP_ROWS (sizeof OP_ROWS / sizeof *OP_ROWS)
 

@@ -1,6 +1,6 @@
 /* test_backend_ops.c -- every op of the CPU backend against the scalar reference of tests/backend_ops.h,
  * one test per row of the table (fresh random inputs, a tolerance per op); the same table on 1 and 4
- * threads, bit for bit; and every op a model family needs (hd_family_ops.needs) has a row.  The GPU runs
+ * threads, bit for bit; and every op a model family needs (hd_family_ops.needs, .decode_needs) has a row.  The GPU runs
  * the same table against the CPU in tests/test_cuda.c. */
 #include "backend_ops.h"
 #include "model.h"
@@ -96,13 +96,14 @@ Test(backend_ops, every_family_op_has_a_row)
     for (int f = HD_FAM_UNKNOWN + 1; hd_family_ops_of((hd_family)f); f++, nfam++) {
         const hd_family_ops *fo = hd_family_ops_of((hd_family)f);
         cr_assert_not_null(fo->needs, "family %s has no table of the ops it needs", fo->name);
-        for (const hd_op *op = fo->needs; op->name; op++) {
-            int found = 0;
-            for (size_t i = 0; i < N_OP_ROWS && !found; i++)
-                for (int k = 0; k < 4 && OP_ROWS[i].ops[k].name; k++)
-                    if (OP_ROWS[i].ops[k].offset == op->offset) found = 1;
-            cr_expect(found, "op %s of family %s has no row in tests/backend_ops.h", op->name, fo->name);
-        }
+        for (int t = 0; t < 2; t++)   /* the forward's ops, then the decoder's own */
+            for (const hd_op *op = t ? fo->decode_needs : fo->needs; op && op->name; op++) {
+                int found = 0;
+                for (size_t i = 0; i < N_OP_ROWS && !found; i++)
+                    for (int k = 0; k < 4 && OP_ROWS[i].ops[k].name; k++)
+                        if (OP_ROWS[i].ops[k].offset == op->offset) found = 1;
+                cr_expect(found, "op %s of family %s has no row in tests/backend_ops.h", op->name, fo->name);
+            }
     }
     cr_assert_geq(nfam, 3);
     hd_backend *be = hd_backend_cpu_new(1);

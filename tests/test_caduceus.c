@@ -8,9 +8,11 @@
 #include "model.h"
 #include "seqio.h"
 #include "tokenizer.h"
+#include "vocab.h"
 
 #define PH TESTDATA("caduceus-ph")
 #define PS TESTDATA("caduceus-ps")
+#define PLANT TESTDATA("plantcaduceus")
 #define REL_BAR 1e-5
 
 static hd_backend *BE;
@@ -191,6 +193,118 @@ static void fixture_set(const char *dir, int ps)
 
 Test(caduceus, ph_fixture_parity, .init = setup, .fini = teardown) { fixture_set(PH, 0); }
 Test(caduceus, ps_fixture_parity, .init = setup, .fini = teardown) { fixture_set(PS, 1); }
+
+/* PlantCaduceus (tests/data/plantcaduceus, made by tests/make_plantcaduceus_fixture.py from the reference code in
+ * float64): Caduceus-PS with its own vocabulary (tokenizer.json) and complement map, loaded from its pytorch_model.bin
+ * (backbone.* names, tied projections as shared storage) and driven with the common ids. */
+Test(caduceus, plantcaduceus_fixture_parity, .init = setup, .fini = teardown)
+{
+    hd_model *m = hd_model_open(PLANT "/pytorch_model.bin");
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->family, HD_FAM_CADUCEUS);
+    cr_assert_eq(m->rc_equivariant, 1);
+    cr_assert_not_null(m->vocab, "the tokenizer.json vocabulary was not attached");
+    cr_assert_eq(m->n_logits, HD_TOK_VOCAB);
+    size_t D = 48, W = 96, R = 8;
+    cr_assert_eq((size_t)m->d_hidden, W);
+    cr_assert_eq(m->vocab->rows, (int)R);
+    /* the GPN vocabulary: [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6; N is [UNK] */
+    static const int32_t want[HD_TOK_VOCAB] = {-1, -1, -1, 1, 0, -1, 2, 3, 4, 5, 6, 2};
+    cr_assert_eq(memcmp(m->vocab->to_model, want, sizeof want), 0, "vocabulary map");
+    hd_st *exp = hd_st_open(PLANT "/expected.safetensors");
+    cr_assert_not_null(exp, "%s", hd_error());
+    hd_fasta *fa = hd_fasta_open(PLANT "/input.fa");
+    cr_assert_not_null(fa);
+    hd_seqrec rec;
+    int nrec = 0;
+    double worst_h = 0, worst_l = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len, n;
+        char key[256];
+        int32_t *ids = malloc(L * sizeof *ids), *mid = malloc(L * sizeof *mid), *rc = malloc(L * sizeof *rc);
+        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
+        cr_assert_eq(hd_vocab_model_ids(m, ids, L, mid), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "tokens.%s", rec.name);
+        int32_t *tok = fixture_tokens(exp, key, &n);
+        cr_assert_eq(n, L);
+        cr_assert_eq(memcmp(mid, tok, L * sizeof *mid), 0, "%s: the model's token ids differ from the reference tokenizer's", key);
+        free(tok);
+        float *hidden = malloc(L * W * sizeof(float)), *logits = malloc(L * HD_TOK_VOCAB * sizeof(float));
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, BE, ids, L, &f), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        double r = check(exp, key, hidden, L * W);
+        worst_h = r > worst_h ? r : worst_h;
+        /* logits: the model's rows 0..6 sit in the common columns; row 7 (padding) has none; the rest are -inf */
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        float *e = st_f32(exp, key, &n);
+        cr_assert_eq(n, L * R);
+        float *got = malloc(L * 7 * sizeof(float)), *ref = malloc(L * 7 * sizeof(float));
+        for (size_t t = 0; t < L; t++) {
+            for (size_t v = 0; v < 7; v++) {
+                cr_assert_geq(m->vocab->to_common[v], 0);
+                got[t * 7 + v] = logits[t * HD_TOK_VOCAB + (size_t)m->vocab->to_common[v]];
+                ref[t * 7 + v] = e[t * R + v];
+            }
+            for (int c = 0; c < HD_TOK_VOCAB; c++) {
+                int mapped = 0;
+                for (size_t v = 0; v < R; v++) mapped |= m->vocab->to_common[v] == c;
+                if (!mapped) cr_assert(isinf(logits[t * HD_TOK_VOCAB + c]) && logits[t * HD_TOK_VOCAB + c] < 0, "column %d", c);
+            }
+        }
+        r = bar(key, got, ref, L * 7);
+        worst_l = r > worst_l ? r : worst_l;
+        /* RC equivariance through the translated complement: hidden(RC x)[t] = rev(hidden(x)[L-1-t]) */
+        cr_assert_eq(hd_caduceus_rc_ids(m, ids, L, rc), 0);
+        float *hrc = malloc(L * W * sizeof(float));
+        hd_fwd g = {.hidden = hrc, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, BE, rc, L, &g), 0, "%s", hd_error());
+        for (size_t t = 0; t < L; t++)
+            for (size_t c = 0; c < W; c++)
+                cr_assert_float_eq(hrc[t * W + c], hidden[(L - 1 - t) * W + (W - 1 - c)], 1e-4, "%s RC at %zu,%zu", rec.name, t, c);
+        free(e); free(got); free(ref); free(hrc);
+        free(hidden); free(logits); free(ids); free(mid); free(rc);
+        nrec++;
+    }
+    hd_fasta_close(fa);
+    cr_assert_eq(nrec, 7);
+    (void)D;
+    /* a token the model has no id for is an error naming it */
+    int32_t cls[2] = {HD_TOK_CLS, HD_TOK_A};
+    float h[2 * 96];
+    hd_fwd f = {.hidden = h, .layer = -1};
+    cr_assert_neq(hd_model_forward(m, BE, cls, 2, &f), 0);
+    cr_assert(strstr(hd_error(), "[CLS]"), "%s", hd_error());
+    fprintf(stderr, "%s: max rel_F hidden %.3g, logits %.3g\n", PLANT, worst_h, worst_l);
+    hd_st_close(exp);
+    hd_model_close(m);
+}
+
+/* A PlantCaduceus config whose tokenizer.json or complement map disagree, or that lacks tokenizer.json */
+Test(caduceus, plantcaduceus_vocabulary_errors)
+{
+    char *d = tmp_dir(), cmd[1024], path[600];
+    snprintf(cmd, sizeof cmd, "cp " PLANT "/config.json " PLANT "/pytorch_model.bin %s/", d);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/pytorch_model.bin", d);
+    hd_model *m = hd_model_open(path);   /* vocab_size 8 without tokenizer.json */
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "tokenizer.json"), "%s", hd_error());
+    /* a vocabulary whose bases the complement map does not pair (c and g swapped with a and t) */
+    snprintf(cmd, sizeof cmd, "sed 's/\"a\": 3/\"a\": 4/; s/\"c\": 4/\"c\": 3/' " PLANT "/tokenizer.json > %s/tokenizer.json", d);
+    cr_assert_eq(system(cmd), 0);
+    m = hd_model_open(path);
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "complement_map"), "%s", hd_error());
+    /* no single-nucleotide tokens at all */
+    snprintf(cmd, sizeof cmd, "echo '{\"model\": {\"vocab\": {\"[PAD]\": 0, \"AC\": 1}}}' > %s/tokenizer.json", d);
+    cr_assert_eq(system(cmd), 0);
+    m = hd_model_open(path);
+    cr_assert_null(m);
+    cr_assert(strstr(hd_error(), "base A"), "%s", hd_error());
+    rm_rf(d);
+    free(d);
+}
 
 Test(caduceus, loader_aliases_and_buffers)
 {

@@ -44,4 +44,12 @@ expect 1 "gpubench tf32 on the CPU" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 100 -
 has "$tmp/err" "tf32" "gpubench names the precision"
 expect 1 "gpubench beyond max length" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 3001 -p fp32 -r 1
 
+# bench_generate.sh at small sizes: a row per model and prompt, cached decoding faster than re-forwarding
+expect 0 "make_model -a mlstm" -- "$B/make_model" -a mlstm -d 64 -n 2 -L 1100 "$tmp/xm"
+expect 0 "generate on the made mLSTM" -- "$H" generate -m "$tmp/xm" -n 20 --seed 1 "$T/hyenadna-tiny/input.fa"
+expect 0 "bench_generate.sh" -- bash "$S/bench/bench_generate.sh" "$(dirname "$H")" 1 150,300 12 2
+n=$(grep -c $'\t' "$tmp/out")
+[ "$n" -eq 15 ] && ok || { bad "bench_generate.sh: $n table lines, expected 15 (header + 7 models x 2 prompts)"; head -20 "$tmp/out"; }
+awk -F'\t' 'NR > 1 && $1 !~ /^#/ && NF == 18 && $17 > 1 { n++ } END { exit n != 14 }' <(grep -v '^#' "$tmp/out") && ok || bad "bench_generate.sh: rows without a speed-up > 1"
+
 finish

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_robust.sh -- stdout closed early ends every subcommand quietly (status 0 or 141, no crash, no error
-# message; convert writes a directory, not a stream), and outputs are byte-identical with 1 and N threads for every fixture family.
+# message; convert writes a directory, not a stream), and outputs are byte-identical with 1 and N threads
+# for every fixture family (and, for embed, every batch size).
 # Run by `make check` with HYENADNA and TESTDATA set.
 . "$(dirname "$0")/../lib.sh"
 
@@ -52,6 +53,29 @@ for fam in hyenadna-tiny caduceus-ph xlstm-slstm; do
   same "classify $fam" cl.$fam -- "$H" classify -m "$M" -@ @THR@ --method logistic -t "$tmp/train.fa" -o @OUT@ "$tmp/many.fa"
 done
 same "classify context hyenadna-tiny" clc -- "$H" classify -m "$HY" -@ @THR@ --method context -t "$tmp/train.fa" -o @OUT@ "$tmp/many.fa"
+
+# ------------------------------------------------------------------ embed batch sizes: byte-identical
+# (the default model; a batch runs its sequences one per thread, src/workers.h): -b 1 on one thread is the
+# sequences one at a time, each other (threads, batch size) must give the same bytes, for mean-pooled TSV
+# and per-base safetensors rows, from FASTA and from a SAM of the same reads
+D=$S/data/models/default
+awk 'BEGIN{srand(3); printf "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:100000\n";
+  for(r=0;r<30;r++){L=20+int(rand()*180); s=""; for(i=0;i<L;i++) s=s substr("ACGT",int(rand()*4)+1,1);
+  printf "s%d\t0\tchr1\t%d\t60\t%dM\t*\t0\t0\t%s\t*\n", r, 1+r*100, L, s}}' > "$tmp/reads.sam"
+for inp in many.fa reads.sam; do
+  for fmt in tsv safetensors; do
+    pool=mean; [ $fmt = safetensors ] && pool=none
+    if ! "$H" embed -m "$D" -@ 1 -b 1 --pool $pool -O $fmt -o "$tmp/eb.ref" "$tmp/$inp" 2>"$tmp/err"; then
+      bad "embed $inp $fmt -@1 -b1 failed: $(head -2 "$tmp/err")"; continue; fi
+    for tb in "2 3" "2 64" "3 7" "2 "; do
+      set -- $tb
+      if ! "$H" embed -m "$D" -@ "$1" ${2:+-b "$2"} --pool $pool -O $fmt -o "$tmp/eb.out" "$tmp/$inp" 2>"$tmp/err"; then
+        bad "embed $inp $fmt -@$1 -b${2:-default} failed: $(head -2 "$tmp/err")"
+      elif cmp -s "$tmp/eb.ref" "$tmp/eb.out" && [ -s "$tmp/eb.ref" ]; then ok
+      else bad "embed $inp $fmt: -@$1 -b${2:-default} differs from -@1 -b1"; fi
+    done
+  done
+done
 
 # ------------------------------------------------------------------ interrupted runs leave nothing behind
 awk 'BEGIN{srand(9); for(r=0;r<400;r++){s=""; for(i=0;i<1000;i++) s=s substr("ACGT",int(rand()*4)+1,1); printf ">b%d\n%s\n", r, s}}' > "$tmp/big.fa"

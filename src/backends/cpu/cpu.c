@@ -297,6 +297,29 @@ static void cpu_mul_cm(hd_backend *be, const float *a, size_t lda, const float *
     for (size_t c = 0; c < C; c++) hd_cpu_mul(a + c * lda, b + c * ldb, y + c * ldy, T);
 }
 
+/* ---------------------------------------------------------------- cached decoding */
+
+/* Σ_{j≤t} k[j]·u[t−j], in eight interleaved partial sums (a fixed order: the same result on every call) */
+HD_CLONES static float conv_dot(const float *k, const float *u, size_t t)
+{
+    float acc[8] = {0};
+    size_t n = t + 1, j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (size_t i = 0; i < 8; i++) acc[i] += k[j + i] * u[t - j - i];
+    for (; j < n; j++) acc[j & 7] += k[j] * u[t - j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static void cpu_longconv_step(hd_backend *be, const float *u, size_t ldu, size_t t, const float *k, size_t ldk,
+                              const float *dbias, size_t C, float *y, size_t ldy)
+{
+    #pragma omp parallel for schedule(static) if (C * t > 65536)
+    for (size_t c = 0; c < C; c++) {
+        const float *uc = u + c * ldu;
+        y[c * ldy] += conv_dot(k + c * ldk, uc, t) + (dbias ? dbias[c] * uc[t] : 0.0f);
+    }
+}
+
 /* ---------------------------------------------------------------- FFT */
 
 /* FFT size for length L: N ≥ 2L−1 (a linear, not circular, convolution: docs/models.md §3.4.6).  The next
@@ -563,11 +586,19 @@ static const char *cpu_describe(hd_backend *be)
     return buf;
 }
 
+/* A worker's backend, in the same precision: hd_backend_cpu_new sets the OpenMP thread count of the calling
+ * thread, which is the caller's own backend's: keep that as it was. */
 static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
 {
-    hd_backend *b = hd_backend_cpu_new(nthreads);
-    if (b) ((cpu_priv *)b->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;   /* the same precision */
-    return b;
+#ifdef _OPENMP
+    int keep = omp_get_max_threads();
+#endif
+    hd_backend *w = hd_backend_cpu_new(nthreads);
+#ifdef _OPENMP
+    omp_set_num_threads(keep);
+#endif
+    if (w) ((cpu_priv *)w->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;
+    return w;
 }
 
 static int cpu_set_precision(hd_backend *be, hd_precision p)
@@ -575,7 +606,6 @@ static int cpu_set_precision(hd_backend *be, hd_precision p)
     ((cpu_priv *)be->priv)->bf16 = p == HD_PREC_BF16;
     return 0;
 }
-
 
 static void cpu_destroy(hd_backend *be)
 {
@@ -631,6 +661,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->spectra_bytes = cpu_spectra_bytes;
     be->fftconv = cpu_fftconv;
     hd_backend_cpu_mamba_init(be);
+    be->longconv_step = cpu_longconv_step;
     be->embed = cpu_embed;
     be->destroy = cpu_destroy;
     hd_backend_cpu_xlstm_init(be);

@@ -154,39 +154,47 @@ typedef struct {
     size_t ldh;
 } mlstm_head;
 
-/* Recurrent stabilised form: C = f·C + i·k vᵀ, n = f·n + i·k with q scaled by 1/√DH instead of k
- * (the same products).  Scratch: C [DH, DH], n [DH]. */
+/* One step of the recurrent stabilised form: C = f·C + i·k vᵀ, n = f·n + i·k with q scaled by 1/√DH
+ * instead of k (the same products); state C [DH, DH], n [DH], *m; h̃ → h [DH].  Scratch qs [DH].
+ * f32_m: the new stabiliser is rounded to float before it scales anything, so that a state kept in
+ * float (mlstm_step) stays consistent with its m. */
+static void mlstm_recur_step(const float *q, const float *k, const float *v, double igt, double fgt, size_t DH,
+                             float *C, float *n, double *m, float *qs, float *h, int f32_m)
+{
+    double sc = 1.0 / sqrt((double)DH), lf = logsigmoid(fgt);
+    double mn = lf + *m > igt ? lf + *m : igt;
+    if (f32_m) mn = (float)mn;
+    float fa = (float)exp(lf + *m - mn), ia = (float)exp(igt - mn);
+    *m = mn;
+    for (size_t d = 0; d < DH; d++) {
+        float kd = ia * k[d], *Cd = C + d * DH;
+        for (size_t e = 0; e < DH; e++) Cd[e] = fa * Cd[e] + kd * v[e];
+        n[d] = fa * n[d] + kd;
+        qs[d] = (float)(q[d] * sc);
+    }
+    double qn = 0.0;
+    for (size_t e = 0; e < DH; e++) h[e] = 0.0f;
+    for (size_t d = 0; d < DH; d++) {
+        const float *Cd = C + d * DH;
+        float qd = qs[d];
+        for (size_t e = 0; e < DH; e++) h[e] += qd * Cd[e];
+        qn += (double)qd * n[d];
+    }
+    double floor_ = exp(-mn), den = (fabs(qn) > floor_ ? fabs(qn) : floor_) + 1e-6;
+    for (size_t e = 0; e < DH; e++) h[e] = (float)(h[e] / den);
+}
+
+/* Recurrent stabilised form over the whole sequence.  Scratch: C [DH, DH], n [DH], qs [DH]. */
 static int mlstm_recurrent(const mlstm_head *a)
 {
     size_t DH = a->DH;
     float *C = calloc(DH * DH + 2 * DH, sizeof(float));
     if (!C) return -1;
     float *n = C + DH * DH, *qs = n + DH;
-    double m = 0.0, sc = 1.0 / sqrt((double)DH);
-    for (size_t t = 0; t < a->L; t++) {
-        const float *q = a->q + t * a->ld, *k = a->k + t * a->ld, *v = a->v + t * a->ld;
-        double ig = a->ig[t * a->ldg], lf = logsigmoid(a->fg[t * a->ldg]);
-        double mn = lf + m > ig ? lf + m : ig;
-        float fa = (float)exp(lf + m - mn), ia = (float)exp(ig - mn);
-        m = mn;
-        for (size_t d = 0; d < DH; d++) {
-            float kd = ia * k[d], *Cd = C + d * DH;
-            for (size_t e = 0; e < DH; e++) Cd[e] = fa * Cd[e] + kd * v[e];
-            n[d] = fa * n[d] + kd;
-            qs[d] = (float)(q[d] * sc);
-        }
-        float *h = a->H + t * a->ldh;
-        double qn = 0.0;
-        for (size_t e = 0; e < DH; e++) h[e] = 0.0f;
-        for (size_t d = 0; d < DH; d++) {
-            const float *Cd = C + d * DH;
-            float qd = qs[d];
-            for (size_t e = 0; e < DH; e++) h[e] += qd * Cd[e];
-            qn += (double)qd * n[d];
-        }
-        double floor_ = exp(-m), den = (fabs(qn) > floor_ ? fabs(qn) : floor_) + 1e-6;
-        for (size_t e = 0; e < DH; e++) h[e] = (float)(h[e] / den);
-    }
+    double m = 0.0;
+    for (size_t t = 0; t < a->L; t++)
+        mlstm_recur_step(a->q + t * a->ld, a->k + t * a->ld, a->v + t * a->ld, a->ig[t * a->ldg], a->fg[t * a->ldg], DH,
+                         C, n, &m, qs, a->H + t * a->ldh, 0);
     free(C);
     return 0;
 }
@@ -333,10 +341,47 @@ static int cpu_mlstm_cell(hd_backend *be, const float *q, const float *k, const 
 
 /* ---------------------------------------------------------------- sLSTM cell (§5.8) */
 
-static int cpu_slstm_cell(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
-                          size_t NH, size_t DH, int rev_heads, float *Y, size_t ldy)
+/* One head h over L positions from the state c, n, m (double) and y (float) [DH] each, left at the last
+ * position; fresh: the state is the start (all zero), where the first position sets m = ĩ and has no
+ * recurrent input.  Output of head h to slot `slot` of Y.  Scratch raw [4·DH]. */
+static void slstm_head(const float *Wx, size_t ldw, const float *R, const float *b, size_t L, size_t NH, size_t DH,
+                       size_t h, size_t slot, int fresh, double *c, double *n, double *m, float *y, float *raw,
+                       float *Y, size_t ldy)
 {
     size_t D = NH * DH;
+    const float *Rh = R + h * DH * 4 * DH, *bh = b + h * 4 * DH;
+    for (size_t t = 0; t < L; t++) {
+        const float *wx = Wx + t * ldw;
+        int first = t == 0 && fresh;
+        for (size_t g = 0; g < 4; g++)
+            for (size_t j = 0; j < DH; j++) raw[g * DH + j] = wx[g * D + h * DH + j] + bh[g * DH + j];
+        if (!first)
+            for (size_t d = 0; d < DH; d++) {
+                const float *Rd = Rh + d * 4 * DH;
+                float yd = y[d];
+                for (size_t gj = 0; gj < 4 * DH; gj++) raw[gj] += yd * Rd[gj];
+            }
+        float *out = Y + t * ldy + slot * DH;
+        for (size_t j = 0; j < DH; j++) {
+            double ir = raw[j], fr = raw[DH + j], zr = raw[2 * DH + j], orw = raw[3 * DH + j];
+            double lfm = m[j] + logsigmoid(fr);
+            double mn = first ? ir : (ir > lfm ? ir : lfm);
+            double ia = exp(ir - mn), fa = exp(lfm - mn);
+            c[j] = fa * c[j] + ia * tanh(zr);
+            n[j] = fa * n[j] + ia;
+            m[j] = mn;
+            double og = 1.0 / (1.0 + exp(-orw));
+            y[j] = (float)(og * c[j] / n[j]);
+            out[j] = y[j];
+        }
+    }
+}
+
+/* The cell over L positions per head; state: NULL (start from zero, forget the end state) or the
+ * c, n, m, y [DH] of every head (slstm_cell_state's layout), read and updated. */
+static int slstm_run(const float *Wx, size_t ldw, const float *R, const float *b, size_t L, size_t NH, size_t DH,
+                     int rev_heads, float *state, float *Y, size_t ldy)
+{
     int fail = 0;
     #pragma omp parallel for schedule(dynamic, 1) if (NH > 1 && L * DH > 4096)
     for (size_t h = 0; h < NH; h++) {
@@ -349,40 +394,130 @@ static int cpu_slstm_cell(hd_backend *be, const float *Wx, size_t ldw, const flo
             continue;
         }
         FTZ_BEGIN;
-        float *y = raw + 4 * DH;
+        float *y = raw + 4 * DH, *sh = state ? state + h * 4 * DH : NULL;
         double *c = st, *n = st + DH, *m = st + 2 * DH;
-        for (size_t j = 0; j < DH; j++) { y[j] = 0.0f; c[j] = n[j] = m[j] = 0.0; }
-        const float *Rh = R + h * DH * 4 * DH, *bh = b + h * 4 * DH;
-        size_t slot = rev_heads ? NH - 1 - h : h;
-        for (size_t t = 0; t < L; t++) {
-            const float *wx = Wx + t * ldw;
-            for (size_t g = 0; g < 4; g++)
-                for (size_t j = 0; j < DH; j++) raw[g * DH + j] = wx[g * D + h * DH + j] + bh[g * DH + j];
-            if (t)
-                for (size_t d = 0; d < DH; d++) {
-                    const float *Rd = Rh + d * 4 * DH;
-                    float yd = y[d];
-                    for (size_t gj = 0; gj < 4 * DH; gj++) raw[gj] += yd * Rd[gj];
-                }
-            float *out = Y + t * ldy + slot * DH;
-            for (size_t j = 0; j < DH; j++) {
-                double ir = raw[j], fr = raw[DH + j], zr = raw[2 * DH + j], orw = raw[3 * DH + j];
-                double lfm = m[j] + logsigmoid(fr);
-                double mn = t == 0 ? ir : (ir > lfm ? ir : lfm);
-                double ia = exp(ir - mn), fa = exp(lfm - mn);
-                c[j] = fa * c[j] + ia * tanh(zr);
-                n[j] = fa * n[j] + ia;
-                m[j] = mn;
-                double og = 1.0 / (1.0 + exp(-orw));
-                y[j] = (float)(og * c[j] / n[j]);
-                out[j] = y[j];
-            }
+        int fresh = 1;
+        for (size_t j = 0; j < DH; j++) {
+            c[j] = sh ? sh[j] : 0.0;
+            n[j] = sh ? sh[DH + j] : 0.0;
+            m[j] = sh ? sh[2 * DH + j] : 0.0;
+            y[j] = sh ? sh[3 * DH + j] : 0.0f;
+            if (n[j] != 0.0) fresh = 0;
         }
+        slstm_head(Wx, ldw, R, b, L, NH, DH, h, rev_heads ? NH - 1 - h : h, fresh, c, n, m, y, raw, Y, ldy);
+        if (sh)   /* c and n are relative to exp(m): rescaled to the m stored in float */
+            for (size_t j = 0; j < DH; j++) {
+                float mf = (float)m[j];
+                double sc = exp(m[j] - (double)mf);
+                sh[j] = (float)(c[j] * sc);
+                sh[DH + j] = (float)(n[j] * sc);
+                sh[2 * DH + j] = mf;
+                sh[3 * DH + j] = y[j];
+            }
         FTZ_END;
         free(raw);
         free(st);
     }
     if (fail) { hd_set_error(HD_EMODEL, "out of memory for the sLSTM cell scratch"); return -1; }
+    return 0;
+}
+
+static int cpu_slstm_cell(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
+                          size_t NH, size_t DH, int rev_heads, float *Y, size_t ldy)
+{
+    return slstm_run(Wx, ldw, R, b, L, NH, DH, rev_heads, NULL, Y, ldy);
+}
+
+static int cpu_slstm_cell_state(hd_backend *be, const float *Wx, size_t ldw, const float *R, const float *b, size_t L,
+                                size_t NH, size_t DH, float *state, float *Y, size_t ldy)
+{
+    return slstm_run(Wx, ldw, R, b, L, NH, DH, 0, state, Y, ldy);
+}
+
+/* ---------------------------------------------------------------- cached decoding of the mLSTM cell */
+
+/* The state after L more positions in one step (the chunkwise inter-chunk update of §5.7 with the whole
+ * span as one chunk): with F_s the cumulative log forget gate and G = F_{L−1}, a_s = ĩ_s − F_s + G,
+ * m⁺ = max(G + m, max_s a_s), C⁺ = C·e^{G+m−m⁺} + Σ_s k_s v_sᵀ e^{a_s−m⁺}, n⁺ likewise with k_s.  The
+ * sum runs in blocks of positions through GEMMs. */
+static int mlstm_state_head(const float *k, const float *v, size_t ld, const float *ig, const float *fg, size_t ldg,
+                            size_t L, size_t DH, float *C, float *n, float *mp)
+{
+    enum { BLK = 256 };
+    double *a = malloc((L ? L : 1) * sizeof(double));
+    float *K = malloc((size_t)BLK * DH * sizeof(float));
+    if (!a || !K) { free(a); free(K); return -1; }
+    double F = 0.0, amax = -INFINITY;
+    for (size_t s = 0; s < L; s++) {
+        F += logsigmoid(fg[s * ldg]);
+        a[s] = ig[s * ldg] - F;   /* + G below */
+    }
+    double G = F, m = *mp;
+    for (size_t s = 0; s < L; s++) {
+        a[s] += G;
+        if (a[s] > amax) amax = a[s];
+    }
+    double mn = (float)(G + m > amax ? G + m : amax);   /* kept in float: every scale uses the stored value */
+    float old = (float)exp(G + m - mn);
+    for (size_t d = 0; d < DH * DH; d++) C[d] *= old;
+    for (size_t d = 0; d < DH; d++) n[d] *= old;
+    for (size_t s0 = 0; s0 < L; s0 += BLK) {
+        size_t nb = L - s0 < BLK ? L - s0 : BLK;
+        for (size_t s = 0; s < nb; s++) {
+            float w = (float)exp(a[s0 + s] - mn);
+            const float *ks = k + (s0 + s) * ld;
+            for (size_t d = 0; d < DH; d++) K[s * DH + d] = w * ks[d];
+        }
+        for (size_t d = 0; d < DH; d++) {
+            float s2 = 0.0f;
+            for (size_t s = 0; s < nb; s++) s2 += K[s * DH + d];
+            n[d] += s2;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)DH, (int)DH, (int)nb, 1.0f, K, (int)DH, v + s0 * ld,
+                    (int)ld, 1.0f, C, (int)DH);
+    }
+    *mp = (float)mn;
+    free(a);
+    free(K);
+    return 0;
+}
+
+static int cpu_mlstm_state(hd_backend *be, const float *k, const float *v, size_t ldkv, const float *ig, const float *fg,
+                           size_t ldg, size_t L, size_t NH, size_t DH, float *state)
+{
+    int fail = 0;
+    size_t per = DH * DH + DH + 1;
+    #pragma omp parallel for schedule(dynamic, 1) if (NH > 1 && L * DH > 4096)
+    for (size_t h = 0; h < NH; h++) {
+        FTZ_BEGIN;
+        float *S = state + h * per;
+        int r = mlstm_state_head(k + h * DH, v + h * DH, ldkv, ig + h, fg + h, ldg, L, DH, S, S + DH * DH,
+                                 S + DH * DH + DH);
+        FTZ_END;
+        if (r) {
+            #pragma omp atomic write
+            fail = 1;
+        }
+    }
+    if (fail) { hd_set_error(HD_EMODEL, "out of memory for the mLSTM state scratch (L = %zu)", L); return -1; }
+    return 0;
+}
+
+static int cpu_mlstm_step(hd_backend *be, const float *q, const float *k, const float *v, const float *ig,
+                          const float *fg, size_t NH, size_t DH, float *state, float *H)
+{
+    size_t per = DH * DH + DH + 1;
+    float *qs = malloc(DH * sizeof(float));
+    if (!qs) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    FTZ_BEGIN;
+    for (size_t h = 0; h < NH; h++) {
+        float *S = state + h * per;
+        double m = S[DH * DH + DH];
+        mlstm_recur_step(q + h * DH, k + h * DH, v + h * DH, ig[h], fg[h], DH, S, S + DH * DH, &m, qs, H + h * DH, 1);
+        S[DH * DH + DH] = (float)m;
+    }
+    FTZ_END;
+    free(qs);
     return 0;
 }
 
@@ -396,5 +531,8 @@ void hd_backend_cpu_xlstm_init(hd_backend *be)
     be->mlstm_cell = cpu_mlstm_cell;
     be->mlstm_gate = cpu_mlstm_gate;
     be->slstm_cell = cpu_slstm_cell;
+    be->slstm_cell_state = cpu_slstm_cell_state;
+    be->mlstm_state = cpu_mlstm_state;
+    be->mlstm_step = cpu_mlstm_step;
     be->gelu_erf_mul = cpu_gelu_erf_mul;
 }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test_generate.sh -- `hyenadna generate` on the command line: reproducibility across thread counts,
+# top-k 1 = greedy, seeds, record names and line width, length limits, refusals, atomic output, the
+# README example.  (Greedy output against `forward --logits`: tests/test_generate.c.)
+. "$(dirname "$0")/../lib.sh"
+same() { if cmp -s "$1" "$2"; then ok; else bad "$3: $(basename "$1") and $(basename "$2") differ"; diff "$1" "$2" | head -4 | sed 's/^/    /'; fi; }
+seqs() { grep -v '^>' "$1" | tr -d '\n'; }
+
+tiny=$T/hyenadna-tiny
+# a unidirectional twin of the sLSTM fixture (same weights): a causal DNA-xLSTM
+mkdir -p "$tmp/xs"
+sed 's/"bidirectional": true/"bidirectional": false/' "$T/xlstm-slstm/config.json" >"$tmp/xs/config.json"
+ln -s "$T/xlstm-slstm/model.safetensors" "$tmp/xs/model.safetensors"
+grep -q '"bidirectional": false' "$tmp/xs/config.json" && ok || bad "could not make the causal xLSTM twin"
+printf '>p1 first prompt\nACGTTGCAACGGATTACAGATTACA\n>p2\nggattacaNNacgt\n>p3\nT\n' >"$tmp/prompts.fa"
+
+# seeded sampling: the same output for any thread count, per model
+for m in "$tiny" "$tmp/xs" "$T/evo2-tiny"; do
+  n=$(basename "$m")
+  for th in 1 2 3; do
+    expect 0 "$n -@ $th" -- "$H" generate -m "$m" -n 150 --seed 7 -@ "$th" -o "$tmp/s$th.fa" "$tmp/prompts.fa"
+  done
+  same "$tmp/s1.fa" "$tmp/s2.fa" "$n: --seed 7 with 1 and 2 threads"
+  same "$tmp/s1.fa" "$tmp/s3.fa" "$n: --seed 7 with 1 and 3 threads"
+  expect 0 "$n --seed 8" -- "$H" generate -m "$m" -n 150 --seed 8 -o "$tmp/s8.fa" "$tmp/prompts.fa"
+  [ "$(seqs "$tmp/s1.fa")" != "$(seqs "$tmp/s8.fa")" ] && ok || bad "$n: seeds 7 and 8 give the same bases"
+  # top-k 1 is greedy, whatever the seed and temperature
+  expect 0 "$n greedy" -- "$H" generate -m "$m" -n 150 --temperature 0 -o "$tmp/g.fa" "$tmp/prompts.fa"
+  expect 0 "$n top-k 1" -- "$H" generate -m "$m" -n 150 --top-k 1 --temperature 2.5 --seed 99 -o "$tmp/k1.fa" "$tmp/prompts.fa"
+  [ "$(seqs "$tmp/g.fa")" = "$(seqs "$tmp/k1.fa")" ] && ok || bad "$n: --top-k 1 differs from --temperature 0"
+  [ "$(seqs "$tmp/g.fa")" != "$(seqs "$tmp/s1.fa")" ] && ok || bad "$n: sampling at T=1 gave the greedy bases"
+done
+
+# records: names, description, 60 bases per line, only A C G T
+f=$tmp/s1.fa
+[ "$(grep -c '^>' "$f")" -eq 3 ] && ok || bad "three prompts, $(grep -c '^>' "$f") records"
+has "$f" "^>p1 model=$T/evo2-tiny temperature=1 top_k=4 top_p=1 seed=7$" "header of p1"
+has "$f" "^>p3 " "header of p3"
+awk '!/^>/ { if (length($0) > 60 || $0 !~ /^[ACGT]+$/) bad = 1 } END { exit bad }' "$f" && ok || bad "lines of A/C/G/T, at most 60"
+[ "$(awk '/^>/ {if (n) print n; n = 0; next} {n += length($0)} END {print n}' "$f" | sort -u)" = 150 ] && ok || bad "150 bases per record"
+[ "$(sed -n 2p "$f" | tr -d '\n' | wc -c)" -eq 60 ] && ok || bad "first line holds 60 bases"
+expect 0 "--num-samples 3 --with-prompt" -- "$H" generate -m "$tiny" -n 7 --num-samples 3 --with-prompt --top-k 2 --top-p 0.9 --temperature 0.5 --seed 1 "$tmp/prompts.fa"
+[ "$(grep '^>' "$tmp/out" | cut -d' ' -f1 | tr '\n' ' ')" = ">p1_s1 >p1_s2 >p1_s3 >p2_s1 >p2_s2 >p2_s3 >p3_s1 >p3_s2 >p3_s3 " ] && ok || bad "sample names: $(grep '^>' "$tmp/out" | cut -d' ' -f1 | tr '\n' ' ')"
+has "$tmp/out" "temperature=0.5 top_k=2 top_p=0.9 seed=1$" "settings in the header"
+[ "$(sed -n 2p "$tmp/out")" = "ACGTTGCAACGGATTACAGATTACA" ] || [ "$(sed -n 2p "$tmp/out" | cut -c1-25)" = "ACGTTGCAACGGATTACAGATTACA" ] && ok || bad "--with-prompt starts with the prompt"
+awk '/^>p2_s1/ {getline; print; exit}' "$tmp/out" | grep -q '^ggattacaNNacgt[ACGT]\{7\}$' && ok || bad "--with-prompt keeps the prompt as given"
+
+# samples come from one prefill (forked; Evo 2 prefills again): sample 1 of three is the single sample of
+# the same seed
+for m in "$tiny" "$tmp/xs" "$T/evo2-tiny"; do
+  expect 0 "--num-samples 3" -- "$H" generate -m "$m" -n 90 --num-samples 3 --seed 5 "$tmp/prompts.fa"
+  awk '/^>p2_s1 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns3"
+  awk '/^>p2_s2 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns3b"
+  expect 0 "--num-samples 1" -- "$H" generate -m "$m" -n 90 --seed 5 "$tmp/prompts.fa"
+  awk '/^>p2 /{p=1; next} /^>/{p=0} p' "$tmp/out" | tr -d '\n' >"$tmp/ns1"
+  [ -s "$tmp/ns1" ] && same "$tmp/ns3" "$tmp/ns1" "$(basename "$m"): sample 1 of 3 vs the single sample" || bad "no p2 record"
+  cmp -s "$tmp/ns3" "$tmp/ns3b" && bad "$(basename "$m"): samples 1 and 2 are equal" || ok
+done
+
+# without --seed: a seed on stderr that repeats the run
+expect 0 "random seed" -- "$H" generate -m "$tiny" -n 80 "$tmp/prompts.fa"
+has "$tmp/err" "random seed [0-9]" "the seed is printed"
+seed=$(sed -n 's/.*random seed \([0-9]*\).*/\1/p' "$tmp/err")
+cp "$tmp/out" "$tmp/r1.fa"
+has "$tmp/r1.fa" "seed=$seed\$" "the printed seed is in the header"
+expect 0 "--seed from stderr" -- "$H" generate -m "$tiny" -n 80 --seed "$seed" "$tmp/prompts.fa"
+same "$tmp/out" "$tmp/r1.fa" "--seed $seed repeats the unseeded run"
+
+# stdin and the default model
+printf '>s\nACGTACGTAC\n' | "$H" generate -n 5 --seed 3 - >"$tmp/out" 2>"$tmp/err" && ok || bad "generate from stdin"
+[ "$(sed -n 2p "$tmp/out" | wc -c)" -eq 6 ] && ok || bad "5 bases from stdin: $(sed -n 2p "$tmp/out")"
+
+# masked models are refused
+for m in caduceus-ph xlstm-mlstm; do
+  expect 1 "masked $m" -- "$H" generate -m "$T/$m" -n 5 "$tmp/prompts.fa"
+  has "$tmp/err" "masked" "message for $m"
+  has "$tmp/err" "^hyenadna generate: " "prefix for $m"
+done
+
+# prompts: empty, bad characters, too long; generation stops at the maximum length
+printf '>e\n\n' >"$tmp/empty.fa"
+expect 1 "empty prompt" -- "$H" generate -m "$tiny" -n 5 "$tmp/empty.fa"
+has "$tmp/err" "empty" "empty prompt message"
+printf '>ok\nACGT\n>bad\nACGU\n' >"$tmp/bad.fa"
+expect 1 "bad character" -- "$H" generate -m "$tiny" -n 5 -o "$tmp/bad.out.fa" "$tmp/bad.fa"
+has "$tmp/err" "bad" "bad character names the record"
+[ ! -e "$tmp/bad.out.fa" ] && ok || bad "a failed run left $tmp/bad.out.fa"
+[ -z "$(ls "$tmp" | grep -i 'bad.out.fa.')" ] && ok || bad "a failed run left a temporary file"
+awk 'BEGIN { printf ">long\n"; for (i = 0; i < 1100; i++) printf "%s", substr("ACGT", i % 4 + 1, 1); print "" }' >"$tmp/long.fa"
+expect 1 "prompt too long" -- "$H" generate -m "$tiny" -n 5 "$tmp/long.fa"
+has "$tmp/err" "record long: the prompt of 1100 bases exceeds the model's maximum length of 1026" "too long message"
+has "$tmp/err" "truncate-prompt" "the message names --truncate-prompt"
+expect 0 "--truncate-prompt" -- "$H" generate -m "$tiny" -n 30 --truncate-prompt --seed 1 "$tmp/long.fa"
+[ "$(seqs "$tmp/out" | wc -c)" -eq 30 ] && ok || bad "--truncate-prompt gives all 30 bases"
+awk 'BEGIN { printf ">near\n"; for (i = 0; i < 1020; i++) printf "%s", substr("ACGT", i % 4 + 1, 1); print "" }' >"$tmp/near.fa"
+expect 0 "stop at the maximum length" -- "$H" generate -m "$tiny" -n 20 --seed 1 "$tmp/near.fa"
+has "$tmp/err" "record near: generation stops at the model's maximum length of 1026 tokens: 7 of 20 new bases" "stop message"
+[ "$(seqs "$tmp/out" | wc -c)" -eq 7 ] && ok || bad "7 bases up to the maximum length"
+
+# options
+for o in "--top-k 5" "--top-k 0" "--top-p 0" "--top-p 1.5" "--temperature -1" "-n 0" "--num-samples 0" "--seed -3" "--seed x"; do
+  # shellcheck disable=SC2086
+  expect 1 "bad option $o" -- "$H" generate -m "$tiny" $o "$tmp/prompts.fa"
+done
+expect 0 "--help" -- "$H" generate --help
+has "$tmp/out" "Usage: hyenadna generate" "--help"
+
+# the README example (run in a scratch directory, data/ from the source tree)
+ex=$(sed -n 's/^\$H \(generate .*\)$/\1/p' "$S/README.md" | head -1)
+[ -n "$ex" ] && ok || bad "no generate example in README.md"
+mkdir -p "$tmp/readme" && ln -s "$S/data" "$tmp/readme/data"
+(cd "$tmp/readme" && eval "\"$H\" $ex") >"$tmp/out" 2>"$tmp/err" && ok || { bad "README example failed: $ex"; head -3 "$tmp/err"; }
+f=$tmp/readme/new.fa
+[ "$(grep -c '^>' "$f" 2>/dev/null)" -eq "$(grep -c '^>' "$S/data/example.fa")" ] && ok || bad "README example: one record per window"
+[ "$(awk '/^>/ {if (n) print n; n = 0; next} {n += length($0)} END {print n}' "$f" | sort -u)" = 200 ] && ok || bad "README example: 200 bases per record"
+expected=$(awk '/^\$H generate/ {getline; getline; getline; print; exit}' "$S/README.md")
+[ "$(sed -n 2p "$f")" = "$expected" ] && ok || bad "README example output: $(sed -n 2p "$f") vs README $expected"
+
+finish

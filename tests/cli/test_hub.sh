@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# test_hub.sh -- `hyenadna pull`, -m hf:OWNER/REPO and `hyenadna models` against a stand-in Hub on the loopback
+# interface (tests/hub_server.py: endpoint 127.0.0.1:PORT, LFS storage 127.0.0.2:PORT); no network is used.
+. "$(dirname "$0")/../lib.sh"
+need python3
+PY=$(command -v python3)
+check() { if eval "$2"; then ok; else bad "$1"; fi; }   # description, condition
+
+W=$tmp
+SRV=
+stop_server() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null; SRV=; }
+trap 'stop_server; rm -rf "$tmp"' EXIT
+start_server() {
+  rm -f "$W/port"
+  "$PY" "$S/tests/hub_server.py" --root "$W/root" --port-file "$W/port" --log "$W/log" &
+  SRV=$!
+  for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
+  [ -s "$W/port" ] || { echo "the stand-in hub did not start"; exit 1; }
+  export HF_ENDPOINT="http://127.0.0.1:$(cat "$W/port")"
+}
+# run the binary: status in $rc, stdout in $out, stderr in $err
+run() { "$H" "$@" >"$W/out" 2>"$W/err"; rc=$?; out=$(cat "$W/out"); err=$(cat "$W/err"); }
+sha() { sha256sum "$1" | cut -c1-64; }
+# the same tensors, byte for byte, in two safetensors files (the __metadata__ names the model path, so differs)
+same_tensors() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import json, struct, sys
+def load(p):
+    b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n]); h.pop("__metadata__", None)
+    return {k: (v["dtype"], v["shape"], b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]) for k, v in h.items()}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+sys.exit(0 if a and a == b else 1)
+PYEOF
+}
+
+# ---------------------------------------------------------------- repositories of the stand-in hub
+R=$W/root/test
+mkdir -p "$R"
+for r in tiny gated corrupt resume missing evil long huge; do
+  mkdir -p "$R/$r"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/model.safetensors" "$R/$r/"
+done
+cp "$T/hyenadna-tiny/README.md" "$R/tiny/"
+echo '{"gated": "hf_gate_tok"}' > "$R/gated.json"
+echo '{"corrupt": ["model.safetensors"]}' > "$R/corrupt.json"
+echo '{"truncate_once": ["model.safetensors"]}' > "$R/resume.json"
+echo '{"missing": ["model.safetensors"]}' > "$R/missing.json"
+echo '{"extra_listing": ["../../../escaped.safetensors"]}' > "$R/evil.json"
+echo '{"long_body": ["model.safetensors"]}' > "$R/long.json"
+echo '{"huge_headers": true}' > "$R/huge.json"
+if [ -d "$T/evo2-tiny" ]; then   # an Evo 2 repository: the .pt, its YAML and Hugging Face's own config.json
+  mkdir -p "$R/evo2"; cp "$T/evo2-tiny/model.pt" "$T/evo2-tiny/config.yml" "$R/evo2/"
+  echo '{"_name_or_path": "arcinstitute/evo2_7b", "model_type": "stripedhyena2"}' > "$R/evo2/config.json"
+fi
+if [ -d "$T/plantcaduceus" ]; then   # a repository with a PyTorch checkpoint only (and tokenizer.json)
+  mkdir -p "$R/plant"; cp "$T/plantcaduceus/config.json" "$T/plantcaduceus/tokenizer.json" "$T/plantcaduceus/pytorch_model.bin" "$R/plant/"
+fi
+
+export HF_HUB_CACHE=$W/cache HF_HOME=$W/hfhome
+unset HF_TOKEN HUGGING_FACE_HUB_TOKEN HF_TOKEN_PATH HYENADNA_MODEL
+start_server
+TOK=hf_secret_$$
+
+# ---------------------------------------------------------------- a normal pull, with a token
+HF_TOKEN=$TOK run pull test/tiny
+check "pull test/tiny exits 0 ($err)" '[ $rc -eq 0 ]'
+repo=$W/cache/models--test--tiny
+commit=$(cat "$repo/refs/main" 2>/dev/null)
+check "refs/main holds a 40-hex commit" '[[ "$commit" =~ ^[0-9a-f]{40}$ ]]'
+check "the snapshot folder is printed" '[ "$out" = "$repo/snapshots/$commit" ]'
+st=$(sha "$T/hyenadna-tiny/model.safetensors")
+check "the LFS blob is named by its sha256" '[ -f "$repo/blobs/$st" ] && [ "$(sha "$repo/blobs/$st")" = "$st" ]'
+check "the snapshot link is relative, to the blob" '[ "$(readlink "$repo/snapshots/$commit/model.safetensors")" = "../../blobs/$st" ]'
+check "config.json is linked" '[ -L "$repo/snapshots/$commit/config.json" ] && cmp -s "$repo/snapshots/$commit/config.json" "$T/hyenadna-tiny/config.json"'
+check "README.md is not fetched by default" '[ ! -e "$repo/snapshots/$commit/README.md" ]'
+check "no .incomplete left" '! ls "$repo"/blobs/*.incomplete >/dev/null 2>&1'
+check "the endpoint received the token" 'grep "\"server\": \"hub\"" "$W/log" | grep -q "Bearer $TOK"'
+check "the storage host (127.0.0.2) was asked for the LFS file" 'grep -q "\"server\": \"storage\"" "$W/log"'
+check "the storage host never received the token" '! grep "\"server\": \"storage\"" "$W/log" | grep -q "Bearer"'
+check "the token is not written into the cache" '! grep -rqa "$TOK" "$W/cache"'
+check "the token is not printed" '! grep -q "$TOK" "$W/out" "$W/err"'
+HF_TOKEN=$TOK run pull --include 'README*' --progress test/tiny
+check "--include fetches more ($err)" '[ $rc -eq 0 ] && [ -L "$repo/snapshots/$commit/README.md" ]'
+check "--progress draws a bar with rate and ETA" 'grep -q "ETA" "$W/err"'
+
+: > "$W/log"
+run pull test/tiny
+check "a second pull finds the blobs in the cache" '[ $rc -eq 0 ] && ! grep -q "\"method\": \"GET\", \"path\": \"/lfs/" "$W/log"'
+run pull --force test/tiny
+check "--force downloads again" '[ $rc -eq 0 ] && grep -q "\"method\": \"GET\", \"path\": \"/lfs/" "$W/log" && [ "$(sha "$repo/blobs/$st")" = "$st" ]'
+run pull
+check "pull without a model: exit 1" '[ $rc -eq 1 ]'
+run pull test/tiny test/gated
+check "pull of two models: exit 1" '[ $rc -eq 1 ]'
+
+# ---------------------------------------------------------------- -m hf: with the server stopped
+stop_server
+"$H" forward -m "$T/hyenadna-tiny" --logits -o "$W/direct.st" "$T/hyenadna-tiny/input.fa" 2>/dev/null
+run forward -m hf:test/tiny --logits -o "$W/hub.st" "$T/hyenadna-tiny/input.fa"
+check "forward -m hf:test/tiny runs from the cache with the server down ($err)" '[ $rc -eq 0 ]'
+check "... and gives the same outputs as the model directory" 'same_tensors "$W/direct.st" "$W/hub.st"'
+run info -m "hf:test/tiny@$commit"
+check "-m hf:OWNER/REPO@COMMIT" '[ $rc -eq 0 ] && echo "$out" | grep -q "^weights.*snapshots/$commit/model.safetensors"'
+HYENADNA_MODEL=hf:test/tiny run info
+check "HYENADNA_MODEL=hf:..." '[ $rc -eq 0 ] && echo "$out" | grep -q "^family.hyenadna"'
+run info -m hf:test/absent
+check "a model not in the cache: exit 2" '[ $rc -eq 2 ]'
+check "... naming the pull command" 'echo "$err" | grep -q "hyenadna pull test/absent"'
+run info -m hf:test/tiny@v9
+check "a revision not in the cache names the pull command with it" '[ $rc -eq 2 ] && echo "$err" | grep -q "hyenadna pull test/tiny@v9"'
+run pull test/tiny
+check "pull with the server down: exit 2, a network error" '[ $rc -eq 2 ] && echo "$err" | grep -qi "network error"'
+HF_HUB_OFFLINE=1 run pull test/tiny
+check "pull with HF_HUB_OFFLINE=1: exit 1, says so" '[ $rc -eq 1 ] && echo "$err" | grep -q "HF_HUB_OFFLINE"'
+run models
+check "models runs without the network" '[ $rc -eq 0 ]'
+start_server
+
+# ---------------------------------------------------------------- an interrupted download resumes
+: > "$W/log"
+run pull test/resume
+rrepo=$W/cache/models--test--resume
+check "an interrupted download: exit 2" '[ $rc -eq 2 ]'
+check "... says it can be resumed" 'echo "$err" | grep -q "resume"'
+check "... keeps the partial blob" 'ls "$rrepo"/blobs/*.incomplete >/dev/null 2>&1'
+check "... and writes no snapshot and no ref" '[ ! -e "$rrepo/snapshots" ] && [ ! -e "$rrepo/refs" ]'
+part=$(ls "$rrepo"/blobs/*.incomplete 2>/dev/null | head -1)
+have=$(stat -c %s "$part" 2>/dev/null || echo 0)
+run pull test/resume
+check "the second pull completes ($err)" '[ $rc -eq 0 ]'
+check "... with a Range request from the partial size" 'grep "\"server\": \"storage\"" "$W/log" | grep -q "\"range\": \"bytes=$have-\""'
+check "... and the blob is whole" '[ "$(sha "$rrepo/blobs/$st")" = "$st" ] && [ ! -e "$part" ]'
+
+# ---------------------------------------------------------------- failures: exit 2, nothing in snapshots/
+run pull test/corrupt
+check "a corrupted LFS body: exit 2, a checksum error" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
+check "... no blob, no partial file, no snapshot" '[ ! -e "$W/cache/models--test--corrupt/blobs/$st" ] && ! ls "$W/cache/models--test--corrupt"/blobs/*.incomplete >/dev/null 2>&1 && [ ! -e "$W/cache/models--test--corrupt/snapshots" ]'
+run pull test/missing
+check "a 404: exit 2 naming the file" '[ $rc -eq 2 ] && echo "$err" | grep -q "model.safetensors" && echo "$err" | grep -q "404"'
+check "... no snapshot" '[ ! -e "$W/cache/models--test--missing/snapshots" ]'
+run pull test/nosuchrepo
+check "an unknown repository: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "not found"'
+run pull test/tiny@nosuchbranch
+check "an unknown revision: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "nosuchbranch"'
+run pull test/long
+check "a body longer than announced: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "longer than"'
+check "... the partial file is removed" '! ls "$W/cache/models--test--long"/blobs/*.incomplete >/dev/null 2>&1'
+run pull test/huge
+check "an absurd header block: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "header block"'
+
+# ---------------------------------------------------------------- a gated repository
+: > "$W/log"
+run pull test/gated
+check "gated without a token: exit 2, says gated and HF_TOKEN" '[ $rc -eq 2 ] && echo "$err" | grep -q "gated" && echo "$err" | grep -q "HF_TOKEN"'
+HF_TOKEN=hf_wrong run pull test/gated
+check "gated with a token without access: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "no access"'
+check "... the wrong token is not printed" '! grep -q hf_wrong "$W/err"'
+mkdir -p "$W/hfhome"; printf 'hf_gate_tok\n' > "$W/hfhome/token"
+run pull test/gated
+check "gated with the token file \$HF_HOME/token ($err)" '[ $rc -eq 0 ]'
+check "... the storage host still got no token" '! grep "\"server\": \"storage\"" "$W/log" | grep -q "Bearer"'
+rm -f "$W/hfhome/token"
+
+# ---------------------------------------------------------------- crafted names
+run pull ../tiny
+check "owner '..': exit 1" '[ $rc -eq 1 ]'
+run pull 'test/tiny@../../../etc'
+check "revision with '..': exit 1" '[ $rc -eq 1 ]'
+run pull 'test/ti/ny'
+check "a repository name with a separator: exit 1" '[ $rc -eq 1 ]'
+run pull '/etc/passwd'
+check "an absolute path: exit 1" '[ $rc -eq 1 ]'
+run info -m 'hf:test/..'
+check "-m hf: with '..': exit 1" '[ $rc -eq 1 ]'
+run pull test/evil
+check "a listing with a crafted file name: exit 2, refused" '[ $rc -eq 2 ] && echo "$err" | grep -q "cannot be written safely"'
+check "... nothing written outside the cache" '[ -z "$(find "$W" -name "escaped*")" ]'
+
+# ---------------------------------------------------------------- an Evo 2 repository as published
+if [ -d "$R/evo2" ]; then
+  run pull test/evo2
+  check "pull of an Evo 2 repository: the .pt, the YAML and config.json ($err)" '[ $rc -eq 0 ] && [ -L "$out/model.pt" ] && [ -L "$out/config.yml" ] && [ -L "$out/config.json" ]'
+  "$H" forward -m "$T/evo2-tiny/model.pt" -c "$T/evo2-tiny/config.yml" -o "$W/edirect.st" "$T/evo2-tiny/input.fa" 2>/dev/null
+  run forward -m hf:test/evo2 -o "$W/ehub.st" "$T/evo2-tiny/input.fa"
+  check "-m hf: runs it with its YAML, passing over Hugging Face's config.json ($err)" '[ $rc -eq 0 ] && same_tensors "$W/edirect.st" "$W/ehub.st"'
+fi
+
+# ---------------------------------------------------------------- a repository with a PyTorch checkpoint only
+if [ -d "$R/plant" ]; then
+  run pull test/plant
+  check "pull of a .bin-only repository ($err)" '[ $rc -eq 0 ] && [ -L "$out/pytorch_model.bin" ] && [ -L "$out/tokenizer.json" ]'
+  run info -m hf:test/plant
+  check "-m hf: opens its pytorch_model.bin ($err)" '[ $rc -eq 0 ] && echo "$out" | grep -q "^weights.*pytorch_model.bin"'
+  "$H" forward -m "$T/plantcaduceus/pytorch_model.bin" -o "$W/pdirect.st" "$T/plantcaduceus/input.fa" 2>/dev/null
+  run forward -m hf:test/plant -o "$W/phub.st" "$T/plantcaduceus/input.fa"
+  check "... and runs it as the file itself ($err)" '[ $rc -eq 0 ] && same_tensors "$W/pdirect.st" "$W/phub.st"'
+fi
+stop_server
+
+# ---------------------------------------------------------------- a cache built by hand in huggingface_hub's layout
+C=$W/handmade
+hr=$C/models--hand--built
+c1=0123456789abcdef0123456789abcdef01234567
+cfg=$(sha1sum "$T/hyenadna-tiny/config.json" | cut -c1-40)
+mkdir -p "$hr/blobs" "$hr/snapshots/$c1" "$hr/refs/refs/pr"
+cp "$T/hyenadna-tiny/model.safetensors" "$hr/blobs/$st"
+cp "$T/hyenadna-tiny/config.json" "$hr/blobs/$cfg"
+ln -s "../../blobs/$st" "$hr/snapshots/$c1/model.safetensors"
+ln -s "../../blobs/$cfg" "$hr/snapshots/$c1/config.json"
+printf '%s' "$c1" > "$hr/refs/main"
+printf '%s' "$c1" > "$hr/refs/refs/pr/1"
+HF_HUB_CACHE=$C run forward -m hf:hand/built --logits -o "$W/hand.st" "$T/hyenadna-tiny/input.fa"
+check "a hand-built huggingface_hub cache is read ($err)" '[ $rc -eq 0 ] && same_tensors "$W/direct.st" "$W/hand.st"'
+HF_HUB_CACHE=$C run info -m hf:hand/built@refs/pr/1
+check "... at a nested ref (refs/pr/1)" '[ $rc -eq 0 ]'
+unset HF_HUB_CACHE
+HF_HOME=$W/home2 run info -m hf:hand/built
+check "without HF_HUB_CACHE the cache is \$HF_HOME/hub (absent: exit 2)" '[ $rc -eq 2 ] && echo "$err" | grep -q "$W/home2/hub/models--hand--built"'
+mkdir -p "$W/home2"; ln -s "$C" "$W/home2/hub"
+HF_HOME=$W/home2 run info -m hf:hand/built
+check "... and found there" '[ $rc -eq 0 ]'
+mkdir -p "$C/models--LongSafari--hyenadna-tiny-1k-seqlen-hf"; cp -a "$hr/." "$C/models--LongSafari--hyenadna-tiny-1k-seqlen-hf/"
+rm -f "$hr/blobs/$st"
+HF_HUB_CACHE=$C run info -m hf:hand/built
+check "a snapshot whose blob is gone: exit 2" '[ $rc -eq 2 ]'
+
+# ---------------------------------------------------------------- the catalogue
+HF_HUB_CACHE=$C run models
+check "models: exit 0" '[ $rc -eq 0 ]'
+check "models: a header and at least 27 checkpoints" '[ "$(echo "$out" | head -1 | cut -f1)" = "#name" ] && [ "$(echo "$out" | grep -vc "^#")" -ge 27 ]'
+for want in LongSafari/hyenadna-tiny-1k-seqlen-hf LongSafari/hyenadna-large-1m-seqlen-hf kuleshov-group/caduceus-ps_seqlen-131k_d_model-256_n_layer-16 \
+            kuleshov-group/caduceus-ph_seqlen-1k_d_model-256_n_layer-4_lr-8e-3 kuleshov-group/PlantCaduceus_l20 kuleshov-group/PlantCaduceus_l32 \
+            arcinstitute/evo2_7b arcinstitute/evo2_40b; do
+  check "models lists $want" 'echo "$out" | grep -q "hf:$want\$"'
+done
+check "models lists the DNA-xLSTM releases" '[ "$(echo "$out" | grep -c "^dna_xlstm")" -ge 4 ]'
+check "models: a cached repository says so" 'echo "$out" | grep "hf:LongSafari/hyenadna-tiny-1k-seqlen-hf$" | cut -f9 | grep -qx yes'
+check "models: others are not cached" 'echo "$out" | grep "hf:LongSafari/hyenadna-large-1m-seqlen-hf$" | cut -f9 | grep -qx no'
+check "models: the FP8 Evo 2 checkpoints are not supported" 'echo "$out" | grep "hf:arcinstitute/evo2_40b$" | cut -f8 | grep -q "^no"'
+check "models: HyenaDNA is supported" 'echo "$out" | grep "hf:LongSafari/hyenadna-large-1m-seqlen-hf$" | cut -f8 | grep -qx yes'
+HF_HUB_CACHE=$C run models --json
+check "models --json is a JSON array of the same rows" '[ $rc -eq 0 ] && echo "$out" | "$PY" -c "import json,sys; a=json.load(sys.stdin); assert len(a) >= 27 and all(\"supported\" in e and \"cached\" in e for e in a); assert any(e[\"repo\"] == \"LongSafari/hyenadna-tiny-1k-seqlen-hf\" and e[\"cached\"] is True for e in a)"'
+run models -o "$W/models.tsv"
+check "models -o FILE" '[ $rc -eq 0 ] && [ "$(grep -vc "^#" "$W/models.tsv")" -ge 27 ]'
+run models extra
+check "models: an unexpected argument is a usage error" '[ $rc -eq 1 ]'
+
+finish
