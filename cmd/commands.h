@@ -6,6 +6,7 @@
 
 int main_info(int argc, char **argv);
 int main_forward(int argc, char **argv);
+int main_bench(int argc, char **argv);
 int main_convert(int argc, char **argv);
 int main_classify(int argc, char **argv);
 int main_embed(int argc, char **argv);

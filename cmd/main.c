@@ -32,6 +32,7 @@ static const cmd_t cmds[] = {
     {main_classify, "classify", "classify sequences or genome windows: in-context, few-shot heads, k-mer baseline"},
     {main_forward, "forward", "run a model on FASTA records; hidden states and logits as safetensors"},
     {main_generate, "generate", "continue FASTA prompts with DNA sampled from a causal model (cached decoding)"},
+    {main_bench, "bench", "time the forward at given lengths: tokens/s, peak memory, SGEMM rate, GEMM-only time"},
     {NULL, "Figures", NULL},
     {main_plot, "plot", "SVG/PNG pictures of a region: SNV-table heatmap, bigWig track panels"},
     {NULL, NULL, NULL},

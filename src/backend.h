@@ -281,6 +281,17 @@ enum { HD_ACT_IDENTITY = 0, HD_ACT_GELU = 1, HD_ACT_SILU = 2 };
 
 /* The CPU backend: nthreads 0 = every core. */
 hd_backend *hd_backend_cpu_new(int nthreads);
+/* The kernels the CPU backend runs, for the user (`hyenadna bench`): the BLAS and its core type, and how FFT
+ * plans are made (FFTW planner mode, the wisdom file and whether it exists). */
+typedef struct {
+    char blas[64];            /* "OpenBLAS 0.3.21", or "cblas" when the library does not say */
+    char blas_core[64];       /* OpenBLAS core type ("SkylakeX"), "" when unknown */
+    char blas_config[256];    /* OpenBLAS build configuration, "" when unknown */
+    char fft_planner[128];    /* "estimate", or "estimate below N points, measure from N" */
+    char fft_wisdom[4096];    /* the wisdom file measured plans are cached in, "" when none */
+    int fft_wisdom_present;   /* 1 when that file exists */
+} hd_cpu_kernels;
+void hd_cpu_kernels_get(hd_cpu_kernels *k);
 enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2 };
 
 /* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure.  "auto" never

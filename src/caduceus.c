@@ -623,6 +623,17 @@ static const hd_op caduceus_needs[] = {
     HD_OP(rmsnorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv), HD_OP(silu),
     HD_OP(flip_cm), HD_OP(selective_scan), HD_OP(mul_silu_cm), HD_OP(add), HD_OPS_END};
 
+/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and BiMamba the shared in_proj (D → 2E) and
+ * out_proj (E → D), and per direction x_proj (E → R + 2N) and dt_proj (R → E) (§4.5); PS runs BiMamba on
+ * both halves; the head (D → rows, per half) with logits. */
+static double caduceus_gemm_flops(const hd_model *m, size_t L, int logits)
+{
+    const caduceus *c = m->impl;
+    double D = c->D, E = c->E, N = c->N, R = c->R, halves = c->rcps ? 2 : 1, dirs = c->bidir ? 2 : 1;
+    double bimamba = 2 * D * 2 * E + 2 * E * D + dirs * (2 * E * (R + 2 * N) + 2 * R * E);
+    return (double)L * halves * (m->n_layer * bimamba + (logits ? 2 * D * c->rows : 0));
+}
+
 const hd_family_ops hd_caduceus_ops = {
     .name = "caduceus", .load = caduceus_load, .free = caduceus_free, .forward = caduceus_forward,
-    .needs = caduceus_needs};
+    .needs = caduceus_needs, .gemm_flops = caduceus_gemm_flops};

@@ -1059,6 +1059,22 @@ static const hd_op evo2_needs[] = {
     HD_OP(copy_cm), HD_OP(modal_filter), HD_OP(modal_scan), HD_OP(fftconv), HD_OP(rope_neox), HD_OP(attention),
     HD_OP(shift_left), HD_OP(gated_act), HD_OP(add), HD_OPS_END};
 
+/* GEMM FLOPs of a forward (hd_model_gemm_flops, §6.10): per position and block the input projection (H → 3H:
+ * Hyena's proj, attention's Wqkv), the output projection (H → H) and the MLP (l1, l2: H → I; l3: I → H);
+ * each attention block adds q·k and the weighted sum of v over the causal triangle, L(L+1)/2 pairs of NH
+ * heads of HD; the tied head (H → V) with logits.  The FIRs, the HCL FFT convolution and the softmax are not
+ * counted. */
+static double evo2_gemm_flops(const hd_model *m, size_t L, int logits)
+{
+    const evo2 *e = m->impl;
+    double H = e->H, I = e->I, n = (double)L, sum = 0;
+    for (int k = 0; k < e->n_layer; k++) {
+        sum += n * (2 * H * 3 * H + 2 * H * H + 3 * (2 * H * I));
+        if (e->blk[k].type == BLK_ATTN) sum += 2 * (2.0 * e->NH * e->HD) * (n * (n + 1) / 2);
+    }
+    return sum + (logits ? n * 2 * H * e->V : 0);
+}
+
 const hd_family_ops hd_evo2_ops = {
     .name = "evo2", .load = evo2_load, .free = evo2_free, .forward = evo2_forward, .decoder_new = evo2_decoder_new,
-    .tap = evo2_tap, .needs = evo2_needs};
+    .tap = evo2_tap, .needs = evo2_needs, .gemm_flops = evo2_gemm_flops};

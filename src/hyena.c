@@ -608,9 +608,20 @@ static const hd_op hyena_needs[] = {
     HD_OP(mul_cm), HD_OP(add), HD_OP(gelu_tanh), HD_OP(sin_freq), HD_OP(modulate_cm), HD_OP(fft_size),
     HD_OP(spectra_new), HD_OP(spectra_free), HD_OP(spectra_bytes), HD_OP(fftconv), HD_OPS_END};
 
+/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and block in_proj (D → 3D), out_proj (D → D),
+ * fc1 and fc2 (D ↔ F), the implicit-filter MLP (E → H, (H → H) × inner, H → D) for each of the L positions of
+ * the filter (§3.4.5), and the head (D → rows) with logits. */
+static double hyena_gemm_flops(const hd_model *m, size_t L, int logits)
+{
+    const hyena *h = m->impl;
+    double D = h->D, F = h->F, E = h->E, H = h->H;
+    double block = 2 * D * 3 * D + 2 * D * D + 2 * (2 * D * F) + 2 * (E * H + h->n_inner * H * H + H * D);
+    return (double)L * (m->n_layer * block + (logits ? 2 * D * h->rows : 0));
+}
+
 /* ... and those only the decoder calls */
 static const hd_op hyena_decode_needs[] = {HD_OP(copy_cm), HD_OP(longconv_step), HD_OPS_END};
 
 const hd_family_ops hd_hyena_ops = {
     .name = "hyenadna", .load = hyena_load, .free = hyena_free, .forward = hyena_forward, .needs = hyena_needs,
-    .decoder_new = hyena_decoder_new, .decode_needs = hyena_decode_needs};
+    .decoder_new = hyena_decoder_new, .decode_needs = hyena_decode_needs, .gemm_flops = hyena_gemm_flops};

@@ -467,6 +467,11 @@ void hd_decoder_free(hd_decoder *d)
     if (d) d->free(d);
 }
 
+double hd_model_gemm_flops(const hd_model *m, size_t L, int logits)
+{
+    return m && m->ops && m->ops->gemm_flops ? m->ops->gemm_flops(m, L, logits) : 0;
+}
+
 size_t hd_model_n_params(const hd_model *m)
 {
     size_t tot = 0;

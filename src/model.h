@@ -79,6 +79,9 @@ typedef struct hd_family_ops {
     /* the backend ops forward and decoder_new call (backend.h: HD_OP(...), ..., HD_OPS_END), declared next
      * to the family's forward pass: hd_model_forward runs the model on a backend that has them all */
     const struct hd_op *needs;
+    /* FLOPs of the dense matrix products (GEMMs) of one forward over L tokens, 2 per multiply-add, counted from
+     * the model's shapes (see hd_model_gemm_flops); NULL when the family does not say */
+    double (*gemm_flops)(const hd_model *m, size_t L, int logits);
 } hd_family_ops;
 
 struct hd_model {
@@ -160,6 +163,13 @@ int hd_model_base_token(const hd_model *m, int b);
 /* --layer NAME: a block index K ("K": the residual stream after block K: *block = K, *tap = -1) or a family
  * sub-module name (Evo 2: "blocks.K.mlp.l3": *block = -1, *tap ≥ 0).  -1 with HD_EINPUT naming the choices. */
 int hd_model_parse_layer(hd_model *m, const char *name, int *block, int *tap);
+
+/* FLOPs of the dense matrix products of one forward over L tokens (2 per multiply-add), with the LM head when
+ * logits is set: every projection (linear, headwise), the HyenaDNA implicit-filter MLP over L positions and
+ * Evo 2's attention products over the causal triangle; not the FFT convolutions, short filters, scans,
+ * recurrent cells, norms or activations.  The counts per family are next to each forward pass
+ * (docs/models.md §3.4, §4.5, §5.6–§5.8, §6.10).  0 when the family has no counter. */
+double hd_model_gemm_flops(const hd_model *m, size_t L, int logits);
 
 /* Learned parameters stored in the file (buffers such as pos_emb.z/t, deltas excluded). */
 size_t hd_model_n_params(const hd_model *m);

@@ -169,6 +169,32 @@ static void catch_end(logcatch *c, char *out, size_t n)
     free(c->buf);
 }
 
+/* A missing .fai (and .gzi of a bgzip FASTA) is built under temporary names and renamed into place, so that
+ * jobs started side by side on one reference (the pieces of a scattered workflow) never read the half-written
+ * index of another: each either finds the whole file or builds its own.  Failures are left to fai_load,
+ * which then builds in place or explains. */
+static void build_index_atomically(const char *path)
+{
+    kstring_t fai = {0}, gzi = {0}, tfai = {0}, tgzi = {0};
+    ksprintf(&fai, "%s.fai", path);
+    ksprintf(&gzi, "%s.gzi", path);
+    ksprintf(&tfai, "%s.fai.tmp%ld", path, (long)getpid());
+    ksprintf(&tgzi, "%s.gzi.tmp%ld", path, (long)getpid());
+    if (fai.s && gzi.s && tfai.s && tgzi.s && access(fai.s, F_OK)) {
+        htsFile *f = hts_open(path, "r");
+        int bgz = f && hts_get_format(f)->compression == bgzf;
+        if (f) hts_close(f);
+        if (f && fai_build3(path, tfai.s, bgz ? tgzi.s : NULL) == 0) {
+            if (bgz && access(gzi.s, F_OK) == 0) unlink(tgzi.s);    /* keep an index that is there */
+            else if (bgz) rename(tgzi.s, gzi.s);
+            rename(tfai.s, fai.s);
+        }
+        unlink(tfai.s);
+        if (bgz) unlink(tgzi.s);
+    }
+    free(fai.s); free(gzi.s); free(tfai.s); free(tgzi.s);
+}
+
 faidx_t *hd_faidx_open(const char *path)
 {
     if (!strcmp(path, "-")) {
@@ -182,6 +208,7 @@ faidx_t *hd_faidx_open(const char *path)
     logcatch lc;
     char why[512];
     catch_begin(&lc);
+    build_index_atomically(path);
     errno = 0;
     faidx_t *fai = fai_load(path);
     int err = errno;

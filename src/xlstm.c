@@ -940,10 +940,27 @@ static const hd_op xlstm_needs[] = {
     HD_OP(mlstm_cell), HD_OP(mlstm_gate), HD_OP(slstm_cell), HD_OP(gelu_erf_mul), HD_OP(flip), HD_OP(add),
     HD_OPS_END};
 
+/* GEMM FLOPs of a forward (hd_model_gemm_flops), per position: an mLSTM block's proj_up (D → 2Ei), the
+ * headwise q, k, v (blocks of bs), the gates (3Ei → 2NH) and proj_down (Ei → D) (§5.6); an sLSTM block's four
+ * headwise gate inputs (DH → DH per head) and the FFN (D → 2U, U → D) (§5.8), both twice with PS (RCPS
+ * halves); each block twice when bidirectional and not alternating; the head (W → V) with logits.  The
+ * mLSTM and sLSTM cells are not counted. */
+static double xlstm_gemm_flops(const hd_model *m, size_t L, int logits)
+{
+    const xlstm *x = m->impl;
+    double D = x->D, Ei = x->Ei, bs = x->bs, NH = x->mNH, DH = x->sDH, U = x->U, sum = 0;
+    double runs = x->bidir && !x->alternating ? 2 : 1;
+    for (int i = 0; i < m->n_layer; i++)
+        sum += runs * (x->blk[i].type == BLK_MLSTM
+                           ? 2 * D * 2 * Ei + 3 * (2 * Ei * bs) + 2 * 3 * Ei * 2 * NH + 2 * Ei * D
+                           : (x->ps ? 2 : 1) * (4 * (2 * D * DH) + 2 * D * 2 * U + 2 * U * D));
+    return (double)L * (sum + (logits ? 2.0 * x->W * x->V : 0));
+}
+
 /* ... and those only the decoder calls */
 static const hd_op xlstm_decode_needs[] = {
     HD_OP(copy_cm), HD_OP(mlstm_state), HD_OP(mlstm_step), HD_OP(slstm_cell_state), HD_OPS_END};
 
 const hd_family_ops hd_xlstm_ops = {
     .name = "xlstm", .load = xlstm_load, .free = xlstm_free, .forward = xlstm_forward, .needs = xlstm_needs,
-    .decoder_new = xlstm_decoder_new, .decode_needs = xlstm_decode_needs};
+    .decoder_new = xlstm_decoder_new, .decode_needs = xlstm_decode_needs, .gemm_flops = xlstm_gemm_flops};

@@ -95,4 +95,26 @@ interrupted "embed"          -- "$H" embed -@1 -m "$HY" -o @OUT@/x.tsv "$tmp/big
 interrupted "score-variants" -- "$H" score-variants -@1 -m "$HY" --all-snvs -f "$tmp/big.fa" -r b1 -o @OUT@/x.vcf.gz
 interrupted "classify"       -- "$H" classify -@1 -m "$HY" --method knn -t "$tmp/train.fa" -o @OUT@/x.tsv "$tmp/big.fa"
 
+# ------------------------------------------------------------------ jobs side by side on one unindexed reference
+# (the pieces of a scattered workflow): each finds the whole .fai or builds its own under a temporary name
+mkdir -p "$tmp/par"
+for k in 1 2 3; do cp "$tmp/ref.fa" "$tmp/par/ref$k.fa"; bgzip -c "$tmp/ref.fa" > "$tmp/par/ref$k.fa.gz" 2>/dev/null || true; done
+for k in 1 2 3; do
+  for f in "$tmp/par/ref$k.fa" "$tmp/par/ref$k.fa.gz"; do
+    [ -s "$f" ] || continue
+    for j in 1 2 3 4 5 6; do
+      ( "$H" embed -@1 -m "$HY" -r chr1:$((j * 100))-$((j * 100 + 150)) -o "$f.$j.tsv" "$f" 2>"$f.$j.err"; echo $? > "$f.$j.rc" ) &
+    done
+    wait
+    for j in 1 2 3 4 5 6; do
+      if [ "$(cat "$f.$j.rc")" != 0 ] || ! grep -q "^chr1:$((j * 100))-" "$f.$j.tsv"; then bad "$(basename "$f") job $j beside 5 others: $(head -2 "$f.$j.err")"; continue 2; fi
+    done
+    ok
+  done
+done
+if ls "$tmp/par" | grep -q 'tmp'; then bad "temporary index files left: $(ls "$tmp/par" | grep tmp | head -3)"; else ok; fi
+for k in 1 2 3; do
+  if [ "$(cat "$tmp/par/ref$k.fa.fai")" = "$(printf 'chr1\t1200\t6\t60\t61')" ]; then ok; else bad "ref$k.fa.fai built by jobs side by side: $(cat "$tmp/par/ref$k.fa.fai")"; fi
+done
+
 finish "test_robust:"

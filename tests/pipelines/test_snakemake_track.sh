@@ -23,7 +23,8 @@ flow() {
   printf 'model: %s\nref: ref.fa\nprefix: results/genome\nwhat: %s\noutput_type: %s\nscatter: %s\nshards: 3\nthreads: 1\n' \
     "$M" "$what" "$otype" "$scatter" > config.yaml
   if snakemake -s "$S/pipelines/snakemake/track/Snakefile" --configfile config.yaml --cores 2 --quiet >snakemake.log 2>&1; then ok
-  else bad "$d: the workflow failed"; tail -20 snakemake.log | sed 's/^/    /'; cd ..; return; fi
+  else bad "$d: the workflow failed"; tail -20 snakemake.log | sed 's/^/    /'
+    tail -n 5 logs/track/*.log 2>/dev/null | sed 's/^/    /'; cd ..; return; fi
   local n; n=$(ls logs/track/*.log 2>/dev/null | wc -l)
   [ "$n" -eq 3 ] && ok || bad "$d: expected 3 pieces, found $n logs"
   hyenadna track -m "$M" -f ref.fa --what "$what" -O "$otype" -o single 2>/dev/null || bad "$d: single run failed"

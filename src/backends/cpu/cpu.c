@@ -392,6 +392,30 @@ static void wisdom_save(void)
     else unlink(tmp);
 }
 
+void hd_cpu_kernels_get(hd_cpu_kernels *k)
+{
+    memset(k, 0, sizeof *k);
+#ifdef OPENBLAS_VERSION
+    snprintf(k->blas, sizeof k->blas, "%s", OPENBLAS_VERSION + (OPENBLAS_VERSION[0] == ' '));
+    char *e = k->blas + strlen(k->blas);
+    while (e > k->blas && e[-1] == ' ') *--e = 0;
+    snprintf(k->blas_core, sizeof k->blas_core, "%s", openblas_get_corename());
+    snprintf(k->blas_config, sizeof k->blas_config, "%s", openblas_get_config());
+    e = k->blas_config + strlen(k->blas_config);
+    while (e > k->blas_config && e[-1] == ' ') *--e = 0;
+#else
+    snprintf(k->blas, sizeof k->blas, "cblas");
+#endif
+    if (measure_wanted()) snprintf(k->fft_planner, sizeof k->fft_planner, "estimate below %zu points, measure from %zu",
+                                   FFT_MEASURE_MIN, FFT_MEASURE_MIN);
+    else snprintf(k->fft_planner, sizeof k->fft_planner, "estimate");
+    const char *p = wisdom_path();
+    if (p) {
+        snprintf(k->fft_wisdom, sizeof k->fft_wisdom, "%s", p);
+        k->fft_wisdom_present = access(p, R_OK) == 0;
+    }
+}
+
 static fft_plan *get_plan(hd_backend *be, size_t N)
 {
     cpu_priv *P = be->priv;

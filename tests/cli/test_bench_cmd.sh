@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test_bench_cmd.sh -- `hyenadna bench` at small lengths with the bundled default model (max length 1026):
+# the table, the JSON document (parsed by python3: every field, the GEMM FLOPs against the hand count of the
+# default model's shape, the ratio against the times), -o written atomically, lengths with suffixes, the
+# lengths over the model's maximum refused, usage errors (exit 1), --device cuda without a GPU (exit 2),
+# progress only with --progress, the other families.
+# Run by `make check` with HYENADNA and TESTDATA set.
+. "$(dirname "$0")/../lib.sh"
+need python3
+unset HYENADNA_MODEL HYENADNA_PRECISION
+
+# the table: a header, a markdown rule, one row per length in order, the kernels below; nothing on stderr
+expect 0 "bench, table" -- "$H" bench -L 64,100 -r 2 -@ 1
+has "$tmp/out" "^| model *| family *| *params" "table header"
+has "$tmp/out" "^| -* | -* | -*: |" "markdown rule"
+if [ "$(grep -c '^| default ' "$tmp/out")" = 2 ]; then ok; else bad "table: two rows expected"; cat "$tmp/out"; fi
+if grep '^| default ' "$tmp/out" | awk -F'|' '{print $7 + 0}' | tr '\n' ' ' | grep -qx '64 100 '; then ok; else bad "table: lengths 64, 100 in order"; fi
+has "$tmp/out" "^SGEMM: [0-9.]* GFLOP/s on cpu (1 thread)" "table: SGEMM rate"
+has "$tmp/out" "^BLAS: " "table: BLAS line"
+has "$tmp/out" "^FFT: FFTW3 single precision, planner " "table: FFT planner"
+empty "$tmp/err" "bench: stderr without --progress"
+
+# JSON: every field, with values that hang together
+expect 0 "bench --json" -- "$H" bench --json -L 1k,0.5k,10 -r 3 -w 1 -@ 1
+cp "$tmp/out" "$tmp/b.json"
+if python3 - "$tmp/b.json" <<'EOF'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+assert d["program"] == "hyenadna bench", d["program"]
+m = d["model"]
+assert m["family"] == "hyenadna" and m["d_model"] == 128 and m["n_layer"] == 2 and m["max_length"] == 1026, m
+assert d["threads"] == 1 and d["device"].startswith("cpu"), (d["threads"], d["device"])
+assert d["repetitions"] == 3 and d["warmup"] == 1
+g = d["sgemm"]
+assert g["gflops"] > 0 and g["seconds"] > 0 and g["cpu_seconds"] > 0 and abs(g["flops"] / g["seconds"] / 1e9 - g["gflops"]) < 1e-6 * g["gflops"], g
+assert g["shapes"] == [[2048, 128, 512], [2048, 512, 128]], g["shapes"]
+k = d["kernels"]
+for f in ("blas", "blas_core", "blas_config", "fft", "fft_planner", "fft_wisdom_present"):
+    assert f in k, f
+r = d["results"]
+assert [x["length"] for x in r] == [1000, 500, 10], [x["length"] for x in r]
+assert [x["length_text"] for x in r] == ["1k", "0.5k", "10"]
+# hand count of the default model's GEMMs per token (2 blocks of in_proj, out_proj, MLP, filter MLP)
+per_token = 2 * (2*128*384 + 2*128*128 + 4*128*512 + 2*(5*64 + 2*64*64 + 64*128))
+for x in r:
+    t = x["seconds"]
+    assert len(t) == 3 and all(v > 0 for v in t), t
+    assert len(x["cpu_seconds"]) == 3 and all(v > 0 for v in x["cpu_seconds"]), x["cpu_seconds"]
+    mean = sum(t) / 3
+    assert abs(x["mean_s"] - mean) <= 1e-9 + 1e-6 * mean, (x["mean_s"], mean)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in t) / 2)
+    assert abs(x["sd_s"] - sd) <= 1e-9 + 1e-6 * sd, (x["sd_s"], sd)
+    assert x["median_s"] == sorted(t)[1]
+    assert abs(x["tokens_per_s"] - x["length"] / mean) <= 1e-6 * x["tokens_per_s"]
+    assert x["peak_rss_bytes"] > 1e6, x["peak_rss_bytes"]
+    assert x["gemm_flops"] == per_token * x["length"], (x["gemm_flops"], per_token * x["length"])
+    assert abs(x["gemm_only_s"] - x["gemm_flops"] / (g["gflops"] * 1e9)) <= 1e-6 * x["gemm_only_s"]
+    assert abs(x["ratio_to_gemm"] - x["mean_s"] / x["gemm_only_s"]) <= 1e-6 * x["ratio_to_gemm"]
+    assert x["device_memory_bytes"] is None
+EOF
+then ok; else bad "bench --json: fields"; fi
+
+# -o: written atomically (nothing else left in the folder); an unwritable folder is a resource error
+mkdir -p "$tmp/o"
+expect 0 "bench -o FILE" -- "$H" bench --json -L 32 -r 1 -o "$tmp/o/b.json" -@ 1
+empty "$tmp/out" "bench -o: standard output"
+if python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["results"][0]["length"] == 32' "$tmp/o/b.json"; then ok; else bad "bench -o: JSON"; fi
+if [ "$(ls -A "$tmp/o")" = b.json ]; then ok; else bad "bench -o left $(ls -A "$tmp/o")"; fi
+expect 2 "bench -o into a missing folder" -- "$H" bench -L 32 -r 1 -o "$tmp/missing/b.txt" -@ 1
+has "$tmp/err" "missing/b.txt" "bench -o error names the file"
+
+# default lengths: those of 1k, 32k, 160k, 1m within the maximum (1026): 1k only
+expect 0 "bench, default lengths" -- "$H" bench --json -r 1 -@ 1
+if python3 -c 'import json, sys; assert [x["length"] for x in json.load(open(sys.argv[1]))["results"]] == [1000]' "$tmp/out"; then ok; else bad "default lengths: [1000]"; fi
+
+# lengths over the model's maximum are refused before anything runs
+expect 1 "length over the maximum" -- "$H" bench -L 1k,2k -r 1
+has "$tmp/err" "^hyenadna bench: option -L: length 2k (2000 tokens) exceeds the model's maximum length of 1026 tokens" "over-maximum message"
+empty "$tmp/out" "over-maximum: no output"
+expect 1 "1ki is 1024 (fits), 1.1k does not" -- "$H" bench -L 1ki,1.1k -r 1
+has "$tmp/err" "length 1.1k (1100 tokens)" "1.1k is 1100 tokens"
+
+# usage errors
+for bad_len in 0 -5 1x 0x10 1.5 "" k 1k,,2 1e3; do
+  expect 1 "-L '$bad_len'" -- "$H" bench -L "$bad_len"
+  has "$tmp/err" "^hyenadna bench: option -L: '" "-L '$bad_len' message"
+done
+expect 1 "-r 0" -- "$H" bench -r 0
+expect 1 "-w x" -- "$H" bench -w x
+expect 1 "unknown option" -- "$H" bench --bogus
+expect 1 "stray argument" -- "$H" bench 1k
+has "$tmp/err" "unexpected argument '1k'" "stray argument message"
+expect 1 "bad precision" -- "$H" bench --precision fp7
+expect 2 "missing model" -- "$H" bench -m "$tmp/nonexistent" -L 10
+expect 0 "bench --help" -- "$H" bench --help
+has "$tmp/out" "^Usage: hyenadna bench" "help usage line"
+has "$tmp/out" "k = 1,000" "help documents the suffixes"
+
+# --device cuda: a clear error where there is no GPU (or no CUDA backend)
+if [ "${HD_BUILT_CUDA:-no}" = no ]; then
+  expect 2 "--device cuda without the CUDA backend" -- "$H" bench --device cuda -L 10 -r 1
+  has "$tmp/err" "^hyenadna bench: --device cuda: .*without the CUDA backend" "--device cuda message"
+elif "$H" --version | grep -q "0 devices visible"; then
+  expect 2 "--device cuda without a GPU" -- "$H" bench --device cuda -L 10 -r 1
+  has "$tmp/err" "^hyenadna bench: .*cuda" "--device cuda message"
+fi
+
+# --progress: on stderr, the table still alone on stdout
+expect 0 "bench --progress" -- "$H" bench --progress -L 16,32 -r 1 -@ 1
+has "$tmp/err" "lengths" "progress line"
+if [ "$(grep -c '^| default ' "$tmp/out")" = 2 ]; then ok; else bad "--progress: table rows"; fi
+
+# the other families run and count their GEMMs
+for m in caduceus-ps xlstm-slstm evo2-tiny; do
+  expect 0 "bench $m" -- "$H" bench --json -m "$T/$m" -L 50 -r 1 -@ 1
+  if python3 -c 'import json, sys; x = json.load(open(sys.argv[1]))["results"][0]; assert x["tokens_per_s"] > 0 and x["gemm_flops"] > 0 and x["ratio_to_gemm"] > 0' "$tmp/out"; then ok; else bad "bench $m: results"; fi
+done
+
+finish test_bench_cmd
