@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-.}; threads=${2:-2}; shift $(( $# > 2 ? 2 : $# )) || true
 lengths=${*:-1024 32768 160000 1000000}
 py=${HD_BENCH_PY:-/usr/bin/python3}
-gen=/usr/bin/python3
+gen=$py   # make_hyena_model.py needs torch too
 out=$here/out; mkdir -p "$out"
 H=$build/hyenadna
 [ -x "$build/bench/gemm_rate" ] || make -C "$build" bench/gemm_rate >/dev/null

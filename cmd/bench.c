@@ -182,7 +182,8 @@ static hd_backend *child_backend(const args *a, hd_model *m, hd_backend **owner,
     hd_backend *rb = NULL;
     if (be && prec && *prec && hd_backend_set_precision(be, prec)) {
         hd_precision p = hd_precision_parse(prec);
-        if (!(hd_error_kind() == HD_EINPUT && p && !(be->precisions & p))) goto fail;   /* the CPU keeps fp32 */
+        /* tf32 on the CPU: fp32 with a warning; bf16 on a CPU without AVX512_BF16: refused, as in hd_open_backend */
+        if (!(hd_error_kind() == HD_EINPUT && p == HD_PREC_TF32 && !(be->precisions & p))) goto fail;
         hd_clear_error();
         r->prec_ignored = 1;
     }

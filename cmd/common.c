@@ -250,7 +250,8 @@ void hd_common_usage(FILE *fp)
             "  -c, --config FILE      the model's config (JSON, or vortex YAML for Evo 2) [found with the model]\n"
             "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"
             "      --device DEV       auto, cpu, cuda or cuda:N [auto]\n"
-            "      --precision STR    GPU projections in fp32, tf32 or bf16 [fp32; $HYENADNA_PRECISION]\n"
+            "      --precision STR    projections in fp32, tf32 (GPU) or bf16 (GPU, or a CPU with AVX512_BF16)\n"
+            "                         [fp32; $HYENADNA_PRECISION]\n"
             "General options:\n"
             "      --progress         report progress on stderr even when it is not a terminal\n"
             "      --verbosity INT    0 silent, 1 errors, 2 warnings, 3 information [2]\n"
@@ -264,12 +265,12 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
         hd_fail();
         return NULL;
     }
-    /* --precision or HYENADNA_PRECISION=fp32|tf32|bf16: precision of the GPU projections (the CPU always
-     * computes fp32) */
+    /* --precision or HYENADNA_PRECISION=fp32|tf32|bf16: precision of the projections.  The CPU does bf16 where the
+     * processor has AVX512_BF16 and refuses it elsewhere; tf32 is a GPU mode, ignored with a warning on the CPU. */
     const char *prec = o->precision ? o->precision : getenv("HYENADNA_PRECISION");
     if (prec && *prec && hd_backend_set_precision(be, prec)) {
         hd_precision p = hd_precision_parse(prec);
-        if (hd_error_kind() == HD_EINPUT && p && !(be->precisions & p)) {
+        if (hd_error_kind() == HD_EINPUT && p == HD_PREC_TF32 && !(be->precisions & p)) {
             hd_warnf("precision %s ignored: the CPU backend computes in fp32", prec);
         } else {
             hd_errorf("%s: %s", o->precision ? "option --precision" : "HYENADNA_PRECISION", hd_error());

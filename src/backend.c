@@ -161,7 +161,12 @@ int hd_backend_set_precision(hd_backend *be, const char *precision)
         return -1;
     }
     if (!(be->precisions & p)) {
-        hd_set_error(HD_EINPUT, "precision %s needs the CUDA backend (the %s backend computes in fp32)", precision, be->name);
+        if (p == HD_PREC_BF16 && be->host_memory)
+            hd_set_error(HD_EINPUT, "precision bf16 on the CPU needs a processor with AVX512_BF16, which this one lacks "
+                                    "(use fp32, or a CUDA device)");
+        else
+            hd_set_error(HD_EINPUT, "precision %s needs the CUDA backend (the %s backend computes in fp32)", precision,
+                         be->name);
         return -1;
     }
     return be->set_precision ? be->set_precision(be, p) : 0;

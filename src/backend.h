@@ -211,6 +211,23 @@ struct hd_backend {
     /* The gated MLP product in place: A[m, u] ← act(A[m, u])·B[m, u] for M rows of U (row strides lda, ldb),
      * act HD_ACT_IDENTITY, HD_ACT_GELU (exact erf) or HD_ACT_SILU */
     void (*gated_act)(hd_backend *be, float *A, size_t lda, const float *B, size_t ldb, size_t M, size_t U, int act);
+    /* ---- HyenaDNA fused steps (docs/models.md §3.4; optional: when NULL the model runs the plain ops above).
+     * Each runs one block of positions at a time through all its stages while the block is in cache; 0, or -1 +
+     * hd_error (scratch memory). ---- */
+    /* The mixer's input (§3.4.4 steps 1–3): P = LayerNorm(r)·Wᵀ + b over positions m < M of r [M, D] (W [3D, D]),
+     * the depthwise causal short filter over positions (PyTorch conv1d, left zero padding K−1; w [3D, K], bw [3D]),
+     * split into x0 | x1 | v:  X0[c, m] = x0,  G[c, m] = v·x1  (channel-major, row stride ld) */
+    int (*hyena_in)(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b, float eps,
+                     const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0, float *G,
+                     size_t ld);
+    /* The mixer's output (§3.4.4 step 6): r[m, :] += (Y ⊙ X0)[:, m]·Wᵀ + b for Y, X0 channel-major [D, M] (row
+     * stride ld), W [D, D] */
+    int (*hyena_out)(hd_backend *be, const float *Y, const float *X0, size_t ld, size_t M, size_t D, const float *W,
+                      const float *b, float *r);
+    /* The MLP residual (§3.4.3): r += gelu_tanh(LayerNorm(r)·W1ᵀ + b1)·W2ᵀ + b2 over M rows of D
+     * (W1 [F, D], W2 [D, F]) */
+    int (*mlp_residual)(hd_backend *be, float *r, size_t M, size_t D, const float *ln_w, const float *ln_b, float eps,
+                         const float *W1, const float *b1, size_t F, const float *W2, const float *b2);
     /* ---- cached decoding of HyenaDNA and DNA-xLSTM: one new position at a time (hd_decoder in model.h;
      * docs/models.md §3.4.4, §5.7, §5.8; they also copy state with copy_cm; hd_family_ops.decode_needs).
      * NULL on a backend without them: hd_decoder_new then decodes on the CPU (--device auto) or refuses. ---- */

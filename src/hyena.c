@@ -258,7 +258,8 @@ static void buf_free(hd_backend *be, hyena_buf *B)
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
 }
 
-static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, hyena_buf *B)
+/* plain_in: the chunk buffers of the plain mixer input even where the backend has hyena_in (a decoder's prefill) */
+static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int plain_in, hyena_buf *B)
 {
     memset(B, 0, sizeof *B);
     size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, LcD;
@@ -271,9 +272,9 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, hyena_
     if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LcD, "the Hyena gate x0")) ||
         !(B->g = be->alloc(be, LcD, "the long-convolution input")) ||
         !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
-        !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk")) ||
-        !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk")) ||
-        !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk")) ||
+        ((!be->hyena_in || plain_in) && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
+        ((!be->hyena_in || plain_in) && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
+        (!be->mlp_residual && !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk"))) ||
         !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
         buf_free(be, B);
         return -1;
@@ -320,18 +321,24 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
 {
     hyena *h = m->impl;
     size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0;
-    /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 */
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2;
-        ld = n + hs;
-        be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
-        be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
-        const float *w = b->short_filter_w, *bs = b->short_filter_b;
-        be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, Lc);                           /* x0 */
-        be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);            /* x1 */
-        be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, Lc); /* v */
-        be->mul_cm(be, B->g + m0, Lc, B->x1c, n, B->g + m0, Lc, D, n);
-    }
+    const float *w = b->short_filter_w, *bs = b->short_filter_b;
+    /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a
+     * backend with hyena_in, but for a decoder's prefill, whose cache keeps the in_proj output) */
+    if (be->hyena_in && !cache) {
+        if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, 1e-5f, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
+                         B->g, Lc))
+            return -1;
+    } else
+        for (size_t m0 = 0; m0 < L; m0 += cs) {
+            size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2;
+            ld = n + hs;
+            be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
+            be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
+            be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, Lc);                           /* x0 */
+            be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);            /* x1 */
+            be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, Lc); /* v */
+            be->mul_cm(be, B->g + m0, Lc, B->x1c, n, B->g + m0, Lc, D, n);
+        }
     if (cache) {
         size_t h2 = L < 2 ? L : 2, N = Lc - L;   /* the last chunk's pc ends with positions L−2, L−1 */
         be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
@@ -347,6 +354,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
     if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
     /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
+    if (be->hyena_out) return be->hyena_out(be, B->g, B->x0, Lc, L, D, b->out_proj_w, b->out_proj_b, B->r);
     be->mul_cm(be, B->g, Lc, B->x0, Lc, B->x0, Lc, D, L);
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
@@ -357,9 +365,11 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
 }
 
 /* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) */
-static void hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
+static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
 {
     size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
+    if (be->mlp_residual)
+        return be->mlp_residual(be, B->r, L, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F, b->fc2_w, b->fc2_b);
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, 1e-5f, B->hc);
@@ -368,6 +378,7 @@ static void hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
         be->linear(be, B->mc, n, F, F, b->fc2_w, b->fc2_b, D, B->oc, D);
         be->add(be, B->r + m0 * D, B->oc, n * D);
     }
+    return 0;
 }
 
 static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, hd_fwd *f)
@@ -375,7 +386,7 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     hyena *h = m->impl;
     if (L == 0) return 0;
     hyena_buf B;
-    if (buf_alloc(be, h, L, L, &B)) return -1;
+    if (buf_alloc(be, h, L, L, 0, &B)) return -1;
     size_t D = B.D, cs = B.cs, rows = (size_t)h->rows;
     int rc = -1, is_host = be->host_memory;
     float *host = NULL;
@@ -389,8 +400,8 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
         hyena_block wb;
-        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL)) goto out;
-        hyena_mlp(be, &wb, &B);
+        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL) || hyena_mlp(be, &wb, &B))
+            goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
             f->on_block(f->ud, i, is_host ? B.r : host, L, (int)D);
@@ -514,12 +525,11 @@ static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float
     for (int i = 0; i < m->n_layer; i++)
         if (N && hyena_filter_cm(be, h, &d->w[i], N, d->c[i].k, N)) return -1;
     hyena_buf B;
-    if (buf_alloc(be, h, P, P + N, &B)) return -1;
+    if (buf_alloc(be, h, P, P + N, 1, &B)) return -1;
     int rc = -1;
     be->embed(be, ids, P, d->wte, D, B.r);
     for (int i = 0; i < m->n_layer; i++) {
-        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i])) goto out;
-        hyena_mlp(be, &d->w[i], &B);
+        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i]) || hyena_mlp(be, &d->w[i], &B)) goto out;
     }
     hyena_dec_head(d, be, B.r + (P - 1) * D, logits);
     rc = 0;

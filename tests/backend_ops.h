@@ -201,11 +201,13 @@ static void ref_add(const opcase *c, double **w)
     for (size_t i = 0; i < c->P[0]; i++) w[0][i] = (double)c->h[0][i] + c->h[1][i];
 }
 
+/* cases: small, large, arguments up to ~8,000 (the vectorised sine), some past 65,536 (libm's) */
 static void make_sin_freq(opcase *c)
 {
-    size_t M = c->variant ? 1000 : 13, H = 64;
+    static const float range[] = {1, 1, 700, 7000};
+    size_t M = c->variant == 1 ? 1000 : 13, H = 64;
     c->P[0] = M, c->P[1] = H;
-    ob(c, 'x', M * H, -1, 1);
+    ob(c, 'x', M * H, -range[c->variant], range[c->variant]);
     ob(c, 'i', H, 8, 12);
     snprintf(c->desc, sizeof c->desc, "M=%zu H=%zu", M, H);
 }
@@ -217,7 +219,10 @@ static int call_sin_freq(hd_backend *be, const opcase *c, float **p)
 static void ref_sin_freq(const opcase *c, double **w)
 {
     for (size_t m = 0; m < c->P[0]; m++)
-        for (size_t h = 0; h < c->P[1]; h++) w[0][m * c->P[1] + h] = sin((double)c->h[1][h] * c->h[0][m * c->P[1] + h]);
+        for (size_t h = 0; h < c->P[1]; h++) {
+            float a = c->h[1][h] * c->h[0][m * c->P[1] + h];   /* the fp32 argument */
+            w[0][m * c->P[1] + h] = sin((double)a);
+        }
 }
 
 static void make_modulate_cm(opcase *c)
@@ -1200,6 +1205,143 @@ static void ref_gated_act(const opcase *c, double **w)
         }
 }
 
+/* ---------------------------------------------------------------- HyenaDNA fused steps */
+
+/* one LayerNorm row in double (the reference of the fused ops) */
+static void ref_ln_row(const float *x, size_t D, const float *g, const float *b, double eps, double *y)
+{
+    double mu = 0, var = 0;
+    for (size_t d = 0; d < D; d++) mu += x[d];
+    mu /= (double)D;
+    for (size_t d = 0; d < D; d++) var += (x[d] - mu) * (x[d] - mu);
+    var /= (double)D;
+    for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) / sqrt(var + eps) * g[d] + b[d];
+}
+
+/* cases: M across the block size and the halo (1, 2, 3, 255, 257, 600) × D {8, 24} (K = 3), then K 1 and 4 */
+static const size_t FUSED_M[] = {1, 2, 3, 255, 257, 600};
+enum { FI_HR, FI_HLW, FI_HLB, FI_HW, FI_HB, FI_HSW, FI_HSB, FI_HX0, FI_HG };
+static void make_hyena_in(opcase *c)
+{
+    int extra = c->variant >= 12;
+    size_t M = extra ? 300 : FUSED_M[c->variant % 6], D = extra ? 8 : c->variant / 6 ? 24 : 8;
+    size_t K = extra ? (c->variant == 12 ? 1 : 4) : 3, ld = M + 5;
+    c->P[0] = M, c->P[1] = D, c->P[2] = K, c->P[3] = ld;
+    c->f[0] = 1e-5f;
+    ob(c, 'i', M * D, -3, 3);
+    ob(c, 'i', D, 0.5f, 1.5f);
+    ob(c, 'i', D, -0.5f, 0.5f);
+    ob(c, 'i', 3 * D * D, -0.5f, 0.5f);
+    ob(c, 'i', 3 * D, -0.5f, 0.5f);
+    ob(c, 'i', 3 * D * K, -1, 1);
+    ob(c, 'i', 3 * D, -0.5f, 0.5f);
+    ob(c, 'o', D * ld, -1, 1);
+    ob(c, 'o', D * ld, -1, 1);
+    snprintf(c->desc, sizeof c->desc, "M=%zu D=%zu K=%zu", M, D, K);
+}
+static int call_hyena_in(hd_backend *be, const opcase *c, float **p)
+{
+    return be->hyena_in(be, p[FI_HR], c->P[0], c->P[1], p[FI_HLW], p[FI_HLB], c->f[0], p[FI_HW], p[FI_HB], p[FI_HSW], c->P[2], p[FI_HSB],
+                        p[FI_HX0], p[FI_HG], c->P[3]);
+}
+static void ref_hyena_in(const opcase *c, double **w)
+{
+    size_t M = c->P[0], D = c->P[1], K = c->P[2], ld = c->P[3];
+    double *h = malloc(D * sizeof *h), *P = malloc(3 * D * M * sizeof *P), y[3];
+    for (size_t m = 0; m < M; m++) {
+        ref_ln_row(c->h[FI_HR] + m * D, D, c->h[FI_HLW], c->h[FI_HLB], c->f[0], h);
+        for (size_t ch = 0; ch < 3 * D; ch++) {
+            double s = c->h[FI_HB][ch];
+            for (size_t d = 0; d < D; d++) s += h[d] * c->h[FI_HW][ch * D + d];
+            P[ch * M + m] = s;
+        }
+    }
+    for (size_t ch = 0; ch < D; ch++)
+        for (size_t t = 0; t < M; t++) {
+            for (int part = 0; part < 3; part++) {
+                size_t cc = part * D + ch;
+                double s = c->h[FI_HSB][cc];
+                for (size_t j = 0; j < K; j++)
+                    if (t + j >= K - 1) s += (double)c->h[FI_HSW][cc * K + j] * P[cc * M + t + j - (K - 1)];
+                y[part] = s;
+            }
+            w[FI_HX0][ch * ld + t] = y[0];
+            w[FI_HG][ch * ld + t] = y[2] * y[1];
+        }
+    free(h);
+    free(P);
+}
+
+/* cases: M {1, 2, 3, 255, 257, 600} × D {8, 24} */
+enum { FO_OY, FO_OX0, FO_OW, FO_OB, FO_OR };
+static void make_hyena_out(opcase *c)
+{
+    size_t M = FUSED_M[c->variant % 6], D = c->variant / 6 ? 24 : 8, ld = M + 3;
+    c->P[0] = M, c->P[1] = D, c->P[2] = ld;
+    ob(c, 'i', D * ld, -2, 2);
+    ob(c, 'i', D * ld, -2, 2);
+    ob(c, 'i', D * D, -0.5f, 0.5f);
+    ob(c, 'i', D, -0.5f, 0.5f);
+    ob(c, 'x', M * D, -2, 2);
+    snprintf(c->desc, sizeof c->desc, "M=%zu D=%zu", M, D);
+}
+static int call_hyena_out(hd_backend *be, const opcase *c, float **p)
+{
+    return be->hyena_out(be, p[FO_OY], p[FO_OX0], c->P[2], c->P[0], c->P[1], p[FO_OW], p[FO_OB], p[FO_OR]);
+}
+static void ref_hyena_out(const opcase *c, double **w)
+{
+    size_t M = c->P[0], D = c->P[1], ld = c->P[2];
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < D; n++) {
+            double s = c->h[FO_OB][n];
+            for (size_t ch = 0; ch < D; ch++)
+                s += (double)c->h[FO_OY][ch * ld + m] * c->h[FO_OX0][ch * ld + m] * c->h[FO_OW][n * D + ch];
+            w[FO_OR][m * D + n] = (double)c->h[FO_OR][m * D + n] + s;
+        }
+}
+
+/* cases: M {1, 2, 3, 255, 257, 600} × (D, F) {(8, 32), (24, 40)} */
+enum { FM_MR, FM_MLW, FM_MLB, FM_MW1, FM_MB1, FM_MW2, FM_MB2 };
+static void make_mlp_residual(opcase *c)
+{
+    size_t M = FUSED_M[c->variant % 6], D = c->variant / 6 ? 24 : 8, F = c->variant / 6 ? 40 : 32;
+    c->P[0] = M, c->P[1] = D, c->P[2] = F;
+    c->f[0] = 1e-5f;
+    ob(c, 'x', M * D, -3, 3);
+    ob(c, 'i', D, 0.5f, 1.5f);
+    ob(c, 'i', D, -0.5f, 0.5f);
+    ob(c, 'i', F * D, -0.5f, 0.5f);
+    ob(c, 'i', F, -0.5f, 0.5f);
+    ob(c, 'i', D * F, -0.5f, 0.5f);
+    ob(c, 'i', D, -0.5f, 0.5f);
+    snprintf(c->desc, sizeof c->desc, "M=%zu D=%zu F=%zu", M, D, F);
+}
+static int call_mlp_residual(hd_backend *be, const opcase *c, float **p)
+{
+    return be->mlp_residual(be, p[FM_MR], c->P[0], c->P[1], p[FM_MLW], p[FM_MLB], c->f[0], p[FM_MW1], p[FM_MB1], c->P[2], p[FM_MW2], p[FM_MB2]);
+}
+static void ref_mlp_residual(const opcase *c, double **w)
+{
+    size_t M = c->P[0], D = c->P[1], F = c->P[2];
+    double *h = malloc(D * sizeof *h), *u = malloc(F * sizeof *u);
+    for (size_t m = 0; m < M; m++) {
+        ref_ln_row(c->h[FM_MR] + m * D, D, c->h[FM_MLW], c->h[FM_MLB], c->f[0], h);
+        for (size_t f = 0; f < F; f++) {
+            double s = c->h[FM_MB1][f];
+            for (size_t d = 0; d < D; d++) s += h[d] * c->h[FM_MW1][f * D + d];
+            u[f] = 0.5 * s * (1 + tanh(sqrt(2 / M_PI) * (s + 0.044715 * s * s * s)));
+        }
+        for (size_t n = 0; n < D; n++) {
+            double s = c->h[FM_MB2][n];
+            for (size_t f = 0; f < F; f++) s += u[f] * c->h[FM_MW2][n * F + f];
+            w[FM_MR][m * D + n] = (double)c->h[FM_MR][m * D + n] + s;
+        }
+    }
+    free(h);
+    free(u);
+}
+
 /* ---------------------------------------------------------------- cached decoding (HyenaDNA, DNA-xLSTM) */
 
 /* cases: (C, t, bias): a first position, short and long sums, and one large enough to split over threads */
@@ -1385,7 +1527,7 @@ static const op_row OP_ROWS[] = {
     ROW(rmsnorm, 10, make_norm, call_rmsnorm, ref_rmsnorm, 1e-6, 1e-5, 1e-5, 1e-4, 0),
     ROW(gelu_tanh, 2, make_elementwise, call_gelu_tanh, ref_gelu_tanh, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     ROW(add, 2, make_elementwise, call_add, ref_add, 1e-7, 1e-6, 1e-7, 1e-6, 0),
-    ROW(sin_freq, 2, make_sin_freq, call_sin_freq, ref_sin_freq, 1e-6, 1e-5, 1e-6, 1e-5, 0),
+    ROW(sin_freq, 4, make_sin_freq, call_sin_freq, ref_sin_freq, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     ROW(modulate_cm, 2, make_modulate_cm, call_modulate_cm, ref_modulate_cm, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     /* per channel over time */
     ROW(causal_conv, 25, make_causal_conv, call_causal_conv, ref_causal_conv, 1e-6, 1e-5, 1e-6, 1e-5, 0),
@@ -1422,6 +1564,10 @@ static const op_row OP_ROWS[] = {
     ROW(shift_left, 3, make_shift_left, call_shift_left, ref_shift_left, 0, 0, 0, 0, 0),
     ROW(copy_cm, 3, make_copy_cm, call_copy_cm, ref_copy_cm, 0, 0, 0, 0, 0),
     ROW(gated_act, 6, make_gated_act, call_gated_act, ref_gated_act, 1e-6, 1e-5, 1e-6, 1e-5, 0),
+    /* HyenaDNA fused steps (optional ops: a backend without them runs the plain ops) */
+    ROW(hyena_in, 14, make_hyena_in, call_hyena_in, ref_hyena_in, 1e-6, 5e-5, 1e-5, 5e-4, 1),
+    ROW(hyena_out, 12, make_hyena_out, call_hyena_out, ref_hyena_out, 1e-6, 2e-5, 1e-5, 5e-4, 1),
+    ROW(mlp_residual, 12, make_mlp_residual, call_mlp_residual, ref_mlp_residual, 1e-6, 2e-5, 1e-5, 5e-4, 1),
     /* cached decoding */
     ROW(longconv_step, 4, make_longconv_step, call_longconv_step, ref_longconv_step, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     ROW(mlstm_state, 6, make_mlstm_state, call_mlstm_state, ref_mlstm_state, 1e-5, 1e-4, 1e-5, 1e-4, 0),

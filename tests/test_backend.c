@@ -5,13 +5,25 @@
 #include "backend.h"
 #include "model.h"
 
+/* the processor's own word, independent of the backend's check */
+static int hd_cpu_has_avx512_bf16(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    int has = 0;
+    while (f && !has && fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5) && strstr(line, " avx512_bf16")) has = 1;
+    if (f) fclose(f);
+    return has;
+}
+
 Test(backend, cpu_capabilities)
 {
     hd_backend *be = hd_backend_cpu_new(2);
     cr_assert_not_null(be);
     cr_assert_eq(be->host_memory, 1);
     cr_assert_eq(be->chunk, 2048);
-    cr_assert_eq(be->precisions, HD_PREC_FP32);
+    cr_assert_eq(be->precisions, HD_PREC_FP32 | (hd_cpu_has_avx512_bf16() ? HD_PREC_BF16 : 0));
     cr_assert_str_eq(hd_backend_device(be), "cpu (2 threads)");
     cr_assert_eq(be->note[0], 0);
     cr_assert_null(be->sync, "the CPU ops are synchronous");
@@ -39,6 +51,20 @@ Test(backend, precisions)
     cr_assert_neq(hd_backend_set_precision(be, "fp64"), 0);
     cr_assert_eq(hd_error_kind(), HD_EINPUT);
     cr_assert(strstr(hd_error(), "fp64"), "%s", hd_error());
+    /* bf16: on a processor with AVX512_BF16, and kept by the workers spawned from the backend; refused elsewhere */
+    hd_clear_error();
+    if (hd_cpu_has_avx512_bf16()) {
+        cr_assert_eq(hd_backend_set_precision(be, "bf16"), 0, "%s", hd_error());
+        cr_assert_str_eq(hd_backend_device(be), "cpu (1 thread, bf16 projections)");
+        hd_backend *w = be->spawn(be, 1);
+        cr_assert_str_eq(hd_backend_device(w), "cpu (1 thread, bf16 projections)");
+        hd_backend_free(w);
+        cr_assert_eq(hd_backend_set_precision(be, "fp32"), 0);
+        cr_assert_str_eq(hd_backend_device(be), "cpu (1 thread)");
+    } else {
+        cr_assert_neq(hd_backend_set_precision(be, "bf16"), 0);
+        cr_assert(strstr(hd_error(), "AVX512_BF16"), "%s", hd_error());
+    }
     hd_backend_free(be);
 }
 

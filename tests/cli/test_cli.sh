@@ -115,6 +115,14 @@ else has "$tmp/info" "^backends	cpu$" "info: the backends of a build without CUD
 HYENADNA_PRECISION=fp64 "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/d.safetensors" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err"; st=$?
 if [ $st -eq 1 ]; then ok; else bad "HYENADNA_PRECISION=fp64: exit $st, expected 1"; fi
 has "$tmp/err" "HYENADNA_PRECISION" "bad precision names the variable"
+# --precision bf16 on the CPU: run where the processor has AVX512_BF16, refused (exit 1, naming it) elsewhere
+"$H" forward -m "$T/hyenadna-tiny" --device cpu --precision bf16 -o "$tmp/bf.safetensors" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err"; st=$?
+if grep -q '^flags.* avx512_bf16' /proc/cpuinfo; then
+  if [ $st -eq 0 ] && [ -s "$tmp/bf.safetensors" ]; then ok; else bad "--precision bf16 on an AVX512_BF16 CPU: exit $st"; fi
+else
+  if [ $st -eq 1 ] && [ ! -e "$tmp/bf.safetensors" ]; then ok; else bad "--precision bf16 without AVX512_BF16: exit $st, expected 1"; fi
+  has "$tmp/err" "AVX512_BF16" "the bf16 refusal names AVX512_BF16"
+fi
 
 # stdout closed early ends quietly
 "$H" forward -m "$T/hyenadna-tiny" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err" | head -c 10 > /dev/null

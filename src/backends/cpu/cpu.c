@@ -29,6 +29,7 @@ typedef struct {
     fft_plan plans[MAX_PLANS];
     int n_plans;
     pthread_mutex_t lock;
+    int bf16;            /* projections in bf16 (set_precision; only where hd_cpu_bf16_supported) */
 } cpu_priv;
 
 struct hd_spectra {
@@ -51,28 +52,65 @@ static void cpu_copy(hd_backend *be, void *dst, const void *src, size_t bytes)
 
 /* ---------------------------------------------------------------- dense */
 
+HD_CLONES void hd_cpu_fill(float *y, float v, size_t n)
+{
+    #pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] = v;
+}
+
 static void fill_bias_rows(float *Y, size_t M, size_t N, size_t ldy, const float *b)
 {
     #pragma omp parallel for schedule(static) if (M * N > 65536)
-    for (size_t m = 0; m < M; m++) memcpy(Y + m * ldy, b, N * sizeof(float));
+    for (size_t m = 0; m < M; m++) {
+        if (b) memcpy(Y + m * ldy, b, N * sizeof(float));
+        else memset(Y + m * ldy, 0, N * sizeof(float));
+    }
 }
 
-/* GEMMs are split into fixed blocks of positions, each computed by single-threaded OpenBLAS on one
+/* GEMMs are split into fixed blocks of positions, each computed by a single-threaded GEMM on one
  * OpenMP thread: the block layout does not depend on the thread count, so results are bit-identical
  * with 1 and N threads (OpenBLAS's own threading changes the rounding with the thread count). */
-#define GEMM_BLOCK 256
+
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K)
+{
+    cpu_priv *P = be->priv;
+    w->W = W, w->N = N, w->K = K;
+    w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K) : NULL;
+}
+
+void hd_cpu_w_free(hd_cpu_w *w)
+{
+    free(w->bf);
+    w->bf = NULL;
+}
+
+void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const hd_cpu_w *w, float *Y,
+                 size_t ldy)
+{
+    if (!M || !N) return;
+    if (w->bf && !hd_cpu_bf16_gemm(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
+    const float *W = w->W;
+    if (!yt)
+        cblas_sgemm(CblasRowMajor, xt ? CblasTrans : CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)ldx,
+                    W, (int)K, 1.0f, Y, (int)ldy);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, xt ? CblasNoTrans : CblasTrans, (int)N, (int)M, (int)K, 1.0f, W, (int)K,
+                    X, (int)ldx, 1.0f, Y, (int)ldy);
+}
 
 static void cpu_linear(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
                        const float *W, const float *b, size_t N, float *Y, size_t ldy)
 {
     if (!M || !N) return;
-    if (b) fill_bias_rows(Y, M, N, ldy, b);   /* without a bias, beta = 0: no separate zeroing pass */
-    #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
-    for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
-        size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)N, (int)K, 1.0f, X + m0 * ldx, (int)ldx,
-                    W, (int)K, b ? 1.0f : 0.0f, Y + m0 * ldy, (int)ldy);
+    fill_bias_rows(Y, M, N, ldy, b);
+    hd_cpu_w w;
+    hd_cpu_w_init(be, &w, W, N, K);
+    #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
+    for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
+        size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
+        hd_cpu_gemm(0, 0, mb, N, K, X + m0 * ldx, ldx, &w, Y + m0 * ldy, ldy);
     }
+    hd_cpu_w_free(&w);
 }
 
 static void cpu_linear_cm_out(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
@@ -80,39 +118,35 @@ static void cpu_linear_cm_out(hd_backend *be, const float *X, size_t M, size_t K
 {
     if (!M || !N) return;
     #pragma omp parallel for schedule(static) if (M * N > 65536)
-    for (size_t n = 0; n < N; n++) {
-        float v = b ? b[n] : 0.0f, *y = Yt + n * ldy;
-        for (size_t m = 0; m < M; m++) y[m] = v;
+    for (size_t n = 0; n < N; n++) hd_cpu_fill(Yt + n * ldy, b ? b[n] : 0.0f, M);
+    hd_cpu_w w;
+    hd_cpu_w_init(be, &w, W, N, K);
+    #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
+    for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
+        size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
+        hd_cpu_gemm(0, 1, mb, N, K, X + m0 * ldx, ldx, &w, Yt + m0, ldy);
     }
-    #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
-    for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
-        size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)mb, (int)K, 1.0f, W, (int)K,
-                    X + m0 * ldx, (int)ldx, 1.0f, Yt + m0, (int)ldy);
-    }
+    hd_cpu_w_free(&w);
 }
 
 static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K, size_t ldx,
                              const float *W, const float *b, size_t N, float *Y, size_t ldy)
 {
     if (!M || !N) return;
-    if (b) fill_bias_rows(Y, M, N, ldy, b);   /* without a bias, beta = 0: no separate zeroing pass */
-    #pragma omp parallel for schedule(dynamic, 1) if (M > GEMM_BLOCK)
-    for (size_t m0 = 0; m0 < M; m0 += GEMM_BLOCK) {
-        size_t mb = M - m0 < GEMM_BLOCK ? M - m0 : GEMM_BLOCK;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)mb, (int)N, (int)K, 1.0f, Xt + m0, (int)ldx,
-                    W, (int)K, b ? 1.0f : 0.0f, Y + m0 * ldy, (int)ldy);
+    fill_bias_rows(Y, M, N, ldy, b);
+    hd_cpu_w w;
+    hd_cpu_w_init(be, &w, W, N, K);
+    #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
+    for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
+        size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
+        hd_cpu_gemm(1, 0, mb, N, K, Xt + m0, ldx, &w, Y + m0 * ldy, ldy);
     }
+    hd_cpu_w_free(&w);
 }
 
 /* ---------------------------------------------------------------- position-wise */
 
-/* The hot elementwise loops are compiled for AVX-512, AVX2 and the baseline, chosen at run time
- * (GCC function multiversioning); each clone gives the same result on every call, whatever the thread
- * count. */
-#define HD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
-HD_CLONES static void layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y)
+HD_CLONES void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y)
 {
     double s = 0, ss = 0;
     #pragma omp simd reduction(+ : s)
@@ -131,7 +165,7 @@ static void cpu_layernorm(hd_backend *be, const float *X, size_t M, size_t D, co
                           float eps, float *Y)
 {
     #pragma omp parallel for schedule(static) if (M * D > 32768)
-    for (size_t m = 0; m < M; m++) layernorm_row(X + m * D, D, g, bt, eps, Y + m * D);
+    for (size_t m = 0; m < M; m++) hd_cpu_layernorm_row(X + m * D, D, g, bt, eps, Y + m * D);
 }
 
 static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, const float *g, float eps, float *Y)
@@ -149,7 +183,7 @@ static void cpu_rmsnorm(hd_backend *be, const float *X, size_t M, size_t D, cons
 
 /* gelu_tanh(a) = 0.5·a·(1 + tanh(u)) = a / (1 + exp(−2u)), u = sqrt(2/π)·(a + 0.044715·a³):
  * the same function, through an exp that vectorises (backends/cpu/vecmath.h) */
-HD_CLONES static void gelu_tanh_range(float *x, size_t n)
+HD_CLONES void hd_cpu_gelu_tanh(float *x, size_t n)
 {
     const float k0 = -2.0f * 0.7978845608028654f, k1 = 0.044715f;
     #pragma omp simd
@@ -163,10 +197,10 @@ static void cpu_gelu_tanh(hd_backend *be, float *x, size_t n)
 {
     const size_t step = 16384;
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i += step) gelu_tanh_range(x + i, n - i < step ? n - i : step);
+    for (size_t i = 0; i < n; i += step) hd_cpu_gelu_tanh(x + i, n - i < step ? n - i : step);
 }
 
-HD_CLONES static void add_range(float *y, const float *x, size_t n)
+HD_CLONES void hd_cpu_add(float *y, const float *x, size_t n)
 {
     #pragma omp simd
     for (size_t i = 0; i < n; i++) y[i] += x[i];
@@ -176,14 +210,30 @@ static void cpu_add(hd_backend *be, float *y, const float *x, size_t n)
 {
     const size_t step = 16384;
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i += step) add_range(y + i, x + i, n - i < step ? n - i : step);
+    for (size_t i = 0; i < n; i += step) hd_cpu_add(y + i, x + i, n - i < step ? n - i : step);
+}
+
+/* x[h] = sin(freq[h]·x[h]) over one row: the vectorised sine (vecmath.h) where every argument is within its
+ * range, else libm's */
+HD_CLONES static void sin_freq_row(float *x, size_t H, const float *freq)
+{
+    float big = 0.0f;
+    #pragma omp simd reduction(max : big)
+    for (size_t h = 0; h < H; h++) {
+        float a = fabsf(freq[h] * x[h]);
+        big = a > big ? a : big;
+    }
+    if (big <= 65536.0f) {
+        #pragma omp simd
+        for (size_t h = 0; h < H; h++) x[h] = hd_sinf(freq[h] * x[h]);
+    } else
+        for (size_t h = 0; h < H; h++) x[h] = sinf(freq[h] * x[h]);
 }
 
 static void cpu_sin_freq(hd_backend *be, float *x, size_t M, size_t H, const float *freq)
 {
     #pragma omp parallel for schedule(static) if (M * H > 32768)
-    for (size_t m = 0; m < M; m++)
-        for (size_t h = 0; h < H; h++) x[m * H + h] = sinf(freq[h] * x[m * H + h]);
+    for (size_t m = 0; m < M; m++) sin_freq_row(x + m * H, H, freq);
 }
 
 HD_CLONES static void modulate_row(float *kc, const float *t, size_t T, float ad, float shift)
@@ -212,27 +262,29 @@ HD_CLONES static void conv_row(const float *xs, const float *w, size_t K, float 
     }
 }
 
+void hd_cpu_causal_conv_row(const float *xc, size_t T, size_t hist, const float *wc, size_t K, float bias, float *yc)
+{
+    /* output t reads x[hist + t − (K−1) + j]; the first outputs may reach before the history */
+    size_t t0 = hist >= K - 1 ? 0 : K - 1 - hist;
+    if (t0 > T) t0 = T;
+    for (size_t t = 0; t < t0; t++) {
+        float s = bias;
+        for (size_t j = 0; j < K; j++)
+            if (hist + t + j >= K - 1) s += wc[j] * xc[hist + t + j - (K - 1)];
+        yc[t] = s;
+    }
+    conv_row(xc + (hist + t0 - (K - 1)), wc, K, bias, yc + t0, T - t0);
+}
+
 static void cpu_causal_conv(hd_backend *be, const float *x, size_t C, size_t T, size_t ldx, size_t hist,
                             const float *w, size_t K, const float *b, float *y, size_t ldy)
 {
     #pragma omp parallel for schedule(static) if (C * T > 32768)
-    for (size_t c = 0; c < C; c++) {
-        const float *xc = x + c * ldx, *wc = w + c * K;
-        float *yc = y + c * ldy, bias = b ? b[c] : 0.0f;
-        /* output t reads x[hist + t − (K−1) + j]; the first outputs may reach before the history */
-        size_t t0 = hist >= K - 1 ? 0 : K - 1 - hist;
-        if (t0 > T) t0 = T;
-        for (size_t t = 0; t < t0; t++) {
-            float s = bias;
-            for (size_t j = 0; j < K; j++)
-                if (hist + t + j >= K - 1) s += wc[j] * xc[hist + t + j - (K - 1)];
-            yc[t] = s;
-        }
-        conv_row(xc + (hist + t0 - (K - 1)), wc, K, bias, yc + t0, T - t0);
-    }
+    for (size_t c = 0; c < C; c++)
+        hd_cpu_causal_conv_row(x + c * ldx, T, hist, w + c * K, K, b ? b[c] : 0.0f, y + c * ldy);
 }
 
-HD_CLONES static void mul_row(const float *a, const float *b, float *y, size_t T)
+HD_CLONES void hd_cpu_mul(const float *a, const float *b, float *y, size_t T)
 {
     #pragma omp simd   /* y may be a or b itself: element t only reads and writes index t */
     for (size_t t = 0; t < T; t++) y[t] = a[t] * b[t];
@@ -242,7 +294,7 @@ static void cpu_mul_cm(hd_backend *be, const float *a, size_t lda, const float *
                        size_t C, size_t T)
 {
     #pragma omp parallel for schedule(static) if (C * T > 32768)
-    for (size_t c = 0; c < C; c++) mul_row(a + c * lda, b + c * ldb, y + c * ldy, T);
+    for (size_t c = 0; c < C; c++) hd_cpu_mul(a + c * lda, b + c * ldb, y + c * ldy, T);
 }
 
 /* ---------------------------------------------------------------- cached decoding */
@@ -552,13 +604,14 @@ static void cpu_embed(hd_backend *be, const int32_t *ids, size_t n, const float 
 
 static const char *cpu_describe(hd_backend *be)
 {
-    static __thread char buf[64];
-    snprintf(buf, sizeof buf, "%s (%d thread%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s");
+    static __thread char buf[96];
+    snprintf(buf, sizeof buf, "%s (%d thread%s%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s",
+             ((cpu_priv *)be->priv)->bf16 ? ", bf16 projections" : "");
     return buf;
 }
 
-/* A worker's backend: hd_backend_cpu_new sets the OpenMP thread count of the calling thread, which is the
- * caller's own backend's: keep that as it was. */
+/* A worker's backend, in the same precision: hd_backend_cpu_new sets the OpenMP thread count of the calling
+ * thread, which is the caller's own backend's: keep that as it was. */
 static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
 {
 #ifdef _OPENMP
@@ -568,7 +621,14 @@ static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
 #ifdef _OPENMP
     omp_set_num_threads(keep);
 #endif
+    if (w) ((cpu_priv *)w->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;
     return w;
+}
+
+static int cpu_set_precision(hd_backend *be, hd_precision p)
+{
+    ((cpu_priv *)be->priv)->bf16 = p == HD_PREC_BF16;
+    return 0;
 }
 
 static void cpu_destroy(hd_backend *be)
@@ -595,7 +655,8 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->priv = P;
     be->host_memory = 1;
     be->chunk = 2048;
-    be->precisions = HD_PREC_FP32;
+    be->precisions = HD_PREC_FP32 | (hd_cpu_bf16_supported() ? HD_PREC_BF16 : 0);   /* bf16: AVX512_BF16 */
+    be->set_precision = cpu_set_precision;
     be->describe = cpu_describe;
     be->spawn = cpu_spawn;
 #ifdef _OPENMP
@@ -629,5 +690,6 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->destroy = cpu_destroy;
     hd_backend_cpu_xlstm_init(be);
     hd_backend_cpu_evo2_init(be);
+    hd_backend_cpu_hyena_init(be);
     return be;
 }

@@ -44,5 +44,43 @@ static inline int hd_cpu_isa(void)
 void hd_backend_cpu_mamba_init(hd_backend *be);
 void hd_backend_cpu_xlstm_init(hd_backend *be);
 void hd_backend_cpu_evo2_init(hd_backend *be);
+void hd_backend_cpu_hyena_init(hd_backend *be);
+
+/* The hot elementwise loops are compiled for AVX-512, AVX2 and the baseline, chosen at run time
+ * (GCC function multiversioning); each clone gives the same result on every call, whatever the thread
+ * count. */
+#define HD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+/* Positions per GEMM block: every GEMM of the backend is cut into blocks of this many positions, one
+ * single-threaded call per block, so that the rounding never depends on the thread count. */
+#define HD_GEMM_BLOCK 256
+
+/* The weights of a projection as the GEMMs take them: W [N, K] itself, and in bf16 (--precision bf16) also the
+ * packed bf16 copy the kernel of bf16.c reads (NULL in fp32, or when there was no memory for it: then the
+ * projection runs in fp32).  Made once per op call, shared by its blocks, freed after. */
+typedef struct { const float *W; size_t N, K; uint32_t *bf; } hd_cpu_w;
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K);
+void hd_cpu_w_free(hd_cpu_w *w);
+
+/* One single-threaded GEMM block, accumulating: Y += X·Wᵀ in the backend's precision; X is [M, K] (row stride
+ * ldx), or with xt channel-major Xt [K, M]; Y is [M, N] (row stride ldy), or with yt channel-major Yt [N, M]. */
+void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const hd_cpu_w *W, float *Y,
+                 size_t ldy);
+
+/* bf16.c: whether this processor has AVX512_BF16; W packed for the kernel (NULL when out of memory); one GEMM
+ * block as hd_cpu_gemm in bf16 (0, or -1 when out of memory, Y untouched) */
+int hd_cpu_bf16_supported(void);
+uint32_t *hd_cpu_bf16_pack_w(const float *W, size_t N, size_t K);
+int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
+                     float *Y, size_t ldy);
+
+/* Row kernels of cpu.c shared with the fused ops (one row or range; no threading) */
+void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y);
+void hd_cpu_gelu_tanh(float *x, size_t n);                                  /* in place */
+void hd_cpu_add(float *y, const float *x, size_t n);                        /* y += x */
+void hd_cpu_mul(const float *a, const float *b, float *y, size_t n);        /* y = a·b; y may alias a or b */
+void hd_cpu_fill(float *y, float v, size_t n);
+/* One channel of cpu_causal_conv (backend.h: causal_conv): yc[t] = bias + Σ_j wc[j]·xc[hist + t − (K−1) + j] */
+void hd_cpu_causal_conv_row(const float *xc, size_t T, size_t hist, const float *wc, size_t K, float bias, float *yc);
 
 #endif

@@ -33,6 +33,24 @@ static inline float hd_expf(float x)
     return x < lo ? 0.0f : y;
 }
 
+/* sin(x) for |x| ≤ 65536 (callers check the range): x = j·π/2 + r, |r| ≤ π/4, with π/2 in three parts
+ * (Cody–Waite; the first two exact in j·part for |j| < 2^16), then the Cephes sinf/cosf polynomials on r,
+ * chosen and signed by j mod 4: within 1e-7 of sin() for |x| up to ~8,000 (the sin_freq row of
+ * tests/backend_ops.h). */
+static inline float hd_sinf(float x)
+{
+    float jf = (x * 0.636619772367581343f + 12582912.0f) - 12582912.0f;
+    float r = x - jf * 1.5703125f;
+    r = r - jf * 4.837512969970703125e-4f;
+    r = r - jf * 7.54978995489188216e-8f;
+    int32_t j = (int32_t)jf;
+    float r2 = r * r;
+    float s = ((-1.9515295891e-4f * r2 + 8.3321608736e-3f) * r2 - 1.6666654611e-1f) * r2 * r + r;
+    float c = ((2.443315711809948e-5f * r2 - 1.388731625493765e-3f) * r2 + 4.166664568298827e-2f) * r2 * r2 - 0.5f * r2 + 1.0f;
+    float v = (j & 1) ? c : s;
+    return (j & 2) ? -v : v;
+}
+
 static inline float hd_sigmoidf(float x) { return 1.0f / (1.0f + hd_expf(-x)); }
 static inline float hd_siluf(float x) { return x / (1.0f + hd_expf(-x)); }
 
