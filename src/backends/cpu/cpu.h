@@ -49,7 +49,13 @@ void hd_backend_cpu_hyena_init(hd_backend *be);
 /* The hot elementwise loops are compiled for AVX-512, AVX2 and the baseline, chosen at run time
  * (GCC function multiversioning); each clone gives the same result on every call, whatever the thread
  * count. */
+#if defined(__clang__)
+/* clang names a multiversioned function's resolver NAME.ifunc, which callers in other files (seeing only
+ * the declaration) do not find: the clang builds (the fuzz targets) take the baseline code */
+#define HD_CLONES
+#else
 #define HD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 /* Positions per GEMM block: every GEMM of the backend is cut into blocks of this many positions, one
  * single-threaded call per block, so that the rounding never depends on the thread count. */
