@@ -12,7 +12,8 @@ default, --rcps for PS) as config.json + model.safetensors, random DNA of each l
 reporting wall seconds, peak RSS and the ratio, and the rel. Frobenius difference of the logits.
 
 Usage: bench/bench_caduceus.py [--hyenadna ./hyenadna] [--lengths 1024,32768,131072] [--threads 2]
-                               [--torch-max-len 131072] [--rcps] [--workdir bench/out/caduceus]
+                               [--torch-max-len 131072] [--rcps] [--workdir bench/out/caduceus] [--model-only]
+(bench/bench_caduceus.sh uses --model-only for its model and prints the table with floors.)
 Needs Debian's python3-torch and python3-numpy (no other packages).
 """
 import argparse
@@ -194,6 +195,7 @@ def main():
     ap.add_argument("--rcps", action="store_true")
     ap.add_argument("--torch-max-len", type=int, default=1 << 30, help="skip PyTorch above this length")
     ap.add_argument("--workdir", default="bench/out/caduceus")
+    ap.add_argument("--model-only", action="store_true", help="write the model into WORKDIR/model-ph|ps and stop")
     ap.add_argument("--torch-child", nargs=3, metavar=("MODEL", "IDS", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args()
 
@@ -212,6 +214,8 @@ def main():
     os.makedirs(mdir, exist_ok=True)
     json.dump(config(a.d_model, a.layers, a.rcps), open(os.path.join(mdir, "config.json"), "w"), indent=2)
     write_safetensors(os.path.join(mdir, "model.safetensors"), make_weights(a.d_model, a.layers, a.rcps))
+    if a.model_only:
+        return
     rng = np.random.default_rng(7)
     print(f"Caduceus-{'PS' if a.rcps else 'PH'} d_model {a.d_model}, {a.layers} layers, {a.threads} threads")
     print("| L | hyenadna s | hyenadna RSS MiB | PyTorch s (forward s) | PyTorch RSS MiB | time ratio | logits rel_F |")

@@ -5,13 +5,15 @@
  * (no lm_head.weight), as in the released Lightning checkpoints (the -hf files store a copy of the
  * embedding as lm_head.weight; docs/models.md §3.3).
  *
- *   make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR
+ *   make_model [-a hyena|mlstm|slstm] [-b] [-c CHUNK] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR
  *
  * Defaults: the large-1m shape (d_model 256, 8 layers, d_inner 1024, max_seq_len 1000002).
  * -a mlstm / slstm: a unidirectional (causal) DNA-xLSTM instead, every block mLSTM (the released runs'
  * block, §5.6: inner width 2·D rounded down to 64, 4 heads, RoPE, biases, chunkwise 64) or every block
  * sLSTM (§5.8: 4 heads, FFN width 1.1·D rounded down to 8), in the layout of the converted Lightning
- * checkpoints (model_config.json + model.safetensors); -L is max_length, -f is ignored. */
+ * checkpoints (model_config.json + model.safetensors); -L is max_length, -f is ignored.  -b makes it
+ * bidirectional (weight-shared, §5.4: the released masked-LM runs), -c sets the mLSTM chunk (the
+ * pre-training scripts use 1024). */
 #include "safetensors.h"
 #include "util.h"
 
@@ -78,7 +80,7 @@ static void put_rand(const char *name, const int64_t *shape, int ndim, double me
 #define SH(...) ((const int64_t[]){__VA_ARGS__}), (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 
 /* a DNA-xLSTM of N blocks, all mLSTM or all sLSTM (see the top of the file) */
-static int write_xlstm(const char *dir, int slstm, long D, long N, long Lmax)
+static int write_xlstm(const char *dir, int slstm, int bidir, long chunk, long D, long N, long Lmax)
 {
     const long V = 12, NH = 4, K = 4, bs = 4, Ei = (2 * D) / 64 * 64, U = (long)(1.1 * (double)D) / 8 * 8, DH = D / NH;
     if (!slstm && (Ei < 64 || Ei % NH || (Ei / NH) % 2)) { fprintf(stderr, "make_model: d_model %ld too small for mLSTM\n", D); return 1; }
@@ -90,13 +92,13 @@ static int write_xlstm(const char *dir, int slstm, long D, long N, long Lmax)
     fprintf(fp, "{\n  \"config\": {\n    \"_target_\": \"models.dna_xlstm.modelling_xlstm.xLSTMConfig\",\n"
                 "    \"d_model\": %ld, \"n_layer\": %ld, \"vocab_size\": %ld, \"max_length\": %ld,\n"
                 "    \"m_conv1d_kernel_size\": %ld, \"m_qkv_proj_blocksize\": %ld, \"m_num_heads\": %ld,\n"
-                "    \"m_proj_factor\": 2.0, \"m_backend\": \"chunkwise\", \"m_chunk_size\": 64,\n"
+                "    \"m_proj_factor\": 2.0, \"m_backend\": \"chunkwise\", \"m_chunk_size\": %ld,\n"
                 "    \"m_position_embeddings\": true, \"m_bias\": true, \"s_num_heads\": %ld,\n"
                 "    \"s_conv1d_kernel_size\": %ld, \"s_proj_factor\": 1.1, \"s_round_proj_up_dim_up\": false,\n"
                 "    \"s_round_proj_up_to_multiple_of\": 8, \"s_lstm_at\": [",
-            D, N, V, Lmax, K, bs, NH, NH, K);
+            D, N, V, Lmax, K, bs, NH, chunk, NH, K);
     for (long i = 0; slstm && i < N; i++) fprintf(fp, "%s%ld", i ? ", " : "", i);
-    fprintf(fp, "],\n    \"bidirectional\": false, \"rcps\": false\n  }\n}\n");
+    fprintf(fp, "],\n    \"bidirectional\": %s, \"rcps\": false\n  }\n}\n", bidir ? "true" : "false");
     if (fclose(fp)) { fprintf(stderr, "make_model: %s: write error\n", path); return 2; }
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (!(W = hd_stw_open(path))) { fprintf(stderr, "make_model: %s\n", hd_error()); return 2; }
@@ -144,16 +146,16 @@ static int write_xlstm(const char *dir, int slstm, long D, long N, long Lmax)
     put_rand(NAME("%slm_head.weight", pre), SH(V, D), 0, sd, 0);
     if (hd_stw_close(W)) { fprintf(stderr, "make_model: %s\n", hd_error()); return 2; }
     free(buf);
-    printf("%s: DNA-xLSTM d_model %ld, %ld %s blocks, max_length %ld, unidirectional (random weights)\n", dir, D, N,
-           slstm ? "sLSTM" : "mLSTM", Lmax);
+    printf("%s: DNA-xLSTM d_model %ld, %ld %s blocks, max_length %ld, %s (random weights)\n", dir, D, N,
+           slstm ? "sLSTM" : "mLSTM", Lmax, bidir ? "bidirectional" : "unidirectional");
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    long D = 256, N = 8, F = 1024, Lmax = 1000002;
-    int c, arch = 0;
-    while ((c = getopt(argc, argv, "a:d:n:f:L:s:h")) >= 0) {
+    long D = 256, N = 8, F = 1024, Lmax = 1000002, chunk = 64;
+    int c, arch = 0, bidir = 0;
+    while ((c = getopt(argc, argv, "a:bc:d:n:f:L:s:h")) >= 0) {
         switch (c) {
         case 'a':
             if (!strcmp(optarg, "hyena")) arch = 0;
@@ -161,24 +163,26 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "slstm")) arch = 2;
             else { fprintf(stderr, "make_model: -a %s: expected hyena, mlstm or slstm\n", optarg); return 1; }
             break;
+        case 'b': bidir = 1; break;
+        case 'c': chunk = atol(optarg); break;
         case 'd': D = atol(optarg); break;
         case 'n': N = atol(optarg); break;
         case 'f': F = atol(optarg); break;
         case 'L': Lmax = atol(optarg); break;
         case 's': S = strtoull(optarg, NULL, 10) * 2654435761u + 1; break;
         case 'h':
-            printf("Usage: make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
+            printf("Usage: make_model [-a hyena|mlstm|slstm] [-b] [-c CHUNK] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
             return 0;
         default: return 1;
         }
     }
-    if (optind != argc - 1 || D < 2 || N < 1 || F < 1 || Lmax < 2) {
-        fprintf(stderr, "Usage: make_model [-a hyena|mlstm|slstm] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
+    if (optind != argc - 1 || D < 2 || N < 1 || F < 1 || Lmax < 2 || chunk < 1) {
+        fprintf(stderr, "Usage: make_model [-a hyena|mlstm|slstm] [-b] [-c CHUNK] [-d D] [-n LAYERS] [-f D_INNER] [-L MAX_SEQ_LEN] [-s SEED] OUTDIR\n");
         return 1;
     }
     const char *dir = argv[optind];
     if (mkdir(dir, 0777) && errno != EEXIST) { fprintf(stderr, "make_model: %s: %s\n", dir, strerror(errno)); return 2; }
-    if (arch) return write_xlstm(dir, arch == 2, D, N, Lmax);
+    if (arch) return write_xlstm(dir, arch == 2, bidir, chunk, D, N, Lmax);
     const long E = 5, H = 64, rows = 16;
 
     char path[4096];

@@ -144,24 +144,33 @@ struct hd_backend {
     /* Y[m, u] = gelu_erf(G[m, u]) · G[m, U + u] for G [M, 2U] contiguous, Y [M, U] contiguous */
     void (*gelu_erf_mul)(hd_backend *be, const float *G, size_t M, size_t U, float *Y);
     /* ---- Mamba (Caduceus) ---- */
-    /* x ← x·sigmoid(x) over n values, in place */
-    void (*silu)(hd_backend *be, float *x, size_t n);
-    /* y[c, t] ← y[c, t]·silu(z[c, t]) over C rows of T (row strides ldy, ldz) */
-    void (*mul_silu_cm)(hd_backend *be, float *y, size_t ldy, const float *z, size_t ldz, size_t C, size_t T);
+    /* The x branch's depthwise convolution, then SiLU, over rows [T, C] (row strides ldx, ldy;
+     * docs/models.md §4.4 steps 2–3), in either direction of BiMamba:
+     *   forward (backward = 0): Y[t, c] = silu(b[c] + Σ_j w[j, c]·X[t − (K−1) + j, c])
+     *   backward (backward = 1): Y[t, c] = silu(b[c] + Σ_j w[j, c]·X[t + (K−1) − j, c])
+     * the backward form being the reverse direction's causal convolution read in the original order.  X holds
+     * `hist` readable rows beyond [0, T) on the side the filter reaches (before row 0 forward, after row T−1
+     * backward: the neighbouring chunk's positions); rows further out read as 0.  The taps w [K, C] are
+     * stored taps-major (the transpose of PyTorch's [C, 1, K]); b may be NULL; Y may not alias X. */
+    void (*conv_silu_rows)(hd_backend *be, const float *X, size_t ldx, size_t T, size_t C, size_t hist,
+                           const float *w, size_t K, const float *b, int backward, float *Y, size_t ldy);
     /* dst[c, t] = src[c, T−1−t] over C rows of T (row strides lds, ldd); dst may not alias src.
      * With C = 1 and T = M·D it reverses an [M, D] matrix in rows and columns. */
     void (*flip_cm)(hd_backend *be, const float *src, size_t lds, float *dst, size_t ldd, size_t C, size_t T);
-    /* Selective scan of Mamba v1 (docs/models.md §4.4, steps 5–7) over T steps for E channels, N states:
-     *   Δ = softplus(dt[e, t] + dt_bias[e])  (threshold 20)
-     *   h[e, n] ← exp(Δ·A[e, n])·h[e, n] + Δ·B[t, n]·u[e, t]
-     *   y[e, t] = Σ_n C[t, n]·h[e, n] + Dskip[e]·u[e, t]
-     * u, dt, y channel-major (row strides ldu, lddt, ldy); B and C row-major [T, ·] with row stride ldbc;
+    /* Selective scan of Mamba v1 (docs/models.md §4.4, steps 5–8) over T positions of E channels with N
+     * states; u, dt, z and y are row-major [T, E] (row strides ldu, lddt, ldz, ldy), B and C [T, ·] (row
+     * stride ldbc):
+     *   Δ = softplus(dt[t, e] + dt_bias[e])  (threshold 20; dt_bias may be NULL)
+     *   h[e, n] ← exp(Δ·A[e, n])·h[e, n] + Δ·B[t, n]·u[t, e]
+     *   y[t, e] = Σ_n C[t, n]·h[e, n] + Dskip[e]·u[t, e]
      * A = −exp(A_log) [E, N]; state [E, N] carries h between calls (HD_SCAN_FRESH: start from 0).
-     * HD_SCAN_REVERSE_Y: step t is written to column T−1−t of y; HD_SCAN_ACCUMULATE: y += instead of =. */
+     * HD_SCAN_BACKWARD: the positions are taken from T−1 down to 0 (BiMamba's reverse direction in the
+     * original order, the state coming from the chunk after this one); HD_SCAN_ACCUMULATE: y += instead of
+     * =; z non-NULL: then y[t, e] ← y[t, e]·silu(z[t, e]) (the gate, on the sum when accumulating). */
     void (*selective_scan)(hd_backend *be, size_t E, size_t N, size_t T, const float *u, size_t ldu,
                            const float *dt, size_t lddt, const float *dt_bias, const float *A,
                            const float *B, const float *C, size_t ldbc, const float *Dskip,
-                           float *state, float *y, size_t ldy, int flags);
+                           const float *z, size_t ldz, float *state, float *y, size_t ldy, int flags);
     /* ---- Evo 2 (docs/models.md §6; src/backends/cpu/evo2.c) ---- */
     /* weights: a backend copy of a BF16 host matrix (the CPU returns the pointer itself) */
     const uint16_t *(*weights_bf16)(hd_backend *be, const uint16_t *host, size_t n);
@@ -276,7 +285,7 @@ enum { HD_ACT_IDENTITY = 0, HD_ACT_GELU = 1, HD_ACT_SILU = 2 };
 
 /* selective_scan flags */
 #define HD_SCAN_FRESH 1
-#define HD_SCAN_REVERSE_Y 2
+#define HD_SCAN_BACKWARD 2
 #define HD_SCAN_ACCUMULATE 4
 
 /* The CPU backend: nthreads 0 = every core. */

@@ -7,12 +7,15 @@
  *   hidden = RMS_wf(r + h)                    hidden = [RMS_wf(r0 + h0), RMS_rev(wf)(r1 + h1)]
  *   logits = hidden·Embᵀ                      logits[v] = Emb[v]·hidden0 + rev(Emb[comp v])·hidden1
  * with M = BiMamba: M(u) = Mamba_fwd(u) + Lrev(Mamba_rev(Lrev(u))), in/out projections shared.
- * (RC(RMS_rev(w)(s)) = RMS_w(RC(s)), which is how the rc half is normed here.)
+ * The rc half is computed in the original order, without reversing anything: RC = Lrev∘Crev, and
+ *   RC(M(RMS_w(RC(s)))) = M'(RMS_rev(w)(s))  (Crev moved into the weights: in_proj with its input columns
+ *   reversed, out_proj with its output rows reversed; Lrev swaps the directions: Mamba_rev's weights run
+ *   forward and Mamba_fwd's backward), so both halves share every buffer and no flip is made.
  *
- * Memory: besides r and h ([L, D] each, twice for PS, plus one [L, D] scratch for PS) a block holds the
- * shared input projection xz [2E, L] and the gated sum of both directions y [E, L], channel-major; the
- * convolution, Δ and the scan run in chunks of positions (the reverse direction from the end), carrying
- * the conv history and the [E, N] scan state from chunk to chunk. */
+ * Memory: besides r and h ([L, D] each, twice for PS) a block holds the
+ * shared input projection xz [L, 2E] and the gated sum of both directions y [L, E], row-major; the
+ * convolution, Δ and the scan run in chunks of positions (the reverse direction from the end, reading the
+ * sequence backwards in place), carrying the [E, N] scan state from chunk to chunk. */
 #include "caduceus.h"
 #include "backend.h"
 #include "model.h"
@@ -27,7 +30,7 @@
 #define CAD_CHUNK 2048
 
 typedef struct {
-    const float *conv_w, *conv_b;   /* [E, 1, K], [E] (NULL without conv_bias) */
+    const float *conv_w, *conv_b;   /* owned: the taps transposed [K, E]; [E] (NULL without conv_bias) */
     const float *x_proj;            /* [R + 2N, E] */
     const float *dt_w, *dt_b;       /* [E, R], [E] */
     const float *Dskip;             /* [E] */
@@ -39,6 +42,9 @@ typedef struct {
     const float *in_proj;           /* [2E, D], shared by both directions */
     const float *out_proj;          /* [D, E], shared */
     mamba_dir dir[2];
+    /* PS, owned: the rc half's rev(norm_w) [D], in_proj with its columns reversed [2E, D], out_proj with its
+     * rows reversed [D, E] (see the top of the file) */
+    const float *norm_w_rc, *in_proj_rc, *out_proj_rc;
 } cad_layer;
 
 typedef struct {
@@ -253,13 +259,24 @@ static int caduceus_load(hd_model *m)
             !(ly->in_proj = hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "layers.%d.%s.mamba_fwd.in_proj.weight", i, mix)) ||
             !(ly->out_proj = hd_model_f32(m, 1, HD_SHAPE(D, E), "layers.%d.%s.mamba_fwd.out_proj.weight", i, mix)))
             return -1;
+        if (c->rcps) {   /* the rc half's weights: Crev folded in */
+            float *nw = malloc((size_t)D * sizeof(float)), *ip = malloc((size_t)(2 * E * D) * sizeof(float));
+            float *op = malloc((size_t)(D * E) * sizeof(float));
+            ly->norm_w_rc = nw, ly->in_proj_rc = ip, ly->out_proj_rc = op;
+            if (!nw || !ip || !op) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+            for (long d = 0; d < D; d++) nw[d] = ly->norm_w[D - 1 - d];
+            for (long o = 0; o < 2 * E; o++)
+                for (long d = 0; d < D; d++) ip[o * D + d] = ly->in_proj[o * D + (D - 1 - d)];
+            for (long d = 0; d < D; d++) memcpy(op + d * E, ly->out_proj + (D - 1 - d) * E, (size_t)E * sizeof(float));
+        }
         for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
             mamba_dir *md = &ly->dir[d];
             const char *dn = d ? "mamba_rev" : "mamba_fwd";
             const float *A_log;
 #define T(field, ...) if (!(md->field = hd_model_f32(m, 1, HD_SHAPE(__VA_ARGS__), "layers.%d.%s.%s.%s", i, mix, dn, name))) return -1
             const char *name;
-            name = "conv1d.weight"; T(conv_w, E, 1, K);
+            const float *cw;
+            if (!(cw = hd_model_f32(m, 1, HD_SHAPE(E, 1, K), "layers.%d.%s.%s.conv1d.weight", i, mix, dn))) return -1;
             name = "x_proj.weight"; T(x_proj, R + 2 * N, E);
             name = "dt_proj.weight"; T(dt_w, E, R);
             name = "dt_proj.bias"; T(dt_b, E);
@@ -272,6 +289,10 @@ static int caduceus_load(hd_model *m)
             float *A = malloc((size_t)E * N * sizeof(float));
             if (!(md->A = A)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
             for (long j = 0; j < E * N; j++) A[j] = -expf(A_log[j]);
+            float *wt = malloc((size_t)E * K * sizeof(float));   /* taps-major for conv_silu_rows */
+            if (!(md->conv_w = wt)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+            for (long e = 0; e < E; e++)
+                for (long j = 0; j < K; j++) wt[j * E + e] = cw[e * K + j];
         }
         if (c->bidir) {
             char nm[256];
@@ -300,8 +321,14 @@ static void caduceus_free(hd_model *m)
     if (!c) return;
     if (c->layer)
         for (int i = 0; i < m->n_layer; i++) {
-            free((float *)c->layer[i].dir[0].A);
-            free((float *)c->layer[i].dir[1].A);
+            cad_layer *ly = &c->layer[i];
+            for (int d = 0; d < 2; d++) {
+                free((float *)ly->dir[d].A);
+                free((float *)ly->dir[d].conv_w);
+            }
+            free((float *)ly->norm_w_rc);
+            free((float *)ly->in_proj_rc);
+            free((float *)ly->out_proj_rc);
         }
     free(c->layer);
     if (c->head_rc != c->emb_rc) free(c->head_rc);
@@ -380,13 +407,11 @@ void hd_caduceus_set_chunk(hd_model *m, size_t positions)
 typedef struct {
     size_t L, cs;
     float *r[2], *h[2];  /* [L, D]: residual and hidden halves (PH uses [0] only) */
-    float *tmp;          /* PS: [L, D] the RC'd input/output of the rc half */
-    float *xz;           /* [2E, L] in_proj output, channel-major: x rows 0..E−1, z rows E..2E−1 */
-    float *y;            /* [E, L] sum of both directions' scan outputs, then gated */
+    float *xz;           /* [L, 2E] in_proj output: x columns 0..E−1, z columns E..2E−1 */
+    float *y;            /* [L, E] sum of both directions' scan outputs, then gated */
     float *nc;           /* [cs, D] a normed chunk */
-    float *xr;           /* [E, cs + K − 1] reversed chunk of x with its conv history */
-    float *s;            /* [E, cs] silu(conv(x)) */
-    float *dt;           /* [E, cs] dt_proj output (bias added in the scan) */
+    float *s;            /* [cs, E] silu(conv(x)) */
+    float *dt;           /* [cs, E] dt_proj output (bias added in the scan) */
     float *xdbl;         /* [cs, R + 2N] x_proj output: dt | B | C */
     float *state;        /* [E, N] */
     float *oc, *oc2;     /* [cs, max(D, rows)] */
@@ -395,8 +420,8 @@ typedef struct {
 
 static void cbuf_free(hd_backend *be, cad_buf *B)
 {
-    float **p[] = {&B->r[0], &B->r[1], &B->h[0], &B->h[1], &B->tmp, &B->xz, &B->y, &B->nc,
-                   &B->xr, &B->s, &B->dt, &B->xdbl, &B->state, &B->oc, &B->oc2};
+    float **p[] = {&B->r[0], &B->r[1], &B->h[0], &B->h[1], &B->xz, &B->y, &B->nc,
+                   &B->s, &B->dt, &B->xdbl, &B->state, &B->oc, &B->oc2};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
     hd_free(B->host);
     B->host = NULL;
@@ -405,7 +430,7 @@ static void cbuf_free(hd_backend *be, cad_buf *B)
 static int cbuf_alloc(hd_backend *be, const caduceus *c, size_t L, int want_host, cad_buf *B)
 {
     memset(B, 0, sizeof *B);
-    size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K, W = (size_t)(c->R + 2 * c->N);
+    size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, W = (size_t)(c->R + 2 * c->N);
     size_t cs = L < c->chunk ? L : c->chunk, LD, LE;
     size_t wide = (size_t)(c->rows > c->D ? c->rows : c->D);
     B->L = L, B->cs = cs;
@@ -417,12 +442,9 @@ static int cbuf_alloc(hd_backend *be, const caduceus *c, size_t L, int want_host
     for (int i = 0; i < halves; i++)
         if (!(B->r[i] = be->alloc(be, LD, "the residual stream")) || !(B->h[i] = be->alloc(be, LD, "the hidden states")))
             goto fail;
-    if (c->rcps && !(B->tmp = be->alloc(be, LD, "the reverse-complement half")))
-        goto fail;
     if (!(B->xz = be->alloc(be, 2 * LE, "the BiMamba input projection")) ||
         !(B->y = be->alloc(be, LE, "the BiMamba scan output")) ||
         !(B->nc = be->alloc(be, cs * D * sizeof(float), "a chunk")) ||
-        !(B->xr = be->alloc(be, E * (cs + K) * sizeof(float), "a chunk")) ||
         !(B->s = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
         !(B->dt = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
         !(B->xdbl = be->alloc(be, cs * W * sizeof(float), "a chunk")) ||
@@ -445,6 +467,7 @@ static int layer_weights(hd_backend *be, const caduceus *c, const cad_layer *ly,
     *w = *ly;
 #define W(field, n) if (ly->field && !(w->field = be->weights(be, ly->field, (n)))) return -1
     W(norm_w, D); W(in_proj, 2 * E * D); W(out_proj, D * E);
+    W(norm_w_rc, D); W(in_proj_rc, 2 * E * D); W(out_proj_rc, D * E);
     for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
         W(dir[d].conv_w, E * K); W(dir[d].conv_b, E); W(dir[d].x_proj, (R + 2 * N) * E);
         W(dir[d].dt_w, E * R); W(dir[d].dt_b, E); W(dir[d].Dskip, E); W(dir[d].A, E * N);
@@ -453,47 +476,59 @@ static int layer_weights(hd_backend *be, const caduceus *c, const cad_layer *ly,
     return 0;
 }
 
-/* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in.  ly: backend weights. */
-static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, const float *in, float *out, cad_buf *B)
+/* One pass of a Mamba mixer's direction over positions t0 … t0 + n − 1 (§4.4 steps 2–7), row-major
+ * throughout: a backward pass (back = 1) reads the sequence backwards without copying it (its convolution
+ * reaches into later positions, its scan runs from the chunk's end, its state comes from the chunk after).
+ * The second pass of a bidirectional mixer (second = 1) adds its output to the first one's and applies the
+ * gate silu(z) to the sum (z being shared: the reverse direction's z is Lrev(z)); a unidirectional mixer
+ * gates its only pass. */
+static void mamba_chunk(const caduceus *c, hd_backend *be, const mamba_dir *md, int back, int second, size_t t0,
+                        size_t n, cad_buf *B)
 {
-    size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K;
-    size_t R = (size_t)c->R, W = R + 2 * N;
+    size_t L = B->L, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K, R = (size_t)c->R, W = R + 2 * N;
+    /* positions of history the convolution may read: before the chunk (forward), after it (backward) */
+    size_t room = back ? L - t0 - n : t0, hist = room < K - 1 ? room : K - 1;
+    const float *x = B->xz + t0 * 2 * E, *z = second || !c->bidir ? B->xz + t0 * 2 * E + E : NULL;
+    be->conv_silu_rows(be, x, 2 * E, n, E, hist, md->conv_w, K, md->conv_b, back, B->s, E);
+    be->linear(be, B->s, n, E, E, md->x_proj, NULL, W, B->xdbl, W);
+    be->linear(be, B->xdbl, n, R, W, md->dt_w, NULL, E, B->dt, E);
+    int first = back ? t0 + n == L : t0 == 0;
+    int flags = (first ? HD_SCAN_FRESH : 0) | (back ? HD_SCAN_BACKWARD : 0) | (second ? HD_SCAN_ACCUMULATE : 0);
+    be->selective_scan(be, E, N, n, B->s, E, B->dt, E, md->dt_b, md->A, B->xdbl + R, B->xdbl + R + N, W, md->Dskip, z,
+                       2 * E, B->state, B->y + t0 * E, E, flags);
+}
+
+/* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in.  ly: backend weights.
+ * rc: PS's rc half, out = RC(BiMamba_ℓ(RMSNorm_w(RC(in)))) in the original order (see the top of the file). */
+static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, int rc, const float *in, float *out,
+                    cad_buf *B)
+{
+    size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E;
+    const float *norm_w = rc ? ly->norm_w_rc : ly->norm_w, *in_proj = rc ? ly->in_proj_rc : ly->in_proj;
+    const float *out_proj = rc ? ly->out_proj_rc : ly->out_proj;
     /* 1. shared input projection of both directions (§4.5) */
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
-        be->rmsnorm(be, in + m0 * D, n, D, ly->norm_w, c->eps, B->nc);
-        be->linear_cm_out(be, B->nc, n, D, D, ly->in_proj, NULL, 2 * E, B->xz + m0, L);
+        be->rmsnorm(be, in + m0 * D, n, D, norm_w, c->eps, B->nc);
+        be->linear(be, B->nc, n, D, D, in_proj, NULL, 2 * E, B->xz + m0 * 2 * E, 2 * E);
     }
-    /* 2–7 per direction; the reverse one walks the sequence from the end */
-    for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
-        const mamba_dir *md = &ly->dir[d];
-        for (size_t t0 = 0; t0 < L; t0 += cs) {
-            size_t n = L - t0 < cs ? L - t0 : cs, hs = t0 < K - 1 ? t0 : K - 1;
-            const float *xin;
-            size_t ldx;
-            if (!d) {
-                xin = B->xz + (t0 - hs);
-                ldx = L;
-            } else {
-                /* reversed positions t0 − hs … t0 + n − 1 = original L−1−t0+hs … L−t0−n */
-                be->flip_cm(be, B->xz + (L - t0 - n), L, B->xr, hs + n, E, hs + n);
-                xin = B->xr;
-                ldx = hs + n;
-            }
-            be->causal_conv(be, xin, E, n, ldx, hs, md->conv_w, K, md->conv_b, B->s, n);
-            be->silu(be, B->s, E * n);
-            be->linear_cm_in(be, B->s, n, E, n, md->x_proj, NULL, W, B->xdbl, W);
-            be->linear_cm_out(be, B->xdbl, n, R, W, md->dt_w, NULL, E, B->dt, n);
-            int flags = (t0 ? 0 : HD_SCAN_FRESH) | (d ? HD_SCAN_REVERSE_Y | HD_SCAN_ACCUMULATE : 0);
-            be->selective_scan(be, E, N, n, B->s, n, B->dt, n, md->dt_b, md->A, B->xdbl + R, B->xdbl + R + N, W,
-                               md->Dskip, B->state, d ? B->y + (L - t0 - n) : B->y + t0, L, flags);
+    /* 2–8: the forward pass chunk by chunk from the start, the backward one from the end.  Forward runs
+     * Mamba_fwd (the rc half: Mamba_rev), backward Mamba_rev (the rc half: Mamba_fwd); a unidirectional
+     * mixer has Mamba_fwd only, forward (the rc half: backward). */
+    const mamba_dir *fwd = c->bidir ? &ly->dir[rc] : rc ? NULL : &ly->dir[0];
+    const mamba_dir *bwd = c->bidir ? &ly->dir[!rc] : rc ? &ly->dir[0] : NULL;
+    if (fwd)
+        for (size_t t0 = 0; t0 < L; t0 += cs) mamba_chunk(c, be, fwd, 0, 0, t0, L - t0 < cs ? L - t0 : cs, B);
+    if (bwd)
+        for (size_t t1 = L; t1 > 0;) {
+            size_t n = t1 < cs ? t1 : cs;
+            t1 -= n;
+            mamba_chunk(c, be, bwd, 1, fwd != NULL, t1, n, B);
         }
-    }
-    /* 8. gate with silu(z) (z is shared: the reverse direction's z is Lrev(z)) and 9. project out */
-    be->mul_silu_cm(be, B->y, L, B->xz + E * L, L, E, L);
+    /* 9. the shared output projection */
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
-        be->linear_cm_in(be, B->y + m0, n, E, L, ly->out_proj, NULL, D, out + m0 * D, D);
+        be->linear(be, B->y + m0 * E, n, E, E, out_proj, NULL, D, out + m0 * D, D);
     }
 }
 
@@ -560,12 +595,8 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
             if (!(hv = host_view(c, be, &B, B.r, is_host))) goto out;
             c->tap(c->tap_ud, "residual", i, hv, L, (int)W);
         }
-        bimamba(c, be, ly, B.r[0], B.h[0], &B);
-        if (c->rcps) {
-            be->flip_cm(be, B.r[1], 0, B.tmp, 0, 1, L * D);     /* RC(r1) */
-            bimamba(c, be, ly, B.tmp, B.tmp, &B);
-            be->flip_cm(be, B.tmp, 0, B.h[1], 0, 1, L * D);     /* h1 = RC(M(RMS_w(RC(r1)))) */
-        }
+        bimamba(c, be, ly, 0, B.r[0], B.h[0], &B);
+        if (c->rcps) bimamba(c, be, ly, 1, B.r[1], B.h[1], &B);   /* h1 = RC(M(RMS_w(RC(r1)))) */
         if (c->tap) {
             if (!(hv = host_view(c, be, &B, B.h, is_host))) goto out;
             c->tap(c->tap_ud, "layer", i, hv, L, (int)W);
@@ -620,8 +651,8 @@ out:
 
 /* The backend ops the forward pass calls. */
 static const hd_op caduceus_needs[] = {
-    HD_OP(rmsnorm), HD_OP(linear), HD_OP(linear_cm_out), HD_OP(linear_cm_in), HD_OP(causal_conv), HD_OP(silu),
-    HD_OP(flip_cm), HD_OP(selective_scan), HD_OP(mul_silu_cm), HD_OP(add), HD_OPS_END};
+    HD_OP(rmsnorm), HD_OP(linear), HD_OP(conv_silu_rows), HD_OP(selective_scan), HD_OP(add),
+    HD_OPS_END};
 
 /* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and BiMamba the shared in_proj (D → 2E) and
  * out_proj (E → D), and per direction x_proj (E → R + 2N) and dt_proj (R → E) (§4.5); PS runs BiMamba on

@@ -178,7 +178,7 @@ static void ref_norm(const opcase *c, double **w, int rms)
 static void ref_layernorm(const opcase *c, double **w) { ref_norm(c, w, 0); }
 static void ref_rmsnorm(const opcase *c, double **w) { ref_norm(c, w, 1); }
 
-/* elementwise ops over n values: gelu_tanh, add, silu */
+/* elementwise ops over n values: gelu_tanh, add */
 static void make_elementwise(opcase *c)
 {
     size_t n = c->variant ? 100003 : 1000;
@@ -199,11 +199,6 @@ static int call_add(hd_backend *be, const opcase *c, float **p) { be->add(be, p[
 static void ref_add(const opcase *c, double **w)
 {
     for (size_t i = 0; i < c->P[0]; i++) w[0][i] = (double)c->h[0][i] + c->h[1][i];
-}
-static int call_silu(hd_backend *be, const opcase *c, float **p) { be->silu(be, p[0], c->P[0]); return 0; }
-static void ref_silu(const opcase *c, double **w)
-{
-    for (size_t i = 0; i < c->P[0]; i++) w[0][i] = c->h[0][i] * sigm(c->h[0][i]);
 }
 
 /* cases: small, large, arguments up to ~8,000 (the vectorised sine), some past 65,536 (libm's) */
@@ -746,26 +741,50 @@ static void ref_gelu_erf_mul(const opcase *c, double **w)
 
 /* ---------------------------------------------------------------- Mamba */
 
-static void make_mul_silu_cm(opcase *c)
+/* cases: direction × history (none, part, all K−1 rows) at K = 4 with and without bias, K = 1, fewer rows than
+ * taps, then large (over the threshold for threads).  Rows beyond the history on either side are NaN: the op
+ * must not read them. */
+static void make_conv_silu_rows(opcase *c)
 {
-    int big = c->variant == 1;
-    size_t C = big ? 120 : 17, T = big ? 300 : 333, ldy = T + 7, ldz = T + 3;
-    c->P[0] = C, c->P[1] = T, c->P[2] = ldy, c->P[3] = ldz;
-    ob(c, 'x', C * ldy, -2, 2);
-    ob(c, 'i', C * ldz, -6, 6);
-    snprintf(c->desc, sizeof c->desc, "C=%zu T=%zu", C, T);
+    static const size_t cs[][5] = {/* C, T, K, hist, bias */
+        {20, 1, 4, 0, 1}, {20, 9, 4, 2, 0}, {20, 9, 4, 3, 1}, {33, 50, 1, 0, 1}, {16, 2, 4, 1, 1}, {512, 300, 4, 3, 1}};
+    const size_t *q = cs[c->variant / 2];
+    size_t C = q[0], T = q[1], K = q[2], hist = q[3], pad = K, ldx = C + 3, ldy = C + 5;
+    int back = c->variant % 2;
+    c->P[0] = C, c->P[1] = T, c->P[2] = K, c->P[3] = hist, c->P[4] = (size_t)back, c->P[5] = ldx, c->P[6] = ldy;
+    c->P[7] = pad;
+    int x = ob(c, 'i', (T + 2 * pad) * ldx, -3, 3);
+    for (size_t r = 0; r < T + 2 * pad; r++) {   /* readable: rows −hist … T−1 forward, 0 … T−1+hist backward */
+        ptrdiff_t t = (ptrdiff_t)r - (ptrdiff_t)pad;
+        int ok = back ? t >= 0 && t < (ptrdiff_t)(T + hist) : t >= -(ptrdiff_t)hist && t < (ptrdiff_t)T;
+        if (!ok)
+            for (size_t ch = 0; ch < ldx; ch++) c->h[x][r * ldx + ch] = NAN;
+    }
+    ob(c, 'i', C * K, -1, 1);
+    ob(c, q[4] ? 'i' : '-', C, -1, 1);
+    ob(c, 'o', T * ldy, -1, 1);
+    snprintf(c->desc, sizeof c->desc, "C=%zu T=%zu K=%zu hist=%zu %s%s", C, T, K, hist, back ? "backward" : "forward",
+             q[4] ? "" : " no bias");
 }
-static int call_mul_silu_cm(hd_backend *be, const opcase *c, float **p)
+static int call_conv_silu_rows(hd_backend *be, const opcase *c, float **p)
 {
-    be->mul_silu_cm(be, p[0], c->P[2], p[1], c->P[3], c->P[0], c->P[1]);
+    be->conv_silu_rows(be, p[0] + c->P[7] * c->P[5], c->P[5], c->P[1], c->P[0], c->P[3], p[1], c->P[2], p[2],
+                       (int)c->P[4], p[3], c->P[6]);
     return 0;
 }
-static void ref_mul_silu_cm(const opcase *c, double **w)
+static void ref_conv_silu_rows(const opcase *c, double **w)
 {
-    for (size_t ch = 0; ch < c->P[0]; ch++)
-        for (size_t t = 0; t < c->P[1]; t++) {
-            double z = c->h[1][ch * c->P[3] + t];
-            w[0][ch * c->P[2] + t] = c->h[0][ch * c->P[2] + t] * z * sigm(z);
+    size_t C = c->P[0], T = c->P[1], K = c->P[2], hist = c->P[3], ldx = c->P[5];
+    int back = (int)c->P[4];
+    const float *X = c->h[0] + c->P[7] * ldx;
+    for (size_t t = 0; t < T; t++)
+        for (size_t ch = 0; ch < C; ch++) {
+            double a = c->n[2] ? c->h[2][ch] : 0;
+            for (size_t j = 0; j < K; j++) {
+                ptrdiff_t r = back ? (ptrdiff_t)(t + K - 1 - j) : (ptrdiff_t)t - (ptrdiff_t)(K - 1 - j);
+                if (r >= -(ptrdiff_t)hist && r < (ptrdiff_t)(T + hist)) a += (double)c->h[1][j * C + ch] * X[r * (ptrdiff_t)ldx + (ptrdiff_t)ch];
+            }
+            w[3][t * c->P[6] + ch] = a * sigm(a);
         }
 }
 
@@ -790,53 +809,62 @@ static void ref_flip_cm(const opcase *c, double **w)
         for (size_t t = 0; t < c->P[1]; t++) w[1][ch * c->P[3] + t] = c->h[0][ch * c->P[2] + c->P[1] - 1 - t];
 }
 
-/* cases: N {16, 5} × T {1, 70} × {fresh | carried state, dt_bias absent | reverse and accumulate}, then Δ
- * around softplus's threshold 20 */
-enum { SU, SDT, SDB, SA, SBC, SDS, SST, SYY };
+/* cases: N {16, 5} × T {1, 70} × {fresh | carried state, dt_bias absent | backward, accumulated and gated |
+ * fresh and gated}, then Δ around softplus's threshold 20, then large (over the threshold for threads).
+ * E = 20 leaves a partial vector of channels at every vector width. */
+enum { SU, SDT, SDB, SA, SBC, SDS, SZ, SST, SYY };
 static void make_selective_scan(opcase *c)
 {
-    int thr = c->variant == 12, v = thr ? 3 : c->variant;
-    size_t E = 20, N = v / 6 ? 5 : 16, T = (v / 3) % 2 ? 70 : 1, mode = (size_t)v % 3;
-    int flags = mode == 0 ? HD_SCAN_FRESH : mode == 1 ? 0 : HD_SCAN_REVERSE_Y | HD_SCAN_ACCUMULATE;
-    size_t ldu = T + 2, lddt = T + 3, ldbc = 2 * N + 3, ldy = T + 4;
+    int thr = c->variant == 16, big = c->variant == 17, v = thr ? 3 : big ? 14 : c->variant;
+    size_t E = big ? 72 : 20, N = v / 8 ? 5 : 16, T = big ? 300 : (v / 4) % 2 ? 70 : 1, mode = (size_t)v % 4;
+    if (big) N = 16;
+    int flags = mode == 0 || mode == 3 ? HD_SCAN_FRESH : mode == 1 ? 0 : HD_SCAN_BACKWARD | HD_SCAN_ACCUMULATE;
+    size_t ldu = E + 2, lddt = E + 3, ldbc = 2 * N + 3, ldz = 2 * E + 1, ldy = E + 4;
     c->P[0] = E, c->P[1] = N, c->P[2] = T, c->P[3] = ldu, c->P[4] = lddt, c->P[5] = ldbc, c->P[6] = ldy;
-    c->P[7] = (size_t)flags;
-    ob(c, 'i', E * ldu, -1, 1);
-    ob(c, 'i', E * lddt, thr ? 15 : -3, thr ? 25 : 1);
+    c->P[7] = (size_t)flags, c->P[8] = ldz;
+    ob(c, 'i', T * ldu, -1, 1);
+    ob(c, 'i', T * lddt, thr ? 15 : -3, thr ? 25 : 1);
     ob(c, mode == 1 ? '-' : 'i', E, -0.5f, 0.5f);
     ob(c, 'i', E * N, -4, -0.5f);
     ob(c, 'i', T * ldbc, -1, 1);
     ob(c, 'i', E, -1, 1);
+    ob(c, mode >= 2 ? 'i' : '-', T * ldz, -4, 4);
     ob(c, 'x', E * N, -1, 1);
-    ob(c, mode == 2 ? 'x' : 'o', E * ldy, -1, 1);
-    snprintf(c->desc, sizeof c->desc, "E=%zu N=%zu T=%zu flags=%d%s", E, N, T, flags, thr ? " dt near 20" : "");
+    ob(c, mode == 2 ? 'x' : 'o', T * ldy, -1, 1);
+    snprintf(c->desc, sizeof c->desc, "E=%zu N=%zu T=%zu flags=%d%s%s", E, N, T, flags, mode >= 2 ? " gated" : "",
+             thr ? " dt near 20" : "");
 }
 static int call_selective_scan(hd_backend *be, const opcase *c, float **p)
 {
     size_t N = c->P[1];
     be->selective_scan(be, c->P[0], N, c->P[2], p[SU], c->P[3], p[SDT], c->P[4], p[SDB], p[SA], p[SBC] + 1, p[SBC] + 1 + N,
-                       c->P[5], p[SDS], p[SST], p[SYY], c->P[6], (int)c->P[7]);
+                       c->P[5], p[SDS], p[SZ], c->P[8], p[SST], p[SYY], c->P[6], (int)c->P[7]);
     return 0;
 }
 static void ref_selective_scan(const opcase *c, double **w)
 {
-    size_t E = c->P[0], N = c->P[1], T = c->P[2], ldbc = c->P[5], ldy = c->P[6];
+    size_t E = c->P[0], N = c->P[1], T = c->P[2], ldu = c->P[3], lddt = c->P[4], ldbc = c->P[5], ldy = c->P[6];
     int flags = (int)c->P[7];
     for (size_t e = 0; e < E; e++) {
         double *h = w[SST] + e * N;
         if (flags & HD_SCAN_FRESH)
             for (size_t n = 0; n < N; n++) h[n] = 0;
-        for (size_t t = 0; t < T; t++) {
-            double x = (double)c->h[SDT][e * c->P[4] + t] + (c->n[SDB] ? c->h[SDB][e] : 0);
-            double dl = x > 20 ? x : log1p(exp(x)), u = c->h[SU][e * c->P[3] + t], y = 0;
+        for (size_t i = 0; i < T; i++) {
+            size_t t = flags & HD_SCAN_BACKWARD ? T - 1 - i : i;
+            double x = (double)c->h[SDT][t * lddt + e] + (c->n[SDB] ? c->h[SDB][e] : 0);
+            double dl = x > 20 ? x : log1p(exp(x)), u = c->h[SU][t * ldu + e], y = 0;
             for (size_t n = 0; n < N; n++) {
                 const float *B = c->h[SBC] + t * ldbc + 1, *C = B + N;
                 h[n] = exp(dl * c->h[SA][e * N + n]) * h[n] + dl * B[n] * u;
                 y += C[n] * h[n];
             }
             y += c->h[SDS][e] * u;
-            double *yo = &w[SYY][e * ldy + (flags & HD_SCAN_REVERSE_Y ? T - 1 - t : t)];
+            double *yo = &w[SYY][t * ldy + e];
             *yo = flags & HD_SCAN_ACCUMULATE ? *yo + y : y;
+            if (c->n[SZ]) {
+                double z = c->h[SZ][t * c->P[8] + e];
+                *yo *= z * sigm(z);
+            }
         }
     }
 }
@@ -1522,10 +1550,9 @@ static const op_row OP_ROWS[] = {
     ROW(slstm_cell, 5, make_slstm_cell, call_slstm_cell, ref_slstm_cell, 1e-6, 1e-5, 1e-5, 1e-4, 0),
     ROW(gelu_erf_mul, 2, make_gelu_erf_mul, call_gelu_erf_mul, ref_gelu_erf_mul, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     /* Mamba */
-    ROW(silu, 2, make_elementwise, call_silu, ref_silu, 1e-6, 1e-5, 1e-6, 1e-5, 0),
-    ROW(mul_silu_cm, 2, make_mul_silu_cm, call_mul_silu_cm, ref_mul_silu_cm, 1e-6, 1e-5, 1e-6, 1e-5, 0),
+    ROW(conv_silu_rows, 12, make_conv_silu_rows, call_conv_silu_rows, ref_conv_silu_rows, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     ROW(flip_cm, 4, make_flip_cm, call_flip_cm, ref_flip_cm, 0, 0, 0, 0, 0),
-    ROW(selective_scan, 13, make_selective_scan, call_selective_scan, ref_selective_scan, 1e-5, 1e-4, 1e-5, 1e-4, 0),
+    ROW(selective_scan, 18, make_selective_scan, call_selective_scan, ref_selective_scan, 1e-5, 1e-4, 1e-5, 1e-4, 0),
     /* Evo 2 */
     {.name = "weights_bf16", .ops = OPS1(weights_bf16), .check = check_weights_bf16},
     ROW(linear_ex, 68, make_linear_ex, call_linear_ex, ref_linear_ex, 1e-6, 1e-4, 1e-5, 5e-4, 1),

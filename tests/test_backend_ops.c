@@ -47,6 +47,23 @@ ParameterizedTest(size_t *row, backend_ops, cpu_threads_bit_identical)
     }
 }
 
+/* The hand-vectorised ops (backends/cpu/mamba.c, xlstm.c) have kernels for AVX-512, AVX2 and portable C:
+ * each instruction set this CPU has, forced through HYENADNA_CPU_ISA, against the scalar reference. */
+Test(backend_ops, cpu_every_instruction_set)
+{
+    static const char *rows[] = {"conv_silu_rows", "selective_scan"};
+    static const char *isas[] = {"generic", "avx2", "avx512"};
+    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+        setenv("HYENADNA_CPU_ISA", isas[k], 1);
+        hd_backend *be = hd_backend_cpu_new(2);
+        for (size_t i = 0; i < N_OP_ROWS; i++)
+            for (size_t j = 0; j < sizeof rows / sizeof *rows; j++)
+                if (!strcmp(OP_ROWS[i].name, rows[j])) op_check_row(&OP_ROWS[i], be, NULL, 0);
+        hd_backend_free(be);
+    }
+    unsetenv("HYENADNA_CPU_ISA");
+}
+
 /* the harness itself: a backend compared with a copy of itself agrees bit for bit, through the same
  * alloc/upload/download path the GPU comparison takes */
 Test(backend_ops, harness_backend_against_backend)

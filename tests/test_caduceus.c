@@ -335,27 +335,38 @@ Test(caduceus, loader_aliases_and_buffers)
     }
 }
 
-/* a PS model whose complement_map buffer disagrees with the config is refused, naming the tensor */
-Test(caduceus, bad_complement_buffer)
+/* DIR/model.safetensors = the PS fixture's weights, each tensor passed through edit (which returns 1 when
+ * it wrote or dropped the tensor itself) */
+static void ps_weights_copy(const char *dir, int (*edit)(hd_stw *w, const hd_tensor_info *t))
 {
-    char *d = tmp_dir(), path[600];
+    char path[600];
     hd_st *st = hd_st_open(PS "/model.safetensors");
     cr_assert_not_null(st);
-    snprintf(path, sizeof path, "%s/model.safetensors", d);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
     hd_stw *w = hd_stw_open(path);
     for (int i = 0; i < hd_st_count(st); i++) {
         const hd_tensor_info *t = hd_st_get(st, i);
-        if (!strcmp(t->name, "lm_head.complement_map")) {
-            int64_t v[16];
-            hd_tensor_to_i64(t, v);
-            v[7] = 8, v[8] = 7;
-            cr_assert_eq(hd_stw_add(w, t->name, HD_I64, t->ndim, t->shape, v), 0);
-        } else {
-            cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data), 0);
-        }
+        if (!edit(w, t)) cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data), 0);
     }
     cr_assert_eq(hd_stw_close(w), 0);
     hd_st_close(st);
+}
+
+static int swap_comp_7_8(hd_stw *w, const hd_tensor_info *t)
+{
+    if (strcmp(t->name, "lm_head.complement_map")) return 0;
+    int64_t v[16];
+    hd_tensor_to_i64(t, v);
+    v[7] = 8, v[8] = 7;
+    cr_assert_eq(hd_stw_add(w, t->name, HD_I64, t->ndim, t->shape, v), 0);
+    return 1;
+}
+
+/* a PS model whose complement_map buffer disagrees with the config is refused, naming the tensor */
+Test(caduceus, bad_complement_buffer)
+{
+    char *d = tmp_dir();
+    ps_weights_copy(d, swap_comp_7_8);
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "cp '%s/config.json' '%s/'", PS, d);
     cr_assert_eq(system(cmd), 0);
@@ -570,10 +581,10 @@ Test(caduceus, ph_masked_lm_matches_direct_run, .init = setup, .fini = teardown)
 Test(caduceus, ps_masked_lm_matches_direct_run, .init = setup, .fini = teardown) { masked(PS, 1); }
 
 /* logits(RC(ids))[t, v] = logits(ids)[L−1−t, comp(v)], hidden(RC(ids)) = RC(hidden(ids)) */
-Test(caduceus, ps_rc_equivariance, .init = setup, .fini = teardown)
+static void rc_equivariance(const char *dir)
 {
-    hd_model *m = hd_model_open(PS);
-    cr_assert_not_null(m);
+    hd_model *m = hd_model_open(dir);
+    cr_assert_not_null(m, "%s", hd_error());
     const int *comp = hd_caduceus_complement(m);
     size_t Ls[] = {1, 7, 333, 2500};
     for (int j = 0; j < 4; j++) {
@@ -603,6 +614,24 @@ Test(caduceus, ps_rc_equivariance, .init = setup, .fini = teardown)
         free(c1); free(c2); free(h); free(lg); free(hr); free(lr); free(a); free(b); free(ids); free(rc);
     }
     hd_model_close(m);
+}
+
+Test(caduceus, ps_rc_equivariance, .init = setup, .fini = teardown) { rc_equivariance(PS); }
+
+/* a unidirectional PS mixer (the fixture without mamba_rev, bidirectional false) is RC-equivariant too: its
+ * rc half runs the one direction backwards in the original order */
+static int drop_mamba_rev(hd_stw *w, const hd_tensor_info *t) { return strstr(t->name, "mamba_rev") != NULL; }
+
+Test(caduceus, ps_unidirectional_rc_equivariance, .init = setup, .fini = teardown)
+{
+    char *d = tmp_dir(), cmd[1400];
+    ps_weights_copy(d, drop_mamba_rev);
+    snprintf(cmd, sizeof cmd, "sed 's/\"bidirectional\": true/\"bidirectional\": false/' '%s/config.json' > '%s/config.json'",
+             PS, d);
+    cr_assert_eq(system(cmd), 0);
+    rc_equivariance(d);
+    rm_rf(d);
+    free(d);
 }
 
 /* chunk boundaries (conv history, scan state, reverse direction from the end) do not change the result,

@@ -44,6 +44,13 @@ expect 1 "gpubench tf32 on the CPU" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 100 -
 has "$tmp/err" "tf32" "gpubench names the precision"
 expect 1 "gpubench beyond max length" -- "$B/gpubench" -m "$tmp/m" -d cpu -L 3001 -p fp32 -r 1
 
+# ssm_floor (bench/bench_caduceus.sh): both families give a positive floor; a bad family is a usage error
+bash -n "$S/bench/bench_caduceus.sh" && ok || bad "bench/bench_caduceus.sh has a syntax error"
+expect 0 "ssm_floor caduceus" -- "$B/ssm_floor" caduceus 32 2 1000 1
+has "$tmp/out" "floor_s=[0-9]*\.[0-9]*[1-9]" "ssm_floor caduceus floor"
+expect 0 "ssm_floor xlstm" -- "$B/ssm_floor" xlstm 64 2 1000 1 64
+has "$tmp/out" "floor_s=[0-9]*\.[0-9]*[1-9]" "ssm_floor xlstm floor"
+expect 1 "ssm_floor unknown family" -- "$B/ssm_floor" hyena 32 2 1000 1
 # bench_generate.sh at small sizes: a row per model and prompt, cached decoding faster than re-forwarding
 expect 0 "make_model -a mlstm" -- "$B/make_model" -a mlstm -d 64 -n 2 -L 1100 "$tmp/xm"
 expect 0 "generate on the made mLSTM" -- "$H" generate -m "$tmp/xm" -n 20 --seed 1 "$T/hyenadna-tiny/input.fa"

@@ -15,18 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decayed memories underflow into float subnormals, which x86 cores process a hundred times slower: the
- * cell ops run with flush-to-zero / denormals-are-zero set, restoring the caller's mode afterwards.  Values
- * below 1e-38 of a state whose normaliser is at least exp(−m) do not change the outputs. */
-#if defined(__SSE2__)
-#include <xmmintrin.h>
-#define FTZ_BEGIN unsigned int csr_saved_ = _mm_getcsr(); _mm_setcsr(csr_saved_ | 0x8040)
-#define FTZ_END _mm_setcsr(csr_saved_)
-#else
-#define FTZ_BEGIN do { } while (0)
-#define FTZ_END do { } while (0)
-#endif
-
 static inline double logsigmoid(double x) { return (x < 0 ? x : 0.0) - log1p(exp(-fabs(x))); }
 static inline float silu_f(float x) { return (float)((double)x / (1.0 + exp(-(double)x))); }
 
