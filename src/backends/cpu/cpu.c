@@ -98,19 +98,27 @@ void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, s
                     X, (int)ldx, 1.0f, Y, (int)ldy);
 }
 
-static void cpu_linear(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
-                       const float *W, const float *b, size_t N, float *Y, size_t ldy)
+/* Y (+)= X·Wᵀ in fixed blocks of HD_GEMM_BLOCK positions, one single-threaded GEMM per block, so that the
+ * rounding never depends on the thread count; xt / yt: X / Y channel-major (position m at column m) */
+static void blocked_gemm(hd_backend *be, int xt, int yt, const float *X, size_t ldx, size_t M, size_t K,
+                         const float *W, size_t N, float *Y, size_t ldy)
 {
-    if (!M || !N) return;
-    fill_bias_rows(Y, M, N, ldy, b);
     hd_cpu_w w;
     hd_cpu_w_init(be, &w, W, N, K);
     #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
     for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
         size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
-        hd_cpu_gemm(0, 0, mb, N, K, X + m0 * ldx, ldx, &w, Y + m0 * ldy, ldy);
+        hd_cpu_gemm(xt, yt, mb, N, K, xt ? X + m0 : X + m0 * ldx, ldx, &w, yt ? Y + m0 : Y + m0 * ldy, ldy);
     }
     hd_cpu_w_free(&w);
+}
+
+static void cpu_linear(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
+                       const float *W, const float *b, size_t N, float *Y, size_t ldy)
+{
+    if (!M || !N) return;
+    fill_bias_rows(Y, M, N, ldy, b);
+    blocked_gemm(be, 0, 0, X, ldx, M, K, W, N, Y, ldy);
 }
 
 static void cpu_linear_cm_out(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx,
@@ -119,14 +127,7 @@ static void cpu_linear_cm_out(hd_backend *be, const float *X, size_t M, size_t K
     if (!M || !N) return;
     #pragma omp parallel for schedule(static) if (M * N > 65536)
     for (size_t n = 0; n < N; n++) hd_cpu_fill(Yt + n * ldy, b ? b[n] : 0.0f, M);
-    hd_cpu_w w;
-    hd_cpu_w_init(be, &w, W, N, K);
-    #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
-    for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
-        size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
-        hd_cpu_gemm(0, 1, mb, N, K, X + m0 * ldx, ldx, &w, Yt + m0, ldy);
-    }
-    hd_cpu_w_free(&w);
+    blocked_gemm(be, 0, 1, X, ldx, M, K, W, N, Yt, ldy);
 }
 
 static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K, size_t ldx,
@@ -134,14 +135,7 @@ static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K
 {
     if (!M || !N) return;
     fill_bias_rows(Y, M, N, ldy, b);
-    hd_cpu_w w;
-    hd_cpu_w_init(be, &w, W, N, K);
-    #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
-    for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
-        size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
-        hd_cpu_gemm(1, 0, mb, N, K, Xt + m0, ldx, &w, Y + m0 * ldy, ldy);
-    }
-    hd_cpu_w_free(&w);
+    blocked_gemm(be, 1, 0, Xt, ldx, M, K, W, N, Y, ldy);
 }
 
 /* ---------------------------------------------------------------- position-wise */
