@@ -9,6 +9,7 @@
  * Every redirect is followed by hand so that the token goes to the endpoint's own origin only. */
 #define _GNU_SOURCE
 #include "hub.h"
+#include "output.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -1063,21 +1064,22 @@ done:
 
 static int write_ref(const char *repo, const char *revision, const char *commit)
 {
-    char *path = hd_sprintf("%s/refs/%s", repo, revision), *tmp = path ? hd_sprintf("%s.tmp%ld", path, (long)getpid()) : NULL;
-    char *dir = path ? strdup(path) : NULL;
+    char *path = hd_sprintf("%s/refs/%s", repo, revision), *dir = path ? strdup(path) : NULL, *tmp = NULL;
     int ret = -1;
-    if (!path || !tmp || !dir) goto done;
+    if (!path || !dir) goto done;
     *strrchr(dir, '/') = 0;
-    if (mkdir_p(dir)) goto done;
+    if (mkdir_p(dir) || !(tmp = hd_out_tmpname(path))) goto done;
     FILE *fp = fopen(tmp, "w");
-    if (!fp || fputs(commit, fp) < 0 || fclose(fp) != 0 || rename(tmp, path) < 0) {
+    int bad = !fp || fputs(commit, fp) < 0;
+    if ((fp && fclose(fp) != 0) || bad) {
         hd_set_error(HD_EMODEL, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
         goto done;
     }
-    ret = 0;
+    ret = hd_out_commit(tmp, path);
+    tmp = NULL;
 done:
-    free(path), free(tmp), free(dir);
+    hd_out_discard(tmp);
+    free(path), free(dir);
     return ret;
 }
 

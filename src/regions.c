@@ -4,6 +4,7 @@
 #include "regions.h"
 #include "bed.h"
 #include "input.h"
+#include "output.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -175,24 +176,21 @@ static void catch_end(logcatch *c, char *out, size_t n)
  * which then builds in place or explains. */
 static void build_index_atomically(const char *path)
 {
-    kstring_t fai = {0}, gzi = {0}, tfai = {0}, tgzi = {0};
-    ksprintf(&fai, "%s.fai", path);
-    ksprintf(&gzi, "%s.gzi", path);
-    ksprintf(&tfai, "%s.fai.tmp%ld", path, (long)getpid());
-    ksprintf(&tgzi, "%s.gzi.tmp%ld", path, (long)getpid());
-    if (fai.s && gzi.s && tfai.s && tgzi.s && access(fai.s, F_OK)) {
+    char *fai = hd_sprintf("%s.fai", path), *gzi = hd_sprintf("%s.gzi", path);
+    if (fai && gzi && access(fai, F_OK)) {
         htsFile *f = hts_open(path, "r");
         int bgz = f && hts_get_format(f)->compression == bgzf;
         if (f) hts_close(f);
-        if (f && fai_build3(path, tfai.s, bgz ? tgzi.s : NULL) == 0) {
-            if (bgz && access(gzi.s, F_OK) == 0) unlink(tgzi.s);    /* keep an index that is there */
-            else if (bgz) rename(tgzi.s, gzi.s);
-            rename(tfai.s, fai.s);
+        char *tfai = f ? hd_out_tmpname(fai) : NULL, *tgzi = bgz && tfai ? hd_out_tmpname(gzi) : NULL;
+        if (tfai && (!bgz || tgzi) && fai_build3(path, tfai, tgzi) == 0) {
+            if (tgzi && access(gzi, F_OK)) hd_out_commit(tgzi, gzi), tgzi = NULL;   /* keep a .gzi that is there */
+            hd_out_commit(tfai, fai), tfai = NULL;
         }
-        unlink(tfai.s);
-        if (bgz) unlink(tgzi.s);
+        hd_out_discard(tgzi);
+        hd_out_discard(tfai);
     }
-    free(fai.s); free(gzi.s); free(tfai.s); free(tgzi.s);
+    free(fai);
+    free(gzi);
 }
 
 faidx_t *hd_faidx_open(const char *path)

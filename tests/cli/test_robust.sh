@@ -112,7 +112,7 @@ for k in 1 2 3; do
     ok
   done
 done
-if ls "$tmp/par" | grep -q 'tmp'; then bad "temporary index files left: $(ls "$tmp/par" | grep tmp | head -3)"; else ok; fi
+if ls -A "$tmp/par" | grep -q "\.tmp"; then bad "temporary index files left: $(ls -A "$tmp/par" | grep "\.tmp" | head -3)"; else ok; fi
 for k in 1 2 3; do
   if [ "$(cat "$tmp/par/ref$k.fa.fai")" = "$(printf 'chr1\t1200\t6\t60\t61')" ]; then ok; else bad "ref$k.fa.fai built by jobs side by side: $(cat "$tmp/par/ref$k.fa.fai")"; fi
 done
