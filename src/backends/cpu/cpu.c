@@ -30,6 +30,7 @@ typedef struct {
     int n_plans;
     pthread_mutex_t lock;
     int bf16;            /* projections in bf16 (set_precision; only where hd_cpu_bf16_supported) */
+    int amx;             /* … on AMX tiles (where hd_cpu_amx_supported when bf16 was set) */
 } cpu_priv;
 
 struct hd_spectra {
@@ -76,6 +77,13 @@ void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t
     cpu_priv *P = be->priv;
     w->W = W, w->N = N, w->K = K;
     w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K) : NULL;
+    w->amx = P->amx;
+}
+
+int hd_cpu_gemm_kind(hd_backend *be)
+{
+    cpu_priv *P = be->priv;
+    return !P->bf16 ? HD_CPU_FP32 : P->amx ? HD_CPU_AMX : HD_CPU_BF16;
 }
 
 void hd_cpu_w_free(hd_cpu_w *w)
@@ -88,7 +96,7 @@ void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, s
                  size_t ldy)
 {
     if (!M || !N) return;
-    if (w->bf && !hd_cpu_bf16_gemm(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
+    if (w->bf && !(w->amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
     const float *W = w->W;
     if (!yt)
         cblas_sgemm(CblasRowMajor, xt ? CblasTrans : CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)ldx,
@@ -600,7 +608,7 @@ static const char *cpu_describe(hd_backend *be)
 {
     static __thread char buf[96];
     snprintf(buf, sizeof buf, "%s (%d thread%s%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s",
-             ((cpu_priv *)be->priv)->bf16 ? ", bf16 projections" : "");
+             ((cpu_priv *)be->priv)->amx ? ", bf16 projections, AMX" : ((cpu_priv *)be->priv)->bf16 ? ", bf16 projections" : "");
     return buf;
 }
 
@@ -615,13 +623,18 @@ static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
 #ifdef _OPENMP
     omp_set_num_threads(keep);
 #endif
-    if (w) ((cpu_priv *)w->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;
+    if (w) {
+        ((cpu_priv *)w->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;
+        ((cpu_priv *)w->priv)->amx = ((cpu_priv *)be->priv)->amx;
+    }
     return w;
 }
 
 static int cpu_set_precision(hd_backend *be, hd_precision p)
 {
-    ((cpu_priv *)be->priv)->bf16 = p == HD_PREC_BF16;
+    cpu_priv *P = be->priv;
+    P->bf16 = p == HD_PREC_BF16;
+    P->amx = P->bf16 && hd_cpu_amx_supported();   /* AMX tiles where present, else VDPBF16PS */
     return 0;
 }
 
