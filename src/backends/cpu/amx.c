@@ -7,8 +7,10 @@
  * kernel holds 2×2 accumulator tiles (32 positions × 32 outputs) and two A and two B tiles, walks K in steps
  * of 32, and cuts N and K into chunks so that the packed input and weights being reused stay in the L2 and
  * L1 caches; an accumulator leaving the tiles between K chunks is stored as it is (fp32, exact) and loaded
- * back.  Every output is thus one sum over k whose order depends on K alone: the results do not depend on
- * the block of positions, the chunking or the thread count (docs/models.md §3.6).
+ * back.  The accumulators start from Y's values, so every output is Y + one sum over k in an order that
+ * depends on K alone: the results do not depend on the block of positions, the chunking or the thread count
+ * (docs/models.md §3.6).  With the data in L1 this loop reaches ~1.3–1.5 TFLOP/s on one Sapphire Rapids
+ * core (tile loads, not TDPBF16PS, are the limit); bench/bf16_rate measures it on the projection shapes.
  *
  * Linux gives a process the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM); the request
  * is made once, on the first use.  Each call configures the tiles of its thread (LDTILECFG) and releases them
@@ -36,7 +38,7 @@
 
 #define MC 256   /* positions per packed input block (a multiple of 32) */
 #define NC 8     /* blocks of 16 outputs per output chunk (even): 128 outputs */
-#define KC 16    /* steps of 32 k per K chunk: 512 k */
+#define KC 8     /* steps of 32 k per K chunk: 256 k (measured: 8 to 16 alike; 32 slower) */
 
 static int amx_usable;
 static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
@@ -78,43 +80,74 @@ AMX_TARGET static void tiles_config(void)
     _tile_loadconfig(&cfg);
 }
 
-/* a 16×16 fp32 tile t (rows positions m …, columns outputs n …) added into Y, the part inside M × N */
-AMX_TARGET static void add_tile(const float *t, size_t m, size_t n, size_t M, size_t N, int yt, float *Y, size_t ldy)
+/* The accumulators start from Y and end in it (Y + Σ over k, in one order whatever the tile's place): a tile
+ * wholly inside a row-major Y is loaded and stored in place; any other (an edge, or channel-major Y) goes
+ * through t, 16 rows of 16 (positions × outputs), zero outside M × N. */
+AMX_TARGET static const float *c_src(float *t, size_t m, size_t n, size_t M, size_t N, int yt, float *Y, size_t ldy,
+                                     size_t *stride)
 {
-    if (m >= M || n >= N) return;
+    if (!yt && m + 16 <= M && n + 16 <= N) {
+        *stride = ldy * sizeof(float);
+        return Y + m * ldy + n;
+    }
+    *stride = 64;
+    memset(t, 0, 1024);
+    if (m >= M || n >= N) return t;
     size_t rows = M - m < 16 ? M - m : 16, cols = N - n < 16 ? N - n : 16;
     if (!yt) {
-        __mmask16 k = (__mmask16)(cols == 16 ? 0xffffu : (1u << cols) - 1u);
-        for (size_t r = 0; r < rows; r++) {
-            float *y = Y + (m + r) * ldy + n;
-            _mm512_mask_storeu_ps(y, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, y), _mm512_load_ps(t + r * 16)));
-        }
+        for (size_t r = 0; r < rows; r++) memcpy(t + r * 16, Y + (m + r) * ldy + n, cols * sizeof(float));
+    } else {
+        float u[256] __attribute__((aligned(64)));
+        memset(u, 0, sizeof u);
+        for (size_t c = 0; c < cols; c++) memcpy(u + c * 16, Y + (n + c) * ldy + m, rows * sizeof(float));
+        hd_cpu_tr16((const uint32_t *)u, 16, (uint32_t *)t, 16);
+    }
+    return t;
+}
+
+AMX_TARGET static float *c_dst(float *t, size_t m, size_t n, size_t M, size_t N, int yt, float *Y, size_t ldy,
+                               size_t *stride)
+{
+    if (!yt && m + 16 <= M && n + 16 <= N) {
+        *stride = ldy * sizeof(float);
+        return Y + m * ldy + n;
+    }
+    *stride = 64;
+    return t;
+}
+
+/* after a store through t: its part inside M × N back into Y */
+AMX_TARGET static void c_back(const float *t, size_t m, size_t n, size_t M, size_t N, int yt, float *Y, size_t ldy)
+{
+    if ((!yt && m + 16 <= M && n + 16 <= N) || m >= M || n >= N) return;
+    size_t rows = M - m < 16 ? M - m : 16, cols = N - n < 16 ? N - n : 16;
+    if (!yt) {
+        for (size_t r = 0; r < rows; r++) memcpy(Y + (m + r) * ldy + n, t + r * 16, cols * sizeof(float));
     } else {
         float u[256] __attribute__((aligned(64)));
         hd_cpu_tr16((const uint32_t *)t, 16, (uint32_t *)u, 16);
-        __mmask16 k = (__mmask16)(rows == 16 ? 0xffffu : (1u << rows) - 1u);
-        for (size_t c = 0; c < cols; c++) {
-            float *y = Y + (n + c) * ldy + m;
-            _mm512_mask_storeu_ps(y, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, y), _mm512_load_ps(u + c * 16)));
-        }
+        for (size_t c = 0; c < cols; c++) memcpy(Y + (n + c) * ldy + m, u + c * 16, rows * sizeof(float));
     }
 }
 
-/* the four accumulators of positions m … m+31 and outputs n … n+31 added into Y */
-AMX_TARGET static void add_acc(float *t, size_t m, size_t n, size_t M, size_t N, int yt, float *Y, size_t ldy)
-{
-    _tile_stored(0, t, 64);
-    _tile_stored(1, t + 256, 64);
-    _tile_stored(2, t + 512, 64);
-    _tile_stored(3, t + 768, 64);
-    add_tile(t, m, n, M, N, yt, Y, ldy);
-    add_tile(t + 256, m, n + 16, M, N, yt, Y, ldy);
-    add_tile(t + 512, m + 16, n, M, N, yt, Y, ldy);
-    add_tile(t + 768, m + 16, n + 16, M, N, yt, Y, ldy);
-}
+/* accumulator T ∈ 0…3 holds positions m + 16·(T/2), outputs n + 16·(T%2) */
+#define C_LOAD(T)                                                                                                   \
+    do {                                                                                                            \
+        size_t ld_;                                                                                                 \
+        const float *p_ = c_src(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), M, N, yt, Y, ldy, &ld_);   \
+        _tile_loadd(T, p_, ld_);                                                                                    \
+    } while (0)
+#define C_STORE(T)                                                                                                  \
+    do {                                                                                                            \
+        size_t ld_;                                                                                                 \
+        float *p_ = c_dst(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), M, N, yt, Y, ldy, &ld_);         \
+        _tile_stored(T, p_, ld_);                                                                                   \
+        c_back(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), M, N, yt, Y, ldy);                           \
+    } while (0)
 
-/* one block of mb ≤ MC positions, packed in A ([mt][ks] tiles): every output chunk, K chunk by K chunk */
-AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint32_t *B, size_t nblk, size_t mb,
+/* M ≤ MC positions, packed in A ([mt][ks] tiles), against every output: output chunk by output chunk, K chunk
+ * by K chunk; accumulators between K chunks wait in C (fp32, exact) */
+AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint32_t *B, size_t nblk, size_t M,
                              size_t N, int yt, float *Y, size_t ldy, float *C)
 {
     float t[1024] __attribute__((aligned(64)));
@@ -124,12 +157,13 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
             size_t ke = kc + KC < ks ? kc + KC : ks;
             for (size_t j = jc; j < je; j += 2)
                 for (size_t i = 0; i < mt; i += 2) {
+                    size_t m = 16 * i, n = 16 * j;
                     float *c = C + (((j - jc) / 2 * (mt / 2) + i / 2) * 4) * 256;
                     if (kc == 0) {
-                        _tile_zero(0);
-                        _tile_zero(1);
-                        _tile_zero(2);
-                        _tile_zero(3);
+                        C_LOAD(0);
+                        C_LOAD(1);
+                        C_LOAD(2);
+                        C_LOAD(3);
                     } else {
                         _tile_loadd(0, c, 64);
                         _tile_loadd(1, c + 256, 64);
@@ -148,8 +182,12 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
                         _tile_dpbf16ps(2, 5, 6);
                         _tile_dpbf16ps(3, 5, 7);
                     }
-                    if (ke == ks) add_acc(t, 16 * i, 16 * j, mb, N, yt, Y, ldy);
-                    else {
+                    if (ke == ks) {
+                        C_STORE(0);
+                        C_STORE(1);
+                        C_STORE(2);
+                        C_STORE(3);
+                    } else {
                         _tile_stored(0, c, 64);
                         _tile_stored(1, c + 256, 64);
                         _tile_stored(2, c + 512, 64);
@@ -160,35 +198,61 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
     }
 }
 
-AMX_TARGET int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx,
-                               const uint32_t *Wp, float *Y, size_t ldy)
+size_t hd_cpu_amx_x_len(size_t M, size_t K) { return (M + 31) / 32 * 32 * hd_cpu_bf16_khp(K); }
+
+void hd_cpu_amx_pack_x(int xt, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A)
+{
+    size_t ks = hd_cpu_bf16_khp(K) / 16, mt = (M + 31) / 32 * 2;
+    #pragma omp parallel for schedule(static) if (M * K > 65536)
+    for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
+}
+
+AMX_TARGET int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt,
+                                      float *Y, size_t ldy)
 {
     if (!amx_ready()) return -1;   /* (the callers ask hd_cpu_amx_supported first) */
     if (!M || !N) return 0;
-    size_t ks = hd_cpu_bf16_khp(K) / 16, nblk = hd_cpu_bf16_nblk(N), mc = M < MC ? (M + 31) / 32 * 32 : MC;
-    uint32_t *A = aligned_alloc(64, mc / 16 * ks * 1024);
-    float *C = ks > KC ? aligned_alloc(64, mc * NC * 16 * sizeof(float)) : NULL;
-    if (!A || (ks > KC && !C)) {
-        free(A);
-        free(C);
-        return -1;
-    }
+    size_t ks = hd_cpu_bf16_khp(K) / 16, nblk = hd_cpu_bf16_nblk(N);
+    float *C = ks > KC ? aligned_alloc(64, MC * NC * 16 * sizeof(float)) : NULL;
+    if (ks > KC && !C) return -1;
     tiles_config();
     for (size_t m0 = 0; m0 < M; m0 += MC) {
-        size_t mb = M - m0 < MC ? M - m0 : MC, mt = (mb + 31) / 32 * 2;
-        for (size_t i = 0; i < mt; i++)
-            hd_cpu_bf16_pack_x16(xt, m0 + 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
-        block(A, mt, ks, Wp, nblk, mb, N, yt, yt ? Y + m0 : Y + m0 * ldy, ldy, C);
+        size_t mb = M - m0 < MC ? M - m0 : MC;
+        block(A + m0 / 16 * ks * 256, (mb + 31) / 32 * 2, ks, Wp, nblk, mb, N, yt, yt ? Y + m0 : Y + m0 * ldy, ldy, C);
     }
     _tile_release();
-    free(A);
     free(C);
     return 0;
+}
+
+int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
+                    float *Y, size_t ldy)
+{
+    if (!amx_ready()) return -1;
+    if (!M || !N) return 0;
+    size_t ks = hd_cpu_bf16_khp(K) / 16, mc = M < MC ? M : MC;
+    uint32_t *A = aligned_alloc(64, hd_cpu_amx_x_len(mc, K) * sizeof(uint32_t));
+    if (!A) return -1;
+    int rc = 0;
+    for (size_t m0 = 0; m0 < M && !rc; m0 += MC) {
+        size_t mb = M - m0 < MC ? M - m0 : MC, mt = (mb + 31) / 32 * 2;
+        for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, m0 + 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
+        rc = hd_cpu_amx_gemm_packed(A, mb, N, K, Wp, yt, yt ? Y + m0 : Y + m0 * ldy, ldy);
+    }
+    free(A);
+    return rc;
 }
 
 #else   /* not x86-64 Linux: no AMX */
 
 int hd_cpu_amx_supported(void) { return 0; }
+size_t hd_cpu_amx_x_len(size_t M, size_t K) { return 0; }
+void hd_cpu_amx_pack_x(int xt, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A) {}
+int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
+                           size_t ldy)
+{
+    return -1;
+}
 int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
                     float *Y, size_t ldy)
 {

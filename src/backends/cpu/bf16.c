@@ -86,19 +86,23 @@ BF16_TARGET static inline __m512i pairs_bf16(const uint16_t *x, size_t n)
  * rounded up to 16, so that every 16 pairs of a block are one AMX tile of B (rows k-pairs, 16 outputs × 2) */
 BF16_TARGET void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst)
 {
-    size_t khp = hd_cpu_bf16_khp(K), nblk = hd_cpu_bf16_nblk(N);
-    uint32_t rows[16 * 16] __attribute__((aligned(64)));
+    size_t khp = hd_cpu_bf16_khp(K), nblk = hd_cpu_bf16_nblk(N), ks = khp / 16;
+    /* each weight row read along k (16 steps of 32 k at a time) into stage[s][i], then each 16×16 transposed */
+    uint32_t stage[16 * 256] __attribute__((aligned(64)));
     for (size_t jb = 0; jb < nblk; jb++)
-        for (size_t s = 0; s < khp / 16; s++) {
-            size_t k0 = 32 * s, nk = K > k0 ? (K - k0 < 32 ? K - k0 : 32) : 0;
-            for (size_t i = 0; i < 16; i++) {   /* row i: output 16·jb + i, pairs 16·s … 16·s + 15 */
+        for (size_t s0 = 0; s0 < ks; s0 += 16) {
+            size_t ns = ks - s0 < 16 ? ks - s0 : 16;
+            for (size_t i = 0; i < 16; i++) {   /* row i: output 16·jb + i */
                 size_t n = jb * NV + i;
-                __m512i v = _mm512_setzero_si512();
-                if (n < N && nk)
-                    v = wbf16 ? pairs_bf16((const uint16_t *)W + n * K + k0, nk) : pairs_f32((const float *)W + n * K + k0, nk);
-                _mm512_store_si512(rows + i * 16, v);
+                for (size_t s = 0; s < ns; s++) {
+                    size_t k0 = 32 * (s0 + s), nk = K > k0 ? (K - k0 < 32 ? K - k0 : 32) : 0;
+                    __m512i v = _mm512_setzero_si512();
+                    if (n < N && nk)
+                        v = wbf16 ? pairs_bf16((const uint16_t *)W + n * K + k0, nk) : pairs_f32((const float *)W + n * K + k0, nk);
+                    _mm512_store_si512(stage + s * 256 + i * 16, v);
+                }
             }
-            hd_cpu_tr16(rows, 16, dst + (jb * khp + 16 * s) * NV, NV);
+            for (size_t s = 0; s < ns; s++) hd_cpu_tr16(stage + s * 256, 16, dst + (jb * khp + 16 * (s0 + s)) * NV, NV);
         }
 }
 
@@ -185,8 +189,8 @@ BF16_TARGET static void kernel(const uint32_t *A, size_t Kh, const uint32_t *B, 
         for (size_t m0 = 0; m0 < M; m0 += MR) tile(A, Kh, B, bs, jb, 1, m0, M, N, yt, Y, ldy);
 }
 
-int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
-                     float *Y, size_t ldy)
+BF16_TARGET int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx,
+                                 const uint32_t *Wp, float *Y, size_t ldy)
 {
     size_t Kh = (K + 1) / 2, Mp = (M + MR - 1) / MR * MR, n_a = Mp * Kh;
     uint32_t *A = malloc((n_a ? n_a : 1) * sizeof *A);
@@ -197,10 +201,16 @@ int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *
             memset(a, 0, Kh * sizeof *a);
             continue;
         }
+        if (!xt) {   /* 16 pairs at a time */
+            for (size_t kh = 0; kh < Kh; kh += 16) {
+                size_t nk = K - 2 * kh < 32 ? K - 2 * kh : 32, np = (nk + 1) / 2;
+                _mm512_mask_storeu_epi32(a + kh, (__mmask16)(np >= 16 ? 0xffffu : (1u << np) - 1u), pairs_f32(X + m * ldx + 2 * kh, nk));
+            }
+            continue;
+        }
         for (size_t kh = 0; kh < Kh; kh++) {
             size_t k = 2 * kh;
-            float lo = xt ? X[k * ldx + m] : X[m * ldx + k];
-            float hi = k + 1 >= K ? 0.0f : xt ? X[(k + 1) * ldx + m] : X[m * ldx + k + 1];
+            float lo = X[k * ldx + m], hi = k + 1 >= K ? 0.0f : X[(k + 1) * ldx + m];
             a[kh] = bf16(lo) | bf16(hi) << 16;
         }
     }

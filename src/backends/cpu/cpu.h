@@ -101,6 +101,13 @@ void hd_cpu_tr16(const uint32_t *src, size_t lds, uint32_t *dst, size_t ldd);
 int hd_cpu_amx_supported(void);
 int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
                     float *Y, size_t ldy);
+/* … and in two steps, for many weight panels against the same inputs: X [M, K] (xt: channel-major) packed
+ * into hd_cpu_amx_x_len(M, K) uint32 values, 64-byte aligned (OpenMP threads over tiles of positions), then
+ * Y (+)= X·Wᵀ from the packed inputs (0, or -1 when out of memory or without AMX) */
+size_t hd_cpu_amx_x_len(size_t M, size_t K);
+void hd_cpu_amx_pack_x(int xt, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A);
+int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
+                           size_t ldy);
 
 /* Row kernels of cpu.c shared with the fused ops (one row or range; no threading) */
 void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y);
