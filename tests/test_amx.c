@@ -113,6 +113,7 @@ static void sweep(gemm_fn fn, const char *what)
 Test(amx, gemm_against_reference)
 {
     if (!cpuinfo_has("avx512_bf16")) cr_skip_test("this processor lacks AVX512_BF16: no bf16 kernel to test");
+    unsetenv("HYENADNA_CPU_AMX");   /* (the kernel itself is tested; the switch is, below) */
     if (has_amx()) {
         cr_assert(hd_cpu_amx_supported(), "the processor has AMX-BF16 but the kernel refused the tile state");
         sweep(hd_cpu_amx_gemm, "AMX");
@@ -180,6 +181,7 @@ Test(amx, pack_bf16_weights)
 Test(amx, backend_threads_and_blocks)
 {
     if (!cpuinfo_has("avx512_bf16")) cr_skip_test("this processor lacks AVX512_BF16: the backend refuses bf16");
+    unsetenv("HYENADNA_CPU_AMX");
     hd_backend *be = hd_backend_cpu_new(1);
     cr_assert_eq(hd_backend_set_precision(be, "bf16"), 0, "%s", hd_error());
     cr_assert_eq(hd_cpu_gemm_kind(be), has_amx() ? HD_CPU_AMX : HD_CPU_BF16);
