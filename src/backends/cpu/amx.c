@@ -145,6 +145,11 @@ AMX_TARGET static void c_back(const float *t, size_t m, size_t n, size_t M, size
         c_back(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), M, N, yt, Y, ldy);                           \
     } while (0)
 
+/* the four accumulators to or from c, between K chunks */
+#define BUF_LOAD(T) _tile_loadd(T, c + (T) * 256, 64)
+#define BUF_STORE(T) _tile_stored(T, c + (T) * 256, 64)
+#define ACC4(OP) do { OP(0); OP(1); OP(2); OP(3); } while (0)
+
 /* M ≤ MC positions, packed in A ([mt][ks] tiles), against every output: output chunk by output chunk, K chunk
  * by K chunk; accumulators between K chunks wait in C (fp32, exact) */
 AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint32_t *B, size_t nblk, size_t M,
@@ -159,17 +164,8 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
                 for (size_t i = 0; i < mt; i += 2) {
                     size_t m = 16 * i, n = 16 * j;
                     float *c = C + (((j - jc) / 2 * (mt / 2) + i / 2) * 4) * 256;
-                    if (kc == 0) {
-                        C_LOAD(0);
-                        C_LOAD(1);
-                        C_LOAD(2);
-                        C_LOAD(3);
-                    } else {
-                        _tile_loadd(0, c, 64);
-                        _tile_loadd(1, c + 256, 64);
-                        _tile_loadd(2, c + 512, 64);
-                        _tile_loadd(3, c + 768, 64);
-                    }
+                    if (kc == 0) ACC4(C_LOAD);
+                    else ACC4(BUF_LOAD);
                     const uint32_t *a0 = A + i * ks * 256, *a1 = a0 + ks * 256;
                     const uint32_t *b0 = B + j * ks * 256, *b1 = b0 + ks * 256;
                     for (size_t s = kc; s < ke; s++) {
@@ -182,17 +178,8 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
                         _tile_dpbf16ps(2, 5, 6);
                         _tile_dpbf16ps(3, 5, 7);
                     }
-                    if (ke == ks) {
-                        C_STORE(0);
-                        C_STORE(1);
-                        C_STORE(2);
-                        C_STORE(3);
-                    } else {
-                        _tile_stored(0, c, 64);
-                        _tile_stored(1, c + 256, 64);
-                        _tile_stored(2, c + 512, 64);
-                        _tile_stored(3, c + 768, 64);
-                    }
+                    if (ke == ks) ACC4(C_STORE);
+                    else ACC4(BUF_STORE);
                 }
         }
     }
