@@ -93,7 +93,8 @@ static double check_shape(gemm_fn fn, const char *what, int xt, int yt, size_t M
     return worst;
 }
 
-static const size_t SM[] = {1, 15, 17, 33, 100, 257}, SN[] = {1, 15, 17, 33, 100, 257}, SK[] = {1, 2, 15, 31, 33, 100, 257, 600};
+static const size_t SM[] = {1, 15, 17, 31, 33, 100, 257}, SN[] = {1, 15, 17, 31, 33, 100, 257},
+                    SK[] = {1, 2, 15, 31, 33, 100, 257, 600};
 #define NS(a) (sizeof a / sizeof *a)
 
 static void sweep(gemm_fn fn, const char *what)
