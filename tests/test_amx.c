@@ -1,7 +1,7 @@
 /* test_amx.c -- the bf16 GEMM kernels of the CPU backend (backends/cpu/amx.c, bf16.c) directly: the AMX tile
  * kernel against a scalar sum of the same bf16-rounded inputs on awkward shapes (every edge of the tiles and of
  * the N and K chunks, both layouts of X and Y), against the VDPBF16PS kernel, and through the backend's ops on
- * 1 and 4 threads, bit for bit.  On a processor without AMX the AMX parts are skipped, saying so, and the
+ * 1 and 4 threads, bit for bit; the VDPBF16PS kernel and the few-position path of cached decoding the same way.  On a processor without AMX the AMX parts are skipped, saying so, and the
  * VDPBF16PS fallback is checked in their place. */
 #include "testutil.h"
 #include "backends/cpu/cpu.h"
@@ -45,6 +45,45 @@ static double rbf(float f)
 }
 
 typedef int (*gemm_fn)(int, int, size_t, size_t, size_t, const float *, size_t, const uint32_t *, float *, size_t);
+/* a kernel run on fp32 weights W [N, K] as the backend would: packed for the GEMMs, as they are (fp32, or
+ * rounded to BF16 first, as Evo 2 stores them) for the few-position path */
+typedef int (*run_fn)(int, int, size_t, size_t, size_t, const float *, size_t, const float *, float *, size_t);
+
+static int run_packed(gemm_fn fn, int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W,
+                      float *Y, size_t ldy)
+{
+    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K);
+    cr_assert_not_null(Wp);
+    int rc = fn(xt, yt, M, N, K, X, ldx, Wp, Y, ldy);
+    free(Wp);
+    return rc;
+}
+static int run_amx(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y, size_t ldy)
+{
+    return run_packed(hd_cpu_amx_gemm, xt, yt, M, N, K, X, ldx, W, Y, ldy);
+}
+static int run_vdp(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y, size_t ldy)
+{
+    return run_packed(hd_cpu_bf16_gemm, xt, yt, M, N, K, X, ldx, W, Y, ldy);
+}
+static int run_gemv(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y, size_t ldy)
+{
+    return hd_cpu_bf16_gemv(xt, yt, M, N, K, X, ldx, W, 0, Y, ldy);
+}
+static int run_gemv_bf16(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y,
+                         size_t ldy)
+{
+    uint16_t *Wb = malloc((N && K ? N * K : 1) * 2);
+    for (size_t i = 0; i < N * K; i++) {
+        float r = (float)rbf(W[i]);
+        uint32_t u;
+        memcpy(&u, &r, 4);
+        Wb[i] = (uint16_t)(u >> 16);
+    }
+    int rc = hd_cpu_bf16_gemv(xt, yt, M, N, K, X, ldx, Wb, 1, Y, ldy);
+    free(Wb);
+    return rc;
+}
 
 /* Y0 + X·Wᵀ from bf16-rounded X and W, in double, and Σ|terms| per output (the scale of fp32 summation error) */
 static void reference(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W,
@@ -64,7 +103,7 @@ static void reference(int xt, int yt, size_t M, size_t N, size_t K, const float 
 
 /* one shape through fn: every output within fp32 summation error of the reference (and nothing outside M × N
  * touched); returns the largest error relative to the scale */
-static double check_shape(gemm_fn fn, const char *what, int xt, int yt, size_t M, size_t N, size_t K)
+static double check_shape(run_fn fn, const char *what, int xt, int yt, size_t M, size_t N, size_t K)
 {
     size_t ldx = (xt ? M : K) + 3, ldy = (yt ? M : N) + 5, nx = (xt ? K : M) * ldx, ny = (yt ? N : M) * ldy;
     float *X = malloc(nx * sizeof *X), *W = malloc(N * K * sizeof *W), *Y = malloc(ny * sizeof *Y), *Y0 = malloc(ny * sizeof *Y0);
@@ -73,9 +112,7 @@ static double check_shape(gemm_fn fn, const char *what, int xt, int yt, size_t M
     for (size_t i = 0; i < N * K; i++) W[i] = frand();
     for (size_t i = 0; i < ny; i++) Y0[i] = Y[i] = frand(), ref[i] = Y0[i], scale[i] = 0;
     reference(xt, yt, M, N, K, X, ldx, W, Y0, ldy, ref, scale);
-    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K);
-    cr_assert_not_null(Wp);
-    cr_assert_eq(fn(xt, yt, M, N, K, X, ldx, Wp, Y, ldy), 0, "%s: out of memory", what);
+    cr_assert_eq(fn(xt, yt, M, N, K, X, ldx, W, Y, ldy), 0, "%s: out of memory", what);
     double worst = 0;
     for (size_t i = 0; i < ny; i++) {
         double err = fabs((double)Y[i] - ref[i]);
@@ -89,7 +126,7 @@ static double check_shape(gemm_fn fn, const char *what, int xt, int yt, size_t M
         cr_assert_leq(e, 1e-5, "%s xt=%d yt=%d M=%zu N=%zu K=%zu: element %zu is %.9g, want %.9g (scale %.3g)", what, xt, yt,
                       M, N, K, i, Y[i], ref[i], scale[i]);
     }
-    free(X), free(W), free(Y), free(Y0), free(ref), free(scale), free(Wp);
+    free(X), free(W), free(Y), free(Y0), free(ref), free(scale);
     return worst;
 }
 
@@ -97,11 +134,11 @@ static const size_t SM[] = {1, 15, 17, 31, 33, 100, 257}, SN[] = {1, 15, 17, 31,
                     SK[] = {1, 2, 15, 31, 33, 100, 257, 600};
 #define NS(a) (sizeof a / sizeof *a)
 
-static void sweep(gemm_fn fn, const char *what)
+static void sweep(run_fn fn, const char *what, const size_t *SM, size_t nm)
 {
     double worst = 0;
     for (int lay = 0; lay < 4; lay++)
-        for (size_t a = 0; a < NS(SM); a++)
+        for (size_t a = 0; a < nm; a++)
             for (size_t b = 0; b < NS(SN); b++)
                 for (size_t c = 0; c < NS(SK); c++) {
                     double e = check_shape(fn, what, lay & 1, lay >> 1, SM[a], SN[b], SK[c]);
@@ -117,18 +154,29 @@ Test(amx, gemm_against_reference)
     unsetenv("HYENADNA_CPU_AMX");   /* (the kernel itself is tested; the switch is, below) */
     if (has_amx()) {
         cr_assert(hd_cpu_amx_supported(), "the processor has AMX-BF16 but the kernel refused the tile state");
-        sweep(hd_cpu_amx_gemm, "AMX");
+        sweep(run_amx, "AMX", SM, NS(SM));
     } else {
         cr_log_warn("this processor lacks AMX-BF16: the AMX kernel is not tested here, the VDPBF16PS fallback is");
         cr_assert_not(hd_cpu_amx_supported());
-        sweep(hd_cpu_bf16_gemm, "VDPBF16PS");
+        sweep(run_vdp, "VDPBF16PS", SM, NS(SM));
     }
 }
 
 Test(amx, vdpbf16ps_against_reference)
 {
     if (!cpuinfo_has("avx512_bf16")) cr_skip_test("this processor lacks AVX512_BF16");
-    sweep(hd_cpu_bf16_gemm, "VDPBF16PS");
+    sweep(run_vdp, "VDPBF16PS", SM, NS(SM));
+}
+
+/* a few positions (cached decoding): fp32 and stored BF16 weights, unpacked */
+Test(amx, gemv_against_reference)
+{
+    if (!cpuinfo_has("avx512_bf16")) cr_skip_test("this processor lacks AVX512_BF16");
+    static const size_t SM4[] = {1, 2, 3, HD_CPU_BF16_GEMV_M};
+    sweep(run_gemv, "GEMV", SM4, NS(SM4));
+    sweep(run_gemv_bf16, "GEMV on BF16 weights", SM4, NS(SM4));
+    float y = 0;
+    cr_assert_eq(hd_cpu_bf16_gemv(0, 0, HD_CPU_BF16_GEMV_M + 1, 1, 1, &y, 1, &y, 0, &y, 1), -1, "too many positions accepted");
 }
 
 /* the two kernels on the same packed weights: equal up to fp32 summation order */

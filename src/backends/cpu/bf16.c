@@ -7,7 +7,8 @@
  * exported by libopenblas.so), so the kernels are here.  The weights are converted and packed once per op
  * call (hd_cpu_w_init in cpu.c; Evo 2's stored BF16 weights panel by panel, without rounding, in evo2.c), an
  * input block once per GEMM block; this kernel takes 8 positions × 32 outputs at a time, one pair of k per
- * instruction step.  Every output is one fp32 sum over k in a fixed order, so the results do not depend on
+ * instruction step.  Up to HD_CPU_BF16_GEMV_M positions (Evo 2's cached decoding) skip the packing: each weight
+ * row is read once, as stored, by hd_cpu_bf16_gemv.  Every output is one fp32 sum over k in a fixed order, so the results do not depend on
  * the thread count (docs/models.md §3.6 gives the error this precision brings). */
 #include "backends/cpu/cpu.h"
 
@@ -138,6 +139,44 @@ BF16_TARGET void hd_cpu_bf16_pack_x16(int xt, size_t m0, size_t M, size_t K, con
         }
         hd_cpu_tr16(cols, 16, t, 16);
     }
+}
+
+/* ---------------------------------------------------------------- a few positions: no packing */
+
+/* Y (+)= X·Wᵀ for M ≤ HD_CPU_BF16_GEMV_M positions straight from W [N, K] (fp32 rounded to nearest even, or
+ * wbf16 stored BF16 as they are): each weight row read once for all positions, 32 k per VDPBF16PS into 16
+ * lanes, the lanes summed at the end (a fixed order).  For cached decoding, where packing the weights would
+ * cost more than the products.  xt / yt: X / Y channel-major.  0, or -1 when out of memory (Y untouched). */
+BF16_TARGET int hd_cpu_bf16_gemv(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const void *W,
+                                 int wbf16, float *Y, size_t ldy)
+{
+    size_t ks = (K + 31) / 32;
+    if (M > HD_CPU_BF16_GEMV_M) return -1;
+    __m512i *xv = aligned_alloc(64, (M && ks ? M * ks : 1) * sizeof *xv);   /* the positions as bf16 pairs */
+    if (!xv) return -1;
+    for (size_t m = 0; m < M; m++)
+        for (size_t s = 0; s < ks; s++) {
+            size_t k0 = 32 * s, nk = K - k0 < 32 ? K - k0 : 32;
+            if (!xt) xv[m * ks + s] = pairs_f32(X + m * ldx + k0, nk);
+            else {
+                float t[32] = {0};
+                for (size_t j = 0; j < nk; j++) t[j] = X[(k0 + j) * ldx + m];
+                xv[m * ks + s] = pairs_f32(t, 32);
+            }
+        }
+    for (size_t n = 0; n < N; n++) {
+        __m512 acc[HD_CPU_BF16_GEMV_M];
+        for (size_t m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
+        for (size_t s = 0; s < ks; s++) {
+            size_t k0 = 32 * s, nk = K - k0 < 32 ? K - k0 : 32;
+            __m512bh w = (__m512bh)(wbf16 ? pairs_bf16((const uint16_t *)W + n * K + k0, nk)
+                                          : pairs_f32((const float *)W + n * K + k0, nk));
+            for (size_t m = 0; m < M; m++) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)xv[m * ks + s], w);
+        }
+        for (size_t m = 0; m < M; m++) *(yt ? &Y[n * ldy + m] : &Y[m * ldy + n]) += _mm512_reduce_add_ps(acc[m]);
+    }
+    free(xv);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- the VDPBF16PS kernel */

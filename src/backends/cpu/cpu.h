@@ -83,8 +83,9 @@ void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, s
  * W fp32 rounded to nearest even, or wbf16 stored BF16 taken as they are) are hd_cpu_bf16_packed_len(N, K)
  * uint32 values, 64-byte aligned; hd_cpu_bf16_pack_w allocates and packs (NULL when out of memory).
  * hd_cpu_bf16_gemm is one GEMM block as hd_cpu_gemm on the VDPBF16PS kernel (0, or -1 when out of memory, Y
- * untouched).  hd_cpu_bf16_pack_x16 packs 16 positions into AMX input tiles, hd_cpu_tr16 transposes 16×16
- * 32-bit values (both for amx.c). */
+ * untouched).  hd_cpu_bf16_gemv is the same for M ≤ HD_CPU_BF16_GEMV_M positions straight from W [N, K] (fp32
+ * or wbf16 BF16; no packing).  hd_cpu_bf16_pack_x16 packs 16 positions into AMX input tiles, hd_cpu_tr16
+ * transposes 16×16 32-bit values (both for amx.c). */
 int hd_cpu_bf16_supported(void);
 size_t hd_cpu_bf16_khp(size_t K);
 size_t hd_cpu_bf16_nblk(size_t N);
@@ -93,6 +94,9 @@ void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, uint32_t *ds
 uint32_t *hd_cpu_bf16_pack_w(const float *W, size_t N, size_t K);
 int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
                      float *Y, size_t ldy);
+#define HD_CPU_BF16_GEMV_M 4
+int hd_cpu_bf16_gemv(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const void *W,
+                     int wbf16, float *Y, size_t ldy);
 void hd_cpu_bf16_pack_x16(int xt, size_t m0, size_t M, size_t K, const float *X, size_t ldx, size_t ks, uint32_t *dst);
 void hd_cpu_tr16(const uint32_t *src, size_t lds, uint32_t *dst, size_t ldd);
 

@@ -61,7 +61,8 @@ static void sgemm_task(const float *X, size_t m0, size_t mb, size_t K, size_t ld
 /* --precision bf16 (docs/models.md §6.9): each panel of LIN_PANEL weight rows packed once for the bf16 kernel
  * (AMX tiles where present, else VDPBF16PS; bf16.c) — stored BF16 weights as they are, float32 weights
  * rounded to nearest even — and run against the positions, rounded to bf16, with fp32 sums.  For AMX the
- * positions are packed once, for all panels.  The panels are the tasks; when there are too few for the
+ * positions are packed once, for all panels.  A few positions (cached decoding) take the weights unpacked
+ * (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
  * threads, blocks of positions too (the panel then packed once per task).  The kernels' sums do not depend on
  * the tasks, so neither do the results.  A task without memory for its panel runs in fp32. */
 static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
@@ -71,11 +72,11 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
     size_t np = (N + LIN_PANEL - 1) / LIN_PANEL, nb = 1, nt = (size_t)(be->nthreads > 0 ? be->nthreads : 1);
     if (np < 2 * nt && M > LIN_BLOCK) nb = (M + LIN_BLOCK - 1) / LIN_BLOCK;
     size_t mstep = nb == 1 ? M : LIN_BLOCK, ntask = np * nb;
-    uint32_t *Xp = amx ? aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t)) : NULL;
+    uint32_t *Xp = amx && M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t)) : NULL;
     if (Xp) hd_cpu_amx_pack_x(xcm != 0, M, K, X, ldx, Xp);
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
-        uint32_t *Wp = aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t));
+        uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
         #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < ntask; task++) {
             size_t p = task / nb, blk = task % nb;
@@ -83,7 +84,10 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
             size_t m0 = blk * mstep, mb = M - m0 < mstep ? M - m0 : mstep;
             const float *Xb = xcm ? X + m0 : X + m0 * ldx;
             float *Yb = ycm ? Y + n0 * ldy + m0 : Y + m0 * ldy + n0;
-            if (Wp) {
+            if (mb <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
+                const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
+                if (!hd_cpu_bf16_gemv(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wn, wbf16, Yb, ldy)) continue;
+            } else if (Wp) {
                 hd_cpu_bf16_pack(wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K),
                                  wbf16, pn, K, Wp);
                 if (Xp ? !hd_cpu_amx_gemm_packed(Xp + m0 * (hd_cpu_bf16_khp(K)), mb, pn, K, Wp, ycm != 0, Yb, ldy)
