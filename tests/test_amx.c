@@ -52,7 +52,7 @@ typedef int (*run_fn)(int, int, size_t, size_t, size_t, const float *, size_t, c
 static int run_packed(gemm_fn fn, int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W,
                       float *Y, size_t ldy)
 {
-    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K);
+    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K, 0);
     cr_assert_not_null(Wp);
     int rc = fn(xt, yt, M, N, K, X, ldx, Wp, Y, ldy);
     free(Wp);
@@ -61,6 +61,17 @@ static int run_packed(gemm_fn fn, int xt, int yt, size_t M, size_t N, size_t K, 
 static int run_amx(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y, size_t ldy)
 {
     return run_packed(hd_cpu_amx_gemm, xt, yt, M, N, K, X, ldx, W, Y, ldy);
+}
+/* channel-major output as the backend runs it on AMX: the weights as A tiles (hd_cpu_amx_gemm_cm) */
+static int run_amx_cm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y,
+                      size_t ldy)
+{
+    if (!yt) return run_amx(xt, yt, M, N, K, X, ldx, W, Y, ldy);
+    uint32_t *Wr = hd_cpu_bf16_pack_w(W, N, K, 1);
+    cr_assert_not_null(Wr);
+    int rc = hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, Wr, Y, ldy);
+    free(Wr);
+    return rc;
 }
 static int run_vdp(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y, size_t ldy)
 {
@@ -155,6 +166,7 @@ Test(amx, gemm_against_reference)
     if (has_amx()) {
         cr_assert(hd_cpu_amx_supported(), "the processor has AMX-BF16 but the kernel refused the tile state");
         sweep(run_amx, "AMX", SM, NS(SM));
+        sweep(run_amx_cm, "AMX, weights as A tiles", SM, NS(SM));
     } else {
         cr_log_warn("this processor lacks AMX-BF16: the AMX kernel is not tested here, the VDPBF16PS fallback is");
         cr_assert_not(hd_cpu_amx_supported());
@@ -187,13 +199,31 @@ Test(amx, amx_against_vdpbf16ps)
     float *X = malloc(M * K * 4), *W = malloc(N * K * 4), *Ya = calloc(M * N, 4), *Yb = calloc(M * N, 4);
     for (size_t i = 0; i < M * K; i++) X[i] = frand();
     for (size_t i = 0; i < N * K; i++) W[i] = frand();
-    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K);
+    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K, 0);
     cr_assert_eq(hd_cpu_amx_gemm(0, 0, M, N, K, X, K, Wp, Ya, N), 0);
     cr_assert_eq(hd_cpu_bf16_gemm(0, 0, M, N, K, X, K, Wp, Yb, N), 0);
     double mx, rel = rel_frob(Ya, Yb, M * N, &mx);
     cr_assert_leq(rel, 1e-6, "AMX and VDPBF16PS: rel_F %.3g", rel);
     cr_assert_gt(rel, 0, "AMX and VDPBF16PS gave the same bits: did both kernels run?");
     free(X), free(W), free(Ya), free(Yb), free(Wp);
+}
+
+/* channel-major output both ways (the positions' tiles as A, or the weights' as A): the same bits */
+Test(amx, channel_major_both_ways)
+{
+    if (!has_amx()) cr_skip_test("this processor lacks AMX-BF16");
+    unsetenv("HYENADNA_CPU_AMX");
+    for (int xt = 0; xt < 2; xt++) {
+        size_t M = 77, N = 50, K = 600, ldx = xt ? M : K;
+        float *X = malloc(M * K * 4), *W = malloc(N * K * 4), *Ya = malloc(M * N * 4), *Yb = malloc(M * N * 4);
+        for (size_t i = 0; i < M * K; i++) X[i] = frand();
+        for (size_t i = 0; i < N * K; i++) W[i] = frand();
+        for (size_t i = 0; i < M * N; i++) Ya[i] = Yb[i] = frand();
+        cr_assert_eq(run_amx(xt, 1, M, N, K, X, ldx, W, Ya, M), 0);
+        cr_assert_eq(run_amx_cm(xt, 1, M, N, K, X, ldx, W, Yb, M), 0);
+        cr_assert_eq(memcmp(Ya, Yb, M * N * 4), 0, "xt=%d: the two channel-major paths differ", xt);
+        free(X), free(W), free(Ya), free(Yb);
+    }
 }
 
 /* Evo 2's stored BF16 weights are packed as they are: the same packed bytes as fp32 weights holding those values */
@@ -249,7 +279,7 @@ Test(amx, backend_threads_and_blocks)
     for (size_t i = 0; i < M * K; i++) X[i] = frand();
     for (size_t i = 0; i < N * K; i++) W[i] = frand();
     for (size_t i = 0; i < N; i++) b[i] = frand();
-    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K);
+    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K, 0);
     for (int op = 0; op < 2; op++) {   /* linear (row-major out), linear_cm_out (channel-major out) */
         float *Y[2] = {Y1, Y4};
         for (int t = 0; t < 2; t++) {

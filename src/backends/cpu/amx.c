@@ -9,7 +9,9 @@
  * L1 caches; an accumulator leaving the tiles between K chunks is stored as it is (fp32, exact) and loaded
  * back.  The accumulators start from Y's values, so every output is Y + one sum over k in an order that
  * depends on K alone: the results do not depend on the block of positions, the chunking or the thread count
- * (docs/models.md §3.6).  With the data in L1 this loop reaches ~1.3–1.5 TFLOP/s on one Sapphire Rapids
+ * (docs/models.md §3.6).  A channel-major output is computed as its transpose, Yt = W·Xᵀ (hd_cpu_amx_gemm_cm):
+ * the weights packed as A tiles (bf16.c's rows layout), the positions as B tiles, and the accumulators again
+ * loaded and stored in place — the same sums, bit for bit, without transposing the accumulators.  With the data in L1 this loop reaches ~1.3–1.5 TFLOP/s on one Sapphire Rapids
  * core (tile loads, not TDPBF16PS, are the limit); bench/bf16_rate measures it on the projection shapes.
  *
  * Linux gives a process the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM); the request
@@ -83,6 +85,8 @@ AMX_TARGET static void tiles_config(void)
 /* The accumulators start from Y and end in it (Y + Σ over k, in one order whatever the tile's place): a tile
  * wholly inside a row-major Y is loaded and stored in place; any other (an edge, or channel-major Y) goes
  * through t, 16 rows of 16 (positions × outputs), zero outside M × N. */
+AMX_TARGET static inline __mmask16 first(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
+
 AMX_TARGET static const float *c_src(float *t, size_t m, size_t n, size_t M, size_t N, int yt, float *Y, size_t ldy,
                                      size_t *stride)
 {
@@ -91,15 +95,14 @@ AMX_TARGET static const float *c_src(float *t, size_t m, size_t n, size_t M, siz
         return Y + m * ldy + n;
     }
     *stride = 64;
-    memset(t, 0, 1024);
-    if (m >= M || n >= N) return t;
-    size_t rows = M - m < 16 ? M - m : 16, cols = N - n < 16 ? N - n : 16;
+    size_t rows = m < M ? M - m : 0, cols = n < N ? N - n : 0;   /* (masked vector moves: small memcpy is slow) */
     if (!yt) {
-        for (size_t r = 0; r < rows; r++) memcpy(t + r * 16, Y + (m + r) * ldy + n, cols * sizeof(float));
+        for (size_t r = 0; r < 16; r++)
+            _mm512_store_ps(t + r * 16, r < rows ? _mm512_maskz_loadu_ps(first(cols), Y + (m + r) * ldy + n) : _mm512_setzero_ps());
     } else {
         float u[256] __attribute__((aligned(64)));
-        memset(u, 0, sizeof u);
-        for (size_t c = 0; c < cols; c++) memcpy(u + c * 16, Y + (n + c) * ldy + m, rows * sizeof(float));
+        for (size_t c = 0; c < 16; c++)
+            _mm512_store_ps(u + c * 16, c < cols ? _mm512_maskz_loadu_ps(first(rows), Y + (n + c) * ldy + m) : _mm512_setzero_ps());
         hd_cpu_tr16((const uint32_t *)u, 16, (uint32_t *)t, 16);
     }
     return t;
@@ -122,11 +125,11 @@ AMX_TARGET static void c_back(const float *t, size_t m, size_t n, size_t M, size
     if ((!yt && m + 16 <= M && n + 16 <= N) || m >= M || n >= N) return;
     size_t rows = M - m < 16 ? M - m : 16, cols = N - n < 16 ? N - n : 16;
     if (!yt) {
-        for (size_t r = 0; r < rows; r++) memcpy(Y + (m + r) * ldy + n, t + r * 16, cols * sizeof(float));
+        for (size_t r = 0; r < rows; r++) _mm512_mask_storeu_ps(Y + (m + r) * ldy + n, first(cols), _mm512_load_ps(t + r * 16));
     } else {
         float u[256] __attribute__((aligned(64)));
         hd_cpu_tr16((const uint32_t *)t, 16, (uint32_t *)u, 16);
-        for (size_t c = 0; c < cols; c++) memcpy(Y + (n + c) * ldy + m, u + c * 16, rows * sizeof(float));
+        for (size_t c = 0; c < cols; c++) _mm512_mask_storeu_ps(Y + (n + c) * ldy + m, first(rows), _mm512_load_ps(u + c * 16));
     }
 }
 
@@ -187,11 +190,11 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
 
 size_t hd_cpu_amx_x_len(size_t M, size_t K) { return (M + 31) / 32 * 32 * hd_cpu_bf16_khp(K); }
 
-void hd_cpu_amx_pack_x(int xt, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A)
+void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A)
 {
     size_t ks = hd_cpu_bf16_khp(K) / 16, mt = (M + 31) / 32 * 2;
     #pragma omp parallel for schedule(static) if (M * K > 65536)
-    for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
+    for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, vnni, 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
 }
 
 AMX_TARGET int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt,
@@ -223,10 +226,24 @@ int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X
     int rc = 0;
     for (size_t m0 = 0; m0 < M && !rc; m0 += MC) {
         size_t mb = M - m0 < MC ? M - m0 : MC, mt = (mb + 31) / 32 * 2;
-        for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, m0 + 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
+        for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 0, m0 + 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
         rc = hd_cpu_amx_gemm_packed(A, mb, N, K, Wp, yt, yt ? Y + m0 : Y + m0 * ldy, ldy);
     }
     free(A);
+    return rc;
+}
+
+int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wr, float *Yt,
+                       size_t ldy)
+{
+    if (!amx_ready()) return -1;
+    if (!M || !N) return 0;
+    size_t ks = hd_cpu_bf16_khp(K) / 16, mt = (M + 31) / 32 * 2;
+    uint32_t *Xv = aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t));
+    if (!Xv) return -1;
+    for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 1, 16 * i, M, K, X, ldx, ks, Xv + i * ks * 256);
+    int rc = hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, Yt, ldy);
+    free(Xv);
     return rc;
 }
 
@@ -234,7 +251,12 @@ int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X
 
 int hd_cpu_amx_supported(void) { return 0; }
 size_t hd_cpu_amx_x_len(size_t M, size_t K) { return 0; }
-void hd_cpu_amx_pack_x(int xt, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A) {}
+void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A) {}
+int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wr, float *Yt,
+                       size_t ldy)
+{
+    return -1;
+}
 int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
                            size_t ldy)
 {

@@ -84,8 +84,10 @@ BF16_TARGET static inline __m512i pairs_bf16(const uint16_t *x, size_t n)
 
 /* W [N, K] (row stride K; fp32, or bf16 kept as stored) as both kernels read it: blocks of 16 outputs (their
  * number even), each [khp pairs][16 outputs] of (k even | k odd) bf16 pairs, zero past N and K; khp = ⌈K/2⌉
- * rounded up to 16, so that every 16 pairs of a block are one AMX tile of B (rows k-pairs, 16 outputs × 2) */
-BF16_TARGET void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst)
+ * rounded up to 16, so that every 16 pairs of a block are one AMX tile of B (rows k-pairs, 16 outputs × 2).
+ * rows: instead each 16 pairs of a block as [16 outputs][16 pairs], an AMX tile of A (amx.c's channel-major
+ * output). */
+BF16_TARGET static void pack(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst, int rows)
 {
     size_t khp = hd_cpu_bf16_khp(K), nblk = hd_cpu_bf16_nblk(N), ks = khp / 16;
     /* each weight row read along k (16 steps of 32 k at a time) into stage[s][i], then each 16×16 transposed */
@@ -93,6 +95,7 @@ BF16_TARGET void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, 
     for (size_t jb = 0; jb < nblk; jb++)
         for (size_t s0 = 0; s0 < ks; s0 += 16) {
             size_t ns = ks - s0 < 16 ? ks - s0 : 16;
+            uint32_t *out = dst + (jb * khp + 16 * s0) * NV;
             for (size_t i = 0; i < 16; i++) {   /* row i: output 16·jb + i */
                 size_t n = jb * NV + i;
                 for (size_t s = 0; s < ns; s++) {
@@ -100,44 +103,49 @@ BF16_TARGET void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, 
                     __m512i v = _mm512_setzero_si512();
                     if (n < N && nk)
                         v = wbf16 ? pairs_bf16((const uint16_t *)W + n * K + k0, nk) : pairs_f32((const float *)W + n * K + k0, nk);
-                    _mm512_store_si512(stage + s * 256 + i * 16, v);
+                    _mm512_store_si512((rows ? out : stage) + s * 256 + i * 16, v);
                 }
             }
-            for (size_t s = 0; s < ns; s++) hd_cpu_tr16(stage + s * 256, 16, dst + (jb * khp + 16 * (s0 + s)) * NV, NV);
+            if (!rows)
+                for (size_t s = 0; s < ns; s++) hd_cpu_tr16(stage + s * 256, 16, out + s * 256, NV);
         }
 }
 
-uint32_t *hd_cpu_bf16_pack_w(const float *W, size_t N, size_t K)
+void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst) { pack(W, wbf16, N, K, dst, 0); }
+void hd_cpu_bf16_pack_rows(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst) { pack(W, wbf16, N, K, dst, 1); }
+
+uint32_t *hd_cpu_bf16_pack_w(const float *W, size_t N, size_t K, int rows)
 {
     size_t n_p = hd_cpu_bf16_packed_len(N, K);
     uint32_t *p = aligned_alloc(64, (n_p ? n_p : 16) * sizeof *p);
-    if (p) hd_cpu_bf16_pack(W, 0, N, K, p);
+    if (p) pack(W, 0, N, K, p, rows);
     return p;
 }
 
 /* Positions m0 … m0+15 of X (M in all) as the AMX kernel reads an input: for each of the ks steps of 32 k, a
- * tile of 16 rows (positions, zero past M) × 16 pairs (zero past K), 64 bytes a row; xt: X channel-major */
-BF16_TARGET void hd_cpu_bf16_pack_x16(int xt, size_t m0, size_t M, size_t K, const float *X, size_t ldx, size_t ks,
-                                      uint32_t *dst)
+ * tile of 16 rows (positions, zero past M) × 16 pairs (zero past K), 64 bytes a row, an A tile; with vnni the
+ * transpose, 16 rows (pairs) × 16 positions, a B tile (for channel-major output).  xt: X channel-major. */
+BF16_TARGET void hd_cpu_bf16_pack_x16(int xt, int vnni, size_t m0, size_t M, size_t K, const float *X, size_t ldx,
+                                      size_t ks, uint32_t *dst)
 {
     size_t nm = M > m0 ? (M - m0 < 16 ? M - m0 : 16) : 0;
     __mmask16 mm = (__mmask16)(nm >= 16 ? 0xffffu : (1u << nm) - 1u);
-    uint32_t cols[16 * 16] __attribute__((aligned(64)));
+    uint32_t tmp[16 * 16] __attribute__((aligned(64)));
     for (size_t s = 0; s < ks; s++) {
         size_t k0 = 32 * s, nk = K > k0 ? (K - k0 < 32 ? K - k0 : 32) : 0;
-        uint32_t *t = dst + s * 256;
+        uint32_t *t = dst + s * 256, *w = xt == vnni ? t : tmp;   /* rows of positions, or columns */
         if (!xt) {
             for (size_t r = 0; r < 16; r++)
-                _mm512_store_si512(t + r * 16, r < nm && nk ? pairs_f32(X + (m0 + r) * ldx + k0, nk) : _mm512_setzero_si512());
-            continue;
+                _mm512_store_si512(w + r * 16, r < nm && nk ? pairs_f32(X + (m0 + r) * ldx + k0, nk) : _mm512_setzero_si512());
+        } else {
+            for (size_t c = 0; c < 16; c++) {   /* column c: pair k0/2 + c of the 16 positions */
+                size_t k = k0 + 2 * c;
+                __m256i lo = k < K ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mm, X + k * ldx + m0)) : _mm256_setzero_si256();
+                __m256i hi = k + 1 < K ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mm, X + (k + 1) * ldx + m0)) : _mm256_setzero_si256();
+                _mm512_store_si512(w + c * 16, _mm512_or_si512(_mm512_cvtepu16_epi32(lo), _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16)));
+            }
         }
-        for (size_t c = 0; c < 16; c++) {   /* column c: pair k0/2 + c of the 16 positions */
-            size_t k = k0 + 2 * c;
-            __m256i lo = k < K ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mm, X + k * ldx + m0)) : _mm256_setzero_si256();
-            __m256i hi = k + 1 < K ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mm, X + (k + 1) * ldx + m0)) : _mm256_setzero_si256();
-            _mm512_store_si512(cols + c * 16, _mm512_or_si512(_mm512_cvtepu16_epi32(lo), _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16)));
-        }
-        hd_cpu_tr16(cols, 16, t, 16);
+        if (w != t) hd_cpu_tr16(w, 16, t, 16);
     }
 }
 

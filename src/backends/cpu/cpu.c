@@ -76,7 +76,8 @@ void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t
 {
     cpu_priv *P = be->priv;
     w->W = W, w->N = N, w->K = K;
-    w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K) : NULL;
+    w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K, 0) : NULL;
+    w->bfr = w->bf && P->amx ? hd_cpu_bf16_pack_w(W, N, K, 1) : NULL;   /* AMX, channel-major out */
     w->amx = P->amx;
 }
 
@@ -89,13 +90,15 @@ int hd_cpu_gemm_kind(hd_backend *be)
 void hd_cpu_w_free(hd_cpu_w *w)
 {
     free(w->bf);
-    w->bf = NULL;
+    free(w->bfr);
+    w->bf = w->bfr = NULL;
 }
 
 void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const hd_cpu_w *w, float *Y,
                  size_t ldy)
 {
     if (!M || !N) return;
+    if (w->bf && yt && w->bfr && !hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, w->bfr, Y, ldy)) return;
     if (w->bf && !(w->amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
     const float *W = w->W;
     if (!yt)

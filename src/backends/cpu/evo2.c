@@ -73,7 +73,7 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
     if (np < 2 * nt && M > LIN_BLOCK) nb = (M + LIN_BLOCK - 1) / LIN_BLOCK;
     size_t mstep = nb == 1 ? M : LIN_BLOCK, ntask = np * nb;
     uint32_t *Xp = amx && M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t)) : NULL;
-    if (Xp) hd_cpu_amx_pack_x(xcm != 0, M, K, X, ldx, Xp);
+    if (Xp) hd_cpu_amx_pack_x(xcm != 0, ycm != 0, M, K, X, ldx, Xp);   /* channel-major out: positions as B tiles */
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
         uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
@@ -88,11 +88,17 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
                 const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
                 if (!hd_cpu_bf16_gemv(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wn, wbf16, Yb, ldy)) continue;
             } else if (Wp) {
-                hd_cpu_bf16_pack(wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K),
-                                 wbf16, pn, K, Wp);
-                if (Xp ? !hd_cpu_amx_gemm_packed(Xp + m0 * (hd_cpu_bf16_khp(K)), mb, pn, K, Wp, ycm != 0, Yb, ldy)
-                       : !(amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wp, Yb, ldy))
-                    continue;
+                const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
+                const uint32_t *Xb16 = Xp ? Xp + m0 * hd_cpu_bf16_khp(K) : NULL;
+                if (Xp && ycm) {   /* Yt = Wpanel·Xᵀ: the panel as A tiles, stored in place */
+                    hd_cpu_bf16_pack_rows(Wn, wbf16, pn, K, Wp);
+                    if (!hd_cpu_amx_gemm_packed(Wp, pn, mb, K, Xb16, 0, Yb, ldy)) continue;
+                } else {
+                    hd_cpu_bf16_pack(Wn, wbf16, pn, K, Wp);
+                    if (Xp ? !hd_cpu_amx_gemm_packed(Xb16, mb, pn, K, Wp, 0, Yb, ldy)
+                           : !(amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wp, Yb, ldy))
+                        continue;
+                }
             }
             float *panel = wbf16 ? malloc(LIN_PANEL * K * sizeof(float)) : NULL;
             sgemm_task(X, m0, mb, K, ldx, W, wbf16, n0, pn, Y, ldy, xcm, ycm, panel);
