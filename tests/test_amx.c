@@ -1,8 +1,8 @@
-/* test_amx.c -- the bf16 GEMM kernels of the CPU backend (backends/cpu/amx.c, bf16.c) directly: the AMX tile
- * kernel against a scalar sum of the same bf16-rounded inputs on awkward shapes (every edge of the tiles and of
- * the N and K chunks, both layouts of X and Y), against the VDPBF16PS kernel, and through the backend's ops on
- * 1 and 4 threads, bit for bit; the VDPBF16PS kernel and the few-position path of cached decoding the same way.  On a processor without AMX the AMX parts are skipped, saying so, and the
- * VDPBF16PS fallback is checked in their place. */
+/* test_amx.c -- the bf16 GEMM kernels of the CPU backend (backends/cpu/amx.c, bf16.c) directly: the AMX tile kernel
+ * against a scalar sum of the same bf16-rounded inputs on awkward shapes (every edge of the tiles and of the N and K
+ * chunks, both layouts of X and Y), against the VDPBF16PS kernel, and through the backend's ops on 1 and 4 threads, bit
+ * for bit; the VDPBF16PS kernel and the few-position path of cached decoding the same way.  On a processor without AMX
+ * the AMX parts are skipped, saying so, and the VDPBF16PS fallback is checked in their place. */
 #include "testutil.h"
 #include "backends/cpu/cpu.h"
 

@@ -3,13 +3,13 @@
  * of amx.c (TDPBF16PS, where the processor has AMX-BF16 and the kernel permits it) and, elsewhere, the
  * AVX512_BF16 dot-product kernel here (VDPBF16PS).
  *
- * Debian's OpenBLAS is built without its bfloat16 kernels (cblas_sbgemm is declared in cblas.h but not
- * exported by libopenblas.so), so the kernels are here.  The weights are converted and packed once per op
- * call (hd_cpu_w_init in cpu.c; Evo 2's stored BF16 weights panel by panel, without rounding, in evo2.c), an
- * input block once per GEMM block; this kernel takes 8 positions × 32 outputs at a time, one pair of k per
- * instruction step.  Up to HD_CPU_BF16_GEMV_M positions (Evo 2's cached decoding) skip the packing: each weight
- * row is read once, as stored, by hd_cpu_bf16_gemv.  Every output is one fp32 sum over k in a fixed order, so the results do not depend on
- * the thread count (docs/models.md §3.6 gives the error this precision brings). */
+ * Debian's OpenBLAS is built without its bfloat16 kernels (cblas_sbgemm is declared in cblas.h but not exported by
+ * libopenblas.so), so the kernels are here.  The weights are converted and packed once per op call (hd_cpu_w_init in
+ * cpu.c; Evo 2's stored BF16 weights panel by panel, without rounding, in evo2.c), an input block once per GEMM block;
+ * this kernel takes 8 positions × 32 outputs at a time, one pair of k per instruction step.  Up to HD_CPU_BF16_GEMV_M
+ * positions (Evo 2's cached decoding) skip the packing: each weight row is read once, as stored, by hd_cpu_bf16_gemv.
+ * Every output is one fp32 sum over k in a fixed order, so the results do not depend on the thread count
+ * (docs/models.md §3.6 gives the error this precision brings). */
 #include "backends/cpu/cpu.h"
 
 #include <immintrin.h>

@@ -105,7 +105,8 @@ void hd_cpu_bf16_pack_x16(int xt, int vnni, size_t m0, size_t M, size_t K, const
 void hd_cpu_tr16(const uint32_t *src, size_t lds, uint32_t *dst, size_t ldd);
 
 /* amx.c: whether the AMX kernel can run (AMX-BF16 and AVX512_BF16, the tile state granted by the kernel, and
- * HYENADNA_CPU_AMX=0 not set); one GEMM block as hd_cpu_bf16_gemm on AMX tiles (0, or -1 when out of memory or without AMX, Y untouched) */
+ * HYENADNA_CPU_AMX=0 not set); one GEMM block as hd_cpu_bf16_gemm on AMX tiles (0, or -1 when out of memory or without
+ * AMX, Y untouched) */
 int hd_cpu_amx_supported(void);
 int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
                     float *Y, size_t ldy);
