@@ -30,6 +30,10 @@ struct hd_backend {
     int host_memory;       /* 1: buffers from alloc and weights() are host memory the caller may read and write
                             * directly (upload/download are plain copies) */
     size_t chunk;          /* preferred positions per chunk of position-wise work (≥ 1) */
+    size_t row_align;      /* the position-wise ops (linear, linear_cm_in, layernorm, gelu_tanh, add, mul_cm) and
+                            * the fused hyena_out and mlp_residual, called on rows [a, M) of their operands with a
+                            * a multiple of row_align, give those rows exactly the values a call on rows [0, M)
+                            * gives (their blocks of positions start at the same places); 0: no such promise */
     unsigned precisions;   /* the HD_PREC_* the projections can run in (HD_PREC_FP32 always) */
     char note[256];        /* how the backend came to be chosen, for the user; "" when there is nothing to say
                             * (e.g. why --device auto did not take a GPU that is present) */

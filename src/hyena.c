@@ -314,10 +314,34 @@ static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, c
     return s;
 }
 
+/* Rows from m0 to the end of its chunk of cs positions (chunks from position 0, as the full forward's) or to L */
+static size_t chunk_rows(size_t m0, size_t L, size_t cs)
+{
+    size_t e = (m0 / cs + 1) * cs;
+    return (e < L ? e : L) - m0;
+}
+
+/* The first row to compute when the outputs are needed from row `from` on: every position-wise op then starts
+ * where a full forward's call starts a block of positions, so that the rows from there on get exactly its
+ * values: at a multiple of the backend's row_align (the fused steps' blocks count from row 0) that is also one
+ * from the start of its chunk of cs positions (the plain ops' calls); without row_align, at a chunk start, and
+ * only when there are no fused steps. */
+static size_t first_row(const hd_backend *be, size_t from, size_t L, size_t cs)
+{
+    size_t a = be->row_align;
+    if (from > L - 1) from = L - 1;
+    if (!a) return be->hyena_in || be->hyena_out || be->mlp_residual ? 0 : from / cs * cs;
+    size_t p = from / a * a;
+    while (p % cs % a) p -= a;   /* ends at 0 at the latest */
+    return p;
+}
+
 /* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), the long convolution runs over
  * B->Lc > L positions with g zero beyond L, which leaves at positions L.. the prompt's share of their
- * convolution outputs: the cache keeps it, with the short filter's history. */
-static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache)
+ * convolution outputs: the cache keeps it, with the short filter's history.  Rows of r before p0 are left as
+ * they were after the long convolution (p0 > 0: their outputs are not needed; see hyena_forward). */
+static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache,
+                       size_t p0)
 {
     hyena *h = m->impl;
     size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0;
@@ -353,25 +377,27 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     }
     if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
     if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
-    /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
-    if (be->hyena_out) return be->hyena_out(be, B->g, B->x0, Lc, L, D, b->out_proj_w, b->out_proj_b, B->r);
-    be->mul_cm(be, B->g, Lc, B->x0, Lc, B->x0, Lc, D, L);
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
+    /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out (rows p0..) */
+    if (be->hyena_out)
+        return be->hyena_out(be, B->g + p0, B->x0 + p0, Lc, L - p0, D, b->out_proj_w, b->out_proj_b, B->r + p0 * D);
+    be->mul_cm(be, B->g + p0, Lc, B->x0 + p0, Lc, B->x0 + p0, Lc, D, L - p0);
+    for (size_t m0 = p0, n; m0 < L; m0 += n) {
+        n = chunk_rows(m0, L, cs);
         be->linear_cm_in(be, B->x0 + m0, n, D, Lc, b->out_proj_w, b->out_proj_b, D, B->oc, D);
         be->add(be, B->r + m0 * D, B->oc, n * D);
     }
     return 0;
 }
 
-/* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) */
-static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
+/* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) on rows p0.. of r */
+static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B, size_t p0)
 {
     size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
     if (be->mlp_residual)
-        return be->mlp_residual(be, B->r, L, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F, b->fc2_w, b->fc2_b);
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
+        return be->mlp_residual(be, B->r + p0 * D, L - p0, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F,
+                                b->fc2_w, b->fc2_b);
+    for (size_t m0 = p0, n; m0 < L; m0 += n) {
+        n = chunk_rows(m0, L, cs);
         be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, 1e-5f, B->hc);
         be->linear(be, B->hc, n, D, D, b->fc1_w, b->fc1_b, F, B->mc, F);
         be->gelu_tanh(be, B->mc, n * F);
@@ -398,9 +424,14 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
 
     if (!is_host && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
+    /* Outputs needed from row f->from on: after the last block's long convolution everything is position-wise
+     * (out_proj, residual, MLP, final norm, head), so that block runs those steps on rows p0.. only */
+    size_t p0 = f->from && f->layer < 0 && !f->on_block ? first_row(be, f->from, L, cs) : 0;
     for (int i = 0; i <= last; i++) {
         hyena_block wb;
-        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL) || hyena_mlp(be, &wb, &B))
+        size_t from = i == m->n_layer - 1 ? p0 : 0;
+        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL, from) ||
+            hyena_mlp(be, &wb, &B, from))
             goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
@@ -413,8 +444,8 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
         const float *ln_w = be->weights(be, h->ln_f_w, D), *ln_b = be->weights(be, h->ln_f_b, D);
         const float *head = f->logits ? be->weights(be, h->head, rows * D) : NULL;
         if (!ln_w || !ln_b || (f->logits && !head)) goto out;
-        for (size_t m0 = 0; m0 < L; m0 += cs) {
-            size_t n = L - m0 < cs ? L - m0 : cs;
+        for (size_t m0 = p0, n; m0 < L; m0 += n) {
+            n = chunk_rows(m0, L, cs);
             be->layernorm(be, B.r + m0 * D, n, D, ln_w, ln_b, h->eps, B.hc);
             if (f->hidden && f->layer < 0) be->download(be, f->hidden + m0 * D, B.hc, n * D * sizeof(float));
             if (f->logits) {
@@ -529,7 +560,7 @@ static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float
     int rc = -1;
     be->embed(be, ids, P, d->wte, D, B.r);
     for (int i = 0; i < m->n_layer; i++) {
-        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i]) || hyena_mlp(be, &d->w[i], &B)) goto out;
+        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i], 0) || hyena_mlp(be, &d->w[i], &B, 0)) goto out;
     }
     hyena_dec_head(d, be, B.r + (P - 1) * D, logits);
     rc = 0;

@@ -224,6 +224,11 @@ static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, flo
 {
     int want_logits = j->want_ll || j->nq;
     hd_fwd f = {.hidden = j->want_pool ? hidden : NULL, .logits = want_logits ? logits : NULL, .layer = -1};
+    if (!j->want_ll && !j->want_pool && j->nq) {   /* only the queries' rows: a prefix chunk's later part */
+        f.from = j->q[0].row;
+        for (size_t i = 1; i < j->nq; i++)
+            if (j->q[i].row < f.from) f.from = j->q[i].row;
+    }
     /* the windows hold the ids of tokenizer.h; a model with another vocabulary (Evo 2's bytes) gets its own */
     const int32_t *ids = j->ids;
     int32_t *mapped = NULL;

@@ -142,6 +142,89 @@ Test(track, partial_contig_prefix_rc_origin) { check_partial(HD_VS_PREFIX, 1, 20
 Test(track, partial_contig_unmasked) { check_partial(HD_VS_UNMASKED, 0, 150, 60, 128, 30); }
 Test(track, partial_contig_masked) { check_partial(HD_VS_MASKED, 1, 200, 50, 64, 0); }
 
+/* prefix mode runs each chunk's forward only for the rows its queries read (hd_fwd.from): every SNV's LLR
+ * equals, to the last bit, the one computed here from the logits of a full forward of its chunk (the earliest
+ * holding the base; the latest, reverse complemented, with rc), for chunks of the model's length and shorter,
+ * several overlaps, an origin inside the contig */
+static void check_prefix_exact(size_t chunk, size_t overlap, int rc, size_t origin)
+{
+    hd_model *m = hd_model_open(TESTDATA("hyenadna-tiny"));
+    cr_assert_not_null(m, "%s", hd_error());
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_fasta *fa = hd_fasta_open(TESTDATA("hyenadna-tiny") "/input.fa");
+    hd_seqrec r;
+    char *seq = NULL;
+    size_t len = 0;
+    while (hd_fasta_next(fa, &r) > 0) {
+        seq = realloc(seq, len + r.len);
+        memcpy(seq + len, r.seq, r.len);
+        len += r.len;
+    }
+    hd_fasta_close(fa);
+    uint8_t *ids = malloc(len);
+    hd_vs_seq_ids(seq, len, ids);
+    hd_vs_engine *e = hd_vs_engine_new(m, be, 1);
+    hd_vs_opts o = {.mode = HD_VS_PREFIX, .window = 64, .chunk = chunk, .overlap = overlap, .rc = rc, .prefix_only = 1};
+    hd_vs_batch *b = hd_vs_batch_new(e, &o);
+    hd_vs_contig c = {.id = 0, .name = "c", .ids = ids, .len = len, .origin = origin};
+    long *h = malloc(len * sizeof *h);
+    for (size_t p = 0; p < len; p++) {
+        int32_t alt = ids[p] == HD_TOK_A ? HD_TOK_T : HD_TOK_A;
+        cr_assert((h[p] = hd_vs_batch_add(b, &c, p, 1, &alt, 1)) >= 0, "%s", hd_error());
+    }
+    cr_assert_eq(hd_vs_batch_run(b), 0, "%s", hd_error());
+    hd_vs_grid g;
+    hd_vs_grid_init(&g, origin, len, chunk, overlap);
+    size_t nl = (size_t)m->n_logits, nval = 0;
+    float *lgs[2] = {malloc(g.C * nl * sizeof(float)), malloc(g.C * nl * sizeof(float))};
+    size_t have[2] = {SIZE_MAX, SIZE_MAX};   /* the chunk whose logits lgs[st] hold */
+    int32_t *w = malloc(g.C * sizeof *w);
+    for (size_t p = 0; p < len; p++) {
+        double got, sum = 0;
+        int st_ok = p >= origin, status = hd_vs_batch_result(b, h[p], &got, NULL);
+        for (int st = 0; st_ok && st < (rc ? 2 : 1); st++) {
+            size_t k = st ? hd_vs_grid_last(&g, p) : hd_vs_grid_first(&g, p), cs, n;
+            hd_vs_grid_chunk(&g, k, &cs, &n);
+            size_t rel = p - cs, j = st ? n - 1 - rel : rel;
+            if (j < 1) { st_ok = 0; break; }
+            float *lg = lgs[st];
+            if (have[st] != k) {   /* the chunks come in order: each is run once per strand */
+                for (size_t i = 0; i < n; i++) w[i] = ids[cs + i];
+                if (st) hd_ids_revcomp(w, n);
+                hd_fwd f = {.logits = lg, .layer = -1};
+                cr_assert_eq(hd_model_forward(m, be, w, n, &f), 0, "%s", hd_error());
+                have[st] = k;
+            }
+            int ref = ids[p], alt = ref == HD_TOK_A ? HD_TOK_T : HD_TOK_A;
+            if (st) ref = hd_id_complement(ref), alt = hd_id_complement(alt);
+            const float *row = lg + (j - 1) * nl;
+            sum += 0 + (hd_vs_logprob(row, (int)nl, alt) - hd_vs_logprob(row, (int)nl, ref));
+        }
+        if (!st_ok) {
+            cr_assert_neq(status, HD_VS_OK, "base %zu has no prefix", p);
+            continue;
+        }
+        cr_assert_eq(status, HD_VS_OK, "base %zu", p);
+        double want = sum / (rc ? 2 : 1);
+        cr_assert(got == want, "base %zu (C %zu O %zu rc %d origin %zu): %.17g, from the full forward %.17g", p, chunk,
+                  overlap, rc, origin, got, want);
+        nval++;
+    }
+    cr_assert_gt(nval, len - 10 - origin);
+    free(lgs[0]); free(lgs[1]); free(w); free(h);
+    hd_vs_batch_free(b);
+    hd_vs_engine_free(e);
+    free(ids);
+    free(seq);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+Test(track, prefix_rows_exact_default_chunking) { check_prefix_exact(1026, 513, 0, 0); }
+Test(track, prefix_rows_exact_rc) { check_prefix_exact(1026, 513, 1, 37); }
+Test(track, prefix_rows_exact_short_chunks) { check_prefix_exact(600, 100, 0, 0); }
+Test(track, prefix_rows_exact_large_overlap_rc) { check_prefix_exact(900, 700, 1, 5); }
+
 /* prefix_only: the first base of the grid and a base before the origin get no LLR */
 Test(track, prefix_only_gaps)
 {

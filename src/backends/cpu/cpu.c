@@ -649,6 +649,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->priv = P;
     be->host_memory = 1;
     be->chunk = 2048;
+    be->row_align = HD_GEMM_BLOCK;   /* GEMMs in blocks of HD_GEMM_BLOCK positions from the first row given */
     be->precisions = HD_PREC_FP32 | (hd_cpu_bf16_supported() ? HD_PREC_BF16 : 0);   /* bf16: AVX512_BF16 */
     be->set_precision = cpu_set_precision;
     be->describe = cpu_describe;
