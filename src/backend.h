@@ -224,6 +224,11 @@ struct hd_backend {
     int (*hyena_in)(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b, float eps,
                      const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0, float *G,
                      size_t ld);
+    /* hyena_in of the first block, whose in_proj output depends on the token alone: P[:, m] = T[:, ids[m]] from
+     * the table T [3D, V] (row stride V; ids in host memory, each < V), then the short filter and the split as
+     * hyena_in */
+    int (*hyena_in_tab)(hd_backend *be, const int32_t *ids, size_t M, const float *T, size_t V, size_t D,
+                        const float *w, size_t K, const float *bw, float *X0, float *G, size_t ld);
     /* The mixer's output (§3.4.4 step 6): r[m, :] += (Y ⊙ X0)[:, m]·Wᵀ + b for Y, X0 channel-major [D, M] (row
      * stride ld), W [D, D] */
     int (*hyena_out)(hd_backend *be, const float *Y, const float *X0, size_t ld, size_t M, size_t D, const float *W,

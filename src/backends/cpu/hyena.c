@@ -57,25 +57,42 @@ static float *scratch(size_t n, int *fail)
     return p;
 }
 
-static int cpu_hyena_in(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b,
-                         float eps, const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0,
-                         float *G, size_t ld)
+/* p[c, i] = T[c, ids[i]] for i < n: rows of the table of in_proj outputs per token, channel-major */
+HD_CLONES static void gather_cm(const int32_t *ids, size_t n, const float *T, size_t V, size_t C3, float *p)
+{
+    for (size_t c = 0; c < C3; c++) {
+        const float *t = T + c * V;
+        float *pc = p + c * n;
+        #pragma omp simd
+        for (size_t i = 0; i < n; i++) pc[i] = t[ids[i]];
+    }
+}
+
+/* hyena_in (ids NULL: p = LayerNorm(r)·Wᵀ + b) and hyena_in_tab (p from the table T [3D, V]) */
+static int mixer_in(hd_backend *be, const float *r, const int32_t *ids, const float *T, size_t V, size_t M, size_t D,
+                    const float *ln_w, const float *ln_b, float eps, const float *W, const float *b, const float *w,
+                    size_t K, const float *bw, float *X0, float *G, size_t ld)
 {
     const size_t B = HD_GEMM_BLOCK, halo = K - 1, C3 = 3 * D;
     int fail = 0;
-    hd_cpu_w wp;
-    hd_cpu_w_init(be, &wp, W, C3, D);
+    hd_cpu_w wp = {0};
+    if (!ids) hd_cpu_w_init(be, &wp, W, C3, D);
     #pragma omp parallel if (M > B)
     {
-        float *hc = scratch((B + halo) * D, &fail), *pc = scratch(C3 * (B + halo), &fail), *x1 = scratch(B, &fail);
+        float *hc = ids ? NULL : scratch((B + halo) * D, &fail), *pc = scratch(C3 * (B + halo), &fail),
+              *x1 = scratch(B, &fail);
         #pragma omp for schedule(dynamic, 1)
         for (size_t m0 = 0; m0 < M; m0 += B) {
-            if (!hc || !pc || !x1) continue;
+            if ((!ids && !hc) || !pc || !x1) continue;
             size_t n = M - m0 < B ? M - m0 : B, hs = m0 < halo ? m0 : halo, np = n + hs;
-            /* LayerNorm of the block and the halo before it, then p = h·Wᵀ + b channel-major [3D, np] */
-            for (size_t i = 0; i < np; i++) hd_cpu_layernorm_row(r + (m0 - hs + i) * D, D, ln_w, ln_b, eps, hc + i * D);
-            for (size_t c = 0; c < C3; c++) hd_cpu_fill(pc + c * np, b[c], np);
-            hd_cpu_gemm(0, 1, np, C3, D, hc, D, &wp, pc, np);
+            /* p channel-major [3D, np] for the block and the halo before it: the table's rows, or the LayerNorm
+             * then p = h·Wᵀ + b */
+            if (ids) gather_cm(ids + m0 - hs, np, T, V, C3, pc);
+            else {
+                for (size_t i = 0; i < np; i++) hd_cpu_layernorm_row(r + (m0 - hs + i) * D, D, ln_w, ln_b, eps, hc + i * D);
+                for (size_t c = 0; c < C3; c++) hd_cpu_fill(pc + c * np, b[c], np);
+                hd_cpu_gemm(0, 1, np, C3, D, hc, D, &wp, pc, np);
+            }
             /* short filter; x0 out, v·x1 into G */
             for (size_t c = 0; c < D; c++) {
                 float *g = G + c * ld + m0, *x0 = X0 + c * ld + m0;
@@ -99,6 +116,19 @@ static int cpu_hyena_in(hd_backend *be, const float *r, size_t M, size_t D, cons
     hd_cpu_w_free(&wp);
     if (fail) { hd_set_error(HD_EMODEL, "out of memory for the mixer's scratch"); return -1; }
     return 0;
+}
+
+static int cpu_hyena_in(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b,
+                         float eps, const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0,
+                         float *G, size_t ld)
+{
+    return mixer_in(be, r, NULL, NULL, 0, M, D, ln_w, ln_b, eps, W, b, w, K, bw, X0, G, ld);
+}
+
+static int cpu_hyena_in_tab(hd_backend *be, const int32_t *ids, size_t M, const float *T, size_t V, size_t D,
+                             const float *w, size_t K, const float *bw, float *X0, float *G, size_t ld)
+{
+    return mixer_in(be, NULL, ids, T, V, M, D, NULL, NULL, 0, NULL, NULL, w, K, bw, X0, G, ld);
 }
 
 static int cpu_hyena_out(hd_backend *be, const float *Y, const float *X0, size_t ld, size_t M, size_t D, const float *W,
@@ -164,6 +194,7 @@ static int cpu_mlp_residual(hd_backend *be, float *r, size_t M, size_t D, const 
 void hd_backend_cpu_hyena_init(hd_backend *be)
 {
     be->hyena_in = cpu_hyena_in;
+    be->hyena_in_tab = cpu_hyena_in_tab;
     be->hyena_out = cpu_hyena_out;
     be->mlp_residual = cpu_mlp_residual;
 }
