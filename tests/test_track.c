@@ -10,6 +10,9 @@
 #include "varscore.h"
 
 #include <bigWig.h>
+#include <bwValues.h>
+#include <inttypes.h>
+#include <zlib.h>
 #include <htslib/bgzf.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -321,6 +324,85 @@ Test(track, bigwig_roundtrip)
     bgzf_close(f);
     cr_assert_eq(n, (ssize_t)strlen(rows));
     cr_assert(!memcmp(buf, rows, (size_t)n));
+    rm_rf(d);
+    free(d);
+}
+
+/* the values go in fixedStep sections, one per run of consecutive bases, through several buffers, with
+ * scattered gaps too: every value reads back at its base, and every data block's range (the R-tree's leaves)
+ * lies in its contig, in order (libBigWig 0.4.7 leaves a fixedStep block's end 6 bases too far) */
+typedef struct { int64_t n, bad; const float *want[2]; } walk_t;
+static int check_value(void *ud, int contig, int64_t beg, int64_t end, float v)
+{
+    walk_t *w = ud;
+    w->n++;
+    if (end != beg + 1 || v != w->want[contig][beg]) w->bad++;
+    return 0;
+}
+
+Test(track, bigwig_fixed_and_variable_steps)
+{
+    char *d = tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/s.bw", d);
+    const char *names[] = {"a", "b"};
+    int64_t lens[] = {30000, 5000};
+    hd_chroms ch = {2, names, lens};
+    float *va = malloc(30000 * sizeof *va), *vb = malloc(5000 * sizeof *vb);
+    int64_t nval = 0;
+    for (int p = 0; p < 30000; p++) {
+        int gap = p == 0 || (p >= 16380 && p < 16420 && p % 3 == 0) || (p >= 25000 && p < 25010);
+        va[p] = gap ? NAN : (float)sin(p * 0.01);
+        nval += !gap;
+    }
+    for (int p = 0; p < 5000; p++) {
+        vb[p] = p == 2500 ? NAN : (float)p;
+        nval += p != 2500;
+    }
+    hd_trackfile *t = hd_tf_open(path, HD_TF_BIGWIG, &ch, NULL);
+    cr_assert_not_null(t, "%s", hd_error());
+    for (int p = 0; p < 30000; p++) cr_assert_eq(hd_tf_put(t, 0, p, va[p]), 0);
+    for (int p = 0; p < 5000; p++) cr_assert_eq(hd_tf_put(t, 1, p, vb[p]), 0);
+    cr_assert_eq(hd_tf_finish(t), 0, "%s", hd_error());
+    cr_assert_eq(hd_tf_commit(t), 0);
+    hd_bwread *r = hd_bw_open(path);
+    cr_assert_not_null(r, "%s", hd_error());
+    walk_t w = {0, 0, {va, vb}};
+    cr_assert_eq(hd_bw_walk(r, check_value, &w), 0);
+    hd_bw_close(r);
+    cr_assert_eq(w.bad, 0, "%" PRId64 " values differ", w.bad);
+    cr_assert_eq(w.n, nval);
+    bigWigFile_t *bw = bwOpen(path, NULL, "r");
+    cr_assert_not_null(bw);
+    bwOverlappingIntervals_t *o = bwGetValues(bw, "b", 0, 10, 0);   /* loads the index */
+    cr_assert(o && o->l == 10);
+    bwDestroyOverlappingIntervals(o);
+    bwRTreeNode_t *root = bw->idx->root;
+    cr_assert(root && root->isLeaf, "few enough blocks for one leaf node (%u children)", root ? root->nChildren : 0);
+    int types = 0;
+    for (uint16_t i = 0; i < root->nChildren; i++) {
+        uint32_t c = root->chrIdxStart[i];
+        cr_assert_eq(root->chrIdxEnd[i], c);
+        cr_assert(root->baseStart[i] < root->baseEnd[i] && root->baseEnd[i] <= (uint32_t)lens[c],
+                  "block %u: %u:%u-%u in a contig of %" PRId64, i, c, root->baseStart[i], root->baseEnd[i], lens[c]);
+        if (i && root->chrIdxStart[i - 1] == c)
+            cr_assert_geq(root->baseStart[i], root->baseEnd[i - 1], "blocks %u and %u overlap", i - 1, i);
+        /* the block's item type: byte 20 of its (compressed) header */
+        uint8_t raw[64];
+        unsigned long sz = sizeof raw;
+        FILE *f = fopen(path, "rb");
+        unsigned char comp[65536];
+        cr_assert(root->x.size[i] <= sizeof comp);
+        cr_assert(fseek(f, (long)root->dataOffset[i], SEEK_SET) == 0 && fread(comp, 1, root->x.size[i], f) == root->x.size[i]);
+        fclose(f);
+        int zr = uncompress(raw, &sz, comp, root->x.size[i]);
+        cr_assert(zr == Z_OK || zr == Z_BUF_ERROR);
+        types |= 1 << raw[20];
+    }
+    cr_assert_eq(types, 1 << 3, "fixedStep blocks only (types %#x)", types);
+    bwClose(bw);
+    free(va);
+    free(vb);
     rm_rf(d);
     free(d);
 }
