@@ -449,8 +449,17 @@ int hd_tf_put(hd_trackfile *t, int contig, int64_t pos, float v)
     if (v < t->vmin) t->vmin = v;
     if (v > t->vmax) t->vmax = v;
     if (t->fmt == HD_TF_BEDGRAPH) {
+        char g[HD_G6_MAX];
+        int ng = hd_fmt_g6(v, g);   /* %.6g */
         t->line.l = 0;
-        ksprintf(&t->line, "%s\t%" PRId64 "\t%" PRId64 "\t%.6g\n", t->name[contig], pos, pos + 1, v);
+        kputs(t->name[contig], &t->line);
+        kputc('\t', &t->line);
+        kputll(pos, &t->line);
+        kputc('\t', &t->line);
+        kputll(pos + 1, &t->line);
+        kputc('\t', &t->line);
+        kputsn(g, (size_t)ng, &t->line);
+        kputc('\n', &t->line);
         return hd_tab_write(t->tab, t->line.s, t->line.l);
     }
     for (int k = 0; k < t->nzoom; k++)

@@ -7,6 +7,7 @@
 #include "seqio.h"
 #include "tokenizer.h"
 #include "track.h"
+#include "util.h"
 #include "varscore.h"
 
 #include <bigWig.h>
@@ -48,6 +49,39 @@ Test(track, values_at_the_extremes)
     hd_track_values(0, alt, v);
     cr_assert(isfinite(v[HD_TRK_LOGP]) && v[HD_TRK_LOGP] < -1000, "logp %g", v[HD_TRK_LOGP]);
     cr_assert_float_eq(v[HD_TRK_C], 2.0f, 1e-6);
+}
+
+/* hd_fmt_g6, the tables' number format, writes exactly what printf's %.6g writes: random magnitudes and bit
+ * patterns, values next to the rounding ties of the sixth digit, the decade edges, specials */
+Test(track, fmt_g6_equals_printf)
+{
+    char a[HD_G6_MAX], b[64];
+    unsigned long long st = 88172645463325252ULL;
+    for (long i = 0; i < 1500000; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;   /* xorshift64 */
+        double u = (double)(st >> 11) / 9007199254740992.0, x;
+        switch (i % 5) {
+        case 0: x = (u - 0.5) * pow(10, (int)(st % 41) - 20); break;
+        case 1:   /* (m + 1/2)·10^j and its neighbours: the ties of the sixth significant digit */
+            x = (double)(100000 + st % 900000) + 0.5;
+            x *= pow(10, (int)(st >> 40) % 31 - 20);
+            if (st & 2) x = nextafter(x, st & 4 ? INFINITY : -INFINITY);
+            break;
+        case 2: x = (double)(st % 2000000) * pow(10, (int)((st >> 32) % 17) - 8); break;
+        case 3: x = -(u * 30 - 15) * (u * 30 - 15) * (u * 30 - 15); break;
+        default: memcpy(&x, &st, sizeof x);   /* any bit pattern: NaN, infinities, subnormals too */
+        }
+        int n = hd_fmt_g6(x, a);
+        snprintf(b, sizeof b, "%.6g", x);
+        cr_assert(!strcmp(a, b) && n == (int)strlen(b), "%.17g: %s, printf %s", x, a, b);
+    }
+    double sp[] = {0, -0.0, 1, -1, 0.5, 1e-5, 1e-4, 9.999995e-5, 99999.5, 999999.5, 9999995, 123456.5, 1e15, 1e-15,
+                   999999, 1000000, 0.1, 1e100, -2.5e-300, NAN, INFINITY, -INFINITY, 5e-324, 1.7976931348623157e308};
+    for (size_t i = 0; i < sizeof sp / sizeof *sp; i++) {
+        hd_fmt_g6(sp[i], a);
+        snprintf(b, sizeof b, "%.6g", sp[i]);
+        cr_assert_str_eq(a, b, "%.17g", sp[i]);
+    }
 }
 
 /* the grid: chunks tile [origin, len); first/last are the earliest/latest chunk holding p */
