@@ -57,9 +57,30 @@ static float *scratch(size_t n, int *fail)
     return p;
 }
 
-/* p[c, i] = T[c, ids[i]] for i < n: rows of the table of in_proj outputs per token, channel-major */
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+/* p[c, i] = T[c, ids[i]] for i < n: rows of the table of in_proj outputs per token, channel-major.  With 16
+ * tokens (HyenaDNA's padded vocabulary) a table row is one vector and 16 positions are one permutation of
+ * it (vpermps). */
 HD_CLONES static void gather_cm(const int32_t *ids, size_t n, const float *T, size_t V, size_t C3, float *p)
 {
+    if (V == 16) {
+        size_t n16 = n / 16 * 16;
+        for (size_t c = 0; c < C3; c++) {
+            v16f t;
+            memcpy(&t, T + c * V, sizeof t);
+            float *pc = p + c * n;
+            for (size_t i = 0; i < n16; i += 16) {
+                v16i id;
+                memcpy(&id, ids + i, sizeof id);
+                v16f v = __builtin_shuffle(t, id);
+                memcpy(pc + i, &v, sizeof v);
+            }
+            for (size_t i = n16; i < n; i++) pc[i] = T[c * V + (size_t)ids[i]];
+        }
+        return;
+    }
     for (size_t c = 0; c < C3; c++) {
         const float *t = T + c * V;
         float *pc = p + c * n;
