@@ -14,8 +14,9 @@
 #include <string.h>
 
 /* The short filter of one channel with K = 3 taps (the HyenaDNA short_filter), past the sequence start
- * (hist ≥ 2): y[t] = b + w0·p[t] + w1·p[t+1] + w2·p[t+2] with p at the first output's oldest input, in the
- * order hd_cpu_causal_conv_row sums; with g: g[t] = y_v[t]·y[t] where y_v is the filter of q (weights wv, bias bv) */
+ * (from output 2 − hist on): y[t] = b + w0·p[t] + w1·p[t+1] + w2·p[t+2] with p at the first output's oldest
+ * input, in the order hd_cpu_causal_conv_row sums; with g: g[t] = y_v[t]·y[t] where y_v is the filter of q
+ * (weights wv, bias bv) */
 HD_CLONES static void conv3(const float *p, const float *w, float b, float *y, size_t n)
 {
     float w0 = w[0], w1 = w[1], w2 = w[2];
@@ -119,9 +120,18 @@ static int mixer_in(hd_backend *be, const float *r, const int32_t *ids, const fl
                 float *g = G + c * ld + m0, *x0 = X0 + c * ld + m0;
                 const float *p0 = pc + c * np, *p1 = pc + (D + c) * np, *p2 = pc + (2 * D + c) * np;
                 const float *w0 = w + c * K, *w1 = w + (D + c) * K, *w2 = w + (2 * D + c) * K;
-                if (K == 3 && hs == 2) {
-                    conv3(p0, w0, bw[c], x0, n);
-                    conv3_gate(p1, w1, bw[D + c], p2, w2, bw[2 * D + c], g, n);
+                if (K == 3) {   /* the first 2 − hs outputs reach before the sequence: those alone the long way */
+                    size_t h = hs < 2 ? (2 - hs < n ? 2 - hs : n) : 0;
+                    if (h) {
+                        hd_cpu_causal_conv_row(p0, h, hs, w0, K, bw[c], x0);
+                        hd_cpu_causal_conv_row(p1, h, hs, w1, K, bw[D + c], x1);
+                        hd_cpu_causal_conv_row(p2, h, hs, w2, K, bw[2 * D + c], g);
+                        hd_cpu_mul(g, x1, g, h);
+                    }
+                    if (n > h) {   /* then hs + h = 2: p's first value is output h's tap 0 */
+                        conv3(p0, w0, bw[c], x0 + h, n - h);
+                        conv3_gate(p1, w1, bw[D + c], p2, w2, bw[2 * D + c], g + h, n - h);
+                    }
                 } else {
                     hd_cpu_causal_conv_row(p0, n, hs, w0, K, bw[c], x0);
                     hd_cpu_causal_conv_row(p1, n, hs, w1, K, bw[D + c], x1);
