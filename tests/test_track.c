@@ -374,7 +374,7 @@ static int check_value(void *ud, int contig, int64_t beg, int64_t end, float v)
     return 0;
 }
 
-Test(track, bigwig_fixed_and_variable_steps)
+Test(track, bigwig_fixed_step_sections)
 {
     char *d = tmp_dir();
     char path[512];
