@@ -387,8 +387,8 @@ static size_t first_row(const hd_backend *be, size_t from, size_t L, size_t cs)
 
 /* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), the long convolution runs over
  * B->Lc > L positions with g zero beyond L, which leaves at positions L.. the prompt's share of their
- * convolution outputs: the cache keeps it, with the short filter's history.  Rows of r before p0 are left as
- * they were after the long convolution (p0 > 0: their outputs are not needed; see hyena_forward). */
+ * convolution outputs: the cache keeps it, with the short filter's history.  The mixer's output is added to
+ * the rows of r from p0 on only (p0 > 0: the others' outputs are not needed; see hyena_forward). */
 static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache,
                        const int32_t *ids, size_t p0)
 {
