@@ -306,8 +306,16 @@ static int write_block(ctx *x, const block_vals *b)
         x->line.l = 0;
         for (int k = 0; k < 4; k++) {
             if ("ACGT"[k] == b->ref[i]) continue;
-            /* the text score-variants --all-snvs writes for the same SNV */
-            ksprintf(&x->line, "%s\t%" PRId64 "\t%c\t%c\t%.6g\n", b->chrom, p + 1, b->ref[i], "ACGT"[k], b->llr[i][k]);
+            /* the text score-variants --all-snvs writes for the same SNV: chrom, pos, ref, alt, %.6g */
+            char g[HD_G6_MAX];
+            int ng = hd_fmt_g6(b->llr[i][k], g);
+            kputs(b->chrom, &x->line);
+            kputc('\t', &x->line);
+            kputll(p + 1, &x->line);
+            char ra[5] = {'\t', b->ref[i], '\t', "ACGT"[k], '\t'};
+            kputsn(ra, 5, &x->line);
+            kputsn(g, (size_t)ng, &x->line);
+            kputc('\n', &x->line);
         }
         if (hd_tab_write(x->out.snv, x->line.s, x->line.l)) return -1;
     }

@@ -30,6 +30,10 @@ struct hd_backend {
     int host_memory;       /* 1: buffers from alloc and weights() are host memory the caller may read and write
                             * directly (upload/download are plain copies) */
     size_t chunk;          /* preferred positions per chunk of position-wise work (≥ 1) */
+    size_t row_align;      /* the position-wise ops (linear, linear_cm_in, layernorm, gelu_tanh, add, mul_cm) and
+                            * the fused hyena_out and mlp_residual, called on rows [a, M) of their operands with a
+                            * a multiple of row_align, give those rows exactly the values a call on rows [0, M)
+                            * gives (their blocks of positions start at the same places); 0: no such promise */
     unsigned precisions;   /* the HD_PREC_* the projections can run in (HD_PREC_FP32 always) */
     char note[256];        /* how the backend came to be chosen, for the user; "" when there is nothing to say
                             * (e.g. why --device auto did not take a GPU that is present) */
@@ -220,6 +224,11 @@ struct hd_backend {
     int (*hyena_in)(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b, float eps,
                      const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0, float *G,
                      size_t ld);
+    /* hyena_in of the first block, whose in_proj output depends on the token alone: P[:, m] = T[:, ids[m]] from
+     * the table T [3D, V] (row stride V; ids in host memory, each < V), then the short filter and the split as
+     * hyena_in */
+    int (*hyena_in_tab)(hd_backend *be, const int32_t *ids, size_t M, const float *T, size_t V, size_t D,
+                        const float *w, size_t K, const float *bw, float *X0, float *G, size_t ld);
     /* The mixer's output (§3.4.4 step 6): r[m, :] += (Y ⊙ X0)[:, m]·Wᵀ + b for Y, X0 channel-major [D, M] (row
      * stride ld), W [D, D] */
     int (*hyena_out)(hd_backend *be, const float *Y, const float *X0, size_t ld, size_t M, size_t D, const float *W,

@@ -38,9 +38,44 @@ typedef struct {
     const float *head;         /* [rows, D] */
     const float *ln_f_w, *ln_f_b;
     hyena_block *blk;
+    float *tab0;               /* [3D, rows]: block 0's in_proj output for each token (hyena_tab0) */
 } hyena;
 
 /* ---------------------------------------------------------------- loading */
+
+/* Block 0's mixer input depends on the token alone (docs/models.md §3.4.4): its in_proj output
+ *   tab0[c, v] = b_in[c] + Σ_k W_in[c, k]·LN1(E_tok[v])[k]
+ * for each of the `rows` tokens, computed once in double and rounded: every forward and decoding step reads
+ * block 0's in_proj output from it (a gather on the CPU, a one-hot product elsewhere) instead of a LayerNorm
+ * and a D → 3D projection per position. */
+static int hyena_tab0(hyena *h)
+{
+    size_t D = (size_t)h->D, V = (size_t)h->rows, C3 = 3 * D;
+    const hyena_block *b = &h->blk[0];
+    double *ln = malloc(D * sizeof *ln);
+    if (!ln || !(h->tab0 = malloc(C3 * V * sizeof *h->tab0))) {
+        free(ln);
+        hd_set_error(HD_EMODEL, "out of memory");
+        return -1;
+    }
+    for (size_t v = 0; v < V; v++) {
+        const float *e = h->wte + v * D;
+        double mu = 0, var = 0;
+        for (size_t k = 0; k < D; k++) mu += e[k];
+        mu /= (double)D;
+        for (size_t k = 0; k < D; k++) var += (e[k] - mu) * (e[k] - mu);
+        double rs = 1.0 / sqrt(var / (double)D + (double)1e-5f);
+        for (size_t k = 0; k < D; k++) ln[k] = (e[k] - mu) * rs * b->norm1_w[k] + b->norm1_b[k];
+        for (size_t c = 0; c < C3; c++) {
+            const float *w = b->in_proj_w + c * D;
+            double acc = b->in_proj_b[c];
+            for (size_t k = 0; k < D; k++) acc += w[k] * ln[k];
+            h->tab0[c * V + v] = (float)acc;
+        }
+    }
+    free(ln);
+    return 0;
+}
 
 static int hyena_load(hd_model *m)
 {
@@ -143,7 +178,7 @@ static int hyena_load(hd_model *m)
         }
 #undef P
     }
-    return 0;
+    return hyena_tab0(h);
 }
 
 static void hyena_free(hd_model *m)
@@ -151,6 +186,7 @@ static void hyena_free(hd_model *m)
     hyena *h = m->impl;
     if (!h) return;
     free(h->blk);
+    free(h->tab0);
     free(h);
     m->impl = NULL;
 }
@@ -250,12 +286,22 @@ typedef struct {
     float *x1c;        /* [D, cs] */
     float *mc;         /* [cs, F] MLP hidden */
     float *oc;         /* [cs, max(D, rows)] chunk output */
+    float *oh, *ohh;   /* [cs+2, rows] one-hot tokens of a chunk (block 0 without hyena_in_tab); ohh: host copy */
 } hyena_buf;
 
 static void buf_free(hd_backend *be, hyena_buf *B)
 {
-    float **p[] = {&B->r, &B->x0, &B->g, &B->k, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc};
+    float **p[] = {&B->r, &B->x0, &B->g, &B->k, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc, &B->oh};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
+    hd_free(B->ohh);
+    B->ohh = NULL;
+}
+
+/* one-hot rows of n tokens over V (host memory) */
+static void one_hot(const int32_t *ids, size_t n, size_t V, float *x)
+{
+    memset(x, 0, n * V * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i * V + (size_t)ids[i]] = 1.0f;
 }
 
 /* plain_in: the chunk buffers of the plain mixer input even where the backend has hyena_in (a decoder's prefill) */
@@ -263,7 +309,8 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int pl
 {
     memset(B, 0, sizeof *B);
     size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, LcD;
-    size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D);
+    size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D), V = (size_t)h->rows;
+    int plain = plain_in || !be->hyena_in || !be->hyena_in_tab;   /* some block's input through the plain ops */
     B->L = L, B->Lc = Lc, B->D = D, B->F = F, B->cs = cs;
     if (hd_mul(L, D * sizeof(float), &LD) || hd_mul(Lc, D * sizeof(float), &LcD)) {
         hd_set_error(HD_EMODEL, "out of memory: sequence too long");
@@ -272,8 +319,10 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int pl
     if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LcD, "the Hyena gate x0")) ||
         !(B->g = be->alloc(be, LcD, "the long-convolution input")) ||
         !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
-        ((!be->hyena_in || plain_in) && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
-        ((!be->hyena_in || plain_in) && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
+        (plain && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
+        (plain && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
+        ((plain_in || !be->hyena_in_tab) && (!(B->oh = be->alloc(be, (cs + 2) * V * sizeof(float), "a chunk")) ||
+                                             !(B->ohh = hd_alloc((cs + 2) * V * sizeof(float), "a chunk")))) ||
         (!be->mlp_residual && !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk"))) ||
         !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
         buf_free(be, B);
@@ -314,17 +363,45 @@ static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, c
     return s;
 }
 
+/* Rows from m0 to the end of its chunk of cs positions (chunks from position 0, as the full forward's) or to L */
+static size_t chunk_rows(size_t m0, size_t L, size_t cs)
+{
+    size_t e = (m0 / cs + 1) * cs;
+    return (e < L ? e : L) - m0;
+}
+
+/* The first row to compute when the outputs are needed from row `from` on: every position-wise op then starts
+ * where a full forward's call starts a block of positions, so that the rows from there on get exactly its
+ * values: at a multiple of the backend's row_align (the fused steps' blocks count from row 0) that is also one
+ * from the start of its chunk of cs positions (the plain ops' calls); without row_align, at a chunk start, and
+ * only when there are no fused steps. */
+static size_t first_row(const hd_backend *be, size_t from, size_t L, size_t cs)
+{
+    size_t a = be->row_align;
+    if (from > L - 1) from = L - 1;
+    if (!a) return be->hyena_in || be->hyena_out || be->mlp_residual ? 0 : from / cs * cs;
+    size_t p = from / a * a;
+    while (p % cs % a) p -= a;   /* ends at 0 at the latest */
+    return p;
+}
+
 /* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), the long convolution runs over
  * B->Lc > L positions with g zero beyond L, which leaves at positions L.. the prompt's share of their
- * convolution outputs: the cache keeps it, with the short filter's history. */
-static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache)
+ * convolution outputs: the cache keeps it, with the short filter's history.  The mixer's output is added to
+ * the rows of r from p0 on only (p0 > 0: the others' outputs are not needed; see hyena_forward). */
+static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache,
+                       const int32_t *ids, size_t p0)
 {
     hyena *h = m->impl;
-    size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0;
-    const float *w = b->short_filter_w, *bs = b->short_filter_b;
-    /* 1–3. LN1, in_proj, short causal filter (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a
-     * backend with hyena_in, but for a decoder's prefill, whose cache keeps the in_proj output) */
-    if (be->hyena_in && !cache) {
+    size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0, V = (size_t)h->rows;
+    const float *w = b->short_filter_w, *bs = b->short_filter_b, *tab = NULL;
+    /* 1–3. LN1, in_proj (block 0: from the table of its outputs per token, ids given), short causal filter
+     * (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a backend with hyena_in / hyena_in_tab,
+     * but for a decoder's prefill, whose cache keeps the in_proj output) */
+    if (ids && !(tab = be->weights(be, h->tab0, 3 * D * V))) return -1;
+    if (tab && be->hyena_in_tab && !cache) {
+        if (be->hyena_in_tab(be, ids, L, tab, V, D, w, 3, bs, B->x0, B->g, Lc)) return -1;
+    } else if (!tab && be->hyena_in && !cache) {
         if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, 1e-5f, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
                          B->g, Lc))
             return -1;
@@ -332,8 +409,14 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
         for (size_t m0 = 0; m0 < L; m0 += cs) {
             size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2;
             ld = n + hs;
-            be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
-            be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
+            if (tab) {   /* the table's rows as a product with one-hot rows: exactly the table's values */
+                one_hot(ids + m0 - hs, ld, V, B->ohh);
+                be->upload(be, B->oh, B->ohh, ld * V * sizeof(float));
+                be->linear_cm_out(be, B->oh, ld, V, V, tab, NULL, 3 * D, B->pc, ld);
+            } else {
+                be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
+                be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
+            }
             be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, Lc);                           /* x0 */
             be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);            /* x1 */
             be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, Lc); /* v */
@@ -353,25 +436,27 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     }
     if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
     if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
-    /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out */
-    if (be->hyena_out) return be->hyena_out(be, B->g, B->x0, Lc, L, D, b->out_proj_w, b->out_proj_b, B->r);
-    be->mul_cm(be, B->g, Lc, B->x0, Lc, B->x0, Lc, D, L);
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
+    /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out (rows p0..) */
+    if (be->hyena_out)
+        return be->hyena_out(be, B->g + p0, B->x0 + p0, Lc, L - p0, D, b->out_proj_w, b->out_proj_b, B->r + p0 * D);
+    be->mul_cm(be, B->g + p0, Lc, B->x0 + p0, Lc, B->x0 + p0, Lc, D, L - p0);
+    for (size_t m0 = p0, n; m0 < L; m0 += n) {
+        n = chunk_rows(m0, L, cs);
         be->linear_cm_in(be, B->x0 + m0, n, D, Lc, b->out_proj_w, b->out_proj_b, D, B->oc, D);
         be->add(be, B->r + m0 * D, B->oc, n * D);
     }
     return 0;
 }
 
-/* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) */
-static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B)
+/* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) on rows p0.. of r */
+static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B, size_t p0)
 {
     size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
     if (be->mlp_residual)
-        return be->mlp_residual(be, B->r, L, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F, b->fc2_w, b->fc2_b);
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
+        return be->mlp_residual(be, B->r + p0 * D, L - p0, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F,
+                                b->fc2_w, b->fc2_b);
+    for (size_t m0 = p0, n; m0 < L; m0 += n) {
+        n = chunk_rows(m0, L, cs);
         be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, 1e-5f, B->hc);
         be->linear(be, B->hc, n, D, D, b->fc1_w, b->fc1_b, F, B->mc, F);
         be->gelu_tanh(be, B->mc, n * F);
@@ -398,9 +483,14 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
 
     if (!is_host && f->on_block && !(host = hd_alloc(L * D * sizeof(float), "a copy of the residual stream"))) goto out;
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
+    /* Outputs needed from row f->from on: after the last block's long convolution everything is position-wise
+     * (out_proj, residual, MLP, final norm, head), so that block runs those steps on rows p0.. only */
+    size_t p0 = f->from && f->layer < 0 && !f->on_block ? first_row(be, f->from, L, cs) : 0;
     for (int i = 0; i <= last; i++) {
         hyena_block wb;
-        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL) || hyena_mlp(be, &wb, &B))
+        size_t from = i == m->n_layer - 1 ? p0 : 0;
+        if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL, i ? NULL : ids, from) ||
+            hyena_mlp(be, &wb, &B, from))
             goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
@@ -413,8 +503,8 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
         const float *ln_w = be->weights(be, h->ln_f_w, D), *ln_b = be->weights(be, h->ln_f_b, D);
         const float *head = f->logits ? be->weights(be, h->head, rows * D) : NULL;
         if (!ln_w || !ln_b || (f->logits && !head)) goto out;
-        for (size_t m0 = 0; m0 < L; m0 += cs) {
-            size_t n = L - m0 < cs ? L - m0 : cs;
+        for (size_t m0 = p0, n; m0 < L; m0 += n) {
+            n = chunk_rows(m0, L, cs);
             be->layernorm(be, B.r + m0 * D, n, D, ln_w, ln_b, h->eps, B.hc);
             if (f->hidden && f->layer < 0) be->download(be, f->hidden + m0 * D, B.hc, n * D * sizeof(float));
             if (f->logits) {
@@ -443,9 +533,10 @@ typedef struct {
     size_t P, N;               /* prompt tokens; new positions the caches hold (capacity − P) */
     hyena_block *w;            /* backend weights of every block */
     hyena_cache *c;            /* per block */
-    const float *wte, *head, *ln_w, *ln_b;
+    const float *wte, *head, *ln_w, *ln_b, *tab0;
     float *zero;               /* [N] zeros, host memory */
     float *r, *hc, *x0, *x1, *mc, *oc;   /* one position: [D], [D], [D], [D], [F], [max(D, rows)] */
+    float *oh, *ohh;           /* the token one-hot [rows] (block 0's in_proj from tab0); ohh: host copy */
 } hyena_dec;
 
 static void hyena_dec_free(hd_decoder *dd)
@@ -456,8 +547,9 @@ static void hyena_dec_free(hd_decoder *dd)
         for (int i = 0; i < dd->m->n_layer; i++) {
             be->free(be, d->c[i].pc); be->free(be, d->c[i].g); be->free(be, d->c[i].y); be->free(be, d->c[i].k);
         }
-    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc};
+    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc, d->oh};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) be->free(be, p[i]);
+    hd_free(d->ohh);
     hd_free(d->zero);
     free(d->c);
     free(d->w);
@@ -529,7 +621,7 @@ static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float
     int rc = -1;
     be->embed(be, ids, P, d->wte, D, B.r);
     for (int i = 0; i < m->n_layer; i++) {
-        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i]) || hyena_mlp(be, &d->w[i], &B)) goto out;
+        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i], i ? NULL : ids, 0) || hyena_mlp(be, &d->w[i], &B, 0)) goto out;
     }
     hyena_dec_head(d, be, B.r + (P - 1) * D, logits);
     rc = 0;
@@ -550,9 +642,16 @@ static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
         const hyena_block *b = &d->w[i];
         hyena_cache *c = &d->c[i];
         const float *w = b->short_filter_w, *bs = b->short_filter_b, *x = c->pc + 2 + j - hist;
-        /* mixer (§3.4.4) at position t */
-        be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, 1e-5f, d->hc);
-        be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, 3 * D, c->pc + 2 + j, ldp);
+        /* mixer (§3.4.4) at position t; block 0's in_proj output from the table (hyena_tab0) */
+        if (i == 0) {
+            size_t V = (size_t)h->rows;
+            one_hot(&id, 1, V, d->ohh);
+            be->upload(be, d->oh, d->ohh, V * sizeof(float));
+            be->linear_cm_out(be, d->oh, 1, V, V, d->tab0, NULL, 3 * D, c->pc + 2 + j, ldp);
+        } else {
+            be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, 1e-5f, d->hc);
+            be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, 3 * D, c->pc + 2 + j, ldp);
+        }
         be->causal_conv(be, x, D, 1, ldp, hist, w, 3, bs, d->x0, 1);
         be->causal_conv(be, x + D * ldp, D, 1, ldp, hist, w + 3 * D, 3, bs + D, d->x1, 1);
         be->causal_conv(be, x + 2 * D * ldp, D, 1, ldp, hist, w + 6 * D, 3, bs + 2 * D, c->g + j, N);
@@ -587,14 +686,17 @@ static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len
     for (int i = 0; i < m->n_layer; i++)
         if (block_weights(be, h, &h->blk[i], &d->w[i])) goto fail;
     if (!(d->wte = be->weights(be, h->wte, rows * D)) || !(d->head = be->weights(be, h->head, rows * D)) ||
-        !(d->ln_w = be->weights(be, h->ln_f_w, D)) || !(d->ln_b = be->weights(be, h->ln_f_b, D)))
+        !(d->ln_w = be->weights(be, h->ln_f_w, D)) || !(d->ln_b = be->weights(be, h->ln_f_b, D)) ||
+        !(d->tab0 = be->weights(be, h->tab0, 3 * D * rows)))
         goto fail;
     if (!(d->r = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->hc = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->x0 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->x1 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->mc = be->alloc(be, (size_t)h->F * sizeof(float), "a decoding step")) ||
-        !(d->oc = be->alloc(be, wide * sizeof(float), "a decoding step")))
+        !(d->oc = be->alloc(be, wide * sizeof(float), "a decoding step")) ||
+        !(d->oh = be->alloc(be, rows * sizeof(float), "a decoding step")) ||
+        !(d->ohh = hd_alloc(rows * sizeof(float), "a decoding step")))
         goto fail;
     return &d->d;
 fail:
@@ -608,15 +710,16 @@ static const hd_op hyena_needs[] = {
     HD_OP(mul_cm), HD_OP(add), HD_OP(gelu_tanh), HD_OP(sin_freq), HD_OP(modulate_cm), HD_OP(fft_size),
     HD_OP(spectra_new), HD_OP(spectra_free), HD_OP(spectra_bytes), HD_OP(fftconv), HD_OPS_END};
 
-/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and block in_proj (D → 3D), out_proj (D → D),
- * fc1 and fc2 (D ↔ F), the implicit-filter MLP (E → H, (H → H) × inner, H → D) for each of the L positions of
- * the filter (§3.4.5), and the head (D → rows) with logits. */
+/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and block in_proj (D → 3D; not in block 0,
+ * read from a table), out_proj (D → D), fc1 and fc2 (D ↔ F), the implicit-filter MLP (E → H, (H → H) × inner,
+ * H → D) for each of the L positions of the filter (§3.4.5), and the head (D → rows) with logits. */
 static double hyena_gemm_flops(const hd_model *m, size_t L, int logits)
 {
     const hyena *h = m->impl;
     double D = h->D, F = h->F, E = h->E, H = h->H;
     double block = 2 * D * 3 * D + 2 * D * D + 2 * (2 * D * F) + 2 * (E * H + h->n_inner * H * H + H * D);
-    return (double)L * (m->n_layer * block + (logits ? 2 * D * h->rows : 0));
+    /* block 0's in_proj is read from a table (hyena_tab0) */
+    return (double)L * (m->n_layer * block - 2 * D * 3 * D + (logits ? 2 * D * h->rows : 0));
 }
 
 /* ... and those only the decoder calls */

@@ -27,6 +27,11 @@ typedef struct {
     float *hidden;    /* [L, d_hidden]: final normed hidden state, or the residual after block `layer` */
     float *logits;    /* [L, n_logits] */
     int layer;        /* -1: final norm output; K >= 0: residual stream after block K (0-based) */
+    /* logits and final hidden state (layer −1) are needed only at positions ≥ from (0: all): the rows before
+     * it may be left unwritten.  A hint a family may ignore (HyenaDNA then skips the position-wise work after
+     * the last long convolution on those rows); the rows from `from` on are exactly those of a full forward.
+     * Not with on_block or layer ≥ 0 (every row computed). */
+    size_t from;
     /* called with the residual stream [L, d_hidden] after each block (for tests and --layer) */
     void (*on_block)(void *ud, int layer, const float *resid, size_t L, int width);
     void *ud;

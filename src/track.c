@@ -70,7 +70,9 @@ hd_tabfile *hd_tab_open(const char *path, hd_tab_kind kind)
     }
     t->kind = kind;
     if (!(t->tmp = hd_out_tmpname(path))) { hd_tab_abort(t); return NULL; }
-    if (!(t->fp = bgzf_open(t->tmp, "w"))) {
+    /* level 4: 2.5 times faster than bgzip's default 6 on these tables, for files 1.5 % larger (the SNV table's
+     * compression was a tenth of a track run's time) */
+    if (!(t->fp = bgzf_open(t->tmp, "w4"))) {
         hd_set_error(HD_ERESOURCE, "cannot open output '%s': %s", path, strerror(errno));
         hd_tab_abort(t);
         return NULL;
@@ -317,7 +319,8 @@ struct hd_trackfile {
     int64_t last;        /* its position */
     /* bigWig */
     bigWigFile_t *bw;
-    int started;         /* the current contig's first entries went in (bwAddIntervalSpans) */
+    int open;            /* libBigWig has a fixedStep section of this contig open */
+    uint32_t next;       /* the position after its last value */
     uint32_t pos[TF_BUF];
     float val[TF_BUF];
     size_t nb;
@@ -395,14 +398,32 @@ hd_trackfile *hd_tf_open(const char *path, hd_tf_format fmt, const hd_chroms *ch
     return t;
 }
 
-/* Hand the buffered entries to libBigWig: a contig's first ones start a new block (bwAddIntervalSpans),
- * the others are appended, so the file depends only on the values, not on when this runs. */
+/* libBigWig 0.4.7 leaves a fixedStep block's end 6 steps too far (it counts the 24-byte block header as
+ * values) unless the block fills up: set it from the values the block holds, before it is written. */
+static void fixed_end(bigWigFile_t *bw)
+{
+    bwWriteBuffer_t *wb = bw->writeBuffer;
+    wb->end = wb->start + (wb->l - 24) / 4 * wb->step;
+}
+
+/* Hand the buffered entries (one contig, in order) to libBigWig in fixedStep sections, one per run of
+ * consecutive bases (4 bytes a value, half the bytes of varStep to compress and store).  A run continues the
+ * block libBigWig has open when it starts where that one ends, else starts a new one (bwAddIntervalSpanSteps),
+ * so the file depends only on the values, not on when this runs.  Every section is fixedStep: libBigWig 0.4.7
+ * writes an empty duplicate block when the item type changes.  Gaps (N runs) are few in a genome; scattered
+ * ones cost a block each. */
 static int bw_flush(hd_trackfile *t)
 {
-    if (!t->nb) return 0;
-    int r = t->started ? bwAppendIntervalSpans(t->bw, t->pos, t->val, (uint32_t)t->nb)
-                       : bwAddIntervalSpans(t->bw, t->name[t->contig], t->pos, 1, t->val, (uint32_t)t->nb);
-    t->started = 1;
+    int r = 0;
+    for (size_t i = 0, j; i < t->nb && !r; i = j) {
+        for (j = i + 1; j < t->nb && t->pos[j] == t->pos[j - 1] + 1; j++) {}
+        uint32_t n = (uint32_t)(j - i);
+        r = t->open && t->pos[i] == t->next ? bwAppendIntervalSpanSteps(t->bw, t->val + i, n)
+                                            : bwAddIntervalSpanSteps(t->bw, t->name[t->contig], t->pos[i], 1, 1, t->val + i, n);
+        fixed_end(t->bw);
+        t->open = 1;
+        t->next = t->pos[j - 1] + 1;
+    }
     t->nb = 0;
     if (r || ferror(t->bw->URL->x.fp)) {
         hd_set_error(HD_ERESOURCE, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
@@ -421,15 +442,24 @@ int hd_tf_put(hd_trackfile *t, int contig, int64_t pos, float v)
     }
     if (contig != t->contig && t->fmt == HD_TF_BIGWIG) {
         if (bw_flush(t)) return -1;
-        t->started = 0;
+        t->open = 0;
     }
     t->contig = contig, t->last = pos;
     if (isnan(v)) return 0;
     if (v < t->vmin) t->vmin = v;
     if (v > t->vmax) t->vmax = v;
     if (t->fmt == HD_TF_BEDGRAPH) {
+        char g[HD_G6_MAX];
+        int ng = hd_fmt_g6(v, g);   /* %.6g */
         t->line.l = 0;
-        ksprintf(&t->line, "%s\t%" PRId64 "\t%" PRId64 "\t%.6g\n", t->name[contig], pos, pos + 1, v);
+        kputs(t->name[contig], &t->line);
+        kputc('\t', &t->line);
+        kputll(pos, &t->line);
+        kputc('\t', &t->line);
+        kputll(pos + 1, &t->line);
+        kputc('\t', &t->line);
+        kputsn(g, (size_t)ng, &t->line);
+        kputc('\n', &t->line);
         return hd_tab_write(t->tab, t->line.s, t->line.l);
     }
     for (int k = 0; k < t->nzoom; k++)

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,68 @@ size_t hd_mem_available(void)
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGE_SIZE);
     if (pages > 0 && psz > 0) return (size_t)pages * (size_t)psz;
     return SIZE_MAX;
+}
+
+/* %.6g: the six significant digits q (100000 ≤ q < 10^6) and decimal exponent e of x, from
+ * s = |x|·10^(5−e) computed with one rounding (an exact power of ten, times or divided), then rounded to an
+ * integer; s is within 2^-32 of the exact product, so when its fraction is not within 1e-9 of 1/2 the
+ * rounding is that of the exact binary value, which printf rounds.  Anything else (ties, zero, huge, tiny,
+ * NaN, infinities) goes to snprintf. */
+int hd_fmt_g6(double x, char *buf)
+{
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double a = fabs(x);
+    if (!(a >= 1e-15 && a < 1e15)) return snprintf(buf, HD_G6_MAX, "%.6g", x);
+    int e = (int)floor(log10(a));
+    long q = 0;
+    for (int tries = 0;; tries++) {
+        int p = 5 - e;
+        double s = p >= 0 ? a * p10[p] : a / p10[-p];
+        if (tries == 3) return snprintf(buf, HD_G6_MAX, "%.6g", x);
+        if (s < 1e5) { e--; continue; }
+        if (s >= 999999.5 && s < 1e6) {   /* rounds up to 10^6: the digits 100000 of the next decade */
+            if (fabs(s - 999999.5) < 1e-9) return snprintf(buf, HD_G6_MAX, "%.6g", x);
+            q = 100000, e++;
+            break;
+        }
+        if (s >= 1e6) { e++; continue; }
+        double m = floor(s), f = s - m;
+        if (fabs(f - 0.5) < 1e-9) return snprintf(buf, HD_G6_MAX, "%.6g", x);
+        q = (long)m + (f > 0.5);
+        break;
+    }
+    char d[6], *o = buf;
+    for (int i = 5; i >= 0; i--, q /= 10) d[i] = (char)('0' + q % 10);
+    int nd = 6;
+    while (nd > 1 && d[nd - 1] == '0') nd--;   /* %g drops trailing zeros */
+    if (x < 0) *o++ = '-';
+    if (e < -4 || e >= 6) {                    /* d.ddddde±XX */
+        *o++ = d[0];
+        if (nd > 1) {
+            *o++ = '.';
+            for (int i = 1; i < nd; i++) *o++ = d[i];
+        }
+        *o++ = 'e';
+        *o++ = e < 0 ? '-' : '+';
+        int ae = e < 0 ? -e : e;
+        if (ae >= 100) *o++ = (char)('0' + ae / 100);
+        *o++ = (char)('0' + ae / 10 % 10);
+        *o++ = (char)('0' + ae % 10);
+    } else if (e >= 0) {                       /* e + 1 integer digits */
+        for (int i = 0; i <= e; i++) *o++ = d[i];
+        if (nd > e + 1) {
+            *o++ = '.';
+            for (int i = e + 1; i < nd; i++) *o++ = d[i];
+        }
+    } else {                                   /* 0.000ddd */
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -e - 1; i++) *o++ = '0';
+        for (int i = 0; i < nd; i++) *o++ = d[i];
+    }
+    *o = 0;
+    return (int)(o - buf);
 }
 
 const char *hd_fmt_bytes(double b, char *buf, size_t n)

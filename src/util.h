@@ -63,6 +63,11 @@ int hd_default_threads(void);
 /* Human-readable byte count into buf ("1.8 MB"). */
 const char *hd_fmt_bytes(double bytes, char *buf, size_t n);
 
+/* x as printf's "%.6g" writes it, the same characters, into buf (room for HD_G6_MAX bytes with the NUL),
+ * several times faster (the tables of `track` print a value per row); returns the length. */
+#define HD_G6_MAX 32
+int hd_fmt_g6(double x, char *buf);
+
 /* Half-precision conversions. */
 float hd_f16_to_f32(uint16_t h);
 float hd_bf16_to_f32(uint16_t h);

@@ -47,14 +47,22 @@ size_t hd_vs_alt_window(const uint8_t *ref, size_t clen, size_t s, size_t p, siz
     return n;
 }
 
-double hd_vs_logprob(const float *row, int nl, int a)
+/* the maximum of a row of logits and the log of Σ exp(row − max): log p(a) = row[a] − max − that */
+static void row_lse(const float *row, int nl, double *mx_out, double *ls_out)
 {
     double mx = row[0];
     for (int i = 1; i < nl; i++)
         if (row[i] > mx) mx = row[i];
     double s = 0;
     for (int i = 0; i < nl; i++) s += exp((double)row[i] - mx);
-    return (double)row[a] - mx - log(s);
+    *mx_out = mx, *ls_out = log(s);
+}
+
+double hd_vs_logprob(const float *row, int nl, int a)
+{
+    double mx, ls;
+    row_lse(row, nl, &mx, &ls);
+    return (double)row[a] - mx - ls;
 }
 
 double hd_vs_loglik(const float *logits, size_t L, int nl, const int32_t *x)
@@ -224,6 +232,11 @@ static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, flo
 {
     int want_logits = j->want_ll || j->nq;
     hd_fwd f = {.hidden = j->want_pool ? hidden : NULL, .logits = want_logits ? logits : NULL, .layer = -1};
+    if (!j->want_ll && !j->want_pool && j->nq) {   /* only the queries' rows: a prefix chunk's later part */
+        f.from = j->q[0].row;
+        for (size_t i = 1; i < j->nq; i++)
+            if (j->q[i].row < f.from) f.from = j->q[i].row;
+    }
     /* the windows hold the ids of tokenizer.h; a model with another vocabulary (Evo 2's bytes) gets its own */
     const int32_t *ids = j->ids;
     int32_t *mapped = NULL;
@@ -237,10 +250,14 @@ static int run_one(hd_model *m, hd_backend *be, hd_vs_job *j, float *logits, flo
     if (!rc && j->want_ll) j->ll = hd_vs_loglik(logits, j->L, nl, ids);
     free(mapped);
     if (rc) return -1;
+    size_t last = SIZE_MAX;   /* the row whose normaliser mx, ls holds (a base's SNVs share one) */
+    double mx = 0, ls = 0;
     for (size_t i = 0; i < j->nq; i++) {
         const float *row = logits + j->q[i].row * (size_t)nl;
-        j->q[i].out = hd_vs_logprob(row, nl, hd_model_base_token(m, j->q[i].a)) -
-                      hd_vs_logprob(row, nl, hd_model_base_token(m, j->q[i].b));
+        if (j->q[i].row != last) row_lse(row, nl, &mx, &ls), last = j->q[i].row;
+        /* hd_vs_logprob(row, nl, a) − hd_vs_logprob(row, nl, b), the same operations */
+        j->q[i].out = ((double)row[hd_model_base_token(m, j->q[i].a)] - mx - ls) -
+                      ((double)row[hd_model_base_token(m, j->q[i].b)] - mx - ls);
     }
     if (j->want_pool) {
         if (!j->pool && !(j->pool = malloc((size_t)m->d_hidden * sizeof(float)))) {

@@ -7,9 +7,13 @@
 #include "seqio.h"
 #include "tokenizer.h"
 #include "track.h"
+#include "util.h"
 #include "varscore.h"
 
 #include <bigWig.h>
+#include <bwValues.h>
+#include <inttypes.h>
+#include <zlib.h>
 #include <htslib/bgzf.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -45,6 +49,39 @@ Test(track, values_at_the_extremes)
     hd_track_values(0, alt, v);
     cr_assert(isfinite(v[HD_TRK_LOGP]) && v[HD_TRK_LOGP] < -1000, "logp %g", v[HD_TRK_LOGP]);
     cr_assert_float_eq(v[HD_TRK_C], 2.0f, 1e-6);
+}
+
+/* hd_fmt_g6, the tables' number format, writes exactly what printf's %.6g writes: random magnitudes and bit
+ * patterns, values next to the rounding ties of the sixth digit, the decade edges, specials */
+Test(track, fmt_g6_equals_printf)
+{
+    char a[HD_G6_MAX], b[64];
+    unsigned long long st = 88172645463325252ULL;
+    for (long i = 0; i < 1500000; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;   /* xorshift64 */
+        double u = (double)(st >> 11) / 9007199254740992.0, x;
+        switch (i % 5) {
+        case 0: x = (u - 0.5) * pow(10, (int)(st % 41) - 20); break;
+        case 1:   /* (m + 1/2)·10^j and its neighbours: the ties of the sixth significant digit */
+            x = (double)(100000 + st % 900000) + 0.5;
+            x *= pow(10, (int)(st >> 40) % 31 - 20);
+            if (st & 2) x = nextafter(x, st & 4 ? INFINITY : -INFINITY);
+            break;
+        case 2: x = (double)(st % 2000000) * pow(10, (int)((st >> 32) % 17) - 8); break;
+        case 3: x = -(u * 30 - 15) * (u * 30 - 15) * (u * 30 - 15); break;
+        default: memcpy(&x, &st, sizeof x);   /* any bit pattern: NaN, infinities, subnormals too */
+        }
+        int n = hd_fmt_g6(x, a);
+        snprintf(b, sizeof b, "%.6g", x);
+        cr_assert(!strcmp(a, b) && n == (int)strlen(b), "%.17g: %s, printf %s", x, a, b);
+    }
+    double sp[] = {0, -0.0, 1, -1, 0.5, 1e-5, 1e-4, 9.999995e-5, 99999.5, 999999.5, 9999995, 123456.5, 1e15, 1e-15,
+                   999999, 1000000, 0.1, 1e100, -2.5e-300, NAN, INFINITY, -INFINITY, 5e-324, 1.7976931348623157e308};
+    for (size_t i = 0; i < sizeof sp / sizeof *sp; i++) {
+        hd_fmt_g6(sp[i], a);
+        snprintf(b, sizeof b, "%.6g", sp[i]);
+        cr_assert_str_eq(a, b, "%.17g", sp[i]);
+    }
 }
 
 /* the grid: chunks tile [origin, len); first/last are the earliest/latest chunk holding p */
@@ -142,6 +179,89 @@ Test(track, partial_contig_prefix_rc_origin) { check_partial(HD_VS_PREFIX, 1, 20
 Test(track, partial_contig_unmasked) { check_partial(HD_VS_UNMASKED, 0, 150, 60, 128, 30); }
 Test(track, partial_contig_masked) { check_partial(HD_VS_MASKED, 1, 200, 50, 64, 0); }
 
+/* prefix mode runs each chunk's forward only for the rows its queries read (hd_fwd.from): every SNV's LLR
+ * equals, to the last bit, the one computed here from the logits of a full forward of its chunk (the earliest
+ * holding the base; the latest, reverse complemented, with rc), for chunks of the model's length and shorter,
+ * several overlaps, an origin inside the contig */
+static void check_prefix_exact(size_t chunk, size_t overlap, int rc, size_t origin)
+{
+    hd_model *m = hd_model_open(TESTDATA("hyenadna-tiny"));
+    cr_assert_not_null(m, "%s", hd_error());
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_fasta *fa = hd_fasta_open(TESTDATA("hyenadna-tiny") "/input.fa");
+    hd_seqrec r;
+    char *seq = NULL;
+    size_t len = 0;
+    while (hd_fasta_next(fa, &r) > 0) {
+        seq = realloc(seq, len + r.len);
+        memcpy(seq + len, r.seq, r.len);
+        len += r.len;
+    }
+    hd_fasta_close(fa);
+    uint8_t *ids = malloc(len);
+    hd_vs_seq_ids(seq, len, ids);
+    hd_vs_engine *e = hd_vs_engine_new(m, be, 1);
+    hd_vs_opts o = {.mode = HD_VS_PREFIX, .window = 64, .chunk = chunk, .overlap = overlap, .rc = rc, .prefix_only = 1};
+    hd_vs_batch *b = hd_vs_batch_new(e, &o);
+    hd_vs_contig c = {.id = 0, .name = "c", .ids = ids, .len = len, .origin = origin};
+    long *h = malloc(len * sizeof *h);
+    for (size_t p = 0; p < len; p++) {
+        int32_t alt = ids[p] == HD_TOK_A ? HD_TOK_T : HD_TOK_A;
+        cr_assert((h[p] = hd_vs_batch_add(b, &c, p, 1, &alt, 1)) >= 0, "%s", hd_error());
+    }
+    cr_assert_eq(hd_vs_batch_run(b), 0, "%s", hd_error());
+    hd_vs_grid g;
+    hd_vs_grid_init(&g, origin, len, chunk, overlap);
+    size_t nl = (size_t)m->n_logits, nval = 0;
+    float *lgs[2] = {malloc(g.C * nl * sizeof(float)), malloc(g.C * nl * sizeof(float))};
+    size_t have[2] = {SIZE_MAX, SIZE_MAX};   /* the chunk whose logits lgs[st] hold */
+    int32_t *w = malloc(g.C * sizeof *w);
+    for (size_t p = 0; p < len; p++) {
+        double got, sum = 0;
+        int st_ok = p >= origin, status = hd_vs_batch_result(b, h[p], &got, NULL);
+        for (int st = 0; st_ok && st < (rc ? 2 : 1); st++) {
+            size_t k = st ? hd_vs_grid_last(&g, p) : hd_vs_grid_first(&g, p), cs, n;
+            hd_vs_grid_chunk(&g, k, &cs, &n);
+            size_t rel = p - cs, j = st ? n - 1 - rel : rel;
+            if (j < 1) { st_ok = 0; break; }
+            float *lg = lgs[st];
+            if (have[st] != k) {   /* the chunks come in order: each is run once per strand */
+                for (size_t i = 0; i < n; i++) w[i] = ids[cs + i];
+                if (st) hd_ids_revcomp(w, n);
+                hd_fwd f = {.logits = lg, .layer = -1};
+                cr_assert_eq(hd_model_forward(m, be, w, n, &f), 0, "%s", hd_error());
+                have[st] = k;
+            }
+            int ref = ids[p], alt = ref == HD_TOK_A ? HD_TOK_T : HD_TOK_A;
+            if (st) ref = hd_id_complement(ref), alt = hd_id_complement(alt);
+            const float *row = lg + (j - 1) * nl;
+            sum += 0 + (hd_vs_logprob(row, (int)nl, alt) - hd_vs_logprob(row, (int)nl, ref));
+        }
+        if (!st_ok) {
+            cr_assert_neq(status, HD_VS_OK, "base %zu has no prefix", p);
+            continue;
+        }
+        cr_assert_eq(status, HD_VS_OK, "base %zu", p);
+        double want = sum / (rc ? 2 : 1);
+        cr_assert(got == want, "base %zu (C %zu O %zu rc %d origin %zu): %.17g, from the full forward %.17g", p, chunk,
+                  overlap, rc, origin, got, want);
+        nval++;
+    }
+    cr_assert_gt(nval, len - 10 - origin);
+    free(lgs[0]); free(lgs[1]); free(w); free(h);
+    hd_vs_batch_free(b);
+    hd_vs_engine_free(e);
+    free(ids);
+    free(seq);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+Test(track, prefix_rows_exact_default_chunking) { check_prefix_exact(1026, 513, 0, 0); }
+Test(track, prefix_rows_exact_rc) { check_prefix_exact(1026, 513, 1, 37); }
+Test(track, prefix_rows_exact_short_chunks) { check_prefix_exact(600, 100, 0, 0); }
+Test(track, prefix_rows_exact_large_overlap_rc) { check_prefix_exact(900, 700, 1, 5); }
+
 /* prefix_only: the first base of the grid and a base before the origin get no LLR */
 Test(track, prefix_only_gaps)
 {
@@ -238,6 +358,85 @@ Test(track, bigwig_roundtrip)
     bgzf_close(f);
     cr_assert_eq(n, (ssize_t)strlen(rows));
     cr_assert(!memcmp(buf, rows, (size_t)n));
+    rm_rf(d);
+    free(d);
+}
+
+/* the values go in fixedStep sections, one per run of consecutive bases, through several buffers, with
+ * scattered gaps too: every value reads back at its base, and every data block's range (the R-tree's leaves)
+ * lies in its contig, in order (libBigWig 0.4.7 leaves a fixedStep block's end 6 bases too far) */
+typedef struct { int64_t n, bad; const float *want[2]; } walk_t;
+static int check_value(void *ud, int contig, int64_t beg, int64_t end, float v)
+{
+    walk_t *w = ud;
+    w->n++;
+    if (end != beg + 1 || v != w->want[contig][beg]) w->bad++;
+    return 0;
+}
+
+Test(track, bigwig_fixed_step_sections)
+{
+    char *d = tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/s.bw", d);
+    const char *names[] = {"a", "b"};
+    int64_t lens[] = {30000, 5000};
+    hd_chroms ch = {2, names, lens};
+    float *va = malloc(30000 * sizeof *va), *vb = malloc(5000 * sizeof *vb);
+    int64_t nval = 0;
+    for (int p = 0; p < 30000; p++) {
+        int gap = p == 0 || (p >= 16380 && p < 16420 && p % 3 == 0) || (p >= 25000 && p < 25010);
+        va[p] = gap ? NAN : (float)sin(p * 0.01);
+        nval += !gap;
+    }
+    for (int p = 0; p < 5000; p++) {
+        vb[p] = p == 2500 ? NAN : (float)p;
+        nval += p != 2500;
+    }
+    hd_trackfile *t = hd_tf_open(path, HD_TF_BIGWIG, &ch, NULL);
+    cr_assert_not_null(t, "%s", hd_error());
+    for (int p = 0; p < 30000; p++) cr_assert_eq(hd_tf_put(t, 0, p, va[p]), 0);
+    for (int p = 0; p < 5000; p++) cr_assert_eq(hd_tf_put(t, 1, p, vb[p]), 0);
+    cr_assert_eq(hd_tf_finish(t), 0, "%s", hd_error());
+    cr_assert_eq(hd_tf_commit(t), 0);
+    hd_bwread *r = hd_bw_open(path);
+    cr_assert_not_null(r, "%s", hd_error());
+    walk_t w = {0, 0, {va, vb}};
+    cr_assert_eq(hd_bw_walk(r, check_value, &w), 0);
+    hd_bw_close(r);
+    cr_assert_eq(w.bad, 0, "%" PRId64 " values differ", w.bad);
+    cr_assert_eq(w.n, nval);
+    bigWigFile_t *bw = bwOpen(path, NULL, "r");
+    cr_assert_not_null(bw);
+    bwOverlappingIntervals_t *o = bwGetValues(bw, "b", 0, 10, 0);   /* loads the index */
+    cr_assert(o && o->l == 10);
+    bwDestroyOverlappingIntervals(o);
+    bwRTreeNode_t *root = bw->idx->root;
+    cr_assert(root && root->isLeaf, "few enough blocks for one leaf node (%u children)", root ? root->nChildren : 0);
+    int types = 0;
+    for (uint16_t i = 0; i < root->nChildren; i++) {
+        uint32_t c = root->chrIdxStart[i];
+        cr_assert_eq(root->chrIdxEnd[i], c);
+        cr_assert(root->baseStart[i] < root->baseEnd[i] && root->baseEnd[i] <= (uint32_t)lens[c],
+                  "block %u: %u:%u-%u in a contig of %" PRId64, i, c, root->baseStart[i], root->baseEnd[i], lens[c]);
+        if (i && root->chrIdxStart[i - 1] == c)
+            cr_assert_geq(root->baseStart[i], root->baseEnd[i - 1], "blocks %u and %u overlap", i - 1, i);
+        /* the block's item type: byte 20 of its (compressed) header */
+        uint8_t raw[64];
+        unsigned long sz = sizeof raw;
+        FILE *f = fopen(path, "rb");
+        unsigned char comp[65536];
+        cr_assert(root->x.size[i] <= sizeof comp);
+        cr_assert(fseek(f, (long)root->dataOffset[i], SEEK_SET) == 0 && fread(comp, 1, root->x.size[i], f) == root->x.size[i]);
+        fclose(f);
+        int zr = uncompress(raw, &sz, comp, root->x.size[i]);
+        cr_assert(zr == Z_OK || zr == Z_BUF_ERROR);
+        types |= 1 << raw[20];
+    }
+    cr_assert_eq(types, 1 << 3, "fixedStep blocks only (types %#x)", types);
+    bwClose(bw);
+    free(va);
+    free(vb);
     rm_rf(d);
     free(d);
 }

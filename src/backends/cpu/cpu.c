@@ -151,19 +151,46 @@ static void cpu_linear_cm_in(hd_backend *be, const float *Xt, size_t M, size_t K
 
 /* ---------------------------------------------------------------- position-wise */
 
+/* Σ a[0..16) pairwise, in a fixed order */
+static inline float lanes16(const float *a)
+{
+    float b[8];
+    for (int i = 0; i < 8; i++) b[i] = a[i] + a[i + 8];
+    return ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7]));
+}
+
+/* LayerNorm of one row in float (docs/models.md §3.6): the mean, then the mean square of x − mean (two passes,
+ * so a large mean costs no precision), each summed in 16 lanes (value d into lane d mod 16) added pairwise at
+ * the end — an order fixed by D alone, whatever the vector width, the alignment or the row's place */
 HD_CLONES void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y)
 {
-    double s = 0, ss = 0;
-    #pragma omp simd reduction(+ : s)
-    for (size_t d = 0; d < D; d++) s += x[d];
-    double mean = s / (double)D;
-    #pragma omp simd reduction(+ : ss)
-    for (size_t d = 0; d < D; d++) { double t = x[d] - mean; ss += t * t; }
-    float rstd = (float)(1.0 / sqrt(ss / (double)D + eps)), mu = (float)mean;
-    if (bt)
-        for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) * rstd * g[d] + bt[d];
-    else
-        for (size_t d = 0; d < D; d++) y[d] = (x[d] - mu) * rstd * g[d];
+    float s[16] = {0}, q[16] = {0};
+    size_t d = 0;
+    for (; d + 16 <= D; d += 16) {
+        #pragma omp simd
+        for (int i = 0; i < 16; i++) s[i] += x[d + i];
+    }
+    for (int i = 0; d + i < D; i++) s[i] += x[d + i];
+    float mu = lanes16(s) / (float)D;
+    for (d = 0; d + 16 <= D; d += 16) {
+        #pragma omp simd
+        for (int i = 0; i < 16; i++) {
+            float t = x[d + i] - mu;
+            q[i] += t * t;
+        }
+    }
+    for (int i = 0; d + i < D; i++) {
+        float t = x[d + i] - mu;
+        q[i] += t * t;
+    }
+    float rstd = 1.0f / sqrtf(lanes16(q) / (float)D + eps);
+    if (bt) {
+        #pragma omp simd
+        for (size_t k = 0; k < D; k++) y[k] = (x[k] - mu) * rstd * g[k] + bt[k];
+    } else {
+        #pragma omp simd
+        for (size_t k = 0; k < D; k++) y[k] = (x[k] - mu) * rstd * g[k];
+    }
 }
 
 static void cpu_layernorm(hd_backend *be, const float *X, size_t M, size_t D, const float *g, const float *bt,
@@ -665,6 +692,7 @@ hd_backend *hd_backend_cpu_new(int nthreads)
     be->priv = P;
     be->host_memory = 1;
     be->chunk = 2048;
+    be->row_align = HD_GEMM_BLOCK;   /* GEMMs in blocks of HD_GEMM_BLOCK positions from the first row given */
     be->precisions = HD_PREC_FP32 | (hd_cpu_bf16_supported() ? HD_PREC_BF16 : 0);   /* bf16: AVX512_BF16 */
     be->set_precision = cpu_set_precision;
     be->describe = cpu_describe;

@@ -14,8 +14,9 @@
 #include <string.h>
 
 /* The short filter of one channel with K = 3 taps (the HyenaDNA short_filter), past the sequence start
- * (hist ≥ 2): y[t] = b + w0·p[t] + w1·p[t+1] + w2·p[t+2] with p at the first output's oldest input, in the
- * order hd_cpu_causal_conv_row sums; with g: g[t] = y_v[t]·y[t] where y_v is the filter of q (weights wv, bias bv) */
+ * (from output 2 − hist on): y[t] = b + w0·p[t] + w1·p[t+1] + w2·p[t+2] with p at the first output's oldest
+ * input, in the order hd_cpu_causal_conv_row sums; with g: g[t] = y_v[t]·y[t] where y_v is the filter of q
+ * (weights wv, bias bv) */
 HD_CLONES static void conv3(const float *p, const float *w, float b, float *y, size_t n)
 {
     float w0 = w[0], w1 = w[1], w2 = w[2];
@@ -57,33 +58,80 @@ static float *scratch(size_t n, int *fail)
     return p;
 }
 
-static int cpu_hyena_in(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b,
-                         float eps, const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0,
-                         float *G, size_t ld)
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+/* p[c, i] = T[c, ids[i]] for i < n: rows of the table of in_proj outputs per token, channel-major.  With 16
+ * tokens (HyenaDNA's padded vocabulary) a table row is one vector and 16 positions are one permutation of
+ * it (vpermps). */
+HD_CLONES static void gather_cm(const int32_t *ids, size_t n, const float *T, size_t V, size_t C3, float *p)
+{
+    if (V == 16) {
+        size_t n16 = n / 16 * 16;
+        for (size_t c = 0; c < C3; c++) {
+            v16f t;
+            memcpy(&t, T + c * V, sizeof t);
+            float *pc = p + c * n;
+            for (size_t i = 0; i < n16; i += 16) {
+                v16i id;
+                memcpy(&id, ids + i, sizeof id);
+                v16f v = __builtin_shuffle(t, id);
+                memcpy(pc + i, &v, sizeof v);
+            }
+            for (size_t i = n16; i < n; i++) pc[i] = T[c * V + (size_t)ids[i]];
+        }
+        return;
+    }
+    for (size_t c = 0; c < C3; c++) {
+        const float *t = T + c * V;
+        float *pc = p + c * n;
+        #pragma omp simd
+        for (size_t i = 0; i < n; i++) pc[i] = t[ids[i]];
+    }
+}
+
+/* hyena_in (ids NULL: p = LayerNorm(r)·Wᵀ + b) and hyena_in_tab (p from the table T [3D, V]) */
+static int mixer_in(hd_backend *be, const float *r, const int32_t *ids, const float *T, size_t V, size_t M, size_t D,
+                    const float *ln_w, const float *ln_b, float eps, const float *W, const float *b, const float *w,
+                    size_t K, const float *bw, float *X0, float *G, size_t ld)
 {
     const size_t B = HD_GEMM_BLOCK, halo = K - 1, C3 = 3 * D;
     int fail = 0;
-    hd_cpu_w wp;
-    hd_cpu_w_init(be, &wp, W, C3, D);
+    hd_cpu_w wp = {0};
+    if (!ids) hd_cpu_w_init(be, &wp, W, C3, D);
     #pragma omp parallel if (M > B)
     {
-        float *hc = scratch((B + halo) * D, &fail), *pc = scratch(C3 * (B + halo), &fail), *x1 = scratch(B, &fail);
+        float *hc = ids ? NULL : scratch((B + halo) * D, &fail), *pc = scratch(C3 * (B + halo), &fail),
+              *x1 = scratch(B, &fail);
         #pragma omp for schedule(dynamic, 1)
         for (size_t m0 = 0; m0 < M; m0 += B) {
-            if (!hc || !pc || !x1) continue;
+            if ((!ids && !hc) || !pc || !x1) continue;
             size_t n = M - m0 < B ? M - m0 : B, hs = m0 < halo ? m0 : halo, np = n + hs;
-            /* LayerNorm of the block and the halo before it, then p = h·Wᵀ + b channel-major [3D, np] */
-            for (size_t i = 0; i < np; i++) hd_cpu_layernorm_row(r + (m0 - hs + i) * D, D, ln_w, ln_b, eps, hc + i * D);
-            for (size_t c = 0; c < C3; c++) hd_cpu_fill(pc + c * np, b[c], np);
-            hd_cpu_gemm(0, 1, np, C3, D, hc, D, &wp, pc, np);
+            /* p channel-major [3D, np] for the block and the halo before it: the table's rows, or the LayerNorm
+             * then p = h·Wᵀ + b */
+            if (ids) gather_cm(ids + m0 - hs, np, T, V, C3, pc);
+            else {
+                for (size_t i = 0; i < np; i++) hd_cpu_layernorm_row(r + (m0 - hs + i) * D, D, ln_w, ln_b, eps, hc + i * D);
+                for (size_t c = 0; c < C3; c++) hd_cpu_fill(pc + c * np, b[c], np);
+                hd_cpu_gemm(0, 1, np, C3, D, hc, D, &wp, pc, np);
+            }
             /* short filter; x0 out, v·x1 into G */
             for (size_t c = 0; c < D; c++) {
                 float *g = G + c * ld + m0, *x0 = X0 + c * ld + m0;
                 const float *p0 = pc + c * np, *p1 = pc + (D + c) * np, *p2 = pc + (2 * D + c) * np;
                 const float *w0 = w + c * K, *w1 = w + (D + c) * K, *w2 = w + (2 * D + c) * K;
-                if (K == 3 && hs == 2) {
-                    conv3(p0, w0, bw[c], x0, n);
-                    conv3_gate(p1, w1, bw[D + c], p2, w2, bw[2 * D + c], g, n);
+                if (K == 3) {   /* the first 2 − hs outputs reach before the sequence: those alone the long way */
+                    size_t h = hs < 2 ? (2 - hs < n ? 2 - hs : n) : 0;
+                    if (h) {
+                        hd_cpu_causal_conv_row(p0, h, hs, w0, K, bw[c], x0);
+                        hd_cpu_causal_conv_row(p1, h, hs, w1, K, bw[D + c], x1);
+                        hd_cpu_causal_conv_row(p2, h, hs, w2, K, bw[2 * D + c], g);
+                        hd_cpu_mul(g, x1, g, h);
+                    }
+                    if (n > h) {   /* then hs + h = 2: p's first value is output h's tap 0 */
+                        conv3(p0, w0, bw[c], x0 + h, n - h);
+                        conv3_gate(p1, w1, bw[D + c], p2, w2, bw[2 * D + c], g + h, n - h);
+                    }
                 } else {
                     hd_cpu_causal_conv_row(p0, n, hs, w0, K, bw[c], x0);
                     hd_cpu_causal_conv_row(p1, n, hs, w1, K, bw[D + c], x1);
@@ -99,6 +147,19 @@ static int cpu_hyena_in(hd_backend *be, const float *r, size_t M, size_t D, cons
     hd_cpu_w_free(&wp);
     if (fail) { hd_set_error(HD_EMODEL, "out of memory for the mixer's scratch"); return -1; }
     return 0;
+}
+
+static int cpu_hyena_in(hd_backend *be, const float *r, size_t M, size_t D, const float *ln_w, const float *ln_b,
+                         float eps, const float *W, const float *b, const float *w, size_t K, const float *bw, float *X0,
+                         float *G, size_t ld)
+{
+    return mixer_in(be, r, NULL, NULL, 0, M, D, ln_w, ln_b, eps, W, b, w, K, bw, X0, G, ld);
+}
+
+static int cpu_hyena_in_tab(hd_backend *be, const int32_t *ids, size_t M, const float *T, size_t V, size_t D,
+                             const float *w, size_t K, const float *bw, float *X0, float *G, size_t ld)
+{
+    return mixer_in(be, NULL, ids, T, V, M, D, NULL, NULL, 0, NULL, NULL, w, K, bw, X0, G, ld);
 }
 
 static int cpu_hyena_out(hd_backend *be, const float *Y, const float *X0, size_t ld, size_t M, size_t D, const float *W,
@@ -164,6 +225,7 @@ static int cpu_mlp_residual(hd_backend *be, float *r, size_t M, size_t D, const 
 void hd_backend_cpu_hyena_init(hd_backend *be)
 {
     be->hyena_in = cpu_hyena_in;
+    be->hyena_in_tab = cpu_hyena_in_tab;
     be->hyena_out = cpu_hyena_out;
     be->mlp_residual = cpu_mlp_residual;
 }
