@@ -14,10 +14,14 @@
 #                      about a minute; remove it afterwards]
 #   HD_EVO2_SHAPE="-H 64 -n 8 -a 4 -i 176 -g 16"  make_evo2 options (a small shape, to check this script)
 #   HD_BENCH_PY=python3 with torch and PyYAML [python3]; HD_BENCH_TORCH=0 skips PyTorch
+#   PRECISION=bf16 (or HYENADNA_PRECISION)  hyenadna's forward and the GEMM floor in bf16 (AMX where the processor has it,
+#                      else VDPBF16PS) [fp32]; the PyTorch runs are unchanged
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-.}; threads=${2:-2}; shift $(( $# > 2 ? 2 : $# )) || true
 lengths=${*:-1024 8192 32768}
+prec=${PRECISION:-${HYENADNA_PRECISION:-fp32}}
+echo "hyenadna precision: $prec"
 py=${HD_BENCH_PY:-python3}
 out=$here/out; mkdir -p "$out"
 H=$build/hyenadna
@@ -46,9 +50,9 @@ random.seed(L)
 s = "".join(random.choice("ACGT") for _ in range(L))
 open(path, "w").write(">rand\n" + "\n".join(s[i:i + 60] for i in range(0, L, 60)) + "\n")
 PY
-  read -r hw hu hs hk < <( { /usr/bin/time -f "%e %U %S %M" "$H" forward --no-hidden --logits -m "$model" --threads "$threads" \
+  read -r hw hu hs hk < <( { /usr/bin/time -f "%e %U %S %M" "$H" forward --no-hidden --logits -m "$model" --threads "$threads" --precision "$prec" \
                                -o "$out/evo2_hd_$L.safetensors" "$fa" ; } 2>&1 | tail -1)
-  gc=$("$build/bench/evo2_gemm_rate" "$hid" "$inner" "$nl" "$nattn" "$L" "$threads" | sed 's/.*gemm_cpu_seconds=\([0-9.]*\).*/\1/')
+  gc=$("$build/bench/evo2_gemm_rate" "$hid" "$inner" "$nl" "$nattn" "$L" "$threads" "$prec" | sed 's/.*gemm_cpu_seconds=\([0-9.]*\).*/\1/')
   f32="NA NA 0 NA"; b16="NA NA 0"
   if [ "${HD_BENCH_TORCH:-1}" = 1 ]; then
     t=$($py "$here/evo2_torch.py" "$model" "$L" --threads "$threads" --check "$out/evo2_hd_$L.safetensors" 2>&1 | tail -1 || true)

@@ -3,7 +3,8 @@
  * GEMMs of a whole forward of L tokens would take at that rate: the floor for a CPU implementation
  * (docs/models.md §6.10).  The attention score and value products (quadratic in L) are reported apart.
  *
- * usage: evo2_gemm_rate HIDDEN INNER N_LAYER N_ATTN L [threads]      (7B: 4096 11264 32 5 8192 2) */
+ * usage: evo2_gemm_rate HIDDEN INNER N_LAYER N_ATTN L [threads [precision]]      (7B: 4096 11264 32 5 8192 2)
+ * precision: fp32 (the default) or bf16 (the AMX or VDPBF16PS kernel, as --precision bf16 runs the forward) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,11 @@ static double cpu_now(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 6) { fprintf(stderr, "usage: evo2_gemm_rate HIDDEN INNER N_LAYER N_ATTN L [threads]\n"); return 1; }
+    if (argc < 6) { fprintf(stderr, "usage: evo2_gemm_rate HIDDEN INNER N_LAYER N_ATTN L [threads [precision]]\n"); return 1; }
     size_t H = strtoul(argv[1], 0, 10), I = strtoul(argv[2], 0, 10), NL = strtoul(argv[3], 0, 10), NA = strtoul(argv[4], 0, 10);
     double L = atof(argv[5]);
     hd_backend *be = hd_backend_cpu_new(argc > 6 ? atoi(argv[6]) : 0);
+    if (argc > 7 && hd_backend_set_precision(be, argv[7])) { fprintf(stderr, "evo2_gemm_rate: %s\n", hd_error()); return 1; }
     size_t M = 2048, big = 3 * H > I ? 3 * H : I, kmax = H > I ? H : I;
     float *X = malloc(M * kmax * sizeof(float)), *Y = malloc(M * big * sizeof(float));
     uint16_t *W = malloc(big * kmax * sizeof(uint16_t));

@@ -6,16 +6,17 @@
 #include "model.h"
 
 /* the processor's own word, independent of the backend's check */
-static int hd_cpu_has_avx512_bf16(void)
+static int hd_cpu_has_flag(const char *flag)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[8192];
     int has = 0;
     while (f && !has && fgets(line, sizeof line, f))
-        if (!strncmp(line, "flags", 5) && strstr(line, " avx512_bf16")) has = 1;
+        if (!strncmp(line, "flags", 5) && strstr(line, flag)) has = 1;
     if (f) fclose(f);
     return has;
 }
+static int hd_cpu_has_avx512_bf16(void) { return hd_cpu_has_flag(" avx512_bf16"); }
 
 Test(backend, cpu_capabilities)
 {
@@ -54,10 +55,14 @@ Test(backend, precisions)
     /* bf16: on a processor with AVX512_BF16, and kept by the workers spawned from the backend; refused elsewhere */
     hd_clear_error();
     if (hd_cpu_has_avx512_bf16()) {
+        /* AMX where the processor has it (the kernel then shows amx_bf16), VDPBF16PS elsewhere */
+        const char *off = getenv("HYENADNA_CPU_AMX");
+        const char *dev = hd_cpu_has_flag(" amx_bf16") && !(off && !strcmp(off, "0")) ? "cpu (1 thread, bf16 projections, AMX)"
+                                                                                       : "cpu (1 thread, bf16 projections)";
         cr_assert_eq(hd_backend_set_precision(be, "bf16"), 0, "%s", hd_error());
-        cr_assert_str_eq(hd_backend_device(be), "cpu (1 thread, bf16 projections)");
+        cr_assert_str_eq(hd_backend_device(be), dev);
         hd_backend *w = be->spawn(be, 1);
-        cr_assert_str_eq(hd_backend_device(w), "cpu (1 thread, bf16 projections)");
+        cr_assert_str_eq(hd_backend_device(w), dev);
         hd_backend_free(w);
         cr_assert_eq(hd_backend_set_precision(be, "fp32"), 0);
         cr_assert_str_eq(hd_backend_device(be), "cpu (1 thread)");

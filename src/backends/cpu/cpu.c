@@ -30,6 +30,7 @@ typedef struct {
     int n_plans;
     pthread_mutex_t lock;
     int bf16;            /* projections in bf16 (set_precision; only where hd_cpu_bf16_supported) */
+    int amx;             /* … on AMX tiles (where hd_cpu_amx_supported when bf16 was set) */
 } cpu_priv;
 
 struct hd_spectra {
@@ -75,20 +76,30 @@ void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t
 {
     cpu_priv *P = be->priv;
     w->W = W, w->N = N, w->K = K;
-    w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K) : NULL;
+    w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K, 0) : NULL;
+    w->bfr = w->bf && P->amx ? hd_cpu_bf16_pack_w(W, N, K, 1) : NULL;   /* AMX, channel-major out */
+    w->amx = P->amx;
+}
+
+int hd_cpu_gemm_kind(hd_backend *be)
+{
+    cpu_priv *P = be->priv;
+    return !P->bf16 ? HD_CPU_FP32 : P->amx ? HD_CPU_AMX : HD_CPU_BF16;
 }
 
 void hd_cpu_w_free(hd_cpu_w *w)
 {
     free(w->bf);
-    w->bf = NULL;
+    free(w->bfr);
+    w->bf = w->bfr = NULL;
 }
 
 void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const hd_cpu_w *w, float *Y,
                  size_t ldy)
 {
     if (!M || !N) return;
-    if (w->bf && !hd_cpu_bf16_gemm(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
+    if (w->bf && yt && w->bfr && !hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, w->bfr, Y, ldy)) return;
+    if (w->bf && !(w->amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
     const float *W = w->W;
     if (!yt)
         cblas_sgemm(CblasRowMajor, xt ? CblasTrans : CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)ldx,
@@ -627,7 +638,7 @@ static const char *cpu_describe(hd_backend *be)
 {
     static __thread char buf[96];
     snprintf(buf, sizeof buf, "%s (%d thread%s%s)", be->name, be->nthreads, be->nthreads == 1 ? "" : "s",
-             ((cpu_priv *)be->priv)->bf16 ? ", bf16 projections" : "");
+             ((cpu_priv *)be->priv)->amx ? ", bf16 projections, AMX" : ((cpu_priv *)be->priv)->bf16 ? ", bf16 projections" : "");
     return buf;
 }
 
@@ -642,13 +653,18 @@ static hd_backend *cpu_spawn(hd_backend *be, int nthreads)
 #ifdef _OPENMP
     omp_set_num_threads(keep);
 #endif
-    if (w) ((cpu_priv *)w->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;
+    if (w) {
+        ((cpu_priv *)w->priv)->bf16 = ((cpu_priv *)be->priv)->bf16;
+        ((cpu_priv *)w->priv)->amx = ((cpu_priv *)be->priv)->amx;
+    }
     return w;
 }
 
 static int cpu_set_precision(hd_backend *be, hd_precision p)
 {
-    ((cpu_priv *)be->priv)->bf16 = p == HD_PREC_BF16;
+    cpu_priv *P = be->priv;
+    P->bf16 = p == HD_PREC_BF16;
+    P->amx = P->bf16 && hd_cpu_amx_supported();   /* AMX tiles where present, else VDPBF16PS */
     return 0;
 }
 

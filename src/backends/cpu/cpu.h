@@ -62,23 +62,67 @@ void hd_backend_cpu_hyena_init(hd_backend *be);
 #define HD_GEMM_BLOCK 256
 
 /* The weights of a projection as the GEMMs take them: W [N, K] itself, and in bf16 (--precision bf16) also the
- * packed bf16 copy the kernel of bf16.c reads (NULL in fp32, or when there was no memory for it: then the
- * projection runs in fp32).  Made once per op call, shared by its blocks, freed after. */
-typedef struct { const float *W; size_t N, K; uint32_t *bf; } hd_cpu_w;
+ * packed bf16 copy the kernels of bf16.c and amx.c read (NULL in fp32, or when there was no memory for it: then
+ * the projection runs in fp32), with amx set when the AMX kernel takes it.  Made once per op call, shared by its
+ * blocks, freed after. */
+typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx; } hd_cpu_w;   /* bfr: AMX's A layout */
 void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K);
 void hd_cpu_w_free(hd_cpu_w *w);
+
+/* The backend's projection kernel: HD_CPU_FP32 (OpenBLAS SGEMM), HD_CPU_BF16 (VDPBF16PS, bf16.c) or
+ * HD_CPU_AMX (AMX tiles, amx.c) */
+enum { HD_CPU_FP32 = 0, HD_CPU_BF16 = 1, HD_CPU_AMX = 2 };
+int hd_cpu_gemm_kind(hd_backend *be);
 
 /* One single-threaded GEMM block, accumulating: Y += X·Wᵀ in the backend's precision; X is [M, K] (row stride
  * ldx), or with xt channel-major Xt [K, M]; Y is [M, N] (row stride ldy), or with yt channel-major Yt [N, M]. */
 void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const hd_cpu_w *W, float *Y,
                  size_t ldy);
 
-/* bf16.c: whether this processor has AVX512_BF16; W packed for the kernel (NULL when out of memory); one GEMM
- * block as hd_cpu_gemm in bf16 (0, or -1 when out of memory, Y untouched) */
+/* bf16.c: whether this processor has AVX512_BF16.  The packed weights both bf16 kernels read (hd_cpu_bf16_pack:
+ * W fp32 rounded to nearest even, or wbf16 stored BF16 taken as they are) are hd_cpu_bf16_packed_len(N, K)
+ * uint32 values, 64-byte aligned; hd_cpu_bf16_pack_w allocates and packs (NULL when out of memory).  The
+ * rows layout (hd_cpu_bf16_pack_rows, pack_w with rows) holds the same values as AMX A tiles, 16 outputs × 16
+ * pairs, for hd_cpu_amx_gemm_cm.
+ * hd_cpu_bf16_gemm is one GEMM block as hd_cpu_gemm on the VDPBF16PS kernel (0, or -1 when out of memory, Y
+ * untouched).  hd_cpu_bf16_gemv is the same for M ≤ HD_CPU_BF16_GEMV_M positions straight from W [N, K] (fp32
+ * or wbf16 BF16; no packing).  hd_cpu_bf16_pack_x16 packs 16 positions into AMX input tiles, hd_cpu_tr16
+ * transposes 16×16 32-bit values (both for amx.c). */
 int hd_cpu_bf16_supported(void);
-uint32_t *hd_cpu_bf16_pack_w(const float *W, size_t N, size_t K);
+size_t hd_cpu_bf16_khp(size_t K);
+size_t hd_cpu_bf16_nblk(size_t N);
+size_t hd_cpu_bf16_packed_len(size_t N, size_t K);
+void hd_cpu_bf16_pack(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst);
+void hd_cpu_bf16_pack_rows(const void *W, int wbf16, size_t N, size_t K, uint32_t *dst);
+uint32_t *hd_cpu_bf16_pack_w(const float *W, size_t N, size_t K, int rows);
 int hd_cpu_bf16_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
                      float *Y, size_t ldy);
+#define HD_CPU_BF16_GEMV_M 4
+int hd_cpu_bf16_gemv(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const void *W,
+                     int wbf16, float *Y, size_t ldy);
+void hd_cpu_bf16_pack_x16(int xt, int vnni, size_t m0, size_t M, size_t K, const float *X, size_t ldx, size_t ks,
+                          uint32_t *dst);
+void hd_cpu_tr16(const uint32_t *src, size_t lds, uint32_t *dst, size_t ldd);
+
+/* amx.c: whether the AMX kernel can run (AMX-BF16 and AVX512_BF16, the tile state granted by the kernel, and
+ * HYENADNA_CPU_AMX=0 not set); one GEMM block as hd_cpu_bf16_gemm on AMX tiles (0, or -1 when out of memory or without
+ * AMX, Y untouched) */
+int hd_cpu_amx_supported(void);
+int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wp,
+                    float *Y, size_t ldy);
+/* Channel-major output Yt [N, M] (+)= (X·Wᵀ)ᵀ as Yt = W·Xᵀ: the weights in the rows layout are the A tiles,
+ * the positions the B tiles, and the accumulators are stored in place (the same sums as hd_cpu_amx_gemm) */
+int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wr, float *Yt,
+                       size_t ldy);
+/* … and in two steps, for many weight panels against the same inputs: X [M, K] (xt: channel-major) packed
+ * into hd_cpu_amx_x_len(M, K) uint32 values, 64-byte aligned (OpenMP threads over tiles of positions; vnni: as
+ * B tiles), then Y (+)= X·Wᵀ from the packed inputs (0, or -1 when out of memory or without AMX); with
+ * B tiles of positions and rows-layout weights as A, hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, Yt, ldy) gives
+ * the channel-major Yt */
+size_t hd_cpu_amx_x_len(size_t M, size_t K);
+void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A);
+int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
+                           size_t ldy);
 
 /* Row kernels of cpu.c shared with the fused ops (one row or range; no threading) */
 void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y);

@@ -34,6 +34,81 @@ static void bf16_rows_to_f32(const uint16_t *w, size_t n, float *out)
     }
 }
 
+/* Y[positions m0 … m0+mb, outputs n0 … n0+pn] += X·Wᵀ by single-threaded SGEMM, BF16 weights converted
+ * into panel (rows one at a time when there is none) */
+static void sgemm_task(const float *X, size_t m0, size_t mb, size_t K, size_t ldx, const void *W, int wbf16, size_t n0,
+                       size_t pn, float *Y, size_t ldy, int xcm, int ycm, float *panel)
+{
+    const float *Xb = xcm ? X + m0 : X + m0 * ldx;
+    size_t step = wbf16 && !panel ? 1 : pn;
+    for (size_t r0 = n0; r0 < n0 + pn; r0 += step) {
+        size_t rn = step;
+        float row[wbf16 && !panel ? K : 1];
+        const float *Wp;
+        if (wbf16) {
+            Wp = panel ? panel : row;
+            bf16_rows_to_f32((const uint16_t *)W + r0 * K, rn * K, (float *)Wp);
+        } else Wp = (const float *)W + r0 * K;
+        if (ycm)   /* Yt[n, m] += Wp[n, :]·x_m */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, xcm ? CblasNoTrans : CblasTrans, (int)rn, (int)mb, (int)K, 1.0f, Wp,
+                        (int)K, Xb, (int)ldx, 1.0f, Y + r0 * ldy + m0, (int)ldy);
+        else       /* Y[m, n] += x_m·Wp[n, :] */
+            cblas_sgemm(CblasRowMajor, xcm ? CblasTrans : CblasNoTrans, CblasTrans, (int)mb, (int)rn, (int)K, 1.0f, Xb,
+                        (int)ldx, Wp, (int)K, 1.0f, Y + m0 * ldy + r0, (int)ldy);
+    }
+}
+
+/* --precision bf16 (docs/models.md §6.9): each panel of LIN_PANEL weight rows packed once for the bf16 kernel
+ * (AMX tiles where present, else VDPBF16PS; bf16.c) — stored BF16 weights as they are, float32 weights
+ * rounded to nearest even — and run against the positions, rounded to bf16, with fp32 sums.  For AMX the
+ * positions are packed once, for all panels.  A few positions (cached decoding) take the weights unpacked
+ * (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
+ * threads, blocks of positions too (the panel then packed once per task).  The kernels' sums do not depend on
+ * the tasks, so neither do the results.  A task without memory for its panel runs in fp32. */
+static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
+                        size_t N, float *Y, size_t ldy, int xcm, int ycm)
+{
+    int amx = hd_cpu_gemm_kind(be) == HD_CPU_AMX;
+    size_t np = (N + LIN_PANEL - 1) / LIN_PANEL, nb = 1, nt = (size_t)(be->nthreads > 0 ? be->nthreads : 1);
+    if (np < 2 * nt && M > LIN_BLOCK) nb = (M + LIN_BLOCK - 1) / LIN_BLOCK;
+    size_t mstep = nb == 1 ? M : LIN_BLOCK, ntask = np * nb;
+    uint32_t *Xp = amx && M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t)) : NULL;
+    if (Xp) hd_cpu_amx_pack_x(xcm != 0, ycm != 0, M, K, X, ldx, Xp);   /* channel-major out: positions as B tiles */
+    #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
+    {
+        uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
+        #pragma omp for schedule(dynamic, 1)
+        for (size_t task = 0; task < ntask; task++) {
+            size_t p = task / nb, blk = task % nb;
+            size_t n0 = p * LIN_PANEL, pn = N - n0 < LIN_PANEL ? N - n0 : LIN_PANEL;
+            size_t m0 = blk * mstep, mb = M - m0 < mstep ? M - m0 : mstep;
+            const float *Xb = xcm ? X + m0 : X + m0 * ldx;
+            float *Yb = ycm ? Y + n0 * ldy + m0 : Y + m0 * ldy + n0;
+            if (mb <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
+                const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
+                if (!hd_cpu_bf16_gemv(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wn, wbf16, Yb, ldy)) continue;
+            } else if (Wp) {
+                const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
+                const uint32_t *Xb16 = Xp ? Xp + m0 * hd_cpu_bf16_khp(K) : NULL;
+                if (Xp && ycm) {   /* Yt = Wpanel·Xᵀ: the panel as A tiles, stored in place */
+                    hd_cpu_bf16_pack_rows(Wn, wbf16, pn, K, Wp);
+                    if (!hd_cpu_amx_gemm_packed(Wp, pn, mb, K, Xb16, 0, Yb, ldy)) continue;
+                } else {
+                    hd_cpu_bf16_pack(Wn, wbf16, pn, K, Wp);
+                    if (Xp ? !hd_cpu_amx_gemm_packed(Xb16, mb, pn, K, Wp, 0, Yb, ldy)
+                           : !(amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wp, Yb, ldy))
+                        continue;
+                }
+            }
+            float *panel = wbf16 ? malloc(LIN_PANEL * K * sizeof(float)) : NULL;
+            sgemm_task(X, m0, mb, K, ldx, W, wbf16, n0, pn, Y, ldy, xcm, ycm, panel);
+            free(panel);
+        }
+        free(Wp);
+    }
+    free(Xp);
+}
+
 static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
                           const float *b, size_t N, float *Y, size_t ldy, int flags)
 {
@@ -56,6 +131,10 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
             else memset(y, 0, N * sizeof(float));
         }
     }
+    if (hd_cpu_gemm_kind(be) != HD_CPU_FP32) {
+        linear_bf16(be, X, M, K, ldx, W, wbf16, N, Y, ldy, xcm, ycm);
+        return;
+    }
     size_t np = (N + LIN_PANEL - 1) / LIN_PANEL, nb = (M + LIN_BLOCK - 1) / LIN_BLOCK, ntask = np * nb;
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
@@ -65,24 +144,7 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
             size_t p = task / nb, blk = task % nb;
             size_t n0 = p * LIN_PANEL, pn = N - n0 < LIN_PANEL ? N - n0 : LIN_PANEL;
             size_t m0 = blk * LIN_BLOCK, mb = M - m0 < LIN_BLOCK ? M - m0 : LIN_BLOCK;
-            const float *Xb = xcm ? X + m0 : X + m0 * ldx;
-            /* without a panel (no memory for one) the rows are converted one at a time */
-            size_t step = wbf16 && !panel ? 1 : pn;
-            for (size_t r0 = n0; r0 < n0 + pn; r0 += step) {
-                size_t rn = step;
-                float row[wbf16 && !panel ? K : 1];
-                const float *Wp;
-                if (wbf16) {
-                    Wp = panel ? panel : row;
-                    bf16_rows_to_f32((const uint16_t *)W + r0 * K, rn * K, (float *)Wp);
-                } else Wp = (const float *)W + r0 * K;
-                if (ycm)   /* Yt[n, m] += Wp[n, :]·x_m */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, xcm ? CblasNoTrans : CblasTrans, (int)rn, (int)mb, (int)K,
-                                1.0f, Wp, (int)K, Xb, (int)ldx, 1.0f, Y + r0 * ldy + m0, (int)ldy);
-                else       /* Y[m, n] += x_m·Wp[n, :] */
-                    cblas_sgemm(CblasRowMajor, xcm ? CblasTrans : CblasNoTrans, CblasTrans, (int)mb, (int)rn, (int)K,
-                                1.0f, Xb, (int)ldx, Wp, (int)K, 1.0f, Y + m0 * ldy + r0, (int)ldy);
-            }
+            sgemm_task(X, m0, mb, K, ldx, W, wbf16, n0, pn, Y, ldy, xcm, ycm, panel);
         }
         free(panel);
     }
