@@ -428,7 +428,7 @@ void hd_cpu_kernels_get(hd_cpu_kernels *k)
 {
     memset(k, 0, sizeof *k);
 #ifdef OPENBLAS_VERSION
-    snprintf(k->blas, sizeof k->blas, "%s", OPENBLAS_VERSION + (OPENBLAS_VERSION[0] == ' '));
+    snprintf(k->blas, sizeof k->blas, "%s", &OPENBLAS_VERSION[OPENBLAS_VERSION[0] == ' ']);
     char *e = k->blas + strlen(k->blas);
     while (e > k->blas && e[-1] == ' ') *--e = 0;
     snprintf(k->blas_core, sizeof k->blas_core, "%s", openblas_get_corename());

@@ -66,6 +66,7 @@ typedef int32_t v16i __attribute__((vector_size(64)));
  * it (vpermps). */
 HD_CLONES static void gather_cm(const int32_t *ids, size_t n, const float *T, size_t V, size_t C3, float *p)
 {
+#if defined(__GNUC__) && !defined(__clang__)   /* __builtin_shuffle with a variable index is GCC's */
     if (V == 16) {
         size_t n16 = n / 16 * 16;
         for (size_t c = 0; c < C3; c++) {
@@ -82,6 +83,7 @@ HD_CLONES static void gather_cm(const int32_t *ids, size_t n, const float *T, si
         }
         return;
     }
+#endif
     for (size_t c = 0; c < C3; c++) {
         const float *t = T + c * V;
         float *pc = p + c * n;
