@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 uint64_t hd_new_uid(void)
 {
@@ -688,19 +690,33 @@ const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int n
     return model_f32(m, kind, shape, ndim, 1, name);
 }
 
-/* Index of the first non-finite BF16 value of v[0, n) (exponent bits all set), or n. */
+/* Index of the first non-finite BF16 value of v[0, n) (exponent bits all set), or n.  The scan is what pages a
+ * memory-mapped checkpoint in (13 GB for Evo 2 7B): the kernel is asked to read ahead, and the blocks are
+ * spread over the threads, whose page faults then overlap. */
 static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
 {
-    const size_t B = 8192;
+    const size_t B = (size_t)1 << 16;
+#ifdef MADV_WILLNEED
+    if (n >= B) {
+        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)v & ~(pg - 1);
+        madvise((void *)a, (uintptr_t)(v + n) - a, MADV_WILLNEED);   /* advice only: failure changes nothing */
+    }
+#endif
+    size_t first = n;
+    #pragma omp parallel for schedule(dynamic, 4) reduction(min : first) if (n >= 8 * B)
     for (size_t i0 = 0; i0 < n; i0 += B) {
         size_t i1 = i0 + B < n ? i0 + B : n;
-        uint16_t bad = 0;
-        for (size_t i = i0; i < i1; i++) bad |= (uint16_t)((v[i] & 0x7f80u) == 0x7f80u);
+        unsigned bad = 0;
+        #pragma omp simd reduction(| : bad)
+        for (size_t i = i0; i < i1; i++) bad |= (v[i] & 0x7f80u) == 0x7f80u;
         if (bad)
             for (size_t i = i0; i < i1; i++)
-                if ((v[i] & 0x7f80u) == 0x7f80u) return i;
+                if ((v[i] & 0x7f80u) == 0x7f80u) {
+                    if (i < first) first = i;
+                    break;
+                }
     }
-    return n;
+    return first;
 }
 
 const void *hd_model_weight(hd_model *m, int kind, const int64_t *shape, int ndim, hd_dtype *dtype, const char *fmt, ...)

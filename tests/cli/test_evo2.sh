@@ -81,6 +81,22 @@ if cmp -s "$tmp/gen/model.safetensors" "$tmp/gen2/model.safetensors"; then ok; e
 expect 0 "info on the generated model" -- "$H" info -m "$tmp/gen"
 has "$tmp/out" "^variant	SMLAS, 2 heads" "generated block pattern"
 expect 0 "forward on the generated model" -- "$H" forward --logits -m "$tmp/gen" -o "$tmp/g.st" "$E/input.fa"
+# a NaN deep in a large BF16 tensor (the load-time scan runs in parallel blocks): the first one is named
+expect 0 "make_evo2 (wider)" -- "$B/make_evo2" -H 256 -n 2 -a 2 -i 2048 -g 16 -p SL -L 4096 -s 3 "$tmp/wide"
+if python3 - "$tmp/wide/model.safetensors" <<'PY'
+import json, struct, sys
+f = open(sys.argv[1], "r+b")
+n = struct.unpack("<Q", f.read(8))[0]
+t = json.loads(f.read(n))["blocks.1.mlp.l3.weight"]
+assert t["dtype"] == "BF16" and t["shape"][0] * t["shape"][1] > 450001
+for k in (450001, 300007):
+    f.seek(8 + n + t["data_offsets"][0] + 2 * k)
+    f.write(struct.pack("<H", 0x7FC0))
+PY
+then
+  expect 2 "NaN in a BF16 weight" -- "$H" info -m "$tmp/wide"
+  has "$tmp/err" "blocks.1.mlp.l3.weight' holds a non-finite value (NaN) at element 300007" "first NaN named"
+else bad "could not patch the wide model"; fi
 
 # errors, each naming the thing at fault
 expect 1 "bad --layer" -- "$H" forward -m "$E" --layer blocks.2.mlp.l9 -o "$tmp/x.st" "$E/input.fa"
