@@ -24,7 +24,7 @@ py=${HD_BENCH_PY:-/usr/bin/python3}
 gen=/usr/bin/python3
 out=$here/out/ssm; mkdir -p "$out"
 H=$build/hyenadna
-for t in ssm_floor make_model; do [ -x "$build/bench/$t" ] || make -C "$build" "bench/$t" >/dev/null; done
+for t in ssm_floor make_model; do make -C "$build" "bench/$t" >/dev/null; done   # rebuilt when stale
 maxL=0; for L in $lengths; do [ "$L" -gt "$maxL" ] && maxL=$L; done
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 

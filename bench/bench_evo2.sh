@@ -26,8 +26,7 @@ py=${HD_BENCH_PY:-python3}
 out=$here/out; mkdir -p "$out"
 H=$build/hyenadna
 model=${HD_EVO2_MODEL:-$out/evo2-7b}
-[ -x "$build/bench/evo2_gemm_rate" ] || make -C "$build" bench/evo2_gemm_rate >/dev/null
-[ -x "$build/bench/make_evo2" ] || make -C "$build" bench/make_evo2 >/dev/null
+make -C "$build" bench/evo2_gemm_rate bench/make_evo2 >/dev/null   # rebuilt when stale
 if [ ! -f "$model/model.safetensors" ]; then
   echo "writing $model with bench/make_evo2 ${HD_EVO2_SHAPE:-(the 7B shape)}" >&2
   "$build/bench/make_evo2" ${HD_EVO2_SHAPE:-} "$model" >&2

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-.}" && pwd); threads=${2:-2}; prompts=${3:-1000,8000,32000}; new=${4:-1000}; naive=${5:-5}
 data=$here/../tests/data
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-for t in genbench make_model make_evo2; do [ -x "$build/bench/$t" ] || make -C "$build" "bench/$t" >/dev/null; done
+for t in genbench make_model make_evo2; do make -C "$build" "bench/$t" >/dev/null; done   # rebuilt when stale
 maxp=$(echo "$prompts" | tr ',' '\n' | sort -n | tail -1)
 L=$((maxp + new + 2))
 

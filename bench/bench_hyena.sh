@@ -18,7 +18,7 @@ py=${HD_BENCH_PY:-/usr/bin/python3}
 gen=$py   # make_hyena_model.py needs torch too
 out=$here/out; mkdir -p "$out"
 H=$build/hyenadna
-[ -x "$build/bench/gemm_rate" ] || make -C "$build" bench/gemm_rate >/dev/null
+make -C "$build" bench/gemm_rate >/dev/null   # rebuilt when stale
 
 model_for() {   # the smallest public size that takes L tokens
   if [ "$1" -le 32770 ]; then echo small-32k; elif [ "$1" -le 160002 ]; then echo medium-160k

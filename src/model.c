@@ -691,8 +691,9 @@ const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int n
 }
 
 /* Index of the first non-finite BF16 value of v[0, n) (exponent bits all set), or n.  The scan is what pages a
- * memory-mapped checkpoint in (13 GB for Evo 2 7B): the kernel is asked to read ahead, and the blocks are
- * spread over the threads, whose page faults then overlap. */
+ * memory-mapped checkpoint in (13 GB for Evo 2 7B): the kernel is asked to read ahead, and each block is one
+ * vectorised pass.  No OpenMP here: a process that loads a model and then forks (hyenadna bench) must not
+ * have started a thread pool (the child would wait on its threads forever). */
 static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
 {
     const size_t B = (size_t)1 << 16;
@@ -702,8 +703,6 @@ static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
         madvise((void *)a, (uintptr_t)(v + n) - a, MADV_WILLNEED);   /* advice only: failure changes nothing */
     }
 #endif
-    size_t first = n;
-    #pragma omp parallel for schedule(dynamic, 4) reduction(min : first) if (n >= 8 * B)
     for (size_t i0 = 0; i0 < n; i0 += B) {
         size_t i1 = i0 + B < n ? i0 + B : n;
         unsigned bad = 0;
@@ -711,12 +710,9 @@ static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
         for (size_t i = i0; i < i1; i++) bad |= (v[i] & 0x7f80u) == 0x7f80u;
         if (bad)
             for (size_t i = i0; i < i1; i++)
-                if ((v[i] & 0x7f80u) == 0x7f80u) {
-                    if (i < first) first = i;
-                    break;
-                }
+                if ((v[i] & 0x7f80u) == 0x7f80u) return i;
     }
-    return first;
+    return n;
 }
 
 const void *hd_model_weight(hd_model *m, int kind, const int64_t *shape, int ndim, hd_dtype *dtype, const char *fmt, ...)

@@ -83,6 +83,10 @@ has "$tmp/out" "^variant	SMLAS, 2 heads" "generated block pattern"
 expect 0 "forward on the generated model" -- "$H" forward --logits -m "$tmp/gen" -o "$tmp/g.st" "$E/input.fa"
 # a NaN deep in a large BF16 tensor (the load-time scan runs in parallel blocks): the first one is named
 expect 0 "make_evo2 (wider)" -- "$B/make_evo2" -H 256 -n 2 -a 2 -i 2048 -g 16 -p SL -L 4096 -s 3 "$tmp/wide"
+# bench forks a child per measurement after loading the model (its BF16 tensors scanned for non-finite values):
+# nothing in the load may start threads
+expect 0 "bench on the wider model" -- timeout 300 "$H" bench -m "$tmp/wide" -L 256 -r 1 -w 0 -@ 2
+has "$tmp/out" "| *256 |" "bench row of 256 tokens"
 if python3 - "$tmp/wide/model.safetensors" <<'PY'
 import json, struct, sys
 f = open(sys.argv[1], "r+b")
