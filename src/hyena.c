@@ -46,8 +46,8 @@ typedef struct {
 /* Block 0's mixer input depends on the token alone (docs/models.md §3.4.4): its in_proj output
  *   tab0[c, v] = b_in[c] + Σ_k W_in[c, k]·LN1(E_tok[v])[k]
  * for each of the `rows` tokens, computed once in double and rounded: every forward and decoding step reads
- * block 0's in_proj output from it (a gather on the CPU, a one-hot product elsewhere) instead of a LayerNorm
- * and a D → 3D projection per position. */
+ * block 0's in_proj output from it (a gather on the CPU and a column copy per decoding step, a one-hot product in
+ * the forward elsewhere) instead of a LayerNorm and a D → 3D projection per position. */
 static int hyena_tab0(hyena *h)
 {
     size_t D = (size_t)h->D, V = (size_t)h->rows, C3 = 3 * D;
@@ -321,7 +321,7 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int pl
         !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
         (plain && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
         (plain && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
-        ((plain_in || !be->hyena_in_tab) && (!(B->oh = be->alloc(be, (cs + 2) * V * sizeof(float), "a chunk")) ||
+        (!be->hyena_in_tab && (!(B->oh = be->alloc(be, (cs + 2) * V * sizeof(float), "a chunk")) ||
                                              !(B->ohh = hd_alloc((cs + 2) * V * sizeof(float), "a chunk")))) ||
         (!be->mlp_residual && !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk"))) ||
         !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
@@ -396,10 +396,13 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0, V = (size_t)h->rows;
     const float *w = b->short_filter_w, *bs = b->short_filter_b, *tab = NULL;
     /* 1–3. LN1, in_proj (block 0: from the table of its outputs per token, ids given), short causal filter
-     * (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a backend with hyena_in / hyena_in_tab,
-     * but for a decoder's prefill, whose cache keeps the in_proj output) */
+     * (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a backend with hyena_in / hyena_in_tab;
+     * hyena_in not for a decoder's prefill, whose cache keeps the in_proj output of the last two positions:
+     * with the table, those are their tokens' columns) */
+    int fused_tab = 0;
     if (ids && !(tab = be->weights(be, h->tab0, 3 * D * V))) return -1;
-    if (tab && be->hyena_in_tab && !cache) {
+    if (tab && be->hyena_in_tab) {
+        fused_tab = 1;
         if (be->hyena_in_tab(be, ids, L, tab, V, D, w, 3, bs, B->x0, B->g, Lc)) return -1;
     } else if (!tab && be->hyena_in && !cache) {
         if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, 1e-5f, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
@@ -409,7 +412,8 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
         for (size_t m0 = 0; m0 < L; m0 += cs) {
             size_t n = L - m0 < cs ? L - m0 : cs, hs = m0 < 2 ? m0 : 2;
             ld = n + hs;
-            if (tab) {   /* the table's rows as a product with one-hot rows: exactly the table's values */
+            if (tab) {   /* the table's rows as a product with one-hot rows: the table's values in fp32 (a reduced
+                          * precision rounds the table as it rounds any weight) */
                 one_hot(ids + m0 - hs, ld, V, B->ohh);
                 be->upload(be, B->oh, B->ohh, ld * V * sizeof(float));
                 be->linear_cm_out(be, B->oh, ld, V, V, tab, NULL, 3 * D, B->pc, ld);
@@ -424,7 +428,11 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
         }
     if (cache) {
         size_t h2 = L < 2 ? L : 2, N = Lc - L;   /* the last chunk's pc ends with positions L−2, L−1 */
-        be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
+        if (fused_tab)
+            for (size_t k = 0; k < h2; k++)
+                be->copy_cm(be, tab + ids[L - h2 + k], V, cache->pc + 2 - h2 + k, 2 + N, 3 * D, 1);
+        else
+            be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
         for (size_t c = 0; N && c < D; c++) be->upload(be, B->g + c * Lc + L, cache->zero, N * sizeof(float));
     }
     /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
@@ -536,7 +544,6 @@ typedef struct {
     const float *wte, *head, *ln_w, *ln_b, *tab0;
     float *zero;               /* [N] zeros, host memory */
     float *r, *hc, *x0, *x1, *mc, *oc;   /* one position: [D], [D], [D], [D], [F], [max(D, rows)] */
-    float *oh, *ohh;           /* the token one-hot [rows] (block 0's in_proj from tab0); ohh: host copy */
 } hyena_dec;
 
 static void hyena_dec_free(hd_decoder *dd)
@@ -547,9 +554,8 @@ static void hyena_dec_free(hd_decoder *dd)
         for (int i = 0; i < dd->m->n_layer; i++) {
             be->free(be, d->c[i].pc); be->free(be, d->c[i].g); be->free(be, d->c[i].y); be->free(be, d->c[i].k);
         }
-    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc, d->oh};
+    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) be->free(be, p[i]);
-    hd_free(d->ohh);
     hd_free(d->zero);
     free(d->c);
     free(d->w);
@@ -642,12 +648,11 @@ static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
         const hyena_block *b = &d->w[i];
         hyena_cache *c = &d->c[i];
         const float *w = b->short_filter_w, *bs = b->short_filter_b, *x = c->pc + 2 + j - hist;
-        /* mixer (§3.4.4) at position t; block 0's in_proj output from the table (hyena_tab0) */
+        /* mixer (§3.4.4) at position t; block 0's in_proj output is the token's column of the table (hyena_tab0),
+         * copied as it is, as the forward's gather reads it (in any precision) */
         if (i == 0) {
             size_t V = (size_t)h->rows;
-            one_hot(&id, 1, V, d->ohh);
-            be->upload(be, d->oh, d->ohh, V * sizeof(float));
-            be->linear_cm_out(be, d->oh, 1, V, V, d->tab0, NULL, 3 * D, c->pc + 2 + j, ldp);
+            be->copy_cm(be, d->tab0 + id, V, c->pc + 2 + j, ldp, 3 * D, 1);
         } else {
             be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, 1e-5f, d->hc);
             be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, 3 * D, c->pc + 2 + j, ldp);
@@ -694,9 +699,7 @@ static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         !(d->x0 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->x1 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->mc = be->alloc(be, (size_t)h->F * sizeof(float), "a decoding step")) ||
-        !(d->oc = be->alloc(be, wide * sizeof(float), "a decoding step")) ||
-        !(d->oh = be->alloc(be, rows * sizeof(float), "a decoding step")) ||
-        !(d->ohh = hd_alloc(rows * sizeof(float), "a decoding step")))
+        !(d->oc = be->alloc(be, wide * sizeof(float), "a decoding step")))
         goto fail;
     return &d->d;
 fail:

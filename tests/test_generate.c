@@ -95,6 +95,34 @@ static void check_model(const char *dir, const char *fasta, int rec, const size_
     hd_model_close(m);
 }
 
+/* --precision bf16 (where the processor has AVX512_BF16): the decoder and the forward round the same
+ * projections in the same way, block 0's in_proj output is the same table in both (hyena_tab0), so the steps
+ * stay as close to the forward as in fp32 (only the long convolution differs: FFT vs direct sums) */
+Test(decoder, default_model_bf16)
+{
+    hd_model *m = hd_model_open(HD_SRCDATADIR "/models/default");
+    cr_assert_not_null(m, "%s", hd_error());
+    hd_backend *be = hd_backend_cpu_new(2);
+    if (!(be->precisions & HD_PREC_BF16)) {
+        hd_backend_free(be);
+        hd_model_close(m);
+        cr_skip_test("this processor lacks AVX512_BF16");
+    }
+    cr_assert_eq(hd_backend_set_precision(be, "bf16"), 0, "%s", hd_error());
+    size_t L;
+    int32_t *ids = fasta_ids(HD_SRCDATADIR "/example.fa", 0, &L);
+    static const size_t cases[][3] = {{1, 30, 0}, {100, 150, 7}, {900, 100, 0}};
+    double worst = 0;
+    for (int i = 0; i < 3; i++) {
+        double w = check_decoder(m, be, ids, cases[i][0], cases[i][1], cases[i][2]);
+        if (w > worst) worst = w;
+    }
+    fprintf(stderr, "decoder vs forward in bf16, default model: worst rel_F %.2g\n", worst);
+    free(ids);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
 /* {prompt, steps, extra capacity}: prompts shorter than the short filters, around them, long; capacity to spare */
 Test(decoder, hyenadna_tiny)
 {

@@ -72,13 +72,14 @@ static void fill_bias_rows(float *Y, size_t M, size_t N, size_t ldy, const float
  * OpenMP thread: the block layout does not depend on the thread count, so results are bit-identical
  * with 1 and N threads (OpenBLAS's own threading changes the rounding with the thread count). */
 
-void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K)
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt)
 {
     cpu_priv *P = be->priv;
-    w->W = W, w->N = N, w->K = K;
-    w->bf = P->bf16 && N && K ? hd_cpu_bf16_pack_w(W, N, K, 0) : NULL;
-    w->bfr = w->bf && P->amx ? hd_cpu_bf16_pack_w(W, N, K, 1) : NULL;   /* AMX, channel-major out */
-    w->amx = P->amx;
+    w->W = W, w->N = N, w->K = K, w->amx = P->amx;
+    w->bf = w->bfr = NULL;
+    if (!P->bf16 || !N || !K) return;
+    if (P->amx && yt) w->bfr = hd_cpu_bf16_pack_w(W, N, K, 1);   /* AMX, channel-major out: the weights as A tiles */
+    else w->bf = hd_cpu_bf16_pack_w(W, N, K, 0);
 }
 
 int hd_cpu_gemm_kind(hd_backend *be)
@@ -98,7 +99,7 @@ void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, s
                  size_t ldy)
 {
     if (!M || !N) return;
-    if (w->bf && yt && w->bfr && !hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, w->bfr, Y, ldy)) return;
+    if (w->bfr && yt && !hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, w->bfr, Y, ldy)) return;
     if (w->bf && !(w->amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
     const float *W = w->W;
     if (!yt)
@@ -115,7 +116,7 @@ static void blocked_gemm(hd_backend *be, int xt, int yt, const float *X, size_t 
                          const float *W, size_t N, float *Y, size_t ldy)
 {
     hd_cpu_w w;
-    hd_cpu_w_init(be, &w, W, N, K);
+    hd_cpu_w_init(be, &w, W, N, K, yt);
     #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
     for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
         size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;

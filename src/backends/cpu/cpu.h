@@ -62,11 +62,12 @@ void hd_backend_cpu_hyena_init(hd_backend *be);
 #define HD_GEMM_BLOCK 256
 
 /* The weights of a projection as the GEMMs take them: W [N, K] itself, and in bf16 (--precision bf16) also the
- * packed bf16 copy the kernels of bf16.c and amx.c read (NULL in fp32, or when there was no memory for it: then
- * the projection runs in fp32), with amx set when the AMX kernel takes it.  Made once per op call, shared by its
- * blocks, freed after. */
-typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx; } hd_cpu_w;   /* bfr: AMX's A layout */
-void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K);
+ * packed bf16 copy the kernels of bf16.c and amx.c read, in the one layout the op's output needs (yt: a
+ * channel-major output, which AMX computes from bfr, the weights as A tiles; else bf), NULL in fp32 or when there
+ * was no memory for it (then the projection runs in fp32); amx set when the AMX kernel takes it.  Made once per
+ * op call, shared by its blocks, freed after. */
+typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx; } hd_cpu_w;
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt);
 void hd_cpu_w_free(hd_cpu_w *w);
 
 /* The backend's projection kernel: HD_CPU_FP32 (OpenBLAS SGEMM), HD_CPU_BF16 (VDPBF16PS, bf16.c) or
