@@ -633,19 +633,19 @@ static void cuda_mul_cm(hd_backend *be, const float *a, size_t lda, const float 
 
 // ---------------------------------------------------------------- FFT (cuFFT)
 
-// Smallest N ≥ 2L−1 of the form 2^a·3^b·5^c·7^d (cuFFT is fast on these).  The CPU backend chooses its own
-// size (src/backends/cpu/cpu.c); any N ≥ 2L−1 gives the same convolution up to rounding (docs/models.md §3.4.6).
+// Smallest N ≥ 2L−1 of the form 2^a·3^b·5^c (cuFFT is fast on these), the size the CPU backend picks
+// (src/backends/cpu/cpu.c: cached spectra are keyed by N); any N ≥ 2L−1 gives the same convolution up to
+// rounding (docs/models.md §3.4.6).
 static size_t cuda_fft_size(hd_backend *be, size_t L)
 {
     size_t need = L ? 2 * L - 1 : 1, best = 1;
     while (best < need) best <<= 1;
-    for (size_t p7 = 1; p7 < best; p7 *= 7)
-        for (size_t p5 = p7; p5 < best; p5 *= 5)
-            for (size_t p3 = p5; p3 < best; p3 *= 3) {
-                size_t v = p3;
-                while (v < need) v <<= 1;
-                if (v < best) best = v;
-            }
+    for (size_t p5 = 1; p5 < best; p5 *= 5)
+        for (size_t p3 = p5; p3 < best; p3 *= 3) {
+            size_t v = p3;
+            while (v < need) v <<= 1;
+            if (v < best) best = v;
+        }
     return best < 2 ? 2 : best;
 }
 
