@@ -6,8 +6,9 @@
  *
  * Memory is bounded by design: position-wise work (norms, projections, short filter, MLP) runs in
  * chunks of hd_backend.chunk positions; the long convolution runs channel by channel on channel-major
- * buffers x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], the filter k [D, L]
- * when its spectra are not cached, and chunk-sized scratch. */
+ * buffers x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], when the filter's
+ * spectra are not cached the filter MLP's activations [L, H] and one group of the filter [G, L] (on a GPU the
+ * whole filter k [D, L]: filter_group), and chunk-sized scratch. */
 #include "hyena.h"
 #include "backend.h"
 #include "model.h"
@@ -223,31 +224,69 @@ static int block_weights(hd_backend *be, const hyena *h, const hyena_block *b, h
 
 /* ---------------------------------------------------------------- implicit filter (§3.4.5) */
 
-/* k [D, T] channel-major (row stride ldk) for positions 0..T−1:
- *   a = sin(φ ⊙ (z·W0ᵀ + b0)); a = sin(φ ⊙ (a·Wᵀ + b)) per inner layer; h = a·W_lastᵀ;
- *   k[c, i] = h[i, c] · (exp(−t_i·|δ_c|) + shift) */
+/* The implicit filter's MLP up to its last Sin for positions p0..p0+n−1, into y [n, H] (tmp: [n, H] scratch):
+ *   a = sin(φ ⊙ (z·W0ᵀ + b0)); a = sin(φ ⊙ (a·Wᵀ + b)) per inner layer */
+static void filter_mlp(hd_backend *be, const hyena *h, const hyena_block *b, size_t p0, size_t n, float *y, float *tmp)
+{
+    size_t H = (size_t)h->H;
+    /* start where the swaps end in y */
+    float *x = h->n_inner % 2 ? tmp : y, *o = h->n_inner % 2 ? y : tmp;
+    be->linear(be, b->z + p0 * h->E, n, (size_t)h->E, (size_t)h->E, b->mlp_w[0], b->mlp_b[0], H, x, H);
+    be->sin_freq(be, x, n, H, b->freq);
+    for (int j = 1; j <= h->n_inner; j++) {
+        be->linear(be, x, n, H, H, b->mlp_w[j], b->mlp_b[j], H, o, H);
+        be->sin_freq(be, o, n, H, b->freq);
+        float *t = x; x = o; o = t;
+    }
+}
+
+/* Channels c0..c0+C−1 of the filter at positions p0..p0+n−1 from the MLP's activations a [n, H], into
+ * k [C, ·] (row stride ldk) from column p0: k[c, i] = (a·W_lastᵀ)[i, c] (the modulation follows) */
+static void filter_out(hd_backend *be, const hyena *h, const hyena_block *b, const float *a, size_t p0, size_t n,
+                       size_t c0, size_t C, float *k, size_t ldk)
+{
+    size_t H = (size_t)h->H;
+    be->linear_cm_out(be, a, n, H, H, b->mlp_w[h->n_inner + 1] + c0 * H, NULL, C, k + p0, ldk);
+}
+
+/* k [D, T] channel-major (row stride ldk) for positions 0..T−1 (§3.4.5):
+ *   h = a·W_lastᵀ;  k[c, i] = h[i, c] · (exp(−t_i·|δ_c|) + shift) */
 static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b, size_t T, float *k, size_t ldk)
 {
     size_t H = (size_t)h->H, step = be->chunk * 4;
     float *a0 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
     float *a1 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
     if (!a0 || !a1) { be->free(be, a0); be->free(be, a1); return -1; }
-    int nlin = h->n_inner + 2;
     for (size_t p0 = 0; p0 < T; p0 += step) {
         size_t n = T - p0 < step ? T - p0 : step;
-        be->linear(be, b->z + p0 * h->E, n, (size_t)h->E, (size_t)h->E, b->mlp_w[0], b->mlp_b[0], H, a0, H);
-        be->sin_freq(be, a0, n, H, b->freq);
-        for (int j = 1; j < nlin - 1; j++) {
-            be->linear(be, a0, n, H, H, b->mlp_w[j], b->mlp_b[j], H, a1, H);
-            be->sin_freq(be, a1, n, H, b->freq);
-            float *tmp = a0; a0 = a1; a1 = tmp;
-        }
-        be->linear_cm_out(be, a0, n, H, H, b->mlp_w[nlin - 1], NULL, (size_t)h->D, k + p0, ldk);
+        filter_mlp(be, h, b, p0, n, a0, a1);
+        filter_out(be, h, b, a0, p0, n, 0, (size_t)h->D, k, ldk);
     }
     be->modulate_cm(be, k, (size_t)h->D, T, ldk, b->t, b->deltas, h->shift);
     be->free(be, a0);
     be->free(be, a1);
     return 0;
+}
+
+/* The same in groups of C channels: the MLP's activations for every position first (a [T, H]), then per group
+ * its rows of the filter (filter_rows) — a [T, H] and one group [C, T] instead of all of k [D, T] */
+static int hyena_filter_hidden(hd_backend *be, const hyena *h, const hyena_block *b, size_t T, float *a)
+{
+    size_t H = (size_t)h->H, step = be->chunk * 4;
+    float *tmp = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
+    if (!tmp) return -1;
+    for (size_t p0 = 0; p0 < T; p0 += step) filter_mlp(be, h, b, p0, T - p0 < step ? T - p0 : step, a + p0 * H, tmp);
+    be->free(be, tmp);
+    return 0;
+}
+
+static void filter_rows(hd_backend *be, const hyena *h, const hyena_block *b, const float *a, size_t T, size_t c0,
+                        size_t C, float *k, size_t ldk)
+{
+    size_t H = (size_t)h->H, step = be->chunk * 4;
+    for (size_t p0 = 0; p0 < T; p0 += step)
+        filter_out(be, h, b, a + p0 * H, p0, T - p0 < step ? T - p0 : step, c0, C, k, ldk);
+    be->modulate_cm(be, k, C, T, ldk, b->t, b->deltas + c0, h->shift);
 }
 
 int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out)
@@ -280,7 +319,8 @@ typedef struct {
     size_t L, Lc, D, F, cs;   /* Lc ≥ L: length of the long convolution (more for a decoder's prefill) */
     float *r;          /* [L, D] residual stream */
     float *x0, *g;     /* [D, Lc] output gate; v⊙x1 then the long-convolution output */
-    float *k;          /* [D, Lc] long filter, when its spectra are not cached */
+    float *k;          /* [D, Lc] long filter, when its spectra are not cached ([G, Lc]: one group, filter_group) */
+    float *fa;         /* [Lc, H] the filter MLP's activations (filter_group) */
     float *hc;         /* [cs+2, D] normed chunk */
     float *pc;         /* [3D, cs+2] in_proj output, channel-major */
     float *x1c;        /* [D, cs] */
@@ -291,7 +331,7 @@ typedef struct {
 
 static void buf_free(hd_backend *be, hyena_buf *B)
 {
-    float **p[] = {&B->r, &B->x0, &B->g, &B->k, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc, &B->oh};
+    float **p[] = {&B->r, &B->x0, &B->g, &B->k, &B->fa, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc, &B->oh};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
     hd_free(B->ohh);
     B->ohh = NULL;
@@ -385,6 +425,16 @@ static size_t first_row(const hd_backend *be, size_t from, size_t L, size_t cs)
     return p;
 }
 
+/* Channels per group when a forward makes the long filter itself (its spectra not cached): on the CPU 8 per
+ * thread (at least 16), so that the filter MLP's activations [L, H] and one group [G, L] replace the whole
+ * filter [D, L] (large-1m at 10^6 tokens: 320 MB instead of 1 GB); D (one group) where that saves nothing, and
+ * on a GPU, whose fftconv batches every channel at once. */
+static size_t filter_group(const hd_backend *be, const hyena *h)
+{
+    size_t D = (size_t)h->D, T = be->nthreads > 0 ? (size_t)be->nthreads : 1, G = 8 * T < 16 ? 16 : 8 * T;
+    return be->host_memory && G + (size_t)h->H < D ? G : D;
+}
+
 /* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), the long convolution runs over
  * B->Lc > L positions with g zero beyond L, which leaves at positions L.. the prompt's share of their
  * convolution outputs: the cache keeps it, with the short filter's history.  The mixer's output is added to
@@ -438,11 +488,24 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
     /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
     size_t N = be->fft_size(be, Lc);
     const hd_spectra *spec = block_spectra(m, be, layer, b, N);
-    if (!spec) {
-        if (!B->k && !(B->k = be->alloc(be, D * Lc * sizeof(float), "the long filter"))) return -1;
-        if (hyena_filter_cm(be, h, b, Lc, B->k, Lc)) return -1;
+    size_t G = spec ? D : filter_group(be, h);
+    if (G < D) {   /* the filter group by group, each convolved as soon as it is made */
+        if ((!B->fa && !(B->fa = be->alloc(be, Lc * (size_t)h->H * sizeof(float), "the filter MLP's activations"))) ||
+            (!B->k && !(B->k = be->alloc(be, G * Lc * sizeof(float), "the long filter"))) ||
+            hyena_filter_hidden(be, h, b, Lc, B->fa))
+            return -1;
+        for (size_t c0 = 0; c0 < D; c0 += G) {
+            size_t C = D - c0 < G ? D - c0 : G;
+            filter_rows(be, h, b, B->fa, Lc, c0, C, B->k, Lc);
+            if (be->fftconv(be, B->g + c0 * Lc, C, Lc, Lc, NULL, B->k, Lc, Lc, b->filter_bias + c0)) return -1;
+        }
+    } else {
+        if (!spec) {
+            if (!B->k && !(B->k = be->alloc(be, D * Lc * sizeof(float), "the long filter"))) return -1;
+            if (hyena_filter_cm(be, h, b, Lc, B->k, Lc)) return -1;
+        }
+        if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
     }
-    if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
     if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
     /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out (rows p0..) */
     if (be->hyena_out)

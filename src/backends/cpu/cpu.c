@@ -25,12 +25,21 @@ typedef struct {
     fftwf_plan r2c, c2r;
 } fft_plan;
 
+/* One thread's fftconv buffers for transforms of up to N points: kept across calls, so that a forward's many
+ * calls (a layer's channel groups, every layer) do not each map fresh pages the kernel must zero */
+typedef struct {
+    size_t N;
+    float *buf;          /* [N] */
+    fftwf_complex *U, *K;   /* [N/2 + 1] each; K only where the filter's spectrum is made on the fly */
+} fft_scratch;
+
 typedef struct {
     fft_plan plans[MAX_PLANS];
     int n_plans;
     pthread_mutex_t lock;
     int bf16;            /* projections in bf16 (set_precision; only where hd_cpu_bf16_supported) */
     int amx;             /* … on AMX tiles (where hd_cpu_amx_supported when bf16 was set) */
+    fft_scratch *fs;     /* [nthreads] fftconv's buffers per OpenMP thread, kept across calls (fft_scratch_get) */
 } cpu_priv;
 
 struct hd_spectra {
@@ -580,47 +589,74 @@ HD_CLONES static void cmul_row(float *U, const float *K, size_t n)
     }
 }
 
+static void fft_scratch_free(fft_scratch *f)
+{
+    fftwf_free(f->buf);
+    fftwf_free(f->U);
+    fftwf_free(f->K);
+    memset(f, 0, sizeof *f);
+}
+
+/* Thread t's buffers for N points (K too with want_k), grown as needed; NULL when out of memory */
+static fft_scratch *fft_scratch_get(cpu_priv *P, int t, size_t N, int want_k)
+{
+    fft_scratch *f = &P->fs[t];
+    if (f->N < N) {
+        fft_scratch_free(f);
+        f->buf = fftwf_malloc(N * sizeof(float));
+        f->U = fftwf_malloc((N / 2 + 1) * sizeof(fftwf_complex));
+        if (!f->buf || !f->U) { fft_scratch_free(f); return NULL; }
+        f->N = N;
+    }
+    if (want_k && !f->K && !(f->K = fftwf_malloc((f->N / 2 + 1) * sizeof(fftwf_complex)))) return NULL;
+    return f;
+}
+
 static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, const hd_spectra *spec,
                        const float *k, size_t Lk, size_t ldk, const float *dbias)
 {
     if (!L || !C) return 0;
+    cpu_priv *P = be->priv;
     size_t N = spec ? spec->N : cpu_fft_size(be, L);
     if (N < 2 * L - 1) { hd_set_error(HD_EMODEL, "internal error: FFT size %zu too small for length %zu", N, L); return -1; }
     fft_plan *p = get_plan(be, N);
     if (!p) return -1;
+    if (!P->fs && !(P->fs = calloc((size_t)be->nthreads, sizeof *P->fs))) {
+        hd_set_error(HD_EMODEL, "out of memory");
+        return -1;
+    }
     size_t nc = N / 2 + 1;
     int fail = 0;
-    #pragma omp parallel
+    #pragma omp parallel num_threads(be->nthreads)
     {
-        float *buf = fftwf_malloc(N * sizeof(float));
-        fftwf_complex *U = fftwf_malloc(nc * sizeof(fftwf_complex));
-        fftwf_complex *Kc = spec ? NULL : fftwf_malloc(nc * sizeof(fftwf_complex));
-        int ok = buf && U && (spec || Kc);
-        if (!ok) {
+#ifdef _OPENMP
+        int tid = omp_get_thread_num();
+#else
+        int tid = 0;
+#endif
+        fft_scratch *f = tid < be->nthreads ? fft_scratch_get(P, tid, N, !spec) : NULL;
+        if (!f) {
             #pragma omp atomic write
             fail = 1;
         }
         #pragma omp for schedule(dynamic, 1)
         for (size_t c = 0; c < C; c++) {
-            if (!ok) continue;
-            float *uc = u + c * ldu;
+            if (!f) continue;
+            float *uc = u + c * ldu, *buf = f->buf;
             const fftwf_complex *K;
             if (spec) K = spec->K + c * spec->stride;
             else {
-                filter_spectrum(p, k + c * ldk, Lk < L ? Lk : L, buf, Kc);
-                K = Kc;
+                filter_spectrum(p, k + c * ldk, Lk < L ? Lk : L, buf, f->K);
+                K = f->K;
             }
             memcpy(buf, uc, L * sizeof(float));
             memset(buf + L, 0, (N - L) * sizeof(float));
-            fftwf_execute_dft_r2c(p->r2c, buf, U);
-            cmul_row((float *)U, (const float *)K, nc);
-            fftwf_execute_dft_c2r(p->c2r, U, buf);
+            fftwf_execute_dft_r2c(p->r2c, buf, f->U);
+            cmul_row((float *)f->U, (const float *)K, nc);
+            fftwf_execute_dft_c2r(p->c2r, f->U, buf);
             float db = dbias ? dbias[c] : 0.0f;
             for (size_t t = 0; t < L; t++) uc[t] = buf[t] + db * uc[t];
         }
-        fftwf_free(buf);
-        fftwf_free(U);
-        fftwf_free(Kc);
     }
     if (fail) { hd_set_error(HD_EMODEL, "out of memory for FFT buffers of size %zu", N); return -1; }
     return 0;
@@ -676,6 +712,8 @@ static void cpu_destroy(hd_backend *be)
         fftwf_destroy_plan(P->plans[i].r2c);
         fftwf_destroy_plan(P->plans[i].c2r);
     }
+    for (int i = 0; P->fs && i < be->nthreads; i++) fft_scratch_free(&P->fs[i]);
+    free(P->fs);
     pthread_mutex_destroy(&P->lock);
     free(P);
     free(be);
