@@ -3,6 +3,7 @@
  * threads, bit for bit; and every op a model family needs (hd_family_ops.needs, .decode_needs) has a row.  The GPU runs
  * the same table against the CPU in tests/test_cuda.c. */
 #include "backend_ops.h"
+#include "backends/cpu/cpu.h"
 #include "model.h"
 
 ParameterizedTestParameters(backend_ops, cpu_against_reference) { return op_all_rows(); }
@@ -62,6 +63,80 @@ Test(backend_ops, cpu_every_instruction_set)
         hd_backend_free(be);
     }
     unsetenv("HYENADNA_CPU_ISA");
+}
+
+/* fftconv's partitioned convolution (the CPU's path for transforms too large for cache, backends/cpu/cpu.c
+ * part_conv), forced on with small blocks: against the direct sum in double, for lengths a whole number of
+ * blocks, one over, short of the filter and with fewer taps than positions; 1 and 3 threads bit for bit; and a
+ * wrong block sum (the products' index i ≤ j) would miss whole blocks of the output. */
+static void part_case(size_t C, size_t L, size_t Lk, size_t block)
+{
+    size_t ld = L + 3;
+    float *u = malloc(C * ld * sizeof *u), *k = malloc(C * Lk * sizeof *k), *db = malloc(C * sizeof *db);
+    float *y1 = malloc(C * ld * sizeof *y1), *y3 = malloc(C * ld * sizeof *y3);
+    uint64_t st = 12345 + L + Lk + block;
+    for (size_t i = 0; i < C * ld; i++) u[i] = (float)(((st = st * 6364136223846793005ULL + 1442695040888963407ULL) >> 40) / 16777216.0) - 0.5f;
+    for (size_t i = 0; i < C * Lk; i++) k[i] = (float)(((st = st * 6364136223846793005ULL + 1442695040888963407ULL) >> 40) / 16777216.0) - 0.5f;
+    for (size_t c = 0; c < C; c++) db[c] = 0.25f * (float)c - 0.5f;
+    float *out[2] = {y1, y3};
+    int threads[2] = {1, 3};
+    for (int r = 0; r < 2; r++) {
+        memcpy(out[r], u, C * ld * sizeof *u);
+        hd_backend *be = hd_backend_cpu_new(threads[r]);
+        cr_assert_not_null(be);
+        hd_cpu_fftconv_partition(be, 0, block);
+        cr_assert_eq(be->fftconv(be, out[r], C, L, ld, NULL, k, Lk, Lk, db), 0, "%s", hd_error());
+        hd_backend_free(be);
+    }
+    double num = 0, den = 0;
+    for (size_t c = 0; c < C; c++)
+        for (size_t t = 0; t < L; t++) {
+            double s = (double)db[c] * u[c * ld + t];
+            for (size_t j = 0; j <= t && j < Lk; j++) s += (double)k[c * Lk + j] * u[c * ld + t - j];
+            num += (y1[c * ld + t] - s) * (y1[c * ld + t] - s);
+            den += s * s;
+        }
+    cr_expect_lt(sqrt(num / den), 1e-6, "partitioned fftconv C=%zu L=%zu Lk=%zu block %zu: rel_F %.3g", C, L, Lk, block,
+                 sqrt(num / den));
+    cr_expect_eq(memcmp(y1, y3, C * ld * sizeof *y1), 0, "partitioned fftconv L=%zu: 1 and 3 threads differ", L);
+    for (size_t c = 0; c < C; c++)   /* the row stride's spare columns untouched */
+        for (size_t t = L; t < ld; t++) cr_expect_eq(y1[c * ld + t], u[c * ld + t]);
+    free(u), free(k), free(db), free(y1), free(y3);
+}
+
+Test(backend_ops, cpu_fftconv_partitioned)
+{
+    part_case(5, 1024, 1024, 64);   /* 16 blocks */
+    part_case(3, 1000, 2000, 64);   /* a partial last block; more taps than positions */
+    part_case(4, 257, 257, 128);    /* 3 blocks, the last of one position */
+    part_case(2, 700, 150, 100);    /* fewer taps than one block's worth of blocks; M = 200 */
+    part_case(3, 90, 90, 100);      /* one block: the plain path */
+}
+
+/* ... and at the default threshold and block (150,000 positions: 5 blocks of 2^15) against one transform */
+Test(backend_ops, cpu_fftconv_partitioned_default)
+{
+    size_t C = 2, L = 150000;
+    float *u = malloc(C * L * sizeof *u), *k = malloc(C * L * sizeof *k), *y = malloc(C * L * sizeof *y);
+    uint64_t st = 99;
+    for (size_t i = 0; i < C * L; i++) {
+        u[i] = (float)(((st = st * 6364136223846793005ULL + 1442695040888963407ULL) >> 40) / 16777216.0) - 0.5f;
+        k[i] = ((float)(((st = st * 6364136223846793005ULL + 1442695040888963407ULL) >> 40) / 16777216.0) - 0.5f) /
+               (1.0f + (float)(i % L));
+    }
+    memcpy(y, u, C * L * sizeof *u);
+    setenv("HYENADNA_FFT_PLANNER", "estimate", 1);   /* measured plans would take seconds on an empty wisdom cache */
+    hd_backend *be = hd_backend_cpu_new(2);
+    cr_assert_eq(be->fftconv(be, y, C, L, L, NULL, k, L, L, NULL), 0, "%s", hd_error());
+    hd_cpu_fftconv_partition(be, SIZE_MAX, 0);   /* one transform of 300,000 points */
+    cr_assert_eq(be->fftconv(be, u, C, L, L, NULL, k, L, L, NULL), 0, "%s", hd_error());
+    hd_backend_free(be);
+    unsetenv("HYENADNA_FFT_PLANNER");
+    double num = 0, den = 0;
+    for (size_t i = 0; i < C * L; i++) num += (double)(y[i] - u[i]) * (y[i] - u[i]), den += (double)u[i] * u[i];
+    cr_expect_lt(sqrt(num / den), 1e-6, "partitioned against one transform: rel_F %.3g", sqrt(num / den));
+    cr_expect_gt(num, 0.0, "the default path was not the partitioned one (bit-identical to one transform)");
+    free(u), free(k), free(y);
 }
 
 /* the harness itself: a backend compared with a copy of itself agrees bit for bit, through the same

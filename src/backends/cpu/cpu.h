@@ -133,5 +133,11 @@ void hd_cpu_mul(const float *a, const float *b, float *y, size_t n);        /* y
 void hd_cpu_fill(float *y, float v, size_t n);
 /* One channel of cpu_causal_conv (backend.h: causal_conv): yc[t] = bias + Σ_j wc[j]·xc[hist + t − (K−1) + j] */
 void hd_cpu_causal_conv_row(const float *xc, size_t T, size_t hist, const float *wc, size_t K, float bias, float *yc);
+/* fftconv without cached spectra splits a convolution whose single transform would exceed min_n points into
+ * blocks of `block` positions (transforms of 2·block points; 0: a power of two from 2^15 to 2^17 picked for
+ * the length, part_block in cpu.c); the default (HD_CPU_PART_MIN, automatic blocks) keeps the transforms in
+ * cache.  Tests set small ones. */
+#define HD_CPU_PART_MIN ((size_t)1 << 18)
+void hd_cpu_fftconv_partition(hd_backend *be, size_t min_n, size_t block);
 
 #endif
