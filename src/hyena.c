@@ -426,12 +426,13 @@ static size_t first_row(const hd_backend *be, size_t from, size_t L, size_t cs)
 }
 
 /* Channels per group when a forward makes the long filter itself (its spectra not cached): on the CPU 8 per
- * thread (at least 16), so that the filter MLP's activations [L, H] and one group [G, L] replace the whole
- * filter [D, L] (large-1m at 10^6 tokens: 320 MB instead of 1 GB); D (one group) where that saves nothing, and
- * on a GPU, whose fftconv batches every channel at once. */
+ * thread and at least 64 (each group's projection packs the activations anew: fewer than 64 rows and that
+ * packing shows), so that the filter MLP's activations [L, H] and one group [G, L] replace the whole filter
+ * [D, L] (large-1m at 10^6 tokens: 512 MB instead of 1 GB); D (one group) where that saves nothing, and on a
+ * GPU, whose fftconv batches every channel at once. */
 static size_t filter_group(const hd_backend *be, const hyena *h)
 {
-    size_t D = (size_t)h->D, T = be->nthreads > 0 ? (size_t)be->nthreads : 1, G = 8 * T < 16 ? 16 : 8 * T;
+    size_t D = (size_t)h->D, T = be->nthreads > 0 ? (size_t)be->nthreads : 1, G = 8 * T < 64 ? 64 : 8 * T;
     return be->host_memory && G + (size_t)h->H < D ? G : D;
 }
 
