@@ -96,6 +96,26 @@ static int run_gemv_bf16(int xt, int yt, size_t M, size_t N, size_t K, const flo
     return rc;
 }
 
+/* stored BF16 weights read by the AMX kernel as they are (Evo 2's projections): the positions packed as B tiles,
+ * Y either layout */
+static int run_amx_w(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y,
+                     size_t ldy)
+{
+    uint16_t *Wb = malloc((N && K ? N * K : 1) * 2);
+    uint32_t *Xv = aligned_alloc(64, (hd_cpu_amx_x_len(M, K) ? hd_cpu_amx_x_len(M, K) : 16) * sizeof(uint32_t));
+    cr_assert(Wb && Xv);
+    for (size_t i = 0; i < N * K; i++) {
+        float r = (float)rbf(W[i]);
+        uint32_t u;
+        memcpy(&u, &r, 4);
+        Wb[i] = (uint16_t)(u >> 16);
+    }
+    hd_cpu_amx_pack_x(xt, 1, M, K, X, ldx, Xv);
+    int rc = hd_cpu_amx_gemm_w(Wb, K, N, M, K, Xv, !yt, Y, ldy);
+    free(Wb), free(Xv);
+    return rc;
+}
+
 /* Y0 + X·Wᵀ from bf16-rounded X and W, in double, and Σ|terms| per output (the scale of fp32 summation error) */
 static void reference(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W,
                       const float *Y0, size_t ldy, double *ref, double *scale)
@@ -167,6 +187,9 @@ Test(amx, gemm_against_reference)
         cr_assert(hd_cpu_amx_supported(), "the processor has AMX-BF16 but the kernel refused the tile state");
         sweep(run_amx, "AMX", SM, NS(SM));
         sweep(run_amx_cm, "AMX, weights as A tiles", SM, NS(SM));
+        sweep(run_amx_w, "AMX, stored BF16 weights unpacked", SM, NS(SM));
+        for (int lay = 0; lay < 4; lay++)   /* several passes over the positions and many weight chunks */
+            check_shape(run_amx_w, "AMX, stored BF16 weights, long", lay & 1, lay >> 1, 1100, 70, 1100);
     } else {
         cr_log_warn("this processor lacks AMX-BF16: the AMX kernel is not tested here, the VDPBF16PS fallback is");
         cr_assert_not(hd_cpu_amx_supported());

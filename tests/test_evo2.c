@@ -261,6 +261,30 @@ Test(evo2, threads_bit_identical)
     hd_model_close(m);
 }
 
+/* Position-wise work (projections, attention queries) runs chunk by chunk (§6.10): chunks that do not divide L,
+ * attention's queries in several chunks against the keys so far, give the logits of one chunk (sums in another
+ * grouping: within fp32 rounding) */
+Test(evo2, chunks_match_one_chunk)
+{
+    hd_model *m = open_fixture();
+    hd_backend *one = hd_backend_cpu_new(2), *many = hd_backend_cpu_new(2);
+    size_t L = 700, V = (size_t)m->n_logits;
+    many->chunk = 96;
+    int32_t *ids = malloc(L * sizeof *ids);
+    for (size_t i = 0; i < L; i++) ids[i] = "ACGTacgtN"[(i * 5 + i / 7) % 9];
+    float *a = malloc(L * V * sizeof(float)), *b = malloc(L * V * sizeof(float));
+    hd_fwd f1 = {.logits = a, .layer = -1}, f2 = {.logits = b, .layer = -1};
+    cr_assert_eq(hd_model_forward(m, one, ids, L, &f1), 0, "%s", hd_error());
+    cr_assert_eq(hd_model_forward(m, many, ids, L, &f2), 0, "%s", hd_error());
+    double mx, rel = rel_frob(b, a, L * V, &mx);
+    cr_log_info("evo2-tiny chunks of 96 vs one chunk: logits rel_F %.2e", rel);
+    cr_assert_leq(rel, 1e-5, "chunks of 96 positions differ from one chunk: rel_F %.3g", rel);
+    free(a); free(b); free(ids);
+    hd_backend_free(one);
+    hd_backend_free(many);
+    hd_model_close(m);
+}
+
 /* --precision bf16 (docs/models.md §6.9): the projections on the stored BF16 weights as they are (AMX or
  * VDPBF16PS), activations rounded to bf16.  Against the float64 fixture, every record's hidden state and logits
  * within EVO2_BF16_REL (measured: see §6.9), the cached decode too; different from float32 (the bf16 kernel

@@ -124,6 +124,11 @@ size_t hd_cpu_amx_x_len(size_t M, size_t K);
 void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A);
 int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
                            size_t ldy);
+/* … with the weights unpacked: Y (+)= W·Xᵀ for W [N, K] bf16 (row stride ldw) read as stored, against M positions
+ * packed as B tiles (hd_cpu_amx_pack_x with vnni); Y channel-major Yt [N, M] (yt = 0) or row-major [M, N] (yt = 1).
+ * K and N must be multiples of 32 (else -1, Y untouched); the sums are those of hd_cpu_amx_gemm_packed. */
+int hd_cpu_amx_gemm_w(const uint16_t *W, size_t ldw, size_t N, size_t M, size_t K, const uint32_t *Xv, int yt, float *Y,
+                      size_t ldy);
 
 /* Row kernels of cpu.c shared with the fused ops (one row or range; no threading) */
 void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y);

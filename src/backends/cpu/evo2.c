@@ -69,14 +69,16 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
                         size_t N, float *Y, size_t ldy, int xcm, int ycm)
 {
     int amx = hd_cpu_gemm_kind(be) == HD_CPU_AMX;
+    /* stored BF16 rows as A tiles, unpacked, where the shapes allow (the positions then B tiles whatever Y's layout) */
+    int direct = amx && wbf16 && M > HD_CPU_BF16_GEMV_M;
     size_t np = (N + LIN_PANEL - 1) / LIN_PANEL, nb = 1, nt = (size_t)(be->nthreads > 0 ? be->nthreads : 1);
     if (np < 2 * nt && M > LIN_BLOCK) nb = (M + LIN_BLOCK - 1) / LIN_BLOCK;
     size_t mstep = nb == 1 ? M : LIN_BLOCK, ntask = np * nb;
     uint32_t *Xp = amx && M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t)) : NULL;
-    if (Xp) hd_cpu_amx_pack_x(xcm != 0, ycm != 0, M, K, X, ldx, Xp);   /* channel-major out: positions as B tiles */
+    if (Xp) hd_cpu_amx_pack_x(xcm != 0, direct || ycm, M, K, X, ldx, Xp);   /* B tiles for W as A, else A tiles */
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
-        uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
+        uint32_t *Wp = M > HD_CPU_BF16_GEMV_M && !(direct && Xp) ? aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
         #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < ntask; task++) {
             size_t p = task / nb, blk = task % nb;
@@ -87,6 +89,9 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
             if (mb <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
                 const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
                 if (!hd_cpu_bf16_gemv(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wn, wbf16, Yb, ldy)) continue;
+            } else if (direct && Xp) {   /* Y (+)= Wpanel·Xᵀ, channel-major or transposed into row-major Y */
+                if (!hd_cpu_amx_gemm_w((const uint16_t *)W + n0 * K, K, pn, mb, K, Xp + m0 * hd_cpu_bf16_khp(K), !ycm, Yb, ldy))
+                    continue;
             } else if (Wp) {
                 const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
                 const uint32_t *Xb16 = Xp ? Xp + m0 * hd_cpu_bf16_khp(K) : NULL;
