@@ -764,7 +764,7 @@ static void mlp(evo2 *e, hd_backend *be, const eblock *b, ebuf *B, int tap)
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->rmsnorm_eps_out(be, B->r + m0 * H, n, H, b->post_norm, e->eps, B->nc);
         lin(be, B->nc, n, H, H, &b->l1, 0, NULL, I, B->mc, 2 * I, 0);
-        lin(be, B->nc, n, H, H, &b->l2, 0, NULL, I, B->mc + I, 2 * I, 0);
+        lin(be, B->nc, n, H, H, &b->l2, 0, NULL, I, B->mc + I, 2 * I, HD_LIN_SAME_X);
         be->gated_act(be, B->mc, 2 * I, B->mc + I, 2 * I, n, I, b->act);
         lin(be, B->mc, n, I, 2 * I, &b->l3, 0, NULL, H, B->oc, H, 0);
         if (tap) be->download(be, B->tap + m0 * H, B->oc, n * H * sizeof(float));

@@ -7,9 +7,10 @@
  * kernel holds 2×2 accumulator tiles (32 positions × 32 outputs) and two A and two B tiles, walks K in steps
  * of 32, and cuts N and K into chunks so that the packed input and weights being reused stay in the L2 and
  * L1 caches; an accumulator leaving the tiles between K chunks is stored as it is (fp32, exact) and loaded
- * back.  The accumulators start from Y's values, so every output is Y + one sum over k in an order that
- * depends on K alone: the results do not depend on the block of positions, the chunking or the thread count
- * (docs/models.md §3.6).  A channel-major output is computed as its transpose, Yt = W·Xᵀ (hd_cpu_amx_gemm_cm):
+ * back (into a buffer of the thread's, hd_cpu_scratch).  The accumulators start from Y's values (or from zero,
+ * when the caller has no bias or sum to add: the same result without writing Y twice), so every output is Y +
+ * one sum over k in an order that depends on K alone: the results do not depend on the block of positions, the
+ * chunking or the thread count (docs/models.md §3.6).  A channel-major output is computed as its transpose, Yt = W·Xᵀ (hd_cpu_amx_gemm_cm):
  * the weights packed as A tiles (bf16.c's rows layout), the positions as B tiles, and the accumulators again
  * loaded and stored in place — the same sums, bit for bit, without transposing the accumulators.  On one
  * Sapphire Rapids core the loop reaches ~1 TFLOP/s with its data in L2 (tile loads, not TDPBF16PS, are the
@@ -156,8 +157,8 @@ AMX_TARGET static void c_back(const float *t, size_t m, size_t n, size_t M, size
 
 /* M ≤ MC positions, packed in A ([mt][ks] tiles), against every output: output chunk by output chunk, K chunk
  * by K chunk; accumulators between K chunks wait in C (fp32, exact) */
-AMX_TARGET static void block(const char *A, size_t a_is, size_t a_ss, size_t a_ld, size_t mt, size_t ks, const uint32_t *B,
-                             size_t nblk, size_t M, size_t N, int yt, float *Y, size_t ldy, float *C)
+AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint32_t *B, size_t nblk, size_t M,
+                             size_t N, int yt, int zero, float *Y, size_t ldy, float *C)
 {
     float t[1024] __attribute__((aligned(64)));
     for (size_t jc = 0; jc < nblk; jc += NC) {
@@ -168,17 +169,18 @@ AMX_TARGET static void block(const char *A, size_t a_is, size_t a_ss, size_t a_l
                 for (size_t i = 0; i < mt; i += 2) {
                     size_t m = 16 * i, n = 16 * j;
                     float *c = C + (((j - jc) / 2 * (mt / 2) + i / 2) * 4) * 256;
-                    if (kc == 0) ACC4(C_LOAD);
+                    if (kc == 0 && zero) ACC4(_tile_zero);
+                    else if (kc == 0) ACC4(C_LOAD);
                     else ACC4(BUF_LOAD);
-                    const char *a0 = A + i * a_is, *a1 = a0 + a_is;
+                    const uint32_t *a0 = A + i * ks * 256, *a1 = a0 + ks * 256;
                     const uint32_t *b0 = B + j * ks * 256, *b1 = b0 + ks * 256;
                     for (size_t s = kc; s < ke; s++) {
-                        _tile_loadd(4, a0 + s * a_ss, a_ld);
+                        _tile_loadd(4, a0 + s * 256, 64);
                         _tile_loadd(6, b0 + s * 256, 64);
                         _tile_dpbf16ps(0, 4, 6);
                         _tile_loadd(7, b1 + s * 256, 64);
                         _tile_dpbf16ps(1, 4, 7);
-                        _tile_loadd(5, a1 + s * a_ss, a_ld);
+                        _tile_loadd(5, a1 + s * 256, 64);
                         _tile_dpbf16ps(2, 5, 6);
                         _tile_dpbf16ps(3, 5, 7);
                     }
@@ -198,137 +200,20 @@ void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, siz
     for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, vnni, 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
 }
 
-/* The A tiles: tile i (rows 16·i …) of step s at A + i·a_is + s·a_ss bytes, its rows a_ld bytes apart */
-AMX_TARGET static int run(const char *A, size_t a_is, size_t a_ss, size_t a_ld, size_t M, size_t N, size_t K,
-                          const uint32_t *B, int yt, float *Y, size_t ldy)
+AMX_TARGET int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt,
+                                      int zero, float *Y, size_t ldy)
 {
     if (!amx_ready()) return -1;   /* (the callers ask hd_cpu_amx_supported first) */
     if (!M || !N) return 0;
     size_t ks = hd_cpu_bf16_khp(K) / 16, nblk = hd_cpu_bf16_nblk(N);
-    float *C = ks > KC ? aligned_alloc(64, MC * NC * 16 * sizeof(float)) : NULL;
+    float *C = ks > KC ? hd_cpu_scratch(HD_CPU_SCRATCH_AMX_C, MC * NC * 16 * sizeof(float)) : NULL;
     if (ks > KC && !C) return -1;
     tiles_config();
     for (size_t m0 = 0; m0 < M; m0 += MC) {
         size_t mb = M - m0 < MC ? M - m0 : MC;
-        block(A + m0 / 16 * a_is, a_is, a_ss, a_ld, (mb + 31) / 32 * 2, ks, B, nblk, mb, N, yt, yt ? Y + m0 : Y + m0 * ldy,
-              ldy, C);
+        block(A + m0 / 16 * ks * 256, (mb + 31) / 32 * 2, ks, Wp, nblk, mb, N, yt, zero, yt ? Y + m0 : Y + m0 * ldy, ldy, C);
     }
     _tile_release();
-    free(C);
-    return 0;
-}
-
-int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
-                           size_t ldy)
-{
-    size_t ks = hd_cpu_bf16_khp(K) / 16;
-    return run((const char *)A, ks * 1024, 1024, 64, M, N, K, Wp, yt, Y, ldy);
-}
-
-/* Stored BF16 weights against many positions (Evo 2's projections, docs/models.md §6.10): Y (+)= W·Xᵀ for the rows
- * of W [N, K] (row stride ldw) and M positions packed as B tiles.  The weights are the A tiles, copied K chunk
- * by K chunk (KW steps of 32 k for every row: 256 rows × 512 k is 256 KiB) into a buffer that stays in L2
- * while every position passes through it; the accumulators between chunks wait in C, fp32 in tile order, for
- * up to WM positions at a time.  Each output is Y + the same sum over k, in the same order, as in block(). */
-#ifndef KW
-#define KW 16    /* steps of 32 k per weight chunk */
-#endif
-#ifndef WM
-#define WM 512   /* positions per pass (C: WM × N fp32) */
-#endif
-
-/* rows r0 … r0 + 16·mt of W (zero past N), steps s0 … s0 + ns (zero past K), as A tiles [mt][ns][16 rows][32 k] */
-AMX_TARGET static void w_chunk(const uint16_t *W, size_t ldw, size_t N, size_t K, size_t r0, size_t mt, size_t s0,
-                               size_t ns, uint32_t *dst)
-{
-    for (size_t i = 0; i < mt; i++)
-        for (size_t r = 0; r < 16; r++) {
-            size_t n = r0 + 16 * i + r;
-            for (size_t s = 0; s < ns; s++) {
-                size_t k0 = 32 * (s0 + s), nk = n < N && K > k0 ? (K - k0 < 32 ? K - k0 : 32) : 0;
-                __m512i v = nk == 32 ? _mm512_loadu_si512(W + n * ldw + k0)
-                                     : _mm512_maskz_loadu_epi16(((__mmask32)1 << nk) - 1u, W + n * ldw + k0);
-                _mm512_store_si512(dst + ((i * ns + s) * 16 + r) * 16, v);
-            }
-        }
-}
-
-#define C_ADDR(T) (c + (T) * 256)
-AMX_TARGET int hd_cpu_amx_gemm_w(const uint16_t *W, size_t ldw, size_t N, size_t M, size_t K, const uint32_t *Xv, int yt,
-                                 float *Y, size_t ldy)
-{
-    if (!amx_ready()) return -1;
-    if (!M || !N) return 0;
-    size_t ks = hd_cpu_bf16_khp(K) / 16, mt = (N + 31) / 32 * 2, nblk_all = hd_cpu_bf16_nblk(M);
-    uint32_t *A = aligned_alloc(64, mt * KW * 256 * sizeof(uint32_t));
-    float *Cb = ks > KW ? aligned_alloc(64, (WM / 16) * mt * 256 * sizeof(float)) : NULL;
-    if (!A || (ks > KW && !Cb)) { free(A); free(Cb); return -1; }
-    float t[1024] __attribute__((aligned(64)));
-    tiles_config();
-    /* block()'s names: rows m of the result are W's (M there is N here), columns n the positions */
-    size_t Mr = N;
-    for (size_t p0 = 0; p0 < nblk_all; p0 += WM / 16) {
-        size_t pe = p0 + WM / 16 < nblk_all ? p0 + WM / 16 : nblk_all;
-        for (size_t kc = 0; kc < ks; kc += KW) {
-            size_t ke = kc + KW < ks ? kc + KW : ks, ns = ke - kc;
-            w_chunk(W, ldw, N, K, 0, mt, kc, ns, A);
-            /* the next chunk's weights into L2 while this one runs, a few lines at every step (a burst would fill
-             * the line-fill buffers and stall the tiles) */
-            size_t kn = ke < ks ? ke : pe < nblk_all ? 0 : ks, kmax = (K + 31) / 32;
-            size_t lines = kn < kmax ? (kmax - kn < KW ? kmax - kn : KW) : 0, pr = 0, pl = 0;
-            size_t steps = (pe - p0) / 2 * (mt / 2) * ns, per = (N * lines + steps - 1) / steps;
-            for (size_t j = p0; j < pe; j += 2)
-                for (size_t i = 0; i < mt; i += 2) {
-                    if (j + 2 < pe) {   /* and the next positions' tiles of this chunk: 1/(mt/2) of them now */
-                        const char *bn = (const char *)(Xv + (j + 2) * ks * 256 + kc * 256);
-                        for (size_t l = i / 2; l < 16 * ns; l += mt / 2) {
-                            _mm_prefetch(bn + 64 * l, _MM_HINT_T1);
-                            _mm_prefetch(bn + ks * 1024 + 64 * l, _MM_HINT_T1);
-                        }
-                    }
-                    size_t m = 16 * i, n = 16 * j, Nc = M;
-                    float *c = Cb + (((j - p0) / 2 * (mt / 2) + i / 2) * 4) * 256;
-                    if (kc == 0) {
-#define C_LOAD2(T)                                                                                                  \
-    do {                                                                                                            \
-        size_t ld_;                                                                                                 \
-        const float *p_ = c_src(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), Mr, Nc, yt, Y, ldy, &ld_);  \
-        _tile_loadd(T, p_, ld_);                                                                                    \
-    } while (0)
-                        ACC4(C_LOAD2);
-                    } else ACC4(BUF_LOAD);
-                    const uint32_t *a0 = A + i * ns * 256, *a1 = a0 + ns * 256;
-                    const uint32_t *b0 = Xv + j * ks * 256, *b1 = b0 + ks * 256;
-                    for (size_t s = 0; s < ns; s++) {
-                        for (size_t e = 0; e < per && pr < N && lines; e++) {
-                            _mm_prefetch((const char *)(W + pr * ldw + 32 * (kn + pl)), _MM_HINT_T1);
-                            if (++pl == lines) pl = 0, pr++;
-                        }
-                        _tile_loadd(4, a0 + s * 256, 64);
-                        _tile_loadd(6, b0 + (kc + s) * 256, 64);
-                        _tile_dpbf16ps(0, 4, 6);
-                        _tile_loadd(7, b1 + (kc + s) * 256, 64);
-                        _tile_dpbf16ps(1, 4, 7);
-                        _tile_loadd(5, a1 + s * 256, 64);
-                        _tile_dpbf16ps(2, 5, 6);
-                        _tile_dpbf16ps(3, 5, 7);
-                    }
-                    if (ke == ks) {
-#define C_STORE2(T)                                                                                                 \
-    do {                                                                                                            \
-        size_t ld_;                                                                                                 \
-        float *p_ = c_dst(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), Mr, Nc, yt, Y, ldy, &ld_);        \
-        _tile_stored(T, p_, ld_);                                                                                   \
-        c_back(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), Mr, Nc, yt, Y, ldy);                         \
-    } while (0)
-                        ACC4(C_STORE2);
-                    } else ACC4(BUF_STORE);
-                }
-        }
-    }
-    _tile_release();
-    free(A);
-    free(Cb);
     return 0;
 }
 
@@ -344,7 +229,7 @@ int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X
     for (size_t m0 = 0; m0 < M && !rc; m0 += MC) {
         size_t mb = M - m0 < MC ? M - m0 : MC, mt = (mb + 31) / 32 * 2;
         for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 0, m0 + 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
-        rc = hd_cpu_amx_gemm_packed(A, mb, N, K, Wp, yt, yt ? Y + m0 : Y + m0 * ldy, ldy);
+        rc = hd_cpu_amx_gemm_packed(A, mb, N, K, Wp, yt, 0, yt ? Y + m0 : Y + m0 * ldy, ldy);
     }
     free(A);
     return rc;
@@ -359,7 +244,7 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
     uint32_t *Xv = aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t));
     if (!Xv) return -1;
     for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 1, 16 * i, M, K, X, ldx, ks, Xv + i * ks * 256);
-    int rc = hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, Yt, ldy);
+    int rc = hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, 0, Yt, ldy);
     free(Xv);
     return rc;
 }
@@ -374,13 +259,8 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
 {
     return -1;
 }
-int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
-                           size_t ldy)
-{
-    return -1;
-}
-int hd_cpu_amx_gemm_w(const uint16_t *W, size_t ldw, size_t N, size_t M, size_t K, const uint32_t *Xv, int yt, float *Y,
-                      size_t ldy)
+int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, int zero,
+                           float *Y, size_t ldy)
 {
     return -1;
 }

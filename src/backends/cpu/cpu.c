@@ -31,6 +31,9 @@ typedef struct {
     pthread_mutex_t lock;
     int bf16;            /* projections in bf16 (set_precision; only where hd_cpu_bf16_supported) */
     int amx;             /* … on AMX tiles (where hd_cpu_amx_supported when bf16 was set) */
+    uint32_t *xp;        /* hd_cpu_xpack's buffer: xp_cap values, holding the packing of xp_key */
+    size_t xp_cap;
+    struct { const float *X; size_t M, K, ldx; int xt, vnni; } xp_key;
 } cpu_priv;
 
 struct hd_spectra {
@@ -49,6 +52,40 @@ static const float *cpu_weights(hd_backend *be, const float *host, size_t n) { r
 static void cpu_copy(hd_backend *be, void *dst, const void *src, size_t bytes)
 {
     if (dst != src) memcpy(dst, src, bytes);
+}
+
+/* ---------------------------------------------------------------- per-thread scratch */
+
+/* Each thread's scratch buffers, kept from one op to the next (a buffer freed and allocated again at every GEMM
+ * comes back from the kernel as fresh zeroed pages, which cost as much as the packing itself) and freed when the
+ * thread ends. */
+typedef struct { void *p[HD_CPU_SCRATCH_SLOTS]; size_t cap[HD_CPU_SCRATCH_SLOTS]; } scratch_set;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *v)
+{
+    scratch_set *S = v;
+    for (int i = 0; i < HD_CPU_SCRATCH_SLOTS; i++) free(S->p[i]);
+    free(S);
+}
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+void *hd_cpu_scratch(int slot, size_t bytes)
+{
+    pthread_once(&scratch_once, scratch_init);
+    scratch_set *S = pthread_getspecific(scratch_key);
+    if (!S) {
+        if (!(S = calloc(1, sizeof *S))) return NULL;
+        if (pthread_setspecific(scratch_key, S)) { free(S); return NULL; }
+    }
+    if (bytes > S->cap[slot]) {
+        free(S->p[slot]);
+        S->cap[slot] = 0;
+        if (!(S->p[slot] = aligned_alloc(64, (bytes + 63) / 64 * 64))) return NULL;
+        S->cap[slot] = bytes;
+    }
+    return S->p[slot];
 }
 
 /* ---------------------------------------------------------------- dense */
@@ -669,9 +706,28 @@ static int cpu_set_precision(hd_backend *be, hd_precision p)
     return 0;
 }
 
+const uint32_t *hd_cpu_xpack(hd_backend *be, int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, int reuse)
+{
+    cpu_priv *P = be->priv;
+    size_t n = hd_cpu_amx_x_len(M, K);
+    if (reuse && P->xp && P->xp_key.X == X && P->xp_key.M == M && P->xp_key.K == K && P->xp_key.ldx == ldx &&
+        P->xp_key.xt == xt && P->xp_key.vnni == vnni)
+        return P->xp;
+    if (n > P->xp_cap) {
+        free(P->xp);
+        P->xp_cap = 0;
+        if (!(P->xp = aligned_alloc(64, n * sizeof(uint32_t)))) return NULL;
+        P->xp_cap = n;
+    }
+    hd_cpu_amx_pack_x(xt, vnni, M, K, X, ldx, P->xp);
+    P->xp_key.X = X, P->xp_key.M = M, P->xp_key.K = K, P->xp_key.ldx = ldx, P->xp_key.xt = xt, P->xp_key.vnni = vnni;
+    return P->xp;
+}
+
 static void cpu_destroy(hd_backend *be)
 {
     cpu_priv *P = be->priv;
+    free(P->xp);
     for (int i = 0; i < P->n_plans; i++) {
         fftwf_destroy_plan(P->plans[i].r2c);
         fftwf_destroy_plan(P->plans[i].c2r);
