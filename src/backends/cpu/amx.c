@@ -150,23 +150,6 @@ AMX_TARGET static void c_back(const float *t, size_t m, size_t n, size_t M, size
         c_back(t + (T) * 256, m + 16 * ((T) / 2), n + 16 * ((T) % 2), M, N, yt, Y, ldy);                           \
     } while (0)
 
-/* Memory to bring into the caches while the tiles run (hd_cpu_amx_prefetch): rows of lines cache lines, stride
- * bytes apart, a few lines at every step of 32 k */
-static __thread struct { const char *p; size_t rows, lines, stride, r, l, per; } pf;
-
-void hd_cpu_amx_prefetch(const void *p, size_t rows, size_t row_bytes, size_t stride)
-{
-    pf.p = p, pf.rows = rows, pf.lines = (row_bytes + 63) / 64, pf.stride = stride, pf.r = pf.l = 0, pf.per = 0;
-}
-
-static inline void pf_some(void)
-{
-    for (size_t e = 0; e < pf.per && pf.r < pf.rows; e++) {
-        _mm_prefetch(pf.p + pf.r * pf.stride + 64 * pf.l, _MM_HINT_T2);
-        if (++pf.l == pf.lines) pf.l = 0, pf.r++;
-    }
-}
-
 /* the four accumulators to or from c, between K chunks */
 #define BUF_LOAD(T) _tile_loadd(T, c + (T) * 256, 64)
 #define BUF_STORE(T) _tile_stored(T, c + (T) * 256, 64)
@@ -192,7 +175,6 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
                     const uint32_t *a0 = A + i * ks * 256, *a1 = a0 + ks * 256;
                     const uint32_t *b0 = B + j * ks * 256, *b1 = b0 + ks * 256;
                     for (size_t s = kc; s < ke; s++) {
-                        pf_some();
                         _tile_loadd(4, a0 + s * 256, 64);
                         _tile_loadd(6, b0 + s * 256, 64);
                         _tile_dpbf16ps(0, 4, 6);
@@ -226,17 +208,12 @@ AMX_TARGET int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, siz
     size_t ks = hd_cpu_bf16_khp(K) / 16, nblk = hd_cpu_bf16_nblk(N);
     float *C = ks > KC ? hd_cpu_scratch(HD_CPU_SCRATCH_AMX_C, MC * NC * 16 * sizeof(float)) : NULL;
     if (ks > KC && !C) return -1;
-    if (pf.p) {   /* spread over every step of this product */
-        size_t steps = (M + 31) / 32 * (nblk / 2) * ks, lines = pf.rows * pf.lines;
-        pf.per = (lines + steps - 1) / steps;
-    }
     tiles_config();
     for (size_t m0 = 0; m0 < M; m0 += MC) {
         size_t mb = M - m0 < MC ? M - m0 : MC;
         block(A + m0 / 16 * ks * 256, (mb + 31) / 32 * 2, ks, Wp, nblk, mb, N, yt, zero, yt ? Y + m0 : Y + m0 * ldy, ldy, C);
     }
     _tile_release();
-    pf.p = NULL;
     return 0;
 }
 
@@ -276,7 +253,6 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
 
 int hd_cpu_amx_supported(void) { return 0; }
 size_t hd_cpu_amx_x_len(size_t M, size_t K) { return 0; }
-void hd_cpu_amx_prefetch(const void *p, size_t rows, size_t row_bytes, size_t stride) {}
 void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A) {}
 int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const uint32_t *Wr, float *Yt,
                        size_t ldy)

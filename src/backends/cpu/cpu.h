@@ -122,9 +122,6 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
  * B tiles of positions and rows-layout weights as A, hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, Yt, ldy) gives
  * the channel-major Yt */
 size_t hd_cpu_amx_x_len(size_t M, size_t K);
-/* For the calling thread's next hd_cpu_amx_gemm_packed: rows of row_bytes, stride bytes apart, to be brought into
- * the caches a little at every step (the next weight panel, while this one runs); a hint only */
-void hd_cpu_amx_prefetch(const void *p, size_t rows, size_t row_bytes, size_t stride);
 /* X packed as by hd_cpu_amx_pack_x into a buffer the backend keeps (grown as needed, freed with the backend: no
  * fresh pages to fault in at every projection); with reuse, the previous packing itself when it was of the same
  * X, shape and layout (HD_LIN_SAME_X).  NULL when out of memory.  One caller at a time per backend. */

@@ -11,9 +11,6 @@
 #include "util.h"
 
 #include <cblas.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,20 +83,13 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
         uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? hd_cpu_scratch(HD_CPU_SCRATCH_PANEL, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
-        size_t step = 1;
-#ifdef _OPENMP
-        step = (size_t)omp_get_num_threads();
-#endif
-        #pragma omp for schedule(static, 1)
+        #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < ntask; task++) {
             size_t p = task / nb, blk = task % nb;
             size_t n0 = p * LIN_PANEL, pn = N - n0 < LIN_PANEL ? N - n0 : LIN_PANEL;
             size_t m0 = blk * mstep, mb = M - m0 < mstep ? M - m0 : mstep;
             const float *Xb = xcm ? X + m0 : X + m0 * ldx;
             float *Yb = ycm ? Y + n0 * ldy + m0 : Y + m0 * ldy + n0;
-            size_t next = task + step, pn2 = next < ntask ? (N - next / nb * LIN_PANEL < LIN_PANEL ? N - next / nb * LIN_PANEL : LIN_PANEL) : 0;
-            if (Xp && Wp && wbf16 && next < ntask && next / nb != p)   /* this thread's next panel, while this one runs */
-                hd_cpu_amx_prefetch((const uint16_t *)W + next / nb * LIN_PANEL * K, pn2, K * 2, K * 2);
             if (zero && !(Xp && Wp && mb > HD_CPU_BF16_GEMV_M)) zero_block(Yb, ldy, ycm, mb, pn);
             if (mb <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
                 const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
