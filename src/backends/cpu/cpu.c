@@ -109,12 +109,13 @@ static void fill_bias_rows(float *Y, size_t M, size_t N, size_t ldy, const float
  * OpenMP thread: the block layout does not depend on the thread count, so results are bit-identical
  * with 1 and N threads (OpenBLAS's own threading changes the rounding with the thread count). */
 
-void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt)
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt, size_t M)
 {
     cpu_priv *P = be->priv;
-    w->W = W, w->N = N, w->K = K, w->amx = P->amx;
+    w->W = W, w->N = N, w->K = K, w->amx = P->amx, w->gemv = 0;
     w->bf = w->bfr = NULL;
     if (!P->bf16 || !N || !K) return;
+    if (M <= HD_CPU_BF16_GEMV_M) { w->gemv = 1; return; }   /* a decoding step: no packing */
     if (P->amx && yt) w->bfr = hd_cpu_bf16_pack_w(W, N, K, 1);   /* AMX, channel-major out: the weights as A tiles */
     else w->bf = hd_cpu_bf16_pack_w(W, N, K, 0);
 }
@@ -136,6 +137,7 @@ void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, s
                  size_t ldy)
 {
     if (!M || !N) return;
+    if (w->gemv && M <= HD_CPU_BF16_GEMV_M && !hd_cpu_bf16_gemv(xt, yt, M, N, K, X, ldx, w->W, 0, Y, ldy)) return;
     if (w->bfr && yt && !hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, w->bfr, Y, ldy)) return;
     if (w->bf && !(w->amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
     const float *W = w->W;
@@ -153,7 +155,7 @@ static void blocked_gemm(hd_backend *be, int xt, int yt, const float *X, size_t 
                          const float *W, size_t N, float *Y, size_t ldy)
 {
     hd_cpu_w w;
-    hd_cpu_w_init(be, &w, W, N, K, yt);
+    hd_cpu_w_init(be, &w, W, N, K, yt, M);
     #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
     for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
         size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;

@@ -64,10 +64,12 @@ void hd_backend_cpu_hyena_init(hd_backend *be);
 /* The weights of a projection as the GEMMs take them: W [N, K] itself, and in bf16 (--precision bf16) also the
  * packed bf16 copy the kernels of bf16.c and amx.c read, in the one layout the op's output needs (yt: a
  * channel-major output, which AMX computes from bfr, the weights as A tiles; else bf), NULL in fp32 or when there
- * was no memory for it (then the projection runs in fp32); amx set when the AMX kernel takes it.  Made once per
- * op call, shared by its blocks, freed after. */
-typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx; } hd_cpu_w;
-void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt);
+ * was no memory for it (then the projection runs in fp32); amx set when the AMX kernel takes it; gemv set instead
+ * when the op has at most HD_CPU_BF16_GEMV_M positions (a decoding step): W is then read as it is, rounded on the
+ * fly (hd_cpu_bf16_gemv), rather than packed whole for one position.  Made once per op call (M positions),
+ * shared by its blocks, freed after. */
+typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx, gemv; } hd_cpu_w;
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt, size_t M);
 void hd_cpu_w_free(hd_cpu_w *w);
 
 /* The backend's projection kernel: HD_CPU_FP32 (OpenBLAS SGEMM), HD_CPU_BF16 (VDPBF16PS, bf16.c) or
