@@ -58,19 +58,22 @@ static void sgemm_task(const float *X, size_t m0, size_t mb, size_t K, size_t ld
     }
 }
 
-/* --precision bf16 (docs/models.md §6.9): each panel of LIN_PANEL weight rows packed once for the bf16 kernel
- * (AMX tiles where present, else VDPBF16PS; bf16.c) — stored BF16 weights as they are, float32 weights
- * rounded to nearest even — and run against the positions, rounded to bf16, with fp32 sums.  For AMX the
- * positions are packed once, for all panels.  A few positions (cached decoding) take the weights unpacked
- * (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
- * threads, blocks of positions too (the panel then packed once per task).  The kernels' sums do not depend on
- * the tasks, so neither do the results.  A task without memory for its panel runs in fp32. */
 /* Y's block of a task set to zero (the tasks of a zero-start product that do not start from zero themselves) */
 static void zero_block(float *Yb, size_t ldy, int ycm, size_t mb, size_t pn)
 {
     for (size_t r = 0; r < (ycm ? pn : mb); r++) memset(Yb + r * ldy, 0, (ycm ? mb : pn) * sizeof(float));
 }
 
+/* --precision bf16 (docs/models.md §6.9): each panel of LIN_PANEL weight rows packed once for the bf16 kernel
+ * (AMX tiles where present, else VDPBF16PS; bf16.c) — stored BF16 weights as they are, float32 weights
+ * rounded to nearest even — and run against the positions, rounded to bf16, with fp32 sums.  For AMX the
+ * positions are packed once, for all panels.  A few positions (cached decoding) take the weights unpacked
+ * (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
+ * threads, blocks of positions too (the panel then packed once per task).  The kernels' sums do not depend on
+ * the tasks, so neither do the results.  A task without memory for its panel runs in fp32.  The packed
+ * positions are the backend's (hd_cpu_xpack; same_x: the previous call's, HD_LIN_SAME_X), the panels each
+ * thread's scratch; zero: Y was not set and the AMX products start from zero (a task on another kernel zeroes
+ * its block first). */
 static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
                         size_t N, float *Y, size_t ldy, int xcm, int ycm, int same_x, int zero)
 {
@@ -122,15 +125,14 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
     /* the bias (or zero) first; every GEMM then accumulates (beta = 1) — except that the AMX kernel starts a
      * product without bias from zero itself (the same sums: 0 + x is x) */
     int zero = !acc && !b && hd_cpu_gemm_kind(be) == HD_CPU_AMX && M > HD_CPU_BF16_GEMV_M;
-    if (zero) {
-    } else if (ycm) {
+    if (!zero && ycm) {
         #pragma omp parallel for schedule(static) if (M * N > 65536)
         for (size_t n = 0; n < N; n++) {
             float *y = Y + n * ldy, v = b ? b[n] : 0.0f;
             if (acc) { if (b) for (size_t m = 0; m < M; m++) y[m] += v; }
             else for (size_t m = 0; m < M; m++) y[m] = v;
         }
-    } else {
+    } else if (!zero) {
         #pragma omp parallel for schedule(static) if (M * N > 65536)
         for (size_t m = 0; m < M; m++) {
             float *y = Y + m * ldy;
