@@ -34,8 +34,9 @@ int main(int argc, char **argv)
             if (rep) { secs += hd_now() - t; cpus += cpu_now() - c; flops += 2.0 * M * shapes[s].K * shapes[s].N; }
         }
     double rate = flops / secs;
-    /* dense FLOPs of a forward: in_proj, out_proj, MLP per layer, plus the filter MLP (5→64→64→64→D) */
-    double per_tok = NL * (2.0 * D * 3 * D + 2.0 * D * D + 4.0 * D * F + 2.0 * (5 * 64 + 2 * 64 * 64 + 64 * D));
+    /* dense FLOPs of a forward: in_proj, out_proj, MLP per layer, plus the filter MLP (5→64→64→64→D); block 0's
+     * in_proj is a table lookup (docs/models.md §3.4.4), as hd_model_gemm_flops counts it */
+    double per_tok = NL * (2.0 * D * 3 * D + 2.0 * D * D + 4.0 * D * F + 2.0 * (5 * 64 + 2 * 64 * 64 + 64 * D)) - 2.0 * D * 3 * D;
     /* CPU seconds are what the GEMMs cost whatever else runs on the machine */
     printf("sgemm_gflops=%.1f sgemm_gflops_per_cpu_s=%.1f forward_gemm_tflop=%.3f gemm_seconds=%.2f gemm_cpu_seconds=%.2f\n",
            rate / 1e9, flops / cpus / 1e9, per_tok * L / 1e12, per_tok * L / rate, per_tok * L / (flops / cpus));

@@ -482,8 +482,9 @@ static int write_table(hd_outfile *o, const args *a, const machine *mc, const ro
         human_bytes(rows[n - 1].dev_mem, dm, sizeof dm);
         rc |= hd_out_printf(o, "; device memory held at the last length: %s", dm);
     }
-    rc |= hd_out_printf(o, "\nSGEMM: %.1f GFLOP/s on %s, shapes %zux%zux%zu and %zux%zux%zu (M×K×N)\n", mc->sgemm_rate / 1e9,
-                        mc->sg->device, mc->sg->shape[0][0], mc->sg->shape[0][1], mc->sg->shape[0][2], mc->sg->shape[1][0],
+    /* (SGEMM in fp32; the device string says which other precision the products ran in) */
+    rc |= hd_out_printf(o, "\n%s: %.1f GFLOP/s on %s, shapes %zux%zux%zu and %zux%zux%zu (M×K×N)\n",
+                        strstr(mc->sg->device, "bf16") ? "GEMM" : "SGEMM", mc->sgemm_rate / 1e9, mc->sg->device, mc->sg->shape[0][0], mc->sg->shape[0][1], mc->sg->shape[0][2], mc->sg->shape[1][0],
                         mc->sg->shape[1][1], mc->sg->shape[1][2]);
     if (mc->sg->cpu) {
         rc |= hd_out_printf(o, "BLAS: %s%s%s%s%s\n", mc->k.blas, mc->k.blas_core[0] ? ", core " : "", mc->k.blas_core,

@@ -228,6 +228,7 @@ int hd_common_opt(hd_common_opts *o, int c, const char *arg)
     case '@':
         if (hd_parse_long("--threads", arg, 0, 4096, &v)) return -1;
         o->threads = (int)v;
+        hd_set_load_threads(o->threads);   /* (for hd_open_model: the checkpoint's pages come in on as many) */
         return 1;
     case OPT_DEVICE: o->device = arg; return 1;
     case OPT_PRECISION: o->precision = arg; return 1;

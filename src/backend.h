@@ -182,7 +182,8 @@ struct hd_backend {
      * float32 panel by panel for the GEMMs, never as a whole).  b [N] may be NULL.  flags:
      *   HD_LIN_X_CM  X is channel-major Xt [K, M] (row stride ldx), else row-major [M, K];
      *   HD_LIN_Y_CM  Y is written channel-major Yt [N, M] (row stride ldy), else row-major [M, N];
-     *   HD_LIN_ACC   Y += X·Wᵀ + b instead of Y = X·Wᵀ + b. */
+     *   HD_LIN_ACC   Y += X·Wᵀ + b instead of Y = X·Wᵀ + b;
+     *   HD_LIN_SAME_X  the same X as the previous call (below). */
     void (*linear_ex)(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
                       const float *b, size_t N, float *Y, size_t ldy, int flags);
     /* RMSNorm with eps outside the root: Y = gamma · X / (sqrt(mean(X²)) + eps) over D; Y may alias X */
@@ -288,6 +289,9 @@ void hd_backend_cache_drop(hd_backend *be, uint64_t owner);
 #define HD_LIN_X_CM 1
 #define HD_LIN_Y_CM 2
 #define HD_LIN_ACC 4
+/* X, M, K, ldx and X_CM are those of the previous linear_ex call on this backend and X has not been written since:
+ * the backend may reuse what it derived from X then (the CPU its bf16 packing of X); a hint, never required */
+#define HD_LIN_SAME_X 8
 
 /* gated_act activations */
 enum { HD_ACT_IDENTITY = 0, HD_ACT_GELU = 1, HD_ACT_SILU = 2 };

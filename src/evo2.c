@@ -733,24 +733,22 @@ static void qkv_heads(evo2 *e, hd_backend *be, const eblock *b, const float *X, 
     for (size_t h = 0; h < (size_t)e->NH; h++) lin(be, X, n, H, H, &b->wqkv, qkv_row(e, j, h), b->wqkv_b, HD, Y + h * HD, ldy, 0);
 }
 
-/* r += out_proj(MHA(pre_norm(r))) (§6.6).  Keys and values of every position first (into the decoding caches
- * with ds), then the queries chunk by chunk. */
+/* r += out_proj(MHA(pre_norm(r))) (§6.6), chunk by chunk: the whole Wqkv in one projection (into pc, [n, 3H]),
+ * its rows of each head's queries, keys and values gathered (keys and values into the decoding caches with ds),
+ * then the chunk's queries against every key so far (causal: the keys of later chunks are not needed yet). */
 static int attention_mixer(evo2 *e, hd_backend *be, int k, const eblock *b, ebuf *B, dstate *ds)
 {
     size_t L = B->L, H = B->H, cs = B->cs, HD = (size_t)e->HD, NH = (size_t)e->NH;
     float *Kc = ds ? ds->kc[k] : B->a, *Vc = ds ? ds->vc[k] : B->b;
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
-        be->rmsnorm_eps_out(be, B->r + m0 * H, n, H, b->pre_norm, e->eps, B->nc);
-        qkv_heads(e, be, b, B->nc, n, 1, Kc + m0 * H, H);
-        qkv_heads(e, be, b, B->nc, n, 2, Vc + m0 * H, H);
-        be->rope_neox(be, Kc + m0 * H, H, HD, n, NH, HD, m0, b->inv_freq, e->rope_scale);
-    }
     float scale = (float)(1.0 / sqrt((double)HD));
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->rmsnorm_eps_out(be, B->r + m0 * H, n, H, b->pre_norm, e->eps, B->nc);
-        qkv_heads(e, be, b, B->nc, n, 0, B->oc, H);
+        lin(be, B->nc, n, H, H, &b->wqkv, 0, b->wqkv_b, 3 * H, B->pc, 3 * H, 0);
+        float *dst[3] = {B->oc, Kc + m0 * H, Vc + m0 * H};
+        for (int j = 0; j < 3; j++)
+            for (size_t h = 0; h < NH; h++) be->copy_cm(be, B->pc + qkv_row(e, j, h), 3 * H, dst[j] + h * HD, H, n, HD);
+        be->rope_neox(be, Kc + m0 * H, H, HD, n, NH, HD, m0, b->inv_freq, e->rope_scale);
         be->rope_neox(be, B->oc, H, HD, n, NH, HD, m0, b->inv_freq, e->rope_scale);
         if (be->attention(be, B->oc, H, HD, Kc, H, HD, Vc, H, HD, n, m0 + n, NH, HD, m0, scale, B->xc, H, HD)) return -1;
         lin(be, B->xc, n, H, H, &b->wo, 0, b->wo_b, H, B->r + m0 * H, H, HD_LIN_ACC);
@@ -766,7 +764,7 @@ static void mlp(evo2 *e, hd_backend *be, const eblock *b, ebuf *B, int tap)
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->rmsnorm_eps_out(be, B->r + m0 * H, n, H, b->post_norm, e->eps, B->nc);
         lin(be, B->nc, n, H, H, &b->l1, 0, NULL, I, B->mc, 2 * I, 0);
-        lin(be, B->nc, n, H, H, &b->l2, 0, NULL, I, B->mc + I, 2 * I, 0);
+        lin(be, B->nc, n, H, H, &b->l2, 0, NULL, I, B->mc + I, 2 * I, HD_LIN_SAME_X);
         be->gated_act(be, B->mc, 2 * I, B->mc + I, 2 * I, n, I, b->act);
         lin(be, B->mc, n, I, 2 * I, &b->l3, 0, NULL, H, B->oc, H, 0);
         if (tap) be->download(be, B->tap + m0 * H, B->oc, n * H * sizeof(float));

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -690,19 +691,10 @@ const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int n
     return model_f32(m, kind, shape, ndim, 1, name);
 }
 
-/* Index of the first non-finite BF16 value of v[0, n) (exponent bits all set), or n.  The scan is what pages a
- * memory-mapped checkpoint in (13 GB for Evo 2 7B): the kernel is asked to read ahead, and each block is one
- * vectorised pass.  No OpenMP here: a process that loads a model and then forks (hyenadna bench) must not
- * have started a thread pool (the child would wait on its threads forever). */
-static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
+/* Index of the first non-finite BF16 value of v[0, n) (exponent bits all set), or n: one vectorised pass. */
+static size_t scan_bf16(const uint16_t *v, size_t n)
 {
     const size_t B = (size_t)1 << 16;
-#ifdef MADV_WILLNEED
-    if (n >= B) {
-        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)v & ~(pg - 1);
-        madvise((void *)a, (uintptr_t)(v + n) - a, MADV_WILLNEED);   /* advice only: failure changes nothing */
-    }
-#endif
     for (size_t i0 = 0; i0 < n; i0 += B) {
         size_t i1 = i0 + B < n ? i0 + B : n;
         unsigned bad = 0;
@@ -712,6 +704,49 @@ static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
             for (size_t i = i0; i < i1; i++)
                 if ((v[i] & 0x7f80u) == 0x7f80u) return i;
     }
+    return n;
+}
+
+typedef struct { const uint16_t *v; size_t n, bad; } scan_part;
+static void *scan_part_run(void *arg)
+{
+    scan_part *p = arg;
+    p->bad = scan_bf16(p->v, p->n);
+    return NULL;
+}
+
+/* The same over a whole tensor, which is what pages a memory-mapped checkpoint in (13 GB for Evo 2 7B): the
+ * kernel is asked to read ahead, and a large tensor is cut into hd_load_threads() parts scanned by threads of
+ * their own (pthreads, joined here: no OpenMP pool may be started while loading, as a process that loads a model
+ * and then forks, hyenadna bench, would have its child wait on the pool's threads forever). */
+static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
+{
+#ifdef MADV_WILLNEED
+    if (n >= ((size_t)1 << 16)) {
+        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)v & ~(pg - 1);
+        madvise((void *)a, (uintptr_t)(v + n) - a, MADV_WILLNEED);   /* advice only: failure changes nothing */
+    }
+#endif
+    enum { MAXT = 16 };
+    size_t T = (size_t)hd_load_threads(), per;
+    if (T > MAXT) T = MAXT;
+    if (T < 2 || n < ((size_t)8 << 20)) return scan_bf16(v, n);
+    per = (n + T - 1) / T;
+    scan_part part[MAXT];
+    pthread_t th[MAXT];
+    int started[MAXT] = {0};
+    for (size_t t = 0; t < T; t++) {
+        size_t a = t * per < n ? t * per : n, b = a + per < n ? a + per : n;
+        part[t] = (scan_part){v + a, b - a, b - a};
+        if (t) started[t] = !pthread_create(&th[t], NULL, scan_part_run, &part[t]);
+    }
+    scan_part_run(&part[0]);
+    for (size_t t = 1; t < T; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else scan_part_run(&part[t]);   /* no thread for it: here */
+    }
+    for (size_t t = 0; t < T; t++)
+        if (part[t].bad < part[t].n) return (size_t)(part[t].v - v) + part[t].bad;
     return n;
 }
 

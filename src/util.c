@@ -210,6 +210,10 @@ int hd_default_threads(void)
     return n > 0 ? (int)n : 1;
 }
 
+static int load_threads;   /* 0: every core */
+void hd_set_load_threads(int n) { load_threads = n > 0 ? n : 0; }
+int hd_load_threads(void) { return load_threads > 0 ? load_threads : hd_default_threads(); }
+
 float hd_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;

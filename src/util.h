@@ -59,6 +59,11 @@ char *hd_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Thread count: 0 means every online core. */
 int hd_default_threads(void);
+/* Threads a model's loading may use (checking a memory-mapped checkpoint's values as its pages come in): what
+ * --threads said (0 = every core, also until set), set by the command line before it opens a model.  Threads
+ * started for it are joined before the load returns. */
+void hd_set_load_threads(int n);
+int hd_load_threads(void);
 
 /* Human-readable byte count into buf ("1.8 MB"). */
 const char *hd_fmt_bytes(double bytes, char *buf, size_t n);

@@ -73,6 +73,24 @@ static int run_amx_cm(int xt, int yt, size_t M, size_t N, size_t K, const float 
     free(Wr);
     return rc;
 }
+/* a product that starts from zero (gemm_packed's zero): into a buffer of NaNs (a NaN read would stay a NaN), then
+ * added to Y for the reference's Y0 + X·Wᵀ */
+static int run_amx_zero(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y,
+                        size_t ldy)
+{
+    uint32_t *Wp = hd_cpu_bf16_pack_w(W, N, K, 0);
+    uint32_t *Xp = aligned_alloc(64, (hd_cpu_amx_x_len(M, K) ? hd_cpu_amx_x_len(M, K) : 16) * sizeof(uint32_t));
+    size_t ny = (yt ? N : M) * ldy;
+    float *T = malloc((ny ? ny : 1) * sizeof(float));
+    cr_assert(Wp && Xp && T);
+    for (size_t i = 0; i < ny; i++) T[i] = NAN;
+    hd_cpu_amx_pack_x(xt, 0, M, K, X, ldx, Xp);
+    int rc = hd_cpu_amx_gemm_packed(Xp, M, N, K, Wp, yt, 1, T, ldy);
+    for (size_t r = 0; r < (yt ? N : M); r++)
+        for (size_t c = 0; c < (yt ? M : N); c++) Y[r * ldy + c] += T[r * ldy + c];
+    free(Wp), free(Xp), free(T);
+    return rc;
+}
 static int run_vdp(int xt, int yt, size_t M, size_t N, size_t K, const float *X, size_t ldx, const float *W, float *Y, size_t ldy)
 {
     return run_packed(hd_cpu_bf16_gemm, xt, yt, M, N, K, X, ldx, W, Y, ldy);
@@ -167,6 +185,7 @@ Test(amx, gemm_against_reference)
         cr_assert(hd_cpu_amx_supported(), "the processor has AMX-BF16 but the kernel refused the tile state");
         sweep(run_amx, "AMX", SM, NS(SM));
         sweep(run_amx_cm, "AMX, weights as A tiles", SM, NS(SM));
+        sweep(run_amx_zero, "AMX, from zero", SM, NS(SM));
     } else {
         cr_log_warn("this processor lacks AMX-BF16: the AMX kernel is not tested here, the VDPBF16PS fallback is");
         cr_assert_not(hd_cpu_amx_supported());

@@ -243,21 +243,49 @@ Test(evo2, decode_short_prompts_match_forward)
     hd_model_close(m);
 }
 
+/* The logits [L, V] of one forward of L tokens (a fixed mix of cases and N) on backend be; the caller frees */
+static float *mixed_logits(hd_model *m, hd_backend *be, size_t L, size_t mul, size_t div)
+{
+    size_t V = (size_t)m->n_logits;
+    int32_t *ids = malloc(L * sizeof *ids);
+    float *lg = malloc(L * V * sizeof(float));
+    cr_assert(ids && lg);
+    for (size_t i = 0; i < L; i++) ids[i] = "ACGTacgtN"[(i * mul + i / div) % 9];
+    hd_fwd f = {.logits = lg, .layer = -1};
+    cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
+    free(ids);
+    return lg;
+}
+
 Test(evo2, threads_bit_identical)
 {
     hd_model *m = open_fixture();
     hd_backend *b1 = hd_backend_cpu_new(1), *b2 = hd_backend_cpu_new(2);
     size_t L = 700, V = (size_t)m->n_logits;
-    int32_t *ids = malloc(L * sizeof *ids);
-    for (size_t i = 0; i < L; i++) ids[i] = "ACGTacgtN"[(i * 7 + i / 3) % 9];
-    float *a = malloc(L * V * sizeof(float)), *b = malloc(L * V * sizeof(float));
-    hd_fwd f1 = {.logits = a, .layer = -1}, f2 = {.logits = b, .layer = -1};
-    cr_assert_eq(hd_model_forward(m, b1, ids, L, &f1), 0, "%s", hd_error());
-    cr_assert_eq(hd_model_forward(m, b2, ids, L, &f2), 0, "%s", hd_error());
+    float *a = mixed_logits(m, b1, L, 7, 3), *b = mixed_logits(m, b2, L, 7, 3);
     cr_assert_eq(memcmp(a, b, L * V * sizeof(float)), 0, "1 and 2 threads differ");
-    free(a); free(b); free(ids);
+    free(a); free(b);
     hd_backend_free(b1);
     hd_backend_free(b2);
+    hd_model_close(m);
+}
+
+/* Position-wise work (projections, attention queries) runs chunk by chunk (§6.10): chunks that do not divide L,
+ * attention's queries in several chunks against the keys so far, give the logits of one chunk (sums in another
+ * grouping: within fp32 rounding) */
+Test(evo2, chunks_match_one_chunk)
+{
+    hd_model *m = open_fixture();
+    hd_backend *one = hd_backend_cpu_new(2), *many = hd_backend_cpu_new(2);
+    size_t L = 700, V = (size_t)m->n_logits;
+    many->chunk = 96;
+    float *a = mixed_logits(m, one, L, 5, 7), *b = mixed_logits(m, many, L, 5, 7);
+    double mx, rel = rel_frob(b, a, L * V, &mx);
+    cr_log_info("evo2-tiny chunks of 96 vs one chunk: logits rel_F %.2e", rel);
+    cr_assert_leq(rel, 1e-5, "chunks of 96 positions differ from one chunk: rel_F %.3g", rel);
+    free(a); free(b);
+    hd_backend_free(one);
+    hd_backend_free(many);
     hd_model_close(m);
 }
 

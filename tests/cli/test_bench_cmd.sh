@@ -20,6 +20,12 @@ has "$tmp/out" "^BLAS: " "table: BLAS line"
 has "$tmp/out" "^FFT: FFTW3 single precision, planner " "table: FFT planner"
 empty "$tmp/err" "bench: stderr without --progress"
 
+# in bf16 (where the processor has AVX512_BF16) the rate is the bf16 kernel's: GEMM, not SGEMM
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  expect 0 "bench --precision bf16" -- "$H" bench -L 64 -r 1 -@ 1 --precision bf16
+  has "$tmp/out" "^GEMM: [0-9.]* GFLOP/s on cpu (1 thread, bf16 projections" "table: bf16 GEMM rate"
+fi
+
 # JSON: every field, with values that hang together
 expect 0 "bench --json" -- "$H" bench --json -L 1k,0.5k,10 -r 3 -w 1 -@ 1
 cp "$tmp/out" "$tmp/b.json"

@@ -7,9 +7,10 @@
  * kernel holds 2×2 accumulator tiles (32 positions × 32 outputs) and two A and two B tiles, walks K in steps
  * of 32, and cuts N and K into chunks so that the packed input and weights being reused stay in the L2 and
  * L1 caches; an accumulator leaving the tiles between K chunks is stored as it is (fp32, exact) and loaded
- * back.  The accumulators start from Y's values, so every output is Y + one sum over k in an order that
- * depends on K alone: the results do not depend on the block of positions, the chunking or the thread count
- * (docs/models.md §3.6).  A channel-major output is computed as its transpose, Yt = W·Xᵀ (hd_cpu_amx_gemm_cm):
+ * back (into a buffer of the thread's, hd_cpu_scratch).  The accumulators start from Y's values (or from zero,
+ * when the caller has no bias or sum to add: the same result without writing Y twice), so every output is Y +
+ * one sum over k in an order that depends on K alone: the results do not depend on the block of positions, the
+ * chunking or the thread count (docs/models.md §3.6).  A channel-major output is computed as its transpose, Yt = W·Xᵀ (hd_cpu_amx_gemm_cm):
  * the weights packed as A tiles (bf16.c's rows layout), the positions as B tiles, and the accumulators again
  * loaded and stored in place — the same sums, bit for bit, without transposing the accumulators.  On one
  * Sapphire Rapids core the loop reaches ~1 TFLOP/s with its data in L2 (tile loads, not TDPBF16PS, are the
@@ -157,7 +158,7 @@ AMX_TARGET static void c_back(const float *t, size_t m, size_t n, size_t M, size
 /* M ≤ MC positions, packed in A ([mt][ks] tiles), against every output: output chunk by output chunk, K chunk
  * by K chunk; accumulators between K chunks wait in C (fp32, exact) */
 AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint32_t *B, size_t nblk, size_t M,
-                             size_t N, int yt, float *Y, size_t ldy, float *C)
+                             size_t N, int yt, int zero, float *Y, size_t ldy, float *C)
 {
     float t[1024] __attribute__((aligned(64)));
     for (size_t jc = 0; jc < nblk; jc += NC) {
@@ -168,7 +169,8 @@ AMX_TARGET static void block(const uint32_t *A, size_t mt, size_t ks, const uint
                 for (size_t i = 0; i < mt; i += 2) {
                     size_t m = 16 * i, n = 16 * j;
                     float *c = C + (((j - jc) / 2 * (mt / 2) + i / 2) * 4) * 256;
-                    if (kc == 0) ACC4(C_LOAD);
+                    if (kc == 0 && zero) ACC4(_tile_zero);
+                    else if (kc == 0) ACC4(C_LOAD);
                     else ACC4(BUF_LOAD);
                     const uint32_t *a0 = A + i * ks * 256, *a1 = a0 + ks * 256;
                     const uint32_t *b0 = B + j * ks * 256, *b1 = b0 + ks * 256;
@@ -199,20 +201,19 @@ void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, siz
 }
 
 AMX_TARGET int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt,
-                                      float *Y, size_t ldy)
+                                      int zero, float *Y, size_t ldy)
 {
     if (!amx_ready()) return -1;   /* (the callers ask hd_cpu_amx_supported first) */
     if (!M || !N) return 0;
     size_t ks = hd_cpu_bf16_khp(K) / 16, nblk = hd_cpu_bf16_nblk(N);
-    float *C = ks > KC ? aligned_alloc(64, MC * NC * 16 * sizeof(float)) : NULL;
+    float *C = ks > KC ? hd_cpu_scratch(HD_CPU_SCRATCH_AMX_C, MC * NC * 16 * sizeof(float)) : NULL;
     if (ks > KC && !C) return -1;
     tiles_config();
     for (size_t m0 = 0; m0 < M; m0 += MC) {
         size_t mb = M - m0 < MC ? M - m0 : MC;
-        block(A + m0 / 16 * ks * 256, (mb + 31) / 32 * 2, ks, Wp, nblk, mb, N, yt, yt ? Y + m0 : Y + m0 * ldy, ldy, C);
+        block(A + m0 / 16 * ks * 256, (mb + 31) / 32 * 2, ks, Wp, nblk, mb, N, yt, zero, yt ? Y + m0 : Y + m0 * ldy, ldy, C);
     }
     _tile_release();
-    free(C);
     return 0;
 }
 
@@ -228,7 +229,7 @@ int hd_cpu_amx_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X
     for (size_t m0 = 0; m0 < M && !rc; m0 += MC) {
         size_t mb = M - m0 < MC ? M - m0 : MC, mt = (mb + 31) / 32 * 2;
         for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 0, m0 + 16 * i, M, K, X, ldx, ks, A + i * ks * 256);
-        rc = hd_cpu_amx_gemm_packed(A, mb, N, K, Wp, yt, yt ? Y + m0 : Y + m0 * ldy, ldy);
+        rc = hd_cpu_amx_gemm_packed(A, mb, N, K, Wp, yt, 0, yt ? Y + m0 : Y + m0 * ldy, ldy);
     }
     free(A);
     return rc;
@@ -243,7 +244,7 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
     uint32_t *Xv = aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t));
     if (!Xv) return -1;
     for (size_t i = 0; i < mt; i++) hd_cpu_bf16_pack_x16(xt, 1, 16 * i, M, K, X, ldx, ks, Xv + i * ks * 256);
-    int rc = hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, Yt, ldy);
+    int rc = hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, 0, Yt, ldy);
     free(Xv);
     return rc;
 }
@@ -258,8 +259,8 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
 {
     return -1;
 }
-int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
-                           size_t ldy)
+int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, int zero,
+                           float *Y, size_t ldy)
 {
     return -1;
 }

@@ -44,6 +44,9 @@ typedef struct {
     int amx;             /* … on AMX tiles (where hd_cpu_amx_supported when bf16 was set) */
     fft_scratch *fs;     /* [nthreads] fftconv's buffers per OpenMP thread, kept across calls (fft_scratch_get) */
     size_t part_min, part_block;   /* fftconv's partitioned convolution (hd_cpu_fftconv_partition) */
+    uint32_t *xp;        /* hd_cpu_xpack's buffer: xp_cap values, holding the packing of xp_key */
+    size_t xp_cap;
+    struct { const float *X; size_t M, K, ldx; int xt, vnni; } xp_key;
 } cpu_priv;
 
 struct hd_spectra {
@@ -62,6 +65,40 @@ static const float *cpu_weights(hd_backend *be, const float *host, size_t n) { r
 static void cpu_copy(hd_backend *be, void *dst, const void *src, size_t bytes)
 {
     if (dst != src) memcpy(dst, src, bytes);
+}
+
+/* ---------------------------------------------------------------- per-thread scratch */
+
+/* Each thread's scratch buffers, kept from one op to the next (a buffer freed and allocated again at every GEMM
+ * comes back from the kernel as fresh zeroed pages, which cost as much as the packing itself) and freed when the
+ * thread ends. */
+typedef struct { void *p[HD_CPU_SCRATCH_SLOTS]; size_t cap[HD_CPU_SCRATCH_SLOTS]; } scratch_set;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *v)
+{
+    scratch_set *S = v;
+    for (int i = 0; i < HD_CPU_SCRATCH_SLOTS; i++) free(S->p[i]);
+    free(S);
+}
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+void *hd_cpu_scratch(int slot, size_t bytes)
+{
+    pthread_once(&scratch_once, scratch_init);
+    scratch_set *S = pthread_getspecific(scratch_key);
+    if (!S) {
+        if (!(S = calloc(1, sizeof *S))) return NULL;
+        if (pthread_setspecific(scratch_key, S)) { free(S); return NULL; }
+    }
+    if (bytes > S->cap[slot]) {
+        free(S->p[slot]);
+        S->cap[slot] = 0;
+        if (!(S->p[slot] = aligned_alloc(64, (bytes + 63) / 64 * 64))) return NULL;
+        S->cap[slot] = bytes;
+    }
+    return S->p[slot];
 }
 
 /* ---------------------------------------------------------------- dense */
@@ -85,12 +122,13 @@ static void fill_bias_rows(float *Y, size_t M, size_t N, size_t ldy, const float
  * OpenMP thread: the block layout does not depend on the thread count, so results are bit-identical
  * with 1 and N threads (OpenBLAS's own threading changes the rounding with the thread count). */
 
-void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt)
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt, size_t M)
 {
     cpu_priv *P = be->priv;
-    w->W = W, w->N = N, w->K = K, w->amx = P->amx;
+    w->W = W, w->N = N, w->K = K, w->amx = P->amx, w->gemv = 0;
     w->bf = w->bfr = NULL;
     if (!P->bf16 || !N || !K) return;
+    if (M <= HD_CPU_BF16_GEMV_M) { w->gemv = 1; return; }   /* a decoding step: no packing */
     if (P->amx && yt) w->bfr = hd_cpu_bf16_pack_w(W, N, K, 1);   /* AMX, channel-major out: the weights as A tiles */
     else w->bf = hd_cpu_bf16_pack_w(W, N, K, 0);
 }
@@ -112,6 +150,7 @@ void hd_cpu_gemm(int xt, int yt, size_t M, size_t N, size_t K, const float *X, s
                  size_t ldy)
 {
     if (!M || !N) return;
+    if (w->gemv && M <= HD_CPU_BF16_GEMV_M && !hd_cpu_bf16_gemv(xt, yt, M, N, K, X, ldx, w->W, 0, Y, ldy)) return;
     if (w->bfr && yt && !hd_cpu_amx_gemm_cm(xt, M, N, K, X, ldx, w->bfr, Y, ldy)) return;
     if (w->bf && !(w->amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xt, yt, M, N, K, X, ldx, w->bf, Y, ldy)) return;
     const float *W = w->W;
@@ -129,7 +168,7 @@ static void blocked_gemm(hd_backend *be, int xt, int yt, const float *X, size_t 
                          const float *W, size_t N, float *Y, size_t ldy)
 {
     hd_cpu_w w;
-    hd_cpu_w_init(be, &w, W, N, K, yt);
+    hd_cpu_w_init(be, &w, W, N, K, yt, M);
     #pragma omp parallel for schedule(dynamic, 1) if (M > HD_GEMM_BLOCK)
     for (size_t m0 = 0; m0 < M; m0 += HD_GEMM_BLOCK) {
         size_t mb = M - m0 < HD_GEMM_BLOCK ? M - m0 : HD_GEMM_BLOCK;
@@ -731,28 +770,43 @@ static size_t part_block(const cpu_priv *P, size_t L)
     return best;
 }
 
-/* cpu_fftconv without cached spectra, by blocks (part_conv) */
-static int fftconv_part(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, size_t B, const float *k, size_t Lk,
-                        size_t ldk, const float *dbias)
+/* the per-thread buffers' table, before a parallel region */
+static int fft_scratch_init(hd_backend *be)
 {
     cpu_priv *P = be->priv;
-    size_t M = 2 * B, nP = (L + B - 1) / B;
-    fft_plan *p = get_plan(be, M);
-    if (!p) return -1;
     if (!P->fs && !(P->fs = calloc((size_t)be->nthreads, sizeof *P->fs))) {
         hd_set_error(HD_EMODEL, "out of memory");
         return -1;
     }
+    return 0;
+}
+
+/* In a parallel region of be->nthreads threads: this thread's buffers for N points (K with want_k; the blocks of
+ * part_conv for `parts` blocks of N/2 positions with parts > 0), NULL when out of memory */
+static fft_scratch *thread_scratch(hd_backend *be, size_t N, int want_k, size_t parts)
+{
+    cpu_priv *P = be->priv;
+#ifdef _OPENMP
+    int tid = omp_get_thread_num();
+#else
+    int tid = 0;
+#endif
+    fft_scratch *f = tid < be->nthreads ? fft_scratch_get(P, tid, N, want_k) : NULL;
+    return f && parts && part_scratch(f, parts, N) ? NULL : f;
+}
+
+/* cpu_fftconv without cached spectra, by blocks (part_conv) */
+static int fftconv_part(hd_backend *be, float *u, size_t C, size_t L, size_t ldu, size_t B, const float *k, size_t Lk,
+                        size_t ldk, const float *dbias)
+{
+    size_t M = 2 * B, nP = (L + B - 1) / B;
+    fft_plan *p = get_plan(be, M);
+    if (!p) return -1;
+    if (fft_scratch_init(be)) return -1;
     int fail = 0;
     #pragma omp parallel num_threads(be->nthreads)
     {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
-        fft_scratch *f = tid < be->nthreads ? fft_scratch_get(P, tid, M, 0) : NULL;
-        if (f && part_scratch(f, nP, M)) f = NULL;
+        fft_scratch *f = thread_scratch(be, M, 0, nP);
         if (!f) {
             #pragma omp atomic write
             fail = 1;
@@ -775,20 +829,12 @@ static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu,
     if (N < 2 * L - 1) { hd_set_error(HD_EMODEL, "internal error: FFT size %zu too small for length %zu", N, L); return -1; }
     fft_plan *p = get_plan(be, N);
     if (!p) return -1;
-    if (!P->fs && !(P->fs = calloc((size_t)be->nthreads, sizeof *P->fs))) {
-        hd_set_error(HD_EMODEL, "out of memory");
-        return -1;
-    }
+    if (fft_scratch_init(be)) return -1;
     size_t nc = N / 2 + 1;
     int fail = 0;
     #pragma omp parallel num_threads(be->nthreads)
     {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
-        fft_scratch *f = tid < be->nthreads ? fft_scratch_get(P, tid, N, !spec) : NULL;
+        fft_scratch *f = thread_scratch(be, N, !spec, 0);
         if (!f) {
             #pragma omp atomic write
             fail = 1;
@@ -859,9 +905,28 @@ static int cpu_set_precision(hd_backend *be, hd_precision p)
     return 0;
 }
 
+const uint32_t *hd_cpu_xpack(hd_backend *be, int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, int reuse)
+{
+    cpu_priv *P = be->priv;
+    size_t n = hd_cpu_amx_x_len(M, K);
+    if (reuse && P->xp && P->xp_key.X == X && P->xp_key.M == M && P->xp_key.K == K && P->xp_key.ldx == ldx &&
+        P->xp_key.xt == xt && P->xp_key.vnni == vnni)
+        return P->xp;
+    if (n > P->xp_cap) {
+        free(P->xp);
+        P->xp_cap = 0;
+        if (!(P->xp = aligned_alloc(64, n * sizeof(uint32_t)))) return NULL;
+        P->xp_cap = n;
+    }
+    hd_cpu_amx_pack_x(xt, vnni, M, K, X, ldx, P->xp);
+    P->xp_key.X = X, P->xp_key.M = M, P->xp_key.K = K, P->xp_key.ldx = ldx, P->xp_key.xt = xt, P->xp_key.vnni = vnni;
+    return P->xp;
+}
+
 static void cpu_destroy(hd_backend *be)
 {
     cpu_priv *P = be->priv;
+    free(P->xp);
     for (int i = 0; i < P->n_plans; i++) {
         fftwf_destroy_plan(P->plans[i].r2c);
         fftwf_destroy_plan(P->plans[i].c2r);

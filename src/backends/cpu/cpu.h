@@ -64,10 +64,12 @@ void hd_backend_cpu_hyena_init(hd_backend *be);
 /* The weights of a projection as the GEMMs take them: W [N, K] itself, and in bf16 (--precision bf16) also the
  * packed bf16 copy the kernels of bf16.c and amx.c read, in the one layout the op's output needs (yt: a
  * channel-major output, which AMX computes from bfr, the weights as A tiles; else bf), NULL in fp32 or when there
- * was no memory for it (then the projection runs in fp32); amx set when the AMX kernel takes it.  Made once per
- * op call, shared by its blocks, freed after. */
-typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx; } hd_cpu_w;
-void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt);
+ * was no memory for it (then the projection runs in fp32); amx set when the AMX kernel takes it; gemv set instead
+ * when the op has at most HD_CPU_BF16_GEMV_M positions (a decoding step): W is then read as it is, rounded on the
+ * fly (hd_cpu_bf16_gemv), rather than packed whole for one position.  Made once per op call (M positions),
+ * shared by its blocks, freed after. */
+typedef struct { const float *W; size_t N, K; uint32_t *bf, *bfr; int amx, gemv; } hd_cpu_w;
+void hd_cpu_w_init(hd_backend *be, hd_cpu_w *w, const float *W, size_t N, size_t K, int yt, size_t M);
 void hd_cpu_w_free(hd_cpu_w *w);
 
 /* The backend's projection kernel: HD_CPU_FP32 (OpenBLAS SGEMM), HD_CPU_BF16 (VDPBF16PS, bf16.c) or
@@ -117,13 +119,24 @@ int hd_cpu_amx_gemm_cm(int xt, size_t M, size_t N, size_t K, const float *X, siz
                        size_t ldy);
 /* … and in two steps, for many weight panels against the same inputs: X [M, K] (xt: channel-major) packed
  * into hd_cpu_amx_x_len(M, K) uint32 values, 64-byte aligned (OpenMP threads over tiles of positions; vnni: as
- * B tiles), then Y (+)= X·Wᵀ from the packed inputs (0, or -1 when out of memory or without AMX); with
+ * B tiles), then Y (+)= X·Wᵀ from the packed inputs (0, or -1 when out of memory or without AMX, Y untouched;
+ * zero: Y's values are not read, Y = X·Wᵀ); with
  * B tiles of positions and rows-layout weights as A, hd_cpu_amx_gemm_packed(Wr, N, M, K, Xv, 0, Yt, ldy) gives
  * the channel-major Yt */
 size_t hd_cpu_amx_x_len(size_t M, size_t K);
+/* X packed as by hd_cpu_amx_pack_x into a buffer the backend keeps (grown as needed, freed with the backend: no
+ * fresh pages to fault in at every projection); with reuse, the previous packing itself when it was of the same
+ * X, shape and layout (HD_LIN_SAME_X).  NULL when out of memory.  One caller at a time per backend. */
+const uint32_t *hd_cpu_xpack(hd_backend *be, int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, int reuse);
 void hd_cpu_amx_pack_x(int xt, int vnni, size_t M, size_t K, const float *X, size_t ldx, uint32_t *A);
-int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, float *Y,
-                           size_t ldy);
+int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, const uint32_t *Wp, int yt, int zero,
+                           float *Y, size_t ldy);
+
+/* A buffer of at least bytes (64-byte aligned) of the calling thread's, kept for its next call with the same slot
+ * (its contents are not kept across slots' users: each op fills what it reads) and freed when the thread ends;
+ * NULL when out of memory. */
+enum { HD_CPU_SCRATCH_AMX_C, HD_CPU_SCRATCH_PANEL, HD_CPU_SCRATCH_F32, HD_CPU_SCRATCH_SLOTS };
+void *hd_cpu_scratch(int slot, size_t bytes);
 
 /* Row kernels of cpu.c shared with the fused ops (one row or range; no threading) */
 void hd_cpu_layernorm_row(const float *x, size_t D, const float *g, const float *bt, float eps, float *y);

@@ -58,25 +58,34 @@ static void sgemm_task(const float *X, size_t m0, size_t mb, size_t K, size_t ld
     }
 }
 
+/* Y's block of a task set to zero (the tasks of a zero-start product that do not start from zero themselves) */
+static void zero_block(float *Yb, size_t ldy, int ycm, size_t mb, size_t pn)
+{
+    for (size_t r = 0; r < (ycm ? pn : mb); r++) memset(Yb + r * ldy, 0, (ycm ? mb : pn) * sizeof(float));
+}
+
 /* --precision bf16 (docs/models.md §6.9): each panel of LIN_PANEL weight rows packed once for the bf16 kernel
  * (AMX tiles where present, else VDPBF16PS; bf16.c) — stored BF16 weights as they are, float32 weights
  * rounded to nearest even — and run against the positions, rounded to bf16, with fp32 sums.  For AMX the
  * positions are packed once, for all panels.  A few positions (cached decoding) take the weights unpacked
  * (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
  * threads, blocks of positions too (the panel then packed once per task).  The kernels' sums do not depend on
- * the tasks, so neither do the results.  A task without memory for its panel runs in fp32. */
+ * the tasks, so neither do the results.  A task without memory for its panel runs in fp32.  The packed
+ * positions are the backend's (hd_cpu_xpack; same_x: the previous call's, HD_LIN_SAME_X), the panels each
+ * thread's scratch; zero: Y was not set and the AMX products start from zero (a task on another kernel zeroes
+ * its block first). */
 static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
-                        size_t N, float *Y, size_t ldy, int xcm, int ycm)
+                        size_t N, float *Y, size_t ldy, int xcm, int ycm, int same_x, int zero)
 {
     int amx = hd_cpu_gemm_kind(be) == HD_CPU_AMX;
     size_t np = (N + LIN_PANEL - 1) / LIN_PANEL, nb = 1, nt = (size_t)(be->nthreads > 0 ? be->nthreads : 1);
     if (np < 2 * nt && M > LIN_BLOCK) nb = (M + LIN_BLOCK - 1) / LIN_BLOCK;
     size_t mstep = nb == 1 ? M : LIN_BLOCK, ntask = np * nb;
-    uint32_t *Xp = amx && M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_amx_x_len(M, K) * sizeof(uint32_t)) : NULL;
-    if (Xp) hd_cpu_amx_pack_x(xcm != 0, ycm != 0, M, K, X, ldx, Xp);   /* channel-major out: positions as B tiles */
+    /* channel-major out: positions as B tiles */
+    const uint32_t *Xp = amx && M > HD_CPU_BF16_GEMV_M ? hd_cpu_xpack(be, xcm != 0, ycm != 0, M, K, X, ldx, same_x) : NULL;
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
-        uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? aligned_alloc(64, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
+        uint32_t *Wp = M > HD_CPU_BF16_GEMV_M ? hd_cpu_scratch(HD_CPU_SCRATCH_PANEL, hd_cpu_bf16_packed_len(LIN_PANEL, K) * sizeof(uint32_t)) : NULL;
         #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < ntask; task++) {
             size_t p = task / nb, blk = task % nb;
@@ -84,6 +93,7 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
             size_t m0 = blk * mstep, mb = M - m0 < mstep ? M - m0 : mstep;
             const float *Xb = xcm ? X + m0 : X + m0 * ldx;
             float *Yb = ycm ? Y + n0 * ldy + m0 : Y + m0 * ldy + n0;
+            if (zero && !(Xp && Wp && mb > HD_CPU_BF16_GEMV_M)) zero_block(Yb, ldy, ycm, mb, pn);
             if (mb <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
                 const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
                 if (!hd_cpu_bf16_gemv(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wn, wbf16, Yb, ldy)) continue;
@@ -92,21 +102,19 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
                 const uint32_t *Xb16 = Xp ? Xp + m0 * hd_cpu_bf16_khp(K) : NULL;
                 if (Xp && ycm) {   /* Yt = Wpanel·Xᵀ: the panel as A tiles, stored in place */
                     hd_cpu_bf16_pack_rows(Wn, wbf16, pn, K, Wp);
-                    if (!hd_cpu_amx_gemm_packed(Wp, pn, mb, K, Xb16, 0, Yb, ldy)) continue;
+                    if (!hd_cpu_amx_gemm_packed(Wp, pn, mb, K, Xb16, 0, zero, Yb, ldy)) continue;
                 } else {
                     hd_cpu_bf16_pack(Wn, wbf16, pn, K, Wp);
-                    if (Xp ? !hd_cpu_amx_gemm_packed(Xb16, mb, pn, K, Wp, 0, Yb, ldy)
+                    if (Xp ? !hd_cpu_amx_gemm_packed(Xb16, mb, pn, K, Wp, 0, zero, Yb, ldy)
                            : !(amx ? hd_cpu_amx_gemm : hd_cpu_bf16_gemm)(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wp, Yb, ldy))
                         continue;
                 }
             }
-            float *panel = wbf16 ? malloc(LIN_PANEL * K * sizeof(float)) : NULL;
+            if (zero) zero_block(Yb, ldy, ycm, mb, pn);   /* (a kernel that failed left Y as it was) */
+            float *panel = wbf16 ? hd_cpu_scratch(HD_CPU_SCRATCH_F32, LIN_PANEL * K * sizeof(float)) : NULL;
             sgemm_task(X, m0, mb, K, ldx, W, wbf16, n0, pn, Y, ldy, xcm, ycm, panel);
-            free(panel);
         }
-        free(Wp);
     }
-    free(Xp);
 }
 
 static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, size_t ldx, const void *W, int wbf16,
@@ -114,15 +122,17 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
 {
     if (!M || !N) return;
     int xcm = flags & HD_LIN_X_CM, ycm = flags & HD_LIN_Y_CM, acc = flags & HD_LIN_ACC;
-    /* the bias (or zero) first; every GEMM then accumulates (beta = 1) */
-    if (ycm) {
+    /* the bias (or zero) first; every GEMM then accumulates (beta = 1) — except that the AMX kernel starts a
+     * product without bias from zero itself (the same sums: 0 + x is x) */
+    int zero = !acc && !b && hd_cpu_gemm_kind(be) == HD_CPU_AMX && M > HD_CPU_BF16_GEMV_M;
+    if (!zero && ycm) {
         #pragma omp parallel for schedule(static) if (M * N > 65536)
         for (size_t n = 0; n < N; n++) {
             float *y = Y + n * ldy, v = b ? b[n] : 0.0f;
             if (acc) { if (b) for (size_t m = 0; m < M; m++) y[m] += v; }
             else for (size_t m = 0; m < M; m++) y[m] = v;
         }
-    } else {
+    } else if (!zero) {
         #pragma omp parallel for schedule(static) if (M * N > 65536)
         for (size_t m = 0; m < M; m++) {
             float *y = Y + m * ldy;
@@ -132,13 +142,13 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
         }
     }
     if (hd_cpu_gemm_kind(be) != HD_CPU_FP32) {
-        linear_bf16(be, X, M, K, ldx, W, wbf16, N, Y, ldy, xcm, ycm);
+        linear_bf16(be, X, M, K, ldx, W, wbf16, N, Y, ldy, xcm, ycm, (flags & HD_LIN_SAME_X) != 0, zero);
         return;
     }
     size_t np = (N + LIN_PANEL - 1) / LIN_PANEL, nb = (M + LIN_BLOCK - 1) / LIN_BLOCK, ntask = np * nb;
     #pragma omp parallel if (ntask > 1 && M * N * K > (1u << 20))
     {
-        float *panel = wbf16 ? malloc(LIN_PANEL * K * sizeof(float)) : NULL;
+        float *panel = wbf16 ? hd_cpu_scratch(HD_CPU_SCRATCH_F32, LIN_PANEL * K * sizeof(float)) : NULL;
         #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < ntask; task++) {
             size_t p = task / nb, blk = task % nb;
@@ -146,7 +156,6 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
             size_t m0 = blk * LIN_BLOCK, mb = M - m0 < LIN_BLOCK ? M - m0 : LIN_BLOCK;
             sgemm_task(X, m0, mb, K, ldx, W, wbf16, n0, pn, Y, ldy, xcm, ycm, panel);
         }
-        free(panel);
     }
 }
 

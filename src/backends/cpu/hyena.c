@@ -100,7 +100,7 @@ static int mixer_in(hd_backend *be, const float *r, const int32_t *ids, const fl
     const size_t B = HD_GEMM_BLOCK, halo = K - 1, C3 = 3 * D;
     int fail = 0;
     hd_cpu_w wp = {0};
-    if (!ids) hd_cpu_w_init(be, &wp, W, C3, D, 1);
+    if (!ids) hd_cpu_w_init(be, &wp, W, C3, D, 1, M);
     #pragma omp parallel if (M > B)
     {
         float *hc = ids ? NULL : scratch((B + halo) * D, &fail), *pc = scratch(C3 * (B + halo), &fail),
@@ -170,7 +170,7 @@ static int cpu_hyena_out(hd_backend *be, const float *Y, const float *X0, size_t
     const size_t B = HD_GEMM_BLOCK;
     int fail = 0;
     hd_cpu_w wp;
-    hd_cpu_w_init(be, &wp, W, D, D, 0);
+    hd_cpu_w_init(be, &wp, W, D, D, 0, M);
     #pragma omp parallel if (M > B)
     {
         float *z = scratch(D * B, &fail), *oc = scratch(B * D, &fail);
@@ -197,8 +197,8 @@ static int cpu_mlp_residual(hd_backend *be, float *r, size_t M, size_t D, const 
     const size_t B = HD_GEMM_BLOCK;
     int fail = 0;
     hd_cpu_w w1, w2;
-    hd_cpu_w_init(be, &w1, W1, F, D, 0);
-    hd_cpu_w_init(be, &w2, W2, D, F, 0);
+    hd_cpu_w_init(be, &w1, W1, F, D, 0, M);
+    hd_cpu_w_init(be, &w2, W2, D, F, 0, M);
     #pragma omp parallel if (M > B)
     {
         float *hc = scratch(B * D, &fail), *mc = scratch(B * F, &fail), *oc = scratch(B * D, &fail);
