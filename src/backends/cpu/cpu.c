@@ -352,10 +352,9 @@ void hd_cpu_causal_conv_row(const float *xc, size_t T, size_t hist, const float 
     /* output t reads x[hist + t − (K−1) + j]; the first outputs may reach before the history */
     size_t t0 = hist >= K - 1 ? 0 : K - 1 - hist;
     if (t0 > T) t0 = T;
-    for (size_t t = 0; t < t0; t++) {
+    for (size_t t = 0; t < t0; t++) {   /* taps j ≥ K − 1 − hist − t only, in the same order */
         float s = bias;
-        for (size_t j = 0; j < K; j++)
-            if (hist + t + j >= K - 1) s += wc[j] * xc[hist + t + j - (K - 1)];
+        for (size_t j = K - 1 - hist - t; j < K; j++) s += wc[j] * xc[hist + t + j - (K - 1)];
         yc[t] = s;
     }
     conv_row(xc + (hist + t0 - (K - 1)), wc, K, bias, yc + t0, T - t0);

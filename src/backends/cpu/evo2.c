@@ -167,8 +167,14 @@ static void cpu_rmsnorm_eps_out(hd_backend *be, const float *X, size_t M, size_t
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * D;
         float *y = Y + m * D;
-        double ss = 0;
-        for (size_t d = 0; d < D; d++) ss += (double)x[d] * x[d];
+        /* Σx² in double, in 8 lanes added in a fixed order (one serial chain of 4,096 adds was 2 % of the 7B
+         * forward) */
+        double l[8] = {0}, ss = 0;
+        size_t d8 = D / 8 * 8;
+        for (size_t d = 0; d < d8; d += 8)
+            for (int j = 0; j < 8; j++) l[j] += (double)x[d + j] * x[d + j];
+        for (size_t d = d8; d < D; d++) ss += (double)x[d] * x[d];
+        ss += ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
         double r = 1.0 / (sqrt(ss / (double)D) + (double)eps);
         for (size_t d = 0; d < D; d++) y[d] = (float)((double)g[d] * ((double)x[d] * r));
     }
