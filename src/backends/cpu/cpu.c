@@ -25,15 +25,13 @@ typedef struct {
     fftwf_plan r2c, c2r;
 } fft_plan;
 
-/* One thread's fftconv buffers for transforms of up to N points: kept across calls, so that a forward's many
- * calls (a layer's channel groups, every layer) do not each map fresh pages the kernel must zero */
+/* One thread's fftconv buffers (hd_cpu_scratch: kept across calls, so that a forward's many calls — a layer's
+ * channel groups, every layer — do not each map fresh pages the kernel must zero) */
 typedef struct {
-    size_t N;
-    float *buf;          /* [N] */
+    float *buf;             /* [N] */
     fftwf_complex *U, *K;   /* [N/2 + 1] each; K only where the filter's spectrum is made on the fly */
-    size_t pn, tn;       /* complex values in KP and UP each, floats in tail (part_conv) */
     fftwf_complex *KP, *UP; /* [P, stride]: the spectra of the filter's and the input's blocks (part_conv) */
-    float *tail;         /* [block] the second half of the last block's output (part_conv) */
+    float *tail;            /* [N/2] the second half of the last block's output (part_conv) */
 } fft_scratch;
 
 typedef struct {
@@ -42,7 +40,6 @@ typedef struct {
     pthread_mutex_t lock;
     int bf16;            /* projections in bf16 (set_precision; only where hd_cpu_bf16_supported) */
     int amx;             /* … on AMX tiles (where hd_cpu_amx_supported when bf16 was set) */
-    fft_scratch *fs;     /* [nthreads] fftconv's buffers per OpenMP thread, kept across calls (fft_scratch_get) */
     size_t part_min, part_block;   /* fftconv's partitioned convolution (hd_cpu_fftconv_partition) */
     uint32_t *xp;        /* hd_cpu_xpack's buffer: xp_cap values, holding the packing of xp_key */
     size_t xp_cap;
@@ -631,32 +628,6 @@ HD_CLONES static void cmul_row(float *U, const float *K, size_t n)
     }
 }
 
-static void fft_scratch_free(fft_scratch *f)
-{
-    fftwf_free(f->buf);
-    fftwf_free(f->U);
-    fftwf_free(f->K);
-    fftwf_free(f->KP);
-    fftwf_free(f->UP);
-    fftwf_free(f->tail);
-    memset(f, 0, sizeof *f);
-}
-
-/* Thread t's buffers for N points (K too with want_k), grown as needed; NULL when out of memory */
-static fft_scratch *fft_scratch_get(cpu_priv *P, int t, size_t N, int want_k)
-{
-    fft_scratch *f = &P->fs[t];
-    if (f->N < N) {
-        fft_scratch_free(f);
-        f->buf = fftwf_malloc(N * sizeof(float));
-        f->U = fftwf_malloc((N / 2 + 1) * sizeof(fftwf_complex));
-        if (!f->buf || !f->U) { fft_scratch_free(f); return NULL; }
-        f->N = N;
-    }
-    if (want_k && !f->K && !(f->K = fftwf_malloc((f->N / 2 + 1) * sizeof(fftwf_complex)))) return NULL;
-    return f;
-}
-
 /* ---- the partitioned convolution: a long convolution whose one transform would not fit in cache (2·10^6
  * points at L = 10^6 run at half the speed per point of 2^18) as blocks of B positions.  With the filter's
  * blocks k_i and the input's blocks u_j (i, j < P = ⌈L/B⌉), each zero-padded to M = 2B points,
@@ -666,28 +637,6 @@ static fft_scratch *fft_scratch_get(cpu_priv *P, int t, size_t N, int want_k)
  * of 2B points cost as many points as 3 of 2L, in cache; the P(P+1)/2 spectrum products are the extra work. */
 
 static size_t part_stride(size_t M) { return (M / 2 + 1 + 7) & ~(size_t)7; }   /* rows on 64-byte boundaries */
-
-static int part_scratch(fft_scratch *f, size_t P, size_t M)
-{
-    size_t n = P * part_stride(M), B = M / 2;
-    if (f->pn < n || f->tn < B) {
-        fftwf_free(f->KP);
-        fftwf_free(f->UP);
-        fftwf_free(f->tail);
-        f->KP = fftwf_malloc(n * sizeof(fftwf_complex));
-        f->UP = fftwf_malloc(n * sizeof(fftwf_complex));
-        f->tail = fftwf_malloc(B * sizeof(float));
-        f->pn = n, f->tn = B;
-        if (!f->KP || !f->UP || !f->tail) {
-            fftwf_free(f->KP);
-            fftwf_free(f->UP);
-            fftwf_free(f->tail);
-            f->KP = f->UP = NULL, f->tail = NULL, f->pn = f->tn = 0;
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* U_j ← Σ_{i≤j} K_i·U_{j−i} for every j < P over bins [f0, f0 + n) (j from the last down, so that each U_j
  * is replaced only after every S_j' that reads it), in a fixed order */
@@ -769,29 +718,19 @@ static size_t part_block(const cpu_priv *P, size_t L)
     return best;
 }
 
-/* the per-thread buffers' table, before a parallel region */
-static int fft_scratch_init(hd_backend *be)
+/* This thread's buffers for N points (K with want_k; the blocks of part_conv for `parts` blocks of N/2 positions
+ * with parts > 0), NULL when out of memory */
+static fft_scratch *thread_scratch(fft_scratch *f, size_t N, int want_k, size_t parts)
 {
-    cpu_priv *P = be->priv;
-    if (!P->fs && !(P->fs = calloc((size_t)be->nthreads, sizeof *P->fs))) {
-        hd_set_error(HD_EMODEL, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-/* In a parallel region of be->nthreads threads: this thread's buffers for N points (K with want_k; the blocks of
- * part_conv for `parts` blocks of N/2 positions with parts > 0), NULL when out of memory */
-static fft_scratch *thread_scratch(hd_backend *be, size_t N, int want_k, size_t parts)
-{
-    cpu_priv *P = be->priv;
-#ifdef _OPENMP
-    int tid = omp_get_thread_num();
-#else
-    int tid = 0;
-#endif
-    fft_scratch *f = tid < be->nthreads ? fft_scratch_get(P, tid, N, want_k) : NULL;
-    return f && parts && part_scratch(f, parts, N) ? NULL : f;
+    size_t nc = N / 2 + 1, np = parts * part_stride(N);
+    f->buf = hd_cpu_scratch(HD_CPU_SCRATCH_FFT_BUF, N * sizeof(float));
+    f->U = hd_cpu_scratch(HD_CPU_SCRATCH_FFT_U, nc * sizeof(fftwf_complex));
+    f->K = want_k ? hd_cpu_scratch(HD_CPU_SCRATCH_FFT_K, nc * sizeof(fftwf_complex)) : NULL;
+    f->KP = parts ? hd_cpu_scratch(HD_CPU_SCRATCH_FFT_KP, np * sizeof(fftwf_complex)) : NULL;
+    f->UP = parts ? hd_cpu_scratch(HD_CPU_SCRATCH_FFT_UP, np * sizeof(fftwf_complex)) : NULL;
+    f->tail = parts ? hd_cpu_scratch(HD_CPU_SCRATCH_FFT_TAIL, N / 2 * sizeof(float)) : NULL;
+    int ok = f->buf && f->U && (!want_k || f->K) && (!parts || (f->KP && f->UP && f->tail));
+    return ok ? f : NULL;
 }
 
 /* cpu_fftconv without cached spectra, by blocks (part_conv) */
@@ -801,11 +740,10 @@ static int fftconv_part(hd_backend *be, float *u, size_t C, size_t L, size_t ldu
     size_t M = 2 * B, nP = (L + B - 1) / B;
     fft_plan *p = get_plan(be, M);
     if (!p) return -1;
-    if (fft_scratch_init(be)) return -1;
     int fail = 0;
-    #pragma omp parallel num_threads(be->nthreads)
+    #pragma omp parallel
     {
-        fft_scratch *f = thread_scratch(be, M, 0, nP);
+        fft_scratch fb, *f = thread_scratch(&fb, M, 0, nP);
         if (!f) {
             #pragma omp atomic write
             fail = 1;
@@ -828,12 +766,11 @@ static int cpu_fftconv(hd_backend *be, float *u, size_t C, size_t L, size_t ldu,
     if (N < 2 * L - 1) { hd_set_error(HD_EMODEL, "internal error: FFT size %zu too small for length %zu", N, L); return -1; }
     fft_plan *p = get_plan(be, N);
     if (!p) return -1;
-    if (fft_scratch_init(be)) return -1;
     size_t nc = N / 2 + 1;
     int fail = 0;
-    #pragma omp parallel num_threads(be->nthreads)
+    #pragma omp parallel
     {
-        fft_scratch *f = thread_scratch(be, N, !spec, 0);
+        fft_scratch fb, *f = thread_scratch(&fb, N, !spec, 0);
         if (!f) {
             #pragma omp atomic write
             fail = 1;
@@ -930,8 +867,6 @@ static void cpu_destroy(hd_backend *be)
         fftwf_destroy_plan(P->plans[i].r2c);
         fftwf_destroy_plan(P->plans[i].c2r);
     }
-    for (int i = 0; P->fs && i < be->nthreads; i++) fft_scratch_free(&P->fs[i]);
-    free(P->fs);
     pthread_mutex_destroy(&P->lock);
     free(P);
     free(be);

@@ -135,7 +135,12 @@ int hd_cpu_amx_gemm_packed(const uint32_t *A, size_t M, size_t N, size_t K, cons
 /* A buffer of at least bytes (64-byte aligned) of the calling thread's, kept for its next call with the same slot
  * (its contents are not kept across slots' users: each op fills what it reads) and freed when the thread ends;
  * NULL when out of memory. */
-enum { HD_CPU_SCRATCH_AMX_C, HD_CPU_SCRATCH_PANEL, HD_CPU_SCRATCH_F32, HD_CPU_SCRATCH_SLOTS };
+enum {
+    HD_CPU_SCRATCH_AMX_C, HD_CPU_SCRATCH_PANEL, HD_CPU_SCRATCH_F32,   /* the bf16 GEMMs' */
+    HD_CPU_SCRATCH_FFT_BUF, HD_CPU_SCRATCH_FFT_U, HD_CPU_SCRATCH_FFT_K,   /* fftconv's (cpu.c) */
+    HD_CPU_SCRATCH_FFT_KP, HD_CPU_SCRATCH_FFT_UP, HD_CPU_SCRATCH_FFT_TAIL,
+    HD_CPU_SCRATCH_SLOTS
+};
 void *hd_cpu_scratch(int slot, size_t bytes);
 
 /* Row kernels of cpu.c shared with the fused ops (one row or range; no threading) */
