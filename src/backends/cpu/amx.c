@@ -10,11 +10,11 @@
  * back (into a buffer of the thread's, hd_cpu_scratch).  The accumulators start from Y's values (or from zero,
  * when the caller has no bias or sum to add: the same result without writing Y twice), so every output is Y +
  * one sum over k in an order that depends on K alone: the results do not depend on the block of positions, the
- * chunking or the thread count (docs/models.md §3.6).  A channel-major output is computed as its transpose, Yt = W·Xᵀ (hd_cpu_amx_gemm_cm):
- * the weights packed as A tiles (bf16.c's rows layout), the positions as B tiles, and the accumulators again
- * loaded and stored in place — the same sums, bit for bit, without transposing the accumulators.  On one
- * Sapphire Rapids core the loop reaches ~1 TFLOP/s with its data in L2 (tile loads, not TDPBF16PS, are the
- * limit), 0.5–0.8 on whole projections (bench/bf16_rate).
+ * chunking or the thread count (docs/models.md §3.6).  A channel-major output is computed as its transpose,
+ * Yt = W·Xᵀ (hd_cpu_amx_gemm_cm): the weights packed as A tiles (bf16.c's rows layout), the positions as B
+ * tiles, and the accumulators again loaded and stored in place — the same sums, bit for bit, without
+ * transposing the accumulators.  On one Sapphire Rapids core the loop reaches 1.5–2.2 TFLOP/s with its data in
+ * L1/L2, about 1.1 on whole Evo 2 projections, weight packing included (bench/evo2_gemm_rate).
  *
  * Linux gives a process the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM); the request
  * is made once, on the first use.  Each call configures the tiles of its thread (LDTILECFG) and releases them
