@@ -203,11 +203,12 @@ Test(backend_ops, every_family_op_has_a_row)
     hd_backend_free(be);
 }
 
-/* --precision bf16 on the CPU (AVX512_BF16 only; skipped elsewhere): every projection row against the scalar
- * reference at rel_F 1e-2, max_abs 0.2 (measured: up to 3.6e-3 and 0.061, from rounding inputs and weights to
- * 8 significant bits), different from fp32 (the bf16 kernel ran), and bit-identical on 1 and 4 threads */
+/* --precision bf16 on the CPU (AVX512_BF16 only; skipped elsewhere): every projection row, and attention (its score
+ * and value products), against the scalar reference at rel_F 1e-2, max_abs 0.2 (measured: up to 3.6e-3 and 0.061,
+ * from rounding inputs and weights to 8 significant bits), different from fp32 (the bf16 kernel ran), and
+ * bit-identical on 1 and 4 threads */
 static const char *const BF16_ROWS[] = {"linear", "linear_cm_out", "linear_cm_in", "hyena_in", "hyena_out", "mlp_residual",
-                                        "linear_ex"};
+                                        "linear_ex", "attention"};
 
 ParameterizedTestParameters(backend_ops, cpu_bf16)
 {

@@ -334,13 +334,28 @@ static void cpu_modulate_cm(hd_backend *be, float *k, size_t C, size_t T, size_t
 /* ---------------------------------------------------------------- per channel */
 
 /* ys[u] = bias + Σ_j w[j]·xs[u + j] for u < n (xs: the input of the first output, tap 0) */
+/* ys[u] = bias + Σ_j w[j]·xs[u + j], the taps in order: 64 outputs at a time held in four vectors across the
+ * taps (a pass over ys per tap loads and stores every output K times), then the rest tap by tap */
+typedef float conv_v16 __attribute__((vector_size(64)));
 HD_CLONES static void conv_row(const float *xs, const float *w, size_t K, float bias, float *ys, size_t n)
 {
-    for (size_t u = 0; u < n; u++) ys[u] = bias;
+    size_t u0 = 0;
+    for (; u0 + 64 <= n; u0 += 64) {
+        conv_v16 a0, a1, a2, a3, x0, x1, x2, x3;
+        a0 = a1 = a2 = a3 = (conv_v16){0} + bias;
+        const float *x = xs + u0;
+        for (size_t j = 0; j < K; j++) {
+            conv_v16 wj = (conv_v16){0} + w[j];
+            memcpy(&x0, x + j, 64), memcpy(&x1, x + j + 16, 64), memcpy(&x2, x + j + 32, 64), memcpy(&x3, x + j + 48, 64);
+            a0 += wj * x0, a1 += wj * x1, a2 += wj * x2, a3 += wj * x3;
+        }
+        memcpy(ys + u0, &a0, 64), memcpy(ys + u0 + 16, &a1, 64), memcpy(ys + u0 + 32, &a2, 64), memcpy(ys + u0 + 48, &a3, 64);
+    }
+    for (size_t u = u0; u < n; u++) ys[u] = bias;
     for (size_t j = 0; j < K; j++) {
         float wj = w[j];
         #pragma omp simd
-        for (size_t u = 0; u < n; u++) ys[u] += wj * xs[u + j];
+        for (size_t u = u0; u < n; u++) ys[u] += wj * xs[u + j];
     }
 }
 

@@ -8,6 +8,7 @@
  * any thread count.  Products of activations run in float (single-threaded OpenBLAS per task, as in
  * cpu.c); norms, angles and the modal recurrence run in double. */
 #include "backends/cpu/cpu.h"
+#include "backends/cpu/vecmath.h"
 #include "util.h"
 
 #include <cblas.h>
@@ -161,23 +162,25 @@ static void cpu_linear_ex(hd_backend *be, const float *X, size_t M, size_t K, si
 
 /* ---------------------------------------------------------------- RMSNorm, eps outside the root (§6.4) */
 
+/* one row: Σx² in double, in 8 lanes added in a fixed order (one serial chain of 4,096 adds was 2 % of the 7B
+ * forward), the scaling in double too (compiled per instruction set: 8 doubles a vector with AVX-512) */
+HD_CLONES static void rmsnorm_row(const float *x, size_t D, const float *g, float eps, float *y)
+{
+    double l[8] = {0}, ss = 0;
+    size_t d8 = D / 8 * 8;
+    for (size_t d = 0; d < d8; d += 8)
+        for (int j = 0; j < 8; j++) l[j] += (double)x[d + j] * x[d + j];
+    for (size_t d = d8; d < D; d++) ss += (double)x[d] * x[d];
+    ss += ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    double r = 1.0 / (sqrt(ss / (double)D) + (double)eps);
+    #pragma omp simd
+    for (size_t d = 0; d < D; d++) y[d] = (float)((double)g[d] * ((double)x[d] * r));
+}
+
 static void cpu_rmsnorm_eps_out(hd_backend *be, const float *X, size_t M, size_t D, const float *g, float eps, float *Y)
 {
     #pragma omp parallel for schedule(static) if (M * D > 32768)
-    for (size_t m = 0; m < M; m++) {
-        const float *x = X + m * D;
-        float *y = Y + m * D;
-        /* Σx² in double, in 8 lanes added in a fixed order (one serial chain of 4,096 adds was 2 % of the 7B
-         * forward) */
-        double l[8] = {0}, ss = 0;
-        size_t d8 = D / 8 * 8;
-        for (size_t d = 0; d < d8; d += 8)
-            for (int j = 0; j < 8; j++) l[j] += (double)x[d + j] * x[d + j];
-        for (size_t d = d8; d < D; d++) ss += (double)x[d] * x[d];
-        ss += ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-        double r = 1.0 / (sqrt(ss / (double)D) + (double)eps);
-        for (size_t d = 0; d < D; d++) y[d] = (float)((double)g[d] * ((double)x[d] * r));
-    }
+    for (size_t m = 0; m < M; m++) rmsnorm_row(X + m * D, D, g, eps, Y + m * D);
 }
 
 /* ---------------------------------------------------------------- rotary embedding (§6.6) */
@@ -213,19 +216,46 @@ static void cpu_rope_neox(hd_backend *be, float *X, size_t ldx, size_t hs, size_
 
 /* ---------------------------------------------------------------- tiled causal attention (§6.6) */
 
-static int cpu_attention(hd_backend *be, const float *Q, size_t ldq, size_t hsq, const float *K, size_t ldk, size_t hsk,
-                         const float *V, size_t ldv, size_t hsv, size_t M, size_t Lk, size_t NH, size_t DH, size_t pos0,
-                         float scale, float *O, size_t ldo, size_t hso)
+/* One tile's online-softmax step: S [tq, ATT_TK] holds the scores of keys k0 … k0+tk−1 (times sc) for queries
+ * of which the first sees the keys < lim0 + 1, the next one more, and so on; on return S holds their
+ * exponentials (the vectorised exp of vecmath.h) relative to the new running maximum (0 for keys a query does not
+ * see), mx and lsum the running maximum and sum, and corr[i] the factor the query's accumulated output must be
+ * multiplied by (1 when the tile holds no key the query sees). */
+HD_CLONES static void softmax_tile(float *S, size_t tq, size_t tk, size_t k0, size_t lim0, float sc, float *mx,
+                                   float *lsum, float *corr)
 {
-    if (!M || !NH) return 0;
-    if (Lk < pos0 + M) { hd_set_error(HD_EMODEL, "internal error: attention over %zu keys for queries up to %zu", Lk, pos0 + M); return -1; }
+    for (size_t i = 0; i < tq; i++) {
+        float *s = S + i * ATT_TK, m_new = mx[i];
+        size_t lim = lim0 + i + 1;   /* keys < lim are visible to this query */
+        size_t nv = lim <= k0 ? 0 : lim - k0 < tk ? lim - k0 : tk;
+        if (sc != 1.0f)
+            for (size_t j = 0; j < nv; j++) s[j] *= sc;
+        #pragma omp simd reduction(max : m_new)
+        for (size_t j = 0; j < nv; j++) m_new = s[j] > m_new ? s[j] : m_new;
+        if (!nv) { for (size_t j = 0; j < tk; j++) s[j] = 0; corr[i] = 1; continue; }
+        float c = hd_expf(mx[i] - m_new), sum = 0;
+        #pragma omp simd reduction(+ : sum)
+        for (size_t j = 0; j < nv; j++) { s[j] = hd_expf(s[j] - m_new); sum += s[j]; }
+        for (size_t j = nv; j < tk; j++) s[j] = 0;
+        lsum[i] = lsum[i] * c + sum;
+        mx[i] = m_new;
+        corr[i] = c;
+    }
+}
+
+/* float32: tasks of (head, ATT_TQ queries), each walking the keys it sees in tiles of ATT_TK, both products by
+ * single-threaded SGEMM */
+static int attention_f32(const float *Q, size_t ldq, size_t hsq, const float *K, size_t ldk, size_t hsk, const float *V,
+                         size_t ldv, size_t hsv, size_t M, size_t NH, size_t DH, size_t pos0, float scale, float *O,
+                         size_t ldo, size_t hso)
+{
     size_t nq = (M + ATT_TQ - 1) / ATT_TQ, ntask = nq * NH;
     int failed = 0;
-    #pragma omp parallel if (ntask > 1 && M * Lk * DH > 65536)
+    #pragma omp parallel if (ntask > 1 && M * (pos0 + M) * DH > 65536)
     {
         float *S = malloc(ATT_TQ * ATT_TK * sizeof(float)), *acc = malloc(ATT_TQ * DH * sizeof(float));
-        float *mx = malloc(ATT_TQ * sizeof(float)), *lsum = malloc(ATT_TQ * sizeof(float));
-        int ok = S && acc && mx && lsum;
+        float *mx = malloc(3 * ATT_TQ * sizeof(float)), *lsum = mx ? mx + ATT_TQ : NULL, *corr = mx ? mx + 2 * ATT_TQ : NULL;
+        int ok = S && acc && mx;
         if (!ok) {
             #pragma omp atomic write
             failed = 1;
@@ -242,20 +272,10 @@ static int cpu_attention(hd_backend *be, const float *Q, size_t ldq, size_t hsq,
                 size_t tk = kend - k0 < ATT_TK ? kend - k0 : ATT_TK;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tq, (int)tk, (int)DH, scale, Qh, (int)ldq,
                             Kh + k0 * ldk, (int)ldk, 0.0f, S, (int)ATT_TK);
-                for (size_t i = 0; i < tq; i++) {
-                    float *s = S + i * ATT_TK, m_new = mx[i];
-                    size_t lim = pos0 + q0 + i + 1;   /* keys < lim are visible to this query */
-                    size_t nv = lim <= k0 ? 0 : lim - k0 < tk ? lim - k0 : tk;
-                    for (size_t j = 0; j < nv; j++) m_new = s[j] > m_new ? s[j] : m_new;
-                    if (!nv) { for (size_t j = 0; j < tk; j++) s[j] = 0; continue; }
-                    float corr = expf(mx[i] - m_new), sum = 0;
-                    for (size_t j = 0; j < nv; j++) { s[j] = expf(s[j] - m_new); sum += s[j]; }
-                    for (size_t j = nv; j < tk; j++) s[j] = 0;
-                    lsum[i] = lsum[i] * corr + sum;
-                    mx[i] = m_new;
-                    float *a = acc + i * DH;
-                    for (size_t d = 0; d < DH; d++) a[d] *= corr;
-                }
+                softmax_tile(S, tq, tk, k0, pos0 + q0, 1.0f, mx, lsum, corr);
+                for (size_t i = 0; i < tq; i++)
+                    if (corr[i] != 1.0f)
+                        for (size_t d = 0; d < DH; d++) acc[i * DH + d] *= corr[i];
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tq, (int)DH, (int)tk, 1.0f, S, (int)ATT_TK,
                             Vh + k0 * ldv, (int)ldv, 1.0f, acc, (int)DH);
             }
@@ -264,35 +284,159 @@ static int cpu_attention(hd_backend *be, const float *Q, size_t ldq, size_t hsq,
                 for (size_t d = 0; d < DH; d++) o[d] = acc[i * DH + d] * r;
             }
         }
-        free(S); free(acc); free(mx); free(lsum);
+        free(S); free(acc); free(mx);
     }
-    if (failed) { hd_set_error(HD_EMODEL, "out of memory for attention tiles"); return -1; }
-    return 0;
+    return failed ? -1 : 0;
+}
+
+/* --precision bf16 (docs/models.md §6.9): the score and value products on the bf16 kernels (AMX tiles where
+ * present, else VDPBF16PS), queries, keys, probabilities and values rounded to bf16, fp32 sums; the softmax in
+ * float as above.  One task per head: its keys and values are packed once, ATT_SEG keys at a time (keys as the
+ * B tiles of Q·Kᵀ, values as those of P·V, one ATT_TK tile each), its queries once (as A tiles, AMX), and every
+ * query tile then walks the key tiles it sees with its running maximum, sum and output kept across segments.
+ * The sums do not depend on the thread count. */
+#define ATT_SEG 4096
+static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const float *K, size_t ldk, size_t hsk,
+                          const float *V, size_t ldv, size_t hsv, size_t M, size_t NH, size_t DH, size_t pos0,
+                          float scale, float *O, size_t ldo, size_t hso)
+{
+    size_t Lk = pos0 + M, ksd = hd_cpu_bf16_khp(DH) / 16, ksk = hd_cpu_bf16_khp(ATT_TK) / 16;
+    size_t nbd = hd_cpu_bf16_nblk(DH), seg = Lk < ATT_SEG ? Lk : ATT_SEG;
+    size_t kt_len = nbd * ksk * 256;                       /* one key tile's packed values */
+    size_t nkt = (seg + ATT_TK - 1) / ATT_TK;               /* key tiles per segment */
+    size_t bk_len = nkt * (ATT_TK / 16) * ksd * 256;        /* a segment's packed keys */
+    int failed = 0;
+    #pragma omp parallel if (NH > 1 && M * Lk * DH > 65536)
+    {
+        float *S = malloc(ATT_TQ * ATT_TK * sizeof(float)), *Ot = malloc(ATT_TQ * DH * sizeof(float));
+        float *acc = malloc(M * DH * sizeof(float)), *st = malloc((2 * M + ATT_TQ) * sizeof(float));
+        uint32_t *Bk = aligned_alloc(64, bk_len * sizeof(uint32_t)), *Bv = aligned_alloc(64, nkt * kt_len * sizeof(uint32_t));
+        uint32_t *Aq = amx ? aligned_alloc(64, hd_cpu_amx_x_len(M, DH) * sizeof(uint32_t)) : NULL;
+        uint32_t *Ap = amx ? aligned_alloc(64, hd_cpu_amx_x_len(ATT_TQ, ATT_TK) * sizeof(uint32_t)) : NULL;
+        int ok = S && Ot && acc && st && Bk && Bv && (!amx || (Aq && Ap));
+        if (!ok) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (size_t h = 0; h < NH; h++) {
+            if (!ok) continue;
+            const float *Qh = Q + h * hsq, *Kh = K + h * hsk, *Vh = V + h * hsv;
+            float *mx = st, *lsum = st + M, *corr = st + 2 * M;
+            for (size_t i = 0; i < M; i++) { mx[i] = -INFINITY; lsum[i] = 0; }
+            memset(acc, 0, M * DH * sizeof(float));
+            if (amx)
+                for (size_t i = 0; i < (M + 31) / 32 * 2; i++)
+                    hd_cpu_bf16_pack_x16(0, 0, 16 * i, M, DH, Qh, ldq, ksd, Aq + i * ksd * 256);
+            for (size_t s0 = 0; s0 < Lk && ok; s0 += ATT_SEG) {
+                size_t s1 = Lk - s0 < ATT_SEG ? Lk : s0 + ATT_SEG;
+                for (size_t k0 = s0; k0 < s1; k0 += ATT_TK) {
+                    size_t tkf = s1 - k0 < ATT_TK ? s1 - k0 : ATT_TK, t = (k0 - s0) / ATT_TK;
+                    for (size_t j = 0; j < ATT_TK / 16; j++)   /* keys: blocks of 16 as B tiles over d */
+                        hd_cpu_bf16_pack_x16(0, 1, k0 + 16 * j, s1, DH, Kh, ldk, ksd, Bk + (t * (ATT_TK / 16) + j) * ksd * 256);
+                    size_t kst = hd_cpu_bf16_khp(tkf) / 16;
+                    for (size_t j = 0; j < nbd; j++)   /* values: Vᵀ, blocks of 16 d as B tiles over the tile's keys */
+                        hd_cpu_bf16_pack_x16(1, 1, 16 * j, DH, tkf, Vh + k0 * ldv, ldv, kst, Bv + t * kt_len + j * kst * 256);
+                }
+                for (size_t q0 = 0; q0 < M && ok; q0 += ATT_TQ) {
+                    size_t tq = M - q0 < ATT_TQ ? M - q0 : ATT_TQ, kend = pos0 + q0 + tq;
+                    for (size_t k0 = s0; k0 < s1 && k0 < kend; k0 += ATT_TK) {
+                        size_t tkf = s1 - k0 < ATT_TK ? s1 - k0 : ATT_TK, t = (k0 - s0) / ATT_TK;
+                        size_t kst = hd_cpu_bf16_khp(tkf) / 16;
+                        const uint32_t *bk = Bk + t * (ATT_TK / 16) * ksd * 256, *bv = Bv + t * kt_len;
+                        int bad;
+                        if (amx) bad = hd_cpu_amx_gemm_packed(Aq + q0 / 16 * ksd * 256, tq, tkf, DH, bk, 0, 1, S, ATT_TK);
+                        else {
+                            for (size_t i = 0; i < tq; i++) memset(S + i * ATT_TK, 0, tkf * sizeof(float));
+                            bad = hd_cpu_bf16_gemm(0, 0, tq, tkf, DH, Qh + q0 * ldq, ldq, bk, S, ATT_TK);
+                        }
+                        size_t tk = kend - k0 < tkf ? kend - k0 : tkf;
+                        softmax_tile(S, tq, tk, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr);
+                        for (size_t i = 0; i < tq; i++)   /* keys tk … tkf−1 are no query's here */
+                            for (size_t j = tk; j < tkf; j++) S[i * ATT_TK + j] = 0;
+                        if (amx) {
+                            for (size_t i = 0; i < (tq + 31) / 32 * 2; i++)
+                                hd_cpu_bf16_pack_x16(0, 0, 16 * i, tq, tkf, S, ATT_TK, kst, Ap + i * kst * 256);
+                            bad |= hd_cpu_amx_gemm_packed(Ap, tq, DH, tkf, bv, 0, 1, Ot, DH);
+                        } else {
+                            memset(Ot, 0, tq * DH * sizeof(float));
+                            bad |= hd_cpu_bf16_gemm(0, 0, tq, DH, tkf, S, ATT_TK, bv, Ot, DH);
+                        }
+                        if (bad) {   /* out of memory in a kernel */
+                            #pragma omp atomic write
+                            failed = 1;
+                            ok = 0;
+                            break;
+                        }
+                        for (size_t i = 0; i < tq; i++) {
+                            float *a = acc + (q0 + i) * DH, c = corr[i];
+                            const float *o = Ot + i * DH;
+                            for (size_t d = 0; d < DH; d++) a[d] = a[d] * c + o[d];
+                        }
+                    }
+                }
+            }
+            for (size_t i = 0; i < M; i++) {
+                float *o = O + i * ldo + h * hso, r = 1.0f / lsum[i];
+                for (size_t d = 0; d < DH; d++) o[d] = acc[i * DH + d] * r;
+            }
+        }
+        free(S); free(Ot); free(acc); free(st); free(Bk); free(Bv); free(Aq); free(Ap);
+    }
+    return failed ? -1 : 0;
+}
+
+static int cpu_attention(hd_backend *be, const float *Q, size_t ldq, size_t hsq, const float *K, size_t ldk, size_t hsk,
+                         const float *V, size_t ldv, size_t hsv, size_t M, size_t Lk, size_t NH, size_t DH, size_t pos0,
+                         float scale, float *O, size_t ldo, size_t hso)
+{
+    if (!M || !NH) return 0;
+    if (Lk < pos0 + M) { hd_set_error(HD_EMODEL, "internal error: attention over %zu keys for queries up to %zu", Lk, pos0 + M); return -1; }
+    int kind = hd_cpu_gemm_kind(be);
+    int rc = kind != HD_CPU_FP32 && M > HD_CPU_BF16_GEMV_M
+                 ? attention_bf16(kind == HD_CPU_AMX, Q, ldq, hsq, K, ldk, hsk, V, ldv, hsv, M, NH, DH, pos0, scale, O, ldo, hso)
+                 : attention_f32(Q, ldq, hsq, K, ldk, hsk, V, ldv, hsv, M, NH, DH, pos0, scale, O, ldo, hso);
+    if (rc) hd_set_error(HD_EMODEL, "out of memory for attention tiles");
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the modal filter and recurrence (§6.5) */
+
+/* Eight channels c … c+n−1 (n ≤ 8) of the modal filter side by side, one vector lane each: every lane runs the
+ * scalar recurrence below in its order (the sum over modes in mode order), so each channel's values do not
+ * depend on its neighbours; lanes past n compute zeros. */
+typedef double modal_v8 __attribute__((vector_size(64)));
+HD_CLONES static void modal_filter8(const float *R, const float *logp, size_t S, size_t cpg, size_t c0, size_t c, size_t n,
+                                    size_t T, float *k, size_t ldk, modal_v8 *p)
+{
+    modal_v8 *cur = p + S;
+    for (size_t s = 0; s < S; s++)
+        for (size_t l = 0; l < 8; l++) p[s][l] = l < n ? exp((double)logp[(c0 + c + l) / cpg * S + s]) : 0.0;
+    for (size_t t = 0; t < T; t++) {
+        if (t % MODAL_RESYNC == 0)   /* R·exp(λt) exactly, then running powers */
+            for (size_t s = 0; s < S; s++)
+                for (size_t l = 0; l < 8; l++) {
+                    size_t g = (c0 + c + l) / cpg;
+                    cur[s][l] = l < n ? (double)R[g * S + s] * exp((double)logp[g * S + s] * (double)t) : 0.0;
+                }
+        modal_v8 v = {0};
+        for (size_t s = 0; s < S; s++) {
+            v += cur[s];
+            cur[s] *= p[s];
+        }
+        for (size_t l = 0; l < n; l++) k[(c + l) * ldk + t] = (float)v[l];
+    }
+}
 
 static void cpu_modal_filter(hd_backend *be, const float *R, const float *logp, size_t S, size_t cpg, size_t c0, size_t C,
                              size_t T, float *k, size_t ldk)
 {
     #pragma omp parallel if (C * T * S > 65536)
     {
-        double *p = malloc(2 * (S ? S : 1) * sizeof(double)), *cur = p ? p + S : NULL;
+        modal_v8 *p = aligned_alloc(64, 2 * (S ? S : 1) * sizeof(modal_v8));
         #pragma omp for schedule(static)
-        for (size_t c = 0; c < C; c++) {
-            if (!p) continue;
-            size_t g = (c0 + c) / cpg;
-            const float *r = R + g * S, *lp = logp + g * S;
-            for (size_t s = 0; s < S; s++) p[s] = exp((double)lp[s]);
-            float *kc = k + c * ldk;
-            for (size_t t = 0; t < T; t++) {
-                if (t % MODAL_RESYNC == 0)   /* R·exp(λt) exactly, then running powers */
-                    for (size_t s = 0; s < S; s++) cur[s] = (double)r[s] * exp((double)lp[s] * (double)t);
-                double v = 0;
-                for (size_t s = 0; s < S; s++) { v += cur[s]; cur[s] *= p[s]; }
-                kc[t] = (float)v;
-            }
-        }
+        for (size_t c = 0; c < C; c += 8)
+            if (p) modal_filter8(R, logp, S, cpg, c0, c, C - c < 8 ? C - c : 8, T, k, ldk, p);
         free(p);
     }
 }
@@ -356,7 +500,7 @@ static void cpu_gated_act(hd_backend *be, float *A, size_t lda, const float *B, 
             }
             break;
         default:
-            for (size_t u = 0; u < U; u++) a[u] *= b[u];
+            hd_cpu_mul(a, b, a, U);
         }
     }
 }
