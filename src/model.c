@@ -719,7 +719,7 @@ static void *scan_part_run(void *arg)
  * kernel is asked to read ahead, and a large tensor is cut into hd_load_threads() parts scanned by threads of
  * their own (pthreads, joined here: no OpenMP pool may be started while loading, as a process that loads a model
  * and then forks, hyenadna bench, would have its child wait on the pool's threads forever). */
-static size_t first_nonfinite_bf16(const uint16_t *v, size_t n)
+size_t hd_bf16_first_nonfinite(const uint16_t *v, size_t n)
 {
 #ifdef MADV_WILLNEED
     if (n >= ((size_t)1 << 16)) {
@@ -762,7 +762,7 @@ const void *hd_model_weight(hd_model *m, int kind, const int64_t *shape, int ndi
     const hd_tensor_info *t = hd_st_get(m->st, i);
     if (t->dtype == HD_BF16 && ((uintptr_t)t->data & 1) == 0) {
         if (!shape_match(t, shape, ndim)) return model_f32(m, kind, shape, ndim, 1, name);   /* names the shapes */
-        size_t k = first_nonfinite_bf16(t->data, t->numel);
+        size_t k = hd_bf16_first_nonfinite(t->data, t->numel);
         if (k < t->numel) {
             hd_set_error(HD_EMODEL, "%s: tensor '%s' holds a non-finite value (%s) at element %zu", m->weights_path, t->name,
                          (((const uint16_t *)t->data)[k] & 0x7f) ? "NaN" : "Inf", k);

@@ -201,6 +201,9 @@ const float *hd_model_f32_opt(hd_model *m, int kind, const int64_t *shape, int n
  * F16 is converted to F32; checked for shape and non-finite values as hd_model_f32. */
 const void *hd_model_weight(hd_model *m, int kind, const int64_t *shape, int ndim, hd_dtype *dtype, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* Index of the first non-finite BF16 value of v[0, n), or n: the check hd_model_weight makes (internal; tensors
+ * of 8M values or more are cut into hd_load_threads() parts scanned by threads of their own). */
+size_t hd_bf16_first_nonfinite(const uint16_t *v, size_t n);
 const hd_tensor_info *hd_model_tensor(hd_model *m, const char *canon);   /* NULL when absent */
 int hd_model_mark(hd_model *m, const char *canon, int kind);              /* 0 when found */
 void hd_model_note(hd_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -304,3 +304,78 @@ Test(model, alloc_refuses_terabytes)
     cr_assert_null(p);
     cr_assert(strstr(hd_error(), "a 4 TiB test buffer needs"), "error: %s", hd_error());
 }
+
+/* The BF16 load scan (hd_bf16_first_nonfinite) over a tensor big enough to be cut into hd_load_threads() parts:
+ * a buffer of finite values (the largest finite, subnormals and signed zeros among them) gives n; one NaN, Inf
+ * or -Inf at the first element, in the middle of a part, on either side of each part boundary or at the last
+ * element gives exactly its index, for 1 (one pass), 2, 3 and 5 threads. */
+#define SCAN_N ((size_t)9000001)   /* above the 8M threshold; not a multiple of 2, 3 or 5: a shorter last part */
+
+static uint16_t *scan_buffer(void)
+{
+    static const uint16_t finite[] = {0x3f80, 0x7f7f, 0xff7f, 0x0001, 0x8001, 0x0000, 0x8000, 0xbf80, 0x007f};
+    uint16_t *v = malloc(SCAN_N * sizeof *v);
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < SCAN_N; i++) v[i] = (i % 97) < sizeof finite / sizeof *finite ? finite[i % 97] : 0x3f80;
+    return v;
+}
+
+Test(model, bf16_scan_threaded_parts)
+{
+    static const uint16_t bad[] = {0x7fc1, 0x7f80, 0xff80};
+    static const int threads[] = {1, 2, 3, 5};
+    uint16_t *v = scan_buffer();
+    for (size_t ti = 0; ti < sizeof threads / sizeof *threads; ti++) {
+        size_t T = (size_t)threads[ti], per = (SCAN_N + T - 1) / T, pos[32], np = 0;
+        hd_set_load_threads((int)T);
+        cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), SCAN_N, "%zu threads: all finite", T);
+        pos[np++] = 0;
+        pos[np++] = SCAN_N - 1;
+        for (size_t t = 0; t < T; t++) {
+            size_t a = t * per, b = a + per < SCAN_N ? a + per : SCAN_N;
+            pos[np++] = a + (b - a) / 2;   /* the middle of part t */
+            if (t) { pos[np++] = a - 1; pos[np++] = a; }   /* the last of part t-1, the first of part t */
+        }
+        for (size_t p = 0; p < np; p++)
+            for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+                uint16_t keep = v[pos[p]];
+                v[pos[p]] = bad[k];
+                cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), pos[p], "%zu threads, 0x%04x at %zu: got %zu", T,
+                             bad[k], pos[p], hd_bf16_first_nonfinite(v, SCAN_N));
+                v[pos[p]] = keep;
+            }
+        cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), SCAN_N, "%zu threads: restored", T);
+    }
+    hd_set_load_threads(0);   /* the default: every core */
+    free(v);
+}
+
+/* Two non-finite values in different parts: the lower index is returned whichever part's thread finds its own
+ * first (the later part's value placed at its first element, the earlier one's at its part's last). */
+Test(model, bf16_scan_lower_index_wins)
+{
+    static const int threads[] = {1, 2, 3, 5};
+    uint16_t *v = scan_buffer();
+    for (size_t ti = 0; ti < sizeof threads / sizeof *threads; ti++) {
+        size_t T = (size_t)threads[ti], per = (SCAN_N + T - 1) / T;
+        hd_set_load_threads((int)T);
+        /* parts 0 and T-1 (one part for T = 1): the middle of the first, the last element */
+        size_t lo = per / 2, hi = SCAN_N - 1;
+        v[lo] = 0x7fc1; v[hi] = 0x7f80;
+        cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), lo, "%zu threads: %zu and %zu", T, lo, hi);
+        v[lo] = v[hi] = 0x3f80;
+        if (T >= 3) {   /* the end of part 1 and the start of part 2, and part 1's below part 2's */
+            lo = 2 * per - 1; hi = 2 * per;
+            v[hi] = 0xff80; v[lo] = 0x7fc1;
+            cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), lo, "%zu threads: %zu and %zu", T, lo, hi);
+            v[lo] = 0x3f80;
+            lo = per + 1;
+            v[lo] = 0x7f80;
+            cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), lo, "%zu threads: %zu and %zu", T, lo, hi);
+            v[lo] = v[hi] = 0x3f80;
+        }
+        cr_assert_eq(hd_bf16_first_nonfinite(v, SCAN_N), SCAN_N, "%zu threads: restored", T);
+    }
+    hd_set_load_threads(0);
+    free(v);
+}
