@@ -117,24 +117,36 @@ Test(track, chunk_grid_brute_force)
                 }
 }
 
+/* The tiny model's input.fa end to end (seq5 + seq6 + seq7 + seq8: 1,459 bases) as one contig's token ids;
+ * *len its length. */
+static uint8_t *tiny_contig_ids(size_t *len)
+{
+    hd_fasta *fa = hd_fasta_open(TESTDATA("hyenadna-tiny") "/input.fa");
+    cr_assert_not_null(fa, "%s", hd_error());
+    hd_seqrec r;
+    char *seq = NULL;
+    size_t n = 0;
+    while (hd_fasta_next(fa, &r) > 0) {
+        seq = realloc(seq, n + r.len);
+        memcpy(seq + n, r.seq, r.len);
+        n += r.len;
+    }
+    hd_fasta_close(fa);
+    uint8_t *ids = malloc(n);
+    hd_vs_seq_ids(seq, n, ids);
+    free(seq);
+    *len = n;
+    return ids;
+}
+
 /* a contig held in part (what hd_vs_span asks for) scores every SNV bit for bit as the whole contig */
 static void check_partial(hd_vs_mode mode, int rc, size_t chunk, size_t overlap, size_t window, size_t origin)
 {
     hd_model *m = hd_model_open(TESTDATA("hyenadna-tiny"));
     cr_assert_not_null(m, "%s", hd_error());
     hd_backend *be = hd_backend_cpu_new(1);
-    hd_fasta *fa = hd_fasta_open(TESTDATA("hyenadna-tiny") "/input.fa");
-    hd_seqrec r;
-    char *seq = NULL;
-    size_t len = 0;
-    while (hd_fasta_next(fa, &r) > 0) {   /* seq5 + seq6 + seq7 + seq8: 1,459 bases */
-        seq = realloc(seq, len + r.len);
-        memcpy(seq + len, r.seq, r.len);
-        len += r.len;
-    }
-    hd_fasta_close(fa);
-    uint8_t *ids = malloc(len);
-    hd_vs_seq_ids(seq, len, ids);
+    size_t len;
+    uint8_t *ids = tiny_contig_ids(&len);
     hd_vs_engine *e = hd_vs_engine_new(m, be, 1);
     hd_vs_opts o = {.mode = mode, .window = window, .chunk = chunk, .overlap = overlap, .rc = rc, .prefix_only = 1};
     hd_vs_batch *whole = hd_vs_batch_new(e, &o), *part = hd_vs_batch_new(e, &o);
@@ -169,7 +181,6 @@ static void check_partial(hd_vs_mode mode, int rc, size_t chunk, size_t overlap,
     hd_vs_batch_free(part);
     hd_vs_engine_free(e);
     free(ids);
-    free(seq);
     hd_backend_free(be);
     hd_model_close(m);
 }
@@ -188,18 +199,8 @@ static void check_prefix_exact(size_t chunk, size_t overlap, int rc, size_t orig
     hd_model *m = hd_model_open(TESTDATA("hyenadna-tiny"));
     cr_assert_not_null(m, "%s", hd_error());
     hd_backend *be = hd_backend_cpu_new(2);
-    hd_fasta *fa = hd_fasta_open(TESTDATA("hyenadna-tiny") "/input.fa");
-    hd_seqrec r;
-    char *seq = NULL;
-    size_t len = 0;
-    while (hd_fasta_next(fa, &r) > 0) {
-        seq = realloc(seq, len + r.len);
-        memcpy(seq + len, r.seq, r.len);
-        len += r.len;
-    }
-    hd_fasta_close(fa);
-    uint8_t *ids = malloc(len);
-    hd_vs_seq_ids(seq, len, ids);
+    size_t len;
+    uint8_t *ids = tiny_contig_ids(&len);
     hd_vs_engine *e = hd_vs_engine_new(m, be, 1);
     hd_vs_opts o = {.mode = HD_VS_PREFIX, .window = 64, .chunk = chunk, .overlap = overlap, .rc = rc, .prefix_only = 1};
     hd_vs_batch *b = hd_vs_batch_new(e, &o);
@@ -252,7 +253,6 @@ static void check_prefix_exact(size_t chunk, size_t overlap, int rc, size_t orig
     hd_vs_batch_free(b);
     hd_vs_engine_free(e);
     free(ids);
-    free(seq);
     hd_backend_free(be);
     hd_model_close(m);
 }
