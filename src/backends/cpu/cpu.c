@@ -364,6 +364,14 @@ void hd_cpu_causal_conv_row(const float *xc, size_t T, size_t hist, const float 
     /* output t reads x[hist + t − (K−1) + j]; the first outputs may reach before the history */
     size_t t0 = hist >= K - 1 ? 0 : K - 1 - hist;
     if (t0 > T) t0 = T;
+    if (t0 >= 16 && K <= 1024) {   /* through conv_row on a copy with zeros before the sequence: the same sums
+                                    * (a zero tap adds nothing) for the K − 1 − hist first outputs */
+        float pad[2048];
+        size_t z = K - 1 - hist, n = hist + t0;   /* zeros, then x[0 … hist + t0 − 1] */
+        memset(pad, 0, z * sizeof(float));
+        memcpy(pad + z, xc, n * sizeof(float));
+        conv_row(pad, wc, K, bias, yc, t0);
+    } else
     for (size_t t = 0; t < t0; t++) {   /* taps j ≥ K − 1 − hist − t only, in the same order */
         float s = bias;
         for (size_t j = K - 1 - hist - t; j < K; j++) s += wc[j] * xc[hist + t + j - (K - 1)];
