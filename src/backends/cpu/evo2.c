@@ -289,6 +289,83 @@ static int attention_f32(const float *Q, size_t ldq, size_t hsq, const float *K,
     return failed ? -1 : 0;
 }
 
+/* The bf16 path's softmax step and output update, 16 lanes of AVX-512 (that path runs only where AVX512_BF16,
+ * hence AVX-512F, is present): softmax_tile's work with the reductions over a row in vectors, the scale folded
+ * into the exp's argument, and the keys tk … tkf−1 of the packed tile (no query's here) zeroed too. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ATT512 __attribute__((target("avx512f")))
+ATT512 static inline __mmask16 lanes(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
+
+/* hd_expf (vecmath.h) on 16 lanes */
+ATT512 static inline __m512 exp16(__m512 x)
+{
+    const __m512 hi = _mm512_set1_ps(88.3762626647950f), lo = _mm512_set1_ps(-87.3365447504021f);
+    __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GE_OQ), y, _mm512_set1_ps(INFINITY));
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ), y);
+}
+
+ATT512 static void softmax_tile16(float *S, size_t tq, size_t tk, size_t tkf, size_t k0, size_t lim0, float sc, float *mx,
+                                  float *lsum, float *corr)
+{
+    const __m512 vsc = _mm512_set1_ps(sc), ninf = _mm512_set1_ps(-INFINITY);
+    for (size_t i = 0; i < tq; i++) {
+        float *s = S + i * ATT_TK;
+        size_t lim = lim0 + i + 1;
+        size_t nv = lim <= k0 ? 0 : lim - k0 < tk ? lim - k0 : tk;
+        if (!nv) {
+            for (size_t j = 0; j < tkf; j += 16) _mm512_mask_storeu_ps(s + j, lanes(tkf - j), _mm512_setzero_ps());
+            corr[i] = 1;
+            continue;
+        }
+        __m512 vm = ninf;
+        for (size_t j = 0; j < nv; j += 16)
+            vm = _mm512_max_ps(vm, _mm512_mask_mul_ps(ninf, lanes(nv - j), _mm512_maskz_loadu_ps(lanes(nv - j), s + j), vsc));
+        float m = _mm512_reduce_max_ps(vm), m_new = m > mx[i] ? m : mx[i];
+        float c = hd_expf(mx[i] - m_new);
+        __m512 vn = _mm512_set1_ps(-m_new), sum = _mm512_setzero_ps();
+        for (size_t j = 0; j < tkf; j += 16) {
+            __mmask16 vis = lanes(nv > j ? nv - j : 0);
+            __m512 e = _mm512_maskz_mov_ps(vis, exp16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(vis, s + j), vsc, vn)));
+            _mm512_mask_storeu_ps(s + j, lanes(tkf - j), e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        lsum[i] = lsum[i] * c + _mm512_reduce_add_ps(sum);
+        mx[i] = m_new;
+        corr[i] = c;
+    }
+}
+
+/* acc[i] = acc[i]·corr[i] + Ot[i] for tq rows of DH */
+ATT512 static void acc_update(float *acc, const float *Ot, const float *corr, size_t tq, size_t DH)
+{
+    for (size_t i = 0; i < tq; i++) {
+        float *a = acc + i * DH;
+        const float *o = Ot + i * DH;
+        __m512 c = _mm512_set1_ps(corr[i]);
+        for (size_t d = 0; d < DH; d += 16) {
+            __mmask16 k = lanes(DH - d);
+            _mm512_mask_storeu_ps(a + d, k, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + d), c, _mm512_maskz_loadu_ps(k, o + d)));
+        }
+    }
+}
+#define HAVE_ATT512 1
+#endif
+
 /* --precision bf16 (docs/models.md §6.9): the score and value products on the bf16 kernels (AMX tiles where
  * present, else VDPBF16PS), queries, keys, probabilities and values rounded to bf16, fp32 sums; the softmax in
  * float as above.  One task per head: its keys and values are packed once, ATT_SEG keys at a time (keys as the
@@ -351,9 +428,13 @@ static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const
                             bad = hd_cpu_bf16_gemm(0, 0, tq, tkf, DH, Qh + q0 * ldq, ldq, bk, S, ATT_TK);
                         }
                         size_t tk = kend - k0 < tkf ? kend - k0 : tkf;
+#ifdef HAVE_ATT512
+                        softmax_tile16(S, tq, tk, tkf, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr);
+#else
                         softmax_tile(S, tq, tk, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr);
                         for (size_t i = 0; i < tq; i++)   /* keys tk … tkf−1 are no query's here */
                             for (size_t j = tk; j < tkf; j++) S[i * ATT_TK + j] = 0;
+#endif
                         if (amx) {
                             for (size_t i = 0; i < (tq + 31) / 32 * 2; i++)
                                 hd_cpu_bf16_pack_x16(0, 0, 16 * i, tq, tkf, S, ATT_TK, kst, Ap + i * kst * 256);
@@ -368,11 +449,15 @@ static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const
                             ok = 0;
                             break;
                         }
+#ifdef HAVE_ATT512
+                        acc_update(acc + q0 * DH, Ot, corr, tq, DH);
+#else
                         for (size_t i = 0; i < tq; i++) {
                             float *a = acc + (q0 + i) * DH, c = corr[i];
                             const float *o = Ot + i * DH;
                             for (size_t d = 0; d < DH; d++) a[d] = a[d] * c + o[d];
                         }
+#endif
                     }
                 }
             }
