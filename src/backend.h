@@ -309,7 +309,7 @@ typedef struct {
     char blas[64];            /* "OpenBLAS 0.3.21", or "cblas" when the library does not say */
     char blas_core[64];       /* OpenBLAS core type ("SkylakeX"), "" when unknown */
     char blas_config[256];    /* OpenBLAS build configuration, "" when unknown */
-    char fft_planner[128];    /* "estimate", or "estimate below N points, measure from N" */
+    char fft_planner[128];    /* "estimate", or "estimate below N points, measure (or patient) from N" */
     char fft_wisdom[4096];    /* the wisdom file measured plans are cached in, "" when none */
     int fft_wisdom_present;   /* 1 when that file exists */
 } hd_cpu_kernels;

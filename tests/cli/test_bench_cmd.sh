@@ -17,8 +17,14 @@ if [ "$(grep -c '^| default ' "$tmp/out")" = 2 ]; then ok; else bad "table: two 
 if grep '^| default ' "$tmp/out" | awk -F'|' '{print $7 + 0}' | tr '\n' ' ' | grep -qx '64 100 '; then ok; else bad "table: lengths 64, 100 in order"; fi
 has "$tmp/out" "^SGEMM: [0-9.]* GFLOP/s on cpu (1 thread)" "table: SGEMM rate"
 has "$tmp/out" "^BLAS: " "table: BLAS line"
-has "$tmp/out" "^FFT: FFTW3 single precision, planner " "table: FFT planner"
+has "$tmp/out" "^FFT: FFTW3 single precision, planner estimate below 65536 points, measure from 65536" "table: FFT planner"
 empty "$tmp/err" "bench: stderr without --progress"
+# the planner the environment picks is the one reported (the default model's transforms are all below 65,536
+# points: nothing is planned harder here)
+HYENADNA_FFT_PLANNER=patient expect 0 "bench, patient planner" -- "$H" bench -L 64 -r 1 -@ 1
+has "$tmp/out" "^FFT: FFTW3 single precision, planner estimate below 65536 points, patient from 65536" "table: patient planner"
+HYENADNA_FFT_PLANNER=estimate expect 0 "bench, estimate planner" -- "$H" bench -L 64 -r 1 -@ 1
+has "$tmp/out" "^FFT: FFTW3 single precision, planner estimate;" "table: estimate planner"
 
 # in bf16 (where the processor has AVX512_BF16) the rate is the bf16 kernel's: GEMM, not SGEMM
 if grep -qw avx512_bf16 /proc/cpuinfo; then
