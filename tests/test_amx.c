@@ -317,3 +317,39 @@ Test(amx, backend_threads_and_blocks)
     }
     free(X), free(W), free(b), free(Y1), free(Y4), free(Yd), free(Wp);
 }
+
+/* Attention in bf16 (evo2.c: the score and value products on the bf16 kernels): on AMX and, with
+ * HYENADNA_CPU_AMX=0, on VDPBF16PS, queries that see more than one segment of 4,096 packed keys: each within bf16
+ * rounding of float32 (rel_F 1e-2), different from it (the bf16 path ran), and bit-identical on 1 and 4 threads */
+Test(amx, attention_both_kernels)
+{
+    if (!cpuinfo_has("avx512_bf16")) cr_skip_test("this processor lacks AVX512_BF16: the backend refuses bf16");
+    size_t NH = 2, DH = 32, M = 150, pos0 = 4000, Lk = pos0 + M, ld = NH * DH;
+    float *Q = malloc(M * ld * 4), *K = malloc(Lk * ld * 4), *V = malloc(Lk * ld * 4), *O[3], *O4 = malloc(M * ld * 4);
+    for (size_t i = 0; i < M * ld; i++) Q[i] = 2 * frand();
+    for (size_t i = 0; i < Lk * ld; i++) K[i] = 2 * frand(), V[i] = frand();
+    float scale = 1.0f / sqrtf((float)DH);
+    for (int v = 0; v < 3; v++) {   /* float32, bf16 on AMX (where present), bf16 on VDPBF16PS */
+        O[v] = malloc(M * ld * 4);
+        if (v == 2) setenv("HYENADNA_CPU_AMX", "0", 1);
+        for (int t = 0; t < 2; t++) {
+            hd_backend *be = hd_backend_cpu_new(t ? 4 : 1);
+            if (v) cr_assert_eq(hd_backend_set_precision(be, "bf16"), 0, "%s", hd_error());
+            if (v == 2) cr_assert_eq(hd_cpu_gemm_kind(be), HD_CPU_BF16);
+            cr_assert_eq(be->attention(be, Q, ld, DH, K, ld, DH, V, ld, DH, M, Lk, NH, DH, pos0, scale, t ? O4 : O[v], ld, DH), 0,
+                         "%s", hd_error());
+            hd_backend_free(be);
+        }
+        unsetenv("HYENADNA_CPU_AMX");
+        cr_assert_eq(memcmp(O[v], O4, M * ld * 4), 0, "variant %d: 1 and 4 threads differ", v);
+    }
+    for (int v = 1; v < 3; v++) {
+        double num = 0, den = 0;
+        for (size_t i = 0; i < M * ld; i++) num += ((double)O[v][i] - O[0][i]) * ((double)O[v][i] - O[0][i]), den += (double)O[0][i] * O[0][i];
+        cr_assert(num > 0, "variant %d: bf16 gave the float32 output", v);
+        cr_assert_leq(sqrt(num / den), 1e-2, "variant %d: rel_F %.3g against float32", v, sqrt(num / den));
+    }
+    if (has_amx()) cr_assert_neq(memcmp(O[1], O[2], M * ld * 4), 0, "AMX and VDPBF16PS gave the same bits (one kernel ran twice?)");
+    for (int v = 0; v < 3; v++) free(O[v]);
+    free(Q), free(K), free(V), free(O4);
+}
