@@ -333,9 +333,9 @@ static void cpu_modulate_cm(hd_backend *be, float *k, size_t C, size_t T, size_t
 
 /* ---------------------------------------------------------------- per channel */
 
-/* ys[u] = bias + Σ_j w[j]·xs[u + j] for u < n (xs: the input of the first output, tap 0) */
-/* ys[u] = bias + Σ_j w[j]·xs[u + j], the taps in order: 64 outputs at a time held in four vectors across the
- * taps (a pass over ys per tap loads and stores every output K times), then the rest tap by tap */
+/* ys[u] = bias + Σ_j w[j]·xs[u + j] for u < n (xs: the input of the first output, tap 0), the taps in order: 64
+ * outputs at a time held in four vectors across the taps (a pass over ys per tap loads and stores every output K
+ * times), then the rest tap by tap */
 typedef float conv_v16 __attribute__((vector_size(64)));
 HD_CLONES static void conv_row(const float *xs, const float *w, size_t K, float bias, float *ys, size_t n)
 {

@@ -216,20 +216,18 @@ static void cpu_rope_neox(hd_backend *be, float *X, size_t ldx, size_t hs, size_
 
 /* ---------------------------------------------------------------- tiled causal attention (§6.6) */
 
-/* One tile's online-softmax step: S [tq, ATT_TK] holds the scores of keys k0 … k0+tk−1 (times sc) for queries
- * of which the first sees the keys < lim0 + 1, the next one more, and so on; on return S holds their
- * exponentials (the vectorised exp of vecmath.h) relative to the new running maximum (0 for keys a query does not
- * see), mx and lsum the running maximum and sum, and corr[i] the factor the query's accumulated output must be
- * multiplied by (1 when the tile holds no key the query sees). */
-HD_CLONES static void softmax_tile(float *S, size_t tq, size_t tk, size_t k0, size_t lim0, float sc, float *mx,
-                                   float *lsum, float *corr)
+/* One tile's online-softmax step: S [tq, ATT_TK] holds the scores of keys k0 … k0+tk−1 for queries of which the
+ * first sees the keys < lim0 + 1, the next one more, and so on; on return S holds their exponentials (the
+ * vectorised exp of vecmath.h) relative to the new running maximum (0 for keys a query does not see), mx and lsum
+ * the running maximum and sum, and corr[i] the factor the query's accumulated output must be multiplied by (1
+ * when the tile holds no key the query sees). */
+HD_CLONES static void softmax_tile(float *S, size_t tq, size_t tk, size_t k0, size_t lim0, float *mx, float *lsum,
+                                   float *corr)
 {
     for (size_t i = 0; i < tq; i++) {
         float *s = S + i * ATT_TK, m_new = mx[i];
         size_t lim = lim0 + i + 1;   /* keys < lim are visible to this query */
         size_t nv = lim <= k0 ? 0 : lim - k0 < tk ? lim - k0 : tk;
-        if (sc != 1.0f)
-            for (size_t j = 0; j < nv; j++) s[j] *= sc;
         #pragma omp simd reduction(max : m_new)
         for (size_t j = 0; j < nv; j++) m_new = s[j] > m_new ? s[j] : m_new;
         if (!nv) { for (size_t j = 0; j < tk; j++) s[j] = 0; corr[i] = 1; continue; }
@@ -272,7 +270,7 @@ static int attention_f32(const float *Q, size_t ldq, size_t hsq, const float *K,
                 size_t tk = kend - k0 < ATT_TK ? kend - k0 : ATT_TK;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tq, (int)tk, (int)DH, scale, Qh, (int)ldq,
                             Kh + k0 * ldk, (int)ldk, 0.0f, S, (int)ATT_TK);
-                softmax_tile(S, tq, tk, k0, pos0 + q0, 1.0f, mx, lsum, corr);
+                softmax_tile(S, tq, tk, k0, pos0 + q0, mx, lsum, corr);
                 for (size_t i = 0; i < tq; i++)
                     if (corr[i] != 1.0f)
                         for (size_t d = 0; d < DH; d++) acc[i * DH + d] *= corr[i];
@@ -293,31 +291,8 @@ static int attention_f32(const float *Q, size_t ldq, size_t hsq, const float *K,
  * hence AVX-512F, is present): softmax_tile's work with the reductions over a row in vectors, the scale folded
  * into the exp's argument, and the keys tk … tkf−1 of the packed tile (no query's here) zeroed too. */
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 #define ATT512 __attribute__((target("avx512f")))
 ATT512 static inline __mmask16 lanes(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
-
-/* hd_expf (vecmath.h) on 16 lanes */
-ATT512 static inline __m512 exp16(__m512 x)
-{
-    const __m512 hi = _mm512_set1_ps(88.3762626647950f), lo = _mm512_set1_ps(-87.3365447504021f);
-    __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GE_OQ), y, _mm512_set1_ps(INFINITY));
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ), y);
-}
 
 ATT512 static void softmax_tile16(float *S, size_t tq, size_t tk, size_t tkf, size_t k0, size_t lim0, float sc, float *mx,
                                   float *lsum, float *corr)
@@ -340,7 +315,7 @@ ATT512 static void softmax_tile16(float *S, size_t tq, size_t tk, size_t tkf, si
         __m512 vn = _mm512_set1_ps(-m_new), sum = _mm512_setzero_ps();
         for (size_t j = 0; j < tkf; j += 16) {
             __mmask16 vis = lanes(nv > j ? nv - j : 0);
-            __m512 e = _mm512_maskz_mov_ps(vis, exp16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(vis, s + j), vsc, vn)));
+            __m512 e = _mm512_maskz_mov_ps(vis, hd_expf16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(vis, s + j), vsc, vn)));
             _mm512_mask_storeu_ps(s + j, lanes(tkf - j), e);
             sum = _mm512_add_ps(sum, e);
         }
@@ -363,9 +338,6 @@ ATT512 static void acc_update(float *acc, const float *Ot, const float *corr, si
         }
     }
 }
-#define HAVE_ATT512 1
-#endif
-
 /* --precision bf16 (docs/models.md §6.9): the score and value products on the bf16 kernels (AMX tiles where
  * present, else VDPBF16PS), queries, keys, probabilities and values rounded to bf16, fp32 sums; the softmax in
  * float as above.  One task per head: its keys and values are packed once, ATT_SEG keys at a time (keys as the
@@ -428,13 +400,7 @@ static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const
                             bad = hd_cpu_bf16_gemm(0, 0, tq, tkf, DH, Qh + q0 * ldq, ldq, bk, S, ATT_TK);
                         }
                         size_t tk = kend - k0 < tkf ? kend - k0 : tkf;
-#ifdef HAVE_ATT512
                         softmax_tile16(S, tq, tk, tkf, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr);
-#else
-                        softmax_tile(S, tq, tk, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr);
-                        for (size_t i = 0; i < tq; i++)   /* keys tk … tkf−1 are no query's here */
-                            for (size_t j = tk; j < tkf; j++) S[i * ATT_TK + j] = 0;
-#endif
                         if (amx) {
                             for (size_t i = 0; i < (tq + 31) / 32 * 2; i++)
                                 hd_cpu_bf16_pack_x16(0, 0, 16 * i, tq, tkf, S, ATT_TK, kst, Ap + i * kst * 256);
@@ -449,15 +415,7 @@ static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const
                             ok = 0;
                             break;
                         }
-#ifdef HAVE_ATT512
                         acc_update(acc + q0 * DH, Ot, corr, tq, DH);
-#else
-                        for (size_t i = 0; i < tq; i++) {
-                            float *a = acc + (q0 + i) * DH, c = corr[i];
-                            const float *o = Ot + i * DH;
-                            for (size_t d = 0; d < DH; d++) a[d] = a[d] * c + o[d];
-                        }
-#endif
                     }
                 }
             }
@@ -471,16 +429,23 @@ static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const
     return failed ? -1 : 0;
 }
 
+#define HAVE_ATT_BF16 1
+#endif   /* x86-64: the bf16 path (elsewhere the backend refuses bf16) */
+
 static int cpu_attention(hd_backend *be, const float *Q, size_t ldq, size_t hsq, const float *K, size_t ldk, size_t hsk,
                          const float *V, size_t ldv, size_t hsv, size_t M, size_t Lk, size_t NH, size_t DH, size_t pos0,
                          float scale, float *O, size_t ldo, size_t hso)
 {
     if (!M || !NH) return 0;
     if (Lk < pos0 + M) { hd_set_error(HD_EMODEL, "internal error: attention over %zu keys for queries up to %zu", Lk, pos0 + M); return -1; }
-    int kind = hd_cpu_gemm_kind(be);
-    int rc = kind != HD_CPU_FP32 && M > HD_CPU_BF16_GEMV_M
-                 ? attention_bf16(kind == HD_CPU_AMX, Q, ldq, hsq, K, ldk, hsk, V, ldv, hsv, M, NH, DH, pos0, scale, O, ldo, hso)
-                 : attention_f32(Q, ldq, hsq, K, ldk, hsk, V, ldv, hsv, M, NH, DH, pos0, scale, O, ldo, hso);
+    int kind = hd_cpu_gemm_kind(be), rc;
+    (void)kind;   /* (only the bf16 path, x86-64, reads it) */
+#ifdef HAVE_ATT_BF16
+    if (kind != HD_CPU_FP32 && M > HD_CPU_BF16_GEMV_M)
+        rc = attention_bf16(kind == HD_CPU_AMX, Q, ldq, hsq, K, ldk, hsk, V, ldv, hsv, M, NH, DH, pos0, scale, O, ldo, hso);
+    else
+#endif
+        rc = attention_f32(Q, ldq, hsq, K, ldk, hsk, V, ldv, hsv, M, NH, DH, pos0, scale, O, ldo, hso);
     if (rc) hd_set_error(HD_EMODEL, "out of memory for attention tiles");
     return rc;
 }
