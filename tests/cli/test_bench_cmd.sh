@@ -25,6 +25,12 @@ HYENADNA_FFT_PLANNER=patient expect 0 "bench, patient planner" -- "$H" bench -L 
 has "$tmp/out" "^FFT: FFTW3 single precision, planner estimate below 65536 points, patient from 65536" "table: patient planner"
 HYENADNA_FFT_PLANNER=estimate expect 0 "bench, estimate planner" -- "$H" bench -L 64 -r 1 -@ 1
 has "$tmp/out" "^FFT: FFTW3 single precision, planner estimate;" "table: estimate planner"
+# a planner that is not one of the three is refused, by name, in bench and in the subcommands
+HYENADNA_FFT_PLANNER=fast expect 1 "bench, unknown planner" -- "$H" bench -L 64 -r 1 -@ 1
+has "$tmp/err" "HYENADNA_FFT_PLANNER: 'fast' is not one of estimate, measure, patient" "unknown planner named"
+HYENADNA_FFT_PLANNER=Patient expect 1 "embed, unknown planner" -- "$H" embed "$S/data/example.fa"
+has "$tmp/err" "HYENADNA_FFT_PLANNER: 'Patient'" "unknown planner named (embed)"
+HYENADNA_FFT_PLANNER=measure expect 0 "bench, measure planner" -- "$H" bench -L 64 -r 1 -@ 1
 
 # in bf16 (where the processor has AVX512_BF16) the rate is the bf16 kernel's: GEMM, not SGEMM
 if grep -qw avx512_bf16 /proc/cpuinfo; then

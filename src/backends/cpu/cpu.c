@@ -445,10 +445,10 @@ static size_t cpu_fft_size(hd_backend *be, size_t L)
 
 /* ---- FFTW wisdom: measured plans for large sizes, cached across runs in
  * $HYENADNA_FFTW_WISDOM, else $XDG_CACHE_HOME/hyenadna/fftw3f.wisdom, else ~/.cache/hyenadna/fftw3f.wisdom.
- * HYENADNA_FFT_PLANNER=estimate keeps the cheap planner for every size; =patient plans the large sizes with
- * FFTW_PATIENT instead of FFTW_MEASURE (r2c + c2r of 2^16–2^18 points 14–24 % faster here, after 15–66 s of
- * planning per size the first time; the wisdom keeps them, and later measure runs use them too).  Called under
- * fftw_planner_lock. */
+ * HYENADNA_FFT_PLANNER=estimate keeps the cheap planner for every size; =measure (the default) measures the
+ * large sizes; =patient plans them with FFTW_PATIENT instead (r2c + c2r of 2^16–2^18 points 14–24 % faster here,
+ * after 15–66 s of planning per size the first time; the wisdom keeps them, and later measure runs use them
+ * too); any other value is refused when the backend is made.  Called under fftw_planner_lock. */
 #define FFT_MEASURE_MIN ((size_t)1 << 16)
 
 static const char *planner_env(void)
@@ -904,6 +904,11 @@ static void cpu_destroy(hd_backend *be)
 
 hd_backend *hd_backend_cpu_new(int nthreads)
 {
+    const char *pl = planner_env();   /* a misspelt planner would otherwise silently mean "measure" */
+    if (*pl && strcmp(pl, "estimate") && strcmp(pl, "measure") && strcmp(pl, "patient")) {
+        hd_set_error(HD_EINPUT, "HYENADNA_FFT_PLANNER: '%s' is not one of estimate, measure, patient", pl);
+        return NULL;
+    }
     hd_backend *be = calloc(1, sizeof *be);
     cpu_priv *P = calloc(1, sizeof *P);
     if (!be || !P) { free(be); free(P); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
