@@ -289,21 +289,28 @@ static int attention_f32(const float *Q, size_t ldq, size_t hsq, const float *K,
 
 /* The bf16 path's softmax step and output update, 16 lanes of AVX-512 (that path runs only where AVX512_BF16,
  * hence AVX-512F, is present): softmax_tile's work with the reductions over a row in vectors, the scale folded
- * into the exp's argument, and the keys tk … tkf−1 of the packed tile (no query's here) zeroed too. */
+ * into the exp's argument, and the keys tk … tkf−1 of the packed tile (no query's here) zeroed too.  With Ap
+ * (AMX) the probabilities go straight into the A tiles of P·V, rounded to bf16 pairs as hd_cpu_bf16_pack_x16
+ * would pack them from S (kst steps of 32 keys; rows tq … up to a multiple of 32 zero), and S is left as it was:
+ * the same bits without writing and re-reading the floats. */
 #if defined(__x86_64__) && defined(__GNUC__)
-#define ATT512 __attribute__((target("avx512f")))
+#define ATT512 __attribute__((target("avx512f,avx512bf16")))
 ATT512 static inline __mmask16 lanes(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
 
 ATT512 static void softmax_tile16(float *S, size_t tq, size_t tk, size_t tkf, size_t k0, size_t lim0, float sc, float *mx,
-                                  float *lsum, float *corr)
+                                  float *lsum, float *corr, uint32_t *Ap, size_t kst)
 {
     const __m512 vsc = _mm512_set1_ps(sc), ninf = _mm512_set1_ps(-INFINITY);
     for (size_t i = 0; i < tq; i++) {
         float *s = S + i * ATT_TK;
+        uint32_t *a = Ap ? Ap + (i / 16) * kst * 256 + (i % 16) * 16 : NULL;   /* row i of the tiles of its 16 */
         size_t lim = lim0 + i + 1;
         size_t nv = lim <= k0 ? 0 : lim - k0 < tk ? lim - k0 : tk;
         if (!nv) {
-            for (size_t j = 0; j < tkf; j += 16) _mm512_mask_storeu_ps(s + j, lanes(tkf - j), _mm512_setzero_ps());
+            if (a)
+                for (size_t t = 0; t < kst; t++) _mm512_store_si512(a + t * 256, _mm512_setzero_si512());
+            else
+                for (size_t j = 0; j < tkf; j += 16) _mm512_mask_storeu_ps(s + j, lanes(tkf - j), _mm512_setzero_ps());
             corr[i] = 1;
             continue;
         }
@@ -313,16 +320,29 @@ ATT512 static void softmax_tile16(float *S, size_t tq, size_t tk, size_t tkf, si
         float m = _mm512_reduce_max_ps(vm), m_new = m > mx[i] ? m : mx[i];
         float c = hd_expf(mx[i] - m_new);
         __m512 vn = _mm512_set1_ps(-m_new), sum = _mm512_setzero_ps();
-        for (size_t j = 0; j < tkf; j += 16) {
-            __mmask16 vis = lanes(nv > j ? nv - j : 0);
-            __m512 e = _mm512_maskz_mov_ps(vis, hd_expf16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(vis, s + j), vsc, vn)));
-            _mm512_mask_storeu_ps(s + j, lanes(tkf - j), e);
-            sum = _mm512_add_ps(sum, e);
+        if (a) {
+            for (size_t j = 0; j < 32 * kst; j += 32) {   /* 32 keys: one row of one tile */
+                __mmask16 v0 = lanes(nv > j ? nv - j : 0), v1 = lanes(nv > j + 16 ? nv - j - 16 : 0);
+                __m512 e0 = _mm512_maskz_mov_ps(v0, hd_expf16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(v0, s + j), vsc, vn)));
+                __m512 e1 = _mm512_maskz_mov_ps(v1, hd_expf16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(v1, s + j + 16), vsc, vn)));
+                _mm512_store_si512(a + (j / 32) * 256, (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
+                sum = _mm512_add_ps(_mm512_add_ps(sum, e0), e1);
+            }
+        } else {
+            for (size_t j = 0; j < tkf; j += 16) {
+                __mmask16 vis = lanes(nv > j ? nv - j : 0);
+                __m512 e = _mm512_maskz_mov_ps(vis, hd_expf16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(vis, s + j), vsc, vn)));
+                _mm512_mask_storeu_ps(s + j, lanes(tkf - j), e);
+                sum = _mm512_add_ps(sum, e);
+            }
         }
         lsum[i] = lsum[i] * c + _mm512_reduce_add_ps(sum);
         mx[i] = m_new;
         corr[i] = c;
     }
+    if (Ap)   /* the rows past tq of the last pair of 16 */
+        for (size_t i = tq; i < (tq + 31) / 32 * 32; i++)
+            for (size_t t = 0; t < kst; t++) _mm512_store_si512(Ap + (i / 16) * kst * 256 + t * 256 + (i % 16) * 16, _mm512_setzero_si512());
 }
 
 /* acc[i] = acc[i]·corr[i] + Ot[i] for tq rows of DH */
@@ -400,10 +420,8 @@ static int attention_bf16(int amx, const float *Q, size_t ldq, size_t hsq, const
                             bad = hd_cpu_bf16_gemm(0, 0, tq, tkf, DH, Qh + q0 * ldq, ldq, bk, S, ATT_TK);
                         }
                         size_t tk = kend - k0 < tkf ? kend - k0 : tkf;
-                        softmax_tile16(S, tq, tk, tkf, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr);
+                        softmax_tile16(S, tq, tk, tkf, k0, pos0 + q0, scale, mx + q0, lsum + q0, corr, amx ? Ap : NULL, kst);
                         if (amx) {
-                            for (size_t i = 0; i < (tq + 31) / 32 * 2; i++)
-                                hd_cpu_bf16_pack_x16(0, 0, 16 * i, tq, tkf, S, ATT_TK, kst, Ap + i * kst * 256);
                             bad |= hd_cpu_amx_gemm_packed(Ap, tq, DH, tkf, bv, 0, 1, Ot, DH);
                         } else {
                             memset(Ot, 0, tq * DH * sizeof(float));
