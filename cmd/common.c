@@ -245,8 +245,9 @@ void hd_common_usage(FILE *fp)
 {
     fprintf(fp,
             "Model and compute options:\n"
-            "  -m, --model MODEL      model directory (config + model.safetensors or *.pt), .safetensors or\n"
-            "                         .pt file, or hf:OWNER/REPO[@REV] from the local cache (hyenadna pull)\n"
+            "  -m, --model MODEL      model directory (config + model.safetensors or a PyTorch checkpoint),\n"
+            "                         .safetensors file, checkpoint (.pt, .ckpt, .bin), or hf:OWNER/REPO[@REV]\n"
+            "                         from the local cache (hyenadna pull)\n"
             "                         [$HYENADNA_MODEL, else the bundled default model]\n"
             "  -c, --config FILE      the model's config (JSON, or vortex YAML for Evo 2) [found with the model]\n"
             "  -@, --threads INT      compute threads in total, 0 = every core [0]\n"

@@ -9,6 +9,7 @@
  * Every redirect is followed by hand so that the token goes to the endpoint's own origin only. */
 #define _GNU_SOURCE
 #include "hub.h"
+#include "model.h"
 #include "output.h"
 #include "util.h"
 
@@ -299,45 +300,22 @@ static int is_safetensors_file(const char *name) { return !strchr(name, '/') && 
 char *hd_hub_snapshot_model(const char *snap, const hd_hub_ref *r)
 {
     char cmd[512];
-    char *p = hd_sprintf("%s/model.safetensors", snap);
-    if (p && hd_is_file(p)) { free(p); return strdup(snap); }
-    free(p);
-    DIR *d = opendir(snap);
-    if (!d) {
-        hd_set_error(HD_EMODEL, "cannot open the cached snapshot %s: %s", snap, strerror(errno));
-        return NULL;
+    int n;
+    char *one = NULL, *w = hd_dir_weights(snap, 1, &n, &one);
+    if (w) {   /* model.safetensors: the directory itself (its config is found there) */
+        size_t ls = strlen(snap);
+        if (!strncmp(w, snap, ls) && !strcmp(w + ls, "/model.safetensors")) { free(w); return strdup(snap); }
+        return w;
     }
-    /* best candidate class: 3 a .safetensors, 2 pytorch_model.bin, 1 another checkpoint */
-    char *best = NULL, *other = NULL;
-    int best_class = 0, n_best = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *n = e->d_name;
-        int cls = is_safetensors_file(n) ? 3 : !strcmp(n, "pytorch_model.bin") ? 2 : hd_hub_is_checkpoint_file(n) ? 1 : 0;
-        if (!cls) continue;
-        char *full = hd_sprintf("%s/%s", snap, n);
-        if (!full || !hd_is_file(full)) { free(full); continue; }   /* a dangling link: its blob was removed */
-        if (cls > best_class) {
-            free(best), free(other);
-            best = full, other = NULL, best_class = cls, n_best = 1;
-        } else if (cls == best_class) {
-            if (!other) other = full; else free(full);
-            n_best++;
-        } else {
-            free(full);
-        }
-    }
-    closedir(d);
-    if (best && n_best == 1) return best;
-    if (best) {
-        hd_set_error(HD_EMODEL, "the cached snapshot of %s/%s holds %d weight files (%s, %s, ...): give one of them "
-                     "to -m as a path", r->owner, r->name, n_best, strrchr(best, '/') + 1, strrchr(other, '/') + 1);
-    } else {
+    if (n > 1)
+        hd_set_error(HD_EMODEL, "the cached snapshot of %s/%s holds %d weight files (%s, ...): give one of them "
+                     "to -m as a path", r->owner, r->name, n, one ? strrchr(one, '/') + 1 : "?");
+    else if (!hd_is_dir(snap))
+        hd_set_error(HD_EMODEL, "cannot open the cached snapshot %s: %s", snap, strerror(ENOENT));
+    else
         hd_set_error(HD_EMODEL, "the cached snapshot %s of %s/%s has no weights (model.safetensors or a PyTorch "
                      "checkpoint): run '%s' again", snap, r->owner, r->name, pull_cmd(r, cmd, sizeof cmd));
-    }
-    free(best);
-    free(other);
+    free(one);
     return NULL;
 }
 

@@ -4,6 +4,7 @@
 #include "backend.h"
 #include "ckpt.h"
 #include "evo2.h"
+#include "hub.h"
 #include "tokenizer.h"
 #include "util.h"
 #include "vocab.h"
@@ -170,6 +171,44 @@ static char *dir_single(const char *dir, const char *const *suffixes, int *many)
     return found;
 }
 
+char *hd_dir_weights(const char *dir, int any_st, int *n, char **second)
+{
+    *n = 0;
+    if (second) *second = NULL;
+    char *p = hd_sprintf("%s/model.safetensors", dir);
+    if (p && is_file(p)) { *n = 1; return p; }
+    free(p);
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    /* best kind: 3 a .safetensors, 2 pytorch_model.bin, 1 another checkpoint */
+    char *best = NULL, *other = NULL;
+    int best_kind = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *nm = e->d_name;
+        if (nm[0] == '.') continue;
+        int kind = any_st && hd_has_suffix_ci(nm, ".safetensors") ? 3 : !strcmp(nm, "pytorch_model.bin") ? 2 : hd_hub_is_checkpoint_file(nm) ? 1 : 0;
+        if (!kind) continue;
+        char *full = hd_sprintf("%s/%s", dir, nm);
+        if (!full || !is_file(full)) { free(full); continue; }   /* (a dangling link: a removed blob) */
+        if (kind > best_kind) {
+            free(best), free(other);
+            best = full, other = NULL, best_kind = kind, *n = 1;
+        } else if (kind == best_kind) {
+            if (!other) other = full; else free(full);
+            ++*n;
+        } else {
+            free(full);
+        }
+    }
+    closedir(d);
+    free(other);
+    if (*n == 1) return best;
+    if (second) *second = best, best = NULL;   /* one of the several, for the message */
+    free(best);
+    return NULL;
+}
+
 /* The Hugging Face repositories of Evo 2 carry a config.json that vortex never reads (docs/models.md §6.1). When
  * such a file was found (not given) with an Evo 2 checkpoint, the YAML beside the weights is used instead, else
  * one of the shipped configs -- so that the snapshot of `hyenadna pull arcinstitute/evo2_7b` opens as it is. */
@@ -226,16 +265,17 @@ hd_model *hd_model_open_with(const char *location, const char *config)
         m->config_note = strdup("given with -c/--config");
     }
     if (is_dir(location)) {
-        if (!(m->weights_path = hd_sprintf("%s/model.safetensors", location))) goto fail;
-        if (!is_file(m->weights_path)) {
-            free(m->weights_path);
-            static const char *const pt[] = {".pt", ".pth", NULL};
-            m->weights_path = dir_single(location, pt, &many);
-            if (!m->weights_path) {
-                hd_set_error(HD_EMODEL, many ? "%s: several *.pt checkpoints in the model directory: give one with -m FILE.pt"
-                                             : "%s: no model.safetensors (or *.pt checkpoint) in the model directory", location);
-                goto fail;
-            }
+        int nw;
+        char *another;
+        if (!(m->weights_path = hd_dir_weights(location, 0, &nw, &another))) {
+            if (nw > 1)
+                hd_set_error(HD_EMODEL, "%s: %d weight files of one kind in the model directory (%s, ...): give one with -m FILE",
+                             location, nw, another ? strrchr(another, '/') + 1 : "?");
+            else
+                hd_set_error(HD_EMODEL, "%s: no weights in the model directory (model.safetensors, pytorch_model.bin, or a "
+                             "PyTorch checkpoint *.ckpt, *.pt, *.pth, *.bin)", location);
+            free(another);
+            goto fail;
         }
         if (!m->config_path) {
             static const char *const names[] = {"config.json", "model_config.json", "config.yml", "config.yaml", NULL};

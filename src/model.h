@@ -132,6 +132,12 @@ struct hd_model {
 
 /* Open a model; NULL with hd_error() on failure (hd_error_kind() == HD_EMODEL). */
 hd_model *hd_model_open(const char *location);
+/* The weights file of a model directory: model.safetensors, else (any_st: a Hugging Face snapshot, which holds
+ * only what was pulled) the single other *.safetensors, else pytorch_model.bin, else the single PyTorch checkpoint
+ * (*.ckpt, *.pt, *.pth, *.bin; optimizer and training state passed over).  A plain directory's other
+ * .safetensors files are not taken: they may be outputs written there.  NULL with *n = 0 when there is none,
+ * with *n > 1 when the first kind found is ambiguous (*second, if given, then names one of them; free it). */
+char *hd_dir_weights(const char *dir, int any_st, int *n, char **second);
 /* The same with an explicit config file (JSON, or YAML by its .yml/.yaml suffix); config NULL: as hd_model_open.
  * A directory may hold model.safetensors or one *.pt checkpoint, and config.json, model_config.json,
  * config.yml/.yaml or a single other YAML file (.yml, .yaml). */

@@ -126,6 +126,56 @@ Test(ckpt, dtypes_strides_offsets)
     hd_ckpt_close(c);
 }
 
+/* a model directory holding a PyTorch checkpoint (a clone of a Lightning or -hf repository without
+ * model.safetensors): the checkpoint is the weights, as in a pulled snapshot; a stray .safetensors output there is
+ * not taken, optimizer state is passed over, two checkpoints of one kind are refused by name */
+static void put_file(const char *dir, const char *name, const char *from)
+{
+    char cmd[4200];
+    if (from) snprintf(cmd, sizeof cmd, "cp '%s' '%s/%s'", from, dir, name);
+    else snprintf(cmd, sizeof cmd, "printf x > '%s/%s'", dir, name);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(ckpt, model_directory_with_a_checkpoint)
+{
+    static const struct { const char *file, *src; } kinds[] = {
+        {"weights.ckpt", CK "/hyenadna-lightning.ckpt"},
+        {"pytorch_model.bin", CK "/xlstm-plain.bin"},
+    };
+    for (int k = 0; k < 2; k++) {
+        char *d = tmp_dir();
+        put_file(d, kinds[k].file, kinds[k].src);
+        if (k == 1) put_file(d, "config.json", TESTDATA("xlstm-mlstm/config.json"));
+        put_file(d, "out.safetensors", NULL);    /* an output written beside the weights: not a candidate */
+        put_file(d, "optimizer.pt", NULL);       /* training state: passed over */
+        hd_model *dm = hd_model_open(d), *fm = hd_model_open_with(kinds[k].src, k ? TESTDATA("xlstm-mlstm/config.json") : NULL);
+        cr_assert_not_null(dm, "%s: %s", d, hd_error());
+        cr_assert_not_null(fm, "%s", hd_error());
+        cr_assert_eq(dm->family, k ? HD_FAM_XLSTM : HD_FAM_HYENA);
+        cr_assert(strstr(dm->weights_path, kinds[k].file), "%s", dm->weights_path);
+        cr_assert_eq(hd_st_count(dm->st), hd_st_count(fm->st));
+        for (int i = 0; i < hd_st_count(fm->st); i++) {
+            const hd_tensor_info *a = hd_st_get(fm->st, i), *b = hd_st_find(dm->st, a->name);
+            cr_assert(b && b->end - b->begin == a->end - a->begin && !memcmp(a->data, b->data, a->end - a->begin), "%s", a->name);
+        }
+        hd_model_close(dm);
+        hd_model_close(fm);
+        /* a second checkpoint: of the same kind, ambiguous; pytorch_model.bin goes before another .bin */
+        put_file(d, k ? "other_model.bin" : "last.ckpt", kinds[k].src);
+        if (k == 0) {
+            cr_assert_null(hd_model_open(d));
+            cr_assert(strstr(hd_error(), "2 weight files of one kind") && strstr(hd_error(), "give one with -m FILE"), "%s", hd_error());
+        } else {
+            cr_assert_not_null(dm = hd_model_open(d), "%s", hd_error());
+            cr_assert(strstr(dm->weights_path, "/pytorch_model.bin"), "%s", dm->weights_path);
+            hd_model_close(dm);
+        }
+        rm_rf(d);
+        free(d);
+    }
+}
+
 /* forward on the HyenaDNA checkpoint opened directly (converted in memory) passes the fixture */
 Test(ckpt, hyena_forward_from_ckpt)
 {

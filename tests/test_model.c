@@ -256,7 +256,7 @@ Test(model, missing_files)
 {
     open_fails("/nonexistent/model", "/nonexistent/model");
     char *d = tmp_dir();
-    open_fails(d, "no model.safetensors");
+    open_fails(d, "no weights in the model directory (model.safetensors, pytorch_model.bin, or a PyTorch checkpoint");
     rm_rf(d);
     free(d);
 }
