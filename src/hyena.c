@@ -35,6 +35,8 @@ typedef struct {
     int D, F, E, H, n_inner, rows;
     long Lmax;
     float eps, shift;
+    int modulate;              /* 0: the filter is the MLP's output as it is (config modulate: false) */
+    float *freq_fixed;         /* [H] activation_freq, for train_freq: false (no freq tensor stored) */
     const float *wte;          /* [rows, D] */
     const float *head;         /* [rows, D] */
     const float *ln_f_w, *ln_f_b;
@@ -97,6 +99,8 @@ static int hyena_load(hd_model *m)
     h->Lmax = Lmax;
     h->eps = (float)eps;
     h->shift = (float)shift;
+    /* the reference's ExponentialModulation with modulate False passes the filter through unchanged (§3.3.2) */
+    h->modulate = hd_cfg_bool(m, "modulate", 1);
     h->rows = (int)((vocab + mult - 1) / mult * mult);
     m->d_model = (int)D;
     m->n_layer = (int)N;
@@ -167,7 +171,18 @@ static int hyena_load(hd_model *m)
             }
             nfreq++;
         }
-        if (!nfreq) {
+        if (!nfreq && !hd_cfg_bool(m, "train_freq", 1)) {
+            /* train_freq false: the Sin frequency is a plain tensor, w · ones, never saved (§3.3.1) */
+            if (!h->freq_fixed) {
+                double w;
+                if (hd_cfg_num(m, "activation_freq", 1.0, &w)) return -1;
+                if (!(h->freq_fixed = malloc((size_t)H * sizeof(float)))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+                for (long j = 0; j < H; j++) h->freq_fixed[j] = (float)w;
+                hd_model_note(m, "implicit_filter freq: not trained (train_freq false), %g for every Sin", w);
+            }
+            b->freq = h->freq_fixed;
+            shared_freq_noted = 1;
+        } else if (!nfreq) {
             hd_set_error(HD_EMODEL, "%s: tensor 'layers.%d.mixer.filter_fn.implicit_filter.1.freq' is missing (also looked for .3.freq, .5.freq)",
                          m->weights_path, i);
             return -1;
@@ -188,6 +203,7 @@ static void hyena_free(hd_model *m)
     if (!h) return;
     free(h->blk);
     free(h->tab0);
+    free(h->freq_fixed);
     free(h);
     m->impl = NULL;
 }
@@ -262,7 +278,7 @@ static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b,
         filter_mlp(be, h, b, p0, n, a0, a1);
         filter_out(be, h, b, a0, p0, n, 0, (size_t)h->D, k, ldk);
     }
-    be->modulate_cm(be, k, (size_t)h->D, T, ldk, b->t, b->deltas, h->shift);
+    if (h->modulate) be->modulate_cm(be, k, (size_t)h->D, T, ldk, b->t, b->deltas, h->shift);
     be->free(be, a0);
     be->free(be, a1);
     return 0;
@@ -286,7 +302,7 @@ static void filter_rows(hd_backend *be, const hyena *h, const hyena_block *b, co
     size_t H = (size_t)h->H, step = be->chunk * 4;
     for (size_t p0 = 0; p0 < T; p0 += step)
         filter_out(be, h, b, a + p0 * H, p0, T - p0 < step ? T - p0 : step, c0, C, k, ldk);
-    be->modulate_cm(be, k, C, T, ldk, b->t, b->deltas + c0, h->shift);
+    if (h->modulate) be->modulate_cm(be, k, C, T, ldk, b->t, b->deltas + c0, h->shift);
 }
 
 int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out)

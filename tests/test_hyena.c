@@ -6,6 +6,8 @@
 #include "seqio.h"
 #include "tokenizer.h"
 
+#include <jansson.h>
+
 #define TINY TESTDATA("hyenadna-tiny")
 #define REL_BAR 1e-4
 #define ABS_BAR 1e-3
@@ -305,6 +307,103 @@ Test(hyena, bf16_fixture_parity, .init = setup, .fini = teardown)
     }
     cr_expect_gt(worst, REL_BAR, "bf16 gave fp32's error (rel_F %.3g): the bf16 kernel did not run", worst);
     cr_assert_eq(hd_backend_set_precision(BE, "fp32"), 0);
+}
+
+/* A copy of the fixture model in a new directory: config keys set from set_json (an object merged into the
+ * fixture's config), the Sin frequencies written as freq_value everywhere (freq_value > 0), or left out (0) */
+static char *variant_dir(const char *set_json, float freq_value)
+{
+    char *d = tmp_dir(), path[512];
+    hd_st *src = hd_st_open(TINY "/model.safetensors");
+    cr_assert_not_null(src, "%s", hd_error());
+    snprintf(path, sizeof path, "%s/model.safetensors", d);
+    hd_stw *w = hd_stw_open(path);
+    cr_assert_not_null(w);
+    for (int i = 0; i < hd_st_count(src); i++) {
+        const hd_tensor_info *t = hd_st_get(src, i);
+        const void *data = t->data;
+        float *c = NULL;
+        if (strstr(t->name, ".freq") && freq_value >= 0) {
+            if (freq_value == 0) continue;
+            c = malloc(t->numel * sizeof(float));
+            for (size_t j = 0; j < t->numel; j++) c[j] = freq_value;
+            data = c;
+        }
+        cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, data), 0, "%s", hd_error());
+        free(c);
+    }
+    cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
+    hd_st_close(src);
+    json_t *cfg = json_load_file(TINY "/config.json", 0, NULL), *set = json_loads(set_json, 0, NULL);
+    cr_assert(cfg && set);
+    json_object_update(cfg, set);
+    snprintf(path, sizeof path, "%s/config.json", d);
+    cr_assert_eq(json_dump_file(cfg, path, 0), 0);
+    json_decref(cfg);
+    json_decref(set);
+    return d;
+}
+
+static float *forward_hidden(hd_model *m, const int32_t *ids, size_t L)
+{
+    float *h = malloc(L * 128 * sizeof(float));
+    hd_fwd f = {.hidden = h, .layer = -1};
+    cr_assert_eq(hd_model_forward(m, BE, ids, L, &f), 0, "%s", hd_error());
+    return h;
+}
+
+/* modulate false (a Lightning layer setting): the filter is the MLP's output as it is — the fixture's filter [L, D]
+ * divided by its modulation exp(−t·|δ|) + 0.05 (docs/models.md §3.4.5) */
+Test(hyena, modulate_false, .init = setup, .fini = teardown)
+{
+    char *d = variant_dir("{\"modulate\": false}", -1);
+    hd_model *m = hd_model_open(d);
+    cr_assert_not_null(m, "%s", hd_error());
+    size_t L = 255, D = 128, n;
+    float *k = malloc(L * D * sizeof(float)), *want = malloc(L * D * sizeof(float));
+    for (int layer = 0; layer < 2; layer++) {
+        char key[64];
+        snprintf(key, sizeof key, "filter.layer%d", layer);
+        cr_assert_eq(hd_hyena_filter(m, BE, layer, L, k), 0, "%s", hd_error());
+        float *e = st_f32(EXP, key, &n), *t = NULL, *dl = NULL;
+        char nm[160];
+        snprintf(nm, sizeof nm, "hyena.backbone.layers.%d.mixer.filter_fn.pos_emb.t", layer);
+        t = st_f32(m->st, nm, &n);
+        snprintf(nm, sizeof nm, "hyena.backbone.layers.%d.mixer.filter_fn.modulation.deltas", layer);
+        dl = st_f32(m->st, nm, &n);
+        for (size_t c = 0; c < D; c++)
+            for (size_t i = 0; i < L; i++) want[i * D + c] = (float)(e[i * D + c] / (exp(-(double)t[i] * fabs((double)dl[c])) + 0.05));
+        double mx, rel = rel_frob(k, want, L * D, &mx);
+        cr_assert(rel < 1e-5, "%s unmodulated: rel_F %.3g", key, rel);
+        cr_assert(rel_frob(k, e, L * D, NULL) > 0.1, "%s: still modulated", key);
+        free(e); free(t); free(dl);
+    }
+    free(k); free(want);
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+}
+
+/* train_freq false: no freq tensor is stored and every Sin runs at activation_freq — the same outputs as the
+ * frequencies stored at that value; without train_freq false the missing tensor is an error that names it */
+Test(hyena, untrained_frequency, .init = setup, .fini = teardown)
+{
+    char *a = variant_dir("{\"activation_freq\": 1.75}", 1.75f), *b = variant_dir("{\"train_freq\": false, \"activation_freq\": 1.75}", 0),
+         *c = variant_dir("{}", 0);
+    hd_model *ma = hd_model_open(a), *mb = hd_model_open(b);
+    cr_assert(ma && mb, "%s", hd_error());
+    int32_t ids[300];
+    random_ids(ids, 300, 7);
+    float *ha = forward_hidden(ma, ids, 300), *hb = forward_hidden(mb, ids, 300), *h0 = forward_hidden(M, ids, 300);
+    cr_assert(!memcmp(ha, hb, 300 * 128 * sizeof(float)), "train_freq false differs from stored frequencies of 1.75");
+    cr_assert(rel_frob(ha, h0, 300 * 128, NULL) > 1e-3, "the frequency had no effect");
+    cr_assert_null(hd_model_open(c));
+    cr_assert(strstr(hd_error(), "implicit_filter.1.freq' is missing"), "%s", hd_error());
+    free(ha); free(hb); free(h0);
+    hd_model_close(ma);
+    hd_model_close(mb);
+    rm_rf(a); rm_rf(b); rm_rf(c);
+    free(a); free(b); free(c);
 }
 
 /* end to end through the binary: `hyenadna forward --logits` reproduces expected.safetensors */
