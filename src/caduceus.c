@@ -236,7 +236,10 @@ static int caduceus_load(hd_model *m)
         c->head = c->emb;
         hd_model_note(m, "%s: absent, tied to %s", head_name, emb_name);
     }
-    if (!(c->norm_f = hd_model_f32(m, 1, HD_SHAPE(D), "norm_f.weight"))) return -1;
+    /* PS without fused_add_norm wraps its norms in RCPSAddNormWrapper: stored as norm_f.submodule.weight and
+     * layers.K.norm.submodule.weight (§4.1) */
+    const char *nsub = c->rcps && !hd_model_tensor(m, "norm_f.weight") && hd_model_tensor(m, "norm_f.submodule.weight") ? ".submodule" : "";
+    if (!(c->norm_f = hd_model_f32(m, 1, HD_SHAPE(D), "norm_f%s.weight", nsub))) return -1;
     if (c->rcps) {
         c->emb_rc = malloc((size_t)rows * D * sizeof(float));
         c->head_rc = c->head == c->emb ? c->emb_rc : malloc((size_t)rows * D * sizeof(float));
@@ -255,7 +258,7 @@ static int caduceus_load(hd_model *m)
     int tied_noted = 0;
     for (int i = 0; i < NL; i++) {
         cad_layer *ly = &c->layer[i];
-        if (!(ly->norm_w = hd_model_f32(m, 1, HD_SHAPE(D), "layers.%d.norm.weight", i)) ||
+        if (!(ly->norm_w = hd_model_f32(m, 1, HD_SHAPE(D), "layers.%d.norm%s.weight", i, nsub)) ||
             !(ly->in_proj = hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "layers.%d.%s.mamba_fwd.in_proj.weight", i, mix)) ||
             !(ly->out_proj = hd_model_f32(m, 1, HD_SHAPE(D, E), "layers.%d.%s.mamba_fwd.out_proj.weight", i, mix)))
             return -1;
@@ -299,8 +302,17 @@ static int caduceus_load(hd_model *m)
             for (int p = 0; p < 2; p++) {
                 snprintf(nm, sizeof nm, "layers.%d.%s.mamba_rev.%s.weight", i, mix, p ? "out_proj" : "in_proj");
                 if (hd_model_tensor(m, nm)) {
+                    /* the tied alias saved as a copy of its own: accepted when it equals mamba_fwd's */
+                    const float *fw = p ? ly->out_proj : ly->in_proj, *rv;
+                    size_t ne = (size_t)(p ? D * E : 2 * E * D);
+                    if (!(rv = p ? hd_model_f32(m, 1, HD_SHAPE(D, E), "%s", nm) : hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "%s", nm)))
+                        return -1;
+                    if (!memcmp(rv, fw, ne * sizeof(float))) {
+                        hd_model_mark(m, nm, 3);   /* an alias, not a parameter of its own */
+                        continue;
+                    }
                     hd_set_error(HD_EMODEL, "%s: tensor '%s' is stored: untied BiMamba projections "
-                                 "(bidirectional_weight_tie false) are not supported", m->weights_path,
+                                 "that differ from mamba_fwd's (bidirectional_weight_tie false) are not supported", m->weights_path,
                                  hd_model_display(m, nm));
                     return -1;
                 }

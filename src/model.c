@@ -315,12 +315,36 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             }
             m->config_note = strdup("the weights file's __metadata__");
         } else if (!is_dir(location)) {
-            /* a config.json beside the file */
-            const char *slash = strrchr(location, '/');
-            int dl = slash ? (int)(slash - location) : 1;
-            m->config_path = hd_sprintf("%.*s/config.json", dl, slash ? location : ".");
-            if (is_file(m->config_path)) m->config_note = strdup("config.json beside the weights");
-            else { free(m->config_path); m->config_path = NULL; }
+            /* a config.json (or DNA-xLSTM's model_config.json) beside the file, else in the run folder of a
+             * Lightning checkpoint kept as RUN/checkpoints[/SUB]/NAME.ckpt */
+            char *dir = hd_sprintf("%s", location);
+            char *slash = dir ? strrchr(dir, '/') : NULL;
+            if (slash) *slash = 0;
+            else if (dir) strcpy(dir, ".");
+            for (int up = 0; dir && up < 3 && !m->config_path; up++) {
+                static const char *const names[] = {"config.json", "model_config.json", NULL};
+                for (int i = 0; names[i] && !m->config_path; i++) {
+                    char *p = hd_sprintf("%s/%s", dir, names[i]);
+                    if (p && is_file(p)) {
+                        m->config_path = p;
+                        m->config_note = hd_sprintf("%s %s", names[i], up ? "in the checkpoint's run folder" : "beside the weights");
+                    } else free(p);
+                }
+                /* go up only out of a checkpoints folder (or one folder inside it) */
+                char *s2 = strrchr(dir, '/');
+                const char *base = s2 ? s2 + 1 : dir;
+                int in_ckpt = !strcmp(base, "checkpoints");
+                if (!in_ckpt && s2) {
+                    *s2 = 0;
+                    char *s3 = strrchr(dir, '/');
+                    in_ckpt = up == 0 && !strcmp(s3 ? s3 + 1 : dir, "checkpoints");
+                    *s2 = '/';
+                }
+                if (!in_ckpt) break;
+                if (s2) *s2 = 0;
+                else strcpy(dir, ".");   /* (a relative checkpoints/…: the run folder is the current one) */
+            }
+            free(dir);
         }
         if (!root && !m->config_path) {
             /* an Evo 2 checkpoint as published (the .pt without its YAML): one of the shipped configs */

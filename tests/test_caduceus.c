@@ -13,6 +13,7 @@
 #define PH TESTDATA("caduceus-ph")
 #define PS TESTDATA("caduceus-ps")
 #define PLANT TESTDATA("plantcaduceus")
+#define PS_NOFUSED TESTDATA("caduceus-ps-nofused")
 #define REL_BAR 1e-5
 
 static hd_backend *BE;
@@ -360,6 +361,91 @@ static int swap_comp_7_8(hd_stw *w, const hd_tensor_info *t)
     v[7] = 8, v[8] = 7;
     cr_assert_eq(hd_stw_add(w, t->name, HD_I64, t->ndim, t->shape, v), 0);
     return 1;
+}
+
+/* PS with fused_add_norm false: the norms stored under RCPSAddNormWrapper's submodule names, the residual halves
+ * not swapped; hidden states and logits of the float64 reference (tests/data/caduceus-ps-nofused/README.md) */
+Test(caduceus, ps_unfused_reference, .init = setup, .fini = teardown)
+{
+    hd_model *m = hd_model_open(PS_NOFUSED);
+    cr_assert_not_null(m, "%s", hd_error());
+    hd_st *exp = hd_st_open(PS_NOFUSED "/expected.safetensors");
+    hd_fasta *fa = hd_fasta_open(PS_NOFUSED "/input.fa");
+    cr_assert(exp && fa, "%s", hd_error());
+    hd_seqrec rec;
+    int nrec = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len;
+        char key[128];
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
+        float *hidden = malloc(L * 128 * sizeof(float)), *logits = malloc(L * 16 * sizeof(float));
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, BE, ids, L, &f), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check(exp, key, hidden, L * 128);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        check(exp, key, logits, L * 16);
+        free(ids); free(hidden); free(logits);
+        nrec++;
+    }
+    cr_assert_eq(nrec, 5);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_model_close(m);
+}
+
+/* the tied mamba_rev projections saved as copies of their own: taken as aliases when they equal mamba_fwd's
+ * (the same outputs as without them), refused by name when they differ (untied BiMamba) */
+static void random_ids(int32_t *ids, size_t L, unsigned seed);
+static float alias_delta;
+static int add_rev_copies(hd_stw *w, const hd_tensor_info *t)
+{
+    const char *p = strstr(t->name, ".mamba_fwd.");
+    if (!p || (!strstr(t->name, "in_proj.weight") && !strstr(t->name, "out_proj.weight"))) return 0;
+    cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data), 0);
+    char nm[512];
+    snprintf(nm, sizeof nm, "%.*s.mamba_rev.%s", (int)(p - t->name), t->name, p + strlen(".mamba_fwd."));
+    float *c = malloc(t->numel * sizeof(float));
+    hd_tensor_to_f32(t, c);
+    c[0] += alias_delta;
+    cr_assert_eq(hd_stw_add(w, nm, HD_F32, t->ndim, t->shape, c), 0);
+    free(c);
+    return 1;
+}
+
+Test(caduceus, tied_aliases_stored, .init = setup, .fini = teardown)
+{
+    char cmd[1200];
+    int32_t ids[200];
+    random_ids(ids, 200, 11);
+    hd_model *ref = hd_model_open(PS);
+    cr_assert_not_null(ref, "%s", hd_error());
+    float *h0 = malloc(200 * 128 * sizeof(float)), *h1 = malloc(200 * 128 * sizeof(float));
+    hd_fwd f0 = {.hidden = h0, .layer = -1}, f1 = {.hidden = h1, .layer = -1};
+    cr_assert_eq(hd_model_forward(ref, BE, ids, 200, &f0), 0, "%s", hd_error());
+    for (int k = 0; k < 2; k++) {
+        char *d = tmp_dir();
+        alias_delta = k ? 0.25f : 0.0f;
+        ps_weights_copy(d, add_rev_copies);
+        snprintf(cmd, sizeof cmd, "cp '%s/config.json' '%s/'", PS, d);
+        cr_assert_eq(system(cmd), 0);
+        hd_model *m = hd_model_open(d);
+        if (!k) {
+            cr_assert_not_null(m, "%s", hd_error());
+            cr_assert_eq(hd_model_n_params(m), hd_model_n_params(ref), "the copies counted as parameters");
+            cr_assert_eq(hd_model_forward(m, BE, ids, 200, &f1), 0, "%s", hd_error());
+            cr_assert(!memcmp(h0, h1, 200 * 128 * sizeof(float)), "stored aliases changed the output");
+            hd_model_close(m);
+        } else {
+            cr_assert_null(m);
+            cr_assert(strstr(hd_error(), "mamba_rev.in_proj.weight' is stored") && strstr(hd_error(), "differ from mamba_fwd"), "%s", hd_error());
+        }
+        rm_rf(d);
+        free(d);
+    }
+    free(h0); free(h1);
+    hd_model_close(ref);
 }
 
 /* a PS model whose complement_map buffer disagrees with the config is refused, naming the tensor */

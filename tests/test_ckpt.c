@@ -176,6 +176,42 @@ Test(ckpt, model_directory_with_a_checkpoint)
     }
 }
 
+/* a checkpoint without a config of its own finds model_config.json beside it, or in the run folder of the
+ * DNA-xLSTM layout RUN/model_config.json + RUN/checkpoints/test/loss.ckpt; no further up, and not outside a
+ * checkpoints folder */
+Test(ckpt, config_in_the_run_folder)
+{
+    char *d = tmp_dir(), sub[600], path[700];
+    snprintf(sub, sizeof sub, "%s/checkpoints/test", d);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", sub);
+    cr_assert_eq(system(cmd), 0);
+    put_file(sub, "loss.ckpt", CK "/xlstm-plain.bin");
+    snprintf(path, sizeof path, "%s/loss.ckpt", sub);
+    cr_assert_null(hd_model_open(path));   /* no config anywhere yet */
+    cr_assert(strstr(hd_error(), "no config"), "%s", hd_error());
+    put_file(d, "model_config.json", TESTDATA("xlstm-mlstm/config.json"));
+    hd_model *m = hd_model_open(path);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->family, HD_FAM_XLSTM);
+    cr_assert(strstr(m->config_note, "run folder"), "%s", m->config_note);
+    hd_model_close(m);
+    /* beside it wins */
+    put_file(sub, "model_config.json", TESTDATA("xlstm-mlstm/config.json"));
+    cr_assert_not_null(m = hd_model_open(path), "%s", hd_error());
+    cr_assert(strstr(m->config_note, "model_config.json beside the weights"), "%s", m->config_note);
+    hd_model_close(m);
+    /* a folder that is not checkpoints/: nothing is looked for above it */
+    snprintf(sub, sizeof sub, "%s/elsewhere", d);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", sub);
+    cr_assert_eq(system(cmd), 0);
+    put_file(sub, "loss.ckpt", CK "/xlstm-plain.bin");
+    snprintf(path, sizeof path, "%s/loss.ckpt", sub);
+    cr_assert_null(hd_model_open(path));
+    rm_rf(d);
+    free(d);
+}
+
 /* forward on the HyenaDNA checkpoint opened directly (converted in memory) passes the fixture */
 Test(ckpt, hyena_forward_from_ckpt)
 {
