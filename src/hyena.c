@@ -99,7 +99,7 @@ static int hyena_load(hd_model *m)
     h->Lmax = Lmax;
     h->eps = (float)eps;
     h->shift = (float)shift;
-    /* the reference's ExponentialModulation with modulate False passes the filter through unchanged (§3.3.2) */
+    /* the reference's ExponentialModulation with modulate False passes the filter through unchanged (docs/models.md §3.1, §3.4.5) */
     h->modulate = hd_cfg_bool(m, "modulate", 1);
     h->rows = (int)((vocab + mult - 1) / mult * mult);
     m->d_model = (int)D;
@@ -172,7 +172,7 @@ static int hyena_load(hd_model *m)
             nfreq++;
         }
         if (!nfreq && !hd_cfg_bool(m, "train_freq", 1)) {
-            /* train_freq false: the Sin frequency is a plain tensor, w · ones, never saved (§3.3.1) */
+            /* train_freq false: the Sin frequency is a plain tensor, w · ones, never saved (§3.1) */
             if (!h->freq_fixed) {
                 double w;
                 if (hd_cfg_num(m, "activation_freq", 1.0, &w)) return -1;

@@ -171,6 +171,19 @@ static char *dir_single(const char *dir, const char *const *suffixes, int *many)
     return found;
 }
 
+/* the folder a path is in ("." for a bare name) and the last component of a path; parent_dir allocates */
+static char *parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return !strcmp(path, ".") ? hd_sprintf("..") : hd_sprintf(".");
+    return slash == path ? hd_sprintf("/") : hd_sprintf("%.*s", (int)(slash - path), path);
+}
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 char *hd_dir_weights(const char *dir, int any_st, int *n, char **second)
 {
     *n = 0;
@@ -316,35 +329,22 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             m->config_note = strdup("the weights file's __metadata__");
         } else if (!is_dir(location)) {
             /* a config.json (or DNA-xLSTM's model_config.json) beside the file, else in the run folder of a
-             * Lightning checkpoint kept as RUN/checkpoints[/SUB]/NAME.ckpt */
-            char *dir = hd_sprintf("%s", location);
-            char *slash = dir ? strrchr(dir, '/') : NULL;
-            if (slash) *slash = 0;
-            else if (dir) strcpy(dir, ".");
-            for (int up = 0; dir && up < 3 && !m->config_path; up++) {
+             * Lightning checkpoint kept as RUN/checkpoints/NAME.ckpt or RUN/checkpoints/SUB/NAME.ckpt */
+            char *dirs[3] = {parent_dir(location), NULL, NULL};
+            if (dirs[0] && !strcmp(base_name(dirs[0]), "checkpoints")) dirs[1] = parent_dir(dirs[0]);
+            else if (dirs[0] && (dirs[1] = parent_dir(dirs[0])) && !strcmp(base_name(dirs[1]), "checkpoints")) dirs[2] = parent_dir(dirs[1]);
+            else { free(dirs[1]); dirs[1] = NULL; }
+            for (int up = 0; up < 3 && dirs[up] && !m->config_path; up++) {
                 static const char *const names[] = {"config.json", "model_config.json", NULL};
                 for (int i = 0; names[i] && !m->config_path; i++) {
-                    char *p = hd_sprintf("%s/%s", dir, names[i]);
+                    char *p = hd_sprintf("%s/%s", dirs[up], names[i]);
                     if (p && is_file(p)) {
                         m->config_path = p;
                         m->config_note = hd_sprintf("%s %s", names[i], up ? "in the checkpoint's run folder" : "beside the weights");
                     } else free(p);
                 }
-                /* go up only out of a checkpoints folder (or one folder inside it) */
-                char *s2 = strrchr(dir, '/');
-                const char *base = s2 ? s2 + 1 : dir;
-                int in_ckpt = !strcmp(base, "checkpoints");
-                if (!in_ckpt && s2) {
-                    *s2 = 0;
-                    char *s3 = strrchr(dir, '/');
-                    in_ckpt = up == 0 && !strcmp(s3 ? s3 + 1 : dir, "checkpoints");
-                    *s2 = '/';
-                }
-                if (!in_ckpt) break;
-                if (s2) *s2 = 0;
-                else strcpy(dir, ".");   /* (a relative checkpoints/…: the run folder is the current one) */
             }
-            free(dir);
+            for (int i = 0; i < 3; i++) free(dirs[i]);
         }
         if (!root && !m->config_path) {
             /* an Evo 2 checkpoint as published (the .pt without its YAML): one of the shipped configs */

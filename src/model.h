@@ -139,8 +139,8 @@ hd_model *hd_model_open(const char *location);
  * with *n > 1 when the first kind found is ambiguous (*second, if given, then names one of them; free it). */
 char *hd_dir_weights(const char *dir, int any_st, int *n, char **second);
 /* The same with an explicit config file (JSON, or YAML by its .yml/.yaml suffix); config NULL: as hd_model_open.
- * A directory may hold model.safetensors or one *.pt checkpoint, and config.json, model_config.json,
- * config.yml/.yaml or a single other YAML file (.yml, .yaml). */
+ * A directory may hold model.safetensors or a PyTorch checkpoint (hd_dir_weights), and config.json,
+ * model_config.json, config.yml/.yaml or a single other YAML file (.yml, .yaml). */
 hd_model *hd_model_open_with(const char *location, const char *config);
 void hd_model_close(hd_model *m);
 

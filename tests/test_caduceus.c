@@ -338,22 +338,14 @@ Test(caduceus, loader_aliases_and_buffers)
 
 /* DIR/model.safetensors = the PS fixture's weights, each tensor passed through edit (which returns 1 when
  * it wrote or dropped the tensor itself) */
-static void ps_weights_copy(const char *dir, int (*edit)(hd_stw *w, const hd_tensor_info *t))
+static void ps_weights_copy(const char *dir, st_edit_fn edit, void *ud)
 {
     char path[600];
-    hd_st *st = hd_st_open(PS "/model.safetensors");
-    cr_assert_not_null(st);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    hd_stw *w = hd_stw_open(path);
-    for (int i = 0; i < hd_st_count(st); i++) {
-        const hd_tensor_info *t = hd_st_get(st, i);
-        if (!edit(w, t)) cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data), 0);
-    }
-    cr_assert_eq(hd_stw_close(w), 0);
-    hd_st_close(st);
+    cr_assert_eq(hd_stw_close(st_copy(PS "/model.safetensors", path, edit, ud)), 0);
 }
 
-static int swap_comp_7_8(hd_stw *w, const hd_tensor_info *t)
+static int swap_comp_7_8(hd_stw *w, const hd_tensor_info *t, void *ud)
 {
     if (strcmp(t->name, "lm_head.complement_map")) return 0;
     int64_t v[16];
@@ -398,8 +390,7 @@ Test(caduceus, ps_unfused_reference, .init = setup, .fini = teardown)
 /* the tied mamba_rev projections saved as copies of their own: taken as aliases when they equal mamba_fwd's
  * (the same outputs as without them), refused by name when they differ (untied BiMamba) */
 static void random_ids(int32_t *ids, size_t L, unsigned seed);
-static float alias_delta;
-static int add_rev_copies(hd_stw *w, const hd_tensor_info *t)
+static int add_rev_copies(hd_stw *w, const hd_tensor_info *t, void *ud)
 {
     const char *p = strstr(t->name, ".mamba_fwd.");
     if (!p || (!strstr(t->name, "in_proj.weight") && !strstr(t->name, "out_proj.weight"))) return 0;
@@ -408,7 +399,7 @@ static int add_rev_copies(hd_stw *w, const hd_tensor_info *t)
     snprintf(nm, sizeof nm, "%.*s.mamba_rev.%s", (int)(p - t->name), t->name, p + strlen(".mamba_fwd."));
     float *c = malloc(t->numel * sizeof(float));
     hd_tensor_to_f32(t, c);
-    c[0] += alias_delta;
+    c[0] += *(const float *)ud;
     cr_assert_eq(hd_stw_add(w, nm, HD_F32, t->ndim, t->shape, c), 0);
     free(c);
     return 1;
@@ -426,8 +417,8 @@ Test(caduceus, tied_aliases_stored, .init = setup, .fini = teardown)
     cr_assert_eq(hd_model_forward(ref, BE, ids, 200, &f0), 0, "%s", hd_error());
     for (int k = 0; k < 2; k++) {
         char *d = tmp_dir();
-        alias_delta = k ? 0.25f : 0.0f;
-        ps_weights_copy(d, add_rev_copies);
+        float delta = k ? 0.25f : 0.0f;
+        ps_weights_copy(d, add_rev_copies, &delta);
         snprintf(cmd, sizeof cmd, "cp '%s/config.json' '%s/'", PS, d);
         cr_assert_eq(system(cmd), 0);
         hd_model *m = hd_model_open(d);
@@ -452,7 +443,7 @@ Test(caduceus, tied_aliases_stored, .init = setup, .fini = teardown)
 Test(caduceus, bad_complement_buffer)
 {
     char *d = tmp_dir();
-    ps_weights_copy(d, swap_comp_7_8);
+    ps_weights_copy(d, swap_comp_7_8, NULL);
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "cp '%s/config.json' '%s/'", PS, d);
     cr_assert_eq(system(cmd), 0);
@@ -706,12 +697,12 @@ Test(caduceus, ps_rc_equivariance, .init = setup, .fini = teardown) { rc_equivar
 
 /* a unidirectional PS mixer (the fixture without mamba_rev, bidirectional false) is RC-equivariant too: its
  * rc half runs the one direction backwards in the original order */
-static int drop_mamba_rev(hd_stw *w, const hd_tensor_info *t) { return strstr(t->name, "mamba_rev") != NULL; }
+static int drop_mamba_rev(hd_stw *w, const hd_tensor_info *t, void *ud) { return strstr(t->name, "mamba_rev") != NULL; }
 
 Test(caduceus, ps_unidirectional_rc_equivariance, .init = setup, .fini = teardown)
 {
     char *d = tmp_dir(), cmd[1400];
-    ps_weights_copy(d, drop_mamba_rev);
+    ps_weights_copy(d, drop_mamba_rev, NULL);
     snprintf(cmd, sizeof cmd, "sed 's/\"bidirectional\": true/\"bidirectional\": false/' '%s/config.json' > '%s/config.json'",
              PS, d);
     cr_assert_eq(system(cmd), 0);

@@ -311,29 +311,23 @@ Test(hyena, bf16_fixture_parity, .init = setup, .fini = teardown)
 
 /* A copy of the fixture model in a new directory: config keys set from set_json (an object merged into the
  * fixture's config), the Sin frequencies written as freq_value everywhere (freq_value > 0), or left out (0) */
+static int set_freq(hd_stw *w, const hd_tensor_info *t, void *ud)
+{
+    float v = *(const float *)ud;
+    if (!strstr(t->name, ".freq") || v < 0) return 0;
+    if (v == 0) return 1;   /* left out */
+    float *c = malloc(t->numel * sizeof(float));
+    for (size_t j = 0; j < t->numel; j++) c[j] = v;
+    cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, c), 0, "%s", hd_error());
+    free(c);
+    return 1;
+}
+
 static char *variant_dir(const char *set_json, float freq_value)
 {
     char *d = tmp_dir(), path[512];
-    hd_st *src = hd_st_open(TINY "/model.safetensors");
-    cr_assert_not_null(src, "%s", hd_error());
     snprintf(path, sizeof path, "%s/model.safetensors", d);
-    hd_stw *w = hd_stw_open(path);
-    cr_assert_not_null(w);
-    for (int i = 0; i < hd_st_count(src); i++) {
-        const hd_tensor_info *t = hd_st_get(src, i);
-        const void *data = t->data;
-        float *c = NULL;
-        if (strstr(t->name, ".freq") && freq_value >= 0) {
-            if (freq_value == 0) continue;
-            c = malloc(t->numel * sizeof(float));
-            for (size_t j = 0; j < t->numel; j++) c[j] = freq_value;
-            data = c;
-        }
-        cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, data), 0, "%s", hd_error());
-        free(c);
-    }
-    cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
-    hd_st_close(src);
+    cr_assert_eq(hd_stw_close(st_copy(TINY "/model.safetensors", path, set_freq, &freq_value)), 0, "%s", hd_error());
     json_t *cfg = json_load_file(TINY "/config.json", 0, NULL), *set = json_loads(set_json, 0, NULL);
     cr_assert(cfg && set);
     json_object_update(cfg, set);

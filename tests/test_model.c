@@ -11,29 +11,26 @@
  * the fixture's config. */
 typedef const char *(*rename_fn)(const char *name, char *buf, size_t n);
 
+static int renamed(hd_stw *w, const hd_tensor_info *t, void *ud)
+{
+    char buf[512];
+    const char *nm = ((rename_fn)ud)(t->name, buf, sizeof buf);
+    if (nm) cr_assert_eq(hd_stw_add(w, nm, t->dtype, t->ndim, t->shape, t->data), 0, "%s", hd_error());
+    return 1;
+}
+
 static char *variant(rename_fn rn, const char *extra, const char *config_json)
 {
     char *d = tmp_dir();
     char path[512];
-    hd_st *src = hd_st_open(TINY "/model.safetensors");
-    cr_assert_not_null(src, "%s", hd_error());
     snprintf(path, sizeof path, "%s/model.safetensors", d);
-    hd_stw *w = hd_stw_open(path);
-    cr_assert_not_null(w);
-    for (int i = 0; i < hd_st_count(src); i++) {
-        const hd_tensor_info *t = hd_st_get(src, i);
-        char buf[512];
-        const char *nm = rn ? rn(t->name, buf, sizeof buf) : t->name;
-        if (!nm) continue;
-        cr_assert_eq(hd_stw_add(w, nm, t->dtype, t->ndim, t->shape, t->data), 0, "%s", hd_error());
-    }
+    hd_stw *w = st_copy(TINY "/model.safetensors", path, rn ? renamed : NULL, (void *)rn);
     if (extra) {
         int64_t s[1] = {4};
         float v[4] = {0};
         hd_stw_add(w, extra, HD_F32, 1, s, v);
     }
     cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
-    hd_st_close(src);
     snprintf(path, sizeof path, "%s/config.json", d);
     if (config_json) {
         FILE *fp = fopen(path, "w");

@@ -37,6 +37,25 @@ static inline float *st_f32(hd_st *st, const char *name, size_t *n)
     return v;
 }
 
+/* Copy the safetensors file src into a new one at dst, each tensor passed through edit (NULL: all copied):
+ * edit returns 1 when it wrote or dropped the tensor itself, 0 to have it copied as it is.  Returns the writer,
+ * still open for more tensors; the caller closes it (hd_stw_close). */
+typedef int (*st_edit_fn)(hd_stw *w, const hd_tensor_info *t, void *ud);
+static inline hd_stw *st_copy(const char *src, const char *dst, st_edit_fn edit, void *ud)
+{
+    hd_st *st = hd_st_open(src);
+    cr_assert_not_null(st, "%s", hd_error());
+    hd_stw *w = hd_stw_open(dst);
+    cr_assert_not_null(w, "%s", hd_error());
+    for (int i = 0; i < hd_st_count(st); i++) {
+        const hd_tensor_info *t = hd_st_get(st, i);
+        if (!edit || !edit(w, t, ud))
+            cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data), 0, "%s", hd_error());
+    }
+    hd_st_close(st);
+    return w;
+}
+
 #define TESTDATA(p) HD_TESTDATA "/" p
 
 static inline char *tmp_dir(void)
