@@ -187,7 +187,8 @@ Test(amx, gemm_against_reference)
         sweep(run_amx_cm, "AMX, weights as A tiles", SM, NS(SM));
         sweep(run_amx_zero, "AMX, from zero", SM, NS(SM));
     } else {
-        cr_log_warn("this processor lacks AMX-BF16: the AMX kernel is not tested here, the VDPBF16PS fallback is");
+        /* (cr_log_warn would make Criterion 2.4 exit 1 with every test passed) */
+        cr_log_info("this processor lacks AMX-BF16: the AMX kernel is not tested here, the VDPBF16PS fallback is");
         cr_assert_not(hd_cpu_amx_supported());
         sweep(run_vdp, "VDPBF16PS", SM, NS(SM));
     }
