@@ -581,6 +581,7 @@ static int extract(hd_ckpt *c, ckpt_priv *p)
     }
     hd_pkobj *x;
     if ((x = hd_pk_dict_get(root, "state_dict")) && x->type == HD_PK_DICT) { sd = x; c->source = "state_dict"; }
+    else if ((x = hd_pk_dict_get(root, "model_state_dict")) && n_dict_tensors(x)) { sd = x; c->source = "model_state_dict"; }
     else if ((x = hd_pk_dict_get(root, "model")) && n_dict_tensors(x)) { sd = x; c->source = "model"; }
     else if ((x = hd_pk_dict_get(root, "module")) && n_dict_tensors(x)) { sd = x; c->source = "module"; }
     else if (n_dict_tensors(root)) { sd = root; c->source = "(top level)"; }
@@ -590,7 +591,7 @@ static int extract(hd_ckpt *c, ckpt_priv *p)
         for (size_t i = 0; i < root->u.dict.n && k < sizeof keys - 64; i++)
             if (root->u.dict.k[i]->type == HD_PK_STR)
                 k += snprintf(keys + k, sizeof keys - k, "%s'%.40s'", k ? ", " : "", root->u.dict.k[i]->u.str.s);
-        hd_set_error(HD_EMODEL, "%s: no state dict: no 'state_dict' or 'model' entry and no tensors at the top level (keys: %s)",
+        hd_set_error(HD_EMODEL, "%s: no state dict: no 'state_dict', 'model_state_dict', 'model' or 'module' entry with tensors and no tensors at the top level (keys: %s)",
                      c->path, k ? keys : "none");
         return -1;
     }

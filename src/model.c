@@ -63,16 +63,32 @@ static int is_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* Strip the checkpoint-specific prefixes and the gradient-checkpointing infix (docs/models.md §3.3.2). */
+/* Remove every path component `comp` (with its dot) from the tensor name s, in place */
+static void drop_component(char *s, const char *comp)
+{
+    size_t n = strlen(comp);
+    for (char *p = s; (p = strstr(p, comp));)
+        if (p == s || p[-1] == '.') memmove(p, p + n, strlen(p + n) + 1);
+        else p++;
+}
+
+/* Strip the checkpoint-specific prefixes and the gradient-checkpointing infix (docs/models.md §3.3.2), after
+ * the wrappers' components: torch.compile's "_orig_mod." anywhere, DataParallel's leading "module." */
 static char *canonical_name(const char *name)
 {
     static const char *prefixes[] = {"hyena.backbone.", "caduceus.backbone.", "model.backbone.", "backbone.",
                                      "hyena.", "caduceus.", "model.", NULL};
+    char *w = hd_strdup(name);
+    if (!w) return NULL;
+    drop_component(w, "_orig_mod.");
+    const char *nm = w;
+    while (!strncmp(nm, "module.", 7)) nm += 7;
     for (int i = 0; prefixes[i]; i++) {
         size_t n = strlen(prefixes[i]);
-        if (!strncmp(name, prefixes[i], n)) { name += n; break; }
+        if (!strncmp(nm, prefixes[i], n)) { nm += n; break; }
     }
-    char *s = hd_strdup(name);
+    char *s = hd_strdup(nm);
+    free(w);
     if (!s) return NULL;
     static const char *infix[][2] = {{".mixer.layer.", ".mixer."}, {".mlp.layer.", ".mlp."}};
     for (int k = 0; k < 2; k++) {
@@ -80,6 +96,16 @@ static char *canonical_name(const char *name)
         if (p) memmove(p + strlen(infix[k][1]), p + strlen(infix[k][0]), strlen(p + strlen(infix[k][0])) + 1);
     }
     return s;
+}
+
+/* The heads fine-tuning scripts put on a backbone (canonical names): Hugging Face's *ForSequenceClassification
+ * `score`, a `classifier`, the Lightning training code's `decoder.N.output_transform` (docs/models.md §1) */
+static int task_head_name(const char *canon)
+{
+    static const char *heads[] = {"score.", "classifier.", "decoder.", NULL};
+    for (int i = 0; heads[i]; i++)
+        if (!strncmp(canon, heads[i], strlen(heads[i]))) return 1;
+    return 0;
 }
 
 static json_t *load_json(const char *path)
@@ -396,6 +422,15 @@ hd_model *hd_model_open_with(const char *location, const char *config)
 
     for (int i = 0; i < n; i++)
         if (!m->used[i]) {
+            if (task_head_name(m->canon[i])) {   /* a fine-tuning's head: the backbone is what runs */
+                const hd_tensor_info *t = hd_st_get(m->st, i);
+                char shp[64] = "";
+                for (int d = 0, k = 0; d < t->ndim && k < (int)sizeof shp - 24; d++)
+                    k += snprintf(shp + k, sizeof shp - k, "%s%lld", d ? "x" : "", (long long)t->shape[d]);
+                hd_model_note(m, "%s [%s]: a task head of a fine-tuned model, not used (the backbone and its "
+                              "language-model head run)", t->name, shp);
+                continue;
+            }
             hd_set_error(HD_EMODEL, "%s: unknown tensor '%s' for a %s model", m->weights_path,
                          hd_st_get(m->st, i)->name, hd_family_name(m->family));
             goto fail;

@@ -424,6 +424,47 @@ Test(ckpt, handmade_zip_stored_zip64_deflated)
     free(p.p);
 }
 
+/* the training-loop convention of PyTorch's tutorials: {'epoch': 3, 'model_state_dict': {...},
+ * 'optimizer_state_dict': {}} */
+static buf tutorial_pickle(const char *key)
+{
+    buf b = {0};
+    put8(&b, 0x80), put8(&b, 2);
+    put8(&b, '}');
+    pk_str(&b, "epoch");
+    pk_int(&b, 3);
+    put8(&b, 's');
+    pk_str(&b, key);
+    put8(&b, '}');
+    pk_str(&b, "w");
+    pk_tensor(&b, "FloatStorage", "0", 6, 0, 2, 3, 3, 1);
+    put8(&b, 's');
+    put8(&b, 's');
+    pk_str(&b, "optimizer_state_dict");
+    put8(&b, '}');
+    put8(&b, 's');
+    put8(&b, '.');
+    return b;
+}
+
+Test(ckpt, model_state_dict_entry)
+{
+    buf p = tutorial_pickle("model_state_dict");
+    buf z = ckpt_zip(&p, 0, 0);
+    hd_ckpt *c = open_buf(&z);
+    cr_assert_not_null(c, "%s", hd_error());
+    cr_assert_str_eq(c->source, "model_state_dict");
+    cr_assert_eq(c->n, 1);
+    cr_assert(!memcmp(c->t[0].data, W6, sizeof W6));
+    cr_assert(has_report(c, "dropped\tepoch"));
+    hd_ckpt_close(c);
+    free(z.p), free(p.p);
+    p = tutorial_pickle("weights_of_the_model");   /* an unknown key: refused, the keys listed */
+    z = ckpt_zip(&p, 0, 0);
+    expect_error(&z, "'weights_of_the_model'");
+    free(z.p), free(p.p);
+}
+
 static const char *MARKER = "/tmp/hyenadna-test-pwned";
 
 static void evil_reduce(buf *b)   /* os.system('touch MARKER') */

@@ -143,6 +143,56 @@ Test(model, lightning_names_and_config)
     free(d);
 }
 
+/* a state dict saved from a wrapped model: DistributedDataParallel's "module.", torch.compile's "_orig_mod." */
+static const char *ddp_compiled(const char *name, char *buf, size_t n)
+{
+    snprintf(buf, n, "module._orig_mod.%s", name);
+    return buf;
+}
+
+static const char *lightning_compiled(const char *name, char *buf, size_t n)
+{
+    if (!strcmp(name, "lm_head.weight")) { snprintf(buf, n, "model._orig_mod.lm_head.weight"); return buf; }
+    snprintf(buf, n, "model._orig_mod.backbone.%s", name + strlen("hyena.backbone."));
+    return buf;
+}
+
+Test(model, wrapped_model_names)
+{
+    rename_fn fns[] = {ddp_compiled, lightning_compiled};
+    for (int k = 0; k < 2; k++) {
+        char *d = variant(fns[k], NULL, k ? lightning_cfg : NULL);
+        hd_model *m = open_ok(d);
+        cr_assert_eq(m->family, HD_FAM_HYENA);
+        cr_assert_eq(hd_model_n_params(m), TINY_PARAMS, "variant %d", k);
+        cr_assert_not_null(hd_model_tensor(m, "layers.1.mixer.in_proj.weight"), "variant %d", k);
+        hd_model_close(m);
+        rm_rf(d);
+        free(d);
+    }
+}
+
+/* a fine-tuned classifier's head beside the backbone: noted, not used; anything else stays an error */
+Test(model, task_heads_noted)
+{
+    const char *heads[] = {"score.weight", "decoder.0.output_transform.weight", "classifier.bias"};
+    for (int k = 0; k < 3; k++) {
+        char *d = variant(NULL, heads[k], NULL);
+        hd_model *m = open_ok(d);
+        cr_assert_eq(hd_model_n_params(m), TINY_PARAMS, "%s counted", heads[k]);
+        int noted = 0;
+        for (int i = 0; i < m->n_notes; i++) noted |= strstr(m->notes[i], heads[k]) && strstr(m->notes[i], "task head");
+        cr_assert(noted, "%s not reported", heads[k]);
+        hd_model_close(m);
+        rm_rf(d);
+        free(d);
+    }
+    char *d = variant(NULL, "hyena.backbone.scores.weight", NULL);
+    open_fails(d, "unknown tensor 'hyena.backbone.scores.weight'");
+    rm_rf(d);
+    free(d);
+}
+
 Test(model, shared_freq_any_name)
 {
     char *d = variant(freq_at_5, NULL, NULL);
