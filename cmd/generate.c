@@ -330,9 +330,13 @@ static int setup(gen *g)
     for (char *p = g->desc; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
     if (!(g->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
+    /* a model with a maximum length makes at most that many new bases per prompt (generate_record stops
+     * there): -n beyond it must not ask for memory it will never use */
+    size_t nb = (size_t)a->n;
+    if (m->max_len > 0 && nb > (size_t)m->max_len) nb = (size_t)m->max_len;
     if (!(g->logits = hd_alloc((size_t)m->n_logits * sizeof(float), "the logits")) ||
         !(g->logits0 = hd_alloc((size_t)m->n_logits * sizeof(float), "the logits")) ||
-        !(g->bases = hd_alloc((size_t)a->n, "the new bases")))
+        !(g->bases = hd_alloc(nb, "the new bases")))
         return hd_fail();
     return EXIT_OK;
 }

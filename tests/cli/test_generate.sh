@@ -96,6 +96,11 @@ awk 'BEGIN { printf ">near\n"; for (i = 0; i < 1020; i++) printf "%s", substr("A
 expect 0 "stop at the maximum length" -- "$H" generate -m "$tiny" -n 20 --seed 1 "$tmp/near.fa"
 has "$tmp/err" "record near: generation stops at the model's maximum length of 1026 tokens: 7 of 20 new bases" "stop message"
 [ "$(seqs "$tmp/out" | wc -c)" -eq 7 ] && ok || bad "7 bases up to the maximum length"
+# -n far beyond the maximum length (the largest allowed, 2^40) stops there too: no memory asked for bases
+# that cannot be made (it failed with 'out of memory', exit 2)
+expect 0 "-n 2^40 stops at the maximum length" -- "$H" generate -m "$tiny" -n 1099511627776 --seed 1 "$tmp/near.fa"
+has "$tmp/err" "record near: generation stops at the model's maximum length of 1026 tokens: 7 of 1099511627776 new bases" "-n 2^40 stop message"
+[ "$(seqs "$tmp/out" | wc -c)" -eq 7 ] && ok || bad "-n 2^40: 7 bases up to the maximum length"
 
 # options
 for o in "--top-k 5" "--top-k 0" "--top-p 0" "--top-p 1.5" "--temperature -1" "-n 0" "--num-samples 0" "--seed -3" "--seed x"; do
