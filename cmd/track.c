@@ -695,11 +695,24 @@ static int parse_args(int argc, char **argv, ctx *x)
     return 0;
 }
 
+/* A prefix ending in '/' names a folder: the outputs would be hidden files in it (DIR/.logp.bw). */
+static int prefix_is_folder(const char *opt, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n && prefix[n - 1] == '/') {
+        hd_errorf("option %s: '%s' ends in '/': the outputs are named PREFIX.NAME.bw; give a name prefix in the "
+                  "folder, such as %stracks", opt, prefix, prefix);
+        return -1;
+    }
+    return 0;
+}
+
 /* Options that need nothing opened; 0 ok, -1 error (printed). */
 static int check_args(ctx *x)
 {
     if (x->merge) {
         if (x->merge_n < 2) { hd_errorf("--merge needs the output PREFIX and at least one PART prefix"); return -1; }
+        if (prefix_is_folder("--merge PREFIX", x->merge_parts[0])) return -1;
         if (x->plot) { hd_errorf("option --plot draws a run's values; with --merge use hyenadna plot --bigwig"); return -1; }
         return 0;
     }
@@ -708,6 +721,7 @@ static int check_args(ctx *x)
         hd_errorf("an output prefix is needed: -o PREFIX (the tracks are several files, PREFIX.NAME.bw)");
         return -1;
     }
+    if (prefix_is_folder("-o", x->prefix)) return -1;
     if (x->region && x->regfile) { hd_errorf("options -r and -R cannot be used together"); return -1; }
     if (x->plot && x->shard.n) {
         hd_errorf("option --plot draws the region of one whole run, not of a --shard piece (draw the merged tracks "
@@ -816,7 +830,12 @@ static int setup_regions(ctx *x)
         rs->v[rs->n] = (hd_region){hd_strdup(hd_contigs_name(x->dict, i)), 0, hd_contigs_len(x->dict, i)};
         if (!rs->v[rs->n++].chrom) { hd_errorf("out of memory"); return EXIT_MODEL; }
     }
-    if (!rs->n) { hd_errorf("no regions to compute ('%s' has no bases)", x->fasta); return EXIT_INPUT; }
+    if (!rs->n) {   /* name what is empty: the regions file, the -r list or the reference */
+        if (x->regfile) hd_errorf("no regions to compute: '%s' has no region lines", x->regfile);
+        else if (x->region) hd_errorf("option -r: no regions to compute in '%s'", x->region);
+        else hd_errorf("no regions to compute ('%s' has no bases)", x->fasta);
+        return EXIT_INPUT;
+    }
     sort_dict = x->dict;
     sort_rank = x->rank;
     qsort(rs->v, rs->n, sizeof *rs->v, cmp_region);

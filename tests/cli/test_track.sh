@@ -100,4 +100,24 @@ if [ -s "$E2/model.pt" ]; then
   [ "$(tab_rows e2.snv.tsv.gz | wc -l)" -eq 3600 ] && [ "$(tab_rows e2.snv.tsv.gz)" = "$want" ] && ok || bad "evo2 SNV table differs from score-variants"
 fi
 
+# ---- regions files as browsers and bedtools write them: browser/track/# lines, extra columns, CRLF,
+# unsorted and overlapping intervals: each base of their union once, in order; a file with no regions
+# is an error naming it (it named the FASTA: "'ref.fa' has no bases"); a prefix ending in '/' is refused
+# (it wrote the hidden files DIR/.logp.bw)
+printf 'browser position w1:1-100\r\ntrack name=t\r\n# comment\r\nw2\t5\t9\tx\t0\t+\r\nw1\t150\t300\tb\r\nw1\t100\t200\ta\r\n\r\nw2\t7\t12\r\n' > odd.bed
+run --what logp -O bedgraph -R odd.bed -o odd || bad "track -R odd.bed failed"
+want=$(printf 'w1\t%d\n' $(seq 100 299); printf 'w2\t%d\n' $(seq 5 11))
+[ "$(bgzip -dc odd.logp.bedgraph.gz | grep -v '^#' | cut -f1,2)" = "$want" ] && ok || bad "odd.bed: not each base of the union once"
+printf 'track name=t\n# nothing\n\n' > empty.bed
+"$H" track -m "$M" -f ref.fa -R empty.bed -o none 2>err.txt; rc=$?
+[ $rc -eq 1 ] && grep -q "empty.bed" err.txt && ! grep -q "ref.fa" err.txt && ok || bad "a BED with no regions: exit $rc, $(cat err.txt)"
+"$H" track -m "$M" -f ref.fa -r '' -o none 2>err.txt; rc=$?
+[ $rc -eq 1 ] && grep -q "option -r" err.txt && ok || bad "-r '': exit $rc, $(cat err.txt)"
+[ -z "$(ls none.* 2>/dev/null)" ] && ok || bad "failed runs left $(ls none.*)"
+mkdir -p dir
+"$H" track -m "$M" -f ref.fa -r w1:1-50 -o dir/ 2>err.txt; rc=$?
+[ $rc -eq 1 ] && grep -q "ends in '/'" err.txt && [ -z "$(ls -A dir)" ] && ok || bad "-o dir/: exit $rc, left $(ls -A dir), $(cat err.txt)"
+"$H" track --merge dir/ p3.1 p3.2 p3.3 2>err.txt; rc=$?
+[ $rc -eq 1 ] && [ -z "$(ls -A dir)" ] && ok || bad "--merge dir/: exit $rc, left $(ls -A dir)"
+
 finish
