@@ -183,7 +183,6 @@ static int labelled_tsv_line(lreader *lr, char *line, long ln)
     *tab = 0;
     char *seq = tab + 1;
     size_t n = strlen(seq);
-    while (n && isspace((unsigned char)seq[n - 1])) seq[--n] = 0;
     if (!*line) { hd_set_error(HD_EINPUT, "%s: line %ld: empty label", lr->disp, ln); return -1; }
     if (!n) { hd_set_error(HD_EINPUT, "%s: line %ld: empty sequence", lr->disp, ln); return -1; }
     long b = bad_base(seq, n);
@@ -276,7 +275,8 @@ int hd_read_labelled(const char *path, const char *ref, hd_lset *out)
         ln++;
         line.l = hd_bed_chomp(line.s, line.l);
         if (hd_bed_skip(line.s)) continue;
-        if (fmt == UNKNOWN) {
+        int first = fmt == UNKNOWN;
+        if (first) {
             fmt = looks_bed(line.s) ? BED : TSV;
             if (fmt == BED) {
                 if (!ref) {
@@ -286,7 +286,10 @@ int hd_read_labelled(const char *path, const char *ref, hd_lset *out)
                 }
                 if (!(lr.fai = hd_faidx_open(ref)) || !(lr.dict = hd_contigs_from_fai(lr.fai, ref))) goto done;
             }
-            if (fmt == TSV && !strcasecmp(line.s, "label\tsequence")) continue;   /* a header line */
+        }
+        if (fmt == TSV) {   /* trailing blanks (a spreadsheet's trailing tab) end the line; a 3rd field is an error */
+            while (line.l && isspace((unsigned char)line.s[line.l - 1])) line.s[--line.l] = 0;
+            if (first && !strcasecmp(line.s, "label\tsequence")) continue;   /* a header line */
         }
         if (fmt == TSV ? labelled_tsv_line(&lr, line.s, ln) : labelled_bed_line(&lr, line.s, ln)) goto done;
     }

@@ -173,6 +173,17 @@ Test(classify, read_fasta_tsv_bed)
     cr_assert_str_eq(s.v[0].seq, "ACGT");
     cr_assert_str_eq(s.v[1].name, "line4");
     hd_lset_free(&s);
+    /* trailing tabs and spaces (a spreadsheet's export) end the line; a third field with text is an error
+     * naming the file and line */
+    write_file(p, "label\tsequence\t\nx\tACGT\t\ny\tCCCC \t\r\n");
+    cr_assert_eq(hd_read_labelled(p, NULL, &s), 0, "%s", hd_error());
+    cr_assert_eq(s.n, 2);
+    cr_assert_str_eq(s.v[1].seq, "CCCC");
+    hd_lset_free(&s);
+    write_file(p, "x\tACGT\ny\tCCCC\tz\n");
+    cr_assert_eq(hd_read_labelled(p, NULL, &s), -1);
+    cr_assert(strstr(hd_error(), p) && strstr(hd_error(), "line 2"), "%s", hd_error());
+    hd_lset_free(&s);
 
     /* BED on a reference made of fixture records */
     size_t n4, n5;
