@@ -270,6 +270,11 @@ void hd_regions_free(hd_regions *rs)
 static int check_span(const hd_contigs *d, int id, int64_t beg, int64_t end, const char *what)
 {
     int64_t len = d->len[id];
+    if (beg >= len && beg >= 0) {   /* (chrA:3001 on 3,000 bases: clipped to an empty span at the end) */
+        hd_set_error(HD_EINPUT, "region %s starts after the end of %s, which has %" PRId64 " bases in %s", what,
+                     d->name[id], len, d->source);
+        return -1;
+    }
     if (beg < 0 || end <= beg) {
         hd_set_error(HD_EINPUT, "region %s is empty, reversed or starts before the first base", what);
         return -1;

@@ -352,6 +352,12 @@ Test(readers, regions_checked_against_the_reference)
     free(g.chrom);
     cr_assert_eq(hd_region_parse("c1:1,000-2,000", d, &g), -1, "past the end is an error, not clipped");
     cr_assert(strstr(hd_error(), "10 bases"), "%s", hd_error());
+    cr_assert_eq(hd_region_parse("c1:11", d, &g), -1, "a start past the end");
+    cr_assert(strstr(hd_error(), "starts after the end of c1, which has 10 bases"), "%s", hd_error());
+    cr_assert_eq(hd_region_parse("c1:10", d, &g), 0, "the last base: %s", hd_error());
+    cr_assert_eq(g.beg, 9);
+    cr_assert_eq(g.end, 10);
+    free(g.chrom);
     cr_assert_eq(hd_region_parse("chrQ:1-2", d, &g), -1);
     cr_assert(strstr(hd_error(), "chrQ"), "%s", hd_error());
     cr_assert_eq(hd_region_parse("c1:1-2,c1:3-4", d, &g), -1, "one region, not a list");
