@@ -137,6 +137,10 @@ int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
+    if (*s && !*end && errno == ERANGE) {
+        hd_errorf("option %s: %s is out of range [%ld, %ld]", opt, s, lo, hi);
+        return -1;
+    }
     if (!*s || *end || errno) {
         hd_errorf("option %s: '%s' is not an integer", opt, s);
         return -1;
@@ -154,7 +158,9 @@ int hd_parse_double(const char *opt, const char *s, double lo, double hi, double
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v)) {
+    /* decimal only: strtod also takes hexadecimal ("0x10" = 16), which no user means */
+    int hex = strpbrk(s, "xX") != NULL;
+    if (!*s || *end || errno || !isfinite(v) || hex) {
         hd_errorf("option %s: '%s' is not a number", opt, s);
         return -1;
     }

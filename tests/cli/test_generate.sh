@@ -107,6 +107,11 @@ for o in "--top-k 5" "--top-k 0" "--top-p 0" "--top-p 1.5" "--temperature -1" "-
   # shellcheck disable=SC2086
   expect 1 "bad option $o" -- "$H" generate -m "$tiny" $o "$tmp/prompts.fa"
 done
+# numbers: an integer too large for any type is out of range (not "not an integer"); hexadecimal is not a number
+expect 1 "-n overflowing" -- "$H" generate -m "$tiny" -n 99999999999999999999 "$tmp/prompts.fa"
+has "$tmp/err" "option --num-bases: 99999999999999999999 is out of range" "-n overflowing: out of range"
+expect 1 "--temperature in hexadecimal" -- "$H" generate -m "$tiny" --temperature 0x10 "$tmp/prompts.fa"
+has "$tmp/err" "option --temperature: '0x10' is not a number" "--temperature 0x10 refused"
 expect 0 "--help" -- "$H" generate --help
 has "$tmp/out" "Usage: hyenadna generate" "--help"
 
