@@ -704,13 +704,14 @@ static void report(const ctx *x, double dt)
         if (c->by_reason[r]) { ksprintf(&s, "%s%ld %s", first ? " (" : ", ", c->by_reason[r], hd_vr_reason(r)); first = 0; }
     if (!first) kputc(')', &s);
     ksprintf(&s, "; %ld ALT alleles scored", c->alleles_scored);
-    long left = c->alleles_symbolic + c->alleles_nonacgt + c->alleles_window;
+    long left = c->alleles_symbolic + c->alleles_nonacgt + c->alleles_window + c->alleles_same;
     if (left) {
         ksprintf(&s, ", %ld left unscored (", left);
         const char *sep = "";
         if (c->alleles_symbolic) ksprintf(&s, "%s%ld symbolic or '*'", sep, c->alleles_symbolic), sep = ", ";
         if (c->alleles_nonacgt) ksprintf(&s, "%s%ld non-ACGT", sep, c->alleles_nonacgt), sep = ", ";
-        if (c->alleles_window) ksprintf(&s, "%s%ld non-ACGT reference in window", sep, c->alleles_window);
+        if (c->alleles_window) ksprintf(&s, "%s%ld non-ACGT reference in window", sep, c->alleles_window), sep = ", ";
+        if (c->alleles_same) ksprintf(&s, "%s%ld ALT window identical to the REF window", sep, c->alleles_same);
         kputc(')', &s);
     }
     if (x->gen.skipped) ksprintf(&s, "; %ld non-ACGT positions skipped", x->gen.skipped);

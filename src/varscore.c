@@ -647,6 +647,15 @@ static int choose_chunks(const hd_vs_batch *b, const hd_vs_contig *c, const hd_v
     return 1;
 }
 
+/* Is the ALT (alt[0..altlen)) the REF allele at p? */
+static int same_allele(const hd_vs_contig *c, size_t p, size_t reflen, const int32_t *alt, size_t altlen)
+{
+    if (reflen != altlen) return 0;
+    for (size_t i = 0; i < reflen; i++)
+        if (CID(c, p + i) != alt[i]) return 0;
+    return 1;
+}
+
 /* Do the bases [lo, hi) of c hold only what a score may read (A C G T, and N with an N token)? */
 static int span_ok(const hd_vs_batch *b, const hd_vs_contig *c, size_t lo, size_t hi)
 {
@@ -728,6 +737,16 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
         A->llr_kind = LLR_NONE;
         A->status = HD_VS_NONACGT_WINDOW;
         return (long)b->na++;
+    }
+    /* An ALT window equal to the REF window, for an ALT that is not the REF allele, would score 0 and EDIST 0
+     * whatever the variant: the windows do not see it (docs: hyenadna-score-variants(1), UNSCORED RECORDS). */
+    if ((mode == HD_VS_WINDOW || edist_windows) && !same_allele(c, p, reflen, alt, altlen)) {
+        windows(b, c, p, reflen, alt, altlen, &w, 0);
+        if (!memcmp(b->w1, b->w2, w.L * sizeof *b->w1)) {
+            A->llr_kind = LLR_NONE;
+            A->status = HD_VS_SAME_WINDOW;
+            return (long)b->na++;
+        }
     }
 
     /* 3. the forward passes */

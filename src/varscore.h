@@ -190,8 +190,11 @@ enum {
     HD_VS_OK = 0,
     HD_VS_NO_LLR_INDEL = 1,     /* masked and unmasked modes: an indel */
     HD_VS_NO_PREFIX = 2,        /* prefix mode with prefix_only: an SNV without a prefix */
-    HD_VS_NONACGT_WINDOW = 3    /* the bases the score reads hold a code other than A C G T (or N without an N
+    HD_VS_NONACGT_WINDOW = 3,   /* the bases the score reads hold a code other than A C G T (or N without an N
                                  * token; contigs with stretches only): no score */
+    HD_VS_SAME_WINDOW = 4       /* an ALT that differs from REF but whose window is the REF window (an insertion
+                                 * after the contig's last base, a deletion of its last bases, an indel in a
+                                 * repeat longer than the window): no score, not 0 */
 };
 
 /* The bases [*lo, *hi) of contig c the batch reads to score SNVs (or substitutions) at positions [a, e)

@@ -104,7 +104,8 @@ int hd_vsref_load(hd_vsref *r, const char *name)
 
 static const char *REASON[HD_VR_NREASONS] = {
     "scored", "no ALT allele", "symbolic or '*' ALT", "contig not in the reference", "REF not matching the reference",
-    "non-ACGT allele", "non-ACGT reference in window", "indel (no masked-model LLR)"};
+    "non-ACGT allele", "non-ACGT reference in window", "indel (no masked-model LLR)",
+    "ALT window identical to the REF window"};
 
 const char *hd_vr_reason(int why) { return why >= 0 && why < HD_VR_NREASONS ? REASON[why] : "?"; }
 
@@ -313,20 +314,25 @@ int hd_vr_plan_record(hd_vr *v, const bcf_hdr_t *h, bcf1_t *rec, const char *whe
 
 void hd_vr_results(hd_vr *v, hd_vr_plan *p, double *llr, double *edist)
 {
-    int any = 0, window = 0;
+    int any = 0, window = 0, same = 0;
     for (int a = 0; a < p->nalt; a++) {
         llr[a] = edist[a] = NAN;
         if (p->reason != HD_VR_SCORED || p->h[a] < 0) continue;
-        if (hd_vs_batch_result(v->b, p->h[a], &llr[a], &edist[a]) == HD_VS_NONACGT_WINDOW) {
+        int st = hd_vs_batch_result(v->b, p->h[a], &llr[a], &edist[a]);
+        if (st == HD_VS_NONACGT_WINDOW) {
             window++;
             v->c.alleles_window++;
+        } else if (st == HD_VS_SAME_WINDOW) {
+            same++;
+            v->c.alleles_same++;
         }
         if (!isnan(llr[a]) || !isnan(edist[a])) {
             any = 1;
             v->c.alleles_scored++;
         }
     }
-    if (p->reason == HD_VR_SCORED && !any) p->reason = window ? HD_VR_NONACGT_WINDOW : HD_VR_INDEL;
+    if (p->reason == HD_VR_SCORED && !any)
+        p->reason = window ? HD_VR_NONACGT_WINDOW : same ? HD_VR_SAME_WINDOW : HD_VR_INDEL;
     v->c.by_reason[p->reason]++;
 }
 

@@ -44,6 +44,7 @@ enum {
     HD_VR_NONACGT_ALLELE,    /* REF, or every ALT, holds a base other than A C G T */
     HD_VR_NONACGT_WINDOW,    /* the bases a score reads hold a code other than A C G T (or N) */
     HD_VR_INDEL,             /* an indel in masked/unmasked mode (no LLR, no EDIST) */
+    HD_VR_SAME_WINDOW,       /* every ALT window scored is its REF window (HD_VS_SAME_WINDOW) */
     HD_VR_NREASONS
 };
 const char *hd_vr_reason(int why);
@@ -61,7 +62,7 @@ typedef struct {
     long records;                    /* records planned */
     long by_reason[HD_VR_NREASONS];  /* records by their final reason */
     long alleles_scored;             /* ALT alleles with a score */
-    long alleles_symbolic, alleles_nonacgt, alleles_window;   /* ALT alleles left unscored, by reason */
+    long alleles_symbolic, alleles_nonacgt, alleles_window, alleles_same;   /* ALT alleles left unscored, by reason */
     long ref_checked, ref_mismatched;  /* REF alleles checked against the reference, and those not matching */
 } hd_vr_counts;
 

@@ -302,9 +302,10 @@ typedef struct { size_t p; const char *ref, *alt; } var;
 
 static void check_window_mode(size_t W, int rc, int nworkers)
 {
-    /* SNVs (middle, first and last base), insertion, deletions (one at the contig end), MNP */
+    /* SNVs (middle, first and last base), insertion, deletions (one 2 bases before the contig end: one of the
+     * last bases is HD_VS_SAME_WINDOW, see same_window_is_unscored), MNP */
     const var v[] = {{700, NULL, "G"}, {0, NULL, "T"}, {LEN_C - 1, NULL, "A"}, {900, NULL, "CTTAG"},
-                     {1000, "4", NULL}, {LEN_C - 4, "4", NULL}, {300, "3", "GGG"}, {5, NULL, "ACGTTTTT"}};
+                     {1000, "4", NULL}, {LEN_C - 6, "4", NULL}, {300, "3", "GGG"}, {5, NULL, "ACGTTTTT"}};
     hd_vs_engine *e = hd_vs_engine_new(M, BE, nworkers);
     cr_assert_not_null(e);
     hd_vs_opts o = {.mode = HD_VS_WINDOW, .window = W, .rc = rc, .edist = 1};
@@ -344,11 +345,66 @@ Test(varscore, window_llr_snv_indel, .init = setup, .fini = teardown) { check_wi
 Test(varscore, window_llr_small_window_edges, .init = setup, .fini = teardown) { check_window_mode(64, 0, 1); }
 Test(varscore, window_llr_rc_parallel, .init = setup, .fini = teardown) { check_window_mode(200, 1, 2); }
 
+/* An ALT whose window is its REF window scores nothing (HD_VS_SAME_WINDOW), not LLR 0 and EDIST 0: the
+ * deletion of a contig's last bases, an insertion after its last base, a tandem duplication longer than
+ * W/2 (in window mode, in prefix mode's window fallback and for EDIST in masked mode); a variant 2 bases
+ * before the end and a shorter duplication are scored; an ALT equal to REF scores 0. */
+Test(varscore, same_window_is_unscored, .init = setup, .fini = teardown)
+{
+    const size_t W = 64;
+    hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
+    hd_vs_opts os[] = {{.mode = HD_VS_WINDOW, .window = W, .edist = 1},
+                       {.mode = HD_VS_WINDOW, .window = W, .edist = 1, .rc = 1},
+                       {.mode = HD_VS_PREFIX, .window = W, .chunk = 256, .overlap = 32, .edist = 1},
+                       {.mode = HD_VS_MASKED, .window = W, .edist = 1}};
+    hd_vs_contig c = {.id = 0, .name = "ctgC", .ids = IDS_C, .len = LEN_C};
+    size_t n = LEN_C;
+    int32_t dup[1 + 40], ins[3], del_end = IDS_C[n - 4], del_near = IDS_C[n - 6], snv, same;
+    for (int i = 0; i < 41; i++) dup[i] = IDS_C[700 + i];     /* 700 + its next 40 bases again */
+    ins[0] = IDS_C[n - 1], ins[1] = HD_TOK_A, ins[2] = HD_TOK_C;
+    snv = IDS_C[n - 1] == HD_TOK_A ? HD_TOK_C : HD_TOK_A;
+    same = IDS_C[500];
+    struct { size_t p, rl; const int32_t *alt; size_t al; int want; } v[] = {
+        {n - 4, 4, &del_end, 1, HD_VS_SAME_WINDOW},      /* the last 3 bases deleted */
+        {n - 1, 1, ins, 3, HD_VS_SAME_WINDOW},        /* AC inserted after the last base */
+        {700, 1, dup, 41, HD_VS_SAME_WINDOW},         /* a 40-bp tandem duplication, W/2 = 32 */
+        {700, 1, dup, 21, HD_VS_OK},                  /* a 20-bp one */
+        {n - 6, 4, &del_near, 1, HD_VS_OK},               /* 3 bases deleted 2 before the end */
+        {n - 1, 1, &snv, 1, HD_VS_OK},                /* an SNV at the last base */
+        {500, 1, &same, 1, HD_VS_OK},                 /* ALT = REF: 0 */
+    };
+    for (size_t k = 0; k < sizeof os / sizeof *os; k++) {
+        hd_vs_batch *b = hd_vs_batch_new(e, &os[k]);
+        long h[8];
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+            h[i] = hd_vs_batch_add(b, &c, v[i].p, v[i].rl, v[i].alt, v[i].al);
+            cr_assert_geq(h[i], 0, "%s", hd_error());
+        }
+        cr_assert_eq(hd_vs_batch_run(b), 0, "%s", hd_error());
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+            double llr, ed;
+            int st = hd_vs_batch_result(b, h[i], &llr, &ed);
+            int indel = v[i].rl != v[i].al, masked = os[k].mode == HD_VS_MASKED;
+            if (v[i].want == HD_VS_SAME_WINDOW) {
+                cr_assert_eq(st, HD_VS_SAME_WINDOW, "mode %zu variant %zu: status %d", k, i, st);
+                cr_assert(isnan(llr) && isnan(ed), "mode %zu variant %zu: LLR %g EDIST %g, not missing", k, i, llr, ed);
+            } else {
+                cr_assert_eq(st, masked && indel ? HD_VS_NO_LLR_INDEL : HD_VS_OK, "mode %zu variant %zu: status %d", k, i, st);
+                cr_assert(!isnan(ed), "mode %zu variant %zu: EDIST missing", k, i);
+                if (i == 6) cr_assert(llr == 0 && fabs(ed) < 1e-12, "ALT = REF: LLR %g EDIST %g", llr, ed);
+                else if (!(masked && indel)) cr_assert(llr != 0, "mode %zu variant %zu: LLR 0", k, i);
+            }
+        }
+        hd_vs_batch_free(b);
+    }
+    hd_vs_engine_free(e);
+}
+
 /* A contig shorter than W (ctgA, 1024 bp, W = 1026): deletions are scored on REF and ALT windows of
  * Lw = 1024 − d bases; --llr mean divides each window by its Lw − 1 scored positions. */
 Test(varscore, window_llr_short_contig, .init = setup, .fini = teardown)
 {
-    struct { size_t p, rl; const char *alt; } v[] = {{500, 101, NULL}, {1000, 24, NULL}, {3, 1, "ACGTA"}, {700, 1, NULL}};
+    struct { size_t p, rl; const char *alt; } v[] = {{500, 101, NULL}, {990, 24, NULL}, {3, 1, "ACGTA"}, {700, 1, NULL}};
     size_t n = sizeof v / sizeof *v;
     hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
     hd_vs_batch *b[2];

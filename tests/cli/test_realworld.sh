@@ -141,6 +141,19 @@ for c in "del_mid 255" "del_end 255" "del_short 26"; do
   if awk -v s="$(llr ends.tsv "$1")" -v m="$(llr ends_mean.tsv "$1")" -v n="$2" 'BEGIN{d=s-m*n; if (d<0) d=-d; a=s<0?-s:s; exit !(d <= 1e-4*a + 1e-3)}'; then ok
   else bad "--llr mean of $1: $(llr ends_mean.tsv "$1") x $2 != $(llr ends.tsv "$1")"; fi
 done
+# an indel whose ALT window is its REF window (the last bases deleted, bases inserted after the last one) is
+# passed through unscored and counted, not scored 0
+{ vh end
+  printf 'end\t1108\tdel_last\t%s\t%s\t.\t.\t.\n' "${R:1107:3}" "${R:1107:1}"
+  printf 'end\t1110\tins_after\t%s\t%sGA\t.\t.\t.\n' "${R:1109:1}" "${R:1109:1}"
+  printf 'end\t1105\tdel_near\t%s\t%s\t.\t.\t.\n' "${R:1104:3}" "${R:1104:1}"
+} > last.vcf
+run 0 "score-variants, indels at the last base" -- "$H" score-variants -m "$M" -f ends.fa -w 256 -o last.out.vcf last.vcf
+lq() { bcftools query -i "ID==\"$1\"" -f '%INFO/HDNA_LLR %INFO/HDNA_EDIST' last.out.vcf 2>/dev/null; }
+for id in del_last ins_after; do [ "$(lq $id)" = ". ." ] && ok || bad "$id is invisible in its window and must pass through unscored: '$(lq $id)'"; done
+lq del_near | grep -Eq '^-?[0-9][0-9.e+-]* [0-9][0-9.e+-]*$' && ok || bad "a deletion 2 bases before the end is scored: '$(lq del_near)'"
+has "$tmp/err" "3 records: 1 scored, 2 passed through unscored (2 ALT window identical to the REF window)" "same-window record count"
+has "$tmp/err" "2 left unscored (2 ALT window identical to the REF window)" "same-window allele count"
 run 1 "--llr with a bad value" -- "$H" score-variants -m "$M" -f ends.fa --llr median ends.vcf
 errline "hyenadna score-variants: option --llr: 'median' is not one of sum, mean" "--llr message"
 
