@@ -25,6 +25,21 @@ htsFile *hd_input_hts_open(const char *path)
 {
     errno = 0;
     htsFile *fp = hts_open(path, "r");
-    if (!fp) open_error(path);
+    if (!fp) {
+        if (errno == ENOEXEC)   /* htslib's answer to a compression it detects but cannot open (bzip2, zstd) */
+            hd_set_error(HD_EINPUT, "cannot open '%s': not a format or compression htslib reads (plain, gzip or bgzip "
+                         "text, BCF): decompress it, or recompress it with bgzip", hd_input_name(path));
+        else open_error(path);
+        return NULL;
+    }
+    /* xz opens, but htslib aborts the process on the first text line it reads from it */
+    enum htsCompression z = hts_get_format(fp)->compression;
+    if (z == xz_compression || z == bzip2_compression || z == zstd_compression) {
+        hd_set_error(HD_EINPUT, "cannot read '%s': it is %s-compressed, and htslib reads text plain, gzip- or "
+                     "bgzip-compressed only: decompress it, or recompress it with bgzip", hd_input_name(path),
+                     z == xz_compression ? "xz" : z == bzip2_compression ? "bzip2" : "zstd");
+        hts_close(fp);
+        return NULL;
+    }
     return fp;
 }

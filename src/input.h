@@ -16,7 +16,8 @@ const char *hd_input_name(const char *path);
 hFILE *hd_input_hopen(const char *path);
 
 /* Open for reading through htslib (hts_open: the format and compression are detected); NULL with an
- * HD_EINPUT error "cannot open 'PATH': REASON". */
+ * HD_EINPUT error "cannot open 'PATH': REASON", also for a compression other than gzip and bgzip (xz,
+ * bzip2, zstd), which htslib cannot read text from. */
 htsFile *hd_input_hts_open(const char *path);
 
 #endif

@@ -378,6 +378,15 @@ if cmp -s "$sv/d.txt" "$sv/f.txt"; then ok; else bad "VCF from standard input"; 
 bgzip -c "$sv/ref.fa" > "$sv/refz.fa.gz"
 "$H" score-variants -m "$M" -f "$sv/refz.fa.gz" -w 256 --no-version "$sv/in.vcf" 2>/dev/null | bcftools view -H > "$sv/g.txt" 2>/dev/null
 if cmp -s "$sv/d.txt" "$sv/g.txt"; then ok; else bad "bgzipped reference"; fi
+# xz (which htslib opens, then aborts on: status 134) and bzip2 input are refused with the file named
+for z in xz bzip2; do
+  command -v $z >/dev/null 2>&1 || continue
+  $z -c "$sv/in.vcf" > "$sv/in.vcf.$z"
+  expect 1 "score-variants $z input" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" "$sv/in.vcf.$z"
+  has "$tmp/err" "in.vcf.$z.*recompress it with bgzip" "$z input: the file and the remedy named"
+  expect 1 "score-variants $z on standard input" -- sh -c '"$1" score-variants -m "$2" -f "$3" - < "$4"' sh "$H" "$M" "$sv/ref.fa" "$sv/in.vcf.$z"
+  has "$tmp/err" "standard input" "$z on standard input named"
+done
 # the reference: missing, from ##reference=, from $HYENADNA_REF
 expect 1 "score-variants without a reference" -- env -u HYENADNA_REF "$H" score-variants -m "$M" "$sv/in.vcf"
 has "$tmp/err" "reference" "missing reference message"
