@@ -230,8 +230,12 @@ static int emit(ctx *x, item *it)
     if (bcf_write(x->ofp, x->ihdr, rec) < 0) {
         if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
             hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
-                         "VCF header (BCF output needs every contig, FILTER and tag declared)", x->out,
-                         bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag");
+                         "VCF header (BCF output needs every contig, FILTER and tag declared): %s, or write VCF "
+                         "(-O v or z)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1,
+                         rec->errcode & BCF_ERR_CTG_UNDEF ? "contig" : "FILTER or tag",
+                         rec->errcode & BCF_ERR_CTG_UNDEF ? "add the ##contig lines of the reference first (bcftools "
+                                                            "reheader --fai REF.fa.fai)"
+                                                          : "declare it first (bcftools annotate -h HEADER_LINES)");
         else if (rec->errcode)
             hd_set_error(HD_EINPUT, "%s: cannot write the malformed record at %s:%" PRIhts_pos " (htslib error code "
                          "%d)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode);

@@ -387,6 +387,11 @@ for z in xz bzip2; do
   expect 1 "score-variants $z on standard input" -- sh -c '"$1" score-variants -m "$2" -f "$3" - < "$4"' sh "$H" "$M" "$sv/ref.fa" "$sv/in.vcf.$z"
   has "$tmp/err" "standard input" "$z on standard input named"
 done
+# BCF output of a VCF without ##contig lines: an error naming the record and the remedy, no output left
+grep -v '^##contig' "$sv/in.vcf" > "$sv/noctg.vcf"
+expect 1 "score-variants BCF output, contigs not declared" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -o "$sv/noctg.bcf" "$sv/noctg.vcf"
+has "$tmp/err" "noctg.bcf: cannot write the record at ctgA:1: its contig is not declared.*bcftools reheader --fai" "undeclared contig: record and remedy named"
+[ ! -e "$sv/noctg.bcf" ] && ok || bad "a BCF output that failed was left behind"
 # the reference: missing, from ##reference=, from $HYENADNA_REF
 expect 1 "score-variants without a reference" -- env -u HYENADNA_REF "$H" score-variants -m "$M" "$sv/in.vcf"
 has "$tmp/err" "reference" "missing reference message"
