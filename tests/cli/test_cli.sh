@@ -380,7 +380,7 @@ bgzip -c "$sv/ref.fa" > "$sv/refz.fa.gz"
 if cmp -s "$sv/d.txt" "$sv/g.txt"; then ok; else bad "bgzipped reference"; fi
 # xz (which htslib opens, then aborts on: status 134) and bzip2 input are refused with the file named
 for z in xz bzip2; do
-  command -v $z >/dev/null 2>&1 || continue
+  command -v $z >/dev/null 2>&1 || { bad "$z is not installed (apt-get install ${z/xz/xz-utils}): input check not run"; continue; }
   $z -c "$sv/in.vcf" > "$sv/in.vcf.$z"
   expect 1 "score-variants $z input" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" "$sv/in.vcf.$z"
   has "$tmp/err" "in.vcf.$z.*recompress it with bgzip" "$z input: the file and the remedy named"
