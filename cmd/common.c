@@ -251,8 +251,9 @@ void hd_common_usage(FILE *fp)
 {
     fprintf(fp,
             "Model and compute options:\n"
-            "  -m, --model MODEL      model directory (config + model.safetensors or a PyTorch checkpoint),\n"
-            "                         .safetensors file, checkpoint (.pt, .ckpt, .bin), or hf:OWNER/REPO[@REV]\n"
+            "  -m, --model MODEL      model directory (config + model.safetensors, a sharded model's\n"
+            "                         model.safetensors.index.json, or a PyTorch checkpoint), .safetensors\n"
+            "                         file, index, checkpoint (.pt, .ckpt, .bin), or hf:OWNER/REPO[@REV]\n"
             "                         from the local cache (hyenadna pull)\n"
             "                         [$HYENADNA_MODEL, else the bundled default model]\n"
             "  -c, --config FILE      the model's config (JSON, or vortex YAML for Evo 2) [found with the model]\n"

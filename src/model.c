@@ -217,6 +217,9 @@ char *hd_dir_weights(const char *dir, int any_st, int *n, char **second)
     char *p = hd_sprintf("%s/model.safetensors", dir);
     if (p && is_file(p)) { *n = 1; return p; }
     free(p);
+    p = hd_sprintf("%s/model.safetensors.index.json", dir);   /* sharded: the index names the shards */
+    if (p && is_file(p)) { *n = 1; return p; }
+    free(p);
     DIR *d = opendir(dir);
     if (!d) return NULL;
     /* best kind: 3 a .safetensors, 2 pytorch_model.bin, 1 another checkpoint */
@@ -282,6 +285,8 @@ static int open_weights(hd_model *m)
 {
     if (hd_ckpt_sniff(m->weights_path) > 0)   /* a PyTorch checkpoint (.ckpt/.bin/.pt), read in place: ckpt.c */
         m->st = hd_ckpt_load_st(m->weights_path, &m->ckpt);
+    else if (hd_st_is_index_name(m->weights_path))   /* a sharded model's index */
+        m->st = hd_st_open_index(m->weights_path);
     else
         m->st = hd_st_open(m->weights_path);
     return m->st ? 0 : -1;

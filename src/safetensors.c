@@ -27,6 +27,8 @@ struct hd_st {
     int n;
     hd_tensor_info *t;
     json_t *meta;          /* __metadata__ object, or NULL */
+    hd_st **parts;         /* a sharded model's shards (hd_st_open_index), whose mappings t[] points into */
+    int n_parts;
 };
 
 static const char *dtype_names[HD_DTYPE_COUNT] = {"F32", "F16", "BF16", "I64", "I32"};
@@ -240,12 +242,98 @@ hd_st *hd_st_open(const char *path)
     return st;
 }
 
+/* A sharded model: the index names the shard of every tensor ({"weight_map": {NAME: FILE, ...}}, FILE beside
+ * the index); the table holds the tensors the index lists, each checked to be in the shard it names. */
+hd_st *hd_st_open_index(const char *path)
+{
+    json_error_t e;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (!root) {
+        struct stat sb;
+        if (stat(path, &sb)) hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(errno));
+        else hd_set_error(HD_EMODEL, "%s: invalid JSON at line %d: %s", path, e.line, e.text);
+        return NULL;
+    }
+    hd_st *st = NULL, **parts = NULL;
+    hd_tensor_info *t = NULL;
+    char *dir = NULL;
+    int np = 0, n = 0;
+    size_t total = 0;
+    json_t *wm = json_object_get(root, "weight_map");
+    if (!json_is_object(wm) || !json_object_size(wm)) {
+        hd_set_error(HD_EMODEL, "%s: no \"weight_map\" object naming the shard of each tensor", path);
+        goto out;
+    }
+    const char *slash = strrchr(path, '/');
+    dir = slash ? hd_sprintf("%.*s", (int)(slash - path), path) : hd_strdup(".");
+    size_t nw = json_object_size(wm);
+    parts = calloc(nw, sizeof *parts);
+    t = calloc(nw, sizeof *t);
+    if (!dir || !parts || !t) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    const char *key;
+    json_t *v;
+    json_object_foreach(wm, key, v) {
+        const char *file = json_string_value(v);
+        if (!file || !*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, "..")) {
+            hd_set_error(HD_EMODEL, "%s: weight_map[\"%s\"] is not the name of a shard file beside the index", path, key);
+            goto out;
+        }
+        int k = 0;
+        while (k < np && strcmp(strrchr(hd_st_path(parts[k]), '/') + 1, file)) k++;
+        if (k == np) {
+            char *sp = hd_sprintf("%s/%s", dir, file);
+            if (!sp || !(parts[np] = hd_st_open(sp))) {
+                free(sp);
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", hd_error());
+                hd_set_error(HD_EMODEL, "%s: the shard of tensor '%s': %s", path, key, msg);
+                goto out;
+            }
+            free(sp);
+            total += hd_st_file_size(parts[np++]);
+        }
+        const hd_tensor_info *ti = hd_st_find(parts[k], key);
+        if (!ti) {
+            hd_set_error(HD_EMODEL, "%s: tensor '%s' is mapped to %s, which does not hold it", path, key, file);
+            goto out;
+        }
+        t[n++] = *ti;
+    }
+    const char *meta = NULL;   /* the first shard's __metadata__ that holds a config, else the first shard's */
+    char *mj = NULL;
+    for (int k = 0; k < np && !meta; k++)
+        if (hd_st_meta(parts[k], "config")) meta = "config", mj = json_dumps(parts[k]->meta, JSON_COMPACT);
+    if (!meta && parts[0]->meta) mj = json_dumps(parts[0]->meta, JSON_COMPACT);
+    st = hd_st_from_tensors(t, n, path, mj, total);
+    free(mj);
+    if (st) {
+        st->parts = parts, st->n_parts = np;
+        parts = NULL, np = 0;
+    }
+out:
+    for (int k = 0; k < np; k++) hd_st_close(parts[k]);
+    free(parts);
+    free(t);
+    free(dir);
+    json_decref(root);
+    return st;
+}
+
+int hd_st_is_index_name(const char *path)
+{
+    static const char suf[] = ".safetensors.index.json";
+    size_t n = strlen(path), k = sizeof suf - 1;
+    return n >= k && !strcmp(path + n - k, suf);
+}
+
 void hd_st_close(hd_st *st)
 {
     if (!st) return;
     for (int i = 0; i < st->n; i++) free(st->t[i].name);
     free(st->t);
     if (st->meta) json_decref(st->meta);
+    for (int i = 0; i < st->n_parts; i++) hd_st_close(st->parts[i]);
+    free(st->parts);
     if (st->mapped) hd_unmap_file(st->base, st->size);
     free(st->path);
     free(st);

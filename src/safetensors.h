@@ -29,6 +29,11 @@ hd_st *hd_st_from_buffer(const void *buf, size_t size, const char *name);
  * copied, the data is not (it must outlive the handle).  meta_json: a JSON object of strings or NULL;
  * file_size: what hd_st_file_size reports. */
 hd_st *hd_st_from_tensors(const hd_tensor_info *t, int n, const char *name, const char *meta_json, size_t file_size);
+/* A sharded model (Hugging Face's MODEL.safetensors.index.json: {"weight_map": {TENSOR: SHARD FILE}}, the shards
+ * beside it): one table over the tensors the index lists, each shard opened as hd_st_open does.  NULL on failure,
+ * with the index (and the shard) named.  hd_st_is_index_name: does the path end in ".safetensors.index.json"? */
+hd_st *hd_st_open_index(const char *path);
+int hd_st_is_index_name(const char *path);
 void hd_st_close(hd_st *st);
 
 const char *hd_st_path(const hd_st *st);

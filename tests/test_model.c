@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include <jansson.h>
+#include <unistd.h>
 
 #define TINY TESTDATA("hyenadna-tiny")
 
@@ -191,6 +192,89 @@ Test(model, task_heads_noted)
     open_fails(d, "unknown tensor 'hyena.backbone.scores.weight'");
     rm_rf(d);
     free(d);
+}
+
+/* A sharded model (Hugging Face's model.safetensors.index.json and its shards): the tiny model split in two.
+ * index_edit: NULL, or a JSON text written as the index instead. */
+static char *sharded(const char *index_text)
+{
+    char *d = tmp_dir();
+    char path[600];
+    hd_st *src = hd_st_open(TINY "/model.safetensors");
+    cr_assert_not_null(src, "%s", hd_error());
+    int n = hd_st_count(src);
+    json_t *wm = json_object();
+    for (int part = 0; part < 2; part++) {
+        char fn[64];
+        snprintf(fn, sizeof fn, "model-%05d-of-00002.safetensors", part + 1);
+        snprintf(path, sizeof path, "%s/%s", d, fn);
+        hd_stw *w = hd_stw_open(path);
+        cr_assert_not_null(w, "%s", hd_error());
+        for (int i = part ? n / 2 : 0; i < (part ? n : n / 2); i++) {
+            const hd_tensor_info *t = hd_st_get(src, i);
+            cr_assert_eq(hd_stw_add(w, t->name, t->dtype, t->ndim, t->shape, t->data), 0, "%s", hd_error());
+            json_object_set_new(wm, t->name, json_string(fn));
+        }
+        cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
+    }
+    hd_st_close(src);
+    json_t *idx = json_pack("{s:{s:i}, s:o}", "metadata", "total_size", 0, "weight_map", wm);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", d);
+    if (index_text) {
+        FILE *fp = fopen(path, "w");
+        fputs(index_text, fp);
+        fclose(fp);
+    } else cr_assert_eq(json_dump_file(idx, path, 0), 0);
+    json_decref(idx);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp '%s/config.json' '%s'", TINY, d);
+    cr_assert_eq(system(cmd), 0);
+    return d;
+}
+
+Test(model, sharded_safetensors)
+{
+    char *d = sharded(NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", d);
+    const char *locs[] = {d, path};
+    hd_st *ref = hd_st_open(TINY "/model.safetensors");
+    for (int k = 0; k < 2; k++) {
+        hd_model *m = open_ok(locs[k]);
+        cr_assert_eq(m->family, HD_FAM_HYENA);
+        cr_assert_eq(hd_model_n_params(m), TINY_PARAMS);
+        cr_assert_eq(hd_st_count(m->st), hd_st_count(ref));
+        for (int i = 0; i < hd_st_count(ref); i++) {   /* every tensor, with its bytes, from its shard */
+            const hd_tensor_info *a = hd_st_get(ref, i), *b = hd_st_find(m->st, a->name);
+            cr_assert_not_null(b, "%s missing", a->name);
+            cr_assert(b->numel == a->numel && !memcmp(a->data, b->data, a->numel * hd_dtype_size(a->dtype)), "%s", a->name);
+        }
+        hd_model_close(m);
+    }
+    hd_st_close(ref);
+    /* a shard missing: the index and the shard named */
+    snprintf(path, sizeof path, "%s/model-00002-of-00002.safetensors", d);
+    cr_assert_eq(unlink(path), 0);
+    open_fails(d, "model.safetensors.index.json: the shard of tensor");
+    cr_assert(strstr(hd_error(), "model-00002-of-00002.safetensors"), "%s", hd_error());
+    rm_rf(d);
+    free(d);
+
+    /* an index that maps a tensor to a shard without it, a path for a shard, no weight_map, not JSON */
+    static const struct { const char *text, *err; } bad[] = {
+        {"{\"weight_map\": {\"hyena.backbone.embeddings.word_embeddings.weight\": \"model-00002-of-00002.safetensors\"}}",
+         "is mapped to model-00002-of-00002.safetensors, which does not hold it"},
+        {"{\"weight_map\": {\"x\": \"../model-00001-of-00002.safetensors\"}}", "is not the name of a shard file"},
+        {"{\"metadata\": {}}", "no \"weight_map\""},
+        {"{\"weight_map\": ", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        d = sharded(bad[i].text);
+        open_fails(d, bad[i].err);
+        cr_assert(strstr(hd_error(), "model.safetensors.index.json"), "%s", hd_error());
+        rm_rf(d);
+        free(d);
+    }
 }
 
 Test(model, shared_freq_any_name)

@@ -54,6 +54,22 @@ fi
 if [ -d "$T/plantcaduceus" ]; then   # a repository with a PyTorch checkpoint only (and tokenizer.json)
   mkdir -p "$R/plant"; cp "$T/plantcaduceus/config.json" "$T/plantcaduceus/tokenizer.json" "$T/plantcaduceus/pytorch_model.bin" "$R/plant/"
 fi
+# a sharded repository (model.safetensors.index.json and two shards, as Hugging Face saves large models)
+mkdir -p "$R/sharded"; cp "$T/hyenadna-tiny/config.json" "$R/sharded/"
+"$PY" - "$T/hyenadna-tiny/model.safetensors" "$R/sharded" <<'PYEOF'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n]); h.pop("__metadata__", None)
+names = list(h); wm = {}
+for i, part in enumerate((names[:len(names) // 2], names[len(names) // 2:])):
+    fn = "model-%05d-of-00002.safetensors" % (i + 1); hh = {}; blobs = []; off = 0
+    for k in part:
+        a, e = h[k]["data_offsets"]; blob = b[8 + n + a:8 + n + e]
+        hh[k] = {"dtype": h[k]["dtype"], "shape": h[k]["shape"], "data_offsets": [off, off + len(blob)]}
+        off += len(blob); blobs.append(blob); wm[k] = fn
+    hb = json.dumps(hh).encode(); hb += b" " * (-len(hb) % 8)
+    open(sys.argv[2] + "/" + fn, "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
+json.dump({"metadata": {"total_size": len(b) - 8 - n}, "weight_map": wm}, open(sys.argv[2] + "/model.safetensors.index.json", "w"))
+PYEOF
 
 export HF_HUB_CACHE=$W/cache HF_HOME=$W/hfhome
 unset HF_TOKEN HUGGING_FACE_HUB_TOKEN HF_TOKEN_PATH HYENADNA_MODEL
@@ -194,6 +210,14 @@ if [ -d "$R/plant" ]; then
   run forward -m hf:test/plant -o "$W/phub.st" "$T/plantcaduceus/input.fa"
   check "... and runs it as the file itself ($err)" '[ $rc -eq 0 ] && same_tensors "$W/pdirect.st" "$W/phub.st"'
 fi
+
+# ---------------------------------------------------------------- a sharded repository
+run pull test/sharded
+check "pull of a sharded repository: the index and both shards ($err)" '[ $rc -eq 0 ] && [ -L "$out/model.safetensors.index.json" ] && [ -L "$out/model-00001-of-00002.safetensors" ] && [ -L "$out/model-00002-of-00002.safetensors" ]'
+run info -m hf:test/sharded
+check "-m hf: opens the sharded model through its index ($err)" '[ $rc -eq 0 ] && echo "$out" | grep -q "^weights.*model.safetensors.index.json"'
+run forward -m hf:test/sharded --logits -o "$W/shub.st" "$T/hyenadna-tiny/input.fa"
+check "... and gives the outputs of the one-file model ($err)" '[ $rc -eq 0 ] && same_tensors "$W/direct.st" "$W/shub.st"'
 stop_server
 
 # ---------------------------------------------------------------- a cache built by hand in huggingface_hub's layout
