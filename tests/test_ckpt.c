@@ -309,6 +309,17 @@ static void pk_tensor(buf *b, const char *type, const char *key, int numel, int 
     put8(b, 'R');
 }
 
+/* the pair KEY: {'w': tensor [2, 3] over storage '0' of 6 floats} of the dict being built */
+static void pk_weights_entry(buf *b, const char *key)
+{
+    pk_str(b, key);
+    put8(b, '}');
+    pk_str(b, "w");
+    pk_tensor(b, "FloatStorage", "0", 6, 0, 2, 3, 3, 1);
+    put8(b, 's');
+    put8(b, 's');
+}
+
 /* {'state_dict': {'w': tensor [2, 3] over storage '0' of 6 floats, <extra>}} with `extra` inserted raw
  * as the value of key 'extra' when not NULL */
 static buf state_pickle(const char *extra_key, void (*extra)(buf *))
@@ -434,12 +445,7 @@ static buf tutorial_pickle(const char *key)
     pk_str(&b, "epoch");
     pk_int(&b, 3);
     put8(&b, 's');
-    pk_str(&b, key);
-    put8(&b, '}');
-    pk_str(&b, "w");
-    pk_tensor(&b, "FloatStorage", "0", 6, 0, 2, 3, 3, 1);
-    put8(&b, 's');
-    put8(&b, 's');
+    pk_weights_entry(&b, key);
     pk_str(&b, "optimizer_state_dict");
     put8(&b, '}');
     put8(&b, 's');
@@ -516,12 +522,7 @@ Test(ckpt, hostile_nesting_memo_stack)
     p = (buf){0};
     put8(&p, 0x80), put8(&p, 2);
     put8(&p, '}');
-    pk_str(&p, "state_dict");
-    put8(&p, '}');
-    pk_str(&p, "w");
-    pk_tensor(&p, "FloatStorage", "0", 6, 0, 2, 3, 3, 1);
-    put8(&p, 's');
-    put8(&p, 's');
+    pk_weights_entry(&p, "state_dict");
     pk_str(&p, "hyper_parameters");
     for (int i = 0; i < 200000; i++) put8(&p, ']');
     for (int i = 0; i < 199999; i++) put8(&p, 'a');
