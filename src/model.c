@@ -254,31 +254,38 @@ char *hd_dir_weights(const char *dir, int any_st, int *n, char **second)
 /* The Hugging Face repositories of Evo 2 carry a config.json that vortex never reads (docs/models.md §6.1). When
  * such a file was found (not given) with an Evo 2 checkpoint, the YAML beside the weights is used instead, else
  * one of the shipped configs -- so that the snapshot of `hyenadna pull arcinstitute/evo2_7b` opens as it is. */
-static int evo2_pass_over_hf_config(hd_model *m, json_t **root)
+/* An Evo 2 checkpoint's config when none was given or a found one is not a vortex config: the single YAML beside
+ * the weights, else one of the shipped configs (docs/models.md §6.1).  `why` ends the config note. */
+static int evo2_yaml_beside(hd_model *m, json_t **root, const char *why)
 {
-    if (!m->config_path || hd_is_yaml_name(m->config_path) || !hd_evo2_looks_like(m->st) ||
-        json_object_get(*root, "hcl_layer_idxs") || json_object_get(*root, "attn_layer_idxs") ||
-        json_object_get(*root, "hcs_layer_idxs"))
-        return 0;
     const char *slash = strrchr(m->weights_path, '/');
     char *dir = slash ? hd_sprintf("%.*s", (int)(slash - m->weights_path), m->weights_path) : strdup(".");
     static const char *const yml[] = {".yml", ".yaml", NULL};
     int many = 0;
     char *y = dir ? dir_single(dir, yml, &many) : NULL;
     free(dir);
-    json_decref(*root);
-    *root = NULL;
-    free(m->config_path);
-    free(m->config_note);
-    m->config_path = m->config_note = NULL;
     if (many) {
         hd_set_error(HD_EMODEL, "%s: several YAML configs beside the weights: give one with -c CONFIG.yml", m->weights_path);
         return -1;
     }
     if (!y) return hd_evo2_pick_config(m, root);
     m->config_path = y;
-    m->config_note = strdup("the YAML beside the weights (config.json is Hugging Face's, not a vortex config)");
+    m->config_note = hd_sprintf("the YAML beside the weights%s", why);
     return (*root = load_json(y)) ? 0 : -1;
+}
+
+static int evo2_pass_over_hf_config(hd_model *m, json_t **root)
+{
+    if (!m->config_path || hd_is_yaml_name(m->config_path) || !hd_evo2_looks_like(m->st) ||
+        json_object_get(*root, "hcl_layer_idxs") || json_object_get(*root, "attn_layer_idxs") ||
+        json_object_get(*root, "hcs_layer_idxs"))
+        return 0;
+    json_decref(*root);
+    *root = NULL;
+    free(m->config_path);
+    free(m->config_note);
+    m->config_path = m->config_note = NULL;
+    return evo2_yaml_beside(m, root, " (config.json is Hugging Face's, not a vortex config)");
 }
 
 static int open_weights(hd_model *m)
@@ -378,9 +385,10 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             for (int i = 0; i < 3; i++) free(dirs[i]);
         }
         if (!root && !m->config_path) {
-            /* an Evo 2 checkpoint as published (the .pt without its YAML): one of the shipped configs */
+            /* an Evo 2 checkpoint: its vortex YAML beside it, else (the .pt as published, without its YAML) one
+             * of the shipped configs */
             if (hd_evo2_looks_like(m->st)) {
-                if (hd_evo2_pick_config(m, &root) < 0) goto fail;
+                if (evo2_yaml_beside(m, &root, "") < 0) goto fail;
             } else {
                 hd_set_error(HD_EMODEL, "%s: no config: the file's __metadata__ has no 'config' entry and there is no config.json beside it (give one with -c)",
                              location);

@@ -19,6 +19,10 @@ has "$tmp/out" "filter.t: 2 leftover time grids, ignored" "info: filter.t ignore
 has "$tmp/out" "_extra_state: 10 .*ignored" "info: _extra_state ignored"
 expect 0 "info -m FILE.pt -c CONFIG.yml" -- "$H" info -m "$E/model.pt" --config "$E/config.yml"
 has "$tmp/out" "^config_source	given with -c" "info -c"
+# the .pt given alone: the YAML beside it is its config (as the error for a checkpoint without one says)
+expect 0 "info -m FILE.pt with the YAML beside it" -- "$H" info -m "$E/model.pt"
+has "$tmp/out" "^config	$E/config.yml" "info FILE.pt: the YAML beside it"
+has "$tmp/out" "^config_source	the YAML beside the weights" "info FILE.pt: config source"
 
 # forward: every stored logits/hidden/tokens entry, and the --layer outputs against block.K / blocks.K.mlp.l3
 expect 0 "forward --keep-case" -- "$H" forward --keep-case --logits --layer 3 --layer blocks.5.mlp.l3 --layer 7 \
@@ -56,6 +60,11 @@ has "$tmp/out" "^tensor	blocks.0.mlp.l1.weight	BF16" "converted weights stay BF1
 has "$tmp/out" "FP8 scaling state in 6 entries" "the FP8 state is remembered"
 expect 0 "forward converted" -- "$H" forward --keep-case --logits -m "$tmp/conv" -o "$tmp/c.st" "$E/input.fa"
 expect 0 "converted = original" -- "$B/stcompare" -r 0 -a 0 "$tmp/c.st" "$tmp/f.st"
+
+expect 0 "convert without -c: the YAML beside the .pt" -- "$H" convert -o "$tmp/conv2" "$E/model.pt"
+has "$tmp/out" "^config	the YAML beside the weights" "convert reports the YAML beside the .pt"
+if cmp -s "$tmp/conv2/config.yml" "$E/config.yml" && cmp -s "$tmp/conv2/model.safetensors" "$tmp/conv/model.safetensors"
+then ok; else bad "convert without -c: the same files as with -c"; fi
 
 # embed: mean of the final hidden state, and of a module output
 expect 0 "embed" -- "$H" embed --keep-case -m "$E" -o "$tmp/e.tsv" "$E/input.fa"
