@@ -154,11 +154,15 @@ static int caduceus_load(hd_model *m)
     double eps;
     if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &NL) ||
         hd_cfg_int(m, "vocab_size", 16, 0, 1, 4096, &vocab) ||
-        hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 4096, &mult) || hd_cfg_num(m, "norm_epsilon", 1e-5, &eps))
+        hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 4096, &mult) || hd_cfg_num_in(m, "norm_epsilon", 1e-5, 0, 1, &eps))
         return -1;
     const char *cfg = m->config_path ? m->config_path : m->weights_path;
     R = (D + 15) / 16;
     json_t *ssm = hd_cfg_get(m, "ssm_cfg");
+    if (ssm && !json_is_null(ssm) && !json_is_object(ssm)) {
+        hd_set_error(HD_EMODEL, "%s: config key 'ssm_cfg' is not an object", cfg);
+        return -1;
+    }
     if (ssm && json_is_object(ssm)) {
         json_t *v;
 #define SSM_INT(key, var, lo, hi) \
@@ -177,7 +181,12 @@ static int caduceus_load(hd_model *m)
             SSM_INT("dt_rank", R, 1, 65536);
         }
 #undef SSM_INT
-        if (json_is_true(json_object_get(ssm, "bias"))) {
+        v = json_object_get(ssm, "bias");
+        if (v && !json_is_null(v) && !json_is_boolean(v)) {
+            hd_set_error(HD_EMODEL, "%s: ssm_cfg.bias is not a boolean (true or false)", cfg);
+            return -1;
+        }
+        if (json_is_true(v)) {
             hd_set_error(HD_EMODEL, "%s: ssm_cfg.bias = true (biased in/out projections) is not supported", cfg);
             return -1;
         }

@@ -327,7 +327,7 @@ static int evo2_load(hd_model *m)
         hd_cfg_int(m, "inner_size_multiple_of", 64, 0, 1, 1 << 20, &mult) ||
         hd_cfg_int(m, "model_parallel_size", 1, 0, 1, 1 << 16, &mp) ||
         hd_cfg_int(m, "max_seqlen", 0, 0, 0, 1L << 40, &maxlen) || hd_cfg_int(m, "proj_groups", 1, 0, 1, 1 << 16, &pgroups) ||
-        hd_cfg_num(m, "eps", 1e-6, &eps))
+        hd_cfg_num_in(m, "eps", 1e-6, 0, 1, &eps))
         return -1;
     /* vortex's default inner size, unless given: 8H/3 rounded up to a multiple of inner_size_multiple_of ×
      * model_parallel_size */

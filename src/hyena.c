@@ -90,7 +90,7 @@ static int hyena_load(hd_model *m)
         hd_cfg_int(m, "hyena_order", 2, 0, 2, 2, &order) || hd_cfg_int(m, "num_inner_mlps", 2, 0, 0, 6, &inner) ||
         hd_cfg_int(m, "vocab_size", 12, 0, 12, 1 << 20, &vocab) ||
         hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 1 << 16, &mult) ||
-        hd_cfg_num(m, "layer_norm_epsilon", 1e-5, &eps) || hd_cfg_num(m, "modulation_shift", 0.05, &shift))
+        hd_cfg_num_in(m, "layer_norm_epsilon", 1e-5, 0, 1, &eps) || hd_cfg_num(m, "modulation_shift", 0.05, &shift))
         return -1;
     hyena *h = calloc(1, sizeof *h);
     if (!h) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }

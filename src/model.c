@@ -431,7 +431,11 @@ hd_model *hd_model_open_with(const char *location, const char *config)
     m->vocab_size = 12;
     m->bos_id = -1;
     snprintf(m->precision, sizeof m->precision, "float32");
-    if (m->ops->load(m) < 0) goto fail;
+    if (m->ops->load(m) < 0 || m->cfg_error) {
+        /* a config value of the wrong type first: it may be why a tensor was looked for under another name */
+        if (m->cfg_error) hd_set_error(HD_EMODEL, "%s", m->cfg_error);
+        goto fail;
+    }
 
     for (int i = 0; i < n; i++)
         if (!m->used[i]) {
@@ -472,6 +476,7 @@ void hd_model_close(hd_model *m)
     hd_st_close(m->st);
     hd_ckpt_close(m->ckpt);
     free(m->config_note);
+    free(m->cfg_error);
     free(m->location);
     free(m->weights_path);
     free(m->config_path);
@@ -624,12 +629,12 @@ int hd_cfg_int(hd_model *m, const char *key, long def, int required, long lo, lo
         *out = def;
         return 0;
     }
-    double d;
+    double d, r = json_real_value(v);
     if (json_is_integer(v)) d = (double)json_integer_value(v);
-    else if (json_is_real(v) && json_real_value(v) == (double)(long)json_real_value(v)) d = json_real_value(v);
+    else if (json_is_real(v) && r == floor(r)) d = r;   /* 256.0; the range check below bounds it before the cast */
     else { hd_set_error(HD_EMODEL, "%s: config key '%s' is not an integer", cfg_name(m), key); return -1; }
     if (d < (double)lo || d > (double)hi) {
-        hd_set_error(HD_EMODEL, "%s: config key '%s' = %.0f is out of range [%ld, %ld]", cfg_name(m), key, d, lo, hi);
+        hd_set_error(HD_EMODEL, "%s: config key '%s' = %.15g is out of range [%ld, %ld]", cfg_name(m), key, d, lo, hi);
         return -1;
     }
     *out = (long)d;
@@ -645,15 +650,38 @@ int hd_cfg_num(hd_model *m, const char *key, double def, double *out)
     return 0;
 }
 
+int hd_cfg_num_in(hd_model *m, const char *key, double def, double lo, double hi, double *out)
+{
+    if (hd_cfg_num(m, key, def, out)) return -1;
+    if (!(*out >= lo && *out <= hi)) {
+        hd_set_error(HD_EMODEL, "%s: config key '%s' = %g is out of range [%g, %g]", cfg_name(m), key, *out, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+/* a value of the wrong type: the first is kept, and fails the load (hd_model_open_with) */
+static void cfg_type_error(hd_model *m, const char *key, const char *want)
+{
+    if (!m->cfg_error) m->cfg_error = hd_sprintf("%s: config key '%s' is not %s", cfg_name(m), key, want);
+}
+
 int hd_cfg_bool(hd_model *m, const char *key, int def)
 {
     json_t *v = hd_cfg_get(m, key);
+    if (!v || json_is_null(v)) return def;
     if (json_is_boolean(v)) return json_is_true(v);
     if (json_is_integer(v)) return json_integer_value(v) != 0;
+    cfg_type_error(m, key, "a boolean (true or false)");
     return def;
 }
 
-const char *hd_cfg_str(hd_model *m, const char *key) { return json_string_value(hd_cfg_get(m, key)); }
+const char *hd_cfg_str(hd_model *m, const char *key)
+{
+    json_t *v = hd_cfg_get(m, key);
+    if (v && !json_is_null(v) && !json_is_string(v)) cfg_type_error(m, key, "a string");
+    return json_string_value(v);
+}
 
 /* ---------------------------------------------------------------- tensors */
 

@@ -125,6 +125,8 @@ struct hd_model {
     void **owned;            /* converted copies */
     int n_owned;
 
+    char *cfg_error;         /* the first config value of the wrong type hd_cfg_bool/hd_cfg_str met while loading:
+                              * the load fails with it (docs/models.md §1: never silently ignored) */
     struct hd_vocab *vocab;  /* NULL: the common token ids (§2); else the model's own, translated (vocab.h) */
     uint64_t uid;            /* unique per opened model and setting (keys backend caches) */
     void *impl;              /* family state */
@@ -191,6 +193,11 @@ size_t hd_model_n_params(const hd_model *m);
  * ("layer" for Lightning HyenaDNA).  Missing key: `def` is returned, or with required=1 an error. */
 int hd_cfg_int(hd_model *m, const char *key, long def, int required, long lo, long hi, long *out);
 int hd_cfg_num(hd_model *m, const char *key, double def, double *out);
+/* The same within [lo, hi], else an error naming the key and the range. */
+int hd_cfg_num_in(hd_model *m, const char *key, double def, double lo, double hi, double *out);
+/* A boolean (true/false, or an integer: non-zero is true) or a string; missing or null: def / NULL.  A value of
+ * another type (the string "false", a list) returns def / NULL and is recorded in m->cfg_error, which fails the
+ * load once the family's load returns. */
 int hd_cfg_bool(hd_model *m, const char *key, int def);
 const char *hd_cfg_str(hd_model *m, const char *key);
 struct json_t *hd_cfg_get(hd_model *m, const char *key);

@@ -383,6 +383,70 @@ Test(model, absurd_configs)
     }
 }
 
+/* A fixture with one config value replaced (key "a.b" is b inside a; value: JSON text), its weights linked */
+static char *config_variant(const char *fixture, const char *key, const char *value)
+{
+    char *d = tmp_dir(), p[512], q[512];
+    snprintf(p, sizeof p, "%s/model.safetensors", fixture);
+    snprintf(q, sizeof q, "%s/model.safetensors", d);
+    cr_assert_eq(symlink(p, q), 0);
+    snprintf(p, sizeof p, "%s/config.json", fixture);
+    json_error_t e;
+    json_t *root = json_load_file(p, 0, &e), *o = root, *v = json_loads(value, JSON_DECODE_ANY, &e);
+    cr_assert(root && v, "%s", e.text);
+    char k[128];
+    snprintf(k, sizeof k, "%s", key);
+    char *dot = strchr(k, '.');
+    if (dot) *dot = 0, o = json_object_get(root, k);
+    json_object_set_new(o, dot ? dot + 1 : k, v);
+    snprintf(q, sizeof q, "%s/config.json", d);
+    cr_assert_eq(json_dump_file(root, q, 0), 0);
+    json_decref(root);
+    return d;
+}
+
+/* docs/models.md §1: a config value outside what we implement is refused with the key named, never silently
+ * ignored -- a boolean or string of the wrong type included (it used to fall back on the default) */
+Test(model, config_values_of_the_wrong_type)
+{
+    struct { const char *fixture, *key, *value, *err; } bad[] = {
+        {TESTDATA("caduceus-ph"), "bidirectional", "\"false\"", "config key 'bidirectional' is not a boolean"},
+        {TESTDATA("caduceus-ps-nofused"), "fused_add_norm", "\"false\"", "config key 'fused_add_norm' is not a boolean"},
+        {TESTDATA("caduceus-ps"), "rcps", "\"true\"", "config key 'rcps' is not a boolean"},
+        {TESTDATA("caduceus-ph"), "rms_norm", "[]", "config key 'rms_norm' is not a boolean"},
+        {TESTDATA("caduceus-ph"), "bidirectional_strategy", "5", "config key 'bidirectional_strategy' is not a string"},
+        {TESTDATA("caduceus-ph"), "ssm_cfg", "\"x\"", "config key 'ssm_cfg' is not an object"},
+        {TESTDATA("caduceus-ph"), "ssm_cfg.bias", "\"true\"", "ssm_cfg.bias is not a boolean"},
+        {TESTDATA("caduceus-ph"), "norm_epsilon", "-1", "config key 'norm_epsilon' = -1 is out of range [0, 1]"},
+        {TESTDATA("xlstm-mlstm"), "config.m_position_embeddings", "\"true\"", "'m_position_embeddings' is not a boolean"},
+        {TESTDATA("xlstm-mlstm"), "config.bidirectional", "1.0", "config key 'bidirectional' is not a boolean"},
+        {TESTDATA("xlstm-mlstm"), "config.m_backend", "{}", "config key 'm_backend' is not a string"},
+        {TESTDATA("hyenadna-tiny"), "layer_norm_epsilon", "1e300", "'layer_norm_epsilon' = 1e+300 is out of range [0, 1]"},
+        {TESTDATA("hyenadna-tiny"), "d_model", "1e300", "config key 'd_model' = 1e+300 is out of range [1, 65536]"},
+        {TESTDATA("hyenadna-tiny"), "d_model", "128.5", "config key 'd_model' is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *d = config_variant(bad[i].fixture, bad[i].key, bad[i].value);
+        open_fails(d, bad[i].err);
+        rm_rf(d);
+        free(d);
+    }
+    /* what stays accepted: integers as booleans, integral reals as integers, null as missing */
+    struct { const char *fixture, *key, *value; } good[] = {
+        {TESTDATA("caduceus-ph"), "bidirectional", "1"},
+        {TESTDATA("caduceus-ph"), "bidirectional_strategy", "null"},
+        {TESTDATA("caduceus-ph"), "ssm_cfg", "null"},
+        {TESTDATA("hyenadna-tiny"), "d_model", "128.0"},
+        {TESTDATA("hyenadna-tiny"), "layer_norm_epsilon", "0"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char *d = config_variant(good[i].fixture, good[i].key, good[i].value);
+        hd_model_close(open_ok(d));
+        rm_rf(d);
+        free(d);
+    }
+}
+
 Test(model, missing_files)
 {
     open_fails("/nonexistent/model", "/nonexistent/model");

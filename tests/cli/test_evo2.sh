@@ -126,6 +126,13 @@ if [ ! -e "$tmp/fp8" ]; then ok; else bad "convert of an FP8 checkpoint left an 
 sed 's/^num_attention_heads: 4$/num_attention_heads: 8/' "$E/config.yml" >"$tmp/heads.yml"
 expect 2 "YAML contradicting the shapes" -- "$H" info -m "$E/model.pt" -c "$tmp/heads.yml"
 has "$tmp/err" "num_attention_heads.*inv_freq" "head count mismatch named"
+# a quoted YAML boolean is a string (vortex's Python would take "False" as true): refused, not the default taken
+sed 's/^final_norm: True$/final_norm: "False"/' "$E/config.yml" >"$tmp/quoted.yml"
+expect 2 "YAML boolean given as a string" -- "$H" info -m "$E/model.pt" -c "$tmp/quoted.yml"
+has "$tmp/err" "quoted.yml: config key 'final_norm' is not a boolean" "string boolean named"
+sed 's/^eps: 0.000001$/eps: -0.000001/' "$E/config.yml" >"$tmp/eps.yml"
+expect 2 "negative eps" -- "$H" info -m "$E/model.pt" -c "$tmp/eps.yml"
+has "$tmp/err" "eps.yml: config key 'eps' = -1e-06 is out of range \\[0, 1\\]" "negative eps named"
 perl -pe 's/blocks\.6\.filter\.residues/blocks.6.filter.residuez/g' "$E/model.pt" >"$tmp/miss.pt"
 expect 2 "missing tensor" -- "$H" info -m "$tmp/miss.pt" -c "$E/config.yml"
 has "$tmp/err" "blocks.6.filter.residues' is missing" "missing tensor named"
