@@ -14,6 +14,8 @@
 #include "output.h"
 #include "yamlcfg.h"
 
+#define TOKENIZER "tokenizer.json"
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -21,7 +23,8 @@ static void usage(FILE *fp)
             "\n"
             "Read a PyTorch checkpoint (torch.save zip: a Lightning .ckpt, an HF pytorch_model.bin, an Evo 2\n"
             ".pt) without Python and write the model directory the other commands load: OUT_DIR/model.safetensors\n"
-            "and OUT_DIR/config.json (config.yml for a vortex YAML).  Tensors keep their dtype (BF16 stays BF16)\n"
+            "and OUT_DIR/config.json (config.yml for a vortex YAML), with the tokenizer.json beside the config\n"
+            "(or checkpoint) when there is one.  Tensors keep their dtype (BF16 stays BF16)\n"
             "and are streamed from the mapped file.  The state dict is taken from 'state_dict' (Lightning),\n"
             "'model', or the top level; optimizer state, metric entries and non-tensor values (Evo 2's\n"
             "_extra_state entries) are dropped; a name that is the same view of the same storage as an earlier\n"
@@ -118,10 +121,40 @@ static int is_evo2(const hd_ckpt *ck)
 
 static void rm_tmp(const char *dir, const char *f1, const char *f2)
 {
+    const char *f[] = {f1, f2, TOKENIZER};
     char *p;
-    if (f1 && (p = hd_sprintf("%s/%s", dir, f1))) { unlink(p); free(p); }
-    if (f2 && (p = hd_sprintf("%s/%s", dir, f2))) { unlink(p); free(p); }
+    for (int i = 0; i < 3; i++)
+        if (f[i] && (p = hd_sprintf("%s/%s", dir, f[i]))) { unlink(p); free(p); }
     rmdir(dir);
+}
+
+/* The tokenizer.json beside a file (the config, else the checkpoint), where the loader looks for a model's own
+ * token ids (docs/models.md §2, "Models with their own token ids"): a malloc'd path, or NULL when there is none */
+static char *tokenizer_beside(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *p = slash ? hd_sprintf("%.*s/" TOKENIZER, (int)(slash - path), path) : hd_strdup(TOKENIZER);
+    if (p && !hd_is_file(p)) { free(p); p = NULL; }
+    return p;
+}
+
+/* copy src to dst (both small files: a tokenizer.json) */
+static int copy_small(const char *src, const char *dst)
+{
+    FILE *fp = fopen(src, "rb");
+    char *buf = NULL;
+    long n = -1;
+    if (fp && fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, fp) == (size_t)n) {
+        fclose(fp);
+        int rc = write_file(dst, buf, (size_t)n);
+        free(buf);
+        return rc;
+    }
+    hd_set_error(HD_ERESOURCE, "cannot read '%s': %s", src, strerror(errno ? errno : EIO));
+    if (fp) fclose(fp);
+    free(buf);
+    return -1;
 }
 
 /* ------------------------------------------------------------------ parse and check */
@@ -248,8 +281,10 @@ static int move_into_place(const args *a, const char *tmpdir, const char *wpath,
         /* replace the two files inside the existing directory */
         char *c1 = hd_sprintf("%s/%s", tmpdir, cname), *c2 = hd_sprintf("%s/%s", a->outp, cname);
         char *m2 = hd_sprintf("%s/model.safetensors", a->outp);
-        ok = c1 && c2 && m2 && rename(wpath, m2) == 0 && rename(c1, c2) == 0;
-        free(c1), free(c2), free(m2);
+        char *t1 = hd_sprintf("%s/" TOKENIZER, tmpdir), *t2 = hd_sprintf("%s/" TOKENIZER, a->outp);
+        ok = c1 && c2 && m2 && t1 && t2 && rename(wpath, m2) == 0 && rename(c1, c2) == 0 &&
+             (!hd_is_file(t1) || rename(t1, t2) == 0);
+        free(c1), free(c2), free(m2), free(t1), free(t2);
         if (ok) rmdir(tmpdir);
     } else {
         ok = 0;
@@ -258,10 +293,10 @@ static int move_into_place(const args *a, const char *tmpdir, const char *wpath,
 }
 
 /* write into OUT.tmp.XXXXXX, check that the model loads, then move it into place; an exit status */
-static int write_model(const args *a, hd_ckpt *ck, const char *config, const char *config_json, int yaml)
+static int write_model(const args *a, hd_ckpt *ck, const char *config, const char *config_json, int yaml, const char *tok)
 {
     int status = EXIT_OK;
-    char *tmpdir = NULL, *wpath = NULL, *cpath = NULL;
+    char *tmpdir = NULL, *wpath = NULL, *cpath = NULL, *tpath = NULL;
     if (!(tmpdir = hd_sprintf("%s.tmp.XXXXXX", a->outp)) || !mkdtemp(tmpdir)) {
         hd_errorf("cannot create a temporary directory next to '%s': %s", a->outp, tmpdir ? strerror(errno) : "out of memory");
         free(tmpdir);
@@ -289,6 +324,12 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config, const cha
         status = hd_fail();
         goto fail;
     }
+    /* a model's own token ids travel with it: the tokenizer.json beside the config (or checkpoint) is copied
+     * (for a single file only for the check, which refuses it if the model uses it) */
+    if (tok && (!(tpath = hd_sprintf("%s/" TOKENIZER, tmpdir)) || copy_small(tok, tpath) < 0)) {
+        status = hd_fail();
+        goto fail;
+    }
     if (a->check) {
         hd_model *m = hd_model_open(a->single ? wpath : tmpdir);
         if (!m) {
@@ -296,10 +337,18 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config, const cha
             status = EXIT_MODEL;
             goto fail;
         }
+        if (a->single && m->vocab) {
+            hd_errorf("%s: the model numbers its tokens by its own %s (%s), which a single .safetensors file does not "
+                      "hold: convert to a directory (-o DIR)", a->in, TOKENIZER, tok);
+            hd_model_close(m);
+            status = EXIT_MODEL;
+            goto fail;
+        }
         printf("family\t%s\n", hd_family_name(m->family));
         printf("parameters\t%zu\n", hd_model_n_params(m));
         hd_model_close(m);
     }
+    if (a->single && tpath) unlink(tpath);
     if (move_into_place(a, tmpdir, wpath, cname)) {
         hd_errorf("cannot move the converted model into '%s': %s", a->outp, strerror(errno));
         status = EXIT_MODEL;
@@ -311,6 +360,7 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config, const cha
 fail:
     rm_tmp(tmpdir, wname, cname);
 done:
+    free(tpath);
     free(cpath);
     free(wpath);
     free(tmpdir);
@@ -339,7 +389,7 @@ int main_convert(int argc, char **argv)
     if (!ck) { free(a.outp); return hd_fail(); }
 
     int status = EXIT_OK, yaml = 0;
-    char *config = NULL, *config_json = NULL, *picked = NULL, *picked_note = NULL;
+    char *config = NULL, *config_json = NULL, *picked = NULL, *picked_note = NULL, *tok = NULL;
     const char *config_from = NULL;
     if (is_evo2(ck) && (a.check || !a.cfg_path)) {
         /* an Evo 2 checkpoint: load it first, so that an FP8 checkpoint or a config that does not fit fails before
@@ -365,13 +415,16 @@ int main_convert(int argc, char **argv)
         status = EXIT_MODEL;
         goto done;
     }
+    tok = tokenizer_beside(a.cfg_path ? a.cfg_path : a.in);
     print_report(ck, a.in, config_from);
-    if (!a.dry) status = write_model(&a, ck, config, config_json, yaml);
+    if (tok) printf("tokenizer\t%s\n", tok);
+    if (!a.dry) status = write_model(&a, ck, config, config_json, yaml, tok);
 done:
     free(config);
     free(config_json);
     free(picked);
     free(picked_note);
+    free(tok);
     free(a.outp);
     hd_ckpt_close(ck);
     return status;   /* cmd/main.c checks the report's writes (hd_finish_stdout) */

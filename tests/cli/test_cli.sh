@@ -180,6 +180,17 @@ expect 1 "convert with a bad --config" -- "$H" convert -c "$T/hyenadna-tiny/inpu
 has "$tmp/err" "input.fa" "bad --config named"
 if [ ! -e "$tmp/fa" ] && [ ! -e "$tmp/tr" ] && [ ! -e "$tmp/bc" ]; then ok; else bad "failed convert left output"; fi
 expect 1 "convert without input" -- "$H" convert -o "$tmp/none"
+# a model with its own token ids (PlantCaduceus): the tokenizer.json beside its config travels with it
+P=$T/plantcaduceus
+expect 0 "convert PlantCaduceus" -- "$H" convert -c "$P/config.json" -o "$tmp/pconv" "$P/pytorch_model.bin"
+has "$tmp/out" "^tokenizer	$P/tokenizer.json" "convert reports the tokenizer"
+if cmp -s "$tmp/pconv/tokenizer.json" "$P/tokenizer.json"; then ok; else bad "convert copies tokenizer.json"; fi
+"$H" forward -m "$P" --logits -o "$tmp/p0.safetensors" "$P/input.fa"
+"$H" forward -m "$tmp/pconv" --logits -o "$tmp/p1.safetensors" "$P/input.fa"
+if [ -s "$tmp/p0.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p1.safetensors"); then ok; else bad "forward on the converted PlantCaduceus differs"; fi
+expect 2 "convert PlantCaduceus to one file" -- "$H" convert -c "$P/config.json" -o "$tmp/p.safetensors" "$P/pytorch_model.bin"
+has "$tmp/err" "own tokenizer.json.*convert to a directory" "single file without the tokenizer refused"
+if [ ! -e "$tmp/p.safetensors" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "refused single-file convert left output"; fi
 # classify: labelled windows of seq6 (fwd) against their reverse complements (rc)
 awk '/^>/{p=($1==">seq6")} !/^>/&&p{printf "%s",$0}' "$T/hyenadna-tiny/input.fa" > "$tmp/s6"
 s6=$(cat "$tmp/s6")
