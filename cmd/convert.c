@@ -74,6 +74,11 @@ static int write_file(const char *path, const void *buf, size_t n)
 static char *load_config(const char *path, char **json_out)
 {
     json_error_t e;
+    if (!hd_is_file(path)) {
+        struct stat sb;
+        hd_errorf("cannot open config '%s': %s", path, stat(path, &sb) ? strerror(errno) : "not a regular file");
+        return NULL;
+    }
     if (hd_is_yaml_name(path)) {
         json_t *y = hd_yaml_load_file(path);
         if (!y) { hd_errorf("%s", hd_error()); return NULL; }

@@ -311,7 +311,10 @@ hd_model *hd_model_open_with(const char *location, const char *config)
     if (!(m->location = hd_strdup(location))) goto fail;
 
     if (config) {
-        if (!is_file(config)) { hd_set_error(HD_EMODEL, "cannot open config '%s': %s", config, strerror(ENOENT)); goto fail; }
+        if (!is_file(config)) {
+            hd_set_error(HD_EMODEL, "cannot open config '%s': %s", config, strerror(is_dir(config) ? EISDIR : ENOENT));
+            goto fail;
+        }
         if (!(m->config_path = hd_strdup(config))) goto fail;
         m->config_note = strdup("given with -c/--config");
     }

@@ -180,6 +180,10 @@ expect 1 "convert with a bad --config" -- "$H" convert -c "$T/hyenadna-tiny/inpu
 has "$tmp/err" "input.fa" "bad --config named"
 if [ ! -e "$tmp/fa" ] && [ ! -e "$tmp/tr" ] && [ ! -e "$tmp/bc" ]; then ok; else bad "failed convert left output"; fi
 expect 1 "convert without input" -- "$H" convert -o "$tmp/none"
+expect 1 "convert with a directory as --config" -- "$H" convert -c "$T/hyenadna-tiny" -o "$tmp/dc" "$C/xlstm-plain.bin"
+has "$tmp/err" "cannot open config '$T/hyenadna-tiny': not a regular file" "directory --config named as such"
+expect 2 "info with a directory as --config" -- "$H" info -c "$T/hyenadna-tiny" -m "$T/hyenadna-tiny"
+has "$tmp/err" "cannot open config '$T/hyenadna-tiny': Is a directory" "directory -c named as such"
 # a model with its own token ids (PlantCaduceus): the tokenizer.json beside its config travels with it
 P=$T/plantcaduceus
 expect 0 "convert PlantCaduceus" -- "$H" convert -c "$P/config.json" -o "$tmp/pconv" "$P/pytorch_model.bin"
