@@ -299,6 +299,17 @@ hd_st *hd_st_open_index(const char *path)
         }
         t[n++] = *ti;
     }
+    for (int k = 0; k < np; k++) {   /* and nothing in a shard that the index does not map to it */
+        const char *file = strrchr(hd_st_path(parts[k]), '/') + 1;
+        for (int i = 0; i < hd_st_count(parts[k]); i++) {
+            const char *nm = hd_st_get(parts[k], i)->name, *to = json_string_value(json_object_get(wm, nm));
+            if (!to || strcmp(to, file)) {
+                hd_set_error(HD_EMODEL, "%s: shard %s holds tensor '%s', which the index %s", path, file, nm,
+                             to ? "maps to another shard" : "does not list");
+                goto out;
+            }
+        }
+    }
     const char *meta = NULL;   /* the first shard's __metadata__ that holds a config, else the first shard's */
     char *mj = NULL;
     for (int k = 0; k < np && !meta; k++)

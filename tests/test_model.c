@@ -266,6 +266,8 @@ Test(model, sharded_safetensors)
          "is mapped to model-00002-of-00002.safetensors, which does not hold it"},
         {"{\"weight_map\": {\"x\": \"../model-00001-of-00002.safetensors\"}}", "is not the name of a shard file"},
         {"{\"metadata\": {}}", "no \"weight_map\""},
+        {"{\"weight_map\": {\"hyena.backbone.embeddings.word_embeddings.weight\": \"model-00001-of-00002.safetensors\"}}",
+         "which the index does not list"},
         {"{\"weight_map\": ", "invalid JSON"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
