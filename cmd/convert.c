@@ -39,7 +39,8 @@ static void usage(FILE *fp)
             "                         OUT.safetensors file holding the config in its __metadata__\n"
             "  -c, --config FILE      model config to write instead of the checkpoint's (JSON, or a vortex\n"
             "                         YAML for Evo 2)\n"
-            "  -f, --force            replace model.safetensors and the config in a non-empty OUT_DIR,\n"
+            "  -f, --force            replace model.safetensors and the config in a non-empty OUT_DIR\n"
+            "                         (removing the earlier model's other configs and tokenizer.json),\n"
             "                         or an existing OUT.safetensors\n"
             "  -n, --dry-run          print the report only; write nothing\n"
             "      --no-check         do not check that the converted model loads\n"
@@ -273,7 +274,7 @@ static void print_report(const hd_ckpt *ck, const char *in, const char *config_f
 /* ------------------------------------------------------------------ run */
 
 /* move the checked files of tmpdir into place: the directory itself, or (--force into an existing
- * directory) its two files, or the single file */
+ * directory) its files, removing the earlier model's other config names and tokenizer, or the single file */
 static int move_into_place(const args *a, const char *tmpdir, const char *wpath, const char *cname)
 {
     int ok;
@@ -287,8 +288,18 @@ static int move_into_place(const args *a, const char *tmpdir, const char *wpath,
         char *c1 = hd_sprintf("%s/%s", tmpdir, cname), *c2 = hd_sprintf("%s/%s", a->outp, cname);
         char *m2 = hd_sprintf("%s/model.safetensors", a->outp);
         char *t1 = hd_sprintf("%s/" TOKENIZER, tmpdir), *t2 = hd_sprintf("%s/" TOKENIZER, a->outp);
-        ok = c1 && c2 && m2 && t1 && t2 && rename(wpath, m2) == 0 && rename(c1, c2) == 0 &&
-             (!hd_is_file(t1) || rename(t1, t2) == 0);
+        int tok = t1 && hd_is_file(t1);
+        ok = c1 && c2 && m2 && t1 && t2 && rename(wpath, m2) == 0 && rename(c1, c2) == 0 && (!tok || rename(t1, t2) == 0);
+        /* what an earlier model left that would be read instead of (or with) the new files: another config name
+         * found first (the model directory's search order, docs/models.md §1), a tokenizer the new model lacks */
+        static const char *const cfgs[] = {"config.json", "model_config.json", "config.yml", "config.yaml", NULL};
+        for (int i = 0; ok && cfgs[i]; i++)
+            if (strcmp(cfgs[i], cname)) {
+                char *p = hd_sprintf("%s/%s", a->outp, cfgs[i]);
+                if (p && unlink(p) < 0 && errno != ENOENT) ok = 0;
+                free(p);
+            }
+        if (ok && !tok && unlink(t2) < 0 && errno != ENOENT) ok = 0;
         free(c1), free(c2), free(m2), free(t1), free(t2);
         if (ok) rmdir(tmpdir);
     } else {

@@ -164,6 +164,12 @@ has "$tmp/err" "\-\-force" "existing output suggests --force"
 expect 0 "convert --force" -- "$H" convert -f -c "$T/xlstm-mlstm/config.json" -o "$tmp/xp.safetensors" "$C/xlstm-plain.bin"
 expect 1 "convert into a non-empty directory" -- "$H" convert -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
 expect 0 "convert --force into a directory" -- "$H" convert -f -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
+# --force of another model there: the earlier config.json (read before config.yml) and tokenizer.json go
+echo '{}' > "$tmp/hconv/tokenizer.json"
+expect 0 "convert --force of an Evo 2 over a HyenaDNA directory" -- "$H" convert -f -c "$T/evo2-tiny/config.yml" -o "$tmp/hconv" "$T/evo2-tiny/model.pt"
+if [ -f "$tmp/hconv/config.yml" ] && [ ! -e "$tmp/hconv/config.json" ] && [ ! -e "$tmp/hconv/tokenizer.json" ]; then ok; else bad "--force left the earlier model's config.json or tokenizer.json: $(ls "$tmp/hconv")"; fi
+expect 0 "info on the replaced directory" -- "$H" info -m "$tmp/hconv"
+has "$tmp/out" "^family	evo2" "the replaced directory holds the new model"
 expect 0 "convert --dry-run" -- "$H" convert -n "$C/misc.pt"
 has "$tmp/out" "^kept	w_t	F32	\[6, 4\]" "dry run lists a transposed view"
 has "$tmp/out" "^kept	b	BF16	\[2, 3, 4\]" "dry run lists bf16"
