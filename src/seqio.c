@@ -10,8 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* kseq over BGZF: plain, gzip and bgzip alike, from any hFILE (stdin included) */
-static int bgzf_read_int(BGZF *fp, void *buf, int n) { return (int)bgzf_read(fp, buf, (size_t)n); }
+/* kseq over BGZF: plain, gzip and bgzip alike, from any hFILE (stdin included).  htslib's kseq takes a
+ * negative count for data and loops for ever on it: a read error (truncated or corrupt compressed data) ends
+ * the stream instead, and hd_fasta_next reports it from the BGZF error code. */
+static int bgzf_read_int(BGZF *fp, void *buf, int n)
+{
+    ssize_t r = bgzf_read(fp, buf, (size_t)n);
+    return r < 0 ? 0 : (int)r;
+}
 KSEQ_INIT(BGZF *, bgzf_read_int)
 
 KHASH_MAP_INIT_STR(hd_seen, long)
@@ -165,6 +171,11 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
 {
     for (;;) {
         int r = kseq_read(f->ks);
+        if (f->bg->errcode) {   /* the record read is cut short, or the end was not the end of the file */
+            hd_set_error(HD_EINPUT, "%s: read error in record number %ld (truncated or corrupt compressed data?)",
+                         f->disp, f->n + 1);
+            return -1;
+        }
         if (r == -1) {
             if (!f->at_end) skip_summary(f);
             f->at_end = 1;

@@ -9,6 +9,7 @@
 #include "seqio.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <htslib/bgzf.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -209,6 +210,54 @@ Test(readers, gzip_and_bgzip)
     cr_assert_eq(bgzf_close(b), 0);
     cr_assert_str_eq(records(bgz), plain);
 }
+
+/* a gzip or bgzip FASTA cut short in the middle (an interrupted download or copy): an error naming the file,
+ * after the whole records before the cut, never a record cut short nor a reader that loops for ever */
+static void truncated(const char *name, int bgzf_format)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t n = 0, cap = 1 << 20;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    uint32_t x = 12345;
+    for (int r = 0; n + 400 < cap; r++) {   /* random bases: the compressed file is a few blocks long */
+        n += (size_t)snprintf(text + n, cap - n, ">q%d\n", r);
+        for (int i = 0; i < 300; i++) text[n++] = "ACGT"[(x = x * 1103515245u + 12345u) >> 30];
+        text[n++] = '\n';
+    }
+    if (bgzf_format) {
+        BGZF *b = bgzf_open(path, "w");
+        cr_assert_not_null(b);
+        cr_assert_eq(bgzf_write(b, text, n), (ssize_t)n);
+        cr_assert_eq(bgzf_close(b), 0);
+    } else {
+        gzFile g = gzopen(path, "wb");
+        cr_assert_eq(gzwrite(g, text, (unsigned)n), (int)n);
+        gzclose(g);
+    }
+    free(text);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(truncate(path, sb.st_size / 2), 0);
+    hd_fasta *f = hd_fasta_open(path);
+    cr_assert_not_null(f, "%s", hd_error());
+    hd_seqrec r;
+    int rc;
+    long k = 0;
+    while ((rc = hd_fasta_next(f, &r)) > 0) {
+        cr_assert_eq(r.len, 300, "%s: record %s has %zu bases", name, r.name, r.len);
+        k++;
+    }
+    cr_assert_eq(rc, -1, "%s: the end of a truncated file read as the end of the input after %ld records", name, k);
+    cr_assert_gt(k, 0);
+    cr_assert(strstr(hd_error(), path) && strstr(hd_error(), "truncated"), "%s", hd_error());
+    cr_assert_eq(hd_fasta_next(f, &r), -1, "the error is kept");
+    hd_fasta_close(f);
+}
+
+Test(readers, truncated_gzip_is_an_error, .timeout = 30) { truncated("t.fa.gz", 0); }
+Test(readers, truncated_bgzip_is_an_error, .timeout = 30) { truncated("t.fa.bgz", 1); }
 
 Test(readers, standard_input)
 {
