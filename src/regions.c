@@ -338,6 +338,10 @@ static int parse_regions(hd_regions *rs, const char *spec, const hd_contigs *dic
 
 int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict)
 {
+    if (!*spec) {   /* -r "$REGION" with the variable unset: not "no regions", which would embed nothing */
+        hd_set_error(HD_EINPUT, "empty region (expected chr, chr:beg or chr:beg-end, 1-based)");
+        return -1;
+    }
     return parse_regions(rs, spec, dict, HTS_PARSE_LIST);
 }
 

@@ -279,6 +279,9 @@ has "$tmp/err" "1024 bases" "region outside gives the length"
 if [ ! -e "$tmp/r.tsv" ]; then ok; else bad "embed left output after a region error"; fi
 expect 1 "embed unknown contig" -- E -r chrQ:1-10 "$tmp/g.fa"
 has "$tmp/err" "chrQ" "unknown contig named"
+expect 1 "embed empty -r (an unset variable)" -- E -r '' -o "$tmp/r.tsv" "$tmp/g.fa"
+has "$tmp/err" "\-\-region: empty region" "embed empty -r named"
+if [ ! -e "$tmp/r.tsv" ]; then ok; else bad "embed empty -r left an output"; fi
 printf 'seq6\t1020\t1025\n' > "$tmp/r.bed"
 expect 1 "embed BED region outside" -- E -R "$tmp/r.bed" "$tmp/g.fa"
 has "$tmp/err" "r.bed line 1" "BED region outside names the line"
