@@ -48,36 +48,27 @@ typedef struct {
     const int *layer_block, *layer_tap;
 } resid_ctx;
 
-static void add2(resid_ctx *rc, const char *key, const float *x, size_t L, int width)
+/* key: allocated (hd_sprintf, NULL when out of memory), freed here; names of any length are whole keys */
+static void add2(resid_ctx *rc, char *key, const float *x, size_t L, int width)
 {
     int64_t shape[2] = {(int64_t)L, width};
-    if (!rc->failed && hd_stw_add(rc->w, key, HD_F32, 2, shape, x)) rc->failed = 1;
+    if (!rc->failed && (!key || hd_stw_add(rc->w, key, HD_F32, 2, shape, x))) rc->failed = 1;
+    free(key);
 }
 
 static void on_block(void *ud, int layer, const float *r, size_t L, int width)
 {
     resid_ctx *rc = ud;
-    char key[1024];
-    if (rc->resid) {
-        snprintf(key, sizeof key, "residual.layer%d.%s", layer, rc->name);
-        add2(rc, key, r, L, width);
-    }
+    if (rc->resid) add2(rc, hd_sprintf("residual.layer%d.%s", layer, rc->name), r, L, width);
     for (int i = 0; i < rc->n_layers; i++)
-        if (rc->layer_block[i] == layer) {
-            snprintf(key, sizeof key, "layer.%s.%s", rc->layer_name[i], rc->name);
-            add2(rc, key, r, L, width);
-        }
+        if (rc->layer_block[i] == layer) add2(rc, hd_sprintf("layer.%s.%s", rc->layer_name[i], rc->name), r, L, width);
 }
 
 static void on_tap(void *ud, int tap, const float *x, size_t L, int width)
 {
     resid_ctx *rc = ud;
-    char key[1024];
     for (int i = 0; i < rc->n_layers; i++)
-        if (rc->layer_tap[i] == tap) {
-            snprintf(key, sizeof key, "layer.%s.%s", rc->layer_name[i], rc->name);
-            add2(rc, key, x, L, width);
-        }
+        if (rc->layer_tap[i] == tap) add2(rc, hd_sprintf("layer.%s.%s", rc->layer_name[i], rc->name), x, L, width);
 }
 
 typedef struct {
@@ -150,6 +141,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
         return EXIT_INPUT;
     }
     int status = EXIT_OK;
+    char *key = NULL;
     int32_t *ids = hd_alloc(L * sizeof *ids, "the token ids");
     float *hidden = a->want_hidden ? hd_alloc(L * (size_t)m->d_hidden * sizeof(float), "the hidden states") : NULL;
     float *logits = a->want_logits ? hd_alloc(L * (size_t)m->n_logits * sizeof(float), "the logits") : NULL;
@@ -169,20 +161,19 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
         goto done;
     }
     if (rctx.failed) { status = hd_fail(); goto done; }
-    char key[1024];
     int64_t s1[1] = {(int64_t)L}, s2[2] = {(int64_t)L, m->d_hidden};
-    snprintf(key, sizeof key, "tokens.%s", rec->name);
-    if (hd_stw_add(w, key, HD_I32, 1, s1, ids)) { status = hd_fail(); goto done; }
+    if (!(key = hd_sprintf("tokens.%s", rec->name)) || hd_stw_add(w, key, HD_I32, 1, s1, ids)) { status = hd_fail(); goto done; }
     if (a->want_hidden) {
-        snprintf(key, sizeof key, "hidden.%s", rec->name);
-        if (hd_stw_add(w, key, HD_F32, 2, s2, hidden)) { status = hd_fail(); goto done; }
+        free(key);
+        if (!(key = hd_sprintf("hidden.%s", rec->name)) || hd_stw_add(w, key, HD_F32, 2, s2, hidden)) { status = hd_fail(); goto done; }
     }
     if (a->want_logits) {
         s2[1] = m->n_logits;
-        snprintf(key, sizeof key, "logits.%s", rec->name);
-        if (hd_stw_add(w, key, HD_F32, 2, s2, logits)) { status = hd_fail(); goto done; }
+        free(key);
+        if (!(key = hd_sprintf("logits.%s", rec->name)) || hd_stw_add(w, key, HD_F32, 2, s2, logits)) { status = hd_fail(); goto done; }
     }
 done:
+    free(key);
     hd_free(ids); hd_free(hidden); hd_free(logits);
     return status;
 }

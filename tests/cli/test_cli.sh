@@ -91,6 +91,15 @@ gzip -c "$tmp/crlf.fa" > "$tmp/crlf.fa.gz"
 expect 0 "forward on gzip input" -- "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/b.safetensors" "$tmp/crlf.fa.gz"
 if cmp -s "$tmp/a.safetensors" "$tmp/b.safetensors"; then ok; else bad "gzip and plain input differ"; fi
 
+# names longer than any fixed buffer: every tensor key holds the whole name (two records alike in their
+# first 1,100 characters are two records)
+ln=$(head -c 1100 /dev/zero | tr '\0' L)
+printf '>%sA\nACGT\n>%sB\nACGG\n' "$ln" "$ln" > "$tmp/longnames.fa"
+expect 0 "forward long names" -- "$H" forward -m "$T/hyenadna-tiny" --logits --residuals --layer 1 -o "$tmp/ln.safetensors" "$tmp/longnames.fa"
+for k in tokens hidden logits residual.layer0 layer.1; do
+  for x in A B; do has "$tmp/ln.safetensors" "\"$k\.$ln$x\"" "forward long name: $k key of record $x"; done
+done
+
 # determinism: 1 and 2 threads give byte-identical files
 "$H" forward -m "$T/hyenadna-tiny" --threads 1 -o "$tmp/t1.safetensors" "$T/hyenadna-tiny/input.fa"
 "$H" forward -m "$T/hyenadna-tiny" --threads 2 -o "$tmp/t2.safetensors" "$T/hyenadna-tiny/input.fa"
