@@ -21,6 +21,25 @@ hFILE *hd_input_hopen(const char *path)
     return hf;
 }
 
+static void compression_error(const char *path, const char *kind)
+{
+    hd_set_error(HD_EINPUT, "cannot read '%s': it is %s-compressed, and htslib reads text plain, gzip- or "
+                 "bgzip-compressed only: decompress it, or recompress it with bgzip", hd_input_name(path), kind);
+}
+
+int hd_input_refuse_compression(hFILE *hf, const char *path)
+{
+    unsigned char m[6];
+    ssize_t n = hpeek(hf, m, sizeof m);
+    const char *kind = NULL;
+    if (n >= 6 && !memcmp(m, "\xfd" "7zXZ\0", 6)) kind = "xz";
+    else if (n >= 3 && !memcmp(m, "BZh", 3)) kind = "bzip2";
+    else if (n >= 4 && !memcmp(m, "\x28\xb5\x2f\xfd", 4)) kind = "zstd";
+    if (!kind) return 0;
+    compression_error(path, kind);
+    return -1;
+}
+
 htsFile *hd_input_hts_open(const char *path)
 {
     errno = 0;
@@ -35,9 +54,7 @@ htsFile *hd_input_hts_open(const char *path)
     /* xz opens, but htslib aborts the process on the first text line it reads from it */
     enum htsCompression z = hts_get_format(fp)->compression;
     if (z == xz_compression || z == bzip2_compression || z == zstd_compression) {
-        hd_set_error(HD_EINPUT, "cannot read '%s': it is %s-compressed, and htslib reads text plain, gzip- or "
-                     "bgzip-compressed only: decompress it, or recompress it with bgzip", hd_input_name(path),
-                     z == xz_compression ? "xz" : z == bzip2_compression ? "bzip2" : "zstd");
+        compression_error(path, z == xz_compression ? "xz" : z == bzip2_compression ? "bzip2" : "zstd");
         hts_close(fp);
         return NULL;
     }

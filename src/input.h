@@ -20,4 +20,9 @@ hFILE *hd_input_hopen(const char *path);
  * bzip2, zstd), which htslib cannot read text from. */
 htsFile *hd_input_hts_open(const char *path);
 
+/* An input hopen'ed and not yet read from (nothing consumed: hpeek) that is xz-, bzip2- or
+ * zstd-compressed, which the BGZF readers would take for plain text: -1 with an HD_EINPUT error naming
+ * the file and the remedy (the message of hd_input_hts_open), else 0. */
+int hd_input_refuse_compression(hFILE *hf, const char *path);
+
 #endif

@@ -58,6 +58,10 @@ hd_fasta *hd_fasta_open(const char *path)
 
 hd_fasta *hd_fasta_hopen(hFILE *hf, const char *path)
 {
+    if (hd_input_refuse_compression(hf, path)) {
+        hclose_abruptly(hf);
+        return NULL;
+    }
     BGZF *bg = bgzf_hopen(hf, "r");
     if (!bg) {
         hclose_abruptly(hf);

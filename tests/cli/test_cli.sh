@@ -333,6 +333,18 @@ has "$tmp/err" "not FASTA" "embed rejects a VCF"
 printf 'hello world\n' > "$tmp/text.txt"
 expect 1 "embed plain text" -- E "$tmp/text.txt"
 has "$tmp/err" "text.txt: not FASTA" "embed rejects text that is not FASTA"
+# an xz or bzip2 FASTA (which the FASTA reader took for plain text: "not FASTA") is refused naming the
+# compression and the remedy, from a file and from standard input
+for z in xz bzip2; do
+  command -v $z >/dev/null 2>&1 || { bad "$z is not installed (apt-get install ${z/xz/xz-utils}): input check not run"; continue; }
+  $z -c "$T/hyenadna-tiny/input.fa" > "$tmp/in.fa.$z"
+  for c in embed forward; do
+    expect 1 "$c $z FASTA" -- "$H" $c -m "$T/hyenadna-tiny" -o "$tmp/z.out" "$tmp/in.fa.$z"
+    has "$tmp/err" "in.fa.$z.*$z-compressed.*recompress it with bgzip" "$c $z FASTA: the file, compression and remedy named"
+  done
+  expect 1 "embed $z FASTA on standard input" -- sh -c '"$1" embed -m "$2" - < "$3"' sh "$H" "$T/hyenadna-tiny" "$tmp/in.fa.$z"
+  has "$tmp/err" "standard input.*$z-compressed" "embed $z on standard input named"
+done
 # ------------------------------------------------------------------ score-variants
 # reference and VCFs built from the lambda-phage records of the fixture input
 M="$T/hyenadna-tiny"
