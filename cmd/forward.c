@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hyena.h"
+#include "input.h"
 #include "safetensors.h"
 #include "seqio.h"
 #include "tokenizer.h"
@@ -134,7 +135,13 @@ static int parse_args(int argc, char **argv, args *a)
 /* one record through the model, its tensors added to w; an exit status */
 static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w, const hd_seqrec *rec)
 {
-    size_t L = rec->len + hd_special_extra(a->sp);
+    size_t L = rec->len + hd_special_extra(a->sp), bad;
+    if (!hd_utf8_valid(rec->name, &bad)) {   /* a JSON key would drop it (src/safetensors.c uses jansson) */
+        hd_errorf("record '%s' (record number %ld) of %s: the name is not valid UTF-8 text (byte %zu), which "
+                  "safetensors tensor names must be: rename the record", rec->name, rec->index + 1,
+                  hd_input_name(a->in), bad + 1);
+        return EXIT_INPUT;
+    }
     if (m->max_len > 0 && L > (size_t)m->max_len) {
         hd_errorf("record '%s' of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, a->in, L,
                   m->max_len);

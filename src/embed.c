@@ -435,6 +435,13 @@ static void put_floats(kstring_t *s, const float *v, int n)
 int hd_emb_writer_add(hd_emb_writer *w, const char *name, const char *chrom, int64_t start, int64_t end,
                       char strand, const float *v, size_t rows)
 {
+    size_t bad;
+    if (w->st && (!hd_utf8_valid(name, &bad) || !hd_utf8_valid(chrom, &bad))) {
+        /* safetensors names and metadata are JSON strings (src/safetensors.c): invalid UTF-8 cannot be one */
+        hd_set_error(HD_EINPUT, "the name '%s' (sequence '%s') is not valid UTF-8 text, which safetensors tensor "
+                     "names must be: rename it, or write TSV or BED", name, chrom);
+        return -1;
+    }
     const char *nm = unique_name(w, name);
     if (!nm) return -1;
     w->n++;
@@ -447,7 +454,10 @@ int hd_emb_writer_add(hd_emb_writer *w, const char *name, const char *chrom, int
             int64_t shape[2] = {(int64_t)rows, w->width};
             if (w->pool == HD_POOL_NONE) rc = hd_stw_add(w->st, key, HD_F32, 2, shape, v);
             else rc = hd_stw_add(w->st, key, HD_F32, 1, shape + 1, v);
-            if (!rc && hd_stw_meta(w->st, ck, cv)) { hd_set_oom(NULL); rc = -1; }
+            if (!rc && hd_stw_meta(w->st, ck, cv)) {
+                hd_set_error(HD_EMODEL, "cannot add the metadata %s to the safetensors header", ck);
+                rc = -1;
+            }
         } else hd_set_oom(NULL);
         free(key); free(ck); free(cv);
         return rc;

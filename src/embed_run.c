@@ -144,6 +144,11 @@ int hd_embed_run_flush(hd_embed_run *r)
         job *j = &r->v[i];
         rc = hd_emb_writer_add(r->w, j->name, j->chrom, j->start, j->end, j->strand, j->out,
                                r->pool == HD_POOL_NONE ? j->len : 1);
+        if (rc && hd_error_kind() == HD_EINPUT) {   /* a name the output cannot hold: say which input */
+            char *msg = hd_strdup(hd_error());
+            if (msg) hd_set_error(HD_EINPUT, "%s: %s", r->wo.input, msg);
+            free(msg);
+        }
         r->done++;
         r->done_bases += j->len;
     }

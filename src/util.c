@@ -204,6 +204,25 @@ char *hd_sprintf(const char *fmt, ...)
     return s;
 }
 
+int hd_utf8_valid(const char *s, size_t *bad)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; p[i];) {
+        unsigned c = p[i];
+        int n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : (c & 0xF0) == 0xE0 ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        int ok = n > 0;
+        for (int k = 1; ok && k < n; k++) ok = (p[i + k] & 0xC0) == 0x80;
+        if (ok && n == 3) ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);   /* overlong, surrogate */
+        if (ok && n == 4) ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
+        if (!ok) {
+            if (bad) *bad = i;
+            return 0;
+        }
+        i += (size_t)n;
+    }
+    return 1;
+}
+
 int hd_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -57,6 +57,10 @@ size_t hd_mem_available(void);                          /* bytes of RAM the OS s
 char *hd_strdup(const char *s);
 char *hd_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Whether s is valid UTF-8 text (no overlong forms, surrogates or code points past U+10FFFF), which a
+ * JSON string, e.g. a safetensors tensor name, must be; the byte offset of the first bad byte in *bad. */
+int hd_utf8_valid(const char *s, size_t *bad);
+
 /* Thread count: 0 means every online core. */
 int hd_default_threads(void);
 /* Threads a model's loading may use (checking a memory-mapped checkpoint's values as its pages come in): what

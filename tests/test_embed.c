@@ -14,6 +14,7 @@
 #include <htslib/kstring.h>
 #include <stdarg.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define TINY TESTDATA("hyenadna-tiny")
 #define REL_BAR 1e-4
@@ -737,6 +738,37 @@ Test(embed, cli_bam_reads, .init = setup, .fini = teardown)
     cr_assert_eq(sh("grep -q seq9 '%s/err'", d), 0);
     for (int i = 0; i < n; i++) { free(r[i].name); free(r[i].seq); }
     free(r);
+    rm_rf(d);
+    free(d);
+}
+
+/* safetensors names are JSON strings, which must be UTF-8: a name that is not (a Latin-1 FASTA header) is an
+ * error naming it, never a tensor dropped from the header or an "out of memory"; TSV takes any bytes */
+Test(embed, names_not_utf8)
+{
+    size_t bad = 0;
+    cr_assert(hd_utf8_valid("chr1_\xc3\xa9\xe2\x82\xac\xf0\x9f\xa7\xac", &bad), "2-, 3- and 4-byte sequences");
+    cr_assert(!hd_utf8_valid("lat\xe9n", &bad) && bad == 3, "Latin-1");
+    cr_assert(!hd_utf8_valid("ab\xc3", &bad) && bad == 2, "cut short at the end");
+    cr_assert(!hd_utf8_valid("\xc0\xaf", &bad) && bad == 0, "overlong");
+    cr_assert(!hd_utf8_valid("\xed\xa0\x80", &bad), "surrogate");
+    cr_assert(!hd_utf8_valid("\xf4\x90\x80\x80", &bad), "past U+10FFFF");
+    char *d = tmp_dir(), p[600];
+    float v[4] = {1, 2, 3, 4};
+    snprintf(p, sizeof p, "%s/w.safetensors", d);
+    hd_emb_writer *w = hd_emb_writer_open(p, HD_EMB_SAFETENSORS, 4, HD_POOL_MEAN);
+    cr_assert_not_null(w, "%s", hd_error());
+    cr_assert_eq(hd_emb_writer_add(w, "ok\xc3\xa9", "ok\xc3\xa9", 0, 4, '+', v, 1), 0, "%s", hd_error());
+    cr_assert_eq(hd_emb_writer_add(w, "lat\xe9n", "lat\xe9n", 0, 4, '+', v, 1), -1);
+    cr_assert_eq(hd_error_kind(), HD_EINPUT);
+    cr_assert(strstr(hd_error(), "lat\xe9n") && strstr(hd_error(), "UTF-8"), "%s", hd_error());
+    hd_emb_writer_abort(w);
+    cr_assert(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/w.tsv", d);
+    w = hd_emb_writer_open(p, HD_EMB_TSV, 4, HD_POOL_MEAN);
+    cr_assert_not_null(w, "%s", hd_error());
+    cr_assert_eq(hd_emb_writer_add(w, "lat\xe9n", "lat\xe9n", 0, 4, '+', v, 1), 0, "%s", hd_error());
+    cr_assert_eq(hd_emb_writer_close(w), 0, "%s", hd_error());
     rm_rf(d);
     free(d);
 }

@@ -100,6 +100,18 @@ for k in tokens hidden logits residual.layer0 layer.1; do
   for x in A B; do has "$tmp/ln.safetensors" "\"$k\.$ln$x\"" "forward long name: $k key of record $x"; done
 done
 
+# a name that is not UTF-8 (a Latin-1 header) cannot be a safetensors key: an error naming the file and the
+# record, no output (the tensor was dropped from the header; embed said "out of memory"); TSV takes it
+printf '>ok1\nACGT\n>lat\351n\nACGT\n' > "$tmp/latin1.fa"
+expect 1 "forward Latin-1 name" -- "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/l1.safetensors" "$tmp/latin1.fa"
+has "$tmp/err" "(record number 2) of .*latin1.fa: the name is not valid UTF-8" "forward Latin-1 name: file and record named"
+expect 1 "embed Latin-1 name to safetensors" -- "$H" embed -m "$T/hyenadna-tiny" -o "$tmp/l1.safetensors" "$tmp/latin1.fa"
+has "$tmp/err" "latin1.fa: the name 'lat" "embed Latin-1 name: file and record named"
+has "$tmp/err" "not valid UTF-8.*TSV" "embed Latin-1 name: the remedy named"
+[ ! -e "$tmp/l1.safetensors" ] && ok || bad "a safetensors output with a Latin-1 name was left behind"
+expect 0 "embed Latin-1 name to TSV" -- "$H" embed -m "$T/hyenadna-tiny" "$tmp/latin1.fa"
+[ "$(grep -c "^lat" "$tmp/out")" = 1 ] && ok || bad "embed Latin-1 name in TSV"
+
 # determinism: 1 and 2 threads give byte-identical files
 "$H" forward -m "$T/hyenadna-tiny" --threads 1 -o "$tmp/t1.safetensors" "$T/hyenadna-tiny/input.fa"
 "$H" forward -m "$T/hyenadna-tiny" --threads 2 -o "$tmp/t2.safetensors" "$T/hyenadna-tiny/input.fa"
