@@ -116,6 +116,11 @@ static int parse_args(int argc, char **argv, args *a)
                 hd_errorf("option --layer: at most %d layers", MAX_LAYERS);
                 return -1;
             }
+            for (int i = 0; i < a->n_layers; i++)
+                if (!strcmp(a->layer_name[i], optarg)) {   /* one tensor per name and record */
+                    hd_errorf("option --layer: '%s' is given twice", optarg);
+                    return -1;
+                }
             a->layer_name[a->n_layers++] = optarg;
             break;
         case OPT_KEEPCASE: a->keep_case = 1; break;

@@ -100,6 +100,8 @@ for k in tokens hidden logits residual.layer0 layer.1; do
   for x in A B; do has "$tmp/ln.safetensors" "\"$k\.$ln$x\"" "forward long name: $k key of record $x"; done
 done
 
+expect 1 "forward --layer twice" -- "$H" forward -m "$T/hyenadna-tiny" --layer 1 --layer 1 -o "$tmp/l2.safetensors" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "option --layer: '1' is given twice" "forward --layer twice named"
 # a name that is not UTF-8 (a Latin-1 header) cannot be a safetensors key: an error naming the file and the
 # record, no output (the tensor was dropped from the header; embed said "out of memory"); TSV takes it
 printf '>ok1\nACGT\n>lat\351n\nACGT\n' > "$tmp/latin1.fa"
