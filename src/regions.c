@@ -319,8 +319,12 @@ static int parse_regions(hd_regions *rs, const char *spec, const hd_contigs *dic
             int rn = comma ? (int)(comma - s) : (int)strlen(s);
             const char *colon = memrchr(s, ':', (size_t)rn);
             int cn = colon ? (int)(colon - s) : rn;
+            /* "chr1:1,000-2,000" in a list: the commas split it */
+            int split = (flags & HTS_PARSE_LIST) && s - spec >= 2 && s[-1] == ',' && isdigit((unsigned char)s[-2]) &&
+                        isdigit((unsigned char)s[0]);
             if (tid == -1 && cn > 0)
-                hd_set_error(HD_EINPUT, "region '%.*s': no sequence named '%.*s' in %s", rn, s, cn, s, dict->source);
+                hd_set_error(HD_EINPUT, "region '%.*s': no sequence named '%.*s' in %s%s", rn, s, cn, s, dict->source,
+                             split ? " (commas separate regions: write positions without thousands separators)" : "");
             else
                 hd_set_error(HD_EINPUT, "region '%.*s' cannot be parsed (expected chr, chr:beg or chr:beg-end, 1-based)",
                              rn, s);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -431,12 +432,21 @@ hd_stw *hd_stw_open(const char *path)
 
 int hd_stw_add(hd_stw *w, const char *name, hd_dtype dtype, int ndim, const int64_t *shape, const void *data)
 {
-    size_t numel = 1, bytes;
-    json_t *js = json_array();
-    for (int d = 0; d < ndim; d++) {
-        numel *= (size_t)shape[d];
-        json_array_append_new(js, json_integer(shape[d]));
+    size_t numel = 1, bytes, bad;
+    if (!hd_utf8_valid(name, &bad)) {   /* a header key must be UTF-8 (JSON): refused before any data is spilled */
+        hd_set_error(HD_EINPUT, "%s: tensor name '%s' is not UTF-8 (byte %zu)", hd_out_path(w->out), name, bad + 1);
+        return -1;
     }
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0 || (shape[d] && numel > SIZE_MAX / 8 / (size_t)shape[d])) {
+            hd_set_error(HD_EINPUT, "%s: tensor '%s': dimension %d of %lld elements", hd_out_path(w->out), name, d,
+                         (long long)shape[d]);
+            return -1;
+        }
+        numel *= (size_t)shape[d];
+    }
+    json_t *js = json_array();
+    for (int d = 0; d < ndim; d++) json_array_append_new(js, json_integer(shape[d]));
     bytes = numel * hd_dtype_size(dtype);
     if (json_object_get(w->hdr, name)) {
         json_decref(js);
@@ -455,14 +465,24 @@ int hd_stw_add(hd_stw *w, const char *name, hd_dtype dtype, int ndim, const int6
     json_array_append_new(off, json_integer((json_int_t)w->pos));
     json_array_append_new(off, json_integer((json_int_t)(w->pos + bytes)));
     json_object_set_new(e, "data_offsets", off);
-    json_object_set_new(w->hdr, name, e);
-    w->pos += bytes;
+    w->pos += bytes;   /* (the data is in the spill: the offsets of the next tensors count it in any case) */
+    if (json_object_set_new(w->hdr, name, e)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     return 0;
 }
 
 int hd_stw_meta(hd_stw *w, const char *key, const char *value)
 {
-    return json_object_set_new(w->meta, key, json_string(value ? value : ""));
+    size_t bad;
+    if (!value) value = "";
+    int key_ok = hd_utf8_valid(key, &bad);
+    if (!key_ok || !hd_utf8_valid(value, &bad)) {
+        hd_set_error(HD_EINPUT, "%s: metadata entry '%s' is not UTF-8 (byte %zu of its %s)", hd_out_path(w->out), key,
+                     bad + 1, key_ok ? "value" : "key");
+        return -1;
+    }
+    json_t *v = json_string(value);
+    if (!v || json_object_set_new(w->meta, key, v)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    return 0;
 }
 
 int hd_stw_close(hd_stw *w)

@@ -418,6 +418,9 @@ Test(readers, regions_checked_against_the_reference)
     cr_assert_eq(hd_regions_parse(&rs, "", d), -1, "an empty list (-r \"$UNSET\") is an error, not no regions");
     cr_assert(strstr(hd_error(), "empty region"), "%s", hd_error());
     cr_assert_eq(rs.n, 0);
+    cr_assert_eq(hd_regions_parse(&rs, "c1:1,000-2,000", d), -1, "thousands separators in a list");
+    cr_assert(strstr(hd_error(), "commas separate regions"), "%s", hd_error());
+    hd_regions_free(&rs);
     const char *bed = put("r.bed", "c1\t0\t10\nc1\t8\t11\n");
     cr_assert_eq(hd_regions_read(&rs, bed, d), -1);
     cr_assert(strstr(hd_error(), "r.bed line 2") && strstr(hd_error(), "10 bases"), "%s", hd_error());

@@ -183,7 +183,14 @@ Test(safetensors, writer_round_trip)
     cr_assert_eq(hd_stw_add(w, "x", HD_F32, 2, s2, F4), 0);
     cr_assert_eq(hd_stw_add(w, "ids", HD_I32, 1, s1, iv), 0);
     cr_assert_neq(hd_stw_add(w, "x", HD_F32, 2, s2, F4), 0, "duplicate names must be refused");
-    hd_stw_meta(w, "k", "v");
+    /* names and metadata that JSON cannot hold are refused, with nothing added: the file stays consistent */
+    cr_assert_eq(hd_stw_add(w, "caf\xe9", HD_F32, 2, s2, F4), -1, "a Latin-1 name accepted");
+    cr_assert(strstr(hd_error(), "is not UTF-8"), "%s", hd_error());
+    int64_t huge[2] = {(int64_t)1 << 40, (int64_t)1 << 40};
+    cr_assert_eq(hd_stw_add(w, "huge", HD_F32, 2, huge, F4), -1, "an overflowing shape accepted");
+    cr_assert_eq(hd_stw_meta(w, "k2", "\xff"), -1, "a metadata value that is not UTF-8 accepted");
+    cr_assert(strstr(hd_error(), "'k2' is not UTF-8") && strstr(hd_error(), "value"), "%s", hd_error());
+    cr_assert_eq(hd_stw_meta(w, "k", "v"), 0, "%s", hd_error());
     /* nothing under the final name before close */
     cr_assert_neq(access(path, F_OK), 0);
     cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
@@ -196,6 +203,7 @@ Test(safetensors, writer_round_trip)
     hd_tensor_to_i64(hd_st_find(st, "ids"), o);
     cr_assert_eq(o[2], 7);
     cr_assert_str_eq(hd_st_meta(st, "k"), "v");
+    cr_assert_eq(hd_st_count(st), 2, "a refused tensor was written");
     hd_st_close(st);
     /* an aborted writer leaves nothing behind */
     snprintf(path, sizeof path, "%s/aborted.safetensors", d);
