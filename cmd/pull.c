@@ -23,13 +23,15 @@ static void usage(FILE *fp)
             "Input options:\n"
             "      --include GLOB     also fetch the files matching GLOB (repeatable)\n"
             "      --force            download again files that are already in the cache\n"
+            "      --retries INT      tries again after HTTP 429 or 5xx or a cut transfer, INT times [3]\n"
             "General options:\n"
             "      --progress         show the progress bar even when stderr is not a terminal\n"
             "      --verbosity INT    0 silent, 1 errors, 2 warnings, 3 information [2]\n"
             "  -h, --help             print this help and exit\n"
             "\n"
             "Environment: HF_ENDPOINT [https://huggingface.co], HF_TOKEN (or the token file $HF_HOME/token)\n"
-            "for gated repositories, sent to the endpoint only; HF_HOME, HF_HUB_CACHE.\n");
+            "for gated repositories, sent to the endpoint only; HF_HOME, HF_HUB_CACHE; HF_HUB_DOWNLOAD_TIMEOUT\n"
+            "(seconds without data before a transfer fails [60]).\n");
 }
 
 typedef struct {
@@ -86,11 +88,13 @@ int main_pull(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"include", required_argument, NULL, 'I'}, {"force", no_argument, NULL, 'f'},
+        {"retries", required_argument, NULL, 'R'},
         {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbosity", required_argument, NULL, OPT_VERBOSITY},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     hd_common_opts co = {0};
     const char **include = calloc((size_t)argc + 1, sizeof *include);
-    int c, n_include = 0, force = 0, status = EXIT_INPUT;
+    int c, n_include = 0, force = 0, retries = 3, status = EXIT_INPUT;
+    long v;
     if (!include) { hd_errorf("out of memory"); return EXIT_MODEL; }
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) >= 0) {
         int r = hd_common_opt(&co, c, optarg);
@@ -102,6 +106,10 @@ int main_pull(int argc, char **argv)
             include[n_include++] = optarg;
             break;
         case 'f': force = 1; break;
+        case 'R':
+            if (hd_parse_long("--retries", optarg, 0, 100, &v)) goto done;
+            retries = (int)v;
+            break;
         case 'h': usage(stdout); status = EXIT_OK; goto done;
         default: usage(stderr); goto done;
         }
@@ -118,7 +126,7 @@ int main_pull(int argc, char **argv)
     if (hd_hub_parse(spec, &ref)) { status = hd_fail(); goto done; }
     int tty = isatty(STDERR_FILENO);
     pull_state ps = {.bar = hd_verbosity >= 1 && (co.progress || tty), .summary = hd_verbosity >= 3 || (tty && hd_verbosity >= 2)};
-    hd_hub_pull_opts o = {.include = include, .n_include = n_include, .force = force, .progress = on_progress,
+    hd_hub_pull_opts o = {.include = include, .n_include = n_include, .force = force, .retries = retries, .progress = on_progress,
                           .file_done = on_file, .ud = &ps};
     char commit[41];
     hd_infof("fetching %s/%s@%s from %s", ref.owner, ref.name, ref.revision, hd_hub_endpoint());

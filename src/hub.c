@@ -330,12 +330,37 @@ char *hd_hub_resolve(const char *spec)
 
 /* ================================================================ HTTP */
 
-const char *hd_hub_endpoint(void)
+/* $HF_ENDPOINT without trailing '/', as given (user:password@ included) */
+static const char *endpoint_raw(void)
 {
     static char buf[2048];
     const char *e = getenv("HF_ENDPOINT");
     if (!e || !*e) return HUB_DEFAULT_ENDPOINT;
     snprintf(buf, sizeof buf, "%s", e);
+    for (size_t n = strlen(buf); n && buf[n - 1] == '/';) buf[--n] = 0;
+    return buf;
+}
+
+/* a URL for messages: without the user:password@ it may carry (a credential is never printed) */
+static void without_userinfo(const char *url, char *buf, size_t n)
+{
+    CURLU *u = curl_url();
+    char *user = NULL, *out = NULL;
+    if (u && !curl_url_set(u, CURLUPART_URL, url, 0) && !curl_url_get(u, CURLUPART_USER, &user, 0) &&
+        !curl_url_set(u, CURLUPART_USER, NULL, 0) && !curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) &&
+        !curl_url_set(u, CURLUPART_OPTIONS, NULL, 0))
+        curl_url_get(u, CURLUPART_URL, &out, 0);
+    if (!user) snprintf(buf, n, "%s", url);   /* none: as it is */
+    else if (out) snprintf(buf, n, "%s", out);
+    else snprintf(buf, n, "(a URL with a password)");
+    curl_free(user), curl_free(out);
+    curl_url_cleanup(u);
+}
+
+const char *hd_hub_endpoint(void)
+{
+    static char buf[2048];
+    without_userinfo(endpoint_raw(), buf, sizeof buf);
     for (size_t n = strlen(buf); n && buf[n - 1] == '/';) buf[--n] = 0;
     return buf;
 }
@@ -388,7 +413,7 @@ static int is_relative(const char *loc) { return strncmp(loc, "//", 2) && !strst
 
 typedef struct {
     long status;
-    char *location, *etag, *linked_etag, *repo_commit, *err_code, *err_msg, *content_range;
+    char *location, *etag, *linked_etag, *repo_commit, *err_code, *err_msg, *content_range, *retry_after;
     int64_t content_length, linked_size;
     size_t header_bytes;
     int header_overflow;
@@ -397,7 +422,7 @@ typedef struct {
 static void resp_clear(http_resp *rs)
 {
     free(rs->location), free(rs->etag), free(rs->linked_etag), free(rs->repo_commit);
-    free(rs->err_code), free(rs->err_msg), free(rs->content_range);
+    free(rs->err_code), free(rs->err_msg), free(rs->content_range), free(rs->retry_after);
     size_t hb = rs->header_bytes;
     int ov = rs->header_overflow;
     memset(rs, 0, sizeof *rs);
@@ -421,6 +446,8 @@ typedef struct {
     void *body_ud;
     size_t discarded;
     int aborted;              /* a callback stopped the transfer; the reason is in hd_error */
+    int transient;            /* the request failed in a way another try may mend (a cut or stalled transfer) */
+    long timeout;             /* seconds without data before a transfer is abandoned */
     /* progress */
     const hd_hub_pull_opts *o;
     const char *file;
@@ -465,6 +492,7 @@ static size_t on_header(char *b, size_t sz, size_t nitems, void *ud)
     else if (IS("x-error-code")) dst = &rs->err_code;
     else if (IS("x-error-message")) dst = &rs->err_msg;
     else if (IS("content-range")) dst = &rs->content_range;
+    else if (IS("retry-after")) dst = &rs->retry_after;
     else if (IS("content-length")) num = &rs->content_length;
     else if (IS("x-linked-size")) num = &rs->linked_size;
 #undef IS
@@ -517,8 +545,8 @@ static void shown_url(hub_conn *hc, const char *url, char *buf, size_t n)
     origin o;
     if (!origin_of(url, &o)) {
         if (same_origin(&o, &hc->ep)) {
-            const char *q = strchr(url, '?');
-            snprintf(buf, n, "%.*s", q ? (int)(q - url) : (int)strlen(url), url);
+            without_userinfo(url, buf, n);
+            buf[strcspn(buf, "?")] = 0;
         } else {
             snprintf(buf, n, "%s://%s", o.scheme, o.host);
         }
@@ -560,7 +588,7 @@ static int request(hub_conn *hc, const char *url, int head, int64_t range_from)
     char range[48];
     resp_clear(&hc->rs);
     hc->rs.header_bytes = 0, hc->rs.header_overflow = 0;
-    hc->discarded = 0, hc->aborted = 0, hc->errbuf[0] = 0;
+    hc->discarded = 0, hc->aborted = 0, hc->transient = 0, hc->errbuf[0] = 0;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, hc->protocols);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -572,8 +600,8 @@ static int request(hub_conn *hc, const char *url, int head, int64_t range_from)
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hyenadna (libcurl)");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);      /* stalled for a minute: a network error */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);      /* no data for hc->timeout seconds: a network error */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, hc->timeout);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, hc->errbuf);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, hc);
@@ -594,6 +622,10 @@ static int request(hub_conn *hc, const char *url, int head, int64_t range_from)
     for (struct curl_slist *l = hdr; l; l = l->next) explicit_bzero(l->data, strlen(l->data));   /* the token's copy */
     curl_slist_free_all(hdr);
     if (res == CURLE_OK) return 0;
+    /* worth another try: a transfer cut or stalled once under way; not a host that cannot be reached at all */
+    hc->transient = !hc->aborted && !hc->rs.header_overflow &&
+                    (res == CURLE_PARTIAL_FILE || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR || res == CURLE_GOT_NOTHING ||
+                     res == CURLE_OPERATION_TIMEDOUT || res == CURLE_HTTP2 || res == CURLE_HTTP2_STREAM);
     if (hc->aborted) {   /* the reason is set; add the host */
         char why[768];
         snprintf(why, sizeof why, "%s", hd_error());
@@ -601,7 +633,10 @@ static int request(hub_conn *hc, const char *url, int head, int64_t range_from)
     } else if (hc->rs.header_overflow) {
         hd_set_error(HD_EMODEL, "%s: a response header block of more than %u KiB: aborted", shown, HUB_MAX_HEADERS >> 10);
     } else {
-        hd_set_error(HD_EMODEL, "network error on %s: %s", shown, hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(res));
+        if (res == CURLE_OPERATION_TIMEDOUT && hc->errbuf[0] && strstr(hc->errbuf, "too slow"))
+            hd_set_error(HD_EMODEL, "network error on %s: no data for %ld seconds (HF_HUB_DOWNLOAD_TIMEOUT)", shown, hc->timeout);
+        else
+            hd_set_error(HD_EMODEL, "network error on %s: %s", shown, hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(res));
     }
     return -1;
 }
@@ -635,6 +670,37 @@ static int fetch(hub_conn *hc, const char *url0, int head, int follow, int64_t r
     return -1;
 }
 
+#define HUB_MAX_BACKOFF 8        /* seconds between two tries at most (1, 2, 4, 8, 8...) */
+#define HUB_MAX_RETRY_AFTER 60   /* a longer Retry-After is not waited for */
+
+/* After a failed request (rc < 0) or an answer: should it be tried again?  Yes for a transient network error
+ * (hc->transient) and for HTTP 429, 500, 502, 503 and 504, o->retries times at most (*tries counts them), after
+ * 1, 2, 4, 8, 8... seconds or the Retry-After the server asks for (up to a minute).  Sleeps, then returns 1. */
+static int retry(hub_conn *hc, int rc, int *tries, const char *what)
+{
+    int max = hc->o ? hc->o->retries : 0;
+    long st = hc->rs.status, wait = 1L << (*tries < 3 ? *tries : 3);
+    if (*tries >= max) return 0;
+    if (rc < 0) {
+        if (!hc->transient) return 0;
+    } else {
+        if (st != 429 && st != 500 && st != 502 && st != 503 && st != 504) return 0;
+        if (hc->rs.retry_after) {   /* delay-seconds; an HTTP date is not read, the backoff is used */
+            char *end;
+            long ra = strtol(hc->rs.retry_after, &end, 10);
+            if (end != hc->rs.retry_after && !*end && ra >= 0) {
+                if (ra > HUB_MAX_RETRY_AFTER) return 0;
+                wait = ra;
+            }
+        }
+    }
+    ++*tries;
+    if (rc < 0) hd_log(HD_LOG_WARN, "%s: %s; trying again in %ld s (%d of %d)", what, hd_error(), wait, *tries, max);
+    else hd_log(HD_LOG_WARN, "%s: HTTP %ld; trying again in %ld s (%d of %d)", what, st, wait, *tries, max);
+    if (wait > 0) sleep((unsigned)wait);
+    return 1;
+}
+
 /* an HTTP error status as a sentence for the user */
 static int http_error(hub_conn *hc, const hd_hub_ref *r, const char *file, const char *url)
 {
@@ -653,13 +719,13 @@ static int http_error(hub_conn *hc, const hd_hub_ref *r, const char *file, const
                                    "no token was sent: set HF_TOKEN, or write the token to $HF_HOME/token";
     if (!strcmp(code, "GatedRepo") || (rs->status == 403 && !hc->token))
         hd_set_error(HD_EMODEL, "%s: the repository is gated (HTTP %ld) and %s: accept its conditions at %s/%s/%s %s", what,
-                     rs->status, hc->token ? "the token sent has no access to it" : "no token was sent", hc->base, r->owner,
+                     rs->status, hc->token ? "the token sent has no access to it" : "no token was sent", hd_hub_endpoint(), r->owner,
                      r->name, hc->token ? "with the account of that token" : "and set HF_TOKEN (or write the token to $HF_HOME/token)");
     else if (rs->status == 401 || rs->status == 403)
         hd_set_error(HD_EMODEL, "%s: access refused (HTTP %ld%s%s): the repository may be private or gated (%s)", what,
                      rs->status, *msg ? ": " : "", msg, hint);
     else if (!strcmp(code, "RepositoryNotFound"))
-        hd_set_error(HD_EMODEL, "repository %s/%s not found on %s (HTTP %ld)", r->owner, r->name, hc->base, rs->status);
+        hd_set_error(HD_EMODEL, "repository %s/%s not found on %s (HTTP %ld)", r->owner, r->name, hd_hub_endpoint(), rs->status);
     else if (!strcmp(code, "RevisionNotFound"))
         hd_set_error(HD_EMODEL, "%s/%s has no revision '%s' (HTTP %ld)", r->owner, r->name, r->revision, rs->status);
     else if (rs->status == 404)
@@ -851,8 +917,14 @@ static int resolve_item(hub_conn *hc, const hd_hub_ref *r, const char *commit, i
     char *url = hd_sprintf("%s/%s/%s/resolve/%s/%s", hc->base, r->owner, r->name, commit, path), *final = NULL;
     free(path);
     if (!url) return -1;
-    int ret = -1;
-    if (fetch(hc, url, 1, 1, 0, &final) < 0) goto done;
+    int ret = -1, rc, tries = 0;
+    char what[1200];
+    snprintf(what, sizeof what, "file '%s' of %s/%s", it->name, r->owner, r->name);
+    do {
+        free(final), final = NULL;
+        rc = fetch(hc, url, 1, 1, 0, &final);
+    } while ((rc < 0 || hc->rs.status >= 400) && retry(hc, rc, &tries, what));
+    if (rc < 0) goto done;
     const http_resp *rs = &hc->rs;
     if (rs->status >= 400 || rs->status < 200 || (rs->status >= 300 && !rs->location)) {
         http_error(hc, r, it->name, final);
@@ -937,6 +1009,9 @@ static int fetch_blob(hub_conn *hc, const hd_hub_ref *r, const char *repo, const
     if (lseek(fd, (off_t)s.have, SEEK_SET) < 0) { hd_set_error(HD_EMODEL, "cannot seek in %s: %s", part, strerror(errno)); goto done; }
     if (s.have) it->cached = 2;
     if (enough_space(repo, it->size - s.have, it->name)) goto done;
+    int tries = 0;
+    char what[1200];
+    snprintf(what, sizeof what, "downloading '%s' of %s/%s", it->name, r->owner, r->name);
     for (int attempt = 0; s.have < it->size; attempt++) {
         s.from = (int64_t)s.have, s.started = 0;
         hc->body = to_blob, hc->body_ud = &s;
@@ -952,6 +1027,7 @@ static int fetch_blob(hub_conn *hc, const hd_hub_ref *r, const char *repo, const
             hd_set_error(HD_EMODEL, "downloading '%s' of %s/%s: %s (the download was removed)", it->name, r->owner, r->name, why);
             goto done;
         }
+        if (rc < 0 && retry(hc, rc, &tries, what)) continue;   /* resumed from s.have */
         if (rc < 0) {
             char why[900];
             snprintf(why, sizeof why, "%s", hd_error());
@@ -965,10 +1041,15 @@ static int fetch_blob(hub_conn *hc, const hd_hub_ref *r, const char *repo, const
             continue;
         }
         if (hc->rs.status != 200 && hc->rs.status != 206) {
+            if (retry(hc, rc, &tries, what)) continue;
             http_error(hc, r, it->name, final);
             goto done;
         }
         if (s.have < it->size) {
+            hc->transient = 1;   /* a body shorter than announced: resumed like a cut transfer */
+            hd_set_error(HD_EMODEL, "the body ended after %llu of %llu bytes", (unsigned long long)s.have,
+                         (unsigned long long)it->size);
+            if (retry(hc, -1, &tries, what)) continue;
             hd_set_error(HD_EMODEL, "downloading '%s' of %s/%s: the body ended after %llu of %llu bytes (kept in %s; run "
                          "the command again to resume)", it->name, r->owner, r->name, (unsigned long long)s.have,
                          (unsigned long long)it->size, part);
@@ -1116,7 +1197,7 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
     json_t *root = NULL;
     item *items = NULL;
     size_t n_items = 0;
-    const char *ep = hd_hub_endpoint();
+    const char *ep = endpoint_raw();
 
     const char *off = getenv("HF_HUB_OFFLINE");
     if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes") || !strcasecmp(off, "on"))) {
@@ -1128,10 +1209,21 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
     hc.o = o;
     if (!(hc.base = strdup(ep)) || origin_of(hc.base, &hc.ep) ||
         (strcasecmp(hc.ep.scheme, "https") && strcasecmp(hc.ep.scheme, "http"))) {
-        hd_set_error(HD_EINPUT, "HF_ENDPOINT '%s' is not an http:// or https:// URL", ep);
+        hd_set_error(HD_EINPUT, "HF_ENDPOINT '%s' is not an http:// or https:// URL", hd_hub_endpoint());
         goto fail;
     }
     hc.protocols = strcasecmp(hc.ep.scheme, "https") ? "http,https" : "https";   /* http only when named explicitly */
+    hc.timeout = 60;
+    const char *to = getenv("HF_HUB_DOWNLOAD_TIMEOUT");   /* huggingface_hub's name; seconds without data */
+    if (to && *to) {
+        char *end;
+        double v = strtod(to, &end);
+        if (end == to || *end || !(v > 0) || v > 86400) {
+            hd_set_error(HD_EINPUT, "HF_HUB_DOWNLOAD_TIMEOUT '%s' is not a number of seconds (1 to 86400)", to);
+            goto fail;
+        }
+        hc.timeout = v < 1 ? 1 : (long)(v + 0.5);
+    }
     if (read_token(&hc.token) < 0) goto fail;
     if (!(hc.c = curl_easy_init())) { hd_set_error(HD_EMODEL, "libcurl cannot start"); goto fail; }
     if (!(repo = hd_hub_repo_dir(r))) goto fail;
@@ -1143,9 +1235,16 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
     /* 1. the files of the repository at the revision, and its commit */
     esc = curl_easy_escape(hc.c, r->revision, 0);
     if (!esc || !(listurl = hd_sprintf("%s/api/models/%s/%s/revision/%s", hc.base, r->owner, r->name, esc))) goto fail;
-    hc.body = to_membuf, hc.body_ud = &list;
-    int rc = fetch(&hc, listurl, 0, 2, 0, &final);
-    hc.body = NULL;
+    int rc, tries = 0;
+    char what[300];
+    snprintf(what, sizeof what, "%s/%s at revision '%s'", r->owner, r->name, r->revision);
+    do {
+        free(final), final = NULL;
+        list.n = 0;
+        hc.body = to_membuf, hc.body_ud = &list;
+        rc = fetch(&hc, listurl, 0, 2, 0, &final);
+        hc.body = NULL;
+    } while ((rc < 0 || hc.rs.status != 200) && retry(&hc, rc, &tries, what));
     if (rc < 0) goto fail;
     if (hc.rs.status != 200) { http_error(&hc, r, NULL, final); goto fail; }
     json_error_t je;
@@ -1154,7 +1253,7 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
     json_t *sib = json_object_get(root, "siblings");
     if (!root || !sha || !json_is_array(sib)) {
         hd_set_error(HD_EMODEL, "%s/%s: the repository listing from %s is not what the Hub sends (%s)", r->owner, r->name,
-                     hc.base, !root ? "not JSON" : !sha ? "no commit 'sha'" : "no 'siblings' list");
+                     hd_hub_endpoint(), !root ? "not JSON" : !sha ? "no commit 'sha'" : "no 'siblings' list");
         goto fail;
     }
     if (!hd_hub_is_commit(sha)) {

@@ -60,6 +60,8 @@ typedef struct {
     const char *const *include;   /* extra glob patterns (fnmatch), n_include of them */
     int n_include;
     int force;                    /* download again even when the blob is cached */
+    int retries;                  /* tries again after HTTP 429/500/502/503/504 or a cut or stalled transfer
+                                   * (resumed where it stopped), after 1, 2, 4, 8, 8... s or the Retry-After asked */
     /* progress of the file being transferred: bytes present so far (a resumed file starts at its old size) and
      * the announced size */
     void (*progress)(void *ud, const char *file, uint64_t done, uint64_t total);
@@ -75,6 +77,7 @@ typedef struct {
  * renamed into blobs/; only when every file is complete the snapshot links and refs/<revision> are written.
  * $HF_ENDPOINT (default https://huggingface.co) and the token ($HF_TOKEN, else the file $HF_TOKEN_PATH or
  * $HF_HOME/token), sent only to the endpoint's own scheme, host and port.  TLS certificates are verified.
+ * A transfer that brings no data for $HF_HUB_DOWNLOAD_TIMEOUT seconds (default 60) fails (see o->retries).
  * Returns the snapshot folder (malloc'd) and fills commit; NULL with an HD_EMODEL error (network, HTTP,
  * checksum, file system) or HD_EINPUT (a bad name, from the user or the server). */
 char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41]);

@@ -24,6 +24,15 @@ ROOT/OWNER/REPO.json (optional) changes a repository's behaviour:
   "extra_listing": [NAME] names added to the listing (crafted names)
   "huge_headers": true   resolve answers carry a 100 KB header block
   "tags": {"v1": "main"} extra revision names
+  "fail_first": {"where": "listing"|"resolve"|"storage", "n": N, "status": CODE, "retry_after": SECONDS}
+                         the first N such requests get CODE (with Retry-After when given)
+  "ignore_range": [FILE] the storage answers 200 with the whole file even to a Range request
+  "truncate_always": [FILE] every storage GET of the file stops half way (connection closed)
+  "stall": [FILE]        the storage sends the headers of the file, then nothing for 30 s
+  "short_length": [FILE] the storage announces a Content-Length 10 bytes short of the file (and sends that much)
+  "bad_etag": [FILE]     X-Linked-Etag is the sha256 of other content
+  "relative_redirect": true  resolve answers 307 to itself with a relative Location (?redirected=1) first
+  "listing_elsewhere": true  the listing answers 302 to the same path on the storage host, which serves it
 Unknown repositories: 404 RepositoryNotFound; unknown revisions: 404 RevisionNotFound.
 """
 import argparse
@@ -35,6 +44,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 
 LFS = ["*.safetensors", "*.bin", "*.pt", "*.ckpt"]
@@ -124,13 +134,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.log_request_json()
         u = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in u.path.split("/")[1:]]
-        if self.server.name == "storage":
+        if self.server.name == "storage" and parts[:2] != ["api", "models"]:
             return self.storage(parts)
         if len(parts) >= 6 and parts[:2] == ["api", "models"] and parts[4] == "revision":
             return self.listing(parts[2], parts[3], "/".join(parts[5:]))
         if len(parts) >= 5 and parts[2] == "resolve":
             return self.resolve(parts[0], parts[1], parts[3], "/".join(parts[4:]))
         self.error(404, "NotFound", "no such endpoint")
+
+    def fail_first(self, repo, where):
+        """True after answering with the configured failure"""
+        f = repo.opt.get("fail_first")
+        if not f or f.get("where") != where:
+            return False
+        key = ("fail", repo.dir, where)
+        with self.server.lock:
+            n = self.server.counts.get(key, 0)
+            self.server.counts[key] = n + 1
+        if n >= f.get("n", 1):
+            return False
+        hdr = [("Retry-After", str(f["retry_after"]))] if "retry_after" in f else []
+        self.reply(f.get("status", 503), hdr + [("X-Error-Message", "try again later")], b"busy")
+        return True
 
     def open_revision(self, owner, name, rev):
         """(repo, commit), or (None, None) after answering with the error"""
@@ -150,6 +175,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         repo, commit = self.open_revision(owner, name, rev)
         if repo is None:
             return
+        if repo.opt.get("listing_elsewhere") and self.server.name == "hub":
+            loc = "http://127.0.0.2:%d%s" % (self.server.server_port, self.path)
+            return self.reply(302, [("Location", loc)])
+        if self.fail_first(repo, "listing"):
+            return
         names = sorted(repo.files) + repo.opt.get("extra_listing", [])
         body = json.dumps({"id": owner + "/" + name, "sha": commit, "siblings": [{"rfilename": n} for n in names]})
         self.reply(200, [("Content-Type", "application/json")], body.encode())
@@ -160,12 +190,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if fname not in repo.files or fname in repo.opt.get("missing", []):
             return self.error(404, "EntryNotFound", "Entry not found")
+        if repo.opt.get("relative_redirect") and "redirected=1" not in self.path:
+            return self.reply(307, [("Location", urllib.parse.urlsplit(self.path).path + "?redirected=1")])
+        if self.fail_first(repo, "resolve"):
+            return
         data = repo.files[fname]
         hdr = [("X-Repo-Commit", commit), ("ETag", '"%s"' % git_blob_id(data))]
         if repo.opt.get("huge_headers"):
             hdr += [("X-Padding-%d" % i, "x" * 1000) for i in range(100)]
         if repo.is_lfs(fname):
-            sha = hashlib.sha256(data).hexdigest()
+            sha = hashlib.sha256(data + (b"x" if fname in repo.opt.get("bad_etag", []) else b"")).hexdigest()
             loc = "http://127.0.0.2:%d/lfs/%s/%s/%s?X-Amz-Signature=secret%s" % (
                 self.server.server_port, owner, name, urllib.parse.quote(fname), sha[:8])
             hdr += [("X-Linked-Etag", '"%s"' % sha), ("X-Linked-Size", str(len(data))), ("Location", loc)]
@@ -179,6 +213,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fname = "/".join(parts[3:])
         if repo is None or fname not in repo.files:
             return self.error(404, "NotFound", "no such object")
+        if self.fail_first(repo, "storage"):
+            return
         data = repo.files[fname]
         if fname in repo.opt.get("corrupt", []):
             data = data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0xff]) + data[len(data) // 2 + 1:]
@@ -186,14 +222,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = data + b"0123456789"
         start = 0
         rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+        if rng and rng.startswith("bytes=") and rng.endswith("-") and fname not in repo.opt.get("ignore_range", []):
             start = int(rng[6:-1])
             if start >= len(data):
                 return self.reply(416, [("Content-Range", "bytes */%d" % len(data))])
         body = data[start:]
         code = 206 if start else 200
         self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
+        short = 10 if fname in repo.opt.get("short_length", []) else 0
+        self.send_header("Content-Length", str(len(body) - short))
         if start:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
         self.end_headers()
@@ -204,6 +241,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             cut = fname in repo.opt.get("truncate_once", []) and key not in self.server.truncated
             if cut:
                 self.server.truncated.add(key)
+        cut = cut or fname in repo.opt.get("truncate_always", [])
+        if fname in repo.opt.get("stall", []):
+            self.wfile.flush()
+            time.sleep(30)
+            return
+        if short:
+            self.wfile.write(body[:len(body) - short])
+            return
         if cut:
             self.wfile.write(body[:len(body) // 2])
             self.wfile.flush()
@@ -226,7 +271,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
     a = ap.parse_args()
-    lock, truncated = threading.Lock(), set()
+    lock, truncated, counts = threading.Lock(), set(), {}
     for attempt in range(50):
         hub = Server(("127.0.0.1", 0), Handler)
         try:
@@ -237,7 +282,7 @@ def main():
     else:
         sys.exit("hub_server.py: cannot bind 127.0.0.1 and 127.0.0.2 on one port")
     for srv, name in ((hub, "hub"), (storage, "storage")):
-        srv.root, srv.log, srv.lock, srv.truncated, srv.name = a.root, a.log, lock, truncated, name
+        srv.root, srv.log, srv.lock, srv.truncated, srv.counts, srv.name = a.root, a.log, lock, truncated, counts, name
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -36,7 +36,7 @@ PYEOF
 # ---------------------------------------------------------------- repositories of the stand-in hub
 R=$W/root/test
 mkdir -p "$R"
-for r in tiny gated corrupt resume missing evil long huge; do
+for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc; do
   mkdir -p "$R/$r"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/model.safetensors" "$R/$r/"
 done
 cp "$T/hyenadna-tiny/README.md" "$R/tiny/"
@@ -47,6 +47,16 @@ echo '{"missing": ["model.safetensors"]}' > "$R/missing.json"
 echo '{"extra_listing": ["../../../escaped.safetensors"]}' > "$R/evil.json"
 echo '{"long_body": ["model.safetensors"]}' > "$R/long.json"
 echo '{"huge_headers": true}' > "$R/huge.json"
+echo '{"truncate_once": ["model.safetensors"]}' > "$R/resume2.json"
+echo '{"truncate_once": ["model.safetensors"], "ignore_range": ["model.safetensors"]}' > "$R/norange.json"
+echo '{"fail_first": {"where": "storage", "n": 1, "status": 503}}' > "$R/busy.json"
+echo '{"fail_first": {"where": "listing", "n": 1, "status": 502}}' > "$R/busylist.json"
+echo '{"fail_first": {"where": "resolve", "n": 1, "status": 429, "retry_after": 1}}' > "$R/slow.json"
+echo '{"fail_first": {"where": "storage", "n": 100, "status": 503}}' > "$R/down.json"
+echo '{"stall": ["model.safetensors"]}' > "$R/stall.json"
+echo '{"bad_etag": ["model.safetensors"]}' > "$R/badetag.json"
+echo '{"relative_redirect": true}' > "$R/relred.json"
+echo '{"listing_elsewhere": true}' > "$R/elsewhere.json"
 if [ -d "$T/evo2-tiny" ]; then   # an Evo 2 repository: the .pt, its YAML and Hugging Face's own config.json
   mkdir -p "$R/evo2"; cp "$T/evo2-tiny/model.pt" "$T/evo2-tiny/config.yml" "$R/evo2/"
   echo '{"_name_or_path": "arcinstitute/evo2_7b", "model_type": "stripedhyena2"}' > "$R/evo2/config.json"
@@ -133,7 +143,7 @@ start_server
 
 # ---------------------------------------------------------------- an interrupted download resumes
 : > "$W/log"
-run pull test/resume
+run pull --retries 0 test/resume
 rrepo=$W/cache/models--test--resume
 check "an interrupted download: exit 2" '[ $rc -eq 2 ]'
 check "... says it can be resumed" 'echo "$err" | grep -q "resume"'
@@ -146,7 +156,53 @@ check "the second pull completes ($err)" '[ $rc -eq 0 ]'
 check "... with a Range request from the partial size" 'grep "\"server\": \"storage\"" "$W/log" | grep -q "\"range\": \"bytes=$have-\""'
 check "... and the blob is whole" '[ "$(sha "$rrepo/blobs/$st")" = "$st" ] && [ ! -e "$part" ]'
 
+# ---------------------------------------------------------------- retries: a cut transfer, 429 and 5xx, a stall
+: > "$W/log"
+run pull test/resume2
+check "a transfer cut once is resumed in the same run ($err)" '[ $rc -eq 0 ] && echo "$err" | grep -q "trying again in 1 s (1 of 3)"'
+check "... with a Range request, and the blob is whole" 'grep "\"server\": \"storage\"" "$W/log" | grep -q "\"range\": \"bytes=[1-9]" && [ "$(sha "$W/cache/models--test--resume2/blobs/$st")" = "$st" ]'
+run pull test/norange
+check "a resume the storage answers with 200 (Range ignored) gives the whole file ($err)" '[ $rc -eq 0 ] && [ "$(sha "$W/cache/models--test--norange/blobs/$st")" = "$st" ] && ! ls "$W/cache/models--test--norange"/blobs/*.incomplete >/dev/null 2>&1'
+run pull test/busy
+check "a 503 from the storage, then the file ($err)" '[ $rc -eq 0 ] && echo "$err" | grep -q "HTTP 503; trying again" && [ "$(sha "$W/cache/models--test--busy/blobs/$st")" = "$st" ]'
+run pull test/busylist
+check "a 502 on the listing, then the listing ($err)" '[ $rc -eq 0 ] && echo "$err" | grep -q "HTTP 502; trying again"'
+run pull test/slow
+check "a 429 with Retry-After on a file, then the file ($err)" '[ $rc -eq 0 ] && echo "$err" | grep -q "HTTP 429; trying again in 1 s"'
+: > "$W/log"
+run pull --retries 1 test/down
+check "a 503 every time: exit 2 after --retries tries, naming the status" '[ $rc -eq 2 ] && echo "$err" | grep -q "model.safetensors.*HTTP 503" && [ "$(grep -c "\"server\": \"storage\"" "$W/log")" -eq 2 ]'
+run pull --retries 0 test/down
+check "--retries 0: no second try" '[ $rc -eq 2 ] && ! echo "$err" | grep -q "trying again"'
+run pull --retries x test/down
+check "--retries with a non-number: exit 1" '[ $rc -eq 1 ] && echo "$err" | grep -q -- "--retries"'
+HF_HUB_DOWNLOAD_TIMEOUT=1 run pull --retries 0 test/stall
+check "a storage that stalls: exit 2 after HF_HUB_DOWNLOAD_TIMEOUT, says so" '[ $rc -eq 2 ] && echo "$err" | grep -q "no data for 1 seconds (HF_HUB_DOWNLOAD_TIMEOUT)"'
+HF_HUB_DOWNLOAD_TIMEOUT=soon run pull test/tiny
+check "HF_HUB_DOWNLOAD_TIMEOUT not a number: exit 1 naming it" '[ $rc -eq 1 ] && echo "$err" | grep -q "HF_HUB_DOWNLOAD_TIMEOUT"'
+
+# ---------------------------------------------------------------- redirects and the token
+: > "$W/log"
+HF_TOKEN=$TOK run pull test/relred
+check "a relative redirect on a file is followed ($err)" '[ $rc -eq 0 ] && grep "\"server\": \"hub\"" "$W/log" | grep "redirected=1" | grep -q "Bearer $TOK"'
+: > "$W/log"
+HF_TOKEN=$TOK run pull test/elsewhere
+check "a listing redirected to another host is read ($err)" '[ $rc -eq 0 ] && grep "\"server\": \"storage\"" "$W/log" | grep -q "/api/models/test/elsewhere"'
+check "... and that host never got the token" '! grep "\"server\": \"storage\"" "$W/log" | grep -q "Bearer"'
+HF_ENDPOINT="http://hfuser:hf_pw_$$@${HF_ENDPOINT#http://}" run pull --verbosity 3 test/nosuchrepo
+check "a password in HF_ENDPOINT is not printed" '[ $rc -eq 2 ] && echo "$err" | grep -q "not found on http://127.0.0.1" && ! grep -q "hf_pw_$$" "$W/err"'
+
+# ---------------------------------------------------------------- two pulls of one repository at once
+pids=; for i in 1 2 3; do "$H" pull test/conc >"$W/conc$i.out" 2>"$W/conc$i.err" & pids="$pids $!"; done
+crc=0; for p in $pids; do wait "$p" || crc=1; done
+check "three pulls of one repository at once all succeed ($(cat "$W"/conc*.err))" '[ $crc -eq 0 ] && [ "$(cat "$W"/conc*.out | sort -u | wc -l)" -eq 1 ]'
+check "... the blob is whole, nothing left over" '[ "$(sha "$W/cache/models--test--conc/blobs/$st")" = "$st" ] && [ -z "$(find "$W/cache/models--test--conc" -name "*.incomplete" -o -name "*.tmp*")" ]'
+
 # ---------------------------------------------------------------- failures: exit 2, nothing in snapshots/
+run pull test/badetag
+check "an X-Linked-Etag that is not the sha256 of the body: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
+check "... nothing in the cache" '[ -z "$(ls "$W/cache/models--test--badetag/blobs" | grep -v "^[0-9a-f]\{40\}$")" ] && [ ! -e "$W/cache/models--test--badetag/snapshots" ]'
+
 run pull test/corrupt
 check "a corrupted LFS body: exit 2, a checksum error" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
 check "... no blob, no partial file, no snapshot" '[ ! -e "$W/cache/models--test--corrupt/blobs/$st" ] && ! ls "$W/cache/models--test--corrupt"/blobs/*.incomplete >/dev/null 2>&1 && [ ! -e "$W/cache/models--test--corrupt/snapshots" ]'
