@@ -13,7 +13,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -291,6 +293,7 @@ static int run_child(const args *a, hd_model *m, size_t L, child_msg *r, double 
         return EXIT_MODEL;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         hd_errorf("cannot fork: %s", strerror(errno));
@@ -298,6 +301,10 @@ static int run_child(const args *a, hd_model *m, size_t L, child_msg *r, double 
         return EXIT_MODEL;
     }
     if (pid == 0) {
+        /* the measurement ends with the bench: a bench killed by a signal (Ctrl-C, a job's time limit sent to
+         * its pid) leaves no child computing for minutes on a core nobody owns any more */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(3);
         close(fd[0]);
         child_msg *c = calloc(1, sizeof *c);
         if (!c) _exit(3);

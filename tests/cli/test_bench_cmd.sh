@@ -135,4 +135,25 @@ for m in caduceus-ps xlstm-slstm evo2-tiny; do
   if python3 -c 'import json, sys; x = json.load(open(sys.argv[1]))["results"][0]; assert x["tokens_per_s"] > 0 and x["gemm_flops"] > 0 and x["ratio_to_gemm"] > 0' "$tmp/out"; then ok; else bad "bench $m: results"; fi
 done
 
+# a bench killed by a signal (a job's time limit sent to its pid) takes its measuring child with it: the
+# child was left computing the rest of its repetitions, orphaned
+"$H" bench -m "$T/xlstm-slstm" -@ 1 -L 1000 -r 1000 -o "$tmp/killed.tsv" 2>/dev/null & bp=$!
+child= first=
+for i in $(seq 200); do   # the second child: the forwards (the first one times SGEMM)
+  child=$(ps --ppid $bp -o pid= | tr -d ' '); [ -n "$child" ] && [ -z "$first" ] && first=$child
+  [ -n "$child" ] && [ "$child" != "$first" ] && break; child=; sleep 0.05
+done
+sleep 0.2; kill -TERM $bp; wait $bp; brc=$?
+alive=
+if [ -n "$child" ]; then
+  for i in $(seq 40); do   # a dead child is reaped by init, a zombie until then
+    st=$(ps -o stat= -p "$child" 2>/dev/null | cut -c1); alive=$st
+    [ -z "$st" ] || [ "$st" = Z ] && { alive=; break; }; sleep 0.05
+  done
+fi
+if [ -z "$child" ]; then bad "bench: no forward child seen"
+elif [ -n "$alive" ]; then bad "bench killed: its child $child still running (state $alive)"; kill "$child" 2>/dev/null
+elif [ $brc -ne 143 ] || [ -e "$tmp/killed.tsv" ]; then bad "bench killed: exit $brc, or output left"
+else ok; fi
+
 finish test_bench_cmd
