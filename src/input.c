@@ -1,5 +1,6 @@
 /* input.c -- opening an input file or standard input (see input.h). */
 #include "input.h"
+#include "output.h"
 #include "util.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@ static void open_error(const char *path)
 
 hFILE *hd_input_hopen(const char *path)
 {
+    if (hd_out_note_input(path)) return NULL;
     errno = 0;
     hFILE *hf = hopen(path, "r");
     if (!hf) open_error(path);
@@ -42,6 +44,7 @@ int hd_input_refuse_compression(hFILE *hf, const char *path)
 
 htsFile *hd_input_hts_open(const char *path)
 {
+    if (hd_out_note_input(path)) return NULL;
     errno = 0;
     htsFile *fp = hts_open(path, "r");
     if (!fp) {

@@ -6,12 +6,113 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <htslib/bgzf.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- an output never replaces an input ----
+ * An output is renamed over its final name when complete, so `-o in.fa in.fa` used to read the input, then
+ * replace it with the output (hyenadna(1) OUTPUT FILES).  The files read (hd_out_note_input, called by every
+ * reader's open) and the existing files the outputs will replace are kept by identity (device, inode: another
+ * name or a link of the same file is the same file); an output over an input is refused whichever of the two
+ * is opened first, as a usage error (HD_EINPUT) naming both. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    char *name;
+    const void *owner;   /* outputs: the hd_outfile or temporary name that will replace it */
+} ident_t;
+static ident_t *ins, *outs;
+static int nin, min_, nout, mout;
+static pthread_mutex_t ident_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int ident_add(ident_t **v, int *n, int *m, const struct stat *sb, const char *name, const void *owner)
+{
+    if (*n == *m) {
+        int nm = *m ? 2 * *m : 16;
+        ident_t *nv = realloc(*v, (size_t)nm * sizeof *nv);
+        if (!nv) return -1;
+        *v = nv, *m = nm;
+    }
+    char *dup = strdup(name);
+    if (!dup) return -1;
+    (*v)[(*n)++] = (ident_t){sb->st_dev, sb->st_ino, dup, owner};
+    return 0;
+}
+
+static const ident_t *ident_find(const ident_t *v, int n, const struct stat *sb)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i].dev == sb->st_dev && v[i].ino == sb->st_ino) return &v[i];
+    return NULL;
+}
+
+static void same_file_error(const char *out, const char *in)
+{
+    hd_set_error(HD_EINPUT, "output '%s' is the input '%s': refusing to replace an input; choose another output name",
+                 out, in);
+}
+
+int hd_out_note_input(const char *path)
+{
+    struct stat sb;
+    int fd = !strcmp(path, "-") ? STDIN_FILENO : -1;
+    if ((fd >= 0 ? fstat(fd, &sb) : stat(path, &sb)) < 0 || !S_ISREG(sb.st_mode)) return 0;
+    const char *name = fd >= 0 ? "standard input" : path;
+    pthread_mutex_lock(&ident_lock);
+    const ident_t *o = ident_find(outs, nout, &sb);
+    int rc = 0;
+    if (o) {
+        same_file_error(o->name, name);
+        rc = -1;
+    } else if (!ident_find(ins, nin, &sb)) {
+        ident_add(&ins, &nin, &min_, &sb, name, NULL);   /* (out of memory: only the check is lost) */
+    }
+    pthread_mutex_unlock(&ident_lock);
+    return rc;
+}
+
+/* The existing regular file `path` will be replaced by `owner`: refused when it was read as an input (and a
+ * directory is refused, as the rename would refuse it). */
+static int note_output(const char *path, const void *owner)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {   /* refused now, not by the rename after the whole run */
+        hd_set_error(HD_ERESOURCE, "cannot create output file '%s': %s", path, strerror(EISDIR));
+        return -1;
+    }
+    if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) return 0;
+    pthread_mutex_lock(&ident_lock);
+    struct stat in0;
+    const ident_t *i = ident_find(ins, nin, &sb);
+    int rc = 0;
+    if (i) {
+        same_file_error(path, i->name);
+        rc = -1;
+    } else if (fstat(STDIN_FILENO, &in0) == 0 && in0.st_dev == sb.st_dev && in0.st_ino == sb.st_ino) {
+        same_file_error(path, "standard input");   /* `hyenadna embed -o x.fa < x.fa`, before stdin is opened */
+        rc = -1;
+    } else {
+        ident_add(&outs, &nout, &mout, &sb, path, owner);
+    }
+    pthread_mutex_unlock(&ident_lock);
+    return rc;
+}
+
+static void forget_output(const void *owner)
+{
+    pthread_mutex_lock(&ident_lock);
+    for (int i = 0; i < nout; i++)
+        if (outs[i].owner == owner) {
+            free(outs[i].name);
+            outs[i--] = outs[--nout];
+        }
+    pthread_mutex_unlock(&ident_lock);
+}
 
 struct hd_outfile {
     char *path;      /* final name, or "-" */
@@ -68,6 +169,7 @@ hd_outfile *hd_out_open(const char *path, int text)
         fd = open(path, O_WRONLY | O_TRUNC);
         if (fd < 0) { hd_set_error(HD_ERESOURCE, "cannot open output '%s': %s", path, strerror(errno)); goto fail; }
     } else {
+        if (note_output(path, o)) goto fail;
         const char *slash = strrchr(path, '/');
         const char *base = slash ? slash + 1 : path;
         int dirlen = slash ? (int)(slash - path + 1) : 0;
@@ -174,6 +276,7 @@ int hd_out_close(hd_outfile *o)
 void hd_out_abort(hd_outfile *o)
 {
     if (!o) return;
+    forget_output(o);
     if (o->bgzf) bgzf_close(o->bgzf);
     if (o->fp) fclose(o->fp);
     if (o->tmp) { unlink(o->tmp); unpend(o); free(o->tmp); }
@@ -196,12 +299,17 @@ char *hd_out_tmpname(const char *path)
     int dirlen = slash ? (int)(slash - path + 1) : 0;
     char *tmp = hd_sprintf("%.*s.%s.tmp.XXXXXX", dirlen, path, base);
     if (!tmp) return NULL;
+    if (note_output(path, tmp)) {
+        free(tmp);
+        return NULL;
+    }
     for (int i = 0; i < HD_MAX_PENDING; i++)   /* pending before the file exists, as in hd_out_open */
         if (!pending[i]) { pending[i] = tmp; break; }
     int fd = mkstemp(tmp);
     if (fd < 0) {
         hd_set_error(HD_ERESOURCE, "cannot create output file '%s': %s", path, strerror(errno));
         unpend_name(tmp);
+        forget_output(tmp);
         free(tmp);
         return NULL;
     }
@@ -221,6 +329,7 @@ int hd_out_commit(char *tmp, const char *path)
         rc = -1;
     }
     unpend_name(tmp);
+    forget_output(tmp);
     free(tmp);
     return rc;
 }
@@ -230,5 +339,6 @@ void hd_out_discard(char *tmp)
     if (!tmp) return;
     unlink(tmp);
     unpend_name(tmp);
+    forget_output(tmp);
     free(tmp);
 }

@@ -33,6 +33,11 @@ char *hd_out_tmpname(const char *path);
 int hd_out_commit(char *tmp, const char *path);
 void hd_out_discard(char *tmp);
 
+/* Remember a file read as an input ("-": standard input, when it is a regular file): an output that would
+ * replace it is refused (hd_out_open, hd_out_tmpname), and so is an input that an output opened earlier
+ * would replace (-1, an HD_EINPUT error naming both). */
+int hd_out_note_input(const char *path);
+
 /* Is path written in place, without a temporary name: "-", or an existing file that is not a regular file
  * (a device such as /dev/null or /dev/stdout, a named pipe)? */
 int hd_out_in_place(const char *path);

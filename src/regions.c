@@ -203,6 +203,7 @@ faidx_t *hd_faidx_open(const char *path)
         hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
+    if (hd_out_note_input(path)) return NULL;
     logcatch lc;
     char why[512];
     catch_begin(&lc);

@@ -547,6 +547,10 @@ hd_bwread *hd_bw_open(const char *path)
         hd_set_oom(NULL);
         return NULL;
     }
+    if (hd_out_note_input(path)) {
+        hd_bw_close(r);
+        return NULL;
+    }
     if (!bwIsBigWig(path, NULL) || !(r->bw = bwOpen(path, NULL, "r"))) {
         hd_set_error(HD_EINPUT, "cannot read '%s' as a bigWig file", path);
         hd_bw_close(r);

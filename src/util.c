@@ -1,5 +1,6 @@
 /* util.c -- errors, checked allocation and small helpers. */
 #define _GNU_SOURCE
+#include "output.h"
 #include "util.h"
 
 #include <errno.h>
@@ -270,6 +271,7 @@ static const unsigned char hd_empty_file[1];
 
 int hd_map_file(const char *path, const unsigned char **base, size_t *size)
 {
+    if (hd_out_note_input(path)) return -1;   /* (a model file, a checkpoint: never replaced by an output) */
     int fd = open(path, O_RDONLY);
     if (fd < 0) { hd_set_error(HD_EMODEL, "cannot open '%s': %s", path, strerror(errno)); return -1; }
     struct stat sb;

@@ -95,6 +95,41 @@ interrupted "embed"          -- "$H" embed -@1 -m "$HY" -o @OUT@/x.tsv "$tmp/big
 interrupted "score-variants" -- "$H" score-variants -@1 -m "$HY" --all-snvs -f "$tmp/big.fa" -r b1 -o @OUT@/x.vcf.gz
 interrupted "classify"       -- "$H" classify -@1 -m "$HY" --method knn -t "$tmp/train.fa" -o @OUT@/x.tsv "$tmp/big.fa"
 
+# ------------------------------------------------------------------ an output never replaces an input
+# (the output is renamed over its final name when complete: `-o in.fa in.fa` read the input, then replaced it)
+replaces() {   # DESCRIPTION FILE -- command (FILE is both an input and the output)
+  local what=$1 f=$2; shift 3
+  cp "$f" "$tmp/orig"
+  "$@" >/dev/null 2>"$tmp/err" </dev/null; local rc=$?
+  if [ $rc -ne 1 ]; then bad "$what: output over an input: exit $rc, expected 1"; head -2 "$tmp/err"
+  elif ! cmp -s "$f" "$tmp/orig"; then bad "$what: the input was replaced"
+  elif ! grep -q "output '.*' is the input" "$tmp/err"; then bad "$what: message: $(head -2 "$tmp/err")"
+  else ok; fi
+  cp "$tmp/orig" "$f"
+}
+cp "$tmp/many.fa" "$tmp/same.fa"; cp "$tmp/v.vcf" "$tmp/same.vcf"; cp "$tmp/ref.fa" "$tmp/sameref.fa"
+cp "$tmp/train.fa" "$tmp/sametrain.fa"; ln -f "$tmp/same.fa" "$tmp/link.fa"
+replaces "embed -o IN IN"            "$tmp/same.fa"      -- "$H" embed -m "$HY" -o "$tmp/same.fa" "$tmp/same.fa"
+replaces "embed -o IN (another name)" "$tmp/same.fa"     -- "$H" embed -m "$HY" -o "$tmp/./same.fa" "$tmp/same.fa"
+replaces "forward -o LINK IN"        "$tmp/same.fa"      -- "$H" forward -m "$HY" -o "$tmp/link.fa" "$tmp/same.fa"
+replaces "embed -o IN < IN"          "$tmp/same.fa"      -- sh -c '"$1" embed -m "$2" -o "$3" < "$3"' sh "$H" "$HY" "$tmp/same.fa"
+replaces "classify -o TRAIN"         "$tmp/sametrain.fa" -- "$H" classify -m "$HY" --method centroid -t "$tmp/sametrain.fa" -o "$tmp/sametrain.fa" "$tmp/many.fa"
+replaces "generate -o PROMPTS"       "$tmp/same.fa"      -- "$H" generate -m "$HY" -n 5 -o "$tmp/same.fa" "$tmp/same.fa"
+replaces "score-variants -o VCF"     "$tmp/same.vcf"     -- "$H" score-variants -m "$HY" -f "$tmp/ref.fa" -o "$tmp/same.vcf" "$tmp/same.vcf"
+replaces "score-variants -o REF"     "$tmp/sameref.fa"   -- "$H" score-variants -m "$HY" -f "$tmp/sameref.fa" -o "$tmp/sameref.fa" "$tmp/v.vcf"
+cp "$HY/model.safetensors" "$tmp/same.safetensors"
+replaces "forward -o MODEL"          "$tmp/same.safetensors" -- "$H" forward -m "$tmp/same.safetensors" -c "$HY/config.json" -o "$tmp/same.safetensors" "$tmp/many.fa"
+# an existing output that is no input is replaced, as before
+if "$H" embed -m "$HY" -o "$tmp/same.tsv" "$tmp/many.fa" 2>/dev/null && "$H" embed -m "$HY" -o "$tmp/same.tsv" "$tmp/many.fa" 2>"$tmp/err"; then ok
+else bad "embed over its own earlier output: $(head -2 "$tmp/err")"; fi
+# an existing directory is refused when the output is opened, not by the rename at the end of the run
+mkdir -p "$tmp/adir"
+for c in "embed -m $HY" "forward -m $HY"; do
+  $H $c -o "$tmp/adir" "$tmp/many.fa" 2>"$tmp/err"; rc=$?
+  if [ $rc -eq 2 ] && grep -q "cannot create output file '.*adir': Is a directory" "$tmp/err" && [ -z "$(ls -A "$tmp/adir")" ]; then ok
+  else bad "$c -o DIR: exit $rc: $(head -2 "$tmp/err")"; fi
+done
+
 # ------------------------------------------------------------------ jobs side by side on one unindexed reference
 # (the pieces of a scattered workflow): each finds the whole .fai or builds its own under a temporary name
 mkdir -p "$tmp/par"
