@@ -9,6 +9,11 @@ for page in "$S"/man/*.1; do
   if [ -z "$w" ]; then ok; else bad "$(basename "$page") renders with warnings: $w"; fi
 done
 
+# an alternating-font macro (.BR, .IR...) glues its arguments together: two plain words in a row among them
+# are prose run into one word ('.BR \-f ): an unknown sequence' rendered "-f):anunknownsequence,")
+glued=$(awk '/^\.(BR|RB|IR|RI|BI|IB) / && !/"/ { for (i = 2; i < NF; i++) if ($i ~ /^[A-Za-z][A-Za-z]+[,.;]?$/ && $(i + 1) ~ /^[A-Za-z][A-Za-z]+[,.;]?$/) { print FILENAME ":" FNR ": " $0; break } }' "$S"/man/*.1)
+if [ -z "$glued" ]; then ok; else bad "words glued by an alternating-font macro: $glued"; fi
+
 # long options in --help / in the man page source (roff escapes \- to -)
 help_opts() { "$H" "$1" --help 2>/dev/null | grep -oE '(^|[ ,])--[a-z][a-z0-9-]*' | sed 's/^[ ,]*//' | sort -u; }
 man_opts()  { sed 's/\\-/-/g' "$1" | grep -oE '(^|[^a-z0-9-])--[a-z][a-z0-9-]*' | sed 's/^[^-]*//' | sort -u; }
