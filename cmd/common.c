@@ -19,8 +19,14 @@ const char *hd_cmd = NULL;
 static const char *model_config;   /* -c/--config, remembered by hd_common_opt for hd_open_model */
 int hd_verbosity = 2;
 
+static int progress_open;   /* a progress line is drawn, without its end of line (hd_progress) */
+
 static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
+    if (progress_open) {   /* a message mid-run starts a line of its own; the progress is redrawn below it */
+        fputc('\n', stderr);
+        progress_open = 0;
+    }
     fprintf(stderr, "hyenadna%s%s: %s", hd_cmd ? " " : "", hd_cmd ? hd_cmd : "", kind);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -113,6 +119,7 @@ static void progress_draw(hd_progress *p, double now, int final)
     if (final) fputc('\n', stderr);
     fflush(stderr);
     p->drawn = !final;
+    progress_open = !final;
 }
 
 void hd_progress_update(hd_progress *p, uint64_t done, uint64_t bases)

@@ -282,6 +282,14 @@ has "$tmp/err" "8 sequences, 1482 bases" "embed --progress line"
 # one progress rule for every command: on a terminal or with --progress, never at --verbosity 0
 expect 0 "forward --progress" -- "$H" forward -m "$T/hyenadna-tiny" --progress -o "$tmp/p.safetensors" "$T/hyenadna-tiny/input.fa"
 has "$tmp/err" "hyenadna forward: 8 records, 1482 bases, [0-9]* bases/s" "forward --progress line"
+# a warning during the run starts a line of its own: it was written after the progress line drawn last
+# (on a terminal, glued to the end of the progress text)
+awk 'BEGIN{srand(9); for(r=0;r<500;r++){s=""; for(i=0;i<1000;i++) s=s substr("ACGT",int(rand()*4)+1,1);
+  if (r==480) print ">empty"; printf ">b%d\n%s\n", r, s}}' > "$tmp/late_empty.fa"
+expect 0 "embed --progress, a warning late in the run" -- "$H" embed -@1 --progress -o "$tmp/le.tsv" "$tmp/late_empty.fa"
+if tr '\r' '\n' < "$tmp/err" | grep -q "^hyenadna embed: warning: record 'empty'" && [ "$(grep -c "warning: record 'empty'" "$tmp/err")" = 1 ]; then ok
+elif ! grep -q $'\r' "$tmp/err"; then bad "embed --progress: no progress line"
+else bad "embed --progress: the warning shares the progress line: $(tr '\r' '\n' < "$tmp/err" | grep warning)"; fi
 for c in forward embed; do
   "$H" $c -m "$T/hyenadna-tiny" --progress --verbosity 0 -o "$tmp/p.$c" "$T/hyenadna-tiny/input.fa" 2>"$tmp/err"
   empty "$tmp/err" "$c --progress --verbosity 0"
