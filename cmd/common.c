@@ -214,11 +214,20 @@ const char *hd_resolve_model(const char *arg)
     return NULL;
 }
 
+/* A model that cannot be opened: the error, naming $HYENADNA_MODEL when the model came from it (a stale
+ * setting in a profile is otherwise hard to tell from a bad -m). */
+static void model_error(const char *arg)
+{
+    const char *env = getenv("HYENADNA_MODEL");
+    if (!arg && env && *env) hd_errorf("%s (the model named by HYENADNA_MODEL=%s; -m overrides it)", hd_error(), env);
+    else hd_errorf("%s", hd_error());
+}
+
 hd_model *hd_open_model(const char *arg)
 {
     const char *loc = hd_resolve_model(arg), *env = getenv("HYENADNA_MODEL");
     if (!loc && (arg || (env && *env))) {   /* hf:... not in the cache */
-        hd_fail();
+        model_error(arg);
         return NULL;
     }
     if (!loc) {
@@ -227,7 +236,7 @@ hd_model *hd_open_model(const char *arg)
         return NULL;
     }
     hd_model *m = hd_model_open_with(loc, model_config);
-    if (!m) hd_fail();
+    if (!m) model_error(arg);
     return m;
 }
 

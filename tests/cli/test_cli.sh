@@ -502,6 +502,13 @@ expect 0 "HYENADNA_MODEL overrides the default" -- env HYENADNA_MODEL="$T/caduce
 has "$tmp/out" "^family	caduceus" "HYENADNA_MODEL used"
 expect 0 "-m overrides HYENADNA_MODEL" -- env HYENADNA_MODEL="$T/caduceus-ph" "$H" info -m "$T/hyenadna-tiny"
 has "$tmp/out" "^family	hyenadna" "-m used"
+# a HYENADNA_MODEL that cannot be opened: the error says the model came from the variable (not from -m)
+for c in info "embed $T/hyenadna-tiny/input.fa"; do
+  expect 2 "HYENADNA_MODEL missing ($c)" -- env HYENADNA_MODEL="$tmp/no such model" $H $c
+  has "$tmp/err" "no such model.*HYENADNA_MODEL=" "$c: error names HYENADNA_MODEL"
+done
+expect 2 "-m missing, HYENADNA_MODEL set" -- env HYENADNA_MODEL="$T/caduceus-ph" "$H" info -m "$tmp/nomodel"
+if grep -q HYENADNA_MODEL "$tmp/err"; then bad "-m missing: error blames HYENADNA_MODEL"; else ok; fi
 # the quick start: forward with the default model on the example FASTA (first 3 records here)
 awk '/^>/{n++} n<=3' "$S/data/example.fa" > "$tmp/ex.fa"
 expect 0 "forward on data/example.fa with the default model" -- env -u HYENADNA_MODEL "$H" forward --logits -o "$tmp/ex.safetensors" "$tmp/ex.fa"
