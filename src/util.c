@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -224,8 +225,18 @@ int hd_utf8_valid(const char *s, size_t *bad)
     return 1;
 }
 
+/* -@ 0: OMP_NUM_THREADS when the user set it (its first value), else the cores this process may run on (its
+ * CPU affinity: taskset, a batch job's cpuset), not every core of the machine (hyenadna(1) ENVIRONMENT). */
 int hd_default_threads(void)
 {
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (end != env && (!*end || *end == ',') && v > 0 && v <= 4096) return (int)v;
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }

@@ -135,6 +135,17 @@ for m in caduceus-ps xlstm-slstm evo2-tiny; do
   if python3 -c 'import json, sys; x = json.load(open(sys.argv[1]))["results"][0]; assert x["tokens_per_s"] > 0 and x["gemm_flops"] > 0 and x["ratio_to_gemm"] > 0' "$tmp/out"; then ok; else bad "bench $m: results"; fi
 done
 
+# -@ 0 (the default): OMP_NUM_THREADS when set, else the cores the process may run on (taskset, a job's
+# cpuset), not every core of the machine; -@ N still overrides both
+OMP_NUM_THREADS=1 expect 0 "bench, OMP_NUM_THREADS=1" -- "$H" bench -L 64 -r 1
+has "$tmp/out" "^| default .*| cpu (1 thread) *| *1 |" "OMP_NUM_THREADS=1 respected"
+OMP_NUM_THREADS=1 expect 0 "bench, OMP_NUM_THREADS=1 -@ 2" -- "$H" bench -@ 2 -L 64 -r 1
+has "$tmp/out" "^| default .*| cpu (2 threads) *| *2 |" "-@ 2 overrides OMP_NUM_THREADS"
+if command -v taskset >/dev/null 2>&1; then
+  env -u OMP_NUM_THREADS taskset -c 0 "$H" bench -L 64 -r 1 > "$tmp/out" 2>"$tmp/err"
+  has "$tmp/out" "^| default .*| cpu (1 thread) *| *1 |" "taskset -c 0: one thread"
+fi
+
 # a bench killed by a signal (a job's time limit sent to its pid) takes its measuring child with it: the
 # child was left computing the rest of its repetitions, orphaned
 "$H" bench -m "$T/xlstm-slstm" -@ 1 -L 1000 -r 1000 -o "$tmp/killed.tsv" 2>/dev/null & bp=$!
