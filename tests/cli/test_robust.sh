@@ -34,6 +34,22 @@ early "score-variants"  -- "$H" score-variants -m "$HY" -f "$tmp/ref.fa" "$tmp/v
 early "score-variants --all-snvs" -- "$H" score-variants -m "$HY" -f "$tmp/ref.fa" --all-snvs -r chr1:1-200
 early "classify"        -- "$H" classify -m "$HY" --method centroid -t "$tmp/train.fa" "$tmp/many.fa"
 
+# ------------------------------------------------------------------ a full disk: exit 2, the output named
+# (standard output as "standard output", as in every other message, not "-")
+if [ -c /dev/full ]; then
+  full() {   # DESCRIPTION WHAT -- command (writing to standard output, or to -o /dev/full)
+    local what=$1 name=$2; shift 3
+    "$@" > /dev/full 2>"$tmp/err"; local rc=$?
+    if [ $rc -eq 2 ] && grep -q "^hyenadna [a-z-]*: $name: write failed: No space left on device" "$tmp/err"; then ok
+    else bad "$what on a full disk: exit $rc: $(head -2 "$tmp/err")"; fi
+  }
+  full "embed > /dev/full"          "standard output" -- "$H" embed -m "$HY" "$tmp/many.fa"
+  full "forward > /dev/full"        "standard output" -- "$H" forward -m "$HY" "$tmp/many.fa"
+  full "score-variants > /dev/full" "standard output" -- "$H" score-variants -m "$HY" -f "$tmp/ref.fa" "$tmp/v.vcf"
+  full "classify > /dev/full"       "standard output" -- "$H" classify -m "$HY" --method centroid -t "$tmp/train.fa" "$tmp/many.fa"
+  full "embed -o /dev/full"         "/dev/full"       -- "$H" embed -m "$HY" -o /dev/full "$tmp/many.fa"
+fi
+
 # ------------------------------------------------------------------ 1 vs N threads: byte-identical
 same() {   # DESCRIPTION OUTNAME -- command with @THR@ and @OUT@...
   local what=$1 name=$2; shift 3
