@@ -626,14 +626,15 @@ static int choose_chunks(const hd_vs_batch *b, const hd_vs_contig *c, const hd_v
     for (int st = 0; st < nstrand; st++) {
         size_t k, klo = hd_vs_grid_first(g, p), khi = hd_vs_grid_last(g, p), cs, len;
         if (mode == HD_VS_PREFIX) k = st ? khi : klo;
-        else {   /* the chunk that puts the variant furthest from both ends */
+        else {   /* of the chunks holding the whole variant, the one that puts it furthest from both ends */
             size_t best = 0;
+            int found = 0;
             k = klo;
             for (size_t q = klo; q <= khi; q++) {
                 hd_vs_grid_chunk(g, q, &cs, &len);
                 if (p + reflen > cs + len) continue;
                 size_t l = p - cs, r = cs + len - (p + reflen), mn = l < r ? l : r;
-                if (q == klo || mn > best) best = mn, k = q;
+                if (!found || mn > best) best = mn, k = q, found = 1;
             }
         }
         hd_vs_grid_chunk(g, k, &cs, &len);

@@ -684,6 +684,34 @@ Test(varscore, unmasked_mode_reads_one_pass, .init = setup, .fini = teardown)
     hd_vs_engine_free(e);
 }
 
+/* A substitution that the earliest chunk holding its first base does not hold whole is read from a later
+ * chunk, also when that chunk ends with it (the last bases of the contig): chunks of 100 with overlap 29
+ * put [923, 1023) and [994, 1024) at the end of the 1,024-bp contig, and the MNV at 1022-1023 lies only in
+ * the last one (it was left unscored, counted as an indel). */
+Test(varscore, unmasked_mnv_at_contig_end_read_from_last_chunk, .init = setup, .fini = teardown)
+{
+    hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
+    hd_vs_opts o = {.mode = HD_VS_UNMASKED, .window = 64, .chunk = 100, .overlap = 29};
+    hd_vs_batch *b = hd_vs_batch_new(e, &o);
+    hd_vs_contig c = {.id = 0, .name = "ctgA", .ids = IDS_A, .len = LEN_A};
+    int32_t alt[2];
+    for (int i = 0; i < 2; i++) alt[i] = CTG_A[1022 + i] == 'G' ? HD_TOK_T : HD_TOK_G;
+    long h = hd_vs_batch_add(b, &c, 1022, 2, alt, 2);
+    cr_assert_geq(h, 0, "%s", hd_error());
+    cr_assert_eq(hd_vs_batch_run(b), 0);
+    double llr;
+    cr_assert_eq(hd_vs_batch_result(b, h, &llr, NULL), HD_VS_OK, "the MNV of the contig's last bases is scored");
+    int32_t *x = tok(CTG_A + 994, 30);
+    float *lg;
+    fwd(x, 30, &lg, NULL);
+    double want = 0;
+    for (int i = 0; i < 2; i++) want += lsm(lg + (28 + i) * 16, alt[i]) - lsm(lg + (28 + i) * 16, x[28 + i]);
+    assert_close(llr, want, "unmasked MNV in the last chunk");
+    free(lg); free(x);
+    hd_vs_batch_free(b);
+    hd_vs_engine_free(e);
+}
+
 /* ---------------------------------------------------------------- the command line */
 
 static char *DIR;
