@@ -152,6 +152,14 @@ echo "5 1.5" | "$MKBW" "$tmp/other.x.bw" chrT 1000
 err 1 "contig 22 is not in bigWig file '$tmp/other.x.bw'" "$H" plot --bigwig "$tmp/out.logp.bw,$tmp/other.x.bw" -r $RT -o "$tmp/e.svg"
 err 1 "lies outside 22, which has 20100000 bases" "$H" plot --bigwig "$tmp/out.logp.bw" -r 22:20099990-20100010 -o "$tmp/e.svg"
 err 1 "cannot open bigWig file" "$H" plot --bigwig "$tmp/absent.bw" -r $RT -o "$tmp/e.svg"
+# a truncated bigWig file (a copy cut short) is an error naming it, whatever the cut: libBigWig crashed on a
+# file cut after its header, and did not notice a file cut in its zoom levels
+sz=$(wc -c < "$tmp/out.logp.bw")
+for cut in 64 100 $((sz / 2)) $((sz - 40)) $((sz - 1)); do
+  head -c $cut "$tmp/out.logp.bw" > "$tmp/cut.logp.bw"
+  err 1 "cannot read bigWig file '$tmp/cut.logp.bw': truncated" "$H" plot --bigwig "$tmp/cut.logp.bw" -r $RT -o "$tmp/e.svg"
+done
+err 1 "'$tmp' is not a bigWig file" "$H" plot --bigwig "$tmp" -r $RT -o "$tmp/e.svg"
 err 1 "given twice" "$H" plot --bigwig "$tmp/out.logp.bw,$tmp/out.logp.bw" -r $RT -o "$tmp/e.svg"
 err 1 "option --strip" "$H" plot --snv "$tmp/sat.tsv" -r $R --strip 0 -o "$tmp/e.svg"
 err 1 "option --vmax" "$H" plot --snv "$tmp/sat.tsv" -r $R --vmax -1 -o "$tmp/e.svg"
