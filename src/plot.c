@@ -122,7 +122,7 @@ char *hd_plot_heatmap_svg(const hd_plot_region *r, const double *llr, const hd_p
             if (b == rb) continue;
             double v = llr[4 * i + b];
             if (isnan(v)) any_na = 1;
-            else if (fabs(v) > amax) amax = fabs(v);
+            else if (isfinite(v) && fabs(v) > amax) amax = fabs(v);   /* ±inf takes an end colour */
         }
     }
     if (!(vmax > 0)) vmax = amax > 0 && isfinite(amax) ? hd_svg_nice_ceil(amax) : 1;
@@ -211,10 +211,13 @@ char *hd_plot_heatmap_svg(const hd_plot_region *r, const double *llr, const hd_p
     hd_svg_text(g, left, yb + 8, NULL, "LLR = ln p(alt) \xe2\x88\x92 ln p(ref)");
     hd_svg_printf(g, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"12\" fill=\"url(#hd-rdbu)\" stroke=\"#888\" "
                      "stroke-width=\"0.5\"/>\n", left, yb + 14, bar_w);
-    double tstep = hd_svg_nice_step(2 * vmax * 48 / bar_w, -9);
+    /* ticks at whole multiples of the step, counted (a step added to a huge vmax would not move it, and
+     * 2 vmax may overflow) */
+    double tstep = hd_svg_nice_step(vmax * (2 * 48 / bar_w), -9);
+    double kmax = fmin(floor(vmax / tstep + 1e-9), 50);
     hd_svg_puts(g, "<g font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">\n");
-    for (double t = -floor(vmax / tstep + 1e-9) * tstep; t <= vmax * (1 + 1e-9); t += tstep) {
-        double x = left + (t + vmax) / (2 * vmax) * bar_w;
+    for (double k = -kmax; k <= kmax; k++) {
+        double t = k * tstep, x = left + (t / vmax + 1) / 2 * bar_w;
         char lab[32];
         hd_svg_fmt_num(fabs(t) < tstep * 1e-6 ? 0 : t, lab, sizeof lab);
         if (lab[0] == '-') {   /* a real minus sign */

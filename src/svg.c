@@ -174,7 +174,7 @@ double hd_svg_nice_step(double min, int kmin)
         double p = pow(10, k);
         static const double m[] = {1, 2, 5};
         for (int i = 0; i < 3; i++)
-            if (m[i] * p >= min * (1 - 1e-12)) return m[i] * p;
+            if (m[i] * p >= min * (1 - 1e-12)) return isfinite(m[i] * p) ? m[i] * p : min;
     }
 }
 
@@ -184,7 +184,7 @@ double hd_svg_nice_ceil(double v)
     static const double m[] = {1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10};
     double p = pow(10, floor(log10(v)));
     for (int i = 0; i < 10; i++)
-        if (m[i] * p >= v * (1 - 1e-12)) return m[i] * p;
+        if (m[i] * p >= v * (1 - 1e-12)) return isfinite(m[i] * p) ? m[i] * p : v;   /* v itself near DBL_MAX */
     return 10 * p;
 }
 

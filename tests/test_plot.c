@@ -7,6 +7,7 @@
 #include "svg.h"
 
 #include <math.h>
+#include <sys/resource.h>
 
 static double lightness(const char *hex)
 {
@@ -67,6 +68,8 @@ Test(svg, nice_numbers)
     cr_assert_float_eq(hd_svg_nice_ceil(0.0071), 0.008, 1e-12);
     cr_assert_float_eq(hd_svg_nice_ceil(4), 4, 1e-12);
     cr_assert_float_eq(hd_svg_nice_ceil(9.1), 10, 1e-12);
+    cr_assert(isfinite(hd_svg_nice_ceil(1.7e308)) && hd_svg_nice_ceil(1.7e308) >= 1.7e308, "no overflow to inf");
+    cr_assert(isfinite(hd_svg_nice_step(1.7e308, 0)) && hd_svg_nice_step(1.7e308, 0) >= 1.7e308, "no overflow to inf");
     char b[32];
     hd_svg_fmt_int(20000950, b, sizeof b);
     cr_assert_str_eq(b, "20,000,950");
@@ -151,6 +154,48 @@ Test(plot, heatmap_limits)
     cr_assert_null(hd_plot_heatmap_svg(&r, llr, NULL, &len));
     free(ref);
     free(llr);
+}
+
+/* LLRs near the largest double, and infinite ones: the colour bar's ticks were added one step at a time from
+ * -vmax, a step that no longer moved t (or an infinite vmax): the legend loop never ended, filling memory.
+ * The memory is capped here so that a regression times out instead. */
+Test(plot, heatmap_huge_and_infinite_llr, .timeout = 30)
+{
+#ifndef __SANITIZE_ADDRESS__
+    struct rlimit rl = {512u << 20, 512u << 20};
+    setrlimit(RLIMIT_DATA, &rl);
+#endif
+    const char *ref = "ACGT";
+    double llr[16];
+    for (int i = 0; i < 16; i++) llr[i] = 0.5;
+    hd_plot_region r = {"1", 0, 4, ref, NULL, NULL};
+    size_t len;
+    const double huge[] = {1.7e308, 1e308, 8.9e307, 1e300};
+    for (size_t k = 0; k < sizeof huge / sizeof *huge; k++) {
+        llr[1] = huge[k];
+        char *s = hd_plot_heatmap_svg(&r, llr, NULL, &len);
+        cr_assert_not_null(s, "LLR %g: %s", huge[k], hd_error());
+        size_t ticks = count(s, "v3\"");
+        cr_assert(ticks >= 2 && ticks <= 11, "LLR %g: %zu colour-bar ticks", huge[k], ticks);
+        cr_assert_null(strstr(s, "inf"), "LLR %g: an infinite coordinate", huge[k]);
+        cr_assert_null(strstr(s, "nan"), "LLR %g: a NaN coordinate", huge[k]);
+        free(s);
+    }
+    /* an infinite LLR takes an end colour; the scale is the finite ones' (6.25 rounds up to 8), not -1..1 */
+    llr[1] = INFINITY, llr[2] = -6.25, llr[7] = -INFINITY;
+    char *s = hd_plot_heatmap_svg(&r, llr, NULL, &len);
+    cr_assert_not_null(s, "%s", hd_error());
+    char c[8], title[64];
+    hd_svg_diverging(-6.25 / 8, c);
+    snprintf(title, sizeof title, "fill=\"%s\"><title>1 A&gt;G -6.25<", c);
+    cr_assert(strstr(s, title), "the colour of -6.25 on a scale of 8 (%s)", c);
+    hd_svg_diverging(1, c);
+    snprintf(title, sizeof title, "fill=\"%s\"><title>1 A&gt;C inf<", c);
+    cr_assert(strstr(s, title), "+inf takes the end colour %s", c);
+    hd_svg_diverging(-1, c);
+    snprintf(title, sizeof title, "fill=\"%s\"><title>2 C&gt;T -inf<", c);
+    cr_assert(strstr(s, title), "-inf takes the end colour %s", c);
+    free(s);
 }
 
 Test(plot, tracks_points_and_gaps)
