@@ -602,6 +602,13 @@ int main_bench(int argc, char **argv)
         }
     }
 
+    /* the output before the measurements: a FILE that cannot be created is found before a long bench runs
+     * (the children write nothing to it: they end with _exit, and stdio is flushed before each fork) */
+    if (!(o = hd_out_open(a.out, 1))) {
+        status = hd_fail();
+        goto out;
+    }
+
     machine mc = {.model = hd_resolve_model(a.co.model), .family = hd_family_name(m->family),
                   .params = (double)hd_model_n_params(m)};
     if (!mc.model) mc.model = m->location;
@@ -635,17 +642,15 @@ int main_bench(int argc, char **argv)
     }
     hd_progress_end(&pr);
 
-    if (!(o = hd_out_open(a.out, 1))) {
-        status = hd_fail();
-        goto out;
-    }
     if (a.json ? write_json(o, &a, &mc, rows, a.nlen, m) : write_table(o, &a, &mc, rows, a.nlen)) {
         status = hd_fail();
-        hd_out_abort(o);
         goto out;
     }
-    if (hd_out_close(o)) status = hd_fail();
+    int closed = hd_out_close(o);
+    o = NULL;
+    if (closed) status = hd_fail();
 out:
+    if (status && o) hd_out_abort(o);
     free(rows);
     hd_model_close(m);
     return status;

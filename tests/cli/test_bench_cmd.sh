@@ -87,6 +87,9 @@ if python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["results"][
 if [ "$(ls -A "$tmp/o")" = b.json ]; then ok; else bad "bench -o left $(ls -A "$tmp/o")"; fi
 expect 2 "bench -o into a missing folder" -- "$H" bench -L 32 -r 1 -o "$tmp/missing/b.txt" -@ 1
 has "$tmp/err" "missing/b.txt" "bench -o error names the file"
+# ... found before anything is measured (it was found after the whole bench had run: hours with long lengths)
+expect 2 "bench -o into a missing folder, before measuring" -- "$H" bench -L 32 -r 1 -o "$tmp/missing/b.txt" -@ 1 --verbosity 3
+if grep -q "SGEMM:\|length 32:" "$tmp/err"; then bad "bench -o into a missing folder: measured first"; else ok; fi
 
 # default lengths: those of 1k, 32k, 160k, 1m within the maximum (1026): 1k only
 expect 0 "bench, default lengths" -- "$H" bench --json -r 1 -@ 1
@@ -119,6 +122,10 @@ has "$tmp/out" "k = 1,000" "help documents the suffixes"
 if [ "${HD_BUILT_CUDA:-no}" = no ]; then
   expect 2 "--device cuda without the CUDA backend" -- "$H" bench --device cuda -L 10 -r 1
   has "$tmp/err" "^hyenadna bench: --device cuda: .*without the CUDA backend" "--device cuda message"
+  # a failed measurement leaves nothing under -o (the output is opened before the measurements)
+  mkdir -p "$tmp/oc"
+  expect 2 "--device cuda -o FILE" -- "$H" bench --device cuda -L 10 -r 1 -o "$tmp/oc/b.txt"
+  if [ -z "$(ls -A "$tmp/oc")" ]; then ok; else bad "--device cuda -o left $(ls -A "$tmp/oc")"; fi
 elif "$H" --version | grep -q "0 devices visible"; then
   expect 2 "--device cuda without a GPU" -- "$H" bench --device cuda -L 10 -r 1
   has "$tmp/err" "^hyenadna bench: .*cuda" "--device cuda message"
