@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "input.h"
+#include "output.h"
 #include "plot.h"
 #include "regions.h"
 
@@ -342,6 +343,11 @@ static bigWigFile_t *open_bigwig(const char *path)
     FILE *f = fopen(path, "rb");
     unsigned char magic[4] = {0};
     if (!f) { hd_errorf("cannot open bigWig file '%s': %s", path, strerror(errno)); return NULL; }
+    if (hd_out_note_input(path)) {   /* -o naming it must not replace it (hyenadna(1) OUTPUT FILES) */
+        hd_errorf("%s", hd_error());
+        fclose(f);
+        return NULL;
+    }
     struct stat st;
     if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
         hd_errorf("'%s' is not a bigWig file (not a regular file)", path);

@@ -160,6 +160,11 @@ for cut in 64 100 $((sz / 2)) $((sz - 40)) $((sz - 1)); do
   err 1 "cannot read bigWig file '$tmp/cut.logp.bw': truncated" "$H" plot --bigwig "$tmp/cut.logp.bw" -r $RT -o "$tmp/e.svg"
 done
 err 1 "'$tmp' is not a bigWig file" "$H" plot --bigwig "$tmp" -r $RT -o "$tmp/e.svg"
+# -o naming an input bigWig is refused, as every command refuses to replace its inputs (the bigWig was replaced)
+cp "$tmp/out.logp.bw" "$tmp/same.logp.bw"
+"$H" plot --bigwig "$tmp/same.logp.bw" -r $RT -o "$tmp/same.logp.bw" 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && grep -q "refusing to replace an input" "$tmp/err" && cmp -s "$tmp/out.logp.bw" "$tmp/same.logp.bw" \
+  && ok || bad "plot -o the input bigWig: status $rc, $(cat "$tmp/err")"
 err 1 "given twice" "$H" plot --bigwig "$tmp/out.logp.bw,$tmp/out.logp.bw" -r $RT -o "$tmp/e.svg"
 err 1 "option --strip" "$H" plot --snv "$tmp/sat.tsv" -r $R --strip 0 -o "$tmp/e.svg"
 err 1 "option --vmax" "$H" plot --snv "$tmp/sat.tsv" -r $R --vmax -1 -o "$tmp/e.svg"
