@@ -24,6 +24,7 @@
 #include "output.h"
 #include "plot.h"
 #include "regions.h"
+#include "track.h"
 
 static void usage(FILE *fp)
 {
@@ -299,43 +300,6 @@ static char *bw_track_name(const char *path)
     return strndup(b, l);
 }
 
-static uint64_t le64(const unsigned char *b)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
-    return v;
-}
-
-/* Is the bigWig file f (of size `size`, its magic number checked) whole?  libBigWig follows the offsets of
- * the header without checking them against the file's size, and crashes on a truncated file: every part
- * the header points to (the zoom headers, the chromosome tree, the data, the index, the summary, the zoom
- * levels) must lie inside the file, which ends with the magic number again, as bigWig writers
- * (libBigWig's, the UCSC tools', track's) end it.  NULL when whole, else what is wrong. */
-static const char *bigwig_damage(FILE *f, uint64_t size)
-{
-    unsigned char h[64], z[24], tail[4];
-    if (size < 64 + 4 || fseek(f, 0, SEEK_SET) || fread(h, 1, 64, f) != 64) return "truncated: shorter than its header";
-    uint64_t nzoom = (uint64_t)h[6] | (uint64_t)h[7] << 8;
-    if (64 + 24 * nzoom > size) return "truncated: its zoom headers end past its end";
-    /* the smallest size of each part: a B+ tree or R tree header, the data's count, the summary */
-    const struct { uint64_t off; uint64_t min; } part[] = {
-        {le64(h + 8), 32}, {le64(h + 16), 4}, {le64(h + 24), 48}, {le64(h + 44), 40}};
-    for (size_t i = 0; i < sizeof part / sizeof *part; i++) {
-        if (i == 3 && !part[i].off) continue;   /* no summary */
-        if (part[i].off < 64 || part[i].off > size || size - part[i].off < part[i].min)
-            return "truncated or damaged: its header points past its end";
-    }
-    for (uint64_t k = 0; k < nzoom; k++) {
-        if (fseek(f, (long)(64 + 24 * k), SEEK_SET) || fread(z, 1, 24, f) != 24) return "cannot read its zoom headers";
-        uint64_t d = le64(z + 8), x = le64(z + 16);
-        if (d < 64 || d > size - 4 || x < 64 || x > size || size - x < 48)
-            return "truncated or damaged: a zoom level lies past its end";
-    }
-    if (fseek(f, -4, SEEK_END) || fread(tail, 1, 4, f) != 4 || memcmp(tail, h, 4))
-        return "truncated: it does not end with the bigWig magic number";
-    return NULL;
-}
-
 /* Open a bigWig file (checking its magic number and its size first: libBigWig prints to stderr on other
  * files, and crashes on truncated ones). */
 static bigWigFile_t *open_bigwig(const char *path)
@@ -361,7 +325,7 @@ static bigWigFile_t *open_bigwig(const char *path)
         fclose(f);
         return NULL;
     }
-    const char *why = bigwig_damage(f, (uint64_t)st.st_size);
+    const char *why = hd_bw_damage(f, (uint64_t)st.st_size);
     fclose(f);
     if (why) {
         hd_errorf("cannot read bigWig file '%s': %s", path, why);

@@ -13,6 +13,7 @@
 #define HD_TRACK_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* ---------------------------------------------------------------- 1. values */
@@ -71,6 +72,9 @@ void hd_tab_abort(hd_tabfile *t);
  * table.  Each calls fn for every value / line in file order; a non-zero return from fn stops the walk
  * and is returned. */
 typedef struct hd_bwread hd_bwread;
+/* Is the bigWig file f (of `size` bytes) whole?  NULL when it is, else what is wrong: libBigWig follows the
+ * header's offsets unchecked and crashes on a truncated file (used before every bwOpen of an input). */
+const char *hd_bw_damage(FILE *f, uint64_t size);
 hd_bwread *hd_bw_open(const char *path);
 const hd_chroms *hd_bw_chroms(const hd_bwread *r);
 int hd_bw_walk(hd_bwread *r, int (*fn)(void *ud, int contig, int64_t beg, int64_t end, float v), void *ud);
