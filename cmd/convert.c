@@ -138,29 +138,20 @@ static void rm_tmp(const char *dir, const char *f1, const char *f2)
  * token ids (docs/models.md §2, "Models with their own token ids"): a malloc'd path, or NULL when there is none */
 static char *tokenizer_beside(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *p = slash ? hd_sprintf("%.*s/" TOKENIZER, (int)(slash - path), path) : hd_strdup(TOKENIZER);
+    char *p = hd_path_beside(path, TOKENIZER);
     if (p && !hd_is_file(p)) { free(p); p = NULL; }
     return p;
 }
 
-/* copy src to dst (both small files: a tokenizer.json) */
+/* copy src to dst (a tokenizer.json) */
 static int copy_small(const char *src, const char *dst)
 {
-    FILE *fp = fopen(src, "rb");
-    char *buf = NULL;
-    long n = -1;
-    if (fp && fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, fp) == (size_t)n) {
-        fclose(fp);
-        int rc = write_file(dst, buf, (size_t)n);
-        free(buf);
-        return rc;
-    }
-    hd_set_error(HD_ERESOURCE, "cannot read '%s': %s", src, strerror(errno ? errno : EIO));
-    if (fp) fclose(fp);
-    free(buf);
-    return -1;
+    const unsigned char *buf;
+    size_t n;
+    if (hd_map_file(src, &buf, &n) < 0) return -1;
+    int rc = write_file(dst, buf, n);
+    hd_unmap_file(buf, n);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ parse and check */

@@ -240,7 +240,7 @@ static int emit(ctx *x, item *it)
             hd_set_error(HD_EINPUT, "%s: cannot write the malformed record at %s:%" PRIhts_pos " (htslib error code "
                          "%d)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1, rec->errcode);
         else
-            hd_set_error(HD_ERESOURCE, "%s: write failed: %s", strcmp(x->out, "-") ? x->out : "standard output", errno ? strerror(errno) : "I/O error");
+            hd_set_error(HD_ERESOURCE, "%s: write failed: %s", hd_output_name(x->out), errno ? strerror(errno) : "I/O error");
         return -1;
     }
     return 0;
@@ -346,7 +346,7 @@ static int close_output(ctx *x)
     int r = hts_close(x->ofp);
     x->ofp = NULL;
     if (r < 0) {
-        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", strcmp(x->out, "-") ? x->out : "standard output",
+        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", hd_output_name(x->out),
                      errno ? strerror(errno) : "I/O error");
         return -1;
     }

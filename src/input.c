@@ -23,23 +23,20 @@ hFILE *hd_input_hopen(const char *path)
     return hf;
 }
 
-static void compression_error(const char *path, const char *kind)
+/* A compression htslib detects but cannot read text from (xz, bzip2, zstd): -1 with the error, else 0 */
+static int refuse_compression(enum htsCompression z, const char *path)
 {
+    const char *kind = z == xz_compression ? "xz" : z == bzip2_compression ? "bzip2" : z == zstd_compression ? "zstd" : NULL;
+    if (!kind) return 0;
     hd_set_error(HD_EINPUT, "cannot read '%s': it is %s-compressed, and htslib reads text plain, gzip- or "
                  "bgzip-compressed only: decompress it, or recompress it with bgzip", hd_input_name(path), kind);
+    return -1;
 }
 
 int hd_input_refuse_compression(hFILE *hf, const char *path)
 {
-    unsigned char m[6];
-    ssize_t n = hpeek(hf, m, sizeof m);
-    const char *kind = NULL;
-    if (n >= 6 && !memcmp(m, "\xfd" "7zXZ\0", 6)) kind = "xz";
-    else if (n >= 3 && !memcmp(m, "BZh", 3)) kind = "bzip2";
-    else if (n >= 4 && !memcmp(m, "\x28\xb5\x2f\xfd", 4)) kind = "zstd";
-    if (!kind) return 0;
-    compression_error(path, kind);
-    return -1;
+    htsFormat f;   /* htslib's own detection, which peeks without consuming */
+    return hts_detect_format(hf, &f) == 0 ? refuse_compression(f.compression, path) : 0;
 }
 
 htsFile *hd_input_hts_open(const char *path)
@@ -55,9 +52,7 @@ htsFile *hd_input_hts_open(const char *path)
         return NULL;
     }
     /* xz opens, but htslib aborts the process on the first text line it reads from it */
-    enum htsCompression z = hts_get_format(fp)->compression;
-    if (z == xz_compression || z == bzip2_compression || z == zstd_compression) {
-        compression_error(path, z == xz_compression ? "xz" : z == bzip2_compression ? "bzip2" : "zstd");
+    if (refuse_compression(hts_get_format(fp)->compression, path)) {
         hts_close(fp);
         return NULL;
     }

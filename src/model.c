@@ -258,8 +258,7 @@ char *hd_dir_weights(const char *dir, int any_st, int *n, char **second)
  * the weights, else one of the shipped configs (docs/models.md §6.1).  `why` ends the config note. */
 static int evo2_yaml_beside(hd_model *m, json_t **root, const char *why)
 {
-    const char *slash = strrchr(m->weights_path, '/');
-    char *dir = slash ? hd_sprintf("%.*s", (int)(slash - m->weights_path), m->weights_path) : strdup(".");
+    char *dir = parent_dir(m->weights_path);
     static const char *const yml[] = {".yml", ".yaml", NULL};
     int many = 0;
     char *y = dir ? dir_single(dir, yml, &many) : NULL;

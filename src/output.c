@@ -203,11 +203,10 @@ fail:
     return NULL;
 }
 
-/* the output as messages name it: "-" is "standard output" */
-static const char *shown(const char *path) { return strcmp(path, "-") ? path : "standard output"; }
+const char *hd_output_name(const char *path) { return strcmp(path, "-") ? path : "standard output"; }
 
 FILE *hd_out_fp(hd_outfile *o) { return o->fp; }
-const char *hd_out_path(const hd_outfile *o) { return shown(o->path); }
+const char *hd_out_path(const hd_outfile *o) { return hd_output_name(o->path); }
 
 int hd_out_write(hd_outfile *o, const void *buf, size_t n)
 {
@@ -216,7 +215,7 @@ int hd_out_write(hd_outfile *o, const void *buf, size_t n)
     } else if (n && fwrite(buf, 1, n, o->fp) != n) goto err;
     return 0;
 err:
-    hd_set_error(HD_ERESOURCE, "%s: write failed: %s", shown(o->path), errno ? strerror(errno) : "I/O error");
+    hd_set_error(HD_ERESOURCE, "%s: write failed: %s", hd_output_name(o->path), errno ? strerror(errno) : "I/O error");
     return -1;
 }
 
@@ -227,7 +226,7 @@ int hd_out_printf(hd_outfile *o, const char *fmt, ...)
     int rc;
     if (o->fp) {
         rc = vfprintf(o->fp, fmt, ap) < 0 ? -1 : 0;
-        if (rc) hd_set_error(HD_ERESOURCE, "%s: write failed: %s", shown(o->path), strerror(errno));
+        if (rc) hd_set_error(HD_ERESOURCE, "%s: write failed: %s", hd_output_name(o->path), strerror(errno));
     } else {
         char sbuf[4096], *s = sbuf;
         va_list aq;
@@ -263,7 +262,7 @@ int hd_out_close(hd_outfile *o)
     o->fp = NULL;
     o->bgzf = NULL;
     if (rc) {
-        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", shown(o->path), errno ? strerror(errno) : "I/O error");
+        hd_set_error(HD_ERESOURCE, "%s: write failed: %s", hd_output_name(o->path), errno ? strerror(errno) : "I/O error");
     } else if (o->tmp && rename(o->tmp, o->path) < 0) {
         hd_set_error(HD_ERESOURCE, "cannot rename output into place as '%s': %s", o->path, strerror(errno));
         rc = -1;

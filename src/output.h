@@ -18,6 +18,7 @@ typedef struct hd_outfile hd_outfile;
 hd_outfile *hd_out_open(const char *path, int text);
 FILE *hd_out_fp(hd_outfile *o);             /* plain stream (NULL when compressing) */
 const char *hd_out_path(const hd_outfile *o);   /* for messages: "-" is "standard output" */
+const char *hd_output_name(const char *path);    /* an output path as messages name it ("-": "standard output") */
 int hd_out_write(hd_outfile *o, const void *buf, size_t n);
 int hd_out_printf(hd_outfile *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hd_out_close(hd_outfile *o);            /* flush, close, rename; 0 on success */

@@ -243,6 +243,13 @@ hd_st *hd_st_open(const char *path)
     return st;
 }
 
+/* a shard's file name (its path without the index's folder) */
+static const char *shard_file(const hd_st *shard)
+{
+    const char *slash = strrchr(shard->path, '/');
+    return slash ? slash + 1 : shard->path;
+}
+
 /* A sharded model: the index names the shard of every tensor ({"weight_map": {NAME: FILE, ...}}, FILE beside
  * the index); the table holds the tensors the index lists, each checked to be in the shard it names. */
 hd_st *hd_st_open_index(const char *path)
@@ -257,7 +264,6 @@ hd_st *hd_st_open_index(const char *path)
     }
     hd_st *st = NULL, **parts = NULL;
     hd_tensor_info *t = NULL;
-    char *dir = NULL;
     int np = 0, n = 0;
     size_t total = 0;
     json_t *wm = json_object_get(root, "weight_map");
@@ -265,12 +271,10 @@ hd_st *hd_st_open_index(const char *path)
         hd_set_error(HD_EMODEL, "%s: no \"weight_map\" object naming the shard of each tensor", path);
         goto out;
     }
-    const char *slash = strrchr(path, '/');
-    dir = slash ? hd_sprintf("%.*s", (int)(slash - path), path) : hd_strdup(".");
     size_t nw = json_object_size(wm);
     parts = calloc(nw, sizeof *parts);
     t = calloc(nw, sizeof *t);
-    if (!dir || !parts || !t) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
+    if (!parts || !t) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
     const char *key;
     json_t *v;
     json_object_foreach(wm, key, v) {
@@ -280,9 +284,9 @@ hd_st *hd_st_open_index(const char *path)
             goto out;
         }
         int k = 0;
-        while (k < np && strcmp(strrchr(hd_st_path(parts[k]), '/') + 1, file)) k++;
+        while (k < np && strcmp(shard_file(parts[k]), file)) k++;
         if (k == np) {
-            char *sp = hd_sprintf("%s/%s", dir, file);
+            char *sp = hd_path_beside(path, file);
             if (!sp || !(parts[np] = hd_st_open(sp))) {
                 free(sp);
                 char msg[1024];
@@ -301,7 +305,7 @@ hd_st *hd_st_open_index(const char *path)
         t[n++] = *ti;
     }
     for (int k = 0; k < np; k++) {   /* and nothing in a shard that the index does not map to it */
-        const char *file = strrchr(hd_st_path(parts[k]), '/') + 1;
+        const char *file = shard_file(parts[k]);
         for (int i = 0; i < hd_st_count(parts[k]); i++) {
             const char *nm = hd_st_get(parts[k], i)->name, *to = json_string_value(json_object_get(wm, nm));
             if (!to || strcmp(to, file)) {
@@ -326,7 +330,6 @@ out:
     for (int k = 0; k < np; k++) hd_st_close(parts[k]);
     free(parts);
     free(t);
-    free(dir);
     json_decref(root);
     return st;
 }

@@ -317,6 +317,12 @@ int hd_is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+char *hd_path_beside(const char *path, const char *name)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? hd_sprintf("%.*s/%s", (int)(slash - path), path, name) : hd_strdup(name);
+}
+
 int hd_is_file(const char *path)
 {
     struct stat sb;

@@ -89,6 +89,9 @@ void hd_unmap_file(const unsigned char *base, size_t size);
 /* Does the path name a directory / a regular file (links followed)? */
 int hd_is_dir(const char *path);
 int hd_is_file(const char *path);
+/* "DIR/name" for the DIR holding `path` (just `name` when path has no '/'): a file beside another; NULL when
+ * out of memory */
+char *hd_path_beside(const char *path, const char *name);
 
 /* A data file shipped with hyenadna (e.g. "configs/evo2/evo2-7b-1m.yml"), looked up in $HYENADNA_DATADIR, the
  * data/ folder next to the binary, the source tree's data/ (uninstalled builds) and the installed data

@@ -57,8 +57,7 @@ int hd_vocab_load(hd_model *m, hd_vocab **out)
 {
     *out = NULL;
     const char *beside = m->config_path ? m->config_path : m->weights_path;
-    const char *slash = strrchr(beside, '/');
-    char *path = slash ? hd_sprintf("%.*s/tokenizer.json", (int)(slash - beside), beside) : strdup("tokenizer.json");
+    char *path = hd_path_beside(beside, "tokenizer.json");
     if (!path || !hd_is_file(path)) {
         free(path);
         return 0;

@@ -252,6 +252,14 @@ Test(model, sharded_safetensors)
         hd_model_close(m);
     }
     hd_st_close(ref);
+    /* the index named without a folder (-m model.safetensors.index.json in the model's folder) */
+    char cwd[4096];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(d), 0);
+    hd_model *m = open_ok("model.safetensors.index.json");
+    cr_assert_eq(hd_model_n_params(m), TINY_PARAMS);
+    hd_model_close(m);
+    cr_assert_eq(chdir(cwd), 0);
     /* a shard missing: the index and the shard named */
     snprintf(path, sizeof path, "%s/model-00002-of-00002.safetensors", d);
     cr_assert_eq(unlink(path), 0);
