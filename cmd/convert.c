@@ -312,11 +312,14 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config, const cha
     mode_t um = umask(0);   /* mkdtemp makes 0700; give the directory the usual permissions */
     umask(um);
     chmod(tmpdir, 0777 & ~um);
+    hd_out_pend_dir(tmpdir);   /* an interrupted convert leaves no OUT.tmp.XXXXXX behind */
     const char *base = strrchr(a->outp, '/');
     base = base ? base + 1 : a->outp;
     const char *wname = a->single ? base : "model.safetensors", *cname = yaml ? "config.yml" : "config.json";
     wpath = hd_sprintf("%s/%s", tmpdir, wname);
     cpath = a->single ? NULL : hd_sprintf("%s/%s", tmpdir, cname);
+    if (wpath) hd_out_pend_file(wpath);
+    if (cpath) hd_out_pend_file(cpath);
     /* the Transformer Engine FP8 state is not kept, but its presence is: the loader's FP8 rule needs it
      * (docs/models.md §6.1) */
     int nfp8 = 0;
@@ -333,7 +336,8 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config, const cha
     }
     /* a model's own token ids travel with it: the tokenizer.json beside the config (or checkpoint) is copied
      * (for a single file only for the check, which refuses it if the model uses it) */
-    if (tok && (!(tpath = hd_sprintf("%s/" TOKENIZER, tmpdir)) || copy_small(tok, tpath) < 0)) {
+    if (tok && (tpath = hd_sprintf("%s/" TOKENIZER, tmpdir))) hd_out_pend_file(tpath);
+    if (tok && (!tpath || copy_small(tok, tpath) < 0)) {
         status = hd_fail();
         goto fail;
     }
@@ -367,6 +371,8 @@ static int write_model(const args *a, hd_ckpt *ck, const char *config, const cha
 fail:
     rm_tmp(tmpdir, wname, cname);
 done:
+    hd_out_unpend_file(wpath), hd_out_unpend_file(cpath), hd_out_unpend_file(tpath);
+    hd_out_unpend_dir(tmpdir);
     free(tpath);
     free(cpath);
     free(wpath);

@@ -125,14 +125,40 @@ struct hd_outfile {
 /* Pending temporary names, for removal by the signal handler. */
 #define HD_MAX_PENDING 64
 static char *volatile pending[HD_MAX_PENDING];
+/* Files that an earlier step moved into a temporary directory, and the directories themselves
+ * (convert's OUT.tmp.XXXXXX): a signal removes the files first, then the directories. */
+static const char *volatile pending_in_dir[HD_MAX_PENDING];
+static const char *volatile pending_dir[8];
 
 static void on_fatal_signal(int sig)
 {
     for (int i = 0; i < HD_MAX_PENDING; i++)
         if (pending[i]) unlink(pending[i]);
+    for (int i = 0; i < HD_MAX_PENDING; i++)
+        if (pending_in_dir[i]) unlink(pending_in_dir[i]);
+    for (int i = 0; i < 8; i++)
+        if (pending_dir[i]) rmdir(pending_dir[i]);
     signal(sig, SIG_DFL);
     raise(sig);
 }
+
+static int pend_in(const char *volatile *list, int n, const char *path)
+{
+    for (int i = 0; i < n; i++)
+        if (!list[i]) { list[i] = path; return 0; }
+    return -1;
+}
+
+static void unpend_in(const char *volatile *list, int n, const char *path)
+{
+    for (int i = 0; i < n; i++)
+        if (list[i] == path) list[i] = NULL;
+}
+
+int hd_out_pend_dir(const char *dir) { return pend_in(pending_dir, 8, dir); }
+void hd_out_unpend_dir(const char *dir) { unpend_in(pending_dir, 8, dir); }
+int hd_out_pend_file(const char *path) { return pend_in(pending_in_dir, HD_MAX_PENDING, path); }
+void hd_out_unpend_file(const char *path) { unpend_in(pending_in_dir, HD_MAX_PENDING, path); }
 
 void hd_out_install_signal_cleanup(void)
 {

@@ -27,6 +27,14 @@ void hd_out_abort(hd_outfile *o);           /* discard; nothing is left under th
 /* Remove every pending temporary file when SIGINT/SIGTERM/SIGHUP arrive. */
 void hd_out_install_signal_cleanup(void);
 
+/* A temporary directory a command fills (convert's OUT.tmp.XXXXXX) and the files inside it, removed on a
+ * fatal signal (the files, then the directory) while registered; the strings must outlive the registration.
+ * -1 when the table is full (the directory is then left behind by a signal, as before). */
+int hd_out_pend_dir(const char *dir);
+void hd_out_unpend_dir(const char *dir);
+int hd_out_pend_file(const char *path);
+void hd_out_unpend_file(const char *path);
+
 /* For writers that open files by name (htslib): a temporary name beside `path`, created empty and removed
  * on a fatal signal; hd_out_commit renames it to `path`, hd_out_discard removes it (both free `tmp`).
  * Not for "-" or for special files (hd_out_in_place): those are written under their own name. */

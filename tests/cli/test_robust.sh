@@ -110,6 +110,12 @@ interrupted "forward"        -- "$H" forward -@1 -m "$HY" -o @OUT@/x.st "$tmp/bi
 interrupted "embed"          -- "$H" embed -@1 -m "$HY" -o @OUT@/x.tsv "$tmp/big.fa"
 interrupted "score-variants" -- "$H" score-variants -@1 -m "$HY" --all-snvs -f "$tmp/big.fa" -r b1 -o @OUT@/x.vcf.gz
 interrupted "classify"       -- "$H" classify -@1 -m "$HY" --method knn -t "$tmp/train.fa" -o @OUT@/x.tsv "$tmp/big.fa"
+# convert fills a temporary directory OUT.tmp.XXXXXX (a 240 MB task head makes it last long enough to catch)
+if python3 "$S/tests/make_big_ckpt.py" "$HY/model.safetensors" "$tmp/big.pt" 60000000; then
+  interrupted "convert -o DIR"   -- "$H" convert -c "$HY/config.json" -o @OUT@/m "$tmp/big.pt"
+  interrupted "convert -o FILE"  -- "$H" convert -c "$HY/config.json" -o @OUT@/m.safetensors "$tmp/big.pt"
+  rm -f "$tmp/big.pt"
+else bad "make_big_ckpt.py failed"; fi
 
 # ------------------------------------------------------------------ an output never replaces an input
 # (the output is renamed over its final name when complete: `-o in.fa in.fa` read the input, then replaced it)
