@@ -477,7 +477,8 @@ int hd_tf_finish(hd_trackfile *t)
     bigWigFile_t *bw = t->bw;
     /* libBigWig 0.4.7 keeps the first value only as the minimum (a file of negative values got a maximum
      * of DBL_MIN): store both as seen here */
-    if (bw->writeBuffer->nEntries) bw->hdr->minVal = t->vmin, bw->hdr->maxVal = t->vmax;
+    if (t->vmin <= t->vmax) bw->hdr->minVal = t->vmin, bw->hdr->maxVal = t->vmax;
+    else bw->hdr->minVal = bw->hdr->maxVal = 0;   /* no values (all N): libBigWig left DBL_MAX/DBL_MIN */
     bw->hdr->nLevels = 0;   /* the zoom levels are ours (above): libBigWig leaves the 10 slots it reserved empty */
     int bad = fflush(bw->URL->x.fp) || ferror(bw->URL->x.fp);
     bwClose(bw);

@@ -67,6 +67,12 @@ for N in 3 7; do
   for f in one.*; do cmp -s "$f" "m$N${f#one}" && ok || bad "$N shards merged: ${f#one.} differs from the single run"; done
 done
 [ "$(ls one.* | wc -l)" -eq 9 ] && ok || bad "expected 7 bigWigs + table + index, got $(ls one.* | tr '\n' ' ')"
+# a region of only N has no values: the bigWig's summary is min = max = 0 with no bases covered, as the UCSC
+# writers leave it (libBigWig left DBL_MAX / DBL_MIN, which browsers take as the track's range)
+{ echo '>nn'; printf 'N%.0s' $(seq 200); echo; } > nn.fa
+"$H" track -m "$M" -f nn.fa --what logp -o nn 2>>log.txt || bad "all-N run failed"
+summ=$(od -An -j "$(od -An -t u8 -j 44 -N 8 nn.logp.bw | tr -d ' ')" -N 24 -t u8 nn.logp.bw | tr -s ' \n' ' ')
+[ "$(echo $summ)" = "0 0 0" ] && ok || bad "all-N bigWig summary (bases, min, max as u64): $summ"
 # more shards than bases: empty shards write empty tracks that merge away
 run -r w1:10-13 --what logp,llr -o tiny || bad "tiny run failed"
 parts=(); for i in 1 2 3 4 5 6; do run -r w1:10-13 --what logp,llr --shard $i/6 -o tp.$i; parts+=(tp.$i); done
