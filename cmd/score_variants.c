@@ -306,6 +306,7 @@ static int open_output(ctx *x)
     hd_vs_hdrinfo info = {&x->vo, x->m->location, name.s, hd_family_name(x->m->family),
                           x->no_version ? NULL : ver.s, cmd.s};
     int rc = name.s && ver.s && cmd.s ? hd_vs_header_update(x->ihdr, &info) : (hd_set_oom(NULL), -1);
+    if (!rc && !x->snvhdr) rc = hd_vs_declare_contigs(x->ihdr, x->ref);
     free(name.s);
     free(ver.s);
     free(cmd.s);

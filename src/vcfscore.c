@@ -416,10 +416,9 @@ int hd_vs_header_update(bcf_hdr_t *h, const hd_vs_hdrinfo *in)
 
 /* ================================================================ saturation mutagenesis */
 
-bcf_hdr_t *hd_vs_snv_header(const hd_vsref *r)
+/* ##contig lines (ID, length) of every contig of the reference, and with `reference` its ##reference line */
+static int append_contigs(bcf_hdr_t *h, const hd_vsref *r, int reference)
 {
-    bcf_hdr_t *h = bcf_hdr_init("w");
-    if (!h) { hd_set_oom(NULL); return NULL; }
     kstring_t s = {0, 0, NULL};
     int e = 0;
     for (int i = 0; i < faidx_nseq(r->fai); i++) {
@@ -428,16 +427,33 @@ bcf_hdr_t *hd_vs_snv_header(const hd_vsref *r)
         ksprintf(&s, "##contig=<ID=%s,length=%" PRIhts_pos ">", n, (hts_pos_t)faidx_seq_len(r->fai, n));
         e |= bcf_hdr_append(h, s.s) < 0;
     }
-    s.l = 0;
-    ksprintf(&s, "##reference=%s", r->path);
-    e |= bcf_hdr_append(h, s.s) < 0;
+    if (reference) {
+        s.l = 0;
+        ksprintf(&s, "##reference=%s", r->path);
+        e |= bcf_hdr_append(h, s.s) < 0;
+    }
     free(s.s);
     if (e || bcf_hdr_sync(h) < 0) {
-        bcf_hdr_destroy(h);
         hd_set_error(HD_EINPUT, "cannot build the VCF header of the contigs of '%s'", r->path);
+        return -1;
+    }
+    return 0;
+}
+
+bcf_hdr_t *hd_vs_snv_header(const hd_vsref *r)
+{
+    bcf_hdr_t *h = bcf_hdr_init("w");
+    if (!h) { hd_set_oom(NULL); return NULL; }
+    if (append_contigs(h, r, 1)) {
+        bcf_hdr_destroy(h);
         return NULL;
     }
     return h;
+}
+
+int hd_vs_declare_contigs(bcf_hdr_t *h, const hd_vsref *r)
+{
+    return h->n[BCF_DT_CTG] ? 0 : append_contigs(h, r, 0);
 }
 
 int hd_vs_snv_next(hd_vsref *r, bcf_hdr_t *h, hd_vs_snvgen *g, bcf1_t *rec)

@@ -101,6 +101,11 @@ typedef struct {
  * history (as bcftools does).  0, or -1 + hd_error. */
 int hd_vs_header_update(bcf_hdr_t *h, const hd_vs_hdrinfo *info);
 
+/* A header that declares no contig gets the ##contig lines (ID, length) of every contig of the reference, as
+ * `bcftools reheader --fai` would give it: the output then declares the contigs of its records (a VCF) and
+ * can be written at all (a BCF).  A header declaring any contig is left as it is.  0, or -1 + hd_error. */
+int hd_vs_declare_contigs(bcf_hdr_t *h, const hd_vsref *r);
+
 /* ---------------------------------------------------------------- saturation mutagenesis (--all-snvs) */
 
 /* A VCF header naming every contig of the reference and the reference itself; NULL + hd_error. */

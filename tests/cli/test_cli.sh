@@ -454,11 +454,20 @@ for z in xz bzip2; do
   expect 1 "score-variants $z on standard input" -- sh -c '"$1" score-variants -m "$2" -f "$3" - < "$4"' sh "$H" "$M" "$sv/ref.fa" "$sv/in.vcf.$z"
   has "$tmp/err" "standard input" "$z on standard input named"
 done
-# BCF output of a VCF without ##contig lines: an error naming the record and the remedy, no output left
-grep -v '^##contig' "$sv/in.vcf" > "$sv/noctg.vcf"
-expect 1 "score-variants BCF output, contigs not declared" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -o "$sv/noctg.bcf" "$sv/noctg.vcf"
-has "$tmp/err" "noctg.bcf: cannot write the record at ctgA:1: its contig is not declared.*bcftools reheader --fai" "undeclared contig: record and remedy named"
-[ ! -e "$sv/noctg.bcf" ] && ok || bad "a BCF output that failed was left behind"
+# a VCF without ##contig lines gets the reference's (as bcftools reheader --fai would add them): its VCF output
+# declares them with their lengths, and its BCF output (impossible without them) holds the same records
+grep -v '^##contig' "$sv/in.vcf" | grep -v '^ctgZ' > "$sv/noctg.vcf"
+expect 0 "score-variants BCF output, no contig declared" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 -o "$sv/noctg.bcf" "$sv/noctg.vcf"
+"$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 "$sv/noctg.vcf" 2>/dev/null > "$sv/noctg.out.vcf"
+[ "$(grep '^##contig' "$sv/noctg.out.vcf" | tr '\n' ' ')" = "##contig=<ID=ctgB,length=$(awk '/^>/{p=($1==">ctgB")} !/^>/&&p' "$sv/ref.fa" | tr -d '\n' | wc -c)> ##contig=<ID=ctgA,length=$lenA> " ] \
+  && ok || bad "contigs of the reference not declared: $(grep '^##contig' "$sv/noctg.out.vcf" | tr '\n' ' ')"
+cmp -s <(bcftools view -H "$sv/noctg.bcf" 2>&1) <(bcftools view -H "$sv/out.vcf" 2>&1 | grep -v '^ctgZ') && ok || bad "BCF of the VCF without contigs: records differ"
+# BCF output of a record on a contig the header (declaring others) lacks: an error naming the record and the
+# remedy, no output left
+grep -v '^##contig=<ID=ctgA' "$sv/in.vcf" > "$sv/noctg.vcf"
+expect 1 "score-variants BCF output, contig not declared" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -o "$sv/noctg2.bcf" "$sv/noctg.vcf"
+has "$tmp/err" "noctg2.bcf: cannot write the record at ctgA:1: its contig is not declared.*bcftools reheader --fai" "undeclared contig: record and remedy named"
+[ ! -e "$sv/noctg2.bcf" ] && ok || bad "a BCF output that failed was left behind"
 # the reference: missing, from ##reference=, from $HYENADNA_REF
 expect 1 "score-variants without a reference" -- env -u HYENADNA_REF "$H" score-variants -m "$M" "$sv/in.vcf"
 has "$tmp/err" "reference" "missing reference message"
