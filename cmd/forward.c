@@ -229,7 +229,7 @@ int main_forward(int argc, char **argv)
     }
     hd_progress_end(&pg);
     if (r < 0) { status = hd_fail(); goto done; }
-    hd_stw_meta(w, "model", m->location);
+    hd_stw_meta_text(w, "model", m->location);
     hd_stw_meta(w, "family", hd_family_name(m->family));
     hd_stw_meta(w, "special", a.sp == HD_SPECIAL_NONE ? "none" : a.sp == HD_SPECIAL_SEP ? "sep" : "cls-sep");
     if (m->tokenizer == HD_TOKENIZER_BYTES) hd_stw_meta(w, "case", m->keep_case ? "kept" : "upper-cased");

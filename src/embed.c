@@ -398,11 +398,7 @@ fail:
 
 int hd_emb_writer_meta(hd_emb_writer *w, const char *key, const char *value)
 {
-    if (w->st && hd_stw_meta(w->st, key, value)) {
-        hd_set_error(HD_EMODEL, "out of memory for the metadata");
-        return -1;
-    }
-    return 0;
+    return w->st ? hd_stw_meta_text(w->st, key, value) : 0;
 }
 
 /* the name to use: unique within the output */

@@ -488,6 +488,14 @@ int hd_stw_meta(hd_stw *w, const char *key, const char *value)
     return 0;
 }
 
+int hd_stw_meta_text(hd_stw *w, const char *key, const char *value)
+{
+    char *v = hd_utf8_escape(value ? value : "");
+    int rc = v ? hd_stw_meta(w, key, v) : -1;
+    free(v);
+    return rc;
+}
+
 int hd_stw_close(hd_stw *w)
 {
     int rc = -1;

@@ -59,6 +59,8 @@ typedef struct hd_stw hd_stw;
 hd_stw *hd_stw_open(const char *path);
 int hd_stw_add(hd_stw *w, const char *name, hd_dtype dtype, int ndim, const int64_t *shape, const void *data);
 int hd_stw_meta(hd_stw *w, const char *key, const char *value);
+/* The same for a value that only informs (a path): bytes that are not UTF-8 are written as \xNN. */
+int hd_stw_meta_text(hd_stw *w, const char *key, const char *value);
 int hd_stw_close(hd_stw *w);    /* 0 on success; on failure nothing is left under the final name */
 void hd_stw_abort(hd_stw *w);
 

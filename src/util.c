@@ -206,23 +206,50 @@ char *hd_sprintf(const char *fmt, ...)
     return s;
 }
 
+/* the length of the valid UTF-8 sequence at p (1-4), or 0 (no overlong forms, surrogates or code points
+ * past U+10FFFF) */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    int n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : (c & 0xF0) == 0xE0 ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (int k = 1; n && k < n; k++)
+        if ((p[k] & 0xC0) != 0x80) n = 0;
+    if (n == 3 && ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))) n = 0;   /* overlong, surrogate */
+    if (n == 4 && ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))) n = 0;
+    return n;
+}
+
 int hd_utf8_valid(const char *s, size_t *bad)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; p[i];) {
-        unsigned c = p[i];
-        int n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : (c & 0xF0) == 0xE0 ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        int ok = n > 0;
-        for (int k = 1; ok && k < n; k++) ok = (p[i + k] & 0xC0) == 0x80;
-        if (ok && n == 3) ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);   /* overlong, surrogate */
-        if (ok && n == 4) ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
-        if (!ok) {
+        int n = utf8_len(p + i);
+        if (!n) {
             if (bad) *bad = i;
             return 0;
         }
         i += (size_t)n;
     }
     return 1;
+}
+
+char *hd_utf8_escape(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    char *out = malloc(4 * len + 1), *o = out;
+    if (!out) { hd_set_oom(NULL); return NULL; }
+    for (size_t i = 0; p[i];) {
+        int n = utf8_len(p + i);
+        if (n) {
+            memcpy(o, p + i, (size_t)n);
+            o += n, i += (size_t)n;
+        } else {
+            o += sprintf(o, "\\x%02X", p[i++]);
+        }
+    }
+    *o = 0;
+    return out;
 }
 
 /* -@ 0: OMP_NUM_THREADS when the user set it (its first value), else the cores this process may run on (its

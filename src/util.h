@@ -60,6 +60,9 @@ char *hd_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Whether s is valid UTF-8 text (no overlong forms, surrogates or code points past U+10FFFF), which a
  * JSON string, e.g. a safetensors tensor name, must be; the byte offset of the first bad byte in *bad. */
 int hd_utf8_valid(const char *s, size_t *bad);
+/* A copy of s with every byte that is not part of valid UTF-8 written as \xNN (for text that only informs,
+ * e.g. a path in a safetensors header's metadata); NULL + hd_error when out of memory. */
+char *hd_utf8_escape(const char *s);
 
 /* Thread count: 0 means every online core. */
 int hd_default_threads(void);

@@ -113,6 +113,13 @@ has "$tmp/err" "not valid UTF-8.*TSV" "embed Latin-1 name: the remedy named"
 [ ! -e "$tmp/l1.safetensors" ] && ok || bad "a safetensors output with a Latin-1 name was left behind"
 expect 0 "embed Latin-1 name to TSV" -- "$H" embed -m "$T/hyenadna-tiny" "$tmp/latin1.fa"
 [ "$(grep -c "^lat" "$tmp/out")" = 1 ] && ok || bad "embed Latin-1 name in TSV"
+# a Latin-1 file or model path only informs the metadata: written with its odd bytes as \xNN (it was dropped)
+lp=$tmp/$'d\351p'; mkdir -p "$lp"; printf '>ok1\nACGT\n' > "$lp/in"$'\351'.fa; cp -r "$T/hyenadna-tiny" "$lp/m"
+expect 0 "embed of a Latin-1 path to safetensors" -- "$H" embed -m "$lp/m" -o "$tmp/l2.safetensors" "$lp/in"$'\351'.fa
+has "$tmp/l2.safetensors" '"input":"[^"]*d\\\\xE9p/in\\\\xE9.fa"' "embed metadata: the input path, odd bytes escaped"
+has "$tmp/l2.safetensors" '"model":"[^"]*d\\\\xE9p/m"' "embed metadata: the model path, odd bytes escaped"
+expect 0 "forward of a Latin-1 model path" -- "$H" forward -m "$lp/m" -o "$tmp/l3.safetensors" "$lp/in"$'\351'.fa
+has "$tmp/l3.safetensors" '"model":"[^"]*d\\\\xE9p/m"' "forward metadata: the model path, odd bytes escaped"
 
 # determinism: 1 and 2 threads give byte-identical files
 "$H" forward -m "$T/hyenadna-tiny" --threads 1 -o "$tmp/t1.safetensors" "$T/hyenadna-tiny/input.fa"
