@@ -185,8 +185,16 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
             f->at_end = 1;
             return 0;
         }
+        if (r == -2) {
+            /* kseq reads quality lines until they hold as many characters as the bases: a longer quality line,
+             * or one cut short (then followed by the next record's lines, or the end of the input) */
+            hd_set_error(HD_EINPUT, "%s: record '%s' (record number %ld): the quality string does not have the "
+                         "length of the sequence (%zu bases): cut short, or longer than the sequence",
+                         f->disp, f->ks->name.s, f->n + 1, f->ks->seq.l);
+            return -1;
+        }
         if (r < -1) {
-            const char *why = r == -2 ? "truncated quality string" : r == -3 ? "read error" : "malformed record";
+            const char *why = r == -3 ? "read error" : "malformed record";
             if (f->n) hd_set_error(HD_EINPUT, "%s: %s in record '%s' (record number %ld)", f->disp, why, f->ks->name.s, f->n + 1);
             else hd_set_error(HD_EINPUT, "%s: %s in the first record", f->disp, why);
             return -1;

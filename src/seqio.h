@@ -16,7 +16,8 @@
  *   - A record whose name was met before in the same input is skipped, with a warning: the first
  *     sequence of a name is the one used, as in a FASTA index, so a name means one sequence in every
  *     output and in region lookups (-r NAME).
- *   - FASTQ qualities are read and ignored; a quality line shorter than the sequence is an error.
+ *   - FASTQ qualities are read and ignored; qualities not of the sequence's length (cut short, or a line
+ *     longer than the bases) are an error naming the record.
  * Errors name the input (the path, or "standard input") and the record.
  *
  * Skipped records are reported to a hook (hd_fasta_set_skip_hook); the default hook is

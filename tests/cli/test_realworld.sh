@@ -113,6 +113,14 @@ run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
 grep -v '^#' "$tmp/out" | cut -f1 > cram.names
 [ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
 
+# ------------------------------------------------------------------ FASTQ qualities not of the sequence's length: named, longer ones not called 'truncated'
+printf '@a\nACGTACGTAC\n+\nIIIIIIIIII\n@b\nACGTACGT\n+\nIIIIIIIIIIIII\n' > longq.fq
+run 1 "FASTQ, a quality line longer than the sequence" -- "$H" embed -m "$M" longq.fq
+errline "hyenadna embed: longq.fq: record 'b' (record number 2): the quality string does not have the length of the sequence (8 bases): cut short, or longer than the sequence" "long quality line"
+printf '@a\nACGTACGTAC\n+\nIIIII\n@b\nACGTACGT\n+\nIIIIIIII\n' > shortq.fq
+run 1 "FASTQ, the first record's quality line cut short" -- "$H" embed -m "$M" shortq.fq
+errline "hyenadna embed: shortq.fq: record 'a' (record number 1): the quality string does not have the length of the sequence (10 bases): cut short, or longer than the sequence" "short quality line, the first record named"
+
 # ------------------------------------------------------------------ faidx's own reason when a FASTA cannot be indexed
 printf '>a\nACGTACGT\nACG\nACGTACGT\n' > ragged.fa
 run 1 "embed -r on a FASTA with ragged lines" -- "$H" embed -m "$M" -r a:1-4 ragged.fa
