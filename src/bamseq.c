@@ -141,7 +141,12 @@ int hd_seqin_set_regions(hd_seqin *in, const hd_regions *rs)
     in->idx = sam_index_load(in->fp, in->path);
     hts_set_log_level(lvl);
     if (!in->idx) {
-        hd_set_error(HD_EINPUT, "%s: no index found for the region query (run samtools index %s)", in->disp, in->disp);
+        const htsFormat *f = hts_get_format(in->fp);
+        if (f->format == sam && f->compression == no_compression)   /* samtools index refuses it */
+            hd_set_error(HD_EINPUT, "%s: an uncompressed SAM file cannot be indexed for the region query: convert it "
+                         "to BAM (samtools sort -o FILE.bam %s) and run samtools index on that", in->disp, in->disp);
+        else
+            hd_set_error(HD_EINPUT, "%s: no index found for the region query (run samtools index %s)", in->disp, in->disp);
         return -1;
     }
     char **reg = calloc(rs->n ? rs->n : 1, sizeof *reg);

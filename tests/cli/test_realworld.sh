@@ -113,6 +113,11 @@ run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
 grep -v '^#' "$tmp/out" | cut -f1 > cram.names
 [ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
 
+# ------------------------------------------------------------------ a region of a SAM file: an uncompressed SAM cannot be indexed, say what can
+printf '@HD\tVN:1.6\n@SQ\tSN:q\tLN:400\n' > nobgzf.sam
+run 1 "embed -r on a plain SAM file" -- "$H" embed -m "$M" -r q:1-100 nobgzf.sam
+errline "hyenadna embed: nobgzf.sam: an uncompressed SAM file cannot be indexed for the region query: convert it to BAM (samtools sort -o FILE.bam nobgzf.sam) and run samtools index on that" "plain SAM region"
+
 # ------------------------------------------------------------------ FASTQ qualities not of the sequence's length: named, longer ones not called 'truncated'
 printf '@a\nACGTACGTAC\n+\nIIIIIIIIII\n@b\nACGTACGT\n+\nIIIIIIIIIIIII\n' > longq.fq
 run 1 "FASTQ, a quality line longer than the sequence" -- "$H" embed -m "$M" longq.fq
