@@ -243,6 +243,28 @@ static int resolve_eq(hd_seqin *in, const bam1_t *b)
     return rc;
 }
 
+/* A read on the reverse strand (flag 16) back in the orientation it was sequenced in: SAM stores SEQ on the
+ * reference's forward strand, so a reverse read is its reverse complement there.  samtools fasta/fastq
+ * restore it the same way, so that a BAM and the FASTQ of its reads give the same sequences.  IUPAC codes
+ * are complemented too (R <-> Y, B <-> V, N, S and W as themselves); the case of '=' bases filled in from
+ * the reference is kept, and any other character is left for the tokenizer's check to name. */
+static char complement(char c)
+{
+    static const char from[] = "ACGTRYKMBDHVNSWacgtrykmbdhvnsw", to[] = "TGCAYRMKVHDBNSWtgcayrmkvhdbnsw";
+    const char *p = c ? strchr(from, c) : NULL;
+    return p ? to[p - from] : c;
+}
+
+static void revcomp_read(kstring_t *s)
+{
+    /* i == j at the middle base of an odd length: complemented once */
+    for (size_t i = 0, j = s->l; i < j--; i++) {
+        char a = complement(s->s[i]);
+        s->s[i] = complement(s->s[j]);
+        s->s[j] = a;
+    }
+}
+
 static int next_read(hd_seqin *in, hd_sequnit *u)
 {
     bam1_t *b = in->b;
@@ -289,6 +311,7 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
     in->seq.s[n] = 0;
     in->seq.l = n;
     if (eq && resolve_eq(in, b)) return -1;
+    if (fl & BAM_FREVERSE) revcomp_read(&in->seq);
     u->name = in->name.s;
     u->seq = in->seq.s;
     u->len = n;

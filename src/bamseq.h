@@ -3,8 +3,9 @@
  * from the content (htslib), so pipes work too.  FASTA/FASTQ records are read by seqio.h, with its rules
  * (empty records and repeated names skipped with a warning).
  *
- * Reads are given with the sequence as stored in the file: for a read aligned to the reverse strand
- * that is the reverse complement of the read as sequenced (SAM stores the reference-strand sequence). */
+ * Reads are given as sequenced, as samtools fastq writes them: SEQ as stored, reverse-complemented back for a
+ * read on the reverse strand (flag 16; SAM stores the reference-strand sequence), so that a BAM and the
+ * FASTQ of its reads give the same sequences (hyenadna-embed(1)). */
 #ifndef HD_BAMSEQ_H
 #define HD_BAMSEQ_H
 
@@ -23,7 +24,7 @@ typedef struct {
     const char *chrom;   /* FASTA: the record name; reads: RNAME, or "*" when unplaced */
     int64_t start, end;  /* FASTA: 0, len; reads: 0-based POS and the end of the alignment (0, 0 unplaced) */
     char strand;         /* FASTA '+'; reads '-' when aligned to the reverse strand, else '+' */
-    const char *seq;
+    const char *seq;     /* reads: as sequenced (see above) */
     size_t len;
     uint16_t flag;       /* reads: the SAM flag */
     int mapq;            /* reads: MAPQ */

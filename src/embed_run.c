@@ -242,7 +242,9 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
         hd_window_get(len, w, s, i, &wb, &we);
         int rc;
         if (is_read)
-            rc = add_job(r, hd_sprintf("%s:%" PRId64 "-%" PRId64, u->name, wb + 1, we), u->chrom, u->start, u->end,
+            /* named as the window of a FASTA/FASTQ record of the read's name is (braced when QNAME holds a colon,
+             * as Illumina names do), so that a BAM and the FASTQ of its reads give the same names */
+            rc = add_job(r, hd_region_str(u->name, wb, we), u->chrom, u->start, u->end,
                          u->strand, u->seq + wb, (size_t)(we - wb));
         else
             rc = add_job(r, hd_region_str(u->chrom, u->start + wb, u->start + we), u->chrom, u->start + wb,

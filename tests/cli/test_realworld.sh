@@ -113,6 +113,42 @@ run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
 grep -v '^#' "$tmp/out" | cut -f1 > cram.names
 [ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
 
+# ------------------------------------------------------------------ reads: the same sequences and names from a BAM as from its FASTQ
+# (samtools fastq): a read on the reverse strand (flag 16, SEQ stored reverse-complemented, IUPAC codes too)
+# is embedded as sequenced, windows of a QNAME with colons (Illumina) are braced as those of a FASTQ record
+Q=$(rnd 400 71); rc() { printf '%s' "$1" | rev | tr ACGTRYKMBDHVN TGCAYRMKVHDBN; }
+strand_sam() {   # the SEQ of reads fwd and pr/1 (reverse)
+  printf '@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:q\tLN:400\n'
+  printf 'fwd\t0\tq\t11\t60\t70M\t*\t0\t0\t%s\t*\n' "$1"
+  printf 'M01:5:AB:1:1101:155:13\t16\tq\t101\t60\t5H61M\t*\t0\t0\t%sRYKMB%s\t*\n' "${Q:100:30}" "${Q:135:26}"
+  printf 'pr\t83\tq\t201\t60\t50M\t=\t301\t150\t%s\t*\n' "$2"
+  printf 'pr\t163\tq\t301\t60\t50M\t=\t201\t-150\t%s\t*\n' "${Q:300:50}"
+  printf 'qc\t528\tq\t351\t60\t41M\t*\t0\t0\t%s\t*\n' "${Q:350:41}"
+}
+strand_sam "${Q:10:70}" "${Q:200:50}" > strand.sam
+strand_sam "${Q:10:3}===${Q:16:64}" "${Q:200:40}====${Q:244:6}" > streq.sam
+samtools view -b -o strand.bam strand.sam && samtools fastq strand.bam > strand.fq 2>/dev/null
+[ "$(sed -n 6p strand.fq)" = "$(rc "${Q:100:30}RYKMB${Q:135:26}")" ] && ok || bad "samtools fastq does not reverse-complement: $(sed -n 6p strand.fq)"
+for w in "" "-w 24 -s 20"; do
+  run 0 "embed $w, BAM reads" -- "$H" embed -m "$M" $w strand.bam
+  grep -v '^#' out | cut -f1,6- > bam.rows; grep -v '^#' out | cut -f5 | tr -d '\n' > bam.strands
+  run 0 "embed $w, the same reads as FASTQ" -- "$H" embed -m "$M" $w strand.fq
+  grep -v '^#' out | cut -f1,6- > fq.rows
+  [ -s bam.rows ] && cmp -s bam.rows fq.rows && ok || bad "embed $w: BAM and FASTQ of the same reads differ: $(diff bam.rows fq.rows | cut -c1-60 | head -4)"
+done
+[ "$(cut -f1 bam.rows | grep -c '^{M01:5:AB:1:1101:155:13}:')" -eq 3 ] && ok || bad "read windows braced: $(cut -f1 bam.rows | tr '\n' ' ')"
+[ "$(cut -f1 bam.rows | grep -c '^pr/[12]:')" -eq 6 ] && ok || bad "paired read windows: $(cut -f1 bam.rows | tr '\n' ' ')"
+case $(cat bam.strands) in *-*) ok;; *) bad "the strand column of reverse reads is -: $(cat bam.strands)";; esac
+printf '>q\n%s\n' "$Q" > q.fa
+samtools view -C -T q.fa -o strand.cram strand.sam
+run 0 "embed, FASTQ reads" -- "$H" embed -m "$M" strand.fq; mv out fq.tsv
+run 0 "embed, CRAM reads" -- "$H" embed -m "$M" -T q.fa strand.cram
+[ "$(grep -v '^#' out | cut -f1,6-)" = "$(grep -v '^#' fq.tsv | cut -f1,6-)" ] && ok || bad "CRAM and FASTQ of the same reads differ"
+# '=' bases of a reverse read: filled in from -T on the stored strand, then reverse-complemented
+run 0 "embed, '=' bases of a reverse read" -- "$H" embed -m "$M" -T q.fa streq.sam; mv out eq.tsv
+run 0 "embed, the same reads spelled out" -- "$H" embed -m "$M" strand.sam
+cmp -s eq.tsv out && ok || bad "'=' bases of a reverse read differ from the bases spelled out"
+
 # ------------------------------------------------------------------ a region of a SAM file: an uncompressed SAM cannot be indexed, say what can
 printf '@HD\tVN:1.6\n@SQ\tSN:q\tLN:400\n' > nobgzf.sam
 run 1 "embed -r on a plain SAM file" -- "$H" embed -m "$M" -r q:1-100 nobgzf.sam
