@@ -333,11 +333,32 @@ static int run_block(ctx *x, const piece *pc, size_t a, size_t e)
     hd_vs_span(x->batch, &c, a, e, &lo, &hi);
     if (grow_block(x, n)) return -1;
     char *seq = hd_faidx_fetch(x->fai, x->fasta, name, (int64_t)lo, (int64_t)hi);
-    uint8_t *ids = seq ? malloc(hi - lo) : NULL;
-    if (!ids) { free(seq); if (seq) hd_set_oom(NULL); return -1; }
+    if (!seq) return -1;
+    /* the reference as score-variants reads it (hd_vsref_load): a character that is not a base is the error
+     * every command gives; the bases a score reads are checked against the stretches of codes other than
+     * A, C, G, T, so that a base whose chunk (or masked window) holds an IUPAC code other than N gets no value,
+     * as score-variants leaves it unscored (non-ACGT reference in window) */
+    size_t bad = hd_bases_check(seq, hi - lo);
+    if (bad < hi - lo) {
+        hd_set_bases_error(x->fasta, NULL, name, seq[bad], lo + bad);
+        free(seq);
+        return -1;
+    }
+    for (size_t i = 0; i < hi - lo; i++)
+        if (seq[i] >= 'a' && seq[i] <= 'z') seq[i] -= 32;
+    hd_vs_stretches st = {0};
+    uint8_t *ids = malloc(hi - lo);
+    if (!ids || hd_vs_stretches_build(&st, seq, hi - lo)) {
+        free(seq);
+        free(ids);
+        hd_vs_stretches_free(&st);
+        hd_set_oom("a block of the reference");
+        return -1;
+    }
+    for (size_t i = 0; i < st.n; i++) st.v[i].beg += lo, st.v[i].end += lo;   /* contig coordinates */
     hd_vs_seq_ids(seq, hi - lo, ids);
     free(seq);
-    c.ids = ids, c.off = lo, c.n = hi - lo;
+    c.ids = ids, c.off = lo, c.n = hi - lo, c.stretches = &st;
     int rc = -1;
     for (size_t p = a; p < e; p++) {
         int r = ids[p - lo];
@@ -378,6 +399,7 @@ static int run_block(ctx *x, const piece *pc, size_t a, size_t e)
     rc = 0;
 done:
     hd_vs_batch_clear(x->batch);
+    hd_vs_stretches_free(&st);
     free(ids);
     return rc;
 }
@@ -808,6 +830,7 @@ static int setup_model(ctx *x)
         return EXIT_INPUT;
     }
     x->vo.chunk = (size_t)x->chunk, x->vo.overlap = (size_t)x->overlap, x->vo.window = (size_t)x->window;
+    x->vo.n_token = hd_vs_model_has_n(m);   /* N in what a score reads is read as N (score-variants' rule) */
     x->vo.edist = 0, x->vo.prefix_only = 1;
     return 0;
 }

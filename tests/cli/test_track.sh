@@ -4,7 +4,8 @@
 # start O bases before it), gaps at the first base of a contig (and the last with --rc) and at N, contigs
 # in name order, shards merged equal one run byte for byte (bigWig, bedGraph, tables; empty shards too),
 # identical outputs for 1 and 2 threads, masked and unmasked modes of a masked model and the Evo 2 fixture
-# (byte tokens) equal score-variants', progress on stderr.  (Values against `forward --logits` and the
+# (byte tokens) equal score-variants' (also around IUPAC codes; a reference character that is not a base is an
+# error), progress on stderr.  (Values against `forward --logits` and the
 # bigWig contents: test_track_values.sh.)
 . "$(dirname "$0")/../lib.sh"
 need bgzip tabix
@@ -111,6 +112,29 @@ if [ -s "$E2/model.pt" ]; then
          2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
   [ "$(tab_rows e2.snv.tsv.gz | wc -l)" -eq 3600 ] && [ "$(tab_rows e2.snv.tsv.gz)" = "$want" ] && ok || bad "evo2 SNV table differs from score-variants"
 fi
+
+# ---- IUPAC codes and characters that are not bases in the reference, as score-variants reads them: a base
+# whose chunk (or masked window) holds an IUPAC code other than N gets no value, as score-variants leaves it
+# unscored (track read R as N: values where score-variants has none, and Evo 2 fed 'N' for its byte R); a
+# character that is not a base is the error every command gives (track read it as N, exit 0)
+rec 1 2 | awk '{print substr($0,1,700) "R" substr($0,702,700) "y" tolower(substr($0,1403,30)) "n" substr($0,1434)}' | tr -d '\n' | fa iu > iu.fa
+for m in "$M --chunk 300 --overlap 100" "$M --chunk 300 --overlap 100 --rc" "$T/caduceus-ph --score unmasked --chunk 300 --overlap 100" \
+         "$T/caduceus-ph --score masked -w 64" "$T/evo2-tiny --chunk 256 --overlap 128"; do
+  set -- $m
+  [ -s "$1/config.json" ] || [ -s "$1/model.pt" ] || continue
+  reg=iu:601-1500; case "$m" in *masked\ -w*) reg=iu:661-740;; esac
+  "$H" track -m $m -f iu.fa -r $reg --what llr,logp -o iu 2>>log.txt || { bad "track -m $m on IUPAC codes failed"; continue; }
+  mode=prefix; case "$m" in *--score*) mode=;; esac
+  want=$("$H" score-variants -m $m ${mode:+--score $mode} --all-snvs --no-edist -O t -f iu.fa -r $reg 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6 | awk '$5 != "."')
+  got=$(tab_rows iu.snv.tsv.gz)
+  gaps=$(bgzip -dc iu.snv.tsv.gz | grep -vc '^#' | awk -v r="$reg" '{split(r, a, "[:-]"); print (a[3] - a[2] + 1) * 3 - $1}')
+  [ -n "$got" ] && [ "$got" = "$want" ] && [ "$gaps" -gt 30 ] && ok \
+    || { bad "-m $m: SNV table around IUPAC codes differs from score-variants ($gaps rows missing)"; diff <(echo "$want") <(echo "$got") | head -4; }
+done
+rec 1 1 | awk '{print substr($0,1,450) "5" substr($0,452)}' | tr -d '\n' | fa bad > bad.fa
+"$H" track -m "$M" -f bad.fa -r bad:401-500 --chunk 300 --overlap 100 -o badref 2>err.txt; rc=$?
+[ $rc -eq 1 ] && grep -q "bad.fa: invalid character '5' in record 'bad' at position 451" err.txt && [ -z "$(ls badref.* 2>/dev/null)" ] && ok \
+  || bad "a '5' in the reference: exit $rc, left $(ls badref.* 2>/dev/null), $(cat err.txt)"
 
 # ---- regions files as browsers and bedtools write them: browser/track/# lines, extra columns, CRLF,
 # unsorted and overlapping intervals: each base of their union once, in order; a file with no regions
