@@ -31,7 +31,8 @@ static void usage(FILE *fp)
             "\n"
             "Environment: HF_ENDPOINT [https://huggingface.co], HF_TOKEN (or the token file $HF_HOME/token)\n"
             "for gated repositories, sent to the endpoint only; HF_HOME, HF_HUB_CACHE; HF_HUB_DOWNLOAD_TIMEOUT\n"
-            "(seconds without data before a transfer fails [60]).\n");
+            "(seconds without data before a transfer fails [60]); HF_HUB_OFFLINE=1: no network, the cached\n"
+            "snapshot is printed (as when the Hub cannot be reached), an error when it is not in the cache.\n");
 }
 
 typedef struct {
@@ -129,7 +130,9 @@ int main_pull(int argc, char **argv)
     hd_hub_pull_opts o = {.include = include, .n_include = n_include, .force = force, .retries = retries, .progress = on_progress,
                           .file_done = on_file, .ud = &ps};
     char commit[41];
-    hd_infof("fetching %s/%s@%s from %s", ref.owner, ref.name, ref.revision, hd_hub_endpoint());
+    const char *offvar;
+    if (hd_hub_offline(&offvar)) hd_infof("%s is set: looking for %s/%s@%s in the cache only", offvar, ref.owner, ref.name, ref.revision);
+    else hd_infof("fetching %s/%s@%s from %s", ref.owner, ref.name, ref.revision, hd_hub_endpoint());
     char *snap = hd_hub_pull(&ref, &o, commit);
     if (ps.bar && ps.file) fputc('\n', stderr);   /* a bar cut short by an error */
     if (!snap) {

@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -230,14 +231,13 @@ static char *read_line(const char *path, size_t max)
     return buf;
 }
 
-char *hd_hub_snapshot(const hd_hub_ref *r)
+/* the snapshot folder of r in the cache; `todo` ends the messages (what the user should do) */
+static char *find_snapshot(const hd_hub_ref *r, const char *todo)
 {
-    char cmd[512];
     char *repo = hd_hub_repo_dir(r), *snap = NULL;
     if (!repo) return NULL;
     if (!hd_is_dir(repo)) {
-        hd_set_error(HD_EMODEL, "hf:%s/%s is not in the local cache (no %s): run '%s' first", r->owner, r->name, repo,
-                     pull_cmd(r, cmd, sizeof cmd));
+        hd_set_error(HD_EMODEL, "hf:%s/%s@%s is not in the local cache (no %s): %s", r->owner, r->name, r->revision, repo, todo);
         free(repo);
         return NULL;
     }
@@ -254,19 +254,26 @@ char *hd_hub_snapshot(const hd_hub_ref *r)
     } else if (commit) {
         snap = hd_sprintf("%s/snapshots/%s", repo, commit);
         if (snap && !hd_is_dir(snap)) {
-            hd_set_error(HD_EMODEL, "hf:%s/%s@%s: the cache names commit %s but has no %s: run '%s' again", r->owner,
-                         r->name, r->revision, commit, snap, pull_cmd(r, cmd, sizeof cmd));
+            hd_set_error(HD_EMODEL, "hf:%s/%s@%s: the cache names commit %s but has no %s: %s", r->owner, r->name,
+                         r->revision, commit, snap, todo);
             free(snap);
             snap = NULL;
         }
     } else {
-        hd_set_error(HD_EMODEL, "hf:%s/%s: revision '%s' is not in the local cache (%s): run '%s' first", r->owner,
-                     r->name, r->revision, repo, pull_cmd(r, cmd, sizeof cmd));
+        hd_set_error(HD_EMODEL, "hf:%s/%s: revision '%s' is not in the local cache (%s): %s", r->owner, r->name,
+                     r->revision, repo, todo);
     }
     free(commit);
     free(ref);
     free(repo);
     return snap;
+}
+
+char *hd_hub_snapshot(const hd_hub_ref *r)
+{
+    char cmd[512], todo[600];
+    snprintf(todo, sizeof todo, "run '%s' first", pull_cmd(r, cmd, sizeof cmd));
+    return find_snapshot(r, todo);
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -296,10 +303,44 @@ int hd_hub_is_checkpoint_file(const char *name)
 
 static int is_safetensors_file(const char *name) { return !strchr(name, '/') && has_suffix(name, ".safetensors"); }
 
+/* A file of a snapshot is a link to its blob; a link whose blob is gone (removed by hand, a cache copied without
+ * blobs/) leaves the snapshot incomplete.  Such a config or weights file is an error naming it: passing over it
+ * would open the model without it (another config, another checkpoint) or say only that there is none. */
+static int snapshot_missing_blob(const char *snap, const hd_hub_ref *r, const char *name)
+{
+    char cmd[512], target[PATH_MAX];
+    char *p = hd_sprintf("%s/%s", snap, name);
+    if (!p) return -1;
+    struct stat sb;
+    int missing = lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode) && stat(p, &sb) < 0;
+    ssize_t n = missing ? readlink(p, target, sizeof target - 1) : -1;
+    target[n > 0 ? n : 0] = 0;
+    if (missing)
+        hd_set_error(HD_EMODEL, "the cached snapshot %s of %s/%s is incomplete: '%s' links to %s, which is missing: run "
+                     "'%s' again", snap, r->owner, r->name, name, n > 0 ? target : "nothing", pull_cmd(r, cmd, sizeof cmd));
+    free(p);
+    return missing ? -1 : 0;
+}
+
+static int is_model_file(const char *name)
+{
+    return hd_hub_is_config_file(name) || is_safetensors_file(name) || hd_hub_is_checkpoint_file(name) ||
+           !strcmp(name, "model.safetensors.index.json");
+}
+
 char *hd_hub_snapshot_model(const char *snap, const hd_hub_ref *r)
 {
     char cmd[512];
     int n;
+    DIR *d = opendir(snap);
+    if (d) {
+        struct dirent *e;
+        int bad = 0;
+        while (!bad && (e = readdir(d)))
+            bad = e->d_name[0] != '.' && is_model_file(e->d_name) && snapshot_missing_blob(snap, r, e->d_name);
+        closedir(d);
+        if (bad) return NULL;
+    }
     char *one = NULL, *w = hd_dir_weights(snap, 1, &n, &one);
     if (w) {   /* model.safetensors: the directory itself (its config is found there) */
         size_t ls = strlen(snap);
@@ -448,6 +489,7 @@ typedef struct {
     int aborted;              /* a callback stopped the transfer; the reason is in hd_error */
     int transient;            /* the request failed in a way another try may mend (a cut or stalled transfer) */
     long timeout;             /* seconds without data before a transfer is abandoned */
+    CURLcode res;             /* how the last request ended */
     /* progress */
     const hd_hub_pull_opts *o;
     const char *file;
@@ -617,7 +659,7 @@ static int request(hub_conn *hc, const char *url, int head, int64_t range_from)
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(c, CURLOPT_XFERINFODATA, hc);
     }
-    CURLcode res = curl_easy_perform(c);
+    CURLcode res = hc->res = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     for (struct curl_slist *l = hdr; l; l = l->next) explicit_bzero(l->data, strlen(l->data));   /* the token's copy */
     curl_slist_free_all(hdr);
@@ -699,6 +741,19 @@ static int retry(hub_conn *hc, int rc, int *tries, const char *what)
     else hd_log(HD_LOG_WARN, "%s: HTTP %ld; trying again in %ld s (%d of %d)", what, st, wait, *tries, max);
     if (wait > 0) sleep((unsigned)wait);
     return 1;
+}
+
+/* After the listing failed (rc < 0, or an HTTP error once the tries are spent): is the Hub out of reach (the name
+ * does not resolve, no connection, a transfer cut or stalled) or down (HTTP 429, 500, 502, 503, 504)?  Not a TLS
+ * failure, and not an answer such as 401, 403 or 404, which the cache must not hide. */
+static int unreachable(const hub_conn *hc, int rc)
+{
+    if (rc >= 0) {
+        long st = hc->rs.status;
+        return st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
+    }
+    return !hc->aborted && (hc->transient || hc->res == CURLE_COULDNT_RESOLVE_HOST || hc->res == CURLE_COULDNT_RESOLVE_PROXY ||
+                            hc->res == CURLE_COULDNT_CONNECT || hc->res == CURLE_OPERATION_TIMEDOUT);
 }
 
 /* an HTTP error status as a sentence for the user */
@@ -1189,6 +1244,76 @@ static int wanted(const char *name, int has_st, const hd_hub_pull_opts *o)
     return 0;
 }
 
+int hd_hub_offline(const char **var)
+{
+    const char *n = "HF_HUB_OFFLINE", *v = getenv(n);
+    if (!v || !*v) n = "TRANSFORMERS_OFFLINE", v = getenv(n);   /* read when the first is unset, as huggingface_hub does */
+    if (var) *var = n;
+    return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"));
+}
+
+typedef struct {
+    const hd_hub_ref *r;
+    const char *snap;
+    const hd_hub_pull_opts *o;
+    int *matched;         /* per --include pattern: files of the snapshot it matches */
+} walk_ctx;
+
+/* every file of the snapshot, reported as found in the cache; a link whose blob is gone is an error */
+static int walk_snapshot(walk_ctx *w, const char *rel, int depth)
+{
+    char *dir = *rel ? hd_sprintf("%s/%s", w->snap, rel) : strdup(w->snap);
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        if (dir) hd_set_error(HD_EMODEL, "cannot read %s: %s", dir, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    int ret = 0;
+    struct dirent *e;
+    while (!ret && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *name = *rel ? hd_sprintf("%s/%s", rel, e->d_name) : strdup(e->d_name), *path = name ? hd_sprintf("%s/%s", w->snap, name) : NULL;
+        struct stat sb;
+        if (!path) ret = -1;
+        else if (snapshot_missing_blob(w->snap, w->r, name)) ret = -1;
+        else if (stat(path, &sb) < 0) ret = (hd_set_error(HD_EMODEL, "cannot read %s: %s", path, strerror(errno)), -1);
+        else if (S_ISDIR(sb.st_mode)) ret = depth < 32 ? walk_snapshot(w, name, depth + 1) : 0;
+        else if (S_ISREG(sb.st_mode)) {
+            for (int i = 0; w->o && i < w->o->n_include; i++) w->matched[i] += !fnmatch(w->o->include[i], name, 0);
+            if (w->o && w->o->file_done) w->o->file_done(w->o->ud, name, (uint64_t)sb.st_size, 1);
+        }
+        free(name);
+        free(path);
+    }
+    closedir(d);
+    free(dir);
+    return ret;
+}
+
+/* The snapshot of r as the cache holds it, without the network (HF_HUB_OFFLINE, or a Hub that cannot be
+ * reached): it must open as a model (hd_hub_snapshot_model) and every link in it must reach its blob.  `todo` ends
+ * the message when it is not there.  Which files the revision has cannot be known offline: the folder is taken as
+ * it is, and an --include pattern that matches none of its files is a warning. */
+static char *pull_from_cache(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41], const char *todo)
+{
+    char *snap = find_snapshot(r, todo), *loc = snap ? hd_hub_snapshot_model(snap, r) : NULL;
+    int *matched = o && o->n_include ? calloc((size_t)o->n_include, sizeof *matched) : NULL;
+    walk_ctx w = {r, snap, o, matched};
+    if (!loc || (o && o->n_include && !matched) || walk_snapshot(&w, "", 0)) {
+        if (loc && o && o->n_include && !matched) hd_set_error(HD_EMODEL, "out of memory");
+        free(snap), free(loc), free(matched);
+        return NULL;
+    }
+    for (int i = 0; o && i < o->n_include; i++)
+        if (!matched[i])
+            hd_log(HD_LOG_WARN, "no file of the cached snapshot %s matches --include '%s' (not downloaded: the Hub is not used)",
+                   snap, o->include[i]);
+    snprintf(commit, 41, "%s", strrchr(snap, '/') + 1);
+    free(loc), free(matched);
+    return snap;
+}
+
 char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41])
 {
     hub_conn hc = {0};
@@ -1199,11 +1324,15 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
     size_t n_items = 0;
     const char *ep = endpoint_raw();
 
-    const char *off = getenv("HF_HUB_OFFLINE");
-    if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes") || !strcasecmp(off, "on"))) {
-        hd_set_error(HD_EINPUT, "HF_HUB_OFFLINE is set: downloading needs the network (-m hf:%s/%s reads the cache without it)",
-                     r->owner, r->name);
-        return NULL;
+    const char *offvar;
+    if (hd_hub_offline(&offvar)) {   /* the cached snapshot, as huggingface_hub gives it offline */
+        if (o && o->force) {
+            hd_set_error(HD_EINPUT, "--force downloads again, but %s is set: the network is not used", offvar);
+            return NULL;
+        }
+        char todo[200];
+        snprintf(todo, sizeof todo, "%s is set, so it cannot be downloaded (unset it to download)", offvar);
+        return pull_from_cache(r, o, commit, todo);
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) { hd_set_error(HD_EMODEL, "libcurl cannot start"); return NULL; }
     hc.o = o;
@@ -1245,8 +1374,19 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
         rc = fetch(&hc, listurl, 0, 2, 0, &final);
         hc.body = NULL;
     } while ((rc < 0 || hc.rs.status != 200) && retry(&hc, rc, &tries, what));
-    if (rc < 0) goto fail;
-    if (hc.rs.status != 200) { http_error(&hc, r, NULL, final); goto fail; }
+    if (rc >= 0 && hc.rs.status != 200) http_error(&hc, r, NULL, final);
+    if ((rc < 0 || hc.rs.status != 200) && unreachable(&hc, rc) && !(o && o->force)) {
+        /* the Hub cannot be reached or is down: the cached snapshot of the revision, as huggingface_hub gives */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", hd_error());
+        if ((snap = pull_from_cache(r, o, commit, ""))) {
+            hd_log(HD_LOG_WARN, "%s: %s; using the cached snapshot %s (commit %s), which may not be the revision's latest",
+                   what, why, snap, commit);
+            goto fail;
+        }
+        hd_set_error(HD_EMODEL, "%s", why);
+    }
+    if (rc < 0 || hc.rs.status != 200) goto fail;
     json_error_t je;
     root = list.data ? json_loadb(list.data, list.n, JSON_REJECT_DUPLICATES, &je) : NULL;
     const char *sha = json_string_value(json_object_get(root, "sha"));

@@ -44,7 +44,8 @@ char *hd_hub_snapshot(const hd_hub_ref *r);
 
 /* What hd_model_open should open for a snapshot: the folder itself when it holds model.safetensors, else its
  * one weights file (a single .safetensors, else pytorch_model.bin, else a single .ckpt/.pt/.pth/.bin).
- * malloc'd, or NULL with an HD_EMODEL error. */
+ * malloc'd, or NULL with an HD_EMODEL error -- also when a config or weights file of the snapshot is a link to a
+ * blob that is gone (the message names it), rather than opening the model without it. */
 char *hd_hub_snapshot_model(const char *snapshot, const hd_hub_ref *r);
 
 /* "OWNER/REPO[@REVISION]" → the location to open, from the cache only (hd_hub_snapshot + hd_hub_snapshot_model). */
@@ -78,9 +79,17 @@ typedef struct {
  * $HF_ENDPOINT (default https://huggingface.co) and the token ($HF_TOKEN, else the file $HF_TOKEN_PATH or
  * $HF_HOME/token), sent only to the endpoint's own scheme, host and port.  TLS certificates are verified.
  * A transfer that brings no data for $HF_HUB_DOWNLOAD_TIMEOUT seconds (default 60) fails (see o->retries).
+ * Offline (hd_hub_offline), or when the listing cannot be had because the Hub is out of reach or answers 429/5xx
+ * (a warning then), the revision's snapshot already in the cache is returned, as huggingface_hub does; o->force
+ * rules that out.  Its files are reported through o->file_done as cached.
  * Returns the snapshot folder (malloc'd) and fills commit; NULL with an HD_EMODEL error (network, HTTP,
- * checksum, file system) or HD_EINPUT (a bad name, from the user or the server). */
+ * checksum, file system, not cached while offline) or HD_EINPUT (a bad name, from the user or the server;
+ * o->force while offline). */
 char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41]);
+
+/* Is the network off limits ($HF_HUB_OFFLINE, else $TRANSFORMERS_OFFLINE: 1, true, yes or on)?  *var (may be NULL)
+ * names the variable read.  hd_hub_pull then returns the cached snapshot instead of asking the Hub. */
+int hd_hub_offline(const char **var);
 
 /* The endpoint pull would use (for messages): $HF_ENDPOINT without trailing '/', or the public Hub. */
 const char *hd_hub_endpoint(void);

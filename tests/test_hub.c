@@ -163,13 +163,32 @@ Test(hub, resolve_from_cache)
     put(p, "x");
     cr_assert_null(hd_hub_resolve("o/pt"));
     cr_assert(strstr(hd_error(), "2 weight files"), "%s", hd_error());
+    /* a link whose blob is gone is an error naming it, not a checkpoint passed over for the other one */
     snprintf(p, sizeof p, "%s/models--o--pt/snapshots/" C1 "/b.pt", d);
     unlink(p);
     cr_assert_eq(symlink("../../blobs/missing", p), 0);
+    cr_assert_null(hd_hub_resolve("o/pt"));
+    cr_assert_eq(hd_error_kind(), HD_EMODEL);
+    cr_assert(strstr(hd_error(), "'b.pt' links to ../../blobs/missing, which is missing"), "%s", hd_error());
+    cr_assert(strstr(hd_error(), "hyenadna pull o/pt"), "%s", hd_error());
+    unlink(p);
     loc = hd_hub_resolve("o/pt");
     cr_assert_not_null(loc, "%s", hd_error());
     cr_assert(strstr(loc, "/a.ckpt"), "%s", loc);
     free(loc);
+    /* the same for a config whose blob is gone (the model opened without it said 'no config.json beside it') */
+    snprintf(p, sizeof p, "%s/models--o--pt/snapshots/" C1 "/config.json", d);
+    cr_assert_eq(symlink("../../blobs/gone", p), 0);
+    cr_assert_null(hd_hub_resolve("o/pt"));
+    cr_assert(strstr(hd_error(), "'config.json' links to ../../blobs/gone"), "%s", hd_error());
+    unlink(p);
+    /* a file the model does not read (a README) may be gone */
+    snprintf(p, sizeof p, "%s/models--o--pt/snapshots/" C1 "/README.md", d);
+    cr_assert_eq(symlink("../../blobs/gone", p), 0);
+    loc = hd_hub_resolve("o/pt");
+    cr_assert_not_null(loc, "%s", hd_error());
+    free(loc);
+    unlink(p);
     snprintf(p, sizeof p, "%s/models--o--pt/snapshots/" C1 "/w.safetensors", d);
     put(p, "x");
     loc = hd_hub_resolve("o/pt");
@@ -182,6 +201,82 @@ Test(hub, resolve_from_cache)
     cr_assert_null(hd_hub_resolve("o/empty"));
     cr_assert(strstr(hd_error(), "no weights"), "%s", hd_error());
 
+    rm_rf(d);
+    free(d);
+    clear_env();
+}
+
+static int done_files;
+static void count_done(void *ud, const char *file, uint64_t size, int cached)
+{
+    (void)ud, (void)file, (void)size;
+    cr_assert_eq(cached, 1);
+    done_files++;
+}
+
+/* HF_HUB_OFFLINE: pull gives the cached snapshot without the network (the endpoint is a closed port), resolving a
+ * branch through refs/ and a commit directly; not in the cache: an error naming the repository, the revision and
+ * where it was looked for */
+Test(hub, offline_pull_uses_the_cache)
+{
+    clear_env();
+    char *d = tmp_dir();
+    setenv("HF_HUB_CACHE", d, 1);
+    setenv("HF_ENDPOINT", "http://127.0.0.1:1", 1);
+    unsetenv("TRANSFORMERS_OFFLINE");
+    sh("mkdir -p %s/models--o--st/blobs %s/models--o--st/snapshots/" C1 " %s/models--o--st/refs", d);
+    char p[1024], want[1024];
+    snprintf(p, sizeof p, "%s/models--o--st/blobs/aaaa", d);
+    put(p, "weights");
+    snprintf(p, sizeof p, "%s/models--o--st/snapshots/" C1 "/model.safetensors", d);
+    cr_assert_eq(symlink("../../blobs/aaaa", p), 0);
+    snprintf(p, sizeof p, "%s/models--o--st/refs/v1", d);
+    put(p, C1);
+    snprintf(want, sizeof want, "%s/models--o--st/snapshots/" C1, d);
+
+    static const char *const revs[] = {"v1", C1, NULL};
+    for (int i = 0; revs[i]; i++)
+        for (int var = 0; var < 2; var++) {   /* HF_HUB_OFFLINE, or TRANSFORMERS_OFFLINE when it is unset */
+            setenv(var ? "TRANSFORMERS_OFFLINE" : "HF_HUB_OFFLINE", var ? "1" : "true", 1);
+            if (var) unsetenv("HF_HUB_OFFLINE");
+            cr_assert(hd_hub_offline(NULL));
+            hd_hub_ref r = {"o", "st", (char *)revs[i]};
+            hd_hub_pull_opts o = {.file_done = count_done};
+            char commit[41] = "";
+            done_files = 0;
+            char *snap = hd_hub_pull(&r, &o, commit);
+            cr_assert_not_null(snap, "@%s: %s", revs[i], hd_error());
+            cr_assert_str_eq(snap, want);
+            cr_assert_str_eq(commit, C1);
+            cr_assert_eq(done_files, 1);
+            free(snap);
+            unsetenv("TRANSFORMERS_OFFLINE");
+        }
+    setenv("HF_HUB_OFFLINE", "1", 1);
+    hd_hub_ref r = {"o", "st", "main"};
+    char commit[41];
+    cr_assert_null(hd_hub_pull(&r, NULL, commit));
+    cr_assert_eq(hd_error_kind(), HD_EMODEL);
+    cr_assert(strstr(hd_error(), "o/st") && strstr(hd_error(), "'main'") && strstr(hd_error(), d) &&
+              strstr(hd_error(), "HF_HUB_OFFLINE"), "%s", hd_error());
+    hd_hub_ref none = {"o", "none", "main"};
+    cr_assert_null(hd_hub_pull(&none, NULL, commit));
+    cr_assert(strstr(hd_error(), "o/none@main") && strstr(hd_error(), d) && strstr(hd_error(), "HF_HUB_OFFLINE"), "%s", hd_error());
+    hd_hub_pull_opts force = {.force = 1};
+    r.revision = "v1";
+    cr_assert_null(hd_hub_pull(&r, &force, commit));
+    cr_assert_eq(hd_error_kind(), HD_EINPUT);
+    /* a snapshot whose blob is gone is not given */
+    snprintf(p, sizeof p, "%s/models--o--st/blobs/aaaa", d);
+    unlink(p);
+    cr_assert_null(hd_hub_pull(&r, NULL, commit));
+    cr_assert(strstr(hd_error(), "'model.safetensors' links to ../../blobs/aaaa, which is missing"), "%s", hd_error());
+    setenv("HF_HUB_OFFLINE", "0", 1);   /* set but false: TRANSFORMERS_OFFLINE is not read */
+    setenv("TRANSFORMERS_OFFLINE", "1", 1);
+    cr_assert(!hd_hub_offline(NULL));
+    unsetenv("HF_HUB_OFFLINE");
+    unsetenv("TRANSFORMERS_OFFLINE");
+    unsetenv("HF_ENDPOINT");
     rm_rf(d);
     free(d);
     clear_env();

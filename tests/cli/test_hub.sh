@@ -36,7 +36,7 @@ PYEOF
 # ---------------------------------------------------------------- repositories of the stand-in hub
 R=$W/root/test
 mkdir -p "$R"
-for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc; do
+for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc tagged; do
   mkdir -p "$R/$r"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/model.safetensors" "$R/$r/"
 done
 cp "$T/hyenadna-tiny/README.md" "$R/tiny/"
@@ -57,6 +57,7 @@ echo '{"stall": ["model.safetensors"]}' > "$R/stall.json"
 echo '{"bad_etag": ["model.safetensors"]}' > "$R/badetag.json"
 echo '{"relative_redirect": true}' > "$R/relred.json"
 echo '{"listing_elsewhere": true}' > "$R/elsewhere.json"
+echo '{"tags": {"v1": "main"}}' > "$R/tagged.json"
 if [ -d "$T/evo2-tiny" ]; then   # an Evo 2 repository: the .pt, its YAML and Hugging Face's own config.json
   mkdir -p "$R/evo2"; cp "$T/evo2-tiny/model.pt" "$T/evo2-tiny/config.yml" "$R/evo2/"
   echo '{"_name_or_path": "arcinstitute/evo2_7b", "model_type": "stripedhyena2"}' > "$R/evo2/config.json"
@@ -134,12 +135,33 @@ check "... naming the pull command" 'echo "$err" | grep -q "hyenadna pull test/a
 run info -m hf:test/tiny@v9
 check "a revision not in the cache names the pull command with it" '[ $rc -eq 2 ] && echo "$err" | grep -q "hyenadna pull test/tiny@v9"'
 run pull test/tiny
-check "pull with the server down: exit 2, a network error" '[ $rc -eq 2 ] && echo "$err" | grep -qi "network error"'
-HF_HUB_OFFLINE=1 run pull test/tiny
-check "pull with HF_HUB_OFFLINE=1: exit 1, says so" '[ $rc -eq 1 ] && echo "$err" | grep -q "HF_HUB_OFFLINE"'
+check "pull with the server down: the cached snapshot, with a warning naming the network error ($err)" '[ $rc -eq 0 ] && [ "$out" = "$repo/snapshots/$commit" ] && echo "$err" | grep -qi "network error" && echo "$err" | grep -q "using the cached snapshot"'
+run pull test/absent
+check "... a repository that is not cached: exit 2, a network error" '[ $rc -eq 2 ] && echo "$err" | grep -qi "network error" && [ -z "$out" ]'
 run models
 check "models runs without the network" '[ $rc -eq 0 ]'
 start_server
+
+# ---------------------------------------------------------------- HF_HUB_OFFLINE: the cache, never the server
+run pull test/tagged@v1
+tcommit=$(cat "$W/cache/models--test--tagged/refs/v1" 2>/dev/null)
+check "pull at a tag writes refs/v1 ($err)" '[ $rc -eq 0 ] && [[ "$tcommit" =~ ^[0-9a-f]{40}$ ]] && [ "$out" = "$W/cache/models--test--tagged/snapshots/$tcommit" ]'
+: > "$W/log"
+HF_HUB_OFFLINE=1 run pull test/tiny
+check "HF_HUB_OFFLINE=1: pull prints the cached snapshot ($err)" '[ $rc -eq 0 ] && [ "$out" = "$repo/snapshots/$commit" ]'
+HF_HUB_OFFLINE=1 run pull test/tagged@v1
+check "... a tag, through refs/v1 ($err)" '[ $rc -eq 0 ] && [ "$out" = "$W/cache/models--test--tagged/snapshots/$tcommit" ]'
+HF_HUB_OFFLINE=1 run pull "test/tiny@$commit"
+check "... a commit ($err)" '[ $rc -eq 0 ] && [ "$out" = "$repo/snapshots/$commit" ]'
+TRANSFORMERS_OFFLINE=1 run pull test/tiny
+check "... TRANSFORMERS_OFFLINE=1 as well ($err)" '[ $rc -eq 0 ] && [ "$out" = "$repo/snapshots/$commit" ]'
+HF_HUB_OFFLINE=1 run pull test/tiny@v9
+check "... a revision not in the cache: exit 2 naming the repository, the revision, the cache and the variable" '[ $rc -eq 2 ] && [ -z "$out" ] && echo "$err" | grep "test/tiny" | grep "v9" | grep "$W/cache/models--test--tiny" | grep -q "HF_HUB_OFFLINE"'
+HF_HUB_OFFLINE=1 run pull test/resume
+check "... a repository not in the cache: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep "test/resume" | grep -q "$W/cache/models--test--resume"'
+HF_HUB_OFFLINE=1 run pull --force test/tiny
+check "... --force: exit 1, names the variable" '[ $rc -eq 1 ] && echo "$err" | grep -q -- "--force.*HF_HUB_OFFLINE"'
+check "... and the server was never asked" '[ ! -s "$W/log" ]'
 
 # ---------------------------------------------------------------- an interrupted download resumes
 : > "$W/log"
@@ -292,6 +314,8 @@ HF_HUB_CACHE=$C run forward -m hf:hand/built --logits -o "$W/hand.st" "$T/hyenad
 check "a hand-built huggingface_hub cache is read ($err)" '[ $rc -eq 0 ] && same_tensors "$W/direct.st" "$W/hand.st"'
 HF_HUB_CACHE=$C run info -m hf:hand/built@refs/pr/1
 check "... at a nested ref (refs/pr/1)" '[ $rc -eq 0 ]'
+HF_HUB_CACHE=$C HF_HUB_OFFLINE=1 run pull hand/built@refs/pr/1
+check "... and by pull under HF_HUB_OFFLINE ($err)" '[ $rc -eq 0 ] && [ "$out" = "$hr/snapshots/$c1" ]'
 unset HF_HUB_CACHE
 HF_HOME=$W/home2 run info -m hf:hand/built
 check "without HF_HUB_CACHE the cache is \$HF_HOME/hub (absent: exit 2)" '[ $rc -eq 2 ] && echo "$err" | grep -q "$W/home2/hub/models--hand--built"'
@@ -301,7 +325,7 @@ check "... and found there" '[ $rc -eq 0 ]'
 mkdir -p "$C/models--LongSafari--hyenadna-tiny-1k-seqlen-hf"; cp -a "$hr/." "$C/models--LongSafari--hyenadna-tiny-1k-seqlen-hf/"
 rm -f "$hr/blobs/$st"
 HF_HUB_CACHE=$C run info -m hf:hand/built
-check "a snapshot whose blob is gone: exit 2" '[ $rc -eq 2 ]'
+check "a snapshot whose blob is gone: exit 2 naming the link and the blob ($err)" '[ $rc -eq 2 ] && echo "$err" | grep -qF "incomplete: '"'"'model.safetensors'"'"' links to ../../blobs/$st, which is missing"'
 
 # ---------------------------------------------------------------- the catalogue
 HF_HUB_CACHE=$C run models
