@@ -833,6 +833,7 @@ typedef struct {
     int64_t from;         /* the Range start asked for (0: none) */
     int started;
     int spoilt;           /* the server sent more than it announced: the partial file is not kept */
+    int write_errno;      /* writing the file failed (a full disk): not the server's fault */
 } blob_sink;
 
 static int to_blob(void *ud, const http_resp *rs, const char *d, size_t n)
@@ -866,12 +867,13 @@ static int to_blob(void *ud, const http_resp *rs, const char *d, size_t n)
         ssize_t w = write(s->fd, d + off, n - off);
         if (w < 0) {
             if (errno == EINTR) continue;
+            s->write_errno = errno;
             hd_set_error(HD_EMODEL, "cannot write the download: %s", strerror(errno));
             return -1;
         }
         off += (size_t)w;
+        s->have += (uint64_t)w;   /* what the file holds, also when a later write fails (the count reported) */
     }
-    s->have += n;
     return 0;
 }
 
@@ -1080,6 +1082,12 @@ static int fetch_blob(hub_conn *hc, const hd_hub_ref *r, const char *repo, const
             snprintf(why, sizeof why, "%s", hd_error());
             unlink(part);
             hd_set_error(HD_EMODEL, "downloading '%s' of %s/%s: %s (the download was removed)", it->name, r->owner, r->name, why);
+            goto done;
+        }
+        if (rc < 0 && s.write_errno) {
+            hd_set_error(HD_EMODEL, "downloading '%s' of %s/%s: cannot write %s: %s (%llu of %llu bytes kept; run the "
+                         "command again to resume)", it->name, r->owner, r->name, part, strerror(s.write_errno),
+                         (unsigned long long)s.have, (unsigned long long)it->size);
             goto done;
         }
         if (rc < 0 && retry(hc, rc, &tries, what)) continue;   /* resumed from s.have */

@@ -36,7 +36,7 @@ PYEOF
 # ---------------------------------------------------------------- repositories of the stand-in hub
 R=$W/root/test
 mkdir -p "$R"
-for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc tagged; do
+for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc tagged full; do
   mkdir -p "$R/$r"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/model.safetensors" "$R/$r/"
 done
 cp "$T/hyenadna-tiny/README.md" "$R/tiny/"
@@ -240,6 +240,13 @@ check "a body longer than announced: exit 2" '[ $rc -eq 2 ] && echo "$err" | gre
 check "... the partial file is removed" '! ls "$W/cache/models--test--long"/blobs/*.incomplete >/dev/null 2>&1'
 run pull test/huge
 check "an absurd header block: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "header block"'
+# a write that fails under way (a full disk; here the file size limit, its signal ignored so that write fails)
+( trap '' XFSZ; ulimit -f 501; "$H" pull --retries 0 test/full >"$W/out" 2>"$W/err" ); rc=$?; err=$(cat "$W/err")
+part=$(ls "$W/cache/models--test--full"/blobs/*.incomplete 2>/dev/null | head -1)
+check "a download whose file cannot be written: exit 2 naming the partial file and why ($err)" '[ $rc -eq 2 ] && [ -n "$part" ] && echo "$err" | grep -qF "cannot write $part: File too large"'
+check "... the bytes it says it kept are what the file holds" 'echo "$err" | grep -qF "($(stat -c %s "$part") of $(stat -c %s "$T/hyenadna-tiny/model.safetensors") bytes kept"'
+run pull test/full
+check "... and the next pull resumes it ($err)" '[ $rc -eq 0 ] && [ "$(sha "$W/cache/models--test--full/blobs/$st")" = "$st" ] && [ ! -e "$part" ]'
 
 # ---------------------------------------------------------------- a gated repository
 : > "$W/log"
