@@ -366,6 +366,33 @@ Test(evo2, fixture_bf16)
     hd_model_close(m);
 }
 
+/* bf16 on 1 and 2 threads at lengths whose last block of positions holds 1 to 4 of them (L mod 256, the GEMM's
+ * position block): 2 threads split the unembedding's 512 outputs' two panels into blocks of positions, 1 thread
+ * does not; the tail block must take the packed kernel as the whole call does, not the decoding steps' dot
+ * products (hd_cpu_bf16_gemv), whose sums are in another order (they differed from 1 thread at 257 and 513) */
+Test(evo2, bf16_threads_bit_identical)
+{
+    hd_backend *b1 = hd_backend_cpu_new(1), *b2 = hd_backend_cpu_new(2);
+    if (!(b1->precisions & HD_PREC_BF16)) {
+        hd_backend_free(b1);
+        hd_backend_free(b2);
+        cr_skip_test("this processor lacks AVX512_BF16: the CPU backend refuses bf16");
+    }
+    cr_assert_eq(hd_backend_set_precision(b1, "bf16"), 0, "%s", hd_error());
+    cr_assert_eq(hd_backend_set_precision(b2, "bf16"), 0, "%s", hd_error());
+    hd_model *m = open_fixture();
+    size_t V = (size_t)m->n_logits, lens[] = {257, 260, 513};
+    for (int i = 0; i < 3; i++) {
+        size_t L = lens[i];
+        float *a = mixed_logits(m, b1, L, 7, 3), *b = mixed_logits(m, b2, L, 7, 3);
+        cr_assert_eq(memcmp(a, b, L * V * sizeof(float)), 0, "bf16, %zu tokens: 1 and 2 threads differ", L);
+        free(a); free(b);
+    }
+    hd_backend_free(b1);
+    hd_backend_free(b2);
+    hd_model_close(m);
+}
+
 /* the large matrices are used in place, BF16, from the mapped checkpoint */
 Test(evo2, bf16_weights_stay_mapped)
 {

@@ -68,8 +68,8 @@ static void zero_block(float *Yb, size_t ldy, int ycm, size_t mb, size_t pn)
 /* --precision bf16 (docs/models.md §6.9): each panel of LIN_PANEL weight rows packed once for the bf16 kernel
  * (AMX tiles where present, else VDPBF16PS; bf16.c) — stored BF16 weights as they are, float32 weights
  * rounded to nearest even — and run against the positions, rounded to bf16, with fp32 sums.  For AMX the
- * positions are packed once, for all panels.  A few positions (cached decoding) take the weights unpacked
- * (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
+ * positions are packed once, for all panels.  A call of a few positions (cached decoding) takes the weights
+ * unpacked (hd_cpu_bf16_gemv).  The panels are the tasks; when there are too few for the
  * threads, blocks of positions too (the panel then packed once per task).  The kernels' sums do not depend on
  * the tasks, so neither do the results.  A task without memory for its panel runs in fp32.  The packed
  * positions are the backend's (hd_cpu_xpack; same_x: the previous call's, HD_LIN_SAME_X), the panels each
@@ -94,8 +94,10 @@ static void linear_bf16(hd_backend *be, const float *X, size_t M, size_t K, size
             size_t m0 = blk * mstep, mb = M - m0 < mstep ? M - m0 : mstep;
             const float *Xb = xcm ? X + m0 : X + m0 * ldx;
             float *Yb = ycm ? Y + n0 * ldy + m0 : Y + m0 * ldy + n0;
-            if (zero && !(Xp && Wp && mb > HD_CPU_BF16_GEMV_M)) zero_block(Yb, ldy, ycm, mb, pn);
-            if (mb <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
+            if (zero && !(Xp && Wp)) zero_block(Yb, ldy, ycm, mb, pn);
+            /* the call's M, not the block's: a last block of a few positions (2+ threads split positions, 1 does
+             * not) takes the packed kernel too, whose sums do not depend on the blocks; the gemv's would */
+            if (M <= HD_CPU_BF16_GEMV_M) {   /* decoding: the weights as they are, no packing */
                 const void *Wn = wbf16 ? (const void *)((const uint16_t *)W + n0 * K) : (const void *)((const float *)W + n0 * K);
                 if (!hd_cpu_bf16_gemv(xcm != 0, ycm != 0, mb, pn, K, Xb, ldx, Wn, wbf16, Yb, ldy)) continue;
             } else if (Wp) {
