@@ -160,23 +160,30 @@ int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-int hd_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+int hd_parse_double_in(const char *opt, const char *s, double lo, double hi, int lo_open, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    /* decimal only: strtod also takes hexadecimal ("0x10" = 16), which no user means */
+    /* decimal only: strtod also takes hexadecimal ("0x10" = 16), which no user means; nan and inf are not
+     * numbers, but a decimal beyond the largest double (ERANGE, ±HUGE_VAL) is one out of range, and one below
+     * the smallest (ERANGE, 0 or subnormal) is that value */
     int hex = strpbrk(s, "xX") != NULL;
-    if (!*s || *end || errno || !isfinite(v) || hex) {
+    if (!*s || *end || (errno && errno != ERANGE) || isnan(v) || (isinf(v) && errno != ERANGE) || hex) {
         hd_errorf("option %s: '%s' is not a number", opt, s);
         return -1;
     }
-    if (v < lo || v > hi) {
-        hd_errorf("option %s: %g is out of range [%g, %g]", opt, v, lo, hi);
+    if (isinf(v) || (lo_open ? v <= lo : v < lo) || v > hi) {   /* named as given: %g rounds 1.0000001 to 1 */
+        hd_errorf("option %s: %s is out of range %c%g, %g]", opt, s, lo_open ? '(' : '[', lo, hi);
         return -1;
     }
-    *out = v;
+    *out = v == 0 ? 0.0 : v;   /* -0 is 0 */
     return 0;
+}
+
+int hd_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return hd_parse_double_in(opt, s, lo, hi, 0, out);
 }
 
 static int exists(const char *p)

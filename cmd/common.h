@@ -58,6 +58,8 @@ void hd_progress_end(hd_progress *p);
 /* Strict integer/float option parsing: the whole string, within [lo, hi]; an error names the option. */
 int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int hd_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+/* the same within (lo, hi] when lo_open */
+int hd_parse_double_in(const char *opt, const char *s, double lo, double hi, int lo_open, double *out);
 
 /* The model to use: the -m argument, else $HYENADNA_MODEL, else the bundled default model
  * (next to the binary in a build tree, or under the installed data directory). */

@@ -283,11 +283,7 @@ static int parse_args(int argc, char **argv, args *a)
             a->smp.top_k = (int)v;
             break;
         case OPT_TOPP:
-            if (hd_parse_double("--top-p", optarg, 0, 1, &a->smp.top_p)) return -1;
-            if (a->smp.top_p <= 0) {
-                hd_errorf("option --top-p: %g is out of range (0, 1]", a->smp.top_p);
-                return -1;
-            }
+            if (hd_parse_double_in("--top-p", optarg, 0, 1, 1, &a->smp.top_p)) return -1;
             break;
         case OPT_SEED:
             if (parse_seed(optarg, &a->seed)) return -1;

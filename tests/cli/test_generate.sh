@@ -112,6 +112,27 @@ expect 1 "-n overflowing" -- "$H" generate -m "$tiny" -n 99999999999999999999 "$
 has "$tmp/err" "option --num-bases: 99999999999999999999 is out of range" "-n overflowing: out of range"
 expect 1 "--temperature in hexadecimal" -- "$H" generate -m "$tiny" --temperature 0x10 "$tmp/prompts.fa"
 has "$tmp/err" "option --temperature: '0x10' is not a number" "--temperature 0x10 refused"
+# a number out of range is named as given (1.0000001 printed as %g read '1 is out of range [0, 1]'), also
+# beyond the largest double (1e400 was 'not a number'); one below the smallest (1e-400) is that number, 0;
+# --top-p's range is (0, 1] for 0 and 1.5 alike
+expect 1 "--top-p just above 1" -- "$H" generate -m "$tiny" --top-p 1.0000001 "$tmp/prompts.fa"
+has "$tmp/err" "option --top-p: 1.0000001 is out of range (0, 1]$" "--top-p 1.0000001 named as given"
+expect 1 "--top-p 1.5" -- "$H" generate -m "$tiny" --top-p 1.5 "$tmp/prompts.fa"
+has "$tmp/err" "option --top-p: 1.5 is out of range (0, 1]$" "--top-p 1.5: the range (0, 1]"
+expect 1 "--top-p 1e-400" -- "$H" generate -m "$tiny" --top-p 1e-400 "$tmp/prompts.fa"
+has "$tmp/err" "option --top-p: 1e-400 is out of range (0, 1]$" "--top-p 1e-400: a number, out of range"
+expect 1 "--temperature 1e400" -- "$H" generate -m "$tiny" --temperature 1e400 "$tmp/prompts.fa"
+has "$tmp/err" "option --temperature: 1e400 is out of range \\[0, 1e+06\\]$" "--temperature 1e400: out of range"
+expect 1 "--temperature inf" -- "$H" generate -m "$tiny" --temperature inf "$tmp/prompts.fa"
+has "$tmp/err" "option --temperature: 'inf' is not a number" "--temperature inf: not a number"
+# a temperature below the smallest double is 0: greedy, as is -0, recorded as 0 in the header
+expect 0 "--temperature 1e-400" -- "$H" generate -m "$tiny" -n 20 --temperature 1e-400 "$tmp/prompts.fa"
+seqs "$tmp/out" >"$tmp/t400"
+has "$tmp/out" "^>p1 .* temperature=0 " "--temperature 1e-400 is 0"
+expect 0 "--temperature -0" -- "$H" generate -m "$tiny" -n 20 --temperature -0 "$tmp/prompts.fa"
+has "$tmp/out" "^>p1 .* temperature=0 " "--temperature -0 is recorded as 0"
+expect 0 "--temperature 0" -- "$H" generate -m "$tiny" -n 20 --temperature 0 "$tmp/prompts.fa"
+[ "$(seqs "$tmp/out")" = "$(cat "$tmp/t400")" ] && ok || bad "--temperature 1e-400 is not greedy"
 expect 0 "--help" -- "$H" generate --help
 has "$tmp/out" "Usage: hyenadna generate" "--help"
 
