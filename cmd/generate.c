@@ -77,6 +77,8 @@ static uint64_t random_seed(void)
     return s;
 }
 
+#define GEN_BUF 4096   /* new bases buffered before they are written */
+
 /* the options */
 typedef struct {
     hd_common_opts co;
@@ -97,7 +99,7 @@ typedef struct {
     int32_t acgt[4];         /* token ids of A, C, G, T */
     char desc[1024];         /* the header description */
     float *logits, *logits0; /* [n_logits]: the current step's, the prompt's last */
-    char *bases;             /* [n] */
+    char *bases;             /* [GEN_BUF]: new bases on their way to the output */
     hd_progress pg;
     uint64_t prompts, made;  /* prompts done, bases generated (for the progress line) */
     int status;              /* of an empty prompt met by the reader's skip hook */
@@ -136,17 +138,21 @@ static hd_decoder *prefill(gen *g, const hd_seqrec *rec, const int32_t *ids, siz
     return d;
 }
 
-/* Sample `sample` of a prompt: n bases → g->bases, from decoder d (prefilled, consumed).  0, or the exit
- * status. */
-static int sample_one(gen *g, const hd_seqrec *rec, hd_decoder *d, long n, long sample)
+/* Sample `sample` of a prompt: n bases from decoder d (prefilled, consumed), written after `col` bases already
+ * on the line as they are drawn, GEN_BUF at a time, so that a model without a maximum length (an sLSTM stack)
+ * needs no memory for -n.  0, or the exit status. */
+static int sample_one(gen *g, const hd_seqrec *rec, hd_decoder *d, long n, long sample, size_t *col)
 {
     hd_rng r;
     hd_rng_stream(&r, g->a->seed, (uint64_t)rec->index, (uint64_t)sample);
     double t1 = hd_now();
     memcpy(g->logits, g->logits0, (size_t)g->m->n_logits * sizeof(float));
+    size_t nb = 0;
     for (long i = 0; i < n; i++) {
         int b = hd_sample_base(g->logits, g->acgt, &g->a->smp, &r);
-        g->bases[i] = "ACGT"[b];
+        g->bases[nb++] = "ACGT"[b];
+        if ((nb == GEN_BUF || i + 1 == n) && put_bases(g->o, g->bases, nb, col)) return hd_fail();
+        if (nb == GEN_BUF) nb = 0;
         hd_progress_update(&g->pg, g->prompts, ++g->made);
         if (i + 1 < n && hd_decoder_step(d, g->acgt[b], g->logits)) {
             hd_errorf("record %s: %s", rec->name, hd_error());
@@ -172,15 +178,14 @@ static int generate_samples(gen *g, const hd_seqrec *rec, const int32_t *ids, si
         else if (d0->fork) {
             if (!(d = hd_decoder_fork(d0))) { status = hd_fail(); break; }
         } else if (!(d = prefill(g, rec, ids, P, cap, &status))) break;
-        if ((status = sample_one(g, rec, d, n, k))) break;
-        hd_decoder_free(d);
-        d = NULL;
         size_t col = 0;
         int w = samples > 1 ? hd_out_printf(g->o, ">%s_s%ld %s\n", rec->name, k + 1, g->desc)
                                : hd_out_printf(g->o, ">%s %s\n", rec->name, g->desc);
-        if (w < 0 || (g->a->with_prompt && put_bases(g->o, rec->seq, rec->len, &col)) ||
-            put_bases(g->o, g->bases, (size_t)n, &col) || (col && hd_out_write(g->o, "\n", 1) < 0))
-            status = hd_fail();
+        if (w < 0 || (g->a->with_prompt && put_bases(g->o, rec->seq, rec->len, &col))) { status = hd_fail(); break; }
+        if ((status = sample_one(g, rec, d, n, k, &col))) break;
+        hd_decoder_free(d);
+        d = NULL;
+        if (col && hd_out_write(g->o, "\n", 1) < 0) status = hd_fail();
     }
     hd_decoder_free(d);
     hd_decoder_free(d0);
@@ -326,10 +331,8 @@ static int setup(gen *g)
     for (char *p = g->desc; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
     if (!(g->be = hd_open_backend(&a->co))) return hd_exit_status(hd_error_kind());
-    /* a model with a maximum length makes at most that many new bases per prompt (generate_record stops
-     * there): -n beyond it must not ask for memory it will never use */
-    size_t nb = (size_t)a->n;
-    if (m->max_len > 0 && nb > (size_t)m->max_len) nb = (size_t)m->max_len;
+    /* the new bases are written as they come, GEN_BUF at a time: -n asks for no memory */
+    size_t nb = (size_t)a->n < GEN_BUF ? (size_t)a->n : GEN_BUF;
     if (!(g->logits = hd_alloc((size_t)m->n_logits * sizeof(float), "the logits")) ||
         !(g->logits0 = hd_alloc((size_t)m->n_logits * sizeof(float), "the logits")) ||
         !(g->bases = hd_alloc(nb, "the new bases")))

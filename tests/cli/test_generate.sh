@@ -102,6 +102,16 @@ expect 0 "-n 2^40 stops at the maximum length" -- "$H" generate -m "$tiny" -n 10
 has "$tmp/err" "record near: generation stops at the model's maximum length of 1026 tokens: 7 of 1099511627776 new bases" "-n 2^40 stop message"
 [ "$(seqs "$tmp/out" | wc -c)" -eq 7 ] && ok || bad "-n 2^40: 7 bases up to the maximum length"
 
+# a model without a maximum length (the causal sLSTM twin) writes its bases as they are drawn: -n 2^40 needs no
+# memory for them (it failed at once with 'out of memory ... the new bases', exit 2); head ends the run
+timeout 300 "$H" generate -m "$tmp/xs" -n 1099511627776 --seed 1 "$tmp/prompts.fa" 2>"$tmp/err" | head -c 20000 >"$tmp/out"
+[ "$(wc -c <"$tmp/out")" -eq 20000 ] && ok || { bad "-n 2^40 without a maximum length: $(wc -c <"$tmp/out") bytes"; head -3 "$tmp/err"; }
+[ "$(grep -c '^>' "$tmp/out")" -eq 1 ] && has "$tmp/out" "^>p1 " "-n 2^40: the first record" || bad "-n 2^40: one record"
+awk 'NR > 1 && NR < 300 { if (length($0) != 60 || $0 !~ /^[ACGT]+$/) bad = 1 } END { exit bad }' "$tmp/out" && ok || bad "-n 2^40: lines of 60 bases"
+# the bases as they are written are those of a run that ends (buffered 4,096 at a time: past one buffer)
+expect 0 "-n 5000 without a maximum length" -- "$H" generate -m "$tmp/xs" -n 5000 --seed 1 "$tmp/prompts.fa"
+[ "$(seqs "$tmp/out" | cut -c1-5000)" = "$(timeout 300 "$H" generate -m "$tmp/xs" -n 1099511627776 --seed 1 "$tmp/prompts.fa" 2>/dev/null | head -c 6000 | sed 1d | tr -d '\n' | cut -c1-5000)" ] && ok || bad "-n 2^40: the first 5000 bases differ from -n 5000"
+
 # options
 for o in "--top-k 5" "--top-k 0" "--top-p 0" "--top-p 1.5" "--temperature -1" "-n 0" "--num-samples 0" "--seed -3" "--seed x"; do
   # shellcheck disable=SC2086
