@@ -25,15 +25,19 @@ void hd_base_probs(const float *logits, const int32_t ids[4], const hd_sampling 
             int t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
         }
     int keep = s->top_k > 0 && s->top_k < 4 ? s->top_k : 4;
-    if (s->top_p < 1) {
-        double cum = 0;
-        for (int i = 0; i < keep; i++) {
-            cum += p[ord[i]];
-            if (cum >= s->top_p) { keep = i + 1; break; }
-        }
-    }
     tot = 0;
     for (int i = 0; i < keep; i++) tot += p[ord[i]];
+    if (s->top_p < 1) {
+        /* the nucleus of the top-k bases' distribution renormalised, as the reference samplers filter
+         * (top-k first, then top-p over the softmax of what is left) */
+        double cum = 0;
+        for (int i = 0; i < keep; i++) {
+            cum += p[ord[i]] / tot;
+            if (cum >= s->top_p) { keep = i + 1; break; }
+        }
+        tot = 0;
+        for (int i = 0; i < keep; i++) tot += p[ord[i]];
+    }
     for (int i = keep; i < 4; i++) p[ord[i]] = 0;
     for (int i = 0; i < keep; i++) p[ord[i]] /= tot;
 }

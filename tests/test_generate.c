@@ -335,6 +335,16 @@ Test(sampler, probabilities)
     s.top_p = 0.3;
     hd_base_probs(lg, ACGT, &s, p);
     cr_assert(p[1] == 1);
+    /* top-k then top-p over the top-k renormalised: C and T hold 0.42 each of C, T, A (0.39 of all four), so
+     * 0.8 needs only C and T (A was kept when the nucleus summed the unrenormalised probabilities: 0.77) */
+    s = (hd_sampling){1.0, 3, 0.8};
+    hd_base_probs(lg, ACGT, &s, p);
+    cr_assert(p[0] == 0 && p[2] == 0, "A %g G %g", p[0], p[2]);
+    cr_assert_float_eq(p[1], 0.5, 1e-12);
+    s.top_p = 0.85;   /* 0.845 < 0.85: A too, renormalised over the three */
+    hd_base_probs(lg, ACGT, &s, p);
+    cr_assert_float_eq(p[0], exp(1) / (exp(1) + 2 * exp(2)), 1e-12);
+    cr_assert(p[2] == 0);
 }
 
 Test(sampler, streams)
