@@ -3,6 +3,8 @@
 #include "common.h"
 
 #include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <htslib/hts.h>
 #include <signal.h>
 #include <stdio.h>
@@ -118,8 +120,25 @@ static void tune_environment(char **argv)
     execv("/proc/self/exe", argv);   /* on failure, carry on as we are */
 }
 
+/* A standard stream the caller closed (`2>&-`, `>&-`, `<&-`: a pipeline or daemon that runs tools without them)
+ * gets /dev/null opened the wrong way round, so that using it fails (EBADF) and the next file opened cannot
+ * take its number: with standard error closed, the output file became descriptor 2 and the warnings were
+ * written into it; with standard output closed, the output meant for it went to an input's descriptor. */
+static void standard_streams_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);   /* the lowest free number: fd itself */
+        if (n >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    standard_streams_open();
     tune_environment(argv);
     if (argc < 2) {
         usage(stderr);

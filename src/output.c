@@ -160,11 +160,21 @@ void hd_out_unpend_dir(const char *dir) { unpend_in(pending_dir, 8, dir); }
 int hd_out_pend_file(const char *path) { return pend_in(pending_in_dir, HD_MAX_PENDING, path); }
 void hd_out_unpend_file(const char *path) { unpend_in(pending_in_dir, HD_MAX_PENDING, path); }
 
+/* The signals that end a run (Ctrl-C, a scheduler's kill or warning signal, a lost terminal, a CPU-time limit)
+ * remove the temporaries first.  A signal the caller ignores stays ignored, as POSIX shells and nohup expect:
+ * `nohup hyenadna ... &` must outlive its terminal, and a job a script starts in the background must not die of
+ * the terminal's Ctrl-C.  The file-size limit (ulimit -f, a batch system's h_fsize) fails the write with EFBIG,
+ * so that the error names the output and the temporaries go, instead of SIGXFSZ killing the run (hyenadna(1)
+ * EXIT STATUS). */
 void hd_out_install_signal_cleanup(void)
 {
-    signal(SIGINT, on_fatal_signal);
-    signal(SIGTERM, on_fatal_signal);
-    signal(SIGHUP, on_fatal_signal);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGXCPU};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        signal(sigs[i], on_fatal_signal);
+    }
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 int hd_out_in_place(const char *path)
@@ -189,6 +199,12 @@ hd_outfile *hd_out_open(const char *path, int text)
     int fd;
     if (!strcmp(path, "-")) {
         fd = dup(STDOUT_FILENO);
+        int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+        if (fd >= 0 && fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {   /* closed by the caller (cmd/main.c) */
+            close(fd);
+            fd = -1;
+            errno = EBADF;
+        }
         if (fd < 0) { hd_set_error(HD_ERESOURCE, "cannot write to standard output: %s", strerror(errno)); goto fail; }
     } else if (hd_out_in_place(path)) {
         /* a device or a pipe: no temporary name, and never a rename over it */

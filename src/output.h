@@ -24,7 +24,8 @@ int hd_out_printf(hd_outfile *o, const char *fmt, ...) __attribute__((format(pri
 int hd_out_close(hd_outfile *o);            /* flush, close, rename; 0 on success */
 void hd_out_abort(hd_outfile *o);           /* discard; nothing is left under the final name */
 
-/* Remove every pending temporary file when SIGINT/SIGTERM/SIGHUP arrive. */
+/* Remove every pending temporary file when SIGINT/SIGTERM/SIGHUP (and the other signals that end a run)
+ * arrive; signals the caller ignores stay ignored; SIGXFSZ is ignored (the write fails instead). */
 void hd_out_install_signal_cleanup(void);
 
 /* A temporary directory a command fills (convert's OUT.tmp.XXXXXX) and the files inside it, removed on a

@@ -117,6 +117,42 @@ if python3 "$S/tests/make_big_ckpt.py" "$HY/model.safetensors" "$tmp/big.pt" 600
   rm -f "$tmp/big.pt"
 else bad "make_big_ckpt.py failed"; fi
 
+# a signal the caller ignores stays ignored (nohup's SIGHUP; SIGINT of a job a script starts in the
+# background): the run goes on to its end instead of dying with its temporaries removed
+ignored() {   # SIGNAL
+  local o=$tmp/ign.$1; mkdir -p "$o"
+  ( trap '' "$1"; exec "$H" embed -@1 -m "$HY" -o "$o/x.tsv" "$tmp/big.fa" 2>"$tmp/err" ) & local pid=$! i
+  for i in $(seq 100); do [ -n "$(ls -A "$o")" ] && break; sleep 0.05; done
+  kill -"$1" $pid 2>/dev/null; wait $pid; local rc=$?
+  if [ $rc -eq 0 ] && [ "$(grep -c '^b' "$o/x.tsv" 2>/dev/null)" = 400 ]; then ok
+  else bad "SIG$1 ignored by the caller: exit $rc, $(ls -A "$o")"; fi
+}
+ignored HUP
+ignored INT
+# a file-size limit (ulimit -f, a batch system's h_fsize): a write error naming the output, exit 2, nothing
+# left (SIGXFSZ killed the run with its temporary file in place)
+mkdir -p "$tmp/fsz"
+( ulimit -f 20; exec "$H" embed -@1 -m "$HY" -o "$tmp/fsz/x.tsv" "$tmp/big.fa" 2>"$tmp/err" ); rc=$?
+if [ $rc -eq 2 ] && grep -q "x.tsv: write failed: File too large" "$tmp/err" && [ -z "$(ls -A "$tmp/fsz")" ]; then ok
+else bad "embed past ulimit -f: exit $rc, left '$(ls -A "$tmp/fsz")': $(head -2 "$tmp/err")"; fi
+
+# ------------------------------------------------------------------ closed standard streams
+# (a daemon or pipeline that runs tools without them): with standard error closed, a warning must not land
+# in the output file (which took descriptor 2); with standard output closed, the output meant for it is an
+# error naming it, exit 2; with standard input closed, '-' is a read error
+printf '>s1\nACGTACGTAGCTAGCTAGCATCGATCGA\n>empty\n\n>s2\nGGGCCCATATATCGCG\n' > "$tmp/withempty.fa"
+"$H" embed -m "$HY" -o "$tmp/closed2.tsv" - < "$tmp/withempty.fa" 2>&-; rc=$?
+if [ $rc -eq 0 ] && [ "$(head -c 5 "$tmp/closed2.tsv")" = "#name" ] && ! grep -q "warning" "$tmp/closed2.tsv"; then ok
+else bad "embed 2>&-: exit $rc, output starts '$(head -c 60 "$tmp/closed2.tsv")'"; fi
+for c in "embed -m $HY" "forward -m $HY" "classify -m $HY --method centroid -t $tmp/train.fa" "generate -m $HY -n 5 --seed 1"; do
+  $H $c "$tmp/withempty.fa" >&- 2>"$tmp/err"; rc=$?
+  if [ $rc -eq 2 ] && grep -q "standard output.*Bad file descriptor" "$tmp/err"; then ok
+  else bad "${c%% *} >&-: exit $rc: $(head -2 "$tmp/err")"; fi
+done
+"$H" embed -m "$HY" - <&- >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "standard input" "$tmp/err" && [ ! -s "$tmp/out" ]; then ok
+else bad "embed - <&-: exit $rc: $(head -2 "$tmp/err")"; fi
+
 # ------------------------------------------------------------------ an output never replaces an input
 # (the output is renamed over its final name when complete: `-o in.fa in.fa` read the input, then replaced it)
 replaces() {   # DESCRIPTION FILE -- command (FILE is both an input and the output)
