@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 KHASH_MAP_INIT_STR(hd_cid, int)
@@ -170,27 +171,88 @@ static void catch_end(logcatch *c, char *out, size_t n)
     free(c->buf);
 }
 
-/* A missing .fai (and .gzi of a bgzip FASTA) is built under temporary names and renamed into place, so that
- * jobs started side by side on one reference (the pieces of a scattered workflow) never read the half-written
- * index of another: each either finds the whole file or builds its own.  Failures are left to fai_load,
- * which then builds in place or explains. */
-static void build_index_atomically(const char *path)
+/* An index file that is missing or older than the FASTA it indexes (the reference was replaced: its offsets
+ * would read other bases, even header lines, as the sequence) is to be built.  Older by whole seconds, as
+ * htslib's rule for the other indexes ("the index file is older than the data file"): files copied together
+ * within one second are not told apart. */
+static int index_stale(const struct stat *fa, const char *idx, int *exists)
 {
+    struct stat sb;
+    *exists = stat(idx, &sb) == 0;
+    return !*exists || sb.st_mtime < fa->st_mtime;
+}
+
+/* Build the index of `path` under temporary names made from fai and gzi (hd_out_tmpname: in their folder,
+ * removed on a fatal signal); *tfai and *tgzi get the names.  0 built; -1 the files cannot be created
+ * (hd_error says why); -2 fai_build3 failed (the FASTA cannot be indexed). */
+static int index_build_tmp(const char *path, int bgz, const char *fai, const char *gzi, char **tfai, char **tgzi)
+{
+    *tgzi = NULL;
+    *tfai = hd_out_tmpname(fai);
+    if (*tfai && bgz && !(*tgzi = hd_out_tmpname(gzi))) hd_out_discard(*tfai), *tfai = NULL;
+    if (!*tfai) return -1;
+    if (fai_build3(path, *tfai, *tgzi) == 0) return 0;
+    hd_out_discard(*tgzi), *tgzi = NULL;
+    hd_out_discard(*tfai), *tfai = NULL;
+    return -2;
+}
+
+/* A missing .fai (and .gzi of a bgzip FASTA), or one older than the FASTA, is built under temporary names and
+ * renamed into place, so that jobs started side by side on one reference (the pieces of a scattered workflow)
+ * never read the half-written index of another: each either finds the whole file or builds its own.  When
+ * it cannot be written beside the FASTA (a read-only reference folder or container mount), it is built in
+ * $TMPDIR for this run only, with a warning (note): *tfai and *tgzi are then its names, to load and remove.
+ * 0: load the index beside the FASTA (or from *tfai); -1 + hd_error: it cannot be built anywhere.  A FASTA
+ * that cannot be indexed is left to fai_load, which then explains. */
+static int build_index_atomically(const char *path, char **tfai, char **tgzi, char *note, size_t nnote)
+{
+    *tfai = *tgzi = NULL;
+    note[0] = 0;
     char *fai = hd_sprintf("%s.fai", path), *gzi = hd_sprintf("%s.gzi", path);
-    if (fai && gzi && access(fai, F_OK)) {
-        htsFile *f = hts_open(path, "r");
-        int bgz = f && hts_get_format(f)->compression == bgzf;
-        if (f) hts_close(f);
-        char *tfai = f ? hd_out_tmpname(fai) : NULL, *tgzi = bgz && tfai ? hd_out_tmpname(gzi) : NULL;
-        if (tfai && (!bgz || tgzi) && fai_build3(path, tfai, tgzi) == 0) {
-            if (tgzi && access(gzi, F_OK)) hd_out_commit(tgzi, gzi), tgzi = NULL;   /* keep a .gzi that is there */
-            hd_out_commit(tfai, fai), tfai = NULL;
+    struct stat fa;
+    htsFile *f = fai && gzi && stat(path, &fa) == 0 ? hts_open(path, "r") : NULL;
+    int bgz = f && hts_get_format(f)->compression == bgzf, rc = 0, r;
+    if (f) hts_close(f);
+    int fai_there = 0, gzi_there = 0;
+    int fai_stale = f && index_stale(&fa, fai, &fai_there), gzi_stale = bgz && index_stale(&fa, gzi, &gzi_there);
+    /* the index file found older than the FASTA, if any */
+    const char *old = fai_there && fai_stale ? fai : gzi_there && gzi_stale ? gzi : NULL;
+    char *a, *b;
+    if (!f || !(fai_stale || gzi_stale)) {
+        /* there, and as new as the FASTA */
+    } else if ((r = index_build_tmp(path, bgz, fai, gzi, &a, &b)) == 0) {
+        if (b && (!gzi_there || gzi_stale)) hd_out_commit(b, gzi), b = NULL;   /* keep a .gzi that is good */
+        hd_out_discard(b);
+        hd_out_commit(a, fai);
+        if (old) snprintf(note, nnote, "%s is older than the FASTA file: rebuilt", old);
+    } else if (r == -1) {   /* no file can be made beside the FASTA: one for this run in $TMPDIR */
+        char here[512];
+        snprintf(here, sizeof here, "%s", hd_error());
+        const char *td = getenv("TMPDIR");
+        if (!td || !*td) td = "/tmp";
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        char *xfai = hd_sprintf("%s/%s.fai", td, base), *xgzi = hd_sprintf("%s/%s.gzi", td, base);
+        if (!xfai || !xgzi) {
+            hd_set_oom(NULL);
+            rc = -1;
+        } else if ((r = index_build_tmp(path, bgz, xfai, xgzi, tfai, tgzi)) == 0) {
+            snprintf(note, nnote, "%s%s%s: the index is built in %s for this run only (index the FASTA where the "
+                     "index can be written to keep it)", old ? old : "", old ? " is older than the FASTA file; " : "",
+                     here, td);
+        } else {
+            char there[512];
+            snprintf(there, sizeof there, "%s", r == -1 ? hd_error() : "the FASTA cannot be indexed");
+            hd_set_error(HD_ERESOURCE, "%s: no index can be written: %s%s%s; in $TMPDIR: %s", path,
+                         old ? old : "", old ? " is older than the FASTA file; " : "", here, there);
+            rc = -1;
         }
-        hd_out_discard(tgzi);
-        hd_out_discard(tfai);
+        free(xfai);
+        free(xgzi);
     }
+    if (rc == 0) hd_clear_error();
     free(fai);
     free(gzi);
+    return rc;
 }
 
 faidx_t *hd_faidx_open(const char *path)
@@ -205,14 +267,18 @@ faidx_t *hd_faidx_open(const char *path)
     }
     if (hd_out_note_input(path)) return NULL;
     logcatch lc;
-    char why[512];
+    char why[512], note[1024];
+    char *tfai, *tgzi;
     catch_begin(&lc);
-    build_index_atomically(path);
+    int built = build_index_atomically(path, &tfai, &tgzi, note, sizeof note);
     errno = 0;
-    faidx_t *fai = fai_load(path);
+    faidx_t *fai = built < 0 ? NULL : tfai ? fai_load3(path, tfai, tgzi, 0) : fai_load(path);
     int err = errno;
     catch_end(&lc, why, sizeof why);
-    if (!fai) {
+    hd_out_discard(tgzi);   /* read whole by fai_load3 */
+    hd_out_discard(tfai);
+    if (fai && note[0]) hd_log(HD_LOG_WARN, "%s: %s", path, note);
+    if (!fai && built == 0) {
         htsFile *f = hts_open(path, "r");
         int gz = f && hts_get_format(f)->compression == gzip;
         if (f) hts_close(f);

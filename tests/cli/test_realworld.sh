@@ -228,7 +228,7 @@ if q multi | grep -Eq '^-?[0-9.e+-]+,\.$'; then ok; else bad "multi-allelic A>x,
 if q flankN | grep -Eq '^-?[0-9.e+-]+$'; then ok; else bad "N in the flanks is read as N (the model has an N token): '$(q flankN)'"; fi
 has "$tmp/err" "7 records: 2 scored, 5 passed through unscored (4 non-ACGT allele, 1 non-ACGT reference in window)" "non-ACGT counts"
 has "$tmp/err" "5 left unscored (4 non-ACGT, 1 non-ACGT reference in window)" "non-ACGT ALT allele counts"
-printf '>1\nACGTACGTAC\n>2\nACGT5ACGTA\n' > digit.fa
+# (digit.fa of the invalid-bases section above, indexed there)
 vh 1 2 > digit.vcf; printf '2\t2\t.\tC\tG\t.\t.\t.\n' >> digit.vcf
 run 1 "score-variants, a digit in the reference" -- "$H" score-variants -m "$M" -f digit.fa -o d.vcf digit.vcf
 errline "hyenadna score-variants: digit.fa: invalid character '5' in record '2' at position 5" "the reference's bad base, as embed says it"

@@ -210,4 +210,46 @@ for k in 1 2 3; do
   if [ "$(cat "$tmp/par/ref$k.fa.fai")" = "$(printf 'chr1\t1200\t6\t60\t61')" ]; then ok; else bad "ref$k.fa.fai built by jobs side by side: $(cat "$tmp/par/ref$k.fa.fai")"; fi
 done
 
+# ------------------------------------------------------------------ an index older than its FASTA is rebuilt
+# (the reference replaced after it was indexed: htslib read other bases, even header lines, through the old
+# offsets), with a warning naming it; an index as new as its FASTA is kept as it is
+mkdir -p "$tmp/stale" "$tmp/fresh"
+printf '>c1\nACGTACGTAC\nGGGGGGGGGG\n>c2\nTTTTTTTTTT\n' > "$tmp/stale/r.fa"
+"$H" embed -m "$HY" -r c1:1-5 -o /dev/null "$tmp/stale/r.fa" 2>/dev/null
+awk 'BEGIN{srand(4); for(r=1;r<=3;r++){printf ">c%d\n", r; for(l=0;l<r+1;l++){s=""; for(i=0;i<50;i++) s=s substr("ACGT",int(rand()*4)+1,1); print s}}}' > "$tmp/stale/r.fa"
+touch -d '2 hours ago' "$tmp/stale/r.fa.fai"
+cp "$tmp/stale/r.fa" "$tmp/fresh/r.fa"
+"$H" embed -m "$HY" -r c1:1-100,c3 -o "$tmp/fresh.tsv" "$tmp/fresh/r.fa" 2>/dev/null
+"$H" embed -m "$HY" -r c1:1-100,c3 -o "$tmp/stale.tsv" "$tmp/stale/r.fa" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && cmp -s "$tmp/fresh.tsv" "$tmp/stale.tsv" && cmp -s "$tmp/fresh/r.fa.fai" "$tmp/stale/r.fa.fai" &&
+   grep -q "warning: .*r.fa.fai is older than the FASTA file: rebuilt" "$tmp/err"; then ok
+else bad "embed over a FASTA newer than its .fai: exit $rc: $(head -2 "$tmp/err")"; fi
+"$H" embed -m "$HY" -r c2 -o /dev/null "$tmp/stale/r.fa" 2>"$tmp/err"
+if [ ! -s "$tmp/err" ]; then ok; else bad "an index as new as its FASTA: $(head -2 "$tmp/err")"; fi
+
+# ------------------------------------------------------------------ a reference in a read-only folder
+# (a shared reference, a container's read-only mount) without its index: the index is built in $TMPDIR for
+# the run, with a warning naming the index that could not be written, and removed after it; with $TMPDIR
+# unwritable too, an error naming both.  Run as another user when root (whom permissions do not stop).
+as_user() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; else "$@"; fi; }
+mkdir -p "$tmp/rodir" "$tmp/rotmp"
+cp "$tmp/ref.fa" "$tmp/rodir/ref.fa"; bgzip -c "$tmp/ref.fa" > "$tmp/rodir/refz.fa.gz" 2>/dev/null || rm -f "$tmp/rodir/refz.fa.gz"
+chmod 755 "$tmp"; chmod 555 "$tmp/rodir"; chmod 777 "$tmp/rotmp"
+if as_user test -x "$H" -a -r "$HY/config.json" -a -r "$tmp/ref.fa" 2>/dev/null && ! as_user test -w "$tmp/rodir" 2>/dev/null; then
+  "$H" embed -m "$HY" -r chr1:200-400 -o "$tmp/ro.want" "$tmp/ref.fa" 2>/dev/null
+  for f in ref.fa refz.fa.gz; do
+    [ -s "$tmp/rodir/$f" ] || continue
+    TMPDIR=$tmp/rotmp as_user "$H" embed -m "$HY" -r chr1:200-400 "$tmp/rodir/$f" > "$tmp/ro.got" 2>"$tmp/err"; rc=$?
+    if [ $rc -eq 0 ] && cmp -s "$tmp/ro.want" "$tmp/ro.got" && grep -q "warning: .*rodir/$f.fai': Permission denied: the index is built in .*rotmp" "$tmp/err" &&
+       [ -z "$(ls -A "$tmp/rotmp")" ] && [ "$(ls -A "$tmp/rodir" | wc -l)" = "$(ls "$tmp/rodir" | wc -l)" ]; then ok
+    else bad "$f in a read-only folder: exit $rc, left '$(ls -A "$tmp/rotmp")': $(head -2 "$tmp/err")"; fi
+    TMPDIR=$tmp/rodir as_user "$H" embed -m "$HY" -r chr1:200-400 "$tmp/rodir/$f" > "$tmp/ro.got" 2>"$tmp/err"; rc=$?
+    if [ $rc -eq 2 ] && grep -q "rodir/$f: no index can be written: .*rodir/$f.fai.*Permission denied; in \$TMPDIR: " "$tmp/err" && [ ! -s "$tmp/ro.got" ]; then ok
+    else bad "$f in a read-only folder, TMPDIR read-only: exit $rc: $(head -2 "$tmp/err")"; fi
+  done
+else
+  echo "note: read-only folder checks not run (no other user to run as, or it cannot read the build)"
+fi
+chmod 755 "$tmp/rodir"; chmod 700 "$tmp"
+
 finish "test_robust:"
