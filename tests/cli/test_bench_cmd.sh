@@ -174,4 +174,33 @@ elif [ -n "$alive" ]; then bad "bench killed: its child $child still running (st
 elif [ $brc -ne 143 ] || [ -e "$tmp/killed.tsv" ]; then bad "bench killed: exit $brc, or output left"
 else ok; fi
 
+# the FFTW wisdom cache (hyenadna(1) HYENADNA_FFTW_WISDOM), on a made HyenaDNA long enough for transforms of
+# 65,536 points: written whole under its name, nothing beside it; a path that cannot be written (a directory,
+# a folder that cannot be made) costs nothing else and leaves nothing (a directory left 'DIR.PID.tmp' beside
+# it); two runs side by side both succeed; HOME unset is the home of the password database
+if "$(dirname "$H")/bench/make_model" -d 8 -n 1 -f 16 -L 33000 -s 3 "$tmp/longm" >/dev/null 2>&1; then
+  awk 'BEGIN{srand(2); s=""; for(i=0;i<33000;i++) s=s substr("ACGT",int(rand()*4)+1,1); printf ">long\n%s\n", s}' > "$tmp/long.fa"
+  mkdir -p "$tmp/wis/isdir"
+  unset HYENADNA_FFT_PLANNER
+  HYENADNA_FFTW_WISDOM=$tmp/wis/isdir expect 0 "forward, wisdom path a directory" -- "$H" forward -@1 -m "$tmp/longm" -o /dev/null "$tmp/long.fa"
+  if [ "$(ls -A "$tmp/wis")" = isdir ] && [ -z "$(ls -A "$tmp/wis/isdir")" ]; then ok; else bad "wisdom path a directory: left $(ls -A "$tmp/wis")"; fi
+  touch "$tmp/wis/afile"
+  HYENADNA_FFTW_WISDOM=$tmp/wis/afile/sub/w expect 0 "forward, wisdom under a file" -- "$H" forward -@1 -m "$tmp/longm" -o /dev/null "$tmp/long.fa"
+  empty "$tmp/err" "forward, wisdom under a file: stderr"
+  for j in 1 2; do
+    ( HYENADNA_FFTW_WISDOM=$tmp/wis/new/w "$H" forward -@1 -m "$tmp/longm" -o "$tmp/wf$j.st" "$tmp/long.fa" 2>"$tmp/werr$j"; echo $? > "$tmp/wrc$j" ) &
+  done
+  wait
+  # (not compared: a measured plan and the estimated one round differently)
+  if [ "$(cat "$tmp/wrc1" "$tmp/wrc2")" = "$(printf '0\n0')" ] && [ -s "$tmp/wf1.st" ] && [ -s "$tmp/wf2.st" ]; then ok; else bad "two runs sharing a new wisdom file: $(cat "$tmp/werr1" "$tmp/werr2" | head -2)"; fi
+  if [ "$(ls -A "$tmp/wis/new")" = w ] && grep -q "fftw" "$tmp/wis/new/w"; then ok; else bad "wisdom written by two runs: $(ls -A "$tmp/wis/new")"; fi
+  HYENADNA_FFTW_WISDOM=$tmp/wis/new/w expect 0 "bench with the wisdom" -- "$H" bench -L 64 -r 1 -@ 1
+  has "$tmp/out" "wisdom $tmp/wis/new/w (present)" "the written wisdom is found"
+else bad "make_model (bench tools built with hyenadna) failed"; fi
+home=$(getent passwd "$(id -u)" | cut -d: -f6)
+if [ -n "$home" ]; then
+  env -u HOME -u XDG_CACHE_HOME -u HYENADNA_FFTW_WISDOM "$H" bench -L 64 -r 1 -@ 1 > "$tmp/out" 2>"$tmp/err"
+  has "$tmp/out" "wisdom $home/.cache/hyenadna/fftw3f.wisdom" "HOME unset: the password database's home"
+fi
+
 finish test_bench_cmd

@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -461,16 +462,20 @@ static unsigned large_planner(void) { return !strcmp(planner_env(), "patient") ?
 
 static const char *wisdom_path(void)
 {
-    static char path[4096];
+    static char *path;
     static int done;
     if (!done) {
         done = 1;
         const char *w = getenv("HYENADNA_FFTW_WISDOM"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-        if (w && *w) snprintf(path, sizeof path, "%s", w);
-        else if (x && *x) snprintf(path, sizeof path, "%s/hyenadna/fftw3f.wisdom", x);
-        else if (h && *h) snprintf(path, sizeof path, "%s/.cache/hyenadna/fftw3f.wisdom", h);
+        if (!h || !*h) {   /* HOME unset (some batch systems): the user's home, as the Hub cache finds it */
+            struct passwd *pw = getpwuid(getuid());
+            h = pw ? pw->pw_dir : NULL;
+        }
+        if (w && *w) path = hd_sprintf("%s", w);
+        else if (x && *x) path = hd_sprintf("%s/hyenadna/fftw3f.wisdom", x);
+        else if (h && *h) path = hd_sprintf("%s/.cache/hyenadna/fftw3f.wisdom", h);
     }
-    return path[0] ? path : NULL;
+    return path;
 }
 
 static void wisdom_load(void)
@@ -482,23 +487,42 @@ static void wisdom_load(void)
     if (p) fftwf_import_wisdom_from_filename(p);   /* absent or unreadable: plans are measured */
 }
 
-/* Write the wisdom next to its final name, then rename: a concurrent run never reads half a file. */
+/* Write the wisdom beside its final name under a name of its own (mkstemp: runs on other hosts sharing the
+ * folder, whose process ids may be alike, never write one file), then rename: a concurrent run never reads
+ * half a file.  A cache that cannot be written (a read-only or missing home, a path that is a directory) is
+ * left alone, and nothing is left beside it: the run does not need it. */
 static void wisdom_save(void)
 {
     const char *p = wisdom_path();
     if (!p) return;
-    char dir[4096], tmp[4200];
-    snprintf(dir, sizeof dir, "%s", p);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
+    char *dir = hd_sprintf("%s", p), *tmp = NULL;
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash && slash != dir) {
         *slash = 0;
         for (char *q = dir + 1; *q; q++)
             if (*q == '/') { *q = 0; mkdir(dir, 0755); *q = '/'; }
         mkdir(dir, 0755);
+        *slash = '/';
     }
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
-    if (fftwf_export_wisdom_to_filename(tmp)) rename(tmp, p);
-    else unlink(tmp);
+    const char *base = slash ? slash + 1 : p;
+    if (dir && (tmp = hd_sprintf("%.*s.%s.tmp.XXXXXX", slash ? (int)(slash + 1 - dir) : 0, dir, base))) {
+        int fd = mkstemp(tmp);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (fd >= 0) {
+            mode_t um = umask(0);
+            umask(um);
+            fchmod(fd, 0666 & ~um);   /* readable by whoever shares the cache, as a file fopen makes */
+            int ok = f != NULL;
+            if (f) {
+                fftwf_export_wisdom_to_file(f);
+                ok = !ferror(f);
+                ok &= fclose(f) == 0;
+            } else close(fd);
+            if (!ok || rename(tmp, p) < 0) unlink(tmp);
+        }
+    }
+    free(tmp);
+    free(dir);
 }
 
 void hd_cpu_kernels_get(hd_cpu_kernels *k)
