@@ -31,6 +31,13 @@ has "$tmp/err" "HYENADNA_FFT_PLANNER: 'fast' is not one of estimate, measure, pa
 HYENADNA_FFT_PLANNER=Patient expect 1 "embed, unknown planner" -- "$H" embed "$S/data/example.fa"
 has "$tmp/err" "HYENADNA_FFT_PLANNER: 'Patient'" "unknown planner named (embed)"
 HYENADNA_FFT_PLANNER=measure expect 0 "bench, measure planner" -- "$H" bench -L 64 -r 1 -@ 1
+# so are misspelt kernel switches (they silently meant the default)
+HYENADNA_CPU_ISA=avx-512 expect 1 "embed, unknown HYENADNA_CPU_ISA" -- "$H" embed "$S/data/example.fa"
+has "$tmp/err" "HYENADNA_CPU_ISA: 'avx-512' is not one of generic, avx2, avx512" "unknown ISA named"
+HYENADNA_CPU_AMX=off expect 1 "embed, unknown HYENADNA_CPU_AMX" -- "$H" embed "$S/data/example.fa"
+has "$tmp/err" "HYENADNA_CPU_AMX: 'off' is not 0 or 1" "unknown AMX switch named"
+for v in generic avx2 avx512; do HYENADNA_CPU_ISA=$v expect 0 "embed, HYENADNA_CPU_ISA=$v" -- "$H" embed "$S/data/example.fa"; done
+for v in 0 1; do HYENADNA_CPU_AMX=$v expect 0 "embed, HYENADNA_CPU_AMX=$v" -- "$H" embed "$S/data/example.fa"; done
 
 # in bf16 (where the processor has AVX512_BF16) the rate is the bf16 kernel's: GEMM, not SGEMM
 if grep -qw avx512_bf16 /proc/cpuinfo; then

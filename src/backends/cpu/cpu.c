@@ -933,6 +933,16 @@ hd_backend *hd_backend_cpu_new(int nthreads)
         hd_set_error(HD_EINPUT, "HYENADNA_FFT_PLANNER: '%s' is not one of estimate, measure, patient", pl);
         return NULL;
     }
+    /* the same for the kernel switches (hyenadna(1) ENVIRONMENT): a misspelt one silently meant the default */
+    const char *isa = getenv("HYENADNA_CPU_ISA"), *amx = getenv("HYENADNA_CPU_AMX");
+    if (isa && *isa && strcmp(isa, "generic") && strcmp(isa, "avx2") && strcmp(isa, "avx512")) {
+        hd_set_error(HD_EINPUT, "HYENADNA_CPU_ISA: '%s' is not one of generic, avx2, avx512", isa);
+        return NULL;
+    }
+    if (amx && *amx && strcmp(amx, "0") && strcmp(amx, "1")) {
+        hd_set_error(HD_EINPUT, "HYENADNA_CPU_AMX: '%s' is not 0 or 1", amx);
+        return NULL;
+    }
     hd_backend *be = calloc(1, sizeof *be);
     cpu_priv *P = calloc(1, sizeof *P);
     if (!be || !P) { free(be); free(P); hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
