@@ -9,11 +9,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <htslib/bgzf.h>
 #include <htslib/hts.h>
 #include <htslib/hts_log.h>
 #include <htslib/khash.h>
 #include <htslib/kstring.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -182,6 +184,67 @@ static int index_stale(const struct stat *fa, const char *idx, int *exists)
     return !*exists || sb.st_mtime < fa->st_mtime;
 }
 
+/* Whether an index older than its FASTA still describes it (the FASTA copied or touched after indexing, not
+ * changed): every record's offset follows a '>' header line of its name, and its last base is followed by
+ * the end of a line or of the file.  Two short reads per record; a bgzip FASTA is read through its .gzi.
+ * A FASTQ index (6 columns) or any doubt counts as not matching. */
+static int only_newlines(const char *p, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (p[i] != '\n' && p[i] != '\r') return 0;
+    return 1;
+}
+
+static int index_matches(const char *path, int bgz, const char *fai, const char *gzi)
+{
+    FILE *fi = fopen(fai, "r");
+    BGZF *fp = fi ? bgzf_open(path, "r") : NULL;
+    int ok = fp && (!bgz || bgzf_index_load(fp, gzi, NULL) == 0);
+    char line[8192], buf[4097];
+    int64_t prev = 0;   /* the end of the previous record: records follow each other, newlines between */
+    while (ok && fgets(line, sizeof line, fi)) {
+        char name[4096];
+        int64_t len, off, lb, lw;
+        int n = -1;
+        if (sscanf(line, "%4095[^\t]\t%" SCNd64 "\t%" SCNd64 "\t%" SCNd64 "\t%" SCNd64 "%n", name, &len, &off, &lb, &lw, &n) != 5 ||
+            n < 0 || (line[n] != '\n' && line[n] != 0) || len < 0 || off < 2 || lb <= 0 || lw < lb) {
+            ok = 0;
+            break;
+        }
+        /* the header line ending just before the sequence, right after the previous record */
+        int64_t beg = off - 4096 > 0 ? off - 4096 : 0;
+        ssize_t got = bgzf_useek(fp, beg, SEEK_SET) == 0 ? bgzf_read(fp, buf, (size_t)(off - beg)) : -1;
+        if (got != off - beg || buf[got - 1] != '\n') { ok = 0; break; }
+        ssize_t e = got - 1;
+        if (e > 0 && buf[e - 1] == '\r') e--;
+        ssize_t h = e;
+        while (h > 0 && buf[h - 1] != '\n') h--;
+        size_t nl = strlen(name);
+        if (prev < beg || prev > beg + h || !only_newlines(buf + (prev - beg), beg + h - prev) ||
+            buf[h] != '>' || e - h - 1 < (ssize_t)nl || memcmp(buf + h + 1, name, nl) ||
+            (e - h - 1 > (ssize_t)nl && buf[h + 1 + nl] != ' ' && buf[h + 1 + nl] != '\t')) {
+            ok = 0;
+            break;
+        }
+        prev = off;
+        if (len == 0) continue;
+        /* the last base, then the end of its line or of the file */
+        int64_t last = off + (len - 1) / lb * lw + (len - 1) % lb;
+        got = bgzf_useek(fp, last, SEEK_SET) == 0 ? bgzf_read(fp, buf, 2) : -1;
+        if (got < 1 || buf[0] == '\n' || buf[0] == '\r' || buf[0] == '>' ||
+            (got == 2 && buf[1] != '\n' && buf[1] != '\r')) ok = 0;
+        prev = last + 1;
+    }
+    if (ok) {   /* nothing but newlines after the last record (no record added at the end) */
+        ssize_t got = bgzf_useek(fp, prev, SEEK_SET) == 0 ? bgzf_read(fp, buf, sizeof buf) : -1;
+        ok = got >= 0 && got < (ssize_t)sizeof buf && only_newlines(buf, got);
+    }
+    if (fi && ferror(fi)) ok = 0;
+    if (fp) bgzf_close(fp);
+    if (fi) fclose(fi);
+    return ok;
+}
+
 /* Build the index of `path` under temporary names made from fai and gzi (hd_out_tmpname: in their folder,
  * removed on a fatal signal); *tfai and *tgzi get the names.  0 built; -1 the files cannot be created
  * (hd_error says why); -2 fai_build3 failed (the FASTA cannot be indexed). */
@@ -197,12 +260,14 @@ static int index_build_tmp(const char *path, int bgz, const char *fai, const cha
     return -2;
 }
 
-/* A missing .fai (and .gzi of a bgzip FASTA), or one older than the FASTA, is built under temporary names and
+/* A missing .fai (and .gzi of a bgzip FASTA), or one older than the FASTA that no longer describes it
+ * (index_matches: a copied or touched FASTA keeps its index), is built under temporary names and
  * renamed into place, so that jobs started side by side on one reference (the pieces of a scattered workflow)
  * never read the half-written index of another: each either finds the whole file or builds its own.  When
  * it cannot be written beside the FASTA (a read-only reference folder or container mount), it is built in
  * $TMPDIR for this run only, with a warning (note): *tfai and *tgzi are then its names, to load and remove.
- * 0: load the index beside the FASTA (or from *tfai); -1 + hd_error: it cannot be built anywhere.  A FASTA
+ * 0: load the index beside the FASTA (or from *tfai); -1 + hd_error: it cannot be built anywhere; 1: the index
+ * is older than the FASTA, which cannot be indexed again (note says so; not to be loaded).  Another FASTA
  * that cannot be indexed is left to fai_load, which then explains. */
 static int build_index_atomically(const char *path, char **tfai, char **tgzi, char *note, size_t nnote)
 {
@@ -215,6 +280,8 @@ static int build_index_atomically(const char *path, char **tfai, char **tgzi, ch
     if (f) hts_close(f);
     int fai_there = 0, gzi_there = 0;
     int fai_stale = f && index_stale(&fa, fai, &fai_there), gzi_stale = bgz && index_stale(&fa, gzi, &gzi_there);
+    if ((fai_stale || gzi_stale) && fai_there && (!bgz || gzi_there) && index_matches(path, bgz, fai, gzi))
+        fai_stale = gzi_stale = 0;   /* older, but it still describes the FASTA: used as it is */
     /* the index file found older than the FASTA, if any */
     const char *old = fai_there && fai_stale ? fai : gzi_there && gzi_stale ? gzi : NULL;
     char *a, *b;
@@ -225,6 +292,9 @@ static int build_index_atomically(const char *path, char **tfai, char **tgzi, ch
         hd_out_discard(b);
         hd_out_commit(a, fai);
         if (old) snprintf(note, nnote, "%s is older than the FASTA file: rebuilt", old);
+    } else if (r == -2 && old) {   /* not to be read through the old index: the caller names the reason */
+        snprintf(note, nnote, "%s is older than the FASTA file, and the FASTA cannot be indexed again", old);
+        rc = 1;
     } else if (r == -1) {   /* no file can be made beside the FASTA: one for this run in $TMPDIR */
         char here[512];
         snprintf(here, sizeof here, "%s", hd_error());
@@ -249,7 +319,7 @@ static int build_index_atomically(const char *path, char **tfai, char **tgzi, ch
         free(xfai);
         free(xgzi);
     }
-    if (rc == 0) hd_clear_error();
+    if (rc >= 0) hd_clear_error();
     free(fai);
     free(gzi);
     return rc;
@@ -272,13 +342,15 @@ faidx_t *hd_faidx_open(const char *path)
     catch_begin(&lc);
     int built = build_index_atomically(path, &tfai, &tgzi, note, sizeof note);
     errno = 0;
-    faidx_t *fai = built < 0 ? NULL : tfai ? fai_load3(path, tfai, tgzi, 0) : fai_load(path);
+    faidx_t *fai = built != 0 ? NULL : tfai ? fai_load3(path, tfai, tgzi, 0) : fai_load(path);
     int err = errno;
     catch_end(&lc, why, sizeof why);
     hd_out_discard(tgzi);   /* read whole by fai_load3 */
     hd_out_discard(tfai);
     if (fai && note[0]) hd_log(HD_LOG_WARN, "%s: %s", path, note);
-    if (!fai && built == 0) {
+    if (built == 1) {
+        hd_set_error(HD_EINPUT, "%s: %s%s%s", path, note, why[0] ? ": " : "", why);
+    } else if (!fai && built == 0) {
         htsFile *f = hts_open(path, "r");
         int gz = f && hts_get_format(f)->compression == gzip;
         if (f) hts_close(f);

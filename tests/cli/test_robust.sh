@@ -226,6 +226,33 @@ if [ $rc -eq 0 ] && cmp -s "$tmp/fresh.tsv" "$tmp/stale.tsv" && cmp -s "$tmp/fre
 else bad "embed over a FASTA newer than its .fai: exit $rc: $(head -2 "$tmp/err")"; fi
 "$H" embed -m "$HY" -r c2 -o /dev/null "$tmp/stale/r.fa" 2>"$tmp/err"
 if [ ! -s "$tmp/err" ]; then ok; else bad "an index as new as its FASTA: $(head -2 "$tmp/err")"; fi
+# an index older than a FASTA it still describes (copied or touched after indexing, a base changed in place,
+# newlines added at the end) is used as it is, silently: no rebuild, no copy in $TMPDIR
+cp "$tmp/stale/r.fa.fai" "$tmp/fai.before"
+for change in touch '2s/^./C/' tail; do
+  cp "$tmp/fresh/r.fa" "$tmp/stale/r.fa"; cp "$tmp/fai.before" "$tmp/stale/r.fa.fai"
+  case $change in touch) ;; tail) printf '\n\n' >> "$tmp/stale/r.fa";; *) sed -i "$change" "$tmp/stale/r.fa";; esac
+  touch -d '2 hours ago' "$tmp/stale/r.fa.fai"
+  "$H" embed -m "$HY" -r c1:1-100,c3 -o /dev/null "$tmp/stale/r.fa" 2>"$tmp/err"; rc=$?
+  if [ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/fai.before" "$tmp/stale/r.fa.fai" &&
+     [ "$(stat -c %Y "$tmp/stale/r.fa.fai")" -lt "$(stat -c %Y "$tmp/stale/r.fa")" ]; then ok
+  else bad "an older index that still describes its FASTA ($change) was not used as it is: exit $rc: $(head -2 "$tmp/err")"; fi
+done
+# records added, removed, resized or renamed behind an older index: rebuilt
+for change in '$a>c4\nACGT' '/^>c2$/,+3d' '3d' '1i>c0\nAAAA' 's/^>c2$/>c22/' 's/^>c2$/>c9/'; do
+  cp "$tmp/fresh/r.fa" "$tmp/stale/r.fa"; cp "$tmp/fai.before" "$tmp/stale/r.fa.fai"
+  sed -i "$change" "$tmp/stale/r.fa"; touch -d '2 hours ago' "$tmp/stale/r.fa.fai"
+  "$H" embed -m "$HY" -r c1:1-10 -o /dev/null "$tmp/stale/r.fa" 2>"$tmp/err"; rc=$?
+  if [ $rc -eq 0 ] && grep -q "older than the FASTA file: rebuilt" "$tmp/err" && ! cmp -s "$tmp/fai.before" "$tmp/stale/r.fa.fai"; then ok
+  else bad "an older index of a changed FASTA ($change) was not rebuilt: exit $rc: $(head -2 "$tmp/err")"; fi
+done
+# a FASTA that can no longer be indexed is not read through its older index: an error naming both
+cp "$tmp/fresh/r.fa" "$tmp/stale/r.fa"; cp "$tmp/fai.before" "$tmp/stale/r.fa.fai"
+sed -i '3s/^/x>/' "$tmp/stale/r.fa"; sed -i '4s/^A/A A/' "$tmp/stale/r.fa"; touch -d '2 hours ago' "$tmp/stale/r.fa.fai"
+"$H" embed -m "$HY" -r c1:1-10 -o /dev/null "$tmp/stale/r.fa" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "r.fa: .*r.fa.fai is older than the FASTA file, and the FASTA cannot be indexed again" "$tmp/err"; then ok
+else bad "an older index of a FASTA that cannot be indexed: exit $rc: $(head -2 "$tmp/err")"; fi
+cp "$tmp/fresh/r.fa" "$tmp/stale/r.fa"; rm -f "$tmp/stale/r.fa.fai"
 
 # ------------------------------------------------------------------ a reference in a read-only folder
 # (a shared reference, a container's read-only mount) without its index: the index is built in $TMPDIR for
