@@ -70,11 +70,13 @@ const char *hd_vcfin_where(hd_vcfin *v)
     return v->where;
 }
 
-int hd_vcf_line_check(const char *line, size_t len, const char **why)
+int hd_vcf_line_check(const char *line, size_t len, int nsamples, const char **why)
 {
-    size_t ncol = 1, pos_b = 0, pos_e = len;
-    for (size_t i = 0; i < len && ncol < 8; i++)
+    static char msg[256];
+    size_t ncol = 1, pos_b = 0, pos_e = len, full = 0;   /* full: the columns up to the last one not empty */
+    for (size_t i = 0; i < len; i++)
         if (line[i] == '\t') {
+            if (i + 1 < len && line[i + 1] != '\t') full = ncol + 1;
             ncol++;
             if (ncol == 2) pos_b = i + 1;
             if (ncol == 3) pos_e = i;
@@ -84,6 +86,28 @@ int hd_vcf_line_check(const char *line, size_t len, const char **why)
     if (pos_e == pos_b || pos_e - pos_b > 18) { *why = "POS is not a number"; return -1; }
     for (size_t i = pos_b; i < pos_e; i++)
         if (line[i] < '0' || line[i] > '9') { *why = "POS is not a number"; return -1; }
+    /* the columns the header's #CHROM line names: htslib drops those beyond them without a word (sample
+     * columns of a header that names fewer samples, or none), and writes a line without FORMAT and samples
+     * under a header that names samples as a record it then refuses to write */
+    size_t want = nsamples > 0 ? 9 + (size_t)nsamples : 8;
+    if (ncol < want) {
+        snprintf(msg, sizeof msg, "%zu tab-separated columns, where the header's %d sample%s need%s %zu (FORMAT and "
+                 "one column per sample)", ncol, nsamples, nsamples == 1 ? "" : "s", nsamples == 1 ? "s" : "", want);
+        *why = msg;
+        return -1;
+    }
+    /* empty columns at the end (trailing tabs) hold nothing to lose, nor does FORMAT without samples */
+    if (full > (nsamples > 0 ? want : 9)) {
+        if (nsamples > 0)
+            snprintf(msg, sizeof msg, "%zu tab-separated columns, where the header's %d sample%s need%s %zu: "
+                     "the columns after the last sample would be lost", full, nsamples, nsamples == 1 ? "" : "s",
+                     nsamples == 1 ? "s" : "", want);
+        else
+            snprintf(msg, sizeof msg, "%zu tab-separated columns, where a header that names no sample has 8 (9 with "
+                     "FORMAT): the sample columns would be lost (add the sample names to the #CHROM line)", full);
+        *why = msg;
+        return -1;
+    }
     return 0;
 }
 
@@ -115,7 +139,7 @@ int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec)
     }
     if (v->ks.l && v->ks.s[v->ks.l - 1] == '\r') v->ks.s[--v->ks.l] = 0;   /* Windows line ending */
     const char *why;
-    if (hd_vcf_line_check(v->ks.s ? v->ks.s : "", v->ks.l, &why)) {
+    if (hd_vcf_line_check(v->ks.s ? v->ks.s : "", v->ks.l, bcf_hdr_nsamples(v->hdr), &why)) {
         hd_set_error(HD_EINPUT, "%s line %" PRId64 ": malformed VCF data line: %s", v->disp, v->line, why);
         return -1;
     }

@@ -7,7 +7,11 @@
  * written is no longer what was read.  A VCF data line is therefore read as text first and refused,
  * naming its line number, when
  *   - it has fewer than 8 tab-separated columns (an empty line included), or
- *   - its POS is not a number (decimal digits only),
+ *   - its POS is not a number (decimal digits only), or
+ *   - its columns are not those of the header's #CHROM line: FORMAT and one per sample when the header
+ *     names samples, none after INFO when it names none (htslib drops the extra sample columns, or FORMAT
+ *     and the samples of a header without samples, and reads a line without them under a header with
+ *     samples as a record it cannot write); empty columns at the end (trailing tabs) are allowed,
  * and only then parsed by htslib.  BCF records are binary and read as they are.
  * Errors name the file (or "standard input") and the line (VCF) or the record number (BCF). */
 #ifndef HD_VCFIN_H
@@ -33,8 +37,9 @@ int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec);
  * call. */
 const char *hd_vcfin_where(hd_vcfin *v);
 
-/* Check one VCF data line (without its newline): 0 when it has at least 8 tab-separated columns and a
- * numeric POS, else -1 with the reason in why (a static string). */
-int hd_vcf_line_check(const char *line, size_t len, const char **why);
+/* Check one VCF data line (without its newline) under a header of nsamples samples: 0 when it has at
+ * least 8 tab-separated columns, a numeric POS and the columns of the header (above), else -1 with the
+ * reason in why (static storage, valid until the next call). */
+int hd_vcf_line_check(const char *line, size_t len, int nsamples, const char **why);
 
 #endif

@@ -283,6 +283,30 @@ mal() {   # mal NAME LINE-NUMBER DESCRIPTION -- data line printf args
 mal short 5 "a data line of 7 columns" -- '17\t15\tx\tA\tC\t.\t.\n'
 mal nopos 5 "POS abc" -- '17\tabc\t.\tA\tC\t.\t.\t.\n'
 mal empty 5 "an empty line" -- '\n'
+mal nosamples 5 "genotypes under a header that names no sample" -- '17\t15\t.\tA\tC\t.\t.\t.\tGT\t0/1\n'
+has "$tmp/err" "line 5: malformed VCF data line: 10 tab-separated columns, where a header that names no sample has 8 (9 with FORMAT): the sample columns would be lost" "genotypes without samples: why"
+# the columns of a header that names two samples: htslib dropped a third sample column without a word, and
+# read a line without FORMAT and samples as a record it then refused to write (exit 2, 'write failed')
+vh2() { vh 17 | sed '$d'; printf '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n'; }
+for c in 'extra:17\t15\t.\tA\tC\t.\t.\t.\tGT\t0/1\t1/1\t0/0\n:12 tab-separated columns, where the header'"'"'s 2 samples need 11: the columns after the last sample would be lost' \
+         'nofmt:17\t15\t.\tA\tC\t.\t.\t.\n:8 tab-separated columns, where the header'"'"'s 2 samples need 11 (FORMAT and one column per sample)'; do
+  name=${c%%:*}; rest=${c#*:}; line=${rest%%:*}; why=${rest#*:}
+  for ot in v b; do
+    { vh2; printf "$line"; } > "cols_$name.vcf"
+    run 1 "sample columns ($name), -O $ot" -- "$H" score-variants -m "$M" -f g17.fa -O $ot -o "cols_$name.out" "cols_$name.vcf"
+    errline "hyenadna score-variants: cols_$name.vcf line 5: malformed VCF data line: $why" "sample columns ($name), -O $ot: the line and why"
+    [ ! -e "cols_$name.out" ] && ok || bad "sample columns ($name): output left behind"
+  done
+done
+# what loses nothing passes: empty columns at the end (a trailing tab), FORMAT alone under a header without samples
+{ vh2; printf '17\t10\t.\t%s\tA\t.\t.\t.\tGT\t0/1\t1|1\t\n' "${G:9:1}"; } > trailtab.vcf
+{ vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\tGT\n' "${G:9:1}"; } > fmtonly.vcf
+for f in trailtab fmtonly; do
+  run 0 "$f: scored" -- "$H" score-variants -m "$M" -f g17.fa -o "$f.out.vcf" "$f.vcf"
+  bcftools annotate -x INFO/HDNA_LLR,INFO/HDNA_EDIST "$f.out.vcf" 2>/dev/null | grep -v '^#' > a.txt
+  bcftools view "$f.vcf" 2>/dev/null | grep -v '^#' > b.txt
+  [ -s a.txt ] && cmp -s a.txt b.txt && grep -q 'HDNA_LLR=' "$f.out.vcf" && ok || bad "$f: the record is not the input's plus the scores"
+done
 { vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t30\t.\tA' "${G:9:1}"; } > trunc.vcf
 run 1 "a truncated last line" -- "$H" score-variants -m "$M" -f g17.fa -o trunc.out.vcf trunc.vcf
 has "$tmp/err" "trunc.vcf line 5: malformed VCF data line: fewer than 8" "a truncated line is bad input, not a write failure"
