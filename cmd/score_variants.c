@@ -227,8 +227,13 @@ static int emit(ctx *x, item *it)
     }
     bcf_update_info_float(x->ihdr, rec, "HDNA_LLR", have_llr ? x->fbuf : NULL, have_llr ? n : 0);
     bcf_update_info_float(x->ihdr, rec, "HDNA_EDIST", have_ed ? x->ebuf : NULL, have_ed ? n : 0);
+    errno = 0;
     if (bcf_write(x->ofp, x->ihdr, rec) < 0) {
-        if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
+        int is_bcf = x->otype == 'b' || x->otype == 'u';
+        if (is_bcf && (rec->pos >= INT32_MAX || rec->rlen >= INT32_MAX))   /* a VCF's POS: BCF holds 32 bits */
+            hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos " as BCF: BCF holds positions "
+                         "up to %d (write VCF, -O v or z)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1, INT32_MAX);
+        else if (rec->errcode & (BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
             hd_set_error(HD_EINPUT, "%s: cannot write the record at %s:%" PRIhts_pos ": its %s is not declared in the "
                          "VCF header (BCF output needs every contig, FILTER and tag declared): %s, or write VCF "
                          "(-O v or z)", x->out, bcf_seqname(x->ihdr, rec), rec->pos + 1,

@@ -307,6 +307,13 @@ for f in trailtab fmtonly; do
   bcftools view "$f.vcf" 2>/dev/null | grep -v '^#' > b.txt
   [ -s a.txt ] && cmp -s a.txt b.txt && grep -q 'HDNA_LLR=' "$f.out.vcf" && ok || bad "$f: the record is not the input's plus the scores"
 done
+# a POS beyond 2^31 - 1 (VCF holds it, BCF cannot): an input error naming the record, not 'write failed: <stale errno>'
+{ vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t3000000000\tfar\tA\tC\t.\t.\t.\n' "${G:9:1}"; } > far.vcf
+run 0 "a POS beyond 2^31, VCF output" -- "$H" score-variants -m "$M" -f g17.fa -o far.out.vcf far.vcf
+[ "$(grep -c $'^17\t3000000000\tfar\tA\tC\t' far.out.vcf)" -eq 1 ] && ok || bad "a POS beyond 2^31 not passed through in VCF"
+run 1 "a POS beyond 2^31, BCF output" -- "$H" score-variants -m "$M" -f g17.fa -o far.bcf far.vcf
+has "$tmp/err" "hyenadna score-variants: far.bcf: cannot write the record at 17:3000000000 as BCF: BCF holds positions up to 2147483647 (write VCF, -O v or z)" "a POS beyond 2^31 to BCF: the record and the remedy"
+[ ! -e far.bcf ] && ok || bad "a POS beyond 2^31 left far.bcf"
 { vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t30\t.\tA' "${G:9:1}"; } > trunc.vcf
 run 1 "a truncated last line" -- "$H" score-variants -m "$M" -f g17.fa -o trunc.out.vcf trunc.vcf
 has "$tmp/err" "trunc.vcf line 5: malformed VCF data line: fewer than 8" "a truncated line is bad input, not a write failure"
