@@ -63,7 +63,7 @@ static void usage(FILE *fp)
             "  -O, --output-type T    v VCF, z bgzipped VCF, b BCF, u uncompressed BCF, t TSV\n"
             "                         [from the -o suffix (.vcf .vcf.gz .bcf; .tsv .txt, .gz too), else v;\n"
             "                         t with --all-snvs]\n"
-            "  -W, --write-index      index bgzipped VCF (.tbi) or BCF (.csi) output\n"
+            "  -W, --write-index      index bgzipped VCF (.tbi; .csi past position 2^29) or BCF (.csi) output\n"
             "      --no-version       do not add the ##hyenadna_score-variants* header lines\n"
             "      --plot FILE        with --all-snvs: also draw the scores as a heatmap, SVG (PNG when FILE\n"
             "                         ends in .png; see man hyenadna-plot) [none]\n");
@@ -109,6 +109,7 @@ typedef struct {
     char *tmp;             /* temporary output name (VCF/BCF to a file) */
     hd_outfile *tsv;
     long nrec, nskip;      /* records read; those outside the --shard block */
+    hts_pos_t maxend;      /* the furthest end (0-based, exclusive) of a record written: .tbi or .csi */
     double *llr, *ed;      /* [fcap]: the scores of a record's ALTs */
     float *fbuf, *ebuf;
     int fcap;
@@ -227,6 +228,7 @@ static int emit(ctx *x, item *it)
     }
     bcf_update_info_float(x->ihdr, rec, "HDNA_LLR", have_llr ? x->fbuf : NULL, have_llr ? n : 0);
     bcf_update_info_float(x->ihdr, rec, "HDNA_EDIST", have_ed ? x->ebuf : NULL, have_ed ? n : 0);
+    if (rec->pos + rec->rlen > x->maxend) x->maxend = rec->pos + rec->rlen;
     errno = 0;
     if (bcf_write(x->ofp, x->ihdr, rec) < 0) {
         int is_bcf = x->otype == 'b' || x->otype == 'u';
@@ -360,6 +362,13 @@ static int close_output(ctx *x)
     char *itmp = NULL, *iname = NULL;
     if (x->write_index) {
         int csi = x->otype == 'b' || x->otype == 'u';
+        /* a .tbi holds positions below 2^29 (min_shift 14, 5 levels); beyond, a .csi as tabix -C writes it
+         * (tabix and bcftools find it beside the .vcf.gz) instead of failing after the whole run */
+        if (!csi && x->maxend > ((hts_pos_t)1 << 29)) {
+            csi = 1;
+            hd_warnf("%s: a record reaches beyond position 536870912, which a .tbi index cannot hold: writing a .csi "
+                     "index", x->out);
+        }
         iname = hd_sprintf("%s.%s", x->out, csi ? "csi" : "tbi");
         if (!iname || !(itmp = hd_out_tmpname(iname))) { free(iname); return -1; }
         if (bcf_index_build3(x->tmp, itmp, csi ? 14 : 0, 0) < 0) {

@@ -314,6 +314,14 @@ run 0 "a POS beyond 2^31, VCF output" -- "$H" score-variants -m "$M" -f g17.fa -
 run 1 "a POS beyond 2^31, BCF output" -- "$H" score-variants -m "$M" -f g17.fa -o far.bcf far.vcf
 has "$tmp/err" "hyenadna score-variants: far.bcf: cannot write the record at 17:3000000000 as BCF: BCF holds positions up to 2147483647 (write VCF, -O v or z)" "a POS beyond 2^31 to BCF: the record and the remedy"
 [ ! -e far.bcf ] && ok || bad "a POS beyond 2^31 left far.bcf"
+# -W on a bgzipped VCF reaching beyond 2^29 (a .tbi cannot hold it): a .csi index, not the whole output discarded
+{ vh 17 big | sed 's/ID=big>/ID=big,length=700000000>/'; printf '17\t10\t.\t%s\tA\t.\t.\t.\nbig\t600000000\tfar\tA\tC\t.\t.\t.\n' "${G:9:1}"; } > big29.vcf
+run 0 "-W, a bgzipped VCF beyond 2^29" -- "$H" score-variants -m "$M" -f g17.fa -W -o big29.vcf.gz big29.vcf
+has "$tmp/err" "big29.vcf.gz: a record reaches beyond position 536870912, which a .tbi index cannot hold: writing a .csi index" "-W beyond 2^29: the .csi announced"
+[ -s big29.vcf.gz.csi ] && [ ! -e big29.vcf.gz.tbi ] && ok || bad "-W beyond 2^29: no .csi index: $(ls big29*)"
+[ "$(bcftools view -H -r big:600000000 big29.vcf.gz 2>/dev/null | cut -f3)" = far ] && ok || bad "-W beyond 2^29: the .csi does not find the record"
+run 0 "-W, a bgzipped VCF below 2^29" -- "$H" score-variants -m "$M" -f g17.fa -W -o small29.vcf.gz ok17.vcf
+[ -s small29.vcf.gz.tbi ] && [ ! -e small29.vcf.gz.csi ] && ok || bad "-W below 2^29: not a .tbi: $(ls small29*)"
 { vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t30\t.\tA' "${G:9:1}"; } > trunc.vcf
 run 1 "a truncated last line" -- "$H" score-variants -m "$M" -f g17.fa -o trunc.out.vcf trunc.vcf
 has "$tmp/err" "trunc.vcf line 5: malformed VCF data line: fewer than 8" "a truncated line is bad input, not a write failure"
