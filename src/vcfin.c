@@ -34,7 +34,12 @@ hd_vcfin *hd_vcfin_open(const char *path)
     if (!(v->fp = hd_input_hts_open(path))) goto fail;
     const htsFormat *f = hts_get_format(v->fp);
     if (f->category != variant_data || (f->format != vcf && f->format != bcf)) {
-        hd_set_error(HD_EINPUT, "'%s' is not a VCF or BCF file", v->disp);
+        /* htslib knows a VCF by its first line: a text file without it (a header of #CHROM only, or
+         * records alone) is 'unknown text' */
+        hd_set_error(HD_EINPUT, "'%s' is not a VCF or BCF file%s", v->disp,
+                     f->format == text_format    ? " (a VCF starts with a ##fileformat=VCFv4.x line)"
+                     : f->format == empty_format ? " (it is empty)"
+                                                 : "");
         goto fail;
     }
     v->bcf = f->format == bcf;

@@ -330,6 +330,13 @@ head -c $(( $(wc -c < big.vcf.gz) / 2 )) big.vcf.gz > cut.vcf.gz
 run 1 "a bgzipped VCF cut short" -- "$H" score-variants -m "$M" -f g17.fa -Ob -o cut.bcf cut.vcf.gz
 if grep -q "^hyenadna score-variants: cut.vcf.gz: read error at line [0-9]* (truncated or corrupt compressed data)$" "$tmp/err"; then ok; else bad "cut VCF: $(cat "$tmp/err")"; fi
 [ ! -e cut.bcf ] && ok || bad "a cut VCF left cut.bcf"
+# a VCF without its first line (##fileformat=VCFv4.x): htslib takes it for unknown text, the error says what is missing
+grep -v '^##fileformat' ok17.vcf > noff.vcf
+run 1 "a VCF without ##fileformat" -- "$H" score-variants -m "$M" -f g17.fa -o noff.out.vcf noff.vcf
+errline "hyenadna score-variants: 'noff.vcf' is not a VCF or BCF file (a VCF starts with a ##fileformat=VCFv4.x line)" "no ##fileformat: the line named"
+: > empty.vcf
+run 1 "an empty VCF" -- "$H" score-variants -m "$M" -f g17.fa -o empty.out.vcf empty.vcf
+errline "hyenadna score-variants: 'empty.vcf' is not a VCF or BCF file (it is empty)" "an empty file: said so"
 bcftools view -Ob -o ok17.bcf ok17.vcf 2>/dev/null
 run 0 "BCF input (binary: no line checks)" -- "$H" score-variants -m "$M" -f g17.fa -O t ok17.bcf
 
