@@ -246,6 +246,14 @@ static int acgt(const char *s)
     return 1;
 }
 
+/* every ALT allele symbolic (<DEL>, a breakend, '*'): nothing of the record is scored */
+static int all_symbolic(const bcf1_t *rec)
+{
+    for (int a = 1; a < rec->n_allele; a++)
+        if (hd_vs_allele_ids(rec->d.allele[a], NULL, 0) != -1) return 0;
+    return 1;
+}
+
 int hd_vr_plan_record(hd_vr *v, const bcf_hdr_t *h, bcf1_t *rec, const char *where, hd_vr_plan *p)
 {
     v->c.records++;
@@ -274,6 +282,14 @@ int hd_vr_plan_record(hd_vr *v, const bcf_hdr_t *h, bcf1_t *rec, const char *whe
     v->found++;
     const hd_vs_contig *c = hd_vsref_contig(v->ref);
     const char *refal = rec->d.allele[0];
+    if ((rec->pos == -1 || rec->pos == (hts_pos_t)c->len) && all_symbolic(rec)) {
+        /* a telomeric breakend: VCF places it at POS 0 or the contig length + 1, outside the contig by design
+         * (REF 'N'); not a REF that misses the reference */
+        for (int a = 0; a < p->nalt; a++) p->why[a] = HD_VR_SYMBOLIC;
+        v->c.alleles_symbolic += p->nalt;
+        p->reason = HD_VR_SYMBOLIC;
+        return 0;
+    }
     int ok = hd_vs_check_ref(hd_vsref_seq(v->ref), c->len, rec->pos, refal);
     v->c.ref_checked++;
     if (ok <= 0) {

@@ -255,6 +255,17 @@ has "$tmp/err" "the VCF names contigs without a 'chr' prefix and the reference w
 run 0 "score-variants, the right reference" -- "$H" score-variants -m "$M" -f g17.fa -o /dev/null ok17.vcf
 hasnt "$tmp/err" "warning" "no warning when the reference fits"
 
+# telomeric breakends (VCF: POS 0 or the contig length + 1, REF N, breakend ALT) are symbolic records, not REFs
+# outside the contig: no warning, no 'another assembly' alarm, not an error under --strict
+{ vh 17; printf '17\t0\ttel1\tN\t.[17:100[\t.\t.\t.\n17\t401\ttel2\tN\t]17:200].\t.\t.\t.\n17\t10\tsnv\t%s\t%s\t.\t.\t.\n' "${G:9:1}" "$(o "${G:9:1}")"; } > tel.vcf
+run 0 "telomeric breakends, --strict" -- "$H" score-variants -m "$M" -f g17.fa --strict -o tel.out.vcf tel.vcf
+hasnt "$tmp/err" "warning" "telomeric breakends: no warning"
+has "$tmp/err" "3 records: 1 scored, 2 passed through unscored (2 symbolic or '*' ALT)" "telomeric breakends counted as symbolic"
+[ "$(bcftools view -H tel.out.vcf 2>/dev/null | cut -f3 | tr '\n' ' ')" = "tel1 tel2 snv " ] && ok || bad "telomeric breakends not passed through"
+{ vh 17; printf '17\t0\tpos0\tN\tA\t.\t.\t.\n'; } > pos0.vcf
+run 1 "POS 0 of a base ALT, --strict" -- "$H" score-variants -m "$M" -f g17.fa --strict -o pos0.out.vcf pos0.vcf
+has "$tmp/err" "(17:0 pos0): REF allele 'N' lies outside contig '17'" "POS 0 of a base ALT: still outside the contig"
+
 # ------------------------------------------------------------------ score-variants: a VCF scored again describes its new scores only
 run 0 "score-variants, first run" -- "$H" score-variants -m "$M" -f g17.fa -w 128 -o s1.vcf ok17.vcf
 run 0 "score-variants, the scored VCF again" -- "$H" score-variants -m "$M" -f g17.fa -w 64 --llr mean -o s2.vcf s1.vcf
