@@ -785,21 +785,18 @@ long hd_vs_batch_add(hd_vs_batch *b, const hd_vs_contig *c, size_t p, size_t ref
         A->llr_kind = LLR_QUERY;
         for (int st = 0; st < A->nstrand; st++) {
             size_t s = w.s, nr = hd_vs_ref_window(&CID(c, s), c->len - s, 0, w.L, b->w1);
-            size_t npos = 0, pos[64];
-            for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
-                if (reflen > 1 && CID(c, p + i) == alt[i]) continue;
-                if (npos == 64) break;
-                pos[npos++] = i;
-                b->w1[p + i - s] = HD_TOK_MASK;
-            }
+            /* every differing base inside the window is masked, and queried below */
+            for (size_t i = 0; i < reflen && p + i - s < nr; i++)
+                if (reflen == 1 || CID(c, p + i) != alt[i]) b->w1[p + i - s] = HD_TOK_MASK;
             if (st) hd_ids_revcomp(b->w1, nr);
             long j = get_job(b, b->w1, nr, NULL, c, 0, 0, 0);
             if (j < 0) return -1;
             A->q_job[st] = j;
             A->q0[st] = b->jobs[j].nq;
-            for (size_t q = 0; q < npos; q++) {
-                size_t rel = p + pos[q] - s;
-                int r = CID(c, p + pos[q]), a = alt[pos[q]];
+            for (size_t i = 0; i < reflen && p + i - s < nr; i++) {
+                if (reflen > 1 && CID(c, p + i) == alt[i]) continue;
+                size_t rel = p + i - s;
+                int r = CID(c, p + i), a = alt[i];
                 if (st) r = hd_id_complement(r), a = hd_id_complement(a), rel = nr - 1 - rel;
                 if (add_query(b, j, rel, a, r) < 0) return -1;
             }

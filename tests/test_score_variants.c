@@ -656,6 +656,57 @@ Test(varscore, masked_mode_arithmetic, .init = setup, .fini = teardown)
     }
 }
 
+/* masked mode, a multi-base substitution of 80 differing bases (an inversion written out, say): every one of
+ * them is masked in one window and queried (the planner masked and scored the first 64 only) */
+Test(varscore, masked_mode_long_substitution, .init = setup, .fini = teardown)
+{
+    const size_t W = 256, P = 600, K = 80;
+    cr_assert(LEN_C > P + W);
+    for (int rc = 0; rc <= 1; rc++) {
+        hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
+        hd_vs_opts o = {.mode = HD_VS_MASKED, .window = W, .rc = rc};
+        hd_vs_batch *b = hd_vs_batch_new(e, &o);
+        hd_vs_contig c = {.id = 0, .name = "ctgC", .ids = IDS_C, .len = LEN_C};
+        char alt[80];
+        int32_t ids[80];
+        for (size_t i = 0; i < K; i++) {
+            char r = CTG_C[P + i];
+            alt[i] = r == 'A' ? 'C' : r == 'C' ? 'G' : r == 'G' ? 'T' : 'A';
+            ids[i] = hd_base_id(alt[i]);
+        }
+        long h = hd_vs_batch_add(b, &c, P, K, ids, K);
+        cr_assert_geq(h, 0, "%s", hd_error());
+        cr_assert_eq(hd_vs_batch_run(b), 0);
+        long s = wstart((long)P, (long)W, (long)LEN_C);
+        cr_assert(P + K <= (size_t)s + W, "the substitution lies inside its window");
+        double want = 0;
+        for (int st = 0; st <= rc; st++) {
+            char *w = strndup(CTG_C + s, W);
+            if (st) revcomp_str(w, W);
+            int32_t *x = tok(w, W);
+            for (size_t i = 0; i < K; i++) x[st ? W - 1 - (P + i - s) : P + i - s] = HD_TOK_MASK;
+            float *lg;
+            fwd(x, W, &lg, NULL);
+            for (size_t i = 0; i < K; i++) {
+                size_t row = P + i - s;
+                char a = alt[i], r = CTG_C[P + i];
+                if (st) {
+                    row = W - 1 - row;
+                    a = a == 'A' ? 'T' : a == 'C' ? 'G' : a == 'G' ? 'C' : 'A';
+                    r = r == 'A' ? 'T' : r == 'C' ? 'G' : r == 'G' ? 'C' : 'A';
+                }
+                want += lsm(lg + row * 16, hd_base_id(a)) - lsm(lg + row * 16, hd_base_id(r));
+            }
+            free(lg); free(x); free(w);
+        }
+        double llr;
+        cr_assert_eq(hd_vs_batch_result(b, h, &llr, NULL), HD_VS_OK);
+        assert_close(llr, want / (rc + 1), "80 masked bases");
+        hd_vs_batch_free(b);
+        hd_vs_engine_free(e);
+    }
+}
+
 Test(varscore, unmasked_mode_reads_one_pass, .init = setup, .fini = teardown)
 {
     hd_vs_engine *e = hd_vs_engine_new(M, BE, 1);
