@@ -60,8 +60,9 @@ int hd_metrics_compute(const int *truth, const int *pred, size_t n, int C, hd_me
         }
         out->precision[k] = p ? (double)tp / (double)p : NAN;
         out->recall[k] = t ? (double)tp / (double)t : NAN;
-        double pr = out->precision[k], rc = out->recall[k];
-        out->f1[k] = isnan(pr) || isnan(rc) ? NAN : pr + rc > 0 ? 2 * pr * rc / (pr + rc) : 0.0;
+        /* F1 = 2TP / (2TP + FP + FN), the harmonic mean of precision and recall where both are defined; it is
+         * defined (0) also for a class never predicted or with no members, undefined only when neither */
+        out->f1[k] = p + t ? 2.0 * (double)tp / (double)(p + t) : NAN;
     }
     return 0;
 }

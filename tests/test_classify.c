@@ -797,5 +797,28 @@ Test(classify, metrics_hand_checked)
     cr_assert_eq(hd_metrics_compute(t2, p3, 12, 2, &m), 0);
     cr_assert(isnan(m.precision[1]));
     cr_assert_eq(m.mcc, 0.0);
+    /* F1 = 2TP/(2TP+FP+FN): class 1 (7 members, never predicted) 0, not undefined; class 0 2·5/(10+7) */
+    cr_assert_eq(m.f1[1], 0.0);
+    cr_assert_float_eq(m.f1[0], 10.0 / 17, 1e-12);
+    hd_metrics_free(&m);
+
+    /* a class neither present nor predicted: precision, recall and F1 undefined; one predicted but absent:
+     * precision 0, recall undefined, F1 0 */
+    int t4[4] = {0, 0, 1, 1}, p4[4] = {0, 2, 1, 1};
+    cr_assert_eq(hd_metrics_compute(t4, p4, 4, 4, &m), 0);
+    cr_assert_eq(m.precision[2], 0.0);
+    cr_assert(isnan(m.recall[2]));
+    cr_assert_eq(m.f1[2], 0.0);
+    cr_assert(isnan(m.precision[3]) && isnan(m.recall[3]) && isnan(m.f1[3]));
+    cr_assert_float_eq(m.f1[0], 2.0 / 3, 1e-12);
+    cr_assert_eq(m.f1[1], 1.0);
+    js = hd_metrics_json(&m, (char *[]){"a", "b", "c", "d"}, "knn");
+    o = json_loads(js, 0, &err);
+    cr_assert_not_null(o, "%s", err.text);
+    json_t *pc = json_object_get(o, "per_class");
+    cr_assert(json_is_real(json_object_get(json_object_get(pc, "c"), "f1")), "%s", js);
+    cr_assert(json_is_null(json_object_get(json_object_get(pc, "d"), "f1")), "%s", js);
+    json_decref(o);
+    free(js);
     hd_metrics_free(&m);
 }
