@@ -140,7 +140,7 @@ static int report_metrics(const hd_clf *c, const int *truth, const int *pred, si
 typedef struct {
     hd_common_opts co;
     const char *train, *out, *save, *headf, *ref, *region, *metrics, *query;
-    int method_set, pool_set, kmer_set, rc, bed;
+    int method_set, pool_set, kmer_set, knn_set, rc, bed;
     long shots, seed, knn, kmer, maxit, cv, window, stride;
     double l2;
     hd_clf_method method;
@@ -194,7 +194,7 @@ static int parse_args(int argc, char **argv, args *a)
             a->pool_set = 1;
             break;
         case OPT_RC: a->rc = 1; break;
-        case 'k': if (hd_parse_long("--neighbours", optarg, 1, 1L << 20, &a->knn)) return -1; break;
+        case 'k': if (hd_parse_long("--neighbours", optarg, 1, 1L << 20, &a->knn)) return -1; a->knn_set = 1; break;
         case OPT_KMER: if (hd_parse_long("--kmer", optarg, 1, 8, &a->kmer)) return -1; a->kmer_set = 1; break;
         case OPT_L2: if (hd_parse_double("--l2", optarg, 0, 1e6, &a->l2)) return -1; break;
         case OPT_MAXIT: if (hd_parse_long("--max-iter", optarg, 0, 1L << 24, &a->maxit)) return -1; break;
@@ -278,18 +278,29 @@ static int load_head(args *a, state *s)
         return EXIT_INPUT;
     }
     a->method = h->method;
-    if ((a->pool_set && a->pool != h->pool && a->method != HD_CLF_KMER) || (a->rc && !h->rc) ||
-        (a->kmer_set && a->kmer != h->kmer)) {
-        char feat_s[32];
-        if (a->method == HD_CLF_KMER) snprintf(feat_s, sizeof feat_s, "--kmer %d", h->kmer);
-        else snprintf(feat_s, sizeof feat_s, "--pool %s", hd_pool_name(h->pool));
-        hd_errorf("the head %s was made with %s%s: the options given ask for other features", a->headf, feat_s,
-                  h->rc ? " --rc" : "");
+    /* the features the head was fitted on; options asking for others are refused, naming the mismatch */
+    if (a->pool_set && a->pool != h->pool && a->method != HD_CLF_KMER) {
+        hd_errorf("option --pool %s: the head %s was made with --pool %s", hd_pool_name(a->pool), a->headf,
+                  hd_pool_name(h->pool));
+        return EXIT_INPUT;
+    }
+    if (a->rc && !h->rc) {
+        hd_errorf("option --rc: the head %s was made without --rc", a->headf);
+        return EXIT_INPUT;
+    }
+    if (a->kmer_set && (a->method != HD_CLF_KMER || a->kmer != h->kmer)) {
+        if (a->method != HD_CLF_KMER)
+            hd_errorf("option --kmer %ld: the head %s is a %s head on the model's embeddings, not on k-mers", a->kmer,
+                      a->headf, hd_clf_method_name(h->method));
+        else
+            hd_errorf("option --kmer %ld: the head %s was made with --kmer %d", a->kmer, a->headf, h->kmer);
         return EXIT_INPUT;
     }
     a->pool = h->pool;
     a->rc = h->rc;
     a->kmer = h->kmer ? h->kmer : a->kmer;
+    /* a knn head keeps its training vectors: -k chooses how many of them vote (the head's k otherwise) */
+    if (h->method == HD_CLF_KNN && a->knn_set) h->k = (int)a->knn;
     return 0;
 }
 

@@ -409,6 +409,36 @@ static double *f32_to_f64(float *f, size_t n)
     return d;
 }
 
+/* the metadata value `key` of a head as an integer in [lo, hi]: 0, or -1 with an error naming the file */
+static int meta_long(hd_st *st, const char *path, const char *key, long lo, long hi, long *out)
+{
+    const char *v = hd_st_meta(st, key);
+    char *end = NULL;
+    errno = 0;
+    long x = v && *v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || x < lo || x > hi) {
+        hd_set_error(HD_EINPUT, "%s: head metadata '%s' is %s%s%s, not an integer in [%ld, %ld]", path, key,
+                     v ? "'" : "missing", v ? v : "", v ? "'" : "", lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* the values of a head's tensor must be finite (and, for feature_sd, positive): a damaged head file would
+ * give NaN or infinite scores, and every query the first class */
+static int head_values_ok(const char *path, const char *name, const float *v, size_t n, int positive)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]) || (positive && !(v[i] > 0))) {
+            hd_set_error(HD_EINPUT, "%s: tensor '%s' holds %g at index %zu (%s): a damaged head file", path, name,
+                         (double)v[i], i, positive ? "the standard deviations must be finite and positive"
+                                                   : "the values must be finite");
+            return -1;
+        }
+    return 0;
+}
+
 hd_head *hd_head_load(const char *path)
 {
     hd_st *st = hd_st_open(path);
@@ -418,15 +448,26 @@ hd_head *hd_head_load(const char *path)
     const char *mk = hd_st_meta(st, "hyenadna_head"), *ms = hd_st_meta(st, "method"), *cs = hd_st_meta(st, "classes"),
                *ds = hd_st_meta(st, "dim");
     hd_clf_method method;
-    if (!mk || !ms || !cs || !ds || hd_clf_method_parse(ms, &method) || method == HD_CLF_CONTEXT) {
+    if (!mk || !ms || !cs || !ds) {
         hd_set_error(HD_EINPUT, "%s: not a hyenadna classify head (metadata hyenadna_head/method/classes/dim missing)",
                      path);
         goto fail;
     }
+    /* the format of hd_head_save is 1; a head of another format (a newer hyenadna) is not guessed at */
+    if (strcmp(mk, "1")) {
+        hd_set_error(HD_EINPUT, "%s: head format '%s'; this hyenadna reads heads of format 1 (save the head again "
+                     "with this version)", path, mk);
+        goto fail;
+    }
+    if (hd_clf_method_parse(ms, &method) || method == HD_CLF_CONTEXT) {
+        hd_set_error(HD_EINPUT, "%s: head method '%s' is not one of centroid, knn, logistic, kmer", path, ms);
+        goto fail;
+    }
+    long D;
+    if (meta_long(st, path, "dim", 1, 1L << 24, &D)) goto fail;
     cls = json_loads(cs, 0, NULL);
-    long D = strtol(ds, NULL, 10);
-    if (!json_is_array(cls) || json_array_size(cls) < 2 || D <= 0 || D > (1L << 24)) {
-        hd_set_error(HD_EINPUT, "%s: bad classes or dim in the head metadata", path);
+    if (!json_is_array(cls) || json_array_size(cls) < 2 || json_array_size(cls) > 1000000) {
+        hd_set_error(HD_EINPUT, "%s: head metadata 'classes' is not a JSON array of two or more class names", path);
         goto fail;
     }
     int C = (int)json_array_size(cls);
@@ -434,39 +475,57 @@ hd_head *hd_head_load(const char *path)
     if (!names) { hd_set_oom(NULL); goto fail; }
     for (int c = 0; c < C; c++) {
         const char *s = json_string_value(json_array_get(cls, (size_t)c));
-        names[c] = (char *)(s ? s : "");
+        int dup = 0;
+        for (int j = 0; s && j < c; j++) dup |= !strcmp(s, names[j]);
+        if (!s || !*s || dup) {
+            hd_set_error(HD_EINPUT, "%s: head metadata 'classes': class %d is %s", path, c + 1,
+                         !s ? "not a string" : !*s ? "empty" : "named as an earlier one");
+            free(names);
+            goto fail;
+        }
+        names[c] = (char *)s;
     }
     h = head_new(method, (int)D, C, names);
     free(names);
     if (!h) goto fail;
     const char *rc = hd_st_meta(st, "rc");
+    if (rc && strcmp(rc, "0") && strcmp(rc, "1")) {
+        hd_set_error(HD_EINPUT, "%s: head metadata 'rc' is '%s', not 0 or 1", path, rc);
+        goto fail;
+    }
     h->rc = rc && !strcmp(rc, "1");
     if (method == HD_CLF_KMER) {
-        const char *k = hd_st_meta(st, "kmer");
-        h->kmer = k ? atoi(k) : 0;
-        if (h->kmer < 1 || h->kmer > 12 || (1L << (2 * h->kmer)) != D) {
-            hd_set_error(HD_EINPUT, "%s: bad k-mer size in the head metadata", path);
+        long k;
+        if (meta_long(st, path, "kmer", 1, 12, &k)) goto fail;
+        h->kmer = (int)k;
+        if ((1L << (2 * h->kmer)) != D) {
+            hd_set_error(HD_EINPUT, "%s: head metadata: k-mer size %d does not give dim %ld (4^k)", path, h->kmer, D);
             goto fail;
         }
     } else {
         const char *p = hd_st_meta(st, "pool"), *id = hd_st_meta(st, "model_id"), *mp = hd_st_meta(st, "model_path");
-        if (!p || hd_pool_parse(p, &h->pool) || !id) {
-            hd_set_error(HD_EINPUT, "%s: pooling or model identity missing from the head metadata", path);
+        if (!p || hd_pool_parse(p, &h->pool) || !id || !*id) {
+            hd_set_error(HD_EINPUT, "%s: head metadata: %s", path,
+                         !p ? "pooling missing" : hd_pool_parse(p, &h->pool) ? "pooling not one of mean, last, max"
+                                                                               : "model identity missing");
             goto fail;
         }
         if (!(h->model_id = hd_strdup(id)) || !(h->model_path = hd_strdup(mp ? mp : ""))) goto fail;
     }
     if (method == HD_CLF_CENTROID) {
-        if (!(h->centroids = head_tensor(st, path, "centroids", C, D))) goto fail;
+        if (!(h->centroids = head_tensor(st, path, "centroids", C, D)) ||
+            head_values_ok(path, "centroids", h->centroids, (size_t)C * D, 0))
+            goto fail;
     } else if (method == HD_CLF_KNN) {
         const hd_tensor_info *t = hd_st_find(st, "y");
-        const char *k = hd_st_meta(st, "k");
-        if (!t || t->ndim != 1 || !k || atoi(k) < 1) {
-            hd_set_error(HD_EINPUT, "%s: knn head without labels y or k", path);
+        long k;
+        if (!t || t->ndim != 1 || t->shape[0] < 1) {
+            hd_set_error(HD_EINPUT, "%s: knn head without its labels (tensor 'y' of one or more values)", path);
             goto fail;
         }
+        if (meta_long(st, path, "k", 1, 1L << 20, &k)) goto fail;
         h->n = (size_t)t->shape[0];
-        h->k = atoi(k);
+        h->k = (int)k;
         int64_t *yy = malloc((h->n ? h->n : 1) * sizeof *yy);
         h->y = malloc((h->n ? h->n : 1) * sizeof *h->y);
         if (!yy || !h->y) { free(yy); hd_set_oom(NULL); goto fail; }
@@ -476,13 +535,22 @@ hd_head *hd_head_load(const char *path)
             h->y[i] = (int)yy[i];
         }
         free(yy);
-        if (!(h->X = head_tensor(st, path, "X", (int64_t)h->n, D))) goto fail;
+        if (!(h->X = head_tensor(st, path, "X", (int64_t)h->n, D)) ||
+            head_values_ok(path, "X", h->X, h->n * (size_t)D, 0))
+            goto fail;
     } else {
-        h->W = f32_to_f64(head_tensor(st, path, "weight", C, D), (size_t)C * D);
-        h->b = f32_to_f64(head_tensor(st, path, "bias", C, 0), C);
-        h->mu = f32_to_f64(head_tensor(st, path, "feature_mean", D, 0), D);
-        h->sd = f32_to_f64(head_tensor(st, path, "feature_sd", D, 0), D);
-        if (!h->W || !h->b || !h->mu || !h->sd) goto fail;
+        static const char *tn[4] = {"weight", "bias", "feature_mean", "feature_sd"};
+        double **dst[4] = {&h->W, &h->b, &h->mu, &h->sd};
+        int64_t d0[4] = {C, C, D, D}, d1[4] = {D, 0, 0, 0};
+        for (int i = 0; i < 4; i++) {
+            size_t n = (size_t)d0[i] * (size_t)(d1[i] ? d1[i] : 1);
+            float *v = head_tensor(st, path, tn[i], d0[i], d1[i]);
+            if (!v || head_values_ok(path, tn[i], v, n, i == 3)) {
+                free(v);
+                goto fail;
+            }
+            if (!(*dst[i] = f32_to_f64(v, n))) goto fail;
+        }
     }
     json_decref(cls);
     hd_st_close(st);

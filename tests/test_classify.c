@@ -751,6 +751,112 @@ Test(classify, kmer_head_roundtrip)
     free(d);
 }
 
+/* copy the safetensors file src to dst with the first `from` of its JSON header replaced by `to` (the header
+ * re-padded to 8 bytes); the data after the header is kept */
+static void edit_header(const char *src, const char *dst, const char *from, const char *to)
+{
+    FILE *fp = fopen(src, "rb");
+    cr_assert_not_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long sz = ftell(fp);
+    rewind(fp);
+    unsigned char *b = malloc((size_t)sz);
+    cr_assert_eq(fread(b, 1, (size_t)sz, fp), (size_t)sz);
+    fclose(fp);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | b[i];
+    char *hdr = strndup((char *)b + 8, n), *p = strstr(hdr, from);
+    cr_assert_not_null(p, "'%s' not in the header %s", from, hdr);
+    size_t nn = n - strlen(from) + strlen(to), pad = (8 - nn % 8) % 8;
+    fp = fopen(dst, "wb");
+    cr_assert_not_null(fp);
+    uint64_t len = nn + pad;
+    for (int i = 0; i < 8; i++) fputc((int)(len >> (8 * i) & 0xff), fp);
+    fwrite(hdr, 1, (size_t)(p - hdr), fp);
+    fputs(to, fp);
+    fputs(p + strlen(from), fp);
+    for (size_t i = 0; i < pad; i++) fputc(' ', fp);
+    fwrite(b + 8 + n, 1, (size_t)sz - 8 - n, fp);
+    fclose(fp);
+    free(hdr);
+    free(b);
+}
+
+Test(classify, damaged_heads_are_refused_naming_the_fault)
+{
+    const char *seqs[] = {"GCGCGGCCGCGA", "CCGGCGCGTGCG", "ATATTAAATTTA", "TTATAATATCAT"};
+    int y[4] = {0, 0, 1, 1};
+    float X[4][16];
+    for (int i = 0; i < 4; i++) hd_kmer_features(seqs[i], strlen(seqs[i]), 2, 0, X[i]);
+    char *names[] = {"gc", "at"};
+    hd_fit_opts o = {.l2 = 0.01, .max_iter = 200, .tol = 1e-6, .knn_k = 3};
+    char *d = tmp_dir(), good[4200], bad[4200], knn[4200];
+    snprintf(good, sizeof good, "%s/k.safetensors", d);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", d);
+    snprintf(knn, sizeof knn, "%s/knn.safetensors", d);
+    hd_head *h = hd_head_fit(HD_CLF_KMER, &X[0][0], y, 4, 16, 2, names, &o);
+    cr_assert_not_null(h, "%s", hd_error());
+    h->kmer = 2;
+    cr_assert_eq(hd_head_save(h, good), 0, "%s", hd_error());
+    hd_head *g = hd_head_load(good);
+    cr_assert_not_null(g, "%s", hd_error());
+    hd_head_free(g);
+    /* metadata edits: each refused with the file and the fault named */
+    const struct { const char *from, *to, *want; } ed[] = {
+        {"\"hyenadna_head\":\"1\"", "\"hyenadna_head\":\"2\"", "head format '2'"},
+        {"\"dim\":\"16\"", "\"dim\":\"16x\"", "'dim' is '16x'"},
+        {"\"kmer\":\"2\"", "\"kmer\":\"2.5\"", "'kmer' is '2.5'"},
+        {"\"rc\":\"0\"", "\"rc\":\"no\"", "'rc' is 'no'"},
+        {"[\\\"gc\\\",\\\"at\\\"]", "[\\\"gc\\\",\\\"gc\\\"]", "class 2 is named as an earlier one"},
+        {"[\\\"gc\\\",\\\"at\\\"]", "[\\\"gc\\\",7]", "class 2 is not a string"},
+        {"[\\\"gc\\\",\\\"at\\\"]", "[\\\"\\\",\\\"at\\\"]", "class 1 is empty"},
+        {"\"method\":\"kmer\"", "\"method\":\"context\"", "head method 'context'"},
+    };
+    for (size_t i = 0; i < sizeof ed / sizeof *ed; i++) {
+        edit_header(good, bad, ed[i].from, ed[i].to);
+        cr_assert_null(hd_head_load(bad), "edit %zu (%s) was accepted", i, ed[i].to);
+        cr_assert(strstr(hd_error(), bad) && strstr(hd_error(), ed[i].want), "edit %zu: %s", i, hd_error());
+    }
+    /* values: a zero standard deviation, a NaN weight (each saved under a new name: a file read is never
+     * replaced by an output) */
+    h->sd[3] = 0;
+    snprintf(bad, sizeof bad, "%s/sd.safetensors", d);
+    cr_assert_eq(hd_head_save(h, bad), 0, "%s", hd_error());
+    cr_assert_null(hd_head_load(bad));
+    cr_assert(strstr(hd_error(), "'feature_sd' holds 0 at index 3"), "%s", hd_error());
+    h->sd[3] = 1;
+    h->W[5] = NAN;
+    snprintf(bad, sizeof bad, "%s/w.safetensors", d);
+    cr_assert_eq(hd_head_save(h, bad), 0, "%s", hd_error());
+    cr_assert_null(hd_head_load(bad));
+    cr_assert(strstr(hd_error(), "'weight' holds nan at index 5"), "%s", hd_error());
+    hd_head_free(h);
+    /* a knn head: k malformed, vectors not finite */
+    h = hd_head_fit(HD_CLF_KNN, &X[0][0], y, 4, 16, 2, names, &o);
+    cr_assert_not_null(h, "%s", hd_error());
+    h->model_id = strdup("0123456789abcdef:1");
+    cr_assert_eq(hd_head_save(h, knn), 0, "%s", hd_error());
+    cr_assert_not_null((g = hd_head_load(knn)), "%s", hd_error());
+    cr_assert_eq(g->k, 3);
+    hd_head_free(g);
+    snprintf(bad, sizeof bad, "%s/knn-k.safetensors", d);
+    edit_header(knn, bad, "\"k\":\"3\"", "\"k\":\"3 \"");
+    cr_assert_null(hd_head_load(bad));
+    cr_assert(strstr(hd_error(), "'k' is '3 '"), "%s", hd_error());
+    snprintf(bad, sizeof bad, "%s/knn-id.safetensors", d);
+    edit_header(knn, bad, "\"model_id\":\"0123456789abcdef:1\"", "\"model_id\":\"\"");
+    cr_assert_null(hd_head_load(bad));
+    cr_assert(strstr(hd_error(), "model identity missing"), "%s", hd_error());
+    h->X[7] = INFINITY;
+    snprintf(bad, sizeof bad, "%s/knn-x.safetensors", d);
+    cr_assert_eq(hd_head_save(h, bad), 0, "%s", hd_error());
+    cr_assert_null(hd_head_load(bad));
+    cr_assert(strstr(hd_error(), "'X' holds inf at index 7"), "%s", hd_error());
+    hd_head_free(h);
+    rm_rf(d);
+    free(d);
+}
+
 /* ------------------------------------------------------------------ metrics */
 
 Test(classify, metrics_hand_checked)

@@ -255,6 +255,14 @@ expect 1 "classify --head with another pooling" -- "$H" classify -m "$T/hyenadna
 has "$tmp/err" "h.safetensors" "head pooling refusal names the head"
 expect 1 "classify --head for another model" -- "$H" classify -m "$T/caduceus-ph" --head "$tmp/h.safetensors" "$tmp/test.fa"
 has "$tmp/err" "another model" "head model refusal"
+expect 1 "classify --head with --rc, made without" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" --rc "$tmp/test.fa"
+has "$tmp/err" "option --rc: the head .*h.safetensors was made without --rc" "head --rc refusal names the mismatch"
+# a knn head keeps its vectors: -k chooses the voters, as when fitted with that -k
+"$H" classify -m "$T/hyenadna-tiny" --method knn -k 1 --train "$tmp/train.fa" "$tmp/test.fa" > "$tmp/k1" 2>/dev/null
+expect 0 "classify --method knn --save-head (k 5)" -- "$H" classify -m "$T/hyenadna-tiny" --method knn --train "$tmp/train.fa" --save-head "$tmp/knn.safetensors" "$tmp/test.fa"
+if ! cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "knn -k 1 and -k 5 agree: the -k check below proves nothing"; fi
+expect 0 "classify --head knn -k 1" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn.safetensors" -k 1 "$tmp/test.fa"
+if cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "--head knn -k 1 ignored -k"; diff "$tmp/out" "$tmp/k1" | head -4; fi
 printf '>a label=x\nACGT\n>b\nACGT\n' > "$tmp/nolab.fa"
 expect 1 "classify missing label=" -- "$H" classify --method kmer --train "$tmp/nolab.fa" "$tmp/test.fa"
 has "$tmp/err" "nolab.fa: record 'b'" "missing label= names file and record"
