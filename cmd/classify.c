@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bed.h"
 #include "classify.h"
@@ -215,9 +216,32 @@ static int parse_args(int argc, char **argv, args *a)
     return 0;
 }
 
+/* do two output names (non-NULL) write the same file: the same name, standard output twice, or two names of
+ * one existing file */
+static int same_output(const char *x, const char *y)
+{
+    struct stat sx, sy;
+    if (!strcmp(x, y)) return 1;
+    if (!strcmp(x, "-") || !strcmp(y, "-")) return 0;
+    return stat(x, &sx) == 0 && stat(y, &sy) == 0 && sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+}
+
 /* the combinations of options; -1 usage error (printed) */
 static int check_args(const args *a)
 {
+    /* each output is renamed into place when complete: two of them under one name would leave only the last */
+    const char *outs[3] = {a->out, a->metrics, a->save}, *opt[3] = {"-o", "--metrics", "--save-head"};
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (outs[i] && outs[j] && same_output(outs[i], outs[j])) {
+                hd_errorf("options %s and %s both write %s: give each its own file", opt[i], opt[j],
+                          hd_output_name(outs[j]));
+                return -1;
+            }
+    if (a->train && a->query && !strcmp(a->train, "-") && !strcmp(a->query, "-")) {
+        hd_errorf("--train - and QUERY - both read standard input, which can be read once: give one of them as a file");
+        return -1;
+    }
     if (!a->train == !a->headf) {
         hd_errorf("give either a labelled training set (--train) or a saved head (--head)");
         usage(stderr);

@@ -385,6 +385,17 @@ has "$tmp/err" "hyenadna classify: option -o calls.bed: FASTA queries give one T
 [ ! -e calls.bed ] && ok || bad "classify left calls.bed"
 run 0 "classify -o windows.bed with --window" -- "$H" classify --method kmer -t train.fa --window 40 -o windows.bed sp.fa
 [ "$(grep -vc '^#\|^track' windows.bed)" -eq 4 ] && ok || bad "classify windows as BED9: $(cat windows.bed)"
+# two outputs under one name: refused before the run (the later rename replaced the other, exit 0)
+run 1 "classify -o x --metrics x" -- "$H" classify --method kmer -t train.fa -o both.out --metrics both.out train.fa
+errline "hyenadna classify: options -o and --metrics both write both.out: give each its own file" "classify -o = --metrics"
+[ ! -e both.out ] && ok || bad "classify -o = --metrics left both.out"
+run 1 "classify --metrics - with the rows on standard output" -- "$H" classify --method kmer -t train.fa --metrics - train.fa
+errline "hyenadna classify: options -o and --metrics both write standard output: give each its own file" "classify --metrics -"
+: > h.st; ln h.st h2.st
+run 1 "classify --save-head and --metrics, two names of one file" -- "$H" classify --method kmer -t train.fa --save-head h.st --metrics h2.st train.fa
+errline "hyenadna classify: options --metrics and --save-head both write h.st: give each its own file" "classify --save-head = --metrics"
+run 1 "classify -t - -" -- sh -c "'$H' classify --method kmer -t - - < train.fa"
+errline "hyenadna classify: --train - and QUERY - both read standard input, which can be read once: give one of them as a file" "classify stdin twice"
 
 # ------------------------------------------------------------------ an empty input: the header only, exit 0, in every command
 : > none.fa
