@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <htslib/bgzf.h>
 #include <htslib/faidx.h>
+#include <htslib/khash.h>
 #include <htslib/kstring.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,11 +133,15 @@ static long bad_base(const char *seq, size_t n)
 
 /* ================================================================== the labelled reader */
 
+KHASH_MAP_INIT_STR(hd_lseen, long)
+
 typedef struct {
     const char *path, *disp, *ref;
     hd_lset *out;
     faidx_t *fai;          /* BED: the reference */
     hd_contigs *dict;
+    khash_t(hd_lseen) *seen;   /* BED: the intervals met so far (keys owned) -> their line */
+    long n_dup;                /* BED lines skipped as repeats */
 } lreader;
 
 static int labelled_fasta(lreader *lr, BGZF *bg)
@@ -220,7 +225,30 @@ static int labelled_bed_line(lreader *lr, char *line, long ln)
         return -1;
     }
     char *nm = hd_sprintf("%s:%lld-%lld", r.chrom, (long long)r.beg + 1, (long long)r.end);
-    int e = !nm || hd_lset_add(lr->out, nm, s, len, r.name, r.chrom, r.beg, r.end);
+    if (!nm) { free(s); return -1; }
+    /* an interval given before is skipped, as a FASTA record whose name was used before (hyenadna(1) INPUT
+     * FILES): the first line of an interval is used, so an interval is one example of one class */
+    khint_t k = kh_get(hd_lseen, lr->seen, nm);
+    if (k != kh_end(lr->seen)) {
+        if (++lr->n_dup <= 5) {
+            const char *l0 = "";
+            for (size_t i = 0; i < lr->out->n; i++)
+                if (!strcmp(lr->out->v[i].name, nm)) l0 = lr->out->classes[lr->out->v[i].label];
+            int other = strcmp(l0, r.name) != 0;
+            hd_log(HD_LOG_WARN, "%s line %ld: the interval %s was given before, on line %ld%s%s%s: skipped (the first "
+                   "line of an interval is used)", lr->disp, ln, nm, kh_val(lr->seen, k),
+                   other ? " with the label '" : "", other ? l0 : "", other ? "'" : "");
+        }
+        free(nm);
+        free(s);
+        return 0;
+    }
+    int e = hd_lset_add(lr->out, nm, s, len, r.name, r.chrom, r.beg, r.end), absent = 0;
+    if (!e) {
+        k = kh_put(hd_lseen, lr->seen, nm, &absent);
+        if (absent < 0) { hd_set_oom(NULL); e = 1; }
+        else { kh_val(lr->seen, k) = ln; nm = NULL; }
+    }
     free(nm);
     free(s);
     return e ? -1 : 0;
@@ -285,6 +313,7 @@ int hd_read_labelled(const char *path, const char *ref, hd_lset *out)
                     goto done;
                 }
                 if (!(lr.fai = hd_faidx_open(ref)) || !(lr.dict = hd_contigs_from_fai(lr.fai, ref))) goto done;
+                if (!(lr.seen = kh_init(hd_lseen))) { hd_set_oom(NULL); goto done; }
             }
         }
         if (fmt == TSV) {   /* trailing blanks (a spreadsheet's trailing tab) end the line; a 3rd field is an error */
@@ -294,11 +323,18 @@ int hd_read_labelled(const char *path, const char *ref, hd_lset *out)
         if (fmt == TSV ? labelled_tsv_line(&lr, line.s, ln) : labelled_bed_line(&lr, line.s, ln)) goto done;
     }
     if (bg && r < -1) { hd_set_error(HD_EINPUT, "%s: read error after line %ld", lr.disp, ln); goto done; }
+    if (lr.n_dup > 5)
+        hd_log(HD_LOG_WARN, "%s: %ld repeated intervals in all were skipped", lr.disp, lr.n_dup);
     if (!out->n) { hd_set_error(HD_EINPUT, "%s: no labelled records", lr.disp); goto done; }
     ret = hd_lset_check_classes(out, lr.disp);
 done:
     free(line.s);
     if (bg) bgzf_close(bg);
+    if (lr.seen) {
+        for (khint_t k = kh_begin(lr.seen); k != kh_end(lr.seen); k++)
+            if (kh_exist(lr.seen, k)) free((char *)kh_key(lr.seen, k));
+        kh_destroy(hd_lseen, lr.seen);
+    }
     hd_contigs_free(lr.dict);
     if (lr.fai) fai_destroy(lr.fai);
     return ret;

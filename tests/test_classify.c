@@ -205,6 +205,14 @@ Test(classify, read_fasta_tsv_bed)
     cr_assert_str_eq(s.v[1].chrom, "c5");
     cr_assert_eq(s.v[1].beg, 100);
     hd_lset_free(&s);
+    /* an interval given again (with its label or another) is skipped: the first line is used */
+    write_file(p, "c4\t0\t10\tA\nc5\t100\t150\tB\nc4\t0\t10\tB\nc4\t0\t11\tB\nc5\t100\t150\tB\n");
+    cr_assert_eq(hd_read_labelled(p, ref, &s), 0, "%s", hd_error());
+    cr_assert_eq(s.n, 3);
+    cr_assert_str_eq(s.v[0].name, "c4:1-10");
+    cr_assert_eq(s.v[0].label, 0);
+    cr_assert_str_eq(s.v[2].name, "c4:1-11");
+    hd_lset_free(&s);
     write_file(p, "c4\t0\t10\tA\nc5\t100\t300\tB\n");
     cr_assert_eq(hd_read_labelled(p, ref, &s), -1, "past the end");
     cr_assert(strstr(hd_error(), "line 2"), "%s", hd_error());
