@@ -247,8 +247,8 @@ static int check_args(const args *a)
         usage(stderr);
         return -1;
     }
-    if (a->cv && (!a->train || a->query || a->region)) {
-        hd_errorf("option --cv: cross-validation uses --train only (no QUERY, -r or --head)");
+    if (a->cv && (!a->train || a->query || a->region || a->window || a->bed)) {
+        hd_errorf("option --cv: cross-validation uses --train only (no QUERY, -r, --window, --bed or --head)");
         return -1;
     }
     if (a->cv && a->save) { hd_errorf("option --save-head cannot be combined with --cv"); return -1; }

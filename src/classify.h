@@ -226,7 +226,7 @@ typedef struct {
 
 /* The feature width: 4^kmer for kmer, else the model's pooled embedding width. */
 int hd_clf_dim(const hd_clf *c);
-/* The features of one sequence (out [dim]); errors name `file` and the record `name`. */
+/* The features of one query sequence (out [dim]); errors name `file` and the record `name`. */
 int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, float *out);
 /* Build from the records idx[0..n) of the training set (idx NULL: all), `shots` per class chosen with
  * the seed; feat (may be NULL) caches each record's features by record index across calls.  A class
@@ -245,7 +245,8 @@ typedef struct {
     const char *name;
     const float *cached;
 } hd_clf_item;
-/* The features of n sequences side by side on c->wk (out[i] [dim] each) — the same bits as hd_clf_features.
+/* The features of n training sequences side by side on c->wk (out[i] [dim] each) — the same bits as
+ * hd_clf_features; a sequence longer than the model is an error saying that training examples are not cut.
  * -1 with the error of the first failing item in order (*failed, when not NULL, gets its index). */
 int hd_clf_features_batch(hd_clf *c, const hd_clf_item *it, size_t n, const char *file, float *const *out,
                           size_t *failed);

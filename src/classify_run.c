@@ -33,17 +33,23 @@ static void blame_file(const char *file)
     free(e);
 }
 
-/* the features of one sequence, on backend be */
+/* the features of one sequence, on backend be; query: a query (cut into windows by --window), else a
+ * training example (never cut) */
 static int features_on(hd_clf *c, hd_backend *be, const char *seq, size_t len, const char *name, const char *file,
-                       float *out)
+                       int query, float *out)
 {
     if (c->method == HD_CLF_KMER) {
         hd_kmer_features(seq, len, c->kmer, c->rc, out);
         return 0;
     }
     if (c->m->max_len > 0 && len > (size_t)c->m->max_len) {
-        hd_set_error(HD_EINPUT, "%s: record '%s': %zu bases exceed the model's maximum length of %ld (use --window)",
-                     file, name, len, c->m->max_len);
+        if (query)
+            hd_set_error(HD_EINPUT, "%s: record '%s': %zu bases exceed the model's maximum length of %ld (use --window)",
+                         file, name, len, c->m->max_len);
+        else
+            hd_set_error(HD_EINPUT, "%s: record '%s': %zu bases exceed the model's maximum length of %ld; training "
+                         "examples are not cut into windows (--window cuts the queries): cut it into examples of at "
+                         "most %ld bases", file, name, len, c->m->max_len, c->m->max_len);
         return -1;
     }
     int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
@@ -58,7 +64,7 @@ static int features_on(hd_clf *c, hd_backend *be, const char *seq, size_t len, c
 
 int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, float *out)
 {
-    return features_on(c, c->be, seq, len, name, file, out);
+    return features_on(c, c->be, seq, len, name, file, 1, out);
 }
 
 /* the class scores and probabilities of one sequence, on backend be; the predicted class or -1 */
@@ -89,7 +95,7 @@ static int predict_on(hd_clf *c, hd_backend *be, const char *seq, size_t len, co
     if (!cached) {
         x = malloc((size_t)c->dim * sizeof *x);
         if (!x) { hd_set_oom(NULL); return -1; }
-        if (features_on(c, be, seq, len, name, file, x)) { free(x); return -1; }
+        if (features_on(c, be, seq, len, name, file, 1, x)) { free(x); return -1; }
         cached = x;
     }
     best = hd_head_predict(c->head, cached, scores);
@@ -117,7 +123,7 @@ static int feature_job(void *ud, size_t i, hd_backend *be, int slot)
     batch *b = ud;
     const hd_clf_item *x = &b->it[i];
     (void)slot;
-    return features_on(b->c, be, x->seq, x->len, x->name, b->file, b->out[i]);
+    return features_on(b->c, be, x->seq, x->len, x->name, b->file, 0, b->out[i]);
 }
 
 static int predict_job(void *ud, size_t i, hd_backend *be, int slot)

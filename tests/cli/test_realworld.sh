@@ -60,6 +60,11 @@ errline "hyenadna classify: badtrain.fa: invalid character '#' in record 'a9' at
 printf '>long\n%s\n' "$(rnd 1100 5)" > long.fa
 run 1 "classify context, a query longer than the model" -- "$H" classify -m "$M" --method context -t train.fa long.fa
 errline "hyenadna classify: long.fa: record 'long': query of 1100 bases leaves no room for a prompt within the model's maximum length of 1026 tokens" "classify context long query"
+{ cat train.fa; printf '>a9 label=a\n'; cat long.fa | sed 1d; } > longtrain.fa
+run 1 "classify centroid, a training record longer than the model" -- "$H" classify -m "$M" --method centroid -t longtrain.fa --window 500 q.fa
+errline "hyenadna classify: longtrain.fa: record 'a9': 1100 bases exceed the model's maximum length of 1026; training examples are not cut into windows (--window cuts the queries): cut it into examples of at most 1026 bases" "classify long training record"
+run 1 "classify --cv --window" -- "$H" classify --method kmer -t train.fa --cv 2 --window 500
+errline "hyenadna classify: option --cv: cross-validation uses --train only (no QUERY, -r, --window, --bed or --head)" "classify --cv --window refused"
 run 1 "classify --cv with too many folds" -- "$H" classify --method kmer -t train.fa --cv 9
 errline "hyenadna classify: train.fa: option --cv: class 'a' has 4 records, fewer than the 9 folds" "classify --cv message"
 
