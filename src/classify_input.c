@@ -317,8 +317,13 @@ int hd_read_labelled(const char *path, const char *ref, hd_lset *out)
             }
         }
         if (fmt == TSV) {   /* trailing blanks (a spreadsheet's trailing tab) end the line; a 3rd field is an error */
+            int had_tab = memchr(line.s, '\t', line.l) != NULL;
             while (line.l && isspace((unsigned char)line.s[line.l - 1])) line.s[--line.l] = 0;
             if (first && !strcasecmp(line.s, "label\tsequence")) continue;   /* a header line */
+            if (had_tab && !strchr(line.s, '\t')) {   /* 'label<TAB>' and blanks: the sequence is missing */
+                hd_set_error(HD_EINPUT, "%s: line %ld: empty sequence (label '%s')", lr.disp, ln, line.s);
+                goto done;
+            }
         }
         if (fmt == TSV ? labelled_tsv_line(&lr, line.s, ln) : labelled_bed_line(&lr, line.s, ln)) goto done;
     }

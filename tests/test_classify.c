@@ -253,6 +253,16 @@ Test(classify, bad_labels_are_clear_errors)
               hd_error());
     hd_lset_free(&s);
 
+    /* 'label<TAB>' with no sequence (trailing blanks or not): an empty sequence, not one field */
+    write_file(p, "a\tACGT\nb\t\nb\tCC\n");
+    cr_assert_eq(hd_read_labelled(p, NULL, &s), -1);
+    cr_assert(strstr(hd_error(), p) && strstr(hd_error(), "line 2: empty sequence (label 'b')"), "%s", hd_error());
+    hd_lset_free(&s);
+    write_file(p, "a\tACGT\nb\t \t\nb\tCC\n");
+    cr_assert_eq(hd_read_labelled(p, NULL, &s), -1);
+    cr_assert(strstr(hd_error(), "line 2: empty sequence (label 'b')"), "%s", hd_error());
+    hd_lset_free(&s);
+
     snprintf(p, sizeof p, "%s/badbase.tsv", d);
     write_file(p, "a\tACGT\nb\tACXT\n");
     cr_assert_eq(hd_read_labelled(p, NULL, &s), -1);
