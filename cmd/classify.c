@@ -617,7 +617,9 @@ int main_classify(int argc, char **argv)
             status = hd_fail();
             goto done;
         }
-        if (a.save) {
+        if (a.save) {   /* (a loaded head, saved again, gets this model's path) */
+            if (s.mid) free(s.C.head->model_id), s.C.head->model_id = NULL;
+            if (s.C.m) free(s.C.head->model_path), s.C.head->model_path = NULL;
             if ((s.mid && !(s.C.head->model_id = hd_strdup(s.mid))) ||
                 (s.C.m && !(s.C.head->model_path = hd_strdup(s.C.m->location))) || hd_head_save(s.C.head, a.save)) {
                 status = hd_fail();

@@ -263,6 +263,10 @@ expect 0 "classify --method knn --save-head (k 5)" -- "$H" classify -m "$T/hyena
 if ! cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "knn -k 1 and -k 5 agree: the -k check below proves nothing"; fi
 expect 0 "classify --head knn -k 1" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn.safetensors" -k 1 "$tmp/test.fa"
 if cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "--head knn -k 1 ignored -k"; diff "$tmp/out" "$tmp/k1" | head -4; fi
+# saved again with -k 1 (the loaded head's model fields replaced, not leaked: the sanitizer build checks)
+expect 0 "classify --head knn -k 1 --save-head" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn.safetensors" -k 1 --save-head "$tmp/knn1.safetensors" "$tmp/test.fa"
+expect 0 "classify --head (knn saved with -k 1)" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn1.safetensors" "$tmp/test.fa"
+if cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "knn head saved again with -k 1 does not vote with 1"; fi
 printf '>a label=x\nACGT\n>b\nACGT\n' > "$tmp/nolab.fa"
 expect 1 "classify missing label=" -- "$H" classify --method kmer --train "$tmp/nolab.fa" "$tmp/test.fa"
 has "$tmp/err" "nolab.fa: record 'b'" "missing label= names file and record"
