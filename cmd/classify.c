@@ -198,7 +198,7 @@ static int parse_args(int argc, char **argv, args *a)
         case 'k': if (hd_parse_long("--neighbours", optarg, 1, 1L << 20, &a->knn)) return -1; a->knn_set = 1; break;
         case OPT_KMER: if (hd_parse_long("--kmer", optarg, 1, 8, &a->kmer)) return -1; a->kmer_set = 1; break;
         case OPT_L2: if (hd_parse_double("--l2", optarg, 0, 1e6, &a->l2)) return -1; break;
-        case OPT_MAXIT: if (hd_parse_long("--max-iter", optarg, 0, 1L << 24, &a->maxit)) return -1; break;
+        case OPT_MAXIT: if (hd_parse_long("--max-iter", optarg, 1, 1L << 24, &a->maxit)) return -1; break;
         case OPT_CV: if (hd_parse_long("--cv", optarg, 2, 1000, &a->cv)) return -1; break;
         case OPT_SAVE: a->save = optarg; break;
         case OPT_HEAD: a->headf = optarg; break;

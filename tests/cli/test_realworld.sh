@@ -65,6 +65,8 @@ run 1 "classify centroid, a training record longer than the model" -- "$H" class
 errline "hyenadna classify: longtrain.fa: record 'a9': 1100 bases exceed the model's maximum length of 1026; training examples are not cut into windows (--window cuts the queries): cut it into examples of at most 1026 bases" "classify long training record"
 run 1 "classify --cv --window" -- "$H" classify --method kmer -t train.fa --cv 2 --window 500
 errline "hyenadna classify: option --cv: cross-validation uses --train only (no QUERY, -r, --window, --bed or --head)" "classify --cv --window refused"
+run 1 "classify --max-iter 0" -- "$H" classify --method kmer -t train.fa --max-iter 0 iupac.fa
+has "$tmp/err" "hyenadna classify: option --max-iter" "classify --max-iter 0 refused naming the option"
 run 1 "classify --cv with too many folds" -- "$H" classify --method kmer -t train.fa --cv 9
 errline "hyenadna classify: train.fa: option --cv: class 'a' has 4 records, fewer than the 9 folds" "classify --cv message"
 
