@@ -442,7 +442,14 @@ static int head_values_ok(const char *path, const char *name, const float *v, si
 hd_head *hd_head_load(const char *path)
 {
     hd_st *st = hd_st_open(path);
-    if (!st) return NULL;
+    if (!st) {
+        /* a head that is missing, truncated or not safetensors is bad input (exit status 1), as every other
+         * fault of a head file and a missing query file are; the safetensors reader calls it a model error */
+        char *e = hd_strdup(hd_error());
+        if (e && !strstr(e, "out of memory")) hd_set_error(HD_EINPUT, "%s", e);
+        free(e);
+        return NULL;
+    }
     hd_head *h = NULL;
     json_t *cls = NULL;
     const char *mk = hd_st_meta(st, "hyenadna_head"), *ms = hd_st_meta(st, "method"), *cs = hd_st_meta(st, "classes"),

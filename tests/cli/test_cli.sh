@@ -257,6 +257,12 @@ expect 1 "classify --head for another model" -- "$H" classify -m "$T/caduceus-ph
 has "$tmp/err" "another model" "head model refusal"
 expect 1 "classify --head with --rc, made without" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" --rc "$tmp/test.fa"
 has "$tmp/err" "option --rc: the head .*h.safetensors was made without --rc" "head --rc refusal names the mismatch"
+# a head file missing or cut short is bad input (exit 1), as a missing query file is
+expect 1 "classify --head, no such file" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/nohead.safetensors" "$tmp/test.fa"
+has "$tmp/err" "nohead.safetensors" "missing head named"
+head -c 100 "$tmp/h.safetensors" > "$tmp/cut.safetensors"
+expect 1 "classify --head, a truncated head" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/cut.safetensors" "$tmp/test.fa"
+has "$tmp/err" "cut.safetensors" "truncated head named"
 # a knn head keeps its vectors: -k chooses the voters, as when fitted with that -k
 "$H" classify -m "$T/hyenadna-tiny" --method knn -k 1 --train "$tmp/train.fa" "$tmp/test.fa" > "$tmp/k1" 2>/dev/null
 expect 0 "classify --method knn --save-head (k 5)" -- "$H" classify -m "$T/hyenadna-tiny" --method knn --train "$tmp/train.fa" --save-head "$tmp/knn.safetensors" "$tmp/test.fa"
