@@ -278,6 +278,10 @@ int hd_read_labelled(const char *path, const char *ref, hd_lset *out)
     lreader lr = {.path = path, .disp = hd_input_name(path), .ref = ref, .out = out};
     hFILE *hf = hd_input_hopen(path);
     if (!hf) return -1;
+    if (hd_input_refuse_alignment(hf, path, HD_WANT_LABELLED)) {
+        hclose_abruptly(hf);
+        return -1;
+    }
     BGZF *bg = bgzf_hopen(hf, "r");
     if (!bg) {
         hclose_abruptly(hf);

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *hd_input_name(const char *path) { return strcmp(path, "-") ? path : "standard input"; }
@@ -33,10 +34,35 @@ static int refuse_compression(enum htsCompression z, const char *path)
     return -1;
 }
 
-int hd_input_refuse_compression(hFILE *hf, const char *path)
+int hd_input_refuse_alignment(hFILE *hf, const char *path, enum hd_input_want want)
 {
-    htsFormat f;   /* htslib's own detection, which peeks without consuming */
-    return hts_detect_format(hf, &f) == 0 ? refuse_compression(f.compression, path) : 0;
+    htsFormat f;
+    if (hts_detect_format2(hf, path, &f) != 0) return 0;   /* a read error: the reader reports it */
+    if (refuse_compression(f.compression, path)) return -1;
+    if (f.format != sam && f.format != bam && f.format != cram) return 0;
+    static const char *const wanted[] = {"FASTA or FASTQ", "labelled sequences (FASTA, TSV or BED)", "a FASTA reference"};
+    static const char *const todo[] = {
+        "write its reads as FASTA with 'samtools fasta', or embed them with 'hyenadna embed', which reads SAM, BAM and CRAM",
+        "write its reads as FASTA with 'samtools fasta' and label them",
+        "give the reference genome's FASTA file (plain or bgzip-compressed)"};
+    char *d = hts_format_description(&f);
+    hd_set_error(HD_EINPUT, "%s: not %s but alignments (htslib detects %s): %s", hd_input_name(path), wanted[want],
+                 d ? d : f.format == sam ? "SAM" : f.format == bam ? "BAM" : "CRAM", todo[want]);
+    free(d);
+    return -1;
+}
+
+int hd_input_refuse_alignment_path(const char *path, enum hd_input_want want)
+{
+    errno = 0;
+    hFILE *hf = hopen(path, "r");
+    if (!hf) {
+        open_error(path);
+        return -1;
+    }
+    int r = hd_input_refuse_alignment(hf, path, want);
+    hclose_abruptly(hf);
+    return r;
 }
 
 htsFile *hd_input_hts_open(const char *path)

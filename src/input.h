@@ -20,9 +20,22 @@ hFILE *hd_input_hopen(const char *path);
  * bzip2, zstd), which htslib cannot read text from. */
 htsFile *hd_input_hts_open(const char *path);
 
-/* An input hopen'ed and not yet read from (nothing consumed: hpeek) that is xz-, bzip2- or
- * zstd-compressed, which the BGZF readers would take for plain text: -1 with an HD_EINPUT error naming
- * the file and the remedy (the message of hd_input_hts_open), else 0. */
-int hd_input_refuse_compression(hFILE *hf, const char *path);
+/* What a reader wants, for the message about an alignment file given in its place. */
+enum hd_input_want {
+    HD_WANT_SEQS,       /* FASTA or FASTQ records (forward, generate, classify's queries) */
+    HD_WANT_LABELLED,   /* labelled sequences: FASTA, TSV or BED (classify --train) */
+    HD_WANT_REF         /* a FASTA reference (-f, -T) */
+};
+
+/* An input (hopen'ed, nothing consumed) that htslib's hts_detect_format takes for SAM, BAM or CRAM where
+ * WANT is read: -1 with an HD_EINPUT error, the one message every reader gives for it -- the file, the
+ * format detected and what to do ("x.bam: not FASTA or FASTQ but alignments (htslib detects BAM version 1
+ * compressed sequence data): write its reads as FASTA with 'samtools fasta', or embed them with 'hyenadna
+ * embed', which reads SAM, BAM and CRAM") --, else 0.  An xz-, bzip2- or zstd-compressed input, which
+ * the BGZF readers would take for plain text, is -1 with the error of hd_input_hts_open too. */
+int hd_input_refuse_alignment(hFILE *hf, const char *path, enum hd_input_want want);
+
+/* The same for a file by name (opened and closed here): -1 with the error also when it cannot be opened. */
+int hd_input_refuse_alignment_path(const char *path, enum hd_input_want want);
 
 #endif

@@ -335,7 +335,7 @@ faidx_t *hd_faidx_open(const char *path)
         hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    if (hd_out_note_input(path)) return NULL;
+    if (hd_out_note_input(path) || hd_input_refuse_alignment_path(path, HD_WANT_REF)) return NULL;
     logcatch lc;
     char why[512], note[1024];
     char *tfai, *tgzi;

@@ -58,7 +58,7 @@ hd_fasta *hd_fasta_open(const char *path)
 
 hd_fasta *hd_fasta_hopen(hFILE *hf, const char *path)
 {
-    if (hd_input_refuse_compression(hf, path)) {
+    if (hd_input_refuse_alignment(hf, path, HD_WANT_SEQS)) {
         hclose_abruptly(hf);
         return NULL;
     }

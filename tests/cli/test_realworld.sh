@@ -120,6 +120,36 @@ run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
 grep -v '^#' "$tmp/out" | cut -f1 > cram.names
 [ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
 
+# ------------------------------------------------------------------ an alignment file where FASTA is read: one message in every reader
+# (the file, the format htslib's hts_detect_format sees, what to do); forward and generate called a BAM or CRAM
+# 'not FASTA or FASTQ: the first record does not start with ...', a SAM 'invalid character in record SQ', a
+# reference '-f x.bam' got faidx's 'Format error, unexpected "B"'
+bgzip -c plain.sam > plain.sam.gz
+printf 'a\t%s\nb\t%s\n' "$(rnd 30 23)" "$(rnd 30 24)" > lab.tsv
+aln_desc() { case $1 in *.sam) echo "SAM version 1.6 sequence text";; *.sam.gz) echo "SAM version 1.6 BGZF-compressed sequence data";;
+             *.bam) echo "BAM version 1 compressed sequence data";; *.cram) echo "CRAM version 3.0 compressed sequence data";; esac; }
+seqs_todo="write its reads as FASTA with 'samtools fasta', or embed them with 'hyenadna embed', which reads SAM, BAM and CRAM"
+ref_todo="give the reference genome's FASTA file (plain or bgzip-compressed)"
+for f in plain.sam plain.sam.gz br.bam br.cram; do
+  want="$f: not FASTA or FASTQ but alignments (htslib detects $(aln_desc $f)): $seqs_todo"
+  run 1 "forward $f" -- "$H" forward -m "$M" -o a.st "$f"
+  errline "hyenadna forward: $want" "forward $f"
+  run 1 "generate $f" -- "$H" generate -m "$M" --seed 1 "$f"
+  errline "hyenadna generate: $want" "generate $f"
+  run 1 "classify, queries in $f" -- "$H" classify --method kmer -t lab.tsv "$f"
+  errline "hyenadna classify: $want" "classify queries $f"
+  run 1 "classify -t $f" -- "$H" classify --method kmer -t "$f" q.fa
+  errline "hyenadna classify: $f: not labelled sequences (FASTA, TSV or BED) but alignments (htslib detects $(aln_desc $f)): write its reads as FASTA with 'samtools fasta' and label them" "classify -t $f"
+  for c in "track -m $M -o tr -r chr2" "score-variants -m $M --all-snvs -r chr2:1-5" "plot --snv lab.tsv -r chr2:1-5 -o p.svg" \
+           "classify --method kmer -t lab.tsv -r chr2 --window 10"; do
+    set -- $c; cmd=$1; shift
+    run 1 "$cmd -f $f" -- "$H" "$cmd" "$@" -f "$f"
+    errline "hyenadna $cmd: $f: not a FASTA reference but alignments (htslib detects $(aln_desc $f)): $ref_todo" "$cmd -f $f"
+  done
+done
+cat plain.sam | "$H" forward -m "$M" -o a.st - >"$tmp/out" 2>"$tmp/err" && bad "forward of a SAM on standard input succeeded" || \
+  errline "hyenadna forward: standard input: not FASTA or FASTQ but alignments (htslib detects SAM version 1.6 sequence text): $seqs_todo" "SAM on standard input"
+
 # ------------------------------------------------------------------ reads: the same sequences and names from a BAM as from its FASTQ
 # (samtools fastq): a read on the reverse strand (flag 16, SEQ stored reverse-complemented, IUPAC codes too)
 # is embedded as sequenced, windows of a QNAME with colons (Illumina) are braced as those of a FASTQ record
