@@ -31,6 +31,17 @@ struct hd_seqin {
     long n, n_filtered, n_noseq;
 };
 
+/* the FASTA index of -T (made when absent); -1 with the error, which says why it cannot be used */
+static int open_reference(hd_seqin *in)
+{
+    if (in->fai) return 0;
+    if ((in->fai = hd_faidx_open(in->reference))) return 0;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", hd_error());
+    hd_set_error(hd_error_kind(), "%s: cannot use the reference (-T): %s", in->disp, why);
+    return -1;
+}
+
 hd_seqin *hd_seqin_open(const char *path, const char *reference)
 {
     hd_seqin *in = calloc(1, sizeof *in);
@@ -65,8 +76,11 @@ hd_seqin *hd_seqin_open(const char *path, const char *reference)
             hd_set_error(HD_EINPUT, "cannot open '%s' as %s", nm, fmt.format == sam ? "SAM" : fmt.format == bam ? "BAM" : "CRAM");
             goto fail;
         }
+        /* a CRAM file reads its reference now: opened (and indexed) here first, so that a reference that
+         * cannot be used is an error saying why, not htslib's log lines and a bare "cannot use" */
+        if (reference && in->cram && open_reference(in)) goto fail;
         if (reference && hts_set_fai_filename(in->fp, reference)) {
-            hd_set_error(HD_EINPUT, "%s: cannot use the reference '%s'", nm, reference);
+            hd_set_error(HD_EINPUT, "%s: cannot use the reference (-T) '%s': htslib cannot load it", nm, reference);
             goto fail;
         }
         if (!(in->hdr = sam_hdr_read(in->fp))) {
@@ -208,7 +222,7 @@ static int resolve_eq(hd_seqin *in, const bam1_t *b)
         hd_set_error(HD_EINPUT, "%s: read '%s' is unmapped but has '=' bases (identical to the reference)", in->disp, qn);
         return -1;
     }
-    if (!in->fai && !(in->fai = hd_faidx_open(in->reference))) return -1;
+    if (open_reference(in)) return -1;
     const char *chrom = sam_hdr_tid2name(in->hdr, b->core.tid);
     hts_pos_t beg = b->core.pos, end = bam_endpos(b);
     char *ref = chrom ? hd_faidx_fetch(in->fai, in->reference, chrom, beg, end) : NULL;

@@ -335,6 +335,10 @@ faidx_t *hd_faidx_open(const char *path)
         hd_set_error(HD_EINPUT, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
+    if (hd_is_dir(path)) {
+        hd_set_error(HD_EINPUT, "%s: a directory, not a FASTA file", path);
+        return NULL;
+    }
     if (hd_out_note_input(path) || hd_input_refuse_alignment_path(path, HD_WANT_REF)) return NULL;
     logcatch lc;
     char why[512], note[1024];
@@ -351,12 +355,15 @@ faidx_t *hd_faidx_open(const char *path)
     if (built == 1) {
         hd_set_error(HD_EINPUT, "%s: %s%s%s", path, note, why[0] ? ": " : "", why);
     } else if (!fai && built == 0) {
+        enum htsLogLevel lvl = hts_get_log_level();
+        hts_set_log_level(HTS_LOG_OFF);
         htsFile *f = hts_open(path, "r");
         int gz = f && hts_get_format(f)->compression == gzip;
         if (f) hts_close(f);
+        hts_set_log_level(lvl);
         if (gz)
-            hd_set_error(HD_EINPUT, "%s: cannot index a gzip-compressed FASTA for regions: compress it with "
-                                    "bgzip instead of gzip", path);
+            hd_set_error(HD_EINPUT, "%s: cannot index a gzip-compressed FASTA (a FASTA index needs bgzip "
+                                    "compression): compress it with bgzip instead of gzip", path);
         else if (why[0])
             hd_set_error(HD_EINPUT, "%s: cannot load or build the FASTA index (.fai): %s", path, why);
         else

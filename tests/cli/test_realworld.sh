@@ -120,6 +120,31 @@ run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
 grep -v '^#' "$tmp/out" | cut -f1 > cram.names
 [ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
 
+# ------------------------------------------------------------------ -T that cannot be used: hyenadna's own message says why
+# (it said "br.cram: cannot use the reference 'X'", the reason only in htslib's [E::] lines)
+tref() {   # description, -T FILE, the reason expected (a prefix of the rest of the line)
+  run 1 "$1" -- "$H" embed -m "$M" -T "$2" br.cram
+  if grep -q '^\[E::' "$tmp/err"; then bad "$1: htslib's log lines: $(grep '^\[E::' "$tmp/err" | head -2)"; else ok; fi
+  has "$tmp/err" "hyenadna embed: br.cram: cannot use the reference (-T): $3" "$1"
+}
+tref "-T missing" nope.fa "cannot open 'nope.fa': No such file or directory"
+mkdir -p adir; tref "-T a directory" adir "adir: a directory, not a FASTA file"
+printf 'hello\n' > hello.txt; tref "-T not FASTA" hello.txt "hello.txt: cannot load or build the FASTA index (.fai): "
+gzip -c br.fa > brgz.fa.gz; tref "-T gzip-compressed" brgz.fa.gz "brgz.fa.gz: cannot index a gzip-compressed FASTA (a FASTA index needs bgzip compression): compress it with bgzip"
+tref "-T a BAM" br.bam "br.bam: not a FASTA reference but alignments (htslib detects BAM version 1 compressed sequence data): give the reference genome's FASTA file"
+# unreadable, and no .fai in a read-only folder: as an unprivileged user (root reads and writes anyway)
+as_user() { if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi; }
+mkdir -p ro && cp br.fa ro/r.fa && cp br.fa ro/unread.fa && chmod 000 ro/unread.fa && chmod 555 ro && chmod 755 "$tmp"
+if as_user "$H" --version >/dev/null 2>&1 && as_user test -r br.cram && ! as_user test -r ro/unread.fa; then
+  as_user "$H" embed -m "$M" -T ro/r.fa br.cram >"$tmp/out" 2>"$tmp/err" && bad "-T in a read-only folder, no .fai: exit 0" || ok
+  has "$tmp/err" "hyenadna embed: br.cram: cannot use the reference (-T): ro/r.fa: there is no FASTA index ro/r.fa.fai, and it cannot be made in ro (Permission denied): index the FASTA where it can be written" "-T without .fai in a read-only folder"
+  as_user "$H" embed -m "$M" -T ro/unread.fa br.cram >"$tmp/out" 2>"$tmp/err" && bad "-T unreadable: exit 0" || ok
+  has "$tmp/err" "hyenadna embed: br.cram: cannot use the reference (-T): cannot open 'ro/unread.fa': Permission denied" "-T unreadable"
+else
+  echo "note: no unprivileged user to run as: -T unreadable / read-only folder not checked"
+fi
+chmod 755 ro
+
 # ------------------------------------------------------------------ an alignment file where FASTA is read: one message in every reader
 # (the file, the format htslib's hts_detect_format sees, what to do); forward and generate called a BAM or CRAM
 # 'not FASTA or FASTQ: the first record does not start with ...', a SAM 'invalid character in record SQ', a
