@@ -220,6 +220,9 @@ static int open_input(const args *a, state *s)
     s->align = hd_seqin_is_alignment(s->src);
     if (!s->align && (a->rf.unmapped || a->rf.secondary || a->rf.supplementary || a->rf.min_mapq))
         hd_warnf("the read options (-q, --unmapped, --secondary, --supplementary) do not apply to FASTA input %s", a->in);
+    if (!s->align && a->reference)
+        hd_warnf("option -T/--reference: '%s' is not used: %s is FASTA or FASTQ (-T is the reference of a CRAM input and "
+                 "of the '=' bases of SAM/BAM reads)", a->reference, hd_input_name(a->in));
     if (a->n_reg_args || a->n_reg_files) {
         if (s->align) {
             s->dict = hd_contigs_from_sam(hd_seqin_header(s->src), a->in);

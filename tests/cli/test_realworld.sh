@@ -120,6 +120,19 @@ run 0 "CRAM with -T" -- "$H" embed -m "$M" -T br.fa br.cram
 grep -v '^#' "$tmp/out" | cut -f1 > cram.names
 [ "$(tr '\n' ' ' < cram.names)" = "r1 r2 r3 " ] && ok || bad "CRAM with -T: $(tr '\n' ' ' < cram.names)"
 
+# ------------------------------------------------------------------ -T with FASTA or FASTQ input, where it has no use: a warning says so
+# (it was ignored silently); with alignments it is used, no warning
+tw="option -T/--reference: 'br.fa' is not used"
+run 0 "embed -T, FASTA input" -- "$H" embed -m "$M" -T br.fa br.fa
+has "$tmp/err" "hyenadna embed: warning: $tw: br.fa is FASTA or FASTQ" "-T with FASTA input"
+run 0 "embed -T -r, regions of a FASTA file" -- "$H" embed -m "$M" -T br.fa -r chr2:1-10 br.fa
+has "$tmp/err" "$tw: br.fa is FASTA or FASTQ" "-T with regions of a FASTA file"
+samtools fastq plain.sam > plain.fq 2>/dev/null
+"$H" embed -m "$M" -T br.fa - < plain.fq >"$tmp/out" 2>"$tmp/err" && ok || bad "embed -T, FASTQ on standard input failed"
+has "$tmp/err" "$tw: standard input is FASTA or FASTQ" "-T with FASTQ on standard input"
+run 0 "embed -T, a BAM" -- "$H" embed -m "$M" -T br.fa br.bam
+hasnt "$tmp/err" "not used" "-T with a BAM is used"
+
 # ------------------------------------------------------------------ -T that cannot be used: hyenadna's own message says why
 # (it said "br.cram: cannot use the reference 'X'", the reason only in htslib's [E::] lines)
 tref() {   # description, -T FILE, the reason expected (a prefix of the rest of the line)
