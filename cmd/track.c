@@ -80,9 +80,11 @@ static void usage(FILE *fp)
             "                         not with --shard: plot --bigwig draws merged tracks) as stacked\n"
             "                         panels, or with --what llr alone the heatmap of its SNVs; SVG (PNG\n"
             "                         when FILE ends in .png; see man hyenadna-plot) [none]\n"
-            "No value (a gap) at the first base of a contig in prefix mode (the last too with --rc) and at\n"
-            "bases other than A, C, G, T.  Contigs come in the byte order of their names, as bigWig's\n"
-            "chromosome tree wants them.\n");
+            "No value (a gap) at the first base of a contig in prefix mode (the last too with --rc), with\n"
+            "--overlap 0 at the first base of every chunk (with --rc the last too), and at bases other than\n"
+            "A, C, G, T; score-variants --all-snvs scores the SNVs of such a chunk or contig end in window\n"
+            "mode instead.  Contigs come in the byte order of their names, as bigWig's chromosome tree\n"
+            "wants them.\n");
     hd_common_usage(fp);
 }
 

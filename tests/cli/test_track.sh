@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_track.sh -- `hyenadna track` on real DNA with the bundled default model (data/): its SNV table equals
 # `score-variants --all-snvs --score prefix` with the same chunking (forward, --rc, a region whose chunks
-# start O bases before it), gaps at the first base of a contig (and the last with --rc) and at N, contigs
+# start O bases before it; with --overlap 0 but at the chunk ends, where score-variants has window-mode rows), gaps at the first base of a contig (and the last with --rc) and at N, contigs
 # in name order, shards merged equal one run byte for byte (bigWig, bedGraph, tables; empty shards too),
 # identical outputs for 1 and 2 threads, masked and unmasked modes of a masked model and the Evo 2 fixture
 # (byte tokens) equal score-variants' (also around IUPAC codes; a reference character that is not a base is an
@@ -34,6 +34,25 @@ for opts in "--chunk 1026 --overlap 513" "--chunk 300 --overlap 100" "--chunk 30
            '$2 != 1 && !(rc == 1 && $2 == 3000)')   # track leaves the first (with --rc the last) base a gap
     got=$(tab_rows sv.snv.tsv.gz)
     [ -n "$got" ] && [ "$got" = "$want" ] && ok || { bad "SNV table ($opts -r $reg) differs from score-variants"; diff <(echo "$want") <(echo "$got") | head -4; }
+  done
+done
+# ... and with --overlap 0 equals it except at the bases hyenadna-track(1) names, where score-variants has
+# window-mode rows and track a gap: each chunk's first base (the contig's or the region's first base
+# included) and, with --rc, each chunk's last base (the contig's last base included); chunks of C = 300
+# from the contig start, or from the region's first base
+for opts in "--chunk 300 --overlap 0" "--chunk 300 --overlap 0 --rc"; do
+  for reg in w1:1201-2900 w1; do
+    run $opts -r "$reg" --what llr -o sv0 || { bad "track $opts -r $reg failed"; continue; }
+    s0=$(echo "$reg" | awk -F'[:-]' '{print $2 ? $2 : 1}')
+    all=$(sv_rows -f ref.fa --score prefix $opts -r "$reg")
+    gap() { awk -v s="$s0" -v rc="$(echo "$opts" | grep -c rc)" -v keep="$1" \
+            '{ d = $2 - s; g = d % 300 == 0 || (rc == 1 && (d + 1) % 300 == 0) } g != keep'; }
+    want=$(echo "$all" | gap 1); gaps=$(echo "$all" | gap 0 | cut -f2 | uniq | tr '\n' ' ')
+    got=$(tab_rows sv0.snv.tsv.gz)
+    [ -n "$got" ] && [ "$got" = "$want" ] && ok || { bad "--overlap 0 SNV table ($opts -r $reg) differs from score-variants but at chunk ends"; diff <(echo "$want") <(echo "$got") | head -4; }
+    case "$opts $reg" in *rc\ w1) nexp=20;; *rc\ w1:*) nexp=11;; *\ w1) nexp=10;; *) nexp=6;; esac
+    n=$(echo "$gaps" | wc -w)
+    [ "$n" -eq "$nexp" ] && ok || bad "--overlap 0 ($opts -r $reg): score-variants' window-mode rows at $n bases ($gaps), expected $nexp"
   done
 done
 # ... on the bundled example reference too (bgzip FASTA, real coordinates)
