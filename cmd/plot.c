@@ -524,7 +524,8 @@ static int draw_heatmap(ctx *x, hd_plot_region *pr, char **svg, size_t *len)
     unsigned char *seen = calloc(n, 1);
     int st = EXIT_INPUT;
     if (!ref || !llr || !seen) { hd_set_oom(NULL); st = hd_fail(); goto out; }
-    for (size_t i = 0; i < n; i++) ref[i] = x->refseq ? x->refseq[i] : 'N';
+    /* a position without rows and without -f has an unknown base: '?' (its cell reads "POS ?: no scores") */
+    for (size_t i = 0; i < n; i++) ref[i] = x->refseq ? x->refseq[i] : '?';
     ref[n] = 0;
     for (size_t i = 0; i < 4 * n; i++) llr[i] = NAN;
     for (size_t k = 0; k < x->rows.n; k++) {

@@ -26,7 +26,7 @@ typedef struct {
     const char *chrom;
     int64_t beg;            /* 0-based coordinate of the first position */
     size_t n;               /* positions drawn: 1 .. HD_PLOT_MAX_POSITIONS */
-    const char *ref;        /* [n] reference bases (any case), or NULL when unknown (tracks only) */
+    const char *ref;        /* [n] reference bases (any case; ? where unknown), or NULL when unknown (tracks only) */
     const char *title;      /* first line; NULL: a default naming the figure and the region */
     const char *subtitle;   /* second line (model, score mode, input files), or NULL */
 } hd_plot_region;

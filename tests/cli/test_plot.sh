@@ -72,6 +72,15 @@ diff <(grep -o '<title>[^<]*' "$tmp/nohdr.svg") <(grep -o '<title>[^<]*' "$tmp/t
 awk -F'\t' '!($2 == 20000920 && $5 == "A")' "$tmp/sat.tsv" > "$tmp/holes.tsv"
 "$H" plot --snv "$tmp/holes.tsv" -r $R2 -o "$tmp/holes.svg" && ok || bad "plot of a table with a missing row"
 grep -q 'class="na"[^>]*><title>20000920 [CGT]&gt;A no value<' "$tmp/holes.svg" && ok || bad "a missing SNV is not a no-value cell"
+# a position without any row: a gap cell, its base unknown without -f ('?', not 'N' as it read); with -f its
+# reference cell and no-value cells
+awk -F'\t' '$2 != 20000930' "$tmp/sat.tsv" > "$tmp/nopos.tsv"
+"$H" plot --snv "$tmp/nopos.tsv" -r $R2 -o "$tmp/nopos.svg" && ok || bad "plot of a table without a position"
+grep -q 'class="gap"[^>]*><title>20000930 ?: no scores<' "$tmp/nopos.svg" && ok || bad "a position without rows and without -f: $(grep -o '<title>20000930[^<]*' "$tmp/nopos.svg")"
+b930=$(awk -F'\t' '$2 == 20000930 {print $4; exit}' "$tmp/sat.tsv")
+"$H" plot --snv "$tmp/nopos.tsv" -r $R2 -f "$REF" -o "$tmp/noposf.svg" && ok || bad "plot -f of a table without a position"
+grep -q "<title>20000930 $b930 (reference base)<" "$tmp/noposf.svg" && ! grep -q '<title>20000930 ?' "$tmp/noposf.svg" && ok \
+  || bad "a position without rows, with -f: $(grep -o '<title>20000930[^<]*' "$tmp/noposf.svg")"
 
 # ---------------------------------------------------------------- track panels from bigWig files
 RT=22:20000901-20000960
