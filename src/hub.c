@@ -1204,32 +1204,61 @@ done:
     return ret;
 }
 
-/* the token: $HF_TOKEN (or the older $HUGGING_FACE_HUB_TOKEN), else the file huggingface_hub writes */
+/* A token cleaned as huggingface_hub cleans one: every CR and LF removed, then the blanks at both ends; NULL
+ * (t freed) when nothing is left. */
+static char *clean_token(char *t)
+{
+    if (!t) return NULL;
+    size_t n = 0;
+    for (char *c = t; *c; c++)
+        if (*c != '\r' && *c != '\n') t[n++] = *c;
+    t[n] = 0;
+    char *s = t;
+    while (isspace((unsigned char)*s)) s++;
+    n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    memmove(t, s, n);
+    t[n] = 0;
+    if (!n) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* The whole of a small file (at most max bytes), or NULL when it cannot be read. */
+static char *read_small(const char *path, size_t max)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max, fp) : 0;
+    fclose(fp);
+    if (buf) buf[n] = 0;
+    return buf;
+}
+
+/* The token, as huggingface_hub finds it: $HF_TOKEN, or when that is unset or empty the older
+ * $HUGGING_FACE_HUB_TOKEN, cleaned (clean_token); when that leaves nothing (unset, or only blanks and
+ * line breaks), the file huggingface_hub writes ($HF_TOKEN_PATH, else $HF_HOME/token), cleaned alike. */
 static int read_token(char **out)
 {
     *out = NULL;
     const char *env = getenv("HF_TOKEN");
     if (!env || !*env) env = getenv("HUGGING_FACE_HUB_TOKEN");
-    char *t = NULL;
-    if (env && *env) {
-        t = strdup(env);
-    } else {
+    char *t = clean_token(env && *env ? strdup(env) : NULL);
+    if (!t) {
         char *path = env_path("HF_TOKEN_PATH");
         if (!path) {
             char *h = hf_home();
             path = h ? hd_sprintf("%s/token", h) : NULL;
             free(h);
         }
-        if (path) t = read_line(path, 4096);
+        if (path) t = clean_token(read_small(path, 4096));
         free(path);
     }
     if (!t) return 0;
-    char *s = t;
-    while (isspace((unsigned char)*s)) s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) n--;
-    memmove(t, s, n);
-    t[n] = 0;
+    size_t n = strlen(t);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e) {
             explicit_bzero(t, n);
@@ -1237,7 +1266,6 @@ static int read_token(char **out)
             hd_set_error(HD_EINPUT, "the Hugging Face token (HF_TOKEN or the token file) has a character a token cannot have");
             return -1;
         }
-    if (!n) { free(t); return 0; }
     *out = t;
     return 0;
 }

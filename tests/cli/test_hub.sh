@@ -259,7 +259,22 @@ mkdir -p "$W/hfhome"; printf 'hf_gate_tok\n' > "$W/hfhome/token"
 run pull test/gated
 check "gated with the token file \$HF_HOME/token ($err)" '[ $rc -eq 0 ]'
 check "... the storage host still got no token" '! grep "\"server\": \"storage\"" "$W/log" | grep -q "Bearer"'
-rm -f "$W/hfhome/token"
+# a blank HF_TOKEN (spaces, a line break) is no token, and the token file is read, as huggingface_hub does
+# (its _clean_token: CR and LF removed, then the ends stripped); it sent no token at all
+rm -rf "$W/cache/models--test--gated"
+HF_TOKEN='  ' run pull test/gated
+check "HF_TOKEN of spaces: the token file is read ($err)" '[ $rc -eq 0 ]'
+rm -rf "$W/cache/models--test--gated"
+HF_TOKEN=$'\n' HUGGING_FACE_HUB_TOKEN=hf_wrong run pull test/gated
+check "HF_TOKEN of a line break: the token file is read, not HUGGING_FACE_HUB_TOKEN ($err)" '[ $rc -eq 0 ]'
+printf 'hf_gate\r\n_tok\n' > "$W/hfhome/token"; rm -rf "$W/cache/models--test--gated"
+HF_TOKEN=' ' run pull test/gated
+check "a token file's line breaks are removed, as huggingface_hub removes them ($err)" '[ $rc -eq 0 ]'
+rm -f "$W/hfhome/token"; rm -rf "$W/cache/models--test--gated"
+HF_TOKEN='  ' run pull test/gated
+check "HF_TOKEN of spaces and no token file: no token (gated, exit 2)" '[ $rc -eq 2 ] && echo "$err" | grep -q "no token was sent"'
+HF_TOKEN=" $TOK"$'\r\n' run pull test/tiny
+check "HF_TOKEN with blanks and a line break around it: sent cleaned ($err)" '[ $rc -eq 0 ] && grep "\"server\": \"hub\"" "$W/log" | grep -q "\"Bearer $TOK\""'
 
 # ---------------------------------------------------------------- crafted names
 run pull ../tiny
