@@ -817,9 +817,12 @@ static int to_membuf(void *ud, const http_resp *rs, const char *d, size_t n)
     return 0;
 }
 
+/* The longest ETag kept as a blob name: within NAME_MAX (255) with ".incomplete" and ".lock" appended. */
+#define HUB_MAX_ETAG 200
+
 typedef struct {
     char *name;           /* file name in the repository */
-    char etag[129];
+    char etag[HUB_MAX_ETAG + 1];
     uint64_t size;
     int sha256;           /* the ETag is the sha256 of the content (LFS) */
     char *url;            /* where to GET it */
@@ -940,20 +943,36 @@ static int sha256_file(const char *path, char hex[65])
     return 0;
 }
 
-/* ETag as the blob's file name: without W/ and quotes, hex digits only */
-static int norm_etag(const char *raw, char out[129])
+/* The ETag as the blob's file name, made as huggingface_hub makes it, so that the two share a cache's blobs:
+ * the W and / characters it starts with (a weak ETag's W/) and the quotes at both ends stripped, the rest
+ * kept as it is (the Hub's are a git blob id or a sha256; a mirror behind HF_ENDPOINT may send others).
+ * NULL with the name in out, else why it cannot be a file name in blobs/: empty, "." or "..", holding a '/'
+ * or a control character, or longer than HUB_MAX_ETAG bytes. */
+static const char *norm_etag(const char *raw, char out[HUB_MAX_ETAG + 1])
 {
     const char *s = raw;
-    if (!strncmp(s, "W/", 2)) s += 2;
+    while (*s == 'W' || *s == '/') s++;
     size_t n = strlen(s);
-    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') s++, n -= 2;
-    if (n < 32 || n > 128) return -1;
+    while (n && *s == '"') s++, n--;
+    while (n && s[n - 1] == '"') n--;
+    if (!n) return "it is empty";
+    if (n > HUB_MAX_ETAG) return "it is longer than 200 bytes";   /* HUB_MAX_ETAG */
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return "it is '.' or '..'";
     for (size_t i = 0; i < n; i++) {
-        if (!isxdigit((unsigned char)s[i])) return -1;
-        out[i] = (char)tolower((unsigned char)s[i]);
+        if (s[i] == '/') return "it holds a '/'";
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "it holds a control character";
     }
+    memcpy(out, s, n);
     out[n] = 0;
-    return 0;
+    return NULL;
+}
+
+/* Is the blob name a sha256 (64 hex digits, either case), the checksum of an LFS file's content? */
+static int is_sha256(const char *e)
+{
+    size_t n = 0;
+    while (isxdigit((unsigned char)e[n])) n++;
+    return n == 64 && !e[n];
 }
 
 /* HEAD of one file at the commit: ETag, size and where to GET it */
@@ -992,10 +1011,13 @@ static int resolve_item(hub_conn *hc, const hd_hub_ref *r, const char *commit, i
                      rs->repo_commit ? "names another commit than the one listed" : "does not say which commit it serves");
         goto done;
     }
-    const char *et = rs->linked_etag ? rs->linked_etag : rs->etag;
-    if (!et || norm_etag(et, it->etag)) {
-        hd_set_error(HD_EMODEL, "file '%s' of %s/%s: %s ETag from the server", it->name, r->owner, r->name,
-                     et ? "an unexpected" : "no");
+    const char *et = rs->linked_etag && *rs->linked_etag ? rs->linked_etag : rs->etag, *bad = NULL;
+    if (!et || !*et || (bad = norm_etag(et, it->etag))) {
+        if (bad)
+            hd_set_error(HD_EMODEL, "file '%s' of %s/%s: the %s from the server cannot name its blob in the cache: %s",
+                         it->name, r->owner, r->name, et == rs->etag ? "ETag" : "X-Linked-Etag", bad);
+        else
+            hd_set_error(HD_EMODEL, "file '%s' of %s/%s: no ETag from the server", it->name, r->owner, r->name);
         goto done;
     }
     int64_t size = rs->linked_etag ? rs->linked_size : rs->content_length;
@@ -1005,7 +1027,7 @@ static int resolve_item(hub_conn *hc, const hd_hub_ref *r, const char *commit, i
         goto done;
     }
     it->size = (uint64_t)size;
-    it->sha256 = strlen(it->etag) == 64;
+    it->sha256 = is_sha256(it->etag);
     if (rs->status >= 300) {
         char *next = resolve_url(final, rs->location);
         it->url = next ? strdup(next) : NULL;
@@ -1128,7 +1150,7 @@ static int fetch_blob(hub_conn *hc, const hd_hub_ref *r, const char *repo, const
     if (it->sha256) {
         char hex[65];
         if (sha256_file(part, hex)) goto done;
-        if (strcmp(hex, it->etag)) {
+        if (strcasecmp(hex, it->etag)) {
             unlink(part);   /* a retry must not resume a corrupt file */
             hd_set_error(HD_EMODEL, "checksum mismatch for '%s' of %s/%s: sha256 %s, the server announced %s (the download "
                          "was removed)", it->name, r->owner, r->name, hex, it->etag);

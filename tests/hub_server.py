@@ -31,6 +31,8 @@ ROOT/OWNER/REPO.json (optional) changes a repository's behaviour:
   "stall": [FILE]        the storage sends the headers of the file, then nothing for 30 s
   "short_length": [FILE] the storage announces a Content-Length 10 bytes short of the file (and sends that much)
   "bad_etag": [FILE]     X-Linked-Etag is the sha256 of other content
+  "etag": {FILE: VALUE}  the file's ETag (an LFS file's X-Linked-Etag) is VALUE as given, as a mirror may
+                         send it; "@SHA256@" / "@SHA256_UPPER@" in VALUE stand for the content's sha256
   "relative_redirect": true  resolve answers 307 to itself with a relative Location (?redirected=1) first
   "listing_elsewhere": true  the listing answers 302 to the same path on the storage host, which serves it
 Unknown repositories: 404 RepositoryNotFound; unknown revisions: 404 RevisionNotFound.
@@ -195,14 +197,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.fail_first(repo, "resolve"):
             return
         data = repo.files[fname]
-        hdr = [("X-Repo-Commit", commit), ("ETag", '"%s"' % git_blob_id(data))]
+        given = repo.opt.get("etag", {}).get(fname)
+        if given is not None:
+            sha = hashlib.sha256(data).hexdigest()
+            given = given.replace("@SHA256@", sha).replace("@SHA256_UPPER@", sha.upper())
+        etag = '"%s"' % git_blob_id(data)
+        hdr = [("X-Repo-Commit", commit), ("ETag", given if given is not None and not repo.is_lfs(fname) else etag)]
         if repo.opt.get("huge_headers"):
             hdr += [("X-Padding-%d" % i, "x" * 1000) for i in range(100)]
         if repo.is_lfs(fname):
             sha = hashlib.sha256(data + (b"x" if fname in repo.opt.get("bad_etag", []) else b"")).hexdigest()
             loc = "http://127.0.0.2:%d/lfs/%s/%s/%s?X-Amz-Signature=secret%s" % (
                 self.server.server_port, owner, name, urllib.parse.quote(fname), sha[:8])
-            hdr += [("X-Linked-Etag", '"%s"' % sha), ("X-Linked-Size", str(len(data))), ("Location", loc)]
+            linked = given if given is not None else '"%s"' % sha
+            hdr += [("X-Linked-Etag", linked), ("X-Linked-Size", str(len(data))), ("Location", loc)]
             return self.reply(302, hdr)
         self.reply(200, hdr, data)
 

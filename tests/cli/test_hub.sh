@@ -36,7 +36,8 @@ PYEOF
 # ---------------------------------------------------------------- repositories of the stand-in hub
 R=$W/root/test
 mkdir -p "$R"
-for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc tagged full; do
+for r in tiny gated corrupt resume missing evil long huge resume2 norange busy busylist slow down stall badetag relred elsewhere conc tagged full \
+         oddetag oddbad etagslash etagdots etagempty etagctl etaglong; do
   mkdir -p "$R/$r"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/model.safetensors" "$R/$r/"
 done
 cp "$T/hyenadna-tiny/README.md" "$R/tiny/"
@@ -55,6 +56,14 @@ echo '{"fail_first": {"where": "resolve", "n": 1, "status": 429, "retry_after": 
 echo '{"fail_first": {"where": "storage", "n": 100, "status": 503}}' > "$R/down.json"
 echo '{"stall": ["model.safetensors"]}' > "$R/stall.json"
 echo '{"bad_etag": ["model.safetensors"]}' > "$R/badetag.json"
+# ETags of a mirror behind HF_ENDPOINT: weak, quoted, other characters, an upper-case sha256
+echo '{"etag": {"config.json": "W/\"cfg-v1.2_x+y=z:1\"", "model.safetensors": "\"@SHA256_UPPER@\""}}' > "$R/oddetag.json"
+echo '{"etag": {"model.safetensors": "\"@SHA256_UPPER@\""}, "corrupt": ["model.safetensors"]}' > "$R/oddbad.json"
+echo '{"etag": {"config.json": "\"../../../escaped\""}}' > "$R/etagslash.json"
+echo '{"etag": {"config.json": "W/\"..\""}}' > "$R/etagdots.json"
+echo '{"etag": {"model.safetensors": "\"\""}}' > "$R/etagempty.json"
+echo '{"etag": {"config.json": "\"a\u0001b\""}}' > "$R/etagctl.json"
+echo "{\"etag\": {\"config.json\": \"$(printf 'e%.0s' $(seq 201))\"}}" > "$R/etaglong.json"
 echo '{"relative_redirect": true}' > "$R/relred.json"
 echo '{"listing_elsewhere": true}' > "$R/elsewhere.json"
 echo '{"tags": {"v1": "main"}}' > "$R/tagged.json"
@@ -224,6 +233,27 @@ check "... the blob is whole, nothing left over" '[ "$(sha "$W/cache/models--tes
 run pull test/badetag
 check "an X-Linked-Etag that is not the sha256 of the body: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
 check "... nothing in the cache" '[ -z "$(ls "$W/cache/models--test--badetag/blobs" | grep -v "^[0-9a-f]\{40\}$")" ] && [ ! -e "$W/cache/models--test--badetag/snapshots" ]'
+
+# any ETag safe as a file name names the blob, as huggingface_hub names it (W/ and quotes stripped, the rest as
+# sent); an upper-case sha256 is still checked; one that cannot be a file name in blobs/ is refused, naming why
+# (ETags had to be 32-128 hex digits: a mirror sending others was refused with 'an unexpected ETag')
+run pull test/oddetag
+od=$W/cache/models--test--oddetag; ST=$(echo "$st" | tr a-f A-F)
+check "a mirror's ETags (weak, other characters, upper-case sha256): exit 0 ($err)" '[ $rc -eq 0 ]'
+check "... the config's blob is named by its ETag" '[ -f "$od/blobs/cfg-v1.2_x+y=z:1" ] && cmp -s "$od/blobs/cfg-v1.2_x+y=z:1" "$T/hyenadna-tiny/config.json"'
+check "... the weights' blob by the upper-case sha256" '[ -f "$od/blobs/$ST" ] && [ "$(readlink "$out/model.safetensors")" = "../../blobs/$ST" ]'
+run info -m hf:test/oddetag
+check "... and the model opens ($err)" '[ $rc -eq 0 ]'
+run pull test/oddbad
+check "an upper-case sha256 ETag is checked: a corrupt body is a checksum mismatch" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
+for e in "etagslash:ETag:it holds a '/'" "etagdots:ETag:it is '.' or '..'" "etagempty:X-Linked-Etag:it is empty" \
+         "etagctl:ETag:it holds a control character" "etaglong:ETag:it is longer than 200 bytes"; do
+  repo=${e%%:*}; why=${e#*:}; hdr=${why%%:*}; why=${why#*:}
+  run pull test/$repo
+  check "$repo: exit 2, the $hdr cannot name a blob: $why ($err)" '[ $rc -eq 2 ] && echo "$err" | grep -qF "the $hdr from the server cannot name its blob in the cache: $why"'
+  check "... nothing in snapshots/" '[ ! -e "$W/cache/models--test--$repo/snapshots" ]'
+done
+check "... nothing written outside the cache" '[ ! -e "$W/escaped" ] && [ ! -e "$W/cache/escaped" ]'
 
 run pull test/corrupt
 check "a corrupted LFS body: exit 2, a checksum error" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
