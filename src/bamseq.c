@@ -10,6 +10,7 @@
 #include <htslib/hts_log.h>
 #include <htslib/kstring.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 struct hd_seqin {
@@ -35,9 +36,23 @@ struct hd_seqin {
 static int open_reference(hd_seqin *in)
 {
     if (in->fai) return 0;
-    if ((in->fai = hd_faidx_open(in->reference))) return 0;
     char why[1024];
-    snprintf(why, sizeof why, "%s", hd_error());
+    why[0] = 0;
+    if (in->cram && access(in->reference, R_OK) == 0) {
+        /* htslib decodes a CRAM through the .fai beside its reference: one made in $TMPDIR (hd_faidx_open's
+         * way with a read-only folder) is of no use to it */
+        char *fai = hd_sprintf("%s.fai", in->reference), *dir = hd_strdup(in->reference);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash) slash[slash == dir] = 0;
+        if (fai && dir && access(fai, F_OK) && access(slash ? dir : ".", W_OK))
+            snprintf(why, sizeof why, "%s: there is no FASTA index %s, and it cannot be made in %s (%s): index the FASTA "
+                     "where it can be written (samtools faidx), for instance a copy or a symbolic link of it in a "
+                     "writable folder", in->reference, fai, slash ? dir : "the current folder", strerror(errno));
+        free(fai);
+        free(dir);
+    }
+    if (!why[0] && (in->fai = hd_faidx_open(in->reference))) return 0;
+    if (!why[0]) snprintf(why, sizeof why, "%s", hd_error());
     hd_set_error(hd_error_kind(), "%s: cannot use the reference (-T): %s", in->disp, why);
     return -1;
 }
