@@ -216,16 +216,23 @@ static const char *pull_cmd(const hd_hub_ref *r, char *buf, size_t n)
     return buf;
 }
 
-/* the first line of a small file, trailing white space removed; NULL when absent or unreadable */
-static char *read_line(const char *path, size_t max)
+/* The whole of a small file (at most max bytes), or NULL when it cannot be read. */
+static char *read_small(const char *path, size_t max)
 {
     FILE *fp = fopen(path, "r");
     if (!fp) return NULL;
     char *buf = malloc(max + 1);
     size_t n = buf ? fread(buf, 1, max, fp) : 0;
     fclose(fp);
+    if (buf) buf[n] = 0;
+    return buf;
+}
+
+/* the first line of a small file, trailing white space removed; NULL when absent or unreadable */
+static char *read_line(const char *path, size_t max)
+{
+    char *buf = read_small(path, max);
     if (!buf) return NULL;
-    buf[n] = 0;
     buf[strcspn(buf, "\r\n")] = 0;
     for (size_t k = strlen(buf); k && isspace((unsigned char)buf[k - 1]);) buf[--k] = 0;
     return buf;
@@ -1246,18 +1253,6 @@ static char *clean_token(char *t)
         return NULL;
     }
     return t;
-}
-
-/* The whole of a small file (at most max bytes), or NULL when it cannot be read. */
-static char *read_small(const char *path, size_t max)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max, fp) : 0;
-    fclose(fp);
-    if (buf) buf[n] = 0;
-    return buf;
 }
 
 /* The token, as huggingface_hub finds it: $HF_TOKEN, or when that is unset or empty the older
