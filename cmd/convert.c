@@ -29,7 +29,8 @@ static void usage(FILE *fp)
             "'model', or the top level; optimizer state, metric entries and non-tensor values (Evo 2's\n"
             "_extra_state entries) are dropped; a name that is the same view of the same storage as an earlier\n"
             "one (tied weights) is dropped as an alias.  The config comes from the Lightning hyper_parameters\n"
-            "(their 'model' section) unless --config is given; an Evo 2 7B checkpoint without one gets the\n"
+            "(their 'model' section) unless --config is given, else from the config.json or model_config.json\n"
+            "beside the checkpoint (or in its Lightning run folder); an Evo 2 7B checkpoint without one gets the\n"
             "shipped config that fits it.  The pickle is never executed: unknown classes become inert\n"
             "placeholders.  A report of what was kept, dropped and aliased is printed on standard output.  Any\n"
             "-m option of the other commands also accepts a checkpoint directly (read in place).\n"
@@ -415,6 +416,13 @@ int main_convert(int argc, char **argv)
         }
         hd_model_close(m);
     }
+    if (!a.cfg_path && !ck->config_json && !is_evo2(ck)) {
+        /* no hyper_parameters: the config.json (or model_config.json) beside the checkpoint or in its Lightning run
+         * folder, where -m FILE finds it (docs/models.md §1), e.g. a Hugging Face pytorch_model.bin in its repository */
+        char *note = NULL;
+        a.cfg_path = picked = hd_model_config_beside(a.in, &note);
+        free(note);
+    }
     if (a.cfg_path) {
         if (!(config = load_config(a.cfg_path, &config_json))) { status = EXIT_INPUT; goto done; }
         yaml = hd_is_yaml_name(a.cfg_path);
@@ -424,7 +432,8 @@ int main_convert(int argc, char **argv)
         config_from = ck->config_from;
     }
     if (!config && !a.dry) {
-        hd_errorf("%s: the checkpoint holds no model config (no hyper_parameters with a model section); give one with --config FILE", a.in);
+        hd_errorf("%s: the checkpoint holds no model config (no hyper_parameters with a model section) and there is no "
+                  "config.json or model_config.json beside it; give one with --config FILE", a.in);
         status = EXIT_MODEL;
         goto done;
     }

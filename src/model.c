@@ -298,6 +298,29 @@ static int open_weights(hd_model *m)
     return m->st ? 0 : -1;
 }
 
+char *hd_model_config_beside(const char *weights, char **note)
+{
+    /* a config.json (or DNA-xLSTM's model_config.json) beside the file, else in the run folder of a
+     * Lightning checkpoint kept as RUN/checkpoints/NAME.ckpt or RUN/checkpoints/SUB/NAME.ckpt */
+    char *found = NULL, *dirs[3] = {parent_dir(weights), NULL, NULL};
+    if (note) *note = NULL;
+    if (dirs[0] && !strcmp(base_name(dirs[0]), "checkpoints")) dirs[1] = parent_dir(dirs[0]);
+    else if (dirs[0] && (dirs[1] = parent_dir(dirs[0])) && !strcmp(base_name(dirs[1]), "checkpoints")) dirs[2] = parent_dir(dirs[1]);
+    else { free(dirs[1]); dirs[1] = NULL; }
+    for (int up = 0; up < 3 && dirs[up] && !found; up++) {
+        static const char *const names[] = {"config.json", "model_config.json", NULL};
+        for (int i = 0; names[i] && !found; i++) {
+            char *p = hd_sprintf("%s/%s", dirs[up], names[i]);
+            if (p && is_file(p)) {
+                found = p;
+                if (note) *note = hd_sprintf("%s %s", names[i], up ? "in the checkpoint's run folder" : "beside the weights");
+            } else free(p);
+        }
+    }
+    for (int i = 0; i < 3; i++) free(dirs[i]);
+    return found;
+}
+
 hd_model *hd_model_open(const char *location) { return hd_model_open_with(location, NULL); }
 
 hd_model *hd_model_open_with(const char *location, const char *config)
@@ -368,23 +391,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             }
             m->config_note = strdup("the weights file's __metadata__");
         } else if (!is_dir(location)) {
-            /* a config.json (or DNA-xLSTM's model_config.json) beside the file, else in the run folder of a
-             * Lightning checkpoint kept as RUN/checkpoints/NAME.ckpt or RUN/checkpoints/SUB/NAME.ckpt */
-            char *dirs[3] = {parent_dir(location), NULL, NULL};
-            if (dirs[0] && !strcmp(base_name(dirs[0]), "checkpoints")) dirs[1] = parent_dir(dirs[0]);
-            else if (dirs[0] && (dirs[1] = parent_dir(dirs[0])) && !strcmp(base_name(dirs[1]), "checkpoints")) dirs[2] = parent_dir(dirs[1]);
-            else { free(dirs[1]); dirs[1] = NULL; }
-            for (int up = 0; up < 3 && dirs[up] && !m->config_path; up++) {
-                static const char *const names[] = {"config.json", "model_config.json", NULL};
-                for (int i = 0; names[i] && !m->config_path; i++) {
-                    char *p = hd_sprintf("%s/%s", dirs[up], names[i]);
-                    if (p && is_file(p)) {
-                        m->config_path = p;
-                        m->config_note = hd_sprintf("%s %s", names[i], up ? "in the checkpoint's run folder" : "beside the weights");
-                    } else free(p);
-                }
-            }
-            for (int i = 0; i < 3; i++) free(dirs[i]);
+            m->config_path = hd_model_config_beside(location, &m->config_note);
         }
         if (!root && !m->config_path) {
             /* an Evo 2 checkpoint: its vortex YAML beside it, else (the .pt as published, without its YAML) one

@@ -144,6 +144,10 @@ char *hd_dir_weights(const char *dir, int any_st, int *n, char **second);
  * A directory may hold model.safetensors or a PyTorch checkpoint (hd_dir_weights), and config.json,
  * model_config.json, config.yml/.yaml or a single other YAML file (.yml, .yaml). */
 hd_model *hd_model_open_with(const char *location, const char *config);
+/* The config a weights file given without one uses when it carries none itself: config.json or model_config.json
+ * beside it, else in the run folder of a Lightning checkpoint (RUN/checkpoints[/SUB]/x.ckpt).  A malloc'd path
+ * (and *note, malloc'd, saying where, e.g. "config.json beside the weights"), or NULL when there is none. */
+char *hd_model_config_beside(const char *weights, char **note);
 void hd_model_close(hd_model *m);
 
 const char *hd_family_name(hd_family f);

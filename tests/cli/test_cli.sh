@@ -231,6 +231,18 @@ if [ -s "$tmp/p0.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "
 expect 2 "convert PlantCaduceus to one file" -- "$H" convert -c "$P/config.json" -o "$tmp/p.safetensors" "$P/pytorch_model.bin"
 has "$tmp/err" "own tokenizer.json.*convert to a directory" "single file without the tokenizer refused"
 if [ ! -e "$tmp/p.safetensors" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "refused single-file convert left output"; fi
+# a checkpoint without hyper_parameters takes the config.json beside it (or DNA-xLSTM's model_config.json in its
+# Lightning run folder), as -m FILE does: a Hugging Face pytorch_model.bin converts in its repository folder
+expect 0 "convert PlantCaduceus without --config" -- "$H" convert -o "$tmp/pconv2" "$P/pytorch_model.bin"
+has "$tmp/out" "^config	$P/config.json" "convert reports the config beside the checkpoint"
+if cmp -s "$tmp/pconv2/config.json" "$P/config.json" && cmp -s "$tmp/pconv2/tokenizer.json" "$P/tokenizer.json"; then ok; else bad "convert without --config: config or tokenizer not copied"; fi
+"$H" forward -m "$tmp/pconv2" --logits -o "$tmp/p2.safetensors" "$P/input.fa"
+if [ -s "$tmp/p2.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p2.safetensors"); then ok; else bad "forward on PlantCaduceus converted without --config differs"; fi
+mkdir -p "$tmp/run/checkpoints"; cp "$C/xlstm-plain.bin" "$tmp/run/checkpoints/last.bin"; cp "$T/xlstm-mlstm/config.json" "$tmp/run/model_config.json"
+expect 0 "convert a bare state dict with model_config.json in its run folder" -- "$H" convert -o "$tmp/xrun" "$tmp/run/checkpoints/last.bin"
+has "$tmp/out" "^config	$tmp/run/model_config.json" "convert reports the run folder's config"
+expect 2 "convert a bare state dict with no config anywhere" -- "$H" convert -o "$tmp/xnone" "$C/xlstm-plain.bin"
+has "$tmp/err" "no config.json or model_config.json beside it; give one with --config" "no config: names where it looked"
 # classify: labelled windows of seq6 (fwd) against their reverse complements (rc)
 awk '/^>/{p=($1==">seq6")} !/^>/&&p{printf "%s",$0}' "$T/hyenadna-tiny/input.fa" > "$tmp/s6"
 s6=$(cat "$tmp/s6")
