@@ -148,7 +148,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
         return EXIT_INPUT;
     }
     if (m->max_len > 0 && L > (size_t)m->max_len) {
-        hd_errorf("record '%s' of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, a->in, L,
+        hd_errorf("record '%s' of %s: %zu tokens exceed the model's maximum length of %ld", rec->name, hd_input_name(a->in), L,
                   m->max_len);
         return EXIT_INPUT;
     }
@@ -159,7 +159,7 @@ static int forward_record(const args *a, hd_model *m, hd_backend *be, hd_stw *w,
     float *logits = a->want_logits ? hd_alloc(L * (size_t)m->n_logits * sizeof(float), "the logits") : NULL;
     if (!ids || (a->want_hidden && !hidden) || (a->want_logits && !logits)) { status = hd_fail(); goto done; }
     if (hd_model_tokenize(m, rec->seq, rec->len, a->sp, ids, rec->name) < 0) {
-        hd_errorf("%s: %s", a->in, hd_error());
+        hd_errorf("%s: %s", hd_input_name(a->in), hd_error());
         status = EXIT_INPUT;
         goto done;
     }
@@ -211,7 +211,10 @@ int main_forward(int argc, char **argv)
         if (a.layer_tap[i] >= 0) a.taps[a.n_taps++] = a.layer_tap[i];
     }
     if (a.keep_case) hd_keep_case(m);
-    if (a.shift_set) hd_hyena_set_shift(m, (float)a.shift);
+    if (a.shift_set && m->family != HD_FAM_HYENA)   /* the modulation of HyenaDNA's filters (docs/models.md §3.4) */
+        hd_warnf("option --shift: %s has no HyenaDNA filter modulation (a %s model): not used", m->location,
+                 hd_family_name(m->family));
+    else if (a.shift_set) hd_hyena_set_shift(m, (float)a.shift);
     if (!(be = hd_open_backend(&a.co))) { status = hd_exit_status(hd_error_kind()); goto done; }
     if (!(fa = hd_fasta_open(a.in))) { status = hd_fail(); goto done; }
     if (!(w = hd_stw_open(a.out))) { status = hd_fail(); goto done; }

@@ -102,6 +102,19 @@ done
 
 expect 1 "forward --layer twice" -- "$H" forward -m "$T/hyenadna-tiny" --layer 1 --layer 1 -o "$tmp/l2.safetensors" "$T/hyenadna-tiny/input.fa"
 has "$tmp/err" "option --layer: '1' is given twice" "forward --layer twice named"
+# --shift is HyenaDNA's: another family says it is not used (it was ignored silently), HyenaDNA uses it
+printf '>s\nACGTACGTAC\n' > "$tmp/shift.fa"
+expect 0 "forward --shift on a Caduceus model" -- "$H" forward -m "$T/caduceus-ph" --shift 0.3 -o "$tmp/sh1.safetensors" "$tmp/shift.fa"
+has "$tmp/err" "option --shift: .*caduceus-ph has no HyenaDNA filter modulation (a caduceus model): not used" "--shift not used named"
+expect 0 "forward --shift on HyenaDNA" -- "$H" forward -m "$T/hyenadna-tiny" --shift 0.3 -o "$tmp/sh2.safetensors" "$tmp/shift.fa"
+"$H" forward -m "$T/hyenadna-tiny" -o "$tmp/sh0.safetensors" "$tmp/shift.fa"
+if ! grep -q "shift" "$tmp/err" && [ -s "$tmp/sh0.safetensors" ] && ! cmp -s "$tmp/sh0.safetensors" "$tmp/sh2.safetensors"; then ok; else bad "forward --shift on HyenaDNA: warned or no effect"; fi
+# errors of records read from standard input name it as such, not '-'
+{ echo ">long"; printf '%2000s\n' "" | tr ' ' A; } > "$tmp/long.fa"
+expect 1 "forward: a record beyond the maximum length from standard input" -- sh -c '"$0" forward -m "$1" -o "$2" - < "$3"' "$H" "$T/hyenadna-tiny" "$tmp/sl.safetensors" "$tmp/long.fa"
+has "$tmp/err" "record 'long' of standard input: 2000 tokens exceed" "too long: standard input named"
+expect 1 "forward: a bad base from standard input" -- sh -c 'printf ">z\nACGZ\n" | "$0" forward -m "$1" -o "$2" -' "$H" "$T/hyenadna-tiny" "$tmp/sz.safetensors"
+has "$tmp/err" "^hyenadna forward: standard input: invalid character 'Z'" "bad base: standard input named"
 # a name that is not UTF-8 (a Latin-1 header) cannot be a safetensors key: an error naming the file and the
 # record, no output (the tensor was dropped from the header; embed said "out of memory"); TSV takes it
 printf '>ok1\nACGT\n>lat\351n\nACGT\n' > "$tmp/latin1.fa"
