@@ -71,6 +71,7 @@ static double bed_score(int best, const double *scores, const double *probs)
 typedef struct {
     hd_outfile *o;
     int bed, truth, probs;
+    int names;   /* BED queries whose 4th column is a name, not a true label: a last column 'name' */
 } writer;
 
 static int write_header(writer *w, const hd_clf *c)
@@ -87,6 +88,7 @@ static int write_header(writer *w, const hd_clf *c)
     if (w->probs)
         for (int k = 0; k < c->C; k++) e |= hd_out_printf(w->o, "\tprob_%s", c->classes[k]) < 0;
     if (w->truth) e |= hd_out_printf(w->o, "\ttrue_label") < 0;
+    if (w->names) e |= hd_out_printf(w->o, "\tname") < 0;
     e |= hd_out_printf(w->o, "\n") < 0;
     return e ? -1 : 0;
 }
@@ -94,19 +96,39 @@ static int write_header(writer *w, const hd_clf *c)
 static int write_row(writer *w, const hd_clf *c, const char *name, const char *chrom, int64_t beg, int64_t end, int best,
                      const double *scores, const double *probs, const char *truth)
 {
-    int e = 0;
+    int e = 0, na = best < 0;   /* HD_CLF_UNSCORED: no call, NA */
     if (w->bed)
         e |= hd_out_printf(w->o, "%s\t%lld\t%lld\t%s\t%.0f\t.\t%lld\t%lld\t%s", chrom, (long long)beg, (long long)end,
-                           c->classes[best], bed_score(best, scores, probs), (long long)beg, (long long)end,
-                           COLOURS[best % 10]) < 0;
+                           na ? "NA" : c->classes[best], na ? 0.0 : bed_score(best, scores, probs), (long long)beg,
+                           (long long)end, na ? "0,0,0" : COLOURS[best % 10]) < 0;
     else
-        e |= hd_out_printf(w->o, "%s\t%s", name, c->classes[best]) < 0;
-    for (int k = 0; k < c->C; k++) e |= hd_out_printf(w->o, "\t%.6g", scores[k]) < 0;
+        e |= hd_out_printf(w->o, "%s\t%s", name, na ? "NA" : c->classes[best]) < 0;
+    for (int k = 0; k < c->C; k++) e |= (na ? hd_out_printf(w->o, "\tNA") : hd_out_printf(w->o, "\t%.6g", scores[k])) < 0;
     if (w->probs)
-        for (int k = 0; k < c->C; k++) e |= hd_out_printf(w->o, "\t%.6g", probs[k]) < 0;
+        for (int k = 0; k < c->C; k++)
+            e |= (na ? hd_out_printf(w->o, "\tNA") : hd_out_printf(w->o, "\t%.6g", probs[k])) < 0;
     if (w->truth) e |= hd_out_printf(w->o, "\t%s", truth) < 0;
+    if (w->names) e |= hd_out_printf(w->o, "\t%s", truth ? truth : ".") < 0;
     e |= hd_out_printf(w->o, "\n") < 0;
     return e ? -1 : 0;   /* hd_out_printf named the file and the reason */
+}
+
+/* the index of class name in c, -1 when it is not a class */
+static int hd_clf_class(const hd_clf *c, const char *name)
+{
+    for (int k = 0; k < c->C; k++)
+        if (!strcmp(c->classes[k], name)) return k;
+    return -1;
+}
+
+/* one warning for the sequences kmer could not score (no k-mer of A, C, G, T), not one per sequence */
+static void unscored_warning(const hd_clf *c, const int *pred, size_t n, const char *file)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += pred[i] == HD_CLF_UNSCORED;
+    if (k)
+        hd_warnf("%s: %zu of %zu sequences have no %d-mer of A, C, G, T (all N, or shorter than %d): not scored, "
+                 "label and scores NA", file, k, n, c->kmer, c->kmer);
 }
 
 /* the summary on stderr and the --metrics JSON */
@@ -115,8 +137,10 @@ static int report_metrics(const hd_clf *c, const int *truth, const int *pred, si
     hd_metrics mt;
     if (hd_metrics_compute(truth, pred, n, c->C, &mt)) return -1;
     if (hd_verbosity >= 2) {
-        fprintf(stderr, "hyenadna classify: %s: accuracy %.4f (%ld/%ld), MCC %.4f\n", hd_clf_method_name(c->method),
+        fprintf(stderr, "hyenadna classify: %s: accuracy %.4f (%ld/%ld), MCC %.4f", hd_clf_method_name(c->method),
                 mt.accuracy, mt.correct, mt.n, mt.mcc);
+        if (mt.unscored) fprintf(stderr, " (%ld unscored left out)", mt.unscored);
+        fprintf(stderr, "\n");
         for (int k = 0; k < c->C; k++)
             fprintf(stderr, "hyenadna classify:   %-20s precision %.4f recall %.4f\n", c->classes[k], mt.precision[k],
                     mt.recall[k]);
@@ -420,6 +444,7 @@ static int run_cv(const args *a, state *s, writer *w)
                           s->tr.classes[truth[i]]))
                 status = hd_fail();
         }
+        if (!status) unscored_warning(C, pred, n, a->train);
         if (!status && report_metrics(C, truth, pred, n, a->metrics)) status = hd_fail();
     }
     free(pred); free(truth); free(S); free(P);
@@ -503,7 +528,7 @@ static int qbatch_run(qbatch *b, hd_clf *C, writer *w, const char *qname, qtally
     size_t nc = (size_t)C->C;
     for (size_t i = 0; i < b->n && i < failed; i++) {
         if (write_row(w, C, b->name[i], b->chrom[i], b->beg[i], b->end[i], b->best[i], b->scores + i * nc,
-                      b->probs + i * nc, w->truth ? b->label[i] : NULL))
+                      b->probs + i * nc, w->truth || w->names ? b->label[i] : NULL))
             return -1;
         if (t->nq == t->capq) {
             size_t m = t->capq ? 2 * t->capq : 1024;
@@ -542,12 +567,27 @@ static int run_queries(const args *a, state *s, writer *w)
     if (!(qr = hd_qreader_open(&qs))) { status = hd_fail(); goto done; }
     w->bed = hd_qreader_regional(qr);
     hd_query q;
+    size_t n_classlike = 0;   /* names mode: later queries with a class in column 4 */
     while ((r = hd_qreader_next(qr, &q)) > 0) {
         int tl = -1;
         if (!seen++) {
-            w->truth = q.label != NULL;
+            /* a BED query's 4th column is its true label when the first query's is a class of the training set
+             * (a labelled BED), else the region's name (a peak file: BED6, narrowPeak): kept in a last column
+             * 'name', never scored (hyenadna-classify(1), Queries) */
+            w->names = qs.bed && q.label && hd_clf_class(C, q.label) < 0;
+            w->truth = q.label != NULL && !w->names;
+            if (w->names && a->metrics) {
+                hd_errorf("option --metrics: %s: the 4th column of the first query '%s', '%s', is not a class of the "
+                          "training set, so the 4th column holds names, not true labels: no metrics can be computed",
+                          qname, q.name, q.label);
+                status = EXIT_INPUT;
+                goto done;
+            }
             if (write_header(w, C)) { status = hd_fail(); goto done; }
         }
+        if (w->names && q.label && hd_clf_class(C, q.label) >= 0 && !n_classlike++)
+            hd_warnf("%s: query '%s' has the class '%s' in its 4th column, but the first query's 4th column is not a "
+                     "class: the 4th column is read as names, and no query is scored against it", qname, q.name, q.label);
         if (w->truth) {
             const char *why = NULL;
             if (!q.label) why = "no label while earlier queries have one";
@@ -558,6 +598,10 @@ static int run_queries(const args *a, state *s, writer *w)
                 /* the queries before it are classified and written first, as when run one by one */
                 if (qbatch_run(&b, C, w, qname, &t, &pg)) { status = hd_fail(); goto done; }
                 if (!q.label) hd_errorf("%s: query '%s' has no label while earlier queries have one", qname, q.name);
+                else if (qs.bed)
+                    hd_errorf("%s: query '%s' has the label '%s' in its 4th column, which is not a class of the training "
+                              "set (the first query's 4th column was a class, so the 4th column is the true label)",
+                              qname, q.name, q.label);
                 else hd_errorf("%s: query '%s' has the label '%s', which is not a class of the training set", qname,
                                q.name, q.label);
                 status = EXIT_INPUT;
@@ -585,6 +629,8 @@ static int run_queries(const args *a, state *s, writer *w)
         hd_infof("%s: no queries", qname);
         if (write_header(w, C)) { status = hd_fail(); goto done; }
     }
+    if (n_classlike > 1) hd_warnf("%s: %zu queries in all have a class in their 4th column, read as a name", qname, n_classlike);
+    unscored_warning(C, t.pred, t.nq, qname);
     if (w->truth && report_metrics(C, t.truth, t.pred, t.nq, a->metrics)) { status = hd_fail(); goto done; }
     if (!w->truth && a->metrics) hd_warnf("option --metrics: the queries carry no labels; no metrics written");
 done:
@@ -608,7 +654,7 @@ int main_classify(int argc, char **argv)
     int status = setup(&a, &s);
     if (status) goto done;
     if (!(o = hd_out_open(a.out, 1))) { status = hd_fail(); goto done; }
-    writer w = {o, 0, 0, a.method == HD_CLF_CONTEXT || a.method == HD_CLF_LOGISTIC || a.method == HD_CLF_KMER};
+    writer w = {o, 0, 0, a.method == HD_CLF_CONTEXT || a.method == HD_CLF_LOGISTIC || a.method == HD_CLF_KMER, 0};
     if (a.cv) {
         status = run_cv(&a, &s, &w);
     } else {

@@ -45,7 +45,8 @@ int hd_lset_class(const hd_lset *s, const char *label);       /* index, -1 when 
 int hd_lset_class_add(hd_lset *s, const char *label);         /* index (added when new), -1 OOM */
 
 /* The value of `label=NAME` in a FASTA header description (whitespace-separated words); the value
- * is copied into buf (size n).  1 found, 0 absent, -1 present but empty or too long. */
+ * is copied into buf (size n).  1 found, 0 absent, -1 present but empty or too long, -2 given twice with
+ * different values (label=a label=b; the same value twice is one label). */
 int hd_header_label(const char *comment, char *buf, size_t n);
 
 /* Read a labelled training file ("-" = standard input): FASTA whose header descriptions hold
@@ -75,6 +76,8 @@ int hd_stratified_folds(const hd_lset *s, int k, uint64_t seed, int *fold);
  * character skipped) divided by their total; rc = 1 averages with the reverse complement's vector.
  * out has 4^k entries.  Returns the number of k-mers counted. */
 size_t hd_kmer_features(const char *seq, size_t n, int k, int rc, float *out);
+/* Has seq a k-mer of A, C, G, T (one that hd_kmer_features counts)? */
+int hd_kmer_countable(const char *seq, size_t n, int k);
 
 /* Pooling and pooled embeddings (hd_pool, hd_pool_parse, hd_embed_ids, hd_embed_width) come from embed.h. */
 
@@ -95,6 +98,9 @@ double hd_mean_next_ll(const float *logits, size_t nl, const int32_t *ids, size_
 
 /* ------------------------------------------------------------------ heads */
 typedef enum { HD_CLF_CONTEXT = 0, HD_CLF_CENTROID, HD_CLF_KNN, HD_CLF_LOGISTIC, HD_CLF_KMER } hd_clf_method;
+/* The prediction of a sequence that kmer cannot score: it has no k-mer of A, C, G, T (all N, or shorter
+ * than k), so its features carry no information; its scores and probabilities are NaN (hyenadna-classify(1)). */
+#define HD_CLF_UNSCORED (-2)
 int hd_clf_method_parse(const char *s, hd_clf_method *out);
 const char *hd_clf_method_name(hd_clf_method m);
 
@@ -150,6 +156,7 @@ typedef struct {
     int C;
     long *cm;        /* [C, C]: rows true, columns predicted */
     long n, correct;
+    long unscored;   /* labelled records with no prediction (HD_CLF_UNSCORED), not in n */
     double accuracy, mcc;
     double *precision, *recall, *f1;   /* [C]; NaN when undefined (no predictions / no members) */
 } hd_metrics;
@@ -234,7 +241,8 @@ int hd_clf_features(hd_clf *c, const char *seq, size_t len, const char *name, co
 int hd_clf_build(hd_clf *c, const hd_lset *tr, const size_t *idx, size_t n, int shots, uint64_t seed, float **feat,
                  const char *file);
 /* Scores [C] and probabilities [C] (NaN when the method has none) of one sequence (cached: its features,
- * or NULL to compute them); the predicted class, -1 with an error. */
+ * or NULL to compute them); the predicted class, HD_CLF_UNSCORED (scores and probabilities NaN) for a kmer
+ * sequence with no k-mer, -1 with an error. */
 int hd_clf_predict(hd_clf *c, const char *seq, size_t len, const char *name, const char *file, const float *cached,
                    double *scores, double *probs);
 /* A sequence of a batch: its bases, its name (for errors) and, for hd_clf_predict_batch, its cached features

@@ -23,6 +23,15 @@ static int base2(int c)
     }
 }
 
+int hd_kmer_countable(const char *seq, size_t n, int k)
+{
+    int run = 0;
+    for (size_t i = 0; i < n; i++)
+        if (base2((unsigned char)seq[i]) < 0) run = 0;
+        else if (++run >= k) return 1;
+    return 0;
+}
+
 size_t hd_kmer_features(const char *seq, size_t n, int k, int rc, float *out)
 {
     size_t dim = (size_t)1 << (2 * k), mask = dim - 1, code = 0, total = 0;

@@ -108,6 +108,7 @@ int hd_lset_check_classes(const hd_lset *s, const char *what)
 int hd_header_label(const char *comment, char *buf, size_t n)
 {
     const char *p = comment;
+    int found = 0;
     while (p && *p) {
         while (*p && isspace((unsigned char)*p)) p++;
         const char *w = p;
@@ -115,12 +116,26 @@ int hd_header_label(const char *comment, char *buf, size_t n)
         if ((size_t)(p - w) >= 6 && !strncmp(w, "label=", 6)) {
             size_t l = (size_t)(p - w) - 6;
             if (l == 0 || l >= n) return -1;
+            if (found) {   /* a second label=: the same value again is harmless, another is ambiguous */
+                if (strlen(buf) != l || memcmp(buf, w + 6, l)) return -2;
+                continue;
+            }
             memcpy(buf, w + 6, l);
             buf[l] = 0;
-            return 1;
+            found = 1;
         }
     }
-    return 0;
+    return found;
+}
+
+/* the error of a header label= that hd_header_label refused (r < 0) */
+static void header_label_error(const char *file, const char *rec, int r)
+{
+    if (r == -2)
+        hd_set_error(HD_EINPUT, "%s: record '%s' has label= twice with different values in its header: give one "
+                     "label", file, rec);
+    else
+        hd_set_error(HD_EINPUT, "%s: record '%s' has an empty or overlong label= in its header", file, rec);
 }
 
 /* the first invalid base of seq: its 0-based index, or -1 */
@@ -158,7 +173,7 @@ static int labelled_fasta(lreader *lr, BGZF *bg)
             goto done;
         }
         if (lr_ < 0) {
-            hd_set_error(HD_EINPUT, "%s: record '%s' has an empty or overlong label= in its header", lr->disp, rec.name);
+            header_label_error(lr->disp, rec.name, lr_);
             goto done;
         }
         long b = bad_base(rec.seq, rec.len);
@@ -461,8 +476,7 @@ static int load_next(hd_qreader *q)
         char lab[1024];
         int lr = hd_header_label(rec.comment, lab, sizeof lab);
         if (lr < 0) {
-            hd_set_error(HD_EINPUT, "%s: record '%s' has an empty or overlong label= in its header",
-                         hd_fasta_name(q->fa), rec.name);
+            header_label_error(hd_fasta_name(q->fa), rec.name, lr);
             return -1;
         }
         if (set_str(&q->rname, rec.name) || set_str(&q->label, lr ? lab : NULL) ||

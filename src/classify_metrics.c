@@ -45,6 +45,7 @@ int hd_metrics_compute(const int *truth, const int *pred, size_t n, int C, hd_me
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
+        if (truth[i] >= 0 && truth[i] < C && pred[i] == HD_CLF_UNSCORED) out->unscored++;
         if (truth[i] < 0 || truth[i] >= C || pred[i] < 0 || pred[i] >= C) continue;
         out->cm[truth[i] * C + pred[i]]++;
         out->n++;
@@ -84,6 +85,7 @@ char *hd_metrics_json(const hd_metrics *m, char *const *classes, const char *met
     if (method) json_object_set_new(o, "method", json_string(method));
     json_object_set_new(o, "n", json_integer(m->n));
     json_object_set_new(o, "correct", json_integer(m->correct));
+    json_object_set_new(o, "unscored", json_integer(m->unscored));
     json_object_set_new(o, "accuracy", num_or_null(m->accuracy));
     json_object_set_new(o, "mcc", json_real(m->mcc));
     for (int k = 0; k < m->C; k++) {

@@ -91,6 +91,11 @@ static int predict_on(hd_clf *c, hd_backend *be, const char *seq, size_t len, co
         hd_softmax(scores, C, probs);
         return best;
     }
+    if (c->method == HD_CLF_KMER && !hd_kmer_countable(seq, len, c->kmer)) {
+        /* no k-mer: all-zero frequencies would give the intercept's class as if it were a call */
+        for (int k = 0; k < C; k++) scores[k] = probs[k] = NAN;
+        return HD_CLF_UNSCORED;
+    }
     float *x = NULL;
     if (!cached) {
         x = malloc((size_t)c->dim * sizeof *x);
@@ -133,7 +138,7 @@ static int predict_job(void *ud, size_t i, hd_backend *be, int slot)
     size_t C = (size_t)b->c->C;
     (void)slot;
     b->best[i] = predict_on(b->c, be, x->seq, x->len, x->name, b->file, x->cached, b->scores + i * C, b->probs + i * C);
-    return b->best[i] < 0 ? -1 : 0;
+    return b->best[i] == -1 ? -1 : 0;
 }
 
 /* fn over the n items: side by side on the workers (the tokens of each forward decide which run on all

@@ -148,6 +148,10 @@ Test(classify, header_label)
     cr_assert_eq(hd_header_label("mylabel=no", b, sizeof b), 0);
     cr_assert_eq(hd_header_label("", b, sizeof b), 0);
     cr_assert_eq(hd_header_label("label= x", b, sizeof b), -1);
+    /* a second label= with another value is ambiguous (the first one was taken); the same value is one label */
+    cr_assert_eq(hd_header_label("label=a label=b", b, sizeof b), -2);
+    cr_assert_eq(hd_header_label("label=a x=1 label=a", b, sizeof b), 1);
+    cr_assert_str_eq(b, "a");
 }
 
 Test(classify, read_fasta_tsv_bed)

@@ -492,5 +492,37 @@ run 0 "the default model takes 1,026 bases" -- env -u HYENADNA_MODEL "$H" forwar
 run 1 "the default model refuses 1,027 bases" -- env -u HYENADNA_MODEL "$H" forward -o b.st b1027.fa
 has "$tmp/err" "maximum length of 1026" "1,026 is the limit"
 
+# ------------------------------------------------------------------ classify: BED queries with names (peak files), k-mer-less queries, label= twice
+printf '>chr1\n%s\n>chr2\n%s\n' "$(rnd 400 1)" "$(rnd 400 2)" > bq.fa
+printf 'chr1\t0\t50\tprom\nchr1\t50\t100\tenh\nchr1\t100\t150\tprom\nchr1\t150\t200\tenh\n' > bqtr.bed
+printf 'chr2\t0\t60\tpeak1\t0\t+\t5.1\t3.2\t2.1\t30\nchr2\t100\t160\t.\t0\t.\t5.1\t3.2\t2.1\t30\n' > q.narrowPeak
+run 0 "classify a narrowPeak query" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa q.narrowPeak
+[ "$(grep -v '^track' "$tmp/out" | awk -F'\t' '{print $NF}' | tr '\n' ' ')" = "name peak1 . " ] && ok || bad "narrowPeak names: $(cat "$tmp/out")"
+hasnt "$tmp/out" "true_label" "narrowPeak names are not true labels"
+run 1 "classify a narrowPeak query with --metrics" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa --metrics np.json q.narrowPeak
+errline "hyenadna classify: option --metrics: q.narrowPeak: the 4th column of the first query 'chr2:1-60', 'peak1', is not a class of the training set, so the 4th column holds names, not true labels: no metrics can be computed" "classify narrowPeak --metrics"
+[ ! -e np.json ] && ok || bad "narrowPeak --metrics wrote np.json"
+printf 'chr2\t0\t60\tprom\t0\t+\nchr2\t100\t160\tenh\t0\t-\n' > q6.bed
+run 0 "classify labelled BED6 queries with --metrics" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa --metrics b6.json q6.bed
+has "$tmp/out" "true_label" "BED6 labels are true labels"
+grep -q '"n": 2' b6.json && ok || bad "BED6 metrics: $(cat b6.json)"
+printf 'chr2\t0\t60\tpeakA\t0\t+\nchr2\t100\t160\tenh\t0\t-\n' > q6n.bed
+run 0 "classify BED6 names, a later one a class" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa q6n.bed
+has "$tmp/err" "query 'chr2:101-160' has the class 'enh' in its 4th column" "BED6 class-like name warned"
+printf 'chr2\t0\t60\tprom\t0\t+\nchr2\t100\t160\tpeakB\t0\t-\n' > q6m.bed
+run 1 "classify BED6 labels, a later one not a class" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa q6m.bed
+has "$tmp/err" "query 'chr2:101-160' has the label 'peakB' in its 4th column, which is not a class" "BED6 later non-class"
+printf '>q1 label=prom\n%s\n>q2 label=enh\nNNNNNNNNNN\n>q3 label=prom\nACG\n' "$(rnd 60 5)" > kn.fa
+run 0 "classify kmer, queries with no k-mer" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa --metrics kn.json kn.fa
+[ "$(grep -c '	NA	NA	NA	NA	NA	' "$tmp/out")" -eq 2 ] && ok || bad "kmer no k-mer rows: $(cat "$tmp/out")"
+[ "$(grep -c 'have no 4-mer' "$tmp/err")" -eq 1 ] && ok || bad "kmer no k-mer: one warning: $(cat "$tmp/err")"
+has "$tmp/err" "2 of 3 sequences have no 4-mer of A, C, G, T" "kmer no k-mer count"
+grep -q '"unscored": 2' kn.json && grep -q '"n": 1,' kn.json && ok || bad "kmer no k-mer metrics: $(cat kn.json)"
+printf '>a1 label=x label=y\nACGTACGT\n' > twice.fa
+run 1 "classify -t, label= twice" -- "$H" classify --method kmer -t twice.fa kn.fa
+errline "hyenadna classify: twice.fa: record 'a1' has label= twice with different values in its header: give one label" "label= twice in training"
+run 1 "classify query, label= twice" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa twice.fa
+errline "hyenadna classify: twice.fa: record 'a1' has label= twice with different values in its header: give one label" "label= twice in a query"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
