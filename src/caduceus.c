@@ -69,8 +69,14 @@ static int read_comp_config(hd_model *m, caduceus *c)
 {
     json_t *cm = hd_cfg_get(m, "complement_map");
     for (int v = 0; v < c->rows; v++) c->comp[v] = v;
-    if (!cm || json_is_null(cm)) {   /* the common vocabulary (docs/models.md §2) */
-        if (c->rows > 10) c->comp[7] = 10, c->comp[10] = 7, c->comp[8] = 9, c->comp[9] = 8;
+    if (!cm || json_is_null(cm)) {   /* the common vocabulary's map (docs/models.md §2) ... */
+        int a = HD_TOK_A, cc = HD_TOK_C, g = HD_TOK_G, t = HD_TOK_T;
+        if (m->vocab) {   /* ... in the model's own ids: A<->T, C<->G as its tokenizer.json names them (§4.1) */
+            const int32_t *to = m->vocab->to_model;
+            a = to[HD_TOK_A], cc = to[HD_TOK_C], g = to[HD_TOK_G], t = to[HD_TOK_T];
+        }
+        if (a < c->rows && cc < c->rows && g < c->rows && t < c->rows)
+            c->comp[a] = t, c->comp[t] = a, c->comp[cc] = g, c->comp[g] = cc;
         return 0;
     }
     const char *cfg = m->config_path ? m->config_path : m->weights_path;
@@ -119,13 +125,20 @@ static int read_comp_buffer(hd_model *m, caduceus *c, const char *canon)
 }
 
 /* The model's own token ids, when a tokenizer.json beside the config numbers them differently from the common
- * vocabulary (PlantCaduceus: [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6, docs/models.md §4.1); its complement map
- * must then pair the bases as that vocabulary names them. */
+ * vocabulary (PlantCaduceus: [PAD]=0 [MASK]=1 [UNK]=2 a=3 c=4 g=5 t=6, docs/models.md §4.1), attached before the
+ * complement map is read, so that a config without complement_map gets §2's map in those ids. */
+static int caduceus_attach_vocab(hd_model *m)
+{
+    hd_vocab *v;
+    if (hd_vocab_load(m, &v)) return -1;
+    return v ? hd_vocab_attach(m, v) : 0;
+}
+
+/* Its complement map must then pair the bases as that vocabulary names them. */
 static int caduceus_vocab(hd_model *m, caduceus *c)
 {
     const char *cfg = m->config_path ? m->config_path : m->weights_path;
-    hd_vocab *v;
-    if (hd_vocab_load(m, &v)) return -1;
+    const hd_vocab *v = m->vocab;
     if (!v) {
         if (c->rows < HD_TOK_VOCAB) {
             hd_set_error(HD_EMODEL, "%s: vocab_size gives %d rows, fewer than the %d token ids of the common vocabulary, "
@@ -135,7 +148,6 @@ static int caduceus_vocab(hd_model *m, caduceus *c)
         }
         return 0;
     }
-    if (hd_vocab_attach(m, v)) return -1;
     static const int pair[2][2] = {{HD_TOK_A, HD_TOK_T}, {HD_TOK_C, HD_TOK_G}};
     for (int p = 0; p < 2; p++) {
         int a = v->to_model[pair[p][0]], b = v->to_model[pair[p][1]];
@@ -225,7 +237,7 @@ static int caduceus_load(hd_model *m)
 
     /* complement map: config, checked against the PS buffers */
     if (!(c->comp = calloc((size_t)rows, sizeof *c->comp))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-    if (read_comp_config(m, c)) return -1;
+    if (caduceus_attach_vocab(m) || read_comp_config(m, c)) return -1;
     for (int v = 0; v < rows; v++)
         if (c->comp[c->comp[v]] != v) {
             hd_set_error(HD_EMODEL, "%s: complement_map is not an involution (%d -> %d -> %d)", cfg, v, c->comp[v],

@@ -241,6 +241,14 @@ if cmp -s "$tmp/pconv/tokenizer.json" "$P/tokenizer.json"; then ok; else bad "co
 "$H" forward -m "$P" --logits -o "$tmp/p0.safetensors" "$P/input.fa"
 "$H" forward -m "$tmp/pconv" --logits -o "$tmp/p1.safetensors" "$P/input.fa"
 if [ -s "$tmp/p0.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p1.safetensors"); then ok; else bad "forward on the converted PlantCaduceus differs"; fi
+# a config without complement_map: §2's map (A<->T, C<->G) in the model's own ids (docs/models.md §4.1), so the
+# PS buffers (a<->t, c<->g as tokenizer.json numbers them) agree and the outputs are the model's
+mkdir -p "$tmp/pnocm"
+awk '/"complement_map"/{skip=1; next} skip&&/^  }/{skip=0; next} !skip' "$P/config.json" > "$tmp/pnocm/config.json"
+ln -s "$P/pytorch_model.bin" "$P/tokenizer.json" "$tmp/pnocm/"
+if grep -q complement_map "$tmp/pnocm/config.json"; then bad "complement_map not dropped"; else ok; fi
+expect 0 "PlantCaduceus without complement_map" -- "$H" forward -m "$tmp/pnocm" --logits -o "$tmp/p2.safetensors" "$P/input.fa"
+if [ -s "$tmp/p2.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p2.safetensors"); then ok; else bad "PlantCaduceus without complement_map differs"; fi
 expect 2 "convert PlantCaduceus to one file" -- "$H" convert -c "$P/config.json" -o "$tmp/p.safetensors" "$P/pytorch_model.bin"
 has "$tmp/err" "own tokenizer.json.*convert to a directory" "single file without the tokenizer refused"
 if [ ! -e "$tmp/p.safetensors" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "refused single-file convert left output"; fi
