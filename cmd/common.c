@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "vocab.h"
 
 const char *hd_cmd = NULL;
 static const char *model_config;   /* -c/--config, remembered by hd_common_opt for hd_open_model */
@@ -320,6 +321,9 @@ hd_backend *hd_open_backend(const hd_common_opts *o)
 void hd_keep_case(hd_model *m)
 {
     if (m->tokenizer == HD_TOKENIZER_BYTES) m->keep_case = 1;
+    else if (m->vocab)   /* PlantCaduceus: lower-case tokens only, and a tokenizer that lower-cases (docs/models.md §2) */
+        hd_warnf("--keep-case has no effect on a %s model (its %s has one token per base, whatever the case)",
+                 hd_family_name(m->family), m->vocab->source);
     else hd_warnf("--keep-case has no effect on a %s model (its vocabulary has no lower-case bases)", hd_family_name(m->family));
 }
 

@@ -249,6 +249,12 @@ ln -s "$P/pytorch_model.bin" "$P/tokenizer.json" "$tmp/pnocm/"
 if grep -q complement_map "$tmp/pnocm/config.json"; then bad "complement_map not dropped"; else ok; fi
 expect 0 "PlantCaduceus without complement_map" -- "$H" forward -m "$tmp/pnocm" --logits -o "$tmp/p2.safetensors" "$P/input.fa"
 if [ -s "$tmp/p2.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p2.safetensors"); then ok; else bad "PlantCaduceus without complement_map differs"; fi
+# lower-case input with --keep-case: the same tokens and outputs (its tokenizer lower-cases, one token per base);
+# the warning names the tokenizer.json (its vocabulary is all lower-case bases)
+tr 'ACGTN' 'acgtn' < "$P/input.fa" | sed '/^>/y/acgtn/ACGTN/' > "$tmp/plower.fa"
+expect 0 "PlantCaduceus lower-case --keep-case" -- "$H" forward --keep-case -m "$P" --logits -o "$tmp/p3.safetensors" "$tmp/plower.fa"
+has "$tmp/err" "keep-case has no effect .*tokenizer.json has one token per base" "--keep-case warning names PlantCaduceus's tokenizer"
+if [ -s "$tmp/p3.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p3.safetensors"); then ok; else bad "PlantCaduceus lower-case input differs"; fi
 expect 2 "convert PlantCaduceus to one file" -- "$H" convert -c "$P/config.json" -o "$tmp/p.safetensors" "$P/pytorch_model.bin"
 has "$tmp/err" "own tokenizer.json.*convert to a directory" "single file without the tokenizer refused"
 if [ ! -e "$tmp/p.safetensors" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "refused single-file convert left output"; fi
