@@ -421,6 +421,10 @@ hd_stw *hd_stw_open(const char *path)
     if (!w) { hd_set_error(HD_EMODEL, "out of memory"); return NULL; }
     w->out = hd_out_open(path, 0);
     if (!w->out) { free(w); return NULL; }
+    /* the readers map a safetensors file: it is never compressed, whatever its name says */
+    if (hd_has_suffix(path, ".gz") || hd_has_suffix(path, ".bgz"))
+        hd_log(HD_LOG_WARN, "%s: safetensors output is written uncompressed whatever its name (a compressed file "
+                            "could not be mapped): name it .safetensors", path);
     w->spill = tmpfile();
     if (!w->spill) {
         hd_set_error(HD_ERESOURCE, "cannot create a temporary file for '%s': %s", path, strerror(errno));

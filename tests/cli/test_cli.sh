@@ -100,6 +100,10 @@ for k in tokens hidden logits residual.layer0 layer.1; do
   for x in A B; do has "$tmp/ln.safetensors" "\"$k\.$ln$x\"" "forward long name: $k key of record $x"; done
 done
 
+# a safetensors output named .gz is written uncompressed (it is mapped when read), with a warning saying so
+expect 0 "forward -o NAME.safetensors.gz" -- "$H" forward -m "$T/hyenadna-tiny" -o "$tmp/z.safetensors.gz" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "z.safetensors.gz: safetensors output is written uncompressed whatever its name" "safetensors .gz name: warning"
+[ "$(od -An -c -j8 -N1 "$tmp/z.safetensors.gz" | tr -d ' ')" = "{" ] && ok || bad "safetensors .gz name: not a plain safetensors file"
 expect 1 "forward --layer twice" -- "$H" forward -m "$T/hyenadna-tiny" --layer 1 --layer 1 -o "$tmp/l2.safetensors" "$T/hyenadna-tiny/input.fa"
 has "$tmp/err" "option --layer: '1' is given twice" "forward --layer twice named"
 # --shift is HyenaDNA's: another family says it is not used (it was ignored silently), HyenaDNA uses it
