@@ -2,6 +2,7 @@
 #include "bamseq.h"
 #include "input.h"
 #include "seqio.h"
+#include "tokenizer.h"
 #include "util.h"
 
 #include <errno.h>
@@ -41,13 +42,11 @@ static int open_reference(hd_seqin *in)
     if (in->cram && access(in->reference, R_OK) == 0) {
         /* htslib decodes a CRAM through the .fai beside its reference: one made in $TMPDIR (hd_faidx_open's
          * way with a read-only folder) is of no use to it */
-        char *fai = hd_sprintf("%s.fai", in->reference), *dir = hd_strdup(in->reference);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash) slash[slash == dir] = 0;
-        if (fai && dir && access(fai, F_OK) && access(slash ? dir : ".", W_OK))
+        char *fai = hd_sprintf("%s.fai", in->reference), *dir = hd_parent_dir(in->reference);
+        if (fai && dir && access(fai, F_OK) && access(dir, W_OK))
             snprintf(why, sizeof why, "%s: there is no FASTA index %s, and it cannot be made in %s (%s): index the FASTA "
                      "where it can be written (samtools faidx), for instance a copy or a symbolic link of it in a "
-                     "writable folder", in->reference, fai, slash ? dir : "the current folder", strerror(errno));
+                     "writable folder", in->reference, fai, strcmp(dir, ".") ? dir : "the current folder", strerror(errno));
         free(fai);
         free(dir);
     }
@@ -275,21 +274,14 @@ static int resolve_eq(hd_seqin *in, const bam1_t *b)
 /* A read on the reverse strand (flag 16) back in the orientation it was sequenced in: SAM stores SEQ on the
  * reference's forward strand, so a reverse read is its reverse complement there.  samtools fasta/fastq
  * restore it the same way, so that a BAM and the FASTQ of its reads give the same sequences.  IUPAC codes
- * are complemented too (R <-> Y, B <-> V, N, S and W as themselves); the case of '=' bases filled in from
- * the reference is kept, and any other character is left for the tokenizer's check to name. */
-static char complement(char c)
-{
-    static const char from[] = "ACGTRYKMBDHVNSWacgtrykmbdhvnsw", to[] = "TGCAYRMKVHDBNSWtgcayrmkvhdbnsw";
-    const char *p = c ? strchr(from, c) : NULL;
-    return p ? to[p - from] : c;
-}
-
+ * are complemented too (hd_base_complement); the case of '=' bases filled in from the reference is kept, and
+ * any other character is left for the tokenizer's check to name. */
 static void revcomp_read(kstring_t *s)
 {
     /* i == j at the middle base of an odd length: complemented once */
     for (size_t i = 0, j = s->l; i < j--; i++) {
-        char a = complement(s->s[i]);
-        s->s[i] = complement(s->s[j]);
+        char a = hd_base_complement(s->s[i]);
+        s->s[i] = hd_base_complement(s->s[j]);
         s->s[j] = a;
     }
 }

@@ -197,13 +197,7 @@ static char *dir_single(const char *dir, const char *const *suffixes, int *many)
     return found;
 }
 
-/* the folder a path is in ("." for a bare name) and the last component of a path; parent_dir allocates */
-static char *parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) return !strcmp(path, ".") ? hd_sprintf("..") : hd_sprintf(".");
-    return slash == path ? hd_sprintf("/") : hd_sprintf("%.*s", (int)(slash - path), path);
-}
+/* the last component of a path */
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -258,7 +252,7 @@ char *hd_dir_weights(const char *dir, int any_st, int *n, char **second)
  * the weights, else one of the shipped configs (docs/models.md §6.1).  `why` ends the config note. */
 static int evo2_yaml_beside(hd_model *m, json_t **root, const char *why)
 {
-    char *dir = parent_dir(m->weights_path);
+    char *dir = hd_parent_dir(m->weights_path);
     static const char *const yml[] = {".yml", ".yaml", NULL};
     int many = 0;
     char *y = dir ? dir_single(dir, yml, &many) : NULL;
@@ -302,10 +296,10 @@ char *hd_model_config_beside(const char *weights, char **note)
 {
     /* a config.json (or DNA-xLSTM's model_config.json) beside the file, else in the run folder of a
      * Lightning checkpoint kept as RUN/checkpoints/NAME.ckpt or RUN/checkpoints/SUB/NAME.ckpt */
-    char *found = NULL, *dirs[3] = {parent_dir(weights), NULL, NULL};
+    char *found = NULL, *dirs[3] = {hd_parent_dir(weights), NULL, NULL};
     if (note) *note = NULL;
-    if (dirs[0] && !strcmp(base_name(dirs[0]), "checkpoints")) dirs[1] = parent_dir(dirs[0]);
-    else if (dirs[0] && (dirs[1] = parent_dir(dirs[0])) && !strcmp(base_name(dirs[1]), "checkpoints")) dirs[2] = parent_dir(dirs[1]);
+    if (dirs[0] && !strcmp(base_name(dirs[0]), "checkpoints")) dirs[1] = hd_parent_dir(dirs[0]);
+    else if (dirs[0] && (dirs[1] = hd_parent_dir(dirs[0])) && !strcmp(base_name(dirs[1]), "checkpoints")) dirs[2] = hd_parent_dir(dirs[1]);
     else { free(dirs[1]); dirs[1] = NULL; }
     for (int up = 0; up < 3 && dirs[up] && !found; up++) {
         static const char *const names[] = {"config.json", "model_config.json", NULL};

@@ -79,11 +79,14 @@ int hd_id_complement(int id)
     default: break;
     }
     /* byte tokens (Evo 2, docs/models.md §6.3): the IUPAC complement, case kept */
+    return id > 0 && id < 128 ? (unsigned char)hd_base_complement((char)id) : id;
+}
+
+char hd_base_complement(char c)
+{
     static const char from[] = "ACGTRYKMBVDHacgtrykmbvdh", to[] = "TGCAYRMKVBHDtgcayrmkvbhd";
-    if (id >= 'A' && id <= 'z')
-        for (int i = 0; from[i]; i++)
-            if (from[i] == id) return to[i];
-    return id;
+    const char *p = c ? strchr(from, c) : NULL;
+    return p ? to[p - from] : c;
 }
 
 void hd_ids_revcomp(int32_t *ids, size_t n)

@@ -39,6 +39,8 @@ char hd_id_base(int id);
 /* The complement of an id (A<->T, C<->G, everything else itself); byte tokens ('A', 'c', 'R', ...) get their
  * IUPAC complement with the case kept. */
 int hd_id_complement(int id);
+/* The IUPAC complement of a base letter, case kept (N, S, W and any other character as themselves). */
+char hd_base_complement(char c);
 /* Reverse complement of a token array in place. */
 void hd_ids_revcomp(int32_t *ids, size_t n);
 

@@ -344,6 +344,13 @@ int hd_is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+char *hd_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return !strcmp(path, ".") ? hd_sprintf("..") : hd_sprintf(".");
+    return slash == path ? hd_sprintf("/") : hd_sprintf("%.*s", (int)(slash - path), path);
+}
+
 char *hd_path_beside(const char *path, const char *name)
 {
     const char *slash = strrchr(path, '/');

@@ -95,6 +95,8 @@ int hd_is_file(const char *path);
 /* "DIR/name" for the DIR holding `path` (just `name` when path has no '/'): a file beside another; NULL when
  * out of memory */
 char *hd_path_beside(const char *path, const char *name);
+/* The folder a path is in ("." for a bare name, "/" for one under the root); malloc'd, NULL when out of memory. */
+char *hd_parent_dir(const char *path);
 
 /* A data file shipped with hyenadna (e.g. "configs/evo2/evo2-7b-1m.yml"), looked up in $HYENADNA_DATADIR, the
  * data/ folder next to the binary, the source tree's data/ (uninstalled builds) and the installed data
