@@ -114,7 +114,7 @@ static int write_row(writer *w, const hd_clf *c, const char *name, const char *c
 }
 
 /* the index of class name in c, -1 when it is not a class */
-static int hd_clf_class(const hd_clf *c, const char *name)
+static int class_index(const hd_clf *c, const char *name)
 {
     for (int k = 0; k < c->C; k++)
         if (!strcmp(c->classes[k], name)) return k;
@@ -574,7 +574,7 @@ static int run_queries(const args *a, state *s, writer *w)
             /* a BED query's 4th column is its true label when the first query's is a class of the training set
              * (a labelled BED), else the region's name (a peak file: BED6, narrowPeak): kept in a last column
              * 'name', never scored (hyenadna-classify(1), Queries) */
-            w->names = qs.bed && q.label && hd_clf_class(C, q.label) < 0;
+            w->names = qs.bed && q.label && class_index(C, q.label) < 0;
             w->truth = q.label != NULL && !w->names;
             if (w->names && a->metrics) {
                 hd_errorf("option --metrics: %s: the 4th column of the first query '%s', '%s', is not a class of the "
@@ -585,14 +585,13 @@ static int run_queries(const args *a, state *s, writer *w)
             }
             if (write_header(w, C)) { status = hd_fail(); goto done; }
         }
-        if (w->names && q.label && hd_clf_class(C, q.label) >= 0 && !n_classlike++)
+        if (w->names && q.label && class_index(C, q.label) >= 0 && !n_classlike++)
             hd_warnf("%s: query '%s' has the class '%s' in its 4th column, but the first query's 4th column is not a "
                      "class: the 4th column is read as names, and no query is scored against it", qname, q.name, q.label);
         if (w->truth) {
             const char *why = NULL;
             if (!q.label) why = "no label while earlier queries have one";
-            for (int k = 0; q.label && k < C->C; k++)
-                if (!strcmp(C->classes[k], q.label)) tl = k;
+            if (q.label) tl = class_index(C, q.label);
             if (q.label && tl < 0) why = "a label that is not a class of the training set";
             if (why) {
                 /* the queries before it are classified and written first, as when run one by one */

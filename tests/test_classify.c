@@ -804,6 +804,17 @@ static void edit_header(const char *src, const char *dst, const char *from, cons
     free(b);
 }
 
+
+/* head h saved as DIR/NAME.safetensors (a new name: a file read is never replaced by an output) is refused
+ * when loaded, with an error holding `want` */
+static void saved_head_refused(const hd_head *h, const char *dir, const char *name, const char *want)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
+    cr_assert_eq(hd_head_save(h, path), 0, "%s", hd_error());
+    cr_assert_null(hd_head_load(path));
+    cr_assert(strstr(hd_error(), want), "%s: %s", name, hd_error());
+}
 Test(classify, damaged_heads_are_refused_naming_the_fault)
 {
     const char *seqs[] = {"GCGCGGCCGCGA", "CCGGCGCGTGCG", "ATATTAAATTTA", "TTATAATATCAT"};
@@ -842,16 +853,10 @@ Test(classify, damaged_heads_are_refused_naming_the_fault)
     /* values: a zero standard deviation, a NaN weight (each saved under a new name: a file read is never
      * replaced by an output) */
     h->sd[3] = 0;
-    snprintf(bad, sizeof bad, "%s/sd.safetensors", d);
-    cr_assert_eq(hd_head_save(h, bad), 0, "%s", hd_error());
-    cr_assert_null(hd_head_load(bad));
-    cr_assert(strstr(hd_error(), "'feature_sd' holds 0 at index 3"), "%s", hd_error());
+    saved_head_refused(h, d, "sd", "'feature_sd' holds 0 at index 3");
     h->sd[3] = 1;
     h->W[5] = NAN;
-    snprintf(bad, sizeof bad, "%s/w.safetensors", d);
-    cr_assert_eq(hd_head_save(h, bad), 0, "%s", hd_error());
-    cr_assert_null(hd_head_load(bad));
-    cr_assert(strstr(hd_error(), "'weight' holds nan at index 5"), "%s", hd_error());
+    saved_head_refused(h, d, "w", "'weight' holds nan at index 5");
     hd_head_free(h);
     /* a knn head: k malformed, vectors not finite */
     h = hd_head_fit(HD_CLF_KNN, &X[0][0], y, 4, 16, 2, names, &o);
@@ -870,10 +875,7 @@ Test(classify, damaged_heads_are_refused_naming_the_fault)
     cr_assert_null(hd_head_load(bad));
     cr_assert(strstr(hd_error(), "model identity missing"), "%s", hd_error());
     h->X[7] = INFINITY;
-    snprintf(bad, sizeof bad, "%s/knn-x.safetensors", d);
-    cr_assert_eq(hd_head_save(h, bad), 0, "%s", hd_error());
-    cr_assert_null(hd_head_load(bad));
-    cr_assert(strstr(hd_error(), "'X' holds inf at index 7"), "%s", hd_error());
+    saved_head_refused(h, d, "knn-x", "'X' holds inf at index 7");
     hd_head_free(h);
     rm_rf(d);
     free(d);
