@@ -62,7 +62,9 @@ int main_info(int argc, char **argv)
     printf("logit_rows\t%d\n", m->n_logits);
     printf("hidden_width\t%d\n", m->d_hidden);
     printf("objective\t%s\n", m->causal ? "causal (next base)" : "masked");
-    printf("rc_equivariant\t%s\n", m->rc_equivariant ? "yes" : "no");
+    printf("rc_equivariant\t%s\n", !m->rc_equivariant ? "no"
+                                     : m->rc_approximate ? "approximate (PS; the reverse-complement half's heads are reversed)"
+                                                         : "yes");
     printf("parameters\t%zu\n", hd_model_n_params(m));
     printf("precision\t%s\n", m->precision);
     printf("tokenizer\t%s\n", m->tokenizer == HD_TOKENIZER_BYTES ? "bytes (one id per base byte, upper-cased unless --keep-case)"

@@ -111,7 +111,8 @@ struct hd_model {
     int causal;              /* 1: next-token LM (HyenaDNA); 0: masked LM */
     int bos_id;              /* start token a causal family's inputs begin with (generation from an empty
                               * prompt starts from it); -1: none (HyenaDNA, DNA-xLSTM) */
-    int rc_equivariant;      /* 1: Caduceus-PS */
+    int rc_equivariant;      /* 1: PS (2·d_model channels whose halves conjoin): Caduceus-PS, DNA-xLSTM PS */
+    int rc_approximate;      /* 1: PS but not exactly equivariant (DNA-xLSTM: head-reversed RC half, docs §5.9) */
     char variant[64];        /* e.g. "PH", "PS", "mLSTM" */
     hd_tokenizer_kind tokenizer;
     int keep_case;           /* byte tokenizer: feed soft-masked (lower-case) bases as they are (default: upper-case) */

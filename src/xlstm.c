@@ -407,6 +407,7 @@ static int xlstm_load(hd_model *m)
      * PS (rcps): its reverse-complement half reads the sequence from the end (§5.9) */
     m->causal = !x->bidir && !x->ps;
     m->rc_equivariant = x->ps;
+    m->rc_approximate = x->ps; /* the RC half's sLSTM heads are reversed, the forward half's are not (§5.9) */
     /* RoPE ties mLSTM models to the cos/sin table of max_length rows; without it any length runs */
     m->max_len = x->rope ? maxlen : 0;
     static const char *forms[] = {"parallel", "chunkwise", "recurrent"};

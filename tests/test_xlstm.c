@@ -311,6 +311,8 @@ Test(xlstm, ps_rcps_wiring)
     cr_assert_not_null(ph, "%s", hd_error());
     cr_assert_eq(ps->d_hidden, 128);
     cr_assert_eq(ps->rc_equivariant, 1);
+    cr_assert_eq(ps->rc_approximate, 1, "xLSTM PS is not exactly equivariant (docs/models.md §5.9)");
+    cr_assert_eq(ph->rc_approximate, 0);
     cr_assert(strstr(ps->variant, "PS"), "%s", ps->variant);
     hd_backend *be = hd_backend_cpu_new(2);
     size_t L = 37, D = 64, V = 12;
