@@ -129,7 +129,7 @@ static hd_decoder *prefill(gen *g, const hd_seqrec *rec, const int32_t *ids, siz
     double t0 = hd_now();
     hd_decoder *d = hd_decoder_new(g->m, g->be, cap);
     if (!d || hd_decoder_prefill(d, ids, P, g->logits0)) {
-        hd_errorf("record %s: %s", rec->name, hd_error());
+        hd_errorf("record '%s' of %s: %s", rec->name, hd_input_name(g->a->in), hd_error());
         *status = hd_exit_status(hd_error_kind());
         hd_decoder_free(d);
         return NULL;
@@ -155,7 +155,7 @@ static int sample_one(gen *g, const hd_seqrec *rec, hd_decoder *d, long n, long 
         if (nb == GEN_BUF) nb = 0;
         hd_progress_update(&g->pg, g->prompts, ++g->made);
         if (i + 1 < n && hd_decoder_step(d, g->acgt[b], g->logits)) {
-            hd_errorf("record %s: %s", rec->name, hd_error());
+            hd_errorf("record '%s' of %s: %s", rec->name, hd_input_name(g->a->in), hd_error());
             return hd_exit_status(hd_error_kind());
         }
     }
@@ -207,8 +207,8 @@ static int generate_record(gen *g, const hd_seqrec *rec)
     if (bos) ids[0] = m->bos_id;
     size_t P = L + bos, skip = 0;
     if (!P) {
-        hd_errorf("record %s: empty prompt: %s models have no start token, so a prompt needs at least one base",
-                  rec->name, hd_family_name(m->family));
+        hd_errorf("record '%s' of %s: empty prompt: %s models have no start token, so a prompt needs at least one "
+                  "base", rec->name, hd_input_name(g->a->in), hd_family_name(m->family));
         status = EXIT_INPUT;
         goto out;
     }
@@ -222,19 +222,20 @@ static int generate_record(gen *g, const hd_seqrec *rec)
             skip = P - room;
             memmove(ids + bos, ids + bos + skip, (room - bos) * sizeof *ids);
             P = room;
-            hd_infof("record %s: prompt truncated to its last %zu bases", rec->name, P - bos);
+            hd_infof("record '%s' of %s: prompt truncated to its last %zu bases", rec->name, hd_input_name(g->a->in),
+                     P - bos);
         }
     }
     if (maxl && P > maxl) {
-        hd_errorf("record %s: the prompt of %zu bases exceeds the model's maximum length of %zu tokens "
-                  "(--truncate-prompt keeps its last bases)", rec->name, L, maxl);
+        hd_errorf("record '%s' of %s: the prompt of %zu bases exceeds the model's maximum length of %zu tokens "
+                  "(--truncate-prompt keeps its last bases)", rec->name, hd_input_name(g->a->in), L, maxl);
         status = EXIT_INPUT;
         goto out;
     }
     if (maxl && P + (size_t)n - 1 > maxl) {
         long fit = (long)(maxl - P + 1);
-        hd_warnf("record %s: generation stops at the model's maximum length of %zu tokens: %ld of %ld new bases",
-                 rec->name, maxl, fit, n);
+        hd_warnf("record '%s' of %s: generation stops at the model's maximum length of %zu tokens: %ld of %ld new "
+                 "bases", rec->name, hd_input_name(g->a->in), maxl, fit, n);
         n = fit;
     }
     if (!(status = generate_samples(g, rec, ids, P, n))) hd_progress_update(&g->pg, ++g->prompts, g->made);
@@ -304,12 +305,7 @@ static int parse_args(int argc, char **argv, args *a)
     }
     if (!(a->in = hd_input_arg(argc, argv, "FASTA prompts; '-' for standard input", usage))) return -1;
     if (hd_has_suffix(a->out, ".gz") && hd_refuse_tty_output(a->out, "compressed")) return -1;
-    if (!a->seed_set) {
-        a->seed = random_seed();
-        if (a->smp.temperature > 0 && a->smp.top_k != 1 && hd_verbosity >= 2)
-            fprintf(stderr, "hyenadna generate: random seed %llu (--seed %llu repeats this run)\n",
-                    (unsigned long long)a->seed, (unsigned long long)a->seed);
-    }
+    if (!a->seed_set) a->seed = random_seed();   /* printed by main_generate once the run can start */
     return 0;
 }
 
@@ -320,8 +316,8 @@ static int setup(gen *g)
     if (!(g->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
     hd_model *m = g->m;
     if (!m->causal) {
-        hd_errorf("%s is a masked %s model (%s): generate needs a causal (next-base) model (HyenaDNA, Evo 2)",
-                  m->location, hd_family_name(m->family), m->variant);
+        hd_errorf("%s is a masked %s model (%s): generate needs a causal (next-base) model (HyenaDNA, Evo 2, "
+                  "a unidirectional DNA-xLSTM)", m->location, hd_family_name(m->family), m->variant);
         return EXIT_INPUT;
     }
     if (a->keep_case) hd_keep_case(m);
@@ -353,6 +349,10 @@ int main_generate(int argc, char **argv)
     if (!(fa = hd_fasta_open(a.in))) { status = hd_fail(); goto done; }
     hd_fasta_set_skip_hook(fa, on_skip, &g);
     if (!(g.o = hd_out_open(a.out, 1))) { status = hd_fail(); goto done; }
+    /* the random seed of a run that samples, once it can run (not for a refused model, input or output) */
+    if (!a.seed_set && a.smp.temperature > 0 && a.smp.top_k != 1 && hd_verbosity >= 2)
+        fprintf(stderr, "hyenadna generate: random seed %llu (--seed %llu repeats this run)\n",
+                (unsigned long long)a.seed, (unsigned long long)a.seed);
     hd_seqrec rec;
     hd_progress_start(&g.pg, a.co.progress, "prompts", 0);
     while ((r = hd_fasta_next(fa, &rec)) > 0 && !g.status)

@@ -70,17 +70,21 @@ same "$tmp/out" "$tmp/r1.fa" "--seed $seed repeats the unseeded run"
 printf '>s\nACGTACGTAC\n' | "$H" generate -n 5 --seed 3 - >"$tmp/out" 2>"$tmp/err" && ok || bad "generate from stdin"
 [ "$(sed -n 2p "$tmp/out" | wc -c)" -eq 6 ] && ok || bad "5 bases from stdin: $(sed -n 2p "$tmp/out")"
 
-# masked models are refused
-for m in caduceus-ph xlstm-mlstm; do
+# masked models (Caduceus, a bidirectional DNA-xLSTM) are refused, the message naming the causal families,
+# a unidirectional DNA-xLSTM among them; no random seed is printed for a run that cannot start (it was, with
+# "--seed N repeats this run", before the refusal)
+for m in caduceus-ph caduceus-ps xlstm-mlstm xlstm-slstm; do
   expect 1 "masked $m" -- "$H" generate -m "$T/$m" -n 5 "$tmp/prompts.fa"
-  has "$tmp/err" "masked" "message for $m"
-  has "$tmp/err" "^hyenadna generate: " "prefix for $m"
+  has "$tmp/err" "^hyenadna generate: $T/$m is a masked .*: generate needs a causal (next-base) model (HyenaDNA, Evo 2, a unidirectional DNA-xLSTM)$" "message for $m"
+  grep -q "random seed" "$tmp/err" && bad "$m: a random seed printed for a refused model" || ok
 done
+expect 1 "missing prompts file" -- "$H" generate -m "$tiny" -n 5 "$tmp/nonexistent.fa"
+grep -q "random seed" "$tmp/err" && bad "a random seed printed for a missing input" || ok
 
 # prompts: empty, bad characters, too long; generation stops at the maximum length
 printf '>e\n\n' >"$tmp/empty.fa"
 expect 1 "empty prompt" -- "$H" generate -m "$tiny" -n 5 "$tmp/empty.fa"
-has "$tmp/err" "empty" "empty prompt message"
+has "$tmp/err" "record 'e' of $tmp/empty.fa: empty prompt" "empty prompt message names the record and the file"
 printf '>ok\nACGT\n>bad\nACGU\n' >"$tmp/bad.fa"
 expect 1 "bad character" -- "$H" generate -m "$tiny" -n 5 -o "$tmp/bad.out.fa" "$tmp/bad.fa"
 has "$tmp/err" "bad" "bad character names the record"
@@ -88,18 +92,18 @@ has "$tmp/err" "bad" "bad character names the record"
 [ -z "$(ls "$tmp" | grep -i 'bad.out.fa.')" ] && ok || bad "a failed run left a temporary file"
 awk 'BEGIN { printf ">long\n"; for (i = 0; i < 1100; i++) printf "%s", substr("ACGT", i % 4 + 1, 1); print "" }' >"$tmp/long.fa"
 expect 1 "prompt too long" -- "$H" generate -m "$tiny" -n 5 "$tmp/long.fa"
-has "$tmp/err" "record long: the prompt of 1100 bases exceeds the model's maximum length of 1026" "too long message"
+has "$tmp/err" "record 'long' of $tmp/long.fa: the prompt of 1100 bases exceeds the model's maximum length of 1026" "too long message"
 has "$tmp/err" "truncate-prompt" "the message names --truncate-prompt"
 expect 0 "--truncate-prompt" -- "$H" generate -m "$tiny" -n 30 --truncate-prompt --seed 1 "$tmp/long.fa"
 [ "$(seqs "$tmp/out" | wc -c)" -eq 30 ] && ok || bad "--truncate-prompt gives all 30 bases"
 awk 'BEGIN { printf ">near\n"; for (i = 0; i < 1020; i++) printf "%s", substr("ACGT", i % 4 + 1, 1); print "" }' >"$tmp/near.fa"
 expect 0 "stop at the maximum length" -- "$H" generate -m "$tiny" -n 20 --seed 1 "$tmp/near.fa"
-has "$tmp/err" "record near: generation stops at the model's maximum length of 1026 tokens: 7 of 20 new bases" "stop message"
+has "$tmp/err" "record 'near' of $tmp/near.fa: generation stops at the model's maximum length of 1026 tokens: 7 of 20 new bases" "stop message"
 [ "$(seqs "$tmp/out" | wc -c)" -eq 7 ] && ok || bad "7 bases up to the maximum length"
 # -n far beyond the maximum length (the largest allowed, 2^40) stops there too: no memory asked for bases
 # that cannot be made (it failed with 'out of memory', exit 2)
 expect 0 "-n 2^40 stops at the maximum length" -- "$H" generate -m "$tiny" -n 1099511627776 --seed 1 "$tmp/near.fa"
-has "$tmp/err" "record near: generation stops at the model's maximum length of 1026 tokens: 7 of 1099511627776 new bases" "-n 2^40 stop message"
+has "$tmp/err" "record 'near' of $tmp/near.fa: generation stops at the model's maximum length of 1026 tokens: 7 of 1099511627776 new bases" "-n 2^40 stop message"
 [ "$(seqs "$tmp/out" | wc -c)" -eq 7 ] && ok || bad "-n 2^40: 7 bases up to the maximum length"
 
 # a model without a maximum length (the causal sLSTM twin) writes its bases as they are drawn: -n 2^40 needs no
