@@ -846,9 +846,12 @@ static int evo2_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t 
 
 static int evo2_tap(hd_model *m, const char *name)
 {
+    /* exactly blocks.K.mlp.l3, K as written by %d (no sign, space or leading zero): the name is part of
+     * forward's tensor keys, one spelling per sub-module */
     int k, n = 0;
+    char canon[64];
     if (sscanf(name, "blocks.%d.mlp.l3%n", &k, &n) == 1 && n == (int)strlen(name) && k >= 0 && k < m->n_layer &&
-        strncmp(name, "blocks.-", 8) && strncmp(name, "blocks.+", 8))
+        snprintf(canon, sizeof canon, "blocks.%d.mlp.l3", k) > 0 && !strcmp(canon, name))
         return k;
     return -1;
 }

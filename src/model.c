@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -965,11 +966,18 @@ int hd_model_base_token(const hd_model *m, int b)
 
 int hd_model_parse_layer(hd_model *m, const char *name, int *block, int *tap)
 {
-    char *end;
-    long k = strtol(name, &end, 10);
     *block = -1;
     *tap = -1;
-    if (*name && !*end && name[0] != '-' && name[0] != '+') {
+    /* a block index is digits alone, without a leading zero: the name is part of forward's tensor keys
+     * (layer.NAME.RECORD), so that '01' or ' 1' would give other keys than '1' for the same layer */
+    size_t nd = strspn(name, "0123456789");
+    if (nd && !name[nd]) {
+        if (name[0] == '0' && name[1]) {
+            hd_set_error(HD_EINPUT, "layer '%s': write the block index without leading zeros ('%s')", name,
+                         name + strspn(name, "0") - !name[strspn(name, "0")]);
+            return -1;
+        }
+        long k = nd > 9 ? LONG_MAX : strtol(name, NULL, 10);
         if (k >= m->n_layer) {
             hd_set_error(HD_EINPUT, "layer %s does not exist: the model has %d blocks (0..%d)", name, m->n_layer, m->n_layer - 1);
             return -1;

@@ -179,7 +179,8 @@ long hd_model_tokenize(const hd_model *m, const char *seq, size_t n, int sp, int
 int hd_model_base_token(const hd_model *m, int b);
 
 /* --layer NAME: a block index K ("K": the residual stream after block K: *block = K, *tap = -1) or a family
- * sub-module name (Evo 2: "blocks.K.mlp.l3": *block = -1, *tap ≥ 0).  -1 with HD_EINPUT naming the choices. */
+ * sub-module name (Evo 2: "blocks.K.mlp.l3": *block = -1, *tap ≥ 0), K in decimal digits without a leading
+ * zero (one spelling per layer: forward's tensor keys hold the name).  -1 with HD_EINPUT naming the choices. */
 int hd_model_parse_layer(hd_model *m, const char *name, int *block, int *tap);
 
 /* FLOPs of the dense matrix products of one forward over L tokens (2 per multiply-add), with the LM head when

@@ -566,6 +566,18 @@ Test(evo2, layer_names)
     cr_assert_neq(hd_model_parse_layer(m, "8", &blk, &tap), 0);
     cr_assert_neq(hd_model_parse_layer(m, "blocks.1.mlp.l2", &blk, &tap), 0);
     cr_assert(strstr(hd_error(), "blocks.1.mlp.l2"), "%s", hd_error());
+    /* one spelling per layer (forward's tensor keys hold the name): no leading zero, sign or space */
+    const char *odd[] = {"03", "00", " 3", "+3", "blocks.07.mlp.l3", "blocks. 7.mlp.l3", "blocks.+7.mlp.l3", "blocks.-0.mlp.l3"};
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        cr_assert_neq(hd_model_parse_layer(m, odd[i], &blk, &tap), 0, "'%s' taken as block %d, tap %d", odd[i], blk, tap);
+        cr_assert(strstr(hd_error(), odd[i]), "%s", hd_error());
+    }
+    cr_assert_eq(hd_model_parse_layer(m, "03", &blk, &tap), -1);
+    cr_assert(strstr(hd_error(), "('3')"), "the message gives the spelling: %s", hd_error());
+    cr_assert_eq(hd_model_parse_layer(m, "0", &blk, &tap), 0);
+    cr_assert_eq(blk, 0);
+    cr_assert_eq(hd_model_parse_layer(m, "blocks.0.mlp.l3", &blk, &tap), 0);
+    cr_assert_eq(tap, 0);
     hd_model_close(m);
 }
 

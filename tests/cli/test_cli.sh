@@ -106,6 +106,13 @@ has "$tmp/err" "z.safetensors.gz: safetensors output is written uncompressed wha
 [ "$(od -An -c -j8 -N1 "$tmp/z.safetensors.gz" | tr -d ' ')" = "{" ] && ok || bad "safetensors .gz name: not a plain safetensors file"
 expect 1 "forward --layer twice" -- "$H" forward -m "$T/hyenadna-tiny" --layer 1 --layer 1 -o "$tmp/l2.safetensors" "$T/hyenadna-tiny/input.fa"
 has "$tmp/err" "option --layer: '1' is given twice" "forward --layer twice named"
+# one spelling per block: '01' or ' 1' (read by strtol) wrote the tensors of block 1 under other keys
+# (layer.01.NAME, 'layer. 1.NAME'), and '--layer 1 --layer 01' the same tensor twice
+expect 1 "forward --layer 01" -- "$H" forward -m "$T/hyenadna-tiny" --layer 1 --layer 01 -o "$tmp/l2.safetensors" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "option --layer: layer '01': write the block index without leading zeros ('1')" "forward --layer 01 named"
+[ ! -e "$tmp/l2.safetensors" ] && ok || bad "forward --layer 01 wrote $tmp/l2.safetensors"
+expect 1 "forward --layer ' 1'" -- "$H" forward -m "$T/hyenadna-tiny" --layer " 1" -o "$tmp/l2.safetensors" "$T/hyenadna-tiny/input.fa"
+has "$tmp/err" "option --layer: layer ' 1': expected a block index 0..1" "forward --layer ' 1' named"
 # --shift is HyenaDNA's: another family says it is not used (it was ignored silently), HyenaDNA uses it
 printf '>s\nACGTACGTAC\n' > "$tmp/shift.fa"
 expect 0 "forward --shift on a Caduceus model" -- "$H" forward -m "$T/caduceus-ph" --shift 0.3 -o "$tmp/sh1.safetensors" "$tmp/shift.fa"
