@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HF "safetensors"
 #define XLSTM_URL "https://ml.jku.at/research/Bio-xLSTM/downloads/DNA-xLSTM/checkpoints"
@@ -54,6 +55,18 @@ static const hd_catalog_entry catalog[] = {
 size_t hd_catalog_size(void) { return sizeof catalog / sizeof catalog[0]; }
 
 const hd_catalog_entry *hd_catalog_get(size_t i) { return i < hd_catalog_size() ? &catalog[i] : NULL; }
+
+const hd_catalog_entry *hd_catalog_find(const char *name, size_t n)
+{
+    for (size_t i = 0; n && i < hd_catalog_size(); i++) {
+        const hd_catalog_entry *e = &catalog[i];
+        const char *repo_name = e->repo ? strchr(e->repo, '/') + 1 : NULL;
+        if ((strlen(e->name) == n && !strncasecmp(e->name, name, n)) ||
+            (repo_name && strlen(repo_name) == n && !strncasecmp(repo_name, name, n)))
+            return e;
+    }
+    return NULL;
+}
 
 /* Is a family of this name compiled into the model loader?  (hd_family_name names every family it can open and
  * "unknown" past the last one.) */

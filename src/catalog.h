@@ -20,6 +20,10 @@ typedef struct {
 size_t hd_catalog_size(void);
 const hd_catalog_entry *hd_catalog_get(size_t i);
 
+/* The entry named `name` (n bytes): its release name or its repository's name without the owner, letter case
+ * ignored (a user's "hyenadna-tiny-1k" for hf:LongSafari/hyenadna-tiny-1k-seqlen-hf); NULL when none. */
+const hd_catalog_entry *hd_catalog_find(const char *name, size_t n);
+
 /* Can this build load the entry?  1 yes; 0 no, with *why (a static string) saying what is missing. */
 int hd_catalog_supported(const hd_catalog_entry *e, const char **why);
 

@@ -9,6 +9,7 @@
  * Every redirect is followed by hand so that the token goes to the endpoint's own origin only. */
 #define _GNU_SOURCE
 #include "hub.h"
+#include "catalog.h"
 #include "model.h"
 #include "output.h"
 #include "util.h"
@@ -122,7 +123,15 @@ int hd_hub_parse(const char *spec, hd_hub_ref *r)
     const char *at = strchr(spec, '@'), *slash = strchr(spec, '/');
     size_t n = at ? (size_t)(at - spec) : strlen(spec);
     if (!slash || slash > spec + n) {
-        hd_set_error(HD_EINPUT, "'%s' is not OWNER/REPO[@REVISION]", spec);
+        /* a release name as `hyenadna models` lists it: say where it is */
+        const hd_catalog_entry *e = hd_catalog_find(spec, n);
+        if (e && e->repo)
+            hd_set_error(HD_EINPUT, "'%s' is not OWNER/REPO[@REVISION]: hyenadna models lists %s as %s on the Hub",
+                         spec, e->name, e->repo);
+        else if (e)
+            hd_set_error(HD_EINPUT, "'%s' is not OWNER/REPO[@REVISION]: hyenadna models lists %s as not on the Hub, "
+                         "its weights at %s", spec, e->name, e->source);
+        else hd_set_error(HD_EINPUT, "'%s' is not OWNER/REPO[@REVISION]", spec);
         return -1;
     }
     r->owner = strndup(spec, (size_t)(slash - spec));

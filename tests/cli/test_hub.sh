@@ -149,6 +149,23 @@ run pull test/absent
 check "... a repository that is not cached: exit 2, a network error" '[ $rc -eq 2 ] && echo "$err" | grep -qi "network error" && [ -z "$out" ]'
 run models
 check "models runs without the network" '[ $rc -eq 0 ]'
+# a release name as models lists it, given where OWNER/REPO is read: the error names its repository (or,
+# not on the Hub, where its weights are), for pull and for -m hf:, with or without @REVISION
+rel=$(echo "$out" | awk -F'\t' '$NF ~ /^hf:/ {print $1 "\t" substr($NF, 4); exit}')
+rname=${rel%%	*}; rrepo=${rel#*	}
+xrel=$(echo "$out" | awk -F'\t' '$NF !~ /^hf:/ && !/^#/ {print $1 "\t" $NF; exit}')
+xname=${xrel%%	*}; xurl=${xrel#*	}
+check "models lists a release on the Hub ($rel) and one elsewhere ($xrel)" '[ -n "$rname" ] && [ "$rrepo" != "$rname" ] && [ -n "$xname" ] && [ "$xurl" != "$xname" ]'
+for spec in "$rname" "$rname@main" "${rrepo#*/}"; do
+  run pull "$spec"
+  check "pull $spec: exit 1 naming $rrepo ($err)" '[ $rc -eq 1 ] && echo "$err" | grep -qF "hyenadna pull: '"'"'$spec'"'"' is not OWNER/REPO[@REVISION]: hyenadna models lists $rname as $rrepo on the Hub"'
+done
+run info -m "hf:$rname"
+check "-m hf:$rname: exit 1 naming $rrepo ($err)" '[ $rc -eq 1 ] && echo "$err" | grep -qF "lists $rname as $rrepo on the Hub"'
+run pull "$xname"
+check "pull $xname: exit 1 naming where its weights are ($err)" '[ $rc -eq 1 ] && echo "$err" | grep -qF "lists $xname as not on the Hub, its weights at $xurl"'
+run pull no-such-release
+check "pull of an unknown bare name: the plain message ($err)" '[ $rc -eq 1 ] && [ "$err" = "hyenadna pull: '"'"'no-such-release'"'"' is not OWNER/REPO[@REVISION]" ]'
 start_server
 
 # ---------------------------------------------------------------- HF_HUB_OFFLINE: the cache, never the server
