@@ -598,4 +598,31 @@ awk '/^>/{n++} n<=3' "$S/data/example.fa" > "$tmp/ex.fa"
 expect 0 "forward on data/example.fa with the default model" -- env -u HYENADNA_MODEL "$H" forward --logits -o "$tmp/ex.safetensors" "$tmp/ex.fa"
 if head -c 4096 "$tmp/ex.safetensors" | grep -aq 'logits.22:20002001-20003000'; then ok; else bad "forward on example.fa: logits of the third record missing"; fi
 
+# the input omitted (hyenadna(1)): standard input when it is not a terminal, as '-'; on a terminal the usage,
+# exit 1 (not a wait for typed input); help CMD and CMD --help print the same help, exit 0
+printf '>s1\nACGTACGTAGCTAGCT\n>s2\nGGATTACA\n' > "$tmp/omitted.fa"
+for c in "generate -n 5 --seed 1" "forward" "embed"; do
+  "$H" $c -m "$T/hyenadna-tiny" < "$tmp/omitted.fa" > "$tmp/om1" 2>"$tmp/err"; rc=$?
+  "$H" $c -m "$T/hyenadna-tiny" - < "$tmp/omitted.fa" > "$tmp/om2" 2>/dev/null
+  if [ $rc -eq 0 ] && [ -s "$tmp/om1" ] && cmp -s "$tmp/om1" "$tmp/om2"; then ok; else bad "${c%% *} without an input, from a pipe: exit $rc: $(head -2 "$tmp/err")"; fi
+done
+if command -v script >/dev/null 2>&1 && script --help 2>&1 | grep -q -- '--return'; then
+  for c in generate forward embed score-variants; do
+    script -qec "'$H' $c -m '$T/hyenadna-tiny'" /dev/null < /dev/null > "$tmp/out" 2>&1; rc=$?
+    if [ $rc -eq 1 ] && grep -q "^hyenadna $c: no input given" "$tmp/out" && grep -q "^Usage: hyenadna $c " "$tmp/out"; then ok
+    else bad "$c without an input on a terminal: exit $rc: $(head -2 "$tmp/out")"; fi
+  done
+else echo "note: the terminal checks need script(1) from util-linux"; fi
+for c in $("$H" --help | awk '/^ -- Help/{exit} /^    [a-z]/{print $1}'); do
+  "$H" "$c" --help > "$tmp/h1" 2>&1; r1=$?; "$H" help "$c" > "$tmp/h2" 2>&1; r2=$?
+  if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ -s "$tmp/h1" ] && cmp -s "$tmp/h1" "$tmp/h2"; then ok; else bad "$c --help (exit $r1) and help $c (exit $r2) differ"; fi
+  # every -m takes hf:OWNER/REPO and defaults to $HYENADNA_MODEL: its help and its page say so (info's help
+  # and seven pages did not)
+  grep -q -- '-m, --model' "$tmp/h1" || continue
+  awk '/-m, --model/ {p = 1} p && /^  *-c, --config|^  *-@/ {exit} p' "$tmp/h1" | tr '\n' ' ' > "$tmp/mhelp"
+  grep -q 'hf:OWNER/REPO' "$tmp/mhelp" && grep -qF '[$HYENADNA_MODEL, else the bundled default model]' "$tmp/mhelp" && ok || bad "$c --help: -m does not name hf:OWNER/REPO and \$HYENADNA_MODEL: $(cat "$tmp/mhelp")"
+  awk '/^\.BI "\\-m, \\-\\-model " MODEL/ {p = 1; next} p && /^\.TP/ {exit} p' "$S/man/hyenadna-$c.1" | tr '\n' ' ' > "$tmp/mman"
+  grep -q 'hf:OWNER/REPO' "$tmp/mman" && grep -qF '[$HYENADNA_MODEL, else the bundled default model]' "$tmp/mman" && ok || bad "hyenadna-$c.1: -m does not name hf:OWNER/REPO and \$HYENADNA_MODEL: $(cat "$tmp/mman")"
+done
+
 finish
