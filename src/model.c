@@ -64,6 +64,20 @@ static int is_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* why p, neither a regular file nor (when dir_ok) a directory, cannot be a model or config: the error of
+ * stat (ENOENT, EACCES, ENOTDIR, ...) or what it is (a device such as /dev/null, a named pipe, a socket);
+ * it was always ENOENT's text */
+static const char *not_file_why(const char *p, int dir_ok)
+{
+    struct stat sb;
+    if (stat(p, &sb)) return strerror(errno);
+    if (S_ISDIR(sb.st_mode)) return dir_ok ? "a directory" : strerror(EISDIR);
+    if (S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)) return "a device, not a file";
+    if (S_ISFIFO(sb.st_mode)) return "a named pipe, not a file (the weights are mapped: give a file)";
+    if (S_ISSOCK(sb.st_mode)) return "a socket, not a file";
+    return "not a regular file";
+}
+
 /* Remove every path component `comp` (with its dot) from the tensor name s, in place */
 static void drop_component(char *s, const char *comp)
 {
@@ -329,7 +343,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
 
     if (config) {
         if (!is_file(config)) {
-            hd_set_error(HD_EMODEL, "cannot open config '%s': %s", config, strerror(is_dir(config) ? EISDIR : ENOENT));
+            hd_set_error(HD_EMODEL, "cannot open config '%s': %s", config, not_file_why(config, 0));
             goto fail;
         }
         if (!(m->config_path = hd_strdup(config))) goto fail;
@@ -368,7 +382,7 @@ hd_model *hd_model_open_with(const char *location, const char *config)
     } else if (is_file(location)) {
         if (!(m->weights_path = hd_strdup(location))) goto fail;
     } else {
-        hd_set_error(HD_EMODEL, "cannot open model '%s': %s", location, strerror(ENOENT));
+        hd_set_error(HD_EMODEL, "cannot open model '%s': %s", location, not_file_why(location, 1));
         goto fail;
     }
 

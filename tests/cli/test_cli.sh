@@ -591,6 +591,15 @@ for c in info "embed $T/hyenadna-tiny/input.fa"; do
   expect 2 "HYENADNA_MODEL missing ($c)" -- env HYENADNA_MODEL="$tmp/no such model" $H $c
   has "$tmp/err" "no such model.*HYENADNA_MODEL=" "$c: error names HYENADNA_MODEL"
 done
+# a model or config that exists but is no file (a device, a named pipe), or a path through a file: the
+# error says what it is (it always read 'No such file or directory')
+mkfifo "$tmp/fifo"; : > "$tmp/plain"
+for mp in "/dev/null|a device, not a file" "$tmp/fifo|a named pipe, not a file" "$tmp/plain/x|Not a directory"; do
+  expect 2 "info -m ${mp%%|*}" -- "$H" info -m "${mp%%|*}"
+  has "$tmp/err" "cannot open model '${mp%%|*}': ${mp#*|}" "info -m ${mp%%|*}: what it is"
+  expect 2 "info -c ${mp%%|*}" -- "$H" info -m "$T/hyenadna-tiny" -c "${mp%%|*}"
+  has "$tmp/err" "cannot open config '${mp%%|*}': ${mp#*|}" "info -c ${mp%%|*}: what it is"
+done
 expect 2 "-m missing, HYENADNA_MODEL set" -- env HYENADNA_MODEL="$T/caduceus-ph" "$H" info -m "$tmp/nomodel"
 if grep -q HYENADNA_MODEL "$tmp/err"; then bad "-m missing: error blames HYENADNA_MODEL"; else ok; fi
 # the quick start: forward with the default model on the example FASTA (first 3 records here)
