@@ -850,9 +850,13 @@ static int evo2_tap(hd_model *m, const char *name)
      * forward's tensor keys, one spelling per sub-module */
     int k, n = 0;
     char canon[64];
-    if (sscanf(name, "blocks.%d.mlp.l3%n", &k, &n) == 1 && n == (int)strlen(name) && k >= 0 && k < m->n_layer &&
-        snprintf(canon, sizeof canon, "blocks.%d.mlp.l3", k) > 0 && !strcmp(canon, name))
-        return k;
+    if (sscanf(name, "blocks.%d.mlp.l3%n", &k, &n) == 1 && n == (int)strlen(name) && k >= 0 &&
+        snprintf(canon, sizeof canon, "blocks.%d.mlp.l3", k) > 0 && !strcmp(canon, name)) {
+        if (k < m->n_layer) return k;
+        hd_set_error(HD_EINPUT, "layer %s does not exist: the model has %d blocks (blocks.0.mlp.l3..blocks.%d.mlp.l3)",
+                     name, m->n_layer, m->n_layer - 1);
+        return -2;
+    }
     return -1;
 }
 

@@ -380,6 +380,11 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             if (m->config_path) m->config_note = strdup("found in the model directory");
         }
     } else if (is_file(location)) {
+        if (hd_is_yaml_name(location) || hd_has_suffix_ci(location, ".json")) {
+            hd_set_error(HD_EMODEL, "model '%s' is a config file, not weights: give the model directory (-m DIR) or the "
+                         "weights file with -m WEIGHTS (and the config with -c %s)", location, location);
+            goto fail;
+        }
         if (!(m->weights_path = hd_strdup(location))) goto fail;
     } else {
         hd_set_error(HD_EMODEL, "cannot open model '%s': %s", location, not_file_why(location, 1));
@@ -1000,6 +1005,7 @@ int hd_model_parse_layer(hd_model *m, const char *name, int *block, int *tap)
         return 0;
     }
     if (m->ops->tap && (*tap = m->ops->tap(m, name)) >= 0) return 0;
+    if (*tap == -2) { *tap = -1; return -1; }   /* a sub-module's name, of a block the model does not have (error set) */
     hd_set_error(HD_EINPUT, "layer '%s': expected a block index 0..%d%s", name, m->n_layer - 1,
                  m->ops->tap ? " or a sub-module name such as blocks.0.mlp.l3" : "");
     return -1;

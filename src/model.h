@@ -79,7 +79,8 @@ typedef struct hd_family_ops {
     /* the backend ops decoder_new calls besides `needs` (HyenaDNA, DNA-xLSTM: per-step ops the GPU does not
      * have, so that their forwards still run there); NULL: none */
     const struct hd_op *decode_needs;
-    /* NULL when the family has no named sub-module outputs; else the tap id (≥ 0) of `name`, or -1 */
+    /* NULL when the family has no named sub-module outputs; else the tap id (≥ 0) of `name`, -1 when `name` is
+     * no sub-module name, -2 (error set) when it names a sub-module of a block the model does not have */
     int (*tap)(hd_model *m, const char *name);
     /* the backend ops forward and decoder_new call (backend.h: HD_OP(...), ..., HD_OPS_END), declared next
      * to the family's forward pass: hd_model_forward runs the model on a backend that has them all */

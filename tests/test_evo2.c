@@ -563,6 +563,8 @@ Test(evo2, layer_names)
     cr_assert_eq(hd_model_parse_layer(m, "blocks.7.mlp.l3", &blk, &tap), 0);
     cr_assert_eq(tap, 7);
     cr_assert_neq(hd_model_parse_layer(m, "blocks.8.mlp.l3", &blk, &tap), 0);
+    cr_assert_eq(tap, -1);
+    cr_assert(strstr(hd_error(), "blocks.8.mlp.l3 does not exist: the model has 8 blocks"), "%s", hd_error());
     cr_assert_neq(hd_model_parse_layer(m, "8", &blk, &tap), 0);
     cr_assert_neq(hd_model_parse_layer(m, "blocks.1.mlp.l2", &blk, &tap), 0);
     cr_assert(strstr(hd_error(), "blocks.1.mlp.l2"), "%s", hd_error());

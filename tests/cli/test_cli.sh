@@ -600,6 +600,11 @@ for mp in "/dev/null|a device, not a file" "$tmp/fifo|a named pipe, not a file" 
   expect 2 "info -c ${mp%%|*}" -- "$H" info -m "$T/hyenadna-tiny" -c "${mp%%|*}"
   has "$tmp/err" "cannot open config '${mp%%|*}': ${mp#*|}" "info -c ${mp%%|*}: what it is"
 done
+# -m given the config instead of the weights: say so (it read the JSON as a safetensors header length)
+for cf in "$T/hyenadna-tiny/config.json" "$T/evo2-tiny/config.yml"; do
+  expect 2 "info -m $(basename "$cf")" -- "$H" info -m "$cf"
+  has "$tmp/err" "model '$cf' is a config file, not weights" "info -m a config names the mistake"
+done
 expect 2 "-m missing, HYENADNA_MODEL set" -- env HYENADNA_MODEL="$T/caduceus-ph" "$H" info -m "$tmp/nomodel"
 if grep -q HYENADNA_MODEL "$tmp/err"; then bad "-m missing: error blames HYENADNA_MODEL"; else ok; fi
 # the quick start: forward with the default model on the example FASTA (first 3 records here)
