@@ -361,17 +361,10 @@ static int close_output(ctx *x)
     if (!x->tmp) return 0;
     char *itmp = NULL, *iname = NULL;
     if (x->write_index) {
-        int csi = x->otype == 'b' || x->otype == 'u';
-        /* a .tbi holds positions below 2^29 (min_shift 14, 5 levels); beyond, a .csi as tabix -C writes it
-         * (tabix and bcftools find it beside the .vcf.gz) instead of failing after the whole run */
-        if (!csi && x->maxend > ((hts_pos_t)1 << 29)) {
-            csi = 1;
-            hd_warnf("%s: a record reaches beyond position 536870912, which a .tbi index cannot hold: writing a .csi "
-                     "index", x->out);
-        }
-        iname = hd_sprintf("%s.%s", x->out, csi ? "csi" : "tbi");
+        int ms = hd_index_min_shift(x->out, x->maxend, x->otype == 'b' || x->otype == 'u');
+        iname = hd_sprintf("%s.%s", x->out, hd_index_ext(ms));
         if (!iname || !(itmp = hd_out_tmpname(iname))) { free(iname); return -1; }
-        if (bcf_index_build3(x->tmp, itmp, csi ? 14 : 0, 0) < 0) {
+        if (bcf_index_build3(x->tmp, itmp, ms, 0) < 0) {
             hd_set_error(HD_EINPUT, "cannot index '%s' (is it sorted?)", x->out);
             hd_out_discard(itmp);
             free(iname);

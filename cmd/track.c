@@ -319,6 +319,7 @@ static int write_block(ctx *x, const block_vals *b)
             kputsn(g, (size_t)ng, &x->line);
             kputc('\n', &x->line);
         }
+        hd_tab_reach(x->out.snv, p + 1);
         if (hd_tab_write(x->out.snv, x->line.s, x->line.l)) return -1;
     }
     return 0;
@@ -468,8 +469,7 @@ static int merge_tab_line(void *ud, const char *line, size_t n)
 {
     merge_tab *mt = ud;
     if (n && line[0] == '#' && !mt->first) return 0;
-    if (hd_tab_write(mt->tab, line, n) || hd_tab_write(mt->tab, "\n", 1)) return -1;
-    return 0;
+    return hd_tab_copy_row(mt->tab, line, n);
 }
 
 static int same_chroms(const hd_chroms *a, const hd_chroms *b)

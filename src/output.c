@@ -183,6 +183,16 @@ int hd_out_in_place(const char *path)
     return !strcmp(path, "-") || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode));
 }
 
+int hd_index_min_shift(const char *out, long long maxend, int csi)
+{
+    if (!csi && maxend > HD_TBI_MAX_END) {
+        hd_log(HD_LOG_WARN, "%s: a record reaches beyond position %lld, which a .tbi index cannot hold: writing a .csi "
+                            "index", hd_output_name(out), HD_TBI_MAX_END);
+        csi = 1;
+    }
+    return csi ? 14 : 0;
+}
+
 int hd_has_suffix(const char *name, const char *suffix)
 {
     size_t n = strlen(name), m = strlen(suffix);

@@ -52,6 +52,16 @@ int hd_out_note_input(const char *path);
  * (a device such as /dev/null or /dev/stdout, a named pipe)? */
 int hd_out_in_place(const char *path);
 
+/* The index of a bgzipped VCF or tabix table `out` whose records reach `maxend` at most (the furthest end,
+ * 0-based exclusive = the last 1-based position): a .tbi unless `csi` asks for a .csi (BCF) or a record
+ * reaches beyond 2^29, the most a .tbi holds (min_shift 14, 5 levels; htslib refuses to build it); then a
+ * .csi as `tabix -C` and `bcftools index -c` write it (min_shift 14, which tabix and bcftools find beside the
+ * file), with a warning naming `out` when it is the reach that asks for it.  Returns the min_shift that
+ * tbx_index_build3 and bcf_index_build3 take: 0 (.tbi) or 14 (.csi); hd_index_ext names its suffix. */
+int hd_index_min_shift(const char *out, long long maxend, int csi);
+#define HD_TBI_MAX_END (1LL << 29)
+static inline const char *hd_index_ext(int min_shift) { return min_shift ? "csi" : "tbi"; }
+
 /* Does the name end with this suffix? */
 int hd_has_suffix(const char *name, const char *suffix);
 

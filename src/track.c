@@ -59,6 +59,7 @@ struct hd_tabfile {
     char *path, *tmp, *ipath, *itmp;
     BGZF *fp;
     hd_tab_kind kind;
+    int64_t reach;     /* the furthest end of a row (0-based, exclusive): .tbi or .csi */
 };
 
 hd_tabfile *hd_tab_open(const char *path, hd_tab_kind kind)
@@ -90,6 +91,23 @@ int hd_tab_write(hd_tabfile *t, const char *s, size_t n)
     return 0;
 }
 
+void hd_tab_reach(hd_tabfile *t, int64_t end)
+{
+    if (end > t->reach) t->reach = end;
+}
+
+int hd_tab_copy_row(hd_tabfile *t, const char *line, size_t n)
+{
+    if (n && line[0] != '#') {   /* the end: column 3 of a BED row, the 1-based position (column 2) of an SNV row */
+        const char *p = line, *e = line + n;
+        for (int col = t->kind == HD_TAB_BED ? 2 : 1; col && p < e; p++)
+            if (*p == '\t') col--;
+        long long v = p < e ? strtoll(p, NULL, 10) : 0;
+        if (v > 0) hd_tab_reach(t, v);
+    }
+    return hd_tab_write(t, line, n) || hd_tab_write(t, "\n", 1) ? -1 : 0;
+}
+
 int hd_tab_finish(hd_tabfile *t)
 {
     int r = bgzf_close(t->fp);
@@ -98,9 +116,10 @@ int hd_tab_finish(hd_tabfile *t)
         hd_set_error(HD_ERESOURCE, "%s: write failed: %s", t->path, errno ? strerror(errno) : "I/O error");
         return -1;
     }
-    if (!(t->ipath = hd_sprintf("%s.tbi", t->path)) || !(t->itmp = hd_out_tmpname(t->ipath))) return -1;
+    int ms = hd_index_min_shift(t->path, t->reach, 0);
+    if (!(t->ipath = hd_sprintf("%s.%s", t->path, hd_index_ext(ms))) || !(t->itmp = hd_out_tmpname(t->ipath))) return -1;
     tbx_conf_t snv = {TBX_GENERIC, 1, 2, 2, '#', 0};
-    if (tbx_index_build3(t->tmp, t->itmp, 0, 0, t->kind == HD_TAB_BED ? &tbx_conf_bed : &snv) < 0) {
+    if (tbx_index_build3(t->tmp, t->itmp, ms, 0, t->kind == HD_TAB_BED ? &tbx_conf_bed : &snv) < 0) {
         hd_set_error(HD_EINPUT, "%s: cannot build the tabix index (are the rows in order?)", t->path);
         return -1;
     }
@@ -461,6 +480,7 @@ int hd_tf_put(hd_trackfile *t, int contig, int64_t pos, float v)
         kputc('\t', &t->line);
         kputsn(g, (size_t)ng, &t->line);
         kputc('\n', &t->line);
+        hd_tab_reach(t->tab, pos + 1);
         return hd_tab_write(t->tab, t->line.s, t->line.l);
     }
     for (int k = 0; k < t->nzoom; k++)

@@ -57,13 +57,19 @@ int hd_tf_commit(hd_trackfile *t);
 /* Discard: nothing is left under the final name; frees t (NULL allowed). */
 void hd_tf_abort(hd_trackfile *t);
 
-/* A bgzipped text table indexed by tabix (path + ".tbi"): `#` lines first, then rows grouped by contig and
- * sorted by position.  HD_TAB_BED: `chrom beg end ...`, 0-based half-open (bedGraph); HD_TAB_SNV: the
+/* A bgzipped text table indexed by tabix (path + ".tbi"; ".csi" when a row reaches beyond 2^29, which a .tbi
+ * cannot hold: hd_index_min_shift, with a warning): `#` lines first, then rows grouped by contig and sorted by
+ * position.  HD_TAB_BED: `chrom beg end ...`, 0-based half-open (bedGraph); HD_TAB_SNV: the
  * contig in column 1 and a 1-based position in column 2 (tabix -s1 -b2 -e2). */
 typedef enum { HD_TAB_BED = 0, HD_TAB_SNV } hd_tab_kind;
 typedef struct hd_tabfile hd_tabfile;
 hd_tabfile *hd_tab_open(const char *path, hd_tab_kind kind);
 int hd_tab_write(hd_tabfile *t, const char *s, size_t n);
+/* A row written with hd_tab_write ends at `end` (0-based exclusive, = the 1-based position of an SNV row):
+ * the index is a .tbi only when no row reaches beyond 2^29. */
+void hd_tab_reach(hd_tabfile *t, int64_t end);
+/* One line of a table (without its newline) copied with a newline, its end read from it (track --merge). */
+int hd_tab_copy_row(hd_tabfile *t, const char *line, size_t n);
 int hd_tab_finish(hd_tabfile *t);     /* close and index under temporary names */
 int hd_tab_commit(hd_tabfile *t);     /* rename both into place, free t */
 void hd_tab_abort(hd_tabfile *t);

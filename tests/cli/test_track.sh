@@ -155,6 +155,26 @@ rec 1 1 | awk '{print substr($0,1,450) "5" substr($0,452)}' | tr -d '\n' | fa ba
 [ $rc -eq 1 ] && grep -q "bad.fa: invalid character '5' in record 'bad' at position 451" err.txt && [ -z "$(ls badref.* 2>/dev/null)" ] && ok \
   || bad "a '5' in the reference: exit $rc, left $(ls badref.* 2>/dev/null), $(cat err.txt)"
 
+# ---- a contig longer than 2^29 (plants, amphibians): the tables index with a .csi, which tabix finds (a
+# .tbi cannot hold the positions: the run failed at the end); shards merged too.  The contig is 2^29 N
+# (65,536-base lines, a 1-MB bgzip file) then 70 bases of DNA; below 2^29 a table keeps its .tbi
+l=$(head -c 65536 /dev/zero | tr '\0' N)
+{ echo '>big'; yes "$l" | head -n 8192; rec 1 1 | cut -c1-70; } | bgzip -l 1 > big.fa.gz
+big() { "$H" track -m "$M" -f big.fa.gz --what logp,llr -O bedgraph "$@" 2>>log.txt; }
+big -r big:536870901-536870982 -o b29 || bad "track beyond 2^29 failed"
+for f in b29.snv.tsv.gz b29.logp.bedgraph.gz; do
+  [ -s $f.csi ] && [ ! -e $f.tbi ] && ok || bad "$f beyond 2^29: no .csi index: $(ls b29.*)"
+done
+[ "$(tabix b29.snv.tsv.gz big:536870950-536870950 | wc -l)" -eq 3 ] && ok || bad "tabix query of the SNV table beyond 2^29"
+[ "$(tabix b29.logp.bedgraph.gz big:536870950-536870950 | cut -f2)" = 536870949 ] && ok || bad "tabix query of the bedGraph beyond 2^29"
+grep -q "b29.snv.tsv.gz: a record reaches beyond position 536870912, which a .tbi index cannot hold: writing a .csi index" log.txt \
+  && ok || bad "no warning of the .csi index"
+big -r big:536870901-536870982 --shard 1/2 -o b29p1 && big -r big:536870901-536870982 --shard 2/2 -o b29p2 \
+  && "$H" track --merge b29m b29p1 b29p2 2>>log.txt || bad "shards beyond 2^29 failed"
+for f in b29.*; do cmp -s "$f" "b29m${f#b29}" && ok || bad "shards beyond 2^29 merged: ${f#b29.} differs"; done
+big -r big:536870800-536870900 -o b28 || bad "track below 2^29 failed"
+[ -s b28.snv.tsv.gz.tbi ] && [ ! -e b28.snv.tsv.gz.csi ] && ok || bad "a table below 2^29: not a .tbi: $(ls b28.*)"
+
 # ---- regions files as browsers and bedtools write them: browser/track/# lines, extra columns, CRLF,
 # unsorted and overlapping intervals: each base of their union once, in order; a file with no regions
 # is an error naming it (it named the FASTA: "'ref.fa' has no bases"); a prefix ending in '/' is refused
