@@ -47,7 +47,7 @@ static void usage(FILE *fp)
             "                         [window for causal models, masked for masked models]\n"
             "  -w, --window INT       window width in bases [min(1024, the model's maximum length)]\n"
             "      --chunk INT        reference chunk length of prefix/unmasked modes [the model's maximum]\n"
-            "      --overlap INT      overlap of consecutive chunks [window/2]\n"
+            "      --overlap INT      overlap of consecutive chunks, < chunk [chunk/2, as track]\n"
             "      --rc               average every score over the forward strand and the reverse complement\n"
             "      --llr STR          sum or mean: each window's log-likelihood summed over its positions,\n"
             "                         or divided by their number [sum]\n"
@@ -616,7 +616,9 @@ static int open_scorer(ctx *x)
         hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", chunk, maxlen);
         return EXIT_INPUT;
     }
-    if (overlap < 0) overlap = window / 2 < chunk ? window / 2 : chunk - 1;
+    /* C/2, track's default: the chunks, and so the scores of a base, are the same whichever command reads them
+     * (hyenadna-track(1): its SNV table equals --all-snvs with the same chunking) */
+    if (overlap < 0) overlap = chunk / 2;
     if (overlap >= chunk) {
         hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", overlap, chunk);
         return EXIT_INPUT;

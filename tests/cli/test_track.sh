@@ -55,9 +55,10 @@ for opts in "--chunk 300 --overlap 0" "--chunk 300 --overlap 0 --rc"; do
     [ "$n" -eq "$nexp" ] && ok || bad "--overlap 0 ($opts -r $reg): score-variants' window-mode rows at $n bases ($gaps), expected $nexp"
   done
 done
-# ... on the bundled example reference too (bgzip FASTA, real coordinates)
+# ... on the bundled example reference too (bgzip FASTA, real coordinates), with the defaults of both
+# (C = 1026, O = C/2: score-variants' default overlap was W/2 = 512, other chunks, other values)
 "$H" track -m "$M" -f "$S/data/example_ref.fa.gz" -r 22:20000001-20002500 --what llr -o ex 2>>log.txt
-want=$("$H" score-variants -m "$M" --all-snvs --no-edist -O t -f "$S/data/example_ref.fa.gz" --score prefix --chunk 1026 --overlap 513 \
+want=$("$H" score-variants -m "$M" --all-snvs --no-edist -O t -f "$S/data/example_ref.fa.gz" --score prefix \
        -r 22:20000001-20002500 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
 [ "$(tab_rows ex.snv.tsv.gz | wc -l)" -eq 7500 ] && [ "$(tab_rows ex.snv.tsv.gz)" = "$want" ] && ok || bad "example_ref SNV table differs from score-variants"
 tabix ex.snv.tsv.gz 22:20001000-20001000 | awk 'END{exit NR != 3}' && ok || bad "tabix query of the SNV table"
@@ -117,7 +118,8 @@ tr '\r' '\n' < prog.txt | grep -q '^hyenadna track: .*bases/s' && grep -q $'\r' 
 
 # ---- a masked model (Caduceus fixture): masked and unmasked SNV tables equal score-variants'
 CA="$T/caduceus-ph"
-for mode in "unmasked --chunk 300 --overlap 100" "masked -w 64"; do
+# (unmasked --chunk 300 with the default overlap of both, C/2)
+for mode in "unmasked --chunk 300 --overlap 100" "unmasked --chunk 300" "masked -w 64"; do
   "$H" track -m "$CA" -f ref.fa -r w1:901-1000 --score $mode --what llr,logp -o ca 2>>log.txt || { bad "caduceus $mode failed"; continue; }
   want=$("$H" score-variants -m "$CA" --all-snvs --no-edist -O t -f ref.fa -r w1:901-1000 --score $mode 2>>log.txt | grep -v '^#' | cut -f1,2,4,5,6)
   [ "$(tab_rows ca.snv.tsv.gz | wc -l)" -eq 300 ] && [ "$(tab_rows ca.snv.tsv.gz)" = "$want" ] && ok || bad "caduceus --score $mode differs from score-variants"
