@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- an output never replaces an input ----
@@ -129,9 +130,14 @@ static char *volatile pending[HD_MAX_PENDING];
  * (convert's OUT.tmp.XXXXXX): a signal removes the files first, then the directories. */
 static const char *volatile pending_in_dir[HD_MAX_PENDING];
 static const char *volatile pending_dir[8];
+/* A helper program running for the command (plot's rsvg-convert), which may write a temporary file: killed
+ * and reaped by the handler before the files go, so that it cannot write one again after them. */
+static volatile pid_t pending_child;
 
 static void on_fatal_signal(int sig)
 {
+    pid_t c = pending_child;
+    if (c > 0 && kill(c, SIGKILL) == 0) waitpid(c, NULL, 0);
     for (int i = 0; i < HD_MAX_PENDING; i++)
         if (pending[i]) unlink(pending[i]);
     for (int i = 0; i < HD_MAX_PENDING; i++)
@@ -159,6 +165,7 @@ int hd_out_pend_dir(const char *dir) { return pend_in(pending_dir, 8, dir); }
 void hd_out_unpend_dir(const char *dir) { unpend_in(pending_dir, 8, dir); }
 int hd_out_pend_file(const char *path) { return pend_in(pending_in_dir, HD_MAX_PENDING, path); }
 void hd_out_unpend_file(const char *path) { unpend_in(pending_in_dir, HD_MAX_PENDING, path); }
+void hd_out_pend_child(pid_t pid) { pending_child = pid; }
 
 /* The signals that end a run (Ctrl-C, a scheduler's kill or warning signal, a lost terminal, a CPU-time limit)
  * remove the temporaries first.  A signal the caller ignores stays ignored, as POSIX shells and nohup expect:

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct hd_outfile hd_outfile;
 
@@ -28,13 +29,17 @@ void hd_out_abort(hd_outfile *o);           /* discard; nothing is left under th
  * arrive; signals the caller ignores stay ignored; SIGXFSZ is ignored (the write fails instead). */
 void hd_out_install_signal_cleanup(void);
 
-/* A temporary directory a command fills (convert's OUT.tmp.XXXXXX) and the files inside it, removed on a
- * fatal signal (the files, then the directory) while registered; the strings must outlive the registration.
- * -1 when the table is full (the directory is then left behind by a signal, as before). */
+/* A temporary directory a command fills (convert's OUT.tmp.XXXXXX) and the files inside it, or any other
+ * temporary file (plot's files for rsvg-convert), removed on a fatal signal (the files, then the directory)
+ * while registered; the strings must outlive the registration.  -1 when the table is full (the directory
+ * or file is then left behind by a signal, as before). */
 int hd_out_pend_dir(const char *dir);
 void hd_out_unpend_dir(const char *dir);
 int hd_out_pend_file(const char *path);
 void hd_out_unpend_file(const char *path);
+/* A helper process writing those files (one at a time; 0 when none): a fatal signal kills it (SIGKILL) and
+ * waits for it before removing them, so that it cannot create one again. */
+void hd_out_pend_child(pid_t pid);
 
 /* For writers that open files by name (htslib): a temporary name beside `path`, created empty and removed
  * on a fatal signal; hd_out_commit renames it to `path`, hd_out_discard removes it (both free `tmp`).

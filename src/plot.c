@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -611,7 +612,9 @@ static int render_png(const char *svg, size_t len, char **png, size_t *pn)
     char *fs = hd_sprintf("%s/hyenadna-plot-XXXXXX.svg", td), *fp = hd_sprintf("%s/hyenadna-plot-XXXXXX.png", td),
          *fe = hd_sprintf("%s/hyenadna-plot-XXXXXX.err", td);
     int ds = -1, dp = -1, de = -1, rc = -1;
-    if (!fs || !fp || !fe) { hd_set_error(HD_ERESOURCE, "out of memory"); goto out; }
+    if (!fs || !fp || !fe) { hd_set_error(HD_ERESOURCE, "out of memory"); free(fs), free(fp), free(fe), free(exe); return -1; }
+    /* removed on a fatal signal too (output.h), rsvg-convert killed first: registered before they exist */
+    hd_out_pend_file(fs), hd_out_pend_file(fp), hd_out_pend_file(fe);
     if ((ds = mkstemps(fs, 4)) < 0 || (dp = mkstemps(fp, 4)) < 0 || (de = mkstemps(fe, 4)) < 0) {
         hd_set_error(HD_ERESOURCE, "cannot create a temporary file in %s for rsvg-convert: %s", td, strerror(errno));
         goto out;
@@ -626,11 +629,24 @@ static int render_png(const char *svg, size_t len, char **png, size_t *pn)
     posix_spawn_file_actions_adddup2(&fa, de, STDERR_FILENO);
     char *argv[] = {"rsvg-convert", "-f", "png", "-o", fp, fs, NULL};
     pid_t pid;
-    int e = posix_spawn(&pid, exe, &fa, NULL, argv, environ), st = 0;
+    /* signals held while rsvg-convert starts, so that the handler knows of it whenever one comes */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    posix_spawnattr_t sa;   /* rsvg-convert itself starts with the signals as they were */
+    posix_spawnattr_init(&sa);
+    posix_spawnattr_setsigmask(&sa, &old);
+    posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK);
+    int e = posix_spawn(&pid, exe, &fa, &sa, argv, environ), st = 0;
+    if (!e) hd_out_pend_child(pid);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    posix_spawnattr_destroy(&sa);
     posix_spawn_file_actions_destroy(&fa);
     if (e) { hd_set_error(HD_ERESOURCE, "cannot run %s: %s", exe, strerror(e)); goto out; }
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) { hd_set_error(HD_ERESOURCE, "waiting for rsvg-convert: %s", strerror(errno)); goto out; }
+    int w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR) {}
+    hd_out_pend_child(0);
+    if (w < 0) { hd_set_error(HD_ERESOURCE, "waiting for rsvg-convert: %s", strerror(errno)); goto out; }
     /* rsvg-convert may replace the file rather than write into it: read it by name */
     FILE *pf = WIFEXITED(st) && !WEXITSTATUS(st) ? fopen(fp, "rb") : NULL;
     kstring_t pk = {0, 0, NULL};
@@ -657,6 +673,7 @@ out:
     if (ds >= 0) { close(ds); unlink(fs); }
     if (dp >= 0) { close(dp); unlink(fp); }
     if (de >= 0) { close(de); unlink(fe); }
+    hd_out_unpend_file(fs), hd_out_unpend_file(fp), hd_out_unpend_file(fe);
     free(fs), free(fp), free(fe), free(exe);
     return rc;
 }

@@ -117,6 +117,23 @@ if python3 "$S/tests/make_big_ckpt.py" "$HY/model.safetensors" "$tmp/big.pt" 600
   rm -f "$tmp/big.pt"
 else bad "make_big_ckpt.py failed"; fi
 
+# plot --png: the SVG, PNG and message files it gives rsvg-convert in $TMPDIR go too, and rsvg-convert is
+# killed first (else it writes its PNG again after them): a stand-in that writes its -o file, says it has
+# started, then waits
+mkdir -p "$tmp/fakersvg" "$tmp/plt"
+printf '#!/bin/sh\necho partial > "$4"; echo $$ > "$RSVG_MARK"; exec sleep 60\n' > "$tmp/fakersvg/rsvg-convert"
+chmod +x "$tmp/fakersvg/rsvg-convert"
+"$H" score-variants -@1 -m "$HY" --all-snvs --score prefix -f "$tmp/big.fa" -r b1:1-30 -O t -o "$tmp/sat.tsv" 2>/dev/null \
+  || bad "score-variants for plot --png failed"
+TMPDIR=$tmp/plt PATH=$tmp/fakersvg:$PATH RSVG_MARK=$tmp/rsvg.pid "$H" plot --snv "$tmp/sat.tsv" -r b1:1-30 \
+  -o "$tmp/plt/x.png" 2>/dev/null & pid=$!
+for i in $(seq 200); do [ -s "$tmp/rsvg.pid" ] && break; sleep 0.05; done
+kill -TERM $pid 2>/dev/null; wait $pid; rc=$?
+rp=$(cat "$tmp/rsvg.pid" 2>/dev/null)
+if [ $rc -eq 143 ] && [ -n "$rp" ] && [ -z "$(ls -A "$tmp/plt")" ] && ! kill -0 "$rp" 2>/dev/null; then ok
+else bad "plot --png interrupted: exit $rc, left '$(ls -A "$tmp/plt")', rsvg-convert $(kill -0 "$rp" 2>/dev/null && echo running || echo gone)"; fi
+[ -n "$rp" ] && kill "$rp" 2>/dev/null
+
 # a signal the caller ignores stays ignored (nohup's SIGHUP; SIGINT of a job a script starts in the
 # background): the run goes on to its end instead of dying with its temporaries removed
 ignored() {   # SIGNAL
