@@ -40,7 +40,8 @@ static void usage(FILE *fp)
             "  -s, --stride INT         step between windows [the window width]\n"
             "      --no-split           fail on a sequence longer than the model's maximum length\n"
             "                           [split it into windows of the maximum length, with a warning]\n"
-            "  -T, --reference FILE     reference FASTA of a CRAM input\n"
+            "  -T, --reference FILE     reference FASTA of a CRAM input, and of '=' bases of SAM/BAM reads\n"
+            "                           (checked against a SAM/BAM header: a warning names a contig that differs)\n"
             "      --keep-case          Evo 2 (byte tokens): feed soft-masked lower-case bases as they are\n"
             "                           [upper-case them, as for every model]\n"
             "Read options (SAM/BAM/CRAM input):\n"
@@ -223,6 +224,15 @@ static int open_input(const args *a, state *s)
     if (!s->align && a->reference)
         hd_warnf("option -T/--reference: '%s' is not used: %s is FASTA or FASTQ (-T is the reference of a CRAM input and "
                  "of the '=' bases of SAM/BAM reads)", a->reference, hd_input_name(a->in));
+    if (s->align && a->reference) {   /* samtools reads a BAM without its reference; a wrong one is said here */
+        char *msg = NULL;
+        int r = hd_seqin_check_reference(s->src, &msg);
+        if (r < 0) hd_warnf("option -T/--reference: %s (it is read only for the '=' bases of SAM/BAM reads)", hd_error());
+        else if (r > 0)
+            hd_warnf("option -T/--reference: %s; it is read only for the '=' bases of reads, an error on those contigs",
+                     msg);
+        free(msg);
+    }
     if (a->n_reg_args || a->n_reg_files) {
         if (s->align) {
             s->dict = hd_contigs_from_sam(hd_seqin_header(s->src), a->in);

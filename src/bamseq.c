@@ -19,6 +19,7 @@ struct hd_seqin {
     const char *disp;    /* the path, or "standard input", for messages */
     char *reference;     /* -T: the FASTA of a CRAM file, and of '=' bases of SAM/BAM (NULL: none) */
     faidx_t *fai;        /* its index, opened at the first '=' base */
+    hd_contigs *refdict; /* its contigs and their lengths, for the check against the header */
     int align, cram;
     /* FASTA */
     hd_fasta *fa;
@@ -54,6 +55,43 @@ static int open_reference(hd_seqin *in)
     if (!why[0]) snprintf(why, sizeof why, "%s", hd_error());
     hd_set_error(hd_error_kind(), "%s: cannot use the reference (-T): %s", in->disp, why);
     return -1;
+}
+
+/* The length of a contig in the reference (-T), opened: -1 when it has none, -2 + hd_error when it cannot be read */
+static int64_t ref_len(hd_seqin *in, const char *name)
+{
+    if (open_reference(in) || (!in->refdict && !(in->refdict = hd_contigs_from_fai(in->fai, in->reference)))) return -2;
+    int id = hd_contigs_id(in->refdict, name);
+    return id < 0 ? -1 : hd_contigs_len(in->refdict, id);
+}
+
+/* "has N bases" or "has no contig of that name" */
+static void len_words(char *buf, size_t n, int64_t len)
+{
+    if (len < 0) snprintf(buf, n, "has no contig of that name");
+    else snprintf(buf, n, "has %" PRId64 " bases", len);
+}
+
+int hd_seqin_check_reference(hd_seqin *in, char **msg)
+{
+    *msg = NULL;
+    if (!in->align || in->cram || !in->reference) return 0;
+    int n = sam_hdr_nref(in->hdr), nbad = 0, first = -1;
+    int64_t flen = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t l = ref_len(in, sam_hdr_tid2name(in->hdr, i));
+        if (l == -2) return -1;
+        if (l != sam_hdr_tid2len(in->hdr, i) && !nbad++) first = i, flen = l;
+    }
+    if (!nbad) return 0;
+    char w[64], more[64] = "";
+    len_words(w, sizeof w, flen);
+    if (nbad > 1) snprintf(more, sizeof more, " (and %d more of its %d contigs differ)", nbad - 1, n);
+    *msg = hd_sprintf("'%s' is not the reference of %s: contig %s has %" PRId64 " bases in its header, the reference %s%s",
+                      in->reference, in->disp, sam_hdr_tid2name(in->hdr, first), (int64_t)sam_hdr_tid2len(in->hdr, first),
+                      w, more);
+    if (!*msg) { hd_set_oom(NULL); return -1; }
+    return 1;
 }
 
 hd_seqin *hd_seqin_open(const char *path, const char *reference)
@@ -138,6 +176,7 @@ void hd_seqin_close(hd_seqin *in)
     if (in->hdr) sam_hdr_destroy(in->hdr);
     if (in->fp) hts_close(in->fp);
     if (in->fai) fai_destroy(in->fai);
+    hd_contigs_free(in->refdict);
     free(in->reference);
     free(in->name.s);
     free(in->seq.s);
@@ -236,8 +275,19 @@ static int resolve_eq(hd_seqin *in, const bam1_t *b)
         hd_set_error(HD_EINPUT, "%s: read '%s' is unmapped but has '=' bases (identical to the reference)", in->disp, qn);
         return -1;
     }
-    if (open_reference(in)) return -1;
     const char *chrom = sam_hdr_tid2name(in->hdr, b->core.tid);
+    /* a reference other than the reads' would give them wrong bases: refused, as htslib refuses to decode a
+     * CRAM against a reference whose sequence differs from the one it was made with */
+    int64_t rl = chrom ? ref_len(in, chrom) : 0, hl = sam_hdr_tid2len(in->hdr, b->core.tid);
+    if (rl == -2) return -1;
+    if (chrom && rl != hl) {
+        char w[64];
+        len_words(w, sizeof w, rl);
+        hd_set_error(HD_EINPUT, "%s: read '%s' has '=' bases on %s, which has %" PRId64 " bases in the header, but the "
+                     "reference '%s' (-T) %s: give the FASTA the reads were aligned to", in->disp, qn, chrom, hl,
+                     in->reference, w);
+        return -1;
+    }
     hts_pos_t beg = b->core.pos, end = bam_endpos(b);
     char *ref = chrom ? hd_faidx_fetch(in->fai, in->reference, chrom, beg, end) : NULL;
     if (!ref) return -1;

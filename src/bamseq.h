@@ -41,6 +41,12 @@ typedef struct {
 /* Open and detect.  reference: the FASTA a CRAM file was made against (may be NULL). */
 hd_seqin *hd_seqin_open(const char *path, const char *reference);
 void hd_seqin_close(hd_seqin *in);
+/* SAM/BAM input with a reference (-T): the contigs of its header (@SQ names and lengths) looked up in the
+ * reference.  0 when all are there with their lengths, or when there is nothing to check (no -T, FASTA,
+ * CRAM: htslib checks the reference a CRAM was made with); 1 when some differ, *msg (malloc'd) naming the
+ * first and their number; -1 + hd_error when the reference cannot be read.  (The reference is read for the
+ * '=' bases of reads only; those on a contig whose length differs are an error naming the read.) */
+int hd_seqin_check_reference(hd_seqin *in, char **msg);
 int hd_seqin_is_alignment(const hd_seqin *in);
 const char *hd_seqin_path(const hd_seqin *in);
 /* SAM header of an alignment input (NULL for FASTA). */

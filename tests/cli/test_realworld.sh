@@ -132,6 +132,18 @@ samtools fastq plain.sam > plain.fq 2>/dev/null
 has "$tmp/err" "$tw: standard input is FASTA or FASTQ" "-T with FASTQ on standard input"
 run 0 "embed -T, a BAM" -- "$H" embed -m "$M" -T br.fa br.bam
 hasnt "$tmp/err" "not used" "-T with a BAM is used"
+hasnt "$tmp/err" "warning" "-T with the BAM's reference: no warning"
+# ... and checked against the header (@SQ names and lengths), as htslib checks a CRAM's: a reference other than
+# the reads' (chr1:A shorter, chr2 missing) was taken silently; samtools reads a BAM without one, so this is a
+# warning naming a contig that differs, and an error only where it would give bases: the '=' bases of a read
+printf '>chr1:A\n%s\n>chr3\n%s\n' "${ref1:0:50}" "$(rnd 40 22)" > wrongref.fa
+run 0 "embed -T, a BAM and another reference" -- "$H" embed -m "$M" -T wrongref.fa br.bam
+has "$tmp/err" "hyenadna embed: warning: option -T/--reference: 'wrongref.fa' is not the reference of br.bam: contig chr1:A has 60 bases in its header, the reference has 50 bases (and 1 more of its 2 contigs differ)" "-T, another reference: the contig"
+[ "$(grep -vc '^#' "$tmp/out")" -eq 3 ] && ok || bad "-T, another reference: the reads not embedded"
+run 1 "'=' bases with another reference" -- "$H" embed -m "$M" -T wrongref.fa eq.sam
+has "$tmp/err" "hyenadna embed: eq.sam: read 'r2' has '=' bases on chr1:A, which has 60 bases in the header, but the reference 'wrongref.fa' (-T) has 50 bases: give the FASTA the reads were aligned to" "'=' bases with another reference: the read"
+run 0 "embed -T, a BAM and a reference that is not there" -- "$H" embed -m "$M" -T nosuch.fa br.bam
+has "$tmp/err" "warning: option -T/--reference: br.bam: cannot use the reference (-T): cannot open 'nosuch.fa'" "-T missing with a BAM: a warning"
 
 # ------------------------------------------------------------------ -T that cannot be used: hyenadna's own message says why
 # (it said "br.cram: cannot use the reference 'X'", the reason only in htslib's [E::] lines)
