@@ -117,7 +117,39 @@ static void tune_environment(char **argv)
     if (!getenv("OMP_WAIT_POLICY")) { setenv("OMP_WAIT_POLICY", "passive", 1); changed = 1; }
     if (!changed) return;
     setenv("HYENADNA_ENV_TUNED", "1", 1);
-    execv("/proc/self/exe", argv);   /* on failure, carry on as we are */
+    /* What the libraries print as they load (libgomp: "Invalid value for environment variable OMP_NUM_THREADS")
+     * this process has printed: the re-run's standard error is /dev/null until its main() puts it back
+     * (stderr_back), so that each message comes once, not twice. */
+    int keep = fcntl(STDERR_FILENO, F_DUPFD, 3);   /* without FD_CLOEXEC: it survives execv */
+    int nul = keep >= 0 ? open("/dev/null", O_WRONLY) : -1;
+    if (nul >= 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", keep);
+        setenv("HYENADNA_STDERR_FD", v, 1);
+        dup2(nul, STDERR_FILENO);
+        close(nul);
+    }
+    execv("/proc/self/exe", argv);
+    /* failed: carry on as we are */
+    if (nul >= 0) {
+        dup2(keep, STDERR_FILENO);
+        unsetenv("HYENADNA_STDERR_FD");
+    }
+    if (keep >= 0) close(keep);
+}
+
+/* The re-run of tune_environment: its standard error back (it was /dev/null while the libraries loaded). */
+static void stderr_back(void)
+{
+    const char *v = getenv("HYENADNA_STDERR_FD");
+    if (!v || !getenv("HYENADNA_ENV_TUNED")) return;
+    char *end;
+    long fd = strtol(v, &end, 10);
+    if (!*end && fd > 2 && fd < 1L << 20 && fcntl((int)fd, F_GETFD) >= 0) {
+        dup2((int)fd, STDERR_FILENO);
+        close((int)fd);
+    }
+    unsetenv("HYENADNA_STDERR_FD");
 }
 
 /* A standard stream the caller closed (`2>&-`, `>&-`, `<&-`: a pipeline or daemon that runs tools without them)
@@ -138,6 +170,7 @@ static void standard_streams_open(void)
 
 int main(int argc, char **argv)
 {
+    stderr_back();
     standard_streams_open();
     tune_environment(argv);
     if (argc < 2) {

@@ -153,6 +153,17 @@ mkdir -p "$tmp/fsz"
 if [ $rc -eq 2 ] && grep -q "x.tsv: write failed: File too large" "$tmp/err" && [ -z "$(ls -A "$tmp/fsz")" ]; then ok
 else bad "embed past ulimit -f: exit $rc, left '$(ls -A "$tmp/fsz")': $(head -2 "$tmp/err")"; fi
 
+# ------------------------------------------------------------------ libgomp's messages as it loads come once
+# (main.c re-runs the program with OMP_WAIT_POLICY set: the re-run printed them again), and the program's own
+# messages of the re-run still reach standard error
+e=(env -u OMP_WAIT_POLICY -u HYENADNA_NO_ENV_TUNE -u HYENADNA_ENV_TUNED OMP_NUM_THREADS=bogus GOMP_SPINCOUNT=x)
+"${e[@]}" "$H" info -m "$HY" >/dev/null 2>"$tmp/err"; rc=$?
+n1=$(grep -c "Invalid value for environment variable OMP_NUM_THREADS" "$tmp/err")
+n2=$(grep -c "Invalid value for environment variable GOMP_SPINCOUNT" "$tmp/err")
+[ $rc -eq 0 ] && [ "$n1" -eq 1 ] && [ "$n2" -eq 1 ] && ok || bad "libgomp's load-time messages: exit $rc, printed $n1 and $n2 times"
+"${e[@]}" "$H" info -m "$tmp/no-such-model" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "^hyenadna info: .*no-such-model" "$tmp/err" && ok || bad "the re-run's own error lost: exit $rc, $(cat "$tmp/err")"
+
 # ------------------------------------------------------------------ closed standard streams
 # (a daemon or pipeline that runs tools without them): with standard error closed, a warning must not land
 # in the output file (which took descriptor 2); with standard output closed, the output meant for it is an
