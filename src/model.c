@@ -380,7 +380,8 @@ hd_model *hd_model_open_with(const char *location, const char *config)
             if (m->config_path) m->config_note = strdup("found in the model directory");
         }
     } else if (is_file(location)) {
-        if (hd_is_yaml_name(location) || hd_has_suffix_ci(location, ".json")) {
+        /* (a sharded checkpoint's index, *.index.json, stands for its weights) */
+        if (hd_is_yaml_name(location) || (hd_has_suffix_ci(location, ".json") && !hd_has_suffix_ci(location, ".index.json"))) {
             hd_set_error(HD_EMODEL, "model '%s' is a config file, not weights: give the model directory (-m DIR) or the "
                          "weights file with -m WEIGHTS (and the config with -c %s)", location, location);
             goto fail;
