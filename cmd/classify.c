@@ -93,13 +93,14 @@ static int write_header(writer *w, const hd_clf *c)
     return e ? -1 : 0;
 }
 
-static int write_row(writer *w, const hd_clf *c, const char *name, const char *chrom, int64_t beg, int64_t end, int best,
-                     const double *scores, const double *probs, const char *truth)
+static int write_row(writer *w, const hd_clf *c, const char *name, const char *chrom, int64_t beg, int64_t end,
+                     char strand, int best, const double *scores, const double *probs, const char *truth)
 {
     int e = 0, na = best < 0;   /* HD_CLF_UNSCORED: no call, NA */
     if (w->bed)
-        e |= hd_out_printf(w->o, "%s\t%lld\t%lld\t%s\t%.0f\t.\t%lld\t%lld\t%s", chrom, (long long)beg, (long long)end,
-                           na ? "NA" : c->classes[best], na ? 0.0 : bed_score(best, scores, probs), (long long)beg,
+        e |= hd_out_printf(w->o, "%s\t%lld\t%lld\t%s\t%.0f\t%c\t%lld\t%lld\t%s", chrom, (long long)beg, (long long)end,
+                           na ? "NA" : c->classes[best], na ? 0.0 : bed_score(best, scores, probs),
+                           strand ? strand : '.', (long long)beg,
                            (long long)end, na ? "0,0,0" : COLOURS[best % 10]) < 0;
     else
         e |= hd_out_printf(w->o, "%s\t%s", name, na ? "NA" : c->classes[best]) < 0;
@@ -440,7 +441,7 @@ static int run_cv(const args *a, state *s, writer *w)
         if (write_header(w, C)) status = hd_fail();
         for (size_t i = 0; i < n && !status; i++) {
             truth[i] = s->tr.v[i].label;
-            if (write_row(w, C, s->tr.v[i].name, NULL, 0, 0, pred[i], S + i * C->C, P + i * C->C,
+            if (write_row(w, C, s->tr.v[i].name, NULL, 0, 0, '.', pred[i], S + i * C->C, P + i * C->C,
                           s->tr.classes[truth[i]]))
                 status = hd_fail();
         }
@@ -456,6 +457,7 @@ typedef struct {
     hd_clf_item *it;
     char **name, **chrom, **label;
     int64_t *beg, *end;
+    char *strand;
     int *truth, *best;
     double *scores, *probs;
     size_t n, cap, bases, max_n, max_bases;
@@ -476,7 +478,8 @@ static void qbatch_clear(qbatch *b)
 static void qbatch_free(qbatch *b)
 {
     qbatch_clear(b);
-    free(b->it); free(b->name); free(b->chrom); free(b->label); free(b->beg); free(b->end); free(b->truth);
+    free(b->it); free(b->name); free(b->chrom); free(b->label); free(b->beg); free(b->end); free(b->strand);
+    free(b->truth);
     free(b->best); free(b->scores); free(b->probs);
 }
 
@@ -486,7 +489,8 @@ static int qbatch_add(qbatch *b, const hd_query *q, int tl, int C)
     if (b->n == b->cap) {
         size_t m = b->cap ? 2 * b->cap : 64;
 #define GROW(f, k) do { void *p_ = realloc(b->f, m * (k) * sizeof *b->f); if (!p_) goto oom; b->f = p_; } while (0)
-        GROW(it, 1); GROW(name, 1); GROW(chrom, 1); GROW(label, 1); GROW(beg, 1); GROW(end, 1); GROW(truth, 1);
+        GROW(it, 1); GROW(name, 1); GROW(chrom, 1); GROW(label, 1); GROW(beg, 1); GROW(end, 1); GROW(strand, 1);
+        GROW(truth, 1);
         GROW(best, 1); GROW(scores, (size_t)C); GROW(probs, (size_t)C);
 #undef GROW
         b->cap = m;
@@ -505,6 +509,7 @@ static int qbatch_add(qbatch *b, const hd_query *q, int tl, int C)
     b->it[i] = (hd_clf_item){seq, q->len, b->name[i], NULL};
     b->beg[i] = q->beg;
     b->end[i] = q->end;
+    b->strand[i] = q->strand;
     b->truth[i] = tl;
     b->n++;
     b->bases += q->len;
@@ -527,7 +532,7 @@ static int qbatch_run(qbatch *b, hd_clf *C, writer *w, const char *qname, qtally
     int rc = b->n ? hd_clf_predict_batch(C, b->it, b->n, qname, b->best, b->scores, b->probs, &failed) : 0;
     size_t nc = (size_t)C->C;
     for (size_t i = 0; i < b->n && i < failed; i++) {
-        if (write_row(w, C, b->name[i], b->chrom[i], b->beg[i], b->end[i], b->best[i], b->scores + i * nc,
+        if (write_row(w, C, b->name[i], b->chrom[i], b->beg[i], b->end[i], b->strand[i], b->best[i], b->scores + i * nc,
                       b->probs + i * nc, w->truth || w->names ? b->label[i] : NULL))
             return -1;
         if (t->nq == t->capq) {

@@ -852,7 +852,7 @@ static int setup_regions(ctx *x)
             if (!v) { hd_errorf("out of memory"); return EXIT_MODEL; }
             rs->v = v, rs->m = mm;
         }
-        rs->v[rs->n] = (hd_region){hd_strdup(hd_contigs_name(x->dict, i)), 0, hd_contigs_len(x->dict, i)};
+        rs->v[rs->n] = (hd_region){hd_strdup(hd_contigs_name(x->dict, i)), 0, hd_contigs_len(x->dict, i), 0};
         if (!rs->v[rs->n++].chrom) { hd_errorf("out of memory"); return EXIT_MODEL; }
     }
     if (!rs->n) {   /* name what is empty: the regions file, the -r list or the reference */

@@ -321,21 +321,6 @@ static int resolve_eq(hd_seqin *in, const bam1_t *b)
     return rc;
 }
 
-/* A read on the reverse strand (flag 16) back in the orientation it was sequenced in: SAM stores SEQ on the
- * reference's forward strand, so a reverse read is its reverse complement there.  samtools fasta/fastq
- * restore it the same way, so that a BAM and the FASTQ of its reads give the same sequences.  IUPAC codes
- * are complemented too (hd_base_complement); the case of '=' bases filled in from the reference is kept, and
- * any other character is left for the tokenizer's check to name. */
-static void revcomp_read(kstring_t *s)
-{
-    /* i == j at the middle base of an odd length: complemented once */
-    for (size_t i = 0, j = s->l; i < j--; i++) {
-        char a = hd_base_complement(s->s[i]);
-        s->s[i] = hd_base_complement(s->s[j]);
-        s->s[j] = a;
-    }
-}
-
 static int next_read(hd_seqin *in, hd_sequnit *u)
 {
     bam1_t *b = in->b;
@@ -382,7 +367,12 @@ static int next_read(hd_seqin *in, hd_sequnit *u)
     in->seq.s[n] = 0;
     in->seq.l = n;
     if (eq && resolve_eq(in, b)) return -1;
-    if (fl & BAM_FREVERSE) revcomp_read(&in->seq);
+    /* A read on the reverse strand (flag 16) back in the orientation it was sequenced in: SAM stores SEQ on the
+     * reference's forward strand, so a reverse read is its reverse complement there.  samtools fasta/fastq
+     * restore it the same way, so that a BAM and the FASTQ of its reads give the same sequences.  IUPAC codes
+     * are complemented too (hd_bases_revcomp); the case of '=' bases filled in from the reference is kept, and
+     * any other character is left for the tokenizer's check to name. */
+    if (fl & BAM_FREVERSE) hd_bases_revcomp(in->seq.s, in->seq.l);
     u->name = in->name.s;
     u->seq = in->seq.s;
     u->len = n;

@@ -48,10 +48,10 @@ static int parse_coord(const char *s, int64_t *out)
 
 int hd_bed_parse(char *line, int one_based, const char *file, long lineno, hd_bedrec *r)
 {
-    char *p = line, *f[4] = {NULL, NULL, NULL, NULL};
+    char *p = line, *f[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     while (*p == ' ') p++;
     int nf = 0;
-    while (nf < 4) {
+    while (nf < 6) {
         f[nf++] = p;
         char *t = strchr(p, '\t');
         if (!t) break;
@@ -74,10 +74,20 @@ int hd_bed_parse(char *line, int one_based, const char *file, long lineno, hd_be
                      one_based ? "1 <= start <= end" : "start < end");
         return -1;
     }
+    /* the 6th column of BED is the strand; 1-based region lists have no columns past the 3rd */
+    char strand = '.';
+    if (!one_based && nf >= 6) {
+        if (strcmp(f[5], "+") && strcmp(f[5], "-") && strcmp(f[5], ".")) {
+            hd_set_error(HD_EINPUT, "%s line %ld: strand '%s' (the 6th column) is not +, - or .", file, lineno, f[5]);
+            return -1;
+        }
+        strand = f[5][0];
+    }
     r->chrom = f[0];
     r->beg = one_based ? b - 1 : b;
     r->end = e;
     r->name = nf >= 4 ? f[3] : NULL;
+    r->strand = strand;
     r->line = lineno;
     return 0;
 }

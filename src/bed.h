@@ -7,7 +7,10 @@
  *   - Carriage returns (Windows line endings) and spaces ending a line are removed.  A line that is then
  *     empty, or starts (after spaces) with '#', "track" or "browser", is skipped.
  *   - Fields are separated by tabs: chrom, start, end, then optionally a name (the 4th field: the label
- *     of classify); more fields are allowed and ignored.
+ *     of classify), a score (ignored) and a strand (the 6th field: +, - or ., anything else an error);
+ *     more fields are allowed and ignored.  A '-' interval is the reverse complement of the reference's
+ *     bases (as bedtools getfasta -s; regions.h: hd_faidx_fetch_strand); '.' or no 6th field is '+'.
+ *     1-based region lists (one_based) have no strand: their columns past the 3rd are ignored.
  *   - BED coordinates are 0-based half-open: start and end are decimal integers with 0 <= start < end
  *     (an empty or reversed interval is an error).  A 1-based list (one_based) holds 1 <= beg <= end,
  *     inclusive, as samtools region strings; it is converted to 0-based half-open.
@@ -24,6 +27,7 @@ typedef struct {
     const char *chrom;
     int64_t beg, end;     /* 0-based half-open */
     const char *name;     /* the 4th field, NULL when absent ("" when empty) */
+    char strand;          /* the 6th field: '+', '-', or '.' when absent */
     long line;            /* 1-based line number */
 } hd_bedrec;
 

@@ -197,6 +197,7 @@ typedef struct {
     const char *name;     /* record name, or chrom:beg-end (1-based) for intervals and windows */
     const char *chrom;    /* NULL for whole FASTA records */
     int64_t beg, end;     /* 0-based half-open, on chrom */
+    char strand;          /* a BED query's strand ('-': seq is the reverse complement, bed.h), else '.' */
     const char *seq;
     size_t len;
     const char *label;    /* true label (FASTA label=, BED 4th column) or NULL */

@@ -229,17 +229,19 @@ static int labelled_bed_line(lreader *lr, char *line, long ln)
     int bad = !what || hd_contigs_check(lr->dict, r.chrom, r.beg, r.end, what) < 0;
     free(what);
     if (bad) return -1;
-    char *s = hd_faidx_fetch(lr->fai, lr->ref, r.chrom, r.beg, r.end);
+    /* a '-' interval is the reverse complement of the reference's bases (bed.h) */
+    char *s = hd_faidx_fetch_strand(lr->fai, lr->ref, r.chrom, r.beg, r.end, r.strand);
     if (!s) return -1;
     size_t len = (size_t)(r.end - r.beg);
     long b = bad_base(s, len);
     if (b >= 0) {
         hd_set_error(HD_EINPUT, "%s line %ld: invalid character '%c' in %s at position %lld", lr->disp, ln, s[b], r.chrom,
-                     (long long)r.beg + b + 1);
+                     (long long)(r.strand == '-' ? r.end - b : r.beg + b + 1));
         free(s);
         return -1;
     }
-    char *nm = hd_sprintf("%s:%lld-%lld", r.chrom, (long long)r.beg + 1, (long long)r.end);
+    /* chrom:beg-end, (-) after a minus-strand interval: the two strands of an interval are two examples */
+    char *nm = hd_sprintf("%s:%lld-%lld%s", r.chrom, (long long)r.beg + 1, (long long)r.end, r.strand == '-' ? "(-)" : "");
     if (!nm) { free(s); return -1; }
     /* an interval given before is skipped, as a FASTA record whose name was used before (hyenadna(1) INPUT
      * FILES): the first line of an interval is used, so an interval is one example of one class */
@@ -393,7 +395,8 @@ struct hd_qreader {
     char *chrom;            /* chrom of the current sequence, or NULL */
     char *rname;            /* record name (FASTA) */
     char *label;
-    int64_t off;            /* coordinate of seq[0] on chrom */
+    int64_t off;            /* coordinate of seq[0] on chrom ('+'), of the end of seq ('-') */
+    char strand;            /* of the current interval: '-' (seq is the reverse complement, bed.h) or '.' */
     size_t iwin, nwin;      /* next window, windows of the sequence */
     int have;
     kstring_t name;
@@ -449,18 +452,20 @@ static int set_str(char **dst, const char *s)
 }
 
 /* the interval [beg, end) of chrom as the current sequence */
-static int load_interval(hd_qreader *q, const char *chrom, int64_t beg, int64_t end, const char *label)
+static int load_interval(hd_qreader *q, const char *chrom, int64_t beg, int64_t end, char strand, const char *label)
 {
-    if (!(q->owned = hd_faidx_fetch(q->fai, q->refpath, chrom, beg, end))) return -1;
+    int minus = strand == '-';
+    if (!(q->owned = hd_faidx_fetch_strand(q->fai, q->refpath, chrom, beg, end, strand))) return -1;
     long b = bad_base(q->owned, (size_t)(end - beg));
     if (b >= 0) {
-        hd_set_bases_error(q->refpath, NULL, chrom, q->owned[b], (size_t)(beg + b));
+        hd_set_bases_error(q->refpath, NULL, chrom, q->owned[b], (size_t)(minus ? end - 1 - b : beg + b));
         return -1;
     }
     if (set_str(&q->chrom, chrom) || set_str(&q->rname, chrom) || set_str(&q->label, label)) return -1;
     q->seq = q->owned;
     q->len = (size_t)(end - beg);
-    q->off = beg;
+    q->off = minus ? end : beg;
+    q->strand = minus ? '-' : strand == '+' ? '+' : '.';
     return 1;
 }
 
@@ -490,6 +495,7 @@ static int load_next(hd_qreader *q)
         q->seq = rec.seq;
         q->len = rec.len;
         q->off = 0;
+        q->strand = '.';
         return 1;
     }
     if (q->sp.region) {
@@ -502,7 +508,7 @@ static int load_next(hd_qreader *q)
             free(e);
             return -1;
         }
-        int r = load_interval(q, reg.chrom, reg.beg, reg.end, NULL);
+        int r = load_interval(q, reg.chrom, reg.beg, reg.end, '.', NULL);
         free(reg.chrom);
         return r;
     }
@@ -514,7 +520,7 @@ static int load_next(hd_qreader *q)
     int bad = !what || hd_contigs_check(q->dict, b.chrom, b.beg, b.end, what) < 0;
     free(what);
     if (bad) return -1;
-    return load_interval(q, b.chrom, b.beg, b.end, b.name && *b.name ? b.name : NULL);
+    return load_interval(q, b.chrom, b.beg, b.end, b.strand, b.name && *b.name ? b.name : NULL);
 }
 
 int hd_qreader_next(hd_qreader *q, hd_query *out)
@@ -535,11 +541,14 @@ int hd_qreader_next(hd_qreader *q, hd_query *out)
         out->len = (size_t)(end - beg);
         out->label = q->label;
         out->chrom = q->chrom;
-        out->beg = q->off + beg;
-        out->end = q->off + end;
+        out->strand = q->strand;
+        /* the window [beg, end) of a minus-strand interval's bases is [off - end, off - beg) on chrom */
+        out->beg = q->strand == '-' ? q->off - end : q->off + beg;
+        out->end = q->strand == '-' ? q->off - beg : q->off + end;
         if (q->chrom && (q->sp.window > 0 || q->regional)) {
             q->name.l = 0;
-            if (ksprintf(&q->name, "%s:%lld-%lld", q->chrom, (long long)out->beg + 1, (long long)out->end) < 0) {
+            if (ksprintf(&q->name, "%s:%lld-%lld%s", q->chrom, (long long)out->beg + 1, (long long)out->end,
+                         q->strand == '-' ? "(-)" : "") < 0) {
                 hd_set_oom(NULL);
                 return -1;
             }

@@ -208,7 +208,8 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
     size_t bad = hd_bases_check(u->seq, u->len);   /* one message for every command (tokenizer.h) */
     if (bad < u->len) {
         if (!strcmp(wo->kind, "region"))   /* named by the record and its position, as when embedded whole */
-            hd_set_bases_error(wo->input, NULL, u->chrom, u->seq[bad], (size_t)u->start + bad);
+            hd_set_bases_error(wo->input, NULL, u->chrom, u->seq[bad],
+                               u->strand == '-' ? (size_t)u->end - 1 - bad : (size_t)u->start + bad);
         else
             hd_set_bases_error(wo->input, wo->kind, u->name, u->seq[bad], bad);
         return -1;
@@ -246,7 +247,13 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
              * as Illumina names do), so that a BAM and the FASTQ of its reads give the same names */
             rc = add_job(r, hd_region_str(u->name, wb, we), u->chrom, u->start, u->end,
                          u->strand, u->seq + wb, (size_t)(we - wb));
-        else
+        else if (u->strand == '-') {
+            /* a minus-strand interval (its reverse complement, bed.h): the window [wb, we) of its bases is
+             * [end - we, end - wb) of the reference */
+            int64_t b = u->end - we, e = u->end - wb;
+            rc = add_job(r, hd_region_str_strand(u->chrom, b, e, '-'), u->chrom, b, e, '-', u->seq + wb,
+                         (size_t)(we - wb));
+        } else
             rc = add_job(r, hd_region_str(u->chrom, u->start + wb, u->start + we), u->chrom, u->start + wb,
                          u->start + we, u->strand, u->seq + wb, (size_t)(we - wb));
         if (rc) return -1;

@@ -8,7 +8,9 @@
  *     for the first 5 such units), or an error with no_split;
  *   - else one row.
  * Window names: chr:beg-end on the reference (records and regions), QNAME:beg-end in read coordinates
- * (reads, which keep their alignment span). */
+ * (reads, which keep their alignment span).  A region of strand '-' (a minus-strand BED interval, read as
+ * its reverse complement) is cut along that strand: its first window ends at the region's end, and
+ * windows are named chr:beg-end(-) with their reference coordinates. */
 #ifndef HD_EMBED_RUN_H
 #define HD_EMBED_RUN_H
 

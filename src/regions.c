@@ -5,6 +5,7 @@
 #include "bed.h"
 #include "input.h"
 #include "output.h"
+#include "tokenizer.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -388,9 +389,17 @@ char *hd_faidx_fetch(const faidx_t *fai, const char *path, const char *chrom, in
     return s;
 }
 
+char *hd_faidx_fetch_strand(const faidx_t *fai, const char *path, const char *chrom, int64_t beg, int64_t end,
+                            char strand)
+{
+    char *s = hd_faidx_fetch(fai, path, chrom, beg, end);
+    if (s && strand == '-') hd_bases_revcomp(s, (size_t)(end - beg));
+    return s;
+}
+
 /* ------------------------------------------------------------------ region lists */
 
-static int push(hd_regions *rs, const char *chrom, int64_t beg, int64_t end)
+static int push_strand(hd_regions *rs, const char *chrom, int64_t beg, int64_t end, char strand)
 {
     if (rs->n == rs->m) {
         size_t m = rs->m ? 2 * rs->m : 16;
@@ -401,9 +410,11 @@ static int push(hd_regions *rs, const char *chrom, int64_t beg, int64_t end)
     }
     char *c = hd_strdup(chrom);
     if (!c) { hd_set_oom("the region list"); return -1; }
-    rs->v[rs->n++] = (hd_region){c, beg, end};
+    rs->v[rs->n++] = (hd_region){c, beg, end, strand};
     return 0;
 }
+
+static int push(hd_regions *rs, const char *chrom, int64_t beg, int64_t end) { return push_strand(rs, chrom, beg, end, '.'); }
 
 void hd_regions_free(hd_regions *rs)
 {
@@ -521,7 +532,8 @@ int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict)
     while ((rc = hd_bed_next(b, &r)) > 0) {
         char *what = hd_sprintf("%s:%lld-%lld (%s line %ld)", r.chrom, (long long)r.beg + 1,
                                 (long long)r.end, hd_bed_name(b), r.line);
-        int bad = !what || hd_contigs_check(dict, r.chrom, r.beg, r.end, what) < 0 || push(rs, r.chrom, r.beg, r.end);
+        int bad = !what || hd_contigs_check(dict, r.chrom, r.beg, r.end, what) < 0 ||
+                  push_strand(rs, r.chrom, r.beg, r.end, r.strand);
         free(what);
         if (bad) { rc = -1; break; }
     }
@@ -533,6 +545,13 @@ char *hd_region_str(const char *chrom, int64_t beg, int64_t end)
 {
     int brace = strchr(chrom, ':') != NULL;
     return hd_sprintf("%s%s%s:%" PRId64 "-%" PRId64, brace ? "{" : "", chrom, brace ? "}" : "", beg + 1, end);
+}
+
+char *hd_region_str_strand(const char *chrom, int64_t beg, int64_t end, char strand)
+{
+    int brace = strchr(chrom, ':') != NULL;
+    return hd_sprintf("%s%s%s:%" PRId64 "-%" PRId64 "%s", brace ? "{" : "", chrom, brace ? "}" : "", beg + 1, end,
+                      strand == '-' ? "(-)" : "");
 }
 
 /* ------------------------------------------------------------------ windows */

@@ -22,7 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct { char *chrom; int64_t beg, end; } hd_region;   /* [beg, end), 0-based */
+/* [beg, end), 0-based; strand '-' for a BED interval on the minus strand (bed.h), else '+', '.' or 0 */
+typedef struct { char *chrom; int64_t beg, end; char strand; } hd_region;
 typedef struct { hd_region *v; size_t n, m; } hd_regions;
 
 /* A sequence dictionary: names and lengths, with lookup by name. */
@@ -46,6 +47,11 @@ int hd_contigs_check(const hd_contigs *c, const char *chrom, int64_t beg, int64_
 faidx_t *hd_faidx_open(const char *path);
 /* Fetch [beg, end) of a contig (malloc'd, NUL-terminated); NULL + hd_error. */
 char *hd_faidx_fetch(const faidx_t *fai, const char *path, const char *chrom, int64_t beg, int64_t end);
+/* The same on a strand, as bedtools getfasta -s: strand '-' gives the reverse complement of the bases
+ * (tokenizer.h: hd_bases_revcomp, IUPAC codes and case kept); '+', '.' or 0 the bases as stored.  The one
+ * reading of a BED interval's bases for embed -R and classify's BED files. */
+char *hd_faidx_fetch_strand(const faidx_t *fai, const char *path, const char *chrom, int64_t beg, int64_t end,
+                            char strand);
 
 /* Append the regions of a comma-separated list (1-based inclusive).  Every region is checked against
  * the dictionary: an unknown contig or a region reaching outside its contig is an error naming it. */
@@ -53,12 +59,15 @@ int hd_regions_parse(hd_regions *rs, const char *spec, const hd_contigs *dict);
 /* One region string (as above; thousands separators allowed, "chr1:1,000-2,000"): out->chrom is malloc'd. */
 int hd_region_parse(const char *spec, const hd_contigs *dict, hd_region *out);
 /* Append the regions of a file (bed.h: plain, gzip or bgzip; '#', "track" and "browser" lines skipped;
- * BED when named .bed/.bed.gz, else 1-based `chr beg end`). */
+ * BED when named .bed/.bed.gz, with its strand column, else 1-based `chr beg end`). */
 int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict);
 void hd_regions_free(hd_regions *rs);
 
 /* "chr:beg-end" in samtools form (1-based inclusive; braces around names holding a colon). */
 char *hd_region_str(const char *chrom, int64_t beg, int64_t end);
+/* The same followed by "(-)" for strand '-' (as bedtools getfasta -s names a minus-strand interval), so that
+ * an interval and its reverse complement are named apart. */
+char *hd_region_str_strand(const char *chrom, int64_t beg, int64_t end, char strand);
 
 /* Sliding windows of width w, step s over [0, len) (the rule above); w, s >= 1.  The count, and the i-th
  * window [*beg, *end). */

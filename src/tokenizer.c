@@ -89,6 +89,16 @@ char hd_base_complement(char c)
     return p ? to[p - from] : c;
 }
 
+void hd_bases_revcomp(char *s, size_t n)
+{
+    /* i == j at the middle base of an odd length: complemented once */
+    for (size_t i = 0, j = n; i < j--; i++) {
+        char a = hd_base_complement(s[i]);
+        s[i] = hd_base_complement(s[j]);
+        s[j] = a;
+    }
+}
+
 void hd_ids_revcomp(int32_t *ids, size_t n)
 {
     for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {

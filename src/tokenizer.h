@@ -41,6 +41,9 @@ char hd_id_base(int id);
 int hd_id_complement(int id);
 /* The IUPAC complement of a base letter, case kept (N, S, W and any other character as themselves). */
 char hd_base_complement(char c);
+/* Reverse complement of a string of bases in place (hd_base_complement of each, in reverse order): the
+ * reverse-strand reads of bamseq.c and the '-' intervals of BED files (regions.h: hd_faidx_fetch_strand). */
+void hd_bases_revcomp(char *s, size_t n);
 /* Reverse complement of a token array in place. */
 void hd_ids_revcomp(int32_t *ids, size_t n);
 

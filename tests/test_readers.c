@@ -299,7 +299,7 @@ Test(readers, bamseq_fasta_follows_the_rules)
 
 Test(readers, bed_lines)
 {
-    const char *p = put("a.bed", "# comment\ntrack name=x\nbrowser position c1\n\nc1\t0\t10\r\n  \nc2\t5\t6\tlab\tmore\t7 \n");
+    const char *p = put("a.bed", "# comment\ntrack name=x\nbrowser position c1\n\nc1\t0\t10\r\n  \nc2\t5\t6\tlab\tmore\t-\tx \nc3\t1\t2\tn\t0\t.\n");
     hd_bed *b = hd_bed_open(p, 0);
     cr_assert_not_null(b, "%s", hd_error());
     hd_bedrec r;
@@ -308,14 +308,23 @@ Test(readers, bed_lines)
     cr_assert_eq(r.beg, 0);
     cr_assert_eq(r.end, 10);
     cr_assert_null(r.name);
+    cr_assert_eq(r.strand, '.', "no 6th column: '.'");
     cr_assert_eq(r.line, 5);
     cr_assert_eq(hd_bed_next(b, &r), 1);
     cr_assert_str_eq(r.chrom, "c2");
     cr_assert_eq(r.beg, 5);
     cr_assert_eq(r.end, 6);
     cr_assert_str_eq(r.name, "lab");
+    cr_assert_eq(r.strand, '-', "the 6th column is the strand");
     cr_assert_eq(r.line, 7);
+    cr_assert_eq(hd_bed_next(b, &r), 1);
+    cr_assert_eq(r.strand, '.');
     cr_assert_eq(hd_bed_next(b, &r), 0);
+    hd_bed_close(b);
+    /* a 1-based region list has no strand column: its 6th field is ignored */
+    b = hd_bed_open(put("a.txt", "c1\t1\t10\tx\t0\tq\n"), 1);
+    cr_assert_eq(hd_bed_next(b, &r), 1, "%s", hd_error());
+    cr_assert_eq(r.strand, '.');
     hd_bed_close(b);
 }
 
@@ -338,6 +347,8 @@ Test(readers, bed_errors_name_file_and_line)
     bed_fails("c1\t0\t5\nc1\t9\t5\n", 0, "empty or reversed");
     bed_fails("c1\t0\t5\nc1\t-1\t5\n", 0, "non-negative integer");
     bed_fails("c1\t0\t5\nc1\t1x\t5\n", 0, "non-negative integer");
+    bed_fails("c1\t0\t5\nc1\t1\t5\tn\t0\tplus\n", 0, "strand 'plus' (the 6th column) is not +, - or .");
+    bed_fails("c1\t0\t5\nc1\t1\t5\tn\t0\t\n", 0, "strand '' (the 6th column)");
     bed_fails("c1\t0\t5\nc1 1 5\n", 0, "tab-separated");
     bed_fails("c1\t1\t5\nc1\t0\t5\n", 1, "1-based");
 }

@@ -70,6 +70,24 @@ Test(tokenizer, reverse_complement)
     cr_assert_eq(odd[0], 8); cr_assert_eq(odd[1], 9); cr_assert_eq(odd[2], 10);
 }
 
+Test(tokenizer, bases_reverse_complement)
+{
+    /* each base through hd_base_complement, in reverse order; the middle base of an odd length once */
+    const char *in[] = {"ACGTRYKMBVDHNacgtn", "ACG", "", "a"};
+    for (int t = 0; t < 4; t++) {
+        size_t n = strlen(in[t]);
+        char s[32];
+        memcpy(s, in[t], n + 1);
+        hd_bases_revcomp(s, n);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(s[i], hd_base_complement(in[t][n - 1 - i]), "'%s' position %zu", in[t], i);
+        cr_assert_eq(s[n], 0);
+    }
+    char x[] = "ACGTRYKMBVDHNacgtn";
+    hd_bases_revcomp(x, strlen(x));
+    cr_assert_str_eq(x, "nacgtNDHBVKMRYACGT");
+}
+
 /* the vectorisable exp of backends/cpu/vecmath.h against libm over the float range that matters */
 #include "backends/cpu/vecmath.h"
 Test(vecmath, expf_accuracy)

@@ -520,10 +520,10 @@ has "$tmp/out" "true_label" "BED6 labels are true labels"
 grep -q '"n": 2' b6.json && ok || bad "BED6 metrics: $(cat b6.json)"
 printf 'chr2\t0\t60\tpeakA\t0\t+\nchr2\t100\t160\tenh\t0\t-\n' > q6n.bed
 run 0 "classify BED6 names, a later one a class" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa q6n.bed
-has "$tmp/err" "query 'chr2:101-160' has the class 'enh' in its 4th column" "BED6 class-like name warned"
+has "$tmp/err" "query 'chr2:101-160(-)' has the class 'enh' in its 4th column" "BED6 class-like name warned"
 printf 'chr2\t0\t60\tprom\t0\t+\nchr2\t100\t160\tpeakB\t0\t-\n' > q6m.bed
 run 1 "classify BED6 labels, a later one not a class" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa q6m.bed
-has "$tmp/err" "query 'chr2:101-160' has the label 'peakB' in its 4th column, which is not a class" "BED6 later non-class"
+has "$tmp/err" "query 'chr2:101-160(-)' has the label 'peakB' in its 4th column, which is not a class" "BED6 later non-class"
 printf '>q1 label=prom\n%s\n>q2 label=enh\nNNNNNNNNNN\n>q3 label=prom\nACG\n' "$(rnd 60 5)" > kn.fa
 run 0 "classify kmer, queries with no k-mer" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa --metrics kn.json kn.fa
 [ "$(grep -c '	NA	NA	NA	NA	NA	' "$tmp/out")" -eq 2 ] && ok || bad "kmer no k-mer rows: $(cat "$tmp/out")"
@@ -535,6 +535,54 @@ run 1 "classify -t, label= twice" -- "$H" classify --method kmer -t twice.fa kn.
 errline "hyenadna classify: twice.fa: record 'a1' has label= twice with different values in its header: give one label" "label= twice in training"
 run 1 "classify query, label= twice" -- "$H" classify --method kmer -t bqtr.bed -f bq.fa twice.fa
 errline "hyenadna classify: twice.fa: record 'a1' has label= twice with different values in its header: give one label" "label= twice in a query"
+
+# ------------------------------------------------------------------ BED strand (6th column), as bedtools getfasta -s
+# a '-' interval is the reverse complement of the reference's bases (samtools faidx -i writes it); '.' or
+# no 6th column is '+'; embed -R and classify's BED files (queries and training) read it alike
+printf '>chr1\n%s\n>chr2\n%s\n' "$(rnd 300 41)" "$(rnd 300 42)" > st.fa
+samtools faidx st.fa
+samtools faidx -i st.fa chr1:11-70 | sed '1s/.*/>m1/' > m1.fa
+samtools faidx st.fa chr1:11-70 | sed '1s/.*/>p1/' > p1.fa
+printf 'chr1\t10\t70\tr\t0\t-\n' > m.bed
+printf 'chr1\t10\t70\tr\t0\t.\n' > dot.bed
+run 0 "embed -R, a minus-strand interval" -- "$H" embed -m "$M" -R m.bed st.fa
+grep -v '^#' out | cut -f1-5 > m.head; grep -v '^#' out | cut -f6- > m.vec
+[ "$(cat m.head)" = "chr1:11-70(-)	chr1	10	70	-" ] && ok || bad "embed -R minus: name, coordinates, strand: $(cat m.head)"
+run 0 "embed, the reverse complement from samtools faidx -i" -- "$H" embed -m "$M" m1.fa
+[ -s m.vec ] && [ "$(grep -v '^#' out | cut -f6-)" = "$(cat m.vec)" ] && ok || bad "embed -R minus is not the reverse complement's embedding"
+run 0 "embed -R, a '.' interval" -- "$H" embed -m "$M" -R dot.bed st.fa
+grep -v '^#' out | cut -f6- > dot.vec
+run 0 "embed, the forward bases" -- "$H" embed -m "$M" p1.fa
+[ "$(grep -v '^#' out | cut -f6-)" = "$(cat dot.vec)" ] && [ "$(cat dot.vec)" != "$(cat m.vec)" ] && ok || bad "embed -R '.' is not the forward bases"
+# windows of a minus interval go along its strand: the first ends at the interval's end
+run 0 "embed -R minus, windows" -- "$H" embed -m "$M" --window 40 --stride 20 -R m.bed st.fa
+[ "$(grep -v '^#' out | cut -f1-5 | tr '\n' ' ')" = "chr1:31-70(-)	chr1	30	70	- chr1:11-50(-)	chr1	10	50	- " ] && ok || bad "embed minus windows: $(grep -v '^#' out | cut -f1-5)"
+grep -v '^#' out | sed -n 1p | cut -f6- > mw.vec
+samtools faidx -i st.fa chr1:31-70 > mw.fa
+run 0 "embed, the first window's reverse complement" -- "$H" embed -m "$M" mw.fa
+[ "$(grep -v '^#' out | cut -f6-)" = "$(cat mw.vec)" ] && ok || bad "embed minus window is not its reverse complement's embedding"
+printf 'chr1\t10\t70\tr\t0\tx\n' > badst.bed
+run 1 "embed -R, strand x" -- "$H" embed -m "$M" -R badst.bed st.fa
+errline "hyenadna embed: badst.bed line 1: strand 'x' (the 6th column) is not +, - or ." "embed bad strand"
+# classify: a minus query scores as its reverse complement; a minus training interval trains on it
+{ for i in 1 2 3; do printf 'chr2\t%d\t%d\ta\t0\t+\nchr2\t%d\t%d\tb\t0\t-\n' $((i*60)) $((i*60+50)) $((i*60-30)) $((i*60+20)); done; } > sttr.bed
+{ for i in 1 2 3; do samtools faidx st.fa chr2:$((i*60+1))-$((i*60+50)) | sed "1s/.*/>a$i label=a/"
+                     samtools faidx -i st.fa chr2:$((i*60-29))-$((i*60+20)) | sed "1s/.*/>b$i label=b/"; done; } > sttr.fa
+run 0 "classify, minus-strand BED training and query" -- "$H" classify --method kmer -t sttr.bed -f st.fa m.bed
+grep -v '^track\|^#' out > m.calls
+[ "$(cut -f1-3,6 m.calls)" = "chr1	10	70	-" ] && ok || bad "classify minus query row: $(cat m.calls)"
+run 0 "classify, the same as FASTA" -- "$H" classify --method kmer -t sttr.fa m1.fa
+[ "$(grep -v '^#' out | cut -f2-)" = "$(cut -f4,10-13 m.calls)" ] && ok || bad "classify minus BED vs FASTA: $(cat m.calls) / $(cat out)"
+run 0 "classify, '.' query" -- "$H" classify --method kmer -t sttr.fa p1.fa
+grep -v '^#' out | cut -f3- > p.sc
+run 0 "classify, '.' BED query" -- "$H" classify --method kmer -t sttr.bed -f st.fa dot.bed
+[ "$(grep -v '^track\|^#' out | cut -f10-13)" = "$(cat p.sc)" ] && [ "$(grep -v '^track\|^#' out | cut -f6)" = "." ] && ok || bad "classify '.' BED query: $(cat out)"
+# the two strands of one interval are two training examples, not a repeated interval
+printf 'chr2\t0\t50\ta\t0\t+\nchr2\t0\t50\tb\t0\t-\nchr2\t60\t110\ta\nchr2\t60\t110\tb\t0\t-\n' > both.bed
+run 0 "classify, both strands of an interval" -- "$H" classify --method kmer -t both.bed -f st.fa p1.fa
+hasnt "$tmp/err" "was given before" "both strands are two examples"
+run 1 "classify -t, strand x" -- "$H" classify --method kmer -t badst.bed -f st.fa p1.fa
+errline "hyenadna classify: badst.bed line 1: strand 'x' (the 6th column) is not +, - or ." "classify bad strand"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
