@@ -202,6 +202,11 @@ int main_forward(int argc, char **argv)
     hd_fasta *fa = NULL;
     hd_stw *w = NULL;
     if (!(m = hd_open_model(a.co.model))) return hd_exit_status(hd_error_kind());
+    if (hd_model_special_check(m, a.sp)) {   /* before any input is read, not at the first record */
+        hd_errorf("option --special %s: %s", a.sp == HD_SPECIAL_SEP ? "sep" : "cls-sep", hd_error());
+        status = EXIT_INPUT;
+        goto done;
+    }
     for (int i = 0; i < a.n_layers; i++) {
         if (hd_model_parse_layer(m, a.layer_name[i], &a.layer_block[i], &a.layer_tap[i])) {
             hd_errorf("option --layer: %s", hd_error());

@@ -965,13 +965,28 @@ static long tokenize_bytes(const char *seq, size_t n, int keep_case, int32_t *id
     return (long)n;
 }
 
+int hd_model_special_check(const hd_model *m, int sp)
+{
+    if (sp == HD_SPECIAL_NONE) return 0;
+    if (m->tokenizer == HD_TOKENIZER_BYTES) {
+        hd_set_error(HD_EINPUT, "%s models have no special tokens (use --special none)", hd_family_name(m->family));
+        return -1;
+    }
+    /* a model with its own token ids (vocab.h) must have the tokens added */
+    const int need[2] = {sp == HD_SPECIAL_CLS_SEP ? HD_TOK_CLS : HD_TOK_SEP, HD_TOK_SEP};
+    for (int i = 0; m->vocab && i < 2; i++)
+        if (m->vocab->to_model[need[i]] < 0) {
+            hd_set_error(HD_EINPUT, "the model's vocabulary (%s) has no %s token (use --special none)", m->vocab->source,
+                         need[i] == HD_TOK_CLS ? "[CLS]" : "[SEP]");
+            return -1;
+        }
+    return 0;
+}
+
 long hd_model_tokenize(const hd_model *m, const char *seq, size_t n, int sp, int32_t *ids, const char *record)
 {
     if (m->tokenizer == HD_TOKENIZER_BYTES) {
-        if (sp != HD_SPECIAL_NONE) {
-            hd_set_error(HD_EINPUT, "%s models have no special tokens (use --special none)", hd_family_name(m->family));
-            return -1;
-        }
+        if (hd_model_special_check(m, sp)) return -1;
         return tokenize_bytes(seq, n, m->keep_case, ids, record);
     }
     return hd_tokenize(seq, n, (hd_special)sp, ids, record);

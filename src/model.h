@@ -176,6 +176,10 @@ void hd_decoder_free(hd_decoder *d);
  * byte tokenizer has no special tokens: sp must be HD_SPECIAL_NONE).  Room for n + extra ids; returns the count
  * or -1 with an error naming `record` and the 1-based position. */
 long hd_model_tokenize(const hd_model *m, const char *seq, size_t n, int sp, int32_t *ids, const char *record);
+/* Can the model take the special tokens sp (tokenizer.h)?  0, or -1 with an HD_EINPUT error saying why not: the
+ * byte tokenizer has none (docs/models.md §6.3), a model with its own vocabulary may lack [CLS] or [SEP] (§2,
+ * PlantCaduceus).  Checked once before any input is read (forward --special). */
+int hd_model_special_check(const hd_model *m, int sp);
 /* Token id of base id b (HD_TOK_A..HD_TOK_N of tokenizer.h) in this model's vocabulary (its logit column). */
 int hd_model_base_token(const hd_model *m, int b);
 

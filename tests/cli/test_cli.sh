@@ -266,6 +266,12 @@ tr 'ACGTN' 'acgtn' < "$P/input.fa" | sed '/^>/y/acgtn/ACGTN/' > "$tmp/plower.fa"
 expect 0 "PlantCaduceus lower-case --keep-case" -- "$H" forward --keep-case -m "$P" --logits -o "$tmp/p3.safetensors" "$tmp/plower.fa"
 has "$tmp/err" "keep-case has no effect .*tokenizer.json has one token per base" "--keep-case warning names PlantCaduceus's tokenizer"
 if [ -s "$tmp/p3.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p3.safetensors"); then ok; else bad "PlantCaduceus lower-case input differs"; fi
+# --special on a vocabulary without [CLS]/[SEP]: a usage error at model load, before the input is read
+expect 1 "PlantCaduceus --special cls-sep" -- "$H" forward -m "$P" --special cls-sep -o "$tmp/psp.safetensors" "$tmp/no-such.fa"
+has "$tmp/err" "option --special cls-sep: the model's vocabulary ($P/tokenizer.json) has no \\[CLS\\] token" "--special cls-sep on PlantCaduceus"
+expect 1 "PlantCaduceus --special sep" -- "$H" forward -m "$P" --special sep -o "$tmp/psp.safetensors" "$P/input.fa"
+has "$tmp/err" "option --special sep: the model's vocabulary ($P/tokenizer.json) has no \\[SEP\\] token" "--special sep on PlantCaduceus"
+if [ ! -e "$tmp/psp.safetensors" ]; then ok; else bad "--special refused left an output"; fi
 expect 2 "convert PlantCaduceus to one file" -- "$H" convert -c "$P/config.json" -o "$tmp/p.safetensors" "$P/pytorch_model.bin"
 has "$tmp/err" "own tokenizer.json.*convert to a directory" "single file without the tokenizer refused"
 if [ ! -e "$tmp/p.safetensors" ] && [ -z "$(ls -A "$tmp" | grep tmp)" ]; then ok; else bad "refused single-file convert left output"; fi

@@ -115,6 +115,10 @@ else bad "could not patch the wide model"; fi
 expect 1 "bad --layer" -- "$H" forward -m "$E" --layer blocks.2.mlp.l9 -o "$tmp/x.st" "$E/input.fa"
 has "$tmp/err" "blocks.2.mlp.l9" "bad --layer named"
 expect 1 "--special with byte tokens" -- "$H" forward -m "$E" --special cls-sep -o "$tmp/x.st" "$E/input.fa"
+has "$tmp/err" "option --special cls-sep: evo2 models have no special tokens" "--special with byte tokens: the option named"
+# refused at model load, before the input is read (a missing input is not what is reported)
+expect 1 "--special with byte tokens, no input read" -- "$H" forward -m "$E" --special sep -o "$tmp/x.st" "$tmp/no-such.fa"
+has "$tmp/err" "option --special sep: evo2 models have no special tokens" "--special refused before the input"
 head -c 500000 "$E/model.pt" >"$tmp/trunc.pt"
 expect 2 "truncated .pt" -- "$H" info -m "$tmp/trunc.pt" -c "$E/config.yml"
 has "$tmp/err" "trunc.pt.*truncated" "truncated .pt named"
