@@ -3,6 +3,7 @@
 #include "config.h"
 #include "common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -145,11 +146,13 @@ int hd_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (*s && !*end && errno == ERANGE) {
+    /* the whole string: strtol skips leading spaces, which are refused as trailing ones are */
+    int space = isspace((unsigned char)*s);
+    if (*s && !*end && errno == ERANGE && !space) {
         hd_errorf("option %s: %s is out of range [%ld, %ld]", opt, s, lo, hi);
         return -1;
     }
-    if (!*s || *end || errno) {
+    if (!*s || *end || errno || space) {
         hd_errorf("option %s: '%s' is not an integer", opt, s);
         return -1;
     }
@@ -169,8 +172,8 @@ int hd_parse_double_in(const char *opt, const char *s, double lo, double hi, int
     /* decimal only: strtod also takes hexadecimal ("0x10" = 16), which no user means; nan and inf are not
      * numbers, but a decimal beyond the largest double (ERANGE, ±HUGE_VAL) is one out of range, and one below
      * the smallest (ERANGE, 0 or subnormal) is that value */
-    int hex = strpbrk(s, "xX") != NULL;
-    if (!*s || *end || (errno && errno != ERANGE) || isnan(v) || (isinf(v) && errno != ERANGE) || hex) {
+    int hex = strpbrk(s, "xX") != NULL, space = isspace((unsigned char)*s);   /* strtod skips leading spaces */
+    if (!*s || *end || (errno && errno != ERANGE) || isnan(v) || (isinf(v) && errno != ERANGE) || hex || space) {
         hd_errorf("option %s: '%s' is not a number", opt, s);
         return -1;
     }

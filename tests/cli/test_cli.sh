@@ -425,6 +425,17 @@ expect 1 "embed --window over the maximum" -- E -w 2000 "$tmp/g.fa"
 has "$tmp/err" "\-\-window" "--window over the maximum named"
 expect 1 "embed --layer out of range" -- E --layer 5 "$tmp/g.fa"
 has "$tmp/err" "\-\-layer" "--layer out of range named"
+# spaces around a value are refused, leading as trailing, as every numeric option does
+for v in ' 1' '1 ' '+1'; do
+  expect 1 "embed --layer '$v'" -- E --layer "$v" "$tmp/g.fa"
+  has "$tmp/err" "option --layer: layer '$v': expected a block index 0..1" "--layer '$v' named"
+done
+expect 1 "forward --layer ' 1'" -- "$H" forward -m "$T/hyenadna-tiny" --layer ' 1' -o "$tmp/sp.safetensors" "$tmp/g.fa"
+has "$tmp/err" "option --layer: layer ' 1'" "forward --layer ' 1' named"
+expect 1 "embed --window ' 10'" -- E --window ' 10' "$tmp/g.fa"
+has "$tmp/err" "option --window: ' 10' is not an integer" "--window with a leading space"
+expect 1 "forward --shift ' 0.5'" -- "$H" forward -m "$T/hyenadna-tiny" --shift ' 0.5' -o "$tmp/sp.safetensors" "$tmp/g.fa"
+has "$tmp/err" "option --shift: ' 0.5' is not a number" "--shift with a leading space"
 expect 1 "embed bad base" -- E -o "$tmp/bb.tsv" "$tmp/bad.fa"
 has "$tmp/err" "r1" "embed bad base names the record"
 has "$tmp/err" "position 5" "embed bad base names the position"
