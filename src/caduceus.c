@@ -235,6 +235,19 @@ static int caduceus_load(hd_model *m)
     if (!c->bidir) snprintf(m->variant + strlen(m->variant), sizeof m->variant - strlen(m->variant), ", unidirectional");
     if (c->rcps && !c->swap) hd_model_note(m, "fused_add_norm = false: RCPS residual halves are not swapped");
 
+    /* a config without vocab_size takes the default 16 (docs/models.md §4.1), which a checkpoint of another
+     * vocabulary (PlantCaduceus: 8 rows) contradicts: name the missing key, not the first tensor it misfits */
+    const char *emb_name = c->rcps ? "embeddings.word_embeddings.embedding.weight" : "embeddings.word_embeddings.weight";
+    json_t *vs = hd_cfg_get(m, "vocab_size");
+    const hd_tensor_info *te = hd_model_tensor(m, emb_name);
+    if ((!vs || json_is_null(vs)) && te && te->ndim == 2 && te->shape[0] != rows) {
+        hd_set_error(HD_EMODEL, "%s: config key 'vocab_size' is missing, and its default 16 (%ld rows) does not fit tensor "
+                     "'%s' of %s, which has %lld rows: add \"vocab_size\": %lld to the config (as the model's "
+                     "repository has it)", cfg, rows, te->name, m->weights_path, (long long)te->shape[0],
+                     (long long)te->shape[0]);
+        return -1;
+    }
+
     /* complement map: config, checked against the PS buffers */
     if (!(c->comp = calloc((size_t)rows, sizeof *c->comp))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     if (caduceus_attach_vocab(m) || read_comp_config(m, c)) return -1;
@@ -248,7 +261,6 @@ static int caduceus_load(hd_model *m)
         read_comp_buffer(m, c, "lm_head.complement_map"))
         return -1;
 
-    const char *emb_name = c->rcps ? "embeddings.word_embeddings.embedding.weight" : "embeddings.word_embeddings.weight";
     const char *head_name = c->rcps ? "lm_head.lm_head.weight" : "lm_head.weight";
     if (!(c->emb = hd_model_f32(m, 1, HD_SHAPE(rows, D), "%s", emb_name))) return -1;
     if (hd_model_tensor(m, head_name)) {

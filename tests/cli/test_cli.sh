@@ -260,6 +260,14 @@ ln -s "$P/pytorch_model.bin" "$P/tokenizer.json" "$tmp/pnocm/"
 if grep -q complement_map "$tmp/pnocm/config.json"; then bad "complement_map not dropped"; else ok; fi
 expect 0 "PlantCaduceus without complement_map" -- "$H" forward -m "$tmp/pnocm" --logits -o "$tmp/p2.safetensors" "$P/input.fa"
 if [ -s "$tmp/p2.safetensors" ] && cmp -s <(body "$tmp/p0.safetensors") <(body "$tmp/p2.safetensors"); then ok; else bad "PlantCaduceus without complement_map differs"; fi
+# a config without vocab_size: the default 16 rows do not fit its 8-row embedding; the message names the config
+# and the missing key (it named the complement_map buffer, 16 ids expected)
+mkdir -p "$tmp/pnovs"
+grep -v '"vocab_size"' "$P/config.json" | sed 's/"transformers_version": "\([^"]*\)",$/"transformers_version": "\1"/' > "$tmp/pnovs/config.json"
+ln -s "$P/pytorch_model.bin" "$P/tokenizer.json" "$tmp/pnovs/"
+expect 2 "PlantCaduceus config without vocab_size" -- "$H" info -m "$tmp/pnovs"
+has "$tmp/err" "pnovs/config.json: config key 'vocab_size' is missing, .* which has 8 rows: add \"vocab_size\": 8 to the config" "missing vocab_size named"
+if grep -q "invalid JSON" "$tmp/err"; then bad "the config without vocab_size is not JSON"; else ok; fi
 # lower-case input with --keep-case: the same tokens and outputs (its tokenizer lower-cases, one token per base);
 # the warning names the tokenizer.json (its vocabulary is all lower-case bases)
 tr 'ACGTN' 'acgtn' < "$P/input.fa" | sed '/^>/y/acgtn/ACGTN/' > "$tmp/plower.fa"
