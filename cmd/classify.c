@@ -10,6 +10,7 @@
 
 #include "bed.h"
 #include "classify.h"
+#include "input.h"
 #include "output.h"
 #include "workers.h"
 
@@ -414,6 +415,8 @@ static int setup(args *a, state *s)
         C->classes = C->head->classes;
     } else {
         if (hd_read_labelled(a->train, a->ref, &s->tr)) return hd_fail();
+        if (a->method == HD_CLF_KMER && hd_lset_drop_kmerless(&s->tr, C->kmer, hd_input_name(a->train)))
+            return hd_fail();
         C->C = s->tr.n_classes;
         C->classes = s->tr.classes;
         hd_infof("%s: %zu labelled records in %d classes", a->train, s->tr.n, s->tr.n_classes);

@@ -78,6 +78,11 @@ int hd_stratified_folds(const hd_lset *s, int k, uint64_t seed, int *fold);
 size_t hd_kmer_features(const char *seq, size_t n, int k, int rc, float *out);
 /* Has seq a k-mer of A, C, G, T (one that hd_kmer_features counts)? */
 int hd_kmer_countable(const char *seq, size_t n, int k);
+/* The kmer method's training set: the records of s without a k-mer of A, C, G, T (all N, shorter than k) are
+ * removed, each named in a warning (the first 5, then their count), as such queries are not scored: an
+ * all-zero vector is no example of its class.  -1 with an HD_EINPUT error naming file and the class when a
+ * class is left without examples. */
+int hd_lset_drop_kmerless(hd_lset *s, int k, const char *file);
 
 /* Pooling and pooled embeddings (hd_pool, hd_pool_parse, hd_embed_ids, hd_embed_width) come from embed.h. */
 

@@ -38,6 +38,36 @@ void hd_lset_free(hd_lset *s)
     memset(s, 0, sizeof *s);
 }
 
+int hd_lset_drop_kmerless(hd_lset *s, int k, const char *file)
+{
+    size_t kept = 0, dropped = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        hd_lseq *r = &s->v[i];
+        if (hd_kmer_countable(r->seq, r->len, k)) {
+            s->v[kept++] = *r;
+            continue;
+        }
+        if (++dropped <= 5)
+            hd_log(HD_LOG_WARN, "%s: record '%s' (class '%s') has no %d-mer of A, C, G, T (all N, or shorter than %d): "
+                   "not a training example", file, r->name, s->classes[r->label], k, k);
+        free(r->name);
+        free(r->seq);
+        free(r->chrom);
+    }
+    s->n = kept;
+    if (dropped > 5) hd_log(HD_LOG_WARN, "%s: %zu records in all have no %d-mer of A, C, G, T: not training examples", file, dropped, k);
+    for (int c = 0; c < s->n_classes; c++) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++) n += s->v[i].label == c;
+        if (!n) {
+            hd_set_error(HD_EINPUT, "%s: class '%s' has no training example with a %d-mer of A, C, G, T (its records are "
+                         "all N or shorter than %d)", file, s->classes[c], k, k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int hd_lset_class(const hd_lset *s, const char *label)
 {
     for (int c = 0; c < s->n_classes; c++)

@@ -530,6 +530,24 @@ run 0 "classify kmer, queries with no k-mer" -- "$H" classify --method kmer -t b
 [ "$(grep -c 'have no 4-mer' "$tmp/err")" -eq 1 ] && ok || bad "kmer no k-mer: one warning: $(cat "$tmp/err")"
 has "$tmp/err" "2 of 3 sequences have no 4-mer of A, C, G, T" "kmer no k-mer count"
 grep -q '"unscored": 2' kn.json && grep -q '"n": 1,' kn.json && ok || bad "kmer no k-mer metrics: $(cat kn.json)"
+# kmer training examples with no k-mer (all N, shorter than k) are skipped with a warning naming each, so the fit
+# is that of the training set without them (an all-zero vector joined the fit); a class left empty is an error
+{ for i in 1 2 3; do printf '>a%d label=a\n%s\n>b%d label=b\n%s\n' $i "$(rnd 60 $((i+30)))" $i "$(rnd 60 $((i+40)))"; done; } > kt.fa
+{ cat kt.fa; printf '>aN label=a\nNNNNNNNNNNNN\n>bS label=b\nACG\n'; } > ktn.fa
+printf '>q1\n%s\n>q2\n%s\n' "$(rnd 60 51)" "$(rnd 60 52)" > kq.fa
+run 0 "classify kmer, training set without the k-merless records" -- "$H" classify --method kmer -t kt.fa kq.fa
+mv out kt.out
+for m in "" "--cv 3"; do
+  run 0 "classify kmer $m, training records with no k-mer" -- "$H" classify --method kmer $m -t ktn.fa $( [ -z "$m" ] && echo kq.fa )
+  has "$tmp/err" "ktn.fa: record 'aN' (class 'a') has no 4-mer of A, C, G, T (all N, or shorter than 4): not a training example" "k-merless training record named ($m)"
+  has "$tmp/err" "ktn.fa: record 'bS' (class 'b') has no 4-mer" "short training record named ($m)"
+done
+run 0 "classify kmer, training records with no k-mer" -- "$H" classify --method kmer -t ktn.fa kq.fa
+cmp -s out kt.out && ok || bad "k-merless training records changed the fit: $(cat out) / $(cat kt.out)"
+{ cat ktn.fa; printf '>c1 label=c\nNNNN\n>c2 label=c\nNA\n'; } > ktc.fa
+run 1 "classify kmer, a class of k-merless records only" -- "$H" classify --method kmer -t ktc.fa -o kc.tsv kq.fa
+has "$tmp/err" "hyenadna classify: ktc.fa: class 'c' has no training example with a 4-mer of A, C, G, T (its records are all N or shorter than 4)" "empty class named"
+[ ! -e kc.tsv ] && ok || bad "empty class left kc.tsv"
 printf '>a1 label=x label=y\nACGTACGT\n' > twice.fa
 run 1 "classify -t, label= twice" -- "$H" classify --method kmer -t twice.fa kn.fa
 errline "hyenadna classify: twice.fa: record 'a1' has label= twice with different values in its header: give one label" "label= twice in training"
