@@ -374,7 +374,7 @@ static int close_output(ctx *x)
     r = hd_out_commit(x->tmp, x->out);
     x->tmp = NULL;
     if (itmp) {
-        if (!r) r = hd_out_commit(itmp, iname);
+        if (!r) r = hd_index_commit(itmp, iname);
         else hd_out_discard(itmp);
     }
     free(iname);

@@ -395,6 +395,22 @@ int hd_out_commit(char *tmp, const char *path)
     return rc;
 }
 
+int hd_index_commit(char *itmp, const char *ipath)
+{
+    if (hd_out_commit(itmp, ipath) < 0) return -1;
+    size_t n = strlen(ipath);
+    int csi = hd_has_suffix(ipath, ".csi");
+    if (n < 4 || (!csi && !hd_has_suffix(ipath, ".tbi"))) return 0;
+    char *other = hd_strdup(ipath);
+    if (!other) return -1;
+    memcpy(other + n - 3, csi ? "tbi" : "csi", 3);
+    struct stat sb;
+    if (lstat(other, &sb) == 0 && S_ISREG(sb.st_mode) && unlink(other) < 0)
+        hd_log(HD_LOG_WARN, "cannot remove the stale index '%s' (the new one is '%s'): %s", other, ipath, strerror(errno));
+    free(other);
+    return 0;
+}
+
 void hd_out_discard(char *tmp)
 {
     if (!tmp) return;

@@ -66,6 +66,10 @@ int hd_out_in_place(const char *path);
 int hd_index_min_shift(const char *out, long long maxend, int csi);
 #define HD_TBI_MAX_END (1LL << 29)
 static inline const char *hd_index_ext(int min_shift) { return min_shift ? "csi" : "tbi"; }
+/* hd_out_commit for the index `ipath` (DATA.tbi or DATA.csi) of a file just committed: also removes DATA's
+ * index of the other kind left by an earlier run, which no longer describes DATA and which htslib would
+ * still read (it looks for the .csi first) */
+int hd_index_commit(char *itmp, const char *ipath);
 
 /* Does the name end with this suffix? */
 int hd_has_suffix(const char *name, const char *suffix);

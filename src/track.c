@@ -130,7 +130,7 @@ int hd_tab_commit(hd_tabfile *t)
 {
     int r = hd_out_commit(t->tmp, t->path);
     t->tmp = NULL;
-    if (!r) r = hd_out_commit(t->itmp, t->ipath);
+    if (!r) r = hd_index_commit(t->itmp, t->ipath);
     else hd_out_discard(t->itmp);
     t->itmp = NULL;
     hd_tab_abort(t);

@@ -539,6 +539,10 @@ bcftools view -Ob -o "$sv/in.bcf" "$sv/in.vcf" 2>/dev/null
 if [ -s "$sv/e.txt" ] && cmp -s "$sv/d.txt" "$sv/e.txt"; then ok; else bad "BCF input differs from VCF input"; fi
 expect 0 "score-variants bgzipped VCF" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 --no-version -W -o "$sv/out.vcf.gz" "$sv/in.vcf"
 if [ -s "$sv/out.vcf.gz.tbi" ] && bcftools view -H "$sv/out.vcf.gz" 2>/dev/null | cmp -s - "$sv/d.txt"; then ok; else bad "bgzipped VCF output"; fi
+# an index of the other kind left by an earlier run (a .csi, which htslib reads first) is removed
+cp "$sv/out.vcf.gz.tbi" "$sv/out.vcf.gz.csi"
+expect 0 "score-variants -W over a stale .csi" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 --no-version -W -o "$sv/out.vcf.gz" "$sv/in.vcf"
+[ -s "$sv/out.vcf.gz.tbi" ] && [ ! -e "$sv/out.vcf.gz.csi" ] && ok || bad "score-variants -W left the stale .csi: $(ls "$sv"/out.vcf.gz*)"
 # standard input, bgzipped reference
 "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 --no-version - < "$sv/in.vcf" 2>/dev/null | bcftools view -H > "$sv/f.txt" 2>/dev/null
 if cmp -s "$sv/d.txt" "$sv/f.txt"; then ok; else bad "VCF from standard input"; fi
