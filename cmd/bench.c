@@ -61,7 +61,7 @@ typedef struct {
 } args;
 
 /* One length: digits with an optional fraction and a suffix k, m (decimal) or ki, mi (binary), giving a
- * whole number of tokens ≥ 1.  0 on success. */
+ * whole number of tokens ≥ 1.  0 on success, -2 beyond 10^10 tokens, -1 not a length. */
 static int parse_length(const char *s, size_t *out)
 {
     size_t digits = strspn(s, "0123456789.");
@@ -77,7 +77,8 @@ static int parse_length(const char *s, size_t *out)
     else if (!strcasecmp(end, "mi")) mul = 1048576;
     else if (*end) return -1;
     v *= mul;
-    if (v < 1 || v > 1e10 || v != floor(v)) return -1;
+    if (v < 1 || v != floor(v)) return -1;
+    if (v > 1e10) return -2;
     *out = (size_t)v;
     return 0;
 }
@@ -96,7 +97,12 @@ static int parse_lengths(args *a, const char *list)
             hd_errorf("option -L: at most %d lengths", MAX_LENGTHS);
             return -1;
         }
-        if (n == 0 || n >= sizeof tok || parse_length(tok, &a->len[a->nlen])) {
+        int pr = n == 0 || n >= sizeof tok ? -1 : parse_length(tok, &a->len[a->nlen]);
+        if (pr == -2) {
+            hd_errorf("option -L: '%s' is out of range (at most 10,000,000,000 tokens)", tok);
+            return -1;
+        }
+        if (pr) {
             hd_errorf("option -L: '%s' is not a length (a whole number of tokens ≥ 1, e.g. 1000, 1k, 32ki, 1m)", tok);
             return -1;
         }

@@ -114,6 +114,8 @@ for bad_len in 0 -5 1x 0x10 1.5 "" k 1k,,2 1e3; do
   expect 1 "-L '$bad_len'" -- "$H" bench -L "$bad_len"
   has "$tmp/err" "^hyenadna bench: option -L: '" "-L '$bad_len' message"
 done
+expect 1 "-L beyond 10^10 tokens" -- "$H" bench -L 99999999999999
+has "$tmp/err" "option -L: '99999999999999' is out of range" "-L beyond 10^10: out of range, not 'not a length'"
 expect 1 "-r 0" -- "$H" bench -r 0
 expect 1 "-w x" -- "$H" bench -w x
 expect 1 "unknown option" -- "$H" bench --bogus
