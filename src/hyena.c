@@ -67,7 +67,7 @@ static int hyena_tab0(hyena *h)
         for (size_t k = 0; k < D; k++) mu += e[k];
         mu /= (double)D;
         for (size_t k = 0; k < D; k++) var += (e[k] - mu) * (e[k] - mu);
-        double rs = 1.0 / sqrt(var / (double)D + (double)1e-5f);
+        double rs = 1.0 / sqrt(var / (double)D + (double)h->eps);
         for (size_t k = 0; k < D; k++) ln[k] = (e[k] - mu) * rs * b->norm1_w[k] + b->norm1_b[k];
         for (size_t c = 0; c < C3; c++) {
             const float *w = b->in_proj_w + c * D;
@@ -472,7 +472,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
         fused_tab = 1;
         if (be->hyena_in_tab(be, ids, L, tab, V, D, w, 3, bs, B->x0, B->g, Lc)) return -1;
     } else if (!tab && be->hyena_in && !cache) {
-        if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, 1e-5f, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
+        if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, h->eps, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
                          B->g, Lc))
             return -1;
     } else
@@ -485,7 +485,7 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
                 be->upload(be, B->oh, B->ohh, ld * V * sizeof(float));
                 be->linear_cm_out(be, B->oh, ld, V, V, tab, NULL, 3 * D, B->pc, ld);
             } else {
-                be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, 1e-5f, B->hc);
+                be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, h->eps, B->hc);
                 be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
             }
             be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, Lc);                           /* x0 */
@@ -537,15 +537,15 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
 }
 
 /* r += fc2(gelu_tanh(fc1(LN2(r)))) (§3.4.3) on rows p0.. of r */
-static int hyena_mlp(hd_backend *be, const hyena_block *b, hyena_buf *B, size_t p0)
+static int hyena_mlp(hd_backend *be, const hyena_block *b, float eps, hyena_buf *B, size_t p0)
 {
     size_t L = B->L, D = B->D, F = B->F, cs = B->cs;
     if (be->mlp_residual)
-        return be->mlp_residual(be, B->r + p0 * D, L - p0, D, b->norm2_w, b->norm2_b, 1e-5f, b->fc1_w, b->fc1_b, F,
+        return be->mlp_residual(be, B->r + p0 * D, L - p0, D, b->norm2_w, b->norm2_b, eps, b->fc1_w, b->fc1_b, F,
                                 b->fc2_w, b->fc2_b);
     for (size_t m0 = p0, n; m0 < L; m0 += n) {
         n = chunk_rows(m0, L, cs);
-        be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, 1e-5f, B->hc);
+        be->layernorm(be, B->r + m0 * D, n, D, b->norm2_w, b->norm2_b, eps, B->hc);
         be->linear(be, B->hc, n, D, D, b->fc1_w, b->fc1_b, F, B->mc, F);
         be->gelu_tanh(be, B->mc, n * F);
         be->linear(be, B->mc, n, F, F, b->fc2_w, b->fc2_b, D, B->oc, D);
@@ -578,7 +578,7 @@ static int hyena_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
         hyena_block wb;
         size_t from = i == m->n_layer - 1 ? p0 : 0;
         if (block_weights(be, h, &h->blk[i], &wb) || hyena_mixer(m, be, i, &wb, &B, NULL, i ? NULL : ids, from) ||
-            hyena_mlp(be, &wb, &B, from))
+            hyena_mlp(be, &wb, h->eps, &B, from))
             goto out;
         if (f->on_block) {
             if (!is_host) be->download(be, host, B.r, L * D * sizeof(float));
@@ -707,7 +707,7 @@ static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float
     int rc = -1;
     be->embed(be, ids, P, d->wte, D, B.r);
     for (int i = 0; i < m->n_layer; i++) {
-        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i], i ? NULL : ids, 0) || hyena_mlp(be, &d->w[i], &B, 0)) goto out;
+        if (hyena_mixer(m, be, i, &d->w[i], &B, &d->c[i], i ? NULL : ids, 0) || hyena_mlp(be, &d->w[i], h->eps, &B, 0)) goto out;
     }
     hyena_dec_head(d, be, B.r + (P - 1) * D, logits);
     rc = 0;
@@ -734,7 +734,7 @@ static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
             size_t V = (size_t)h->rows;
             be->copy_cm(be, d->tab0 + id, V, c->pc + 2 + j, ldp, 3 * D, 1);
         } else {
-            be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, 1e-5f, d->hc);
+            be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, h->eps, d->hc);
             be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, 3 * D, c->pc + 2 + j, ldp);
         }
         be->causal_conv(be, x, D, 1, ldp, hist, w, 3, bs, d->x0, 1);
@@ -746,7 +746,7 @@ static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
         be->linear_cm_in(be, d->x0, 1, D, 1, b->out_proj_w, b->out_proj_b, D, d->oc, D);
         be->add(be, d->r, d->oc, D);
         /* MLP (§3.4.3) */
-        be->layernorm(be, d->r, 1, D, b->norm2_w, b->norm2_b, 1e-5f, d->hc);
+        be->layernorm(be, d->r, 1, D, b->norm2_w, b->norm2_b, h->eps, d->hc);
         be->linear(be, d->hc, 1, D, D, b->fc1_w, b->fc1_b, F, d->mc, F);
         be->gelu_tanh(be, d->mc, F);
         be->linear(be, d->mc, 1, F, F, b->fc2_w, b->fc2_b, D, d->oc, D);

@@ -446,3 +446,73 @@ Test(hyena, forward_cli_end_to_end)
     rm_rf(d);
     free(d);
 }
+
+/* tests/data/hyenadna-variant (see its README): a configuration unlike any released model — d_model 24, 3 layers,
+ * d_inner 40, emb_dim 7, filter_order 16, one inner filter layer, activation_freq 3.5, 12 unpadded vocabulary rows,
+ * layer_norm_epsilon 1e-3 (used by norm1 and norm2 as by ln_f, docs/models.md §3.1) — against the float64
+ * reference: the forward (hidden, logits, [CLS]…[SEP]) and the cached decoder's logits step by step */
+#define VARIANT TESTDATA("hyenadna-variant")
+Test(hyena, variant_config_reference)
+{
+    hd_model *m = hd_model_open(VARIANT);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->d_model, 24);
+    cr_assert_eq(m->n_layer, 3);
+    cr_assert_eq(m->n_logits, 12);
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_st *exp = hd_st_open(VARIANT "/expected.safetensors");
+    hd_fasta *fa = hd_fasta_open(VARIANT "/input.fa");
+    cr_assert(be && exp && fa, "%s", hd_error());
+    hd_seqrec rec;
+    int nrec = 0, ncls = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        for (int cls = 0; cls < 2; cls++) {
+            char key[128], tk[128];
+            snprintf(key, sizeof key, "hidden%s.%s", cls ? "_cls_sep" : "", rec.name);
+            if (cls && !hd_st_find(exp, key)) continue;
+            size_t L = rec.len + (cls ? 2 : 0), n;
+            int32_t *ids = malloc(L * sizeof *ids);
+            cr_assert_eq(hd_tokenize(rec.seq, rec.len, cls ? HD_SPECIAL_CLS_SEP : HD_SPECIAL_NONE, ids, rec.name), (long)L);
+            snprintf(tk, sizeof tk, "tokens%s.%s", cls ? "_cls_sep" : "", rec.name);
+            float *tok = st_f32(exp, tk, &n);
+            cr_assert_eq(n, L, "%s", tk);
+            for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s token %zu", tk, i);
+            free(tok);
+            float *hidden = malloc(L * 24 * sizeof(float)), *logits = malloc(L * 12 * sizeof(float));
+            hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+            cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
+            for (int k = 0; k < 2; k++) {
+                snprintf(key, sizeof key, "%s%s.%s", k ? "logits" : "hidden", cls ? "_cls_sep" : "", rec.name);
+                float *e = st_f32(exp, key, &n);
+                cr_assert_eq(n, L * (k ? 12 : 24), "%s", key);
+                double mx, rel = rel_frob(k ? logits : hidden, e, n, &mx);
+                cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "%s: rel_F %.3g max_abs %.3g", key, rel, mx);
+                free(e);
+            }
+            if (!cls && L >= 2) {
+                /* decoding: the prefill of the first token, then one step per token */
+                hd_decoder *d = hd_decoder_new(m, be, L);
+                cr_assert_not_null(d, "%s", hd_error());
+                float *lg = malloc(L * 12 * sizeof(float));
+                cr_assert_eq(hd_decoder_prefill(d, ids, 1, lg), 0, "%s", hd_error());
+                for (size_t t = 1; t < L; t++) cr_assert_eq(hd_decoder_step(d, ids[t], lg + t * 12), 0, "%s", hd_error());
+                snprintf(key, sizeof key, "logits.%s", rec.name);
+                float *e = st_f32(exp, key, &n);
+                double mx, rel = rel_frob(lg, e, n, &mx);
+                cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "decoded %s: rel_F %.3g max_abs %.3g", key, rel, mx);
+                free(e);
+                free(lg);
+                hd_decoder_free(d);
+            }
+            ncls += cls;
+            free(ids); free(hidden); free(logits);
+        }
+        nrec++;
+    }
+    cr_assert_eq(nrec, 6);
+    cr_assert_eq(ncls, 1);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
