@@ -407,3 +407,46 @@ static void cli_set(const char *dir, int min_compared)
 
 Test(xlstm, forward_cli_end_to_end_mlstm) { cli_set(MLSTM, 11); }
 Test(xlstm, forward_cli_end_to_end_slstm) { cli_set(SLSTM, 23); }
+
+/* tests/data/xlstm-variant (see its README): mLSTM and sLSTM blocks mixed (sLSTM at 1, 2), bidirectional_alternating,
+ * d_model 48, mLSTM 2 heads / proj_factor 1.5 / kernel 3 / q,k,v blocks of 8 / biases, sLSTM 8 heads / kernel 2 /
+ * FFN rounded up to 64: hidden states and logits of the float64 reference */
+#define XVARIANT TESTDATA("xlstm-variant")
+Test(xlstm, variant_config_reference)
+{
+    hd_model *m = hd_model_open(XVARIANT);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->d_hidden, 48);
+    cr_assert_eq(m->n_layer, 4);
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_st *exp = hd_st_open(XVARIANT "/expected.safetensors");
+    hd_fasta *fa = hd_fasta_open(XVARIANT "/input.fa");
+    cr_assert(be && exp && fa, "%s", hd_error());
+    hd_seqrec rec;
+    int nrec = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len, n;
+        char key[128];
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
+        snprintf(key, sizeof key, "tokens.%s", rec.name);
+        float *tok = st_f32(exp, key, &n);
+        cr_assert_eq(n, L);
+        for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s token %zu", key, i);
+        free(tok);
+        float *hid = malloc(L * 48 * sizeof(float)), *lg = malloc(L * 12 * sizeof(float));
+        hd_fwd f = {.hidden = hid, .logits = lg, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check_vs(key, hid, exp, key, L * 48);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        check_vs(key, lg, exp, key, L * 12);
+        free(ids); free(hid); free(lg);
+        nrec++;
+    }
+    cr_assert_eq(nrec, 5);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
