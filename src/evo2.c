@@ -46,7 +46,7 @@ typedef struct {
     wmat l1, l2, l3;                          /* [I, H], [I, H], [H, I] */
     int act;                                  /* HD_ACT_* of the MLP */
     /* Hyena blocks */
-    wmat proj;                                /* [3H, H] as stored (rows interleaved x2, x1, v) */
+    wmat proj;                                /* [3H, H] as stored; with column_split_hyena regrouped into the interleaved order at load */
     const float *proj_b;                      /* [3H] or NULL */
     const float *sf_w[3], *sf_b[3];           /* short filter of x2, x1, v: [H, Ks] each (de-interleaved) */
     int K;                                    /* inner FIR taps (S, M) */
@@ -66,6 +66,8 @@ typedef struct {
 typedef struct {
     int H, I, NH, HD, S, Ks, V, n_layer;
     int interleave, flip_x1x2, column_split, final_norm;
+    int cfg_interleave, col_split_hyena;      /* the config's layout of the Hyena projections (§6.5); interleave is
+                                                 that of the rows as used (permuted at load with column_split_hyena) */
     float eps;
     double rope_scale;
     const float *emb, *head, *norm;           /* [V, H], [V, H] (tied: emb), [H] */
@@ -141,6 +143,17 @@ static int check_dim(hd_model *m, const char *name, int dim, long want, const ch
         return -1;
     }
     return 0;
+}
+
+/* The stored row of the Hyena projections (and short filter) that holds part j (0, 1, 2: x2, x1, v before
+ * hyena_flip_x1x2) of channel i (§6.5): vortex de-interleaves the rows (z[0::3] | z[1::3] | z[2::3]) when
+ * `interleave`, then takes part j of channel i at j·H + i, or, with `column_split_hyena`, per head of
+ * HD = H / num_attention_heads channels at (i / HD)·3·HD + j·HD + i mod HD. */
+static long proj_src_row(const evo2 *e, int j, long i)
+{
+    long H = e->H, HD = e->HD;
+    long p = e->col_split_hyena ? (i / HD) * 3 * HD + j * HD + i % HD : j * H + i;
+    return e->cfg_interleave ? 3 * (p % H) + p / H : p;
 }
 
 static int load_mat(hd_model *m, wmat *w, const int64_t *shape, int ndim, const char *name)
@@ -261,12 +274,27 @@ static int load_block(hd_model *m, evo2 *e, int k, int type, const char *mlp_act
         load_mat(m, &b->out, HD_SHAPE(H, H), NM("out_filter_dense.weight")) ||
         (ob && !(b->out_b = hd_model_f32(m, 1, HD_SHAPE(H), "%s", NM("out_filter_dense.bias")))))
         return -1;
+    if (e->col_split_hyena) {
+        /* rows regrouped into the interleaved order (part j of channel i at 3i + j) that the forward reads */
+        size_t es = b->proj.bf16 ? 2 : 4, rb = (size_t)H * es;
+        char *w = (char *)own(e, (3 * (size_t)H * (size_t)H * es + 3) / 4);
+        float *pb = b->proj_b ? own(e, 3 * (size_t)H) : NULL;
+        if (!w || (b->proj_b && !pb)) return -1;
+        for (int j = 0; j < 3; j++)
+            for (long i = 0; i < H; i++) {
+                long src = proj_src_row(e, j, i);
+                memcpy(w + (size_t)(3 * i + j) * rb, (const char *)b->proj.p + (size_t)src * rb, rb);
+                if (pb) pb[3 * i + j] = b->proj_b[src];
+            }
+        b->proj.p = w;
+        if (pb) b->proj_b = pb;
+    }
     /* the short filter per part (x2, x1, v), rows in the channel order of that part (§6.5) */
     for (int j = 0; j < 3; j++) {
         float *w = own(e, (size_t)H * e->Ks), *bb = sbias ? own(e, (size_t)H) : NULL;
         if (!w || (sbias && !bb)) return -1;
         for (long i = 0; i < H; i++) {
-            long row = e->interleave ? 3 * i + j : j * H + i;
+            long row = proj_src_row(e, j, i);
             memcpy(w + i * e->Ks, sw + row * e->Ks, (size_t)e->Ks * sizeof(float));
             if (sbias) bb[i] = sbias[row];
         }
@@ -339,10 +367,6 @@ static int evo2_load(hd_model *m)
         return -1;
     }
     if (pgroups != 1) { hd_set_error(HD_EMODEL, "%s: proj_groups = %ld (grouped-query attention) is not supported", cfg_name(m), pgroups); return -1; }
-    if (hd_cfg_bool(m, "column_split_hyena", 0)) {
-        hd_set_error(HD_EMODEL, "%s: column_split_hyena: True is not supported (the Evo 2 checkpoints use False)", cfg_name(m));
-        return -1;
-    }
     const char *act = hd_cfg_str(m, "mlp_activation");
     if (act && strcmp(act, "gelu") && strcmp(act, "silu")) {
         hd_set_error(HD_EMODEL, "%s: mlp_activation '%s': expected gelu or silu", cfg_name(m), act);
@@ -357,7 +381,9 @@ static int evo2_load(hd_model *m)
     m->impl = e;
     e->H = (int)H, e->I = (int)I, e->NH = (int)NH, e->HD = (int)(H / NH), e->S = (int)S, e->Ks = (int)Ks;
     e->V = (int)V, e->n_layer = (int)NL, e->eps = (float)eps, e->rope_scale = scale;
-    e->interleave = hd_cfg_bool(m, "interleave", 1);
+    e->cfg_interleave = hd_cfg_bool(m, "interleave", 1);
+    e->col_split_hyena = hd_cfg_bool(m, "column_split_hyena", 0);
+    e->interleave = e->cfg_interleave || e->col_split_hyena;
     e->flip_x1x2 = hd_cfg_bool(m, "hyena_flip_x1x2", 0);
     e->column_split = hd_cfg_bool(m, "column_split", 1);
     e->final_norm = hd_cfg_bool(m, "final_norm", 1);
@@ -420,10 +446,11 @@ static int evo2_load(hd_model *m)
         snprintf(nm, sizeof nm, "blocks.%ld.filter.short_filter_weight", k);
         if (check_dim(m, nm, -1, Ks, "short_filter_length")) goto out;
     }
+    /* num_filters enters no computation: vortex only asserts that it divides hidden_size (§6.1) */
     long nf;
     if (hd_cfg_int(m, "num_filters", H, 0, 1, 1 << 20, &nf)) goto out;
-    if (nf != H) {
-        hd_set_error(HD_EMODEL, "%s: num_filters = %ld differs from hidden_size %ld, which is not supported", cfg_name(m), nf, H);
+    if (nf > H || H % nf) {
+        hd_set_error(HD_EMODEL, "%s: num_filters = %ld does not divide hidden_size %ld (the reference requires it to)", cfg_name(m), nf, H);
         goto out;
     }
     const char *pf = hd_cfg_str(m, "prefill_style");

@@ -18,6 +18,7 @@
 
 typedef struct { double rel, abs; int n; } worst_t;
 static worst_t worst[8];   /* hidden, logits, embedding, block, mlp.l3, hcl_filter, decode logits, hcl_state */
+static const char *set_name = "evo2-tiny";   /* the fixture set report() names */
 
 static void check_vs(int kind, const char *what, const float *got, hd_st *exp, const char *name, size_t n_expect, int check_abs)
 {
@@ -37,7 +38,7 @@ static void report(void)
 {
     static const char *names[] = {"hidden", "logits", "embedding", "block", "mlp.l3", "hcl_filter", "decode logits", "hcl_state"};
     for (int i = 0; i < 8; i++)
-        if (worst[i].n) fprintf(stderr, "evo2-tiny %-14s %3d entries, worst rel_F %.2e max_abs %.2e\n", names[i], worst[i].n, worst[i].rel, worst[i].abs);
+        if (worst[i].n) fprintf(stderr, "%s %-14s %3d entries, worst rel_F %.2e max_abs %.2e\n", set_name, names[i], worst[i].n, worst[i].rel, worst[i].abs);
 }
 
 typedef struct { float *resid[16], *l3[16]; int nl; } cap_t;
@@ -239,6 +240,96 @@ Test(evo2, decode_short_prompts_match_forward)
         hd_decoder_free(d);
     }
     free(full); free(lg);
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+/* tests/data/evo2-variant (its README): another configuration made by the reference, every float entry within the
+ * same bar: blocks ALMSLLA (attention first and last, three HCL), H 24 with 2 heads of 12, num_filters 12 (a
+ * divisor of H, which vortex only asserts), column_split_hyena, HCS 5 taps / HCM 130 taps, short filter 4, state 8,
+ * the default MLP width (64), SiLU in layer 0, RoPE base 1e6 scaled by 4, eps 1e-5, an untied unembedding of 256
+ * rows; logits stored whole for the short records and as their last rows for the others */
+#define EVO2V TESTDATA("evo2-variant")
+Test(evo2, variant_parity)
+{
+    set_name = "evo2-variant";
+    hd_model *m = hd_model_open_with(EVO2V "/model.pt", EVO2V "/config.yml");
+    cr_assert_not_null(m, "%s", hd_error());
+    m->keep_case = 1;
+    hd_backend *be = hd_backend_cpu_new(2);
+    hd_st *exp = hd_st_open(EVO2V "/expected.safetensors");
+    cr_assert_not_null(exp, "%s", hd_error());
+    hd_fasta *fa = hd_fasta_open(EVO2V "/input.fa");
+    cr_assert_not_null(fa);
+    size_t H = (size_t)m->d_hidden, V = (size_t)m->n_logits, n;
+    cr_assert_eq(H, 24);
+    cr_assert_eq(V, 256);
+    cr_assert_eq(m->n_layer, 7);
+    int taps[7];
+    for (int k = 0; k < 7; k++) taps[k] = k;
+    hd_seqrec rec;
+    int nrec = 0, nblocks = 0, ndec = 0;
+    char key[128];
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len;
+        int32_t *ids = fixture_tokens(m, exp, &rec);
+        float *hid = malloc(L * H * sizeof(float)), *lg = malloc(L * V * sizeof(float));
+        cap_t cap;
+        memset(&cap, 0, sizeof cap);
+        hd_fwd f = {.hidden = hid, .logits = lg, .layer = -1, .on_block = cap_block, .ud = &cap, .taps = taps, .n_taps = 7,
+                    .on_tap = cap_tap};
+        cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check_vs(0, key, hid, exp, key, L * H, 1);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        const hd_tensor_info *t = hd_st_find(exp, key);
+        cr_assert(t && t->ndim == 2 && (size_t)t->shape[1] == V && (size_t)t->shape[0] <= L, "%s", key);
+        size_t rows = (size_t)t->shape[0];   /* the last rows of the record */
+        check_vs(1, key, lg + (L - rows) * V, exp, key, rows * V, 1);
+        for (int k = 0; k < 7; k++) {
+            snprintf(key, sizeof key, "block.%d.%s", k, rec.name);
+            if (hd_st_find(exp, key)) { check_vs(3, key, cap.resid[k], exp, key, L * H, 1); nblocks++; }
+            snprintf(key, sizeof key, "blocks.%d.mlp.l3.%s", k, rec.name);
+            if (hd_st_find(exp, key)) check_vs(4, key, cap.l3[k], exp, key, L * H, 1);
+            free(cap.resid[k]);
+            free(cap.l3[k]);
+        }
+        snprintf(key, sizeof key, "decode.%s.prefix", rec.name);
+        if (hd_st_find(exp, key)) {
+            float *pf = st_f32(exp, key, &n);
+            size_t P = (size_t)pf[0], steps = L - P;
+            free(pf);
+            hd_decoder *d = hd_decoder_new(m, be, L);
+            cr_assert_not_null(d, "%s", hd_error());
+            float *dl = malloc((steps + 1) * V * sizeof(float));
+            cr_assert_eq(hd_decoder_prefill(d, ids, P, dl), 0, "%s", hd_error());
+            snprintf(key, sizeof key, "decode.%s.prefill_last_logits", rec.name);
+            check_vs(6, key, dl, exp, key, V, 1);
+            for (int k = 0; k < 7; k++) {
+                snprintf(key, sizeof key, "decode.%s.hcl_state.layer%d", rec.name, k);
+                if (!hd_st_find(exp, key)) continue;
+                float *st = malloc(H * 8 * sizeof(float));
+                cr_assert_eq(hd_evo2_decoder_hcl_state(d, k, st), 0, "%s", hd_error());
+                check_vs(7, key, st, exp, key, H * 8, 0);
+                free(st);
+                ndec++;
+            }
+            for (size_t j = 0; j < steps; j++) cr_assert_eq(hd_decoder_step(d, ids[P + j], dl + j * V), 0, "%s", hd_error());
+            snprintf(key, sizeof key, "decode.%s.logits", rec.name);
+            check_vs(6, key, dl, exp, key, steps * V, 1);
+            hd_decoder_free(d);
+            free(dl);
+            ndec++;
+        }
+        free(hid); free(lg); free(ids);
+        nrec++;
+    }
+    cr_assert_eq(nrec, 6);
+    cr_assert_eq(nblocks, 7);
+    cr_assert_eq(ndec, 4);   /* three HCL states and the decoded logits */
+    report();
+    hd_fasta_close(fa);
+    hd_st_close(exp);
     hd_backend_free(be);
     hd_model_close(m);
 }
@@ -483,6 +574,22 @@ Test(evo2, yaml_contradicting_shapes)
     cfg = write_tmp(d, "bad.yml", y, n);
     cr_assert_null(hd_model_open_with(EVO2 "/model.pt", cfg));
     cr_assert(strstr(hd_error(), "block 2") && strstr(hd_error(), "contradict"), "%s", hd_error());
+    /* num_filters enters no computation: any divisor of hidden_size loads (vortex asserts only that), others not */
+    memcpy(strstr(y, "hcl_layer_idxs: [3,6]"), "hcl_layer_idxs: [2,6]", 21);
+    memcpy(strstr(y, "attn_layer_idxs: [2,7]"), "attn_layer_idxs: [3,7]", 22);
+    p = strstr(y, "num_filters: 64");
+    cr_assert_not_null(p);
+    memcpy(p, "num_filters: 32", 15);
+    free(cfg);
+    cfg = write_tmp(d, "bad.yml", y, n);
+    hd_model *ok = hd_model_open_with(EVO2 "/model.pt", cfg);
+    cr_assert_not_null(ok, "%s", hd_error());
+    hd_model_close(ok);
+    memcpy(strstr(y, "num_filters: 32"), "num_filters: 48", 15);
+    free(cfg);
+    cfg = write_tmp(d, "bad.yml", y, n);
+    cr_assert_null(hd_model_open_with(EVO2 "/model.pt", cfg));
+    cr_assert(strstr(hd_error(), "num_filters = 48") && strstr(hd_error(), cfg), "%s", hd_error());
     free(y); free(cfg);
     rm_rf(d);
     free(d);
