@@ -243,7 +243,7 @@ static int load_block(hd_model *m, evo2 *e, int k, int type, const char *mlp_act
         return -1;
     b->act = (k > 0 && evo2_style) ? HD_ACT_IDENTITY : !strcmp(mlp_act, "silu") ? HD_ACT_SILU : HD_ACT_GELU;
     if (type == BLK_ATTN) {
-        int hb = hd_cfg_bool(m, "qkv_proj_bias", 0), ob = hd_cfg_bool(m, "mha_out_proj_bias", 1);
+        int hb = hd_cfg_bool(m, "qkv_proj_bias", 1), ob = hd_cfg_bool(m, "mha_out_proj_bias", 1);
         if (load_mat(m, &b->wqkv, HD_SHAPE(3 * H, H), NM("inner_mha_cls.Wqkv.weight")) ||
             (hb && !(b->wqkv_b = hd_model_f32(m, 1, HD_SHAPE(3 * H), "%s", NM("inner_mha_cls.Wqkv.bias")))) ||
             load_mat(m, &b->wo, HD_SHAPE(H, H), NM("inner_mha_cls.out_proj.weight")) ||
@@ -254,7 +254,7 @@ static int load_block(hd_model *m, evo2 *e, int k, int type, const char *mlp_act
         } else {
             /* absent from the file: 1/base^(2i/HD), as the module initialises it (the released files store it) */
             double base;
-            if (hd_cfg_num(m, "rotary_emb_base", 10000, &base)) return -1;
+            if (hd_cfg_num(m, "rotary_emb_base", 1000000, &base)) return -1;
             float *f = own(e, (size_t)e->HD / 2);
             if (!f) return -1;
             for (int i = 0; i < e->HD / 2; i++) f[i] = (float)(1.0 / pow(base, 2.0 * i / e->HD));
@@ -265,7 +265,7 @@ static int load_block(hd_model *m, evo2 *e, int k, int type, const char *mlp_act
     }
     /* Hyena blocks */
     int pb = hd_cfg_bool(m, "qkv_proj_bias", 0), sb = hd_cfg_bool(m, "short_filter_bias", 0),
-        ob = hd_cfg_bool(m, "hyena_out_proj_bias", 1);
+        ob = hd_cfg_bool(m, "hyena_out_proj_bias", 0);
     const float *sw, *sbias = NULL;
     if (load_mat(m, &b->proj, HD_SHAPE(3 * H, H), NM("projections.weight")) ||
         (pb && !(b->proj_b = hd_model_f32(m, 1, HD_SHAPE(3 * H), "%s", NM("projections.bias")))) ||
@@ -381,13 +381,17 @@ static int evo2_load(hd_model *m)
     m->impl = e;
     e->H = (int)H, e->I = (int)I, e->NH = (int)NH, e->HD = (int)(H / NH), e->S = (int)S, e->Ks = (int)Ks;
     e->V = (int)V, e->n_layer = (int)NL, e->eps = (float)eps, e->rope_scale = scale;
-    e->cfg_interleave = hd_cfg_bool(m, "interleave", 1);
-    e->col_split_hyena = hd_cfg_bool(m, "column_split_hyena", 0);
+    /* a key the YAML leaves out takes vortex's default (docs/models.md §6.2), not the released models' value:
+     * interleave, tie_embeddings, hyena_out_proj_bias and the Hyena qkv_proj_bias false (read as attributes of
+     * its dotdict config: None), column_split_hyena, column_split, the attention's qkv_proj_bias and
+     * mha_out_proj_bias true, rotary_emb_base 1e6 */
+    e->cfg_interleave = hd_cfg_bool(m, "interleave", 0);
+    e->col_split_hyena = hd_cfg_bool(m, "column_split_hyena", 1);
     e->interleave = e->cfg_interleave || e->col_split_hyena;
     e->flip_x1x2 = hd_cfg_bool(m, "hyena_flip_x1x2", 0);
     e->column_split = hd_cfg_bool(m, "column_split", 1);
     e->final_norm = hd_cfg_bool(m, "final_norm", 1);
-    int tied = hd_cfg_bool(m, "tie_embeddings", 1), evo2_style = hd_cfg_bool(m, "evo2_style_activations", 0);
+    int tied = hd_cfg_bool(m, "tie_embeddings", 0), evo2_style = hd_cfg_bool(m, "evo2_style_activations", 0);
 
     int *type = malloc((size_t)NL * sizeof *type);
     if (!type) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }

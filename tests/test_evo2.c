@@ -543,6 +543,46 @@ Test(evo2, truncated_pt_is_named)
     free(d);
 }
 
+/* A key the YAML leaves out takes vortex's default (docs/models.md §6.1): the variant fixture states
+ * column_split_hyena: True, tie_embeddings: False, column_split: True, mha_out_proj_bias: True,
+ * short_filter_bias: False and hyena_flip_x1x2: False, each vortex's value for a missing key, so without those
+ * lines the model is the same (with the released models' values instead it reads the projections in another
+ * order and unembeds with the embedding) */
+Test(evo2, missing_keys_take_vortex_defaults)
+{
+    char *d = tmp_dir();
+    size_t n;
+    char *y = slurp(EVO2V "/config.yml", &n);
+    static const char *const drop[] = {"column_split_hyena:", "tie_embeddings:", "column_split:", "mha_out_proj_bias:",
+                                       "short_filter_bias:", "hyena_flip_x1x2:"};
+    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
+        char *p = strstr(y, drop[i]);
+        cr_assert(p && (p == y || p[-1] == '\n'), "%s", drop[i]);
+        char *e = strchr(p, '\n');
+        memmove(p, e + 1, strlen(e + 1) + 1);
+    }
+    char *cfg = write_tmp(d, "config.yml", y, strlen(y));
+    hd_model *a = hd_model_open_with(EVO2V "/model.pt", EVO2V "/config.yml"), *b = hd_model_open_with(EVO2V "/model.pt", cfg);
+    cr_assert_not_null(a, "%s", hd_error());
+    cr_assert_not_null(b, "%s", hd_error());
+    a->keep_case = b->keep_case = 1;
+    hd_backend *be = hd_backend_cpu_new(1);
+    int32_t ids[97];
+    for (int i = 0; i < 97; i++) ids[i] = "ACGT"[(i * 7 + i / 5) % 4];
+    size_t V = (size_t)a->n_logits;
+    float *la = malloc(97 * V * sizeof(float)), *lb = malloc(97 * V * sizeof(float));
+    hd_fwd fa = {.logits = la, .layer = -1}, fb = {.logits = lb, .layer = -1};
+    cr_assert_eq(hd_model_forward(a, be, ids, 97, &fa), 0, "%s", hd_error());
+    cr_assert_eq(hd_model_forward(b, be, ids, 97, &fb), 0, "%s", hd_error());
+    cr_assert_eq(memcmp(la, lb, 97 * V * sizeof(float)), 0, "a missing key did not take vortex's default");
+    free(la); free(lb); free(y); free(cfg);
+    hd_backend_free(be);
+    hd_model_close(a);
+    hd_model_close(b);
+    rm_rf(d);
+    free(d);
+}
+
 Test(evo2, yaml_contradicting_shapes)
 {
     char *d = tmp_dir();
