@@ -6,9 +6,10 @@
  *
  * Memory is bounded by design: position-wise work (norms, projections, short filter, MLP) runs in
  * chunks of hd_backend.chunk positions; the long convolution runs channel by channel on channel-major
- * buffers x0, g [D, L].  Besides the weights a forward holds r [L, D], x0 and g [D, L], when the filter's
- * spectra are not cached the filter MLP's activations [L, H] and one group of the filter [G, L] (on a GPU the
- * whole filter k [D, L]: filter_group), and chunk-sized scratch. */
+ * buffers x, g.  Besides the weights a forward of order O holds r [L, D], the gates x_0..x_{O−2} [(O−1)·D, L]
+ * and g [D, L], when the filter's spectra are not cached the filter MLP's activations [L, H] and one group of
+ * one order step's filter [G, L] (on a GPU that step's whole filter [D, L]: filter_group), and chunk-sized
+ * scratch. */
 #include "hyena.h"
 #include "backend.h"
 #include "model.h"
@@ -19,20 +20,22 @@
 #include <string.h>
 
 typedef struct {
-    const float *in_proj_w, *in_proj_b;          /* [3D, D], [3D] */
-    const float *short_filter_w, *short_filter_b;/* [3D, 1, 3], [3D] */
+    /* O = order; K = (O − 1)·D: the long filters of the O − 1 order steps, step s in rows s·D..(s+1)·D−1 */
+    const float *in_proj_w, *in_proj_b;          /* [(O+1)D, D], [(O+1)D] */
+    const float *short_filter_w, *short_filter_b;/* [(O+1)D, 1, 3], [(O+1)D] */
     const float *out_proj_w, *out_proj_b;        /* [D, D], [D] */
-    const float *filter_bias;                    /* [D]  (Dbias, the skip term) */
+    const float *filter_bias;                    /* [K]  (Dbias, the skip term) */
     const float *z, *t;                          /* [Lmax, E], [Lmax] */
     const float *freq;                           /* [H] shared by every Sin */
-    const float *mlp_w[8], *mlp_b[8];            /* filter MLP linears: E→H, (H→H)×inner, H→D (no bias) */
-    const float *deltas;                         /* [D] */
+    const float *mlp_w[8], *mlp_b[8];            /* filter MLP linears: E→H, (H→H)×inner, H→K (no bias) */
+    const float *deltas;                         /* [K] */
     const float *norm1_w, *norm1_b, *norm2_w, *norm2_b;
     const float *fc1_w, *fc1_b, *fc2_w, *fc2_b;  /* [F, D], [F], [D, F], [D] */
 } hyena_block;
 
 typedef struct {
     int D, F, E, H, n_inner, rows;
+    int order;                 /* O: the Hyena recurrence's depth, O − 1 long convolutions (§3.4.4) */
     long Lmax;
     float eps, shift;
     int modulate;              /* 0: the filter is the MLP's output as it is (config modulate: false) */
@@ -41,7 +44,7 @@ typedef struct {
     const float *head;         /* [rows, D] */
     const float *ln_f_w, *ln_f_b;
     hyena_block *blk;
-    float *tab0;               /* [3D, rows]: block 0's in_proj output for each token (hyena_tab0) */
+    float *tab0;               /* [(O+1)D, rows]: block 0's in_proj output for each token (hyena_tab0) */
 } hyena;
 
 /* ---------------------------------------------------------------- loading */
@@ -50,10 +53,10 @@ typedef struct {
  *   tab0[c, v] = b_in[c] + Σ_k W_in[c, k]·LN1(E_tok[v])[k]
  * for each of the `rows` tokens, computed once in double and rounded: every forward and decoding step reads
  * block 0's in_proj output from it (a gather on the CPU and a column copy per decoding step, a one-hot product in
- * the forward elsewhere) instead of a LayerNorm and a D → 3D projection per position. */
+ * the forward elsewhere) instead of a LayerNorm and a D → (O+1)·D projection per position. */
 static int hyena_tab0(hyena *h)
 {
-    size_t D = (size_t)h->D, V = (size_t)h->rows, C3 = 3 * D;
+    size_t D = (size_t)h->D, V = (size_t)h->rows, C3 = ((size_t)h->order + 1) * D;
     const hyena_block *b = &h->blk[0];
     double *ln = malloc(D * sizeof *ln);
     if (!ln || !(h->tab0 = malloc(C3 * V * sizeof *h->tab0))) {
@@ -87,7 +90,7 @@ static int hyena_load(hd_model *m)
     if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &N) ||
         hd_cfg_int(m, "d_inner", 4 * D, 0, 1, 1 << 20, &F) || hd_cfg_int(m, "max_seq_len", 0, 1, 1, 1L << 31, &Lmax) ||
         hd_cfg_int(m, "emb_dim", 5, 0, 3, 1 << 16, &E) || hd_cfg_int(m, "filter_order", 64, 0, 1, 1 << 16, &H) ||
-        hd_cfg_int(m, "hyena_order", 2, 0, 2, 2, &order) || hd_cfg_int(m, "num_inner_mlps", 2, 0, 0, 6, &inner) ||
+        hd_cfg_int(m, "hyena_order", 2, 0, 2, 16, &order) || hd_cfg_int(m, "num_inner_mlps", 2, 0, 0, 6, &inner) ||
         hd_cfg_int(m, "vocab_size", 12, 0, 12, 1 << 20, &vocab) ||
         hd_cfg_int(m, "pad_vocab_size_multiple", 8, 0, 1, 1 << 16, &mult) ||
         hd_cfg_num_in(m, "layer_norm_epsilon", 1e-5, 0, 1, &eps) || hd_cfg_num(m, "modulation_shift", 0.05, &shift))
@@ -95,7 +98,8 @@ static int hyena_load(hd_model *m)
     hyena *h = calloc(1, sizeof *h);
     if (!h) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     m->impl = h;
-    h->D = (int)D, h->F = (int)F, h->E = (int)E, h->H = (int)H, h->n_inner = (int)inner;
+    h->D = (int)D, h->F = (int)F, h->E = (int)E, h->H = (int)H, h->n_inner = (int)inner, h->order = (int)order;
+    long C = (order + 1) * D, K = (order - 1) * D;   /* in_proj outputs; long-filter channels (§3.4.4) */
     h->Lmax = Lmax;
     h->eps = (float)eps;
     h->shift = (float)shift;
@@ -129,16 +133,16 @@ static int hyena_load(hd_model *m)
         hyena_block *b = &h->blk[i];
 #define P(field, kind, name, ...) \
         if (!(b->field = hd_model_f32(m, kind, HD_SHAPE(__VA_ARGS__), "layers.%d." name, i))) return -1
-        P(in_proj_w, 1, "mixer.in_proj.weight", 3 * D, D);
-        P(in_proj_b, 1, "mixer.in_proj.bias", 3 * D);
-        P(short_filter_w, 1, "mixer.short_filter.weight", 3 * D, 1, 3);
-        P(short_filter_b, 1, "mixer.short_filter.bias", 3 * D);
+        P(in_proj_w, 1, "mixer.in_proj.weight", C, D);
+        P(in_proj_b, 1, "mixer.in_proj.bias", C);
+        P(short_filter_w, 1, "mixer.short_filter.weight", C, 1, 3);
+        P(short_filter_b, 1, "mixer.short_filter.bias", C);
         P(out_proj_w, 1, "mixer.out_proj.weight", D, D);
         P(out_proj_b, 1, "mixer.out_proj.bias", D);
-        P(filter_bias, 1, "mixer.filter_fn.bias", D);
+        P(filter_bias, 1, "mixer.filter_fn.bias", K);
         P(z, 2, "mixer.filter_fn.pos_emb.z", 1, Lmax, E);
         P(t, 2, "mixer.filter_fn.pos_emb.t", 1, Lmax, 1);
-        P(deltas, 2, "mixer.filter_fn.modulation.deltas", 1, 1, D);
+        P(deltas, 2, "mixer.filter_fn.modulation.deltas", 1, 1, K);
         P(norm1_w, 1, "norm1.weight", D);
         P(norm1_b, 1, "norm1.bias", D);
         P(norm2_w, 1, "norm2.weight", D);
@@ -151,7 +155,7 @@ static int hyena_load(hd_model *m)
          * of which the checkpoint may keep any one name (docs/models.md §3.3.1) */
         int nlin = (int)inner + 2;
         for (int j = 0; j < nlin; j++) {
-            long in = j == 0 ? E : H, out = j == nlin - 1 ? D : H;
+            long in = j == 0 ? E : H, out = j == nlin - 1 ? K : H;
             if (!(b->mlp_w[j] = hd_model_f32(m, 1, HD_SHAPE(out, in), "layers.%d.mixer.filter_fn.implicit_filter.%d.weight", i, 2 * j)))
                 return -1;
             if (j < nlin - 1 &&
@@ -221,17 +225,18 @@ void hd_hyena_set_shift(hd_model *m, float shift)
 static int block_weights(hd_backend *be, const hyena *h, const hyena_block *b, hyena_block *w)
 {
     size_t D = (size_t)h->D, F = (size_t)h->F, E = (size_t)h->E, H = (size_t)h->H, Lm = (size_t)h->Lmax;
+    size_t C = ((size_t)h->order + 1) * D, K = ((size_t)h->order - 1) * D;
     int nlin = h->n_inner + 2;
     *w = *b;
 #define W(field, n) if (b->field && !(w->field = be->weights(be, b->field, (n)))) return -1
-    W(in_proj_w, 3 * D * D); W(in_proj_b, 3 * D);
-    W(short_filter_w, 3 * D * 3); W(short_filter_b, 3 * D);
+    W(in_proj_w, C * D); W(in_proj_b, C);
+    W(short_filter_w, C * 3); W(short_filter_b, C);
     W(out_proj_w, D * D); W(out_proj_b, D);
-    W(filter_bias, D); W(z, Lm * E); W(t, Lm); W(freq, H); W(deltas, D);
+    W(filter_bias, K); W(z, Lm * E); W(t, Lm); W(freq, H); W(deltas, K);
     W(norm1_w, D); W(norm1_b, D); W(norm2_w, D); W(norm2_b, D);
     W(fc1_w, F * D); W(fc1_b, F); W(fc2_w, D * F); W(fc2_b, D);
     for (int j = 0; j < nlin; j++) {
-        W(mlp_w[j], (j == nlin - 1 ? D : H) * (j == 0 ? E : H));
+        W(mlp_w[j], (j == nlin - 1 ? K : H) * (j == 0 ? E : H));
         W(mlp_b[j], H);
     }
 #undef W
@@ -265,9 +270,11 @@ static void filter_out(hd_backend *be, const hyena *h, const hyena_block *b, con
     be->linear_cm_out(be, a, n, H, H, b->mlp_w[h->n_inner + 1] + c0 * H, NULL, C, k + p0, ldk);
 }
 
-/* k [D, T] channel-major (row stride ldk) for positions 0..T−1 (§3.4.5):
- *   h = a·W_lastᵀ;  k[c, i] = h[i, c] · (exp(−t_i·|δ_c|) + shift) */
-static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b, size_t T, float *k, size_t ldk)
+/* Filter channels c0..c0+C−1 as k [C, T] channel-major (row stride ldk) for positions 0..T−1 (§3.4.5):
+ *   h = a·W_lastᵀ;  k[c, i] = h[i, c0 + c] · (exp(−t_i·|δ_{c0+c}|) + shift)
+ * (channel s·D + c is channel c of order step s's filter) */
+static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b, size_t c0, size_t C, size_t T,
+                           float *k, size_t ldk)
 {
     size_t H = (size_t)h->H, step = be->chunk * 4;
     float *a0 = be->alloc(be, step * H * sizeof(float), "filter MLP activations");
@@ -276,9 +283,9 @@ static int hyena_filter_cm(hd_backend *be, const hyena *h, const hyena_block *b,
     for (size_t p0 = 0; p0 < T; p0 += step) {
         size_t n = T - p0 < step ? T - p0 : step;
         filter_mlp(be, h, b, p0, n, a0, a1);
-        filter_out(be, h, b, a0, p0, n, 0, (size_t)h->D, k, ldk);
+        filter_out(be, h, b, a0, p0, n, c0, C, k, ldk);
     }
-    if (h->modulate) be->modulate_cm(be, k, (size_t)h->D, T, ldk, b->t, b->deltas, h->shift);
+    if (h->modulate) be->modulate_cm(be, k, C, T, ldk, b->t, b->deltas + c0, h->shift);
     be->free(be, a0);
     be->free(be, a1);
     return 0;
@@ -312,17 +319,17 @@ int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out
         hd_set_error(HD_EINPUT, "no filter for layer %d at length %zu", layer, L);
         return -1;
     }
-    size_t D = (size_t)h->D;
+    size_t K = ((size_t)h->order - 1) * (size_t)h->D;
     hyena_block wb;
     if (block_weights(be, h, &h->blk[layer], &wb)) return -1;
-    float *k = be->alloc(be, D * (L ? L : 1) * sizeof(float), "long filter");
-    float *kh = k ? hd_alloc(D * (L ? L : 1) * sizeof(float), "long filter (host copy)") : NULL;
+    float *k = be->alloc(be, K * (L ? L : 1) * sizeof(float), "long filter");
+    float *kh = k ? hd_alloc(K * (L ? L : 1) * sizeof(float), "long filter (host copy)") : NULL;
     if (!k || !kh) { be->free(be, k); free(kh); return -1; }   /* the allocators name the request's size */
-    int rc = hyena_filter_cm(be, h, &wb, L, k, L);
+    int rc = hyena_filter_cm(be, h, &wb, 0, K, L, k, L);
     if (!rc) {
-        be->download(be, kh, k, D * L * sizeof(float));
-        for (size_t c = 0; c < D; c++)
-            for (size_t i = 0; i < L; i++) out[i * D + c] = kh[c * L + i];
+        be->download(be, kh, k, K * L * sizeof(float));
+        for (size_t c = 0; c < K; c++)
+            for (size_t i = 0; i < L; i++) out[i * K + c] = kh[c * L + i];
     }
     be->free(be, k);
     free(kh);
@@ -334,12 +341,15 @@ int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out
 typedef struct {
     size_t L, Lc, D, F, cs;   /* Lc ≥ L: length of the long convolution (more for a decoder's prefill) */
     float *r;          /* [L, D] residual stream */
-    float *x0, *g;     /* [D, Lc] output gate; v⊙x1 then the long-convolution output */
-    float *k;          /* [D, Lc] long filter, when its spectra are not cached ([G, Lc]: one group, filter_group) */
+    float *x;          /* [(O−1)·D, Lc] the gates x_0 (output gate) .. x_{O−2}, channel-major */
+    float *g;          /* [D, Lc] v ⊙ x_{O−1}, then through the order steps (§3.4.4) */
+    float *k;          /* [D, Lc] one order step's long filter, when its spectra are not cached ([G, Lc]: one
+                        * group, filter_group) */
     float *fa;         /* [Lc, H] the filter MLP's activations (filter_group) */
+    int fa_layer;      /* 1 + the block whose activations fa holds, 0: none */
     float *hc;         /* [cs+2, D] normed chunk */
-    float *pc;         /* [3D, cs+2] in_proj output, channel-major */
-    float *x1c;        /* [D, cs] */
+    float *pc;         /* [(O+1)·D, cs+2] in_proj output, channel-major */
+    float *x1c;        /* [D, cs] the first order step's gate x_{O−1} */
     float *mc;         /* [cs, F] MLP hidden */
     float *oc;         /* [cs, max(D, rows)] chunk output */
     float *oh, *ohh;   /* [cs+2, rows] one-hot tokens of a chunk (block 0 without hyena_in_tab); ohh: host copy */
@@ -347,7 +357,7 @@ typedef struct {
 
 static void buf_free(hd_backend *be, hyena_buf *B)
 {
-    float **p[] = {&B->r, &B->x0, &B->g, &B->k, &B->fa, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc, &B->oh};
+    float **p[] = {&B->r, &B->x, &B->g, &B->k, &B->fa, &B->hc, &B->pc, &B->x1c, &B->mc, &B->oc, &B->oh};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
     hd_free(B->ohh);
     B->ohh = NULL;
@@ -360,24 +370,31 @@ static void one_hot(const int32_t *ids, size_t n, size_t V, float *x)
     for (size_t i = 0; i < n; i++) x[i * V + (size_t)ids[i]] = 1.0f;
 }
 
+/* The fused input steps (hyena_in, hyena_in_tab) split 3·D channels: order 2 only; other orders run the plain ops */
+static int fused_in(const hd_backend *be, const hyena *h, int tab)
+{
+    return h->order == 2 && (tab ? be->hyena_in_tab != NULL : be->hyena_in != NULL);
+}
+
 /* plain_in: the chunk buffers of the plain mixer input even where the backend has hyena_in (a decoder's prefill) */
 static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int plain_in, hyena_buf *B)
 {
     memset(B, 0, sizeof *B);
-    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, LcD;
+    size_t D = (size_t)h->D, F = (size_t)h->F, cs = L < be->chunk ? L : be->chunk, LD, LcX, O = (size_t)h->order;
     size_t wide = (size_t)(h->rows > h->D ? h->rows : h->D), V = (size_t)h->rows;
-    int plain = plain_in || !be->hyena_in || !be->hyena_in_tab;   /* some block's input through the plain ops */
+    /* some block's input through the plain ops */
+    int plain = plain_in || !fused_in(be, h, 0) || !fused_in(be, h, 1);
     B->L = L, B->Lc = Lc, B->D = D, B->F = F, B->cs = cs;
-    if (hd_mul(L, D * sizeof(float), &LD) || hd_mul(Lc, D * sizeof(float), &LcD)) {
+    if (hd_mul(L, D * sizeof(float), &LD) || hd_mul(Lc, (O - 1) * D * sizeof(float), &LcX)) {
         hd_set_error(HD_EMODEL, "out of memory: sequence too long");
         return -1;
     }
-    if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x0 = be->alloc(be, LcD, "the Hyena gate x0")) ||
-        !(B->g = be->alloc(be, LcD, "the long-convolution input")) ||
+    if (!(B->r = be->alloc(be, LD, "the residual stream")) || !(B->x = be->alloc(be, LcX, "the Hyena gates")) ||
+        !(B->g = be->alloc(be, LcX / (O - 1), "the long-convolution input")) ||
         !(B->hc = be->alloc(be, (cs + 2) * D * sizeof(float), "a chunk")) ||
-        (plain && !(B->pc = be->alloc(be, 3 * D * (cs + 2) * sizeof(float), "a chunk"))) ||
+        (plain && !(B->pc = be->alloc(be, (O + 1) * D * (cs + 2) * sizeof(float), "a chunk"))) ||
         (plain && !(B->x1c = be->alloc(be, D * cs * sizeof(float), "a chunk"))) ||
-        (!be->hyena_in_tab && (!(B->oh = be->alloc(be, (cs + 2) * V * sizeof(float), "a chunk")) ||
+        (!fused_in(be, h, 1) && (!(B->oh = be->alloc(be, (cs + 2) * V * sizeof(float), "a chunk")) ||
                                              !(B->ohh = hd_alloc((cs + 2) * V * sizeof(float), "a chunk")))) ||
         (!be->mlp_residual && !(B->mc = be->alloc(be, cs * F * sizeof(float), "a chunk"))) ||
         !(B->oc = be->alloc(be, cs * wide * sizeof(float), "a chunk"))) {
@@ -388,35 +405,41 @@ static int buf_alloc(hd_backend *be, const hyena *h, size_t L, size_t Lc, int pl
 }
 
 /* What a decoder's prefill keeps of one block for the steps; column j is the new position P + j of a
- * prompt of P tokens, for N new positions (docs/models.md §3.4.4; cost in hyena_decoder_new). */
+ * prompt of P tokens, for N new positions (docs/models.md §3.4.4; cost in hyena_decoder_new).  g, y and k hold
+ * one block of D rows per order step s = 0..O−2 (rows s·D..). */
 typedef struct {
-    float *pc;   /* [3D, 2 + N] in_proj outputs: positions P−2 and P−1 (the short filter's history), then the new ones */
-    float *g;    /* [D, N] long-convolution input v ⊙ x1 of the new positions */
-    float *y;    /* [D, N] long-convolution output: the prompt's share (from the prefill), completed step by step */
-    float *k;    /* [D, N] the long filter, taps 0..N−1 */
+    float *pc;   /* [(O+1)D, 2 + N] in_proj outputs: positions P−2 and P−1 (the short filter's history), then the
+                  * new ones */
+    float *g;    /* [(O−1)D, N] each order step's long-convolution input at the new positions */
+    float *y;    /* [(O−1)D, N] each step's long-convolution output: the prompt's share (from the prefill),
+                  * completed step by step */
+    float *k;    /* [(O−1)D, N] each step's long filter, taps 0..N−1 */
     const float *zero;   /* [N] zeros, host memory */
 } hyena_cache;
 
-/* Spectra of block b's filter for FFT size N, cached by the backend across calls when every block's
- * fit the cache budget (the filter depends only on the weights: docs/models.md §3.4.5, prefix property). */
-static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, const hyena_block *b, size_t N)
+/* Spectra of order step s's filter of block b for FFT size N, cached by the backend across calls when every
+ * block's fit the cache budget (the filter depends only on the weights: docs/models.md §3.4.5, prefix property). */
+static const hd_spectra *block_spectra(hd_model *m, hd_backend *be, int layer, size_t s, const hyena_block *b,
+                                       size_t N)
 {
     hyena *h = m->impl;
-    const hd_spectra *cached = hd_backend_cache_get(be, m->uid, layer, N);
+    size_t D = (size_t)h->D, steps = (size_t)h->order - 1;
+    int key = layer * (int)steps + (int)s;   /* one entry per (layer, order step) */
+    const hd_spectra *cached = hd_backend_cache_get(be, m->uid, key, N);
     if (cached) return cached;
-    size_t bytes = be->spectra_bytes(be, (size_t)h->D, N);
-    if (bytes * (size_t)m->n_layer > HD_SPECTRA_CACHE_BUDGET) return NULL;
+    size_t bytes = be->spectra_bytes(be, D, N);
+    if (bytes * (size_t)m->n_layer * steps > HD_SPECTRA_CACHE_BUDGET) return NULL;
     /* the spectra hold (N+1)/2 taps, enough for every L with fft_size(L) == N */
     size_t taps = (N + 1) / 2;
     if (taps > (size_t)h->Lmax) taps = (size_t)h->Lmax;
-    float *k = be->alloc(be, (size_t)h->D * taps * sizeof(float), "long filter");
+    float *k = be->alloc(be, D * taps * sizeof(float), "long filter");
     if (!k) { hd_clear_error(); return NULL; }
-    hd_spectra *s = NULL;
-    if (!hyena_filter_cm(be, h, b, taps, k, taps)) s = be->spectra_new(be, k, (size_t)h->D, taps, taps, N);
+    hd_spectra *sp = NULL;
+    if (!hyena_filter_cm(be, h, b, s * D, D, taps, k, taps)) sp = be->spectra_new(be, k, D, taps, taps, N);
     be->free(be, k);
-    if (!s) { hd_clear_error(); return NULL; }
-    hd_backend_cache_put(be, m->uid, layer, N, s, bytes);
-    return s;
+    if (!sp) { hd_clear_error(); return NULL; }
+    hd_backend_cache_put(be, m->uid, key, N, sp, bytes);
+    return sp;
 }
 
 /* Rows from m0 to the end of its chunk of cs positions (chunks from position 0, as the full forward's) or to L */
@@ -452,27 +475,59 @@ static size_t filter_group(const hd_backend *be, const hyena *h)
     return be->host_memory && G + (size_t)h->H < D ? G : D;
 }
 
-/* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), the long convolution runs over
- * B->Lc > L positions with g zero beyond L, which leaves at positions L.. the prompt's share of their
- * convolution outputs: the cache keeps it, with the short filter's history.  The mixer's output is added to
+/* Order step s's long convolution in place on B->g [D, Lc] (§3.4.4 step 5, §3.4.6): g ← k_s ∗ g + Dbias_s ⊙ g,
+ * with k_s the filter's channels s·D..(s+1)·D−1 */
+static int long_conv(hd_model *m, hd_backend *be, int layer, size_t s, const hyena_block *b, hyena_buf *B)
+{
+    hyena *h = m->impl;
+    size_t Lc = B->Lc, D = B->D, N = be->fft_size(be, Lc);
+    const float *dbias = b->filter_bias + s * D;
+    const hd_spectra *spec = block_spectra(m, be, layer, s, b, N);
+    size_t G = spec ? D : filter_group(be, h);
+    if (G < D) {   /* the filter group by group, each convolved as soon as it is made */
+        if ((!B->fa && !(B->fa = be->alloc(be, Lc * (size_t)h->H * sizeof(float), "the filter MLP's activations"))) ||
+            (!B->k && !(B->k = be->alloc(be, G * Lc * sizeof(float), "the long filter"))))
+            return -1;
+        if (B->fa_layer != layer + 1) {   /* the MLP's activations, made once for every order step of the block */
+            if (hyena_filter_hidden(be, h, b, Lc, B->fa)) return -1;
+            B->fa_layer = layer + 1;
+        }
+        for (size_t c0 = 0; c0 < D; c0 += G) {
+            size_t C = D - c0 < G ? D - c0 : G;
+            filter_rows(be, h, b, B->fa, Lc, s * D + c0, C, B->k, Lc);
+            if (be->fftconv(be, B->g + c0 * Lc, C, Lc, Lc, NULL, B->k, Lc, Lc, dbias + c0)) return -1;
+        }
+        return 0;
+    }
+    if (!spec) {
+        if (!B->k && !(B->k = be->alloc(be, D * Lc * sizeof(float), "the long filter"))) return -1;
+        if (hyena_filter_cm(be, h, b, s * D, D, Lc, B->k, Lc)) return -1;
+    }
+    return be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, dbias);
+}
+
+/* r += HyenaMixer(LN1(r)) (§3.4.4).  With a cache (a decoder's prefill), every long convolution runs over
+ * B->Lc > L positions with its input zero beyond L, which leaves at positions L.. the prompt's share of their
+ * convolution outputs: the cache keeps them, with the short filter's history.  The mixer's output is added to
  * the rows of r from p0 on only (p0 > 0: the others' outputs are not needed; see hyena_forward). */
 static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block *b, hyena_buf *B, hyena_cache *cache,
                        const int32_t *ids, size_t p0)
 {
     hyena *h = m->impl;
-    size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0, V = (size_t)h->rows;
+    size_t L = B->L, Lc = B->Lc, D = B->D, cs = B->cs, ld = 0, V = (size_t)h->rows, O = (size_t)h->order;
+    size_t C = (O + 1) * D, X = (O - 1) * D, N = Lc - L;   /* in_proj outputs; rows of x_0..x_{O−2} */
     const float *w = b->short_filter_w, *bs = b->short_filter_b, *tab = NULL;
     /* 1–3. LN1, in_proj (block 0: from the table of its outputs per token, ids given), short causal filter
-     * (2-position halo), split into x0 | x1 | v; g = v ⊙ x1 (fused on a backend with hyena_in / hyena_in_tab;
-     * hyena_in not for a decoder's prefill, whose cache keeps the in_proj output of the last two positions:
-     * with the table, those are their tokens' columns) */
+     * (2-position halo), split into x_0 | … | x_{O−1} | v; g = v ⊙ x_{O−1} (fused on a backend with hyena_in /
+     * hyena_in_tab at order 2; hyena_in not for a decoder's prefill, whose cache keeps the in_proj output of the
+     * last two positions: with the table, those are their tokens' columns) */
     int fused_tab = 0;
-    if (ids && !(tab = be->weights(be, h->tab0, 3 * D * V))) return -1;
-    if (tab && be->hyena_in_tab) {
+    if (ids && !(tab = be->weights(be, h->tab0, C * V))) return -1;
+    if (tab && fused_in(be, h, 1)) {
         fused_tab = 1;
-        if (be->hyena_in_tab(be, ids, L, tab, V, D, w, 3, bs, B->x0, B->g, Lc)) return -1;
-    } else if (!tab && be->hyena_in && !cache) {
-        if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, h->eps, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x0,
+        if (be->hyena_in_tab(be, ids, L, tab, V, D, w, 3, bs, B->x, B->g, Lc)) return -1;
+    } else if (!tab && fused_in(be, h, 0) && !cache) {
+        if (be->hyena_in(be, B->r, L, D, b->norm1_w, b->norm1_b, h->eps, b->in_proj_w, b->in_proj_b, w, 3, bs, B->x,
                          B->g, Lc))
             return -1;
     } else
@@ -483,54 +538,39 @@ static int hyena_mixer(hd_model *m, hd_backend *be, int layer, const hyena_block
                           * precision rounds the table as it rounds any weight) */
                 one_hot(ids + m0 - hs, ld, V, B->ohh);
                 be->upload(be, B->oh, B->ohh, ld * V * sizeof(float));
-                be->linear_cm_out(be, B->oh, ld, V, V, tab, NULL, 3 * D, B->pc, ld);
+                be->linear_cm_out(be, B->oh, ld, V, V, tab, NULL, C, B->pc, ld);
             } else {
                 be->layernorm(be, B->r + (m0 - hs) * D, ld, D, b->norm1_w, b->norm1_b, h->eps, B->hc);
-                be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, 3 * D, B->pc, ld);
+                be->linear_cm_out(be, B->hc, ld, D, D, b->in_proj_w, b->in_proj_b, C, B->pc, ld);
             }
-            be->causal_conv(be, B->pc, D, n, ld, hs, w, 3, bs, B->x0 + m0, Lc);                           /* x0 */
-            be->causal_conv(be, B->pc + D * ld, D, n, ld, hs, w + 3 * D, 3, bs + D, B->x1c, n);            /* x1 */
-            be->causal_conv(be, B->pc + 2 * D * ld, D, n, ld, hs, w + 6 * D, 3, bs + 2 * D, B->g + m0, Lc); /* v */
-            be->mul_cm(be, B->g + m0, Lc, B->x1c, n, B->g + m0, Lc, D, n);
+            be->causal_conv(be, B->pc, X, n, ld, hs, w, 3, bs, B->x + m0, Lc);                       /* x_0..x_{O−2} */
+            be->causal_conv(be, B->pc + X * ld, D, n, ld, hs, w + 3 * X, 3, bs + X, B->x1c, n);        /* x_{O−1} */
+            be->causal_conv(be, B->pc + (X + D) * ld, D, n, ld, hs, w + 3 * (X + D), 3, bs + X + D, B->g + m0, Lc);
+            be->mul_cm(be, B->g + m0, Lc, B->x1c, n, B->g + m0, Lc, D, n);                              /* v ⊙ x_{O−1} */
         }
     if (cache) {
-        size_t h2 = L < 2 ? L : 2, N = Lc - L;   /* the last chunk's pc ends with positions L−2, L−1 */
+        size_t h2 = L < 2 ? L : 2;   /* the last chunk's pc ends with positions L−2, L−1 */
         if (fused_tab)
             for (size_t k = 0; k < h2; k++)
-                be->copy_cm(be, tab + ids[L - h2 + k], V, cache->pc + 2 - h2 + k, 2 + N, 3 * D, 1);
+                be->copy_cm(be, tab + ids[L - h2 + k], V, cache->pc + 2 - h2 + k, 2 + N, C, 1);
         else
-            be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, 3 * D, h2);
+            be->copy_cm(be, B->pc + ld - h2, ld, cache->pc + 2 - h2, 2 + N, C, h2);
+    }
+    /* 4–5. the order steps s = 0..O−2: g ← k_s ∗ g + Dbias_s ⊙ g, each after the first gated by x_{O−1−s}
+     * (with a cache, g is 0 beyond L and what the step leaves there, the prompt's share, is kept) */
+    for (size_t s = 0; s + 1 < O; s++) {
+        if (s) be->mul_cm(be, B->g, Lc, B->x + (O - 1 - s) * D * Lc, Lc, B->g, Lc, D, L);
         for (size_t c = 0; N && c < D; c++) be->upload(be, B->g + c * Lc + L, cache->zero, N * sizeof(float));
+        if (long_conv(m, be, layer, s, b, B)) return -1;
+        if (N) be->copy_cm(be, B->g + L, Lc, cache->y + s * D * N, N, D, N);
     }
-    /* 4–5. y = k ∗ g + Dbias·g, channel by channel through the FFT */
-    size_t N = be->fft_size(be, Lc);
-    const hd_spectra *spec = block_spectra(m, be, layer, b, N);
-    size_t G = spec ? D : filter_group(be, h);
-    if (G < D) {   /* the filter group by group, each convolved as soon as it is made */
-        if ((!B->fa && !(B->fa = be->alloc(be, Lc * (size_t)h->H * sizeof(float), "the filter MLP's activations"))) ||
-            (!B->k && !(B->k = be->alloc(be, G * Lc * sizeof(float), "the long filter"))) ||
-            hyena_filter_hidden(be, h, b, Lc, B->fa))
-            return -1;
-        for (size_t c0 = 0; c0 < D; c0 += G) {
-            size_t C = D - c0 < G ? D - c0 : G;
-            filter_rows(be, h, b, B->fa, Lc, c0, C, B->k, Lc);
-            if (be->fftconv(be, B->g + c0 * Lc, C, Lc, Lc, NULL, B->k, Lc, Lc, b->filter_bias + c0)) return -1;
-        }
-    } else {
-        if (!spec) {
-            if (!B->k && !(B->k = be->alloc(be, D * Lc * sizeof(float), "the long filter"))) return -1;
-            if (hyena_filter_cm(be, h, b, Lc, B->k, Lc)) return -1;
-        }
-        if (be->fftconv(be, B->g, D, Lc, Lc, spec, B->k, Lc, Lc, b->filter_bias)) return -1;
-    }
-    if (cache && Lc > L) be->copy_cm(be, B->g + L, Lc, cache->y, Lc - L, D, Lc - L);
     /* 6. out = (y ⊙ x0)·W_outᵀ + b_out;  r += out (rows p0..) */
     if (be->hyena_out)
-        return be->hyena_out(be, B->g + p0, B->x0 + p0, Lc, L - p0, D, b->out_proj_w, b->out_proj_b, B->r + p0 * D);
-    be->mul_cm(be, B->g + p0, Lc, B->x0 + p0, Lc, B->x0 + p0, Lc, D, L - p0);
+        return be->hyena_out(be, B->g + p0, B->x + p0, Lc, L - p0, D, b->out_proj_w, b->out_proj_b, B->r + p0 * D);
+    be->mul_cm(be, B->g + p0, Lc, B->x + p0, Lc, B->x + p0, Lc, D, L - p0);
     for (size_t m0 = p0, n; m0 < L; m0 += n) {
         n = chunk_rows(m0, L, cs);
-        be->linear_cm_in(be, B->x0 + m0, n, D, Lc, b->out_proj_w, b->out_proj_b, D, B->oc, D);
+        be->linear_cm_in(be, B->x + m0, n, D, Lc, b->out_proj_w, b->out_proj_b, D, B->oc, D);
         be->add(be, B->r + m0 * D, B->oc, n * D);
     }
     return 0;
@@ -615,7 +655,8 @@ out:
  * of its convolution output in one FFT.  A step then runs every position-wise part (norms, projections,
  * short filter, MLP) on one position and adds the new positions' share by a direct sum over them:
  * O(D·(n + 1)) per block for the n-th new token, independent of the prompt length (docs/models.md §3.4.4).
- * State: the cache of each block, O(6·D·N) floats. */
+ * State: the cache of each block, O((4·O − 2)·D·N) floats (6·D·N at order 2); at order O one long-convolution
+ * state (g, y, k) per order step. */
 typedef struct {
     hd_decoder d;              /* first: the generic part */
     size_t P, N;               /* prompt tokens; new positions the caches hold (capacity − P) */
@@ -623,7 +664,7 @@ typedef struct {
     hyena_cache *c;            /* per block */
     const float *wte, *head, *ln_w, *ln_b, *tab0;
     float *zero;               /* [N] zeros, host memory */
-    float *r, *hc, *x0, *x1, *mc, *oc;   /* one position: [D], [D], [D], [D], [F], [max(D, rows)] */
+    float *r, *hc, *x, *mc, *oc;   /* one position: [D], [D], [O·D] (x_0..x_{O−1}), [F], [max(D, rows)] */
 } hyena_dec;
 
 static void hyena_dec_free(hd_decoder *dd)
@@ -634,7 +675,7 @@ static void hyena_dec_free(hd_decoder *dd)
         for (int i = 0; i < dd->m->n_layer; i++) {
             be->free(be, d->c[i].pc); be->free(be, d->c[i].g); be->free(be, d->c[i].y); be->free(be, d->c[i].k);
         }
-    float *p[] = {d->r, d->hc, d->x0, d->x1, d->mc, d->oc};
+    float *p[] = {d->r, d->hc, d->x, d->mc, d->oc};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) be->free(be, p[i]);
     hd_free(d->zero);
     free(d->c);
@@ -657,17 +698,18 @@ static int hyena_dec_caches(hyena_dec *d, size_t P, size_t N)
 {
     hd_model *m = d->d.m;
     hd_backend *be = d->d.be;
-    size_t D = (size_t)m->d_model, Nb = N ? N : 1;
+    hyena *h = m->impl;
+    size_t D = (size_t)m->d_model, Nb = N ? N : 1, O = (size_t)h->order, K = (O - 1) * D;
     d->P = P, d->N = N;
     if (!(d->c = calloc((size_t)m->n_layer, sizeof *d->c))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     if (!(d->zero = hd_calloc(Nb, sizeof(float), "the decoder's caches"))) return -1;
     for (int i = 0; i < m->n_layer; i++) {
         hyena_cache *c = &d->c[i];
         c->zero = d->zero;
-        if (!(c->pc = be->alloc(be, 3 * D * (2 + N) * sizeof(float), "the decoder's caches")) ||
-            !(c->g = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")) ||
-            !(c->y = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")) ||
-            !(c->k = be->alloc(be, D * Nb * sizeof(float), "the decoder's caches")))
+        if (!(c->pc = be->alloc(be, (O + 1) * D * (2 + N) * sizeof(float), "the decoder's caches")) ||
+            !(c->g = be->alloc(be, K * Nb * sizeof(float), "the decoder's caches")) ||
+            !(c->y = be->alloc(be, K * Nb * sizeof(float), "the decoder's caches")) ||
+            !(c->k = be->alloc(be, K * Nb * sizeof(float), "the decoder's caches")))
             return -1;
     }
     return 0;
@@ -680,14 +722,15 @@ static hd_decoder *hyena_dec_fork(hd_decoder *dd)
     hyena_dec *d = (hyena_dec *)dd, *e = (hyena_dec *)hyena_decoder_new(dd->m, dd->be, dd->max_len);
     if (!e) return NULL;
     hd_backend *be = dd->be;
-    size_t D = (size_t)dd->m->d_model, N = d->N, Nb = N ? N : 1;
+    const hyena *h = dd->m->impl;
+    size_t D = (size_t)dd->m->d_model, N = d->N, Nb = N ? N : 1, O = (size_t)h->order, K = (O - 1) * D;
     if (hyena_dec_caches(e, d->P, N)) { hyena_dec_free(&e->d); return NULL; }
     for (int i = 0; i < dd->m->n_layer; i++) {
         hyena_cache *a = &d->c[i], *b = &e->c[i];
-        be->copy_cm(be, a->pc, 2 + N, b->pc, 2 + N, 3 * D, 2 + N);
-        be->copy_cm(be, a->g, Nb, b->g, Nb, D, Nb);
-        be->copy_cm(be, a->y, Nb, b->y, Nb, D, Nb);
-        be->copy_cm(be, a->k, Nb, b->k, Nb, D, Nb);
+        be->copy_cm(be, a->pc, 2 + N, b->pc, 2 + N, (O + 1) * D, 2 + N);
+        be->copy_cm(be, a->g, Nb, b->g, Nb, K, Nb);
+        be->copy_cm(be, a->y, Nb, b->y, Nb, K, Nb);
+        be->copy_cm(be, a->k, Nb, b->k, Nb, K, Nb);
     }
     return &e->d;
 }
@@ -701,7 +744,7 @@ static int hyena_dec_prefill(hd_decoder *dd, const int32_t *ids, size_t P, float
     size_t D = (size_t)h->D, N = dd->max_len - P;
     if (hyena_dec_caches(d, P, N)) return -1;
     for (int i = 0; i < m->n_layer; i++)
-        if (N && hyena_filter_cm(be, h, &d->w[i], N, d->c[i].k, N)) return -1;
+        if (N && hyena_filter_cm(be, h, &d->w[i], 0, ((size_t)h->order - 1) * D, N, d->c[i].k, N)) return -1;
     hyena_buf B;
     if (buf_alloc(be, h, P, P + N, 1, &B)) return -1;
     int rc = -1;
@@ -722,7 +765,7 @@ static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
     hd_backend *be = dd->be;
     hyena *h = dd->m->impl;
     size_t D = (size_t)h->D, F = (size_t)h->F, N = d->N, t = dd->pos, j = t - d->P, ldp = 2 + N;
-    size_t hist = t < 2 ? t : 2;
+    size_t hist = t < 2 ? t : 2, O = (size_t)h->order, C = (O + 1) * D;
     be->embed(be, &id, 1, d->wte, D, d->r);
     for (int i = 0; i < dd->m->n_layer; i++) {
         const hyena_block *b = &d->w[i];
@@ -732,18 +775,22 @@ static int hyena_dec_step(hd_decoder *dd, int32_t id, float *logits)
          * copied as it is, as the forward's gather reads it (in any precision) */
         if (i == 0) {
             size_t V = (size_t)h->rows;
-            be->copy_cm(be, d->tab0 + id, V, c->pc + 2 + j, ldp, 3 * D, 1);
+            be->copy_cm(be, d->tab0 + id, V, c->pc + 2 + j, ldp, C, 1);
         } else {
             be->layernorm(be, d->r, 1, D, b->norm1_w, b->norm1_b, h->eps, d->hc);
-            be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, 3 * D, c->pc + 2 + j, ldp);
+            be->linear_cm_out(be, d->hc, 1, D, D, b->in_proj_w, b->in_proj_b, C, c->pc + 2 + j, ldp);
         }
-        be->causal_conv(be, x, D, 1, ldp, hist, w, 3, bs, d->x0, 1);
-        be->causal_conv(be, x + D * ldp, D, 1, ldp, hist, w + 3 * D, 3, bs + D, d->x1, 1);
-        be->causal_conv(be, x + 2 * D * ldp, D, 1, ldp, hist, w + 6 * D, 3, bs + 2 * D, c->g + j, N);
-        be->mul_cm(be, c->g + j, N, d->x1, 1, c->g + j, N, D, 1);
-        be->longconv_step(be, c->g, N, j, c->k, N, b->filter_bias, D, c->y + j, N);
-        be->mul_cm(be, c->y + j, N, d->x0, 1, d->x0, 1, D, 1);
-        be->linear_cm_in(be, d->x0, 1, D, 1, b->out_proj_w, b->out_proj_b, D, d->oc, D);
+        be->causal_conv(be, x, O * D, 1, ldp, hist, w, 3, bs, d->x, 1);                         /* x_0..x_{O−1} */
+        be->causal_conv(be, x + O * D * ldp, D, 1, ldp, hist, w + 3 * O * D, 3, bs + O * D, c->g + j, N);   /* v */
+        /* the order steps s = 0..O−2: g_s = (s ? y_{s−1} : v) ⊙ x_{O−1−s};  y_s = k_s ∗ g_s + Dbias_s ⊙ g_s, its
+         * prompt's share in y_s from the prefill */
+        for (size_t s = 0; s + 1 < O; s++) {
+            float *g = c->g + s * D * N, *y = c->y + s * D * N;
+            be->mul_cm(be, s ? y - D * N + j : g + j, N, d->x + (O - 1 - s) * D, 1, g + j, N, D, 1);
+            be->longconv_step(be, g, N, j, c->k + s * D * N, N, b->filter_bias + s * D, D, y + j, N);
+        }
+        be->mul_cm(be, c->y + (O - 2) * D * N + j, N, d->x, 1, d->x, 1, D, 1);
+        be->linear_cm_in(be, d->x, 1, D, 1, b->out_proj_w, b->out_proj_b, D, d->oc, D);
         be->add(be, d->r, d->oc, D);
         /* MLP (§3.4.3) */
         be->layernorm(be, d->r, 1, D, b->norm2_w, b->norm2_b, h->eps, d->hc);
@@ -772,12 +819,11 @@ static hd_decoder *hyena_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         if (block_weights(be, h, &h->blk[i], &d->w[i])) goto fail;
     if (!(d->wte = be->weights(be, h->wte, rows * D)) || !(d->head = be->weights(be, h->head, rows * D)) ||
         !(d->ln_w = be->weights(be, h->ln_f_w, D)) || !(d->ln_b = be->weights(be, h->ln_f_b, D)) ||
-        !(d->tab0 = be->weights(be, h->tab0, 3 * D * rows)))
+        !(d->tab0 = be->weights(be, h->tab0, ((size_t)h->order + 1) * D * rows)))
         goto fail;
     if (!(d->r = be->alloc(be, D * sizeof(float), "a decoding step")) ||
         !(d->hc = be->alloc(be, D * sizeof(float), "a decoding step")) ||
-        !(d->x0 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
-        !(d->x1 = be->alloc(be, D * sizeof(float), "a decoding step")) ||
+        !(d->x = be->alloc(be, (size_t)h->order * D * sizeof(float), "a decoding step")) ||
         !(d->mc = be->alloc(be, (size_t)h->F * sizeof(float), "a decoding step")) ||
         !(d->oc = be->alloc(be, wide * sizeof(float), "a decoding step")))
         goto fail;
@@ -793,16 +839,16 @@ static const hd_op hyena_needs[] = {
     HD_OP(mul_cm), HD_OP(add), HD_OP(gelu_tanh), HD_OP(sin_freq), HD_OP(modulate_cm), HD_OP(fft_size),
     HD_OP(spectra_new), HD_OP(spectra_free), HD_OP(spectra_bytes), HD_OP(fftconv), HD_OPS_END};
 
-/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and block in_proj (D → 3D; not in block 0,
+/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and block in_proj (D → (O+1)·D; not in block 0,
  * read from a table), out_proj (D → D), fc1 and fc2 (D ↔ F), the implicit-filter MLP (E → H, (H → H) × inner,
- * H → D) for each of the L positions of the filter (§3.4.5), and the head (D → rows) with logits. */
+ * H → (O−1)·D) for each of the L positions of the filter (§3.4.5), and the head (D → rows) with logits. */
 static double hyena_gemm_flops(const hd_model *m, size_t L, int logits)
 {
     const hyena *h = m->impl;
-    double D = h->D, F = h->F, E = h->E, H = h->H;
-    double block = 2 * D * 3 * D + 2 * D * D + 2 * (2 * D * F) + 2 * (E * H + h->n_inner * H * H + H * D);
+    double D = h->D, F = h->F, E = h->E, H = h->H, O = h->order;
+    double block = 2 * D * (O + 1) * D + 2 * D * D + 2 * (2 * D * F) + 2 * (E * H + h->n_inner * H * H + H * (O - 1) * D);
     /* block 0's in_proj is read from a table (hyena_tab0) */
-    return (double)L * (m->n_layer * block - 2 * D * 3 * D + (logits ? 2 * D * h->rows : 0));
+    return (double)L * (m->n_layer * block - 2 * D * (O + 1) * D + (logits ? 2 * D * h->rows : 0));
 }
 
 /* ... and those only the decoder calls */

@@ -516,3 +516,88 @@ Test(hyena, variant_config_reference)
     hd_backend_free(be);
     hd_model_close(m);
 }
+
+/* Spectra too large for the cache: every long convolution transforms its filter on the fly (block_spectra gives
+ * none) */
+static size_t huge_spectra(hd_backend *be, size_t C, size_t N)
+{
+    (void)be, (void)C, (void)N;
+    return HD_SPECTRA_CACHE_BUDGET;
+}
+
+/* Hyena order 3 (tests/data/hyenadna-order3, see its README; docs/models.md §3.4.4): in_proj to 4·D channels, two
+ * long filters per layer from one filter MLP, two long convolutions per mixer, against the float64 reference —
+ * the forward with the fused output step and with the plain ops (filters made on the fly), and the cached decoder
+ * from prompts of 1, L/2 and L − 1 tokens (one long-convolution state per order step) */
+Test(hyena, order3_reference)
+{
+    const char *dir = TESTDATA("hyenadna-order3");
+    hd_model *m = hd_model_open(dir);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->d_model, 20);
+    cr_assert_eq(m->n_logits, 16);
+    cr_assert(strstr(m->variant, "order 3"), "%s", m->variant);
+    size_t D = 20, V = 16;
+    hd_backend *be = hd_backend_cpu_new(2), *plain = hd_backend_cpu_new(1);
+    cr_assert(be && plain, "%s", hd_error());
+    plain->hyena_in = NULL, plain->hyena_in_tab = NULL, plain->hyena_out = NULL, plain->mlp_residual = NULL;
+    plain->spectra_bytes = huge_spectra;
+    char path[512];
+    snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+    hd_st *exp = hd_st_open(path);
+    snprintf(path, sizeof path, "%s/input.fa", dir);
+    hd_fasta *fa = hd_fasta_open(path);
+    cr_assert(exp && fa, "%s", hd_error());
+    hd_seqrec rec;
+    int nrec = 0, ndec = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len, n;
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_tokenize(rec.seq, rec.len, HD_SPECIAL_NONE, ids, rec.name), (long)L);
+        char key[128];
+        snprintf(key, sizeof key, "tokens.%s", rec.name);
+        float *tok = st_f32(exp, key, &n);
+        cr_assert_eq(n, L, "%s", key);
+        for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s token %zu", key, i);
+        free(tok);
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        float *eh = st_f32(exp, key, &n);
+        cr_assert_eq(n, L * D, "%s", key);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        float *el = st_f32(exp, key, &n);
+        cr_assert_eq(n, L * V, "%s", key);
+        float *hidden = malloc(L * D * sizeof(float)), *logits = malloc(L * V * sizeof(float));
+        for (int k = 0; k < 2; k++) {
+            hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+            cr_assert_eq(hd_model_forward(m, k ? plain : be, ids, L, &f), 0, "%s", hd_error());
+            double mx, rel = rel_frob(hidden, eh, L * D, &mx);
+            cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "%s hidden (%s): rel_F %.3g max_abs %.3g", rec.name,
+                      k ? "plain ops" : "fused", rel, mx);
+            rel = rel_frob(logits, el, L * V, &mx);
+            cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "%s logits (%s): rel_F %.3g max_abs %.3g", rec.name,
+                      k ? "plain ops" : "fused", rel, mx);
+        }
+        size_t prompts[] = {1, L / 2, L - 1};
+        for (size_t q = 0; L >= 2 && q < 3; q++) {
+            size_t P = prompts[q] ? prompts[q] : 1;
+            hd_decoder *d = hd_decoder_new(m, be, L);
+            cr_assert_not_null(d, "%s", hd_error());
+            cr_assert_eq(hd_decoder_prefill(d, ids, P, logits + (P - 1) * V), 0, "%s", hd_error());
+            for (size_t t = P; t < L; t++) cr_assert_eq(hd_decoder_step(d, ids[t], logits + t * V), 0, "%s", hd_error());
+            double mx, rel = rel_frob(logits + (P - 1) * V, el + (P - 1) * V, (L - P + 1) * V, &mx);
+            cr_assert(rel <= REL_BAR && mx <= ABS_BAR, "%s decoded from a prompt of %zu: rel_F %.3g max_abs %.3g",
+                      rec.name, P, rel, mx);
+            hd_decoder_free(d);
+            ndec++;
+        }
+        free(hidden); free(logits); free(eh); free(el); free(ids);
+        nrec++;
+    }
+    cr_assert_eq(nrec, 6);
+    cr_assert_eq(ndec, 15);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_backend_free(be);
+    hd_backend_free(plain);
+    hd_model_close(m);
+}

@@ -382,7 +382,8 @@ Test(model, absurd_configs)
         {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":1000000000,\"max_seq_len\":1026}", "n_layer"},
         {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":2}", "max_seq_len"},
         {"{\"model_type\":\"hyenadna\",\"d_model\":\"x\",\"n_layer\":2,\"max_seq_len\":1026}", "d_model"},
-        {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":2,\"max_seq_len\":1026,\"hyena_order\":3}", "hyena_order"},
+        {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":2,\"max_seq_len\":1026,\"hyena_order\":1}", "hyena_order"},
+        {"{\"model_type\":\"hyenadna\",\"d_model\":128,\"n_layer\":2,\"max_seq_len\":1026,\"hyena_order\":17}", "hyena_order"},
         {"not json", "invalid JSON"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
