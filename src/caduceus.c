@@ -2,20 +2,23 @@
  *
  * PH (rcps false):                          PS (rcps true, hidden and residual [L, 2D] in two halves):
  *   r = Emb[ids]                              r0 = Emb[ids], r1 = rev_c(Emb[comp(ids)])
- *   per block: r (+= h); h = M(RMS_w(r))      per block: r0 (+= h0), r1 (+= h1); swap(r0, r1);
- *                                               h0 = M(RMS_w(r0)); h1 = RC(M(RMS_w(RC(r1))))
- *   hidden = RMS_wf(r + h)                    hidden = [RMS_wf(r0 + h0), RMS_rev(wf)(r1 + h1)]
+ *   per block: r (+= h); h = M(Norm_w(r))     per block: r0 (+= h0), r1 (+= h1); swap(r0, r1);
+ *                                               h0 = M(Norm_w(r0)); h1 = RC(M(Norm_w(RC(r1))))
+ *   hidden = Norm_wf(r + h)                   hidden = [Norm_wf(r0 + h0), Norm_rev(wf)(r1 + h1)]
  *   logits = hidden·Embᵀ                      logits[v] = Emb[v]·hidden0 + rev(Emb[comp v])·hidden1
- * with M = BiMamba: M(u) = Mamba_fwd(u) + Lrev(Mamba_rev(Lrev(u))), in/out projections shared.
+ * with Norm = RMSNorm (rms_norm true) or LayerNorm with a bias (reversed with w for the rc half), and
+ * M = BiMamba (§4.5): M(u) = Mamba_fwd(u) ∘ Lrev(Mamba_rev(Lrev(u))), ∘ = + (strategy "add") or ⊙
+ * ("ew_multiply"), each Mamba with its in_proj/out_proj (one pair shared under bidirectional_weight_tie).
  * The rc half is computed in the original order, without reversing anything: RC = Lrev∘Crev, and
- *   RC(M(RMS_w(RC(s)))) = M'(RMS_rev(w)(s))  (Crev moved into the weights: in_proj with its input columns
- *   reversed, out_proj with its output rows reversed; Lrev swaps the directions: Mamba_rev's weights run
- *   forward and Mamba_fwd's backward), so both halves share every buffer and no flip is made.
+ *   RC(M(Norm_w(RC(s)))) = M'(Norm_rev(w)(s))  (Crev moved into the weights: in_proj with its input columns
+ *   reversed, out_proj with its output rows and bias reversed; Lrev swaps the directions: Mamba_rev's weights
+ *   run forward and Mamba_fwd's backward), so both halves share every buffer and no flip is made.
  *
- * Memory: besides r and h ([L, D] each, twice for PS) a block holds the
- * shared input projection xz [L, 2E] and the gated sum of both directions y [L, E], row-major; the
- * convolution, Δ and the scan run in chunks of positions (the reverse direction from the end, reading the
- * sequence backwards in place), carrying the [E, N] scan state from chunk to chunk. */
+ * Memory: besides r and h ([L, D] each, twice for PS) a block holds the input projection xz [L, 2E] (a
+ * second one for untied projections) and the scan output y [L, E] -- with tied projections and "add" the
+ * gated sum of both directions, otherwise one per direction -- row-major; the convolution, Δ and the scan
+ * run in chunks of positions (the reverse direction from the end, reading the sequence backwards in place),
+ * carrying the [E, N] scan state from chunk to chunk. */
 #include "caduceus.h"
 #include "backend.h"
 #include "model.h"
@@ -29,7 +32,16 @@
 
 #define CAD_CHUNK 2048
 
+/* A Mamba's input and output projections (§4.4 steps 1 and 9) */
 typedef struct {
+    const float *in_proj, *in_b;    /* [2E, D]; [2E] (ssm_cfg.bias, else NULL) */
+    const float *out_proj, *out_b;  /* [D, E]; [D] (ssm_cfg.bias, else NULL) */
+} cad_proj;
+
+typedef struct {
+    cad_proj proj;                  /* under bidirectional_weight_tie the reverse direction's aliases the forward's */
+    cad_proj proj_rc;               /* PS, owned: the rc half's, in_proj with its columns reversed, out_proj and
+                                     * out_b with their rows reversed (in_b is proj's, see the top of the file) */
     const float *conv_w, *conv_b;   /* owned: the taps transposed [K, E]; [E] (NULL without conv_bias) */
     const float *x_proj;            /* [R + 2N, E] */
     const float *dt_w, *dt_b;       /* [E, R], [E] */
@@ -38,25 +50,29 @@ typedef struct {
 } mamba_dir;
 
 typedef struct {
-    const float *norm_w;            /* [D] */
-    const float *in_proj;           /* [2E, D], shared by both directions */
-    const float *out_proj;          /* [D, E], shared */
+    const float *norm_w, *norm_b;   /* [D]; LayerNorm's bias [D] (rms_norm false, else NULL) */
+    const float *norm_w_rc, *norm_b_rc; /* PS, owned: rev(norm_w), rev(norm_b) (see the top of the file) */
     mamba_dir dir[2];
-    /* PS, owned: the rc half's rev(norm_w) [D], in_proj with its columns reversed [2E, D], out_proj with its
-     * rows reversed [D, E] (see the top of the file) */
-    const float *norm_w_rc, *in_proj_rc, *out_proj_rc;
+    /* merged (tied, "add") with ssm_cfg.bias, owned: 2·out_b and its rc half's 2·rev(out_b), the bias
+     * of both directions' out_proj applied once to the sum of their scan outputs (§4.5) */
+    const float *out_b2, *out_b2_rc;
 } cad_layer;
 
 typedef struct {
     int D, E, N, R, K, rows, rcps, bidir, swap;
+    int layernorm;                  /* rms_norm false: LayerNorm with a bias */
+    int ewmul;                      /* bidirectional_strategy "ew_multiply" */
+    int tied;                       /* bidirectional_weight_tie: the reverse Mamba shares in_proj/out_proj */
+    int merged;                     /* bidir && tied && !ewmul: one xz, one gated sum, one out_proj (§4.5) */
+    int bias;                       /* ssm_cfg.bias */
     float eps;
     int *comp;                      /* [rows] */
     const float *emb;               /* [rows, D] */
     const float *head;              /* [rows, D] (the embedding when tied) */
     float *emb_rc;                  /* PS: [rows, D]  rev(Emb[comp v]) */
     float *head_rc;                 /* PS: [rows, D]  rev(head[comp v]) (== emb_rc when tied) */
-    const float *norm_f;
-    float *norm_f_rev;              /* PS */
+    const float *norm_f, *norm_f_b; /* [D]; LayerNorm's bias or NULL */
+    const float *norm_f_rev, *norm_f_b_rev; /* PS, owned */
     cad_layer *layer;
     size_t chunk;
     hd_caduceus_tap_fn tap;
@@ -160,9 +176,94 @@ static int caduceus_vocab(hd_model *m, caduceus *c)
     return 0;
 }
 
+/* *out = an owned copy of v [n / stride rows of stride] with its rows reversed (stride 1: the values reversed);
+ * NULL for NULL */
+static int rev_copy(const float *v, long n, long stride, const float **out)
+{
+    *out = NULL;
+    if (!v) return 0;
+    float *r = malloc((size_t)n * sizeof(float));
+    if (!r) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    for (long k = 0; k < n / stride; k++) memcpy(r + k * stride, v + (n / stride - 1 - k) * stride, (size_t)stride * sizeof(float));
+    *out = r;
+    return 0;
+}
+
+/* layer i's in_proj/out_proj of direction dn (mamba_fwd, mamba_rev), with their biases under ssm_cfg.bias */
+static int load_proj(hd_model *m, const caduceus *c, int i, const char *mix, const char *dn, cad_proj *p)
+{
+    long D = c->D, E = c->E;
+    if (!(p->in_proj = hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "layers.%d.%s.%s.in_proj.weight", i, mix, dn)) ||
+        !(p->out_proj = hd_model_f32(m, 1, HD_SHAPE(D, E), "layers.%d.%s.%s.out_proj.weight", i, mix, dn)))
+        return -1;
+    if (c->bias && (!(p->in_b = hd_model_f32(m, 1, HD_SHAPE(2 * E), "layers.%d.%s.%s.in_proj.bias", i, mix, dn)) ||
+                    !(p->out_b = hd_model_f32(m, 1, HD_SHAPE(D), "layers.%d.%s.%s.out_proj.bias", i, mix, dn))))
+        return -1;
+    return 0;
+}
+
+/* PS: the rc half's projections, Crev folded in (see the top of the file): in_proj's columns reversed (its bias
+ * unchanged), out_proj's rows and bias reversed */
+static int fold_proj_rc(const caduceus *c, const cad_proj *p, cad_proj *rc)
+{
+    long D = c->D, E = c->E;
+    float *ip = malloc((size_t)(2 * E * D) * sizeof(float));
+    rc->in_proj = ip;
+    rc->in_b = p->in_b;
+    if (!ip) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+    for (long o = 0; o < 2 * E; o++)
+        for (long d = 0; d < D; d++) ip[o * D + d] = p->in_proj[o * D + (D - 1 - d)];
+    return rev_copy(p->out_proj, D * E, E, &rc->out_proj) || rev_copy(p->out_b, D, 1, &rc->out_b) ? -1 : 0;
+}
+
+/* Tied projections saved as copies of their own (mamba_rev.in_proj.weight ... stored without sharing): taken as
+ * the aliases they are when they equal mamba_fwd's; refused when they differ, as the config ties them */
+static int tied_aliases(hd_model *m, const caduceus *c, int i, const char *mix, const cad_proj *fw)
+{
+    static const char *const part[4] = {"in_proj.weight", "out_proj.weight", "in_proj.bias", "out_proj.bias"};
+    const float *const mine[4] = {fw->in_proj, fw->out_proj, fw->in_b, fw->out_b};
+    const size_t ne[4] = {(size_t)2 * c->E * c->D, (size_t)c->D * c->E, (size_t)2 * c->E, (size_t)c->D};
+    char nm[256];
+    for (int p = 0; p < 4; p++) {
+        snprintf(nm, sizeof nm, "layers.%d.%s.mamba_rev.%s", i, mix, part[p]);
+        const hd_tensor_info *t = hd_model_tensor(m, nm);
+        if (!t || !mine[p]) continue;   /* a bias without ssm_cfg.bias is left as an unknown tensor */
+        long E2 = 2L * c->E, D = c->D, E = c->E;
+        const float *rv = p == 0 ? hd_model_f32(m, 1, HD_SHAPE(E2, D), "%s", nm)
+                        : p == 1 ? hd_model_f32(m, 1, HD_SHAPE(D, E), "%s", nm)
+                        : hd_model_f32(m, 1, HD_SHAPE(p == 2 ? E2 : D), "%s", nm);
+        if (!rv) return -1;
+        if (!memcmp(rv, mine[p], ne[p] * sizeof(float))) {
+            hd_model_mark(m, nm, 3);   /* an alias, not a parameter of its own */
+            continue;
+        }
+        hd_set_error(HD_EMODEL, "%s: tensor '%s' is stored and differs from mamba_fwd's, but the config ties the "
+                     "BiMamba projections (bidirectional_weight_tie true; an untied model says false)", m->weights_path,
+                     hd_model_display(m, nm));
+        return -1;
+    }
+    return 0;
+}
+
+/* ssm_cfg.expand: E = int(expand·D) as the reference's Mamba computes it (a fractional expand such as 1.5 is
+ * taken, §4.1); 0 with *E set, or -1 with an error naming the key */
+static int read_expand(hd_model *m, const char *cfg, json_t *v, long D, long *E)
+{
+    if (!v || json_is_null(v)) return 0;
+    double x = json_is_number(v) ? json_number_value(v) : -1, e = floor(x * (double)D);
+    if (!(x > 0) || !(e >= 1) || e > 1 << 24) {
+        hd_set_error(HD_EMODEL, "%s: ssm_cfg.expand must be a positive number with int(expand·d_model) in [1, %d]",
+                     cfg, 1 << 24);
+        return -1;
+    }
+    *E = (long)e;
+    return 0;
+}
+
 static int caduceus_load(hd_model *m)
 {
-    long D, NL, vocab, mult, N = 16, K = 4, expand = 2, R;
+    long D, NL, vocab, mult, N = 16, K = 4, E, R;
+    int bias = 0;
     double eps;
     if (hd_cfg_int(m, "d_model", 0, 1, 1, 65536, &D) || hd_cfg_int(m, "n_layer", 0, 1, 1, 4096, &NL) ||
         hd_cfg_int(m, "vocab_size", 16, 0, 1, 4096, &vocab) ||
@@ -170,6 +271,7 @@ static int caduceus_load(hd_model *m)
         return -1;
     const char *cfg = m->config_path ? m->config_path : m->weights_path;
     R = (D + 15) / 16;
+    E = 2 * D;
     json_t *ssm = hd_cfg_get(m, "ssm_cfg");
     if (ssm && !json_is_null(ssm) && !json_is_object(ssm)) {
         hd_set_error(HD_EMODEL, "%s: config key 'ssm_cfg' is not an object", cfg);
@@ -187,7 +289,7 @@ static int caduceus_load(hd_model *m)
         }
         SSM_INT("d_state", N, 1, 1024);
         SSM_INT("d_conv", K, 1, 64);
-        SSM_INT("expand", expand, 1, 64);
+        if (read_expand(m, cfg, json_object_get(ssm, "expand"), D, &E)) return -1;
         v = json_object_get(ssm, "dt_rank");
         if (v && !json_is_null(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "auto"))) {
             SSM_INT("dt_rank", R, 1, 65536);
@@ -198,31 +300,29 @@ static int caduceus_load(hd_model *m)
             hd_set_error(HD_EMODEL, "%s: ssm_cfg.bias is not a boolean (true or false)", cfg);
             return -1;
         }
-        if (json_is_true(v)) {
-            hd_set_error(HD_EMODEL, "%s: ssm_cfg.bias = true (biased in/out projections) is not supported", cfg);
-            return -1;
-        }
-    }
-    if (!hd_cfg_bool(m, "rms_norm", 1)) {
-        hd_set_error(HD_EMODEL, "%s: rms_norm = false (LayerNorm Caduceus) is not supported", cfg);
-        return -1;
+        bias = json_is_true(v);
     }
     const char *strat = hd_cfg_str(m, "bidirectional_strategy");
-    if (strat && strcmp(strat, "add")) {
-        hd_set_error(HD_EMODEL, "%s: bidirectional_strategy '%s' is not supported (only 'add')", cfg, strat);
+    if (strat && strcmp(strat, "add") && strcmp(strat, "ew_multiply")) {
+        hd_set_error(HD_EMODEL, "%s: bidirectional_strategy '%s' is not one of 'add', 'ew_multiply'", cfg, strat);
         return -1;
     }
     caduceus *c = calloc(1, sizeof *c);
     if (!c) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     m->impl = c;
-    c->D = (int)D, c->N = (int)N, c->K = (int)K, c->E = (int)(expand * D), c->R = (int)R;
+    c->D = (int)D, c->N = (int)N, c->K = (int)K, c->E = (int)E, c->R = (int)R;
     c->rows = (int)((vocab + mult - 1) / mult * mult);
     c->rcps = hd_cfg_bool(m, "rcps", 0);
     c->bidir = hd_cfg_bool(m, "bidirectional", 1);
     c->swap = c->rcps && hd_cfg_bool(m, "fused_add_norm", 1);
+    c->layernorm = !hd_cfg_bool(m, "rms_norm", 1);
+    c->ewmul = c->bidir && strat && !strcmp(strat, "ew_multiply");
+    c->tied = hd_cfg_bool(m, "bidirectional_weight_tie", 1);
+    c->merged = c->bidir && c->tied && !c->ewmul;
+    c->bias = bias;
     c->eps = (float)eps;
     c->chunk = CAD_CHUNK;
-    long E = c->E, rows = c->rows;
+    long rows = c->rows;
 
     m->d_model = (int)D;
     m->n_layer = (int)NL;
@@ -272,18 +372,20 @@ static int caduceus_load(hd_model *m)
     /* PS without fused_add_norm wraps its norms in RCPSAddNormWrapper: stored as norm_f.submodule.weight and
      * layers.K.norm.submodule.weight (§4.1) */
     const char *nsub = c->rcps && !hd_model_tensor(m, "norm_f.weight") && hd_model_tensor(m, "norm_f.submodule.weight") ? ".submodule" : "";
-    if (!(c->norm_f = hd_model_f32(m, 1, HD_SHAPE(D), "norm_f%s.weight", nsub))) return -1;
+    if (!(c->norm_f = hd_model_f32(m, 1, HD_SHAPE(D), "norm_f%s.weight", nsub)) ||
+        (c->layernorm && !(c->norm_f_b = hd_model_f32(m, 1, HD_SHAPE(D), "norm_f%s.bias", nsub))))
+        return -1;
     if (c->rcps) {
         c->emb_rc = malloc((size_t)rows * D * sizeof(float));
         c->head_rc = c->head == c->emb ? c->emb_rc : malloc((size_t)rows * D * sizeof(float));
-        c->norm_f_rev = malloc((size_t)D * sizeof(float));
-        if (!c->emb_rc || !c->head_rc || !c->norm_f_rev) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+        if (!c->emb_rc || !c->head_rc) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
         for (long v = 0; v < rows; v++)
             for (long d = 0; d < D; d++) {
                 c->emb_rc[v * D + d] = c->emb[(size_t)c->comp[v] * D + (D - 1 - d)];
                 if (c->head_rc != c->emb_rc) c->head_rc[v * D + d] = c->head[(size_t)c->comp[v] * D + (D - 1 - d)];
             }
-        for (long d = 0; d < D; d++) c->norm_f_rev[d] = c->norm_f[D - 1 - d];
+        if (rev_copy(c->norm_f, D, 1, &c->norm_f_rev) || rev_copy(c->norm_f_b, D, 1, &c->norm_f_b_rev))
+            return -1;
     }
 
     if (!(c->layer = calloc((size_t)NL, sizeof *c->layer))) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
@@ -292,22 +394,24 @@ static int caduceus_load(hd_model *m)
     for (int i = 0; i < NL; i++) {
         cad_layer *ly = &c->layer[i];
         if (!(ly->norm_w = hd_model_f32(m, 1, HD_SHAPE(D), "layers.%d.norm%s.weight", i, nsub)) ||
-            !(ly->in_proj = hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "layers.%d.%s.mamba_fwd.in_proj.weight", i, mix)) ||
-            !(ly->out_proj = hd_model_f32(m, 1, HD_SHAPE(D, E), "layers.%d.%s.mamba_fwd.out_proj.weight", i, mix)))
+            (c->layernorm && !(ly->norm_b = hd_model_f32(m, 1, HD_SHAPE(D), "layers.%d.norm%s.bias", i, nsub))))
             return -1;
-        if (c->rcps) {   /* the rc half's weights: Crev folded in */
-            float *nw = malloc((size_t)D * sizeof(float)), *ip = malloc((size_t)(2 * E * D) * sizeof(float));
-            float *op = malloc((size_t)(D * E) * sizeof(float));
-            ly->norm_w_rc = nw, ly->in_proj_rc = ip, ly->out_proj_rc = op;
-            if (!nw || !ip || !op) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
-            for (long d = 0; d < D; d++) nw[d] = ly->norm_w[D - 1 - d];
-            for (long o = 0; o < 2 * E; o++)
-                for (long d = 0; d < D; d++) ip[o * D + d] = ly->in_proj[o * D + (D - 1 - d)];
-            for (long d = 0; d < D; d++) memcpy(op + d * E, ly->out_proj + (D - 1 - d) * E, (size_t)E * sizeof(float));
-        }
+        if (c->rcps && (rev_copy(ly->norm_w, D, 1, &ly->norm_w_rc) || rev_copy(ly->norm_b, D, 1, &ly->norm_b_rc)))
+            return -1;
         for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
             mamba_dir *md = &ly->dir[d];
             const char *dn = d ? "mamba_rev" : "mamba_fwd";
+            if (d && c->tied) {   /* bidirectional_weight_tie: Mamba_rev's projections are Mamba_fwd's */
+                md->proj = ly->dir[0].proj, md->proj_rc = ly->dir[0].proj_rc;
+                if (tied_aliases(m, c, i, mix, &md->proj)) return -1;
+                if (!tied_noted) {
+                    hd_model_note(m, "layers.{0..%ld}.%s.mamba_rev.in_proj / out_proj: absent, tied to mamba_fwd "
+                                  "(bidirectional_weight_tie)", NL - 1, mix);
+                    tied_noted = 1;
+                }
+            } else if (load_proj(m, c, i, mix, dn, &md->proj) || (c->rcps && fold_proj_rc(c, &md->proj, &md->proj_rc))) {
+                return -1;
+            }
             const float *A_log;
 #define T(field, ...) if (!(md->field = hd_model_f32(m, 1, HD_SHAPE(__VA_ARGS__), "layers.%d.%s.%s.%s", i, mix, dn, name))) return -1
             const char *name;
@@ -330,31 +434,11 @@ static int caduceus_load(hd_model *m)
             for (long e = 0; e < E; e++)
                 for (long j = 0; j < K; j++) wt[j * E + e] = cw[e * K + j];
         }
-        if (c->bidir) {
-            char nm[256];
-            for (int p = 0; p < 2; p++) {
-                snprintf(nm, sizeof nm, "layers.%d.%s.mamba_rev.%s.weight", i, mix, p ? "out_proj" : "in_proj");
-                if (hd_model_tensor(m, nm)) {
-                    /* the tied alias saved as a copy of its own: accepted when it equals mamba_fwd's */
-                    const float *fw = p ? ly->out_proj : ly->in_proj, *rv;
-                    size_t ne = (size_t)(p ? D * E : 2 * E * D);
-                    if (!(rv = p ? hd_model_f32(m, 1, HD_SHAPE(D, E), "%s", nm) : hd_model_f32(m, 1, HD_SHAPE(2 * E, D), "%s", nm)))
-                        return -1;
-                    if (!memcmp(rv, fw, ne * sizeof(float))) {
-                        hd_model_mark(m, nm, 3);   /* an alias, not a parameter of its own */
-                        continue;
-                    }
-                    hd_set_error(HD_EMODEL, "%s: tensor '%s' is stored: untied BiMamba projections "
-                                 "that differ from mamba_fwd's (bidirectional_weight_tie false) are not supported", m->weights_path,
-                                 hd_model_display(m, nm));
-                    return -1;
-                }
-            }
-            if (!tied_noted) {
-                hd_model_note(m, "layers.{0..%ld}.%s.mamba_rev.in_proj.weight / out_proj.weight: absent, tied to "
-                              "mamba_fwd (bidirectional_weight_tie)", NL - 1, mix);
-                tied_noted = 1;
-            }
+        if (c->merged && c->bias) {   /* both directions' out_proj bias, applied once to the summed outputs */
+            float *b2 = malloc((size_t)D * sizeof(float));
+            if (!(ly->out_b2 = b2)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
+            for (long d = 0; d < D; d++) b2[d] = 2 * ly->dir[0].proj.out_b[d];
+            if (c->rcps && rev_copy(b2, D, 1, &ly->out_b2_rc)) return -1;
         }
     }
     return caduceus_vocab(m, c);
@@ -370,15 +454,21 @@ static void caduceus_free(hd_model *m)
             for (int d = 0; d < 2; d++) {
                 free((float *)ly->dir[d].A);
                 free((float *)ly->dir[d].conv_w);
+                if (d && c->tied) continue;   /* aliases of dir[0]'s */
+                free((float *)ly->dir[d].proj_rc.in_proj);
+                free((float *)ly->dir[d].proj_rc.out_proj);
+                free((float *)ly->dir[d].proj_rc.out_b);
             }
             free((float *)ly->norm_w_rc);
-            free((float *)ly->in_proj_rc);
-            free((float *)ly->out_proj_rc);
+            free((float *)ly->norm_b_rc);
+            free((float *)ly->out_b2);
+            free((float *)ly->out_b2_rc);
         }
     free(c->layer);
     if (c->head_rc != c->emb_rc) free(c->head_rc);
     free(c->emb_rc);
-    free(c->norm_f_rev);
+    free((float *)c->norm_f_rev);
+    free((float *)c->norm_f_b_rev);
     free(c->comp);
     free(c);
     m->impl = NULL;
@@ -452,8 +542,10 @@ void hd_caduceus_set_chunk(hd_model *m, size_t positions)
 typedef struct {
     size_t L, cs;
     float *r[2], *h[2];  /* [L, D]: residual and hidden halves (PH uses [0] only) */
-    float *xz;           /* [L, 2E] in_proj output: x columns 0..E−1, z columns E..2E−1 */
-    float *y;            /* [L, E] sum of both directions' scan outputs, then gated */
+    float *xz[2];        /* [L, 2E] in_proj output: x columns 0..E−1, z columns E..2E−1; [1]: the backward
+                          * pass's, untied projections only */
+    float *y[2];         /* [L, E] the scan output, gated: merged, the sum of both directions (y[0] only);
+                          * else [0] the forward pass's, [1] the backward pass's */
     float *nc;           /* [cs, D] a normed chunk */
     float *s;            /* [cs, E] silu(conv(x)) */
     float *dt;           /* [cs, E] dt_proj output (bias added in the scan) */
@@ -465,7 +557,7 @@ typedef struct {
 
 static void cbuf_free(hd_backend *be, cad_buf *B)
 {
-    float **p[] = {&B->r[0], &B->r[1], &B->h[0], &B->h[1], &B->xz, &B->y, &B->nc,
+    float **p[] = {&B->r[0], &B->r[1], &B->h[0], &B->h[1], &B->xz[0], &B->xz[1], &B->y[0], &B->y[1], &B->nc,
                    &B->s, &B->dt, &B->xdbl, &B->state, &B->oc, &B->oc2};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) { be->free(be, *p[i]); *p[i] = NULL; }
     hd_free(B->host);
@@ -487,8 +579,10 @@ static int cbuf_alloc(hd_backend *be, const caduceus *c, size_t L, int want_host
     for (int i = 0; i < halves; i++)
         if (!(B->r[i] = be->alloc(be, LD, "the residual stream")) || !(B->h[i] = be->alloc(be, LD, "the hidden states")))
             goto fail;
-    if (!(B->xz = be->alloc(be, 2 * LE, "the BiMamba input projection")) ||
-        !(B->y = be->alloc(be, LE, "the BiMamba scan output")) ||
+    if (!(B->xz[0] = be->alloc(be, 2 * LE, "the BiMamba input projection")) ||
+        (c->bidir && !c->tied && !(B->xz[1] = be->alloc(be, 2 * LE, "the reverse Mamba's input projection"))) ||
+        !(B->y[0] = be->alloc(be, LE, "the BiMamba scan output")) ||
+        (c->bidir && !c->merged && !(B->y[1] = be->alloc(be, LE, "the reverse Mamba's scan output"))) ||
         !(B->nc = be->alloc(be, cs * D * sizeof(float), "a chunk")) ||
         !(B->s = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
         !(B->dt = be->alloc(be, E * cs * sizeof(float), "a chunk")) ||
@@ -511,9 +605,16 @@ static int layer_weights(hd_backend *be, const caduceus *c, const cad_layer *ly,
     size_t D = (size_t)c->D, E = (size_t)c->E, N = (size_t)c->N, R = (size_t)c->R, K = (size_t)c->K;
     *w = *ly;
 #define W(field, n) if (ly->field && !(w->field = be->weights(be, ly->field, (n)))) return -1
-    W(norm_w, D); W(in_proj, 2 * E * D); W(out_proj, D * E);
-    W(norm_w_rc, D); W(in_proj_rc, 2 * E * D); W(out_proj_rc, D * E);
+    W(norm_w, D); W(norm_b, D); W(norm_w_rc, D); W(norm_b_rc, D); W(out_b2, D); W(out_b2_rc, D);
     for (int d = 0; d < (c->bidir ? 2 : 1); d++) {
+        if (d && c->tied) {
+            w->dir[1].proj = w->dir[0].proj, w->dir[1].proj_rc = w->dir[0].proj_rc;
+        } else {
+            W(dir[d].proj.in_proj, 2 * E * D); W(dir[d].proj.in_b, 2 * E);
+            W(dir[d].proj.out_proj, D * E); W(dir[d].proj.out_b, D);
+            W(dir[d].proj_rc.in_proj, 2 * E * D); W(dir[d].proj_rc.in_b, 2 * E);
+            W(dir[d].proj_rc.out_proj, D * E); W(dir[d].proj_rc.out_b, D);
+        }
         W(dir[d].conv_w, E * K); W(dir[d].conv_b, E); W(dir[d].x_proj, (R + 2 * N) * E);
         W(dir[d].dt_w, E * R); W(dir[d].dt_b, E); W(dir[d].Dskip, E); W(dir[d].A, E * N);
     }
@@ -521,59 +622,85 @@ static int layer_weights(hd_backend *be, const caduceus *c, const cad_layer *ly,
     return 0;
 }
 
-/* One pass of a Mamba mixer's direction over positions t0 … t0 + n − 1 (§4.4 steps 2–7), row-major
- * throughout: a backward pass (back = 1) reads the sequence backwards without copying it (its convolution
- * reaches into later positions, its scan runs from the chunk's end, its state comes from the chunk after).
- * The second pass of a bidirectional mixer (second = 1) adds its output to the first one's and applies the
- * gate silu(z) to the sum (z being shared: the reverse direction's z is Lrev(z)); a unidirectional mixer
- * gates its only pass. */
-static void mamba_chunk(const caduceus *c, hd_backend *be, const mamba_dir *md, int back, int second, size_t t0,
-                        size_t n, cad_buf *B)
+/* Norm_{w,b}(x) over D for n rows: RMSNorm (§4.6), or LayerNorm with its bias (rms_norm false) */
+static void block_norm(const caduceus *c, hd_backend *be, const float *x, size_t n, const float *w, const float *b,
+                       float *y)
+{
+    if (c->layernorm) be->layernorm(be, x, n, (size_t)c->D, w, b, c->eps, y);
+    else be->rmsnorm(be, x, n, (size_t)c->D, w, c->eps, y);
+}
+
+/* One pass of a Mamba mixer's direction over positions t0 … t0 + n − 1 (§4.4 steps 2–8), row-major
+ * throughout, reading x and z from its input projection xz [L, 2E] and writing y [L, E]: a backward pass
+ * (back = 1) reads the sequence backwards without copying it (its convolution reaches into later positions,
+ * its scan runs from the chunk's end, its state comes from the chunk after).  gate: y ← y·silu(z);
+ * accumulate: the output is added to y (the merged second pass, which then gates the sum, §4.5). */
+static void mamba_chunk(const caduceus *c, hd_backend *be, const mamba_dir *md, const float *xz, int back,
+                        int gate, int accumulate, size_t t0, size_t n, cad_buf *B, float *y)
 {
     size_t L = B->L, E = (size_t)c->E, N = (size_t)c->N, K = (size_t)c->K, R = (size_t)c->R, W = R + 2 * N;
     /* positions of history the convolution may read: before the chunk (forward), after it (backward) */
     size_t room = back ? L - t0 - n : t0, hist = room < K - 1 ? room : K - 1;
-    const float *x = B->xz + t0 * 2 * E, *z = second || !c->bidir ? B->xz + t0 * 2 * E + E : NULL;
+    const float *x = xz + t0 * 2 * E, *z = gate ? xz + t0 * 2 * E + E : NULL;
     be->conv_silu_rows(be, x, 2 * E, n, E, hist, md->conv_w, K, md->conv_b, back, B->s, E);
     be->linear(be, B->s, n, E, E, md->x_proj, NULL, W, B->xdbl, W);
     be->linear(be, B->xdbl, n, R, W, md->dt_w, NULL, E, B->dt, E);
     int first = back ? t0 + n == L : t0 == 0;
-    int flags = (first ? HD_SCAN_FRESH : 0) | (back ? HD_SCAN_BACKWARD : 0) | (second ? HD_SCAN_ACCUMULATE : 0);
+    int flags = (first ? HD_SCAN_FRESH : 0) | (back ? HD_SCAN_BACKWARD : 0) | (accumulate ? HD_SCAN_ACCUMULATE : 0);
     be->selective_scan(be, E, N, n, B->s, E, B->dt, E, md->dt_b, md->A, B->xdbl + R, B->xdbl + R + N, W, md->Dskip, z,
-                       2 * E, B->state, B->y + t0 * E, E, flags);
+                       2 * E, B->state, y + t0 * E, E, flags);
 }
 
-/* out [L, D] = BiMamba_ℓ(RMSNorm_w(in)), in and out row-major [L, D]; out may be in.  ly: backend weights.
- * rc: PS's rc half, out = RC(BiMamba_ℓ(RMSNorm_w(RC(in)))) in the original order (see the top of the file). */
+/* out [L, D] = BiMamba_ℓ(Norm_ℓ(in)), in and out row-major [L, D]; out may be in.  ly: backend weights.
+ * rc: PS's rc half, out = RC(BiMamba_ℓ(Norm_ℓ(RC(in)))) in the original order (see the top of the file).
+ *   BiMamba(u) = out_f(y_f) ∘ out_b(y_b),  y_f = Mamba_f(in_f(u)) forward,  y_b = Mamba_b(in_b(u)) backward,
+ * ∘ being + ("add") or ⊙ ("ew_multiply") of the two out_proj outputs, each with its bias (§4.5).  Merged
+ * (tied projections, "add"): in_f = in_b, so one xz serves both passes and z is shared, and out_f = out_b, so
+ *   out_f(y_f) + out_f(y_b) = W_out·(y_f + y_b) + 2·b_out,
+ * with the gate applied once to the sum (silu(z) is common to both). */
 static void bimamba(const caduceus *c, hd_backend *be, const cad_layer *ly, int rc, const float *in, float *out,
                     cad_buf *B)
 {
     size_t L = B->L, cs = B->cs, D = (size_t)c->D, E = (size_t)c->E;
-    const float *norm_w = rc ? ly->norm_w_rc : ly->norm_w, *in_proj = rc ? ly->in_proj_rc : ly->in_proj;
-    const float *out_proj = rc ? ly->out_proj_rc : ly->out_proj;
-    /* 1. shared input projection of both directions (§4.5) */
-    for (size_t m0 = 0; m0 < L; m0 += cs) {
-        size_t n = L - m0 < cs ? L - m0 : cs;
-        be->rmsnorm(be, in + m0 * D, n, D, norm_w, c->eps, B->nc);
-        be->linear(be, B->nc, n, D, D, in_proj, NULL, 2 * E, B->xz + m0 * 2 * E, 2 * E);
-    }
-    /* 2–8: the forward pass chunk by chunk from the start, the backward one from the end.  Forward runs
-     * Mamba_fwd (the rc half: Mamba_rev), backward Mamba_rev (the rc half: Mamba_fwd); a unidirectional
-     * mixer has Mamba_fwd only, forward (the rc half: backward). */
+    const float *norm_w = rc ? ly->norm_w_rc : ly->norm_w, *norm_b = rc ? ly->norm_b_rc : ly->norm_b;
+    /* Forward runs Mamba_fwd (the rc half: Mamba_rev), backward Mamba_rev (the rc half: Mamba_fwd); a
+     * unidirectional mixer has Mamba_fwd only, forward (the rc half: backward). */
     const mamba_dir *fwd = c->bidir ? &ly->dir[rc] : rc ? NULL : &ly->dir[0];
     const mamba_dir *bwd = c->bidir ? &ly->dir[!rc] : rc ? &ly->dir[0] : NULL;
+    const cad_proj *pf = fwd ? (rc ? &fwd->proj_rc : &fwd->proj) : NULL, *pb = bwd ? (rc ? &bwd->proj_rc : &bwd->proj) : NULL;
+    const cad_proj *p0 = pf ? pf : pb;                 /* the projections of xz[0], y[0] */
+    int two = pf && pb, untied_in = two && !c->tied;   /* a second pass; with xz[1] of its own */
+    float *yb = two && !c->merged ? B->y[1] : B->y[0];
+    const float *xzb = untied_in ? B->xz[1] : B->xz[0];
+    /* 1. input projection(s) */
+    for (size_t m0 = 0; m0 < L; m0 += cs) {
+        size_t n = L - m0 < cs ? L - m0 : cs;
+        block_norm(c, be, in + m0 * D, n, norm_w, norm_b, B->nc);
+        be->linear(be, B->nc, n, D, D, p0->in_proj, p0->in_b, 2 * E, B->xz[0] + m0 * 2 * E, 2 * E);
+        if (untied_in) be->linear(be, B->nc, n, D, D, pb->in_proj, pb->in_b, 2 * E, B->xz[1] + m0 * 2 * E, 2 * E);
+    }
+    /* 2–8: the forward pass chunk by chunk from the start, the backward one from the end */
     if (fwd)
-        for (size_t t0 = 0; t0 < L; t0 += cs) mamba_chunk(c, be, fwd, 0, 0, t0, L - t0 < cs ? L - t0 : cs, B);
+        for (size_t t0 = 0; t0 < L; t0 += cs)
+            mamba_chunk(c, be, fwd, B->xz[0], 0, !c->merged, 0, t0, L - t0 < cs ? L - t0 : cs, B, B->y[0]);
     if (bwd)
         for (size_t t1 = L; t1 > 0;) {
             size_t n = t1 < cs ? t1 : cs;
             t1 -= n;
-            mamba_chunk(c, be, bwd, 1, fwd != NULL, t1, n, B);
+            mamba_chunk(c, be, bwd, xzb, 1, 1, two && c->merged, t1, n, B, yb);
         }
-    /* 9. the shared output projection */
+    /* 9. the output projection(s) and the two directions combined */
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
-        be->linear(be, B->y + m0 * E, n, E, E, out_proj, NULL, D, out + m0 * D, D);
+        if (c->merged) {
+            be->linear(be, B->y[0] + m0 * E, n, E, E, p0->out_proj, rc ? ly->out_b2_rc : ly->out_b2, D, out + m0 * D, D);
+            continue;
+        }
+        be->linear(be, B->y[0] + m0 * E, n, E, E, p0->out_proj, p0->out_b, D, out + m0 * D, D);
+        if (!two) continue;
+        be->linear(be, yb + m0 * E, n, E, E, pb->out_proj, pb->out_b, D, B->oc, D);
+        if (c->ewmul) be->mul_cm(be, out + m0 * D, D, B->oc, D, out + m0 * D, D, n, D);
+        else be->add(be, out + m0 * D, B->oc, n * D);
     }
 }
 
@@ -661,16 +788,18 @@ static int caduceus_forward(hd_model *m, hd_backend *be, const int32_t *ids, siz
     /* final norm (no swap) and the tied (RCPS) head */
     if ((f->hidden && f->layer < 0) || f->logits) {
         const float *norm[2] = {be->weights(be, c->norm_f, D), c->rcps ? be->weights(be, c->norm_f_rev, D) : NULL};
+        const float *norm_b[2] = {c->norm_f_b ? be->weights(be, c->norm_f_b, D) : NULL,
+                                  c->norm_f_b_rev ? be->weights(be, c->norm_f_b_rev, D) : NULL};
         const float *head[2] = {f->logits ? be->weights(be, c->head, rows * D) : NULL,
                                 f->logits && c->rcps ? be->weights(be, c->head_rc, rows * D) : NULL};
         for (int hh = 0; hh < halves; hh++)
-            if (!norm[hh] || (f->logits && !head[hh])) goto out;
+            if (!norm[hh] || (c->layernorm && !norm_b[hh]) || (f->logits && !head[hh])) goto out;
         float *hrow = f->hidden && f->layer < 0 && c->rcps ? malloc(cs * D * sizeof(float)) : NULL;
         if (f->hidden && f->layer < 0 && c->rcps && !hrow) { hd_set_error(HD_EMODEL, "out of memory"); goto out; }
         for (size_t m0 = 0; m0 < L; m0 += cs) {
             size_t n = L - m0 < cs ? L - m0 : cs;
             for (int hh = 0; hh < halves; hh++) {
-                be->rmsnorm(be, B.r[hh] + m0 * D, n, D, norm[hh], c->eps, B.nc);
+                block_norm(c, be, B.r[hh] + m0 * D, n, norm[hh], norm_b[hh], B.nc);
                 if (f->hidden && f->layer < 0) {
                     if (!c->rcps) be->download(be, f->hidden + m0 * D, B.nc, n * D * sizeof(float));
                     else {
@@ -696,17 +825,19 @@ out:
 
 /* The backend ops the forward pass calls. */
 static const hd_op caduceus_needs[] = {
-    HD_OP(rmsnorm), HD_OP(linear), HD_OP(conv_silu_rows), HD_OP(selective_scan), HD_OP(add),
+    HD_OP(rmsnorm), HD_OP(layernorm), HD_OP(linear), HD_OP(conv_silu_rows), HD_OP(selective_scan), HD_OP(add),
+    HD_OP(mul_cm),
     HD_OPS_END};
 
-/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and BiMamba the shared in_proj (D → 2E) and
- * out_proj (E → D), and per direction x_proj (E → R + 2N) and dt_proj (R → E) (§4.5); PS runs BiMamba on
- * both halves; the head (D → rows, per half) with logits. */
+/* GEMM FLOPs of a forward (hd_model_gemm_flops): per position and BiMamba, per direction x_proj (E → R + 2N)
+ * and dt_proj (R → E), in_proj (D → 2E) once when tied, out_proj (E → D) once when merged (§4.5); PS runs
+ * BiMamba on both halves; the head (D → rows, per half) with logits. */
 static double caduceus_gemm_flops(const hd_model *m, size_t L, int logits)
 {
     const caduceus *c = m->impl;
     double D = c->D, E = c->E, N = c->N, R = c->R, halves = c->rcps ? 2 : 1, dirs = c->bidir ? 2 : 1;
-    double bimamba = 2 * D * 2 * E + 2 * E * D + dirs * (2 * E * (R + 2 * N) + 2 * R * E);
+    double ins = c->bidir && !c->tied ? 2 : 1, outs = c->bidir && !c->merged ? 2 : 1;
+    double bimamba = ins * 2 * D * 2 * E + outs * 2 * E * D + dirs * (2 * E * (R + 2 * N) + 2 * R * E);
     return (double)L * halves * (m->n_layer * bimamba + (logits ? 2 * D * c->rows : 0));
 }
 

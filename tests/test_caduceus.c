@@ -14,6 +14,7 @@
 #define PS TESTDATA("caduceus-ps")
 #define PLANT TESTDATA("plantcaduceus")
 #define PS_NOFUSED TESTDATA("caduceus-ps-nofused")
+#define VARIANT TESTDATA("caduceus-variant")
 #define REL_BAR 1e-5
 
 static hd_backend *BE;
@@ -430,7 +431,8 @@ Test(caduceus, tied_aliases_stored, .init = setup, .fini = teardown)
             hd_model_close(m);
         } else {
             cr_assert_null(m);
-            cr_assert(strstr(hd_error(), "mamba_rev.in_proj.weight' is stored") && strstr(hd_error(), "differ from mamba_fwd"), "%s", hd_error());
+            cr_assert(strstr(hd_error(), "mamba_rev.in_proj.weight' is stored") && strstr(hd_error(), "differs from mamba_fwd") &&
+                      strstr(hd_error(), "bidirectional_weight_tie"), "%s", hd_error());
         }
         rm_rf(d);
         free(d);
@@ -665,7 +667,7 @@ static void rc_equivariance(const char *dir)
     const int *comp = hd_caduceus_complement(m);
     size_t Ls[] = {1, 7, 333, 2500};
     for (int j = 0; j < 4; j++) {
-        size_t L = Ls[j], W = 128;
+        size_t L = Ls[j], W = (size_t)m->d_hidden, D = W / 2;
         int32_t *ids = malloc(L * sizeof *ids), *rc = malloc(L * sizeof *rc);
         random_ids(ids, L, 7 + (unsigned)j);
         if (L > 10) ids[5] = 3, ids[L - 2] = 6;
@@ -681,10 +683,10 @@ static void rc_equivariance(const char *dir)
         bar("hidden(RC x) vs RC(hidden(x))", hr, a, L * W);
         bar("logits(RC x) vs flipped, complemented logits(x)", lr, b, L * 16);
         /* the conjoined PS features are RC-invariant */
-        float *c1 = malloc(L * 64 * 4), *c2 = malloc(L * 64 * 4);
+        float *c1 = malloc(L * D * 4), *c2 = malloc(L * D * 4);
         cr_assert_eq(hd_caduceus_conjoin(m, h, NULL, L, c1), 0);
         cr_assert_eq(hd_caduceus_conjoin(m, hr, NULL, L, c2), 0);
-        bar("conjoined PS features", c2, c1, L * 64);
+        bar("conjoined PS features", c2, c1, L * D);
         /* and so are the conjoined logits */
         cr_assert_eq(hd_caduceus_conjoin_logits(m, lg, lr, L, b), 0);
         bar("conjoined logits = logits (PS)", b, lg, L * 16);
@@ -694,6 +696,113 @@ static void rc_equivariance(const char *dir)
 }
 
 Test(caduceus, ps_rc_equivariance, .init = setup, .fini = teardown) { rc_equivariance(PS); }
+
+/* tests/data/caduceus-variant (see its README; generator tests/make_caduceus_variant_fixture.py): Caduceus-PS with
+ * bidirectional_strategy ew_multiply, untied BiMamba projections, LayerNorm (rms_norm false), biased in/out
+ * projections, expand 1.5 (E 60), D 40, d_state 8, d_conv 3, eps 1e-4 -- the float64 reference's hidden states and
+ * logits, through chunk boundaries too, and RC equivariance */
+Test(caduceus, variant_config_reference, .init = setup, .fini = teardown)
+{
+    hd_model *m = hd_model_open(VARIANT);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->d_hidden, 80);
+    cr_assert_eq(m->n_logits, 16);
+    cr_assert(m->rc_equivariant);
+    hd_st *exp = hd_st_open(VARIANT "/expected.safetensors");
+    hd_fasta *fa = hd_fasta_open(VARIANT "/input.fa");
+    cr_assert(exp && fa, "%s", hd_error());
+    hd_seqrec rec;
+    int nrec = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len, n;
+        char key[128];
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
+        snprintf(key, sizeof key, "tokens.%s", rec.name);
+        int32_t *tok = fixture_tokens(exp, key, &n);
+        cr_assert_eq(n, L);
+        cr_assert_eq(memcmp(ids, tok, L * sizeof *ids), 0, "%s: tokens differ", key);
+        free(tok);
+        float *hid = malloc(L * 80 * sizeof(float)), *lg = malloc(L * 16 * sizeof(float));
+        size_t chunks[] = {0, 1, 3, 37};   /* 0: the default, one chunk */
+        for (int j = 0; j < (L > 100 ? 4 : 1); j++) {
+            hd_caduceus_set_chunk(m, chunks[j]);
+            hd_fwd f = {.hidden = hid, .logits = lg, .layer = -1};
+            cr_assert_eq(hd_model_forward(m, BE, ids, L, &f), 0, "%s", hd_error());
+            snprintf(key, sizeof key, "hidden.%s", rec.name);
+            check(exp, key, hid, L * 80);
+            snprintf(key, sizeof key, "logits.%s", rec.name);
+            check(exp, key, lg, L * 16);
+        }
+        hd_caduceus_set_chunk(m, 0);
+        free(ids); free(hid); free(lg);
+        nrec++;
+    }
+    cr_assert_eq(nrec, 5);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_model_close(m);
+    rc_equivariance(VARIANT);
+}
+
+/* The variant's weights with mamba_rev's in_proj/out_proj (weights and biases) replaced by copies of mamba_fwd's
+ * (ud: the source file), or dropped (ud NULL) */
+static int rev_proj_as_fwd(hd_stw *w, const hd_tensor_info *t, void *ud)
+{
+    const char *p = strstr(t->name, ".mamba_rev.");
+    if (!p || (!strstr(p, ".in_proj.") && !strstr(p, ".out_proj."))) return 0;
+    if (!ud) return 1;
+    char nm[512];
+    snprintf(nm, sizeof nm, "%.*s.mamba_fwd.%s", (int)(p - t->name), t->name, p + strlen(".mamba_rev."));
+    const hd_tensor_info *f = hd_st_find(ud, nm);
+    cr_assert_not_null(f, "%s", nm);
+    cr_assert_eq(hd_stw_add(w, t->name, f->dtype, f->ndim, f->shape, f->data), 0);
+    return 1;
+}
+
+/* strategy "add" with biased projections, tied (one xz, the gate and out_proj applied once to the summed
+ * directions, out_proj's bias counted twice, as each direction adds it) = the same projections given to both
+ * directions untied (each direction projected and gated on its own, §4.5); a tied config with differing stored
+ * reverse projections is refused, naming the key */
+Test(caduceus, variant_tied_bias_paths, .init = setup, .fini = teardown)
+{
+    char *d[3], cmd[2400], path[600];
+    const char *sed[3] = {"-e 's/\"ew_multiply\"/\"add\"/'",
+                          "-e 's/\"ew_multiply\"/\"add\"/' -e 's/\"bidirectional_weight_tie\": false/\"bidirectional_weight_tie\": true/'",
+                          "-e 's/\"bidirectional_weight_tie\": false/\"bidirectional_weight_tie\": true/'"};
+    hd_st *src = hd_st_open(VARIANT "/model.safetensors");
+    cr_assert_not_null(src);
+    for (int k = 0; k < 3; k++) {
+        d[k] = tmp_dir();
+        snprintf(path, sizeof path, "%s/model.safetensors", d[k]);
+        cr_assert_eq(hd_stw_close(st_copy(VARIANT "/model.safetensors", path, k < 2 ? rev_proj_as_fwd : NULL,
+                                          k ? NULL : src)), 0);
+        snprintf(cmd, sizeof cmd, "sed %s '%s/config.json' > '%s/config.json'", sed[k], VARIANT, d[k]);
+        cr_assert_eq(system(cmd), 0);
+    }
+    hd_st_close(src);
+    hd_model *untied = hd_model_open(d[0]), *tied = hd_model_open(d[1]);
+    cr_assert(untied && tied, "%s", hd_error());
+    size_t L = 500, W = 80;
+    int32_t *ids = malloc(L * sizeof *ids);
+    random_ids(ids, L, 5);
+    float *h0 = malloc(L * W * 4), *h1 = malloc(L * W * 4), *l0 = malloc(L * 64), *l1 = malloc(L * 64);
+    hd_fwd f0 = {.hidden = h0, .logits = l0, .layer = -1}, f1 = {.hidden = h1, .logits = l1, .layer = -1};
+    hd_caduceus_set_chunk(tied, 77);
+    cr_assert_eq(hd_model_forward(untied, BE, ids, L, &f0), 0, "%s", hd_error());
+    cr_assert_eq(hd_model_forward(tied, BE, ids, L, &f1), 0, "%s", hd_error());
+    double r = bar("tied vs untied copies: hidden", h1, h0, L * W);
+    bar("tied vs untied copies: logits", l1, l0, L * 16);
+    cr_assert(r > 0, "the two paths are not distinct runs");
+    cr_assert_lt(hd_model_gemm_flops(tied, L, 0), hd_model_gemm_flops(untied, L, 0));
+    hd_model_close(untied);
+    hd_model_close(tied);
+    cr_assert_null(hd_model_open(d[2]));
+    cr_assert(strstr(hd_error(), "mamba_rev.in_proj.weight' is stored and differs") &&
+              strstr(hd_error(), "bidirectional_weight_tie true"), "%s", hd_error());
+    for (int k = 0; k < 3; k++) rm_rf(d[k]), free(d[k]);
+    free(ids); free(h0); free(h1); free(l0); free(l1);
+}
 
 /* a unidirectional PS mixer (the fixture without mamba_rev, bidirectional false) is RC-equivariant too: its
  * rc half runs the one direction backwards in the original order */
