@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_ckpt_fixtures import read_safetensors, write_safetensors   # noqa: E402
-from make_hyena_variant_fixture import COMMIT, IDS, STUBS   # noqa: E402
+from make_hyena_variant_fixture import COMMIT, IDS, build_model, import_reference   # noqa: E402
 from make_plantcaduceus_fixture import read_fasta, rel_f   # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "hyenadna-order3")
@@ -41,53 +41,8 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     git, fasta = sys.argv[1:]
-    tmp = tempfile.mkdtemp()
-    for path, text in STUBS.items():
-        os.makedirs(os.path.dirname(os.path.join(tmp, path)), exist_ok=True)
-        with open(os.path.join(tmp, path), "w") as f:
-            f.write(text)
-    with open(os.path.join(tmp, "standalone_hyenadna.py"), "w") as f:
-        f.write(subprocess.run(["git", "-C", git, "show", "%s:standalone_hyenadna.py" % COMMIT], check=True,
-                               capture_output=True).stdout.decode())
-    sys.path.insert(0, tmp)
-    import standalone_hyenadna as sh
-
-    torch.manual_seed(SEED_INIT)
-    layer = dict(emb_dim=E, filter_order=H, l_max=LMAX, order=ORDER, w=W, num_inner_mlps=INNER)
-    model = sh.HyenaDNAModel(d_model=D, n_layer=N, d_inner=F, vocab_size=12, layer=layer, layer_norm_epsilon=EPS,
-                             pad_vocab_size_multiple=MULT, residual_in_fp32=False).eval()
-    # every parameter perturbed (the shared Sin frequency once), pos_emb.z too (a parameter with its own lr)
-    gen = torch.Generator().manual_seed(SEED_NOISE)
-    seen = set()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if id(p) in seen:
-                continue
-            seen.add(id(p))
-            sigma = max(float(p.std()) if p.numel() > 1 else 0.0, 0.1)
-            if name.endswith("pos_emb.z"):
-                sigma = 0.05
-            elif name.endswith(("freq", "deltas")):
-                sigma = 1.0
-            elif "norm" in name and name.endswith("weight"):
-                sigma = 0.2
-            if name.endswith("fc1.bias"):
-                p.add_(-1.0)
-            p.add_(torch.randn(p.shape, generator=gen) * sigma)
-        rows = model.backbone.embeddings.word_embeddings.weight.shape[0]
-        head = torch.randn(rows, D, generator=gen) * 0.3
-    # the -hf layout: hyena. prefix, one freq name per layer (the Sin module is shared), untied lm_head
-    weights = collections.OrderedDict(
-        ("hyena." + k, v.float().contiguous()) for k, v in model.state_dict().items()
-        if ".freq" not in k or k.endswith("implicit_filter.1.freq"))
-    weights["lm_head.weight"] = head.float()
-    os.makedirs(OUT, exist_ok=True)
-    write_safetensors(os.path.join(OUT, "model.safetensors"), weights)
-    cfg = {"activation_freq": W, "architectures": ["HyenaDNAForCausalLM"], "d_inner": F, "d_model": D, "emb_dim": E,
-           "filter_order": H, "hyena_order": ORDER, "layer_norm_epsilon": EPS, "max_seq_len": LMAX,
-           "model_type": "hyenadna", "n_layer": N, "num_inner_mlps": INNER, "pad_token_id": 4,
-           "pad_vocab_size_multiple": MULT, "short_filter_order": 3, "tie_word_embeddings": False,
-           "train_freq": True, "vocab_size": 12}
+    sh = import_reference(git)
+    model, cfg = build_model(sh, OUT, ORDER, D, N, F, E, H, INNER, LMAX, W, EPS, MULT, SEED_INIT, SEED_NOISE)
     with open(os.path.join(OUT, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
         f.write("\n")

@@ -49,10 +49,9 @@ STUBS = {
 IDS = {"A": 7, "C": 8, "G": 9, "T": 10, "N": 11}
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    git, fasta = sys.argv[1:]
+def import_reference(git):
+    """standalone_hyenadna.py at COMMIT, read from the clone `git` and imported from a temporary folder beside
+    the stand-ins of its imports"""
     tmp = tempfile.mkdtemp()
     for path, text in STUBS.items():
         os.makedirs(os.path.dirname(os.path.join(tmp, path)), exist_ok=True)
@@ -63,9 +62,14 @@ def main():
                                capture_output=True).stdout.decode())
     sys.path.insert(0, tmp)
     import standalone_hyenadna as sh
+    return sh
 
+
+def build_model(sh, out, order, D, N, F, E, H, INNER, LMAX, W, EPS, MULT, SEED_INIT, SEED_NOISE):
+    """the reference model of this shape with every parameter perturbed, written to out/model.safetensors in
+    the -hf layout with an untied lm_head; returns (model, its config.json dict)"""
     torch.manual_seed(SEED_INIT)
-    layer = dict(emb_dim=E, filter_order=H, l_max=LMAX, order=2, w=W, num_inner_mlps=INNER)
+    layer = dict(emb_dim=E, filter_order=H, l_max=LMAX, order=order, w=W, num_inner_mlps=INNER)
     model = sh.HyenaDNAModel(d_model=D, n_layer=N, d_inner=F, vocab_size=12, layer=layer, layer_norm_epsilon=EPS,
                              pad_vocab_size_multiple=MULT, residual_in_fp32=False).eval()
     # every parameter perturbed (the shared Sin frequency once), pos_emb.z too (a parameter with its own lr)
@@ -93,13 +97,22 @@ def main():
         ("hyena." + k, v.float().contiguous()) for k, v in model.state_dict().items()
         if ".freq" not in k or k.endswith("implicit_filter.1.freq"))
     weights["lm_head.weight"] = head.float()
-    os.makedirs(OUT, exist_ok=True)
-    write_safetensors(os.path.join(OUT, "model.safetensors"), weights)
+    os.makedirs(out, exist_ok=True)
+    write_safetensors(os.path.join(out, "model.safetensors"), weights)
     cfg = {"activation_freq": W, "architectures": ["HyenaDNAForCausalLM"], "d_inner": F, "d_model": D, "emb_dim": E,
-           "filter_order": H, "hyena_order": 2, "layer_norm_epsilon": EPS, "max_seq_len": LMAX,
+           "filter_order": H, "hyena_order": order, "layer_norm_epsilon": EPS, "max_seq_len": LMAX,
            "model_type": "hyenadna", "n_layer": N, "num_inner_mlps": INNER, "pad_token_id": 4,
            "pad_vocab_size_multiple": MULT, "short_filter_order": 3, "tie_word_embeddings": False,
            "train_freq": True, "vocab_size": 12}
+    return model, cfg
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    git, fasta = sys.argv[1:]
+    sh = import_reference(git)
+    model, cfg = build_model(sh, OUT, 2, D, N, F, E, H, INNER, LMAX, W, EPS, MULT, SEED_INIT, SEED_NOISE)
     with open(os.path.join(OUT, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
         f.write("\n")
