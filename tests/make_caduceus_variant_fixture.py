@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_ckpt_fixtures import write_safetensors   # noqa: E402
-from make_plantcaduceus_fixture import install_reference, read_fasta, rel_f   # noqa: E402
+from make_plantcaduceus_fixture import install_reference, perturbed_model, read_fasta, rel_f   # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "caduceus-variant")
 SEED_INIT, SEED_NOISE = 20261209, 20261210
@@ -121,23 +121,7 @@ def main():
         sys.path.insert(0, tmp)
         CaduceusConfig, CaduceusForMaskedLM, Mamba = install_reference(caduceus_git, mamba_git, tmp)
         config = CaduceusConfig(**{k: copy.deepcopy(v) for k, v in CONFIG.items() if k != "model_type"})
-        torch.manual_seed(SEED_INIT)
-        model = CaduceusForMaskedLM(config).eval()
-        for mod in model.modules():
-            if isinstance(mod, Mamba):
-                mod.use_fast_path = False   # mamba_inner_fn needs CUDA; the reference path is the slow one
-        # every parameter (shared ones once) perturbed by noise of its own scale (0.2 for the all-ones ones, 0.1
-        # for the all-zero biases)
-        gen = torch.Generator().manual_seed(SEED_NOISE)
-        seen = set()
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if id(p) in seen:
-                    continue
-                seen.add(id(p))
-                sd = float(p.std()) if p.numel() > 1 else 0.0
-                sigma = sd if sd > 1e-6 else (0.2 if float(p.abs().max()) > 0.5 else 0.1)
-                p.add_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * sigma)
+        model = perturbed_model(CaduceusForMaskedLM, Mamba, config, SEED_INIT, SEED_NOISE)
         # HF saving: aliased tensors once (the LM head tied to the embedding is dropped)
         state, seen = collections.OrderedDict(), set()
         for k, v in model.state_dict().items():

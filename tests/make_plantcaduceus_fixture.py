@@ -136,6 +136,27 @@ def rel_f(a, b):
     return float((a - b).norm() / b.norm()) if float(b.norm()) else float((a - b).norm())
 
 
+def perturbed_model(CaduceusForMaskedLM, Mamba, config, seed_init, seed_noise):
+    """the reference model of `config` on its slow (CPU) path, every parameter (shared ones once) perturbed by
+    noise of its own scale (0.2 for the all-ones ones, 0.1 for the all-zero biases)"""
+    torch.manual_seed(seed_init)
+    model = CaduceusForMaskedLM(config).eval()
+    for mod in model.modules():
+        if isinstance(mod, Mamba):
+            mod.use_fast_path = False   # mamba_inner_fn needs CUDA; the reference path is the slow one
+    gen = torch.Generator().manual_seed(seed_noise)
+    seen = set()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            sd = float(p.std()) if p.numel() > 1 else 0.0
+            sigma = sd if sd > 1e-6 else (0.2 if float(p.abs().max()) > 0.5 else 0.1)
+            p.add_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * sigma)
+    return model
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -163,22 +184,7 @@ def main():
                      "expand": 2, "use_fast_path": True},
             torch_dtype="float32", transformers_version="4.38.1", vocab_size=8)
         config = CaduceusConfig(**{k: v for k, v in cfg.items() if k not in ("model_type", "transformers_version")})
-        torch.manual_seed(SEED_INIT)
-        model = CaduceusForMaskedLM(config).eval()
-        for mod in model.modules():
-            if isinstance(mod, Mamba):
-                mod.use_fast_path = False   # mamba_inner_fn needs CUDA; the reference path is the slow one
-        # every parameter (shared ones once) perturbed by noise of its own scale (0.2 for the all-ones ones)
-        gen = torch.Generator().manual_seed(SEED_NOISE)
-        seen = set()
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if id(p) in seen:
-                    continue
-                seen.add(id(p))
-                sd = float(p.std()) if p.numel() > 1 else 0.0
-                sigma = sd if sd > 1e-6 else (0.2 if float(p.abs().max()) > 0.5 else 0.1)
-                p.add_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * sigma)
+        model = perturbed_model(CaduceusForMaskedLM, Mamba, config, SEED_INIT, SEED_NOISE)
 
         os.makedirs(OUT, exist_ok=True)
         # the checkpoint as PlantCaduceus ships it: torch.save of the base model's state dict (shared storages kept)
