@@ -56,7 +56,7 @@ typedef struct {
     wmat out;                                 /* out_filter_dense [H, H] */
     const float *out_b;
     /* attention blocks */
-    wmat wqkv;                                /* [3H, H] as stored */
+    wmat wqkv;                                /* [H + 2·KVW, H] as stored (3H without grouped-query attention) */
     const float *wqkv_b;
     wmat wo;
     const float *wo_b;
@@ -65,6 +65,7 @@ typedef struct {
 
 typedef struct {
     int H, I, NH, HD, S, Ks, V, n_layer;
+    int NKV, KVW;                             /* key/value heads (NH / proj_groups, §6.6) and their width NKV·HD */
     int interleave, flip_x1x2, column_split, final_norm;
     int cfg_interleave, col_split_hyena;      /* the config's layout of the Hyena projections (§6.5); interleave is
                                                  that of the rows as used (permuted at load with column_split_hyena) */
@@ -244,8 +245,9 @@ static int load_block(hd_model *m, evo2 *e, int k, int type, const char *mlp_act
     b->act = (k > 0 && evo2_style) ? HD_ACT_IDENTITY : !strcmp(mlp_act, "silu") ? HD_ACT_SILU : HD_ACT_GELU;
     if (type == BLK_ATTN) {
         int hb = hd_cfg_bool(m, "qkv_proj_bias", 1), ob = hd_cfg_bool(m, "mha_out_proj_bias", 1);
-        if (load_mat(m, &b->wqkv, HD_SHAPE(3 * H, H), NM("inner_mha_cls.Wqkv.weight")) ||
-            (hb && !(b->wqkv_b = hd_model_f32(m, 1, HD_SHAPE(3 * H), "%s", NM("inner_mha_cls.Wqkv.bias")))) ||
+        long QR = H + 2L * e->KVW;
+        if (load_mat(m, &b->wqkv, HD_SHAPE(QR, H), NM("inner_mha_cls.Wqkv.weight")) ||
+            (hb && !(b->wqkv_b = hd_model_f32(m, 1, HD_SHAPE(QR), "%s", NM("inner_mha_cls.Wqkv.bias")))) ||
             load_mat(m, &b->wo, HD_SHAPE(H, H), NM("inner_mha_cls.out_proj.weight")) ||
             (ob && !(b->wo_b = hd_model_f32(m, 1, HD_SHAPE(H), "%s", NM("inner_mha_cls.out_proj.bias")))))
             return -1;
@@ -366,7 +368,25 @@ static int evo2_load(hd_model *m)
         hd_set_error(HD_EMODEL, "%s: hidden_size %ld is not num_attention_heads %ld times an even head size", cfg_name(m), H, NH);
         return -1;
     }
-    if (pgroups != 1) { hd_set_error(HD_EMODEL, "%s: proj_groups = %ld (grouped-query attention) is not supported", cfg_name(m), pgroups); return -1; }
+    /* grouped-query attention (§6.6): NH / proj_groups key/value heads (vortex's integer division), each shared
+     * by NH / NKV consecutive query heads */
+    long NKV = NH / pgroups;
+    if (NKV < 1 || NH % NKV) {
+        hd_set_error(HD_EMODEL, "%s: proj_groups = %ld leaves num_attention_heads %ld / %ld = %ld key/value heads%s", cfg_name(m),
+                     pgroups, NH, pgroups, NKV, NKV < 1 ? " (none)" : ", which do not divide the query heads");
+        return -1;
+    }
+    if (NKV != NH && hd_cfg_bool(m, "column_split", 1)) {
+        hd_set_error(HD_EMODEL, "%s: proj_groups = %ld (grouped-query attention) with column_split: the reference's load-time "
+                     "permutation of Wqkv assumes 3 x hidden_size rows and fails; set column_split: False ([q | k | v] rows)",
+                     cfg_name(m), pgroups);
+        return -1;
+    }
+    if (NKV != NH && hd_cfg_bool(m, "smeared_gqa", 0)) {
+        hd_set_error(HD_EMODEL, "%s: smeared_gqa with proj_groups = %ld is not supported (the reference then splits a Wqkv of "
+                     "%ld rows as 3 x hidden_size and fails)", cfg_name(m), pgroups, H + 2 * NKV * (H / NH));
+        return -1;
+    }
     const char *act = hd_cfg_str(m, "mlp_activation");
     if (act && strcmp(act, "gelu") && strcmp(act, "silu")) {
         hd_set_error(HD_EMODEL, "%s: mlp_activation '%s': expected gelu or silu", cfg_name(m), act);
@@ -381,6 +401,7 @@ static int evo2_load(hd_model *m)
     m->impl = e;
     e->H = (int)H, e->I = (int)I, e->NH = (int)NH, e->HD = (int)(H / NH), e->S = (int)S, e->Ks = (int)Ks;
     e->V = (int)V, e->n_layer = (int)NL, e->eps = (float)eps, e->rope_scale = scale;
+    e->NKV = (int)NKV, e->KVW = (int)(NKV * (H / NH));
     /* a key the YAML leaves out takes vortex's default (docs/models.md §6.2), not the released models' value:
      * interleave, tie_embeddings, hyena_out_proj_bias and the Hyena qkv_proj_bias false (read as attributes of
      * its dotdict config: None), column_split_hyena, column_split, the attention's qkv_proj_bias and
@@ -622,7 +643,7 @@ static int block_weights(hd_backend *be, const evo2 *e, const eblock *b, eblock 
     for (int j = 0; j < 3; j++) { F(sf_w[j], H * Ks); F(sf_b[j], H); }
     F(fir, H * (size_t)b->K); F(D, H); F(logp, H * S); F(R, H * S);
     M(out, H * H); F(out_b, H);
-    M(wqkv, 3 * H * H); F(wqkv_b, 3 * H); M(wo, H * H); F(wo_b, H);
+    M(wqkv, (H + 2 * (size_t)e->KVW) * H); F(wqkv_b, H + 2 * (size_t)e->KVW); M(wo, H * H); F(wo_b, H);
     F(inv_freq, (size_t)e->HD / 2);
 #undef F
 #undef M
@@ -635,7 +656,7 @@ typedef struct {
     double **state;    /* per block: HCL modal state [H, S] */
     float **win_s;     /* per Hyena block: short-FIR window [3H, Ks] (Ks − 1 past projections, then the current) */
     float **win_i;     /* per HCS/HCM block: inner-FIR window [H, K] (K − 1 past x1⊙v, then the current) */
-    float **kc, **vc;  /* per attention block: [max_len, H] key and value caches */
+    float **kc, **vc;  /* per attention block: [max_len, KVW] key and value caches (KVW = H without GQA) */
 } dstate;
 
 typedef struct {
@@ -751,17 +772,38 @@ static int hyena_mixer(evo2 *e, hd_backend *be, int k, const eblock *b, ebuf *B,
 }
 
 /* the rows of Wqkv of head h's queries (j = 0), keys (1) or values (2): stored per head [q, k, v] when
- * column_split (savanna's layout, which vortex permutes at load), else [q | k | v] (§6.6) */
+ * column_split (savanna's layout, which vortex permutes at load; never with grouped-query attention), else
+ * [q | k | v]: NH query heads, then NKV key and NKV value heads (§6.6) */
 static size_t qkv_row(const evo2 *e, int j, size_t h)
 {
     size_t HD = (size_t)e->HD;
-    return e->column_split ? h * 3 * HD + (size_t)j * HD : (size_t)j * (size_t)e->H + h * HD;
+    if (e->column_split) return h * 3 * HD + (size_t)j * HD;
+    return j == 0 ? h * HD : (size_t)e->H + (size_t)(j - 1) * (size_t)e->KVW + h * HD;
 }
+
+static size_t qkv_nheads(const evo2 *e, int j) { return (size_t)(j ? e->NKV : e->NH); }
 
 static void qkv_heads(evo2 *e, hd_backend *be, const eblock *b, const float *X, size_t n, int j, float *Y, size_t ldy)
 {
     size_t H = (size_t)e->H, HD = (size_t)e->HD;
-    for (size_t h = 0; h < (size_t)e->NH; h++) lin(be, X, n, H, H, &b->wqkv, qkv_row(e, j, h), b->wqkv_b, HD, Y + h * HD, ldy, 0);
+    for (size_t h = 0; h < qkv_nheads(e, j); h++) lin(be, X, n, H, H, &b->wqkv, qkv_row(e, j, h), b->wqkv_b, HD, Y + h * HD, ldy, 0);
+}
+
+/* causal attention of the NH query heads of Q (row stride H) on the NKV key/value heads of K, V (row stride KVW):
+ * query head h reads key/value head h / (NH / NKV), vortex's repeat "hkv d -> (hkv g) d" (§6.6); with grouped
+ * queries, one call per key/value head over its group, the key/value head stride 0 */
+static int attend(const evo2 *e, hd_backend *be, const float *Q, const float *K, const float *V, size_t M, size_t Lk,
+                  size_t pos0, float *O)
+{
+    size_t H = (size_t)e->H, HD = (size_t)e->HD, NH = (size_t)e->NH, NKV = (size_t)e->NKV, KVW = (size_t)e->KVW;
+    float scale = (float)(1.0 / sqrt((double)HD));
+    if (NKV == NH) return be->attention(be, Q, H, HD, K, KVW, HD, V, KVW, HD, M, Lk, NH, HD, pos0, scale, O, H, HD);
+    size_t G = NH / NKV;
+    for (size_t g = 0; g < NKV; g++)
+        if (be->attention(be, Q + g * G * HD, H, HD, K + g * HD, KVW, 0, V + g * HD, KVW, 0, M, Lk, G, HD, pos0, scale,
+                          O + g * G * HD, H, HD))
+            return -1;
+    return 0;
 }
 
 /* r += out_proj(MHA(pre_norm(r))) (§6.6), chunk by chunk: the whole Wqkv in one projection (into pc, [n, 3H]),
@@ -769,19 +811,20 @@ static void qkv_heads(evo2 *e, hd_backend *be, const eblock *b, const float *X, 
  * then the chunk's queries against every key so far (causal: the keys of later chunks are not needed yet). */
 static int attention_mixer(evo2 *e, hd_backend *be, int k, const eblock *b, ebuf *B, dstate *ds)
 {
-    size_t L = B->L, H = B->H, cs = B->cs, HD = (size_t)e->HD, NH = (size_t)e->NH;
+    size_t L = B->L, H = B->H, cs = B->cs, HD = (size_t)e->HD, NH = (size_t)e->NH, NKV = (size_t)e->NKV;
+    size_t KVW = (size_t)e->KVW, QR = H + 2 * KVW;
     float *Kc = ds ? ds->kc[k] : B->a, *Vc = ds ? ds->vc[k] : B->b;
-    float scale = (float)(1.0 / sqrt((double)HD));
     for (size_t m0 = 0; m0 < L; m0 += cs) {
         size_t n = L - m0 < cs ? L - m0 : cs;
         be->rmsnorm_eps_out(be, B->r + m0 * H, n, H, b->pre_norm, e->eps, B->nc);
-        lin(be, B->nc, n, H, H, &b->wqkv, 0, b->wqkv_b, 3 * H, B->pc, 3 * H, 0);
-        float *dst[3] = {B->oc, Kc + m0 * H, Vc + m0 * H};
+        lin(be, B->nc, n, H, H, &b->wqkv, 0, b->wqkv_b, QR, B->pc, QR, 0);
+        float *dst[3] = {B->oc, Kc + m0 * KVW, Vc + m0 * KVW};
+        size_t ld[3] = {H, KVW, KVW};
         for (int j = 0; j < 3; j++)
-            for (size_t h = 0; h < NH; h++) be->copy_cm(be, B->pc + qkv_row(e, j, h), 3 * H, dst[j] + h * HD, H, n, HD);
-        be->rope_neox(be, Kc + m0 * H, H, HD, n, NH, HD, m0, b->inv_freq, e->rope_scale);
+            for (size_t h = 0; h < qkv_nheads(e, j); h++) be->copy_cm(be, B->pc + qkv_row(e, j, h), QR, dst[j] + h * HD, ld[j], n, HD);
+        be->rope_neox(be, Kc + m0 * KVW, KVW, HD, n, NKV, HD, m0, b->inv_freq, e->rope_scale);
         be->rope_neox(be, B->oc, H, HD, n, NH, HD, m0, b->inv_freq, e->rope_scale);
-        if (be->attention(be, B->oc, H, HD, Kc, H, HD, Vc, H, HD, n, m0 + n, NH, HD, m0, scale, B->xc, H, HD)) return -1;
+        if (attend(e, be, B->oc, Kc, Vc, n, m0 + n, m0, B->xc)) return -1;
         lin(be, B->xc, n, H, H, &b->wo, 0, b->wo_b, H, B->r + m0 * H, H, HD_LIN_ACC);
     }
     return 0;
@@ -963,15 +1006,14 @@ static int dec_step(hd_decoder *d, int32_t id, float *logits)
         if (block_weights(be, e, &e->blk[k], &wb)) return -1;
         be->rmsnorm_eps_out(be, x->r1, 1, H, b->pre_norm, e->eps, x->nc1);
         if (b->type == BLK_ATTN) {
-            float *kr = x->ds.kc[k] + pos * H, *vr = x->ds.vc[k] + pos * H;
+            size_t KVW = (size_t)e->KVW;
+            float *kr = x->ds.kc[k] + pos * KVW, *vr = x->ds.vc[k] + pos * KVW;
             qkv_heads(e, be, b, x->nc1, 1, 0, x->q1, H);
-            qkv_heads(e, be, b, x->nc1, 1, 1, kr, H);
-            qkv_heads(e, be, b, x->nc1, 1, 2, vr, H);
+            qkv_heads(e, be, b, x->nc1, 1, 1, kr, KVW);
+            qkv_heads(e, be, b, x->nc1, 1, 2, vr, KVW);
             be->rope_neox(be, x->q1, H, HD, 1, NH, HD, pos, b->inv_freq, e->rope_scale);
-            be->rope_neox(be, kr, H, HD, 1, NH, HD, pos, b->inv_freq, e->rope_scale);
-            if (be->attention(be, x->q1, H, HD, x->ds.kc[k], H, HD, x->ds.vc[k], H, HD, 1, pos + 1, NH, HD, pos,
-                              (float)(1.0 / sqrt((double)HD)), x->o1, H, HD))
-                return -1;
+            be->rope_neox(be, kr, KVW, HD, 1, (size_t)e->NKV, HD, pos, b->inv_freq, e->rope_scale);
+            if (attend(e, be, x->q1, x->ds.kc[k], x->ds.vc[k], 1, pos + 1, pos, x->o1)) return -1;
             lin(be, x->o1, 1, H, H, &b->wo, 0, b->wo_b, H, x->r1, H, HD_LIN_ACC);
         } else {
             /* the projection of this token into the last column of the short-FIR window, then the FIR per part */
@@ -1043,7 +1085,7 @@ static hd_decoder *evo2_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
     x->ds.kc = calloc(NL, sizeof *x->ds.kc);
     x->ds.vc = calloc(NL, sizeof *x->ds.vc);
     if (!x->ds.state || !x->ds.win_s || !x->ds.win_i || !x->ds.kc || !x->ds.vc) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
-    if (hd_mul(max_len ? max_len : 1, H * sizeof(float), &kvb)) { hd_set_error(HD_EMODEL, "out of memory: %zu tokens", max_len); goto fail; }
+    if (hd_mul(max_len ? max_len : 1, (size_t)e->KVW * sizeof(float), &kvb)) { hd_set_error(HD_EMODEL, "out of memory: %zu tokens", max_len); goto fail; }
     for (size_t k = 0; k < NL; k++) {
         const eblock *b = &e->blk[k];
         if (b->type == BLK_ATTN) {
