@@ -118,10 +118,12 @@ struct hd_backend {
      * contiguous [M, G·DG] matrix, scaled by gamma [G·DG]; Y may alias X */
     void (*groupnorm)(hd_backend *be, const float *X, size_t M, size_t G, size_t DG, const float *gamma, float eps,
                       float *Y);
-    /* Depthwise causal conv over rows (PyTorch conv1d, left zero padding K−1), then SiLU when silu:
-     * Y[t, c] = act(b[c] + Σ_j w[c, j]·X[t − (K−1) + j, c]); b may be NULL; Y may not alias X */
+    /* Depthwise conv over rows (PyTorch conv1d with zero padding K−1−right before and right after; causal:
+     * right = 0), then SiLU when silu:
+     * Y[t, c] = act(b[c] + Σ_j w[c, j]·X[t − (K−1−right) + j, c]), rows outside [0, M) read as 0;
+     * b may be NULL; Y may not alias X */
     void (*conv_rows)(hd_backend *be, const float *X, size_t ldx, size_t M, size_t C, const float *w, size_t K,
-                      const float *b, int silu, float *Y, size_t ldy);
+                      size_t right, const float *b, int silu, float *Y, size_t ldy);
     /* Block-diagonal ("headwise") linear: Y[m, h·DO + o] = Σ_d W[h, o, d]·X[m, h·DI + d] + b[h·DO + o]
      * (W [H, DO, DI]; b may be NULL) */
     void (*headwise)(hd_backend *be, const float *X, size_t ldx, size_t M, size_t H, size_t DI, size_t DO,
@@ -133,7 +135,8 @@ struct hd_backend {
     /* The mLSTM cell (docs/models.md §5.7) over L positions and NH heads of DH: q, k, v [L, NH·DH] (row stride
      * ldqkv), input/forget gate pre-activations ig, fg [L, NH] (row stride ldg); H [L, NH·DH] (row stride
      * ldh) gets h̃.  form: HD_MLSTM_PARALLEL, HD_MLSTM_CHUNKWISE (chunk positions per chunk; the last chunk
-     * may be shorter) or HD_MLSTM_RECURRENT.  −1 with hd_error on failure (scratch memory). */
+     * may be shorter), HD_MLSTM_RECURRENT or HD_MLSTM_PARALLEL_BIDIR (every position reads every other one:
+     * not causal).  −1 with hd_error on failure (scratch memory). */
     int (*mlstm_cell)(hd_backend *be, const float *q, const float *k, const float *v, size_t ldqkv,
                       const float *ig, const float *fg, size_t ldg, size_t L, size_t NH, size_t DH, int form,
                       size_t chunk, float *H, size_t ldh);
@@ -314,7 +317,8 @@ typedef struct {
     int fft_wisdom_present;   /* 1 when that file exists */
 } hd_cpu_kernels;
 void hd_cpu_kernels_get(hd_cpu_kernels *k);
-enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2 };
+/* HD_MLSTM_PARALLEL_BIDIR: the parallel form without the causal mask (m_backend_bidirectional, §5.7) */
+enum { HD_MLSTM_PARALLEL = 0, HD_MLSTM_CHUNKWISE = 1, HD_MLSTM_RECURRENT = 2, HD_MLSTM_PARALLEL_BIDIR = 3 };
 
 /* Choose a backend by name: "auto", "cpu", "cuda", "cuda:N".  NULL + hd_error on failure.  "auto" never
  * fails for want of a GPU: it takes the CPU, with a note (hd_backend.note) when a GPU was present but

@@ -114,7 +114,7 @@ struct hd_model {
                               * prompt starts from it); -1: none (HyenaDNA, DNA-xLSTM) */
     int rc_equivariant;      /* 1: PS (2·d_model channels whose halves conjoin): Caduceus-PS, DNA-xLSTM PS */
     int rc_approximate;      /* 1: PS but not exactly equivariant (DNA-xLSTM: head-reversed RC half, docs §5.9) */
-    char variant[64];        /* e.g. "PH", "PS", "mLSTM" */
+    char variant[96];        /* e.g. "PH", "PS", "mLSTM" */
     hd_tokenizer_kind tokenizer;
     int keep_case;           /* byte tokenizer: feed soft-masked (lower-case) bases as they are (default: upper-case) */
     char precision[64];      /* weights in memory, e.g. "float32", "bfloat16 matrices, float32 vectors" */

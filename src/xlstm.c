@@ -65,6 +65,10 @@ typedef struct {
     int form_cfg, form;          /* HD_MLSTM_* */
     size_t chunk_cfg, chunk;
     int bidir, alternating, rope, ps, spos;
+    int mcausal, scausal;        /* m_conv1d_causal, s_conv1d_causal */
+    int mnative;                 /* m_backend_bidirectional on a bidirectional, not alternating stack: the mLSTM
+                                  * blocks run once, their cell non-causal in the parallel form (§5.7) */
+    size_t mright, sright;       /* taps after the position of the mLSTM / sLSTM convolutions (0: causal; §5.6) */
     long ctx;                    /* max_length (RoPE table rows) */
     const float *emb, *head, *post_g;
     float *rope_cos, *rope_sin;  /* [ctx, mDH/2] */
@@ -272,6 +276,12 @@ static int make_rope(xlstm *x)
     return 0;
 }
 
+/* a convolution that reads positions after its own (m_conv1d_causal/s_conv1d_causal false, kernel > 1) */
+static int noncausal_conv(const xlstm *x)
+{
+    return (x->n_m && x->mright) || (x->n_s && x->sright);
+}
+
 static int xlstm_load(hd_model *m)
 {
     long D, N, vocab, maxlen, bs, chunk;
@@ -295,12 +305,11 @@ static int xlstm_load(hd_model *m)
     x->spos = hd_cfg_bool(m, "s_position_embeddings", 0);
     x->W = x->ps ? 2 * x->D : x->D;
     if (parse_form(m, x)) return -1;
-    if (!hd_cfg_bool(m, "m_conv1d_causal", 1) || !hd_cfg_bool(m, "s_conv1d_causal", 1)) {
-        hd_set_error(HD_EMODEL, "%s: non-causal xLSTM convolutions (m_conv1d_causal/s_conv1d_causal false) are not supported", cfg);
-        return -1;
-    }
-    if (x->bidir && !x->alternating && hd_cfg_bool(m, "m_backend_bidirectional", 0)) {
-        hd_set_error(HD_EMODEL, "%s: m_backend_bidirectional (native non-causal mLSTM) is not supported", cfg);
+    x->mcausal = hd_cfg_bool(m, "m_conv1d_causal", 1);
+    x->scausal = hd_cfg_bool(m, "s_conv1d_causal", 1);
+    x->mnative = x->bidir && !x->alternating && hd_cfg_bool(m, "m_backend_bidirectional", 0);
+    if (x->mnative && x->form_cfg == HD_MLSTM_RECURRENT) {
+        hd_set_error(HD_EMODEL, "%s: m_backend_bidirectional needs m_backend parallel or chunkwise (the recurrent form is causal)", cfg);
         return -1;
     }
 
@@ -362,6 +371,10 @@ static int xlstm_load(hd_model *m)
         return -1;
     }
 
+    /* a non-causal convolution pads as PyTorch's padding "same": (K−1)/2 taps before, K/2 after (§5.6) */
+    x->mright = x->mcausal ? 0 : (size_t)x->mK / 2;
+    x->sright = x->scausal ? 0 : (size_t)x->sK / 2;
+
     const float *w;
     const char *post = x->ps ? "xlstm_block_stack.post_blocks_norm.submodule.weight" : "xlstm_block_stack.post_blocks_norm.weight";
     if (!(w = hd_model_f32(m, 1, HD_SHAPE(D), "%s", post)) || !(x->post_g = one_plus(x, w, (int)D, x->ps))) return -1;
@@ -405,7 +418,7 @@ static int xlstm_load(hd_model *m)
     m->d_hidden = x->W;
     /* the released runs are masked LMs on bidirectional stacks; a unidirectional stack is a causal LM, unless
      * PS (rcps): its reverse-complement half reads the sequence from the end (§5.9) */
-    m->causal = !x->bidir && !x->ps;
+    m->causal = !x->bidir && !x->ps && !noncausal_conv(x);
     m->rc_equivariant = x->ps;
     m->rc_approximate = x->ps; /* the RC half's sLSTM heads are reversed, the forward half's are not (§5.9) */
     /* RoPE ties mLSTM models to the cos/sin table of max_length rows; without it any length runs */
@@ -416,9 +429,13 @@ static int xlstm_load(hd_model *m)
         if (x->form_cfg == HD_MLSTM_CHUNKWISE) snprintf(form, sizeof form, " chunkwise/%ld", chunk);
         else snprintf(form, sizeof form, " %s", forms[x->form_cfg]);
     }
-    snprintf(m->variant, sizeof m->variant, "%s%s%s%s%s%s", x->n_m && x->n_s ? "mLSTM+sLSTM" : x->n_m ? "mLSTM" : "sLSTM",
+    snprintf(m->variant, sizeof m->variant, "%s%s%s%s%s%s%s", x->n_m && x->n_s ? "mLSTM+sLSTM" : x->n_m ? "mLSTM" : "sLSTM",
              form, x->rope ? ", RoPE" : "", x->alternating ? ", alternating" : x->bidir ? ", bidirectional" : "",
-             x->ps ? ", PS" : "", x->spos ? ", abs. positions" : "");
+             x->ps ? ", PS" : "", x->spos ? ", abs. positions" : "", noncausal_conv(x) ? ", non-causal conv" : "");
+    if (x->mnative && x->n_m && x->form_cfg == HD_MLSTM_PARALLEL) {
+        size_t n = strlen(m->variant);
+        snprintf(m->variant + n, sizeof m->variant - n, ", native bidirectional mLSTM");
+    }
     return 0;
 }
 
@@ -442,6 +459,11 @@ int hd_xlstm_set_form(hd_model *m, int form, size_t chunk)
     xlstm *x = m->impl;
     if (form < -1 || form > HD_MLSTM_RECURRENT) {
         hd_set_error(HD_EINPUT, "unknown mLSTM form %d", form);
+        return -1;
+    }
+    if (form >= 0 && x->mnative && (form == HD_MLSTM_PARALLEL) != (x->form_cfg == HD_MLSTM_PARALLEL)) {
+        hd_set_error(HD_EINPUT, "%s: m_backend_bidirectional: the %s form computes another function (§5.7)", m->location,
+                     x->form_cfg == HD_MLSTM_PARALLEL ? "chunkwise or recurrent" : "parallel");
         return -1;
     }
     x->form = form < 0 ? x->form_cfg : form;
@@ -546,7 +568,7 @@ static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     size_t L = B->L, D = (size_t)x->D, Ei = (size_t)x->Ei, NH = (size_t)x->mNH, DH = (size_t)x->mDH, bs = (size_t)x->bs;
     be->layernorm(be, U, L, D, b->norm_g, NULL, 1e-5f, B->xn);
     be->linear(be, B->xn, L, D, D, b->up_w, b->up_b, 2 * Ei, B->up, 2 * Ei);
-    be->conv_rows(be, B->up, 2 * Ei, L, Ei, b->conv_w, (size_t)x->mK, b->conv_b, 1, B->xc, Ei);
+    be->conv_rows(be, B->up, 2 * Ei, L, Ei, b->conv_w, (size_t)x->mK, x->mright, b->conv_b, 1, B->xc, Ei);
     be->headwise(be, B->xc, Ei, L, Ei / bs, bs, bs, b->q_w, b->q_b, B->qkv, 3 * Ei);
     be->headwise(be, B->xc, Ei, L, Ei / bs, bs, bs, b->k_w, b->k_b, B->qkv + Ei, 3 * Ei);
     be->headwise(be, B->up, 2 * Ei, L, Ei / bs, bs, bs, b->v_w, b->v_b, B->qkv + 2 * Ei, 3 * Ei);   /* v from xm */
@@ -558,7 +580,10 @@ static int mlstm_block(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
         be->rope(be, B->qkv, 3 * Ei, L, NH, DH, cs, sn);
         be->rope(be, B->qkv + Ei, 3 * Ei, L, NH, DH, cs, sn);
     }
-    if (be->mlstm_cell(be, B->qkv, B->qkv + Ei, B->qkv + 2 * Ei, 3 * Ei, B->g, B->g + NH, 2 * NH, L, NH, DH, x->form,
+    /* m_backend_bidirectional: the parallel form without the mask; the reference's chunkwise form ignores the
+     * flag (§5.7) */
+    int form = x->mnative && x->form == HD_MLSTM_PARALLEL ? HD_MLSTM_PARALLEL_BIDIR : x->form;
+    if (be->mlstm_cell(be, B->qkv, B->qkv + Ei, B->qkv + 2 * Ei, 3 * Ei, B->g, B->g + NH, 2 * NH, L, NH, DH, form,
                        x->chunk, B->h, Ei))
         return -1;
     if (cache) {
@@ -581,7 +606,7 @@ static int slstm_layer(hd_backend *be, const xlstm *x, const xblock *b, xbuf *B,
     const float *xc = xn;
     size_t ldc = ldx;
     if (x->sK > 0) {
-        be->conv_rows(be, xn, ldx, L, D, b->conv_w, (size_t)x->sK, b->conv_b, 1, B->xc, D);
+        be->conv_rows(be, xn, ldx, L, D, b->conv_w, (size_t)x->sK, x->sright, b->conv_b, 1, B->xc, D);
         xc = B->xc, ldc = D;
     }
     be->headwise(be, xc, ldc, L, NH, DH, DH, b->i_w, NULL, B->qkv, 4 * D);
@@ -682,7 +707,9 @@ static int xlstm_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t
 
     int last = f->layer >= 0 && !f->logits ? f->layer : m->n_layer - 1;
     for (int i = 0; i <= last; i++) {
-        if (x->bidir && !x->alternating) {
+        if (x->mnative && x->blk[i].type == BLK_MLSTM) {
+            if (run_block(be, x, i, &B, B.X, NULL)) goto out;
+        } else if (x->bidir && !x->alternating) {
             be->flip(be, B.X, W, B.T, W, L, W, 1, 0, 0);
             if (run_block(be, x, i, &B, B.X, NULL) || run_block(be, x, i, &B, B.T, NULL)) goto out;
             be->flip(be, B.T, W, B.X, W, L, W, 1, 0, 1);
@@ -798,7 +825,7 @@ static int mlstm_block_step(hd_backend *be, const xlstm *x, const xblock *b, xls
     float *row = c->win + (K - 1 + d->j) * w, *xc = d->cv + (K - 1) * Ei;
     be->layernorm(be, U, 1, D, b->norm_g, NULL, 1e-5f, S->xn);
     be->linear(be, S->xn, 1, D, D, b->up_w, b->up_b, w, row, w);                       /* [xm | z] */
-    be->conv_rows(be, c->win + d->j * w, w, K, Ei, b->conv_w, K, b->conv_b, 1, d->cv, Ei);   /* last row: xc */
+    be->conv_rows(be, c->win + d->j * w, w, K, Ei, b->conv_w, K, 0, b->conv_b, 1, d->cv, Ei);   /* last row: xc */
     be->headwise(be, xc, Ei, 1, Ei / bs, bs, bs, b->q_w, b->q_b, S->qkv, 3 * Ei);
     be->headwise(be, xc, Ei, 1, Ei / bs, bs, bs, b->k_w, b->k_b, S->qkv + Ei, 3 * Ei);
     be->headwise(be, row, w, 1, Ei / bs, bs, bs, b->v_w, b->v_b, S->qkv + 2 * Ei, 3 * Ei);
@@ -825,7 +852,7 @@ static int slstm_block_step(hd_backend *be, const xlstm *x, const xblock *b, xls
     const float *xc = xn;
     be->layernorm(be, U, 1, D, b->norm_g, NULL, 1e-5f, xn);
     if (K) {
-        be->conv_rows(be, c->win + d->j * D, D, K, D, b->conv_w, K, b->conv_b, 1, d->cv, D);
+        be->conv_rows(be, c->win + d->j * D, D, K, D, b->conv_w, K, 0, b->conv_b, 1, d->cv, D);
         xc = d->cv + (K - 1) * D;
     }
     be->headwise(be, xc, D, 1, NH, DH, DH, b->i_w, NULL, S->qkv, 4 * D);
@@ -892,6 +919,11 @@ static hd_decoder *xlstm_decoder_new(hd_model *m, hd_backend *be, size_t max_len
         hd_set_error(HD_EINPUT, "%s: a PS (rcps) DNA-xLSTM model reads the sequence in both directions: no decoding", m->location);
         return NULL;
     }
+    if (noncausal_conv(x)) {   /* likewise */
+        hd_set_error(HD_EINPUT, "%s: a DNA-xLSTM model with non-causal convolutions (m_conv1d_causal/s_conv1d_causal false) "
+                     "reads positions ahead: no decoding", m->location);
+        return NULL;
+    }
     size_t D = (size_t)x->D, Ei = (size_t)x->Ei, wide = 2 * Ei > D ? 2 * Ei : D;
     size_t Kmax = (size_t)(x->mK > x->sK ? x->mK : x->sK), cvw = Ei > D ? Ei : D;
     xlstm_dec *d = calloc(1, sizeof *d);
@@ -952,7 +984,7 @@ static double xlstm_gemm_flops(const hd_model *m, size_t L, int logits)
     double D = x->D, Ei = x->Ei, bs = x->bs, NH = x->mNH, DH = x->sDH, U = x->U, sum = 0;
     double runs = x->bidir && !x->alternating ? 2 : 1;
     for (int i = 0; i < m->n_layer; i++)
-        sum += runs * (x->blk[i].type == BLK_MLSTM
+        sum += (x->mnative && x->blk[i].type == BLK_MLSTM ? 1 : runs) * (x->blk[i].type == BLK_MLSTM
                            ? 2 * D * 2 * Ei + 3 * (2 * Ei * bs) + 2 * 3 * Ei * 2 * NH + 2 * Ei * D
                            : (x->ps ? 2 : 1) * (4 * (2 * D * DH) + 2 * D * 2 * U + 2 * U * D));
     return (double)L * (sum + (logits ? 2.0 * x->W * x->V : 0));

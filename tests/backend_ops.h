@@ -491,31 +491,36 @@ static void ref_groupnorm(const opcase *c, double **w)
         }
 }
 
-/* cases: K {1, 4} × bias × silu, then large */
+/* cases: K {1, 4} × bias × silu (K 4 with bias: non-causal, 2 taps after the position), then large; then
+ * K 3 and 6 non-causal with M < K (every row reaches both ends) */
 static void make_conv_rows(opcase *c)
 {
-    int big = c->variant == 8, v = big ? 7 : c->variant;
-    size_t M = big ? 300 : 60, C = big ? 64 : 20, K = v & 4 ? 4 : 1, ldx = 2 * C, ldy = C + 2;
-    c->P[0] = M, c->P[1] = C, c->P[2] = K, c->P[3] = ldx, c->P[4] = ldy, c->P[5] = v & 1;
+    int big = c->variant == 8, v = big ? 7 : c->variant, tiny = c->variant > 8;
+    size_t M = big ? 300 : tiny ? 2 : 60, C = big ? 64 : 20, K = tiny ? 3 * (size_t)(c->variant - 8) : v & 4 ? 4 : 1;
+    size_t ldx = 2 * C, ldy = C + 2, right = tiny ? K / 2 : (v & 6) == 6 ? 2 : 0;
+    c->P[0] = M, c->P[1] = C, c->P[2] = K, c->P[3] = ldx, c->P[4] = ldy, c->P[5] = v & 1, c->P[6] = right;
     ob(c, 'i', M * ldx, -2, 2);
     ob(c, 'i', C * K, -1, 1);
     ob(c, v & 2 ? 'i' : '-', C, -1, 1);
     ob(c, 'o', M * ldy, -1, 1);
-    snprintf(c->desc, sizeof c->desc, "M=%zu C=%zu K=%zu bias=%d silu=%d", M, C, K, (v & 2) != 0, v & 1);
+    snprintf(c->desc, sizeof c->desc, "M=%zu C=%zu K=%zu right=%zu bias=%d silu=%d", M, C, K, right, (v & 2) != 0, v & 1);
 }
 static int call_conv_rows(hd_backend *be, const opcase *c, float **p)
 {
-    be->conv_rows(be, p[0], c->P[3], c->P[0], c->P[1], p[1], c->P[2], p[2], (int)c->P[5], p[3], c->P[4]);
+    be->conv_rows(be, p[0], c->P[3], c->P[0], c->P[1], p[1], c->P[2], c->P[6], p[2], (int)c->P[5], p[3], c->P[4]);
     return 0;
 }
 static void ref_conv_rows(const opcase *c, double **w)
 {
     size_t M = c->P[0], C = c->P[1], K = c->P[2];
+    long left = (long)(K - 1 - c->P[6]);
     for (size_t t = 0; t < M; t++)
         for (size_t ch = 0; ch < C; ch++) {
             double s = c->n[2] ? c->h[2][ch] : 0;
-            for (size_t j = 0; j < K; j++)
-                if (t + j >= K - 1) s += (double)c->h[1][ch * K + j] * c->h[0][(t + j - (K - 1)) * c->P[3] + ch];
+            for (size_t j = 0; j < K; j++) {
+                long r = (long)t - left + (long)j;
+                if (r >= 0 && r < (long)M) s += (double)c->h[1][ch * K + j] * c->h[0][(size_t)r * c->P[3] + ch];
+            }
             w[3][t * c->P[4] + ch] = c->P[5] ? s * sigm(s) : s;
         }
 }
@@ -1544,7 +1549,7 @@ static const op_row OP_ROWS[] = {
     /* DNA-xLSTM */
     ROW(flip, 9, make_flip, call_flip, ref_flip, 1e-7, 1e-6, 0, 0, 0),
     ROW(groupnorm, 7, make_groupnorm, call_groupnorm, ref_groupnorm, 1e-6, 1e-5, 1e-5, 1e-4, 0),
-    ROW(conv_rows, 9, make_conv_rows, call_conv_rows, ref_conv_rows, 1e-6, 1e-5, 1e-6, 1e-5, 0),
+    ROW(conv_rows, 11, make_conv_rows, call_conv_rows, ref_conv_rows, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     ROW(headwise, 7, make_headwise, call_headwise, ref_headwise, 1e-6, 1e-5, 1e-5, 1e-4, 0),
     ROW(rope, 2, make_rope, call_rope, ref_rope, 1e-6, 1e-5, 1e-6, 1e-5, 0),
     ROW(mlstm_cell, 13, make_mlstm_cell, call_mlstm_cell, ref_mlstm_cell, 1e-5, 1e-4, 1e-5, 1e-4, 0),

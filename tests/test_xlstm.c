@@ -8,6 +8,8 @@
 #include "xlstm.h"
 
 #include <jansson.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MLSTM TESTDATA("xlstm-mlstm")
 #define SLSTM TESTDATA("xlstm-slstm")
@@ -412,15 +414,15 @@ Test(xlstm, forward_cli_end_to_end_slstm) { cli_set(SLSTM, 23); }
  * d_model 48, mLSTM 2 heads / proj_factor 1.5 / kernel 3 / q,k,v blocks of 8 / biases, sLSTM 8 heads / kernel 2 /
  * FFN rounded up to 64: hidden states and logits of the float64 reference */
 #define XVARIANT TESTDATA("xlstm-variant")
-Test(xlstm, variant_config_reference)
+#define XNONCAUSAL TESTDATA("xlstm-noncausal")
+
+/* hidden states and logits of every record of a reference set (dir/input.fa, dir/expected.safetensors) */
+static void reference_set(hd_model *m, const char *dir, size_t W, int n_rec)
 {
-    hd_model *m = hd_model_open(XVARIANT);
-    cr_assert_not_null(m, "%s", hd_error());
-    cr_assert_eq(m->d_hidden, 48);
-    cr_assert_eq(m->n_layer, 4);
     hd_backend *be = hd_backend_cpu_new(2);
-    hd_st *exp = hd_st_open(XVARIANT "/expected.safetensors");
-    hd_fasta *fa = hd_fasta_open(XVARIANT "/input.fa");
+    char *ep = hd_sprintf("%s/expected.safetensors", dir), *fp = hd_sprintf("%s/input.fa", dir);
+    hd_st *exp = hd_st_open(ep);
+    hd_fasta *fa = hd_fasta_open(fp);
     cr_assert(be && exp && fa, "%s", hd_error());
     hd_seqrec rec;
     int nrec = 0;
@@ -434,19 +436,101 @@ Test(xlstm, variant_config_reference)
         cr_assert_eq(n, L);
         for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s token %zu", key, i);
         free(tok);
-        float *hid = malloc(L * 48 * sizeof(float)), *lg = malloc(L * 12 * sizeof(float));
+        float *hid = malloc(L * W * sizeof(float)), *lg = malloc(L * 12 * sizeof(float));
         hd_fwd f = {.hidden = hid, .logits = lg, .layer = -1};
         cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());
         snprintf(key, sizeof key, "hidden.%s", rec.name);
-        check_vs(key, hid, exp, key, L * 48);
+        check_vs(key, hid, exp, key, L * W);
         snprintf(key, sizeof key, "logits.%s", rec.name);
         check_vs(key, lg, exp, key, L * 12);
         free(ids); free(hid); free(lg);
         nrec++;
     }
-    cr_assert_eq(nrec, 5);
+    cr_assert_eq(nrec, n_rec);
     hd_fasta_close(fa);
     hd_st_close(exp);
     hd_backend_free(be);
+    free(ep);
+    free(fp);
+}
+
+Test(xlstm, variant_config_reference)
+{
+    hd_model *m = hd_model_open(XVARIANT);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->d_hidden, 48);
+    cr_assert_eq(m->n_layer, 4);
+    reference_set(m, XVARIANT, 48, 5);
     hd_model_close(m);
+}
+
+/* tests/data/xlstm-noncausal (see its README): m_conv1d_causal/s_conv1d_causal false with even kernels (4, 2: the
+ * extra tap after the position) and m_backend_bidirectional (the mLSTM blocks once, with the unmasked parallel
+ * cell; the sLSTM block on both directions), docs/models.md §5.6-§5.7 */
+Test(xlstm, noncausal_config_reference)
+{
+    hd_model *m = hd_model_open(XNONCAUSAL);
+    cr_assert_not_null(m, "%s", hd_error());
+    cr_assert_eq(m->d_hidden, 32);
+    cr_assert_eq(m->n_layer, 3);
+    cr_assert_eq(m->causal, 0);
+    cr_assert(strstr(m->variant, "non-causal conv") && strstr(m->variant, "native bidirectional"), "%s", m->variant);
+    reference_set(m, XNONCAUSAL, 32, 5);
+    /* the chunkwise and recurrent forms are causal: another function for this model */
+    cr_assert_eq(hd_xlstm_set_form(m, HD_MLSTM_CHUNKWISE, 16), -1);
+    cr_assert(strstr(hd_error(), "m_backend_bidirectional"), "%s", hd_error());
+    cr_assert_eq(hd_xlstm_set_form(m, HD_MLSTM_PARALLEL, 0), 0);
+    hd_backend *be = hd_backend_cpu_new(1);
+    cr_assert_null(hd_decoder_new(m, be, 64));
+    hd_backend_free(be);
+    hd_model_close(m);
+}
+
+/* The fixture's weights as a unidirectional stack: with a non-causal convolution position 0 reads position 1 (the
+ * model is not causal: no decoding); with causal convolutions it does not */
+static hd_model *noncausal_as(const char *dir, const char *name, int conv_causal)
+{
+    char *sub = hd_sprintf("%s/%s", dir, name), *cfgp = hd_sprintf("%s/config.json", sub);
+    char *st = hd_sprintf("%s/model.safetensors", sub);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    cr_assert_eq(symlink(XNONCAUSAL "/model.safetensors", st), 0);
+    json_error_t je;
+    json_t *cfg = json_load_file(XNONCAUSAL "/config.json", 0, &je), *c = json_object_get(cfg, "config");
+    cr_assert_not_null(c);
+    json_object_set_new(c, "bidirectional", json_false());
+    json_object_set_new(c, "m_backend_bidirectional", json_false());
+    json_object_set_new(c, "m_conv1d_causal", json_boolean(conv_causal));
+    json_object_set_new(c, "s_conv1d_causal", json_boolean(conv_causal));
+    cr_assert_eq(json_dump_file(cfg, cfgp, 0), 0);
+    json_decref(cfg);
+    hd_model *m = hd_model_open(sub);
+    cr_assert_not_null(m, "%s", hd_error());
+    free(sub); free(cfgp); free(st);
+    return m;
+}
+
+Test(xlstm, noncausal_conv_reads_ahead)
+{
+    char *d = tmp_dir();
+    hd_backend *be = hd_backend_cpu_new(1);
+    for (int causal = 0; causal < 2; causal++) {
+        hd_model *m = noncausal_as(d, causal ? "c" : "nc", causal);
+        cr_assert_eq(m->causal, causal);
+        hd_decoder *dec = hd_decoder_new(m, be, 64);
+        cr_assert_eq(dec != NULL, causal, "%s", hd_error());
+        if (dec) hd_decoder_free(dec);
+        int32_t a[2] = {7, 8}, b[2] = {7, 10};
+        float la[24], lb[24];
+        hd_fwd fa = {.logits = la, .layer = -1}, fb = {.logits = lb, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, be, a, 2, &fa), 0, "%s", hd_error());
+        cr_assert_eq(hd_model_forward(m, be, b, 2, &fb), 0, "%s", hd_error());
+        double diff = 0;
+        for (int v = 0; v < 12; v++) diff += fabs(la[v] - lb[v]);
+        if (causal) cr_assert_eq(diff, 0.0, "position 0 of a causal stack depends on position 1");
+        else cr_assert_gt(diff, 1e-4, "position 0 of a non-causal convolution does not read position 1");
+        hd_model_close(m);
+    }
+    hd_backend_free(be);
+    rm_rf(d);
+    free(d);
 }

@@ -56,16 +56,17 @@ static void cpu_groupnorm(hd_backend *be, const float *X, size_t M, size_t G, si
 }
 
 static void cpu_conv_rows(hd_backend *be, const float *X, size_t ldx, size_t M, size_t C, const float *w, size_t K,
-                          const float *b, int silu, float *Y, size_t ldy)
+                          size_t right, const float *b, int silu, float *Y, size_t ldy)
 {
+    size_t left = K - 1 - right;
     #pragma omp parallel for schedule(static) if (M * C * K > 65536)
     for (size_t t = 0; t < M; t++) {
         float *y = Y + t * ldy;
         for (size_t c = 0; c < C; c++) y[c] = b ? b[c] : 0.0f;
         for (size_t j = 0; j < K; j++) {
-            /* input row t − (K−1) + j */
-            if (t + j < K - 1) continue;
-            const float *x = X + (t + j - (K - 1)) * ldx;
+            /* input row t − left + j */
+            if (t + j < left || t + j - left >= M) continue;
+            const float *x = X + (t + j - left) * ldx;
             for (size_t c = 0; c < C; c++) y[c] += w[c * K + j] * x[c];
         }
         if (silu)
@@ -187,8 +188,9 @@ static int mlstm_recurrent(const mlstm_head *a)
     return 0;
 }
 
-/* Parallel stabilised form, one row of the L×L decay matrix at a time (scratch O(L)). */
-static int mlstm_parallel(const mlstm_head *a)
+/* Parallel stabilised form, one row of the L×L decay matrix at a time (scratch O(L)).  bidir: no causal
+ * mask; key s > t decays by the forget gates of positions t..s−1 (F[s−1] − F[t−1], §5.7). */
+static int mlstm_parallel(const mlstm_head *a, int bidir)
 {
     size_t L = a->L, DH = a->DH;
     double *F = malloc((L + 1) * sizeof(double));
@@ -199,22 +201,24 @@ static int mlstm_parallel(const mlstm_head *a)
     for (size_t t = 0; t < L; t++) {
         const float *q = a->q + t * a->ld;
         for (size_t d = 0; d < DH; d++) qs[d] = (float)(q[d] * sc);
-        /* S[s] = q_t·k_s / √DH, s ≤ t */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(t + 1), (int)DH, 1.0f, a->k, (int)a->ld, qs, 1, 0.0f, S, 1);
+        /* S[s] = q_t·k_s / √DH, s ≤ t (bidir: s < L) */
+        size_t n = bidir ? L : t + 1;
+        double Fb = t ? F[t - 1] : 0.0;   /* bidir: log decay of key s > t is F[s−1] − Fb */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)DH, 1.0f, a->k, (int)a->ld, qs, 1, 0.0f, S, 1);
         double mx = -INFINITY;
-        for (size_t s = 0; s <= t; s++) {
-            double ld = F[t] - F[s] + a->ig[s * a->ldg];
+        for (size_t s = 0; s < n; s++) {
+            double ld = (s <= t ? F[t] - F[s] : F[s - 1] - Fb) + a->ig[s * a->ldg];
             if (ld > mx) mx = ld;
         }
         double sum = 0.0;
-        for (size_t s = 0; s <= t; s++) {
-            float w = (float)(S[s] * exp(F[t] - F[s] + a->ig[s * a->ldg] - mx));
+        for (size_t s = 0; s < n; s++) {
+            float w = (float)(S[s] * exp((s <= t ? F[t] - F[s] : F[s - 1] - Fb) + a->ig[s * a->ldg] - mx));
             S[s] = w;
             sum += w;
         }
         double floor_ = exp(-mx), den = (fabs(sum) > floor_ ? fabs(sum) : floor_) + 1e-6;
         float *h = a->H + t * a->ldh;
-        cblas_sgemv(CblasRowMajor, CblasTrans, (int)(t + 1), (int)DH, (float)(1.0 / den), a->v, (int)a->ld, S, 1, 0.0f,
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)DH, (float)(1.0 / den), a->v, (int)a->ld, S, 1, 0.0f,
                     h, 1);
     }
     free(F); free(S); free(qs);
@@ -314,7 +318,7 @@ static int cpu_mlstm_cell(hd_backend *be, const float *q, const float *k, const 
     for (size_t h = 0; h < NH; h++) {
         FTZ_BEGIN;
         mlstm_head a = {q + h * DH, k + h * DH, v + h * DH, ig + h, fg + h, ldqkv, ldg, L, DH, H + h * DH, ldh};
-        int r = form == HD_MLSTM_PARALLEL    ? mlstm_parallel(&a)
+        int r = form == HD_MLSTM_PARALLEL || form == HD_MLSTM_PARALLEL_BIDIR ? mlstm_parallel(&a, form == HD_MLSTM_PARALLEL_BIDIR)
                 : form == HD_MLSTM_RECURRENT ? mlstm_recurrent(&a)
                                              : mlstm_chunkwise(&a, chunk ? chunk : 64);
         FTZ_END;
