@@ -79,14 +79,13 @@ def install(git, tmp):
     return scell, xLSTMConfig, xLSTMLMHeadModel
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    git, fasta = sys.argv[1:]
+def generate(out_dir, config, seed_init, seed_noise, git, fasta):
+    """out_dir/: the reference model of `config` (every parameter perturbed), its config.json, input.fa cut from
+    `fasta` and the float64 reference outputs; prints the float32 run's errors"""
     scell, xLSTMConfig, xLSTMLMHeadModel = install(git, tempfile.mkdtemp())
-    torch.manual_seed(SEED_INIT)
-    stored = xLSTMLMHeadModel(xLSTMConfig(**CONFIG)).eval()      # sLSTM cells in the CUDA (stored) layout
-    gen = torch.Generator().manual_seed(SEED_NOISE)
+    torch.manual_seed(seed_init)
+    stored = xLSTMLMHeadModel(xLSTMConfig(**config)).eval()      # sLSTM cells in the CUDA (stored) layout
+    gen = torch.Generator().manual_seed(seed_noise)
     with torch.no_grad():
         for name, p in stored.named_parameters():
             sd = float(p.std()) if p.numel() > 1 else 0.0
@@ -97,19 +96,19 @@ def main():
                 sigma = max(sigma, 0.2)
             p.add_(torch.randn(p.shape, generator=gen) * sigma)
     sd = stored.state_dict()
-    os.makedirs(OUT, exist_ok=True)
-    write_safetensors(os.path.join(OUT, "model.safetensors"),
+    os.makedirs(out_dir, exist_ok=True)
+    write_safetensors(os.path.join(out_dir, "model.safetensors"),
                       collections.OrderedDict(("model." + k, v.float().contiguous()) for k, v in sd.items()))
-    with open(os.path.join(OUT, "config.json"), "w") as f:
-        json.dump({"config": dict({"_target_": "models.dna_xlstm.modelling_xlstm.xLSTMConfig"}, **CONFIG)}, f, indent=4)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump({"config": dict({"_target_": "models.dna_xlstm.modelling_xlstm.xLSTMConfig"}, **config)}, f, indent=4)
         f.write("\n")
     # the vanilla-backend model with the converted cell layout
-    conf = xLSTMConfig(**CONFIG)
+    conf = xLSTMConfig(**config)
     conf.xlstm_cfg.slstm_block.slstm.backend = "vanilla"
     model = xLSTMLMHeadModel(conf).eval()
     cuda = {n: m for n, m in stored.named_modules() if isinstance(m, scell.sLSTMCell_cuda)}
     van = {n: m for n, m in model.named_modules() if isinstance(m, scell.sLSTMCell_vanilla)}
-    assert len(cuda) == 2 and cuda.keys() == van.keys()
+    assert len(cuda) == len(config["s_lstm_at"]) and cuda.keys() == van.keys()
     for n, c in cuda.items():
         sd[n + "._recurrent_kernel_"] = van[n]._recurrent_kernel_ext2int(c._recurrent_kernel_int2ext(sd[n + "._recurrent_kernel_"]))
         sd[n + "._bias_"] = van[n]._bias_ext2int(c._bias_int2ext(sd[n + "._bias_"]))
@@ -118,7 +117,7 @@ def main():
     src = read_fasta(fasta)
     recs = collections.OrderedDict([("seq1", src["seq1"]), ("seq2", src["seq2"]), ("seq3", src["seq3"][:5] + src["seq4"][:2]),
                                     ("seq4", src["seq4"]), ("seq5", src["seq7"][:150])])
-    with open(os.path.join(OUT, "input.fa"), "w") as f:
+    with open(os.path.join(out_dir, "input.fa"), "w") as f:
         for name, s in recs.items():
             f.write(">%s\n" % name + "".join(s[i:i + 60] + "\n" for i in range(0, len(s), 60)))
     out, table = collections.OrderedDict(), []
@@ -136,10 +135,16 @@ def main():
                 else:
                     table.append((name, ids.shape[1], rel_f(hidden, out["hidden." + name]),
                                   rel_f(logits, out["logits." + name])))
-    write_safetensors(os.path.join(OUT, "expected.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "expected.safetensors"), out)
     for row in table:
         print("| %s | %d | %.1e | %.1e |" % row)
 
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    generate(OUT, CONFIG, SEED_INIT, SEED_NOISE, *sys.argv[1:])
 
 if __name__ == "__main__":
     main()
