@@ -316,8 +316,9 @@ static int setup(gen *g)
     if (!(g->m = hd_open_model(a->co.model))) return hd_exit_status(hd_error_kind());
     hd_model *m = g->m;
     if (!m->causal) {
-        hd_errorf("%s is a masked %s model, variant %s: generate needs a causal (next-base) model (HyenaDNA, Evo 2, "
-                  "a unidirectional DNA-xLSTM)", m->location, hd_family_name(m->family), m->variant);
+        hd_errorf("%s is a masked or non-causal %s model, variant %s: generate needs a causal (next-base) model "
+                  "(HyenaDNA, Evo 2, a unidirectional DNA-xLSTM with causal convolutions)", m->location,
+                  hd_family_name(m->family), m->variant);
         return EXIT_INPUT;
     }
     if (a->keep_case) hd_keep_case(m);

@@ -533,7 +533,7 @@ int hd_model_forward(hd_model *m, hd_backend *be, const int32_t *ids, size_t L, 
 hd_decoder *hd_decoder_new(hd_model *m, hd_backend *be, size_t max_len)
 {
     if (!m->causal) {
-        hd_set_error(HD_EINPUT, "%s is a masked %s model, variant %s: decoding needs a causal (next-token) model",
+        hd_set_error(HD_EINPUT, "%s is a masked or non-causal %s model, variant %s: decoding needs a causal (next-token) model",
                      m->location, hd_family_name(m->family), m->variant);
         return NULL;
     }

@@ -75,7 +75,7 @@ printf '>s\nACGTACGTAC\n' | "$H" generate -n 5 --seed 3 - >"$tmp/out" 2>"$tmp/er
 # "--seed N repeats this run", before the refusal)
 for m in caduceus-ph caduceus-ps xlstm-mlstm xlstm-slstm; do
   expect 1 "masked $m" -- "$H" generate -m "$T/$m" -n 5 "$tmp/prompts.fa"
-  has "$tmp/err" "^hyenadna generate: $T/$m is a masked .*: generate needs a causal (next-base) model (HyenaDNA, Evo 2, a unidirectional DNA-xLSTM)$" "message for $m"
+  has "$tmp/err" "^hyenadna generate: $T/$m is a masked or non-causal .*: generate needs a causal (next-base) model (HyenaDNA, Evo 2, a unidirectional DNA-xLSTM with causal convolutions)$" "message for $m"
   grep -q "random seed" "$tmp/err" && bad "$m: a random seed printed for a refused model" || ok
 done
 expect 1 "missing prompts file" -- "$H" generate -m "$tiny" -n 5 "$tmp/nonexistent.fa"
