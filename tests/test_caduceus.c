@@ -119,13 +119,7 @@ static void fixture_set(const char *dir, int ps)
     while (hd_fasta_next(fa, &rec) > 0) {
         size_t L = rec.len, n;
         char key[256];
-        int32_t *ids = malloc(L * sizeof *ids);
-        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
-        snprintf(key, sizeof key, "tokens.%s", rec.name);
-        int32_t *tok = fixture_tokens(exp, key, &n);
-        cr_assert_eq(n, L);
-        cr_assert_eq(memcmp(ids, tok, L * sizeof *ids), 0, "%s: tokens differ", key);
-        free(tok);
+        int32_t *ids = checked_tokens(exp, &rec);
         float *hidden = malloc(L * W * sizeof(float)), *logits = malloc(L * V * sizeof(float));
         capture cap = {0};
         int is5 = !strcmp(rec.name, "seq5");
@@ -714,15 +708,9 @@ Test(caduceus, variant_config_reference, .init = setup, .fini = teardown)
     hd_seqrec rec;
     int nrec = 0;
     while (hd_fasta_next(fa, &rec) > 0) {
-        size_t L = rec.len, n;
+        size_t L = rec.len;
         char key[128];
-        int32_t *ids = malloc(L * sizeof *ids);
-        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
-        snprintf(key, sizeof key, "tokens.%s", rec.name);
-        int32_t *tok = fixture_tokens(exp, key, &n);
-        cr_assert_eq(n, L);
-        cr_assert_eq(memcmp(ids, tok, L * sizeof *ids), 0, "%s: tokens differ", key);
-        free(tok);
+        int32_t *ids = checked_tokens(exp, &rec);
         float *hid = malloc(L * 80 * sizeof(float)), *lg = malloc(L * 16 * sizeof(float));
         size_t chunks[] = {0, 1, 3, 37};   /* 0: the default, one chunk */
         for (int j = 0; j < (L > 100 ? 4 : 1); j++) {

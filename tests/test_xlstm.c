@@ -427,15 +427,9 @@ static void reference_set(hd_model *m, const char *dir, size_t W, int n_rec)
     hd_seqrec rec;
     int nrec = 0;
     while (hd_fasta_next(fa, &rec) > 0) {
-        size_t L = rec.len, n;
+        size_t L = rec.len;
         char key[128];
-        int32_t *ids = malloc(L * sizeof *ids);
-        cr_assert_eq(hd_tokenize(rec.seq, L, HD_SPECIAL_NONE, ids, rec.name), (long)L);
-        snprintf(key, sizeof key, "tokens.%s", rec.name);
-        float *tok = st_f32(exp, key, &n);
-        cr_assert_eq(n, L);
-        for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s token %zu", key, i);
-        free(tok);
+        int32_t *ids = checked_tokens(exp, &rec);
         float *hid = malloc(L * W * sizeof(float)), *lg = malloc(L * 12 * sizeof(float));
         hd_fwd f = {.hidden = hid, .logits = lg, .layer = -1};
         cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s", hd_error());

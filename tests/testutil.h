@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "safetensors.h"
+#include "seqio.h"
+#include "tokenizer.h"
 #include "util.h"
 
 /* relative Frobenius error ‖c − e‖ / ‖e‖ and max |c − e| */
@@ -35,6 +37,22 @@ static inline float *st_f32(hd_st *st, const char *name, size_t *n)
     hd_tensor_to_f32(t, v);
     if (n) *n = t->numel;
     return v;
+}
+
+/* A fixture record's ids (the character tokenizer, no special tokens), asserted equal to the set's tokens.NAME:
+ * malloc'd, rec->len of them */
+static inline int32_t *checked_tokens(hd_st *exp, const hd_seqrec *rec)
+{
+    size_t L = rec->len, n;
+    char key[256];
+    int32_t *ids = malloc((L ? L : 1) * sizeof *ids);
+    cr_assert_eq(hd_tokenize(rec->seq, L, HD_SPECIAL_NONE, ids, rec->name), (long)L);
+    snprintf(key, sizeof key, "tokens.%s", rec->name);
+    float *tok = st_f32(exp, key, &n);
+    cr_assert_eq(n, L, "%s: %zu tokens, the record has %zu bases", key, n, L);
+    for (size_t i = 0; i < L; i++) cr_assert_eq(ids[i], (int32_t)tok[i], "%s: token %zu differs", key, i);
+    free(tok);
+    return ids;
 }
 
 /* Copy the safetensors file src into a new one at dst, each tensor passed through edit (NULL: all copied):
