@@ -402,7 +402,7 @@ static int evo2_load(hd_model *m)
     e->H = (int)H, e->I = (int)I, e->NH = (int)NH, e->HD = (int)(H / NH), e->S = (int)S, e->Ks = (int)Ks;
     e->V = (int)V, e->n_layer = (int)NL, e->eps = (float)eps, e->rope_scale = scale;
     e->NKV = (int)NKV, e->KVW = (int)(NKV * (H / NH));
-    /* a key the YAML leaves out takes vortex's default (docs/models.md §6.2), not the released models' value:
+    /* a key the YAML leaves out takes vortex's default (docs/models.md §6.1), not the released models' value:
      * interleave, tie_embeddings, hyena_out_proj_bias and the Hyena qkv_proj_bias false (read as attributes of
      * its dotdict config: None), column_split_hyena, column_split, the attention's qkv_proj_bias and
      * mha_out_proj_bias true, rotary_emb_base 1e6 */

@@ -541,11 +541,7 @@ int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict)
     return rc < 0 ? -1 : 0;
 }
 
-char *hd_region_str(const char *chrom, int64_t beg, int64_t end)
-{
-    int brace = strchr(chrom, ':') != NULL;
-    return hd_sprintf("%s%s%s:%" PRId64 "-%" PRId64, brace ? "{" : "", chrom, brace ? "}" : "", beg + 1, end);
-}
+char *hd_region_str(const char *chrom, int64_t beg, int64_t end) { return hd_region_str_strand(chrom, beg, end, '.'); }
 
 char *hd_region_str_strand(const char *chrom, int64_t beg, int64_t end, char strand)
 {
