@@ -228,6 +228,7 @@ typedef struct {
     hd_pool pool;
     int rc, kmer;
     hd_fit_opts fit;
+    int knn_k_warned;          /* the -k above the training set's size warning was given */
     int C;
     char *const *classes;      /* borrowed: the training set's or the head's */
     int dim;                   /* feature width (hd_clf_dim); 0 for context */

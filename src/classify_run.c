@@ -274,6 +274,12 @@ static int build_head(hd_clf *c, const hd_lset *tr, const size_t *pick, size_t n
     free(it);
     free(out);
     if (bad) { hd_free(X); free(y); return -1; }
+    if (c->method == HD_CLF_KNN && (size_t)c->fit.knn_k > np && !c->knn_k_warned) {
+        /* every example then votes (with -k at its count); say so once, not once per --cv fold */
+        hd_log(HD_LOG_WARN, "%s: option -k: %d neighbours, but the training set has %zu examples; all of them vote",
+               file, c->fit.knn_k, np);
+        c->knn_k_warned = 1;
+    }
     c->head = hd_head_fit(c->method, X, y, np, D, c->C, c->classes, &c->fit);
     hd_free(X);
     free(y);

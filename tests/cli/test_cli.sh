@@ -337,6 +337,13 @@ if cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "--head knn -k 1 ignored -k"; 
 expect 0 "classify --head knn -k 1 --save-head" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn.safetensors" -k 1 --save-head "$tmp/knn1.safetensors" "$tmp/test.fa"
 expect 0 "classify --head (knn saved with -k 1)" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn1.safetensors" "$tmp/test.fa"
 if cmp -s "$tmp/out" "$tmp/k1"; then ok; else bad "knn head saved again with -k 1 does not vote with 1"; fi
+# -k above the training set's size: every example votes, and the user is told so (once, with --cv too)
+expect 0 "classify knn -k above the examples" -- "$H" classify -m "$T/hyenadna-tiny" --method knn -k 50 --train "$tmp/train.fa" "$tmp/test.fa"
+has "$tmp/err" "train.fa: option -k: 50 neighbours, but the training set has 12 examples" "knn -k too large warned"
+expect 0 "classify knn -k above the examples, --cv 3" -- "$H" classify -m "$T/hyenadna-tiny" --method knn -k 50 --train "$tmp/train.fa" --cv 3
+if [ "$(grep -c 'option -k' "$tmp/err")" -eq 1 ]; then ok; else bad "knn -k warning not given exactly once with --cv"; cat "$tmp/err"; fi
+expect 0 "classify knn -k 5" -- "$H" classify -m "$T/hyenadna-tiny" --method knn --train "$tmp/train.fa" "$tmp/test.fa"
+if ! grep -q 'option -k' "$tmp/err"; then ok; else bad "knn -k 5 with 12 examples warned"; fi
 printf '>a label=x\nACGT\n>b\nACGT\n' > "$tmp/nolab.fa"
 expect 1 "classify missing label=" -- "$H" classify --method kmer --train "$tmp/nolab.fa" "$tmp/test.fa"
 has "$tmp/err" "nolab.fa: record 'b'" "missing label= names file and record"
