@@ -98,9 +98,12 @@ static char *canonical_name(const char *name)
     drop_component(w, "_orig_mod.");
     const char *nm = w;
     while (!strncmp(nm, "module.", 7)) nm += 7;
+    /* a Lightning module holding a Hugging Face model (the Caduceus training code's model.caduceus.backbone.,
+     * model.lm_head.) nests one prefix in another: strip them while one matches (no canonical name starts with
+     * one) */
     for (int i = 0; prefixes[i]; i++) {
         size_t n = strlen(prefixes[i]);
-        if (!strncmp(nm, prefixes[i], n)) { nm += n; break; }
+        if (!strncmp(nm, prefixes[i], n)) { nm += n; i = -1; }
     }
     char *s = hd_strdup(nm);
     free(w);

@@ -158,11 +158,19 @@ static const char *lightning_compiled(const char *name, char *buf, size_t n)
     return buf;
 }
 
+/* a Lightning module holding the Hugging Face model (the Caduceus training code's model.caduceus.backbone.):
+ * one prefix inside another */
+static const char *lightning_of_hf(const char *name, char *buf, size_t n)
+{
+    snprintf(buf, n, "model.%s", name);
+    return buf;
+}
+
 Test(model, wrapped_model_names)
 {
-    rename_fn fns[] = {ddp_compiled, lightning_compiled};
-    for (int k = 0; k < 2; k++) {
-        char *d = variant(fns[k], NULL, k ? lightning_cfg : NULL);
+    rename_fn fns[] = {ddp_compiled, lightning_compiled, lightning_of_hf};
+    for (int k = 0; k < 3; k++) {
+        char *d = variant(fns[k], NULL, k == 1 ? lightning_cfg : NULL);
         hd_model *m = open_ok(d);
         cr_assert_eq(m->family, HD_FAM_HYENA);
         cr_assert_eq(hd_model_n_params(m), TINY_PARAMS, "variant %d", k);
