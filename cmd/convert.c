@@ -394,6 +394,10 @@ int main_convert(int argc, char **argv)
         return EXIT_INPUT;
     }
     int sn = hd_ckpt_sniff(a.in);
+    if (hd_ckpt_sharded(a.in)) {   /* its index (not a zip) or one shard: named as such */
+        free(a.outp);
+        return hd_fail();
+    }
     if (sn == 0) {
         hd_errorf("%s: not a PyTorch checkpoint (a torch.save zip archive starts with 'PK')", a.in);
         free(a.outp);

@@ -10,6 +10,7 @@
 #include "output.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -777,10 +778,85 @@ int hd_ckpt_sniff(const char *path)
     return 0;
 }
 
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* the index of a sharded PyTorch checkpoint: transformers' pytorch_model.bin.index.json, any *.index.json but a
+ * safetensors index (*.safetensors.index.json, read by safetensors.c) */
+static int torch_index_name(const char *name)
+{
+    return has_suffix(name, ".index.json") && !has_suffix(name, ".safetensors.index.json");
+}
+
+/* the error for the sharded checkpoint of index `idx` (its weight_map's distinct files counted); `shard` the shard
+ * given, or NULL */
+static int sharded_error(const char *idx, json_t *root, const char *shard)
+{
+    json_t *wm = json_object_get(root, "weight_map"), *v;
+    const char *key, *files[64];
+    int nf = 0, more = 0;
+    json_object_foreach(wm, key, v) {
+        const char *f = json_string_value(v);
+        int k = 0;
+        while (f && k < nf && strcmp(files[k], f)) k++;
+        if (f && k == nf) {
+            if (nf < 64) files[nf++] = f;
+            else more = 1;
+        }
+    }
+    char n[32];
+    snprintf(n, sizeof n, more ? "over %d" : "%d", nf);
+    const char *what = "a sharded PyTorch checkpoint, which is not read";
+    const char *todo = "re-save it as safetensors (transformers: save_pretrained(DIR, safe_serialization=True), "
+                       "which shards it with a model.safetensors.index.json that is read) or as one torch.save file";
+    if (shard) hd_set_error(HD_EMODEL, "%s: one of the %s shards of %s (index %s): %s", shard, n, what, idx, todo);
+    else hd_set_error(HD_EMODEL, "%s: the index of %s (%s shards): %s", idx, what, n, todo);
+    return 1;
+}
+
+int hd_ckpt_sharded(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb)) return 0;
+    int isdir = S_ISDIR(sb.st_mode);
+    if (!isdir && torch_index_name(path)) {
+        json_t *root = json_load_file(path, 0, NULL);
+        int r = sharded_error(path, root, NULL);
+        json_decref(root);
+        return r;
+    }
+    /* a directory holding an index, or a file beside an index naming it */
+    char *dir = isdir ? hd_strdup(path) : hd_parent_dir(path);
+    const char *base = isdir ? NULL : (strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+    DIR *d = dir ? opendir(dir) : NULL;
+    int r = 0;
+    struct dirent *e;
+    while (d && !r && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || !torch_index_name(e->d_name)) continue;
+        char *idx = isdir ? hd_sprintf("%s/%s", dir, e->d_name) : hd_path_beside(path, e->d_name);
+        json_t *root = idx ? json_load_file(idx, 0, NULL) : NULL, *v;
+        const char *key;
+        if (isdir) r = root && json_is_object(json_object_get(root, "weight_map")) ? sharded_error(idx, root, NULL) : 0;
+        else json_object_foreach(json_object_get(root, "weight_map"), key, v) {
+            const char *f = json_string_value(v);
+            if (f && !strcmp(f, base)) { r = sharded_error(idx, root, path); break; }
+        }
+        json_decref(root);
+        free(idx);
+    }
+    if (d) closedir(d);
+    free(dir);
+    return r;
+}
+
 hd_ckpt *hd_ckpt_open(const char *path)
 {
     const unsigned char *base;
     size_t size;
+    if (hd_ckpt_sharded(path)) return NULL;
     if (hd_map_file(path, &base, &size) < 0) return NULL;
     hd_ckpt *c = ckpt_new(path);
     if (!c) { hd_unmap_file(base, size); return NULL; }

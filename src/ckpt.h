@@ -55,7 +55,12 @@ typedef struct hd_ckpt {
  * -1 unreadable (no error set: the caller's open reports it). */
 int hd_ckpt_sniff(const char *path);
 
-/* Open a checkpoint: NULL with hd_error() naming the file on failure. */
+/* A sharded PyTorch checkpoint, which is not read (docs/models.md §1): `path` is its index (*.index.json other
+ * than a safetensors index), a directory holding one, or a file an index beside it names as a shard.  Returns 1
+ * with hd_error() naming the index, the shard count and what to do instead; 0 otherwise. */
+int hd_ckpt_sharded(const char *path);
+
+/* Open a checkpoint: NULL with hd_error() naming the file on failure (also a shard of a sharded checkpoint). */
 hd_ckpt *hd_ckpt_open(const char *path);
 /* The same on bytes in memory (the buffer must outlive the handle); lim NULL = defaults. */
 hd_ckpt *hd_ckpt_open_buffer(const void *buf, size_t n, const char *name, const hd_pk_limits *lim);

@@ -301,6 +301,7 @@ static int evo2_pass_over_hf_config(hd_model *m, json_t **root)
 
 static int open_weights(hd_model *m)
 {
+    if (hd_ckpt_sharded(m->weights_path)) return -1;   /* its index or a shard: refused by name (docs/models.md §1) */
     if (hd_ckpt_sniff(m->weights_path) > 0)   /* a PyTorch checkpoint (.ckpt/.bin/.pt), read in place: ckpt.c */
         m->st = hd_ckpt_load_st(m->weights_path, &m->ckpt);
     else if (hd_st_is_index_name(m->weights_path))   /* a sharded model's index */
@@ -356,7 +357,9 @@ hd_model *hd_model_open_with(const char *location, const char *config)
         int nw;
         char *another;
         if (!(m->weights_path = hd_dir_weights(location, 0, &nw, &another))) {
-            if (nw > 1)
+            if (hd_ckpt_sharded(location))
+                ;   /* the shards of a sharded PyTorch checkpoint: its index named */
+            else if (nw > 1)
                 hd_set_error(HD_EMODEL, "%s: %d weight files of one kind in the model directory (%s, ...): give one with -m FILE",
                              location, nw, another ? strrchr(another, '/') + 1 : "?");
             else

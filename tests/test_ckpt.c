@@ -176,6 +176,45 @@ Test(ckpt, model_directory_with_a_checkpoint)
     }
 }
 
+/* a sharded PyTorch checkpoint (transformers' pytorch_model.bin.index.json and its shards) is refused naming the
+ * index and the shard count, opened by its directory, its index or a shard (docs/models.md §1); a checkpoint the
+ * index does not name opens, and a model.safetensors in the directory goes first */
+Test(ckpt, sharded_pytorch_checkpoint_refused)
+{
+    char *d = tmp_dir(), path[700], idx[700];
+    put_file(d, "config.json", TESTDATA("xlstm-mlstm/config.json"));
+    put_file(d, "pytorch_model-00001-of-00002.bin", CK "/xlstm-plain.bin");
+    put_file(d, "pytorch_model-00002-of-00002.bin", CK "/xlstm-plain.bin");
+    snprintf(idx, sizeof idx, "%s/pytorch_model.bin.index.json", d);
+    FILE *f = fopen(idx, "w");
+    cr_assert_not_null(f);
+    fputs("{\"metadata\": {\"total_size\": 1}, \"weight_map\": {\"a\": \"pytorch_model-00001-of-00002.bin\","
+          " \"b\": \"pytorch_model-00002-of-00002.bin\", \"c\": \"pytorch_model-00002-of-00002.bin\"}}", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/pytorch_model-00002-of-00002.bin", d);
+    const char *locs[] = {d, idx, path};
+    for (int k = 0; k < 3; k++) {
+        cr_assert_null(hd_model_open(locs[k]), "%s opened", locs[k]);
+        cr_assert(strstr(hd_error(), "sharded PyTorch checkpoint") && strstr(hd_error(), "2 shards") &&
+                  strstr(hd_error(), "pytorch_model.bin.index.json"), "%s: %s", locs[k], hd_error());
+        if (k == 2) cr_assert(strstr(hd_error(), path) && strstr(hd_error(), "one of the"), "%s", hd_error());
+    }
+    cr_assert_null(hd_ckpt_open(path));   /* convert's reader too */
+    cr_assert(strstr(hd_error(), "one of the 2 shards"), "%s", hd_error());
+    put_file(d, "other.bin", CK "/xlstm-plain.bin");   /* not named by the index */
+    snprintf(path, sizeof path, "%s/other.bin", d);
+    hd_model *m = hd_model_open(path);
+    cr_assert_not_null(m, "%s", hd_error());
+    hd_model_close(m);
+    cr_assert_eq(unlink(path), 0);
+    put_file(d, "model.safetensors", TESTDATA("xlstm-mlstm/model.safetensors"));
+    cr_assert_not_null(m = hd_model_open(d), "%s", hd_error());
+    cr_assert(strstr(m->weights_path, "model.safetensors"), "%s", m->weights_path);
+    hd_model_close(m);
+    rm_rf(d);
+    free(d);
+}
+
 /* a checkpoint without a config of its own finds model_config.json beside it, or in the run folder of the
  * DNA-xLSTM layout RUN/model_config.json + RUN/checkpoints/test/loss.ckpt; no further up, and not outside a
  * checkpoints folder */

@@ -240,6 +240,17 @@ expect 1 "convert with a bad --config" -- "$H" convert -c "$T/hyenadna-tiny/inpu
 has "$tmp/err" "input.fa" "bad --config named"
 if [ ! -e "$tmp/fa" ] && [ ! -e "$tmp/tr" ] && [ ! -e "$tmp/bc" ]; then ok; else bad "failed convert left output"; fi
 expect 1 "convert without input" -- "$H" convert -o "$tmp/none"
+# a sharded PyTorch checkpoint: its index and a shard are named as such (the index was 'not a PyTorch checkpoint',
+# a shard converted to a model without half its tensors)
+mkdir -p "$tmp/shb" && cp "$C/xlstm-plain.bin" "$tmp/shb/pytorch_model-00001-of-00002.bin" && cp "$C/xlstm-plain.bin" "$tmp/shb/pytorch_model-00002-of-00002.bin"
+printf '{"weight_map": {"a": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}' >"$tmp/shb/pytorch_model.bin.index.json"
+expect 2 "convert the index of a sharded checkpoint" -- "$H" convert -c "$T/xlstm-mlstm/config.json" -o "$tmp/shc" "$tmp/shb/pytorch_model.bin.index.json"
+has "$tmp/err" "pytorch_model.bin.index.json: the index of a sharded PyTorch checkpoint.*(2 shards)" "sharded checkpoint index named"
+expect 2 "convert a shard of a sharded checkpoint" -- "$H" convert -c "$T/xlstm-mlstm/config.json" -o "$tmp/shc" "$tmp/shb/pytorch_model-00001-of-00002.bin"
+has "$tmp/err" "pytorch_model-00001-of-00002.bin: one of the 2 shards" "shard named"
+expect 2 "info on a sharded checkpoint's directory" -- "$H" info -m "$tmp/shb"
+has "$tmp/err" "index of a sharded PyTorch checkpoint" "sharded checkpoint directory"
+if [ ! -e "$tmp/shc" ]; then ok; else bad "a refused sharded convert left output"; fi
 expect 1 "convert with a directory as --config" -- "$H" convert -c "$T/hyenadna-tiny" -o "$tmp/dc" "$C/xlstm-plain.bin"
 has "$tmp/err" "cannot open config '$T/hyenadna-tiny': not a regular file" "directory --config named as such"
 expect 2 "info with a directory as --config" -- "$H" info -c "$T/hyenadna-tiny" -m "$T/hyenadna-tiny"
