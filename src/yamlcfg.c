@@ -82,19 +82,57 @@ static json_t *node_error(ystate *y, const yaml_event_t *ev, const char *what)
     return NULL;
 }
 
+/* the JSON type of a YAML core tag (!!int, !!float, !!bool: JSON_TRUE, !!null), -1 for any other */
+static int tag_type(const char *tag)
+{
+    static const struct { const char *tag; int type; } core[] = {
+        {"tag:yaml.org,2002:int", JSON_INTEGER}, {"tag:yaml.org,2002:float", JSON_REAL},
+        {"tag:yaml.org,2002:bool", JSON_TRUE}, {"tag:yaml.org,2002:null", JSON_NULL},
+    };
+    for (size_t i = 0; i < sizeof core / sizeof *core; i++)
+        if (!strcmp(tag, core[i].tag)) return core[i].type;
+    return -1;
+}
+
+static json_t *tag_error(ystate *y, const yaml_event_t *ev, const char *tag)
+{
+    hd_set_error(HD_EMODEL, "%s: line %zu: the YAML tag '%s' is not supported in a model config", y->name,
+                 ev->start_mark.line + 1, tag);
+    y->failed = 1;
+    return NULL;
+}
+
 static json_t *parse_node(ystate *y, yaml_event_t *ev, int depth)
 {
     if (depth > YAML_MAX_DEPTH) return node_error(y, ev, "nesting too deep");
     switch (ev->type) {
     case YAML_ALIAS_EVENT: return node_error(y, ev, "YAML aliases are not supported in a model config");
     case YAML_SCALAR_EVENT: {
-        const char *v = (const char *)ev->data.scalar.value;
+        const char *v = (const char *)ev->data.scalar.value, *tag = (const char *)ev->data.scalar.tag;
         if (strlen(v) != ev->data.scalar.length) return node_error(y, ev, "a scalar holds a NUL byte");
-        json_t *j = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? resolve_plain(v) : json_string(v);
+        json_t *j;
+        if (tag && !strcmp(tag, "tag:yaml.org,2002:str")) j = json_string(v);   /* !!str 32 is the text "32" */
+        else if (tag && tag_type(tag) >= 0) {   /* !!int "32", !!float, !!bool, !!null: resolved, of that type */
+            j = resolve_plain(v);
+            int tt = tag_type(tag);
+            if (j && !(tt == JSON_INTEGER ? json_is_integer(j) : tt == JSON_REAL ? json_is_number(j) :
+                       tt == JSON_TRUE ? json_is_boolean(j) : json_is_null(j))) {
+                json_decref(j);
+                return node_error(y, ev, "a value that is not of the type its tag names");
+            }
+            if (j && tt == JSON_REAL && json_is_integer(j)) {
+                json_t *r = json_real((double)json_integer_value(j));
+                json_decref(j);
+                j = r;
+            }
+        } else if (tag) return tag_error(y, ev, tag);
+        else j = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? resolve_plain(v) : json_string(v);
         if (!j) return node_error(y, ev, "a value that is not a finite number or valid UTF-8 text");
         return j;
     }
     case YAML_SEQUENCE_START_EVENT: {
+        const char *tag = (const char *)ev->data.sequence_start.tag;
+        if (tag && strcmp(tag, "tag:yaml.org,2002:seq")) return tag_error(y, ev, tag);
         json_t *a = json_array();
         for (;;) {
             yaml_event_t e;
@@ -107,6 +145,8 @@ static json_t *parse_node(ystate *y, yaml_event_t *ev, int depth)
         }
     }
     case YAML_MAPPING_START_EVENT: {
+        const char *tag = (const char *)ev->data.mapping_start.tag;
+        if (tag && strcmp(tag, "tag:yaml.org,2002:map")) return tag_error(y, ev, tag);
         json_t *o = json_object();
         for (;;) {
             yaml_event_t k;
@@ -114,6 +154,13 @@ static json_t *parse_node(ystate *y, yaml_event_t *ev, int depth)
             if (k.type == YAML_MAPPING_END_EVENT) { yaml_event_delete(&k); return o; }
             if (k.type != YAML_SCALAR_EVENT) {
                 node_error(y, &k, "a mapping key that is not a plain value");
+                yaml_event_delete(&k);
+                json_decref(o);
+                return NULL;
+            }
+            if (k.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !strcmp((const char *)k.data.scalar.value, "<<")) {
+                /* PyYAML merges the mapping given (keys not set otherwise): not done here, so refused */
+                node_error(y, &k, "YAML merge keys (<<) are not supported in a model config");
                 yaml_event_delete(&k);
                 json_decref(o);
                 return NULL;
@@ -162,6 +209,20 @@ json_t *hd_yaml_load_buffer(const char *buf, size_t n, const char *name)
         root = parse_node(&y, &ev, 0);
         yaml_event_delete(&ev);
         break;
+    }
+    /* then the end of the document and of the stream: a second document is refused, as PyYAML's single-document
+     * load does ('expected a single document in the stream'), not passed over */
+    while (root) {
+        if (next_event(&y, &ev)) { json_decref(root); root = NULL; break; }
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_DOCUMENT_START_EVENT) {
+            hd_set_error(HD_EMODEL, "%s: line %zu: a second YAML document (a model config is one)", name,
+                         ev.start_mark.line + 1);
+            json_decref(root);
+            root = NULL;
+        }
+        yaml_event_delete(&ev);
+        if (t != YAML_DOCUMENT_END_EVENT) break;
     }
     if (root && !json_is_object(root)) {
         hd_set_error(HD_EMODEL, "%s: the config is not a YAML mapping of keys to values", name);

@@ -791,6 +791,31 @@ Test(evo2, yaml_values)
     cr_assert(strstr(hd_error(), "b.yml") && strstr(hd_error(), "line"), "%s", hd_error());
     const char *list = "- 1\n- 2\n";
     cr_assert_null(hd_yaml_load_buffer(list, strlen(list), "l.yml"));
+    /* tags as PyYAML reads them: !!str 32 is text, !!int "32" and !!float 2 numbers, a value not of its tag's
+     * type refused; '...' ends the document */
+    const char *tagged = "a: !!str 32\nb: !!int \"32\"\nc: !!float 2\nd: !!bool yes\ne: !!null ~\n...\n";
+    cr_assert_not_null(j = hd_yaml_load_buffer(tagged, strlen(tagged), "t.yml"), "%s", hd_error());
+    cr_assert_str_eq(json_string_value(json_object_get(j, "a")), "32");
+    cr_assert_eq(json_integer_value(json_object_get(j, "b")), 32);
+    cr_assert(json_is_real(json_object_get(j, "c")) && json_real_value(json_object_get(j, "c")) == 2.0);
+    cr_assert(json_is_true(json_object_get(j, "d")));
+    cr_assert(json_is_null(json_object_get(j, "e")));
+    json_decref(j);
+    /* what PyYAML would read otherwise is refused with the file and line, not passed over: a second document (its
+     * keys were dropped), a merge key (its keys were not merged), a tag naming another type or a Python object */
+    static const struct { const char *text, *err; } refused[] = {
+        {"a: 1\n---\na: 2\n", "line 2: a second YAML document"},
+        {"a: 1\n--- \n", "a second YAML document"},
+        {"a: 1\n<<: {b: 2}\n", "line 2: YAML merge keys (<<)"},
+        {"a: !!int x\n", "line 1: a value that is not of the type its tag names"},
+        {"a: !!bool 1.5\n", "not of the type its tag names"},
+        {"a: 1\nb: !!python/object/apply:os.system [ls]\n", "line 2: the YAML tag 'tag:yaml.org,2002:python/object/apply:os.system'"},
+        {"a: !!set {x: null}\n", "the YAML tag 'tag:yaml.org,2002:set'"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        cr_assert_null(hd_yaml_load_buffer(refused[i].text, strlen(refused[i].text), "r.yml"), "%s", refused[i].text);
+        cr_assert(strstr(hd_error(), "r.yml") && strstr(hd_error(), refused[i].err), "%s: %s", refused[i].text, hd_error());
+    }
 }
 
 /* tests/data/evo2-gqa (its README): grouped-query attention, proj_groups 2 (4 query heads of 8 sharing 2 key/value
