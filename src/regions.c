@@ -326,6 +326,16 @@ static int build_index_atomically(const char *path, char **tfai, char **tgzi, ch
     return rc;
 }
 
+/* whether a file (plain or compressed) starts with a UTF-8 byte-order mark */
+static int starts_with_bom(const char *path)
+{
+    BGZF *fp = bgzf_open(path, "r");
+    char b[3];
+    int bom = fp && bgzf_read(fp, b, 3) == 3 && !memcmp(b, "\xef\xbb\xbf", 3);
+    if (fp) bgzf_close(fp);
+    return bom;
+}
+
 faidx_t *hd_faidx_open(const char *path)
 {
     if (!strcmp(path, "-")) {
@@ -365,6 +375,10 @@ faidx_t *hd_faidx_open(const char *path)
         if (gz)
             hd_set_error(HD_EINPUT, "%s: cannot index a gzip-compressed FASTA (a FASTA index needs bgzip "
                                     "compression): compress it with bgzip instead of gzip", path);
+        else if (starts_with_bom(path))   /* read as FASTA otherwise (seqio.h), but not by faidx */
+            hd_set_error(HD_EINPUT, "%s: cannot build the FASTA index (.fai): the file starts with a UTF-8 byte-order "
+                                    "mark, which samtools faidx does not read: remove it (sed -i '1s/^\\xEF\\xBB\\xBF//' "
+                                    "%s on a plain file)", path, path);
         else if (why[0])
             hd_set_error(HD_EINPUT, "%s: cannot load or build the FASTA index (.fai): %s", path, why);
         else

@@ -82,8 +82,12 @@ hd_fasta *hd_fasta_bgzf(BGZF *bg, const char *path)
     }
     f->disp = hd_input_name(f->path);
     f->bg = bg;
-    /* kseq silently skips whatever precedes the first header: refuse an input that is not FASTA/FASTQ */
-    int c;
+    /* kseq silently skips whatever precedes the first header: refuse an input that is not FASTA/FASTQ.  A UTF-8
+     * byte-order mark (written by some Windows editors) is no part of the text: skipped. */
+    int c = bgzf_peek(f->bg);
+    if (c == 0xef && f->bg->block_length - f->bg->block_offset >= 3 &&
+        !memcmp((const char *)f->bg->uncompressed_block + f->bg->block_offset, "\xef\xbb\xbf", 3))
+        for (int i = 0; i < 3; i++) bgzf_getc(f->bg);
     while ((c = bgzf_peek(f->bg)) == ' ' || c == '\t' || c == '\r' || c == '\n') bgzf_getc(f->bg);
     if (c < -1) {
         hd_set_error(HD_EINPUT, "%s: read error (corrupt compressed data?)", f->disp);
@@ -171,17 +175,59 @@ static int tidy(kseq_t *ks)
     return 0;
 }
 
+/* The character starting the next record's header, read when kseq has not read it yet (before the first record
+ * and after a FASTQ record; kseq would skip any text up to the next '>' or '@', even one inside a quality
+ * line): '>' or '@' after blank lines, 0 at the end of the input, -1 with the error for anything else. */
+static int next_header(hd_fasta *f)
+{
+    kseq_t *ks = f->ks;
+    int c;
+    while ((c = ks_getc(ks->f)) == '\n' || c == '\r' || c == ' ' || c == '\t') {}
+    if (c == -1) return 0;
+    if (c == '>' || c == '@') return ks->last_char = c;
+    if (f->n)
+        hd_set_error(HD_EINPUT, "%s: a line starting with '%c' after record number %ld ('%s'), where the header of the "
+                     "next record ('@' or '>') was expected: a FASTQ record with more lines than its sequence and "
+                     "quality?", f->disp, c, f->n, ks->name.s);
+    else
+        hd_set_error(HD_EINPUT, "%s: not FASTA or FASTQ: the first record does not start with '>' or '@'", f->disp);
+    return -1;
+}
+
+/* the record read is cut short, or the end was not the end of the file */
+static int read_error(hd_fasta *f)
+{
+    hd_set_error(HD_EINPUT, "%s: read error in record number %ld (truncated or corrupt compressed data?)", f->disp,
+                 f->n + 1);
+    return -1;
+}
+
 int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
 {
     for (;;) {
-        int r = kseq_read(f->ks);
-        if (f->bg->errcode) {   /* the record read is cut short, or the end was not the end of the file */
-            hd_set_error(HD_EINPUT, "%s: read error in record number %ld (truncated or corrupt compressed data?)",
-                         f->disp, f->n + 1);
-            return -1;
+        if (f->at_end) return 0;
+        int hdr = f->ks->last_char;
+        if (!hdr) {
+            hdr = next_header(f);
+            if (f->bg->errcode) return read_error(f);
+            if (hdr < 0) return -1;
+            if (!hdr) {
+                skip_summary(f);
+                f->at_end = 1;
+                return 0;
+            }
         }
+        /* the header character read, and the input not known to end after it (else a '>' or '@' that ends it) */
+        int open_header = !ks_eof(f->ks->f);
+        int r = kseq_read(f->ks);
+        if (f->bg->errcode) return read_error(f);
         if (r == -1) {
-            if (!f->at_end) skip_summary(f);
+            if (open_header) {
+                hd_set_error(HD_EINPUT, "%s: the input ends with a '%c' and no record name after record number %ld "
+                             "(cut short?)", f->disp, hdr, f->n);
+                return -1;
+            }
+            skip_summary(f);
             f->at_end = 1;
             return 0;
         }
@@ -204,6 +250,13 @@ int hd_fasta_next(hd_fasta *f, hd_seqrec *rec)
         long idx = f->n++;
         if (!ks->name.l) {
             hd_set_error(HD_EINPUT, "%s: record number %ld has an empty name", f->disp, idx + 1);
+            return -1;
+        }
+        /* kseq reads a record without a '+' line as FASTA (and leaves last_char set, where a FASTQ record resets
+         * it): a FASTQ record ('@') without one is cut short, in its header or sequence line */
+        if (hdr == '@' && ks->last_char) {
+            hd_set_error(HD_EINPUT, "%s: record '%s' (record number %ld): a FASTQ record ('@') without its '+' line "
+                         "and quality string (cut short?)", f->disp, ks->name.s, idx + 1);
             return -1;
         }
         rec->name = ks->name.s;

@@ -17,7 +17,10 @@
  *     sequence of a name is the one used, as in a FASTA index, so a name means one sequence in every
  *     output and in region lookups (-r NAME).
  *   - FASTQ qualities are read and ignored; qualities not of the sequence's length (cut short, or a line
- *     longer than the bases) are an error naming the record.
+ *     longer than the bases) are an error naming the record, and so are a '@' record without its '+' line
+ *     (a FASTQ cut in its last sequence or header line), a line between FASTQ records that does not start
+ *     a record, and an input ending in a lone '>' or '@'.
+ *   - A UTF-8 byte-order mark at the start is skipped.
  * Errors name the input (the path, or "standard input") and the record.
  *
  * Skipped records are reported to a hook (hd_fasta_set_skip_hook); the default hook is

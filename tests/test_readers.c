@@ -193,6 +193,53 @@ Test(readers, fastq)
     hd_fasta_close(f);
 }
 
+/* the next record's error, which names the file, the record and why */
+static void next_error(const char *path, int good, const char *what1, const char *what2)
+{
+    hd_fasta *f = hd_fasta_open(path);
+    cr_assert_not_null(f, "%s", hd_error());
+    hd_seqrec r;
+    for (int i = 0; i < good; i++) cr_assert_eq(hd_fasta_next(f, &r), 1, "%s: %s", path, hd_error());
+    cr_assert_eq(hd_fasta_next(f, &r), -1, "%s: no error", path);
+    cr_assert(strstr(hd_error(), path) && strstr(hd_error(), what1) && strstr(hd_error(), what2), "%s", hd_error());
+    cr_assert_eq(hd_error_kind(), HD_EINPUT);
+    hd_fasta_close(f);
+}
+
+Test(readers, fastq_cut_short_or_with_extra_lines)
+{
+    /* kseq takes a record without its '+' line as FASTA: a FASTQ cut in the sequence or header line of its last
+     * record was read without a word (cut in the header: an empty record skipped) */
+    next_error(put("cut1.fq", "@q1\nACGT\n+\nIIII\n@q2\nGGT"), 1, "'q2' (record number 2)", "without its '+' line");
+    next_error(put("cut2.fq", "@q1\nACGT\n+\nIIII\n@q2 x\n"), 1, "'q2' (record number 2)", "without its '+' line");
+    next_error(put("cut3.fq", "@q1\nACGT\n+\nIIII\n@q2"), 1, "'q2'", "without its '+' line");
+    /* a lone header character at the end (FASTQ and FASTA): it skipped to the end */
+    next_error(put("cut4.fq", "@q1\nACGT\n+\nIIII\n@"), 1, "ends with a '@'", "after record number 1");
+    next_error(put("cut5.fa", ">s1\nACGT\n>"), 1, "ends with a '>'", "after record number 1");
+    /* a line between FASTQ records: kseq skipped any text up to the next '@' or '>', even in a quality line */
+    next_error(put("extra.fq", "@q1\nACGT\n+\nIIII\nAC\n@q2\nGG\n+\n@I\n"), 1, "'A' after record number 1 ('q1')",
+               "was expected");
+    /* what is fine: blank lines between records, qualities starting with '@', a record of each kind, an empty
+     * FASTQ record (skipped), no newline at the end */
+    hd_log_set_sink(sink);
+    cr_assert_str_eq(records(put("ok.fq", "@q1\nACGT\n+\n@III\n\n@q2\nGG\n+\n@@\n>s3\nTT\n@e\n\n+\n\n@q4\nA\n+\nI")),
+                     "q1||ACGT;q2||GG;s3||TT;q4||A;");
+    cr_assert(strstr(logbuf, "record 'e' of "), "%s", logbuf);
+}
+
+Test(readers, utf8_byte_order_mark_skipped)
+{
+    /* some Windows editors start a text file with one; it is not text */
+    const char *fa = put("bom.fa", "\xef\xbb\xbf>s1\nACGT\n");
+    cr_assert_str_eq(records(fa), "s1||ACGT;");
+    /* which samtools faidx cannot index: regions of it say why, not faidx's 'unexpected character' */
+    cr_assert_null(hd_faidx_open(fa));
+    cr_assert(strstr(hd_error(), "bom.fa") && strstr(hd_error(), "byte-order mark"), "%s", hd_error());
+    cr_assert_str_eq(records(put("bom.fq", "\xef\xbb\xbf\n@q\nAC\n+\nII\n")), "q||AC;");
+    cr_assert_null(hd_fasta_open(put("bom.txt", "\xef\xbb\xbfhello\n")));
+    cr_assert(strstr(hd_error(), "not FASTA"), "%s", hd_error());
+}
+
 Test(readers, gzip_and_bgzip)
 {
     const char *text = ">r1 d\nACGT\nAC\n>r2\nGG\n";
