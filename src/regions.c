@@ -468,6 +468,29 @@ int hd_contigs_check(const hd_contigs *d, const char *chrom, int64_t beg, int64_
     return check_span(d, id, beg, end, what) ? -1 : id;
 }
 
+/* "BEG-END" of n characters, decimal digits only: 1 with the numbers, else 0 */
+static int plain_span(const char *p, int n, int64_t *beg, int64_t *end)
+{
+    int64_t v[2] = {0, 0};
+    int k = 0, digits = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            if (v[k] > (INT64_MAX - 9) / 10) return 0;
+            v[k] = 10 * v[k] + (p[i] - '0');
+            digits++;
+        } else if (p[i] == '-' && k == 0 && digits) {
+            k = 1;
+            digits = 0;
+        } else {
+            return 0;
+        }
+    }
+    if (k != 1 || !digits) return 0;
+    *beg = v[0];
+    *end = v[1];
+    return 1;
+}
+
 /* the regions of spec (a list when flags has HTS_PARSE_LIST, else one region) */
 static int parse_regions(hd_regions *rs, const char *spec, const hd_contigs *dict, int flags)
 {
@@ -493,12 +516,26 @@ static int parse_regions(hd_regions *rs, const char *spec, const hd_contigs *dic
             /* "chr1:1,000-2,000" in a list: the commas split it */
             int split = (flags & HTS_PARSE_LIST) && s - spec >= 2 && s[-1] == ',' && isdigit((unsigned char)s[-2]) &&
                         isdigit((unsigned char)s[0]);
-            if (tid == -1 && cn > 0)
+            char *whole = hd_sprintf("%.*s", rn, s), *pre = hd_sprintf("%.*s", cn, s);
+            int64_t rb, re;
+            if (!whole || !pre)
+                hd_set_oom(NULL);
+            else if (colon && hd_contigs_id(dict, whole) >= 0 && hd_contigs_id(dict, pre) >= 0)
+                /* htslib refuses a name that is a sequence both whole and before its last colon */
+                hd_set_error(HD_EINPUT, "region '%s' is ambiguous: '%s' and '%s' are both sequences in %s: write "
+                             "{%s} for the whole sequence %s, or {%s}%s for those bases of %s", whole, whole, pre,
+                             dict->source, whole, whole, pre, whole + cn, pre);
+            else if (colon && hd_contigs_id(dict, pre) >= 0 && plain_span(colon + 1, rn - cn - 1, &rb, &re) && rb > re)
+                hd_set_error(HD_EINPUT, "region '%s' is reversed: it starts at %" PRId64 ", after its end %" PRId64,
+                             whole, rb, re);
+            else if (tid == -1 && cn > 0)
                 hd_set_error(HD_EINPUT, "region '%.*s': no sequence named '%.*s' in %s%s", rn, s, cn, s, dict->source,
                              split ? " (commas separate regions: write positions without thousands separators)" : "");
             else
                 hd_set_error(HD_EINPUT, "region '%.*s' cannot be parsed (expected chr, chr:beg or chr:beg-end, 1-based)",
                              rn, s);
+            free(whole);
+            free(pre);
             return -1;
         }
         if (end == HTS_POS_MAX) end = dict->len[tid];   /* "chr" or "chr:beg": to the end of the contig */

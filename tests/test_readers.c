@@ -468,6 +468,37 @@ Test(readers, regions_checked_against_the_reference)
     cr_assert_eq(hd_region_parse("chrQ:1-2", d, &g), -1);
     cr_assert(strstr(hd_error(), "chrQ"), "%s", hd_error());
     cr_assert_eq(hd_region_parse("c1:1-2,c1:3-4", d, &g), -1, "one region, not a list");
+    cr_assert_eq(hd_region_parse("c1:5-3", d, &g), -1);
+    cr_assert(strstr(hd_error(), "'c1:5-3' is reversed"), "said 'cannot be parsed': %s", hd_error());
+    cr_assert_eq(hd_region_parse("c:2:2-1", d, &g), -1);
+    cr_assert(strstr(hd_error(), "'c:2:2-1' is reversed"), "%s", hd_error());
+    hd_contigs_free(d);
+    fai_destroy(fai);
+
+    /* "c1:2-4" and "c1" both sequences: htslib refuses the name as ambiguous; it said there was no 'c1' */
+    ref = put("amb.fa", ">c1\nACGTACGTAC\n>c1:2-4\nGGGGG\n");
+    fai = hd_faidx_open(ref);
+    cr_assert_not_null(fai, "%s", hd_error());
+    d = hd_contigs_from_fai(fai, ref);
+    cr_assert_eq(hd_region_parse("c1:2-4", d, &g), -1);
+    cr_assert(strstr(hd_error(), "'c1:2-4' is ambiguous") && strstr(hd_error(), "{c1:2-4}") &&
+              strstr(hd_error(), "{c1}:2-4") && strstr(hd_error(), "amb.fa"), "%s", hd_error());
+    hd_regions rl = {0};
+    cr_assert_eq(hd_regions_parse(&rl, "c1:1-2,c1:2-4,c1", d), -1);
+    cr_assert(strstr(hd_error(), "'c1:2-4' is ambiguous: 'c1:2-4' and 'c1' are both"), "%s", hd_error());
+    hd_regions_free(&rl);
+    cr_assert_eq(hd_region_parse("{c1:2-4}", d, &g), 0, "%s", hd_error());
+    cr_assert_str_eq(g.chrom, "c1:2-4");
+    cr_assert_eq(g.end, 5);
+    free(g.chrom);
+    cr_assert_eq(hd_region_parse("{c1}:2-4", d, &g), 0, "%s", hd_error());
+    cr_assert_str_eq(g.chrom, "c1");
+    cr_assert_eq(g.beg, 1);
+    free(g.chrom);
+    hd_contigs_free(d);
+    fai_destroy(fai);
+    fai = hd_faidx_open(ref = put("ref.fa", ">c1\nACGTACGTAC\n>c:2\nGGGGG\n"));
+    d = hd_contigs_from_fai(fai, ref);
 
     hd_regions rs = {0};
     cr_assert_eq(hd_regions_parse(&rs, "c1:1-2,c1:3-4", d), 0, "%s", hd_error());
