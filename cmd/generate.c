@@ -304,7 +304,7 @@ static int parse_args(int argc, char **argv, args *a)
         }
     }
     if (!(a->in = hd_input_arg(argc, argv, "FASTA prompts; '-' for standard input", usage))) return -1;
-    if (hd_has_suffix(a->out, ".gz") && hd_refuse_tty_output(a->out, "compressed")) return -1;
+    if ((hd_has_suffix(a->out, ".gz") || hd_has_suffix(a->out, ".bgz")) && hd_refuse_tty_output(a->out, "compressed")) return -1;
     if (!a->seed_set) a->seed = random_seed();   /* printed by main_generate once the run can start */
     return 0;
 }

@@ -349,7 +349,7 @@ int hd_emb_fmt_from_name(const char *path, hd_emb_fmt *out)
 {
     static const struct { const char *suf; hd_emb_fmt f; } tab[] = {
         {".tsv", HD_EMB_TSV}, {".tsv.gz", HD_EMB_TSV}, {".tsv.bgz", HD_EMB_TSV}, {".txt", HD_EMB_TSV},
-        {".txt.gz", HD_EMB_TSV}, {".bed", HD_EMB_BED}, {".bed.gz", HD_EMB_BED}, {".bed.bgz", HD_EMB_BED},
+        {".txt.gz", HD_EMB_TSV}, {".txt.bgz", HD_EMB_TSV}, {".bed", HD_EMB_BED}, {".bed.gz", HD_EMB_BED}, {".bed.bgz", HD_EMB_BED},
         {".safetensors", HD_EMB_SAFETENSORS}, {".st", HD_EMB_SAFETENSORS}};
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
         if (hd_has_suffix(path, tab[i].suf)) { *out = tab[i].f; return 0; }

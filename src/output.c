@@ -212,7 +212,7 @@ hd_outfile *hd_out_open(const char *path, int text)
     if (!o) { hd_set_oom(NULL); return NULL; }
     o->slot = -1;
     if (!(o->path = hd_strdup(path))) { free(o); return NULL; }
-    int compress = text && hd_has_suffix(path, ".gz");
+    int compress = text && (hd_has_suffix(path, ".gz") || hd_has_suffix(path, ".bgz"));
     int fd;
     if (!strcmp(path, "-")) {
         fd = dup(STDOUT_FILENO);

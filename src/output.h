@@ -15,7 +15,7 @@
 
 typedef struct hd_outfile hd_outfile;
 
-/* text: 1 to allow BGZF compression for names ending in ".gz" (write with hd_out_write/printf). */
+/* text: 1 to allow BGZF compression for names ending in ".gz" or ".bgz" (write with hd_out_write/printf). */
 hd_outfile *hd_out_open(const char *path, int text);
 FILE *hd_out_fp(hd_outfile *o);             /* plain stream (NULL when compressing) */
 const char *hd_out_path(const hd_outfile *o);   /* for messages: "-" is "standard output" */

@@ -381,6 +381,12 @@ if head -1 "$tmp/e.tsv" | grep -q "^#name	chrom	start	end	strand	dim0	.*	dim127$
 if awk -F'\t' '!/^#/ && NF != 133 { exit 1 }' "$tmp/e.tsv"; then ok; else bad "embed TSV: 5 + 128 columns"; fi
 expect 0 "embed .tsv.gz" -- E -o "$tmp/e.tsv.gz" "$T/hyenadna-tiny/input.fa"
 if zcat "$tmp/e.tsv.gz" | cmp -s - "$tmp/e.tsv"; then ok; else bad "embed .tsv.gz is not the TSV under zcat"; fi
+# .bgz, bgzip's other suffix, which embed's format names took (.bed.bgz: BED), was written plain
+expect 0 "embed .bed.bgz" -- E -o "$tmp/e.bed.bgz" "$T/hyenadna-tiny/input.fa"
+expect 0 "embed -O bed" -- E -O bed -o "$tmp/e.bed" "$T/hyenadna-tiny/input.fa"
+# (BGZF: gzip with the 'BC' extra field at byte 12)
+if [ "$(od -An -tx1 -N2 "$tmp/e.bed.bgz" | tr -d ' ')" = 1f8b ] && [ "$(od -An -c -j12 -N2 "$tmp/e.bed.bgz" | tr -d ' ')" = BC ] &&
+   zcat "$tmp/e.bed.bgz" | cmp -s - "$tmp/e.bed"; then ok; else bad "embed .bed.bgz is not the BED, bgzipped"; fi
 expect 0 "embed 1 thread" -- E --threads 1 -o "$tmp/e1.tsv" "$T/hyenadna-tiny/input.fa"
 if cmp -s "$tmp/e1.tsv" "$tmp/e.tsv"; then ok; else bad "embed: 1 and 2 threads differ"; fi
 expect 0 "embed batch size 1 with --progress" -- E -b 1 --progress -o "$tmp/b1.tsv" "$T/hyenadna-tiny/input.fa"
