@@ -21,7 +21,16 @@ struct hd_bed {
 
 int hd_bed_named(const char *path)
 {
-    return hd_has_suffix(path, ".bed") || hd_has_suffix(path, ".bed.gz") || hd_has_suffix(path, ".bed.bgz");
+    /* BED and the formats defined as BED with more columns (ENCODE's peak files, bedGraph): 0-based half-open */
+    static const char *const ext[] = {".bed", ".narrowPeak", ".broadPeak", ".gappedPeak", ".bedGraph", ".bdg"};
+    static const char *const z[] = {"", ".gz", ".bgz"};
+    char suf[32];
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        for (size_t k = 0; k < sizeof z / sizeof *z; k++) {
+            snprintf(suf, sizeof suf, "%s%s", ext[i], z[k]);
+            if (hd_has_suffix(path, suf)) return 1;
+        }
+    return 0;
 }
 
 size_t hd_bed_chomp(char *s, size_t n)
@@ -69,9 +78,11 @@ int hd_bed_parse(char *line, int one_based, const char *file, long lineno, hd_be
         return -1;
     }
     if (one_based ? b < 1 || e < b : e <= b) {
-        hd_set_error(HD_EINPUT, "%s line %ld: %s:%s-%s is empty or reversed (%s: %s)", file, lineno, f[0], f[1], f[2],
+        hd_set_error(HD_EINPUT, "%s line %ld: %s:%s-%s is empty or reversed (%s: %s)%s", file, lineno, f[0], f[1], f[2],
                      one_based ? "1-based inclusive" : "BED, 0-based half-open",
-                     one_based ? "1 <= start <= end" : "start < end");
+                     one_based ? "1 <= start <= end" : "start < end",
+                     one_based && b == 0 && e > 0 ? "; a start of 0 is BED's: name a BED file .bed (or .bed.gz), which "
+                                                    "is read 0-based" : "");
         return -1;
     }
     /* the 6th column of BED is the strand; 1-based region lists have no columns past the 3rd */

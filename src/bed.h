@@ -40,7 +40,8 @@ int hd_bed_next(hd_bed *b, hd_bedrec *r);
 void hd_bed_close(hd_bed *b);
 const char *hd_bed_name(const hd_bed *b);   /* the path, or "standard input" */
 
-/* Does the name say BED: .bed, .bed.gz or .bed.bgz (any case)? */
+/* Does the name say BED: .bed, or a format defined as BED with more columns (.narrowPeak, .broadPeak,
+ * .gappedPeak, .bedGraph, .bdg), each also with .gz or .bgz (any case)? */
 int hd_bed_named(const char *path);
 
 /* The line-level rules, for readers that tell BED from another format line by line (classify's labelled

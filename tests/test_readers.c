@@ -412,6 +412,20 @@ Test(readers, one_based_lists)
     cr_assert_eq(r.end, 5);
     hd_bed_close(b);
     cr_assert(hd_bed_named("x.bed") && hd_bed_named("X.BED.GZ") && !hd_bed_named("x.txt"));
+    /* formats defined as BED with more columns are BED, 0-based: a peak file was read 1-based, each interval
+     * silently one base longer at its start */
+    cr_assert(hd_bed_named("peaks.narrowPeak") && hd_bed_named("p.broadPeak.gz") && hd_bed_named("p.gappedPeak") &&
+              hd_bed_named("cov.bedGraph.bgz") && hd_bed_named("cov.bdg") && hd_bed_named("x.bed.bgz") &&
+              !hd_bed_named("x.bedpe") && !hd_bed_named("narrowPeak.txt"));
+    /* a 1-based list with a start of 0 is most likely BED under another name: the error says so */
+    b = hd_bed_open(put("peaks.tsv", "c1\t0\t10\n"), 1);
+    cr_assert_eq(hd_bed_next(b, &r), -1);
+    cr_assert(strstr(hd_error(), "peaks.tsv line 1") && strstr(hd_error(), "name a BED file .bed"), "%s", hd_error());
+    hd_bed_close(b);
+    b = hd_bed_open(put("r2.txt", "c1\t5\t4\n"), 1);
+    cr_assert_eq(hd_bed_next(b, &r), -1);
+    cr_assert(strstr(hd_error(), "reversed") && !strstr(hd_error(), "name a BED"), "%s", hd_error());
+    hd_bed_close(b);
 }
 
 Test(readers, bed_gzip_and_stdin)

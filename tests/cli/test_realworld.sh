@@ -579,6 +579,14 @@ grep -v '^#' out | sed -n 1p | cut -f6- > mw.vec
 samtools faidx -i st.fa chr1:31-70 > mw.fa
 run 0 "embed, the first window's reverse complement" -- "$H" embed -m "$M" mw.fa
 [ "$(grep -v '^#' out | cut -f6-)" = "$(cat mw.vec)" ] && ok || bad "embed minus window is not its reverse complement's embedding"
+# a MACS2/ENCODE peak file (BED6+4) is BED by its name: 0-based, its '-' strand read (it was read 1-based)
+printf 'chr1\t10\t70\tpeak1\t500\t-\t8.1\t-1\t4.2\t30\n' > m.narrowPeak
+run 0 "embed -R a .narrowPeak" -- "$H" embed -m "$M" -R m.narrowPeak st.fa
+[ "$(grep -v '^#' out | cut -f1-5)" = "$(cat m.head)" ] && [ "$(grep -v '^#' out | cut -f6-)" = "$(cat m.vec)" ] && ok ||
+  bad "embed -R .narrowPeak is not its BED's: $(grep -v '^#' out | cut -f1-5)"
+printf 'chr1\t0\t70\n' > zero.txt
+run 1 "embed -R, a 1-based list starting at 0" -- "$H" embed -m "$M" -R zero.txt st.fa
+errline "hyenadna embed: zero.txt line 1: chr1:0-70 is empty or reversed (1-based inclusive: 1 <= start <= end); a start of 0 is BED's: name a BED file .bed (or .bed.gz), which is read 0-based" "a start of 0 in a 1-based list"
 printf 'chr1\t10\t70\tr\t0\tx\n' > badst.bed
 run 1 "embed -R, strand x" -- "$H" embed -m "$M" -R badst.bed st.fa
 errline "hyenadna embed: badst.bed line 1: strand 'x' (the 6th column) is not +, - or ." "embed bad strand"
