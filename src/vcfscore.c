@@ -246,6 +246,15 @@ static int acgt(const char *s)
     return 1;
 }
 
+/* an allele of N only */
+static int all_n(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s != 'N' && *s != 'n') return 0;
+    return 1;
+}
+
 /* every ALT allele symbolic (<DEL>, a breakend, '*'): nothing of the record is scored */
 static int all_symbolic(const bcf1_t *rec)
 {
@@ -290,12 +299,22 @@ int hd_vr_plan_record(hd_vr *v, const bcf_hdr_t *h, bcf1_t *rec, const char *whe
         p->reason = HD_VR_SYMBOLIC;
         return 0;
     }
-    int ok = hd_vs_check_ref(hd_vsref_seq(v->ref), c->len, rec->pos, refal);
-    v->c.ref_checked++;
-    if (ok <= 0) {
-        v->c.ref_mismatched++;
-        p->reason = HD_VR_MISMATCH;
-        return ref_mismatch(v, h, rec, where, ok);
+    int ok = hd_vs_check_ref(hd_vsref_seq(v->ref), c->len, rec->pos, refal), sym = all_symbolic(rec);
+    /* a symbolic record whose REF is N (gnomAD-SV and other SV callers write it so) names no base to compare:
+     * not a mismatch (bcftools norm does not check the REF of a symbolic record either) */
+    if (!(sym && ok == 0 && all_n(refal))) {
+        v->c.ref_checked++;
+        if (ok <= 0) {
+            v->c.ref_mismatched++;
+            p->reason = HD_VR_MISMATCH;
+            return ref_mismatch(v, h, rec, where, ok);
+        }
+    }
+    if (sym) {   /* also on an N of the reference: symbolic, not a non-ACGT allele */
+        for (int a = 0; a < p->nalt; a++) p->why[a] = HD_VR_SYMBOLIC;
+        v->c.alleles_symbolic += p->nalt;
+        p->reason = HD_VR_SYMBOLIC;
+        return 0;
     }
     if (!acgt(refal)) {
         p->reason = HD_VR_NONACGT_ALLELE;

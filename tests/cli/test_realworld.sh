@@ -349,6 +349,21 @@ run 0 "telomeric breakends, --strict" -- "$H" score-variants -m "$M" -f g17.fa -
 hasnt "$tmp/err" "warning" "telomeric breakends: no warning"
 has "$tmp/err" "3 records: 1 scored, 2 passed through unscored (2 symbolic or '*' ALT)" "telomeric breakends counted as symbolic"
 [ "$(bcftools view -H tel.out.vcf 2>/dev/null | cut -f3 | tr '\n' ' ')" = "tel1 tel2 snv " ] && ok || bad "telomeric breakends not passed through"
+# symbolic records with REF N inside the contig (gnomAD-SV writes every SV so): no base to compare, so not a
+# mismatch -- no warning, no 'another assembly' alarm, no error under --strict (bcftools norm skips them too);
+# a base REF that misses the reference and N before a base ALT still mismatch
+G17=$(printf '%s' "$G" | head -c 120)
+printf '>17\n%sNNNN%s\n' "$G17" "${G:124}" > g17n.fa
+{ vh 17; for p in 10 20 30 40 50 60; do printf '17\t%d\tsv%d\tN\t<DEL>\t.\tPASS\t.\n' $p $p; done
+  printf '17\t122\tsvn\tN\t<DUP>\t.\tPASS\t.\n17\t70\tbnd\tN\tN[17:300[\t.\t.\t.\n'; } > gsv.vcf
+run 0 "symbolic records with REF N, --strict" -- "$H" score-variants -m "$M" -f g17n.fa --strict -o gsv.out.vcf gsv.vcf
+hasnt "$tmp/err" "warning" "REF N of symbolic records: no warning"
+has "$tmp/err" "8 records: 0 scored, 8 passed through unscored (8 symbolic or '*' ALT)" "REF N of symbolic records counted as symbolic"
+[ "$(bcftools view -H gsv.out.vcf 2>/dev/null | wc -l)" = 8 ] && ok || bad "REF N symbolic records not passed through"
+{ vh 17; printf '17\t10\tsvx\t%s\t<DEL>\t.\t.\t.\n17\t20\tnb\tN\t%s\t.\t.\t.\n' "$(o "${G:9:1}")" "${G:19:1}"; } > gsvx.vcf
+run 0 "a symbolic record with a wrong base REF, N before a base ALT" -- "$H" score-variants -m "$M" -f g17.fa -o /dev/null gsvx.vcf
+has "$tmp/err" "(17:10 svx): REF allele '$(o "${G:9:1}")' does not match the reference" "symbolic record, wrong base REF: a mismatch"
+has "$tmp/err" "(17:20 nb): REF allele 'N' does not match the reference" "REF N, base ALT: a mismatch"
 { vh 17; printf '17\t0\tpos0\tN\tA\t.\t.\t.\n'; } > pos0.vcf
 run 1 "POS 0 of a base ALT, --strict" -- "$H" score-variants -m "$M" -f g17.fa --strict -o pos0.out.vcf pos0.vcf
 has "$tmp/err" "(17:0 pos0): REF allele 'N' lies outside contig '17'" "POS 0 of a base ALT: still outside the contig"
