@@ -64,6 +64,7 @@ static void usage(FILE *fp)
             "                         [from the -o suffix (.vcf .vcf.gz .bcf; .tsv .txt, .gz too), else v;\n"
             "                         t with --all-snvs]\n"
             "  -W, --write-index      index bgzipped VCF (.tbi; .csi past position 2^29) or BCF (.csi) output\n"
+            "                         (the input must be sorted)\n"
             "      --no-version       do not add the ##hyenadna_score-variants* header lines\n"
             "      --plot FILE        with --all-snvs: also draw the scores as a heatmap, SVG (PNG when FILE\n"
             "                         ends in .png; see man hyenadna-plot) [none]\n");
@@ -110,6 +111,10 @@ typedef struct {
     hd_outfile *tsv;
     long nrec, nskip;      /* records read; those outside the --shard block */
     hts_pos_t maxend;      /* the furthest end (0-based, exclusive) of a record written: .tbi or .csi */
+    int last_rid;          /* -W: the contig and POS of the record last written, -1 none */
+    hts_pos_t last_pos;
+    uint8_t *done;         /* -W: [ndone] contigs whose records came before */
+    int ndone;
     double *llr, *ed;      /* [fcap]: the scores of a record's ALTs */
     float *fbuf, *ebuf;
     int fcap;
@@ -416,6 +421,7 @@ static int parse_args(int argc, char **argv, ctx *x)
     x->window = x->chunk = x->overlap = -1;
     x->nbatch = 2048;
     x->edist = -1;
+    x->last_rid = -1;
     int c;
     while ((c = getopt_long(argc, argv, "m:c:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
         int r = hd_common_opt(&x->co, c, optarg);
@@ -670,6 +676,40 @@ static int next_record(ctx *x, bcf1_t *rec, const char **where)
     return r;
 }
 
+/* -W: the records must be sorted (by contig blocks, POS within one) for the index; an unsorted input is refused
+ * at its first record out of order, naming it, instead of the index failing after the whole run */
+static int check_sorted(ctx *x, const bcf1_t *rec, const char *where)
+{
+    const char *id = rec->d.id && strcmp(rec->d.id, ".") ? rec->d.id : NULL;   /* unpacked (hd_vr_plan_record) */
+    if (rec->rid == x->last_rid) {
+        if (rec->pos >= x->last_pos) { x->last_pos = rec->pos; return 0; }
+        hd_set_error(HD_EINPUT, "%s (%s:%" PRIhts_pos "%s%s): not sorted: POS %" PRIhts_pos " comes after POS %"
+                     PRIhts_pos "; -W/--write-index needs a sorted input (bcftools sort, or leave -W out)", where,
+                     bcf_seqname(x->ihdr, rec), rec->pos + 1, id ? " " : "", id ? id : "", rec->pos + 1,
+                     x->last_pos + 1);
+        return -1;
+    }
+    if (rec->rid < 0) return 0;
+    if (rec->rid >= x->ndone) {
+        int n = rec->rid + 64;
+        uint8_t *d = realloc(x->done, (size_t)n);
+        if (!d) { hd_set_oom(NULL); return -1; }
+        memset(d + x->ndone, 0, (size_t)(n - x->ndone));
+        x->done = d, x->ndone = n;
+    }
+    if (x->done[rec->rid]) {
+        hd_set_error(HD_EINPUT, "%s (%s:%" PRIhts_pos "%s%s): not sorted: contig '%s' comes again after contig "
+                     "'%s'; -W/--write-index needs a sorted input, each contig's records together (bcftools sort, "
+                     "or leave -W out)", where, bcf_seqname(x->ihdr, rec), rec->pos + 1, id ? " " : "", id ? id : "",
+                     bcf_seqname(x->ihdr, rec),
+                     x->last_rid >= 0 ? bcf_hdr_id2name(x->ihdr, x->last_rid) : "?");
+        return -1;
+    }
+    if (x->last_rid >= 0) x->done[x->last_rid] = 1;
+    x->last_rid = rec->rid, x->last_pos = rec->pos;
+    return 0;
+}
+
 /* read, plan, score and write the records batch by batch */
 static int run(ctx *x)
 {
@@ -688,6 +728,7 @@ static int run(ctx *x)
             x->nrec++;
             if ((uint64_t)x->nrec <= x->rlo) { x->nskip++; continue; }   /* before this shard's block */
             if (hd_vr_plan_record(x->vr, x->ihdr, x->items[n].rec, where, &x->items[n].plan)) return hd_fail();
+            if (x->write_index && !x->all_snvs && check_sorted(x, x->items[n].rec, where)) return hd_fail();
             n++;
         }
         if (hd_vs_batch_size(x->batch) && hd_vs_batch_run(x->batch)) {
@@ -749,6 +790,7 @@ static void ctx_free(ctx *x)
     free(x->fbuf);
     free(x->ebuf);
     free(x->pl_llr);
+    free(x->done);
     hd_vr_free(x->vr);
     hd_vs_batch_free(x->batch);
     hd_vs_engine_free(x->eng);

@@ -435,6 +435,20 @@ has "$tmp/err" "big29.vcf.gz: a record reaches beyond position 536870912, which 
 [ "$(bcftools view -H -r big:600000000 big29.vcf.gz 2>/dev/null | cut -f3)" = far ] && ok || bad "-W beyond 2^29: the .csi does not find the record"
 run 0 "-W, a bgzipped VCF below 2^29" -- "$H" score-variants -m "$M" -f g17.fa -W -o small29.vcf.gz ok17.vcf
 [ -s small29.vcf.gz.tbi ] && [ ! -e small29.vcf.gz.csi ] && ok || bad "-W below 2^29: not a .tbi: $(ls small29*)"
+# -W on an unsorted input: refused at the first record out of order, named, before any scoring of the rest (the
+# index failed after the whole run, 'is it sorted?', naming no record); contig blocks in any order are sorted
+{ vh 17 18; printf '17\t30\tb\t%s\tA\t.\t.\t.\n17\t10\ta\t%s\tA\t.\t.\t.\n' "${G:29:1}" "${G:9:1}"; } > unsorted.vcf
+run 1 "-W, POS out of order" -- "$H" score-variants -m "$M" -f g17.fa -W -o unsorted.vcf.gz unsorted.vcf
+errline "hyenadna score-variants: unsorted.vcf line 6 (17:10 a): not sorted: POS 10 comes after POS 30; -W/--write-index needs a sorted input (bcftools sort, or leave -W out)" "-W unsorted: the record named"
+[ ! -e unsorted.vcf.gz ] && [ ! -e unsorted.vcf.gz.tbi ] && ok || bad "-W unsorted left output: $(ls unsorted.vcf.gz*)"
+{ vh 17 18; printf '18\t5\tc\tA\tC\t.\t.\t.\n17\t10\ta\t%s\tA\t.\t.\t.\n18\t7\td\tA\tC\t.\t.\t.\n' "${G:9:1}"; } > blocks.vcf
+bcftools view -Ob -o blocks.bcf blocks.vcf 2>/dev/null
+run 1 "-W, a contig's records apart (BCF input)" -- "$H" score-variants -m "$M" -f g17.fa -W -o blocks.out.bcf blocks.bcf
+has "$tmp/err" "hyenadna score-variants: blocks.bcf record 3 (18:7 d): not sorted: contig '18' comes again after contig '17'; -W/--write-index needs a sorted input, each contig's records together (bcftools sort, or leave -W out)" "-W contig blocks apart: the record named"
+head -n -1 blocks.vcf > blocks2.vcf
+run 0 "-W, contig blocks out of header order" -- "$H" score-variants -m "$M" -f g17.fa -W -o blocks2.vcf.gz blocks2.vcf
+[ "$(bcftools view -H -r 18 blocks2.vcf.gz 2>/dev/null | cut -f3)" = c ] && ok || bad "-W contig blocks out of header order: not indexed"
+run 0 "unsorted input without -W" -- "$H" score-variants -m "$M" -f g17.fa -o unsorted.out.vcf unsorted.vcf
 { vh 17; printf '17\t10\t.\t%s\tA\t.\t.\t.\n17\t30\t.\tA' "${G:9:1}"; } > trunc.vcf
 run 1 "a truncated last line" -- "$H" score-variants -m "$M" -f g17.fa -o trunc.out.vcf trunc.vcf
 has "$tmp/err" "trunc.vcf line 5: malformed VCF data line: fewer than 8" "a truncated line is bad input, not a write failure"
