@@ -36,10 +36,15 @@ hd_vcfin *hd_vcfin_open(const char *path)
     if (f->category != variant_data || (f->format != vcf && f->format != bcf)) {
         /* htslib knows a VCF by its first line: a text file without it (a header of #CHROM only, or
          * records alone) is 'unknown text' */
-        hd_set_error(HD_EINPUT, "'%s' is not a VCF or BCF file%s", v->disp,
+        char *what = f->format == text_format || f->format == empty_format ? NULL : hts_format_description(f);
+        hd_set_error(HD_EINPUT, "'%s' is not a VCF or BCF file%s%s%s", v->disp,
                      f->format == text_format    ? " (a VCF starts with a ##fileformat=VCFv4.x line)"
                      : f->format == empty_format ? " (it is empty)"
-                                                 : "");
+                     : what                      ? " (htslib reads it as "
+                                                 : "",
+                     what ? what : "",
+                     !what ? "" : f->format == fasta_format ? "; the reference FASTA is given with -f)" : ")");
+        free(what);
         goto fail;
     }
     v->bcf = f->format == bcf;

@@ -464,6 +464,12 @@ errline "hyenadna score-variants: 'noff.vcf' is not a VCF or BCF file (a VCF sta
 : > empty.vcf
 run 1 "an empty VCF" -- "$H" score-variants -m "$M" -f g17.fa -o empty.out.vcf empty.vcf
 errline "hyenadna score-variants: 'empty.vcf' is not a VCF or BCF file (it is empty)" "an empty file: said so"
+# the reference given as the input (-f forgotten), or a BED: what htslib reads it as, and where a FASTA goes
+run 1 "a FASTA as the VCF" -- "$H" score-variants -m "$M" -f g17.fa -o fa.out.vcf g17.fa
+errline "hyenadna score-variants: 'g17.fa' is not a VCF or BCF file (htslib reads it as FASTA sequence text; the reference FASTA is given with -f)" "a FASTA as the VCF: said so"
+printf '17\t1\t10\n' > r.bed
+run 1 "a BED as the VCF" -- "$H" score-variants -m "$M" -f g17.fa -o bed.out.vcf r.bed
+errline "hyenadna score-variants: 'r.bed' is not a VCF or BCF file (htslib reads it as BED genomic region text)" "a BED as the VCF: said so"
 bcftools view -Ob -o ok17.bcf ok17.vcf 2>/dev/null
 run 0 "BCF input (binary: no line checks)" -- "$H" score-variants -m "$M" -f g17.fa -O t ok17.bcf
 
