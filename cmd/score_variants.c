@@ -492,6 +492,11 @@ static int check_args(ctx *x)
         hd_errorf("option --write-index needs bgzipped VCF or BCF output to a file (-o FILE -O z|b)");
         return -1;
     }
+    if (x->write_index && hd_out_in_place(x->out)) {   /* a device or a pipe: no file to index (it was skipped) */
+        hd_errorf("option --write-index: output '%s' is not a regular file (a device or a pipe), which cannot be "
+                  "indexed", x->out);
+        return -1;
+    }
     if (x->otype != 't' && x->otype != 'v' && hd_refuse_tty_output(x->out, "compressed")) return -1;
     return 0;
 }

@@ -563,6 +563,9 @@ bcftools view -Ob -o "$sv/in.bcf" "$sv/in.vcf" 2>/dev/null
 if [ -s "$sv/e.txt" ] && cmp -s "$sv/d.txt" "$sv/e.txt"; then ok; else bad "BCF input differs from VCF input"; fi
 expect 0 "score-variants bgzipped VCF" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 --no-version -W -o "$sv/out.vcf.gz" "$sv/in.vcf"
 if [ -s "$sv/out.vcf.gz.tbi" ] && bcftools view -H "$sv/out.vcf.gz" 2>/dev/null | cmp -s - "$sv/d.txt"; then ok; else bad "bgzipped VCF output"; fi
+# -W to a device or a pipe: nothing to index, refused (the index was skipped without a word, exit 0)
+expect 1 "score-variants -W to /dev/null" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 -W -Oz -o /dev/null "$sv/in.vcf"
+has "$tmp/err" "option --write-index: output '/dev/null' is not a regular file (a device or a pipe), which cannot be indexed" "-W to a device: said so"
 # an index of the other kind left by an earlier run (a .csi, which htslib reads first) is removed
 cp "$sv/out.vcf.gz.tbi" "$sv/out.vcf.gz.csi"
 expect 0 "score-variants -W over a stale .csi" -- "$H" score-variants -m "$M" -f "$sv/ref.fa" -w 256 --no-version -W -o "$sv/out.vcf.gz" "$sv/in.vcf"
