@@ -84,18 +84,33 @@ int hd_vcf_line_check(const char *line, size_t len, int nsamples, const char **w
 {
     static char msg[256];
     size_t ncol = 1, pos_b = 0, pos_e = len, full = 0;   /* full: the columns up to the last one not empty */
+    size_t qual_b = len, qual_e = len;
     for (size_t i = 0; i < len; i++)
         if (line[i] == '\t') {
             if (i + 1 < len && line[i + 1] != '\t') full = ncol + 1;
             ncol++;
             if (ncol == 2) pos_b = i + 1;
             if (ncol == 3) pos_e = i;
+            if (ncol == 6) qual_b = i + 1;
+            if (ncol == 7) qual_e = i;
         }
     if (!len) { *why = "an empty line (a data line has 8 or more tab-separated columns)"; return -1; }
     if (ncol < 8) { *why = "fewer than 8 tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO)"; return -1; }
     if (pos_e == pos_b || pos_e - pos_b > 18) { *why = "POS is not a number"; return -1; }
     for (size_t i = pos_b; i < pos_e; i++)
         if (line[i] < '0' || line[i] > '9') { *why = "POS is not a number"; return -1; }
+    /* QUAL: '.' or a number; htslib reads anything else as the number its first characters make ('abc' as 0,
+     * '30x' as 30) and writes that */
+    if (!(qual_e - qual_b == 1 && line[qual_b] == '.')) {
+        char buf[64], *end;
+        size_t n = qual_e - qual_b;
+        if (n) memcpy(buf, line + qual_b, n < sizeof buf ? n : sizeof buf - 1);
+        buf[n < sizeof buf ? n : sizeof buf - 1] = 0;
+        if (!n || n >= sizeof buf || (strtod(buf, &end), *end)) {
+            *why = "QUAL is neither '.' nor a number";
+            return -1;
+        }
+    }
     /* the columns the header's #CHROM line names: htslib drops those beyond them without a word (sample
      * columns of a header that names fewer samples, or none), and writes a line without FORMAT and samples
      * under a header that names samples as a record it then refuses to write */

@@ -396,6 +396,13 @@ mal() {   # mal NAME LINE-NUMBER DESCRIPTION -- data line printf args
 mal short 5 "a data line of 7 columns" -- '17\t15\tx\tA\tC\t.\t.\n'
 mal nopos 5 "POS abc" -- '17\tabc\t.\tA\tC\t.\t.\t.\n'
 mal empty 5 "an empty line" -- '\n'
+mal qual 5 "QUAL abc (htslib writes 0)" -- '17\t15\t.\tA\tC\tabc\t.\t.\n'
+has "$tmp/err" "line 5: malformed VCF data line: QUAL is neither '.' nor a number" "QUAL abc: why"
+mal qualx 5 "QUAL 30x (htslib writes 30)" -- '17\t15\t.\tA\tC\t30x\t.\t.\n'
+mal qual0 5 "an empty QUAL (htslib writes 0)" -- '17\t15\t.\tA\tC\t\t.\t.\n'
+{ vh 17; printf '17\t10\t.\t%s\tA\t%s\t.\t.\n' "${G:9:1}" 30 "${G:9:1}" 1e3 "${G:9:1}" 2.5 "${G:9:1}" . "${G:9:1}" -1; } > quals.vcf
+run 0 "QUAL values that are numbers or '.'" -- "$H" score-variants -m "$M" -f g17.fa -o quals.out.vcf quals.vcf
+[ "$(bcftools view -H quals.out.vcf 2>/dev/null | cut -f6 | tr '\n' ' ')" = "30 1000 2.5 . -1 " ] && ok || bad "QUAL numbers: $(cut -f6 quals.out.vcf | tail -5 | tr '\n' ' ')"
 mal nosamples 5 "genotypes under a header that names no sample" -- '17\t15\t.\tA\tC\t.\t.\t.\tGT\t0/1\n'
 has "$tmp/err" "line 5: malformed VCF data line: 10 tab-separated columns, where a header that names no sample has 8 (9 with FORMAT): the sample columns would be lost" "genotypes without samples: why"
 # the columns of a header that names two samples: htslib dropped a third sample column without a word, and
