@@ -31,8 +31,9 @@ static void usage(FILE *fp)
             "Usage: hyenadna score-variants [options] -f REF.fa [-m MODEL] <in.vcf>|<in.vcf.gz>|<in.bcf>|-\n"
             "       hyenadna score-variants [options] -f REF.fa [-m MODEL] --all-snvs -r CHR:BEG-END\n"
             "\n"
-            "Score every ALT allele of every record with a DNA language model and write every record back,\n"
-            "in input order and otherwise unchanged, with the INFO tags HDNA_LLR (log-likelihood ratio of ALT\n"
+            "Score every ALT allele of every record with a DNA language model and write every record back\n"
+            "(those of the regions and targets when given), in input order and otherwise unchanged, with\n"
+            "the INFO tags HDNA_LLR (log-likelihood ratio of ALT\n"
             "against REF) and HDNA_EDIST (cosine distance of the mean-pooled embeddings), Number=A.\n"
             "Records that cannot be scored pass through unannotated and are counted on stderr.\n"
             "\n"
@@ -40,7 +41,13 @@ static void usage(FILE *fp)
             "  -f, --fasta-ref FILE   reference FASTA (plain or bgzip; .fai made when absent)\n"
             "                         [the VCF's ##reference= file, else $HYENADNA_REF]\n"
             "      --all-snvs         score the 3 other bases at every position of the -r region (no VCF)\n"
-            "  -r, --region REG       CHR:BEG-END (1-based, inclusive) for --all-snvs\n"
+            "  -r, --regions REG      only the records overlapping these regions, comma-separated CHR,\n"
+            "                         CHR:BEG or CHR:BEG-END (1-based, inclusive), read through the input's\n"
+            "                         index (.tbi/.csi); with --all-snvs the one region to mutate\n"
+            "  -R, --regions-file F   the same from a file (.bed 0-based, else CHR POS or CHR BEG END 1-based)\n"
+            "  -t, --targets [^]REG   only the records whose POS lies in these regions (^: in none of them),\n"
+            "                         the input streamed (no index needed)\n"
+            "  -T, --targets-file [^]F  the same from a file\n"
             "      --strict           a REF allele that does not match the reference (or a contig it lacks) is an error\n"
             "Scoring options:\n"
             "  -s, --score MODE       window, prefix (causal models), masked or unmasked (masked models)\n"
@@ -81,7 +88,7 @@ typedef struct {
 typedef struct {
     /* options */
     int strict, otype, clevel, write_index, no_version, all_snvs;
-    const char *out, *in, *region;
+    const char *out, *in, *region, *regfile, *targets, *tgfile;
     hd_vs_opts vo;
     char **argv;
     int argc;
@@ -91,6 +98,8 @@ typedef struct {
     int edist;
     hd_shard shard;
     /* state */
+    hd_regions regs, tgs;  /* -r/-R, -t/-T on a VCF (tg_exclude: ^) */
+    int tg_exclude;
     hd_vcfin *vin;
     bcf_hdr_t *ihdr;       /* the input's header (vin's), or the one made for --all-snvs */
     bcf_hdr_t *snvhdr;     /* owned: the --all-snvs header */
@@ -406,7 +415,9 @@ static int parse_args(int argc, char **argv, ctx *x)
     static const struct option lo[] = {
         HD_COMMON_LONGOPTS,
         {"fasta-ref", required_argument, NULL, 'f'}, {"all-snvs", no_argument, NULL, OPT_ALLSNVS},
-        {"region", required_argument, NULL, 'r'}, {"strict", no_argument, NULL, OPT_STRICT},
+        {"region", required_argument, NULL, 'r'}, {"regions", required_argument, NULL, 'r'},
+        {"regions-file", required_argument, NULL, 'R'}, {"targets", required_argument, NULL, 't'},
+        {"targets-file", required_argument, NULL, 'T'}, {"strict", no_argument, NULL, OPT_STRICT},
         {"score", required_argument, NULL, 's'}, {"window", required_argument, NULL, 'w'},
         {"chunk", required_argument, NULL, OPT_CHUNK}, {"overlap", required_argument, NULL, OPT_OVERLAP},
         {"rc", no_argument, NULL, OPT_RC}, {"edist", no_argument, NULL, OPT_EDIST},
@@ -423,13 +434,16 @@ static int parse_args(int argc, char **argv, ctx *x)
     x->edist = -1;
     x->last_rid = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "m:c:@:hf:r:s:w:o:O:W", lo, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "m:c:@:hf:r:R:t:T:s:w:o:O:W", lo, NULL)) >= 0) {
         int r = hd_common_opt(&x->co, c, optarg);
         if (r < 0) return -1;
         if (r) continue;
         switch (c) {
         case 'f': x->fasta = optarg; break;
         case 'r': x->region = optarg; break;
+        case 'R': x->regfile = optarg; break;
+        case 't': x->targets = optarg; break;
+        case 'T': x->tgfile = optarg; break;
         case OPT_ALLSNVS: x->all_snvs = 1; break;
         case OPT_STRICT: x->strict = 1; break;
         case 's': x->score = optarg; break;
@@ -465,12 +479,17 @@ static int parse_args(int argc, char **argv, ctx *x)
         default: usage(stderr); return -1;
         }
     }
+    if (x->targets && x->tgfile) { hd_errorf("options -t and -T: give the targets one way"); return -1; }
+    if (x->region && x->regfile) { hd_errorf("options -r and -R: give the regions one way"); return -1; }
     if (x->all_snvs) {
+        if (x->regfile || x->targets || x->tgfile) {
+            hd_errorf("option %s: --all-snvs mutates the one -r region", x->regfile ? "-R" : x->targets ? "-t" : "-T");
+            return -1;
+        }
         if (!x->region) { hd_errorf("--all-snvs needs a region: -r CHR:BEG-END"); return -1; }
         if (optind < argc) { hd_errorf("--all-snvs takes no input file ('%s' given)", argv[optind]); return -1; }
     } else {
         if (x->plot) { hd_errorf("option --plot draws the scores of --all-snvs -r REGION"); return -1; }
-        if (x->region) { hd_errorf("option -r/--region is used with --all-snvs only"); return -1; }
         if (!(x->in = hd_input_arg(argc, argv, "a VCF or BCF file; '-' for standard input", usage))) return -1;
     }
     return 0;
@@ -563,13 +582,47 @@ static int resolve_ref(ctx *x)
     return status;
 }
 
-/* the reference; with --all-snvs the region (this shard's block of its positions) and a header */
+/* -r/-R and -t/-T of a VCF input onto a reader (the run's, or the one counting the records for --shard) */
+static int filter_input(ctx *x, hd_vcfin *v)
+{
+    if ((x->region || x->regfile) && hd_vcfin_set_regions(v, &x->regs)) {
+        hd_errorf("option %s: %s", x->region ? "-r" : "-R", hd_error());
+        return EXIT_INPUT;
+    }
+    if ((x->targets || x->tgfile) && hd_vcfin_set_targets(v, &x->tgs, x->tg_exclude)) return hd_fail();
+    return 0;
+}
+
+/* the regions and targets of a VCF input, checked against the reference's sequences */
+static int open_filters(ctx *x)
+{
+    if (!x->region && !x->regfile && !x->targets && !x->tgfile) return 0;
+    hd_contigs *dict = hd_contigs_from_fai(hd_vsref_fai(x->ref), x->refpath);
+    if (!dict) return hd_fail();
+    int st = 0;
+    if (x->region && hd_regions_parse(&x->regs, x->region, dict)) hd_errorf("option -r: %s", hd_error()), st = EXIT_INPUT;
+    else if (x->regfile && hd_regions_read(&x->regs, x->regfile, dict)) st = hd_fail();
+    else if (x->regfile && !x->regs.n) hd_errorf("option -R: '%s' has no region lines", x->regfile), st = EXIT_INPUT;
+    if (!st && (x->targets || x->tgfile)) {
+        const char *t = x->targets ? x->targets : x->tgfile;
+        if ((x->tg_exclude = *t == '^')) t++;
+        if (x->targets && hd_regions_parse(&x->tgs, t, dict)) hd_errorf("option -t: %s", hd_error()), st = EXIT_INPUT;
+        else if (x->tgfile && hd_regions_read(&x->tgs, t, dict)) st = hd_fail();
+        else if (x->tgfile && !x->tgs.n) hd_errorf("option -T: '%s' has no region lines", t), st = EXIT_INPUT;
+    }
+    if (!st) hd_regions_merge(&x->regs, dict);   /* in the reference's order, each read once */
+    hd_contigs_free(dict);
+    return st ? st : filter_input(x, x->vin);
+}
+
+/* the reference; with --all-snvs the region (this shard's block of its positions) and a header; else the
+ * input's regions and targets */
 static int open_reference(ctx *x)
 {
     int st = resolve_ref(x);
     if (st) return st;
     if (!(x->ref = hd_vsref_open(x->refpath))) return hd_fail();
-    if (!x->all_snvs) return 0;
+    if (!x->all_snvs) return open_filters(x);
     faidx_t *fai = hd_vsref_fai(x->ref);
     hd_contigs *dict = hd_contigs_from_fai(fai, x->refpath);
     hd_region reg;
@@ -658,7 +711,18 @@ static int prepare_run(ctx *x)
     x->rhi = UINT64_MAX;
     if (x->shard.n && !x->all_snvs) {
         uint64_t total = 0;
-        if (hd_shard_count_vcf(x->in, &total)) return hd_fail();
+        if (!x->region && !x->regfile && !x->targets && !x->tgfile) {
+            if (hd_shard_count_vcf(x->in, &total)) return hd_fail();
+        } else {   /* the records of the regions and targets: read them all once */
+            hd_vcfin *v = hd_vcfin_open(x->in);
+            bcf1_t *rec = v ? bcf_init() : NULL;
+            int st = !v ? hd_fail() : !rec ? (hd_set_oom(NULL), hd_fail()) : filter_input(x, v), r = 0;
+            while (!st && (r = hd_vcfin_next(v, rec)) > 0) total++;
+            if (!st && r < 0) st = hd_fail();
+            if (rec) bcf_destroy(rec);
+            hd_vcfin_close(v);
+            if (st) return st;
+        }
         hd_shard_range(&x->shard, total, &x->rlo, &x->rhi);
         hd_infof("shard %ld/%ld: records %" PRIu64 " to %" PRIu64 " of %" PRIu64, x->shard.i, x->shard.n, x->rlo + 1,
                  x->rhi, total);
@@ -796,6 +860,8 @@ static void ctx_free(ctx *x)
     free(x->ebuf);
     free(x->pl_llr);
     free(x->done);
+    hd_regions_free(&x->regs);
+    hd_regions_free(&x->tgs);
     hd_vr_free(x->vr);
     hd_vs_batch_free(x->batch);
     hd_vs_engine_free(x->eng);

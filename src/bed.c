@@ -67,11 +67,19 @@ int hd_bed_parse(char *line, int one_based, const char *file, long lineno, hd_be
         *t = 0;
         p = t + 1;
     }
-    if (nf < 3) {
-        hd_set_error(HD_EINPUT, "%s line %ld: expected tab-separated chrom, start and end", file, lineno);
+    if (nf < 3 && !(one_based && nf == 2)) {
+        hd_set_error(HD_EINPUT, "%s line %ld: expected tab-separated chrom, start and end%s", file, lineno,
+                     one_based ? " (or chrom and one position)" : "");
         return -1;
     }
     int64_t b, e;
+    if (nf == 2) {   /* a 1-based list's `chrom pos`: that one base (bcftools' regions files) */
+        if (parse_coord(f[1], &b)) {
+            hd_set_error(HD_EINPUT, "%s line %ld: position '%s' is not a non-negative integer", file, lineno, f[1]);
+            return -1;
+        }
+        f[2] = f[1];
+    }
     if (parse_coord(f[1], &b) || parse_coord(f[2], &e)) {
         hd_set_error(HD_EINPUT, "%s line %ld: start '%s' or end '%s' is not a non-negative integer", file, lineno, f[1],
                      f[2]);

@@ -13,7 +13,8 @@
  *     1-based region lists (one_based) have no strand: their columns past the 3rd are ignored.
  *   - BED coordinates are 0-based half-open: start and end are decimal integers with 0 <= start < end
  *     (an empty or reversed interval is an error).  A 1-based list (one_based) holds 1 <= beg <= end,
- *     inclusive, as samtools region strings; it is converted to 0-based half-open.
+ *     inclusive, as samtools region strings, or `chrom pos` (two columns: that one base, as in bcftools'
+ *     regions files); it is converted to 0-based half-open.
  *   - The chromosome is checked by the caller against the reference's sequence dictionary (regions.h:
  *     hd_contigs_check): an unknown sequence or an interval reaching past its end is an error.
  * Errors name the file and the line: "FILE line N: ...". */

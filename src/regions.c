@@ -437,6 +437,35 @@ void hd_regions_free(hd_regions *rs)
     memset(rs, 0, sizeof *rs);
 }
 
+/* hd_regions_merge's order: the dictionary's, then the start */
+static const hd_contigs *merge_dict;
+static int cmp_dict_order(const void *a, const void *b)
+{
+    const hd_region *x = a, *y = b;
+    int i = hd_contigs_id(merge_dict, x->chrom), j = hd_contigs_id(merge_dict, y->chrom);
+    if (i != j) return i < j ? -1 : 1;
+    return x->beg < y->beg ? -1 : x->beg > y->beg ? 1 : 0;
+}
+
+void hd_regions_merge(hd_regions *rs, const hd_contigs *dict)
+{
+    if (!rs->n) return;
+    merge_dict = dict;
+    qsort(rs->v, rs->n, sizeof *rs->v, cmp_dict_order);
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        hd_region *last = n ? &rs->v[n - 1] : NULL;
+        if (last && !strcmp(last->chrom, rs->v[i].chrom) && rs->v[i].beg <= last->end) {
+            if (rs->v[i].end > last->end) last->end = rs->v[i].end;
+            free(rs->v[i].chrom);
+            continue;
+        }
+        rs->v[n] = rs->v[i];
+        rs->v[n++].strand = '.';
+    }
+    rs->n = n;
+}
+
 /* check [beg, end) against the contig; `what` names the region in messages */
 static int check_span(const hd_contigs *d, int id, int64_t beg, int64_t end, const char *what)
 {

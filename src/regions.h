@@ -62,6 +62,10 @@ int hd_region_parse(const char *spec, const hd_contigs *dict, hd_region *out);
  * BED when named .bed/.bed.gz, with its strand column, else 1-based `chr beg end`). */
 int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict);
 void hd_regions_free(hd_regions *rs);
+/* Sort the regions in the dictionary's order of their contigs (every one must be in it: parsed or read
+ * against it), then by start, and merge overlapping or adjacent ones (strands dropped). */
+void hd_regions_merge(hd_regions *rs, const hd_contigs *dict);
+
 
 /* "chr:beg-end" in samtools form (1-based inclusive; braces around names holding a colon). */
 char *hd_region_str(const char *chrom, int64_t beg, int64_t end);

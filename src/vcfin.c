@@ -6,6 +6,7 @@
 #include <htslib/bgzf.h>
 #include <htslib/kseq.h>
 #include <htslib/kstring.h>
+#include <htslib/tbx.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,15 @@ struct hd_vcfin {
     int64_t nrec;      /* records read */
     kstring_t ks;      /* the VCF line */
     char where[256];
+    /* regions (hd_vcfin_set_regions): read through the index, region by region */
+    hd_regions reg;
+    size_t ireg;       /* the region being read */
+    tbx_t *tbx;        /* VCF: the tabix (.tbi or .csi) index */
+    hts_idx_t *idx;    /* BCF: the .csi index */
+    hts_itr_t *itr;    /* over reg.v[ireg], NULL before it is opened */
+    /* targets (hd_vcfin_set_targets): sorted by name and start, merged */
+    int targets, tg_exclude;
+    hd_regions tg;
 };
 
 hd_vcfin *hd_vcfin_open(const char *path)
@@ -62,6 +72,11 @@ fail:
 void hd_vcfin_close(hd_vcfin *v)
 {
     if (!v) return;
+    if (v->itr) hts_itr_destroy(v->itr);
+    if (v->tbx) tbx_destroy(v->tbx);
+    if (v->idx) hts_idx_destroy(v->idx);
+    hd_regions_free(&v->reg);
+    hd_regions_free(&v->tg);
     if (v->hdr) bcf_hdr_destroy(v->hdr);
     if (v->fp) hts_close(v->fp);
     free(v->ks.s);
@@ -75,6 +90,7 @@ int hd_vcfin_is_bcf(const hd_vcfin *v) { return v->bcf; }
 
 const char *hd_vcfin_where(hd_vcfin *v)
 {
+    if (v->reg.n) return v->where;   /* set when the record was read: line numbers are unknown there */
     if (v->bcf) snprintf(v->where, sizeof v->where, "%s record %" PRId64, v->disp, v->nrec);
     else snprintf(v->where, sizeof v->where, "%s line %" PRId64, v->disp, v->line);
     return v->where;
@@ -136,7 +152,170 @@ int hd_vcf_line_check(const char *line, size_t len, int nsamples, const char **w
     return 0;
 }
 
+static int next_stream(hd_vcfin *v, bcf1_t *rec);
+
+/* a deep copy of rs into dst (empty) */
+static int copy_regions(hd_regions *dst, const hd_regions *rs)
+{
+    if (!rs->n) return 0;
+    if (!(dst->v = calloc(rs->n, sizeof *dst->v))) { hd_set_oom(NULL); return -1; }
+    dst->m = rs->n;
+    for (size_t i = 0; i < rs->n; i++) {
+        dst->v[i] = rs->v[i];
+        if (!(dst->v[i].chrom = hd_strdup(rs->v[i].chrom))) { hd_set_oom(NULL); return -1; }
+        dst->n++;
+    }
+    return 0;
+}
+
+int hd_vcfin_set_regions(hd_vcfin *v, const hd_regions *rs)
+{
+    const char *how = v->bcf ? "a BCF is indexed with 'bcftools index'"
+                             : "a VCF is compressed with 'bgzip' and indexed with 'bcftools index' or 'tabix -p vcf'";
+    if (!strcmp(v->path, "-")) {
+        hd_set_error(HD_EINPUT, "regions are read through the input's index, which standard input has none of: give "
+                     "the indexed file, or use targets (-t/-T), which stream the input");
+        return -1;
+    }
+    if (v->fp->format.compression != bgzf) {
+        hd_set_error(HD_EINPUT, "'%s' is not bgzip-compressed, so it has no index for regions (%s), or use targets "
+                     "(-t/-T), which stream the input", v->disp, how);
+        return -1;
+    }
+    if (v->bcf) v->idx = bcf_index_load3(v->path, NULL, HTS_IDX_SILENT_FAIL);
+    else v->tbx = tbx_index_load3(v->path, NULL, HTS_IDX_SILENT_FAIL);
+    if (!v->idx && !v->tbx) {
+        hd_set_error(HD_EINPUT, "'%s' has no index (%s beside it) for regions: index it (%s), or use targets (-t/-T), "
+                     "which stream the input", v->disp, v->bcf ? ".csi" : ".tbi or .csi", how);
+        return -1;
+    }
+    if (copy_regions(&v->reg, rs)) return -1;
+    if (!v->reg.n) {   /* nothing to read: every region list names at least one, but say so rather than read all */
+        hd_set_error(HD_EINPUT, "no regions");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_target(const void *a, const void *b)
+{
+    const hd_region *x = a, *y = b;
+    int c = strcmp(x->chrom, y->chrom);
+    return c ? c : x->beg < y->beg ? -1 : x->beg > y->beg;
+}
+
+int hd_vcfin_set_targets(hd_vcfin *v, const hd_regions *rs, int exclude)
+{
+    if (copy_regions(&v->tg, rs)) return -1;
+    hd_regions *t = &v->tg;
+    if (t->n) qsort(t->v, t->n, sizeof *t->v, cmp_target);
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {   /* merged, so that one search finds the only candidate */
+        if (n && !strcmp(t->v[n - 1].chrom, t->v[i].chrom) && t->v[i].beg <= t->v[n - 1].end) {
+            if (t->v[i].end > t->v[n - 1].end) t->v[n - 1].end = t->v[i].end;
+            free(t->v[i].chrom);
+            continue;
+        }
+        t->v[n++] = t->v[i];
+    }
+    t->n = n;
+    v->targets = 1;
+    v->tg_exclude = exclude;
+    return 0;
+}
+
+/* is the record's POS in one of the targets? */
+static int in_targets(const hd_vcfin *v, const bcf1_t *rec)
+{
+    const char *chrom = bcf_seqname(v->hdr, rec);
+    size_t lo = 0, hi = v->tg.n;   /* the first target after (chrom, pos) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v->tg.v[mid].chrom, chrom);
+        if (c < 0 || (!c && v->tg.v[mid].beg <= rec->pos)) lo = mid + 1;
+        else hi = mid;
+    }
+    if (!lo) return 0;
+    const hd_region *g = &v->tg.v[lo - 1];
+    return !strcmp(g->chrom, chrom) && rec->pos >= g->beg && rec->pos < g->end;
+}
+
+/* check and parse the VCF text line in v->ks; `where` names it */
+static int parse_line(hd_vcfin *v, bcf1_t *rec, const char *where)
+{
+    if (v->ks.l && v->ks.s[v->ks.l - 1] == '\r') v->ks.s[--v->ks.l] = 0;   /* Windows line ending */
+    const char *why;
+    if (hd_vcf_line_check(v->ks.s ? v->ks.s : "", v->ks.l, bcf_hdr_nsamples(v->hdr), &why)) {
+        hd_set_error(HD_EINPUT, "%s: malformed VCF data line: %s", where, why);
+        return -1;
+    }
+    if (vcf_parse(&v->ks, v->hdr, rec) < 0) {
+        hd_set_error(HD_EINPUT, "%s: htslib cannot parse the VCF data line", where);
+        return -1;
+    }
+    return 0;
+}
+
+/* the next record of the regions, through the index */
+static int next_indexed(hd_vcfin *v, bcf1_t *rec)
+{
+    for (;;) {
+        if (v->ireg == v->reg.n) return 0;
+        const hd_region *g = &v->reg.v[v->ireg];
+        char *rs = NULL;
+        if (!v->itr) {
+            int tid = v->bcf ? bcf_hdr_name2id(v->hdr, g->chrom) : tbx_name2id(v->tbx, g->chrom);
+            if (tid < 0) { v->ireg++; continue; }   /* no record on that contig (none indexed) */
+            v->itr = v->bcf ? bcf_itr_queryi(v->idx, tid, g->beg, g->end) : tbx_itr_queryi(v->tbx, tid, g->beg, g->end);
+            if (!v->itr) {
+                rs = hd_region_str(g->chrom, g->beg, g->end);
+                hd_set_error(HD_EINPUT, "%s: cannot query its index for region %s", v->disp, rs ? rs : g->chrom);
+                free(rs);
+                return -1;
+            }
+        }
+        int r = v->bcf ? bcf_itr_next(v->fp, v->itr, rec) : tbx_itr_next(v->fp, v->tbx, v->itr, &v->ks);
+        if (r == -1) {   /* the end of this region */
+            hts_itr_destroy(v->itr);
+            v->itr = NULL;
+            v->ireg++;
+            continue;
+        }
+        v->nrec++;
+        if (r < -1) {
+            rs = hd_region_str(g->chrom, g->beg, g->end);
+            hd_set_error(HD_EINPUT, "%s: cannot read the records of region %s (truncated or corrupt file, or a stale "
+                         "index?)", v->disp, rs ? rs : g->chrom);
+            free(rs);
+            return -1;
+        }
+        if (v->bcf) {
+            snprintf(v->where, sizeof v->where, "%s record at %s:%" PRIhts_pos, v->disp, bcf_seqname(v->hdr, rec),
+                     rec->pos + 1);
+        } else {   /* CHROM and POS as the text has them: the line is not parsed yet */
+            const char *s = v->ks.s ? v->ks.s : "", *t1 = strchr(s, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+            int n1 = t1 ? (int)(t1 - s) : (int)strlen(s), n2 = t2 ? (int)(t2 - t1 - 1) : 0;
+            snprintf(v->where, sizeof v->where, "%s record at %.*s:%.*s", v->disp, n1 > 100 ? 100 : n1, s,
+                     n2 > 20 ? 20 : n2, t1 ? t1 + 1 : "");
+            if (parse_line(v, rec, v->where)) return -1;
+        }
+        /* a record overlapping the region before too (on the same contig) was read there */
+        if (v->ireg && !strcmp(v->reg.v[v->ireg - 1].chrom, g->chrom) && rec->pos < v->reg.v[v->ireg - 1].end) continue;
+        return 1;
+    }
+}
+
 int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec)
+{
+    for (;;) {
+        int r = v->reg.n ? next_indexed(v, rec) : next_stream(v, rec);
+        if (r <= 0) return r;
+        if (!v->targets || in_targets(v, rec) != v->tg_exclude) return 1;
+    }
+}
+
+/* the next record of the whole input, in file order */
+static int next_stream(hd_vcfin *v, bcf1_t *rec)
 {
     if (v->bcf) {
         int r = bcf_read(v->fp, v->hdr, rec);
@@ -162,15 +341,6 @@ int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec)
                      v->line);
         return -1;
     }
-    if (v->ks.l && v->ks.s[v->ks.l - 1] == '\r') v->ks.s[--v->ks.l] = 0;   /* Windows line ending */
-    const char *why;
-    if (hd_vcf_line_check(v->ks.s ? v->ks.s : "", v->ks.l, bcf_hdr_nsamples(v->hdr), &why)) {
-        hd_set_error(HD_EINPUT, "%s line %" PRId64 ": malformed VCF data line: %s", v->disp, v->line, why);
-        return -1;
-    }
-    if (vcf_parse(&v->ks, v->hdr, rec) < 0) {
-        hd_set_error(HD_EINPUT, "%s line %" PRId64 ": htslib cannot parse the VCF data line", v->disp, v->line);
-        return -1;
-    }
-    return 1;
+    snprintf(v->where, sizeof v->where, "%s line %" PRId64, v->disp, v->line);
+    return parse_line(v, rec, v->where) ? -1 : 1;
 }

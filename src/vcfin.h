@@ -19,6 +19,8 @@
 
 #include <htslib/vcf.h>
 
+#include "regions.h"
+
 typedef struct hd_vcfin hd_vcfin;
 
 /* Open and read the header.  NULL + HD_EINPUT naming the file when it cannot be opened, is not VCF or BCF,
@@ -30,11 +32,22 @@ bcf_hdr_t *hd_vcfin_header(hd_vcfin *v);
 const char *hd_vcfin_name(const hd_vcfin *v);   /* the path, or "standard input" */
 int hd_vcfin_is_bcf(const hd_vcfin *v);
 
+/* Regions, as bcftools' -r/-R: read only the records that overlap these regions (the span of REF, or to
+ * INFO END, as the index has it), through the input's index (.tbi or .csi beside a bgzipped VCF, .csi beside
+ * a BCF), region by region in the order given; a record overlapping two regions is read once.  rs must be
+ * sorted and merged (regions.h: hd_regions_merge); it is copied.  -1 + HD_EINPUT naming the file when it
+ * has no index (standard input, a VCF not bgzipped, no index file), or naming the region's contig when the
+ * index cannot be queried.  Call before the first hd_vcfin_next. */
+int hd_vcfin_set_regions(hd_vcfin *v, const hd_regions *rs);
+/* Targets, as bcftools' -t/-T: of the records read, keep those whose POS lies in one of these regions (with
+ * exclude: in none of them); the input is streamed, no index needed.  rs is copied (any order). */
+int hd_vcfin_set_targets(hd_vcfin *v, const hd_regions *rs, int exclude);
+
 /* The next record into rec: 1, 0 at the end, -1 + HD_EINPUT error naming the file and the line. */
 int hd_vcfin_next(hd_vcfin *v, bcf1_t *rec);
 
-/* The record last read, for messages: "FILE line N" (VCF) or "FILE record N" (BCF).  Valid until the next
- * call. */
+/* The record last read, for messages: "FILE line N" (VCF) or "FILE record N" (BCF); read through the index
+ * (regions), "FILE record at CHROM:POS".  Valid until the next call. */
 const char *hd_vcfin_where(hd_vcfin *v);
 
 /* Check one VCF data line (without its newline) under a header of nsamples samples: 0 when it has at

@@ -652,5 +652,57 @@ hasnt "$tmp/err" "was given before" "both strands are two examples"
 run 1 "classify -t, strand x" -- "$H" classify --method kmer -t badst.bed -f st.fa p1.fa
 errline "hyenadna classify: badst.bed line 1: strand 'x' (the 6th column) is not +, - or ." "classify bad strand"
 
+
+# ------------------------------------------------------------------ score-variants -r/-R (through the index) and -t/-T (streamed), as bcftools
+{ printf '>c1\n%s\n>c2\n%s\n' "$(rnd 3000 41)" "$(rnd 2000 42)"; } > rg.fa
+samtools faidx rg.fa
+awk 'NR==2{print "##fileformat=VCFv4.2\n##contig=<ID=c1>\n##contig=<ID=c2>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"}
+     NR==2||NR==4{c=(NR==2?"c1":"c2"); for(p=100;p<=length($0)-100;p+=97){r=substr($0,p,1); a=(r=="A"?"G":"A"); print c"\t"p"\t"c"_"p"\t"r"\t"a"\t.\t.\t."}}' rg.fa > rg0.vcf
+# a deletion at c1:480 spanning the boundary of two regions: read once
+del=$(awk 'NR==2{print substr($0,480,30)}' rg.fa)
+{ grep '^#' rg0.vcf; { grep -v '^#' rg0.vcf; printf 'c1\t480\tc1_del\t%s\t%s\t.\t.\t.\n' "$del" "${del:0:1}"; } | sort -k1,1 -k2,2n; } > rg.vcf
+bgzip -c rg.vcf > rg.vcf.gz; bcftools index -t rg.vcf.gz; bcftools view -Ob -o rg.bcf rg.vcf; bcftools index rg.bcf
+run 0 "score-variants, all records" -- "$H" score-variants -m "$M" -f rg.fa -O t rg.vcf.gz
+grep -v '^#' out > all.tsv
+reg=c1:200-490,c1:500-900,c2:1500-1700,c1:450-470
+for in in rg.vcf.gz rg.bcf; do
+  run 0 "score-variants -r on $in" -- "$H" score-variants -m "$M" -f rg.fa -r $reg -O t $in
+  grep -v '^#' out > r.tsv
+  bcftools view -H -r $reg $in | cut -f3 > want.ids
+  [ "$(cut -f3 r.tsv)" = "$(cat want.ids)" ] && [ -s want.ids ] && ok || bad "score-variants -r $in: records $(cut -f3 r.tsv | tr '\n' ' ') vs bcftools $(tr '\n' ' ' < want.ids)"
+  [ "$(grep -c c1_del r.tsv)" = 1 ] && ok || bad "score-variants -r $in: the deletion over two regions not read once"
+  # the same scores as in the run over every record
+  if awk -F'\t' 'NR==FNR{s[$3]=$0; next} !($3 in s) || s[$3]!=$0 {bad=1} END{exit bad}' all.tsv r.tsv; then ok; else bad "score-variants -r $in: scores differ from the whole run"; fi
+done
+printf 'c1\t200\t490\nc2\t1600\n' > reg.txt; printf 'c1\t199\t490\nc2\t1599\t1600\n' > reg.bed
+run 0 "score-variants -R (1-based, CHR POS line)" -- "$H" score-variants -m "$M" -f rg.fa -R reg.txt -O t rg.vcf.gz
+grep -v '^#' out | cut -f3 > r1.ids
+run 0 "score-variants -R (BED)" -- "$H" score-variants -m "$M" -f rg.fa -R reg.bed -O t rg.bcf
+[ "$(cat r1.ids)" = "$(grep -v '^#' out | cut -f3)" ] && [ "$(bcftools view -H -R reg.bed rg.vcf.gz | cut -f3)" = "$(cat r1.ids)" ] && ok || bad "score-variants -R: $(tr '\n' ' ' < r1.ids)"
+for t in c1:200-490,c2 ^c1:200-490,c2; do
+  run 0 "score-variants -t $t (standard input)" -- sh -c "'$H' score-variants -m '$M' -f rg.fa -t '$t' -O t - < rg.vcf"
+  [ "$(grep -v '^#' out | cut -f3)" = "$(bcftools view -H -t "$t" rg.vcf.gz | cut -f3)" ] && ok || bad "score-variants -t $t: $(grep -v '^#' out | cut -f3 | tr '\n' ' ')"
+done
+run 0 "score-variants -T ^FILE" -- "$H" score-variants -m "$M" -f rg.fa -T ^reg.bed -O t rg.vcf
+[ "$(grep -v '^#' out | cut -f3)" = "$(bcftools view -H -T ^reg.bed rg.vcf.gz | cut -f3)" ] && ok || bad "score-variants -T ^FILE"
+# --shard over the records of the regions: the parts joined are the regions' records
+: > sh.ids
+for i in 1 2 3; do
+  run 0 "score-variants -r --shard $i/3" -- "$H" score-variants -m "$M" -f rg.fa -r $reg --shard $i/3 -O t rg.vcf.gz
+  grep -v '^#' out | cut -f3 >> sh.ids
+done
+[ "$(cat sh.ids)" = "$(bcftools view -H -r $reg rg.vcf.gz | cut -f3)" ] && ok || bad "score-variants -r --shard: $(tr '\n' ' ' < sh.ids)"
+run 1 "score-variants -r, no index" -- "$H" score-variants -m "$M" -f rg.fa -r c1 rg.vcf
+has "$tmp/err" "option -r: 'rg.vcf' is not bgzip-compressed, so it has no index for regions" "-r on a plain VCF"
+bgzip -c rg.vcf > noidx.vcf.gz
+run 1 "score-variants -r, bgzipped without an index" -- "$H" score-variants -m "$M" -f rg.fa -r c1 noidx.vcf.gz
+has "$tmp/err" "'noidx.vcf.gz' has no index (.tbi or .csi beside it)" "-r without an index"
+run 1 "score-variants -r, standard input" -- sh -c "'$H' score-variants -m '$M' -f rg.fa -r c1 - < rg.vcf.gz"
+has "$tmp/err" "use targets (-t/-T)" "-r on standard input"
+run 1 "score-variants -r, unknown contig" -- "$H" score-variants -m "$M" -f rg.fa -r c9 rg.vcf.gz
+has "$tmp/err" "option -r: region 'c9': no sequence named 'c9' in rg.fa" "-r unknown contig"
+run 1 "score-variants -t and -T" -- "$H" score-variants -m "$M" -f rg.fa -t c1 -T reg.bed rg.vcf.gz
+run 1 "score-variants --all-snvs -t" -- "$H" score-variants -m "$M" -f rg.fa --all-snvs -r c1:1-10 -t c1
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
