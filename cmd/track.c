@@ -463,13 +463,78 @@ static int merge_bw_value(void *ud, int contig, int64_t beg, int64_t end, float 
 typedef struct {
     hd_tabfile *tab;
     int first;            /* copy the '#' lines (of the first part only) */
+    int bed;              /* bedGraph rows (CHR BEG END VALUE), else SNV rows (CHR POS REF ALT LLR) */
+    const char *part;     /* the file read */
+    int part_rows;        /* rows of this part so far */
+    kstring_t chrom;      /* the previous row's contig (of this part or an earlier one) */
+    long long last;       /* and its end (bedGraph) or position (SNV table); -1 before the first row */
 } merge_tab;
 
+/* A table's rows, in the parts given, must come in the order of one run (contigs in the byte order of their
+ * names, positions rising; the next part after the previous part's last base): a part given out of order or
+ * twice is named, as for bigWig parts, before the index cannot be built. */
 static int merge_tab_line(void *ud, const char *line, size_t n)
 {
     merge_tab *mt = ud;
-    if (n && line[0] == '#' && !mt->first) return 0;
+    if (n && line[0] == '#') return mt->first ? hd_tab_copy_row(mt->tab, line, n) : 0;
+    if (n) {
+        const char *tab1 = memchr(line, '\t', n);
+        char *e;
+        long long beg = tab1 ? strtoll(tab1 + 1, &e, 10) : -1, end = beg;
+        if (!tab1 || beg < 0 || (mt->bed && (*e != '\t' || (end = strtoll(e + 1, NULL, 10)) <= beg))) {
+            hd_set_error(HD_EINPUT, "%s: not a row of hyenadna track: '%.*s'", mt->part, (int)(n > 60 ? 60 : n), line);
+            return -1;
+        }
+        size_t cl = (size_t)(tab1 - line);
+        int c = mt->last < 0 ? 1 : strncmp(line, mt->chrom.s, cl) ? strncmp(line, mt->chrom.s, cl) : (mt->chrom.l > cl ? -1 : 0);
+        /* the same contig: a bedGraph row starts at or after the previous end, an SNV row's position is not
+         * below the previous one (three rows a base), and above it in a new part */
+        if (c < 0 || (!c && (mt->bed ? beg < mt->last : beg < mt->last + (mt->part_rows == 0)))) {
+            hd_set_error(HD_EINPUT, "%s: its rows overlap or come before those of the previous part (give the parts in "
+                         "shard order)", mt->part);
+            return -1;
+        }
+        if (c) {
+            mt->chrom.l = 0;
+            kputsn(line, cl, &mt->chrom);
+        }
+        mt->last = end;
+        mt->part_rows++;
+    }
     return hd_tab_copy_row(mt->tab, line, n);
+}
+
+/* The run's description in a text output's '#' lines, from "model=" on, the model by its last path component
+ * (a workflow's tasks may see one model under other folders): "model=NAME (family), score=..., chunk=...". */
+static void run_desc(kstring_t *d, const char *line)
+{
+    const char *m = strstr(line, "model=");
+    if (!m) return;
+    m += 6;
+    const char *paren = strstr(m, " (");
+    if (!paren) { kputs(m, d); kputc('\n', d); return; }
+    const char *b = m;
+    for (const char *q = m; q < paren; q++)
+        if (*q == '/' && q + 1 < paren) b = q + 1;
+    kputs("model=", d);
+    kputsn(b, (size_t)(paren - b) - (paren[-1] == '/'), d);
+    kputs(paren, d);
+    kputc('\n', d);
+}
+
+static int desc_line(void *ud, const char *line, size_t n)
+{
+    if (!n || line[0] != '#') return 1;   /* the header ends */
+    run_desc(ud, line);
+    return 0;
+}
+
+/* The run descriptions of a table's '#' lines (empty without any); 0, or -1 with the error set. */
+static int part_desc(const char *path, kstring_t *d)
+{
+    d->l = 0;
+    kputs("", d);
+    return hd_tab_walk(path, desc_line, d) < 0 ? -1 : 0;
 }
 
 static int same_chroms(const hd_chroms *a, const hd_chroms *b)
@@ -501,6 +566,44 @@ static int merge_main(const char *prefix, char **parts, int nparts)
     hd_bwread *r0 = NULL, *rd = NULL;
     char *path = NULL, *src = NULL;
     int status = EXIT_OK, nfound = 0;
+    kstring_t d0 = {0, 0, NULL}, di = {0, 0, NULL}, chrom = {0, 0, NULL};
+    /* before any work: the text outputs (bedGraph, SNV table) name the run's model and options in their '#'
+     * lines, which must be those of the first part (bigWig files have no such record); a track file of a
+     * later part that the first part lacks is not merged (a warning: a file of another run?) */
+    for (int t = 0; t <= HD_TRK_N; t++) {
+        int fmt = -1;
+        for (int f = 0; f < (t < HD_TRK_N ? 2 : 1) && fmt < 0; f++) {
+            free(src);
+            if (!(src = part_file(parts[0], t, (hd_tf_format)f))) { status = EXIT_MODEL; goto done; }
+            if (file_exists(src)) fmt = f;
+        }
+        if (fmt < 0) {
+            for (int i = 1; i < nparts; i++)
+                for (int f = 0; f < (t < HD_TRK_N ? 2 : 1); f++) {
+                    free(src);
+                    if (!(src = part_file(parts[i], t, (hd_tf_format)f))) { status = EXIT_MODEL; goto done; }
+                    if (file_exists(src))
+                        hd_warnf("part %d: '%s' is not merged: the first part, '%s', has no such track file", i + 1, src,
+                                 parts[0]);
+                }
+            continue;
+        }
+        if (t < HD_TRK_N && fmt == HD_TF_BIGWIG) continue;
+        for (int i = 0; i < nparts; i++) {
+            free(src);
+            if (!(src = part_file(parts[i], t, (hd_tf_format)fmt))) { status = EXIT_MODEL; goto done; }
+            if (!file_exists(src)) continue;   /* named below */
+            if (part_desc(src, i ? &di : &d0)) { status = hd_fail(); goto done; }
+            if (i && strcmp(d0.s, di.s)) {
+                char *a = strchr(di.s, '\n'), *b = strchr(d0.s, '\n');
+                hd_errorf("part %d: '%s' was made by another run than the first part, '%s': %.*s, not %.*s", i + 1, src,
+                          parts[0], a ? (int)(a - di.s) : (int)di.l, di.l ? di.s : "no run description",
+                          b ? (int)(b - d0.s) : (int)d0.l, d0.l ? d0.s : "no run description");
+                status = EXIT_INPUT;
+                goto done;
+            }
+        }
+    }
     for (int t = 0; t <= HD_TRK_N; t++) {
         int fmt = -1;   /* the kind of file the first part has for this track, if any */
         for (int f = 0; f < (t < HD_TRK_N ? 2 : 1) && fmt < 0; f++) {
@@ -514,6 +617,7 @@ static int merge_main(const char *prefix, char **parts, int nparts)
         if (!(path = part_file(prefix, t, (hd_tf_format)fmt))) { status = EXIT_MODEL; goto done; }
         if (check_replaceable(path)) { status = EXIT_MODEL; goto done; }
         int bigwig = t < HD_TRK_N && fmt == HD_TF_BIGWIG;
+        long long mt_last = -1;
         merge_bw mb = {NULL, NULL, -1, -1};
         for (int i = 0; i < nparts; i++) {
             free(src);
@@ -545,8 +649,11 @@ static int merge_main(const char *prefix, char **parts, int nparts)
                     status = hd_fail();
                     goto done;
                 }
-                merge_tab mt = {tab[t], !i};
-                if (hd_tab_walk(src, merge_tab_line, &mt)) { status = hd_fail(); goto done; }
+                if (!i) chrom.l = 0, mt_last = -1;
+                merge_tab mt = {tab[t], !i, t < HD_TRK_N, src, 0, chrom, mt_last};
+                int r = hd_tab_walk(src, merge_tab_line, &mt);
+                chrom = mt.chrom, mt_last = mt.last;
+                if (r) { status = hd_fail(); goto done; }
             }
         }
         hd_bw_close(r0);
@@ -577,6 +684,9 @@ done:
     }
     free(path);
     free(src);
+    free(d0.s);
+    free(di.s);
+    free(chrom.s);
     return status;
 }
 

@@ -103,6 +103,24 @@ run -O bedgraph --what entropy,llr -o bg1 && run -O bedgraph --what entropy,llr 
   && "$H" track --merge bgm bgp1 bgp2 2>>log.txt || bad "bedgraph shards failed"
 for f in bg1.*; do cmp -s "$f" "bgm${f#bg1}" && ok || bad "bedGraph shards merged: ${f#bg1.} differs"; done
 "$H" track --merge bad p3.2 p3.1 2>err.txt && bad "--merge accepted parts out of order" || { grep -q "shard order" err.txt && ok || bad "out-of-order parts: $(cat err.txt)"; }
+# ... bedGraph and table parts likewise, naming the part (htslib said 'Chromosome blocks not continuous', then
+# 'cannot build the tabix index' of the output); a part given twice
+"$H" track --merge bad bgp2 bgp1 2>err.txt && bad "--merge accepted bedGraph parts out of order" \
+  || { grep -q "bgp1.entropy.bedgraph.gz: .*shard order" err.txt && ! grep -q 'tabix\|E::' err.txt && ok || bad "out-of-order bedGraph parts: $(cat err.txt)"; }
+"$H" track --merge bad bgp1 bgp2 bgp2 2>err.txt && bad "--merge accepted a bedGraph part twice" || { grep -q "bgp2.entropy.bedgraph.gz: .*shard order" err.txt && ok || bad "bedGraph part twice: $(cat err.txt)"; }
+# parts of runs with other options are refused before any output, naming the part and both runs' options
+# (the text outputs' '#' lines record them; the model by its name, wherever a task saw it)
+run -O bedgraph --what entropy,llr --chunk 500 --shard 2/2 -o bgq2 || bad "bedgraph shard (--chunk 500) failed"
+"$H" track --merge bad bgp1 bgq2 2>err.txt; st=$?
+[ $st -eq 1 ] && grep -q "part 2: 'bgq2.entropy.bedgraph.gz' was made by another run .*chunk=500, overlap=250.* not .*chunk=1026" err.txt \
+  && ! ls bad.* >/dev/null 2>&1 && ok || bad "--merge of parts with other --chunk: status $st, $(cat err.txt)"
+run --what all --overlap 100 --shard 3/3 -o p3o || bad "shard with --overlap 100 failed"
+"$H" track --merge bad p3.1 p3.2 p3o 2>err.txt; st=$?
+[ $st -eq 1 ] && grep -q "part 3: 'p3o.snv.tsv.gz' was made by another run.*overlap=100" err.txt && ! ls bad.* >/dev/null 2>&1 && ok \
+  || bad "--merge of bigWig parts with another --overlap (its SNV table): status $st, $(cat err.txt)"
+mkdir -p elsewhere && "$H" track -m "$M/" -f ref.fa -O bedgraph --what entropy,llr --shard 2/2 -o elsewhere/bgp2 2>>log.txt \
+  && "$H" track --merge bgm2 bgp1 elsewhere/bgp2 2>>log.txt && cmp -s bgm.entropy.bedgraph.gz bgm2.entropy.bedgraph.gz && ok \
+  || bad "parts of one run with the model given as another path (a trailing /) not merged as one run"
 # a part cut short (libBigWig crashed on one cut after its header): an error naming it, status 1
 mkdir -p cut && for f in p3.2.*; do cp "$f" "cut/${f#p3.2.}"; done
 for f in cut/*.bw; do head -c 100 "$f" > "$f.x" && mv "$f.x" "$f"; done
