@@ -931,6 +931,11 @@ static int setup_model(ctx *x)
         hd_errorf("option --chunk: %ld exceeds the model's maximum length of %ld", x->chunk, maxlen);
         return EXIT_INPUT;
     }
+    if (x->vo.mode == HD_VS_PREFIX && x->chunk < 2) {   /* a chunk's first base has no value in prefix mode */
+        hd_errorf("option --chunk: 1 base leaves every base without a value in prefix mode (a base is read given "
+                  "the bases before it in its chunk): give at least 2");
+        return EXIT_INPUT;
+    }
     if (x->overlap < 0) x->overlap = x->chunk / 2;
     if (x->overlap >= x->chunk) {
         hd_errorf("option --overlap: %ld must be smaller than the chunk length %ld", x->overlap, x->chunk);

@@ -78,6 +78,13 @@ bgzip -dc grc.logp.bedgraph.gz | grep -v '^#' > grc.txt
 awk '($1 == "w1" && $2 == 2999) || ($1 == "Aaa" && $2 == 699) || $2 == 0' grc.txt | grep -q . && bad "--rc: a value at a contig end" || ok
 [ "$(wc -l < grc.txt)" -eq $((n - 3)) ] && ok || bad "--rc bedGraph has $(wc -l < grc.txt) values, expected $((n - 3))"
 cmp -s g.txt grc.txt && bad "--rc changed nothing" || ok
+# a chunk of 1 base in prefix mode would leave every base a gap (exit 0, empty tracks): refused naming --chunk;
+# a chunk of 2 with --overlap 1 gives every base but the first of each contig a value
+run --chunk 1 --overlap 0 --what logp -O bedgraph -o c1; st=$?
+[ $st -eq 1 ] && grep -q 'option --chunk: 1 base leaves every base without a value in prefix mode' log.txt && ! ls c1.* >/dev/null 2>&1 \
+  && ok || bad "--chunk 1 (prefix): status $st, $(tail -1 log.txt)"
+run -r w2:1-60 --chunk 2 --overlap 1 --what logp -O bedgraph -o c2 && [ "$(bgzip -dc c2.logp.bedgraph.gz | grep -vc '^#')" -eq 59 ] \
+  && ok || bad "--chunk 2 --overlap 1: not 59 values on 60 bases"
 
 # ---- shards merged = one run, byte for byte
 run --what all -o one || bad "single run failed"
