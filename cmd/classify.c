@@ -168,11 +168,14 @@ typedef struct {
     hd_common_opts co;
     const char *train, *out, *save, *headf, *ref, *region, *metrics, *query;
     int method_set, pool_set, kmer_set, knn_set, rc, bed;
+    int fit_set;           /* FIT_* bits: training options given (no effect with --head: a warning) */
     long shots, seed, knn, kmer, maxit, cv, window, stride;
     double l2;
     hd_clf_method method;
     hd_pool pool;
 } args;
+
+enum { FIT_SHOTS = 1, FIT_SEED = 2, FIT_L2 = 4, FIT_MAXIT = 8 };
 
 /* 0 parsed, 1 --help printed, -1 usage error (printed) */
 static int parse_args(int argc, char **argv, args *a)
@@ -211,8 +214,8 @@ static int parse_args(int argc, char **argv, args *a)
             }
             a->method_set = 1;
             break;
-        case OPT_SHOTS: if (hd_parse_long("--shots", optarg, 0, 1L << 30, &a->shots)) return -1; break;
-        case OPT_SEED: if (hd_parse_long("--seed", optarg, 0, LONG_MAX, &a->seed)) return -1; break;
+        case OPT_SHOTS: if (hd_parse_long("--shots", optarg, 0, 1L << 30, &a->shots)) return -1; a->fit_set |= FIT_SHOTS; break;
+        case OPT_SEED: if (hd_parse_long("--seed", optarg, 0, LONG_MAX, &a->seed)) return -1; a->fit_set |= FIT_SEED; break;
         case OPT_POOL:
             if (hd_pool_parse(optarg, &a->pool)) {
                 hd_errorf("option --pool: '%s' is not one of mean, last, max", optarg);
@@ -223,8 +226,11 @@ static int parse_args(int argc, char **argv, args *a)
         case OPT_RC: a->rc = 1; break;
         case 'k': if (hd_parse_long("--neighbours", optarg, 1, 1L << 20, &a->knn)) return -1; a->knn_set = 1; break;
         case OPT_KMER: if (hd_parse_long("--kmer", optarg, 1, 8, &a->kmer)) return -1; a->kmer_set = 1; break;
-        case OPT_L2: if (hd_parse_double("--l2", optarg, 0, 1e6, &a->l2)) return -1; break;
-        case OPT_MAXIT: if (hd_parse_long("--max-iter", optarg, 1, 1L << 24, &a->maxit)) return -1; break;
+        case OPT_L2: if (hd_parse_double("--l2", optarg, 0, 1e6, &a->l2)) return -1; a->fit_set |= FIT_L2; break;
+        case OPT_MAXIT:
+            if (hd_parse_long("--max-iter", optarg, 1, 1L << 24, &a->maxit)) return -1;
+            a->fit_set |= FIT_MAXIT;
+            break;
         case OPT_CV: if (hd_parse_long("--cv", optarg, 2, 1000, &a->cv)) return -1; break;
         case OPT_SAVE: a->save = optarg; break;
         case OPT_HEAD: a->headf = optarg; break;
@@ -349,8 +355,25 @@ static int load_head(args *a, state *s)
     a->pool = h->pool;
     a->rc = h->rc;
     a->kmer = h->kmer ? h->kmer : a->kmer;
-    /* a knn head keeps its training vectors: -k chooses how many of them vote (the head's k otherwise) */
-    if (h->method == HD_CLF_KNN && a->knn_set) h->k = (int)a->knn;
+    /* a knn head keeps its training vectors: -k chooses how many of them vote (the head's k otherwise); more
+     * than it holds: all of them vote, as with a training set, and a warning says so */
+    if (h->method == HD_CLF_KNN && a->knn_set) {
+        h->k = (int)a->knn;
+        if ((size_t)a->knn > h->n)
+            hd_warnf("%s: option -k: %ld neighbours, but the head holds %zu training examples; all of them vote",
+                     a->headf, a->knn, h->n);
+    }
+    /* the options that choose the examples and fit a head do nothing to a saved one: say so rather than
+     * let a run look as if they had been applied */
+    kstring_t un = {0, 0, NULL};
+    static const char *const fit_name[] = {"--shots", "--seed", "--l2", "--max-iter"};
+    for (int i = 0; i < 4; i++)
+        if (a->fit_set & (1 << i)) ksprintf(&un, "%s%s", un.l ? ", " : "", fit_name[i]);
+    if (a->knn_set && h->method != HD_CLF_KNN) ksprintf(&un, "%s-k", un.l ? ", " : "");
+    if (un.l)
+        hd_warnf("option%s %s: no effect with the saved %s head %s (they choose the training examples and fit a head)",
+                 strchr(un.s, ',') ? "s" : "", un.s, hd_clf_method_name(h->method), a->headf);
+    free(un.s);
     return 0;
 }
 

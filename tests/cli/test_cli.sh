@@ -355,6 +355,16 @@ expect 0 "classify knn -k above the examples, --cv 3" -- "$H" classify -m "$T/hy
 if [ "$(grep -c 'option -k' "$tmp/err")" -eq 1 ]; then ok; else bad "knn -k warning not given exactly once with --cv"; cat "$tmp/err"; fi
 expect 0 "classify knn -k 5" -- "$H" classify -m "$T/hyenadna-tiny" --method knn --train "$tmp/train.fa" "$tmp/test.fa"
 if ! grep -q 'option -k' "$tmp/err"; then ok; else bad "knn -k 5 with 12 examples warned"; fi
+# ... and with a saved knn head, which holds the 12 training vectors (it said nothing)
+expect 0 "classify --head knn -k above its examples" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn.safetensors" -k 50 "$tmp/test.fa"
+has "$tmp/err" "knn.safetensors: option -k: 50 neighbours, but the head holds 12 training examples; all of them vote" "--head knn -k too large warned"
+# the options that choose and fit the examples do nothing with a saved head: a warning names them (and -k
+# with a head other than knn); the calls are the head's
+expect 0 "classify --head with fitting options" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" --shots 2 --seed 7 --l2 5 --max-iter 3 -k 2 "$tmp/test.fa"
+has "$tmp/err" "options --shots, --seed, --l2, --max-iter, -k: no effect with the saved centroid head .*h.safetensors" "--head: fitting options warned"
+if cmp -s "$tmp/out" "$tmp/c1"; then ok; else bad "--head with fitting options: other calls"; fi
+expect 0 "classify --head knn -k 3" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/knn.safetensors" -k 3 "$tmp/test.fa"
+if ! grep -q 'warning' "$tmp/err"; then ok; else bad "--head knn -k 3 warned: $(cat "$tmp/err")"; fi
 printf '>a label=x\nACGT\n>b\nACGT\n' > "$tmp/nolab.fa"
 expect 1 "classify missing label=" -- "$H" classify --method kmer --train "$tmp/nolab.fa" "$tmp/test.fa"
 has "$tmp/err" "nolab.fa: record 'b'" "missing label= names file and record"
