@@ -490,8 +490,11 @@ static int load_snv(ctx *x)
     int st = read_snv(x->snv, r, &x->rows);
     if (st) return st;
     if (!x->rows.n) {
-        hd_errorf("%s: no SNV in %s:%" PRId64 "-%" PRId64, x->snv, r->chrom, r->beg + 1,
-                  r->end == INT64_MAX ? (int64_t)HTS_POS_MAX : r->end);
+        /* a region without an end (CHR, CHR:BEG: no dictionary without -f) is named as it was given, not with
+         * htslib's largest position as its end */
+        if (r->end == INT64_MAX && !r->beg) hd_errorf("%s: no SNV in %s", x->snv, r->chrom);
+        else if (r->end == INT64_MAX) hd_errorf("%s: no SNV in %s:%" PRId64 "-", x->snv, r->chrom, r->beg + 1);
+        else hd_errorf("%s: no SNV in %s:%" PRId64 "-%" PRId64, x->snv, r->chrom, r->beg + 1, r->end);
         return EXIT_INPUT;
     }
     if (r->open_end) {

@@ -146,6 +146,9 @@ err 1 "at most 10000" "$H" plot --snv "$tmp/sat.tsv" -r 22:20000001-20010001 -o 
 err 1 "not a region" "$H" plot --snv "$tmp/sat.tsv" -r 22:30-20 -o "$tmp/e.svg"
 err 1 "cannot open '$tmp/absent.tsv'" "$H" plot --snv "$tmp/absent.tsv" -r $R -o "$tmp/e.svg"
 err 1 "no SNV in" "$H" plot --snv "$tmp/sat.tsv" -r 21:1-100 -o "$tmp/e.svg"
+# a whole contig, or one from a position, without -f (no end known): named as given (it read 21:1-9223372034707292159)
+err 1 "sat.tsv: no SNV in 21$" "$H" plot --snv "$tmp/sat.tsv" -r 21 -o "$tmp/e.svg"
+err 1 "sat.tsv: no SNV in 21:5-$" "$H" plot --snv "$tmp/sat.tsv" -r 21:5 -o "$tmp/e.svg"
 printf '22\t20000900\tA\n' > "$tmp/short.tsv"
 err 1 "short.tsv: line 1 has 3 columns" "$H" plot --snv "$tmp/short.tsv" -r $R -o "$tmp/e.svg"
 printf '#chrom\tpos\tref\talt\tllr\n22\t20000900\tA\tC\tabc\n' > "$tmp/badllr.tsv"
