@@ -467,6 +467,13 @@ static int open_inputs(ctx *x)
                     hd_set_oom(NULL);
                     return hd_fail();
                 }
+                for (int j = 0; j < k; j++)   /* one panel per track, named by the file's .NAME.bw suffix */
+                    if (!strcasecmp(x->tname[j], x->tname[k])) {
+                        if (!strcmp(x->path[j], x->path[k])) hd_errorf("option --bigwig: '%s' given twice", x->path[k]);
+                        else hd_errorf("option --bigwig: '%s' and '%s' are both the '%s' track (one panel per track "
+                                  "name: draw them in two pictures)", x->path[j], x->path[k], x->tname[k]);
+                        return EXIT_INPUT;
+                    }
                 if (!(x->bw[k] = open_bigwig(x->path[k]))) return EXIT_INPUT;
                 const char *b = strrchr(x->path[k], '/');
                 ksprintf(&x->sub, "%s%s", k ? ", " : "", b ? b + 1 : x->path[k]);

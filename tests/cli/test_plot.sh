@@ -160,6 +160,9 @@ printf '#chrom\tpos\tref\talt\tllr\n22\t20000900\t%s\tC\t1\n' $([ "$b" = A ] && 
 err 1 "is $b in the reference" "$H" plot --snv "$tmp/mism.tsv" -r $R -f "$REF" -o "$tmp/e.svg"
 err 1 "is not a bigWig file" "$H" plot --bigwig "$tmp/sat.tsv" -r $RT -o "$tmp/e.svg"
 err 1 "no sequence named '7' in $tmp/out.logp.bw" "$H" plot --bigwig "$tmp/out.logp.bw" -r 7:1-100 -o "$tmp/e.svg"
+# two files of one track name (two runs' logp): both named ('plot: track 'logp' given twice' named neither)
+cp "$tmp/out.logp.bw" "$tmp/run2.logp.bw"
+err 1 "option --bigwig: '$tmp/out.logp.bw' and '$tmp/run2.logp.bw' are both the 'logp' track" "$H" plot --bigwig "$tmp/out.logp.bw,$tmp/run2.logp.bw" -r $RT -o "$tmp/e.svg"
 echo "5 1.5" | "$MKBW" "$tmp/other.x.bw" chrT 1000
 err 1 "contig 22 is not in bigWig file '$tmp/other.x.bw'" "$H" plot --bigwig "$tmp/out.logp.bw,$tmp/other.x.bw" -r $RT -o "$tmp/e.svg"
 err 1 "lies outside 22, which has 20100000 bases" "$H" plot --bigwig "$tmp/out.logp.bw" -r 22:20099990-20100010 -o "$tmp/e.svg"
