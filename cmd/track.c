@@ -979,16 +979,7 @@ static int setup_regions(ctx *x)
     sort_dict = x->dict;
     sort_rank = x->rank;
     qsort(rs->v, rs->n, sizeof *rs->v, cmp_region);
-    size_t nr = 0;
-    for (size_t i = 0; i < rs->n; i++) {
-        if (nr && !strcmp(rs->v[nr - 1].chrom, rs->v[i].chrom) && rs->v[i].beg <= rs->v[nr - 1].end) {
-            if (rs->v[i].end > rs->v[nr - 1].end) rs->v[nr - 1].end = rs->v[i].end;
-            free(rs->v[i].chrom);
-            continue;
-        }
-        rs->v[nr++] = rs->v[i];
-    }
-    rs->n = nr;
+    hd_regions_merge_sorted(rs);
     for (size_t i = 0; i < rs->n; i++) x->total += (uint64_t)(rs->v[i].end - rs->v[i].beg);
     hd_shard_range(&x->shard, x->total, &x->slo, &x->shi);
     if (!(x->pcs = calloc(rs->n, sizeof *x->pcs))) { hd_errorf("out of memory"); return EXIT_MODEL; }

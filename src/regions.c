@@ -447,11 +447,8 @@ static int cmp_dict_order(const void *a, const void *b)
     return x->beg < y->beg ? -1 : x->beg > y->beg ? 1 : 0;
 }
 
-void hd_regions_merge(hd_regions *rs, const hd_contigs *dict)
+void hd_regions_merge_sorted(hd_regions *rs)
 {
-    if (!rs->n) return;
-    merge_dict = dict;
-    qsort(rs->v, rs->n, sizeof *rs->v, cmp_dict_order);
     size_t n = 0;
     for (size_t i = 0; i < rs->n; i++) {
         hd_region *last = n ? &rs->v[n - 1] : NULL;
@@ -460,10 +457,17 @@ void hd_regions_merge(hd_regions *rs, const hd_contigs *dict)
             free(rs->v[i].chrom);
             continue;
         }
-        rs->v[n] = rs->v[i];
-        rs->v[n++].strand = '.';
+        rs->v[n++] = rs->v[i];
     }
     rs->n = n;
+}
+
+void hd_regions_merge(hd_regions *rs, const hd_contigs *dict)
+{
+    if (!rs->n) return;
+    merge_dict = dict;
+    qsort(rs->v, rs->n, sizeof *rs->v, cmp_dict_order);
+    hd_regions_merge_sorted(rs);
 }
 
 /* check [beg, end) against the contig; `what` names the region in messages */

@@ -63,8 +63,11 @@ int hd_region_parse(const char *spec, const hd_contigs *dict, hd_region *out);
 int hd_regions_read(hd_regions *rs, const char *path, const hd_contigs *dict);
 void hd_regions_free(hd_regions *rs);
 /* Sort the regions in the dictionary's order of their contigs (every one must be in it: parsed or read
- * against it), then by start, and merge overlapping or adjacent ones (strands dropped). */
+ * against it), then by start, and merge overlapping or adjacent ones (a merged region keeps the strand of
+ * its first). */
 void hd_regions_merge(hd_regions *rs, const hd_contigs *dict);
+/* The merging alone, of regions sorted already (each contig's together, by start, in any order of contigs). */
+void hd_regions_merge_sorted(hd_regions *rs);
 
 
 /* "chr:beg-end" in samtools form (1-based inclusive; braces around names holding a colon). */

@@ -209,16 +209,7 @@ int hd_vcfin_set_targets(hd_vcfin *v, const hd_regions *rs, int exclude)
     if (copy_regions(&v->tg, rs)) return -1;
     hd_regions *t = &v->tg;
     if (t->n) qsort(t->v, t->n, sizeof *t->v, cmp_target);
-    size_t n = 0;
-    for (size_t i = 0; i < t->n; i++) {   /* merged, so that one search finds the only candidate */
-        if (n && !strcmp(t->v[n - 1].chrom, t->v[i].chrom) && t->v[i].beg <= t->v[n - 1].end) {
-            if (t->v[i].end > t->v[n - 1].end) t->v[n - 1].end = t->v[i].end;
-            free(t->v[i].chrom);
-            continue;
-        }
-        t->v[n++] = t->v[i];
-    }
-    t->n = n;
+    hd_regions_merge_sorted(t);   /* so that one search finds the only candidate */
     v->targets = 1;
     v->tg_exclude = exclude;
     return 0;
