@@ -333,7 +333,9 @@ int hd_hyena_filter(hd_model *m, hd_backend *be, int layer, size_t L, float *out
     }
     be->free(be, k);
     free(kh);
-    return rc;
+    /* a GPU's ops are void and queued: their failure (download then gives NaN) surfaces only here, as in
+     * hd_model_forward and hd_evo2_hcl_filter */
+    return rc ? rc : hd_backend_check(be);
 }
 
 /* ---------------------------------------------------------------- forward */

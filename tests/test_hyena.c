@@ -121,6 +121,28 @@ Test(hyena, filters, .init = setup, .fini = teardown)
     free(k);
 }
 
+/* a backend whose queued ops failed (a GPU's sync reports it): hd_hyena_filter fails with that error, as the
+ * forward does, instead of returning the filter it downloaded (NaN on a GPU) */
+static int failed_sync(hd_backend *be)
+{
+    (void)be;
+    hd_set_error(HD_EMODEL, "a queued op failed (test)");
+    return -1;
+}
+
+Test(hyena, filter_reports_a_failed_backend, .init = setup, .fini = teardown)
+{
+    size_t L = 16;
+    float *k = malloc(L * 128 * sizeof(float));
+    BE->sync = failed_sync;
+    hd_clear_error();
+    cr_assert_eq(hd_hyena_filter(M, BE, 0, L, k), -1);
+    cr_assert(strstr(hd_error(), "a queued op failed"), "%s", hd_error());
+    BE->sync = NULL;
+    cr_assert_eq(hd_hyena_filter(M, BE, 0, L, k), 0, "%s", hd_error());
+    free(k);
+}
+
 Test(hyena, shift_zero_changes_the_output, .init = setup, .fini = teardown)
 {
     /* the training-code path (shift 0) must differ from the reference by about 7e-2 (docs/models.md §3.7) */
