@@ -5,8 +5,9 @@
 #   bash bench/gpu-check.sh            (from the repository root, or from anywhere)
 #
 #   1. build with the CUDA backend in _gpu_build/ (autoreconf, configure --with-cuda, make -j$JOBS);
-#   2. tests/test_cuda (every GPU op against the CPU op, the Evo 2 ops included; hyenadna-tiny and evo2-tiny,
-#      its cached decoding too, at the fixture bars on the GPU),
+#   2. tests/test_cuda (every GPU op against the CPU op, the Evo 2 ops included, and the argument patterns of
+#      the model options; hyenadna-tiny, evo2-tiny and the option fixtures (hyenadna-order3/-variant,
+#      evo2-gqa/-variant), Evo 2's cached decoding too, at the fixture bars on the GPU),
 #      then the whole `make check` (where --device auto now means the GPU);
 #   3. `hyenadna forward` on every fixture set in tests/data, CPU vs GPU and GPU vs expected.safetensors
 #      (bench/stcompare, bars rel_F 1e-4, max_abs 1e-3); a GPU outside the built architectures

@@ -4,7 +4,9 @@
  * inputs, compared with a tolerance per op (relative Frobenius error and max abs error; the projections in
  * each precision), as llama.cpp's test-backend-ops does; then the FFT batching, the allocator, and the
  * hyenadna-tiny and evo2-tiny fixtures (forward and cached decoding) through the GPU backend at the fixtures'
- * bars.  Without a visible GPU the GPU tests are skipped (cr_skip_test, with the reason) and this program
+ * bars; then the argument patterns of the model options (grouped-query attention's head stride 0, BF16 weights
+ * over several conversion panels) and their fixtures (hyenadna-order3, hyenadna-variant, evo2-gqa, evo2-variant)
+ * on the GPU.  Without a visible GPU the GPU tests are skipped (cr_skip_test, with the reason) and this program
  * exits 77, which automake reports as SKIP; the backend-selection tests run either way. */
 #include "backend_ops.h"
 #include "hyena.h"
@@ -379,6 +381,224 @@ Test(cuda_evo2, fixture_parity, .fini = teardown)
     hd_fasta_close(fa);
     hd_st_close(exp);
     hd_model_close(m);
+}
+
+/* ---------------------------------------------------------------- argument patterns of the model options */
+
+/* Evo 2's grouped-query attention as src/evo2.c (attend) calls it: one call per key/value head over its G query
+ * heads, the key and value head strides 0 (every query head of the group reads the same key/value head;
+ * docs/models.md §6.6).  Head sizes that are not a multiple of the kernel's 32 lanes, the largest it takes (256), a
+ * decoding step (M = 1 at position 299) and queries after cached keys (pos0 > 0, as the forward's later chunks);
+ * the whole output buffer is compared, the padding between strided rows included. */
+static void gqa_case(size_t NKV, size_t G, size_t DH, size_t M, size_t pos0)
+{
+    size_t NH = NKV * G, Lk = pos0 + M, ldq = NH * DH + 3, ldkv = NKV * DH + 5, ldo = NH * DH + 2;
+    float *q = rnd(M * ldq, -2, 2), *k = rnd(Lk * ldkv, -2, 2), *v = rnd(Lk * ldkv, -2, 2), *o = rnd(M * ldo, -1, 1);
+    float *dq = dev(q, M * ldq), *dk = dev(k, Lk * ldkv), *dv = dev(v, Lk * ldkv), *dO = dev(o, M * ldo);
+    float scale = (float)(1.0 / sqrt((double)DH));
+    for (size_t g = 0; g < NKV; g++) {
+        cr_assert_eq(CPU->attention(CPU, q + g * G * DH, ldq, DH, k + g * DH, ldkv, 0, v + g * DH, ldkv, 0, M, Lk, G, DH,
+                                    pos0, scale, o + g * G * DH, ldo, DH), 0, "%s", hd_error());
+        cr_assert_eq(GPU->attention(GPU, dq + g * G * DH, ldq, DH, dk + g * DH, ldkv, 0, dv + g * DH, ldkv, 0, M, Lk, G, DH,
+                                    pos0, scale, dO + g * G * DH, ldo, DH), 0, "%s", hd_error());
+    }
+    cr_assert_eq(hd_backend_check(GPU), 0, "%s", hd_error());
+    float *got = back(dO, M * ldo);
+    char what[128];
+    snprintf(what, sizeof what, "grouped-query attention NKV=%zu G=%zu DH=%zu M=%zu pos0=%zu", NKV, G, DH, M, pos0);
+    close_enough(what, got, o, M * ldo, 1e-5, 1e-4);
+    GPU->free(GPU, dq); GPU->free(GPU, dk); GPU->free(GPU, dv);
+    free(got); free(q); free(k); free(v); free(o);
+}
+
+Test(cuda_ops, attention_grouped_query, .fini = teardown)
+{
+    NEED_GPU();
+    gqa_case(2, 2, 8, 150, 37);    /* evo2-gqa's heads, queries after 37 cached keys */
+    gqa_case(2, 4, 40, 70, 0);     /* DH 40: the second lane group of 32 partly idle */
+    gqa_case(3, 2, 12, 1, 299);    /* one decoding step */
+    gqa_case(1, 4, 256, 33, 64);   /* one key/value head for every query head; the largest head size */
+    gqa_case(4, 1, 20, 65, 3);     /* groups of one query head */
+    /* a head size beyond the kernel's: an error naming it, not a wrong result */
+    size_t DH = 264, n = 2 * DH;
+    float *h = rnd(n, -1, 1), *d = dev(h, n);
+    hd_clear_error();
+    cr_assert_eq(GPU->attention(GPU, d, DH, DH, d, DH, 0, d, DH, 0, 1, 1, 1, DH, 0, 1.0f, d + DH, DH, DH), -1);
+    cr_assert(strstr(hd_error(), "264"), "%s", hd_error());
+    GPU->free(GPU, d);
+    free(h);
+}
+
+/* linear_ex with BF16 weights over more rows than the GPU converts to float32 per GEMM (4,096): the second panel
+ * starts at row 4,096 of W, column 4,096 of a row-major Y, row 4,096 of a channel-major one (Evo 2's unembedding,
+ * 512 rows in the released models, and the MLP's l1/l2, 11,264 rows in 7B), in the four layouts, with and without
+ * accumulation and bias */
+Test(cuda_ops, linear_ex_bf16_panels, .fini = teardown)
+{
+    NEED_GPU();
+    size_t K = 24, N = 4096 + 37;
+    uint16_t *w = malloc(N * K * sizeof *w);
+    for (size_t i = 0; i < N * K; i++) w[i] = op_bf16(frand(-1, 1));
+    const uint16_t *dw = GPU->weights_bf16(GPU, w, N * K);
+    cr_assert_not_null(dw, "%s", hd_error());
+    float *b = rnd(N, -1, 1), *db = dev(b, N);
+    size_t Ms[] = {1, 5};
+    for (size_t mi = 0; mi < 2; mi++)
+        for (int flags = 0; flags < 8; flags++) {
+            size_t M = Ms[mi];
+            int xcm = flags & HD_LIN_X_CM, ycm = flags & HD_LIN_Y_CM, bias = (flags + (int)mi) % 2;
+            size_t ldx = xcm ? M + 3 : K + 3, ldy = ycm ? M + 2 : N + 4;
+            size_t nx = xcm ? K * ldx : M * ldx, ny = ycm ? N * ldy : M * ldy;
+            float *x = rnd(nx, -1, 1), *y = rnd(ny, -1, 1), *dx = dev(x, nx), *dy = dev(y, ny);
+            CPU->linear_ex(CPU, x, M, K, ldx, w, 1, bias ? b : NULL, N, y, ldy, flags);
+            GPU->linear_ex(GPU, dx, M, K, ldx, dw, 1, bias ? db : NULL, N, dy, ldy, flags);
+            cr_assert_eq(hd_backend_check(GPU), 0, "%s", hd_error());
+            float *got = back(dy, ny);
+            char what[96];
+            snprintf(what, sizeof what, "linear_ex bf16 M=%zu K=%zu N=%zu flags=%d bias=%d", M, K, N, flags, bias);
+            close_enough(what, got, y, ny, 1e-5, 5e-4);
+            GPU->free(GPU, dx);
+            free(got); free(x); free(y);
+        }
+    GPU->free(GPU, db);
+    free(b); free(w);
+}
+
+/* the spectra cache never holds anything: every long convolution transforms its filter on the fly */
+static size_t no_spectra_cache(hd_backend *be, size_t C, size_t N)
+{
+    (void)be, (void)C, (void)N;
+    return HD_SPECTRA_CACHE_BUDGET;
+}
+
+/* A HyenaDNA option fixture (hidden and logits of every record, the character tokenizer) through be */
+static void hyena_fixture_on(hd_backend *be, const char *dir)
+{
+    char path[512];
+    hd_model *m = hd_model_open(dir);
+    cr_assert_not_null(m, "%s", hd_error());
+    snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+    hd_st *exp = hd_st_open(path);
+    snprintf(path, sizeof path, "%s/input.fa", dir);
+    hd_fasta *fa = hd_fasta_open(path);
+    cr_assert(exp && fa, "%s: %s", dir, hd_error());
+    size_t D = (size_t)m->d_hidden, V = (size_t)m->n_logits;
+    hd_seqrec rec;
+    int nrec = 0;
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len;
+        int32_t *ids = checked_tokens(exp, &rec);
+        float *hidden = malloc(L * D * sizeof(float)), *logits = malloc(L * V * sizeof(float));
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, be, ids, L, &f), 0, "%s: %s", dir, hd_error());
+        char key[256];
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check(exp, key, hidden, key, L * D);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        check(exp, key, logits, key, L * V);
+        free(hidden); free(logits); free(ids);
+        nrec++;
+    }
+    cr_assert_gt(nrec, 0);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_model_close(m);
+}
+
+/* The HyenaDNA option fixtures on the GPU at their bars: hyena_order 3 (docs/models.md §3.4.4: in_proj to 4·D
+ * channels, the short filter over 3·D gate channels at once, two long filters from one filter MLP, two long
+ * convolutions with a gating step between them) and hyenadna-variant (filter_order 16, d_model 24, one inner
+ * filter layer); then on a GPU backend without a spectra cache and with chunks of 16 positions (filters made on
+ * the fly for every convolution; the short filter's two-position halo across chunks) */
+Test(cuda_hyena, option_fixtures, .fini = teardown)
+{
+    NEED_GPU();
+    const char *dirs[] = {TESTDATA("hyenadna-order3"), TESTDATA("hyenadna-variant")};
+    for (int i = 0; i < 2; i++) hyena_fixture_on(GPU, dirs[i]);
+    hd_backend *plain = hd_backend_new("cuda", 0);
+    cr_assert_not_null(plain, "%s", hd_error());
+    plain->spectra_bytes = no_spectra_cache;
+    plain->chunk = 16;
+    for (int i = 0; i < 2; i++) hyena_fixture_on(plain, dirs[i]);
+    hd_backend_free(plain);
+}
+
+/* An Evo 2 option fixture through the GPU (chunk: positions per chunk, 0 for the backend's): hidden and logits of
+ * every record (the logits stored may be the last rows), then the cached decode from the stored prefix */
+static void evo2_fixture_on(const char *dir, size_t chunk)
+{
+    char path[512], cfg[512];
+    snprintf(path, sizeof path, "%s/model.pt", dir);
+    snprintf(cfg, sizeof cfg, "%s/config.yml", dir);
+    hd_model *m = hd_model_open_with(path, cfg);
+    cr_assert_not_null(m, "%s", hd_error());
+    m->keep_case = 1;
+    snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+    hd_st *exp = hd_st_open(path);
+    snprintf(path, sizeof path, "%s/input.fa", dir);
+    hd_fasta *fa = hd_fasta_open(path);
+    cr_assert(exp && fa, "%s: %s", dir, hd_error());
+    size_t H = (size_t)m->d_hidden, V = (size_t)m->n_logits, saved = GPU->chunk, n;
+    if (chunk) GPU->chunk = chunk;
+    hd_seqrec rec;
+    int nrec = 0, ndec = 0;
+    char key[256];
+    while (hd_fasta_next(fa, &rec) > 0) {
+        size_t L = rec.len;
+        int32_t *ids = malloc(L * sizeof *ids);
+        cr_assert_eq(hd_model_tokenize(m, rec.seq, L, 0, ids, rec.name), (long)L, "%s", hd_error());
+        float *hidden = malloc(L * H * sizeof(float)), *logits = malloc(L * V * sizeof(float));
+        hd_fwd f = {.hidden = hidden, .logits = logits, .layer = -1};
+        cr_assert_eq(hd_model_forward(m, GPU, ids, L, &f), 0, "%s: %s", dir, hd_error());
+        snprintf(key, sizeof key, "hidden.%s", rec.name);
+        check(exp, key, hidden, key, L * H);
+        snprintf(key, sizeof key, "logits.%s", rec.name);
+        const hd_tensor_info *t = hd_st_find(exp, key);
+        cr_assert(t && t->ndim == 2 && (size_t)t->shape[1] == V && (size_t)t->shape[0] <= L, "%s", key);
+        size_t rows = (size_t)t->shape[0];   /* the last rows of the record */
+        check(exp, key, logits + (L - rows) * V, key, rows * V);
+        snprintf(key, sizeof key, "decode.%s.prefix", rec.name);
+        if (!chunk && hd_st_find(exp, key)) {
+            float *pf = st_f32(exp, key, &n);
+            size_t P = (size_t)pf[0], steps = L - P;
+            free(pf);
+            hd_decoder *d = hd_decoder_new(m, GPU, L);
+            cr_assert_not_null(d, "%s", hd_error());
+            cr_assert_eq(d->be, GPU, "Evo 2 decodes on the GPU");
+            float *dl = malloc((steps + 1) * V * sizeof(float));
+            cr_assert_eq(hd_decoder_prefill(d, ids, P, dl), 0, "%s", hd_error());
+            snprintf(key, sizeof key, "decode.%s.prefill_last_logits", rec.name);
+            check(exp, key, dl, key, V);
+            for (size_t j = 0; j < steps; j++) cr_assert_eq(hd_decoder_step(d, ids[P + j], dl + j * V), 0, "%s", hd_error());
+            snprintf(key, sizeof key, "decode.%s.logits", rec.name);
+            check(exp, key, dl, key, steps * V);
+            hd_decoder_free(d);
+            free(dl);
+            ndec++;
+        }
+        free(hidden); free(logits); free(ids);
+        nrec++;
+    }
+    GPU->chunk = saved;
+    cr_assert_gt(nrec, 0);
+    cr_assert(chunk || ndec > 0, "%s: a decoding record", dir);
+    hd_fasta_close(fa);
+    hd_st_close(exp);
+    hd_model_close(m);
+}
+
+/* The Evo 2 option fixtures on the GPU at their bars: evo2-gqa (grouped-query attention: attention calls with key
+ * and value head stride 0, a KV cache of 2 of 4 heads) and evo2-variant (column_split_hyena's interleaved rows:
+ * the short filters read every third row; num_filters 12 of H 24; head size 12); the forward again in chunks of 50
+ * positions (queries of later chunks against the keys so far, pos0 > 0), and the cached decode on the GPU */
+Test(cuda_evo2, option_fixtures, .fini = teardown)
+{
+    NEED_GPU();
+    const char *dirs[] = {TESTDATA("evo2-gqa"), TESTDATA("evo2-variant")};
+    for (int i = 0; i < 2; i++) {
+        evo2_fixture_on(dirs[i], 0);
+        evo2_fixture_on(dirs[i], 50);
+    }
 }
 
 /* ---------------------------------------------------------------- selection (runs without a GPU too) */
