@@ -319,15 +319,21 @@ static int run(const args *a, state *s)
         for (size_t i = 0; i < s->regs.n; i++) {
             hd_region *r = &s->regs.v[i];
             if (hd_embed_run_done(s->run)) break;   /* the rest belongs to later shards */
-            if (hd_embed_run_skip(s->run, hd_embed_unit_rows(&s->wo, r->end - r->beg))) continue;
             /* a '-' interval of a BED file is its reverse complement (bed.h), with its own strand whatever --rc:
              * its windows and per-base rows are in that strand's order */
             int minus = r->strand == '-';
-            char *seq = hd_faidx_fetch_strand(s->fai, a->in, r->chrom, r->beg, r->end, r->strand);
-            if (!seq) return hd_fail();
             char *nm = hd_region_str_strand(r->chrom, r->beg, r->end, r->strand);
-            hd_sequnit u = {.name = nm ? nm : r->chrom, .chrom = r->chrom, .start = r->beg, .end = r->end,
-                            .strand = minus ? '-' : a->eo.rc ? '.' : '+', .seq = seq, .len = (size_t)(r->end - r->beg)};
+            if (!nm) return hd_fail();
+            hd_sequnit u = {.name = nm, .chrom = r->chrom, .start = r->beg, .end = r->end,
+                            .strand = minus ? '-' : a->eo.rc ? '.' : '+', .len = (size_t)(r->end - r->beg)};
+            int sk = hd_embed_run_skip(s->run, &u, 0);   /* outside this shard's block: not fetched */
+            char *seq = sk ? NULL : hd_faidx_fetch_strand(s->fai, a->in, r->chrom, r->beg, r->end, r->strand);
+            if (sk || !seq) {
+                free(nm);
+                if (sk > 0) continue;
+                return hd_fail();
+            }
+            u.seq = seq;
             int rc = hd_embed_run_add(s->run, &u, 0);
             free(nm);
             free(seq);

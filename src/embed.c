@@ -474,6 +474,14 @@ int hd_emb_writer_add(hd_emb_writer *w, const char *name, const char *chrom, int
     return 0;
 }
 
+int hd_emb_writer_reserve(hd_emb_writer *w, const char *name)
+{
+    long renamed = w->renamed;   /* said by the shard that writes the row */
+    const char *nm = unique_name(w, name);
+    w->renamed = renamed;
+    return nm ? 0 : -1;
+}
+
 long hd_emb_writer_count(const hd_emb_writer *w) { return w->n; }
 long hd_emb_writer_renamed(const hd_emb_writer *w) { return w->renamed; }
 

@@ -88,6 +88,10 @@ int hd_emb_writer_meta(hd_emb_writer *w, const char *key, const char *value);
  * half-open; strand '+', '-' or '.'.  A name met before gets a suffix _2, _3, ... (counted). */
 int hd_emb_writer_add(hd_emb_writer *w, const char *name, const char *chrom, int64_t start, int64_t end,
                       char strand, const float *v, size_t rows);
+/* A row of the whole run that another shard writes (--shard, before this shard's block): its name takes its
+ * place among the names met, suffix included, so that the names of the rows written are those of the single
+ * run; nothing is written or counted.  -1 out of memory. */
+int hd_emb_writer_reserve(hd_emb_writer *w, const char *name);
 long hd_emb_writer_count(const hd_emb_writer *w);
 long hd_emb_writer_renamed(const hd_emb_writer *w);
 int hd_emb_writer_close(hd_emb_writer *w);   /* 0 on success; nothing left under the name otherwise */

@@ -114,9 +114,67 @@ void hd_embed_run_on_batch(hd_embed_run *r, void (*fn)(void *, uint64_t, uint64_
     r->ud = ud;
 }
 
-int hd_embed_run_skip(hd_embed_run *r, uint64_t rows)
+/* The windows of a unit of len bases (window w, stride s): 0 when it is one row. */
+static int unit_windows(const hd_embed_windows *wo, int64_t len, int64_t *w, int64_t *s)
 {
+    if (wo->window) {
+        *w = wo->window, *s = wo->stride;
+        return 1;
+    }
+    if (wo->max_len > 0 && len > wo->max_len && !wo->no_split) {
+        *w = *s = wo->max_len;
+        return 1;
+    }
+    return 0;
+}
+
+/* The name and coordinates of the window [wb, we) of a unit's bases (embed_run.h: window names). */
+static char *window_name(const hd_sequnit *u, int is_read, int64_t wb, int64_t we, int64_t *start, int64_t *end)
+{
+    if (is_read) {
+        /* named as the window of a FASTA/FASTQ record of the read's name is (braced when QNAME holds a colon,
+         * as Illumina names do), so that a BAM and the FASTQ of its reads give the same names; the coordinates
+         * stay the read's alignment span */
+        *start = u->start, *end = u->end;
+        return hd_region_str(u->name, wb, we);
+    }
+    if (u->strand == '-') {
+        /* a minus-strand interval (its reverse complement, bed.h): the window [wb, we) of its bases is
+         * [end - we, end - wb) of the reference */
+        *start = u->end - we, *end = u->end - wb;
+        return hd_region_str_strand(u->chrom, *start, *end, '-');
+    }
+    *start = u->start + wb, *end = u->start + we;
+    return hd_region_str(u->chrom, *start, *end);
+}
+
+/* --shard: the names of a unit's rows that lie before this shard's block (rows first.. of the whole run) take
+ * their places among the names met, so that a name met again in the block gets the suffix (_2, ...) that it
+ * gets in the single run. */
+static int reserve_before(hd_embed_run *r, const hd_sequnit *u, int is_read, uint64_t first, uint64_t nrows)
+{
+    if (!r->sharded || first >= r->lo || !nrows) return 0;
+    int64_t w, s;
+    if (!unit_windows(&r->wo, (int64_t)u->len, &w, &s)) return hd_emb_writer_reserve(r->w, u->name);
+    for (uint64_t i = 0; i < nrows && first + i < r->lo; i++) {
+        int64_t wb, we, b, e;
+        hd_window_get((int64_t)u->len, w, s, (size_t)i, &wb, &we);
+        char *nm = window_name(u, is_read, wb, we, &b, &e);
+        int rc = nm ? hd_emb_writer_reserve(r->w, nm) : -1;
+        free(nm);
+        if (rc) {
+            hd_set_oom(NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int hd_embed_run_skip(hd_embed_run *r, const hd_sequnit *u, int is_read)
+{
+    uint64_t rows = hd_embed_unit_rows(&r->wo, (int64_t)u->len);
     if (!r->sharded || !rows || (r->idx + rows > r->lo && r->idx < r->hi)) return 0;
+    if (reserve_before(r, u, is_read, r->idx, rows)) return -1;
     r->idx += rows;
     return 1;
 }
@@ -202,6 +260,7 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
     const hd_embed_windows *wo = &r->wo;
     uint64_t first = r->idx, nrows = hd_embed_unit_rows(wo, (int64_t)u->len);
     r->idx += nrows;
+    if (reserve_before(r, u, is_read, first, nrows)) return -1;
     /* outside this shard; a unit without rows is reported by the shard holding the row after it */
     if (r->sharded && (nrows ? first + nrows <= r->lo || first >= r->hi : !reports_empty(r, first))) return 0;
     if (u->len == 0) return 0;   /* the readers skip empty sequences themselves */
@@ -215,12 +274,8 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
         return -1;
     }
     int64_t len = (int64_t)u->len, w = 0, s = 0;
-    int windowed = 0;
-    if (wo->window) {
-        w = wo->window;
-        s = wo->stride;
-        windowed = 1;
-    } else if (wo->max_len > 0 && len > wo->max_len) {
+    int windowed = unit_windows(wo, len, &w, &s);
+    if (!wo->window && wo->max_len > 0 && len > wo->max_len) {
         if (wo->no_split) {
             hd_set_error(HD_EINPUT, "%s '%s' of %s: %" PRId64 " bases exceed the model's maximum length of %ld (--no-split)",
                          wo->kind, u->name, wo->input, len, wo->max_len);
@@ -229,8 +284,6 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
         if (r->n_split++ < 5)
             hd_log(HD_LOG_WARN, "%s '%s' of %s: %" PRId64 " bases exceed the model's maximum length of %ld: embedding "
                    "windows of %ld bases", wo->kind, u->name, wo->input, len, wo->max_len, wo->max_len);
-        w = s = wo->max_len;
-        windowed = 1;
     }
     if (!windowed) {
         if (r->sharded && (first < r->lo || first >= r->hi)) return 0;
@@ -239,23 +292,10 @@ int hd_embed_run_add(hd_embed_run *r, const hd_sequnit *u, int is_read)
     size_t nw = hd_window_count(len, w, s);
     for (size_t i = 0; i < nw; i++) {
         if (r->sharded && (first + i < r->lo || first + i >= r->hi)) continue;
-        int64_t wb, we;
+        int64_t wb, we, b, e;
         hd_window_get(len, w, s, i, &wb, &we);
-        int rc;
-        if (is_read)
-            /* named as the window of a FASTA/FASTQ record of the read's name is (braced when QNAME holds a colon,
-             * as Illumina names do), so that a BAM and the FASTQ of its reads give the same names */
-            rc = add_job(r, hd_region_str(u->name, wb, we), u->chrom, u->start, u->end,
-                         u->strand, u->seq + wb, (size_t)(we - wb));
-        else if (u->strand == '-') {
-            /* a minus-strand interval (its reverse complement, bed.h): the window [wb, we) of its bases is
-             * [end - we, end - wb) of the reference */
-            int64_t b = u->end - we, e = u->end - wb;
-            rc = add_job(r, hd_region_str_strand(u->chrom, b, e, '-'), u->chrom, b, e, '-', u->seq + wb,
-                         (size_t)(we - wb));
-        } else
-            rc = add_job(r, hd_region_str(u->chrom, u->start + wb, u->start + we), u->chrom, u->start + wb,
-                         u->start + we, u->strand, u->seq + wb, (size_t)(we - wb));
+        char *nm = window_name(u, is_read, wb, we, &b, &e);
+        int rc = add_job(r, nm, u->chrom, b, e, u->strand, u->seq + wb, (size_t)(we - wb));
         if (rc) return -1;
     }
     return 0;

@@ -51,9 +51,10 @@ void hd_embed_run_free(hd_embed_run *r);
 void hd_embed_run_set_shard(hd_embed_run *r, uint64_t lo, uint64_t hi, int last);
 /* Is the run past its block (the rest belongs to later shards, nothing more to read)? */
 int hd_embed_run_done(const hd_embed_run *r);
-/* A unit of `rows` rows that the caller does not read (a region outside the block): 1 when it lies
- * outside the block (counted and skipped), 0 when it must be read and added. */
-int hd_embed_run_skip(hd_embed_run *r, uint64_t rows);
+/* A unit that the caller has not read yet (a region: its bases may be NULL, its length set): 1 when it lies
+ * outside the block (counted, the names of its rows before the block kept for their suffixes, skipped), 0 when
+ * it must be read and added, -1 out of memory. */
+int hd_embed_run_skip(hd_embed_run *r, const hd_sequnit *u, int is_read);
 
 /* Queue one unit (its bases are copied); batches run when full.  is_read: window names in read
  * coordinates.  -1 with an error naming the unit. */

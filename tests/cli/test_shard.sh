@@ -53,6 +53,19 @@ check embed-regions tsv text 1 "2 3" -- embed -m "$M" -R "$tmp/r.bed" -w 50 "$tm
 } > "$tmp/r.sam"
 samtools view -b -o "$tmp/r.bam" "$tmp/r.sam" 2>/dev/null
 check embed-reads tsv text 1 "2 3" -- embed -m "$M" -w 90 "$tmp/r.bam"
+# names met more than once (the same interval twice, a read name twice, windows of overlapping regions)
+# get the suffixes _2, _3 of the single run in whichever shard they fall: a shard once numbered only the
+# names of its own block, so that shards 2.. repeated names of earlier shards
+awk 'BEGIN{OFS="\t"} {print; print; print $1, $2 + 5, $3}' "$tmp/r.bed" > "$tmp/dup.bed"
+check embed-dup-regions tsv text 1 "2 3 5" -- embed -m "$M" -R "$tmp/dup.bed" "$tmp/g.fa"
+check embed-dup-windows bed text 1 "2 3" -- embed -m "$M" -R "$tmp/dup.bed" -w 40 -s 30 "$tmp/g.fa"
+{ grep '^@' "$tmp/r.sam"; grep -v '^@' "$tmp/r.sam" | awk '{print; print}'; } > "$tmp/dup.sam"
+samtools view -b -o "$tmp/dup.bam" "$tmp/dup.sam" 2>/dev/null
+check embed-dup-reads tsv text 1 "2 3 4" -- embed -m "$M" "$tmp/dup.bam"
+check embed-dup-readwindows tsv text 1 "3" -- embed -m "$M" -w 90 "$tmp/dup.bam"
+# every name of the gathered output is there once
+cut -f1 "$tmp/embed-dup-reads.gathered-3.tsv" | sort | uniq -d > "$tmp/dupnames"
+[ -f "$tmp/embed-dup-reads.gathered-3.tsv" ] && [ ! -s "$tmp/dupnames" ] && ok || bad "embed-dup-reads: names repeated across shards: $(head -3 "$tmp/dupnames" | tr '\n' ' ')"
 # safetensors: each shard is its own file (no byte gather); both are written
 "$H" embed -m "$M" -w 100 -o "$tmp/st.all.safetensors" "$fa" 2>/dev/null
 for i in 1 2; do "$H" embed -m "$M" -w 100 --shard $i/2 -o "$tmp/st.$i.safetensors" "$fa" 2>/dev/null; done
