@@ -217,6 +217,10 @@ static int check_args(args *a)
         hd_errorf("option -o: convert writes a model directory or a .safetensors file, not standard output ('-')");
         return -1;
     }
+    if (a->out && !*a->out) {   /* (an unset shell variable): refused before the conversion, not at its end */
+        hd_errorf("option -o: the output name is empty: give a model directory or a .safetensors file");
+        return -1;
+    }
     a->single = a->out && hd_has_suffix(a->out, ".safetensors");
     if (!a->out) return 0;
     if (!(a->outp = hd_strdup(a->out))) return -2;

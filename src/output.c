@@ -206,8 +206,18 @@ int hd_has_suffix(const char *name, const char *suffix)
     return n >= m && !strcasecmp(name + n - m, suffix);
 }
 
+/* An empty output name (-o '', an unset shell variable) is refused before any work: mkstemp would make a
+ * temporary '.tmp.XXXXXX' in the working directory, and only the rename after the whole run would fail. */
+static int empty_name(const char *path)
+{
+    if (*path) return 0;
+    hd_set_error(HD_EINPUT, "the output file name is empty: give a file name, or '-' for standard output");
+    return -1;
+}
+
 hd_outfile *hd_out_open(const char *path, int text)
 {
+    if (empty_name(path)) return NULL;
     hd_outfile *o = calloc(1, sizeof *o);
     if (!o) { hd_set_oom(NULL); return NULL; }
     o->slot = -1;
@@ -355,6 +365,7 @@ static void unpend_name(const char *tmp)
 
 char *hd_out_tmpname(const char *path)
 {
+    if (empty_name(path)) return NULL;
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     int dirlen = slash ? (int)(slash - path + 1) : 0;

@@ -227,6 +227,16 @@ has "$tmp/err" "\-\-force" "existing output suggests --force"
 expect 0 "convert --force" -- "$H" convert -f -c "$T/xlstm-mlstm/config.json" -o "$tmp/xp.safetensors" "$C/xlstm-plain.bin"
 expect 1 "convert into a non-empty directory" -- "$H" convert -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
 expect 0 "convert --force into a directory" -- "$H" convert -f -o "$tmp/hconv" "$C/hyenadna-lightning.ckpt"
+# an empty output name (an unset shell variable) is a usage error before any work, in a clean directory:
+# it was found only when the output was renamed into place, after the whole run (a '.tmp.' directory or
+# file made and removed in the working directory)
+mkdir -p "$tmp/emptyo"
+for c in "convert $C/hyenadna-lightning.ckpt" "embed -m $T/hyenadna-tiny $T/hyenadna-tiny/input.fa" \
+         "embed -m $T/hyenadna-tiny -O safetensors $T/hyenadna-tiny/input.fa" "forward -m $T/hyenadna-tiny $T/hyenadna-tiny/input.fa"; do
+  (cd "$tmp/emptyo" && exec "$H" $c -o '') >"$tmp/out" 2>"$tmp/err"; st=$?
+  if [ $st -eq 1 ] && grep -q "output .*name is empty" "$tmp/err" && [ ! -s "$tmp/out" ] && [ -z "$(ls -A "$tmp/emptyo")" ]; then ok
+  else bad "$c -o '': exit $st, expected 1 naming the empty output: $(head -2 "$tmp/err") $(ls -A "$tmp/emptyo")"; fi
+done
 # --force of another model there: the earlier config.json (read before config.yml) and tokenizer.json go
 echo '{}' > "$tmp/hconv/tokenizer.json"
 expect 0 "convert --force of an Evo 2 over a HyenaDNA directory" -- "$H" convert -f -c "$T/evo2-tiny/config.yml" -o "$tmp/hconv" "$T/evo2-tiny/model.pt"
