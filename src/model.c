@@ -308,7 +308,23 @@ static int open_weights(hd_model *m)
         m->st = hd_st_open_index(m->weights_path);
     else
         m->st = hd_st_open(m->weights_path);
-    return m->st ? 0 : -1;
+    if (!m->st) return -1;
+    /* a safetensors file that hyenadna wrote as an output, given as the model: said so, not 'no config' or a
+     * missing tensor */
+    static const char *const outputs[] = {"hyenadna embed ", "hyenadna forward ", NULL};
+    const char *gen = hd_st_meta(m->st, "generator");
+    for (int i = 0; gen && outputs[i]; i++)
+        if (!strncmp(gen, outputs[i], strlen(outputs[i]))) {
+            hd_set_error(HD_EMODEL, "%s is an output of `%.*s` (its __metadata__ 'generator'), not a model's weights: "
+                         "give the model with -m", m->weights_path, (int)strlen(outputs[i]) - 1, outputs[i]);
+            return -1;
+        }
+    if (hd_st_meta(m->st, "hyenadna_head")) {
+        hd_set_error(HD_EMODEL, "%s is a classify head (written by --save-head), not a model's weights: give it to "
+                     "`hyenadna classify --head`, with the model it was trained on as -m", m->weights_path);
+        return -1;
+    }
+    return 0;
 }
 
 char *hd_model_config_beside(const char *weights, char **note)

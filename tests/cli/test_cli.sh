@@ -345,6 +345,9 @@ expect 0 "classify centroid --save-head" -- "$H" classify -m "$T/hyenadna-tiny" 
 cp "$tmp/out" "$tmp/c1"
 expect 0 "classify --head" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" "$tmp/test.fa"
 if cmp -s "$tmp/out" "$tmp/c1"; then ok; else bad "saved head gives other calls"; fi
+# the head given as the model (-m) is named as a head, not 'no config' (the same for embed/forward outputs below)
+expect 2 "info -m a classify head" -- "$H" info -m "$tmp/h.safetensors"
+has "$tmp/err" "h.safetensors is a classify head (written by --save-head), not a model's weights" "a head given as the model"
 expect 1 "classify --head with another pooling" -- "$H" classify -m "$T/hyenadna-tiny" --head "$tmp/h.safetensors" --pool mean "$tmp/test.fa"
 has "$tmp/err" "h.safetensors" "head pooling refusal names the head"
 expect 1 "classify --head for another model" -- "$H" classify -m "$T/caduceus-ph" --head "$tmp/h.safetensors" "$tmp/test.fa"
@@ -444,6 +447,13 @@ E -O bed - < "$tmp/empty.fa" > "$tmp/out" 2> "$tmp/err"; st=$?
 if [ $st -eq 0 ]; then ok; else bad "embed empty stdin as BED: exit $st"; sed 's/^/    /' "$tmp/err" | head -3; fi
 if [ "$(wc -l < "$tmp/out")" -eq 1 ] && head -1 "$tmp/out" | grep -q '^#chrom	start	end	name	score	strand	dim0'; then ok; else bad "embed empty BED: header only"; fi
 expect 0 "embed empty input to safetensors" -- E -o "$tmp/empty.safetensors" "$tmp/empty.fa"
+# an output of embed or forward given as the model (also with the model's config) is named as such: it said
+# 'no config: the file's __metadata__ has no 'config' entry' (with -c: a tensor missing)
+"$H" forward -m "$T/hyenadna-tiny" -o "$tmp/fw.safetensors" "$T/hyenadna-tiny/input.fa" 2>/dev/null
+expect 2 "info -m an embed output" -- "$H" info -m "$tmp/empty.safetensors"
+has "$tmp/err" "empty.safetensors is an output of .hyenadna embed. (its __metadata__ 'generator'), not a model's weights" "an embed output given as the model"
+expect 2 "embed -m a forward output, -c its model's config" -- "$H" embed -m "$tmp/fw.safetensors" -c "$T/hyenadna-tiny/config.json" "$tmp/empty.fa"
+has "$tmp/err" "fw.safetensors is an output of .hyenadna forward." "a forward output given as the model"
 if [ -s "$tmp/empty.safetensors" ]; then ok; else bad "embed empty safetensors missing"; fi
 cp "$T/hyenadna-tiny/input.fa" "$tmp/g.fa"
 expect 1 "embed region outside the contig" -- E -r seq6:1000-1025 -o "$tmp/r.tsv" "$tmp/g.fa"
