@@ -413,7 +413,35 @@ struct hd_stw {
     json_t *hdr;
     json_t *meta;
     size_t pos;
+    size_t hlen;           /* the header's JSON so far, an upper bound (json_len) */
 };
+
+/* The length of s as a JSON string (jansson's escapes: \" \\ and \b \f \n \r \t, other control bytes
+ * \u00XX; UTF-8 kept as it is), quotes included. */
+static size_t json_len(const char *s)
+{
+    size_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' || *p == '\t' ? 2
+           : *p < 0x20                                                                               ? 6
+                                                                                                     : 1;
+    return n;
+}
+
+/* Would the header pass the readers' limit (HD_ST_MAX_HEADER, also the safetensors library's) with `more`
+ * bytes?  Then an error naming the output and what was being added: the file could not be read back. */
+static int header_full(hd_stw *w, size_t more, const char *what, const char *name)
+{
+    if (w->hlen + more + 4096 <= HD_ST_MAX_HEADER) {   /* 4 KB: the closing braces and padding, with room to spare */
+        w->hlen += more;
+        return 0;
+    }
+    hd_set_error(HD_EINPUT, "%s: %s '%.200s%s' would take the safetensors header past the 100,000,000-byte limit of "
+                 "its readers (this one's and the safetensors library's), so the file could not be read back: write TSV "
+                 "or BED instead, or split the run into parts (--shard)", hd_out_path(w->out), what, name,
+                 strlen(name) > 200 ? "..." : "");
+    return -1;
+}
 
 hd_stw *hd_stw_open(const char *path)
 {
@@ -452,14 +480,16 @@ int hd_stw_add(hd_stw *w, const char *name, hd_dtype dtype, int ndim, const int6
         }
         numel *= (size_t)shape[d];
     }
-    json_t *js = json_array();
-    for (int d = 0; d < ndim; d++) json_array_append_new(js, json_integer(shape[d]));
     bytes = numel * hd_dtype_size(dtype);
     if (json_object_get(w->hdr, name)) {
-        json_decref(js);
         hd_set_error(HD_EINPUT, "%s: duplicate tensor name '%s' (are two records named alike?)", hd_out_path(w->out), name);
         return -1;
     }
+    /* "NAME":{"data_offsets":[B,E],"dtype":"T","shape":[d,...]}, : 60 bytes of syntax, 20 a number at most */
+    if (header_full(w, json_len(name) + 60 + strlen(hd_dtype_name(dtype)) + 20 * (2 + (size_t)ndim), "tensor", name))
+        return -1;
+    json_t *js = json_array();
+    for (int d = 0; d < ndim; d++) json_array_append_new(js, json_integer(shape[d]));
     if (bytes && fwrite(data, 1, bytes, w->spill) != bytes) {
         json_decref(js);
         hd_set_error(HD_ERESOURCE, "%s: cannot write temporary data: %s", hd_out_path(w->out), strerror(errno));
@@ -487,6 +517,8 @@ int hd_stw_meta(hd_stw *w, const char *key, const char *value)
                      bad + 1, key_ok ? "value" : "key");
         return -1;
     }
+    if (!json_object_get(w->meta, key) && header_full(w, json_len(key) + json_len(value) + 2, "metadata entry", key))
+        return -1;
     json_t *v = json_string(value);
     if (!v || json_object_set_new(w->meta, key, v)) { hd_set_error(HD_EMODEL, "out of memory"); return -1; }
     return 0;

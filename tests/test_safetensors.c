@@ -171,6 +171,43 @@ Test(safetensors, missing_file)
     cr_assert_eq(hd_error_kind(), HD_EMODEL);
 }
 
+/* A header past the readers' 100,000,000-byte limit (this reader's and the safetensors library's) is refused
+ * when the tensor or metadata entry that would pass it is added, not written as a file nothing can read: the
+ * file closed before that point reads back.  Names of 4 MB reach the limit in about 25 tensors. */
+Test(safetensors, writer_header_limit)
+{
+    char *d = tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/big.safetensors", d);
+    hd_stw *w = hd_stw_open(path);
+    cr_assert_not_null(w, "%s", hd_error());
+    size_t len = (size_t)4 << 20;
+    char *name = malloc(len + 1);
+    memset(name, 'a', len);
+    name[len] = 0;
+    int64_t s1[1] = {1};
+    float one = 1.0f;
+    int added = 0;
+    for (int i = 0; i < 40; i++) {
+        name[0] = (char)('A' + i);   /* each name its own */
+        if (hd_stw_add(w, name, HD_F32, 1, s1, &one)) break;
+        added++;
+    }
+    cr_assert(added >= 20 && added < 40, "%d tensors of 4 MB names added", added);
+    cr_assert(strstr(hd_error(), "100,000,000-byte limit") && strstr(hd_error(), "big.safetensors"), "%s", hd_error());
+    /* metadata counts too, with the tensors */
+    cr_assert_eq(hd_stw_meta(w, name, "v"), -1, "a 4 MB metadata key past the limit accepted");
+    cr_assert_eq(hd_stw_meta(w, "k", "v"), 0, "%s", hd_error());
+    cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
+    hd_st *st = hd_st_open(path);
+    cr_assert_not_null(st, "the file written up to the limit does not read back: %s", hd_error());
+    cr_assert_eq(hd_st_count(st), (size_t)added);
+    hd_st_close(st);
+    free(name);
+    rm_rf(d);
+    free(d);
+}
+
 Test(safetensors, writer_round_trip)
 {
     char *d = tmp_dir();
