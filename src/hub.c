@@ -1472,6 +1472,8 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
         if (f && is_safetensors_file(f)) has_st = 1;
     }
     if (!(items = calloc(ns ? ns : 1, sizeof *items))) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
+    int has_weights = 0, n_extra = 0;   /* weights -m hf: opens; files only an --include pattern asked for */
+    char listed[400] = "";               /* the first names, for the message when there are no weights */
     for (size_t i = 0; i < ns; i++) {   /* every name is checked: a listing with a crafted one is refused whole */
         json_t *f = json_object_get(json_array_get(sib, i), "rfilename");
         const char *name = json_string_value(f);
@@ -1481,15 +1483,27 @@ char *hd_hub_pull(const hd_hub_ref *r, const hd_hub_pull_opts *o, char commit[41
             hd_set_error(HD_EMODEL, "%s/%s: the server lists a file that cannot be written safely: %s", r->owner, r->name, why);
             goto fail;
         }
+        int w = has_st ? is_safetensors_file(name) || !strcmp(name, "model.safetensors.index.json") : hd_hub_is_checkpoint_file(name);
+        has_weights |= w;
+        size_t k = strlen(listed);
+        if (i <= 12) snprintf(listed + k, sizeof listed - k, "%s%s", k ? ", " : "", i < 12 ? name : "...");
         if (!wanted(name, has_st, o)) continue;
+        n_extra += !w && !hd_hub_is_config_file(name);
         if (!(items[n_items].name = strdup(name))) { hd_set_error(HD_EMODEL, "out of memory"); goto fail; }
         n_items++;
     }
-    if (!n_items) {
-        hd_set_error(HD_EMODEL, "%s/%s has no model files at revision '%s' (config.json, *.safetensors or a PyTorch "
-                     "checkpoint); --include GLOB fetches others", r->owner, r->name, r->revision);
+    if (!has_weights && !n_extra) {
+        /* nothing -m hf: could open (a tokenizer-only or TensorFlow/Flax/GGUF repository, weights in a folder):
+         * refused before anything is downloaded, rather than a snapshot that -m hf: then calls incomplete */
+        hd_set_error(HD_EMODEL, "%s/%s has no weights hyenadna reads at revision '%s' (top-level *.safetensors, or a "
+                     "PyTorch checkpoint *.bin, *.pt, *.pth, *.ckpt); it lists: %s; --include GLOB fetches files anyway",
+                     r->owner, r->name, r->revision, *listed ? listed : "no files");
         goto fail;
     }
+    if (!has_weights)
+        hd_log(HD_LOG_WARN, "%s/%s has no weights hyenadna reads at revision '%s' (top-level *.safetensors, or a PyTorch "
+               "checkpoint): the files --include asked for are fetched, but -m hf:%s/%s will not open the snapshot "
+               "(give a file of it with -m PATH)", r->owner, r->name, r->revision, r->owner, r->name);
 
     /* 3. where each file is, 4. the blobs; nothing in snapshots/ until every file is complete */
     for (size_t i = 0; i < n_items; i++)

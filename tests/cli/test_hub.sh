@@ -67,6 +67,9 @@ echo "{\"etag\": {\"config.json\": \"$(printf 'e%.0s' $(seq 201))\"}}" > "$R/eta
 echo '{"relative_redirect": true}' > "$R/relred.json"
 echo '{"listing_elsewhere": true}' > "$R/elsewhere.json"
 echo '{"tags": {"v1": "main"}}' > "$R/tagged.json"
+# repositories without weights hyenadna reads: a config and a README; a config and TensorFlow weights
+mkdir -p "$R/noweights" "$R/tfonly"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/README.md" "$R/noweights/"
+cp "$T/hyenadna-tiny/config.json" "$R/tfonly/"; head -c 4096 "$T/hyenadna-tiny/model.safetensors" > "$R/tfonly/tf_model.h5"
 if [ -d "$T/evo2-tiny" ]; then   # an Evo 2 repository: the .pt, its YAML and Hugging Face's own config.json
   mkdir -p "$R/evo2"; cp "$T/evo2-tiny/model.pt" "$T/evo2-tiny/config.yml" "$R/evo2/"
   echo '{"_name_or_path": "arcinstitute/evo2_7b", "model_type": "stripedhyena2"}' > "$R/evo2/config.json"
@@ -271,6 +274,17 @@ for e in "etagslash:ETag:it holds a '/'" "etagdots:ETag:it is '.' or '..'" "etag
   check "... nothing in snapshots/" '[ ! -e "$W/cache/models--test--$repo/snapshots" ]'
 done
 check "... nothing written outside the cache" '[ ! -e "$W/escaped" ] && [ ! -e "$W/cache/escaped" ]'
+
+# a repository without weights: refused before anything is downloaded, naming what it lists (pull gave a snapshot
+# of config.json alone, which -m hf: then called incomplete, asking for the pull that made it)
+for nw in "noweights:README.md, config.json" "tfonly:config.json, tf_model.h5"; do
+  repo=${nw%%:*}
+  run pull test/$repo
+  check "a repository without weights ($repo): exit 2, says so and lists its files ($err)" '[ $rc -eq 2 ] && [ -z "$out" ] && echo "$err" | grep -qF "test/$repo has no weights hyenadna reads at revision '"'"'main'"'"'" && echo "$err" | grep -qF "it lists: ${nw#*:}"'
+  check "... nothing downloaded" '[ ! -e "$W/cache/models--test--$repo/snapshots" ] && [ -z "$(ls "$W/cache/models--test--$repo/blobs" 2>/dev/null)" ]'
+done
+run pull --include '*.h5' test/tfonly
+check "... with --include matching a file: fetched, with a warning that -m hf: will not open it ($err)" '[ $rc -eq 0 ] && [ -L "$out/tf_model.h5" ] && echo "$err" | grep -q "warning: .*-m hf:test/tfonly will not open"'
 
 run pull test/corrupt
 check "a corrupted LFS body: exit 2, a checksum error" '[ $rc -eq 2 ] && echo "$err" | grep -q "checksum mismatch"'
