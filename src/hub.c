@@ -788,15 +788,19 @@ static int http_error(hub_conn *hc, const hd_hub_ref *r, const char *file, const
     shown_url(hc, url, shown, sizeof shown);
     const char *hint = hc->token ? "the token sent has no access to it" :
                                    "no token was sent: set HF_TOKEN, or write the token to $HF_HOME/token";
-    if (!strcmp(code, "GatedRepo") || (rs->status == 403 && !hc->token))
+    if (!strcmp(code, "RepositoryNotFound"))
+        /* the Hub answers 401 for a repository that does not exist, or is private or gated, when no token is sent
+         * (404 with one): the name is the likelier fault, but either may be (huggingface_hub says the same) */
+        hd_set_error(HD_EMODEL, "repository %s/%s not found on %s (HTTP %ld): check the name; a private or gated "
+                     "repository answers so too, and %s", r->owner, r->name, hd_hub_endpoint(), rs->status,
+                     hc->token ? "the token sent has no access to it" : "no token was sent (set HF_TOKEN, or write the token to $HF_HOME/token)");
+    else if (!strcmp(code, "GatedRepo") || (rs->status == 403 && !hc->token))
         hd_set_error(HD_EMODEL, "%s: the repository is gated (HTTP %ld) and %s: accept its conditions at %s/%s/%s %s", what,
                      rs->status, hc->token ? "the token sent has no access to it" : "no token was sent", hd_hub_endpoint(), r->owner,
                      r->name, hc->token ? "with the account of that token" : "and set HF_TOKEN (or write the token to $HF_HOME/token)");
     else if (rs->status == 401 || rs->status == 403)
         hd_set_error(HD_EMODEL, "%s: access refused (HTTP %ld%s%s): the repository may be private or gated (%s)", what,
                      rs->status, *msg ? ": " : "", msg, hint);
-    else if (!strcmp(code, "RepositoryNotFound"))
-        hd_set_error(HD_EMODEL, "repository %s/%s not found on %s (HTTP %ld)", r->owner, r->name, hd_hub_endpoint(), rs->status);
     else if (!strcmp(code, "RevisionNotFound"))
         hd_set_error(HD_EMODEL, "%s/%s has no revision '%s' (HTTP %ld)", r->owner, r->name, r->revision, rs->status);
     else if (rs->status == 404)

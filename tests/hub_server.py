@@ -35,7 +35,8 @@ ROOT/OWNER/REPO.json (optional) changes a repository's behaviour:
                          send it; "@SHA256@" / "@SHA256_UPPER@" in VALUE stand for the content's sha256
   "relative_redirect": true  resolve answers 307 to itself with a relative Location (?redirected=1) first
   "listing_elsewhere": true  the listing answers 302 to the same path on the storage host, which serves it
-Unknown repositories: 404 RepositoryNotFound; unknown revisions: 404 RevisionNotFound.
+Unknown repositories: RepositoryNotFound, HTTP 401 without an Authorization header (as the Hub answers, a private
+repository looking the same) and 404 with one; unknown revisions: 404 RevisionNotFound.
 """
 import argparse
 import fnmatch
@@ -162,8 +163,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def open_revision(self, owner, name, rev):
         """(repo, commit), or (None, None) after answering with the error"""
         repo = self.repo(owner, name)
-        if repo is None:
-            self.error(404, "RepositoryNotFound", "Repository not found")
+        if repo is None:   # as the Hub answers: 401 without a token (a private repository looks the same), else 404
+            if self.headers.get("Authorization") is None:
+                self.error(401, "RepositoryNotFound", "Invalid username or password.")
+            else:
+                self.error(404, "RepositoryNotFound", "Repository not found")
             return None, None
         if not self.gate(repo):
             return None, None

@@ -294,6 +294,11 @@ check "a 404: exit 2 naming the file" '[ $rc -eq 2 ] && echo "$err" | grep -q "m
 check "... no snapshot" '[ ! -e "$W/cache/models--test--missing/snapshots" ]'
 run pull test/nosuchrepo
 check "an unknown repository: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "not found"'
+# the Hub answers 401 RepositoryNotFound without a token: not found, the name or a missing token at fault (it
+# said 'access refused (HTTP 401: Invalid username or password.)'); 404 with a token
+check "... answered 401 without a token: not found, and no token was sent ($err)" 'echo "$err" | grep -q "repository test/nosuchrepo not found on $HF_ENDPOINT (HTTP 401): check the name" && echo "$err" | grep -q "no token was sent"'
+HF_TOKEN=$TOK run pull test/nosuchrepo
+check "... 404 with a token: not found, the token has no access ($err)" '[ $rc -eq 2 ] && echo "$err" | grep -q "repository test/nosuchrepo not found on $HF_ENDPOINT (HTTP 404): check the name" && echo "$err" | grep -q "the token sent has no access"'
 run pull test/tiny@nosuchbranch
 check "an unknown revision: exit 2" '[ $rc -eq 2 ] && echo "$err" | grep -q "nosuchbranch"'
 run pull test/long
