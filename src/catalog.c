@@ -7,7 +7,11 @@
 #include "catalog.h"
 #include "hub.h"
 #include "model.h"
+#include "output.h"
+#include "safetensors.h"
 #include "util.h"
+
+#include <dirent.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,11 +103,51 @@ int hd_catalog_supported(const hd_catalog_entry *e, const char **why)
     return 1;
 }
 
+/* Does the cached model at loc (a snapshot folder or a weights file in one, as hd_hub_resolve gives) have its
+ * config?  A snapshot a download left partial (huggingface_hub's hf_hub_download of the weights alone) has
+ * the weights without it, and -m hf: then says 'no config'.  A config file in the snapshot (docs/models.md §1:
+ * config.json, model_config.json, a YAML), or a safetensors file whose __metadata__ holds one (hyenadna convert's
+ * output); pytorch_model.bin, Hugging Face's, needs config.json; other checkpoints (Lightning .ckpt with its
+ * hyper_parameters, Evo 2's .pt with a shipped config) are taken as they are. */
+static int cached_config(const char *loc)
+{
+    int dir = hd_is_dir(loc);
+    char *snap = dir ? strdup(loc) : hd_parent_dir(loc);
+    char *w = dir ? hd_sprintf("%s/model.safetensors", loc) : strdup(loc);
+    int ok = 0;
+    DIR *d = snap ? opendir(snap) : NULL;
+    struct dirent *de;
+    while (d && !ok && (de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (nm[0] == '.' || !(!strcmp(nm, "config.json") || !strcmp(nm, "model_config.json") ||
+                              hd_has_suffix(nm, ".yml") || hd_has_suffix(nm, ".yaml")))
+            continue;
+        char *p = hd_sprintf("%s/%s", snap, nm);
+        ok = p && hd_is_file(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    if (!ok && w) {
+        const char *base = strrchr(w, '/') ? strrchr(w, '/') + 1 : w;
+        if (hd_has_suffix(base, ".safetensors") || hd_has_suffix(base, ".index.json")) {
+            hd_st *st = hd_has_suffix(base, ".index.json") ? hd_st_open_index(w) : hd_st_open(w);
+            ok = st && hd_st_meta(st, "config");
+            if (st) hd_st_close(st);
+        } else {
+            ok = strcmp(base, "pytorch_model.bin") != 0;
+        }
+    }
+    free(snap);
+    free(w);
+    return ok;
+}
+
 int hd_catalog_cached(const hd_catalog_entry *e)
 {
     if (!e->repo) return 0;
     char *loc = hd_hub_resolve(e->repo);
+    int ok = loc && cached_config(loc);
     hd_clear_error();
     free(loc);
-    return loc != NULL;
+    return ok;
 }

@@ -27,7 +27,8 @@ const hd_catalog_entry *hd_catalog_find(const char *name, size_t n);
 /* Can this build load the entry?  1 yes; 0 no, with *why (a static string) saying what is missing. */
 int hd_catalog_supported(const hd_catalog_entry *e, const char **why);
 
-/* Is the entry's repository in the local Hugging Face cache (at main, with weights)?  Reads the cache only. */
+/* Is the entry's repository in the local Hugging Face cache (at main, with its weights and its config: a
+ * snapshot left partial is not)?  Reads the cache only. */
 int hd_catalog_cached(const hd_catalog_entry *e);
 
 #endif

@@ -338,3 +338,61 @@ Test(catalog, entries_and_support)
     cr_assert_geq(xl, 4);
     cr_assert_eq(evo, 7);
 }
+
+/* cached: the snapshot at main has its weights and its config.  A partial one (huggingface_hub's hf_hub_download
+ * of the weights alone, which -m hf: refuses with 'no config') was listed as cached; a Hugging Face
+ * pytorch_model.bin likewise needs config.json, while a safetensors file carrying its config in __metadata__
+ * (hyenadna convert's output) needs none. */
+static void snapshot_at_main(const char *cache, const char *repo_dir, char *snap, size_t n)
+{
+    char p[1200];
+    snprintf(snap, n, "%s/%s/snapshots/" C1, cache, repo_dir);
+    sh("mkdir -p %s", snap);
+    snprintf(p, sizeof p, "%s/%s/refs", cache, repo_dir);
+    sh("mkdir -p %s", p);
+    snprintf(p, sizeof p, "%s/%s/refs/main", cache, repo_dir);
+    put(p, C1);
+}
+
+static void copy_into(const char *src, const char *snap, const char *name)
+{
+    char cmd[2600];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/%s'", src, snap, name);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(catalog, cached_needs_the_config)
+{
+    clear_env();
+    char *d = tmp_dir();
+    setenv("HF_HUB_CACHE", d, 1);
+    const hd_catalog_entry *hy = hd_catalog_find("hyenadna-tiny-1k", strlen("hyenadna-tiny-1k"));
+    const hd_catalog_entry *pc = hd_catalog_find("plantcaduceus-l20", strlen("plantcaduceus-l20"));
+    cr_assert(hy && hy->repo && pc && pc->repo);
+    char snap[1024], p[1200];
+    snapshot_at_main(d, "models--LongSafari--hyenadna-tiny-1k-seqlen-hf", snap, sizeof snap);
+    cr_assert(!hd_catalog_cached(hy));   /* nothing in it */
+    copy_into(TESTDATA("hyenadna-tiny/model.safetensors"), snap, "model.safetensors");
+    cr_assert(!hd_catalog_cached(hy), "the weights without their config are not a cached model");
+    copy_into(TESTDATA("hyenadna-tiny/config.json"), snap, "config.json");
+    cr_assert(hd_catalog_cached(hy));
+    /* a config in the weights' __metadata__ is enough */
+    snprintf(p, sizeof p, "%s/config.json", snap);
+    cr_assert_eq(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/model.safetensors", snap);
+    cr_assert_eq(unlink(p), 0);
+    hd_stw *w = st_copy(TESTDATA("hyenadna-tiny/model.safetensors"), p, NULL, NULL);
+    cr_assert_eq(hd_stw_meta(w, "config", "{\"d_model\": 32}"), 0, "%s", hd_error());
+    cr_assert_eq(hd_stw_close(w), 0, "%s", hd_error());
+    cr_assert(hd_catalog_cached(hy), "a config in __metadata__");
+
+    /* a Hugging Face pytorch_model.bin without config.json */
+    snapshot_at_main(d, "models--kuleshov-group--PlantCaduceus_l20", snap, sizeof snap);
+    copy_into(TESTDATA("plantcaduceus/pytorch_model.bin"), snap, "pytorch_model.bin");
+    cr_assert(!hd_catalog_cached(pc));
+    copy_into(TESTDATA("plantcaduceus/config.json"), snap, "config.json");
+    cr_assert(hd_catalog_cached(pc));
+    rm_rf(d);
+    free(d);
+    clear_env();
+}
