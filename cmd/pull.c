@@ -21,7 +21,7 @@ static void usage(FILE *fp)
             "resumes; LFS files are checked against their sha256.  The snapshot folder is printed.\n"
             "\n"
             "Input options:\n"
-            "      --include GLOB     also fetch the files matching GLOB (repeatable)\n"
+            "      --include GLOB     also fetch the files matching GLOB (DIR/: all under DIR; repeatable)\n"
             "      --force            download again files that are already in the cache\n"
             "      --retries INT      tries again after HTTP 429 or 5xx or a cut transfer, INT times [3]\n"
             "General options:\n"

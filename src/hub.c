@@ -1300,13 +1300,25 @@ static int read_token(char **out)
     return 0;
 }
 
+/* Does the --include pattern match the file name?  fnmatch(3) without flags ('*' matches '/' too), a pattern
+ * ending with '/' standing for everything under that folder, as huggingface_hub's allow_patterns do. */
+static int include_match(const char *pat, const char *name)
+{
+    size_t n = strlen(pat);
+    if (!n || pat[n - 1] != '/') return !fnmatch(pat, name, 0);
+    char *dir = hd_sprintf("%s*", pat);
+    int m = dir && !fnmatch(dir, name, 0);
+    free(dir);
+    return m;
+}
+
 static int wanted(const char *name, int has_st, const hd_hub_pull_opts *o)
 {
     if (hd_hub_is_config_file(name)) return 1;
     if (has_st ? (is_safetensors_file(name) || !strcmp(name, "model.safetensors.index.json")) : hd_hub_is_checkpoint_file(name))
         return 1;
     for (int i = 0; o && i < o->n_include; i++)
-        if (!fnmatch(o->include[i], name, 0)) return 1;
+        if (include_match(o->include[i], name)) return 1;
     return 0;
 }
 
@@ -1346,7 +1358,7 @@ static int walk_snapshot(walk_ctx *w, const char *rel, int depth)
         else if (stat(path, &sb) < 0) ret = (hd_set_error(HD_EMODEL, "cannot read %s: %s", path, strerror(errno)), -1);
         else if (S_ISDIR(sb.st_mode)) ret = depth < 32 ? walk_snapshot(w, name, depth + 1) : 0;
         else if (S_ISREG(sb.st_mode)) {
-            for (int i = 0; w->o && i < w->o->n_include; i++) w->matched[i] += !fnmatch(w->o->include[i], name, 0);
+            for (int i = 0; w->o && i < w->o->n_include; i++) w->matched[i] += include_match(w->o->include[i], name);
             if (w->o && w->o->file_done) w->o->file_done(w->o->ud, name, (uint64_t)sb.st_size, 1);
         }
         free(name);

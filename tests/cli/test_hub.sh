@@ -67,6 +67,9 @@ echo "{\"etag\": {\"config.json\": \"$(printf 'e%.0s' $(seq 201))\"}}" > "$R/eta
 echo '{"relative_redirect": true}' > "$R/relred.json"
 echo '{"listing_elsewhere": true}' > "$R/elsewhere.json"
 echo '{"tags": {"v1": "main"}}' > "$R/tagged.json"
+# a repository with files in folders
+mkdir -p "$R/folders/extra/deep" "$R/folders/other"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/model.safetensors" "$R/folders/"
+echo notes > "$R/folders/extra/notes.txt"; echo deep > "$R/folders/extra/deep/x.txt"; echo other > "$R/folders/other/y.txt"
 # repositories without weights hyenadna reads: a config and a README; a config and TensorFlow weights
 mkdir -p "$R/noweights" "$R/tfonly"; cp "$T/hyenadna-tiny/config.json" "$T/hyenadna-tiny/README.md" "$R/noweights/"
 cp "$T/hyenadna-tiny/config.json" "$R/tfonly/"; head -c 4096 "$T/hyenadna-tiny/model.safetensors" > "$R/tfonly/tf_model.h5"
@@ -274,6 +277,13 @@ for e in "etagslash:ETag:it holds a '/'" "etagdots:ETag:it is '.' or '..'" "etag
   check "... nothing in snapshots/" '[ ! -e "$W/cache/models--test--$repo/snapshots" ]'
 done
 check "... nothing written outside the cache" '[ ! -e "$W/escaped" ] && [ ! -e "$W/cache/escaped" ]'
+
+# --include DIR/ is everything under DIR, as huggingface_hub's allow_patterns (it matched nothing)
+run pull --include extra/ test/folders
+check "--include extra/ fetches the files under extra/ ($err)" '[ $rc -eq 0 ] && [ "$(cat "$out/extra/notes.txt")" = notes ] && [ "$(cat "$out/extra/deep/x.txt")" = deep ] && [ ! -e "$out/other" ]'
+check "... linked relative to the blobs, one ../ per folder" '[[ "$(readlink "$out/extra/deep/x.txt")" =~ ^\.\./\.\./\.\./\.\./blobs/[0-9a-f]{40}$ ]]'
+HF_HUB_OFFLINE=1 run pull --include extra/ test/folders
+check "... and offline, --include extra/ matches them in the snapshot (no warning) ($err)" '[ $rc -eq 0 ] && ! echo "$err" | grep -q "matches --include"'
 
 # a repository without weights: refused before anything is downloaded, naming what it lists (pull gave a snapshot
 # of config.json alone, which -m hf: then called incomplete, asking for the pull that made it)
