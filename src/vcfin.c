@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct hd_vcfin {
     char *path;
@@ -168,6 +169,27 @@ static int copy_regions(hd_regions *dst, const hd_regions *rs)
     return 0;
 }
 
+/* An index older than its file (the file rewritten after indexing) may point at other records, or past the
+ * end, and read nothing without an error: a warning, as htslib's rule ("the index file is older than the data
+ * file", by whole seconds; files copied together within one second are not told apart).  The index is the
+ * one htslib loads: the .csi beside the file, else the .tbi.  Local files only. */
+static void warn_stale_index(const hd_vcfin *v)
+{
+    struct stat fs, is;
+    if (strstr(v->path, "://") || strstr(v->path, "##idx##") || stat(v->path, &fs)) return;
+    const char *ext[] = {".csi", ".tbi"};
+    for (int i = 0; i < (v->bcf ? 1 : 2); i++) {
+        char *ip = hd_sprintf("%s%s", v->path, ext[i]);
+        if (!ip) return;
+        int there = stat(ip, &is) == 0;
+        if (there && is.st_mtime < fs.st_mtime)
+            hd_log(HD_LOG_WARN, "the index '%s' is older than '%s': if the file was rewritten after indexing, the "
+                   "records of the regions may be missed or wrong (index it again: bcftools index -f)", ip, v->disp);
+        free(ip);
+        if (there) return;
+    }
+}
+
 int hd_vcfin_set_regions(hd_vcfin *v, const hd_regions *rs)
 {
     const char *how = v->bcf ? "a BCF is indexed with 'bcftools index'"
@@ -189,6 +211,7 @@ int hd_vcfin_set_regions(hd_vcfin *v, const hd_regions *rs)
                      "which stream the input", v->disp, v->bcf ? ".csi" : ".tbi or .csi", how);
         return -1;
     }
+    warn_stale_index(v);
     if (copy_regions(&v->reg, rs)) return -1;
     if (!v->reg.n) {   /* nothing to read: every region list names at least one, but say so rather than read all */
         hd_set_error(HD_EINPUT, "no regions");

@@ -37,7 +37,8 @@ int hd_vcfin_is_bcf(const hd_vcfin *v);
  * a BCF), region by region in the order given; a record overlapping two regions is read once.  rs must be
  * sorted and merged (regions.h: hd_regions_merge); it is copied.  -1 + HD_EINPUT naming the file when it
  * has no index (standard input, a VCF not bgzipped, no index file), or naming the region's contig when the
- * index cannot be queried.  Call before the first hd_vcfin_next. */
+ * index cannot be queried; an index older than the file is a warning (hd_log).  Call before the first
+ * hd_vcfin_next. */
 int hd_vcfin_set_regions(hd_vcfin *v, const hd_regions *rs);
 /* Targets, as bcftools' -t/-T: of the records read, keep those whose POS lies in one of these regions (with
  * exclude: in none of them); the input is streamed, no index needed.  rs is copied (any order). */
